@@ -1,0 +1,69 @@
+/** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
+
+export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'quit';
+
+/** A phase did not finish within its deadline (or the port's absolute deadline ran out first). */
+export class PhaseTimeoutError extends Error {
+  readonly code = 'PHASE_TIMEOUT';
+  constructor(
+    readonly phase: Phase,
+    readonly ms: number,
+    /** true when the port's absolute deadline, not the phase's own, was the one that ran out. */
+    readonly portDeadline: boolean,
+  ) {
+    super(
+      portDeadline
+        ? `Port deadline ran out awaiting '${phase}'`
+        : `Timeout awaiting '${phase}' for ${ms} ms`,
+    );
+    this.name = 'PhaseTimeoutError';
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortedError extends Error {
+  readonly code = 'ABORTED';
+  constructor(readonly phase: Phase) {
+    super(`Aborted during '${phase}'`);
+    this.name = 'AbortedError';
+  }
+}
+
+/** The server closed the connection (FIN) while a reply was awaited. */
+export class ConnectionClosedError extends Error {
+  readonly code = 'CONNECTION_CLOSED';
+  constructor(readonly partial: string) {
+    super('Connection closed by the server');
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+/** The server broke the protocol: a malformed or oversized reply, a wrong tag, a huge literal. */
+export class ProtocolError extends Error {
+  readonly code = 'PROTOCOL_ERROR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Invalid input from the user (a bad port, service, option or file). The CLI exits 2 on it. */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The host name could not be resolved. The CLI exits 3 on it. */
+export class ResolveError extends Error {
+  readonly code = 'RESOLVE';
+  constructor(
+    readonly host: string,
+    readonly reason: string,
+  ) {
+    super(`cannot resolve ${host}: ${reason}`);
+    this.name = 'ResolveError';
+  }
+}

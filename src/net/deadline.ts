@@ -1,0 +1,59 @@
+import { AbortedError, type Phase, PhaseTimeoutError } from '../errors.js';
+
+/**
+ * One absolute deadline for a whole port, raced against each step under a phase name.
+ * A step ends at the earlier of its own deadline and the port's; whichever settles first wins,
+ * and the loser's outcome is swallowed (the caller destroys the socket, which ends it).
+ */
+export class Deadline {
+  readonly endsAt: number;
+
+  constructor(
+    totalMs: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.endsAt = performance.now() + totalMs;
+  }
+
+  /** ms left before the port's absolute deadline (never negative). */
+  remaining(): number {
+    return Math.max(0, this.endsAt - performance.now());
+  }
+
+  get aborted(): boolean {
+    return this.signal?.aborted === true;
+  }
+
+  run<T>(phase: Phase, ms: number, work: () => Promise<T>): Promise<T> {
+    const left = this.remaining();
+    const portDeadline = left < ms;
+    const wait = Math.min(ms, left);
+    return new Promise<T>((resolve, reject) => {
+      if (this.signal?.aborted) {
+        reject(new AbortedError(phase));
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => finish(() => reject(new AbortedError(phase)));
+      const finish = (settle: () => void) => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        this.signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      timer = setTimeout(() => finish(() => reject(new PhaseTimeoutError(phase, ms, portDeadline))), wait);
+      this.signal?.addEventListener('abort', onAbort, { once: true });
+      let started: Promise<T>;
+      try {
+        started = work();
+      } catch (error) {
+        finish(() => reject(error));
+        return;
+      }
+      started.then(
+        (value) => finish(() => resolve(value)),
+        (error: unknown) => finish(() => reject(error)),
+      );
+    });
+  }
+}

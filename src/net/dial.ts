@@ -1,0 +1,98 @@
+import net from 'node:net';
+import tls from 'node:tls';
+
+/** How a TCP connect attempt ended when it did not connect. */
+export type ConnectFailure = 'refused' | 'unreachable' | 'reset' | 'local-error';
+
+/** Maps a socket error code to what it says about the path (errno names from connect(2)). */
+export function classifyConnectError(code: string | undefined): ConnectFailure {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ENETDOWN':
+    case 'EHOSTDOWN':
+      return 'unreachable';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    default:
+      return 'local-error';
+  }
+}
+
+/**
+ * Opens a TCP connection. The promise settles on connect or on the first error; on a timeout the caller
+ * (through Deadline) destroys the returned handle's socket, so no attempt outlives its deadline.
+ */
+export function connectTcp(
+  address: string,
+  port: number,
+  onSocket: (socket: net.Socket) => void,
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address, port, noDelay: true });
+    onSocket(socket);
+    const onError = (error: Error) => {
+      socket.off('connect', onConnect);
+      reject(error);
+    };
+    const onConnect = () => {
+      socket.off('error', onError);
+      resolve(socket);
+    };
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+  });
+}
+
+export interface TlsOptions {
+  /** SNI and the name the certificate is checked against. Not sent when it is an IP address (RFC 6066 §3). */
+  servername: string;
+  /** Extra trusted roots (PEM), added to Node's bundled Mozilla store. */
+  ca?: string | undefined;
+}
+
+let bundledRoots: string[] | undefined;
+
+/**
+ * Starts a TLS handshake over an existing socket (STARTTLS) or a fresh one (implicit TLS). Certificate
+ * problems do not abort the handshake: they are read from the session afterwards (observe first, judge after).
+ * The client accepts TLS 1.0 and weak ciphers so that a legacy server is observed and reported, not missed;
+ * nothing secret is ever sent over the session.
+ */
+export function startTls(
+  over: { socket: net.Socket } | { address: string; port: number },
+  options: TlsOptions,
+  onSocket: (socket: tls.TLSSocket) => void,
+): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    bundledRoots ??= [...tls.rootCertificates];
+    const sni = net.isIP(options.servername) === 0 ? options.servername : undefined;
+    const common: tls.ConnectionOptions = {
+      ...(sni === undefined ? {} : { servername: sni }),
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      minVersion: 'TLSv1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+      ca: options.ca === undefined ? bundledRoots : [...bundledRoots, options.ca],
+    };
+    const socket =
+      'socket' in over
+        ? tls.connect({ ...common, socket: over.socket })
+        : tls.connect({ ...common, host: over.address, port: over.port });
+    onSocket(socket);
+    const onError = (error: Error) => {
+      socket.off('secureConnect', onSecure);
+      reject(error);
+    };
+    const onSecure = () => {
+      socket.off('error', onError);
+      resolve(socket);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', onSecure);
+  });
+}

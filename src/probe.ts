@@ -1,0 +1,221 @@
+import { AbortedError, ConnectionClosedError, type Phase, PhaseTimeoutError, ProtocolError } from './errors.js';
+import type { Limits } from './limits.js';
+import { classifyConnectError } from './net/dial.js';
+import { readTlsFacts } from './net/tls-facts.js';
+import type { Dialogue } from './protocols/dialogue.js';
+import { NotThisProtocol } from './protocols/dialogue.js';
+import { imap } from './protocols/imap.js';
+import { pop3 } from './protocols/pop3.js';
+import { addressLiteral, smtp } from './protocols/smtp.js';
+import { referenceFor } from './reference/table.js';
+import { Session } from './session.js';
+import type { CrossCheck, PortResult, Protocol, Service, Status } from './types.js';
+
+export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
+
+/** Everything one port's probe needs. */
+export interface PortTarget {
+  address: string;
+  family: 4 | 6;
+  port: number;
+  service: Service;
+  /** SNI and the name certificates are checked against. */
+  servername: string;
+  /** Extra trusted root certificates (PEM). */
+  ca?: string | undefined;
+  /** EHLO argument; defaults to our address as an address literal. */
+  ehloName?: string | undefined;
+  limits: Limits;
+  signal?: AbortSignal | undefined;
+  /** Called when the probe enters a phase. */
+  onPhase?: ((phase: Phase) => void) | undefined;
+}
+
+/** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
+const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error. */
+function classify(error: unknown, phase: Phase): { status: Status; detail: string } {
+  const detail = message(error);
+  if (error instanceof AbortedError) return { status: 'aborted', detail };
+  if (error instanceof PhaseTimeoutError) {
+    if (phase === 'connect') return { status: 'filtered', detail };
+    if (phase === 'greeting') return { status: 'silent', detail };
+    if (phase === 'tls') return { status: 'tls-failed', detail };
+    return { status: 'stalled', detail };
+  }
+  if (error instanceof NotThisProtocol) return { status: 'wrong-protocol', detail };
+  if (error instanceof ProtocolError) return { status: 'protocol-error', detail };
+  if (error instanceof ConnectionClosedError) return { status: 'closed', detail };
+  const code = errorCode(error);
+  if (phase === 'connect') {
+    const failure = classifyConnectError(code);
+    return { status: failure, detail: `${code ?? 'error'}: ${detail}` };
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 'reset', detail: `${code}: ${detail}` };
+  if (phase === 'tls') return { status: 'tls-failed', detail: `${code ?? 'error'}: ${detail}` };
+  return { status: 'local-error', detail: `${code ?? 'error'}: ${detail}` };
+}
+
+/**
+ * Probes one port on one address: connect → [TLS] → greeting → capabilities → [STARTTLS → TLS →
+ * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
+ */
+export async function probePort(target: PortTarget): Promise<PortResult> {
+  const reference = referenceFor(target.service);
+  const dialogue = dialogues[reference.protocol];
+  const session = new Session(target.limits, target.signal);
+  const tlsOptions = { servername: target.servername, ca: target.ca };
+  const result: PortResult = {
+    port: target.port,
+    service: target.service,
+    protocol: reference.protocol,
+    expectedTls: reference.tls,
+    address: target.address,
+    family: target.family,
+    status: 'open',
+    statusDetail: '',
+    startedAt: new Date().toISOString(),
+    timings: session.timings,
+    transcript: session.transcript,
+  };
+  let phase: Phase = 'connect';
+  const enter = (next: Phase) => {
+    phase = next;
+    target.onPhase?.(next);
+  };
+  let upgrading = false;
+  try {
+    enter('connect');
+    if (reference.tls === 'implicit') {
+      const raw = await session.connectRaw(target.address, target.port);
+      enter('tls');
+      const secure = await session.handshake(raw, tlsOptions);
+      result.tls = readTlsFacts(secure, target.servername);
+      session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
+    } else {
+      await session.connect(target.address, target.port);
+    }
+
+    enter('greeting');
+    const greeting = await dialogue.greeting(session);
+    result.greeting = greeting;
+    if (greeting.kind === 'refused') {
+      const text = greeting.lines.join(' ');
+      result.status = rateLimitText.test(text) ? 'rate-limited' : 'rejected';
+      result.statusDetail = `${greeting.code ?? ''} ${text}`.trim();
+      return result;
+    }
+
+    enter('capabilities');
+    const ehloName = target.ehloName ?? addressLiteral(session.localAddress);
+    result.capabilities = await dialogue.capabilities(session, { ehloName });
+
+    if (reference.tls === 'starttls') {
+      const starttls = {
+        advertised: result.capabilities.starttls,
+        attempted: false,
+        accepted: false,
+        upgraded: false,
+        bytesAfterOk: 0,
+      };
+      result.starttls = starttls;
+      // After PREAUTH the session is authenticated and STARTTLS is no longer allowed (RFC 9051 §6.2.1).
+      if (starttls.advertised && greeting.kind !== 'preauth') {
+        enter('starttls');
+        starttls.attempted = true;
+        const reply = await dialogue.startTls(session);
+        result.starttls = { ...starttls, accepted: reply.accepted, reply: reply.lines };
+        if (reply.accepted) {
+          enter('tls');
+          upgrading = true;
+          const { discarded, socket } = await session.upgrade(tlsOptions);
+          upgrading = false;
+          result.starttls = { ...result.starttls, upgraded: true, bytesAfterOk: discarded };
+          if (discarded > 0) session.note(`discarded ${discarded} bytes received after the ${dialogue.startTlsCommand} OK`);
+          result.tls = readTlsFacts(socket, target.servername);
+          session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
+          enter('capabilities');
+          result.capabilitiesAfterTls = await dialogue.capabilities(session, { ehloName });
+        }
+      }
+    }
+
+    result.status = 'open';
+    enter('quit');
+    try {
+      await dialogue.quit(session);
+    } catch (error) {
+      // The verdict is made; a server that lingers or mumbles at QUIT changes nothing but the transcript.
+      session.note(`QUIT/LOGOUT: ${message(error)}`);
+    }
+    return result;
+  } catch (error) {
+    const { status, detail } = classify(error, phase);
+    result.status = status;
+    result.statusDetail = detail;
+    result.failedPhase = phase;
+    if (error instanceof NotThisProtocol) result.detected = error.detected;
+    if (upgrading && result.starttls) {
+      result.status = status === 'aborted' ? status : 'starttls-failed';
+      result.starttls = { ...result.starttls, error: detail };
+    }
+    return result;
+  } finally {
+    session.close();
+    if (needsCrossCheck(result, reference.tls)) await crossCheck(result, target, session, dialogue);
+    result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
+  }
+}
+
+function needsCrossCheck(result: PortResult, mode: 'implicit' | 'starttls'): boolean {
+  if (mode === 'implicit') return result.status === 'tls-failed';
+  return result.status === 'silent' || (result.status === 'wrong-protocol' && result.detected === 'tls');
+}
+
+/**
+ * A second connection, within the same port deadline, to tell a wrong TLS mode from a broken port:
+ * on an implicit-TLS port whose handshake failed, read a plaintext greeting; on a plaintext port that
+ * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`.
+ */
+async function crossCheck(result: PortResult, target: PortTarget, first: Session, dialogue: Dialogue): Promise<void> {
+  const session = new Session(target.limits, target.signal, first.deadline, first.began);
+  let check: CrossCheck;
+  try {
+    if (result.expectedTls === 'implicit') {
+      session.note('cross-check: the TLS handshake failed; reading a plaintext greeting on a new connection');
+      await session.connect(target.address, target.port);
+      const greeting = await dialogue.greeting(session);
+      check = { tried: 'plaintext', outcome: 'mail-greeting', detail: greeting.lines.join(' ') };
+    } else {
+      session.note('cross-check: no plaintext greeting; trying a TLS handshake on a new connection');
+      const raw = await session.connectRaw(target.address, target.port);
+      const socket = await session.handshake(raw, { servername: target.servername, ca: target.ca });
+      const facts = readTlsFacts(socket, target.servername);
+      check = { tried: 'implicit-tls', outcome: 'tls-handshake', detail: `${facts.protocol} ${facts.cipher}` };
+    }
+  } catch (error) {
+    const detail =
+      error instanceof NotThisProtocol ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}` : message(error);
+    check = { tried: result.expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls', outcome: 'nothing', detail };
+  } finally {
+    session.close();
+    for (const entry of session.transcript) first.transcript.push(entry);
+  }
+  result.crossCheck = check;
+  if (check.outcome !== 'nothing') {
+    result.status = 'wrong-tls-mode';
+    result.statusDetail =
+      check.tried === 'plaintext'
+        ? `a plaintext ${result.protocol.toUpperCase()} greeting instead of a TLS handshake`
+        : 'a TLS handshake instead of a plaintext greeting';
+  }
+}

@@ -1,0 +1,64 @@
+import { ProtocolError } from '../errors.js';
+import type { Session } from '../session.js';
+import type { Capabilities, Greeting, PortResult, Protocol } from '../types.js';
+
+/** What answered, judged from the first line a server sent. */
+export type Detected = NonNullable<PortResult['detected']>;
+
+export function detectProtocol(first: string): Detected {
+  if (/^\d{3}(?:[ -]|$)/.test(first)) return 'smtp';
+  if (/^\* (?:OK|PREAUTH|BYE)\b/i.test(first)) return 'imap';
+  if (/^(?:\+OK|-ERR)\b/i.test(first)) return 'pop3';
+  if (/^SSH-\d/.test(first)) return 'ssh';
+  if (/^HTTP\/\d/i.test(first)) return 'http';
+  // A TLS record header: handshake (0x16) or alert (0x15), version 3.x.
+  if (/^[\u0015\u0016]\u0003[\u0000-\u0004]/.test(first)) return 'tls';
+  return 'unknown';
+}
+
+/** The greeting was not this protocol's; `detected` says what it looked like. */
+export class NotThisProtocol extends ProtocolError {
+  constructor(
+    readonly detected: Detected,
+    readonly line: string,
+  ) {
+    super(`expected a greeting, got ${detected === 'unknown' ? 'unrecognised text' : `a ${detected} greeting`}`);
+  }
+}
+
+/** The reply to STARTTLS / STLS. */
+export interface StartTlsReply {
+  accepted: boolean;
+  lines: string[];
+}
+
+/**
+ * One mail protocol, spoken just far enough to observe it. Every method writes at most one command and
+ * reads its whole reply before returning (lockstep), under the session's deadlines.
+ */
+export interface Dialogue {
+  readonly protocol: Protocol;
+  /** The word users know the upgrade command by. */
+  readonly startTlsCommand: string;
+  greeting(session: Session): Promise<Greeting>;
+  capabilities(session: Session, options: { ehloName: string }): Promise<Capabilities>;
+  startTls(session: Session): Promise<StartTlsReply>;
+  quit(session: Session): Promise<void>;
+}
+
+/** Counts a reply's lines and bytes against the caps. */
+export class ReplyBudget {
+  private lines = 0;
+  private bytes = 0;
+  constructor(private readonly session: Session) {}
+  add(bytes: number): void {
+    this.lines++;
+    this.bytes += bytes;
+    const { replyLines, replyBytes } = this.session.limits;
+    if (this.lines > replyLines) throw new ProtocolError(`reply longer than ${replyLines} lines`);
+    if (this.bytes > replyBytes) throw new ProtocolError(`reply larger than ${replyBytes} bytes`);
+  }
+}
+
+/** Mechanisms that carry a reusable password in the clear unless TLS protects them. */
+export const cleartextMechanisms = ['PLAIN', 'LOGIN'];

@@ -1,0 +1,121 @@
+import { ProtocolError } from '../errors.js';
+import type { Session } from '../session.js';
+import type { Capabilities, Greeting } from '../types.js';
+import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+
+/** A tagged command's outcome with the untagged lines that came before it (RFC 9051 §2.2.2). */
+export interface ImapResponse {
+  status: 'OK' | 'NO' | 'BAD';
+  untagged: string[];
+  tagged: string;
+}
+
+const literalAtEnd = /\{(\d+)\+?\}$/;
+
+/** Sessions number their tags; a tag is never reused within a connection (RFC 9051 §2.2.1). */
+const tagCounters = new WeakMap<Session, number>();
+function nextTag(session: Session): string {
+  const n = (tagCounters.get(session) ?? 0) + 1;
+  tagCounters.set(session, n);
+  return `mp${n}`;
+}
+
+/**
+ * Reads one IMAP line, following literals: a line ending in {N} is followed by N raw bytes and then the
+ * rest of the line. Literals above the cap are a protocol error and are never buffered.
+ */
+async function readImapLine(session: Session, phase: 'capabilities' | 'starttls' | 'quit', budget: ReplyBudget) {
+  let text = '';
+  for (;;) {
+    const line = await session.readLine(phase, session.limits.replyMs);
+    budget.add(line.bytes);
+    text += line.text;
+    const literal = literalAtEnd.exec(line.text);
+    if (!literal) return text;
+    const size = Number(literal[1]);
+    if (!Number.isSafeInteger(size) || size > session.limits.literalBytes) {
+      throw new ProtocolError(`IMAP literal of ${literal[1]} bytes exceeds the ${session.limits.literalBytes}-byte cap`);
+    }
+    budget.add(size);
+    session.skip(size);
+    text += `<literal ${size} bytes>`;
+  }
+}
+
+async function command(session: Session, phase: 'capabilities' | 'starttls' | 'quit', verb: string) {
+  const tag = nextTag(session);
+  session.send(`${tag} ${verb}`);
+  const budget = new ReplyBudget(session);
+  const untagged: string[] = [];
+  for (;;) {
+    const text = await readImapLine(session, phase, budget);
+    if (text.startsWith('* ') || text === '*') {
+      untagged.push(text);
+      continue;
+    }
+    const match = /^(\S+) (OK|NO|BAD)\b/i.exec(text);
+    if (match && match[1] === tag) {
+      return { status: (match[2] ?? '').toUpperCase() as ImapResponse['status'], untagged, tagged: text };
+    }
+    if (text.startsWith('+')) throw new ProtocolError(`unexpected continuation request after ${verb}`);
+    throw new ProtocolError(`expected tag ${tag}, got ${JSON.stringify(text.slice(0, 80))}`);
+  }
+}
+
+/** Capability atoms from a "* CAPABILITY ..." line or a "[CAPABILITY ...]" response code. */
+export function capabilityAtoms(lines: string[]): string[] {
+  const atoms: string[] = [];
+  for (const line of lines) {
+    const match = /^\* CAPABILITY (.*)$/i.exec(line) ?? /\[CAPABILITY ([^\]]*)\]/i.exec(line);
+    if (match?.[1]) atoms.push(...match[1].trim().split(/\s+/));
+  }
+  return atoms;
+}
+
+export function imapCapabilities(command: string, ok: boolean, atoms: string[]): Capabilities {
+  const upper = atoms.map((atom) => atom.toUpperCase());
+  return {
+    command,
+    ok,
+    list: atoms,
+    starttls: upper.includes('STARTTLS'),
+    authMechanisms: upper
+      .filter((atom) => atom.startsWith('AUTH='))
+      .map((atom) => atom.slice(5))
+      .sort(),
+    // Without LOGINDISABLED the LOGIN command takes a password in the clear (RFC 9051 §6.2.3, RFC 3501 §7.2.1).
+    plaintextLogin: ok && !upper.includes('LOGINDISABLED'),
+  };
+}
+
+export const imap: Dialogue = {
+  protocol: 'imap',
+  startTlsCommand: 'STARTTLS',
+
+  async greeting(session) {
+    const line = await session.readLine('greeting', session.limits.greetingMs);
+    new ReplyBudget(session).add(line.bytes);
+    const match = /^\* (OK|PREAUTH|BYE)\b ?(.*)$/is.exec(line.text);
+    if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+    const kind = (match[1] ?? '').toUpperCase();
+    const lines = [match[2] ?? ''];
+    if (kind === 'OK') return { kind: 'ok', lines } satisfies Greeting;
+    if (kind === 'PREAUTH') return { kind: 'preauth', lines };
+    return { kind: 'refused', lines };
+  },
+
+  async capabilities(session) {
+    const response = await command(session, 'capabilities', 'CAPABILITY');
+    const ok = response.status === 'OK';
+    return imapCapabilities('CAPABILITY', ok, ok ? capabilityAtoms(response.untagged) : []);
+  },
+
+  async startTls(session): Promise<StartTlsReply> {
+    const response = await command(session, 'starttls', 'STARTTLS');
+    return { accepted: response.status === 'OK', lines: [...response.untagged, response.tagged] };
+  },
+
+  async quit(session) {
+    await command(session, 'quit', 'LOGOUT');
+  },
+};

@@ -1,0 +1,68 @@
+import { ProtocolError } from '../errors.js';
+import type { Session } from '../session.js';
+import type { Capabilities, Greeting } from '../types.js';
+import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+
+/** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
+async function status(session: Session, phase: 'capabilities' | 'starttls' | 'quit') {
+  const line = await session.readLine(phase, session.limits.replyMs);
+  const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
+  if (!match) throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(line.text.slice(0, 80))}`);
+  return { ok: match[1]?.toUpperCase() === '+OK', text: line.text };
+}
+
+export function pop3Capabilities(ok: boolean, list: string[]): Capabilities {
+  const auth = new Set<string>();
+  let starttls = false;
+  let user = false;
+  for (const entry of list) {
+    const [keyword = '', ...params] = entry.trim().split(/\s+/);
+    const upper = keyword.toUpperCase();
+    if (upper === 'STLS') starttls = true;
+    if (upper === 'USER') user = true;
+    if (upper === 'SASL') for (const mechanism of params) auth.add(mechanism.toUpperCase());
+  }
+  // USER/PASS sends the password as is (RFC 1939 §7); CAPA lists USER when it is allowed (RFC 2449 §6.8).
+  return { command: 'CAPA', ok, list, starttls, authMechanisms: [...auth].sort(), plaintextLogin: user };
+}
+
+export const pop3: Dialogue = {
+  protocol: 'pop3',
+  startTlsCommand: 'STLS',
+
+  async greeting(session) {
+    const line = await session.readLine('greeting', session.limits.greetingMs);
+    new ReplyBudget(session).add(line.bytes);
+    const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
+    if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+    const lines = [match[2] ?? ''];
+    return { kind: match[1]?.toUpperCase() === '+OK' ? 'ok' : 'refused', lines } satisfies Greeting;
+  },
+
+  async capabilities(session) {
+    session.send('CAPA');
+    const first = await status(session, 'capabilities');
+    // Servers without RFC 2449 answer -ERR: capabilities are then unknown, which is not an error.
+    if (!first.ok) return pop3Capabilities(false, []);
+    const budget = new ReplyBudget(session);
+    const list: string[] = [];
+    for (;;) {
+      const line = await session.readLine('capabilities', session.limits.replyMs);
+      budget.add(line.bytes);
+      if (line.text === '.') return pop3Capabilities(true, list);
+      // Multi-line responses are dot-stuffed (RFC 1939 §3).
+      list.push(line.text.startsWith('..') ? line.text.slice(1) : line.text);
+    }
+  },
+
+  async startTls(session): Promise<StartTlsReply> {
+    session.send('STLS');
+    const reply = await status(session, 'starttls');
+    return { accepted: reply.ok, lines: [reply.text] };
+  },
+
+  async quit(session) {
+    session.send('QUIT');
+    await status(session, 'quit');
+  },
+};

@@ -1,0 +1,100 @@
+import { ProtocolError } from '../errors.js';
+import type { Session } from '../session.js';
+import type { Capabilities, Greeting } from '../types.js';
+import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+
+/** One SMTP reply (RFC 5321 §4.2): its code and the text of each line. */
+export interface SmtpReply {
+  code: number;
+  lines: string[];
+}
+
+const replyLine = /^(\d{3})(?:([ -])(.*)|)$/s;
+
+/**
+ * Reads one whole reply: `ddd-text` lines continue it, `ddd text` (or a bare `ddd`) ends it. All lines
+ * must carry the same code (RFC 5321 §4.2.1). The first line may show another protocol.
+ */
+export async function readSmtpReply(session: Session, phase: 'greeting' | 'capabilities' | 'starttls' | 'quit', ms: number) {
+  const budget = new ReplyBudget(session);
+  const lines: string[] = [];
+  let code: number | undefined;
+  for (;;) {
+    const line = await session.readLine(phase, ms);
+    budget.add(line.bytes);
+    const match = replyLine.exec(line.text);
+    if (!match) {
+      if (code === undefined) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+      throw new ProtocolError(`malformed SMTP reply line: ${JSON.stringify(line.text.slice(0, 80))}`);
+    }
+    const lineCode = Number(match[1]);
+    if (code !== undefined && lineCode !== code) {
+      throw new ProtocolError(`reply code changed from ${code} to ${lineCode} within one reply`);
+    }
+    code = lineCode;
+    lines.push(match[3] ?? '');
+    if (match[2] !== '-') return { code, lines } satisfies SmtpReply;
+  }
+}
+
+/** Parses the EHLO keyword lines (all but the first, RFC 5321 §4.1.1.1) into capability facts. */
+export function smtpCapabilities(command: string, reply: SmtpReply): Capabilities {
+  const ok = reply.code === 250;
+  const list = ok ? reply.lines.slice(1).map((line) => line.trim()) : [];
+  const auth = new Set<string>();
+  let starttls = false;
+  for (const entry of list) {
+    const [keyword = '', ...params] = entry.split(/\s+/);
+    const upper = keyword.toUpperCase();
+    if (upper === 'STARTTLS') starttls = true;
+    // "AUTH=LOGIN PLAIN" is the pre-RFC 2554 form some servers still send alongside "AUTH".
+    if (upper === 'AUTH' || upper.startsWith('AUTH=')) {
+      const first = upper.startsWith('AUTH=') ? [upper.slice(5)] : [];
+      for (const mechanism of [...first, ...params]) if (mechanism) auth.add(mechanism.toUpperCase());
+    }
+  }
+  return { command, ok, list, starttls, authMechanisms: [...auth].sort(), plaintextLogin: false };
+}
+
+export const smtp: Dialogue = {
+  protocol: 'smtp',
+  startTlsCommand: 'STARTTLS',
+
+  async greeting(session) {
+    const reply = await readSmtpReply(session, 'greeting', session.limits.greetingMs);
+    // 220 is service ready; 421 and 554 refuse service (RFC 5321 §3.1, §4.2.3).
+    if (reply.code === 220) return { kind: 'ok', lines: reply.lines, code: reply.code } satisfies Greeting;
+    if (reply.code === 421 || reply.code === 554) return { kind: 'refused', lines: reply.lines, code: reply.code };
+    throw new ProtocolError(`unexpected greeting code ${reply.code}`);
+  },
+
+  async capabilities(session, { ehloName }) {
+    session.send(`EHLO ${ehloName}`);
+    const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+    // A server that does not know EHLO answers 500 or 502; then HELO (RFC 5321 §3.2), which lists nothing.
+    if (reply.code === 500 || reply.code === 502) {
+      session.send(`HELO ${ehloName}`);
+      const helo = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+      return { ...smtpCapabilities('HELO', helo), list: [] };
+    }
+    return smtpCapabilities('EHLO', reply);
+  },
+
+  async startTls(session): Promise<StartTlsReply> {
+    session.send('STARTTLS');
+    const reply = await readSmtpReply(session, 'starttls', session.limits.replyMs);
+    return { accepted: reply.code === 220, lines: reply.lines.map((text) => `${reply.code} ${text}`) };
+  },
+
+  async quit(session) {
+    session.send('QUIT');
+    await readSmtpReply(session, 'quit', session.limits.replyMs);
+  },
+};
+
+/** The EHLO argument when the user gives none: our own address as an address literal (RFC 5321 §4.1.3). */
+export function addressLiteral(address: string | undefined): string {
+  if (!address) return '[127.0.0.1]';
+  const bare = address.replace(/^::ffff:/, '');
+  return bare.includes(':') ? `[IPv6:${bare}]` : `[${bare}]`;
+}

@@ -1,0 +1,109 @@
+import { referenceFor } from '../reference/table.js';
+import type { HostResult, PortResult, Service } from '../types.js';
+import { type Finding, type Severity, severityRank } from './finding.js';
+import { rules } from './rules.js';
+
+/** One port on one address, with the judgement. */
+export interface PortVerdict extends PortResult {
+  /** The mail protocol was recognised and the dialogue completed. */
+  works: boolean;
+  /**
+   * Works, TLS was set up (implicit or STARTTLS), and no finding of medium or above concerns the port.
+   * null when the port does not work (nothing to call safe or unsafe).
+   */
+  safe: boolean | null;
+  /** Ids of the findings on this port and address. */
+  findings: string[];
+}
+
+/** A port worth using, per the results. */
+export interface Recommended {
+  port: number;
+  service: Service;
+  tls: 'implicit' | 'starttls';
+}
+
+export interface Recommendation {
+  sending: Recommended[];
+  reading: Recommended[];
+  /** One line for people. */
+  text: string;
+}
+
+export interface HostVerdict extends Omit<HostResult, 'ports'> {
+  ports: PortVerdict[];
+  findings: Finding[];
+  recommendation: Recommendation;
+  /** The highest severity among the findings, or null when there are none. */
+  worst: Severity | null;
+}
+
+/** Findings of this severity or above make a port unsafe. */
+const unsafeFrom: Severity = 'medium';
+
+function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
+  const works = port.status === 'open';
+  const own = findings.filter((finding) => finding.port === port.port && finding.address === port.address);
+  const serious = own.some((finding) => severityRank(finding.severity) >= severityRank(unsafeFrom));
+  const encrypted = port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
+  return { ...port, works, safe: works ? encrypted && !serious : null, findings: own.map((finding) => finding.id) };
+}
+
+const order: Record<Service, number> = { submission: 0, submissions: 1, imaps: 2, pop3s: 3, imap: 4, pop3: 5, smtp: 6 };
+
+function recommend(ports: PortVerdict[]): Recommendation {
+  // A port is recommended only when it works and is safe on every address probed.
+  const byPort = new Map<number, PortVerdict[]>();
+  for (const port of ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
+  const good: Recommended[] = [];
+  for (const [portNumber, seen] of byPort) {
+    const first = seen[0];
+    if (first && seen.every((port) => port.works && port.safe === true)) {
+      good.push({ port: portNumber, service: first.service, tls: first.expectedTls });
+    }
+  }
+  good.sort((a, b) => order[a.service] - order[b.service] || a.port - b.port);
+  const sending = good.filter((entry) => referenceFor(entry.service).role === 'submission');
+  const reading = good.filter((entry) => ['mailbox-access', 'download'].includes(referenceFor(entry.service).role));
+  const describe = (entry: Recommended) => {
+    const protocol = referenceFor(entry.service).protocol.toUpperCase();
+    const tls = entry.tls === 'implicit' ? 'TLS' : entry.service === 'pop3' ? 'STLS' : 'STARTTLS';
+    return entry.service === 'submission' || entry.service === 'submissions'
+      ? `${entry.port} (${tls})`
+      : `${entry.port} (${protocol}, ${tls})`;
+  };
+  const text = [
+    sending.length > 0 ? `sending ${sending.map(describe).join(' or ')}` : 'sending: no port works safely',
+    reading.length > 0 ? `reading ${reading.map(describe).join(' or ')}` : 'reading: no port works safely',
+  ].join(' · ');
+  return { sending, reading, text };
+}
+
+/** Applies every rule to every port: a pure function of the observed result. */
+export function evaluate(host: HostResult): HostVerdict {
+  const findings: Finding[] = [];
+  for (const port of host.ports) {
+    for (const rule of rules) {
+      const hit = rule.check(port, host);
+      if (!hit) continue;
+      findings.push({
+        id: rule.id,
+        severity: hit.severity ?? rule.severity,
+        port: port.port,
+        service: port.service,
+        address: port.address,
+        title: rule.title,
+        detail: hit.detail,
+        evidence: hit.evidence,
+        reference: rule.reference,
+      });
+    }
+  }
+  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.port - b.port);
+  const ports = host.ports.map((port) => judgePort(port, findings));
+  const worst = findings.reduce<Severity | null>(
+    (max, finding) => (max === null || severityRank(finding.severity) > severityRank(max) ? finding.severity : max),
+    null,
+  );
+  return { ...host, ports, findings, recommendation: recommend(ports), worst };
+}

@@ -1,0 +1,27 @@
+/** Severity scale, lowest first (as testssl.sh uses it). */
+export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+
+export function severityRank(severity: Severity): number {
+  return severities.indexOf(severity);
+}
+
+/** A judgement about one port (or the host), with the evidence that makes it and the reference behind it. */
+export interface Finding {
+  /** Stable kebab-case id; the README lists them all. */
+  id: string;
+  severity: Severity;
+  /** The port it concerns. */
+  port: number;
+  service: string;
+  /** The address it was seen on. */
+  address: string;
+  /** One line: what is wrong. */
+  title: string;
+  /** What was seen and what to do about it. */
+  detail: string;
+  /** Observed facts that make the finding: transcript lines, status details, certificate fields. */
+  evidence: string[];
+  /** The RFC section or reference that makes it a finding. */
+  reference: string;
+}

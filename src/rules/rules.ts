@@ -1,0 +1,420 @@
+import { referenceFor } from '../reference/table.js';
+import type { HostResult, PortResult } from '../types.js';
+import type { Severity } from './finding.js';
+
+/** What a rule returns for one port: its own severity may depend on the port's role. */
+export interface Hit {
+  severity?: Severity;
+  detail: string;
+  evidence: string[];
+}
+
+/** A pure rule: facts in, hits out. Rules never look at anything but the results. */
+export interface Rule {
+  id: string;
+  /** The usual severity; a hit may raise or lower it (the README lists both). */
+  severity: Severity;
+  title: string;
+  reference: string;
+  check: (port: PortResult, host: HostResult) => Hit | undefined;
+}
+
+const dayMs = 86_400_000;
+export const expiringSoonDays = 14;
+
+function serverLines(port: PortResult, match: (text: string) => boolean): string[] {
+  return port.transcript
+    .filter((entry) => entry.dir === 'S' && match(entry.text))
+    .map((entry) => `S: ${entry.text}`)
+    .slice(0, 5);
+}
+
+function statusEvidence(port: PortResult): string[] {
+  return [`status ${port.status}${port.statusDetail ? `: ${port.statusDetail}` : ''}`];
+}
+
+/** Other ports of the same protocol on the same address that are open: the "use this instead" hint. */
+function alternatives(port: PortResult, host: HostResult): string {
+  const open = host.ports.filter(
+    (other) =>
+      other !== port && other.address === port.address && other.protocol === port.protocol && other.status === 'open',
+  );
+  return open.length === 0 ? '' : `; ${open.map((other) => other.port).join(' or ')} answered`;
+}
+
+function daysLeft(port: PortResult): number | undefined {
+  const validTo = port.tls?.certificate?.validTo;
+  if (!validTo) return undefined;
+  return (Date.parse(validTo) - Date.parse(port.startedAt)) / dayMs;
+}
+
+const plainStart = (port: PortResult) => port.expectedTls === 'starttls';
+const isRelay = (port: PortResult) => referenceFor(port.service).role === 'relay';
+
+/** True when port 25 is filtered on an address where a submission port answered: the path, not the host. */
+function outboundBlock(port: PortResult, host: HostResult): PortResult[] {
+  if (port.service !== 'smtp' || port.status !== 'filtered') return [];
+  return host.ports.filter(
+    (other) =>
+      other.address === port.address &&
+      (other.service === 'submission' || other.service === 'submissions') &&
+      !['filtered', 'refused', 'unreachable', 'dns-failed', 'aborted', 'local-error'].includes(other.status),
+  );
+}
+
+export const rules: readonly Rule[] = [
+  {
+    id: 'port-closed',
+    severity: 'info',
+    title: 'nothing listens on this port',
+    reference: 'RFC 9293 §3.10.7.1 (RST in reply to SYN)',
+    check: (port, host) =>
+      port.status === 'refused'
+        ? { detail: `the host refused the connection${alternatives(port, host)}`, evidence: statusEvidence(port) }
+        : undefined,
+  },
+  {
+    id: 'port-25-blocked',
+    severity: 'high',
+    title: 'port 25 is dropped on the way while the submission ports answer',
+    reference: 'RFC 5068 §3.2; seed port reference (ISPs block outbound 25)',
+    check: (port, host) => {
+      const answered = outboundBlock(port, host);
+      if (answered.length === 0) return undefined;
+      return {
+        detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP`,
+        evidence: [...statusEvidence(port), ...answered.map((other) => `port ${other.port}: status ${other.status}`)],
+      };
+    },
+  },
+  {
+    id: 'port-filtered',
+    severity: 'medium',
+    title: 'the connection timed out: packets to this port are dropped',
+    reference: 'RFC 9293 §3.8.2 (no answer to SYN)',
+    check: (port, host) =>
+      port.status === 'filtered' && outboundBlock(port, host).length === 0
+        ? {
+            detail: `no answer to the connection attempt: a firewall on the way or at the host drops it${alternatives(port, host)}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'port-unreachable',
+    severity: 'medium',
+    title: 'no route to the host on this port',
+    reference: 'RFC 1122 §3.2.2.1 (ICMP destination unreachable)',
+    check: (port) =>
+      port.status === 'unreachable' ? { detail: 'the network reported the host unreachable', evidence: statusEvidence(port) } : undefined,
+  },
+  {
+    id: 'connection-reset',
+    severity: 'medium',
+    title: 'the connection was reset',
+    reference: 'RFC 9293 §3.10.7',
+    check: (port) =>
+      port.status === 'reset'
+        ? { detail: `the peer reset the connection during ${port.failedPhase ?? 'the dialogue'}`, evidence: statusEvidence(port) }
+        : undefined,
+  },
+  {
+    id: 'connection-closed',
+    severity: 'medium',
+    title: 'the server closed the connection before the dialogue finished',
+    reference: 'RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3',
+    check: (port) =>
+      port.status === 'closed'
+        ? { detail: `closed during ${port.failedPhase ?? 'the dialogue'}`, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        : undefined,
+  },
+  {
+    id: 'server-silent',
+    severity: 'medium',
+    title: 'connected, but no greeting arrived',
+    reference: 'RFC 5321 §4.5.3.2 (greeting timeout); RFC 9051 §7.1; RFC 1939 §4',
+    check: (port) =>
+      port.status === 'silent'
+        ? {
+            detail: `the connection opened but the server sent nothing before the deadline${port.crossCheck ? `; a TLS handshake on a new connection found ${port.crossCheck.outcome}` : ''}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'dialogue-stalled',
+    severity: 'medium',
+    title: 'a reply did not arrive before its deadline',
+    reference: 'RFC 5321 §4.5.3.2',
+    check: (port) =>
+      port.status === 'stalled'
+        ? { detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        : undefined,
+  },
+  {
+    id: 'greeting-rejected',
+    severity: 'high',
+    title: 'the server refused service in its greeting',
+    reference: 'RFC 5321 §3.1, §4.2.3 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §4 (-ERR)',
+    check: (port) =>
+      port.status === 'rejected'
+        ? { detail: 'the greeting refuses service: mail clients cannot use this port from here', evidence: serverLines(port, () => true).slice(0, 3) }
+        : undefined,
+  },
+  {
+    id: 'rate-limited',
+    severity: 'low',
+    title: 'the server refused the connection for load or rate: not tested',
+    reference: 'RFC 5321 §4.2.3 (421)',
+    check: (port) =>
+      port.status === 'rate-limited'
+        ? { detail: 'too many connections or too high a rate: try again later, with --concurrency 1', evidence: serverLines(port, () => true).slice(0, 3) }
+        : undefined,
+  },
+  {
+    id: 'wrong-protocol',
+    severity: 'high',
+    title: 'something other than the expected mail protocol answers',
+    reference: 'IANA service name registry; RFC 8314 §7',
+    check: (port) =>
+      port.status === 'wrong-protocol'
+        ? {
+            detail: `expected ${port.protocol.toUpperCase()}, found ${port.detected === 'unknown' || !port.detected ? 'unrecognised text' : port.detected.toUpperCase()}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(0, 2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'plaintext-on-tls-port',
+    severity: 'high',
+    title: 'a plaintext server answers on an implicit-TLS port',
+    reference: 'RFC 8314 §3.2, §3.3',
+    check: (port) =>
+      port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'plaintext'
+        ? {
+            detail: 'clients configured for implicit TLS fail here; the server speaks plaintext (use STARTTLS on its own port, or enable TLS here)',
+            evidence: [...statusEvidence(port), `cross-check: ${port.crossCheck.detail}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'tls-on-plaintext-port',
+    severity: 'medium',
+    title: 'an implicit-TLS server answers on a plaintext port',
+    reference: 'RFC 8314 §3; RFC 3207',
+    check: (port) =>
+      port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'implicit-tls'
+        ? {
+            detail: 'clients that expect a plaintext greeting and STARTTLS time out here',
+            evidence: [...statusEvidence(port), `cross-check: ${port.crossCheck.detail}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'tls-handshake-failed',
+    severity: 'high',
+    title: 'the TLS handshake failed on an implicit-TLS port',
+    reference: 'RFC 8314 §3.2; RFC 8446',
+    check: (port) =>
+      port.status === 'tls-failed'
+        ? { detail: `no TLS session could be set up: ${port.statusDetail}`, evidence: statusEvidence(port) }
+        : undefined,
+  },
+  {
+    id: 'protocol-violation',
+    severity: 'medium',
+    title: 'the server broke the protocol',
+    reference: 'RFC 5321 §4.2; RFC 9051 §2.2; RFC 1939 §3',
+    check: (port) =>
+      port.status === 'protocol-error'
+        ? { detail: port.statusDetail, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        : undefined,
+  },
+  {
+    id: 'starttls-not-offered',
+    severity: 'high',
+    title: 'STARTTLS is not offered on a plaintext port',
+    reference: 'RFC 3207 §4; RFC 9051 §6.2.1; RFC 2595 §4; RFC 8314 §3',
+    check: (port) => {
+      if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised) return undefined;
+      if (port.greeting?.kind === 'preauth') return undefined;
+      const caps = port.capabilities;
+      return {
+        // On the relay port STARTTLS is optional (RFC 3207) but expected of a modern MTA.
+        severity: isRelay(port) ? 'medium' : 'high',
+        detail: isRelay(port)
+          ? 'mail to this host travels in cleartext from other servers; offer STARTTLS'
+          : 'passwords and mail cross the network in cleartext; offer STARTTLS or use the implicit-TLS port',
+        evidence: [
+          caps?.ok ? `${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}` : `${caps?.command ?? 'capabilities'} was refused`,
+        ],
+      };
+    },
+  },
+  {
+    id: 'starttls-refused',
+    severity: 'high',
+    title: 'STARTTLS is advertised but refused',
+    reference: 'RFC 3207 §4 (454); RFC 9051 §6.2.1; RFC 2595 §4',
+    check: (port) =>
+      port.starttls?.attempted && !port.starttls.accepted
+        ? {
+            severity: isRelay(port) ? 'medium' : 'high',
+            detail: 'the server advertises STARTTLS and then declines it, so the session stays in cleartext',
+            evidence: (port.starttls.reply ?? []).map((line) => `S: ${line}`),
+          }
+        : undefined,
+  },
+  {
+    id: 'starttls-failed',
+    severity: 'high',
+    title: 'STARTTLS was accepted but the TLS handshake failed',
+    reference: 'RFC 3207 §4.1; RFC 8446',
+    check: (port) =>
+      port.status === 'starttls-failed'
+        ? { detail: port.starttls?.error ?? port.statusDetail, evidence: [...statusEvidence(port), ...(port.starttls?.reply ?? []).map((line) => `S: ${line}`)] }
+        : undefined,
+  },
+  {
+    id: 'starttls-bytes-after-ok',
+    severity: 'medium',
+    title: 'the server sent bytes after its STARTTLS OK, before the handshake',
+    reference: 'RFC 3207 §6; RFC 2595 §3.1; CVE-2011-0411 class (response injection)',
+    check: (port) =>
+      port.starttls && port.starttls.bytesAfterOk > 0
+        ? {
+            detail: `${port.starttls.bytesAfterOk} bytes arrived after the OK line and were discarded; a client that keeps them can be fed forged replies`,
+            evidence: [`${port.starttls.bytesAfterOk} bytes discarded before the TLS handshake`],
+          }
+        : undefined,
+  },
+  {
+    id: 'starttls-advertised-after-tls',
+    severity: 'low',
+    title: 'STARTTLS is still advertised after TLS is up',
+    reference: 'RFC 3207 §4.2',
+    check: (port) =>
+      port.protocol === 'smtp' && port.capabilitiesAfterTls?.starttls
+        ? { detail: 'the EHLO reply over TLS lists STARTTLS again', evidence: [`EHLO over TLS lists: ${port.capabilitiesAfterTls.list.join(', ')}`] }
+        : undefined,
+  },
+  {
+    id: 'cleartext-auth-before-tls',
+    severity: 'high',
+    title: 'password authentication is offered before TLS',
+    reference: 'RFC 8314 §3.3 and §4.1; RFC 4954 §4; RFC 9051 §6.2.3; RFC 2595 §2.1',
+    check: (port) => {
+      const caps = port.capabilities;
+      if (!plainStart(port) || !caps?.ok) return undefined;
+      const mechanisms = caps.authMechanisms.filter((mechanism) => ['PLAIN', 'LOGIN'].includes(mechanism));
+      const offered = [
+        ...mechanisms.map((mechanism) => `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`),
+        ...(caps.plaintextLogin ? [port.protocol === 'imap' ? 'LOGIN (no LOGINDISABLED)' : 'USER'] : []),
+      ];
+      if (offered.length === 0) return undefined;
+      return {
+        severity: isRelay(port) ? 'medium' : 'high',
+        detail: `before TLS the server offers ${offered.join(', ')}: a client may send its password in cleartext`,
+        evidence: [`${caps.command} before TLS lists: ${caps.list.join(', ')}`],
+      };
+    },
+  },
+  {
+    id: 'imap-preauth-plaintext',
+    severity: 'high',
+    title: 'IMAP PREAUTH on a plaintext connection',
+    reference: 'RFC 9051 §7.1.4, §11.1; RFC 2595 §3.1',
+    check: (port) =>
+      port.protocol === 'imap' && port.greeting?.kind === 'preauth' && !port.tls
+        ? {
+            detail: 'the session starts authenticated in cleartext, so STARTTLS is no longer possible and the mailbox is open to the path',
+            evidence: serverLines(port, (text) => /^\* PREAUTH/i.test(text)),
+          }
+        : undefined,
+  },
+  {
+    id: 'tls-legacy-version',
+    severity: 'high',
+    title: 'TLS older than 1.2 was negotiated',
+    reference: 'RFC 8996 §2-§3; RFC 8314 §4.1',
+    check: (port) =>
+      port.tls && /^(SSLv|TLSv1(\.1)?$)/.test(port.tls.protocol)
+        ? { detail: `the server chose ${port.tls.protocol}, deprecated since 2021`, evidence: [`negotiated ${port.tls.protocol} ${port.tls.cipher}`] }
+        : undefined,
+  },
+  {
+    id: 'cert-untrusted',
+    severity: 'high',
+    title: 'the certificate does not chain to a trusted root',
+    reference: 'RFC 8314 §4.3; RFC 5280 §6',
+    check: (port) =>
+      port.tls?.certificate && !port.tls.trusted
+        ? {
+            detail: `verification failed: ${port.tls.trustError ?? 'unknown reason'} (pass the issuing CA with --ca if it is private)`,
+            evidence: [`issuer: ${port.tls.certificate.issuer}`, `subject: ${port.tls.certificate.subject}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'cert-name-mismatch',
+    severity: 'high',
+    title: 'the certificate is not valid for the host name',
+    reference: 'RFC 6125 §6; RFC 8314 §4.3',
+    check: (port) =>
+      port.tls?.certificate && !port.tls.nameMatches
+        ? {
+            detail: `checked against ${port.tls.checkedName}: ${port.tls.nameError ?? 'no match'}`,
+            evidence: [`subject: ${port.tls.certificate.subject}`, `names: ${port.tls.certificate.subjectAltNames.join(', ') || '(none)'}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'cert-expired',
+    severity: 'critical',
+    title: 'the certificate has expired',
+    reference: 'RFC 5280 §4.1.2.5',
+    check: (port) => {
+      const left = daysLeft(port);
+      if (left === undefined || left >= 0 || !port.tls?.certificate) return undefined;
+      return {
+        detail: `expired on ${port.tls.certificate.validTo.slice(0, 10)}, ${Math.ceil(-left)} days before this probe`,
+        evidence: [`not after: ${port.tls.certificate.validTo}`],
+      };
+    },
+  },
+  {
+    id: 'cert-not-yet-valid',
+    severity: 'high',
+    title: 'the certificate is not valid yet',
+    reference: 'RFC 5280 §4.1.2.5',
+    check: (port) => {
+      const from = port.tls?.certificate?.validFrom;
+      if (!from || Date.parse(from) <= Date.parse(port.startedAt)) return undefined;
+      return { detail: `valid only from ${from}`, evidence: [`not before: ${from}`] };
+    },
+  },
+  {
+    id: 'cert-expiring-soon',
+    severity: 'medium',
+    title: `the certificate expires within ${expiringSoonDays} days`,
+    reference: 'RFC 5280 §4.1.2.5',
+    check: (port) => {
+      const left = daysLeft(port);
+      if (left === undefined || left < 0 || left >= expiringSoonDays || !port.tls?.certificate) return undefined;
+      return {
+        detail: `expires on ${port.tls.certificate.validTo.slice(0, 10)}, in ${Math.floor(left)} days`,
+        evidence: [`not after: ${port.tls.certificate.validTo}`],
+      };
+    },
+  },
+  {
+    id: 'probe-incomplete',
+    severity: 'info',
+    title: 'the port could not be tested',
+    reference: 'mailprobe (no protocol finding)',
+    check: (port) =>
+      port.status === 'aborted' || port.status === 'local-error' || port.status === 'dns-failed'
+        ? { detail: port.statusDetail, evidence: statusEvidence(port) }
+        : undefined,
+  },
+];

@@ -1,0 +1,132 @@
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import pLimit from 'p-limit';
+import { ResolveError, type Phase } from './errors.js';
+import { defaultLimits, type Limits } from './limits.js';
+import { type PortTarget, probePort } from './probe.js';
+import { referenceTable } from './reference/table.js';
+import type { HostResult, PortResult, Service } from './types.js';
+
+/** A port to probe and the service it is judged as. */
+export interface PortSpec {
+  port: number;
+  service: Service;
+}
+
+/** Progress events, for spinners and logs. */
+export interface ProgressEvents {
+  onResolved?: (addresses: HostResult['addresses']) => void;
+  onPortStart?: (port: PortSpec & { address: string }) => void;
+  onPhase?: (port: PortSpec & { address: string }, phase: Phase) => void;
+  onPortDone?: (result: PortResult) => void;
+}
+
+export interface ProbeOptions extends ProgressEvents {
+  /** Ports and services to probe; defaults to the seven of the reference table. */
+  ports?: PortSpec[];
+  /** Address family: 4, 6, or both (the default probes one address of each family found). */
+  family?: 4 | 6 | 'both';
+  /** SNI and certificate name; defaults to the host. */
+  servername?: string;
+  /** Extra trusted root certificates (PEM text). */
+  ca?: string;
+  /** EHLO argument; defaults to our own address as an address literal. */
+  ehloName?: string;
+  /** Deadlines and caps; defaults to `defaultLimits`. */
+  limits?: Partial<Limits>;
+  /** Most ports probed at once. */
+  concurrency?: number;
+  /** Stops every socket at once; the result then holds what was seen, with status `aborted`. */
+  signal?: AbortSignal;
+}
+
+export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({ port: row.port, service: row.service }));
+
+/** Resolves a host to its addresses (A and AAAA, through the system resolver), or takes an IP literal as is. */
+export async function resolveHost(host: string, family: 4 | 6 | 'both'): Promise<HostResult['addresses']> {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const literal = net.isIP(bare);
+  if (literal !== 0) {
+    if (family !== 'both' && family !== literal) {
+      throw new ResolveError(host, `it is an IPv${literal} address and -${family} was asked for`);
+    }
+    return [{ address: bare, family: literal as 4 | 6 }];
+  }
+  let found: { address: string; family: number }[];
+  try {
+    found = await dns.lookup(bare, { all: true, verbatim: true });
+  } catch (error) {
+    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    throw new ResolveError(host, code === 'ENOTFOUND' ? 'no such host (NXDOMAIN or no address records)' : code);
+  }
+  const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
+  const addresses = unique
+    .filter((entry) => entry.family === 4 || entry.family === 6)
+    .map((entry) => ({ address: entry.address, family: entry.family as 4 | 6 }));
+  const wanted = family === 'both' ? addresses : addresses.filter((entry) => entry.family === family);
+  if (wanted.length === 0) throw new ResolveError(host, `no IPv${family === 'both' ? '4 or IPv6' : family} address`);
+  return wanted;
+}
+
+/** One address per family: the first the resolver gave of each. */
+export function pickAddresses(addresses: HostResult['addresses']): HostResult['addresses'] {
+  const picked: HostResult['addresses'] = [];
+  for (const family of [4, 6] as const) {
+    const first = addresses.find((entry) => entry.family === family);
+    if (first) picked.push(first);
+  }
+  return picked;
+}
+
+/**
+ * Probes a host's mail ports: resolve, then every (address, port) pair concurrently under p-limit.
+ * Throws ResolveError when the host has no address; never throws for anything a server does.
+ */
+export async function probeHost(host: string, options: ProbeOptions = {}): Promise<HostResult> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const limits: Limits = { ...defaultLimits, ...options.limits };
+  const resolved = await resolveHost(host, options.family ?? 'both');
+  const addresses = pickAddresses(resolved);
+  const resolveMs = Math.round((performance.now() - started) * 10) / 10;
+  options.onResolved?.(addresses);
+  const servername = options.servername ?? host.replace(/^\[(.*)\]$/, '$1');
+  const limit = pLimit(Math.max(1, options.concurrency ?? 16));
+  const ports = options.ports ?? defaultPorts;
+  const jobs: Promise<PortResult>[] = [];
+  for (const spec of ports) {
+    for (const { address, family } of addresses) {
+      const where = { ...spec, address };
+      const target: PortTarget = {
+        address,
+        family,
+        port: spec.port,
+        service: spec.service,
+        servername,
+        ca: options.ca,
+        ehloName: options.ehloName,
+        limits,
+        signal: options.signal,
+        onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
+      };
+      jobs.push(
+        limit(async () => {
+          options.onPortStart?.(where);
+          const result = await probePort(target);
+          options.onPortDone?.(result);
+          return result;
+        }),
+      );
+    }
+  }
+  const results = await Promise.all(jobs);
+  return {
+    host,
+    servername,
+    addresses,
+    resolveMs,
+    startedAt,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    ports: results,
+  };
+}

@@ -1,0 +1,141 @@
+import type net from 'node:net';
+import type tls from 'node:tls';
+import type { Phase } from './errors.js';
+import type { Limits } from './limits.js';
+import { Deadline } from './net/deadline.js';
+import { connectTcp, startTls, type TlsOptions } from './net/dial.js';
+import { type Line, LineReader } from './net/reader.js';
+import type { Timings, TranscriptEntry } from './types.js';
+
+/**
+ * One connection's dialogue: the socket (plain, then maybe TLS), its line reader, the deadline, the
+ * transcript and the phase timings. Protocols talk through it in lockstep: write, then read a whole reply.
+ */
+export class Session {
+  readonly transcript: TranscriptEntry[] = [];
+  readonly timings: Timings = { total: 0 };
+  readonly deadline: Deadline;
+  /** performance.now() at which this session's transcript clock starts. */
+  readonly began: number;
+  private sockets: net.Socket[] = [];
+  private reader: LineReader | undefined;
+  private socket: net.Socket | undefined;
+  tlsActive = false;
+
+  constructor(
+    readonly limits: Limits,
+    signal: AbortSignal | undefined,
+    /** An existing deadline to share (a second connection for the same port spends the same budget). */
+    deadline?: Deadline,
+    /** A clock origin to share, so a second connection's transcript continues the first's timeline. */
+    origin?: number,
+  ) {
+    this.deadline = deadline ?? new Deadline(limits.portMs, signal);
+    this.began = origin ?? performance.now();
+  }
+
+  private elapsed(): number {
+    return Math.round((performance.now() - this.began) * 10) / 10;
+  }
+
+  note(text: string): void {
+    this.transcript.push({ at: this.elapsed(), dir: '-', text, tls: this.tlsActive });
+  }
+
+  /** Runs one phase under its deadline and adds its duration to the phase's timing. */
+  async phase<T>(phase: Phase, ms: number, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await this.deadline.run(phase, ms, work);
+    } finally {
+      this.timings[phase] = Math.round(((this.timings[phase] ?? 0) + performance.now() - start) * 10) / 10;
+    }
+  }
+
+  private track<S extends net.Socket>(socket: S): void {
+    // A late error after we stopped listening must never become an uncaught exception.
+    socket.on('error', () => {});
+    this.sockets.push(socket);
+  }
+
+  private attach(socket: net.Socket): void {
+    this.socket = socket;
+    this.reader = new LineReader(socket, this.limits);
+  }
+
+  async connect(address: string, port: number): Promise<void> {
+    const socket = await this.phase('connect', this.limits.connectMs, () =>
+      connectTcp(address, port, (s) => this.track(s)),
+    );
+    this.attach(socket);
+  }
+
+  /**
+   * A TCP connection with no reader attached, for implicit TLS: the caller's next step is handshake(), so
+   * the connect and the handshake are timed apart and a filtered port is never reported as a TLS failure.
+   */
+  connectRaw(address: string, port: number): Promise<net.Socket> {
+    return this.phase('connect', this.limits.connectMs, () => connectTcp(address, port, (s) => this.track(s)));
+  }
+
+  /** A TLS handshake over `raw`, under the TLS deadline; the reader then reads the protected stream. */
+  async handshake(raw: net.Socket, options: TlsOptions): Promise<tls.TLSSocket> {
+    const secure = await this.phase('tls', this.limits.tlsMs, () =>
+      startTls({ socket: raw }, options, (s) => this.track(s)),
+    );
+    this.tlsActive = true;
+    this.attach(secure);
+    return secure;
+  }
+
+  /**
+   * STARTTLS: drops every byte received after the server's OK (their count is returned; RFC 3207 §6),
+   * then upgrades the same socket. The caller must re-read capabilities: nothing learnt before is trusted.
+   */
+  async upgrade(options: TlsOptions): Promise<{ discarded: number; socket: tls.TLSSocket }> {
+    const raw = this.socket;
+    if (!raw || !this.reader) throw new Error('upgrade before connect');
+    const discarded = this.reader.detach();
+    this.reader = undefined;
+    const socket = await this.handshake(raw, options);
+    return { discarded, socket };
+  }
+
+  send(line: string): void {
+    if (!this.socket) throw new Error('send before connect');
+    this.transcript.push({ at: this.elapsed(), dir: 'C', text: line, tls: this.tlsActive });
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** Reads one line under the phase's deadline and records it in the transcript. */
+  readLine(phase: Phase, ms: number): Promise<Line> {
+    const reader = this.reader;
+    if (!reader) throw new Error('read before connect');
+    return this.phase(phase, ms, async () => {
+      const line = await reader.readLine();
+      const entry: TranscriptEntry = { at: this.elapsed(), dir: 'S', text: line.text, tls: this.tlsActive };
+      if (line.truncated) entry.truncated = true;
+      if (line.bareLf) entry.bareLf = true;
+      this.transcript.push(entry);
+      return line;
+    });
+  }
+
+  /** Skips an IMAP literal's bytes. */
+  skip(count: number): void {
+    this.reader?.skip(count);
+  }
+
+  get localAddress(): string | undefined {
+    return this.socket?.localAddress;
+  }
+
+  /** Destroys every socket this session opened. Safe to call more than once. */
+  close(): void {
+    this.timings.total = this.elapsed();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets = [];
+    this.socket = undefined;
+    this.reader = undefined;
+  }
+}

@@ -1,0 +1,161 @@
+import type { Phase } from './errors.js';
+import type { TlsFacts } from './net/tls-facts.js';
+
+export type Protocol = 'smtp' | 'imap' | 'pop3';
+/** The services a port can be mapped to (IANA service names). */
+export type Service = 'smtp' | 'submissions' | 'submission' | 'imap' | 'imaps' | 'pop3' | 'pop3s';
+/** How TLS is reached on a port: handshake first, or a plaintext start upgraded with STARTTLS/STLS. */
+export type TlsMode = 'implicit' | 'starttls';
+
+/**
+ * The closed set of outcomes of probing one port. Each has a one-line meaning in `statusGloss`.
+ * Only `open` means the mail protocol was recognised and the dialogue completed.
+ */
+export type Status =
+  | 'open'
+  | 'refused'
+  | 'filtered'
+  | 'unreachable'
+  | 'reset'
+  | 'closed'
+  | 'silent'
+  | 'stalled'
+  | 'rejected'
+  | 'rate-limited'
+  | 'wrong-protocol'
+  | 'wrong-tls-mode'
+  | 'tls-failed'
+  | 'starttls-failed'
+  | 'protocol-error'
+  | 'dns-failed'
+  | 'aborted'
+  | 'local-error';
+
+export const statusGloss: Readonly<Record<Status, string>> = {
+  open: 'the mail protocol was recognised and the dialogue completed',
+  refused: 'the connection was refused (TCP RST): nothing listens on the port',
+  filtered: 'the connection attempt timed out: something on the path drops the packets',
+  unreachable: 'no route to the host (ICMP unreachable or no local route)',
+  reset: 'the connection was reset by the peer',
+  closed: 'the server closed the connection before the dialogue finished',
+  silent: 'connected, but no greeting arrived before its deadline',
+  stalled: 'the dialogue started, then a reply did not arrive before its deadline',
+  rejected: 'the server refused service in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR)',
+  'rate-limited': 'the server refused service for too many connections or too high a rate',
+  'wrong-protocol': 'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
+  'wrong-tls-mode': 'the expected protocol answered, but with the wrong TLS mode (plaintext on a TLS port or TLS on a plaintext port)',
+  'tls-failed': 'the TLS handshake on an implicit-TLS port failed or stalled',
+  'starttls-failed': 'STARTTLS/STLS was accepted, then the TLS handshake failed or stalled',
+  'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',
+  'dns-failed': 'the host name could not be resolved',
+  aborted: 'the probe was aborted by the caller',
+  'local-error': 'the probe failed on this machine (for example no free sockets)',
+};
+
+/** One line of the dialogue. `S` came from the server, `C` was sent by mailprobe, `-` is mailprobe's note. */
+export interface TranscriptEntry {
+  /** ms since the port's probe began. */
+  at: number;
+  dir: 'S' | 'C' | '-';
+  /** Exact text (server text is not sanitised here; renderers sanitise for display). */
+  text: string;
+  /** Whether this line travelled inside TLS. */
+  tls: boolean;
+  /** Set on server lines that were cut at the line cap. */
+  truncated?: true;
+  /** Set on server lines that ended in a bare LF. */
+  bareLf?: true;
+}
+
+/** The server's greeting. */
+export interface Greeting {
+  /** ok: service offered; preauth: IMAP PREAUTH; refused: 421/554, * BYE, -ERR. */
+  kind: 'ok' | 'preauth' | 'refused';
+  lines: string[];
+  /** SMTP reply code. */
+  code?: number;
+}
+
+/** What a capability request returned. */
+export interface Capabilities {
+  /** The command that produced the list (EHLO, HELO, CAPABILITY, CAPA). */
+  command: string;
+  /** Whether the server answered the command positively. */
+  ok: boolean;
+  /** The capability words as sent (SMTP: the keyword lines after the first; IMAP: atoms; POP3: lines). */
+  list: string[];
+  starttls: boolean;
+  /** SASL mechanisms offered, upper case (SMTP AUTH, IMAP AUTH=, POP3 SASL). */
+  authMechanisms: string[];
+  /** A non-SASL cleartext password command is allowed: IMAP LOGIN without LOGINDISABLED, POP3 USER. */
+  plaintextLogin: boolean;
+}
+
+/** What happened with STARTTLS/STLS on a plaintext port. */
+export interface StartTlsFacts {
+  advertised: boolean;
+  attempted: boolean;
+  accepted: boolean;
+  upgraded: boolean;
+  /** The server's reply to the command. */
+  reply?: string[];
+  /** Bytes received after the OK line and before the handshake; discarded (RFC 3207 §6). */
+  bytesAfterOk: number;
+  /** Why the handshake failed, when it did. */
+  error?: string;
+}
+
+/** Milliseconds spent in each phase. */
+export type Timings = Partial<Record<Phase, number>> & { total: number };
+
+/** The evidence from a second connection made to tell a wrong TLS mode from a dead port. */
+export interface CrossCheck {
+  /** What the second connection tried. */
+  tried: 'plaintext' | 'implicit-tls';
+  /** What it found: the protocol's greeting in plaintext, or a completed handshake. */
+  outcome: 'mail-greeting' | 'tls-handshake' | 'nothing';
+  detail: string;
+}
+
+/** The observed facts for one port on one address. */
+export interface PortResult {
+  port: number;
+  service: Service;
+  protocol: Protocol;
+  /** The TLS mode the reference table expects on this service. */
+  expectedTls: TlsMode;
+  address: string;
+  family: 4 | 6;
+  status: Status;
+  /** One line on how the status was reached (an error message, a code). */
+  statusDetail: string;
+  /** The phase the probe was in when it stopped early. */
+  failedPhase?: Phase;
+  /** What answered, when it was not the expected protocol. */
+  detected?: 'smtp' | 'imap' | 'pop3' | 'ssh' | 'http' | 'tls' | 'unknown';
+  greeting?: Greeting;
+  capabilities?: Capabilities;
+  /** Capabilities re-read over TLS after STARTTLS. */
+  capabilitiesAfterTls?: Capabilities;
+  starttls?: StartTlsFacts;
+  tls?: TlsFacts;
+  crossCheck?: CrossCheck;
+  /** ISO 8601 time the probe of this port began (certificate days are counted from it). */
+  startedAt: string;
+  timings: Timings;
+  transcript: TranscriptEntry[];
+}
+
+/** The observed facts for one host. */
+export interface HostResult {
+  /** The host as the user typed it. */
+  host: string;
+  /** The name used for SNI and certificate checks. */
+  servername: string;
+  addresses: { address: string; family: 4 | 6 }[];
+  /** ms spent resolving the host. */
+  resolveMs: number;
+  startedAt: string;
+  durationMs: number;
+  ports: PortResult[];
+}
