@@ -39,7 +39,10 @@ function errorCode(error: unknown): string | undefined {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const text = (error instanceof Error ? error.message : String(error)).trim();
+  // OpenSSL messages carry source paths and addresses; keep the reason ("…:SSL routines:func:reason:…").
+  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(text);
+  return openssl?.[1] ?? text;
 }
 
 /** Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error. */
@@ -193,7 +196,8 @@ async function crossCheck(result: PortResult, target: PortTarget, first: Session
     if (result.expectedTls === 'implicit') {
       session.note('cross-check: the TLS handshake failed; reading a plaintext greeting on a new connection');
       await session.connect(target.address, target.port);
-      const greeting = await dialogue.greeting(session);
+      // A plaintext server on a TLS port greets at once; the reply deadline is enough to see it.
+      const greeting = await dialogue.greeting(session, session.limits.replyMs);
       check = { tried: 'plaintext', outcome: 'mail-greeting', detail: greeting.lines.join(' ') };
     } else {
       session.note('cross-check: no plaintext greeting; trying a TLS handshake on a new connection');

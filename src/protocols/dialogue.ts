@@ -40,7 +40,8 @@ export interface Dialogue {
   readonly protocol: Protocol;
   /** The word users know the upgrade command by. */
   readonly startTlsCommand: string;
-  greeting(session: Session): Promise<Greeting>;
+  /** Reads the greeting within `ms` (default: the greeting deadline). */
+  greeting(session: Session, ms?: number): Promise<Greeting>;
   capabilities(session: Session, options: { ehloName: string }): Promise<Capabilities>;
   startTls(session: Session): Promise<StartTlsReply>;
   quit(session: Session): Promise<void>;

@@ -92,8 +92,8 @@ export const imap: Dialogue = {
   protocol: 'imap',
   startTlsCommand: 'STARTTLS',
 
-  async greeting(session) {
-    const line = await session.readLine('greeting', session.limits.greetingMs);
+  async greeting(session, ms = session.limits.greetingMs) {
+    const line = await session.readLine('greeting', ms);
     new ReplyBudget(session).add(line.bytes);
     const match = /^\* (OK|PREAUTH|BYE)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);

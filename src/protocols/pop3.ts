@@ -30,8 +30,8 @@ export const pop3: Dialogue = {
   protocol: 'pop3',
   startTlsCommand: 'STLS',
 
-  async greeting(session) {
-    const line = await session.readLine('greeting', session.limits.greetingMs);
+  async greeting(session, ms = session.limits.greetingMs) {
+    const line = await session.readLine('greeting', ms);
     new ReplyBudget(session).add(line.bytes);
     const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);

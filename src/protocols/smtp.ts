@@ -60,8 +60,8 @@ export const smtp: Dialogue = {
   protocol: 'smtp',
   startTlsCommand: 'STARTTLS',
 
-  async greeting(session) {
-    const reply = await readSmtpReply(session, 'greeting', session.limits.greetingMs);
+  async greeting(session, ms = session.limits.greetingMs) {
+    const reply = await readSmtpReply(session, 'greeting', ms);
     // 220 is service ready; 421 and 554 refuse service (RFC 5321 §3.1, §4.2.3).
     if (reply.code === 220) return { kind: 'ok', lines: reply.lines, code: reply.code } satisfies Greeting;
     if (reply.code === 421 || reply.code === 554) return { kind: 'refused', lines: reply.lines, code: reply.code };

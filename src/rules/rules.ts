@@ -308,8 +308,10 @@ export const rules: readonly Rule[] = [
       if (!plainStart(port) || !caps?.ok) return undefined;
       const mechanisms = caps.authMechanisms.filter((mechanism) => ['PLAIN', 'LOGIN'].includes(mechanism));
       const offered = [
-        ...mechanisms.map((mechanism) => `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`),
-        ...(caps.plaintextLogin ? [port.protocol === 'imap' ? 'LOGIN (no LOGINDISABLED)' : 'USER'] : []),
+        ...mechanisms.map((mechanism) =>
+          port.protocol === 'imap' ? `AUTH=${mechanism}` : `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`,
+        ),
+        ...(caps.plaintextLogin ? [port.protocol === 'imap' ? 'the LOGIN command (no LOGINDISABLED)' : 'USER/PASS'] : []),
       ];
       if (offered.length === 0) return undefined;
       return {
@@ -348,7 +350,8 @@ export const rules: readonly Rule[] = [
     title: 'the certificate does not chain to a trusted root',
     reference: 'RFC 8314 §4.3; RFC 5280 §6',
     check: (port) =>
-      port.tls?.certificate && !port.tls.trusted
+      // An expired or not-yet-valid leaf has its own finding; the chain error would only repeat it.
+      port.tls?.certificate && !port.tls.trusted && !['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'].includes(port.tls.trustError ?? '')
         ? {
             detail: `verification failed: ${port.tls.trustError ?? 'unknown reason'} (pass the issuing CA with --ca if it is private)`,
             evidence: [`issuer: ${port.tls.certificate.issuer}`, `subject: ${port.tls.certificate.subject}`],

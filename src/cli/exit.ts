@@ -1,0 +1,17 @@
+/** mailprobe's exit codes, as documented in the README. */
+export const exitCodes = {
+  /** No finding at or above the failing severity (high by default). */
+  ok: 0,
+  /** At least one finding at or above the failing severity. */
+  findings: 1,
+  /** Bad usage or input: an option, a port, a service, a file. */
+  usage: 2,
+  /** The host could not be resolved. */
+  resolve: 3,
+} as const;
+
+/** Prints one line to stderr and sets the exit code; never a stack trace. */
+export function fail(message: string, code: number): void {
+  process.stderr.write(`mailprobe: ${message}\n`);
+  process.exitCode = code;
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { UsageError } from '../errors.js';
+import { isService, referenceTable, services } from '../reference/table.js';
+import type { PortSpec } from '../scan.js';
+
+function portNumber(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: '${text}' is not a port number (1-65535)`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new UsageError(`${what}: ${port} is out of range (1-65535)`);
+  return port;
+}
+
+/** `--ports 25,587` (reference ports, or service names) and `--port 2525=submission` (repeatable). */
+export function parsePorts(ports: string[] | undefined, custom: string[] | undefined): PortSpec[] | undefined {
+  if (!ports?.length && !custom?.length) return undefined;
+  const specs: PortSpec[] = [];
+  for (const item of (ports ?? []).flatMap((entry) => entry.split(',')).filter((entry) => entry.trim() !== '')) {
+    const name = item.trim().toLowerCase();
+    const row = isService(name)
+      ? referenceTable.find((entry) => entry.service === name)
+      : referenceTable.find((entry) => entry.port === portNumber(name, '--ports'));
+    if (!row) throw new UsageError(`--ports: port ${item} has no default service; use --port ${item}=SERVICE`);
+    specs.push({ port: row.port, service: row.service });
+  }
+  for (const item of custom ?? []) {
+    const match = /^([^=]+)=(.*)$/.exec(item);
+    if (!match) throw new UsageError(`--port: '${item}' is not PORT=SERVICE (for example 2525=submission)`);
+    const service = (match[2] ?? '').trim().toLowerCase();
+    if (!isService(service)) {
+      throw new UsageError(`--port: unknown service '${match[2]}' (one of ${services.join(', ')})`);
+    }
+    specs.push({ port: portNumber(match[1] ?? '', '--port'), service });
+  }
+  const seen = new Set<number>();
+  return specs.filter((spec) => !seen.has(spec.port) && seen.add(spec.port));
+}
+
+/** A host name (RFC 1123 labels) or an IP literal, bracketed or not. */
+export function checkHost(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(bare)) return host;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  const label = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
+  if (name.length === 0 || name.length > 253 || !name.split('.').every((part) => label.test(part))) {
+    throw new UsageError(`'${host}' is not a host name or IP address`);
+  }
+  return host;
+}
+
+/** Reads a PEM CA file; an unreadable or non-PEM file is a usage error. */
+export function readCa(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    throw new UsageError(`--ca: cannot read ${file} (${code})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca: ${file} holds no PEM certificate`);
+  return text;
+}
+
+export function positiveInteger(value: unknown, option: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > max) {
+    throw new UsageError(`${option}: '${String(value)}' is not a whole number from 1 to ${max}`);
+  }
+  return number;
+}
+
+/** Colour only on a terminal, and never with NO_COLOR (https://no-color.org) or --no-color. */
+export function useColor(flag: boolean | undefined, stream: NodeJS.WriteStream): boolean {
+  if (flag === false) return false;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (flag === true) return true;
+  return stream.isTTY === true && process.env.CI === undefined;
+}

@@ -1,0 +1,52 @@
+import type { Argv } from 'yargs';
+import { defaultLimits, limitsFromTimeout } from '../limits.js';
+import { checkHost, parsePorts, positiveInteger, readCa } from './options.js';
+import { probeAndReport } from './report.js';
+
+export const command = '$0 <host>';
+export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
+
+export function builder(yargs: Argv) {
+  return yargs
+    .positional('host', { type: 'string', describe: 'host name or IP address to probe', demandOption: true })
+    .option('ports', { type: 'string', array: true, describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)' })
+    .option('port', { type: 'string', array: true, describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)' })
+    .option('timeout', { type: 'string', describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8× (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})` })
+    .option('json', { type: 'boolean', default: false, describe: 'print the versioned JSON report instead of the human one' })
+    .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
+    .option('servername', { type: 'string', describe: 'name for SNI and the certificate check (default: <host>)' })
+    .option('ehlo-name', { type: 'string', describe: 'EHLO argument (default: our address as a literal, e.g. [192.0.2.7])' })
+    .option('4', { type: 'boolean', describe: 'IPv4 only' })
+    .option('6', { type: 'boolean', describe: 'IPv6 only' })
+    .conflicts('4', '6')
+    .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'add each port\'s transcript' })
+    .option('color', { type: 'boolean', describe: 'colour the report (--no-color turns it off; NO_COLOR is honoured)' })
+    .example('$0 mail.example.com', 'probe the seven mail ports')
+    .example('$0 mail.example.com --ports 587,993 --json', 'two ports, JSON report')
+    .example('$0 staging.example.com --port 2525=submission --ca ca.pem', 'a custom port and a private CA')
+    .example('$0 mail.example.com -4 --timeout 3000 --verbose', 'IPv4 only, 3 s per phase, with transcripts');
+}
+
+type Args = Awaited<ReturnType<typeof builder>['argv']>;
+
+export async function handler(args: Args): Promise<void> {
+  const host = checkHost(String(args.host));
+  const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
+  const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
+  const ports = parsePorts(args.ports, args.port);
+  const ca = readCa(args.ca);
+  await probeAndReport(
+    host,
+    {
+      ...(ports ? { ports } : {}),
+      family: args['4'] ? 4 : args['6'] ? 6 : 'both',
+      ...(args.servername ? { servername: args.servername } : {}),
+      ...(ca ? { ca } : {}),
+      ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),
+      ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
+      ...(concurrency ? { concurrency } : {}),
+    },
+    { json: args.json, verbose: args.verbose, color: args.color },
+  );
+}

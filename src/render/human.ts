@@ -1,0 +1,148 @@
+import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
+import type { Finding, Severity } from '../rules/finding.js';
+import type { HostVerdict, PortVerdict } from '../rules/evaluate.js';
+import { clip, sanitize } from './sanitize.js';
+import { columns, type Style, style } from './style.js';
+
+export interface HumanOptions {
+  color: boolean;
+  /** Adds each port's transcript. */
+  verbose?: boolean;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function tlsVersion(protocol: string): string {
+  return protocol.replace(/^TLSv/, 'TLS ');
+}
+
+function certSummary(port: PortVerdict): string {
+  const tls = port.tls;
+  if (!tls?.certificate) return 'no certificate';
+  const left = Math.floor((Date.parse(tls.certificate.validTo) - Date.parse(port.startedAt)) / 86_400_000);
+  if (left < 0) return `cert expired ${tls.certificate.validTo.slice(0, 10)}`;
+  const problems = [!tls.trusted ? 'untrusted' : '', !tls.nameMatches ? `not for ${tls.checkedName}` : ''].filter(Boolean);
+  if (problems.length > 0) return `cert ${problems.join(', ')}`;
+  return left < 365 ? `cert ok, ${left} days left` : 'cert ok';
+}
+
+/** A server's greeting, shortened: the text after the host name is usually the software. */
+function greetingSummary(port: PortVerdict): string {
+  // IMAP greetings often open with a [CAPABILITY ...] response code: noise in a summary.
+  const first = (port.greeting?.lines[0] ?? '').replace(/^\[[^\]]*\]\s*/, '');
+  return clip(sanitize(first.trim()), 28);
+}
+
+/** The "observed" cell: what the port did, in a few words. */
+export function observed(port: PortVerdict): string {
+  switch (port.status) {
+    case 'open': {
+      const parts: string[] = [];
+      if (port.expectedTls === 'implicit' && port.tls) parts.push(`${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
+      if (port.greeting) parts.push(greetingSummary(port) || '(empty greeting)');
+      if (port.greeting?.kind === 'preauth') parts.push('PREAUTH');
+      const st = port.starttls;
+      const word = port.protocol === 'pop3' ? 'STLS' : 'STARTTLS';
+      if (st && port.expectedTls === 'starttls') {
+        if (st.upgraded && port.tls) parts.push(`${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
+        else if (st.attempted) parts.push(`${word} refused`);
+        else if (!st.advertised) parts.push(`no ${word}`);
+      }
+      const before = port.capabilities;
+      if (before?.ok && port.expectedTls === 'starttls') {
+        const after = port.capabilitiesAfterTls;
+        const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
+        const cleartext = before.authMechanisms.some((m) => m === 'PLAIN' || m === 'LOGIN') || before.plaintextLogin;
+        if (cleartext) parts.push('password before TLS');
+        else if (after && offersAuth(after)) parts.push('auth only after TLS');
+      }
+      return parts.join(' · ');
+    }
+    case 'refused':
+      return 'refused (nothing listening)';
+    case 'filtered':
+      return `timed out after ${seconds(port.timings.connect ?? 0)} (filtered)`;
+    case 'silent':
+      return `connected, silent for ${seconds(port.timings.greeting ?? 0)}`;
+    case 'rejected':
+    case 'rate-limited':
+      return `${port.status}: ${clip(sanitize(port.statusDetail), 48)}`;
+    case 'wrong-protocol':
+      return `not ${port.protocol.toUpperCase()}: ${port.detected ?? 'unknown'} answered`;
+    case 'wrong-tls-mode':
+      return port.crossCheck?.tried === 'plaintext' ? 'plaintext, not TLS' : 'TLS, not plaintext';
+    default:
+      return `${port.status}${port.failedPhase ? ` in ${port.failedPhase}` : ''}: ${clip(sanitize(port.statusDetail), 48)}`;
+  }
+}
+
+function mark(value: boolean | null, s: Style): string {
+  if (value === null) return s.dim('–');
+  return value ? s.green('✓') : s.red('✗');
+}
+
+function severityLabel(severity: Severity, s: Style): string {
+  const text = severity.padEnd(8);
+  if (severity === 'critical' || severity === 'high') return s.red(text);
+  if (severity === 'medium') return s.yellow(text);
+  return s.dim(text);
+}
+
+function findingLines(finding: Finding, showAddress: boolean, s: Style): string[] {
+  const where = showAddress ? `${finding.port} ${finding.address}` : String(finding.port);
+  return [
+    `${severityLabel(finding.severity, s)} ${where.padEnd(showAddress ? 22 : 5)} ${s.bold(finding.id)}  ${sanitize(finding.title)}`,
+    `         ${sanitize(finding.detail)}`,
+    ...finding.evidence.map((line) => s.dim(`           ${clip(sanitize(line), 160)}`)),
+    s.dim(`           ref: ${finding.reference}`),
+  ];
+}
+
+export function renderHuman(verdict: HostVerdict, options: HumanOptions): string {
+  const s = style(options.color);
+  const showAddress = verdict.addresses.length > 1;
+  const out: string[] = [];
+  out.push(
+    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}          ${
+      new Set(verdict.ports.map((p) => p.port)).size
+    } ports in ${seconds(verdict.durationMs)}`,
+    '',
+  );
+  const header = ['port', ...(showAddress ? ['address'] : []), 'service', 'expected', 'observed', 'works', 'safe'];
+  const rows = verdict.ports.map((port) => [
+    String(port.port),
+    ...(showAddress ? [port.address] : []),
+    port.service,
+    referenceFor(port.service).expected,
+    clip(observed(port), 90),
+    mark(port.works, s),
+    mark(port.safe, s),
+  ]);
+  for (const line of columns([header.map((h) => s.bold(h)), ...rows])) out.push(` ${line}`);
+  out.push('');
+  if (verdict.findings.length === 0) out.push('no findings');
+  else {
+    out.push(s.bold('findings'));
+    for (const finding of verdict.findings) out.push(...findingLines(finding, showAddress, s).map((l) => ` ${l}`));
+  }
+  out.push('', `use: ${verdict.recommendation.text}`);
+  if (options.verbose) {
+    for (const port of verdict.ports) {
+      out.push('', s.bold(`transcript ${port.port} ${port.address}`));
+      for (const entry of port.transcript) {
+        const text = entry.dir === 'S' ? sanitize(entry.text) : entry.text;
+        const flags = [entry.tls ? 'tls' : '', entry.truncated ? 'truncated' : '', entry.bareLf ? 'bare-LF' : ''].filter(Boolean);
+        out.push(`  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`);
+      }
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The reference table, as `mailprobe ports` prints it. */
+export function renderReference(options: { color: boolean }): string {
+  const s = style(options.color);
+  const rows = referenceTable.map((row) => [String(row.port), row.service, row.protocol.toUpperCase(), row.role, row.expected, row.reference]);
+  const lines = columns([['port', 'service', 'protocol', 'role', 'TLS as it should be', 'reference'].map((h) => s.bold(h)), ...rows]);
+  return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), the seed recommends 587 with STARTTLS: both are policy choices.\n`;
+}

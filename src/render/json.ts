@@ -1,0 +1,38 @@
+import { referenceVersion } from '../reference/table.js';
+import type { HostVerdict } from '../rules/evaluate.js';
+import { version } from '../version.js';
+
+/** The JSON report's schema version. Bumped on any change that is not purely additive (see README). */
+export const schemaVersion = 1;
+
+export interface JsonReport {
+  schemaVersion: typeof schemaVersion;
+  tool: { name: 'mailprobe'; version: string };
+  /** Version of the reference table the verdicts were judged against. */
+  reference: string;
+  generatedAt: string;
+  hosts: HostVerdict[];
+}
+
+export function jsonReport(verdicts: HostVerdict[]): JsonReport {
+  return {
+    schemaVersion,
+    tool: { name: 'mailprobe', version: version() },
+    reference: referenceVersion,
+    generatedAt: new Date().toISOString(),
+    hosts: verdicts,
+  };
+}
+
+/**
+ * Exact server text is kept. JSON.stringify escapes C0 controls itself; DEL, C1 controls (0x9B acts as CSI
+ * on some terminals) and bidi/zero-width controls are escaped here too, so the document stays exact when
+ * parsed and inert when printed.
+ */
+export function renderJson(verdicts: HostVerdict[]): string {
+  const text = JSON.stringify(jsonReport(verdicts), null, 2).replace(
+    /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+  return `${text}\n`;
+}

@@ -1,0 +1,35 @@
+/**
+ * Makes server text safe to print on a terminal: every C0 and C1 control character, DEL, and the Unicode
+ * bidi and zero-width controls are replaced by a visible stand-in, so escape sequences (CSI, OSC 8/52,
+ * 0x9B), bare CRs and right-to-left overrides can neither act on the terminal nor disguise the text.
+ * JSON output keeps the exact text; only display goes through here.
+ */
+export function sanitize(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code < 0x20) out += String.fromCodePoint(0x2400 + code); // ␀ … ␟ (␛ for ESC, ␍ for CR)
+    else if (code === 0x7f) out += '␡';
+    else if (code >= 0x80 && code <= 0x9f) out += `\\x${code.toString(16)}`;
+    else if (isInvisibleControl(code)) out += `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
+    else out += char;
+  }
+  return out;
+}
+
+/** Bidi embedding/override/isolate marks, zero-width characters, the BOM and the line/paragraph separators. */
+function isInvisibleControl(code: number): boolean {
+  return (
+    code === 0x061c ||
+    (code >= 0x200b && code <= 0x200f) ||
+    (code >= 0x2028 && code <= 0x202e) ||
+    (code >= 0x2060 && code <= 0x2069) ||
+    code === 0xfeff
+  );
+}
+
+/** Shortens display text to `max` characters (after sanitising), marking the cut. */
+export function clip(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join('')}…`;
+}
