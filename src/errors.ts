@@ -12,9 +12,7 @@ export class PhaseTimeoutError extends Error {
     readonly portDeadline: boolean,
   ) {
     super(
-      portDeadline
-        ? `Port deadline ran out awaiting '${phase}'`
-        : `Timeout awaiting '${phase}' for ${ms} ms`,
+      portDeadline ? `Port deadline ran out awaiting '${phase}'` : `Timeout awaiting '${phase}' for ${ms} ms`,
     );
     this.name = 'PhaseTimeoutError';
   }

@@ -1,4 +1,10 @@
-import { AbortedError, ConnectionClosedError, type Phase, PhaseTimeoutError, ProtocolError } from './errors.js';
+import {
+  AbortedError,
+  ConnectionClosedError,
+  type Phase,
+  PhaseTimeoutError,
+  ProtocolError,
+} from './errors.js';
 import type { Limits } from './limits.js';
 import { classifyConnectError } from './net/dial.js';
 import { readTlsFacts } from './net/tls-facts.js';
@@ -63,8 +69,9 @@ function classify(error: unknown, phase: Phase): { status: Status; detail: strin
     const failure = classifyConnectError(code);
     return { status: failure, detail: `${code ?? 'error'}: ${detail}` };
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 'reset', detail: `${code}: ${detail}` };
+  // During a handshake a hang-up is a TLS failure: Node reports a FIN there as ECONNRESET too.
   if (phase === 'tls') return { status: 'tls-failed', detail: `${code ?? 'error'}: ${detail}` };
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 'reset', detail: `${code}: ${detail}` };
   return { status: 'local-error', detail: `${code ?? 'error'}: ${detail}` };
 }
 
@@ -143,7 +150,8 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
           const { discarded, socket } = await session.upgrade(tlsOptions);
           upgrading = false;
           result.starttls = { ...result.starttls, upgraded: true, bytesAfterOk: discarded };
-          if (discarded > 0) session.note(`discarded ${discarded} bytes received after the ${dialogue.startTlsCommand} OK`);
+          if (discarded > 0)
+            session.note(`discarded ${discarded} bytes received after the ${dialogue.startTlsCommand} OK`);
           result.tls = readTlsFacts(socket, target.servername);
           session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
           enter('capabilities');
@@ -189,7 +197,12 @@ function needsCrossCheck(result: PortResult, mode: 'implicit' | 'starttls'): boo
  * on an implicit-TLS port whose handshake failed, read a plaintext greeting; on a plaintext port that
  * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`.
  */
-async function crossCheck(result: PortResult, target: PortTarget, first: Session, dialogue: Dialogue): Promise<void> {
+async function crossCheck(
+  result: PortResult,
+  target: PortTarget,
+  first: Session,
+  dialogue: Dialogue,
+): Promise<void> {
   const session = new Session(target.limits, target.signal, first.deadline, first.began);
   let check: CrossCheck;
   try {
@@ -204,12 +217,22 @@ async function crossCheck(result: PortResult, target: PortTarget, first: Session
       const raw = await session.connectRaw(target.address, target.port);
       const socket = await session.handshake(raw, { servername: target.servername, ca: target.ca });
       const facts = readTlsFacts(socket, target.servername);
-      check = { tried: 'implicit-tls', outcome: 'tls-handshake', detail: `${facts.protocol} ${facts.cipher}` };
+      check = {
+        tried: 'implicit-tls',
+        outcome: 'tls-handshake',
+        detail: `${facts.protocol} ${facts.cipher}`,
+      };
     }
   } catch (error) {
     const detail =
-      error instanceof NotThisProtocol ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}` : message(error);
-    check = { tried: result.expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls', outcome: 'nothing', detail };
+      error instanceof NotThisProtocol
+        ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}`
+        : message(error);
+    check = {
+      tried: result.expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls',
+      outcome: 'nothing',
+      detail,
+    };
   } finally {
     session.close();
     for (const entry of session.transcript) first.transcript.push(entry);

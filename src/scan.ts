@@ -1,7 +1,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import pLimit from 'p-limit';
-import { ResolveError, type Phase } from './errors.js';
+import { type Phase, ResolveError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
@@ -40,7 +40,10 @@ export interface ProbeOptions extends ProgressEvents {
   signal?: AbortSignal;
 }
 
-export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({ port: row.port, service: row.service }));
+export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
+  port: row.port,
+  service: row.service,
+}));
 
 /** Resolves a host to its addresses (A and AAAA, through the system resolver), or takes an IP literal as is. */
 export async function resolveHost(host: string, family: 4 | 6 | 'both'): Promise<HostResult['addresses']> {
@@ -57,14 +60,18 @@ export async function resolveHost(host: string, family: 4 | 6 | 'both'): Promise
     found = await dns.lookup(bare, { all: true, verbatim: true });
   } catch (error) {
     const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
-    throw new ResolveError(host, code === 'ENOTFOUND' ? 'no such host (NXDOMAIN or no address records)' : code);
+    throw new ResolveError(
+      host,
+      code === 'ENOTFOUND' ? 'no such host (NXDOMAIN or no address records)' : code,
+    );
   }
   const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
   const addresses = unique
     .filter((entry) => entry.family === 4 || entry.family === 6)
     .map((entry) => ({ address: entry.address, family: entry.family as 4 | 6 }));
   const wanted = family === 'both' ? addresses : addresses.filter((entry) => entry.family === family);
-  if (wanted.length === 0) throw new ResolveError(host, `no IPv${family === 'both' ? '4 or IPv6' : family} address`);
+  if (wanted.length === 0)
+    throw new ResolveError(host, `no IPv${family === 'both' ? '4 or IPv6' : family} address`);
   return wanted;
 }
 

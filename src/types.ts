@@ -42,8 +42,10 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   stalled: 'the dialogue started, then a reply did not arrive before its deadline',
   rejected: 'the server refused service in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
-  'wrong-protocol': 'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
-  'wrong-tls-mode': 'the expected protocol answered, but with the wrong TLS mode (plaintext on a TLS port or TLS on a plaintext port)',
+  'wrong-protocol':
+    'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
+  'wrong-tls-mode':
+    'the expected protocol answered, but with the wrong TLS mode (plaintext on a TLS port or TLS on a plaintext port)',
   'tls-failed': 'the TLS handshake on an implicit-TLS port failed or stalled',
   'starttls-failed': 'STARTTLS/STLS was accepted, then the TLS handshake failed or stalled',
   'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',

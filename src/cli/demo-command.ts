@@ -3,12 +3,18 @@ import type { Fixture } from '../../fixtures/servers.js';
 import { probeAndReport } from './report.js';
 
 export const command = 'demo';
-export const describe = 'start built-in SMTP, IMAP and POP3 servers on 127.0.0.1 and probe them (no network needed)';
+export const describe =
+  'start built-in SMTP, IMAP and POP3 servers on 127.0.0.1 and probe them (no network needed)';
 
 export function builder(yargs: Argv) {
   return yargs
     .option('json', { type: 'boolean', default: false, describe: 'print the JSON report' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'add each port\'s transcript' })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: "add each port's transcript",
+    })
     .option('color', { type: 'boolean', describe: 'colour the report' });
 }
 
@@ -17,7 +23,11 @@ export function builder(yargs: Argv) {
  * "localhost". Two are misconfigured on purpose (no STARTTLS on the relay, cleartext login on IMAP) and
  * the POP3 port is left closed, so the report shows findings of each kind.
  */
-export async function handler(args: { json: boolean; verbose: boolean; color?: boolean | undefined }): Promise<void> {
+export async function handler(args: {
+  json: boolean;
+  verbose: boolean;
+  color?: boolean | undefined;
+}): Promise<void> {
   const { startFixture, startRawServer, tlsFile } = await import('../../fixtures/servers.js');
   const fixtures: Fixture[] = [];
   try {

@@ -12,15 +12,21 @@ function portNumber(text: string, what: string): number {
 }
 
 /** `--ports 25,587` (reference ports, or service names) and `--port 2525=submission` (repeatable). */
-export function parsePorts(ports: string[] | undefined, custom: string[] | undefined): PortSpec[] | undefined {
+export function parsePorts(
+  ports: string[] | undefined,
+  custom: string[] | undefined,
+): PortSpec[] | undefined {
   if (!ports?.length && !custom?.length) return undefined;
   const specs: PortSpec[] = [];
-  for (const item of (ports ?? []).flatMap((entry) => entry.split(',')).filter((entry) => entry.trim() !== '')) {
+  for (const item of (ports ?? [])
+    .flatMap((entry) => entry.split(','))
+    .filter((entry) => entry.trim() !== '')) {
     const name = item.trim().toLowerCase();
     const row = isService(name)
       ? referenceTable.find((entry) => entry.service === name)
       : referenceTable.find((entry) => entry.port === portNumber(name, '--ports'));
-    if (!row) throw new UsageError(`--ports: port ${item} has no default service; use --port ${item}=SERVICE`);
+    if (!row)
+      throw new UsageError(`--ports: port ${item} has no default service; use --port ${item}=SERVICE`);
     specs.push({ port: row.port, service: row.service });
   }
   for (const item of custom ?? []) {
@@ -58,7 +64,8 @@ export function readCa(file: string | undefined): string | undefined {
     const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
     throw new UsageError(`--ca: cannot read ${file} (${code})`);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca: ${file} holds no PEM certificate`);
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UsageError(`--ca: ${file} holds no PEM certificate`);
   return text;
 }
 

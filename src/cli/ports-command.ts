@@ -13,7 +13,9 @@ export function builder(yargs: Argv) {
 
 export async function handler(args: { json: boolean; color?: boolean | undefined }): Promise<void> {
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ reference: referenceVersion, services: referenceTable }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ reference: referenceVersion, services: referenceTable }, null, 2)}\n`,
+    );
     return;
   }
   const { renderReference } = await import('../render/human.js');

@@ -9,19 +9,48 @@ export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 
 export function builder(yargs: Argv) {
   return yargs
     .positional('host', { type: 'string', describe: 'host name or IP address to probe', demandOption: true })
-    .option('ports', { type: 'string', array: true, describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)' })
-    .option('port', { type: 'string', array: true, describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)' })
-    .option('timeout', { type: 'string', describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8× (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})` })
-    .option('json', { type: 'boolean', default: false, describe: 'print the versioned JSON report instead of the human one' })
+    .option('ports', {
+      type: 'string',
+      array: true,
+      describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
+    })
+    .option('port', {
+      type: 'string',
+      array: true,
+      describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)',
+    })
+    .option('timeout', {
+      type: 'string',
+      describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8× (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the versioned JSON report instead of the human one',
+    })
     .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
-    .option('servername', { type: 'string', describe: 'name for SNI and the certificate check (default: <host>)' })
-    .option('ehlo-name', { type: 'string', describe: 'EHLO argument (default: our address as a literal, e.g. [192.0.2.7])' })
+    .option('servername', {
+      type: 'string',
+      describe: 'name for SNI and the certificate check (default: <host>)',
+    })
+    .option('ehlo-name', {
+      type: 'string',
+      describe: 'EHLO argument (default: our address as a literal, e.g. [192.0.2.7])',
+    })
     .option('4', { type: 'boolean', describe: 'IPv4 only' })
     .option('6', { type: 'boolean', describe: 'IPv6 only' })
     .conflicts('4', '6')
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'add each port\'s transcript' })
-    .option('color', { type: 'boolean', describe: 'colour the report (--no-color turns it off; NO_COLOR is honoured)' })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: "add each port's transcript",
+    })
+    .option('color', {
+      type: 'boolean',
+      describe: 'colour the report (--no-color turns it off; NO_COLOR is honoured)',
+    })
     .example('$0 mail.example.com', 'probe the seven mail ports')
     .example('$0 mail.example.com --ports 587,993 --json', 'two ports, JSON report')
     .example('$0 staging.example.com --port 2525=submission --ca ca.pem', 'a custom port and a private CA')

@@ -1,7 +1,7 @@
-import type { PortSpec, ProbeOptions } from '../scan.js';
-import { probeHost } from '../scan.js';
 import { evaluate } from '../rules/evaluate.js';
 import { severityRank } from '../rules/finding.js';
+import type { PortSpec, ProbeOptions } from '../scan.js';
+import { probeHost } from '../scan.js';
 import { exitCodes } from './exit.js';
 import { useColor } from './options.js';
 
@@ -34,7 +34,8 @@ export async function probeAndReport(
   exitOnFindings = true,
 ): Promise<void> {
   const interactive = process.stderr.isTTY === true && !report.json && process.env.CI === undefined;
-  const expected = (probe.ports?.length ?? 7) * (probe.family === 'both' || probe.family === undefined ? 2 : 1);
+  const expected =
+    (probe.ports?.length ?? 7) * (probe.family === 'both' || probe.family === undefined ? 2 : 1);
   const spin = await spinner(interactive, expected);
   let result: Awaited<ReturnType<typeof probeHost>>;
   try {
@@ -51,7 +52,9 @@ export async function probeAndReport(
     process.stdout.write(renderJson([verdict]));
   } else {
     const { renderHuman } = await import('../render/human.js');
-    process.stdout.write(renderHuman(verdict, { color: useColor(report.color, process.stdout), verbose: report.verbose }));
+    process.stdout.write(
+      renderHuman(verdict, { color: useColor(report.color, process.stdout), verbose: report.verbose }),
+    );
   }
   const failing = verdict.findings.some((finding) => severityRank(finding.severity) >= severityRank('high'));
   process.exitCode = exitOnFindings && failing ? exitCodes.findings : exitCodes.ok;

@@ -10,7 +10,9 @@ import * as probe from './probe-command.js';
 export async function run(argv: string[]): Promise<void> {
   const parser = yargs(argv)
     .scriptName('mailprobe')
-    .usage('$0 <host> [options]\n\nProbe a mail host\'s SMTP, IMAP and POP3 ports and tell what works and what is safe.')
+    .usage(
+      "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
+    )
     .command(demo)
     .command(ports)
     .command(probe)
@@ -20,11 +22,17 @@ export async function run(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .epilogue('exit codes: 0 no finding of severity high or above, 1 at least one, 2 bad usage or input, 3 host not resolvable')
+    .epilogue(
+      'exit codes: 0 no finding of severity high or above, 1 at least one, 2 bad usage or input, 3 host not resolvable',
+    )
     .fail((message, error) => {
       if (error) throw error;
       // yargs' own wording for a missing positional names no argument; say which one.
-      throw new UsageError(/^Not enough non-option arguments/.test(message) ? 'missing <host> (or a command: demo, ports)' : message);
+      throw new UsageError(
+        /^Not enough non-option arguments/.test(message)
+          ? 'missing <host> (or a command: demo, ports)'
+          : message,
+      );
     });
   try {
     await parser.parseAsync();

@@ -95,11 +95,15 @@ export class LineReader {
   private take(end: number, consumed: number): Buffer {
     const bytes = this.buffer.subarray(0, end);
     this.buffer = this.buffer.subarray(consumed);
+    return bytes;
+  }
+
+  /** Resumes a paused socket once the unread bytes have shrunk below the high-water mark. */
+  private refill(): void {
     if (this.paused && this.buffer.length <= this.highWater) {
       this.paused = false;
       this.socket.resume();
     }
-    return bytes;
   }
 
   private tryLine(): Line | undefined {
@@ -110,17 +114,35 @@ export class LineReader {
     if (lf >= 0 && lf <= lineBytes) {
       const bareLf = lf === 0 || this.buffer[lf - 1] !== 13;
       const bytes = this.take(bareLf ? lf : lf - 1, lf + 1);
-      return { text: bytes.toString('utf8'), bytes: bytes.length, truncated: false, bareLf, unterminated: false };
+      return {
+        text: bytes.toString('utf8'),
+        bytes: bytes.length,
+        truncated: false,
+        bareLf,
+        unterminated: false,
+      };
     }
     if (this.buffer.length > lineBytes) {
       const bytes = this.take(lineBytes, lineBytes);
       this.discarding = true;
       this.drop();
-      return { text: bytes.toString('utf8'), bytes: bytes.length, truncated: true, bareLf: false, unterminated: false };
+      return {
+        text: bytes.toString('utf8'),
+        bytes: bytes.length,
+        truncated: true,
+        bareLf: false,
+        unterminated: false,
+      };
     }
     if ((this.ended || this.failure) && this.buffer.length > 0) {
       const bytes = this.take(this.buffer.length, this.buffer.length);
-      return { text: bytes.toString('utf8'), bytes: bytes.length, truncated: false, bareLf: false, unterminated: true };
+      return {
+        text: bytes.toString('utf8'),
+        bytes: bytes.length,
+        truncated: false,
+        bareLf: false,
+        unterminated: true,
+      };
     }
     return undefined;
   }
@@ -130,6 +152,7 @@ export class LineReader {
     return new Promise<Line>((resolve, reject) => {
       const attempt = () => {
         const line = this.tryLine();
+        this.refill();
         if (line) return resolve(line);
         if (this.failure) return reject(this.failure);
         if (this.ended) return reject(new ConnectionClosedError(''));

@@ -70,9 +70,7 @@ export function readTlsFacts(socket: tls.TLSSocket, checkedName: string): TlsFac
     facts.certificate = {
       subject: distinguishedName(cert.subject),
       issuer: distinguishedName(cert.issuer),
-      subjectAltNames: (cert.subjectaltname ?? '')
-        .split(/,\s*/)
-        .filter((name) => name.length > 0),
+      subjectAltNames: (cert.subjectaltname ?? '').split(/,\s*/).filter((name) => name.length > 0),
       validFrom: new Date(x509.validFrom).toISOString(),
       validTo: new Date(x509.validTo).toISOString(),
       sha256: x509.fingerprint256,

@@ -22,7 +22,9 @@ export class NotThisProtocol extends ProtocolError {
     readonly detected: Detected,
     readonly line: string,
   ) {
-    super(`expected a greeting, got ${detected === 'unknown' ? 'unrecognised text' : `a ${detected} greeting`}`);
+    super(
+      `expected a greeting, got ${detected === 'unknown' ? 'unrecognised text' : `a ${detected} greeting`}`,
+    );
   }
 }
 

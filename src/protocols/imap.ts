@@ -1,7 +1,13 @@
 import { ProtocolError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
-import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+import {
+  type Dialogue,
+  detectProtocol,
+  NotThisProtocol,
+  ReplyBudget,
+  type StartTlsReply,
+} from './dialogue.js';
 
 /** A tagged command's outcome with the untagged lines that came before it (RFC 9051 §2.2.2). */
 export interface ImapResponse {
@@ -24,7 +30,11 @@ function nextTag(session: Session): string {
  * Reads one IMAP line, following literals: a line ending in {N} is followed by N raw bytes and then the
  * rest of the line. Literals above the cap are a protocol error and are never buffered.
  */
-async function readImapLine(session: Session, phase: 'capabilities' | 'starttls' | 'quit', budget: ReplyBudget) {
+async function readImapLine(
+  session: Session,
+  phase: 'capabilities' | 'starttls' | 'quit',
+  budget: ReplyBudget,
+) {
   let text = '';
   for (;;) {
     const line = await session.readLine(phase, session.limits.replyMs);
@@ -34,7 +44,9 @@ async function readImapLine(session: Session, phase: 'capabilities' | 'starttls'
     if (!literal) return text;
     const size = Number(literal[1]);
     if (!Number.isSafeInteger(size) || size > session.limits.literalBytes) {
-      throw new ProtocolError(`IMAP literal of ${literal[1]} bytes exceeds the ${session.limits.literalBytes}-byte cap`);
+      throw new ProtocolError(
+        `IMAP literal of ${literal[1]} bytes exceeds the ${session.limits.literalBytes}-byte cap`,
+      );
     }
     budget.add(size);
     session.skip(size);

@@ -1,7 +1,13 @@
 import { ProtocolError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
-import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+import {
+  type Dialogue,
+  detectProtocol,
+  NotThisProtocol,
+  ReplyBudget,
+  type StartTlsReply,
+} from './dialogue.js';
 
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
 async function status(session: Session, phase: 'capabilities' | 'starttls' | 'quit') {

@@ -1,7 +1,13 @@
 import { ProtocolError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
-import { type Dialogue, detectProtocol, NotThisProtocol, ReplyBudget, type StartTlsReply } from './dialogue.js';
+import {
+  type Dialogue,
+  detectProtocol,
+  NotThisProtocol,
+  ReplyBudget,
+  type StartTlsReply,
+} from './dialogue.js';
 
 /** One SMTP reply (RFC 5321 §4.2): its code and the text of each line. */
 export interface SmtpReply {
@@ -15,7 +21,11 @@ const replyLine = /^(\d{3})(?:([ -])(.*)|)$/s;
  * Reads one whole reply: `ddd-text` lines continue it, `ddd text` (or a bare `ddd`) ends it. All lines
  * must carry the same code (RFC 5321 §4.2.1). The first line may show another protocol.
  */
-export async function readSmtpReply(session: Session, phase: 'greeting' | 'capabilities' | 'starttls' | 'quit', ms: number) {
+export async function readSmtpReply(
+  session: Session,
+  phase: 'greeting' | 'capabilities' | 'starttls' | 'quit',
+  ms: number,
+) {
   const budget = new ReplyBudget(session);
   const lines: string[] = [];
   let code: number | undefined;
@@ -64,7 +74,8 @@ export const smtp: Dialogue = {
     const reply = await readSmtpReply(session, 'greeting', ms);
     // 220 is service ready; 421 and 554 refuse service (RFC 5321 §3.1, §4.2.3).
     if (reply.code === 220) return { kind: 'ok', lines: reply.lines, code: reply.code } satisfies Greeting;
-    if (reply.code === 421 || reply.code === 554) return { kind: 'refused', lines: reply.lines, code: reply.code };
+    if (reply.code === 421 || reply.code === 554)
+      return { kind: 'refused', lines: reply.lines, code: reply.code };
     throw new ProtocolError(`unexpected greeting code ${reply.code}`);
   },
 

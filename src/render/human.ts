@@ -1,6 +1,6 @@
 import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
-import type { Finding, Severity } from '../rules/finding.js';
 import type { HostVerdict, PortVerdict } from '../rules/evaluate.js';
+import type { Finding, Severity } from '../rules/finding.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
 
@@ -21,7 +21,10 @@ function certSummary(port: PortVerdict): string {
   if (!tls?.certificate) return 'no certificate';
   const left = Math.floor((Date.parse(tls.certificate.validTo) - Date.parse(port.startedAt)) / 86_400_000);
   if (left < 0) return `cert expired ${tls.certificate.validTo.slice(0, 10)}`;
-  const problems = [!tls.trusted ? 'untrusted' : '', !tls.nameMatches ? `not for ${tls.checkedName}` : ''].filter(Boolean);
+  const problems = [
+    !tls.trusted ? 'untrusted' : '',
+    !tls.nameMatches ? `not for ${tls.checkedName}` : '',
+  ].filter(Boolean);
   if (problems.length > 0) return `cert ${problems.join(', ')}`;
   return left < 365 ? `cert ok, ${left} days left` : 'cert ok';
 }
@@ -38,13 +41,15 @@ export function observed(port: PortVerdict): string {
   switch (port.status) {
     case 'open': {
       const parts: string[] = [];
-      if (port.expectedTls === 'implicit' && port.tls) parts.push(`${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
+      if (port.expectedTls === 'implicit' && port.tls)
+        parts.push(`${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
       if (port.greeting) parts.push(greetingSummary(port) || '(empty greeting)');
       if (port.greeting?.kind === 'preauth') parts.push('PREAUTH');
       const st = port.starttls;
       const word = port.protocol === 'pop3' ? 'STLS' : 'STARTTLS';
       if (st && port.expectedTls === 'starttls') {
-        if (st.upgraded && port.tls) parts.push(`${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
+        if (st.upgraded && port.tls)
+          parts.push(`${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
         else if (st.attempted) parts.push(`${word} refused`);
         else if (!st.advertised) parts.push(`no ${word}`);
       }
@@ -52,7 +57,8 @@ export function observed(port: PortVerdict): string {
       if (before?.ok && port.expectedTls === 'starttls') {
         const after = port.capabilitiesAfterTls;
         const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
-        const cleartext = before.authMechanisms.some((m) => m === 'PLAIN' || m === 'LOGIN') || before.plaintextLogin;
+        const cleartext =
+          before.authMechanisms.some((m) => m === 'PLAIN' || m === 'LOGIN') || before.plaintextLogin;
         if (cleartext) parts.push('password before TLS');
         else if (after && offersAuth(after)) parts.push('auth only after TLS');
       }
@@ -108,7 +114,15 @@ export function renderHuman(verdict: HostVerdict, options: HumanOptions): string
     } ports in ${seconds(verdict.durationMs)}`,
     '',
   );
-  const header = ['port', ...(showAddress ? ['address'] : []), 'service', 'expected', 'observed', 'works', 'safe'];
+  const header = [
+    'port',
+    ...(showAddress ? ['address'] : []),
+    'service',
+    'expected',
+    'observed',
+    'works',
+    'safe',
+  ];
   const rows = verdict.ports.map((port) => [
     String(port.port),
     ...(showAddress ? [port.address] : []),
@@ -123,7 +137,8 @@ export function renderHuman(verdict: HostVerdict, options: HumanOptions): string
   if (verdict.findings.length === 0) out.push('no findings');
   else {
     out.push(s.bold('findings'));
-    for (const finding of verdict.findings) out.push(...findingLines(finding, showAddress, s).map((l) => ` ${l}`));
+    for (const finding of verdict.findings)
+      out.push(...findingLines(finding, showAddress, s).map((l) => ` ${l}`));
   }
   out.push('', `use: ${verdict.recommendation.text}`);
   if (options.verbose) {
@@ -131,8 +146,14 @@ export function renderHuman(verdict: HostVerdict, options: HumanOptions): string
       out.push('', s.bold(`transcript ${port.port} ${port.address}`));
       for (const entry of port.transcript) {
         const text = entry.dir === 'S' ? sanitize(entry.text) : entry.text;
-        const flags = [entry.tls ? 'tls' : '', entry.truncated ? 'truncated' : '', entry.bareLf ? 'bare-LF' : ''].filter(Boolean);
-        out.push(`  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`);
+        const flags = [
+          entry.tls ? 'tls' : '',
+          entry.truncated ? 'truncated' : '',
+          entry.bareLf ? 'bare-LF' : '',
+        ].filter(Boolean);
+        out.push(
+          `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,
+        );
       }
     }
   }
@@ -142,7 +163,17 @@ export function renderHuman(verdict: HostVerdict, options: HumanOptions): string
 /** The reference table, as `mailprobe ports` prints it. */
 export function renderReference(options: { color: boolean }): string {
   const s = style(options.color);
-  const rows = referenceTable.map((row) => [String(row.port), row.service, row.protocol.toUpperCase(), row.role, row.expected, row.reference]);
-  const lines = columns([['port', 'service', 'protocol', 'role', 'TLS as it should be', 'reference'].map((h) => s.bold(h)), ...rows]);
+  const rows = referenceTable.map((row) => [
+    String(row.port),
+    row.service,
+    row.protocol.toUpperCase(),
+    row.role,
+    row.expected,
+    row.reference,
+  ]);
+  const lines = columns([
+    ['port', 'service', 'protocol', 'role', 'TLS as it should be', 'reference'].map((h) => s.bold(h)),
+    ...rows,
+  ]);
   return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), the seed recommends 587 with STARTTLS: both are policy choices.\n`;
 }

@@ -8,7 +8,8 @@ export function sanitize(text: string): string {
   let out = '';
   for (const char of text) {
     const code = char.codePointAt(0) ?? 0;
-    if (code < 0x20) out += String.fromCodePoint(0x2400 + code); // ␀ … ␟ (␛ for ESC, ␍ for CR)
+    if (code < 0x20)
+      out += String.fromCodePoint(0x2400 + code); // ␀ … ␟ (␛ for ESC, ␍ for CR)
     else if (code === 0x7f) out += '␡';
     else if (code >= 0x80 && code <= 0x9f) out += `\\x${code.toString(16)}`;
     else if (isInvisibleControl(code)) out += `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;

@@ -13,7 +13,14 @@ const plain = (text: string) => text;
 
 export function style(color: boolean): Style {
   if (!color) return { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, magenta: plain };
-  return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), magenta: wrap(35, 39) };
+  return {
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    magenta: wrap(35, 39),
+  };
 }
 
 /** Visible width of a string without its ANSI styling. */
@@ -24,10 +31,16 @@ export function width(text: string): number {
 /** Lays out rows as space-separated columns; the last column is not padded. */
 export function columns(rows: string[][], gap = 2): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))));
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, width(cell));
+    });
+  }
   return rows.map((row) =>
     row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - width(cell) + gap)))
+      .map((cell, i) =>
+        i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - width(cell) + gap),
+      )
       .join('')
       .trimEnd(),
   );

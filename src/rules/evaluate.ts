@@ -45,11 +45,25 @@ function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
   const works = port.status === 'open';
   const own = findings.filter((finding) => finding.port === port.port && finding.address === port.address);
   const serious = own.some((finding) => severityRank(finding.severity) >= severityRank(unsafeFrom));
-  const encrypted = port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
-  return { ...port, works, safe: works ? encrypted && !serious : null, findings: own.map((finding) => finding.id) };
+  const encrypted =
+    port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
+  return {
+    ...port,
+    works,
+    safe: works ? encrypted && !serious : null,
+    findings: own.map((finding) => finding.id),
+  };
 }
 
-const order: Record<Service, number> = { submission: 0, submissions: 1, imaps: 2, pop3s: 3, imap: 4, pop3: 5, smtp: 6 };
+const order: Record<Service, number> = {
+  submission: 0,
+  submissions: 1,
+  imaps: 2,
+  pop3s: 3,
+  imap: 4,
+  pop3: 5,
+  smtp: 6,
+};
 
 function recommend(ports: PortVerdict[]): Recommendation {
   // A port is recommended only when it works and is safe on every address probed.
@@ -64,7 +78,9 @@ function recommend(ports: PortVerdict[]): Recommendation {
   }
   good.sort((a, b) => order[a.service] - order[b.service] || a.port - b.port);
   const sending = good.filter((entry) => referenceFor(entry.service).role === 'submission');
-  const reading = good.filter((entry) => ['mailbox-access', 'download'].includes(referenceFor(entry.service).role));
+  const reading = good.filter((entry) =>
+    ['mailbox-access', 'download'].includes(referenceFor(entry.service).role),
+  );
   const describe = (entry: Recommended) => {
     const protocol = referenceFor(entry.service).protocol.toUpperCase();
     const tls = entry.tls === 'implicit' ? 'TLS' : entry.service === 'pop3' ? 'STLS' : 'STARTTLS';
@@ -102,7 +118,8 @@ export function evaluate(host: HostResult): HostVerdict {
   findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.port - b.port);
   const ports = host.ports.map((port) => judgePort(port, findings));
   const worst = findings.reduce<Severity | null>(
-    (max, finding) => (max === null || severityRank(finding.severity) > severityRank(max) ? finding.severity : max),
+    (max, finding) =>
+      max === null || severityRank(finding.severity) > severityRank(max) ? finding.severity : max,
     null,
   );
   return { ...host, ports, findings, recommendation: recommend(ports), worst };

@@ -37,7 +37,10 @@ function statusEvidence(port: PortResult): string[] {
 function alternatives(port: PortResult, host: HostResult): string {
   const open = host.ports.filter(
     (other) =>
-      other !== port && other.address === port.address && other.protocol === port.protocol && other.status === 'open',
+      other !== port &&
+      other.address === port.address &&
+      other.protocol === port.protocol &&
+      other.status === 'open',
   );
   return open.length === 0 ? '' : `; ${open.map((other) => other.port).join(' or ')} answered`;
 }
@@ -70,7 +73,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 9293 §3.10.7.1 (RST in reply to SYN)',
     check: (port, host) =>
       port.status === 'refused'
-        ? { detail: `the host refused the connection${alternatives(port, host)}`, evidence: statusEvidence(port) }
+        ? {
+            detail: `the host refused the connection${alternatives(port, host)}`,
+            evidence: statusEvidence(port),
+          }
         : undefined,
   },
   {
@@ -83,7 +89,10 @@ export const rules: readonly Rule[] = [
       if (answered.length === 0) return undefined;
       return {
         detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP`,
-        evidence: [...statusEvidence(port), ...answered.map((other) => `port ${other.port}: status ${other.status}`)],
+        evidence: [
+          ...statusEvidence(port),
+          ...answered.map((other) => `port ${other.port}: status ${other.status}`),
+        ],
       };
     },
   },
@@ -106,7 +115,9 @@ export const rules: readonly Rule[] = [
     title: 'no route to the host on this port',
     reference: 'RFC 1122 §3.2.2.1 (ICMP destination unreachable)',
     check: (port) =>
-      port.status === 'unreachable' ? { detail: 'the network reported the host unreachable', evidence: statusEvidence(port) } : undefined,
+      port.status === 'unreachable'
+        ? { detail: 'the network reported the host unreachable', evidence: statusEvidence(port) }
+        : undefined,
   },
   {
     id: 'connection-reset',
@@ -115,7 +126,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 9293 §3.10.7',
     check: (port) =>
       port.status === 'reset'
-        ? { detail: `the peer reset the connection during ${port.failedPhase ?? 'the dialogue'}`, evidence: statusEvidence(port) }
+        ? {
+            detail: `the peer reset the connection during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: statusEvidence(port),
+          }
         : undefined,
   },
   {
@@ -125,7 +139,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3',
     check: (port) =>
       port.status === 'closed'
-        ? { detail: `closed during ${port.failedPhase ?? 'the dialogue'}`, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        ? {
+            detail: `closed during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
         : undefined,
   },
   {
@@ -148,7 +165,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5321 §4.5.3.2',
     check: (port) =>
       port.status === 'stalled'
-        ? { detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        ? {
+            detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
         : undefined,
   },
   {
@@ -158,7 +178,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5321 §3.1, §4.2.3 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §4 (-ERR)',
     check: (port) =>
       port.status === 'rejected'
-        ? { detail: 'the greeting refuses service: mail clients cannot use this port from here', evidence: serverLines(port, () => true).slice(0, 3) }
+        ? {
+            detail: 'the greeting refuses service: mail clients cannot use this port from here',
+            evidence: serverLines(port, () => true).slice(0, 3),
+          }
         : undefined,
   },
   {
@@ -168,7 +191,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5321 §4.2.3 (421)',
     check: (port) =>
       port.status === 'rate-limited'
-        ? { detail: 'too many connections or too high a rate: try again later, with --concurrency 1', evidence: serverLines(port, () => true).slice(0, 3) }
+        ? {
+            detail: 'too many connections or too high a rate: try again later, with --concurrency 1',
+            evidence: serverLines(port, () => true).slice(0, 3),
+          }
         : undefined,
   },
   {
@@ -192,7 +218,8 @@ export const rules: readonly Rule[] = [
     check: (port) =>
       port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'plaintext'
         ? {
-            detail: 'clients configured for implicit TLS fail here; the server speaks plaintext (use STARTTLS on its own port, or enable TLS here)',
+            detail:
+              'clients configured for implicit TLS fail here; the server speaks plaintext (use STARTTLS on its own port, or enable TLS here)',
             evidence: [...statusEvidence(port), `cross-check: ${port.crossCheck.detail}`],
           }
         : undefined,
@@ -227,7 +254,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5321 §4.2; RFC 9051 §2.2; RFC 1939 §3',
     check: (port) =>
       port.status === 'protocol-error'
-        ? { detail: port.statusDetail, evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)] }
+        ? {
+            detail: port.statusDetail,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
         : undefined,
   },
   {
@@ -236,7 +266,8 @@ export const rules: readonly Rule[] = [
     title: 'STARTTLS is not offered on a plaintext port',
     reference: 'RFC 3207 §4; RFC 9051 §6.2.1; RFC 2595 §4; RFC 8314 §3',
     check: (port) => {
-      if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised) return undefined;
+      if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised)
+        return undefined;
       if (port.greeting?.kind === 'preauth') return undefined;
       const caps = port.capabilities;
       return {
@@ -246,7 +277,9 @@ export const rules: readonly Rule[] = [
           ? 'mail to this host travels in cleartext from other servers; offer STARTTLS'
           : 'passwords and mail cross the network in cleartext; offer STARTTLS or use the implicit-TLS port',
         evidence: [
-          caps?.ok ? `${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}` : `${caps?.command ?? 'capabilities'} was refused`,
+          caps?.ok
+            ? `${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}`
+            : `${caps?.command ?? 'capabilities'} was refused`,
         ],
       };
     },
@@ -272,7 +305,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 3207 §4.1; RFC 8446',
     check: (port) =>
       port.status === 'starttls-failed'
-        ? { detail: port.starttls?.error ?? port.statusDetail, evidence: [...statusEvidence(port), ...(port.starttls?.reply ?? []).map((line) => `S: ${line}`)] }
+        ? {
+            detail: port.starttls?.error ?? port.statusDetail,
+            evidence: [...statusEvidence(port), ...(port.starttls?.reply ?? []).map((line) => `S: ${line}`)],
+          }
         : undefined,
   },
   {
@@ -295,7 +331,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 3207 §4.2',
     check: (port) =>
       port.protocol === 'smtp' && port.capabilitiesAfterTls?.starttls
-        ? { detail: 'the EHLO reply over TLS lists STARTTLS again', evidence: [`EHLO over TLS lists: ${port.capabilitiesAfterTls.list.join(', ')}`] }
+        ? {
+            detail: 'the EHLO reply over TLS lists STARTTLS again',
+            evidence: [`EHLO over TLS lists: ${port.capabilitiesAfterTls.list.join(', ')}`],
+          }
         : undefined,
   },
   {
@@ -309,9 +348,13 @@ export const rules: readonly Rule[] = [
       const mechanisms = caps.authMechanisms.filter((mechanism) => ['PLAIN', 'LOGIN'].includes(mechanism));
       const offered = [
         ...mechanisms.map((mechanism) =>
-          port.protocol === 'imap' ? `AUTH=${mechanism}` : `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`,
+          port.protocol === 'imap'
+            ? `AUTH=${mechanism}`
+            : `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`,
         ),
-        ...(caps.plaintextLogin ? [port.protocol === 'imap' ? 'the LOGIN command (no LOGINDISABLED)' : 'USER/PASS'] : []),
+        ...(caps.plaintextLogin
+          ? [port.protocol === 'imap' ? 'the LOGIN command (no LOGINDISABLED)' : 'USER/PASS']
+          : []),
       ];
       if (offered.length === 0) return undefined;
       return {
@@ -329,7 +372,8 @@ export const rules: readonly Rule[] = [
     check: (port) =>
       port.protocol === 'imap' && port.greeting?.kind === 'preauth' && !port.tls
         ? {
-            detail: 'the session starts authenticated in cleartext, so STARTTLS is no longer possible and the mailbox is open to the path',
+            detail:
+              'the session starts authenticated in cleartext, so STARTTLS is no longer possible and the mailbox is open to the path',
             evidence: serverLines(port, (text) => /^\* PREAUTH/i.test(text)),
           }
         : undefined,
@@ -341,7 +385,10 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 8996 §2-§3; RFC 8314 §4.1',
     check: (port) =>
       port.tls && /^(SSLv|TLSv1(\.1)?$)/.test(port.tls.protocol)
-        ? { detail: `the server chose ${port.tls.protocol}, deprecated since 2021`, evidence: [`negotiated ${port.tls.protocol} ${port.tls.cipher}`] }
+        ? {
+            detail: `the server chose ${port.tls.protocol}, deprecated since 2021`,
+            evidence: [`negotiated ${port.tls.protocol} ${port.tls.cipher}`],
+          }
         : undefined,
   },
   {
@@ -351,7 +398,9 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 8314 §4.3; RFC 5280 §6',
     check: (port) =>
       // An expired or not-yet-valid leaf has its own finding; the chain error would only repeat it.
-      port.tls?.certificate && !port.tls.trusted && !['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'].includes(port.tls.trustError ?? '')
+      port.tls?.certificate &&
+      !port.tls.trusted &&
+      !['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'].includes(port.tls.trustError ?? '')
         ? {
             detail: `verification failed: ${port.tls.trustError ?? 'unknown reason'} (pass the issuing CA with --ca if it is private)`,
             evidence: [`issuer: ${port.tls.certificate.issuer}`, `subject: ${port.tls.certificate.subject}`],
@@ -367,7 +416,10 @@ export const rules: readonly Rule[] = [
       port.tls?.certificate && !port.tls.nameMatches
         ? {
             detail: `checked against ${port.tls.checkedName}: ${port.tls.nameError ?? 'no match'}`,
-            evidence: [`subject: ${port.tls.certificate.subject}`, `names: ${port.tls.certificate.subjectAltNames.join(', ') || '(none)'}`],
+            evidence: [
+              `subject: ${port.tls.certificate.subject}`,
+              `names: ${port.tls.certificate.subjectAltNames.join(', ') || '(none)'}`,
+            ],
           }
         : undefined,
   },
@@ -403,7 +455,8 @@ export const rules: readonly Rule[] = [
     reference: 'RFC 5280 §4.1.2.5',
     check: (port) => {
       const left = daysLeft(port);
-      if (left === undefined || left < 0 || left >= expiringSoonDays || !port.tls?.certificate) return undefined;
+      if (left === undefined || left < 0 || left >= expiringSoonDays || !port.tls?.certificate)
+        return undefined;
       return {
         detail: `expires on ${port.tls.certificate.validTo.slice(0, 10)}, in ${Math.floor(left)} days`,
         evidence: [`not after: ${port.tls.certificate.validTo}`],

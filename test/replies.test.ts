@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../src/errors.js';
+import { NotThisProtocol } from '../src/protocols/dialogue.js';
+import { imap } from '../src/protocols/imap.js';
+import { pop3 } from '../src/protocols/pop3.js';
+import { readSmtpReply, smtp, smtpCapabilities } from '../src/protocols/smtp.js';
+import { chunkings, scriptedSession } from './helpers/scripted.js';
+
+const smtpReplies = [
+  {
+    name: 'multi-line',
+    input: '250-mail.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n',
+    code: 250,
+    lines: ['mail.example', 'PIPELINING', 'STARTTLS'],
+  },
+  { name: 'bare LF line ends', input: '220-first\n220 second\n', code: 220, lines: ['first', 'second'] },
+  { name: 'a bare code', input: '250\r\n', code: 250, lines: [''] },
+  { name: 'mixed CRLF and LF', input: '250-a\r\n250-b\n250 c\r\n', code: 250, lines: ['a', 'b', 'c'] },
+];
+
+describe('SMTP reply reader', () => {
+  for (const reply of smtpReplies) {
+    it(`reads a ${reply.name} reply identically whatever the TCP chunking`, async () => {
+      for (const way of chunkings(reply.input)) {
+        const { session } = scriptedSession(way.chunks);
+        await expect(readSmtpReply(session, 'greeting', 1000), way.name).resolves.toEqual({
+          code: reply.code,
+          lines: reply.lines,
+        });
+      }
+    });
+  }
+
+  it('reads capabilities case-insensitively, including the old AUTH= form', () => {
+    const caps = smtpCapabilities('EHLO', {
+      code: 250,
+      lines: ['host', 'starttls', 'Auth plain Login', 'AUTH=CRAM-MD5'],
+    });
+    expect(caps.starttls).toBe(true);
+    expect(caps.authMechanisms).toEqual(['CRAM-MD5', 'LOGIN', 'PLAIN']);
+  });
+
+  it('rejects a reply whose code changes mid-reply', async () => {
+    const { session } = scriptedSession(['250-a\r\n251 b\r\n']);
+    await expect(readSmtpReply(session, 'capabilities', 1000)).rejects.toThrow(/code changed/);
+  });
+
+  it('rejects a malformed continuation line', async () => {
+    const { session } = scriptedSession(['250-a\r\nhello\r\n']);
+    await expect(readSmtpReply(session, 'capabilities', 1000)).rejects.toBeInstanceOf(ProtocolError);
+  });
+
+  it('names what answered when the first line is another protocol', async () => {
+    const { session } = scriptedSession(['SSH-2.0-OpenSSH_9.2\r\n']);
+    const error = await readSmtpReply(session, 'greeting', 1000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotThisProtocol);
+    expect((error as NotThisProtocol).detected).toBe('ssh');
+  });
+
+  it('cuts an overlong line at the cap and reads the next reply intact', async () => {
+    const long = `250 ${'x'.repeat(10_000)}\r\n`;
+    const { session } = scriptedSession([long, '250 next\r\n'], { lineBytes: 512 });
+    const first = await readSmtpReply(session, 'capabilities', 1000);
+    expect(first.lines[0]).toHaveLength(508);
+    expect(session.transcript.at(-1)?.truncated).toBe(true);
+    await expect(readSmtpReply(session, 'capabilities', 1000)).resolves.toEqual({
+      code: 250,
+      lines: ['next'],
+    });
+  });
+
+  it('stops a reply that exceeds the line cap', async () => {
+    const { session } = scriptedSession([`${'250-x\r\n'.repeat(20)}250 end\r\n`], { replyLines: 10 });
+    await expect(readSmtpReply(session, 'capabilities', 1000)).rejects.toThrow(/longer than 10 lines/);
+  });
+
+  it('sends HELO only after EHLO is answered 500 or 502', async () => {
+    const { session, written } = scriptedSession(['502 5.5.1 unknown\r\n250 ok\r\n']);
+    const caps = await smtp.capabilities(session, { ehloName: '[127.0.0.1]' });
+    expect(written).toEqual(['EHLO [127.0.0.1]\r\n', 'HELO [127.0.0.1]\r\n']);
+    expect(caps.command).toBe('HELO');
+  });
+
+  it('tells 421 and 554 greetings apart from 220', async () => {
+    for (const [input, kind] of [
+      ['220 ok\r\n', 'ok'],
+      ['421 busy\r\n', 'refused'],
+      ['554 no\r\n', 'refused'],
+    ] as const) {
+      const { session } = scriptedSession([input]);
+      await expect(smtp.greeting(session)).resolves.toMatchObject({ kind });
+    }
+  });
+});
+
+describe('IMAP response reader', () => {
+  const cases = [
+    {
+      name: 'untagged capability then tagged OK',
+      input: '* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nmp1 OK done\r\n',
+      expect: { starttls: true, plaintextLogin: false, authMechanisms: [] },
+    },
+    {
+      name: 'mixed case',
+      input: '* capability imap4rev1 StartTLS auth=plain\r\nmp1 ok done\r\n',
+      expect: { starttls: true, plaintextLogin: true, authMechanisms: ['PLAIN'] },
+    },
+    {
+      name: 'a literal inside an untagged response',
+      input: '* ID ("name" {5}\r\nab\r\nc)\r\n* CAPABILITY IMAP4rev1\r\nmp1 OK\r\n',
+      expect: { starttls: false, plaintextLogin: true, authMechanisms: [] },
+    },
+    { name: 'bare LF', input: '* CAPABILITY IMAP4rev1 STARTTLS\nmp1 OK\n', expect: { starttls: true } },
+  ];
+  for (const test of cases) {
+    it(`reads ${test.name} identically whatever the chunking`, async () => {
+      for (const way of chunkings(test.input)) {
+        const { session, written } = scriptedSession(way.chunks);
+        await expect(imap.capabilities(session, { ehloName: '' }), way.name).resolves.toMatchObject(
+          test.expect,
+        );
+        expect(written).toEqual(['mp1 CAPABILITY\r\n']);
+      }
+    });
+  }
+
+  it('refuses a literal above the cap without buffering it', async () => {
+    const { session } = scriptedSession(['* X {4294967296}\r\n']);
+    await expect(imap.capabilities(session, { ehloName: '' })).rejects.toThrow(/exceeds/);
+  });
+
+  it('refuses a response with another tag', async () => {
+    const { session } = scriptedSession(['zz9 OK done\r\n']);
+    await expect(imap.capabilities(session, { ehloName: '' })).rejects.toThrow(/expected tag mp1/);
+  });
+
+  it('uses a new tag for each command', async () => {
+    const { session, written } = scriptedSession(['mp1 OK\r\nmp2 OK begin\r\n']);
+    await imap.capabilities(session, { ehloName: '' });
+    await imap.startTls(session);
+    expect(written).toEqual(['mp1 CAPABILITY\r\n', 'mp2 STARTTLS\r\n']);
+  });
+
+  it('reads OK, PREAUTH and BYE greetings', async () => {
+    for (const [input, kind] of [
+      ['* OK ready\r\n', 'ok'],
+      ['* PREAUTH hi\r\n', 'preauth'],
+      ['* BYE full\r\n', 'refused'],
+    ] as const) {
+      const { session } = scriptedSession([input]);
+      await expect(imap.greeting(session)).resolves.toMatchObject({ kind });
+    }
+  });
+});
+
+describe('POP3 response reader', () => {
+  it('reads a CAPA list with dot-stuffing whatever the chunking', async () => {
+    const input = '+OK list follows\r\nSTLS\r\nuser\r\nSASL PLAIN LOGIN\r\n..odd\r\n.\r\n';
+    for (const way of chunkings(input)) {
+      const { session } = scriptedSession(way.chunks);
+      const caps = await pop3.capabilities(session, { ehloName: '' });
+      expect(caps, way.name).toMatchObject({
+        ok: true,
+        starttls: true,
+        plaintextLogin: true,
+        authMechanisms: ['LOGIN', 'PLAIN'],
+      });
+      expect(caps.list.at(-1)).toBe('.odd');
+    }
+  });
+
+  it('tolerates CAPA answered -ERR', async () => {
+    const { session } = scriptedSession(['-ERR unknown command\r\n']);
+    await expect(pop3.capabilities(session, { ehloName: '' })).resolves.toMatchObject({
+      ok: false,
+      starttls: false,
+      list: [],
+    });
+  });
+
+  it('stops a CAPA list that never ends', async () => {
+    const { session } = scriptedSession([`+OK\r\n${'X\r\n'.repeat(400)}`]);
+    await expect(pop3.capabilities(session, { ehloName: '' })).rejects.toThrow(/longer than/);
+  });
+});
