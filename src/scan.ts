@@ -60,10 +60,12 @@ export async function resolveHost(host: string, family: 4 | 6 | 'both'): Promise
     found = await dns.lookup(bare, { all: true, verbatim: true });
   } catch (error) {
     const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
-    throw new ResolveError(
-      host,
-      code === 'ENOTFOUND' ? 'no such host (NXDOMAIN or no address records)' : code,
-    );
+    const reasons: Record<string, string> = {
+      ENOTFOUND: 'no such host (NXDOMAIN or no address records)',
+      EAI_AGAIN: 'the resolver did not answer (EAI_AGAIN)',
+      ENODATA: 'no address records',
+    };
+    throw new ResolveError(host, reasons[code] ?? code);
   }
   const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
   const addresses = unique

@@ -1,0 +1,172 @@
+/** The built CLI, run as a user runs it: exit codes, one-line errors, the JSON shape, the demo. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, type FixtureOptions, startFixture, startRawServer } from '../fixtures/servers.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const main = `${root}dist/src/cli/main.js`;
+const ca = `${root}fixtures/tls/ca.pem`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error && typeof error.code === 'number' ? error.code : error ? -1 : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(main))
+    throw new Error('dist/src/cli/main.js is missing: run npm run build (npm test does)');
+});
+
+const running: Fixture[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
+});
+async function fixture(options: FixtureOptions): Promise<number> {
+  const started = await startFixture(options);
+  running.push(started);
+  return started.port;
+}
+
+describe('mailprobe CLI', () => {
+  it('--version prints the package version', async () => {
+    const run = await cli(['--version']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('ports prints the seven rows of the reference table', async () => {
+    const run = await cli(['ports']);
+    expect(run.code).toBe(0);
+    for (const port of ['25', '465', '587', '143', '993', '110', '995'])
+      expect(run.stdout).toMatch(new RegExp(`^ ${port} `, 'm'));
+    const json = JSON.parse((await cli(['ports', '--json'])).stdout) as {
+      services: { port: number; reference: string }[];
+    };
+    expect(json.services.map((s) => s.port)).toEqual([25, 465, 587, 143, 993, 110, 995]);
+    expect(json.services.every((s) => s.reference.includes('RFC'))).toBe(true);
+  });
+
+  it('--help shows examples and the exit codes', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Examples:/);
+    expect(run.stdout).toMatch(/exit codes: 0/);
+  });
+
+  it('demo --json: a real report, exit 0, the intended findings', async () => {
+    const run = await cli(['demo', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.schemaVersion).toBe(1);
+    const host = report.hosts[0];
+    expect(host.ports).toHaveLength(7);
+    expect(host.findings.map((f: { id: string }) => f.id).sort()).toEqual([
+      'cleartext-auth-before-tls',
+      'port-closed',
+      'starttls-not-offered',
+    ]);
+    expect(host.recommendation.sending.map((r: { service: string }) => r.service)).toEqual([
+      'submission',
+      'submissions',
+    ]);
+    expect(host.recommendation.reading.map((r: { service: string }) => r.service)).toEqual([
+      'imaps',
+      'pop3s',
+    ]);
+  });
+
+  it('demo prints the human report with no colour when not on a terminal', async () => {
+    const run = await cli(['demo']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^use: sending \d+ \(STARTTLS\) or \d+ \(TLS\)/m);
+    expect(run.stdout).not.toMatch(/\u001b/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('exits 0 on a clean host and 1 when a finding is high or worse', async () => {
+    const good = await fixture({ protocol: 'smtp', tls: 'starttls' });
+    const weak = await fixture({ protocol: 'imap', tls: 'starttls', authBeforeTls: true });
+    const common = ['--ca', ca, '--servername', 'localhost', '--timeout', '1000'];
+    expect((await cli(['127.0.0.1', '--port', `${good}=submission`, ...common])).code).toBe(0);
+    const run = await cli(['127.0.0.1', '--port', `${weak}=imap`, ...common, '--json']);
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.hosts[0].ports[0]).toMatchObject({
+      port: weak,
+      service: 'imap',
+      status: 'open',
+      works: true,
+      safe: false,
+    });
+    expect(report.hosts[0].findings[0]).toMatchObject({ id: 'cleartext-auth-before-tls', severity: 'high' });
+  });
+
+  it('shows server text neutralised in the human report and exact in JSON', async () => {
+    const banner =
+      '220 evil \u001b]8;;http://x\u0007link\u001b]8;;\u0007 \u001b[2J \u009b31m \u202eRTL\r bare-CR\r\n';
+    const server = await startRawServer((socket) => {
+      socket.write(Buffer.from(banner, 'utf8'));
+      socket.on('data', () => socket.end('221 bye\r\n'));
+    });
+    running.push(server);
+    const args = ['127.0.0.1', '--port', `${server.port}=smtp`, '--timeout', '1000'];
+    const human = await cli([...args, '--verbose']);
+    expect(human.stdout).not.toMatch(/[\u001b\u0007\u009b\u202e\r]/);
+    expect(human.stdout).toContain('␛]8;;');
+    expect(human.stdout).toContain('<U+202E>');
+    const json = await cli([...args, '--json']);
+    expect(json.stdout).not.toMatch(/[\u001b\u0007\u009b\u202e\r]/);
+    const port = JSON.parse(json.stdout).hosts[0].ports[0];
+    expect(port.transcript[0].text).toBe(banner.slice(0, -2));
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['a port out of range', ['127.0.0.1', '--port', '70000=smtp'], /--port: 70000 is out of range/],
+    ['an unknown service', ['127.0.0.1', '--port', '2525=smtps'], /unknown service 'smtps'/],
+    ['a reference port list entry with no service', ['127.0.0.1', '--ports', '2525'], /no default service/],
+    [
+      'an unreadable --ca file',
+      ['127.0.0.1', '--ca', '/nonexistent/ca.pem'],
+      /--ca: cannot read \/nonexistent\/ca.pem/,
+    ],
+    [
+      'a --ca file with no certificate',
+      ['127.0.0.1', '--ca', `${root}package.json`],
+      /holds no PEM certificate/,
+    ],
+    ['a malformed host', ['not a host'], /is not a host name or IP address/],
+    ['a bad timeout', ['127.0.0.1', '--timeout', '0'], /--timeout/],
+    ['-4 with -6', ['127.0.0.1', '-4', '-6'], /mutually exclusive/],
+    ['an unknown option', ['127.0.0.1', '--bogus'], /Unknown argument/],
+    ['no host', [], /missing <host>/],
+  ];
+  for (const [name, args, message] of usage) {
+    it(`exits 2 with one line for ${name}`, async () => {
+      const run = await cli(args);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^mailprobe: /);
+      expect(lines[0]).toMatch(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+});

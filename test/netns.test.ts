@@ -1,0 +1,121 @@
+/**
+ * What only a network can show: a port whose packets are dropped (filtered), a port answered by ICMP
+ * unreachable, port 25 blocked on the way while 465 and 587 answer, and a host that does not resolve.
+ * Each test builds its own namespace; nothing leaves it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Netns, netnsMissing } from './helpers/netns.js';
+
+const missing = netnsMissing();
+if (missing && process.env.CI) {
+  it('network namespace prerequisites', () => {
+    throw new Error(`CI=true and the namespace tests cannot run: ${missing}`);
+  });
+} else if (missing) {
+  console.warn(`skipping network namespace tests: ${missing}`);
+}
+
+const ca = new URL('../fixtures/tls/ca.pem', import.meta.url).pathname;
+const made: Netns[] = [];
+afterEach(() => {
+  for (const netns of made.splice(0)) netns.destroy();
+});
+
+function netns(): Netns {
+  const created = new Netns();
+  made.push(created);
+  return created;
+}
+
+/** Well-configured fixture servers on the real submission and relay ports, on both loopback addresses. */
+const mailServers = ['127.0.0.1', '::1'].flatMap((host) => [
+  { protocol: 'smtp', tls: 'starttls', port: 25, host },
+  { protocol: 'smtp', tls: 'implicit', port: 465, host },
+  { protocol: 'smtp', tls: 'starttls', port: 587, host },
+]);
+
+interface Report {
+  hosts: {
+    addresses: { address: string }[];
+    ports: { port: number; address: string; status: string }[];
+    findings: { id: string; port: number; detail: string }[];
+  }[];
+}
+
+describe.skipIf(missing !== undefined)('in a network namespace', () => {
+  it('port 25 dropped on the way while 465 and 587 answer: filtered, not refused, and diagnosed as a block in the path', async () => {
+    const ns = netns();
+    ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+    ns.exec('ip6tables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+    const run = await ns.scenario({
+      servers: mailServers,
+      cli: [
+        'mail.test',
+        '--ports',
+        '25,465,587',
+        '--ca',
+        ca,
+        '--servername',
+        'localhost',
+        '--timeout',
+        '800',
+        '--json',
+      ],
+    });
+    expect(run.code, run.stderr).toBe(1);
+    const host = (JSON.parse(run.stdout) as Report).hosts[0];
+    expect(host?.addresses.map((a) => a.address).sort()).toEqual(['127.0.0.1', '::1']);
+    for (const address of ['127.0.0.1', '::1']) {
+      const status = (port: number) =>
+        host?.ports.find((p) => p.port === port && p.address === address)?.status;
+      expect([status(25), status(465), status(587)]).toEqual(['filtered', 'open', 'open']);
+    }
+    const blocked = host?.findings.filter((f) => f.id === 'port-25-blocked') ?? [];
+    expect(blocked).toHaveLength(2);
+    expect(blocked[0]?.detail).toMatch(/between you and the host drops port 25/);
+    expect(host?.findings.map((f) => f.id)).not.toContain('port-closed');
+  });
+
+  it('a port answered by ICMP host-unreachable is reported unreachable', async () => {
+    const ns = netns();
+    ns.exec(
+      'iptables',
+      '-A',
+      'INPUT',
+      '-p',
+      'tcp',
+      '--dport',
+      '110',
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'icmp-host-unreachable',
+    );
+    const run = await ns.scenario({
+      servers: [],
+      cli: ['127.0.0.1', '--ports', '110', '--timeout', '800', '--json'],
+    });
+    const host = (JSON.parse(run.stdout) as Report).hosts[0];
+    expect(host?.ports[0]?.status).toBe('unreachable');
+    expect(host?.findings.map((f) => f.id)).toEqual(['port-unreachable']);
+  });
+
+  it('a closed port is refused, not filtered', async () => {
+    const ns = netns();
+    const run = await ns.scenario({
+      servers: [],
+      cli: ['127.0.0.1', '--ports', '587', '--timeout', '800', '--json'],
+    });
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as Report).hosts[0]?.ports[0]?.status).toBe('refused');
+  });
+
+  it('an unresolvable host exits 3 with one line', async () => {
+    const ns = netns();
+    const run = await ns.scenario({ servers: [], cli: ['no-such-host.invalid'] });
+    expect(run.code).toBe(3);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^mailprobe: cannot resolve no-such-host\.invalid/);
+    expect(run.stdout).toBe('');
+  });
+});

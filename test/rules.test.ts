@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { referenceFor } from '../src/reference/table.js';
+import { rules } from '../src/rules/rules.js';
+import type { PortResult, Service } from '../src/types.js';
+import { judge } from './helpers/probe.js';
+
+const startedAt = '2026-06-01T00:00:00.000Z';
+
+/** A hand-built result: an open, well-behaved port unless told otherwise. */
+function result(service: Service, overrides: Partial<PortResult> = {}): PortResult {
+  const row = referenceFor(service);
+  const tls = {
+    protocol: 'TLSv1.3',
+    cipher: 'TLS_AES_256_GCM_SHA384',
+    trusted: true,
+    checkedName: 'mail.example',
+    nameMatches: true,
+    certificate: {
+      subject: 'CN=mail.example',
+      issuer: 'CN=Test CA',
+      subjectAltNames: ['DNS:mail.example'],
+      validFrom: '2026-01-01T00:00:00.000Z',
+      validTo: '2026-12-31T00:00:00.000Z',
+      sha256: 'AA',
+      chainLength: 2,
+    },
+  };
+  return {
+    port: row.port,
+    service,
+    protocol: row.protocol,
+    expectedTls: row.tls,
+    address: '192.0.2.10',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    greeting: { kind: 'ok', lines: ['mail.example ready'] },
+    capabilities: {
+      command: 'EHLO',
+      ok: true,
+      list: ['STARTTLS'],
+      starttls: true,
+      authMechanisms: [],
+      plaintextLogin: false,
+    },
+    ...(row.tls === 'starttls'
+      ? { starttls: { advertised: true, attempted: true, accepted: true, upgraded: true, bytesAfterOk: 0 } }
+      : {}),
+    tls,
+    startedAt,
+    timings: { total: 10 },
+    transcript: [],
+    ...overrides,
+  };
+}
+
+const withCert = (validTo: string, validFrom = '2026-01-01T00:00:00.000Z') => {
+  const base = result('imaps');
+  if (!base.tls?.certificate) throw new Error('fixture has a certificate');
+  return result('imaps', {
+    tls: { ...base.tls, certificate: { ...base.tls.certificate, validTo, validFrom } },
+  });
+};
+
+describe('rules over hand-built results', () => {
+  const table: { name: string; ports: PortResult[]; ids: string[] }[] = [
+    { name: 'a clean port', ports: [result('submission')], ids: [] },
+    {
+      name: 'expiring in 10 days',
+      ports: [withCert('2026-06-11T00:00:00.000Z')],
+      ids: ['cert-expiring-soon'],
+    },
+    { name: 'expiring in 20 days', ports: [withCert('2026-06-21T00:00:00.000Z')], ids: [] },
+    { name: 'expired yesterday', ports: [withCert('2026-05-31T00:00:00.000Z')], ids: ['cert-expired'] },
+    {
+      name: 'not valid yet',
+      ports: [withCert('2027-06-01T00:00:00.000Z', '2026-07-01T00:00:00.000Z')],
+      ids: ['cert-not-yet-valid'],
+    },
+    {
+      name: 'TLS 1.0',
+      ports: [
+        result('pop3s', {
+          tls: { ...(result('pop3s').tls as NonNullable<PortResult['tls']>), protocol: 'TLSv1' },
+        }),
+      ],
+      ids: ['tls-legacy-version'],
+    },
+    { name: 'filtered 25 alone', ports: [result('smtp', { status: 'filtered' })], ids: ['port-filtered'] },
+    {
+      name: 'filtered 25 while 587 answers',
+      ports: [result('smtp', { status: 'filtered' }), result('submission')],
+      ids: ['port-25-blocked'],
+    },
+    {
+      name: 'filtered 25 while 587 answers on another address only',
+      ports: [result('smtp', { status: 'filtered' }), result('submission', { address: '192.0.2.99' })],
+      ids: ['port-filtered'],
+    },
+    {
+      name: 'filtered 587',
+      ports: [result('submission', { status: 'filtered' }), result('submissions')],
+      ids: ['port-filtered'],
+    },
+    { name: 'unreachable', ports: [result('imap', { status: 'unreachable' })], ids: ['port-unreachable'] },
+    {
+      name: 'local error',
+      ports: [result('imap', { status: 'local-error', statusDetail: 'EMFILE' })],
+      ids: ['probe-incomplete'],
+    },
+    {
+      name: 'POP3 CAPA refused: STLS cannot be advertised',
+      ports: [
+        result('pop3', {
+          capabilities: {
+            command: 'CAPA',
+            ok: false,
+            list: [],
+            starttls: false,
+            authMechanisms: [],
+            plaintextLogin: false,
+          },
+          starttls: {
+            advertised: false,
+            attempted: false,
+            accepted: false,
+            upgraded: false,
+            bytesAfterOk: 0,
+          },
+        }),
+      ],
+      ids: ['starttls-not-offered'],
+    },
+  ];
+  for (const row of table) {
+    it(`${row.name} → ${row.ids.join(', ') || 'no finding'}`, () => {
+      expect(judge(...row.ports).findings.map((finding) => finding.id)).toEqual(row.ids);
+    });
+  }
+
+  it('port-25-blocked is high and names the ports that answered', () => {
+    const verdict = judge(
+      result('smtp', { status: 'filtered' }),
+      result('submission'),
+      result('submissions'),
+    );
+    expect(verdict.findings[0]).toMatchObject({ id: 'port-25-blocked', severity: 'high', port: 25 });
+    expect(verdict.findings[0]?.detail).toMatch(/587 and 465 on the same address answered/);
+    expect(verdict.findings[0]?.detail).toMatch(/ISP/);
+  });
+
+  it('every finding carries evidence and a reference', () => {
+    const verdict = judge(
+      result('smtp', { status: 'filtered' }),
+      result('submission', {
+        capabilities: {
+          command: 'EHLO',
+          ok: true,
+          list: ['AUTH PLAIN'],
+          starttls: false,
+          authMechanisms: ['PLAIN'],
+          plaintextLogin: false,
+        },
+        starttls: { advertised: false, attempted: false, accepted: false, upgraded: false, bytesAfterOk: 0 },
+      }),
+      withCert('2026-05-01T00:00:00.000Z'),
+    );
+    expect(verdict.findings.length).toBeGreaterThan(2);
+    for (const finding of verdict.findings) {
+      expect(finding.evidence.length, finding.id).toBeGreaterThan(0);
+      expect(finding.reference, finding.id).not.toBe('');
+    }
+  });
+
+  it('rule ids are unique kebab-case', () => {
+    const ids = rules.map((rule) => rule.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+  });
+
+  it('a port is not safe without TLS, and has no safety verdict when it does not work', () => {
+    const noTls = result('smtp', {
+      starttls: { advertised: false, attempted: false, accepted: false, upgraded: false, bytesAfterOk: 0 },
+      capabilities: {
+        command: 'EHLO',
+        ok: true,
+        list: [],
+        starttls: false,
+        authMechanisms: [],
+        plaintextLogin: false,
+      },
+    });
+    delete noTls.tls;
+    const verdict = judge(noTls, result('imap', { status: 'refused' }));
+    expect(verdict.ports.map((port) => [port.works, port.safe])).toEqual([
+      [true, false],
+      [false, null],
+    ]);
+  });
+
+  it('recommends only ports that work and are safe on every address', () => {
+    const verdict = judge(
+      result('submission'),
+      result('submission', { address: '2001:db8::1', family: 6, status: 'filtered' }),
+      result('submissions'),
+      result('imaps'),
+      result('pop3', { status: 'refused' }),
+    );
+    expect(verdict.recommendation.sending.map((entry) => entry.port)).toEqual([465]);
+    expect(verdict.recommendation.reading.map((entry) => entry.port)).toEqual([993]);
+    expect(verdict.recommendation.text).toBe('sending 465 (TLS) · reading 993 (IMAP, TLS)');
+  });
+});
