@@ -1,0 +1,129 @@
+/** probeHost: many ports at once, resolution, abort, and no socket or timer left behind. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Fixture, startFixture, startRawServer } from '../fixtures/servers.js';
+import { ResolveError } from '../src/errors.js';
+import { sanitize } from '../src/render/sanitize.js';
+import { probeHost, resolveHost } from '../src/scan.js';
+import { testCa, testLimits } from './helpers/probe.js';
+
+const running: Fixture[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
+});
+
+async function sevenPorts() {
+  const specs = [
+    ['smtp', { protocol: 'smtp', tls: 'starttls' }],
+    ['submissions', { protocol: 'smtp', tls: 'implicit' }],
+    ['submission', { protocol: 'smtp', tls: 'starttls' }],
+    ['imap', { protocol: 'imap', tls: 'starttls' }],
+    ['imaps', { protocol: 'imap', tls: 'implicit' }],
+    ['pop3', { protocol: 'pop3', tls: 'starttls' }],
+    ['pop3s', { protocol: 'pop3', tls: 'implicit' }],
+  ] as const;
+  return Promise.all(
+    specs.map(async ([service, options]) => {
+      const fixture = await startFixture(options);
+      running.push(fixture);
+      return { port: fixture.port, service };
+    }),
+  );
+}
+
+/** Handles that keep the event loop alive, by kind. */
+function activeHandles(): string[] {
+  return process
+    .getActiveResourcesInfo()
+    .filter((kind) => kind !== 'TTYWrap')
+    .sort();
+}
+
+/** Handles in `after` beyond those in `before` (a multiset difference). */
+function added(before: string[], after: string[]): string[] {
+  const left = [...before];
+  return after.filter((kind) => {
+    const index = left.indexOf(kind);
+    if (index < 0) return true;
+    left.splice(index, 1);
+    return false;
+  });
+}
+
+describe('probeHost', () => {
+  it('probes every port concurrently and reports progress for each', async () => {
+    const ports = await sevenPorts();
+    const started: number[] = [];
+    const done: number[] = [];
+    const phases = new Set<string>();
+    const result = await probeHost('127.0.0.1', {
+      ports,
+      servername: 'localhost',
+      ca: testCa,
+      limits: testLimits,
+      onPortStart: (port) => started.push(port.port),
+      onPhase: (_port, phase) => phases.add(phase),
+      onPortDone: (port) => done.push(port.port),
+    });
+    expect(result.addresses).toEqual([{ address: '127.0.0.1', family: 4 }]);
+    expect(result.ports.map((port) => port.status)).toEqual(Array(7).fill('open'));
+    expect(started.sort()).toEqual(ports.map((p) => p.port).sort());
+    expect(done.sort()).toEqual(ports.map((p) => p.port).sort());
+    expect([...phases].sort()).toEqual(['capabilities', 'connect', 'greeting', 'quit', 'starttls', 'tls']);
+  });
+
+  it('leaves no socket or timer behind, on success and on failure', async () => {
+    const ports = await sevenPorts();
+    const silent = await startRawServer(() => {});
+    running.push(silent);
+    const before = activeHandles();
+    await probeHost('127.0.0.1', {
+      ports: [...ports, { port: silent.port, service: 'submission' }],
+      servername: 'localhost',
+      ca: testCa,
+      limits: { ...testLimits, greetingMs: 200 },
+    });
+    // Closed sockets release their handles over the next turns of the loop, and the fixture servers' side of
+    // each connection closes once it sees ours close. Poll with setImmediate so the wait adds no timer.
+    const until = performance.now() + 2000;
+    while (performance.now() < until && added(before, activeHandles()).length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(added(before, activeHandles())).toEqual([]);
+  });
+
+  it('an AbortSignal stops every port at once', async () => {
+    const silent = await Promise.all([1, 2, 3].map(() => startRawServer(() => {})));
+    running.push(...silent);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const result = await probeHost('127.0.0.1', {
+      ports: silent.map((server) => ({ port: server.port, service: 'submission' as const })),
+      limits: { ...testLimits, greetingMs: 30_000, portMs: 60_000 },
+      signal: controller.signal,
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(result.ports.map((port) => port.status)).toEqual(['aborted', 'aborted', 'aborted']);
+  });
+
+  it('resolves IP literals without DNS, bracketed or not, and refuses a family mismatch', async () => {
+    await expect(resolveHost('[::1]', 'both')).resolves.toEqual([{ address: '::1', family: 6 }]);
+    await expect(resolveHost('127.0.0.1', 4)).resolves.toEqual([{ address: '127.0.0.1', family: 4 }]);
+    await expect(resolveHost('127.0.0.1', 6)).rejects.toBeInstanceOf(ResolveError);
+  });
+});
+
+describe('sanitize', () => {
+  const table: [string, string, string][] = [
+    ['CSI colour', 'a\u001b[31mred', 'a␛[31mred'],
+    ['OSC 52 clipboard', '\u001b]52;c;ZXZpbA==\u0007', '␛]52;c;ZXZpbA==␇'],
+    ['C1 CSI', 'x\u009b2J', 'x\\x9b2J'],
+    ['bare CR', 'ok\rEVIL', 'ok␍EVIL'],
+    ['bidi override', 'abc\u202edcba', 'abc<U+202E>dcba'],
+    ['NUL and DEL', 'a\u0000b\u007f', 'a␀b␡'],
+    ['plain text and non-Latin letters', 'Grüße, 邮件', 'Grüße, 邮件'],
+  ];
+  for (const [name, input, output] of table) {
+    it(`neutralises ${name}`, () => expect(sanitize(input)).toBe(output));
+  }
+});
