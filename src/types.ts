@@ -27,7 +27,6 @@ export type Status =
   | 'tls-failed'
   | 'starttls-failed'
   | 'protocol-error'
-  | 'dns-failed'
   | 'aborted'
   | 'local-error';
 
@@ -49,7 +48,6 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   'tls-failed': 'the TLS handshake on an implicit-TLS port failed or stalled',
   'starttls-failed': 'STARTTLS/STLS was accepted, then the TLS handshake failed or stalled',
   'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',
-  'dns-failed': 'the host name could not be resolved',
   aborted: 'the probe was aborted by the caller',
   'local-error': 'the probe failed on this machine (for example no free sockets)',
 };

@@ -1,6 +1,5 @@
 import type { Argv } from 'yargs';
 import type { Fixture } from '../../fixtures/servers.js';
-import { probeAndReport } from './report.js';
 
 export const command = 'demo';
 export const describe =
@@ -29,6 +28,7 @@ export async function handler(args: {
   color?: boolean | undefined;
 }): Promise<void> {
   const { startFixture, startRawServer, tlsFile } = await import('../../fixtures/servers.js');
+  const { probeAndReport } = await import('./report.js');
   const fixtures: Fixture[] = [];
   try {
     const start = async (service: string, fixture: Promise<Fixture>) => {

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
 import { checkHost, parsePorts, positiveInteger, readCa } from './options.js';
-import { probeAndReport } from './report.js';
 
 export const command = '$0 <host>';
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
@@ -65,6 +64,8 @@ export async function handler(args: Args): Promise<void> {
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const ports = parsePorts(args.ports, args.port);
   const ca = readCa(args.ca);
+  // The engine loads only when a probe runs, so `ports` and `--help` start faster.
+  const { probeAndReport } = await import('./report.js');
   await probeAndReport(
     host,
     {

@@ -61,7 +61,7 @@ function outboundBlock(port: PortResult, host: HostResult): PortResult[] {
     (other) =>
       other.address === port.address &&
       (other.service === 'submission' || other.service === 'submissions') &&
-      !['filtered', 'refused', 'unreachable', 'dns-failed', 'aborted', 'local-error'].includes(other.status),
+      !['filtered', 'refused', 'unreachable', 'aborted', 'local-error'].includes(other.status),
   );
 }
 
@@ -469,7 +469,7 @@ export const rules: readonly Rule[] = [
     title: 'the port could not be tested',
     reference: 'mailprobe (no protocol finding)',
     check: (port) =>
-      port.status === 'aborted' || port.status === 'local-error' || port.status === 'dns-failed'
+      port.status === 'aborted' || port.status === 'local-error'
         ? { detail: port.statusDetail, evidence: statusEvidence(port) }
         : undefined,
   },

@@ -1,0 +1,32 @@
+/** The README documents every status, finding id, limit and exit code the code has. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { exitCodes } from '../src/cli/exit.js';
+import { defaultLimits } from '../src/limits.js';
+import { rules } from '../src/rules/rules.js';
+import { statusGloss } from '../src/types.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('lists every status with its meaning', () => {
+    for (const [status, gloss] of Object.entries(statusGloss))
+      expect(readme).toContain(`| \`${status}\` | ${gloss} |`);
+  });
+  it('lists every finding id with its severity', () => {
+    for (const rule of rules)
+      expect(readme).toMatch(new RegExp(`\\| \`${rule.id}\` \\| ${rule.severity}\\b`));
+  });
+  it('lists every exit code', () => {
+    for (const code of Object.values(exitCodes)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
+  });
+  it('lists every limit with its default', () => {
+    for (const [name, value] of Object.entries(defaultLimits))
+      expect(readme).toContain(`| \`${name}\` | ${value} |`);
+  });
+  it('gives the two first-screen commands', () => {
+    const firstScreen = readme.split('\n').slice(0, 20).join('\n');
+    expect(firstScreen).toContain('npm ci && node dist/src/cli/main.js demo');
+    expect(firstScreen).toContain('npm test');
+  });
+});
