@@ -211,6 +211,13 @@ describe('statuses', () => {
     expect(findingIds(result)).toEqual(['protocol-violation']);
   });
 
+  it('local-error: a failure on this machine is not blamed on the server', async () => {
+    // Node refuses a port out of range before any packet is sent (the CLI never passes one).
+    const result = await probe(70_000, 'submission');
+    expect(result).toMatchObject({ status: 'local-error', failedPhase: 'connect' });
+    expect(findingIds(result)).toEqual(['probe-incomplete']);
+  });
+
   it("aborted: the caller's AbortSignal stops the probe at once", async () => {
     const controller = new AbortController();
     const port = await raw(() => {});
