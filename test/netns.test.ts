@@ -3,8 +3,8 @@
  * unreachable, port 25 blocked on the way while 465 and 587 answer, and a host that does not resolve.
  * Each test builds its own namespace; nothing leaves it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Netns, netnsMissing } from './helpers/netns.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 
 const missing = netnsMissing();
 if (missing && process.env.CI) {
@@ -43,6 +43,8 @@ interface Report {
 }
 
 describe.skipIf(missing !== undefined)('in a network namespace', () => {
+  beforeAll(sweepStaleNamespaces);
+
   it('port 25 dropped on the way while 465 and 587 answer: filtered, not refused, and diagnosed as a block in the path', async () => {
     const ns = netns();
     ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');

@@ -33,6 +33,44 @@ export function netnsMissing(): string | undefined {
 let counter = 0;
 
 /**
+ * Deletes namespaces left by an earlier run that was killed before its clean-up ran: those named
+ * mailprobe-PID-N whose PID no longer exists, with whatever still runs inside them.
+ */
+export function sweepStaleNamespaces(): void {
+  const names = execFileSync('ip', ['netns', 'list'])
+    .toString()
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '');
+  for (const name of names) {
+    const owner = /^mailprobe-(\d+)-\d+$/.exec(name)?.[1];
+    if (!owner) continue;
+    try {
+      process.kill(Number(owner), 0);
+      continue; // its test run is still alive
+    } catch {
+      // stale
+    }
+    destroyNamespace(name);
+  }
+}
+
+/** Deletes a namespace (ending anything still inside it) and its /etc/netns files. */
+function destroyNamespace(name: string): void {
+  try {
+    const pids = execFileSync('ip', ['netns', 'pids', name]).toString().split(/\s+/).filter(Boolean);
+    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', name]);
+  } catch {
+    // already gone
+  }
+  rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
+}
+
+/**
  * A network namespace of the test's own, with only loopback up, a hosts file naming `mail.test` on
  * 127.0.0.1 and ::1, and a resolver on the namespace's loopback (where nothing answers), so no lookup or
  * packet can leave it.
@@ -54,24 +92,28 @@ export class Netns {
     execFileSync('ip', ['netns', 'exec', this.name, command, ...args]);
   }
 
+  /**
+   * Starts a daemon inside the namespace and waits for its launcher to exit. Its standard streams are
+   * not piped: a daemon that keeps them open would otherwise hold execFileSync until it exits.
+   */
+  daemon(command: string, ...args: string[]): void {
+    execFileSync('ip', ['netns', 'exec', this.name, command, ...args], { stdio: 'ignore', timeout: 30_000 });
+  }
+
   /** Starts fixture servers inside the namespace and runs the built CLI there against them. */
   scenario(spec: {
     servers: object[];
     cli: string[];
   }): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.run(process.execPath, [`${root}test/helpers/netns-scenario.mjs`, JSON.stringify(spec)]);
+  }
+
+  /** Runs a program inside the namespace and collects its output (killed after 60 s). */
+  run(program: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          this.name,
-          process.execPath,
-          `${root}test/helpers/netns-scenario.mjs`,
-          JSON.stringify(spec),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawn('ip', ['netns', 'exec', this.name, program, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -87,17 +129,6 @@ export class Netns {
 
   /** Deletes the namespace (ending anything still inside it) and its /etc/netns files. */
   destroy(): void {
-    try {
-      const pids = execFileSync('ip', ['netns', 'pids', this.name]).toString().split(/\s+/).filter(Boolean);
-      for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', this.name]);
-    } catch {
-      // already gone
-    }
-    rmSync(`/etc/netns/${this.name}`, { recursive: true, force: true });
+    destroyNamespace(this.name);
   }
 }

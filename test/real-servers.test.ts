@@ -1,0 +1,189 @@
+/**
+ * mailprobe against real Postfix and Dovecot, in a network namespace of the test's own, on the real port
+ * numbers, on 127.0.0.1 and ::1. Each configuration is asserted port by port from the JSON report.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MailHost, mailServersMissing, makeTls, type ServerSetup } from './helpers/mail-servers.js';
+import { netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+
+const missing = netnsMissing() ?? mailServersMissing();
+if (missing && process.env.CI) {
+  it('real mail server prerequisites', () => {
+    throw new Error(`CI=true and the real-server tests cannot run: ${missing}`);
+  });
+} else if (missing) {
+  console.warn(`skipping real Postfix/Dovecot tests: ${missing}`);
+}
+
+interface PortReport {
+  port: number;
+  address: string;
+  status: string;
+  works: boolean;
+  safe: boolean | null;
+  findings: string[];
+  tls?: { protocol: string; certificate?: { validTo: string } };
+}
+interface Report {
+  hosts: {
+    addresses: { address: string }[];
+    ports: PortReport[];
+    findings: { id: string; severity: string; port: number; address: string; detail: string }[];
+    recommendation: { sending: { port: number }[]; reading: { port: number }[]; text: string };
+  }[];
+}
+
+const wellConfigured: ServerSetup = {
+  cert: 'server',
+  postfix: { services: ['smtp', 'submission', 'submissions'], starttlsOn25: true, authBeforeTls: false },
+  dovecot: { listeners: ['imap', 'imaps', 'pop3', 'pop3s'], plaintextAuth: false },
+};
+
+describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
+  let root = '';
+  let tls = '';
+  let host: MailHost | undefined;
+  const timings: string[] = [];
+
+  beforeAll(() => {
+    sweepStaleNamespaces();
+    root = mkdtempSync(join(tmpdir(), 'mailprobe-servers-'));
+    // Postfix and Dovecot drop to their own users, who must be able to walk into their folders.
+    chmodSync(root, 0o755);
+    tls = join(root, 'tls');
+    makeTls(tls, 'mail.test');
+  });
+  afterEach(() => {
+    const left = host?.stop() ?? [];
+    host = undefined;
+    expect(left, 'processes left in the namespace after the servers stopped').toEqual([]);
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    if (timings.length > 0) console.log(`real-server wall times: ${timings.join(', ')}`);
+  });
+
+  /** Starts the servers, runs mailprobe against mail.test (127.0.0.1 and ::1), returns the report. */
+  async function probe(name: string, setup: ServerSetup, extra: string[] = [], blockPort25 = false) {
+    const started = performance.now();
+    const dir = mkdtempSync(join(root, `${name}-`));
+    chmodSync(dir, 0o755);
+    host = new MailHost(dir, tls);
+    if (blockPort25) {
+      host.netns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      host.netns.exec('ip6tables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+    }
+    host.start(setup);
+    const run = await host.mailprobe([
+      'mail.test',
+      '--ca',
+      join(tls, 'ca.pem'),
+      '--timeout',
+      '3000',
+      '--json',
+      ...extra,
+    ]);
+    timings.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (run.stdout === '') throw new Error(`mailprobe printed nothing (exit ${run.code}): ${run.stderr}`);
+    const report = (JSON.parse(run.stdout) as Report).hosts[0];
+    if (!report) throw new Error('no host in the report');
+    const port = (number: number, address: string) => {
+      const found = report.ports.find((p) => p.port === number && p.address === address);
+      if (!found) throw new Error(`no result for ${number} on ${address}`);
+      return found;
+    };
+    return { run, report, port };
+  }
+
+  const addresses = ['127.0.0.1', '::1'];
+
+  it('well configured: every port on both addresses works and is safe, no finding above info', async () => {
+    const { run, report, port } = await probe('well-configured', wellConfigured);
+    expect(run.code, run.stderr).toBe(0);
+    expect(report.addresses.map((a) => a.address).sort()).toEqual(['127.0.0.1', '::1']);
+    for (const address of addresses) {
+      for (const number of [25, 465, 587, 143, 993, 110, 995]) {
+        const result = port(number, address);
+        expect(result, `${number} ${address}`).toMatchObject({
+          status: 'open',
+          works: true,
+          safe: true,
+          findings: [],
+        });
+        expect(['TLSv1.2', 'TLSv1.3']).toContain(result.tls?.protocol);
+      }
+    }
+    expect(report.findings).toEqual([]);
+    expect(report.recommendation.sending.map((r) => r.port)).toEqual([587, 465]);
+    expect(report.recommendation.reading.map((r) => r.port)).toEqual([993, 995, 143, 110]);
+  });
+
+  it('weak: cleartext auth before TLS on 587, 143 and 110, no STARTTLS on 25, a certificate for another name', async () => {
+    const { run, report, port } = await probe('weak', {
+      cert: 'other',
+      postfix: { services: ['smtp', 'submission', 'submissions'], starttlsOn25: false, authBeforeTls: true },
+      dovecot: { listeners: ['imap', 'imaps', 'pop3', 'pop3s'], plaintextAuth: true },
+    });
+    expect(run.code).toBe(1);
+    for (const address of addresses) {
+      for (const number of [587, 143, 110]) {
+        expect(port(number, address).findings, `${number} ${address}`).toContain('cleartext-auth-before-tls');
+        expect(port(number, address).safe, `${number} ${address}`).toBe(false);
+      }
+      expect(port(25, address).findings).toContain('starttls-not-offered');
+      expect(port(25, address).safe).toBe(false);
+      for (const number of [465, 993, 995, 587, 143, 110]) {
+        expect(port(number, address).findings, `${number} ${address}`).toContain('cert-name-mismatch');
+        expect(port(number, address).safe).toBe(false);
+      }
+    }
+    expect(report.recommendation.sending).toEqual([]);
+    expect(report.recommendation.reading).toEqual([]);
+  });
+
+  it('port 25 dropped on the way: filtered, not refused, diagnosed as an outbound block because 465 and 587 answer', async () => {
+    const { run, report, port } = await probe('port-25-blocked', wellConfigured, [], true);
+    expect(run.code).toBe(1);
+    for (const address of addresses) {
+      expect(port(25, address).status).toBe('filtered');
+      expect(port(25, address).findings).toEqual(['port-25-blocked']);
+      expect(port(465, address).works && port(587, address).works).toBe(true);
+    }
+    const blocked = report.findings.filter((f) => f.id === 'port-25-blocked');
+    expect(blocked.map((f) => f.address).sort()).toEqual(addresses);
+    expect(blocked[0]?.detail).toMatch(/something between you and the host drops port 25, most often an ISP/);
+  });
+
+  it('partly down: only 587 and 993 run; the others are refused and the recommendation names the two', async () => {
+    const { run, report, port } = await probe('partly-down', {
+      cert: 'server',
+      postfix: { services: ['submission'], starttlsOn25: true, authBeforeTls: false },
+      dovecot: { listeners: ['imaps'], plaintextAuth: false },
+    });
+    expect(run.code).toBe(0);
+    for (const address of addresses) {
+      for (const number of [25, 465, 143, 110, 995])
+        expect(port(number, address).status, `${number} ${address}`).toBe('refused');
+      expect(port(587, address)).toMatchObject({ works: true, safe: true });
+      expect(port(993, address)).toMatchObject({ works: true, safe: true });
+    }
+    expect(report.recommendation.sending.map((r) => r.port)).toEqual([587]);
+    expect(report.recommendation.reading.map((r) => r.port)).toEqual([993]);
+    expect(report.recommendation.text).toBe('sending 587 (STARTTLS) · reading 993 (IMAP, TLS)');
+  });
+
+  it('expired certificate: reported as expired, with the date', async () => {
+    const { run, report } = await probe('expired-certificate', { ...wellConfigured, cert: 'expired' });
+    expect(run.code).toBe(1);
+    const expired = report.findings.filter((f) => f.id === 'cert-expired');
+    // Seven ports, each on two addresses.
+    expect(expired).toHaveLength(14);
+    for (const finding of expired) {
+      expect(finding.severity).toBe('critical');
+      expect(finding.detail).toMatch(/^expired on 2026-01-02/);
+    }
+  });
+});
