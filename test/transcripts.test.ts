@@ -6,11 +6,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fixture, parseTranscript, startTranscriptServer } from '../fixtures/servers.js';
-import { referenceFor, isService } from '../src/reference/table.js';
+import { isService, referenceFor } from '../src/reference/table.js';
 import { findingIds, probe } from './helpers/probe.js';
 
 const dir = new URL('../fixtures/transcripts/', import.meta.url);
-const files = readdirSync(dir).filter((file) => file.endsWith('.txt')).sort();
+const files = readdirSync(dir)
+  .filter((file) => file.endsWith('.txt'))
+  .sort();
 
 const running: Fixture[] = [];
 afterEach(async () => {
@@ -36,7 +38,9 @@ describe('recorded real-server transcripts', () => {
       expect(result.status, result.statusDetail).toBe(status);
       expect(findingIds(result)).toEqual(findings === '-' ? [] : findings.split(',').sort());
       // The probe said exactly what the real server heard, in the same order.
-      const sent = result.transcript.filter((entry) => entry.dir === 'C').map((entry) => entry.text.replace(/^EHLO .*/, 'EHLO *'));
+      const sent = result.transcript
+        .filter((entry) => entry.dir === 'C')
+        .map((entry) => entry.text.replace(/^EHLO .*/, 'EHLO *'));
       const recorded = transcript.steps.flatMap((step) => (step.kind === 'C' ? [step.text] : []));
       expect(sent).toEqual(recorded);
     });
