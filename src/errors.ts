@@ -1,6 +1,6 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
 
-export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'quit';
+export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'check' | 'quit';
 
 /** A phase did not finish within its deadline (or the port's absolute deadline ran out first). */
 export class PhaseTimeoutError extends Error {

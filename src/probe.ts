@@ -1,3 +1,4 @@
+import { type CheckName, runChecks } from './checks.js';
 import {
   AbortedError,
   ConnectionClosedError,
@@ -9,7 +10,7 @@ import type { Limits } from './limits.js';
 import { classifyConnectError } from './net/dial.js';
 import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
-import { NotThisProtocol } from './protocols/dialogue.js';
+import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
 import { imap } from './protocols/imap.js';
 import { pop3 } from './protocols/pop3.js';
 import { addressLiteral, smtp } from './protocols/smtp.js';
@@ -35,6 +36,8 @@ export interface PortTarget {
   signal?: AbortSignal | undefined;
   /** Called when the probe enters a phase. */
   onPhase?: ((phase: Phase) => void) | undefined;
+  /** Opt-in checks to run after the probe, each on a connection of its own. */
+  checks?: readonly CheckName[] | undefined;
 }
 
 /** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
@@ -80,6 +83,22 @@ function classify(error: unknown, phase: Phase): { status: Status; detail: strin
  * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
  */
 export async function probePort(target: PortTarget): Promise<PortResult> {
+  const result = await probeOnce(target);
+  if (target.checks?.length && result.status === 'open') {
+    const dialogue = dialogues[result.protocol];
+    const origin = performance.now() - (Date.now() - Date.parse(result.startedAt));
+    result.checks = await runChecks(
+      result,
+      dialogue,
+      target,
+      target.checks,
+      () => new Session(target.limits, target.signal, undefined, origin),
+    );
+  }
+  return result;
+}
+
+async function probeOnce(target: PortTarget): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
   const session = new Session(target.limits, target.signal);
@@ -175,6 +194,14 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     result.statusDetail = detail;
     result.failedPhase = phase;
     if (error instanceof NotThisProtocol) result.detected = error.detected;
+    if (status === 'silent' && error instanceof PhaseTimeoutError && !error.portDeadline) {
+      const answered = await nudge(session, dialogue);
+      if (answered !== undefined && answered !== 'unknown' && answered !== reference.protocol) {
+        result.status = 'wrong-protocol';
+        result.detected = answered;
+        result.statusDetail = `silent until sent ${dialogue.protocol === 'imap' ? 'LOGOUT' : 'QUIT'}, then answered as ${answered}`;
+      }
+    }
     if (upgrading && result.starttls) {
       result.status = status === 'aborted' ? status : 'starttls-failed';
       result.starttls = { ...result.starttls, error: detail };
@@ -184,6 +211,21 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     session.close();
     if (needsCrossCheck(result, reference.tls)) await crossCheck(result, target, session, dialogue);
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
+  }
+}
+
+/**
+ * A silent server may be one that waits for the client to speak first (HTTP, a proxy). Sending the
+ * protocol's own goodbye (QUIT, LOGOUT) and reading one line shows what it is without doing harm.
+ */
+async function nudge(session: Session, dialogue: Dialogue): Promise<PortResult['detected'] | undefined> {
+  try {
+    session.note('no greeting: sending the goodbye command to see what answers');
+    session.send(dialogue.protocol === 'imap' ? 'mp0 LOGOUT' : 'QUIT');
+    const line = await session.readLine('greeting', session.limits.replyMs);
+    return detectProtocol(line.text);
+  } catch {
+    return undefined;
   }
 }
 

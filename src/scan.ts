@@ -1,6 +1,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import pLimit from 'p-limit';
+import type { CheckName } from './checks.js';
 import { type Phase, ResolveError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { type PortTarget, probePort } from './probe.js';
@@ -38,6 +39,8 @@ export interface ProbeOptions extends ProgressEvents {
   concurrency?: number;
   /** Stops every socket at once; the result then holds what was seen, with status `aborted`. */
   signal?: AbortSignal;
+  /** Opt-in checks (injection, auth-required, tls-versions), run on the ports they apply to. */
+  checks?: readonly CheckName[];
 }
 
 export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
@@ -116,6 +119,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         ehloName: options.ehloName,
         limits,
         signal: options.signal,
+        checks: options.checks,
         onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
       };
       jobs.push(

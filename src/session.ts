@@ -111,6 +111,17 @@ export class Session {
     this.socket.write(`${line}\r\n`);
   }
 
+  /**
+   * Sends several lines in ONE write. Only the opt-in injection check uses it: the default dialogue is
+   * strictly lockstep.
+   */
+  sendPipelined(lines: string[]): void {
+    if (!this.socket) throw new Error('send before connect');
+    for (const line of lines)
+      this.transcript.push({ at: this.elapsed(), dir: 'C', text: line, tls: this.tlsActive });
+    this.socket.write(lines.map((line) => `${line}\r\n`).join(''));
+  }
+
   /** Reads one line under the phase's deadline and records it in the transcript. */
   readLine(phase: Phase, ms: number): Promise<Line> {
     const reader = this.reader;

@@ -1,3 +1,4 @@
+import type { CheckResults } from './checks.js';
 import type { Phase } from './errors.js';
 import type { TlsFacts } from './net/tls-facts.js';
 
@@ -140,6 +141,8 @@ export interface PortResult {
   starttls?: StartTlsFacts;
   tls?: TlsFacts;
   crossCheck?: CrossCheck;
+  /** Results of the opt-in checks that were asked for and apply to this port. */
+  checks?: CheckResults;
   /** ISO 8601 time the probe of this port began (certificate days are counted from it). */
   startedAt: string;
   timings: Timings;

@@ -26,6 +26,11 @@ interface PortReport {
   safe: boolean | null;
   findings: string[];
   tls?: { protocol: string; certificate?: { validTo: string } };
+  checks?: {
+    injection?: { verdict: string };
+    authRequired?: { verdict: string };
+    tlsVersions?: { accepted: string[]; refused: string[] };
+  };
 }
 interface Report {
   hosts: {
@@ -101,7 +106,7 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
   const addresses = ['127.0.0.1', '::1'];
 
   it('well configured: every port on both addresses works and is safe, no finding above info', async () => {
-    const { run, report, port } = await probe('well-configured', wellConfigured);
+    const { run, report, port } = await probe('well-configured', wellConfigured, ['--check', 'all']);
     expect(run.code, run.stderr).toBe(0);
     expect(report.addresses.map((a) => a.address).sort()).toEqual(['127.0.0.1', '::1']);
     for (const address of addresses) {
@@ -117,20 +122,42 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       }
     }
     expect(report.findings).toEqual([]);
+    // The opt-in checks on real servers: no injection, TLS enforced before auth, only TLS 1.2 and 1.3.
+    for (const address of addresses) {
+      for (const number of [25, 587, 143, 110])
+        expect(port(number, address).checks?.injection?.verdict, `${number}`).toBe('safe');
+      for (const number of [587, 143, 110])
+        expect(port(number, address).checks?.authRequired?.verdict, `${number}`).toBe('enforced');
+      for (const number of [465, 993, 995]) {
+        expect(port(number, address).checks?.tlsVersions).toEqual({
+          accepted: ['TLSv1.2', 'TLSv1.3'],
+          refused: ['TLSv1', 'TLSv1.1'],
+        });
+      }
+    }
     expect(report.recommendation.sending.map((r) => r.port)).toEqual([587, 465]);
     expect(report.recommendation.reading.map((r) => r.port)).toEqual([993, 995, 143, 110]);
   });
 
   it('weak: cleartext auth before TLS on 587, 143 and 110, no STARTTLS on 25, a certificate for another name', async () => {
-    const { run, report, port } = await probe('weak', {
-      cert: 'other',
-      postfix: { services: ['smtp', 'submission', 'submissions'], starttlsOn25: false, authBeforeTls: true },
-      dovecot: { listeners: ['imap', 'imaps', 'pop3', 'pop3s'], plaintextAuth: true },
-    });
+    const { run, report, port } = await probe(
+      'weak',
+      {
+        cert: 'other',
+        postfix: {
+          services: ['smtp', 'submission', 'submissions'],
+          starttlsOn25: false,
+          authBeforeTls: true,
+        },
+        dovecot: { listeners: ['imap', 'imaps', 'pop3', 'pop3s'], plaintextAuth: true },
+      },
+      ['--check', 'auth-required'],
+    );
     expect(run.code).toBe(1);
     for (const address of addresses) {
       for (const number of [587, 143, 110]) {
         expect(port(number, address).findings, `${number} ${address}`).toContain('cleartext-auth-before-tls');
+        expect(port(number, address).findings, `${number} ${address}`).toContain('auth-allowed-before-tls');
         expect(port(number, address).safe, `${number} ${address}`).toBe(false);
       }
       expect(port(25, address).findings).toContain('starttls-not-offered');

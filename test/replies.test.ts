@@ -57,12 +57,14 @@ describe('SMTP reply reader', () => {
     expect((error as NotThisProtocol).detected).toBe('ssh');
   });
 
-  it('cuts an overlong line at the cap and reads the next reply intact', async () => {
+  it('refuses an overlong line, keeps only the cap of it, and reads the next reply intact', async () => {
     const long = `250 ${'x'.repeat(10_000)}\r\n`;
     const { session } = scriptedSession([long, '250 next\r\n'], { lineBytes: 512 });
-    const first = await readSmtpReply(session, 'capabilities', 1000);
-    expect(first.lines[0]).toHaveLength(508);
-    expect(session.transcript.at(-1)?.truncated).toBe(true);
+    await expect(readSmtpReply(session, 'capabilities', 1000)).rejects.toThrow(
+      /a line longer than 512 bytes/,
+    );
+    expect(session.transcript.at(-1)).toMatchObject({ truncated: true });
+    expect(session.transcript.at(-1)?.text).toHaveLength(512);
     await expect(readSmtpReply(session, 'capabilities', 1000)).resolves.toEqual({
       code: 250,
       lines: ['next'],

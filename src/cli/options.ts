@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { type CheckName, checkNames } from '../check-names.js';
 import { UsageError } from '../errors.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
@@ -40,6 +41,21 @@ export function parsePorts(
   }
   const seen = new Set<number>();
   return specs.filter((spec) => !seen.has(spec.port) && seen.add(spec.port));
+}
+
+/** `--check injection,tls-versions` (repeatable), or `all`. */
+export function parseChecks(values: string[] | undefined): CheckName[] {
+  const names = (values ?? [])
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.includes('all')) return [...checkNames];
+  for (const name of names) {
+    if (!(checkNames as readonly string[]).includes(name)) {
+      throw new UsageError(`--check: unknown check '${name}' (one of ${checkNames.join(', ')}, all)`);
+    }
+  }
+  return [...new Set(names)] as CheckName[];
 }
 
 /** A host name (RFC 1123 labels) or an IP literal, bracketed or not. */

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
-import { checkHost, parsePorts, positiveInteger, readCa } from './options.js';
+import { checkHost, parseChecks, parsePorts, positiveInteger, readCa } from './options.js';
 
 export const command = '$0 <host>';
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
@@ -39,6 +39,12 @@ export function builder(yargs: Argv) {
     .option('4', { type: 'boolean', describe: 'IPv4 only' })
     .option('6', { type: 'boolean', describe: 'IPv6 only' })
     .conflicts('4', '6')
+    .option('check', {
+      type: 'string',
+      array: true,
+      describe:
+        'opt-in checks, comma-separated: injection, auth-required, tls-versions, or all (see README for the bytes sent)',
+    })
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
     .option('verbose', {
       alias: 'v',
@@ -63,6 +69,7 @@ export async function handler(args: Args): Promise<void> {
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const ports = parsePorts(args.ports, args.port);
+  const checks = parseChecks(args.check);
   const ca = readCa(args.ca);
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { probeAndReport } = await import('./report.js');
@@ -76,6 +83,7 @@ export async function handler(args: Args): Promise<void> {
       ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),
       ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
       ...(concurrency ? { concurrency } : {}),
+      ...(checks.length > 0 ? { checks } : {}),
     },
     { json: args.json, verbose: args.verbose, color: args.color },
   );

@@ -53,6 +53,8 @@ export interface TlsOptions {
   servername: string;
   /** Extra trusted roots (PEM), added to Node's bundled Mozilla store. */
   ca?: string | undefined;
+  /** Offer exactly this TLS version (the tls-versions check); by default TLS 1.0 to 1.3 are offered. */
+  version?: tls.SecureVersion | undefined;
 }
 
 /**
@@ -61,12 +63,13 @@ export interface TlsOptions {
  */
 const contexts = new Map<string, tls.SecureContext>();
 
-function clientContext(ca: string | undefined): tls.SecureContext {
-  const key = ca ?? '';
+function clientContext(ca: string | undefined, version: tls.SecureVersion | undefined): tls.SecureContext {
+  const key = `${version ?? 'any'}\n${ca ?? ''}`;
   let context = contexts.get(key);
   if (!context) {
     context = tls.createSecureContext({
-      minVersion: 'TLSv1',
+      minVersion: version ?? 'TLSv1',
+      maxVersion: version ?? 'TLSv1.3',
       ciphers: 'DEFAULT:@SECLEVEL=0',
       ...(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] }),
     });
@@ -92,7 +95,7 @@ export function startTls(
       ...(sni === undefined ? {} : { servername: sni }),
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
-      secureContext: clientContext(options.ca),
+      secureContext: clientContext(options.ca, options.version),
     };
     const socket =
       'socket' in over

@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import type { Line } from '../net/reader.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting, PortResult, Protocol } from '../types.js';
 
@@ -54,7 +55,18 @@ export class ReplyBudget {
   private lines = 0;
   private bytes = 0;
   constructor(private readonly session: Session) {}
-  add(bytes: number): void {
+
+  /**
+   * Counts one line. A line cut at the line cap is a protocol error: SMTP allows 512 octets a reply line
+   * (RFC 5321 §4.5.3.1.5), and a reply judged from its first 4 KiB could be judged wrong.
+   */
+  add(line: Line): void {
+    if (line.truncated) throw new ProtocolError(`a line longer than ${this.session.limits.lineBytes} bytes`);
+    this.addBytes(line.bytes);
+  }
+
+  /** Counts bytes that are not a line (an IMAP literal). */
+  addBytes(bytes: number): void {
     this.lines++;
     this.bytes += bytes;
     const { replyLines, replyBytes } = this.session.limits;

@@ -38,7 +38,7 @@ async function readImapLine(
   let text = '';
   for (;;) {
     const line = await session.readLine(phase, session.limits.replyMs);
-    budget.add(line.bytes);
+    budget.add(line);
     text += line.text;
     const literal = literalAtEnd.exec(line.text);
     if (!literal) return text;
@@ -48,7 +48,7 @@ async function readImapLine(
         `IMAP literal of ${literal[1]} bytes exceeds the ${session.limits.literalBytes}-byte cap`,
       );
     }
-    budget.add(size);
+    budget.addBytes(size);
     session.skip(size);
     text += `<literal ${size} bytes>`;
   }
@@ -106,7 +106,7 @@ export const imap: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session).add(line.bytes);
+    new ReplyBudget(session).add(line);
     const match = /^\* (OK|PREAUTH|BYE)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
     const kind = (match[1] ?? '').toUpperCase();

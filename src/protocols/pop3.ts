@@ -12,6 +12,7 @@ import {
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
 async function status(session: Session, phase: 'capabilities' | 'starttls' | 'quit') {
   const line = await session.readLine(phase, session.limits.replyMs);
+  new ReplyBudget(session).add(line);
   const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
   if (!match) throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(line.text.slice(0, 80))}`);
   return { ok: match[1]?.toUpperCase() === '+OK', text: line.text };
@@ -38,7 +39,7 @@ export const pop3: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session).add(line.bytes);
+    new ReplyBudget(session).add(line);
     const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
     const lines = [match[2] ?? ''];
@@ -54,7 +55,7 @@ export const pop3: Dialogue = {
     const list: string[] = [];
     for (;;) {
       const line = await session.readLine('capabilities', session.limits.replyMs);
-      budget.add(line.bytes);
+      budget.add(line);
       if (line.text === '.') return pop3Capabilities(true, list);
       // Multi-line responses are dot-stuffed (RFC 1939 §3).
       list.push(line.text.startsWith('..') ? line.text.slice(1) : line.text);

@@ -31,7 +31,7 @@ export async function readSmtpReply(
   let code: number | undefined;
   for (;;) {
     const line = await session.readLine(phase, ms);
-    budget.add(line.bytes);
+    budget.add(line);
     const match = replyLine.exec(line.text);
     if (!match) {
       if (code === undefined) throw new NotThisProtocol(detectProtocol(line.text), line.text);

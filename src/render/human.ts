@@ -32,8 +32,9 @@ function certSummary(port: PortVerdict): string {
 /** A server's greeting, shortened: the text after the host name is usually the software. */
 function greetingSummary(port: PortVerdict): string {
   // IMAP greetings often open with a [CAPABILITY ...] response code: noise in a summary.
+  // Quoted: the server's words, never to be read as mailprobe's own (an "[ALERT]" can say anything).
   const first = (port.greeting?.lines[0] ?? '').replace(/^\[[^\]]*\]\s*/, '');
-  return clip(sanitize(first.trim()), 28);
+  return `“${clip(sanitize(first.trim()), 28)}”`;
 }
 
 /** The "observed" cell: what the port did, in a few words. */
@@ -43,7 +44,7 @@ export function observed(port: PortVerdict): string {
       const parts: string[] = [];
       if (port.expectedTls === 'implicit' && port.tls)
         parts.push(`${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
-      if (port.greeting) parts.push(greetingSummary(port) || '(empty greeting)');
+      if (port.greeting) parts.push(greetingSummary(port));
       if (port.greeting?.kind === 'preauth') parts.push('PREAUTH');
       const st = port.starttls;
       const word = port.protocol === 'pop3' ? 'STLS' : 'STARTTLS';

@@ -1,0 +1,3 @@
+/** The opt-in checks (`--check`), kept apart from their code so the CLI can validate names cheaply. */
+export const checkNames = ['injection', 'auth-required', 'tls-versions'] as const;
+export type CheckName = (typeof checkNames)[number];

@@ -1,0 +1,129 @@
+/** The opt-in checks against fixture servers with and without each flaw. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Fixture, type FixtureOptions, startFixture } from '../fixtures/servers.js';
+import { probePort } from '../src/probe.js';
+import type { Service } from '../src/types.js';
+import { findingIds, testCa, testLimits } from './helpers/probe.js';
+
+const running: Fixture[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
+});
+
+async function probeWith(
+  options: FixtureOptions,
+  service: Service,
+  checks: ('injection' | 'auth-required' | 'tls-versions')[],
+) {
+  const fixture = await startFixture(options);
+  running.push(fixture);
+  const result = await probePort({
+    address: '127.0.0.1',
+    family: 4,
+    port: fixture.port,
+    service,
+    servername: 'localhost',
+    ca: testCa,
+    limits: testLimits,
+    checks,
+  });
+  return { result, connections: fixture.connections() };
+}
+
+const services = { smtp: 'submission', imap: 'imap', pop3: 'pop3' } as const;
+
+describe('STARTTLS command injection (opt-in)', () => {
+  for (const protocol of ['smtp', 'imap', 'pop3'] as const) {
+    it(`${protocol.toUpperCase()}: a server that runs the pipelined command inside TLS is flagged`, async () => {
+      const { result, connections } = await probeWith(
+        { protocol, tls: 'starttls', injectionBug: true },
+        services[protocol],
+        ['injection'],
+      );
+      expect(result.checks?.injection?.verdict).toBe('vulnerable');
+      expect(findingIds(result)).toEqual(['starttls-injection']);
+      expect(connections).toBe(2); // the probe, then one connection for the check
+      const pipelined = result.transcript
+        .filter((entry) => entry.dir === 'C' && !entry.tls)
+        .map((entry) => entry.text);
+      expect(pipelined.slice(-2)).toEqual(
+        { smtp: ['STARTTLS', 'NOOP'], imap: ['mpi1 STARTTLS', 'mpi2 NOOP'], pop3: ['STLS', 'CAPA'] }[
+          protocol
+        ],
+      );
+    });
+
+    it(`${protocol.toUpperCase()}: a server that drops pipelined bytes is safe`, async () => {
+      const { result } = await probeWith({ protocol, tls: 'starttls' }, services[protocol], ['injection']);
+      expect(result.checks?.injection?.verdict).toBe('safe');
+      expect(findingIds(result)).toEqual([]);
+    });
+  }
+
+  it('a server that refuses the pipelined STARTTLS is safe', async () => {
+    const { result } = await probeWith(
+      {
+        protocol: 'smtp',
+        tls: 'starttls',
+        on: (line) => (line === 'STARTTLS' ? '554 5.5.1 Error: command pipelining\r\n' : undefined),
+      },
+      'submission',
+      ['injection'],
+    );
+    expect(result.checks?.injection).toMatchObject({
+      verdict: 'safe',
+      detail: expect.stringMatching(/refused: 554/),
+    });
+  });
+});
+
+describe('is TLS required before authentication? (opt-in)', () => {
+  for (const protocol of ['smtp', 'imap', 'pop3'] as const) {
+    it(`${protocol.toUpperCase()}: going ahead in cleartext is flagged, and no credential is sent`, async () => {
+      const { result } = await probeWith(
+        { protocol, tls: 'starttls', authBeforeTls: true },
+        services[protocol],
+        ['auth-required'],
+      );
+      expect(result.checks?.authRequired?.verdict).toBe('allowed');
+      expect(findingIds(result)).toEqual(['auth-allowed-before-tls', 'cleartext-auth-before-tls']);
+      const sent = result.transcript.filter((entry) => entry.dir === 'C').map((entry) => entry.text);
+      const exchange = {
+        smtp: ['AUTH LOGIN', '*'],
+        imap: ['mpa1 AUTHENTICATE PLAIN', '*'],
+        pop3: ['AUTH PLAIN', '*'],
+      }[protocol];
+      expect(sent.join('\n')).toContain(exchange.join('\n'));
+    });
+
+    it(`${protocol.toUpperCase()}: a refusal before TLS means TLS is enforced`, async () => {
+      const { result } = await probeWith({ protocol, tls: 'starttls' }, services[protocol], [
+        'auth-required',
+      ]);
+      expect(result.checks?.authRequired?.verdict).toBe('enforced');
+      expect(findingIds(result)).toEqual([]);
+    });
+  }
+});
+
+describe('TLS versions (opt-in)', () => {
+  it('lists the versions a legacy-friendly server accepts and flags 1.0/1.1', async () => {
+    const { result } = await probeWith({ protocol: 'imap', tls: 'implicit' }, 'imaps', ['tls-versions']);
+    expect(result.checks?.tlsVersions).toEqual({
+      accepted: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+      refused: [],
+    });
+    expect(findingIds(result)).toEqual(['tls-legacy-accepted']);
+  });
+
+  it('a modern server accepts only 1.2 and 1.3, over STARTTLS too', async () => {
+    const { result } = await probeWith({ protocol: 'pop3', tls: 'starttls', minVersion: 'TLSv1.2' }, 'pop3', [
+      'tls-versions',
+    ]);
+    expect(result.checks?.tlsVersions).toEqual({
+      accepted: ['TLSv1.2', 'TLSv1.3'],
+      refused: ['TLSv1', 'TLSv1.1'],
+    });
+    expect(findingIds(result)).toEqual([]);
+  });
+});
