@@ -5,6 +5,7 @@ import { ResolveError } from '../src/errors.js';
 import { sanitize } from '../src/render/sanitize.js';
 import { probeHost, resolveHost } from '../src/scan.js';
 import { testCa, testLimits } from './helpers/probe.js';
+import { activeHandles, handlesLeft } from './helpers/watch.js';
 
 const running: Fixture[] = [];
 afterEach(async () => {
@@ -28,25 +29,6 @@ async function sevenPorts() {
       return { port: fixture.port, service };
     }),
   );
-}
-
-/** Handles that keep the event loop alive, by kind. */
-function activeHandles(): string[] {
-  return process
-    .getActiveResourcesInfo()
-    .filter((kind) => kind !== 'TTYWrap')
-    .sort();
-}
-
-/** Handles in `after` beyond those in `before` (a multiset difference). */
-function added(before: string[], after: string[]): string[] {
-  const left = [...before];
-  return after.filter((kind) => {
-    const index = left.indexOf(kind);
-    if (index < 0) return true;
-    left.splice(index, 1);
-    return false;
-  });
 }
 
 describe('probeHost', () => {
@@ -82,13 +64,7 @@ describe('probeHost', () => {
       ca: testCa,
       limits: { ...testLimits, greetingMs: 200 },
     });
-    // Closed sockets release their handles over the next turns of the loop, and the fixture servers' side of
-    // each connection closes once it sees ours close. Poll with setImmediate so the wait adds no timer.
-    const until = performance.now() + 2000;
-    while (performance.now() < until && added(before, activeHandles()).length > 0) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(added(before, activeHandles())).toEqual([]);
+    expect(await handlesLeft(before)).toEqual([]);
   });
 
   it('an AbortSignal stops every port at once', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type CheckName, checkNames } from '../check-names.js';
 import { UsageError } from '../errors.js';
+import { defaultLimits, type Limits } from '../limits.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
 
@@ -41,6 +42,25 @@ export function parsePorts(
   }
   const seen = new Set<number>();
   return specs.filter((spec) => !seen.has(spec.port) && seen.add(spec.port));
+}
+
+/** `--limit greetingMs=30000` (repeatable): any field of the limits object, a whole number. */
+export function parseLimits(values: string[] | undefined): Partial<Limits> {
+  const limits: Partial<Limits> = {};
+  for (const value of values ?? []) {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
+    const name = match?.[1] ?? '';
+    if (!match || !(name in defaultLimits)) {
+      throw new UsageError(
+        `--limit: '${value}' is not NAME=NUMBER with NAME one of ${Object.keys(defaultLimits).join(', ')}`,
+      );
+    }
+    const number = Number(match[2]);
+    if (number < 1 || number > 1_000_000_000)
+      throw new UsageError(`--limit: ${name} must be from 1 to 1000000000`);
+    limits[name as keyof Limits] = number;
+  }
+  return limits;
 }
 
 /** `--check injection,tls-versions` (repeatable), or `all`. */

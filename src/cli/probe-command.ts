@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
-import { checkHost, parseChecks, parsePorts, positiveInteger, readCa } from './options.js';
+import { checkHost, parseChecks, parseLimits, parsePorts, positiveInteger, readCa } from './options.js';
 
 export const command = '$0 <host>';
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
@@ -39,6 +39,11 @@ export function builder(yargs: Argv) {
     .option('4', { type: 'boolean', describe: 'IPv4 only' })
     .option('6', { type: 'boolean', describe: 'IPv6 only' })
     .conflicts('4', '6')
+    .option('limit', {
+      type: 'string',
+      array: true,
+      describe: 'override one deadline or cap, repeatable: NAME=NUMBER (e.g. greetingMs=30000; see README)',
+    })
     .option('check', {
       type: 'string',
       array: true,
@@ -70,6 +75,8 @@ export async function handler(args: Args): Promise<void> {
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const ports = parsePorts(args.ports, args.port);
   const checks = parseChecks(args.check);
+  // --timeout sets every phase; --limit then overrides single fields.
+  const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(args.limit) };
   const ca = readCa(args.ca);
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { probeAndReport } = await import('./report.js');
@@ -81,7 +88,7 @@ export async function handler(args: Args): Promise<void> {
       ...(args.servername ? { servername: args.servername } : {}),
       ...(ca ? { ca } : {}),
       ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),
-      ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(concurrency ? { concurrency } : {}),
       ...(checks.length > 0 ? { checks } : {}),
     },

@@ -1,0 +1,105 @@
+/**
+ * Property-based fuzzing of the reply readers: random bytes (biased towards protocol-looking text), cut into
+ * random chunks. Whatever arrives: no exception other than the protocol's own errors, the line cap holds, and
+ * the outcome is the same whatever the chunking.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from '../src/errors.js';
+import { imap } from '../src/protocols/imap.js';
+import { pop3 } from '../src/protocols/pop3.js';
+import { readSmtpReply } from '../src/protocols/smtp.js';
+import type { Session } from '../src/session.js';
+import { scriptedSession } from './helpers/scripted.js';
+
+const lineBytes = 64;
+
+/** Bytes that look like mail protocol traffic often enough to reach deep into the readers. */
+const fragment = fc.oneof(
+  fc.constantFrom(
+    '250-',
+    '250 ',
+    '220 ',
+    '* OK ',
+    '* CAPABILITY ',
+    'mp1 OK',
+    'mp1 ',
+    '+OK',
+    '-ERR',
+    '.',
+    '..',
+    '{5}',
+    '{99999999999}',
+    'STARTTLS',
+    'AUTH PLAIN',
+  ),
+  fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u001b[2J', '\xff'),
+  fc.string({ maxLength: 80 }),
+);
+const stream = fc.array(fragment, { maxLength: 40 }).map((parts) => Buffer.from(parts.join(''), 'latin1'));
+
+/** Cuts `bytes` at the given points (sorted, deduplicated, within range). */
+function cut(bytes: Buffer, points: number[]): Buffer[] {
+  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let last = 0;
+  for (const point of [...at, bytes.length]) {
+    if (point > last) chunks.push(bytes.subarray(last, point));
+    last = point;
+  }
+  return chunks;
+}
+
+const expectedErrors = [ProtocolError, ConnectionClosedError, PhaseTimeoutError];
+
+/** Runs `read` until it fails; returns what was read and how it ended, as comparable text. */
+async function outcome(chunks: Buffer[], read: (session: Session) => Promise<unknown>) {
+  const { session } = scriptedSession(chunks, {
+    lineBytes,
+    replyLines: 16,
+    replyBytes: 512,
+    literalBytes: 128,
+    replyMs: 500,
+  });
+  const results: unknown[] = [];
+  for (let i = 0; i < 50; i++) {
+    try {
+      results.push(await read(session));
+    } catch (error) {
+      if (!expectedErrors.some((type) => error instanceof type)) throw error;
+      results.push(`${(error as Error).name}: ${(error as Error).message}`);
+      break;
+    }
+  }
+  for (const entry of session.transcript) {
+    if (entry.dir === 'S') expect(Buffer.byteLength(entry.text, 'utf8')).toBeLessThanOrEqual(lineBytes * 3);
+  }
+  return JSON.stringify(results);
+}
+
+const readers: [string, (session: Session) => Promise<unknown>][] = [
+  ['SMTP replies', (session) => readSmtpReply(session, 'capabilities', 500)],
+  ['IMAP CAPABILITY responses', (session) => imap.capabilities(session, { ehloName: '' })],
+  ['POP3 CAPA responses', (session) => pop3.capabilities(session, { ehloName: '' })],
+  ['greetings', (session) => imap.greeting(session, 500)],
+];
+
+describe('fuzzed reply readers', () => {
+  for (const [name, read] of readers) {
+    it(`${name}: no crash, caps respected, same outcome whatever the chunking`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          stream,
+          fc.array(fc.nat(), { maxLength: 12 }),
+          fc.array(fc.nat(), { maxLength: 12 }),
+          async (bytes, a, b) => {
+            const first = await outcome(cut(bytes, a), read);
+            const second = await outcome(cut(bytes, b), read);
+            expect(second).toBe(first);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
+});
