@@ -102,6 +102,30 @@ describe('rules over hand-built results', () => {
       ports: [result('submission', { status: 'filtered' }), result('submissions')],
       ids: ['port-filtered'],
     },
+    {
+      name: 'capabilities identical before and after STARTTLS',
+      ports: [
+        result('imap', {
+          capabilities: {
+            command: 'CAPABILITY',
+            ok: true,
+            list: ['IMAP4rev1', 'X'],
+            starttls: false,
+            authMechanisms: [],
+            plaintextLogin: false,
+          },
+          capabilitiesAfterTls: {
+            command: 'CAPABILITY',
+            ok: true,
+            list: ['IMAP4rev1', 'X'],
+            starttls: false,
+            authMechanisms: [],
+            plaintextLogin: false,
+          },
+        }),
+      ],
+      ids: ['capabilities-unchanged-after-tls'],
+    },
     { name: 'unreachable', ports: [result('imap', { status: 'unreachable' })], ids: ['port-unreachable'] },
     {
       name: 'local error',

@@ -358,6 +358,23 @@ export const rules: readonly Rule[] = [
         : undefined,
   },
   {
+    id: 'capabilities-unchanged-after-tls',
+    severity: 'info',
+    title: 'the capabilities over TLS are exactly those before TLS',
+    reference: 'RFC 3207 §4.2; RFC 9051 §6.2.1; RFC 2595 §4',
+    check: (port) => {
+      const before = port.capabilities?.list ?? [];
+      const after =
+        port.capabilities?.ok && port.capabilitiesAfterTls?.ok ? port.capabilitiesAfterTls.list : undefined;
+      if (!after || before.length === 0 || before.join('\n') !== after.join('\n')) return undefined;
+      return {
+        detail:
+          'a server normally drops STARTTLS and adds authentication once TLS is up; an identical list can mean a proxy answers for it',
+        evidence: [`before and after TLS: ${before.join(', ')}`],
+      };
+    },
+  },
+  {
     id: 'cleartext-auth-before-tls',
     severity: 'high',
     title: 'password authentication is offered before TLS',
