@@ -1,4 +1,7 @@
 /** mailprobe's library API: the same engine, judgement and renderers the CLI uses. */
+
+export { type CheckName, checkNames } from './check-names.js';
+export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './checks.js';
 export {
   AbortedError,
   ConnectionClosedError,
@@ -8,6 +11,16 @@ export {
   ResolveError,
   UsageError,
 } from './errors.js';
+export {
+  type AuthExpectation,
+  checkExpectations,
+  type ExpectationResult,
+  expectedService,
+  mergeExpectations,
+  type PortExpectation,
+  parseExpectDocument,
+  parseExpectFlag,
+} from './expect/expectations.js';
 export { defaultLimits, type Limits, limitsFromTimeout } from './limits.js';
 export type { CertificateFacts, TlsFacts } from './net/tls-facts.js';
 export { type PortTarget, probePort } from './probe.js';
@@ -21,6 +34,9 @@ export {
 } from './reference/table.js';
 export { type HumanOptions, renderHuman, renderReference } from './render/human.js';
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
+export { renderJunit } from './render/junit.js';
+export { renderMarkdown } from './render/markdown.js';
+export { type CheckedHost, type Outcome, outcome } from './render/outcome.js';
 export { sanitize } from './render/sanitize.js';
 export {
   evaluate,

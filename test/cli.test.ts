@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, type FixtureOptions, startFixture, startRawServer } from '../fixtures/servers.js';
+import type { JsonReport } from '../src/render/json.js';
+import { validReport } from './helpers/schema.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const main = `${root}dist/src/cli/main.js`;
@@ -73,23 +75,17 @@ describe('mailprobe CLI', () => {
   it('demo --json: a real report, exit 0, the intended findings', async () => {
     const run = await cli(['demo', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout);
+    const report = validReport<JsonReport>(run.stdout);
     expect(report.schemaVersion).toBe(1);
     const host = report.hosts[0];
-    expect(host.ports).toHaveLength(7);
-    expect(host.findings.map((f: { id: string }) => f.id).sort()).toEqual([
+    expect(host?.ports).toHaveLength(7);
+    expect(host?.findings.map((f) => f.id).sort()).toEqual([
       'cleartext-auth-before-tls',
       'port-closed',
       'starttls-not-offered',
     ]);
-    expect(host.recommendation.sending.map((r: { service: string }) => r.service)).toEqual([
-      'submission',
-      'submissions',
-    ]);
-    expect(host.recommendation.reading.map((r: { service: string }) => r.service)).toEqual([
-      'imaps',
-      'pop3s',
-    ]);
+    expect(host?.recommendation.sending.map((r) => r.service)).toEqual(['submission', 'submissions']);
+    expect(host?.recommendation.reading.map((r) => r.service)).toEqual(['imaps', 'pop3s']);
   });
 
   it('demo prints the human report with no colour when not on a terminal', async () => {
@@ -107,15 +103,15 @@ describe('mailprobe CLI', () => {
     expect((await cli(['127.0.0.1', '--port', `${good}=submission`, ...common])).code).toBe(0);
     const run = await cli(['127.0.0.1', '--port', `${weak}=imap`, ...common, '--json']);
     expect(run.code).toBe(1);
-    const report = JSON.parse(run.stdout);
-    expect(report.hosts[0].ports[0]).toMatchObject({
+    const report = validReport<JsonReport>(run.stdout);
+    expect(report.hosts[0]?.ports[0]).toMatchObject({
       port: weak,
       service: 'imap',
       status: 'open',
       works: true,
       safe: false,
     });
-    expect(report.hosts[0].findings[0]).toMatchObject({ id: 'cleartext-auth-before-tls', severity: 'high' });
+    expect(report.hosts[0]?.findings[0]).toMatchObject({ id: 'cleartext-auth-before-tls', severity: 'high' });
   });
 
   it('shows server text neutralised in the human report and exact in JSON', async () => {
@@ -133,8 +129,8 @@ describe('mailprobe CLI', () => {
     expect(human.stdout).toContain('<U+202E>');
     const json = await cli([...args, '--json']);
     expect(json.stdout).not.toMatch(/[\u001b\u0007\u009b\u202e\r]/);
-    const port = JSON.parse(json.stdout).hosts[0].ports[0];
-    expect(port.transcript[0].text).toBe(banner.slice(0, -2));
+    const port = validReport<JsonReport>(json.stdout).hosts[0]?.ports[0];
+    expect(port?.transcript[0]?.text).toBe(banner.slice(0, -2));
   });
 
   const usage: [string, string[], RegExp][] = [

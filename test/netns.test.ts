@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { validReport } from './helpers/schema.js';
 
 const missing = netnsMissing();
 if (missing && process.env.CI) {
@@ -65,7 +66,7 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
       ],
     });
     expect(run.code, run.stderr).toBe(1);
-    const host = (JSON.parse(run.stdout) as Report).hosts[0];
+    const host = validReport<Report>(run.stdout).hosts[0];
     expect(host?.addresses.map((a) => a.address).sort()).toEqual(['127.0.0.1', '::1']);
     for (const address of ['127.0.0.1', '::1']) {
       const status = (port: number) =>
@@ -97,7 +98,7 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
       servers: [],
       cli: ['127.0.0.1', '--ports', '110', '--timeout', '800', '--json'],
     });
-    const host = (JSON.parse(run.stdout) as Report).hosts[0];
+    const host = validReport<Report>(run.stdout).hosts[0];
     expect(host?.ports[0]?.status).toBe('unreachable');
     expect(host?.findings.map((f) => f.id)).toEqual(['port-unreachable']);
   });
@@ -109,7 +110,7 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
       cli: ['127.0.0.1', '--ports', '587', '--timeout', '800', '--json'],
     });
     expect(run.code).toBe(0);
-    expect((JSON.parse(run.stdout) as Report).hosts[0]?.ports[0]?.status).toBe('refused');
+    expect(validReport<Report>(run.stdout).hosts[0]?.ports[0]?.status).toBe('refused');
   });
 
   it('an unresolvable host exits 3 with one line', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit.js';
 import { defaultLimits } from '../src/limits.js';
+import { severities } from '../src/rules/finding.js';
 import { rules } from '../src/rules/rules.js';
 import { statusGloss } from '../src/types.js';
 
@@ -28,5 +29,14 @@ describe('README', () => {
     const firstScreen = readme.split('\n').slice(0, 20).join('\n');
     expect(firstScreen).toContain('npm ci && node dist/src/cli/main.js demo');
     expect(firstScreen).toContain('npm test');
+  });
+});
+
+describe('the JSON Schema', () => {
+  const schema = JSON.parse(readFileSync(new URL('../schema/report-1.schema.json', import.meta.url), 'utf8'));
+  it('lists exactly the statuses, finding ids and severities the code has', () => {
+    expect([...schema.$defs.status.enum].sort()).toEqual(Object.keys(statusGloss).sort());
+    expect([...schema.$defs.findingId.enum].sort()).toEqual(rules.map((rule) => rule.id).sort());
+    expect(schema.$defs.severity.enum).toEqual([...severities]);
   });
 });

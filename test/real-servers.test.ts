@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MailHost, mailServersMissing, makeTls, type ServerSetup } from './helpers/mail-servers.js';
 import { netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { validReport } from './helpers/schema.js';
 
 const missing = netnsMissing() ?? mailServersMissing();
 if (missing && process.env.CI) {
@@ -93,7 +94,7 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     ]);
     timings.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
     if (run.stdout === '') throw new Error(`mailprobe printed nothing (exit ${run.code}): ${run.stderr}`);
-    const report = (JSON.parse(run.stdout) as Report).hosts[0];
+    const report = validReport<Report>(run.stdout).hosts[0];
     if (!report) throw new Error('no host in the report');
     const port = (number: number, address: string) => {
       const found = report.ports.find((p) => p.port === number && p.address === address);

@@ -1,20 +1,13 @@
 import type { Argv } from 'yargs';
 import type { Fixture } from '../../fixtures/servers.js';
+import { type ReportArgs, reportBuilder, reportOptions } from './report-options.js';
 
 export const command = 'demo';
 export const describe =
   'start built-in SMTP, IMAP and POP3 servers on 127.0.0.1 and probe them (no network needed)';
 
 export function builder(yargs: Argv) {
-  return yargs
-    .option('json', { type: 'boolean', default: false, describe: 'print the JSON report' })
-    .option('verbose', {
-      alias: 'v',
-      type: 'boolean',
-      default: false,
-      describe: "add each port's transcript",
-    })
-    .option('color', { type: 'boolean', describe: 'colour the report' });
+  return reportBuilder(yargs);
 }
 
 /**
@@ -22,11 +15,8 @@ export function builder(yargs: Argv) {
  * "localhost". Two are misconfigured on purpose (no STARTTLS on the relay, cleartext login on IMAP) and
  * the POP3 port is left closed, so the report shows findings of each kind.
  */
-export async function handler(args: {
-  json: boolean;
-  verbose: boolean;
-  color?: boolean | undefined;
-}): Promise<void> {
+export async function handler(args: ReportArgs): Promise<void> {
+  const report = reportOptions(args);
   const { startFixture, startRawServer, tlsFile } = await import('../../fixtures/servers.js');
   const { probeAndReport } = await import('./report.js');
   const fixtures: Fixture[] = [];
@@ -57,7 +47,7 @@ export async function handler(args: {
         ca: tlsFile('ca.pem'),
         limits: { connectMs: 2000, greetingMs: 2000, replyMs: 2000, tlsMs: 2000, portMs: 10000 },
       },
-      { json: args.json, verbose: args.verbose, color: args.color },
+      report,
       false,
     );
   } finally {

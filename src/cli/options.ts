@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type CheckName, checkNames } from '../check-names.js';
 import { UsageError } from '../errors.js';
+import {
+  expectedService,
+  mergeExpectations,
+  type PortExpectation,
+  parseExpectDocument,
+  parseExpectFlag,
+} from '../expect/expectations.js';
 import { defaultLimits, type Limits } from '../limits.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
@@ -62,6 +69,39 @@ export function parseLimits(values: string[] | undefined): Partial<Limits> {
   }
   return limits;
 }
+
+/** Expectations from `--expect` flags and an `--expect-file`, merged per port (flags win). */
+export function parseExpectations(
+  flags: string[] | undefined,
+  file: string | undefined,
+): PortExpectation[] | undefined {
+  const list: PortExpectation[] = [];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+      throw new UsageError(`--expect-file: cannot read ${file} (${code})`);
+    }
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(
+        `${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    list.push(...parseExpectDocument(document, file));
+  }
+  for (const flag of flags ?? []) list.push(parseExpectFlag(flag));
+  if (list.length === 0) return undefined;
+  const merged = mergeExpectations(list);
+  for (const expectation of merged) expectedService(expectation);
+  return merged;
+}
+
+export { expectedService as expectedServiceOf } from '../expect/expectations.js';
 
 /** `--check injection,tls-versions` (repeatable), or `all`. */
 export function parseChecks(values: string[] | undefined): CheckName[] {

@@ -1,12 +1,22 @@
 import type { Argv } from 'yargs';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
-import { checkHost, parseChecks, parseLimits, parsePorts, positiveInteger, readCa } from './options.js';
+import {
+  checkHost,
+  expectedServiceOf,
+  parseChecks,
+  parseExpectations,
+  parseLimits,
+  parsePorts,
+  positiveInteger,
+  readCa,
+} from './options.js';
+import { reportBuilder, reportOptions } from './report-options.js';
 
 export const command = '$0 <host>';
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
 
 export function builder(yargs: Argv) {
-  return yargs
+  return reportBuilder(yargs)
     .positional('host', { type: 'string', describe: 'host name or IP address to probe', demandOption: true })
     .option('ports', {
       type: 'string',
@@ -21,11 +31,6 @@ export function builder(yargs: Argv) {
     .option('timeout', {
       type: 'string',
       describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8× (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
-    })
-    .option('json', {
-      type: 'boolean',
-      default: false,
-      describe: 'print the versioned JSON report instead of the human one',
     })
     .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
     .option('servername', {
@@ -51,20 +56,24 @@ export function builder(yargs: Argv) {
         'opt-in checks, comma-separated: injection, auth-required, tls-versions, or all (see README for the bytes sent)',
     })
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
-    .option('verbose', {
-      alias: 'v',
-      type: 'boolean',
-      default: false,
-      describe: "add each port's transcript",
+    .option('expect', {
+      type: 'string',
+      array: true,
+      describe:
+        'what a port must do, repeatable: PORT=WORD[,WORD] (e.g. 587=starttls,safe 465=tls 25=closed); fails the run when unmet',
     })
-    .option('color', {
-      type: 'boolean',
-      describe: 'colour the report (--no-color turns it off; NO_COLOR is honoured)',
+    .option('expect-file', {
+      type: 'string',
+      describe: 'JSON file of expectations per port (see README); validated before probing',
     })
     .example('$0 mail.example.com', 'probe the seven mail ports')
     .example('$0 mail.example.com --ports 587,993 --json', 'two ports, JSON report')
     .example('$0 staging.example.com --port 2525=submission --ca ca.pem', 'a custom port and a private CA')
-    .example('$0 mail.example.com -4 --timeout 3000 --verbose', 'IPv4 only, 3 s per phase, with transcripts');
+    .example('$0 mail.example.com -4 --timeout 3000 --verbose', 'IPv4 only, 3 s per phase, with transcripts')
+    .example(
+      '$0 staging.example.com --expect 587=starttls,safe --expect 25=closed --junit report.xml',
+      'a CI smoke test',
+    );
 }
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
@@ -78,12 +87,17 @@ export async function handler(args: Args): Promise<void> {
   // --timeout sets every phase; --limit then overrides single fields.
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(args.limit) };
   const ca = readCa(args.ca);
+  const report = reportOptions(args);
+  const expectations = parseExpectations(args.expect, args['expect-file']);
+  // With expectations and no port list, exactly the expected ports are probed.
+  const probed =
+    ports ?? expectations?.map((e) => ({ port: e.port, service: e.service ?? expectedServiceOf(e) }));
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { probeAndReport } = await import('./report.js');
   await probeAndReport(
     host,
     {
-      ...(ports ? { ports } : {}),
+      ...(probed ? { ports: probed } : {}),
       family: args['4'] ? 4 : args['6'] ? 6 : 'both',
       ...(args.servername ? { servername: args.servername } : {}),
       ...(ca ? { ca } : {}),
@@ -92,6 +106,6 @@ export async function handler(args: Args): Promise<void> {
       ...(concurrency ? { concurrency } : {}),
       ...(checks.length > 0 ? { checks } : {}),
     },
-    { json: args.json, verbose: args.verbose, color: args.color },
+    { ...report, expectations },
   );
 }

@@ -1,17 +1,33 @@
-import { evaluate } from '../rules/evaluate.js';
-import { severityRank } from '../rules/finding.js';
-import type { PortSpec, ProbeOptions } from '../scan.js';
-import { probeHost } from '../scan.js';
+/** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
+import { writeFileSync } from 'node:fs';
+import {
+  type CheckedHost,
+  checkExpectations,
+  evaluate,
+  outcome,
+  type PortExpectation,
+  type ProbeOptions,
+  probeHost,
+  type Severity,
+} from '../index.js';
 import { exitCodes } from './exit.js';
 import { useColor } from './options.js';
 
+export type Format = 'human' | 'json' | 'junit' | 'markdown';
+
 export interface ReportOptions {
-  json: boolean;
+  /** What goes to stdout. */
+  format: Format;
+  /** Reports written to files as well. */
+  files: Partial<Record<'json' | 'junit' | 'markdown', string>>;
   verbose: boolean;
   color: boolean | undefined;
+  /** Findings at or above this severity fail the run. */
+  failOn: Severity;
+  expectations?: PortExpectation[] | undefined;
 }
 
-/** A spinner on stderr, only for people: an interactive terminal, no JSON, not in CI. */
+/** A spinner on stderr, only for people: an interactive terminal, human output, not in CI. */
 async function spinner(enabled: boolean, total: number) {
   if (!enabled) return undefined;
   const { default: ora } = await import('ora');
@@ -26,14 +42,32 @@ async function spinner(enabled: boolean, total: number) {
   };
 }
 
-/** Probes, judges, renders, and sets the exit code: the CLI's one job, shared by the default command and demo. */
+async function render(
+  format: Format,
+  hosts: CheckedHost[],
+  result: ReturnType<typeof outcome>,
+  report: ReportOptions,
+) {
+  const api = await import('../index.js');
+  if (format === 'json') return api.renderJson(hosts, result);
+  if (format === 'junit') return api.renderJunit(hosts, result);
+  if (format === 'markdown') return api.renderMarkdown(hosts, result);
+  return hosts
+    .map((host) =>
+      api.renderHuman(host, { color: useColor(report.color, process.stdout), verbose: report.verbose }),
+    )
+    .join('\n');
+}
+
+/** The CLI's one job, shared by the default command and demo. Uses only the public API. */
 export async function probeAndReport(
   host: string,
-  probe: ProbeOptions & { ports?: PortSpec[] },
+  probe: ProbeOptions,
   report: ReportOptions,
-  exitOnFindings = true,
+  exitOnFailure = true,
 ): Promise<void> {
-  const interactive = process.stderr.isTTY === true && !report.json && process.env.CI === undefined;
+  const interactive =
+    process.stderr.isTTY === true && report.format === 'human' && process.env.CI === undefined;
   const expected =
     (probe.ports?.length ?? 7) * (probe.family === 'both' || probe.family === undefined ? 2 : 1);
   const spin = await spinner(interactive, expected);
@@ -47,15 +81,13 @@ export async function probeAndReport(
     spin?.stop();
   }
   const verdict = evaluate(result);
-  if (report.json) {
-    const { renderJson } = await import('../render/json.js');
-    process.stdout.write(renderJson([verdict]));
-  } else {
-    const { renderHuman } = await import('../render/human.js');
-    process.stdout.write(
-      renderHuman(verdict, { color: useColor(report.color, process.stdout), verbose: report.verbose }),
-    );
+  const checked: CheckedHost = report.expectations
+    ? { ...verdict, expectations: checkExpectations(verdict, report.expectations) }
+    : verdict;
+  const summary = outcome([checked], report.failOn);
+  for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
+    writeFileSync(file, await render(format, [checked], summary, report));
   }
-  const failing = verdict.findings.some((finding) => severityRank(finding.severity) >= severityRank('high'));
-  process.exitCode = exitOnFindings && failing ? exitCodes.findings : exitCodes.ok;
+  process.stdout.write(await render(report.format, [checked], summary, report));
+  process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
 }

@@ -1,6 +1,7 @@
 import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
-import type { HostVerdict, PortVerdict } from '../rules/evaluate.js';
+import type { PortVerdict } from '../rules/evaluate.js';
 import type { Finding, Severity } from '../rules/finding.js';
+import type { CheckedHost } from './outcome.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
 
@@ -105,7 +106,7 @@ function findingLines(finding: Finding, showAddress: boolean, s: Style): string[
   ];
 }
 
-export function renderHuman(verdict: HostVerdict, options: HumanOptions): string {
+export function renderHuman(verdict: CheckedHost, options: HumanOptions): string {
   const s = style(options.color);
   const showAddress = verdict.addresses.length > 1;
   const out: string[] = [];
@@ -140,6 +141,21 @@ export function renderHuman(verdict: HostVerdict, options: HumanOptions): string
     out.push(s.bold('findings'));
     for (const finding of verdict.findings)
       out.push(...findingLines(finding, showAddress, s).map((l) => ` ${l}`));
+  }
+  if (verdict.expectations?.length) {
+    const failed = verdict.expectations.filter((e) => !e.passed);
+    out.push(
+      '',
+      s.bold(
+        `expectations: ${verdict.expectations.length - failed.length} of ${verdict.expectations.length} met`,
+      ),
+    );
+    for (const e of verdict.expectations) {
+      const where = `${e.port}${e.address && showAddress ? ` ${e.address}` : ''}`;
+      out.push(
+        ` ${e.passed ? s.green('✓') : s.red('✗')} ${where.padEnd(showAddress ? 22 : 5)} ${e.expectation}  ${s.dim(`observed: ${clip(sanitize(e.observed), 80)}`)}`,
+      );
+    }
   }
   out.push('', `use: ${verdict.recommendation.text}`);
   if (options.verbose) {

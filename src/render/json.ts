@@ -1,6 +1,6 @@
 import { referenceVersion } from '../reference/table.js';
-import type { HostVerdict } from '../rules/evaluate.js';
 import { version } from '../version.js';
+import type { CheckedHost, Outcome } from './outcome.js';
 
 /** The JSON report's schema version. Bumped on any change that is not purely additive (see README). */
 export const schemaVersion = 1;
@@ -11,16 +11,19 @@ export interface JsonReport {
   /** Version of the reference table the verdicts were judged against. */
   reference: string;
   generatedAt: string;
-  hosts: HostVerdict[];
+  /** Whether the run passed, and why not. */
+  result: Outcome;
+  hosts: CheckedHost[];
 }
 
-export function jsonReport(verdicts: HostVerdict[]): JsonReport {
+export function jsonReport(hosts: CheckedHost[], result: Outcome): JsonReport {
   return {
     schemaVersion,
     tool: { name: 'mailprobe', version: version() },
     reference: referenceVersion,
     generatedAt: new Date().toISOString(),
-    hosts: verdicts,
+    result,
+    hosts,
   };
 }
 
@@ -29,8 +32,8 @@ export function jsonReport(verdicts: HostVerdict[]): JsonReport {
  * on some terminals) and bidi/zero-width controls are escaped here too, so the document stays exact when
  * parsed and inert when printed.
  */
-export function renderJson(verdicts: HostVerdict[]): string {
-  const text = JSON.stringify(jsonReport(verdicts), null, 2).replace(
+export function renderJson(hosts: CheckedHost[], result: Outcome): string {
+  const text = JSON.stringify(jsonReport(hosts, result), null, 2).replace(
     /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
     (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );

@@ -1,0 +1,88 @@
+/** The report options shared by the default command and demo: formats, report files, failing severity. */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { type Severity, severities } from '../rules/finding.js';
+import type { Format, ReportOptions } from './report.js';
+
+const formats: Format[] = ['human', 'json', 'junit', 'markdown'];
+
+export function reportBuilder<T>(yargs: Argv<T>) {
+  return yargs
+    .option('format', {
+      type: 'string',
+      choices: formats,
+      describe: 'what to print on stdout (default: human)',
+    })
+    .option('json', {
+      type: 'string',
+      describe:
+        'write the JSON report to FILE; alone (--json), print it on stdout instead of the human report',
+    })
+    .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
+    .option('markdown', {
+      type: 'string',
+      describe: 'write a Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY")',
+    })
+    .option('fail-on', {
+      type: 'string',
+      choices: severities as unknown as string[],
+      describe: 'lowest finding severity that fails the run (default: high)',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: "add each port's transcript",
+    })
+    .option('color', {
+      type: 'boolean',
+      describe: 'colour the report (--no-color turns it off; NO_COLOR is honoured)',
+    });
+}
+
+/** A report file must be writable before anything is probed. */
+function writable(option: string, file: string): string {
+  const path = resolve(file);
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      throw new UsageError(`--${option}: ${file} is a folder`);
+    accessSync(dirname(path), constants.W_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--${option}: cannot write ${file} (its folder is missing or not writable)`);
+  }
+  return path;
+}
+
+export interface ReportArgs {
+  format?: string | undefined;
+  json?: string | undefined;
+  junit?: string | undefined;
+  markdown?: string | undefined;
+  'fail-on'?: string | undefined;
+  verbose: boolean;
+  color?: boolean | undefined;
+}
+
+export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectations'> {
+  const files: ReportOptions['files'] = {};
+  if (args.json) files.json = writable('json', args.json);
+  if (args.junit !== undefined) {
+    if (args.junit === '') throw new UsageError('--junit: expected a FILE');
+    files.junit = writable('junit', args.junit);
+  }
+  if (args.markdown !== undefined) {
+    if (args.markdown === '') throw new UsageError('--markdown: expected a FILE');
+    files.markdown = writable('markdown', args.markdown);
+  }
+  const format = (args.format as Format | undefined) ?? (args.json === '' ? 'json' : 'human');
+  return {
+    format,
+    files,
+    verbose: args.verbose,
+    color: args.color,
+    failOn: (args['fail-on'] as Severity | undefined) ?? 'high',
+  };
+}

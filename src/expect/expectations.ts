@@ -1,0 +1,338 @@
+/**
+ * What a team says its server must do, per port, and the pure check of a verdict against it. Parsing
+ * validates everything before anything is probed; a mistake is a UsageError naming the source, the key and
+ * what was expected.
+ */
+import { UsageError } from '../errors.js';
+import { isService, referenceTable } from '../reference/table.js';
+import type { HostVerdict, PortVerdict } from '../rules/evaluate.js';
+import type { Service } from '../types.js';
+
+/** Mechanisms that must (offer) or must not (notOffer) be advertised. */
+export interface AuthExpectation {
+  offer?: string[];
+  notOffer?: string[];
+}
+
+/** What one port must do. Every field is optional; each present field is one expectation. */
+type State = 'open' | 'closed' | 'refused' | 'filtered';
+type Mode = 'implicit' | 'starttls' | 'none';
+
+export interface PortExpectation {
+  port: number;
+  /** The service to judge the port as (default: the reference table's for that port number). */
+  service?: Service;
+  /** The mail protocol answers and the dialogue completes (status open). */
+  works?: boolean;
+  /** open; closed (refused, filtered or unreachable); refused; filtered. */
+  state?: State;
+  /** How TLS is reached: implicit, starttls, or none (plaintext only). */
+  tls?: Mode;
+  /** The port's safe verdict. */
+  safe?: boolean;
+  /** The certificate is valid for at least this many more days. */
+  certDaysAtLeast?: number;
+  /** SASL mechanisms (and LOGIN / USER for IMAP / POP3) offered before TLS. */
+  authBeforeTls?: AuthExpectation;
+  /** SASL mechanisms offered over TLS. */
+  authAfterTls?: AuthExpectation;
+  /** A regular expression the greeting (lines joined by a space) must match. */
+  greeting?: string;
+  /** The whole port probe takes at most this many ms. */
+  maxLatencyMs?: number;
+}
+
+/** The outcome of one expectation on one port and address. */
+export interface ExpectationResult {
+  port: number;
+  address: string;
+  /** What was expected, e.g. "tls=starttls". */
+  expectation: string;
+  passed: boolean;
+  /** What was observed, in a few words. */
+  observed: string;
+  /** The facts behind it. */
+  evidence: string[];
+}
+
+const states = ['open', 'closed', 'refused', 'filtered'] as const;
+const tlsModes = ['implicit', 'starttls', 'none'] as const;
+const keys = [
+  'service',
+  'works',
+  'state',
+  'tls',
+  'safe',
+  'certDaysAtLeast',
+  'authBeforeTls',
+  'authAfterTls',
+  'greeting',
+  'maxLatencyMs',
+];
+
+function portNumber(text: string, where: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${where}: '${text}' is not a port number (1-65535)`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new UsageError(`${where}: ${port} is out of range (1-65535)`);
+  return port;
+}
+
+function defaultService(port: number): Service | undefined {
+  return referenceTable.find((row) => row.port === port)?.service;
+}
+
+/**
+ * `--expect PORT=WORD[,WORD...]`. Words: works, fails, open, closed, refused, filtered, tls (or implicit),
+ * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME.
+ */
+export function parseExpectFlag(text: string): PortExpectation {
+  const where = `--expect ${text}`;
+  const match = /^(\d+)=(.+)$/.exec(text);
+  if (!match) throw new UsageError(`${where}: expected PORT=WORD[,WORD...], for example 587=starttls,safe`);
+  const expectation: PortExpectation = { port: portNumber(match[1] ?? '', where) };
+  for (const word of (match[2] ?? '').split(',').map((w) => w.trim().toLowerCase())) {
+    const number = /^(cert-days>=|latency<=)(\d+)$/.exec(word);
+    if (word === 'works' || word === 'fails') expectation.works = word === 'works';
+    else if ((states as readonly string[]).includes(word)) expectation.state = word as State;
+    else if (word === 'tls' || word === 'implicit') expectation.tls = 'implicit';
+    else if (word === 'starttls' || word === 'none') expectation.tls = word;
+    else if (word === 'safe' || word === 'unsafe') expectation.safe = word === 'safe';
+    else if (number?.[1] === 'cert-days>=') expectation.certDaysAtLeast = Number(number[2]);
+    else if (number?.[1] === 'latency<=') expectation.maxLatencyMs = Number(number[2]);
+    else if (word.startsWith('service=') && isService(word.slice(8)))
+      expectation.service = word.slice(8) as Service;
+    else {
+      throw new UsageError(
+        `${where}: unknown word '${word}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
+      );
+    }
+  }
+  return expectation;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function mechanisms(value: unknown, where: string): AuthExpectation {
+  if (!isObject(value)) throw new UsageError(`${where}: expected an object with "offer" and/or "notOffer"`);
+  const out: AuthExpectation = {};
+  for (const [key, list] of Object.entries(value)) {
+    if (key !== 'offer' && key !== 'notOffer')
+      throw new UsageError(`${where}.${key}: unknown key (expected offer or notOffer)`);
+    if (
+      !Array.isArray(list) ||
+      !list.every((item) => typeof item === 'string' && /^[A-Za-z0-9_-]+$/.test(item))
+    ) {
+      throw new UsageError(`${where}.${key}: expected a list of mechanism names such as ["PLAIN", "LOGIN"]`);
+    }
+    out[key] = list.map((item: string) => item.toUpperCase());
+  }
+  return out;
+}
+
+/**
+ * Parses an expectations document: `{ "ports": { "587": { "tls": "starttls", "safe": true }, ... } }`.
+ * `source` names the file in error messages.
+ */
+export function parseExpectDocument(document: unknown, source: string): PortExpectation[] {
+  if (!isObject(document) || !isObject(document.ports)) {
+    throw new UsageError(
+      `${source}: expected an object with a "ports" object, for example {"ports": {"587": {"tls": "starttls"}}}`,
+    );
+  }
+  for (const key of Object.keys(document)) {
+    if (key !== 'ports' && key !== '$schema' && key !== 'comment')
+      throw new UsageError(`${source}: ${key}: unknown key (expected ports)`);
+  }
+  return Object.entries(document.ports).map(([portText, spec]) => {
+    const where = `${source}: ports.${portText}`;
+    const expectation: PortExpectation = { port: portNumber(portText, where) };
+    if (!isObject(spec)) throw new UsageError(`${where}: expected an object of expectations`);
+    for (const [key, value] of Object.entries(spec)) {
+      const at = `${where}.${key}`;
+      if (!keys.includes(key))
+        throw new UsageError(`${at}: unknown key (expected one of ${keys.join(', ')})`);
+      if (key === 'service') {
+        if (typeof value !== 'string' || !isService(value))
+          throw new UsageError(
+            `${at}: expected a service name (smtp, submissions, submission, imap, imaps, pop3, pop3s)`,
+          );
+        expectation.service = value;
+      } else if (key === 'works' || key === 'safe') {
+        if (typeof value !== 'boolean') throw new UsageError(`${at}: expected true or false`);
+        expectation[key] = value;
+      } else if (key === 'state') {
+        if (!(states as readonly unknown[]).includes(value))
+          throw new UsageError(`${at}: expected one of ${states.join(', ')}`);
+        expectation.state = value as State;
+      } else if (key === 'tls') {
+        if (!(tlsModes as readonly unknown[]).includes(value))
+          throw new UsageError(`${at}: expected one of ${tlsModes.join(', ')}`);
+        expectation.tls = value as Mode;
+      } else if (key === 'certDaysAtLeast' || key === 'maxLatencyMs') {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+          throw new UsageError(
+            `${at}: expected a whole number of ${key === 'certDaysAtLeast' ? 'days' : 'ms'}`,
+          );
+        expectation[key] = value;
+      } else if (key === 'authBeforeTls' || key === 'authAfterTls') {
+        expectation[key] = mechanisms(value, at);
+      } else if (key === 'greeting') {
+        if (typeof value !== 'string')
+          throw new UsageError(`${at}: expected a regular expression as a string`);
+        try {
+          new RegExp(value);
+        } catch {
+          throw new UsageError(`${at}: '${value}' is not a valid regular expression`);
+        }
+        expectation.greeting = value;
+      }
+    }
+    if (!expectation.service && !defaultService(expectation.port)) {
+      throw new UsageError(`${where}: port ${expectation.port} is not in the reference table; add "service"`);
+    }
+    return expectation;
+  });
+}
+
+/** The service a port expectation is judged as. */
+export function expectedService(expectation: PortExpectation): Service {
+  const service = expectation.service ?? defaultService(expectation.port);
+  if (!service)
+    throw new UsageError(
+      `--expect ${expectation.port}: port ${expectation.port} is not in the reference table; add service=NAME`,
+    );
+  return service;
+}
+
+/** Merges expectations for the same port (later ones win field by field). */
+export function mergeExpectations(list: PortExpectation[]): PortExpectation[] {
+  const byPort = new Map<number, PortExpectation>();
+  for (const expectation of list)
+    byPort.set(expectation.port, { ...byPort.get(expectation.port), ...expectation });
+  return [...byPort.values()];
+}
+
+function observedTls(port: PortVerdict): 'implicit' | 'starttls' | 'none' | undefined {
+  if (port.status === 'wrong-tls-mode') return port.crossCheck?.tried === 'plaintext' ? 'none' : 'implicit';
+  if (port.status !== 'open') return undefined;
+  if (port.expectedTls === 'implicit') return 'implicit';
+  return port.starttls?.upgraded ? 'starttls' : 'none';
+}
+
+function offered(port: PortVerdict, afterTls: boolean): string[] {
+  const caps = afterTls
+    ? (port.capabilitiesAfterTls ?? (port.expectedTls === 'implicit' ? port.capabilities : undefined))
+    : port.expectedTls === 'implicit'
+      ? undefined
+      : port.capabilities;
+  if (!caps) return [];
+  const login = caps.plaintextLogin ? [port.protocol === 'imap' ? 'LOGIN' : 'USER'] : [];
+  return [...caps.authMechanisms, ...login];
+}
+
+/** Checks one port's verdict against its expectation: one result per expectation field. */
+function checkPort(port: PortVerdict, expectation: PortExpectation): ExpectationResult[] {
+  const results: ExpectationResult[] = [];
+  const status = `status ${port.status}${port.statusDetail ? `: ${port.statusDetail}` : ''}`;
+  const add = (label: string, passed: boolean, observed: string, evidence: string[] = [status]) =>
+    results.push({ port: port.port, address: port.address, expectation: label, passed, observed, evidence });
+  if (expectation.works !== undefined)
+    add(
+      expectation.works ? 'works' : 'fails',
+      port.works === expectation.works,
+      port.works ? 'works' : 'does not work',
+    );
+  if (expectation.state) {
+    const closed = ['refused', 'filtered', 'unreachable'].includes(port.status);
+    const passed =
+      expectation.state === 'closed'
+        ? closed
+        : expectation.state === 'open'
+          ? port.status === 'open'
+          : port.status === expectation.state;
+    add(`state=${expectation.state}`, passed, port.status);
+  }
+  if (expectation.tls) {
+    const seen = observedTls(port);
+    add(`tls=${expectation.tls}`, seen === expectation.tls, seen ?? `no TLS verdict (${port.status})`);
+  }
+  if (expectation.safe !== undefined) {
+    const evidence = port.findings.length > 0 ? [`findings: ${port.findings.join(', ')}`] : [status];
+    add(
+      expectation.safe ? 'safe' : 'unsafe',
+      port.safe === expectation.safe,
+      port.safe === null ? 'not working' : port.safe ? 'safe' : 'not safe',
+      evidence,
+    );
+  }
+  if (expectation.certDaysAtLeast !== undefined) {
+    const validTo = port.tls?.certificate?.validTo;
+    const days = validTo
+      ? Math.floor((Date.parse(validTo) - Date.parse(port.startedAt)) / 86_400_000)
+      : undefined;
+    add(
+      `cert-days>=${expectation.certDaysAtLeast}`,
+      days !== undefined && days >= expectation.certDaysAtLeast,
+      days === undefined ? 'no certificate seen' : `${days} days left`,
+      validTo ? [`not after: ${validTo}`] : [status],
+    );
+  }
+  for (const [key, afterTls] of [
+    ['authBeforeTls', false],
+    ['authAfterTls', true],
+  ] as const) {
+    const spec = expectation[key];
+    if (!spec) continue;
+    const seen = offered(port, afterTls);
+    const where = afterTls ? 'after TLS' : 'before TLS';
+    for (const mechanism of spec.offer ?? [])
+      add(`${key}.offer ${mechanism}`, seen.includes(mechanism), `${where}: ${seen.join(' ') || '(none)'}`);
+    for (const mechanism of spec.notOffer ?? [])
+      add(
+        `${key}.notOffer ${mechanism}`,
+        port.works && !seen.includes(mechanism),
+        `${where}: ${seen.join(' ') || '(none)'}`,
+      );
+  }
+  if (expectation.greeting !== undefined) {
+    const text = port.greeting?.lines.join(' ') ?? '';
+    add(
+      `greeting~/${expectation.greeting}/`,
+      port.greeting !== undefined && new RegExp(expectation.greeting).test(text),
+      text || '(no greeting)',
+    );
+  }
+  if (expectation.maxLatencyMs !== undefined) {
+    add(
+      `latency<=${expectation.maxLatencyMs}`,
+      port.timings.total <= expectation.maxLatencyMs,
+      `${port.timings.total} ms`,
+      [`timings: ${JSON.stringify(port.timings)}`],
+    );
+  }
+  return results;
+}
+
+/** Checks a host verdict against the expectations: a pure function. A port never probed fails its expectations. */
+export function checkExpectations(
+  verdict: HostVerdict,
+  expectations: PortExpectation[],
+): ExpectationResult[] {
+  const results: ExpectationResult[] = [];
+  for (const expectation of expectations) {
+    const ports = verdict.ports.filter((port) => port.port === expectation.port);
+    if (ports.length === 0) {
+      results.push({
+        port: expectation.port,
+        address: '',
+        expectation: 'probed',
+        passed: false,
+        observed: 'not probed',
+        evidence: [],
+      });
+    }
+    for (const port of ports) results.push(...checkPort(port, expectation));
+  }
+  return results;
+}

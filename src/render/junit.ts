@@ -1,0 +1,120 @@
+import { referenceFor } from '../reference/table.js';
+import { severityRank } from '../rules/finding.js';
+import { version } from '../version.js';
+import type { CheckedHost, Outcome } from './outcome.js';
+import { sanitize } from './sanitize.js';
+
+/** XML 1.0 allows no C0 controls but tab, LF, CR: server text is sanitised first, then escaped. */
+function xml(text: string): string {
+  return escape(sanitize(text));
+}
+
+/** Element text keeps its line breaks; each line is sanitised. */
+function xmlText(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => escape(sanitize(line)))
+    .join('\n');
+}
+
+function escape(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+interface Case {
+  classname: string;
+  name: string;
+  seconds: number;
+  failure?: { message: string; body: string };
+}
+
+function casesFor(host: CheckedHost, result: Outcome): Case[] {
+  const cases: Case[] = [];
+  for (const port of host.ports) {
+    const failing = host.findings.filter(
+      (f) =>
+        f.port === port.port &&
+        f.address === port.address &&
+        severityRank(f.severity) >= severityRank(result.failOn),
+    );
+    const base = {
+      classname: `${host.host}.${port.port}`,
+      seconds: port.timings.total / 1000,
+    };
+    const name = `${port.port} ${port.service} [${port.address}] meets the reference (${referenceFor(port.service).expected}; fail-on ${result.failOn})`;
+    cases.push(
+      failing.length === 0
+        ? { ...base, name }
+        : {
+            ...base,
+            name,
+            failure: {
+              message: failing.map((f) => `${f.severity} ${f.id}`).join(', '),
+              body: failing
+                .map((f) =>
+                  [
+                    `${f.severity} ${f.id}: ${f.title}`,
+                    `  ${f.detail}`,
+                    ...f.evidence.map((e) => `  ${e}`),
+                    `  ref: ${f.reference}`,
+                  ].join('\n'),
+                )
+                .join('\n\n'),
+            },
+          },
+    );
+  }
+  for (const expectation of host.expectations ?? []) {
+    const port = host.ports.find((p) => p.port === expectation.port && p.address === expectation.address);
+    const base = {
+      classname: `${host.host}.${expectation.port}`,
+      name: `${expectation.port}${port ? ` ${port.service}` : ''}${expectation.address ? ` [${expectation.address}]` : ''} expect ${expectation.expectation}`,
+      seconds: 0,
+    };
+    cases.push(
+      expectation.passed
+        ? base
+        : {
+            ...base,
+            failure: {
+              message: `expected ${expectation.expectation}, observed ${expectation.observed}`,
+              body: expectation.evidence.join('\n'),
+            },
+          },
+    );
+  }
+  return cases;
+}
+
+/** JUnit XML: one <testsuite> per host, one <testcase> per port and per expectation, failures with evidence. */
+export function renderJunit(hosts: CheckedHost[], result: Outcome): string {
+  const suites = hosts.map((host) => {
+    const cases = casesFor(host, result);
+    const failures = cases.filter((c) => c.failure).length;
+    const body = cases
+      .map((c) => {
+        const open = `    <testcase classname="${xml(c.classname)}" name="${xml(c.name)}" time="${c.seconds.toFixed(3)}"`;
+        if (!c.failure) return `${open}/>`;
+        return `${open}>\n      <failure message="${xml(c.failure.message)}" type="mailprobe">${xmlText(c.failure.body)}</failure>\n    </testcase>`;
+      })
+      .join('\n');
+    return [
+      `  <testsuite name="${xml(host.host)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${(host.durationMs / 1000).toFixed(3)}" timestamp="${host.startedAt.slice(0, 19)}">`,
+      `    <properties>\n      <property name="mailprobe.version" value="${xml(version())}"/>\n      <property name="addresses" value="${xml(host.addresses.map((a) => a.address).join(' '))}"/>\n    </properties>`,
+      body,
+      '  </testsuite>',
+    ].join('\n');
+  });
+  const total = hosts.reduce((sum, host) => sum + casesFor(host, result).length, 0);
+  const failures = hosts.reduce(
+    (sum, host) => sum + casesFor(host, result).filter((c) => c.failure).length,
+    0,
+  );
+  const seconds = hosts.reduce((sum, host) => sum + host.durationMs, 0) / 1000;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mailprobe" tests="${total}" failures="${failures}" errors="0" time="${seconds.toFixed(3)}">\n${suites.join('\n')}\n</testsuites>\n`;
+}

@@ -1,0 +1,52 @@
+import { referenceFor } from '../reference/table.js';
+import type { CheckedHost, Outcome } from './outcome.js';
+import { clip, sanitize } from './sanitize.js';
+
+/** A Markdown table cell: sanitised, one line, pipes and backticks neutralised. */
+function cell(text: string, max = 80): string {
+  return clip(sanitize(text), max).replace(/\|/g, '\\|').replace(/`/g, "'");
+}
+
+const mark = (value: boolean | null) => (value === null ? '–' : value ? '✅' : '❌');
+
+/** A compact report fit for a GitHub job summary ($GITHUB_STEP_SUMMARY). */
+export function renderMarkdown(hosts: CheckedHost[], result: Outcome): string {
+  const out: string[] = [];
+  for (const host of hosts) {
+    out.push(`### mailprobe ${result.passed ? '✅ passed' : '❌ failed'}: ${cell(host.host)}`, '');
+    out.push(
+      `${host.addresses.map((a) => a.address).join(', ')} · ${(host.durationMs / 1000).toFixed(1)} s · fails on ${result.failOn} or worse`,
+      '',
+    );
+    out.push(
+      '| port | address | service | expected | status | works | safe | findings |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const port of host.ports) {
+      out.push(
+        `| ${port.port} | ${port.address} | ${port.service} | ${referenceFor(port.service).expected} | ${port.status} | ${mark(port.works)} | ${mark(port.safe)} | ${port.findings.map((id) => `\`${id}\``).join(' ')} |`,
+      );
+    }
+    if (host.expectations?.length) {
+      const failed = host.expectations.filter((e) => !e.passed);
+      out.push(
+        '',
+        `**Expectations**: ${host.expectations.length - failed.length} of ${host.expectations.length} met`,
+        '',
+      );
+      out.push('| port | address | expectation | result | observed |', '|---|---|---|---|---|');
+      for (const e of host.expectations) {
+        out.push(
+          `| ${e.port} | ${e.address} | ${cell(e.expectation)} | ${e.passed ? '✅' : '❌'} | ${cell(e.observed)} |`,
+        );
+      }
+    }
+    if (host.findings.length > 0) {
+      out.push('', '**Findings**', '');
+      for (const f of host.findings)
+        out.push(`- **${f.severity}** ${f.port} ${f.address} \`${f.id}\`: ${cell(f.detail, 200)}`);
+    }
+    out.push('', `Use: ${cell(host.recommendation.text, 200)}`, '');
+  }
+  return `${out.join('\n')}\n`;
+}

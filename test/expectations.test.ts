@@ -1,0 +1,206 @@
+/** Expectations: parsing (with one-line errors naming the source and key) and the pure check. */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.js';
+import { checkExpectations, parseExpectDocument, parseExpectFlag } from '../src/expect/expectations.js';
+import type { PortResult } from '../src/types.js';
+import { judge } from './helpers/probe.js';
+
+describe('--expect flags', () => {
+  const table: [string, object][] = [
+    ['587=starttls', { port: 587, tls: 'starttls' }],
+    ['465=tls', { port: 465, tls: 'implicit' }],
+    ['25=closed', { port: 25, state: 'closed' }],
+    [
+      '993=works,safe,cert-days>=30,latency<=2000',
+      { port: 993, works: true, safe: true, certDaysAtLeast: 30, maxLatencyMs: 2000 },
+    ],
+    ['2525=starttls,service=submission', { port: 2525, tls: 'starttls', service: 'submission' }],
+    ['110=refused', { port: 110, state: 'refused' }],
+  ];
+  for (const [flag, parsed] of table)
+    it(`parses ${flag}`, () => expect(parseExpectFlag(flag)).toEqual(parsed));
+
+  for (const [flag, message] of [
+    ['587', /expected PORT=WORD/],
+    ['70000=tls', /out of range/],
+    ['587=encrypted', /unknown word 'encrypted'/],
+  ] as const) {
+    it(`refuses ${flag}`, () => {
+      expect(() => parseExpectFlag(flag)).toThrow(UsageError);
+      expect(() => parseExpectFlag(flag)).toThrow(message);
+    });
+  }
+});
+
+describe('expectation files', () => {
+  it('reads a whole document', () => {
+    expect(
+      parseExpectDocument(
+        {
+          ports: {
+            '587': {
+              tls: 'starttls',
+              safe: true,
+              authBeforeTls: { notOffer: ['plain'] },
+              authAfterTls: { offer: ['PLAIN'] },
+              greeting: 'ESMTP',
+            },
+            '25': { state: 'filtered' },
+            '2525': { service: 'submission', works: true, certDaysAtLeast: 14, maxLatencyMs: 500 },
+          },
+        },
+        'f.json',
+      ),
+    ).toEqual([
+      { port: 25, state: 'filtered' },
+      {
+        port: 587,
+        tls: 'starttls',
+        safe: true,
+        authBeforeTls: { notOffer: ['PLAIN'] },
+        authAfterTls: { offer: ['PLAIN'] },
+        greeting: 'ESMTP',
+      },
+      { port: 2525, service: 'submission', works: true, certDaysAtLeast: 14, maxLatencyMs: 500 },
+    ]);
+  });
+
+  const mistakes: [string, unknown, RegExp][] = [
+    ['no ports object', { port: {} }, /^f\.json: expected an object with a "ports" object/],
+    ['a bad port key', { ports: { abc: {} } }, /^f\.json: ports\.abc: 'abc' is not a port number/],
+    [
+      'an unknown key',
+      { ports: { '587': { tls: 'starttls', encryption: true } } },
+      /^f\.json: ports\.587\.encryption: unknown key \(expected one of service, works/,
+    ],
+    [
+      'a bad TLS mode',
+      { ports: { '587': { tls: 'ssl' } } },
+      /^f\.json: ports\.587\.tls: expected one of implicit, starttls, none$/,
+    ],
+    [
+      'a bad boolean',
+      { ports: { '587': { safe: 'yes' } } },
+      /^f\.json: ports\.587\.safe: expected true or false$/,
+    ],
+    [
+      'a bad number',
+      { ports: { '993': { certDaysAtLeast: -3 } } },
+      /^f\.json: ports\.993\.certDaysAtLeast: expected a whole number of days$/,
+    ],
+    [
+      'a bad mechanism list',
+      { ports: { '587': { authBeforeTls: { offer: 'PLAIN' } } } },
+      /ports\.587\.authBeforeTls\.offer: expected a list of mechanism names/,
+    ],
+    [
+      'a bad regular expression',
+      { ports: { '587': { greeting: '(' } } },
+      /ports\.587\.greeting: '\(' is not a valid regular expression/,
+    ],
+    [
+      'a custom port without service',
+      { ports: { '2525': { works: true } } },
+      /ports\.2525: port 2525 is not in the reference table; add "service"/,
+    ],
+  ];
+  for (const [name, document, message] of mistakes) {
+    it(`refuses ${name} with a one-line error naming the file and key`, () => {
+      expect(() => parseExpectDocument(document, 'f.json')).toThrow(message);
+    });
+  }
+});
+
+describe('checking a verdict against expectations', () => {
+  const base = {
+    family: 4 as const,
+    address: '192.0.2.1',
+    statusDetail: '',
+    startedAt: '2026-06-01T00:00:00.000Z',
+    transcript: [],
+    timings: { total: 120 },
+  };
+  const submission: PortResult = {
+    ...base,
+    port: 587,
+    service: 'submission',
+    protocol: 'smtp',
+    expectedTls: 'starttls',
+    status: 'open',
+    greeting: { kind: 'ok', lines: ['mail.example ESMTP Postfix'], code: 220 },
+    capabilities: {
+      command: 'EHLO',
+      ok: true,
+      list: ['STARTTLS'],
+      starttls: true,
+      authMechanisms: [],
+      plaintextLogin: false,
+    },
+    capabilitiesAfterTls: {
+      command: 'EHLO',
+      ok: true,
+      list: ['AUTH PLAIN LOGIN'],
+      starttls: false,
+      authMechanisms: ['LOGIN', 'PLAIN'],
+      plaintextLogin: false,
+    },
+    starttls: { advertised: true, attempted: true, accepted: true, upgraded: true, bytesAfterOk: 0 },
+    tls: {
+      protocol: 'TLSv1.3',
+      cipher: 'x',
+      trusted: true,
+      checkedName: 'mail.example',
+      nameMatches: true,
+      certificate: {
+        subject: '',
+        issuer: '',
+        subjectAltNames: [],
+        validFrom: '2026-01-01T00:00:00.000Z',
+        validTo: '2026-06-21T00:00:00.000Z',
+        sha256: '',
+        chainLength: 2,
+      },
+    },
+  };
+  const relay: PortResult = {
+    ...base,
+    port: 25,
+    service: 'smtp',
+    protocol: 'smtp',
+    expectedTls: 'starttls',
+    status: 'filtered',
+  };
+
+  it('passes what holds and fails what does not, with what was observed', () => {
+    const verdict = judge(submission, relay);
+    const results = checkExpectations(verdict, [
+      {
+        port: 587,
+        tls: 'starttls',
+        safe: true,
+        works: true,
+        greeting: 'Postfix',
+        maxLatencyMs: 200,
+        certDaysAtLeast: 14,
+      },
+      { port: 587, authBeforeTls: { notOffer: ['PLAIN'] }, authAfterTls: { offer: ['PLAIN', 'CRAM-MD5'] } },
+      { port: 25, state: 'closed' },
+      { port: 465, tls: 'implicit' },
+      { port: 993, certDaysAtLeast: 60 },
+    ]);
+    expect(results.map((r) => [r.port, r.expectation, r.passed, r.observed])).toEqual([
+      [587, 'works', true, 'works'],
+      [587, 'tls=starttls', true, 'starttls'],
+      [587, 'safe', true, 'safe'],
+      [587, 'cert-days>=14', true, '20 days left'],
+      [587, 'greeting~/Postfix/', true, 'mail.example ESMTP Postfix'],
+      [587, 'latency<=200', true, '120 ms'],
+      [587, 'authBeforeTls.notOffer PLAIN', true, 'before TLS: (none)'],
+      [587, 'authAfterTls.offer PLAIN', true, 'after TLS: LOGIN PLAIN'],
+      [587, 'authAfterTls.offer CRAM-MD5', false, 'after TLS: LOGIN PLAIN'],
+      [25, 'state=closed', true, 'filtered'],
+      [465, 'probed', false, 'not probed'],
+      [993, 'probed', false, 'not probed'],
+    ]);
+  });
+});
