@@ -6,18 +6,18 @@ import { sanitize } from './sanitize.js';
 
 /** XML 1.0 allows no C0 controls but tab, LF, CR: server text is sanitised first, then escaped. */
 function xml(text: string): string {
-  return escape(sanitize(text));
+  return escapeXml(sanitize(text));
 }
 
 /** Element text keeps its line breaks; each line is sanitised. */
 function xmlText(text: string): string {
   return text
     .split('\n')
-    .map((line) => escape(sanitize(line)))
+    .map((line) => escapeXml(sanitize(line)))
     .join('\n');
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
