@@ -79,6 +79,37 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     expect(host?.findings.map((f) => f.id)).not.toContain('port-closed');
   });
 
+  it("the README's CI example: its expectations file passes on a host that behaves, and fails when 465 goes", async () => {
+    const expectFile = new URL('../examples/mailprobe.expect.json', import.meta.url).pathname;
+    const good = [
+      { protocol: 'smtp', tls: 'starttls', port: 25, host: '127.0.0.1' },
+      { protocol: 'smtp', tls: 'starttls', port: 587, host: '127.0.0.1' },
+      { protocol: 'smtp', tls: 'implicit', port: 465, host: '127.0.0.1' },
+      { protocol: 'imap', tls: 'implicit', port: 993, host: '127.0.0.1' },
+    ];
+    const args = [
+      'mail.test',
+      '-4',
+      '--expect-file',
+      expectFile,
+      '--ca',
+      ca,
+      '--servername',
+      'localhost',
+      '--timeout',
+      '800',
+      '--format',
+      'junit',
+    ];
+    const ns = netns();
+    const pass = await ns.scenario({ servers: good, cli: args });
+    expect(pass.code, pass.stdout).toBe(0);
+    expect(pass.stdout).toMatch(/<testsuite name="mail\.test" tests="\d+" failures="0"/);
+    const fail = await ns.scenario({ servers: good.filter((server) => server.port !== 465), cli: args });
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toContain('message="expected tls=implicit, observed no TLS verdict (refused)"');
+  });
+
   it('a port answered by ICMP host-unreachable is reported unreachable', async () => {
     const ns = netns();
     ns.exec(

@@ -40,3 +40,12 @@ describe('the JSON Schema', () => {
     expect(schema.$defs.severity.enum).toEqual([...severities]);
   });
 });
+
+describe('the README examples', () => {
+  for (const file of ['github-actions.yml', 'gitlab-ci.yml', 'mailprobe.expect.json']) {
+    it(`shows examples/${file} as it is`, () => {
+      const text = readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8').trimEnd();
+      expect(readme).toContain(text);
+    });
+  }
+});

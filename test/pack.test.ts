@@ -1,0 +1,87 @@
+/**
+ * Installable as users install it: `npm pack`, install the tarball into an empty folder (offline, from the
+ * npm cache that `npm ci` filled, so nothing leaves the machine), then run the installed CLI and import the
+ * library.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonReport } from '../src/render/json.js';
+import { validReport } from './helpers/schema.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'mailprobe-pack-'));
+let files: string[] = [];
+let version = '';
+
+beforeAll(() => {
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: root,
+      encoding: 'utf8',
+    }),
+  )[0] as {
+    filename: string;
+    version: string;
+    files: { path: string }[];
+  };
+  files = packed.files.map((file) => file.path);
+  version = packed.version;
+  const app = join(dir, 'app');
+  execFileSync('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), '{"name": "app", "private": true, "type": "module"}\n');
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed.filename)], {
+    cwd: app,
+    stdio: 'pipe',
+  });
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const app = () => join(dir, 'app');
+
+describe('the packed package', () => {
+  it('ships only what it needs', () => {
+    expect(files).toContain('dist/src/cli/main.js');
+    expect(files).toContain('dist/src/index.d.ts');
+    expect(files).toContain('dist/fixtures/servers.js');
+    expect(files).toContain('schema/report-1.schema.json');
+    expect(files.filter((file) => file.startsWith('fixtures/')).sort()).toEqual([
+      'fixtures/tls/ca.pem',
+      'fixtures/tls/server.key',
+      'fixtures/tls/server.pem',
+    ]);
+    expect(
+      files.some(
+        (file) =>
+          file.startsWith('test/') ||
+          file.startsWith('src/') ||
+          (file.endsWith('.ts') && !file.endsWith('.d.ts')),
+      ),
+    ).toBe(false);
+  });
+
+  it('installs a working mailprobe command', () => {
+    const bin = join(app(), 'node_modules', '.bin', 'mailprobe');
+    expect(existsSync(bin)).toBe(true);
+    expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    const report = validReport<JsonReport>(execFileSync(bin, ['demo', '--json'], { encoding: 'utf8' }));
+    expect(report.hosts[0]?.ports).toHaveLength(7);
+  });
+
+  it('imports as a typed ESM library', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { probeHost, evaluate, renderJson, referenceTable } from 'mailprobe'; console.log(typeof probeHost, typeof evaluate, typeof renderJson, referenceTable.length)",
+      ],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('function function function 7');
+    expect(existsSync(join(app(), 'node_modules', 'mailprobe', 'dist', 'src', 'index.d.ts'))).toBe(true);
+  });
+});
