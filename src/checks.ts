@@ -54,7 +54,7 @@ export interface CheckTarget {
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Opens a plaintext session and reads the greeting and capabilities, as the main probe does. */
-async function opened(result: PortResult, dialogue: Dialogue, target: CheckTarget, session: Session) {
+async function opened(dialogue: Dialogue, target: CheckTarget, session: Session) {
   await session.connect(target.address, target.port);
   const greeting = await dialogue.greeting(session);
   if (greeting.kind !== 'ok') throw new Error(`greeting ${greeting.kind}`);
@@ -107,7 +107,7 @@ async function injection(
   target: CheckTarget,
   session: Session,
 ): Promise<InjectionFacts> {
-  await opened(result, dialogue, target, session);
+  await opened(dialogue, target, session);
   session.sendPipelined(injected[result.protocol]);
   const reply = await startTlsReply(result.protocol, session);
   if (!reply.accepted)
@@ -143,7 +143,7 @@ async function authRequired(
   target: CheckTarget,
   session: Session,
 ): Promise<AuthRequiredFacts> {
-  await opened(result, dialogue, target, session);
+  await opened(dialogue, target, session);
   const phase = 'check';
   const ms = session.limits.replyMs;
   try {
@@ -186,7 +186,7 @@ async function tlsVersions(
       if (result.expectedTls === 'implicit') {
         socket = await session.handshake(await session.connectRaw(target.address, target.port), options);
       } else {
-        await opened(result, dialogue, target, session);
+        await opened(dialogue, target, session);
         const reply = await dialogue.startTls(session);
         if (!reply.accepted) throw new Error('STARTTLS refused');
         socket = (await session.upgrade(options)).socket;
