@@ -60,6 +60,8 @@ export class ResolveError extends Error {
   constructor(
     readonly host: string,
     readonly reason: string,
+    /** True when DNS answered that there is no such name or record, false when the lookup itself failed. */
+    readonly notFound = false,
   ) {
     super(`cannot resolve ${host}: ${reason}`);
     this.name = 'ResolveError';

@@ -2,6 +2,16 @@
 
 export { type CheckName, checkNames } from './check-names.js';
 export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './checks.js';
+export { type Candidate, type Discovery, type DnsRecordFact, discover, parseTarget } from './discover.js';
+export { Dns, type DnsOptions, parseDnsServer } from './dns.js';
+export {
+  checkEgress,
+  concludeEgress,
+  defaultControlPort,
+  defaultEgressHosts,
+  type EgressHost,
+  type EgressResult,
+} from './egress.js';
 export {
   AbortedError,
   ConnectionClosedError,
@@ -32,7 +42,13 @@ export {
   type ServiceReference,
   services,
 } from './reference/table.js';
-export { type HumanOptions, renderHuman, renderReference } from './render/human.js';
+export {
+  type HumanOptions,
+  renderDiscoveryHead,
+  renderHuman,
+  renderReference,
+  renderSettings,
+} from './render/human.js';
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
@@ -48,6 +64,7 @@ export {
 export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
 export { type Rule, rules } from './rules/rules.js';
+export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export {
   defaultPorts,
   type PortSpec,

@@ -1,7 +1,7 @@
-import dns from 'node:dns/promises';
 import net from 'node:net';
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
+import { Dns } from './dns.js';
 import { type Phase, ResolveError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { type PortTarget, probePort } from './probe.js';
@@ -41,6 +41,10 @@ export interface ProbeOptions extends ProgressEvents {
   signal?: AbortSignal;
   /** Opt-in checks (injection, auth-required, tls-versions), run on the ports they apply to. */
   checks?: readonly CheckName[];
+  /** Probe every address the host has, not one per family. */
+  allAddresses?: boolean;
+  /** The one DNS server to ask (ADDR:PORT), instead of the system resolver. */
+  dnsServer?: string;
 }
 
 export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
@@ -48,35 +52,24 @@ export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
   service: row.service,
 }));
 
-/** Resolves a host to its addresses (A and AAAA, through the system resolver), or takes an IP literal as is. */
-export async function resolveHost(host: string, family: 4 | 6 | 'both'): Promise<HostResult['addresses']> {
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
-  const literal = net.isIP(bare);
-  if (literal !== 0) {
-    if (family !== 'both' && family !== literal) {
-      throw new ResolveError(host, `it is an IPv${literal} address and -${family} was asked for`);
-    }
-    return [{ address: bare, family: literal as 4 | 6 }];
-  }
-  let found: { address: string; family: number }[];
-  try {
-    found = await dns.lookup(bare, { all: true, verbatim: true });
-  } catch (error) {
-    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
-    const reasons: Record<string, string> = {
-      ENOTFOUND: 'no such host (NXDOMAIN or no address records)',
-      EAI_AGAIN: 'the resolver did not answer (EAI_AGAIN)',
-      ENODATA: 'no address records',
-    };
-    throw new ResolveError(host, reasons[code] ?? code);
-  }
+/** Resolves a host to its addresses (A and AAAA), or takes an IP literal as is; keeps the asked family. */
+export async function resolveHost(
+  host: string,
+  family: 4 | 6 | 'both',
+  dns: Dns = new Dns(),
+): Promise<HostResult['addresses']> {
+  const found = await dns.addresses(host);
   const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
-  const addresses = unique
-    .filter((entry) => entry.family === 4 || entry.family === 6)
-    .map((entry) => ({ address: entry.address, family: entry.family as 4 | 6 }));
-  const wanted = family === 'both' ? addresses : addresses.filter((entry) => entry.family === family);
-  if (wanted.length === 0)
-    throw new ResolveError(host, `no IPv${family === 'both' ? '4 or IPv6' : family} address`);
+  const wanted = family === 'both' ? unique : unique.filter((entry) => entry.family === family);
+  if (wanted.length === 0) {
+    const literal = net.isIP(host.replace(/^\[(.*)\]$/, '$1'));
+    throw new ResolveError(
+      host,
+      literal
+        ? `it is an IPv${literal} address and -${family} was asked for`
+        : `no IPv${family === 'both' ? '4 or IPv6' : family} address`,
+    );
+  }
   return wanted;
 }
 
@@ -98,8 +91,8 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const limits: Limits = { ...defaultLimits, ...options.limits };
-  const resolved = await resolveHost(host, options.family ?? 'both');
-  const addresses = pickAddresses(resolved);
+  const resolved = await resolveHost(host, options.family ?? 'both', new Dns({ server: options.dnsServer }));
+  const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
   const resolveMs = Math.round((performance.now() - started) * 10) / 10;
   options.onResolved?.(addresses);
   const servername = options.servername ?? host.replace(/^\[(.*)\]$/, '$1');

@@ -152,6 +152,22 @@ describe('mailprobe CLI', () => {
     ['-4 with -6', ['127.0.0.1', '-4', '-6'], /mutually exclusive/],
     ['an unknown option', ['127.0.0.1', '--bogus'], /Unknown argument/],
     ['no host', [], /missing <host>/],
+    ['a malformed address', ['@example.org'], /'@example\.org' is not a mail address/],
+    [
+      'a bad --dns-server',
+      ['example.org', '--discover', '--dns-server', 'dns.example'],
+      /--dns-server: 'dns\.example' is not an IP address/,
+    ],
+    [
+      'host options with discovery',
+      ['alice@example.org', '--ports', '587'],
+      /apply to one host, not to discovery/,
+    ],
+    [
+      'egress with port 25 as control',
+      ['egress', '--control-port', '25'],
+      /--control-port: the control must be another port than 25/,
+    ],
   ];
   for (const [name, args, message] of usage) {
     it(`exits 2 with one line for ${name}`, async () => {

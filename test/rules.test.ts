@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concludeEgress } from '../src/egress.js';
 import { referenceFor } from '../src/reference/table.js';
 import { rules } from '../src/rules/rules.js';
 import type { PortResult, Service } from '../src/types.js';
@@ -234,4 +235,18 @@ describe('rules over hand-built results', () => {
     expect(verdict.recommendation.reading.map((entry) => entry.port)).toEqual([993]);
     expect(verdict.recommendation.text).toBe('sending 465 (TLS) · reading 993 (IMAP, TLS)');
   });
+});
+
+describe('the egress conclusion', () => {
+  const host = (evidence: 'blocked' | 'open' | 'unknown') => ({ host: `h-${evidence}`, evidence });
+  const table: [string, ('blocked' | 'open' | 'unknown')[], string][] = [
+    ['two hosts show a block, none is open', ['blocked', 'blocked', 'unknown'], 'blocked'],
+    ['one host answers on 25', ['blocked', 'blocked', 'open'], 'not-blocked'],
+    ['a single block is not enough', ['blocked', 'unknown', 'unknown'], 'inconclusive'],
+    ['nothing answers at all', ['unknown', 'unknown'], 'inconclusive'],
+  ];
+  for (const [name, evidence, conclusion] of table) {
+    it(`${name} → ${conclusion}`, () =>
+      expect(concludeEgress(evidence.map(host)).conclusion).toBe(conclusion));
+  }
 });

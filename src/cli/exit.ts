@@ -6,8 +6,10 @@ export const exitCodes = {
   findings: 1,
   /** Bad usage or input: an option, a port, a service, a file. */
   usage: 2,
-  /** The host could not be resolved. */
+  /** The host could not be resolved (or, with discovery, the domain has no mail host). */
   resolve: 3,
+  /** `mailprobe egress` could not conclude. */
+  inconclusive: 4,
 } as const;
 
 /** Prints one line to stderr and sets the exit code; never a stack trace. */

@@ -118,6 +118,14 @@ export function parseChecks(values: string[] | undefined): CheckName[] {
   return [...new Set(names)] as CheckName[];
 }
 
+/** An address: something@domain; returns the domain (the local part is never used or sent). */
+export function checkMailbox(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 1 || at === address.length - 1 || /\s/.test(address))
+    throw new UsageError(`'${address}' is not a mail address`);
+  return address.slice(at + 1);
+}
+
 /** A host name (RFC 1123 labels) or an IP literal, bracketed or not. */
 export function checkHost(host: string): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1');

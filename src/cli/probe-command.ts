@@ -1,7 +1,10 @@
 import type { Argv } from 'yargs';
+import { parseDnsServer } from '../dns.js';
+import { UsageError } from '../errors.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
 import {
   checkHost,
+  checkMailbox,
   expectedServiceOf,
   parseChecks,
   parseExpectations,
@@ -13,6 +16,7 @@ import {
 import { reportBuilder, reportOptions } from './report-options.js';
 
 export const command = '$0 <host>';
+// <host> may also be an address (alice@example.org): then its domain's mail hosts are discovered.
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
 
 export function builder(yargs: Argv) {
@@ -62,6 +66,23 @@ export function builder(yargs: Argv) {
       describe:
         'what a port must do, repeatable: PORT=WORD[,WORD] (e.g. 587=starttls,safe 465=tls 25=closed); fails the run when unmet',
     })
+    .option('discover', {
+      type: 'boolean',
+      describe:
+        'treat <host> as a mail domain: find its hosts (MX, SRV, usual names), probe them all, and suggest client settings',
+    })
+    .option('all-addresses', {
+      type: 'boolean',
+      describe: 'probe every A and AAAA address, not one per family',
+    })
+    .option('dns-server', {
+      type: 'string',
+      describe: 'ask this DNS server (ADDR or ADDR:PORT) instead of the system resolver',
+    })
+    .option('per-host', {
+      type: 'string',
+      describe: 'with discovery: most connections at once to one host (default 2)',
+    })
     .option('expect-file', {
       type: 'string',
       describe: 'JSON file of expectations per port (see README); validated before probing',
@@ -79,33 +100,43 @@ export function builder(yargs: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 export async function handler(args: Args): Promise<void> {
-  const host = checkHost(String(args.host));
+  const target = String(args.host);
+  // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
+  const discovering = target.includes('@') || args.discover === true;
+  checkHost(target.includes('@') ? checkMailbox(target) : target);
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
+  const perHost = positiveInteger(args['per-host'], '--per-host', 64) ?? 2;
   const ports = parsePorts(args.ports, args.port);
   const checks = parseChecks(args.check);
   // --timeout sets every phase; --limit then overrides single fields.
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(args.limit) };
   const ca = readCa(args.ca);
+  const dnsServer = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
   const report = reportOptions(args);
   const expectations = parseExpectations(args.expect, args['expect-file']);
+  if (discovering && (ports || expectations || args.servername)) {
+    throw new UsageError(
+      '--ports, --port, --expect, --expect-file and --servername apply to one host, not to discovery',
+    );
+  }
   // With expectations and no port list, exactly the expected ports are probed.
   const probed =
     ports ?? expectations?.map((e) => ({ port: e.port, service: e.service ?? expectedServiceOf(e) }));
+  const probe = {
+    ...(probed ? { ports: probed } : {}),
+    family: args['4'] ? (4 as const) : args['6'] ? (6 as const) : ('both' as const),
+    ...(args.servername ? { servername: args.servername } : {}),
+    ...(ca ? { ca } : {}),
+    ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(checks.length > 0 ? { checks } : {}),
+    ...(args['all-addresses'] ? { allAddresses: true } : {}),
+    ...(dnsServer ? { dnsServer } : {}),
+  };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
-  const { probeAndReport } = await import('./report.js');
-  await probeAndReport(
-    host,
-    {
-      ...(probed ? { ports: probed } : {}),
-      family: args['4'] ? 4 : args['6'] ? 6 : 'both',
-      ...(args.servername ? { servername: args.servername } : {}),
-      ...(ca ? { ca } : {}),
-      ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),
-      ...(Object.keys(limits).length > 0 ? { limits } : {}),
-      ...(concurrency ? { concurrency } : {}),
-      ...(checks.length > 0 ? { checks } : {}),
-    },
-    { ...report, expectations },
-  );
+  const { discoverAndReport, probeAndReport } = await import('./report.js');
+  if (discovering) await discoverAndReport(target, probe, { ...report }, perHost);
+  else await probeAndReport(target, probe, { ...report, expectations });
 }

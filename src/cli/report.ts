@@ -1,13 +1,21 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
 import { writeFileSync } from 'node:fs';
+import pLimit from 'p-limit';
 import {
   type CheckedHost,
   checkExpectations,
+  chooseSettings,
+  type Discovery,
+  Dns,
+  discover,
   evaluate,
+  type HostResult,
+  type JsonReport,
   outcome,
   type PortExpectation,
   type ProbeOptions,
   probeHost,
+  ResolveError,
   type Severity,
 } from '../index.js';
 import { exitCodes } from './exit.js';
@@ -27,9 +35,12 @@ export interface ReportOptions {
   expectations?: PortExpectation[] | undefined;
 }
 
+type DiscoveryReport = NonNullable<JsonReport['discovery']>;
+
 /** A spinner on stderr, only for people: an interactive terminal, human output, not in CI. */
-async function spinner(enabled: boolean, total: number) {
-  if (!enabled) return undefined;
+async function spinner(report: ReportOptions, total: number) {
+  if (process.stderr.isTTY !== true || report.format !== 'human' || process.env.CI !== undefined)
+    return undefined;
   const { default: ora } = await import('ora');
   let done = 0;
   const spin = ora({ text: `probing ${total} ports`, stream: process.stderr }).start();
@@ -47,31 +58,50 @@ async function render(
   hosts: CheckedHost[],
   result: ReturnType<typeof outcome>,
   report: ReportOptions,
+  discovery?: DiscoveryReport,
 ) {
   const api = await import('../index.js');
-  if (format === 'json') return api.renderJson(hosts, result);
+  if (format === 'json') return api.renderJson(hosts, result, discovery);
   if (format === 'junit') return api.renderJunit(hosts, result);
   if (format === 'markdown') return api.renderMarkdown(hosts, result);
-  return hosts
-    .map((host) =>
-      api.renderHuman(host, { color: useColor(report.color, process.stdout), verbose: report.verbose }),
-    )
-    .join('\n');
+  const color = useColor(report.color, process.stdout);
+  const body = hosts.map((host) => api.renderHuman(host, { color, verbose: report.verbose })).join('\n');
+  if (!discovery) return body;
+  return `${api.renderDiscoveryHead(discovery, { color })}${body}\n${api.renderSettings(discovery.settings, { color })}`;
 }
 
-/** The CLI's one job, shared by the default command and demo. Uses only the public API. */
+/** Judges, checks expectations, writes the report files and stdout, sets the exit code. */
+async function finish(
+  results: HostResult[],
+  report: ReportOptions,
+  exitOnFailure: boolean,
+  discovery?: Discovery,
+) {
+  const hosts: CheckedHost[] = results.map((result) => {
+    const verdict = evaluate(result);
+    return report.expectations
+      ? { ...verdict, expectations: checkExpectations(verdict, report.expectations) }
+      : verdict;
+  });
+  const summary = outcome(hosts, report.failOn);
+  const extra = discovery ? { ...discovery, settings: chooseSettings(discovery, hosts) } : undefined;
+  for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
+    writeFileSync(file, await render(format, hosts, summary, report, extra));
+  }
+  process.stdout.write(await render(report.format, hosts, summary, report, extra));
+  process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
+}
+
+/** The CLI's one job for a single host, shared by the default command and demo. Uses only the public API. */
 export async function probeAndReport(
   host: string,
   probe: ProbeOptions,
   report: ReportOptions,
   exitOnFailure = true,
 ): Promise<void> {
-  const interactive =
-    process.stderr.isTTY === true && report.format === 'human' && process.env.CI === undefined;
-  const expected =
-    (probe.ports?.length ?? 7) * (probe.family === 'both' || probe.family === undefined ? 2 : 1);
-  const spin = await spinner(interactive, expected);
-  let result: Awaited<ReturnType<typeof probeHost>>;
+  const perFamily = probe.family === 'both' || probe.family === undefined ? 2 : 1;
+  const spin = await spinner(report, (probe.ports?.length ?? 7) * perFamily);
+  let result: HostResult;
   try {
     result = await probeHost(host, {
       ...probe,
@@ -80,14 +110,61 @@ export async function probeAndReport(
   } finally {
     spin?.stop();
   }
-  const verdict = evaluate(result);
-  const checked: CheckedHost = report.expectations
-    ? { ...verdict, expectations: checkExpectations(verdict, report.expectations) }
-    : verdict;
-  const summary = outcome([checked], report.failOn);
-  for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
-    writeFileSync(file, await render(format, [checked], summary, report));
+  await finish([result], report, exitOnFailure);
+}
+
+/**
+ * From a domain or an address: discover the candidate hosts (MX, SRV, guessed names), probe them all with at
+ * most four hosts at once and `perHost` connections per host (so rate-limiting servers are not tripped), and
+ * choose the settings a mail client should use.
+ */
+export async function discoverAndReport(
+  target: string,
+  probe: ProbeOptions,
+  report: ReportOptions,
+  perHost: number,
+): Promise<void> {
+  const dns = new Dns({ server: probe.dnsServer, timeoutMs: probe.limits?.connectMs ?? 5000 });
+  const discovery = await discover(target, dns);
+  if (discovery.candidates.length === 0) {
+    const nullMx = discovery.records.some((r) => r.note === 'null-mx');
+    const failed = discovery.records.find((r) => r.note === 'failed');
+    throw new ResolveError(
+      discovery.domain,
+      nullMx
+        ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
+        : failed
+          ? `DNS failed: ${failed.detail ?? ''}`
+          : 'no mail host found: no MX, no SRV, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
+    );
   }
-  process.stdout.write(await render(report.format, [checked], summary, report));
-  process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
+  const total = discovery.candidates.reduce((sum, c) => sum + c.ports.length, 0);
+  const spin = await spinner(report, total);
+  const hostLimit = pLimit(4);
+  let settled: (HostResult | undefined)[];
+  try {
+    settled = await Promise.all(
+      discovery.candidates.map((candidate) =>
+        hostLimit(() =>
+          probeHost(candidate.host, {
+            ...probe,
+            ports: candidate.ports,
+            concurrency: perHost,
+            ...(spin ? { onPortDone: (port) => spin.tick(port.port) } : {}),
+          }).catch((error: unknown) => {
+            if (error instanceof ResolveError) return undefined; // its DNS answer is in the discovery records
+            throw error;
+          }),
+        ),
+      ),
+    );
+  } finally {
+    spin?.stop();
+  }
+  await finish(
+    settled.filter((r): r is HostResult => r !== undefined),
+    report,
+    true,
+    discovery,
+  );
 }

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';
 import * as demo from './demo-command.js';
+import * as egress from './egress-command.js';
 import { exitCodes, fail } from './exit.js';
 import * as ports from './ports-command.js';
 import * as probe from './probe-command.js';
@@ -14,6 +15,7 @@ export async function run(argv: string[]): Promise<void> {
       "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
     )
     .command(demo)
+    .command(egress)
     .command(ports)
     .command(probe)
     .version(version())

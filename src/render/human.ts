@@ -1,6 +1,8 @@
+import type { Discovery } from '../discover.js';
 import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
 import type { Finding, Severity } from '../rules/finding.js';
+import type { ClientSetting, ClientSettings } from '../rules/settings.js';
 import type { CheckedHost } from './outcome.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
@@ -193,4 +195,40 @@ export function renderReference(options: { color: boolean }): string {
     ...rows,
   ]);
   return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), the seed recommends 587 with STARTTLS: both are policy choices.\n`;
+}
+
+/** The discovery part of a report: what DNS said, then (after the host reports) the client settings. */
+export function renderDiscoveryHead(discovery: Discovery, options: { color: boolean }): string {
+  const s = style(options.color);
+  const rows = discovery.records.map((record) => [
+    record.kind,
+    sanitize(record.query),
+    record.answer ? sanitize(record.answer) : '–',
+    record.detail ? sanitize(record.detail) : '',
+  ]);
+  const title = discovery.email
+    ? `${sanitize(discovery.email)} (domain ${sanitize(discovery.domain)})`
+    : sanitize(discovery.domain);
+  const hosts = discovery.candidates.map(
+    (c) => `${sanitize(c.host)} [${c.ports.map((p) => p.port).join(' ')}] ← ${c.sources.join(', ')}`,
+  );
+  return `${s.bold(title)}\n\n${s.bold('DNS')}\n${columns(rows)
+    .map((line) => ` ${line}`)
+    .join('\n')}\n\n${s.bold('probing')}\n${hosts.map((h) => ` ${h}`).join('\n')}\n\n`;
+}
+
+export function renderSettings(settings: ClientSettings, options: { color: boolean }): string {
+  const s = style(options.color);
+  const line = (label: string, setting: ClientSetting | undefined) =>
+    setting
+      ? ` ${label.padEnd(9)} ${sanitize(setting.host)}  port ${setting.port}  ${setting.protocol}  ${setting.security}  ${s.dim(`(${setting.source})`)}`
+      : ` ${label.padEnd(9)} ${s.red('no server works safely')}`;
+  const out = [
+    s.bold('settings for a mail client'),
+    line('incoming', settings.incoming),
+    line('outgoing', settings.outgoing),
+  ];
+  if (settings.notes.length > 0)
+    out.push('', s.bold('notes'), ...settings.notes.map((note) => ` - ${sanitize(note)}`));
+  return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,6 @@
+import type { Discovery } from '../discover.js';
 import { referenceVersion } from '../reference/table.js';
+import type { ClientSettings } from '../rules/settings.js';
 import { version } from '../version.js';
 import type { CheckedHost, Outcome } from './outcome.js';
 
@@ -13,16 +15,23 @@ export interface JsonReport {
   generatedAt: string;
   /** Whether the run passed, and why not. */
   result: Outcome;
+  /** Only when a domain or an address was given: what DNS said and the settings chosen. */
+  discovery?: Discovery & { settings: ClientSettings };
   hosts: CheckedHost[];
 }
 
-export function jsonReport(hosts: CheckedHost[], result: Outcome): JsonReport {
+export function jsonReport(
+  hosts: CheckedHost[],
+  result: Outcome,
+  discovery?: JsonReport['discovery'],
+): JsonReport {
   return {
     schemaVersion,
     tool: { name: 'mailprobe', version: version() },
     reference: referenceVersion,
     generatedAt: new Date().toISOString(),
     result,
+    ...(discovery ? { discovery } : {}),
     hosts,
   };
 }
@@ -32,8 +41,12 @@ export function jsonReport(hosts: CheckedHost[], result: Outcome): JsonReport {
  * on some terminals) and bidi/zero-width controls are escaped here too, so the document stays exact when
  * parsed and inert when printed.
  */
-export function renderJson(hosts: CheckedHost[], result: Outcome): string {
-  const text = JSON.stringify(jsonReport(hosts, result), null, 2).replace(
+export function renderJson(
+  hosts: CheckedHost[],
+  result: Outcome,
+  discovery?: JsonReport['discovery'],
+): string {
+  const text = JSON.stringify(jsonReport(hosts, result, discovery), null, 2).replace(
     /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
     (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );

@@ -88,9 +88,16 @@ function recommend(ports: PortVerdict[]): Recommendation {
       ? `${entry.port} (${tls})`
       : `${entry.port} (${protocol}, ${tls})`;
   };
+  const probed = (roles: string[]) => ports.some((port) => roles.includes(referenceFor(port.service).role));
+  const line = (label: string, list: Recommended[], roles: string[]) =>
+    list.length > 0
+      ? `${label} ${list.map(describe).join(' or ')}`
+      : probed(roles)
+        ? `${label}: no port works safely`
+        : `${label}: no port probed`;
   const text = [
-    sending.length > 0 ? `sending ${sending.map(describe).join(' or ')}` : 'sending: no port works safely',
-    reading.length > 0 ? `reading ${reading.map(describe).join(' or ')}` : 'reading: no port works safely',
+    line('sending', sending, ['submission']),
+    line('reading', reading, ['mailbox-access', 'download']),
   ].join(' · ');
   return { sending, reading, text };
 }

@@ -88,7 +88,7 @@ export const rules: readonly Rule[] = [
       const answered = outboundBlock(port, host);
       if (answered.length === 0) return undefined;
       return {
-        detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP`,
+        detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP (run "mailprobe egress" to check this network)`,
         evidence: [
           ...statusEvidence(port),
           ...answered.map((other) => `port ${other.port}: status ${other.status}`),
@@ -104,7 +104,7 @@ export const rules: readonly Rule[] = [
     check: (port, host) =>
       port.status === 'filtered' && outboundBlock(port, host).length === 0
         ? {
-            detail: `no answer to the connection attempt: a firewall on the way or at the host drops it${alternatives(port, host)}`,
+            detail: `no answer to the connection attempt: a firewall on the way or at the host drops it${alternatives(port, host)}${port.port === 25 ? ' (run "mailprobe egress" to check whether this network blocks outbound port 25)' : ''}`,
             evidence: statusEvidence(port),
           }
         : undefined,
@@ -497,6 +497,49 @@ export const rules: readonly Rule[] = [
       return {
         detail: `expires on ${port.tls.certificate.validTo.slice(0, 10)}, in ${Math.floor(left)} days`,
         evidence: [`not after: ${port.tls.certificate.validTo}`],
+      };
+    },
+  },
+  {
+    id: 'address-results-differ',
+    severity: 'medium',
+    title: 'the port works on another address of the host but not on this one',
+    reference: 'RFC 6724 (address selection); RFC 8305 §5 (clients try every address)',
+    check: (port, host) => {
+      if (port.status === 'open' || port.status === 'aborted' || port.status === 'local-error')
+        return undefined;
+      const working = host.ports.filter(
+        (other) => other.port === port.port && other.address !== port.address && other.status === 'open',
+      );
+      if (working.length === 0) return undefined;
+      return {
+        detail: `works on ${working.map((w) => w.address).join(', ')} but is ${port.status} on ${port.address}${port.family === 6 ? ': IPv6 may be black-holed on the way' : ''}; clients that pick this address fail or wait`,
+        evidence: [...statusEvidence(port), ...working.map((w) => `${w.address}: status open`)],
+      };
+    },
+  },
+  {
+    id: 'certificate-differs-by-address',
+    severity: 'low',
+    title: 'another address of the host presents a different certificate on this port',
+    reference: 'RFC 6125 §6; operational consistency',
+    check: (port, host) => {
+      const mine = port.tls?.certificate?.sha256;
+      if (!mine) return undefined;
+      const others = host.ports.filter(
+        (other) =>
+          other.port === port.port &&
+          other.address !== port.address &&
+          other.tls?.certificate &&
+          other.tls.certificate.sha256 !== mine,
+      );
+      if (others.length === 0) return undefined;
+      return {
+        detail: `${port.address} presents ${port.tls?.certificate?.subject}, ${others.map((o) => `${o.address} presents ${o.tls?.certificate?.subject}`).join('; ')}: a stale server or a forgotten renewal behind one address`,
+        evidence: [
+          `${port.address}: ${mine}`,
+          ...others.map((o) => `${o.address}: ${o.tls?.certificate?.sha256}`),
+        ],
       };
     },
   },

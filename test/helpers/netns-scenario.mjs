@@ -2,6 +2,8 @@
 // spec names on their real port numbers, runs the built mailprobe CLI with the spec's arguments, relays its
 // output and exit code, and stops the servers. Uses the compiled code in dist/.
 import { spawn } from 'node:child_process';
+import dns from 'node:dns/promises';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -9,11 +11,14 @@ const { startFixture } = await import(`${root}dist/fixtures/servers.js`);
 const spec = JSON.parse(process.argv[2] ?? '{}');
 
 const servers = [];
+let dnsmasq;
 try {
   for (const server of spec.servers ?? []) {
     const { port, ...options } = server;
-    servers.push(await startFixture({ ...options, listenPort: port }));
+    if (options.protocol === 'tcp') servers.push(await listenOnly(options.host, port));
+    else servers.push(await startFixture({ ...options, listenPort: port }));
   }
+  if (spec.dnsmasq) dnsmasq = await startDnsmasq(spec.dnsmasq);
   const child = spawn(process.execPath, [`${root}dist/src/cli/main.js`, ...spec.cli], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -22,5 +27,52 @@ try {
   const code = await new Promise((resolve) => child.on('close', (status) => resolve(status ?? 99)));
   process.exitCode = code;
 } finally {
+  dnsmasq?.kill();
   await Promise.all(servers.map((server) => server.close()));
+}
+
+/** A TCP port that accepts and closes at once (a control port for the egress check). */
+function listenOnly(host, port) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.once('error', reject);
+    server.listen(port, host, () =>
+      resolve({ close: () => new Promise((done) => server.close(() => done())) }),
+    );
+  });
+}
+
+/** dnsmasq on 127.0.0.1:53 inside the namespace, authoritative for .test, with the spec's records. */
+async function startDnsmasq(records) {
+  const child = spawn(
+    'dnsmasq',
+    [
+      '--keep-in-foreground',
+      '--no-resolv',
+      '--no-hosts',
+      '--no-poll',
+      '--conf-file=/dev/null',
+      '--port=53',
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--user=root',
+      '--pid-file',
+      '--local=/test/',
+      ...records,
+    ],
+    { stdio: 'ignore' },
+  );
+  const resolver = new dns.Resolver({ timeout: 200, tries: 1 });
+  resolver.setServers(['127.0.0.1:53']);
+  for (let i = 0; i < 50; i++) {
+    try {
+      await resolver.resolveSoa('test');
+      return child;
+    } catch (error) {
+      if (error.code === 'ENODATA' || error.code === 'ENOTFOUND') return child; // it answers
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new Error('dnsmasq did not start');
 }

@@ -87,6 +87,12 @@ export class Netns {
     writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   }
 
+  /** Adds loopback addresses inside the namespace, to stand for several hosts. */
+  addresses(...list: string[]): void {
+    for (const address of list)
+      this.exec('ip', 'addr', 'add', address.includes(':') ? `${address}/128` : `${address}/8`, 'dev', 'lo');
+  }
+
   /** Runs a command inside the namespace (iptables rules, for instance). */
   exec(command: string, ...args: string[]): void {
     execFileSync('ip', ['netns', 'exec', this.name, command, ...args]);
@@ -104,6 +110,7 @@ export class Netns {
   scenario(spec: {
     servers: object[];
     cli: string[];
+    dnsmasq?: string[];
   }): Promise<{ code: number; stdout: string; stderr: string }> {
     return this.run(process.execPath, [`${root}test/helpers/netns-scenario.mjs`, JSON.stringify(spec)]);
   }

@@ -1,0 +1,106 @@
+import type { Argv } from 'yargs';
+import { parseDnsServer } from '../dns.js';
+import { UsageError } from '../errors.js';
+import { exitCodes } from './exit.js';
+import { checkHost, positiveInteger, useColor } from './options.js';
+
+export const command = 'egress';
+export const describe =
+  'does this network block outbound port 25? (tries 25 and a control port on several well-known mail hosts)';
+
+export function builder(yargs: Argv) {
+  return yargs
+    .option('via', {
+      type: 'string',
+      describe:
+        "mail hosts to try, comma-separated (default: a documented list of large providers' MX hosts)",
+    })
+    .option('control-port', {
+      type: 'string',
+      describe: 'the port that networks rarely block, tried on the same hosts (default 443)',
+    })
+    .option('timeout', { type: 'string', describe: 'ms for each connection attempt (default 5000)' })
+    .option('dns-server', {
+      type: 'string',
+      describe: 'ask this DNS server (ADDR or ADDR:PORT) instead of the system resolver',
+    })
+    .option('4', { type: 'boolean', describe: 'IPv4 only' })
+    .option('6', { type: 'boolean', describe: 'IPv6 only' })
+    .conflicts('4', '6')
+    .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+    .option('color', { type: 'boolean', describe: 'colour the report' })
+    .example('$0 egress', 'is outbound SMTP blocked here?')
+    .example('$0 egress --via mx1.example.net,mx2.example.org --control-port 587', 'with hosts of your own');
+}
+
+interface Args {
+  via?: string | undefined;
+  'control-port'?: string | undefined;
+  timeout?: string | undefined;
+  'dns-server'?: string | undefined;
+  '4'?: boolean | undefined;
+  '6'?: boolean | undefined;
+  json: boolean;
+  color?: boolean | undefined;
+}
+
+/** Exit 0 not blocked, 1 blocked, 4 inconclusive. */
+export async function handler(args: Args): Promise<void> {
+  const { checkEgress, defaultControlPort, defaultEgressHosts } = await import('../egress.js');
+  const { Dns } = await import('../dns.js');
+  const hosts =
+    args.via === undefined
+      ? defaultEgressHosts
+      : args.via
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean);
+  if (hosts.length === 0) throw new UsageError('--via: expected one or more host names, comma-separated');
+  for (const host of hosts) checkHost(host);
+  const controlPort = positiveInteger(args['control-port'], '--control-port', 65535) ?? defaultControlPort;
+  if (controlPort === 25) throw new UsageError('--control-port: the control must be another port than 25');
+  const timeoutMs = positiveInteger(args.timeout, '--timeout', 600_000) ?? 5000;
+  const server = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
+  const result = await checkEgress({
+    hosts,
+    controlPort,
+    timeoutMs,
+    dns: new Dns({ server, timeoutMs }),
+    family: args['4'] ? 4 : args['6'] ? 6 : 'both',
+  });
+  if (args.json) {
+    const { version } = await import('../version.js');
+    process.stdout.write(
+      `${JSON.stringify({ schemaVersion: 1, tool: { name: 'mailprobe', version: version() }, generatedAt: new Date().toISOString(), egress: result }, null, 2)}\n`,
+    );
+  } else {
+    const { style, columns } = await import('../render/style.js');
+    const { sanitize } = await import('../render/sanitize.js');
+    const s = style(useColor(args.color, process.stdout));
+    const headline = {
+      blocked: s.red('BLOCKED'),
+      'not-blocked': s.green('not blocked'),
+      inconclusive: s.yellow('inconclusive'),
+    }[result.conclusion];
+    const rows = result.hosts.map((h) => [
+      sanitize(h.host),
+      h.address ?? '–',
+      h.port25 ?? '–',
+      h.control ?? '–',
+      h.error ? sanitize(h.error) : h.evidence,
+    ]);
+    const table = columns([
+      ['host', 'address', '25', `control ${result.controlPort}`, 'says'].map((t) => s.bold(t)),
+      ...rows,
+    ]);
+    process.stdout.write(
+      `outbound port 25: ${headline}\n\n${table.map((l) => ` ${l}`).join('\n')}\n\n${result.summary}\n`,
+    );
+  }
+  process.exitCode =
+    result.conclusion === 'not-blocked'
+      ? exitCodes.ok
+      : result.conclusion === 'blocked'
+        ? exitCodes.findings
+        : exitCodes.inconclusive;
+}

@@ -1,0 +1,185 @@
+/**
+ * From a domain (or an address) to the hosts and ports worth probing: MX (RFC 5321 §5.1, null MX RFC 7505),
+ * the SRV records of RFC 6186 and RFC 8314 §5.1, and the names mail clients guess. Facts only: what DNS said,
+ * with notes where a record is unusual. Choosing settings from probe results is in rules/settings.ts.
+ */
+import net from 'node:net';
+import { absent, type Dns, dnsReason } from './dns.js';
+import { ResolveError } from './errors.js';
+import type { PortSpec } from './scan.js';
+import { defaultPorts } from './scan.js';
+import type { Service } from './types.js';
+
+/** One DNS fact found while discovering. */
+export interface DnsRecordFact {
+  kind: 'MX' | 'SRV' | 'guess';
+  /** The name that was asked. */
+  query: string;
+  /** The answer in DNS notation ("10 mail.example.org", "0 1 587 mail.example.org", an address list), or "". */
+  answer: string;
+  /** What is special about it: null-mx, not-offered, cname-target, address-literal, no-record, failed. */
+  note?: 'null-mx' | 'not-offered' | 'cname-target' | 'address-literal' | 'no-record' | 'failed';
+  /** Why, in a few words, when there is a note. */
+  detail?: string;
+}
+
+/** A host to probe, the ports to probe there, and why. */
+export interface Candidate {
+  host: string;
+  ports: PortSpec[];
+  /** Where the host came from: "MX 10", "SRV _imaps._tcp", "guess". */
+  sources: string[];
+}
+
+export interface Discovery {
+  domain: string;
+  /** The address given, when the user typed one. */
+  email?: string;
+  records: DnsRecordFact[];
+  candidates: Candidate[];
+}
+
+/** SRV names and the services they stand for (RFC 6186 §3, RFC 8314 §5.1). */
+export const srvServices: readonly [string, Service][] = [
+  ['_submissions._tcp', 'submissions'],
+  ['_submission._tcp', 'submission'],
+  ['_imaps._tcp', 'imaps'],
+  ['_imap._tcp', 'imap'],
+  ['_pop3s._tcp', 'pop3s'],
+  ['_pop3._tcp', 'pop3'],
+];
+
+/** The names mail clients try when nothing is published, in the order they are shown. */
+export const guessedPrefixes = ['mail.', 'smtp.', 'imap.', 'pop.', 'pop3.', ''];
+
+/** Splits `alice@example.org` or `example.org` into the domain (and the address). */
+export function parseTarget(text: string): { domain: string; email?: string } {
+  const at = text.lastIndexOf('@');
+  const domain = (at >= 0 ? text.slice(at + 1) : text).replace(/\.$/, '').toLowerCase();
+  return at >= 0 ? { domain, email: text } : { domain };
+}
+
+const code = (error: unknown) =>
+  typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+
+export async function discover(target: string, dns: Dns): Promise<Discovery> {
+  const { domain, email } = parseTarget(target);
+  const records: DnsRecordFact[] = [];
+  const candidates = new Map<string, Candidate>();
+  const add = (host: string, ports: PortSpec[], source: string) => {
+    const key = host.toLowerCase();
+    const entry = candidates.get(key) ?? { host: key, ports: [], sources: [] };
+    for (const spec of ports) if (!entry.ports.some((p) => p.port === spec.port)) entry.ports.push(spec);
+    if (!entry.sources.includes(source)) entry.sources.push(source);
+    candidates.set(key, entry);
+  };
+  const failed = (kind: DnsRecordFact['kind'], query: string, error: unknown): DnsRecordFact =>
+    absent.has(code(error)) || (error instanceof ResolveError && error.notFound)
+      ? { kind, query, answer: '', note: 'no-record', detail: 'no such record' }
+      : {
+          kind,
+          query,
+          answer: '',
+          note: 'failed',
+          detail: error instanceof ResolveError ? error.reason : dnsReason(error),
+        };
+
+  // Everything is asked at once; each query has its own deadline.
+  const [mx, srvs, guesses] = await Promise.all([
+    dns.mx(domain).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    Promise.all(
+      srvServices.map(([prefix, service]) =>
+        dns.srv(`${prefix}.${domain}`).then(
+          (value) => ({ prefix, service, value }),
+          (error: unknown) => ({ prefix, service, error }),
+        ),
+      ),
+    ),
+    Promise.all(
+      guessedPrefixes.map((prefix) =>
+        dns.addresses(`${prefix}${domain}`).then(
+          (value) => ({ name: `${prefix}${domain}`, value }),
+          (error: unknown) => ({ name: `${prefix}${domain}`, error }),
+        ),
+      ),
+    ),
+  ]);
+
+  if ('error' in mx) records.push(failed('MX', domain, mx.error));
+  else {
+    const sorted = [...mx.value].sort((a, b) => a.priority - b.priority);
+    // RFC 7505: a single MX with an empty ("." ) exchange says the domain accepts no mail at all.
+    if (sorted.length === 1 && (sorted[0]?.exchange ?? '') === '') {
+      records.push({
+        kind: 'MX',
+        query: domain,
+        answer: `${sorted[0]?.priority ?? 0} .`,
+        note: 'null-mx',
+        detail: 'null MX: the domain accepts no mail (RFC 7505)',
+      });
+    }
+    for (const record of sorted) {
+      if (record.exchange === '') continue;
+      const fact: DnsRecordFact = {
+        kind: 'MX',
+        query: domain,
+        answer: `${record.priority} ${record.exchange}`,
+      };
+      if (net.isIP(record.exchange.replace(/^\[|\]$/g, ''))) {
+        Object.assign(fact, {
+          note: 'address-literal',
+          detail: 'an MX must name a host, not an address (RFC 5321 §5.1)',
+        });
+      } else {
+        const alias = await dns.cname(record.exchange).catch(() => []);
+        if (alias.length > 0)
+          Object.assign(fact, {
+            note: 'cname-target',
+            detail: `the MX target is an alias of ${alias[0]} (RFC 2181 §10.3, RFC 5321 §5.1)`,
+          });
+      }
+      records.push(fact);
+      add(record.exchange.replace(/^\[|\]$/g, ''), [{ port: 25, service: 'smtp' }], `MX ${record.priority}`);
+    }
+  }
+
+  for (const result of srvs) {
+    const query = `${result.prefix}.${domain}`;
+    if ('error' in result) {
+      records.push(failed('SRV', query, result.error));
+      continue;
+    }
+    for (const record of [...result.value].sort((a, b) => a.priority - b.priority || b.weight - a.weight)) {
+      // RFC 2782 and RFC 6186 §3: a target of "." says the service is not offered at this domain.
+      if (record.name === '') {
+        records.push({
+          kind: 'SRV',
+          query,
+          answer: `${record.priority} ${record.weight} ${record.port} .`,
+          note: 'not-offered',
+          detail: 'published as not offered (target ".")',
+        });
+        continue;
+      }
+      records.push({
+        kind: 'SRV',
+        query,
+        answer: `${record.priority} ${record.weight} ${record.port} ${record.name}`,
+      });
+      add(record.name, [{ port: record.port, service: result.service }], `SRV ${result.prefix}`);
+    }
+  }
+
+  for (const guess of guesses) {
+    if ('error' in guess) {
+      records.push(failed('guess', guess.name, guess.error));
+      continue;
+    }
+    records.push({ kind: 'guess', query: guess.name, answer: guess.value.map((a) => a.address).join(' ') });
+    add(guess.name, defaultPorts, 'guess');
+  }
+  return { domain, ...(email ? { email } : {}), records, candidates: [...candidates.values()] };
+}

@@ -1,0 +1,103 @@
+/**
+ * Name resolution: the system resolver by default (getaddrinfo for addresses, resolv.conf servers for MX and
+ * SRV), or one DNS server the user names (`--dns-server ADDR[:PORT]`) for everything. Every query has a
+ * deadline (the resolver's timeout, one try).
+ */
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import { ResolveError, UsageError } from './errors.js';
+
+export interface DnsOptions {
+  /** ADDR or ADDR:PORT ([ADDR]:PORT for IPv6) of the one DNS server to ask. */
+  server?: string | undefined;
+  /** Per-query deadline in ms. */
+  timeoutMs?: number | undefined;
+}
+
+export type Address = { address: string; family: 4 | 6 };
+
+/** Parses `--dns-server`: 192.0.2.53, 192.0.2.53:5353, ::1, [::1]:5353. */
+export function parseDnsServer(text: string): string {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const [host, port] = bracketed
+    ? [bracketed[1] ?? '', bracketed[2]]
+    : net.isIP(text) === 6
+      ? [text, undefined]
+      : [text.split(':')[0] ?? '', text.split(':')[1]];
+  if (net.isIP(host) === 0)
+    throw new UsageError(`--dns-server: '${text}' is not an IP address (ADDR or ADDR:PORT)`);
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
+    throw new UsageError(`--dns-server: '${port}' is not a port number (1-65535)`);
+  }
+  return net.isIP(host) === 6 ? `[${host}]:${port ?? 53}` : `${host}:${port ?? 53}`;
+}
+
+const codeOf = (error: unknown) =>
+  typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+
+/** Codes that mean "no such record", as opposed to a failed lookup. */
+export const absent = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);
+
+const reasons: Record<string, string> = {
+  ENOTFOUND: 'no such host (NXDOMAIN or no address records)',
+  ENODATA: 'no address records',
+  EAI_AGAIN: 'the resolver did not answer (EAI_AGAIN)',
+  ETIMEOUT: 'the DNS server did not answer in time',
+  ECONNREFUSED: 'the DNS server refused the connection',
+  EREFUSED: 'the DNS server refused the query',
+  ESERVFAIL: 'the DNS server failed (SERVFAIL)',
+};
+
+export function dnsReason(error: unknown): string {
+  const code = codeOf(error);
+  return reasons[code] ?? code;
+}
+
+export class Dns {
+  private readonly resolver: dns.Resolver;
+
+  constructor(readonly options: DnsOptions = {}) {
+    this.resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 5000, tries: 1 });
+    if (options.server) this.resolver.setServers([options.server]);
+  }
+
+  /** A and AAAA of a name (IP literals pass through). Throws ResolveError when there is none. */
+  async addresses(host: string): Promise<Address[]> {
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    const literal = net.isIP(bare);
+    if (literal !== 0) return [{ address: bare, family: literal as 4 | 6 }];
+    if (!this.options.server) {
+      try {
+        const found = await dns.lookup(bare, { all: true, verbatim: true });
+        return found
+          .filter((e) => e.family === 4 || e.family === 6)
+          .map((e) => ({ address: e.address, family: e.family as 4 | 6 }));
+      } catch (error) {
+        throw new ResolveError(host, dnsReason(error), absent.has(codeOf(error)));
+      }
+    }
+    const [v4, v6] = await Promise.allSettled([this.resolver.resolve4(bare), this.resolver.resolve6(bare)]);
+    const out: Address[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (out.length === 0) {
+      const failure = [v4, v6].find((r) => r.status === 'rejected' && !absent.has(codeOf(r.reason)));
+      if (failure?.status === 'rejected') throw new ResolveError(host, dnsReason(failure.reason));
+      throw new ResolveError(host, reasons.ENOTFOUND ?? '', true);
+    }
+    return out;
+  }
+
+  mx(domain: string) {
+    return this.resolver.resolveMx(domain);
+  }
+
+  srv(name: string) {
+    return this.resolver.resolveSrv(name);
+  }
+
+  cname(name: string) {
+    return this.resolver.resolveCname(name);
+  }
+}

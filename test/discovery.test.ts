@@ -1,0 +1,264 @@
+/**
+ * Discovery, every-address probing and the egress check on real DNS: dnsmasq serves MX, SRV, A and AAAA for
+ * test domains inside a network namespace of the test's own, fixture servers stand for the mail hosts on
+ * loopback addresses there, and iptables drops what a test needs dropped. Nothing resolves or connects outside.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonReport } from '../src/render/json.js';
+import { makeTls } from './helpers/mail-servers.js';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { validEgress, validReport } from './helpers/schema.js';
+
+const missing =
+  netnsMissing() ??
+  (existsSync('/usr/sbin/dnsmasq') ? undefined : 'needs dnsmasq: apt-get install -y dnsmasq-base');
+if (missing && process.env.CI) {
+  it('DNS test prerequisites', () => {
+    throw new Error(`CI=true and the DNS tests cannot run: ${missing}`);
+  });
+} else if (missing) {
+  console.warn(`skipping DNS and egress tests: ${missing}`);
+}
+
+const made: Netns[] = [];
+afterEach(() => {
+  for (const netns of made.splice(0)) netns.destroy();
+});
+function netns(...addresses: string[]): Netns {
+  const created = new Netns();
+  made.push(created);
+  created.addresses(...addresses);
+  return created;
+}
+
+const dnsArgs = ['--dns-server', '127.0.0.1:53'];
+
+describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network namespace', () => {
+  let tls = '';
+  let dir = '';
+  beforeAll(() => {
+    sweepStaleNamespaces();
+    dir = mkdtempSync(join(tmpdir(), 'mailprobe-dns-'));
+    tls = join(dir, 'tls');
+    makeTls(tls, '*.example.test');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const server = (protocol: string, mode: string, host: string, port: number) => ({
+    protocol,
+    tls: mode,
+    host,
+    port,
+    tlsDir: tls,
+  });
+
+  it('alice@example.test: MX, SRV and guessed names are probed, and client settings are chosen from what works', async () => {
+    const ns = netns('127.0.0.11', '127.0.0.12', '127.0.0.20');
+    const run = await ns.scenario({
+      dnsmasq: [
+        '--mx-host=example.test,mx.example.test,10',
+        '--host-record=mx.example.test,127.0.0.20',
+        '--host-record=mail.example.test,127.0.0.11',
+        '--host-record=smtp.example.test,127.0.0.12',
+        '--srv-host=_submissions._tcp.example.test,mail.example.test,465,0,1',
+        '--srv-host=_submission._tcp.example.test,mail.example.test,587,0,1',
+        '--srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1',
+        '--srv-host=_imap._tcp.example.test',
+      ],
+      servers: [
+        server('smtp', 'starttls', '127.0.0.20', 25),
+        server('smtp', 'implicit', '127.0.0.11', 465),
+        server('imap', 'implicit', '127.0.0.11', 993),
+        server('imap', 'starttls', '127.0.0.11', 143),
+      ],
+      cli: [
+        'alice@example.test',
+        ...dnsArgs,
+        '--ca',
+        join(tls, 'ca.pem'),
+        '--timeout',
+        '800',
+        '-4',
+        '--json',
+      ],
+    });
+    const report = validReport<JsonReport>(run.stdout);
+    const discovery = report.discovery;
+    expect(discovery?.email).toBe('alice@example.test');
+    expect(discovery?.records).toEqual(
+      expect.arrayContaining([
+        { kind: 'MX', query: 'example.test', answer: '10 mx.example.test' },
+        {
+          kind: 'SRV',
+          query: '_imap._tcp.example.test',
+          answer: '0 0 1 .',
+          note: 'not-offered',
+          detail: 'published as not offered (target ".")',
+        },
+        { kind: 'guess', query: 'mail.example.test', answer: '127.0.0.11' },
+        expect.objectContaining({ kind: 'guess', query: 'imap.example.test', note: 'no-record' }),
+      ]),
+    );
+    expect(discovery?.candidates.map((c) => [c.host, c.sources])).toEqual([
+      ['mx.example.test', ['MX 10']],
+      ['mail.example.test', ['SRV _submissions._tcp', 'SRV _submission._tcp', 'SRV _imaps._tcp', 'guess']],
+      ['smtp.example.test', ['guess']],
+    ]);
+    expect(discovery?.settings.incoming).toEqual({
+      host: 'mail.example.test',
+      port: 993,
+      protocol: 'IMAP',
+      security: 'TLS',
+      source: expect.stringContaining('SRV'),
+    });
+    expect(discovery?.settings.outgoing).toEqual({
+      host: 'mail.example.test',
+      port: 465,
+      protocol: 'SMTP',
+      security: 'TLS',
+      source: expect.stringContaining('SRV'),
+    });
+    expect(discovery?.settings.notes).toEqual(
+      expect.arrayContaining([
+        'SRV _submission._tcp.example.test points at mail.example.test:587, which does not work (refused)',
+        'SRV _imap._tcp.example.test says imap is not offered, but mail.example.test:143 works safely',
+      ]),
+    );
+    const human = await ns.scenario({
+      servers: [],
+      cli: ['nothing-here.test', '--discover', ...dnsArgs, '--timeout', '500'],
+      dnsmasq: [],
+    });
+    expect(human.code).toBe(3);
+  });
+
+  it('a null MX, and a domain with no mail records at all, are one-line errors with exit 3', async () => {
+    const ns = netns();
+    const nullMx = await ns.scenario({
+      dnsmasq: ['--mx-host=nullmx.test,.,0'],
+      servers: [],
+      cli: ['bob@nullmx.test', ...dnsArgs, '--timeout', '500'],
+    });
+    expect(nullMx.code).toBe(3);
+    expect(nullMx.stderr.trim()).toBe(
+      'mailprobe: cannot resolve nullmx.test: it publishes a null MX (accepts no mail, RFC 7505) and no other mail host',
+    );
+    const none = await ns.scenario({
+      dnsmasq: [],
+      servers: [],
+      cli: ['nothing.test', '--discover', ...dnsArgs, '--timeout', '500'],
+    });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/^mailprobe: cannot resolve nothing\.test: no mail host found/);
+  });
+
+  it('an MX that points at an alias or at an address literal is reported as such', async () => {
+    const ns = netns('127.0.0.11');
+    const run = await ns.scenario({
+      dnsmasq: [
+        '--mx-host=odd.test,alias.odd.test,10',
+        '--cname=alias.odd.test,real.odd.test',
+        '--host-record=real.odd.test,127.0.0.11',
+        '--mx-host=odd.test,127.0.0.11,20',
+      ],
+      servers: [],
+      cli: ['odd.test', '--discover', ...dnsArgs, '--timeout', '500', '--json'],
+    });
+    const records = validReport<JsonReport>(run.stdout).discovery?.records.filter((r) => r.kind === 'MX');
+    expect(records?.map((r) => [r.answer, r.note])).toEqual([
+      ['10 alias.odd.test', 'cname-target'],
+      ['20 127.0.0.11', 'address-literal'],
+    ]);
+  });
+
+  it('a DNS server that does not answer ends at its deadline with exit 3', async () => {
+    const ns = netns();
+    ns.exec('iptables', '-A', 'INPUT', '-p', 'udp', '--dport', '53', '-j', 'DROP');
+    const started = performance.now();
+    const run = await ns.scenario({
+      servers: [],
+      cli: ['silent.test', '--discover', ...dnsArgs, '--timeout', '500'],
+    });
+    expect(run.code).toBe(3);
+    expect(run.stderr.trim()).toBe(
+      'mailprobe: cannot resolve silent.test: DNS failed: the DNS server did not answer in time',
+    );
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('--all-addresses probes every address and reports a port that works on one but not another', async () => {
+    const ns = netns('127.0.0.11', '127.0.0.13');
+    const run = await ns.scenario({
+      dnsmasq: ['--host-record=multi.example.test,127.0.0.11', '--host-record=multi.example.test,127.0.0.13'],
+      servers: [server('imap', 'implicit', '127.0.0.11', 993)],
+      cli: [
+        'multi.example.test',
+        '--all-addresses',
+        '--ports',
+        '993',
+        ...dnsArgs,
+        '--ca',
+        join(tls, 'ca.pem'),
+        '--timeout',
+        '800',
+        '--json',
+      ],
+    });
+    const host = validReport<JsonReport>(run.stdout).hosts[0];
+    expect(host?.ports.map((p) => [p.address, p.status])).toEqual([
+      ['127.0.0.11', 'open'],
+      ['127.0.0.13', 'refused'],
+    ]);
+    expect(host?.findings.map((f) => [f.id, f.address])).toEqual(
+      expect.arrayContaining([['address-results-differ', '127.0.0.13']]),
+    );
+  });
+
+  describe('mailprobe egress', () => {
+    const hosts = ['127.0.0.31', '127.0.0.32', '127.0.0.33'];
+    const spec = (cli: string[]) => ({
+      dnsmasq: hosts.map((address, i) => `--host-record=mx${i + 1}.test,${address}`),
+      servers: hosts.flatMap((host) => [
+        { protocol: 'smtp', tls: 'starttls', host, port: 25 },
+        { protocol: 'tcp', host, port: 443 },
+      ]),
+      cli: ['egress', '--via', 'mx1.test,mx2.test,mx3.test', ...dnsArgs, '--timeout', '500', ...cli],
+    });
+    const egress = (stdout: string) =>
+      validEgress<{
+        egress: { conclusion: string; hosts: { port25: string; control: string; evidence: string }[] };
+      }>(stdout).egress;
+
+    it('not blocked: 25 answers on the mail hosts (exit 0)', async () => {
+      const run = await netns(...hosts).scenario(spec(['--json']));
+      expect(run.code).toBe(0);
+      expect(egress(run.stdout).conclusion).toBe('not-blocked');
+    });
+
+    it('blocked: 25 dropped on the way while the control port answers (exit 1)', async () => {
+      const ns = netns(...hosts);
+      ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      const run = await ns.scenario(spec(['--json']));
+      expect(run.code).toBe(1);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('blocked');
+      expect(result.hosts.map((h) => [h.port25, h.control, h.evidence])).toEqual(
+        Array(3).fill(['filtered', 'connected', 'blocked']),
+      );
+      const human = await ns.scenario(spec([]));
+      expect(human.stdout).toMatch(/^outbound port 25: BLOCKED/);
+    });
+
+    it('inconclusive: nothing answers, neither 25 nor the control port (exit 4)', async () => {
+      const ns = netns(...hosts);
+      ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '443', '-j', 'DROP');
+      const run = await ns.scenario(spec(['--json']));
+      expect(run.code).toBe(4);
+      expect(egress(run.stdout).conclusion).toBe('inconclusive');
+    });
+  });
+});
