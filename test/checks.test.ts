@@ -1,14 +1,12 @@
 /** The opt-in checks against fixture servers with and without each flaw. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Fixture, type FixtureOptions, startFixture } from '../fixtures/servers.js';
+import { describe, expect, it } from 'vitest';
+import { type FixtureOptions, startFixture } from '../fixtures/servers.js';
 import { probePort } from '../src/probe.js';
 import type { Service } from '../src/types.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, testCa, testLimits } from './helpers/probe.js';
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
+const { track } = fixtureServers();
 
 async function probeWith(
   options: FixtureOptions,
@@ -16,7 +14,7 @@ async function probeWith(
   checks: ('injection' | 'auth-required' | 'tls-versions')[],
 ) {
   const fixture = await startFixture(options);
-  running.push(fixture);
+  track(fixture);
   const result = await probePort({
     address: '127.0.0.1',
     family: 4,

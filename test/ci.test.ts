@@ -1,50 +1,18 @@
-/** CI use: expectations, exit codes, report files (JUnit, Markdown, JSON) and --fail-on, through the built CLI. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type Fixture, type FixtureOptions, startFixture } from '../fixtures/servers.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../src/render/json.js';
+import { cli, root } from './helpers/cli.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { validReport } from './helpers/schema.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const main = `${root}dist/src/cli/main.js`;
 const ca = `${root}fixtures/tls/ca.pem`;
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-ci-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error && typeof error.code === 'number' ? error.code : error ? -1 : 0,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
-
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
-async function fixture(options: FixtureOptions): Promise<number> {
-  const started = await startFixture(options);
-  running.push(started);
-  return started.port;
-}
+const { fixture } = fixtureServers();
 
 const common = ['--ca', ca, '--servername', 'localhost', '--timeout', '1000'];
 

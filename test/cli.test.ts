@@ -1,50 +1,19 @@
-/** The built CLI, run as a user runs it: exit codes, one-line errors, the JSON shape, the demo. */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, type FixtureOptions, startFixture, startRawServer } from '../fixtures/servers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startRawServer } from '../fixtures/servers.js';
 import type { JsonReport } from '../src/render/json.js';
+import { cli, mainScript as main, root } from './helpers/cli.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { validReport } from './helpers/schema.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const main = `${root}dist/src/cli/main.js`;
 const ca = `${root}fixtures/tls/ca.pem`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error && typeof error.code === 'number' ? error.code : error ? -1 : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 beforeAll(() => {
   if (!existsSync(main))
     throw new Error('dist/src/cli/main.js is missing: run npm run build (npm test does)');
 });
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
-async function fixture(options: FixtureOptions): Promise<number> {
-  const started = await startFixture(options);
-  running.push(started);
-  return started.port;
-}
+const { track, fixture } = fixtureServers();
 
 describe('mailprobe CLI', () => {
   it('--version prints the package version', async () => {
@@ -121,7 +90,7 @@ describe('mailprobe CLI', () => {
       socket.write(Buffer.from(banner, 'utf8'));
       socket.on('data', () => socket.end('221 bye\r\n'));
     });
-    running.push(server);
+    track(server);
     const args = ['127.0.0.1', '--port', `${server.port}=smtp`, '--timeout', '1000'];
     const human = await cli([...args, '--verbose']);
     expect(human.stdout).not.toMatch(/[\u001b\u0007\u009b\u202e\r]/);

@@ -1,32 +1,12 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type Fixture,
-  type FixtureOptions,
-  startFixture,
-  startRawServer,
-  tlsFile,
-} from '../fixtures/servers.js';
+import { describe, expect, it } from 'vitest';
+import { type FixtureOptions, startRawServer, tlsFile } from '../fixtures/servers.js';
 import type { Service } from '../src/types.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
-
-async function fixture(options: FixtureOptions): Promise<number> {
-  const started = await startFixture(options);
-  running.push(started);
-  return started.port;
-}
-
-async function raw(handler: (socket: net.Socket) => void): Promise<number> {
-  const started = await startRawServer(handler);
-  running.push(started);
-  return started.port;
-}
+const { fixture, raw } = fixtureServers();
 
 /** A port where nothing listens: a server's port, freed. */
 async function freedPort(): Promise<number> {

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Fixture,
   type FixtureOptions,
@@ -16,12 +16,10 @@ import {
 } from '../fixtures/servers.js';
 import { renderHuman } from '../src/render/human.js';
 import type { PortResult, Service, Status } from '../src/types.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe, testCa, testLimits } from './helpers/probe.js';
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
+const { track } = fixtureServers();
 
 /** Writes `data` forever in `size`-byte pieces, as fast as the socket drains, until it closes. */
 function flood(socket: net.Socket, piece: string | Buffer) {
@@ -473,7 +471,7 @@ describe('hostile and broken servers', () => {
   for (const c of cases) {
     it(`${c.name}: ${c.status}${c.findings.length ? `, ${c.findings.join(', ')}` : ''}`, async () => {
       const server = await c.server();
-      running.push(server);
+      track(server);
       const run = await probeInChild(server.port, c.service);
       const result = run.result;
       expect(result.status, result.statusDetail).toBe(c.status);

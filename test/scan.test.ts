@@ -1,31 +1,20 @@
 /** probeHost: many ports at once, resolution, abort, and no socket or timer left behind. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Fixture, startFixture, startRawServer } from '../fixtures/servers.js';
+import { describe, expect, it } from 'vitest';
+import { referenceFixtures, startFixture, startRawServer } from '../fixtures/servers.js';
 import { ResolveError } from '../src/errors.js';
 import { sanitize } from '../src/render/sanitize.js';
 import { probeHost, resolveHost } from '../src/scan.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { testCa, testLimits } from './helpers/probe.js';
 import { activeHandles, handlesLeft } from './helpers/watch.js';
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
+const { track } = fixtureServers();
 
 async function sevenPorts() {
-  const specs = [
-    ['smtp', { protocol: 'smtp', tls: 'starttls' }],
-    ['submissions', { protocol: 'smtp', tls: 'implicit' }],
-    ['submission', { protocol: 'smtp', tls: 'starttls' }],
-    ['imap', { protocol: 'imap', tls: 'starttls' }],
-    ['imaps', { protocol: 'imap', tls: 'implicit' }],
-    ['pop3', { protocol: 'pop3', tls: 'starttls' }],
-    ['pop3s', { protocol: 'pop3', tls: 'implicit' }],
-  ] as const;
   return Promise.all(
-    specs.map(async ([service, options]) => {
+    referenceFixtures.map(async ([service, options]) => {
       const fixture = await startFixture(options);
-      running.push(fixture);
+      track(fixture);
       return { port: fixture.port, service };
     }),
   );
@@ -56,7 +45,7 @@ describe('probeHost', () => {
   it('leaves no socket or timer behind, on success and on failure', async () => {
     const ports = await sevenPorts();
     const silent = await startRawServer(() => {});
-    running.push(silent);
+    track(silent);
     const before = activeHandles();
     await probeHost('127.0.0.1', {
       ports: [...ports, { port: silent.port, service: 'submission' }],
@@ -69,7 +58,7 @@ describe('probeHost', () => {
 
   it('an AbortSignal stops every port at once', async () => {
     const silent = await Promise.all([1, 2, 3].map(() => startRawServer(() => {})));
-    running.push(...silent);
+    for (const server of silent) track(server);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = performance.now();

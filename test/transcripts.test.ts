@@ -4,9 +4,10 @@
  * connection if mailprobe strays from the recorded dialogue.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Fixture, parseTranscript, startTranscriptServer } from '../fixtures/servers.js';
+import { describe, expect, it } from 'vitest';
+import { parseTranscript, startTranscriptServer } from '../fixtures/servers.js';
 import { isService, referenceFor } from '../src/reference/table.js';
+import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, probe } from './helpers/probe.js';
 
 const dir = new URL('../fixtures/transcripts/', import.meta.url);
@@ -14,10 +15,7 @@ const files = readdirSync(dir)
   .filter((file) => file.endsWith('.txt'))
   .sort();
 
-const running: Fixture[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fixture) => fixture.close()));
-});
+const { track } = fixtureServers();
 
 describe('recorded real-server transcripts', () => {
   it('there are transcripts of each protocol', () => {
@@ -33,7 +31,7 @@ describe('recorded real-server transcripts', () => {
       if (!isService(service)) throw new Error(`${file}: unknown service ${service}`);
       const [, status = '', findings = ''] = /^status=(\S+) findings=(\S+)$/.exec(expectation) ?? [];
       const server = await startTranscriptServer(transcript, referenceFor(service).tls === 'implicit');
-      running.push(server);
+      track(server);
       const result = await probe(server.port, service, { servername: 'localhost' });
       expect(result.status, result.statusDetail).toBe(status);
       expect(findingIds(result)).toEqual(findings === '-' ? [] : findings.split(',').sort());

@@ -3,16 +3,7 @@
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { startFixture } = await import(`${root}dist/fixtures/servers.js`);
-const specs = [
-  ['smtp', { protocol: 'smtp', tls: 'starttls' }],
-  ['submissions', { protocol: 'smtp', tls: 'implicit' }],
-  ['submission', { protocol: 'smtp', tls: 'starttls' }],
-  ['imap', { protocol: 'imap', tls: 'starttls' }],
-  ['imaps', { protocol: 'imap', tls: 'implicit' }],
-  ['pop3', { protocol: 'pop3', tls: 'starttls' }],
-  ['pop3s', { protocol: 'pop3', tls: 'implicit' }],
-];
+const { referenceFixtures: specs, startFixture } = await import(`${root}dist/fixtures/servers.js`);
 const fixtures = await Promise.all(specs.map(([, options]) => startFixture(options)));
 process.stdout.write(
   `${JSON.stringify(specs.map(([service], i) => ({ port: fixtures[i].port, service })))}\n`,

@@ -1,4 +1,4 @@
-/** Watches one probe: peak memory growth, unhandled errors, and handles left behind. */
+/** Handles left behind by a probe: what is open now that was not before. */
 
 /** Handles that keep the event loop alive, by kind. */
 export function activeHandles(): string[] {
@@ -29,34 +29,4 @@ export async function handlesLeft(before: string[], ms = 2000): Promise<string[]
     await new Promise((resolve) => setImmediate(resolve));
   }
   return added(before, activeHandles());
-}
-
-const used = () => {
-  const memory = process.memoryUsage();
-  return memory.heapUsed + memory.arrayBuffers;
-};
-
-/** Runs `work`, sampling heap + buffer memory every 5 ms and catching unhandled rejections and exceptions. */
-export async function watched<T>(work: () => Promise<T>) {
-  const errors: unknown[] = [];
-  const onError = (error: unknown) => errors.push(error);
-  process.on('unhandledRejection', onError);
-  process.on('uncaughtException', onError);
-  const baseline = used();
-  let peak = baseline;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, used());
-  }, 5);
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { value, ms: performance.now() - started, peakGrowth: () => peak - baseline, errors };
-  } finally {
-    clearInterval(sampler);
-    peak = Math.max(peak, used());
-    // Unhandled rejections are reported on a later turn of the loop.
-    await new Promise((resolve) => setImmediate(resolve));
-    process.off('unhandledRejection', onError);
-    process.off('uncaughtException', onError);
-  }
 }
