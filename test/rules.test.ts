@@ -172,6 +172,7 @@ describe('rules over hand-built results', () => {
     expect(verdict.findings[0]).toMatchObject({ id: 'port-25-blocked', severity: 'high', port: 25 });
     expect(verdict.findings[0]?.detail).toMatch(/587 and 465 on the same address answered/);
     expect(verdict.findings[0]?.detail).toMatch(/ISP/);
+    expect(verdict.findings[0]?.detail).toMatch(/run "mailprobe egress"/);
   });
 
   it('every finding carries evidence and a reference', () => {
@@ -195,6 +196,23 @@ describe('rules over hand-built results', () => {
       expect(finding.evidence.length, finding.id).toBeGreaterThan(0);
       expect(finding.reference, finding.id).not.toBe('');
     }
+  });
+
+  it('a different certificate on another address of the same port is reported on each', () => {
+    const other = withCert('2026-12-31T00:00:00.000Z');
+    const base = other.tls as NonNullable<PortResult['tls']>;
+    const certificate = base.certificate as NonNullable<typeof base.certificate>;
+    const second = {
+      ...other,
+      address: '2001:db8::10',
+      family: 6 as const,
+      tls: { ...base, certificate: { ...certificate, sha256: 'BB', subject: 'CN=old.example' } },
+    };
+    const verdict = judge(other, second);
+    expect(verdict.findings.map((f) => [f.id, f.address])).toEqual([
+      ['certificate-differs-by-address', '192.0.2.10'],
+      ['certificate-differs-by-address', '2001:db8::10'],
+    ]);
   });
 
   it('rule ids are unique kebab-case', () => {
