@@ -29,9 +29,9 @@ export interface Limits {
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   connectMs: 5000,
   tlsMs: 5000,
-  greetingMs: 15000,
+  greetingMs: 30000,
   replyMs: 5000,
-  portMs: 40000,
+  portMs: 60000,
   lineBytes: 4096,
   replyBytes: 65536,
   replyLines: 256,
