@@ -101,8 +101,6 @@ export function parseExpectations(
   return merged;
 }
 
-export { expectedService as expectedServiceOf } from '../expect/expectations.js';
-
 /** `--check injection,tls-versions` (repeatable), or `all`. */
 export function parseChecks(values: string[] | undefined): CheckName[] {
   const names = (values ?? [])

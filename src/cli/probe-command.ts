@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
 import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';
+import { expectedService } from '../expect/expectations.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
 import {
   checkHost,
   checkMailbox,
-  expectedServiceOf,
   parseChecks,
   parseExpectations,
   parseLimits,
@@ -122,7 +122,7 @@ export async function handler(args: Args): Promise<void> {
   }
   // With expectations and no port list, exactly the expected ports are probed.
   const probed =
-    ports ?? expectations?.map((e) => ({ port: e.port, service: e.service ?? expectedServiceOf(e) }));
+    ports ?? expectations?.map((e) => ({ port: e.port, service: expectedService(e) }));
   const probe = {
     ...(probed ? { ports: probed } : {}),
     family: args['4'] ? (4 as const) : args['6'] ? (6 as const) : ('both' as const),

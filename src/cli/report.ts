@@ -16,6 +16,12 @@ import {
   type ProbeOptions,
   probeHost,
   ResolveError,
+  renderDiscoveryHead,
+  renderHuman,
+  renderJson,
+  renderJunit,
+  renderMarkdown,
+  renderSettings,
   type Severity,
 } from '../index.js';
 import { exitCodes } from './exit.js';
@@ -53,21 +59,20 @@ async function spinner(report: ReportOptions, total: number) {
   };
 }
 
-async function render(
+function render(
   format: Format,
   hosts: CheckedHost[],
   result: ReturnType<typeof outcome>,
   report: ReportOptions,
   discovery?: DiscoveryReport,
 ) {
-  const api = await import('../index.js');
-  if (format === 'json') return api.renderJson(hosts, result, discovery);
-  if (format === 'junit') return api.renderJunit(hosts, result);
-  if (format === 'markdown') return api.renderMarkdown(hosts, result);
+  if (format === 'json') return renderJson(hosts, result, discovery);
+  if (format === 'junit') return renderJunit(hosts, result);
+  if (format === 'markdown') return renderMarkdown(hosts, result);
   const color = useColor(report.color, process.stdout);
-  const body = hosts.map((host) => api.renderHuman(host, { color, verbose: report.verbose })).join('\n');
+  const body = hosts.map((host) => renderHuman(host, { color, verbose: report.verbose })).join('\n');
   if (!discovery) return body;
-  return `${api.renderDiscoveryHead(discovery, { color })}${body}\n${api.renderSettings(discovery.settings, { color })}`;
+  return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}`;
 }
 
 /** Judges, checks expectations, writes the report files and stdout, sets the exit code. */
@@ -86,9 +91,9 @@ async function finish(
   const summary = outcome(hosts, report.failOn);
   const extra = discovery ? { ...discovery, settings: chooseSettings(discovery, hosts) } : undefined;
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
-    writeFileSync(file, await render(format, hosts, summary, report, extra));
+    writeFileSync(file, render(format, hosts, summary, report, extra));
   }
-  process.stdout.write(await render(report.format, hosts, summary, report, extra));
+  process.stdout.write(render(report.format, hosts, summary, report, extra));
   process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
 }
 

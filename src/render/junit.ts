@@ -93,8 +93,8 @@ function casesFor(host: CheckedHost, result: Outcome): Case[] {
 
 /** JUnit XML: one <testsuite> per host, one <testcase> per port and per expectation, failures with evidence. */
 export function renderJunit(hosts: CheckedHost[], result: Outcome): string {
-  const suites = hosts.map((host) => {
-    const cases = casesFor(host, result);
+  const perHost = hosts.map((host) => ({ host, cases: casesFor(host, result) }));
+  const suites = perHost.map(({ host, cases }) => {
     const failures = cases.filter((c) => c.failure).length;
     const body = cases
       .map((c) => {
@@ -110,11 +110,8 @@ export function renderJunit(hosts: CheckedHost[], result: Outcome): string {
       '  </testsuite>',
     ].join('\n');
   });
-  const total = hosts.reduce((sum, host) => sum + casesFor(host, result).length, 0);
-  const failures = hosts.reduce(
-    (sum, host) => sum + casesFor(host, result).filter((c) => c.failure).length,
-    0,
-  );
+  const total = perHost.reduce((sum, { cases }) => sum + cases.length, 0);
+  const failures = perHost.reduce((sum, { cases }) => sum + cases.filter((c) => c.failure).length, 0);
   const seconds = hosts.reduce((sum, host) => sum + host.durationMs, 0) / 1000;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mailprobe" tests="${total}" failures="${failures}" errors="0" time="${seconds.toFixed(3)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
