@@ -121,8 +121,7 @@ export async function handler(args: Args): Promise<void> {
     );
   }
   // With expectations and no port list, exactly the expected ports are probed.
-  const probed =
-    ports ?? expectations?.map((e) => ({ port: e.port, service: expectedService(e) }));
+  const probed = ports ?? expectations?.map((e) => ({ port: e.port, service: expectedService(e) }));
   const probe = {
     ...(probed ? { ports: probed } : {}),
     family: args['4'] ? (4 as const) : args['6'] ? (6 as const) : ('both' as const),
