@@ -224,7 +224,7 @@ export async function runChecks(
       return fallback(error);
     } finally {
       session.close();
-      for (const entry of session.transcript) result.transcript.push({ ...entry, text: entry.text });
+      result.transcript.push(...session.transcript);
     }
   };
   if (checks.includes('injection') && plainStart && result.starttls?.advertised) {
