@@ -5,7 +5,6 @@
 import type tls from 'node:tls';
 import type { CheckName } from './check-names.js';
 import { PhaseTimeoutError } from './errors.js';
-import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { addressLiteral, readSmtpReply } from './protocols/smtp.js';
 import type { Session } from './session.js';
@@ -191,7 +190,7 @@ async function tlsVersions(
         if (!reply.accepted) throw new Error('STARTTLS refused');
         socket = (await session.upgrade(options)).socket;
       }
-      const negotiated = readTlsFacts(socket, target.servername).protocol;
+      const negotiated = socket.getProtocol() ?? 'unknown';
       (negotiated === version ? facts.accepted : facts.refused).push(version);
       await quietly(() => dialogue.quit(session));
     } catch {

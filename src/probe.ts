@@ -1,3 +1,4 @@
+import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
 import {
   AbortedError,
@@ -7,7 +8,7 @@ import {
   ProtocolError,
 } from './errors.js';
 import type { Limits } from './limits.js';
-import { classifyConnectError } from './net/dial.js';
+import { classifyConnectError, stapledOcsp } from './net/dial.js';
 import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
@@ -116,6 +117,11 @@ async function probeOnce(target: PortTarget): Promise<PortResult> {
     timings: session.timings,
     transcript: session.transcript,
   };
+  const factsContext = (socket: tls.TLSSocket) => ({
+    ca: target.ca,
+    ocsp: stapledOcsp(socket),
+    at: Date.parse(result.startedAt),
+  });
   let phase: Phase = 'connect';
   const enter = (next: Phase) => {
     phase = next;
@@ -128,7 +134,7 @@ async function probeOnce(target: PortTarget): Promise<PortResult> {
       const raw = await session.connectRaw(target.address, target.port);
       enter('tls');
       const secure = await session.handshake(raw, tlsOptions);
-      result.tls = readTlsFacts(secure, target.servername);
+      result.tls = readTlsFacts(secure, target.servername, factsContext(secure));
       session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
     } else {
       await session.connect(target.address, target.port);
@@ -171,7 +177,7 @@ async function probeOnce(target: PortTarget): Promise<PortResult> {
           result.starttls = { ...result.starttls, upgraded: true, bytesAfterOk: discarded };
           if (discarded > 0)
             session.note(`discarded ${discarded} bytes received after the ${dialogue.startTlsCommand} OK`);
-          result.tls = readTlsFacts(socket, target.servername);
+          result.tls = readTlsFacts(socket, target.servername, factsContext(socket));
           session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
           enter('capabilities');
           result.capabilitiesAfterTls = await dialogue.capabilities(session, { ehloName });
@@ -258,11 +264,11 @@ async function crossCheck(
       session.note('cross-check: no plaintext greeting; trying a TLS handshake on a new connection');
       const raw = await session.connectRaw(target.address, target.port);
       const socket = await session.handshake(raw, { servername: target.servername, ca: target.ca });
-      const facts = readTlsFacts(socket, target.servername);
+      const cipher = socket.getCipher();
       check = {
         tried: 'implicit-tls',
         outcome: 'tls-handshake',
-        detail: `${facts.protocol} ${facts.cipher}`,
+        detail: `${socket.getProtocol() ?? 'TLS'} ${cipher.standardName ?? cipher.name}`,
       };
     }
   } catch (error) {

@@ -4,6 +4,7 @@ import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
 import { type Phase, ResolveError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
+import { normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
 import type { HostResult, PortResult, Service } from './types.js';
@@ -91,11 +92,19 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const limits: Limits = { ...defaultLimits, ...options.limits };
-  const resolved = await resolveHost(host, options.family ?? 'both', new Dns({ server: options.dnsServer }));
+  // The name for SNI and certificate checks, and for DNS: A-label form, no trailing dot (RFC 9525 §6.3).
+  const named = normalizeHostName(options.servername ?? host);
+  if (!named) throw new ResolveError(host, 'it is not a valid host name (IDNA)');
+  const lookup = options.servername === undefined ? named.name : (normalizeHostName(host)?.name ?? host);
+  const resolved = await resolveHost(
+    lookup,
+    options.family ?? 'both',
+    new Dns({ server: options.dnsServer }),
+  );
   const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
   const resolveMs = Math.round((performance.now() - started) * 10) / 10;
   options.onResolved?.(addresses);
-  const servername = options.servername ?? host.replace(/^\[(.*)\]$/, '$1');
+  const servername = named.name;
   const limit = pLimit(Math.max(1, options.concurrency ?? 16));
   const ports = options.ports ?? defaultPorts;
   const jobs: Promise<PortResult>[] = [];
@@ -129,6 +138,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   return {
     host,
     servername,
+    ...(named.notes.length > 0 ? { notes: named.notes } : {}),
     addresses,
     resolveMs,
     startedAt,

@@ -153,8 +153,10 @@ export interface PortResult {
 export interface HostResult {
   /** The host as the user typed it. */
   host: string;
-  /** The name used for SNI and certificate checks. */
+  /** The name used for SNI and certificate checks (A-label form, no trailing dot). */
   servername: string;
+  /** Facts about the run itself rather than the server (a host name normalised, for example). */
+  notes?: string[];
   addresses: { address: string; family: 4 | 6 }[];
   /** ms spent resolving the host. */
   resolveMs: number;

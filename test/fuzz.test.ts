@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from '../src/errors.js';
+import { DerError, parseOcspResponse, signatureAlgorithm } from '../src/net/der.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
 import { readSmtpReply } from '../src/protocols/smtp.js';
@@ -102,4 +103,32 @@ describe('fuzzed reply readers', () => {
       );
     });
   }
+});
+
+describe('the DER readers (certificate signature algorithm, stapled OCSP)', () => {
+  it('throw only DerError on any bytes, mutated real structures included', () => {
+    const ocsp = fc.uint8Array({ maxLength: 300 });
+    fc.assert(
+      fc.property(ocsp, fc.nat(), (bytes, cut) => {
+        // A valid-looking prefix reaches deeper than random bytes alone.
+        const framed = Uint8Array.from([
+          0x30,
+          0x82,
+          (bytes.length >> 8) & 0xff,
+          bytes.length & 0xff,
+          ...bytes,
+        ]);
+        for (const input of [bytes, framed, framed.subarray(0, cut % (framed.length + 1))]) {
+          for (const read of [() => parseOcspResponse(input), () => signatureAlgorithm(input)]) {
+            try {
+              read();
+            } catch (error) {
+              expect(error).toBeInstanceOf(DerError);
+            }
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -1,10 +1,10 @@
 /**
  * Installable as users install it: `npm pack`, install the tarball into an empty folder (offline, from the
- * npm cache that `npm ci` filled, so nothing leaves the machine), then run the installed CLI and import the
- * library.
+ * npm cache that `npm ci` filled, with a lockfile made from ours, so nothing leaves the machine), then run the
+ * installed CLI and import the library.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +32,38 @@ beforeAll(() => {
   version = packed.version;
   const app = join(dir, 'app');
   execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), '{"name": "app", "private": true, "type": "module"}\n');
-  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed.filename)], {
+  // The app gets a lockfile made from ours (runtime packages only), so `npm ci --offline` takes every
+  // tarball from the cache that our own `npm ci` filled, by integrity, and needs no registry metadata.
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<
+      string,
+      {
+        dev?: boolean;
+        version?: string;
+        dependencies?: object;
+        bin?: object;
+        engines?: object;
+        license?: string;
+      }
+    >;
+  };
+  const own = lock.packages[''] ?? {};
+  const tarball = `file:../${packed.filename}`;
+  const packages: Record<string, object> = {
+    '': { name: 'app', dependencies: { mailprobe: tarball } },
+    'node_modules/mailprobe': { ...own, name: undefined, devDependencies: undefined, resolved: tarball },
+  };
+  for (const [key, entry] of Object.entries(lock.packages))
+    if (key.startsWith('node_modules/') && !entry.dev) packages[key] = entry;
+  writeFileSync(
+    join(app, 'package.json'),
+    `${JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { mailprobe: tarball } })}\n`,
+  );
+  writeFileSync(
+    join(app, 'package-lock.json'),
+    `${JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`,
+  );
+  execFileSync('npm', ['ci', '--offline', '--no-audit', '--no-fund'], {
     cwd: app,
     stdio: 'pipe',
   });

@@ -73,7 +73,13 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
   });
 
   /** Starts the servers, runs mailprobe against mail.test (127.0.0.1 and ::1), returns the report. */
-  async function probe(name: string, setup: ServerSetup, extra: string[] = [], blockPort25 = false) {
+  async function probe(
+    name: string,
+    setup: ServerSetup,
+    extra: string[] = [],
+    blockPort25 = false,
+    ca = join(tls, 'ca.pem'),
+  ) {
     const started = performance.now();
     const dir = mkdtempSync(join(root, `${name}-`));
     chmodSync(dir, 0o755);
@@ -83,15 +89,7 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       host.netns.exec('ip6tables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
     }
     host.start(setup);
-    const run = await host.mailprobe([
-      'mail.test',
-      '--ca',
-      join(tls, 'ca.pem'),
-      '--timeout',
-      '3000',
-      '--json',
-      ...extra,
-    ]);
+    const run = await host.mailprobe(['mail.test', '--ca', ca, '--timeout', '3000', '--json', ...extra]);
     timings.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
     if (run.stdout === '') throw new Error(`mailprobe printed nothing (exit ${run.code}): ${run.stderr}`);
     const report = validReport<Report>(run.stdout).hosts[0];
@@ -211,7 +209,27 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     expect(expired).toHaveLength(14);
     for (const finding of expired) {
       expect(finding.severity).toBe('critical');
-      expect(finding.detail).toMatch(/^expired on 2026-01-02/);
+      expect(finding.detail).toMatch(/^leaf: CN=mail\.test expired on 2026-01-02/);
     }
+  });
+
+  it('a chain with an expired intermediate (leaf in date): cert-expired names the intermediate, no port is safe', async () => {
+    const { run, report, port } = await probe(
+      'expired-intermediate',
+      { ...wellConfigured, cert: 'chains/expired-int' },
+      [],
+      false,
+      join(tls, 'chains', 'root.pem'),
+    );
+    expect(run.code).toBe(1);
+    for (const address of addresses) {
+      for (const number of [25, 465, 587, 143, 993, 110, 995]) {
+        expect(port(number, address).status, `${number} ${address}`).toBe('open');
+        expect(port(number, address).findings, `${number} ${address}`).toEqual(['cert-expired']);
+        expect(port(number, address).safe, `${number} ${address}`).toBe(false);
+      }
+    }
+    for (const finding of report.findings.filter((f) => f.id === 'cert-expired'))
+      expect(finding.detail).toMatch(/^intermediate 1: CN=mailprobe test int-expired expired on 2026-01-02/);
   });
 });

@@ -55,11 +55,47 @@ function result(service: Service, overrides: Partial<PortResult> = {}): PortResu
   };
 }
 
+/** A leaf with these dates; the trust problems are what observation (src/net/chain.ts) records for them. */
 const withCert = (validTo: string, validFrom = '2026-01-01T00:00:00.000Z') => {
   const base = result('imaps');
   if (!base.tls?.certificate) throw new Error('fixture has a certificate');
+  const trustProblems = [
+    ...(Date.parse(validTo) < Date.parse(startedAt)
+      ? [
+          {
+            kind: 'expired' as const,
+            certificate: 'leaf',
+            index: 0,
+            detail: `CN=mail.example expired on ${validTo.slice(0, 10)}`,
+          },
+        ]
+      : []),
+    ...(Date.parse(validFrom) > Date.parse(startedAt)
+      ? [
+          {
+            kind: 'not-yet-valid' as const,
+            certificate: 'leaf',
+            index: 0,
+            detail: `CN=mail.example is valid only from ${validFrom.slice(0, 10)}`,
+          },
+        ]
+      : []),
+  ];
   return result('imaps', {
-    tls: { ...base.tls, certificate: { ...base.tls.certificate, validTo, validFrom } },
+    tls: {
+      ...base.tls,
+      trusted: trustProblems.length === 0,
+      trustProblems,
+      certificate: { ...base.tls.certificate, validTo, validFrom },
+    },
+  });
+};
+
+/** An untrusted chain for which observation could name no reason: cert-untrusted must still fire. */
+const untrustedWithoutReason = () => {
+  const base = result('imaps');
+  return result('imaps', {
+    tls: { ...(base.tls as NonNullable<PortResult['tls']>), trusted: false, trustError: 'SOME_NEW_ERROR' },
   });
 };
 
@@ -78,6 +114,7 @@ describe('rules over hand-built results', () => {
       ports: [withCert('2027-06-01T00:00:00.000Z', '2026-07-01T00:00:00.000Z')],
       ids: ['cert-not-yet-valid'],
     },
+    { name: 'untrusted with no reason recorded', ports: [untrustedWithoutReason()], ids: ['cert-untrusted'] },
     {
       name: 'TLS 1.0',
       ports: [

@@ -10,6 +10,7 @@ import {
   parseExpectFlag,
 } from '../expect/expectations.js';
 import { defaultLimits, type Limits } from '../limits.js';
+import { normalizeHostName } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
 
@@ -124,14 +125,16 @@ export function checkMailbox(address: string): string {
   return address.slice(at + 1);
 }
 
-/** A host name (RFC 1123 labels) or an IP literal, bracketed or not. */
-export function checkHost(host: string): string {
+/** A host name (RFC 1123 labels, or an IDN that converts to them) or an IP literal, bracketed or not. */
+export function checkHost(host: string, option = ''): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (net.isIP(bare)) return host;
-  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  const shown = host.length > 80 ? `${host.slice(0, 60)}… (${host.length} characters)` : host;
+  const named = host.length <= 1024 ? normalizeHostName(host) : undefined;
   const label = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
+  const name = named?.name ?? '';
   if (name.length === 0 || name.length > 253 || !name.split('.').every((part) => label.test(part))) {
-    throw new UsageError(`'${host}' is not a host name or IP address`);
+    throw new UsageError(`${option}'${JSON.stringify(shown).slice(1, -1)}' is not a host name or IP address`);
   }
   return host;
 }

@@ -104,6 +104,7 @@ export async function handler(args: Args): Promise<void> {
   // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
   const discovering = target.includes('@') || args.discover === true;
   checkHost(target.includes('@') ? checkMailbox(target) : target);
+  if (args.servername !== undefined) checkHost(String(args.servername), '--servername: ');
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const perHost = positiveInteger(args['per-host'], '--per-host', 64) ?? 2;

@@ -49,7 +49,10 @@ export function connectTcp(
 }
 
 export interface TlsOptions {
-  /** SNI and the name the certificate is checked against. Not sent when it is an IP address (RFC 6066 §3). */
+  /**
+   * SNI and the name the certificate is checked against, in A-label form without a trailing dot (see
+   * normalizeHostName). Not sent when it is an IP address (RFC 6066 §3).
+   */
   servername: string;
   /** Extra trusted roots (PEM), added to Node's bundled Mozilla store. */
   ca?: string | undefined;
@@ -62,6 +65,14 @@ export interface TlsOptions {
  * 50 ms of CPU, so each distinct CA gets one context per process, shared by every connection.
  */
 const contexts = new Map<string, tls.SecureContext>();
+
+/** Stapled OCSP responses by socket (RFC 6066 §8): asked for on every handshake, never fetched. */
+const stapled = new WeakMap<tls.TLSSocket, Buffer>();
+
+/** The OCSP response the server stapled during this socket's handshake, if it sent one. */
+export function stapledOcsp(socket: tls.TLSSocket): Buffer | undefined {
+  return stapled.get(socket);
+}
 
 function clientContext(ca: string | undefined, version: tls.SecureVersion | undefined): tls.SecureContext {
   const key = `${version ?? 'any'}\n${ca ?? ''}`;
@@ -91,17 +102,20 @@ export function startTls(
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const sni = net.isIP(options.servername) === 0 ? options.servername : undefined;
-    const common: tls.ConnectionOptions = {
+    // requestOCSP is a TLSSocket option that tls.connect passes on; @types/node lists it only there.
+    const common: tls.ConnectionOptions & { requestOCSP: boolean } = {
       ...(sni === undefined ? {} : { servername: sni }),
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
       secureContext: clientContext(options.ca, options.version),
+      requestOCSP: true,
     };
     const socket =
       'socket' in over
         ? tls.connect({ ...common, socket: over.socket })
         : tls.connect({ ...common, host: over.address, port: over.port });
     onSocket(socket);
+    socket.once('OCSPResponse', (response: Buffer) => stapled.set(socket, response));
     const onError = (error: Error) => {
       socket.off('secureConnect', onSecure);
       reject(error);

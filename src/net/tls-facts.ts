@@ -1,6 +1,13 @@
-import type crypto from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
+import {
+  type ChainCertificate,
+  sentCertificates,
+  type TrustProblem,
+  trustStore,
+  verifyChain,
+} from './chain.js';
+import { type OcspStatus, parseOcspResponse } from './der.js';
 
 /** What a TLS session and its certificate showed. Facts only; the rules judge them. */
 export interface TlsFacts {
@@ -9,19 +16,35 @@ export interface TlsFacts {
   /** Negotiated cipher suite (standard name). */
   cipher: string;
   certificate?: CertificateFacts;
-  /** The chain verified against the trusted roots (Node's bundled Mozilla store plus --ca). */
+  /**
+   * A default client would accept the chain: OpenSSL verified it against the trusted roots (Node's bundled
+   * Mozilla store, NODE_EXTRA_CA_CERTS, --ca) and no certificate of the path is out of date, signed with
+   * SHA-1/MD5 or carries a weak key. `trustProblems` says why not.
+   */
   trusted: boolean;
-  /** The OpenSSL verification code when not trusted, e.g. "SELF_SIGNED_CERT_IN_CHAIN". */
+  /** OpenSSL's own verification code when it refused the chain, e.g. "SELF_SIGNED_CERT_IN_CHAIN". */
   trustError?: string;
-  /** The name the certificate was checked against (the host typed, or --servername). */
+  /** Every reason the chain is not trusted, each naming its certificate; empty when trusted. */
+  trustProblems?: TrustProblem[];
+  /** The certificates exactly as the server sent them, leaf first. */
+  chain?: ChainCertificate[];
+  /** The stapled OCSP response, when the server sent one (it is never fetched). */
+  ocsp?: OcspFacts;
+  /** The name the certificate was checked against (A-label form, no trailing dot). */
   checkedName: string;
-  /** The certificate is valid for `checkedName` (RFC 6125 rules, as Node's checkServerIdentity applies them). */
+  /** The certificate is valid for `checkedName` under RFC 9525: DNS-IDs or iPAddress SANs only, never the CN. */
   nameMatches: boolean;
   /** Why the name does not match, when it does not. */
   nameError?: string;
 }
 
-/** The leaf certificate, as observed. */
+/** A stapled OCSP response: its status as sent. The responder's signature is not verified. */
+export interface OcspFacts extends OcspStatus {
+  /** The response could not be read; the reason. */
+  error?: string;
+}
+
+/** The leaf certificate, as observed (the whole chain is in `TlsFacts.chain`). */
 export interface CertificateFacts {
   subject: string;
   issuer: string;
@@ -37,39 +60,54 @@ export interface CertificateFacts {
   chainLength: number;
 }
 
-/** Certificates in the chain: the leaf, then each issuer the session knows (at most 20). */
-function chainLength(leaf: crypto.X509Certificate): number {
-  let length = 1;
-  let current = leaf.issuerCertificate;
-  while (current && length < 20 && current.fingerprint256 !== leaf.fingerprint256) {
-    length++;
-    if (current.issuerCertificate?.fingerprint256 === current.fingerprint256) break;
-    current = current.issuerCertificate;
-  }
-  return length;
+/** Extra inputs: the trusted roots added with --ca, the stapled OCSP response, the probe's start. */
+export interface TlsFactsContext {
+  ca?: string | undefined;
+  ocsp?: Buffer | undefined;
+  /** ms since the epoch at which the probe began: certificate dates are judged at this moment. */
+  at?: number;
 }
 
 /**
- * Reads the session's facts. The certificate is read once as an X509Certificate (getPeerCertificate(true)
- * cost about 1 ms a connection here, most of a local probe's CPU). The name check is OpenSSL's
- * X509_check_host / X509_check_ip, as mail clients built on OpenSSL apply it: SAN entries first, the
- * subject CN only when the certificate has no DNS names, a wildcard only as the whole leftmost label.
+ * Reads the session's facts. The certificate is read once as an X509Certificate (Node 20.20 hands it out
+ * once per socket; getPeerCertificate(true) cost about 1 ms a connection). Names follow RFC 9525: DNS-IDs
+ * only (the subject CN is never used, §6.3), a wildcard only as the whole left-most label, IP literals
+ * against iPAddress SANs only (§6.2.1).
  */
-export function readTlsFacts(socket: tls.TLSSocket, checkedName: string): TlsFacts {
+export function readTlsFacts(
+  socket: tls.TLSSocket,
+  checkedName: string,
+  context: TlsFactsContext = {},
+): TlsFacts {
   const cipher = socket.getCipher();
   const facts: TlsFacts = {
     protocol: socket.getProtocol() ?? 'unknown',
     cipher: cipher.standardName ?? cipher.name,
-    trusted: socket.authorized,
+    trusted: false,
     checkedName,
     nameMatches: false,
   };
-  if (!socket.authorized && socket.authorizationError) facts.trustError = String(socket.authorizationError);
+  const opensslError = socket.authorizationError ? String(socket.authorizationError) : undefined;
+  if (!socket.authorized && opensslError) facts.trustError = opensslError;
   const x509 = socket.getPeerX509Certificate();
   if (!x509) {
     facts.nameError = 'the server sent no certificate';
+    facts.trustProblems = [
+      { kind: 'verification-failed', certificate: 'leaf', detail: 'the server sent no certificate' },
+    ];
     return facts;
   }
+  const sent = sentCertificates(x509);
+  const verdict = verifyChain(
+    sent,
+    trustStore(context.ca),
+    context.at ?? Date.now(),
+    socket.authorized,
+    opensslError,
+  );
+  facts.trusted = verdict.trusted;
+  facts.trustProblems = verdict.problems;
+  facts.chain = verdict.chain;
   const names = (x509.subjectAltName ?? '').split(/,\s*/).filter((name) => name.length > 0);
   facts.certificate = {
     subject: x509.subject.replace(/\n/g, ', '),
@@ -78,12 +116,35 @@ export function readTlsFacts(socket: tls.TLSSocket, checkedName: string): TlsFac
     validFrom: new Date(x509.validFrom).toISOString(),
     validTo: new Date(x509.validTo).toISOString(),
     sha256: x509.fingerprint256,
-    chainLength: chainLength(x509),
+    chainLength: sent.length,
   };
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');
-  facts.nameMatches = (net.isIP(name) ? x509.checkIP(name) : x509.checkHost(name)) !== undefined;
+  facts.nameMatches = net.isIP(name)
+    ? x509.checkIP(name) !== undefined
+    : x509.checkHost(name, {
+        subject: 'never',
+        wildcards: true,
+        partialWildcards: false,
+        multiLabelWildcards: false,
+        singleLabelSubdomains: false,
+      }) !== undefined;
   if (!facts.nameMatches) {
-    facts.nameError = `${name} is not among the certificate's names (${names.join(', ') || x509.subject.replace(/\n/g, ', ')})`;
+    const kind = net.isIP(name) ? 'IP Address:' : 'DNS:';
+    const relevant = names.filter((entry) => entry.startsWith(kind));
+    facts.nameError =
+      relevant.length > 0
+        ? `${name} is not among the certificate's ${kind === 'DNS:' ? 'DNS names' : 'IP addresses'} (${relevant.join(', ')})`
+        : `the certificate has no ${kind === 'DNS:' ? 'DNS name' : 'IP address'} in subjectAltName (subject ${facts.certificate.subject})`;
+  }
+  if (context.ocsp && context.ocsp.length > 0) {
+    try {
+      facts.ocsp = parseOcspResponse(context.ocsp, x509.serialNumber.toUpperCase().replace(/^0+(?=.)/, ''));
+    } catch (error) {
+      facts.ocsp = {
+        responseStatus: 'unreadable',
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
   }
   return facts;
 }

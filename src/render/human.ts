@@ -1,4 +1,5 @@
 import type { Discovery } from '../discover.js';
+import type { ChainCertificate } from '../net/chain.js';
 import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
 import type { Finding, Severity } from '../rules/finding.js';
@@ -29,6 +30,7 @@ function certSummary(port: PortVerdict): string {
     !tls.nameMatches ? `not for ${tls.checkedName}` : '',
   ].filter(Boolean);
   if (problems.length > 0) return `cert ${problems.join(', ')}`;
+  if (tls.ocsp?.certStatus === 'revoked') return 'cert revoked';
   return left < 365 ? `cert ok, ${left} days left` : 'cert ok';
 }
 
@@ -108,6 +110,49 @@ function findingLines(finding: Finding, showAddress: boolean, s: Style): string[
   ];
 }
 
+function keyLabel(cert: ChainCertificate): string {
+  return `${cert.keyType.toUpperCase()} ${cert.keyBits}${cert.curve ? ` ${cert.curve}` : ''}`;
+}
+
+/** One line per distinct leaf certificate (with the ports that sent it); with verbose, each chain as sent. */
+function certificateLines(verdict: CheckedHost, verbose: boolean, s: Style): string[] {
+  const seen = new Map<string, { port: PortVerdict; ports: string[] }>();
+  for (const port of verdict.ports) {
+    const sha = port.tls?.certificate?.sha256;
+    if (!sha) continue;
+    const entry = seen.get(sha) ?? { port, ports: [] };
+    if (!entry.ports.includes(String(port.port))) entry.ports.push(String(port.port));
+    seen.set(sha, entry);
+  }
+  const out: string[] = [];
+  for (const { port, ports } of seen.values()) {
+    const tls = port.tls;
+    const cert = tls?.certificate;
+    if (!tls || !cert) continue;
+    const dns = cert.subjectAltNames.filter((name) => name.startsWith('DNS:')).map((name) => name.slice(4));
+    const names =
+      dns.length > 0
+        ? `${dns.slice(0, 2).join(', ')}${dns.length > 2 ? ` (+${dns.length - 2})` : ''}`
+        : cert.subject;
+    const leaf = tls.chain?.[0];
+    const left = Math.floor((Date.parse(cert.validTo) - Date.parse(port.startedAt)) / 86_400_000);
+    const verdictWord = tls.trusted ? s.green('trusted') : s.red('not trusted');
+    out.push(
+      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${left < 0 ? s.red(`expired ${-left} days ago`) : `${left} days left`}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
+    );
+    if (!verbose) continue;
+    for (const entry of tls.chain ?? []) {
+      const role = `#${entry.index} ${entry.role}`.padEnd(16);
+      const problems = entry.problems.length > 0 ? s.red(` · ${entry.problems.join(', ')}`) : '';
+      out.push(
+        s.dim(`   ${role}`) +
+          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom.slice(0, 10)}..${entry.validTo.slice(0, 10)} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
+      );
+    }
+  }
+  return out;
+}
+
 export function renderHuman(verdict: CheckedHost, options: HumanOptions): string {
   const s = style(options.color);
   const showAddress = verdict.addresses.length > 1;
@@ -138,6 +183,9 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   ]);
   for (const line of columns([header.map((h) => s.bold(h)), ...rows])) out.push(` ${line}`);
   out.push('');
+  const certificates = certificateLines(verdict, options.verbose === true, s);
+  if (certificates.length > 0) out.push(s.bold('certificates'), ...certificates, '');
+  if (verdict.notes?.length) out.push(...verdict.notes.map((note) => s.dim(`note: ${sanitize(note)}`)), '');
   if (verdict.findings.length === 0) out.push('no findings');
   else {
     out.push(s.bold('findings'));

@@ -26,8 +26,11 @@ export interface DovecotOptions {
 }
 
 export interface ServerSetup {
-  /** Leaf certificate both servers present: a file base name in the TLS folder. */
-  cert: 'server' | 'other' | 'expired';
+  /**
+   * Leaf certificate (with its chain) both servers present: a file base name in the TLS folder, e.g. server,
+   * other, expired (make.sh) or chains/expired-int (make-chains.sh).
+   */
+  cert: string;
   postfix?: PostfixOptions;
   dovecot?: DovecotOptions;
 }
@@ -55,9 +58,14 @@ export function mailServersMissing(): string | undefined {
   return undefined;
 }
 
-/** Makes the test CA and certificates for `name` with the project's script. */
+/** Makes the test CA and certificates for `name` with the project's scripts; the chain cases in DIR/chains. */
 export function makeTls(dir: string, name: string): void {
   execFileSync('bash', [new URL('../../fixtures/tls/make.sh', import.meta.url).pathname, dir, name]);
+  execFileSync('bash', [
+    new URL('../../fixtures/tls/make-chains.sh', import.meta.url).pathname,
+    `${dir}/chains`,
+    name,
+  ]);
 }
 
 function postfixConfig(root: string, tls: string, cert: string, options: PostfixOptions) {

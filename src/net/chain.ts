@@ -1,0 +1,394 @@
+/**
+ * The certificate chain as the server sent it, and whether a careful default client would accept it.
+ *
+ * The handshake itself is permissive (security level 0, no rejection) so that the report shows what the
+ * server offers. This module decides trust as Node's or OpenSSL's default client does: every certificate
+ * of the path in its validity period, every issuer a CA, the path ending at a trusted root, no SHA-1/MD5
+ * signature (a root's self-signature excepted) and no key under 2048 bits RSA/DSA or 256 bits EC. Nothing
+ * is fetched (no AIA, no OCSP, no CRL): mail clients do not fetch missing intermediates either.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import tls from 'node:tls';
+import { signatureAlgorithm } from './der.js';
+
+const dayMs = 86_400_000;
+
+/** What is wrong with one certificate of the chain as sent. */
+export type CertificateProblem =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'weak-signature'
+  | 'weak-key'
+  | 'not-a-ca'
+  | 'untrusted-root'
+  | 'out-of-order'
+  | 'unrelated';
+
+/** One certificate as the server sent it. */
+export interface ChainCertificate {
+  /** Position in the chain as sent: 0 is the leaf. */
+  index: number;
+  /** leaf (index 0), a self-signed root, or an intermediate. */
+  role: 'leaf' | 'intermediate' | 'root';
+  subject: string;
+  issuer: string;
+  /** The leaf's subject alternative names (only on the leaf). */
+  subjectAltNames?: string[];
+  /** ISO 8601. */
+  validFrom: string;
+  /** ISO 8601. */
+  validTo: string;
+  /** Whole days from the probe's start to validTo (negative once expired). */
+  daysLeft: number;
+  /** rsa, ec, ed25519, ed448, dsa, rsa-pss. */
+  keyType: string;
+  /** RSA/DSA modulus bits, EC curve bits (P-256: 256), Ed25519: 256. */
+  keyBits: number;
+  /** EC curve name, when the key is EC. */
+  curve?: string;
+  /** e.g. sha256WithRSAEncryption, ecdsa-with-SHA384, rsassaPss-sha256. */
+  signatureAlgorithm: string;
+  /** basicConstraints CA:TRUE. */
+  ca: boolean;
+  selfSigned: boolean;
+  /** SHA-256 of the DER certificate, colon-separated hex. */
+  sha256: string;
+  /** Serial number, hex. */
+  serialNumber: string;
+  /** What is wrong with this certificate; empty when nothing is. */
+  problems: CertificateProblem[];
+}
+
+/** One reason a default client would refuse the chain. */
+export interface TrustProblem {
+  kind:
+    | 'expired'
+    | 'not-yet-valid'
+    | 'weak-signature'
+    | 'weak-key'
+    | 'issuer-not-ca'
+    | 'untrusted-root'
+    | 'incomplete-chain'
+    | 'verification-failed';
+  /** Which certificate: "leaf", "intermediate 1", "root", or "root (trust store)". */
+  certificate: string;
+  /** Its index in the chain as sent (absent for a root from the trust store). */
+  index?: number;
+  detail: string;
+}
+
+/** The chain's verdict as a default client would reach it. */
+export interface ChainVerdict {
+  chain: ChainCertificate[];
+  trusted: boolean;
+  problems: TrustProblem[];
+  /** Indexes, in the chain as sent, of the path from the leaf up (the order a client builds it). */
+  path: number[];
+}
+
+const weakHashes = /^(md2|md4|md5|sha1)With|^ecdsa-with-SHA1$|^dsa-with-SHA1$|^rsassaPss-(sha1|md5)$/i;
+const curveBits: Record<string, number> = {
+  prime256v1: 256,
+  secp384r1: 384,
+  secp521r1: 521,
+  secp224r1: 224,
+  secp192r1: 192,
+  prime192v1: 192,
+  secp256k1: 256,
+  brainpoolP256r1: 256,
+  brainpoolP384r1: 384,
+  brainpoolP512r1: 512,
+};
+
+function keyOf(cert: X509Certificate): { keyType: string; keyBits: number; curve?: string } {
+  const key = cert.publicKey;
+  const type = key.asymmetricKeyType ?? 'unknown';
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === 'ec') {
+    const curve = details.namedCurve ?? 'unknown';
+    return { keyType: type, keyBits: curveBits[curve] ?? 0, curve };
+  }
+  if (type === 'ed25519' || type === 'x25519') return { keyType: type, keyBits: 256 };
+  if (type === 'ed448' || type === 'x448') return { keyType: type, keyBits: 448 };
+  return { keyType: type, keyBits: details.modulusLength ?? 0 };
+}
+
+function isWeakKey(cert: ChainCertificate): boolean {
+  if (cert.keyType === 'rsa' || cert.keyType === 'rsa-pss' || cert.keyType === 'dsa')
+    return cert.keyBits < 2048;
+  if (cert.keyType === 'ec') return cert.keyBits < 256;
+  return false;
+}
+
+function issued(issuer: X509Certificate, subject: X509Certificate): boolean {
+  try {
+    return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function pemOf(cert: X509Certificate): string {
+  const base64 = cert.raw
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----`;
+}
+
+const pemBlock = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** The roots a client trusts: Node's bundled Mozilla store, NODE_EXTRA_CA_CERTS and --ca. */
+export class TrustStore {
+  private pems: Set<string> | undefined;
+  private bySubject: Map<string, X509Certificate[]> | undefined;
+  constructor(private readonly extra: string | undefined) {}
+
+  private extraPems(): string[] {
+    const texts = [this.extra ?? ''];
+    const file = process.env.NODE_EXTRA_CA_CERTS;
+    if (file) {
+      try {
+        // Node read this file at start-up already; bounded so a wrong path cannot stall the probe.
+        if (statSync(file).isFile() && statSync(file).size < 4_000_000)
+          texts.push(readFileSync(file, 'utf8'));
+      } catch {
+        // Node warns about an unreadable file itself.
+      }
+    }
+    return texts.flatMap((text) =>
+      (text.match(pemBlock) ?? []).map((block) => block.replace(/\r/g, '').trim()),
+    );
+  }
+
+  /** Whether this exact certificate is one of the trusted roots (a string lookup: no parsing). */
+  has(cert: X509Certificate): boolean {
+    if (!this.pems)
+      this.pems = new Set([...tls.rootCertificates.map((pem) => pem.trim()), ...this.extraPems()]);
+    const pem = pemOf(cert);
+    if (this.pems.has(pem)) return true;
+    // --ca files may wrap lines differently: compare by fingerprint for the few extra roots.
+    return this.extraPems().some((extra) => {
+      try {
+        return new X509Certificate(extra).fingerprint256 === cert.fingerprint256;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * The trusted root that issued `cert`, if any. Parsing the ~140 bundled roots costs about 25 ms, so it
+   * is done once per process, and only when a chain failed verification and its issuer must be named.
+   */
+  issuerOf(cert: X509Certificate): X509Certificate | undefined {
+    if (!this.bySubject) {
+      this.bySubject = new Map();
+      for (const pem of [...tls.rootCertificates, ...this.extraPems()]) {
+        try {
+          const root = new X509Certificate(pem);
+          this.bySubject.set(root.subject, [...(this.bySubject.get(root.subject) ?? []), root]);
+        } catch {
+          // an unparseable extra root trusts nothing
+        }
+      }
+    }
+    return this.bySubject.get(cert.issuer)?.find((root) => issued(root, cert));
+  }
+}
+
+const stores = new Map<string, TrustStore>();
+
+/** One trust store per distinct --ca text, shared by every connection of the process. */
+export function trustStore(ca: string | undefined): TrustStore {
+  const key = ca ?? '';
+  let store = stores.get(key);
+  if (!store) {
+    store = new TrustStore(ca);
+    stores.set(key, store);
+  }
+  return store;
+}
+
+function describe(cert: X509Certificate, index: number, at: number): ChainCertificate {
+  const selfSigned = issued(cert, cert);
+  let algorithm: string;
+  try {
+    algorithm = signatureAlgorithm(cert.raw);
+  } catch {
+    algorithm = 'unknown';
+  }
+  return {
+    index,
+    role: index === 0 ? 'leaf' : selfSigned ? 'root' : 'intermediate',
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    ...(index === 0
+      ? { subjectAltNames: (cert.subjectAltName ?? '').split(/,\s*/).filter((name) => name.length > 0) }
+      : {}),
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validTo: new Date(cert.validTo).toISOString(),
+    daysLeft: Math.floor((Date.parse(cert.validTo) - at) / dayMs),
+    ...keyOf(cert),
+    signatureAlgorithm: algorithm,
+    ca: cert.ca,
+    selfSigned,
+    sha256: cert.fingerprint256,
+    serialNumber: cert.serialNumber.toUpperCase().replace(/^0+(?=.)/, ''),
+    problems: [],
+  };
+}
+
+/** The certificates as sent: Node links each to the next one the server sent, in the order sent. */
+export function sentCertificates(leaf: X509Certificate): X509Certificate[] {
+  const sent: X509Certificate[] = [leaf];
+  let next = leaf.issuerCertificate;
+  while (next && sent.length < 20) {
+    sent.push(next);
+    next = next.issuerCertificate;
+  }
+  return sent;
+}
+
+function label(cert: ChainCertificate, pathPosition: number): string {
+  if (cert.index === 0) return 'leaf';
+  if (cert.selfSigned) return 'root';
+  return `intermediate ${pathPosition}`;
+}
+
+const dateErrors = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+/**
+ * Judges the chain as sent. `opensslAuthorized`/`opensslError` are OpenSSL's own verification of the
+ * handshake (at security level 0, against the same store): a path it could not build stays untrusted
+ * whatever else is found, and an error nothing here explains is kept as `verification-failed`.
+ */
+export function verifyChain(
+  sent: X509Certificate[],
+  store: TrustStore,
+  at: number,
+  opensslAuthorized: boolean,
+  opensslError: string | undefined,
+): ChainVerdict {
+  const chain = sent.map((cert, index) => describe(cert, index, at));
+  const problems: TrustProblem[] = [];
+  // Build the path from the leaf up through the certificates sent, as a client does.
+  const path = [0];
+  const used = new Set([0]);
+  for (;;) {
+    const current = path[path.length - 1] as number;
+    if (chain[current]?.selfSigned) break;
+    const next = sent.findIndex(
+      (candidate, index) => !used.has(index) && issued(candidate, sent[current] as X509Certificate),
+    );
+    if (next < 0) break;
+    path.push(next);
+    used.add(next);
+  }
+  const add = (
+    cert: ChainCertificate,
+    position: number,
+    kind: TrustProblem['kind'],
+    problem: CertificateProblem,
+    detail: string,
+  ) => {
+    if (!cert.problems.includes(problem)) cert.problems.push(problem);
+    problems.push({ kind, certificate: label(cert, position), index: cert.index, detail });
+  };
+  path.forEach((index, position) => {
+    const cert = chain[index] as ChainCertificate;
+    const x509 = sent[index] as X509Certificate;
+    const name = cert.subject;
+    if (Date.parse(cert.validTo) < at)
+      add(cert, position, 'expired', 'expired', `${name} expired on ${cert.validTo.slice(0, 10)}`);
+    if (Date.parse(cert.validFrom) > at)
+      add(
+        cert,
+        position,
+        'not-yet-valid',
+        'not-yet-valid',
+        `${name} is valid only from ${cert.validFrom.slice(0, 10)}`,
+      );
+    // A root's signature on itself proves nothing and is not checked by clients (RFC 5280 §6.1).
+    if (!cert.selfSigned && weakHashes.test(cert.signatureAlgorithm))
+      add(
+        cert,
+        position,
+        'weak-signature',
+        'weak-signature',
+        `${name} is signed with ${cert.signatureAlgorithm}`,
+      );
+    if (isWeakKey(cert))
+      add(
+        cert,
+        position,
+        'weak-key',
+        'weak-key',
+        `${name} has a ${cert.keyBits}-bit ${cert.keyType.toUpperCase()} key`,
+      );
+    if (position > 0 && !x509.ca)
+      add(
+        cert,
+        position,
+        'issuer-not-ca',
+        'not-a-ca',
+        `${name} signed the certificate below it but is not a CA (basicConstraints)`,
+      );
+  });
+  const top = chain[path[path.length - 1] as number] as ChainCertificate;
+  const topX509 = sent[top.index] as X509Certificate;
+  if (!opensslAuthorized) {
+    if (top.selfSigned) {
+      if (!store.has(topX509))
+        add(
+          top,
+          path.length - 1,
+          'untrusted-root',
+          'untrusted-root',
+          `the chain ends in ${top.subject}, a root that is not trusted (pass it with --ca if it is your private CA)`,
+        );
+    } else {
+      const anchor = store.issuerOf(topX509);
+      if (!anchor) {
+        problems.push({
+          kind: 'incomplete-chain',
+          certificate: label(top, path.length - 1),
+          index: top.index,
+          detail: `the issuer of ${top.subject} (${top.issuer}) was not sent and is not a trusted root: an intermediate is missing (mail clients do not fetch it) or the CA is private (pass it with --ca)`,
+        });
+      } else if (dateErrors.has(opensslError ?? '')) {
+        const from = Date.parse(anchor.validFrom);
+        const to = Date.parse(anchor.validTo);
+        const subject = anchor.subject.replace(/\n/g, ', ');
+        if (to < at)
+          problems.push({
+            kind: 'expired',
+            certificate: 'root (trust store)',
+            detail: `${subject} expired on ${new Date(to).toISOString().slice(0, 10)}`,
+          });
+        if (from > at)
+          problems.push({
+            kind: 'not-yet-valid',
+            certificate: 'root (trust store)',
+            detail: `${subject} is valid only from ${new Date(from).toISOString().slice(0, 10)}`,
+          });
+      }
+    }
+    if (problems.length === 0)
+      problems.push({
+        kind: 'verification-failed',
+        certificate: 'chain',
+        detail: `OpenSSL refused the chain: ${opensslError ?? 'unknown reason'}`,
+      });
+  }
+  // Shape: certificates a client never uses, or sent out of path order (RFC 8446 §4.4.2 asks for order).
+  chain.forEach((cert, index) => {
+    if (!used.has(index)) cert.problems.push('unrelated');
+  });
+  path.forEach((index, position) => {
+    if (index !== position && used.has(index))
+      (chain[index] as ChainCertificate).problems.push('out-of-order');
+  });
+  return { chain, trusted: opensslAuthorized && problems.length === 0, problems, path };
+}

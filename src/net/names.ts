@@ -1,0 +1,33 @@
+import net from 'node:net';
+import { domainToASCII } from 'node:url';
+
+/** A host name as it goes on the wire (DNS, SNI) and into certificate matching, with what was changed. */
+export interface NormalizedName {
+  /** A-label form (RFC 5890), lower case, no brackets, no trailing dot; an IP literal as is. */
+  name: string;
+  /** What normalising changed, for the report ("the trailing dot was dropped", "converted to …"). */
+  notes: string[];
+}
+
+/**
+ * Normalises a host for SNI and certificate checks per RFC 9525 §6.3 and RFC 6066 §3: a trailing dot is not
+ * part of the name (SNI forbids it), a U-label is compared in its A-label form (IDNA via node:url, the same
+ * conversion browsers use), an IPv6 literal loses its brackets. Returns undefined for a name IDNA refuses.
+ */
+export function normalizeHostName(host: string): NormalizedName | undefined {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(bare)) return { name: bare, notes: [] };
+  const notes: string[] = [];
+  let name = bare;
+  if (name.endsWith('.') && name.length > 1) {
+    name = name.slice(0, -1);
+    notes.push(
+      `the trailing dot of ${host} is not sent in SNI nor matched against the certificate (RFC 6066 §3)`,
+    );
+  }
+  const ascii = domainToASCII(name);
+  if (ascii === '') return undefined;
+  // domainToASCII also lower-cases, which matching ignores anyway (RFC 9525 §6.3): only an IDN is noted.
+  if (/[^\x00-\x7f]/.test(name)) notes.push(`${name} is sent and matched as ${ascii} (A-label, RFC 5890)`);
+  return { name: ascii, notes };
+}
