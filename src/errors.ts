@@ -36,6 +36,21 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/**
+ * The server said it is closing the service after the greeting: SMTP 421 at any step (RFC 5321 §3.8,
+ * §4.2.5), an IMAP untagged BYE (RFC 9051 §7.1.5). The port is then not working now, whatever came before.
+ */
+export class ServiceClosingError extends Error {
+  readonly code = 'SERVICE_CLOSING';
+  constructor(
+    /** The server's words, as sent. */
+    readonly reply: string,
+  ) {
+    super(`the server is closing the service: ${reply.slice(0, 120)}`);
+    this.name = 'ServiceClosingError';
+  }
+}
+
 /** The server broke the protocol: a malformed or oversized reply, a wrong tag, a huge literal. */
 export class ProtocolError extends Error {
   readonly code = 'PROTOCOL_ERROR';

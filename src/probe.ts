@@ -1,3 +1,5 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
 import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
 import {
@@ -6,9 +8,12 @@ import {
   type Phase,
   PhaseTimeoutError,
   ProtocolError,
+  ServiceClosingError,
+  UsageError,
 } from './errors.js';
 import type { Limits } from './limits.js';
 import { classifyConnectError, stapledOcsp } from './net/dial.js';
+import { isEhloArgument, isHostName } from './net/names.js';
 import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
@@ -55,10 +60,37 @@ function message(error: unknown): string {
   return openssl?.[1] ?? text;
 }
 
+/**
+ * The server's last words before it hung up, when they refuse service: SMTP 421, IMAP * BYE, POP3 -ERR
+ * (RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3). A close after them is the service refusing, not a crash.
+ */
+function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
+  const last = transcript.findLast((entry) => entry.dir === 'S');
+  return last && /^(421[ -]|\* BYE\b|-ERR\b)/i.test(last.text) ? last.text : undefined;
+}
+
 /** Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error. */
-function classify(error: unknown, phase: Phase): { status: Status; detail: string } {
+function classify(
+  error: unknown,
+  phase: Phase,
+  transcript: PortResult['transcript'],
+): { status: Status; detail: string } {
   const detail = message(error);
   if (error instanceof AbortedError) return { status: 'aborted', detail };
+  if (error instanceof ServiceClosingError) {
+    return {
+      status: rateLimitText.test(error.reply) ? 'rate-limited' : 'rejected',
+      detail: `${phase}: ${error.reply}`,
+    };
+  }
+  const closedAfter = phase === 'connect' || phase === 'tls' ? undefined : refusalBeforeClose(transcript);
+  const code = errorCode(error);
+  if (closedAfter && (error instanceof ConnectionClosedError || code === 'ECONNRESET' || code === 'EPIPE')) {
+    return {
+      status: rateLimitText.test(closedAfter) ? 'rate-limited' : 'rejected',
+      detail: `${phase}: closed after "${closedAfter.slice(0, 120)}"`,
+    };
+  }
   if (error instanceof PhaseTimeoutError) {
     if (phase === 'connect') return { status: 'filtered', detail };
     if (phase === 'greeting') return { status: 'silent', detail };
@@ -68,7 +100,6 @@ function classify(error: unknown, phase: Phase): { status: Status; detail: strin
   if (error instanceof NotThisProtocol) return { status: 'wrong-protocol', detail };
   if (error instanceof ProtocolError) return { status: 'protocol-error', detail };
   if (error instanceof ConnectionClosedError) return { status: 'closed', detail };
-  const code = errorCode(error);
   if (phase === 'connect') {
     const failure = classifyConnectError(code);
     return { status: failure, detail: `${code ?? 'error'}: ${detail}` };
@@ -84,6 +115,13 @@ function classify(error: unknown, phase: Phase): { status: Status; detail: strin
  * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
  */
 export async function probePort(target: PortTarget): Promise<PortResult> {
+  // User values that reach the wire are checked before any connection (RFC 5321 §4.1.2, RFC 6066 §3).
+  if (target.ehloName !== undefined && !isEhloArgument(target.ehloName))
+    throw new UsageError(
+      `ehloName ${JSON.stringify(target.ehloName.slice(0, 80))} is not a domain or an address literal`,
+    );
+  if (!net.isIP(target.servername) && !isHostName(target.servername))
+    throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   const result = await probeOnce(target);
   if (target.checks?.length && result.status === 'open') {
     const dialogue = dialogues[result.protocol];
@@ -190,16 +228,33 @@ async function probeOnce(target: PortTarget): Promise<PortResult> {
     try {
       await dialogue.quit(session);
     } catch (error) {
-      // The verdict is made; a server that lingers or mumbles at QUIT changes nothing but the transcript.
+      // The verdict is made; a server that lingers or mumbles at QUIT changes nothing but the transcript,
+      // unless it had already refused service and hung up (POP3 -ERR then a close, RFC 1939 §3).
+      const refusal = error instanceof AbortedError ? undefined : refusalBeforeClose(result.transcript);
+      if (
+        refusal &&
+        (error instanceof ConnectionClosedError || ['ECONNRESET', 'EPIPE'].includes(errorCode(error) ?? ''))
+      ) {
+        result.status = rateLimitText.test(refusal) ? 'rate-limited' : 'rejected';
+        result.statusDetail = `closed after "${refusal.slice(0, 120)}"`;
+        result.failedPhase = 'capabilities';
+      }
       session.note(`QUIT/LOGOUT: ${message(error)}`);
     }
     return result;
   } catch (error) {
-    const { status, detail } = classify(error, phase);
+    const { status, detail } = classify(error, phase, result.transcript);
     result.status = status;
     result.statusDetail = detail;
     result.failedPhase = phase;
     if (error instanceof NotThisProtocol) result.detected = error.detected;
+    if (status === 'unreachable' && phase === 'connect' && !(await hasRoute(target.address, target.port))) {
+      // The local stack refused at once: this machine cannot reach that family at all. A fact about where the
+      // probe ran, not about the server (clients fall back to the other family at once, RFC 8305 §5).
+      result.status = 'local-error';
+      result.noRouteFromHere = true;
+      result.statusDetail = `this machine has no route to IPv${target.family} (${detail}); nothing was sent`;
+    }
     if (status === 'silent' && error instanceof PhaseTimeoutError && !error.portDeadline) {
       const answered = await nudge(session, dialogue);
       if (answered !== undefined && answered !== 'unknown' && answered !== reference.protocol) {
@@ -215,9 +270,30 @@ async function probeOnce(target: PortTarget): Promise<PortResult> {
     return result;
   } finally {
     session.close();
+    if (session.unsolicited.length > 0) result.unsolicited = [...session.unsolicited];
     if (needsCrossCheck(result, reference.tls)) await crossCheck(result, target, session, dialogue);
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
+}
+
+/**
+ * Whether this machine has a route to `address`: a UDP connect does the kernel's route lookup and sends
+ * nothing. Tells "no route here" (ENETUNREACH from the local stack) from an ICMP unreachable on the way.
+ */
+function hasRoute(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    let settled = false;
+    const done = (routed: boolean) => {
+      if (settled) return;
+      settled = true;
+      socket.close();
+      resolve(routed);
+    };
+    socket.once('error', () => done(false));
+    // Node 20 hands a failed UDP connect to the callback rather than to 'error'.
+    socket.connect(port, address, (error?: Error) => done(!error));
+  });
 }
 
 /**

@@ -2,9 +2,9 @@ import net from 'node:net';
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
-import { type Phase, ResolveError } from './errors.js';
+import { type Phase, ResolveError, UsageError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
-import { normalizeHostName } from './net/names.js';
+import { isEhloArgument, isHostName, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
 import type { HostResult, PortResult, Service } from './types.js';
@@ -94,7 +94,14 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const limits: Limits = { ...defaultLimits, ...options.limits };
   // The name for SNI and certificate checks, and for DNS: A-label form, no trailing dot (RFC 9525 §6.3).
   const named = normalizeHostName(options.servername ?? host);
-  if (!named) throw new ResolveError(host, 'it is not a valid host name (IDNA)');
+  if (!named || (!net.isIP(named.name) && !isHostName(named.name)))
+    throw new UsageError(
+      `${JSON.stringify((options.servername ?? host).slice(0, 80))} is not a host name or IP address`,
+    );
+  if (options.ehloName !== undefined && !isEhloArgument(options.ehloName))
+    throw new UsageError(
+      `ehloName ${JSON.stringify(options.ehloName.slice(0, 80))} is not a domain or an address literal`,
+    );
   const lookup = options.servername === undefined ? named.name : (normalizeHostName(host)?.name ?? host);
   const resolved = await resolveHost(
     lookup,
@@ -135,10 +142,20 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
     }
   }
   const results = await Promise.all(jobs);
+  const notes = [...named.notes];
+  for (const family of [4, 6] as const) {
+    const unrouted = [
+      ...new Set(results.filter((r) => r.noRouteFromHere && r.family === family).map((r) => r.address)),
+    ];
+    if (unrouted.length > 0)
+      notes.push(
+        `IPv${family} not tested from here: this machine has no IPv${family} route (${unrouted.join(', ')}); mail clients here fall back to the other family`,
+      );
+  }
   return {
     host,
     servername,
-    ...(named.notes.length > 0 ? { notes: named.notes } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
     addresses,
     resolveMs,
     startedAt,

@@ -18,6 +18,8 @@ export class Session {
   readonly deadline: Deadline;
   /** performance.now() at which this session's transcript clock starts. */
   readonly began: number;
+  /** Server lines that arrived when no reply was due (before a command was written), as sent. */
+  readonly unsolicited: string[] = [];
   private sockets: net.Socket[] = [];
   private reader: LineReader | undefined;
   private socket: Duplex | undefined;
@@ -105,10 +107,29 @@ export class Session {
     return { discarded, socket };
   }
 
-  send(line: string): void {
+  /**
+   * Writes one command. Lockstep: any byte already waiting belongs to no command, so it is taken out first,
+   * recorded as unsolicited, and can never be read as this command's reply. IMAP servers may send untagged
+   * responses at any time (RFC 9051 §7), so those are allowed there (`untaggedAllowed`).
+   */
+  send(line: string, options: { untaggedAllowed?: boolean } = {}): void {
     if (!this.socket) throw new Error('send before connect');
+    this.takeUnsolicited(options.untaggedAllowed === true);
     this.transcript.push({ at: this.elapsed(), dir: 'C', text: line, tls: this.tlsActive });
     this.socket.write(`${line}\r\n`);
+  }
+
+  private takeUnsolicited(untaggedAllowed: boolean): void {
+    if (!this.reader || this.reader.pending === 0) return;
+    for (const line of this.reader.drainPending()) {
+      const allowed = untaggedAllowed && /^\* /.test(line.text);
+      const entry: TranscriptEntry = { at: this.elapsed(), dir: 'S', text: line.text, tls: this.tlsActive };
+      if (!allowed) entry.unsolicited = true;
+      if (line.truncated) entry.truncated = true;
+      if (line.bareLf) entry.bareLf = true;
+      this.transcript.push(entry);
+      if (!allowed && this.unsolicited.length < 10) this.unsolicited.push(line.text);
+    }
   }
 
   /**

@@ -40,7 +40,8 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   closed: 'the server closed the connection before the dialogue finished',
   silent: 'connected, but no greeting arrived before its deadline',
   stalled: 'the dialogue started, then a reply did not arrive before its deadline',
-  rejected: 'the server refused service in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR)',
+  rejected:
+    'the server refused service: in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421, IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
   'wrong-protocol':
     'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
@@ -66,6 +67,8 @@ export interface TranscriptEntry {
   truncated?: true;
   /** Set on server lines that ended in a bare LF. */
   bareLf?: true;
+  /** Set on server lines that arrived when no reply was due; they were paired with no command. */
+  unsolicited?: true;
 }
 
 /** The server's greeting. */
@@ -141,6 +144,10 @@ export interface PortResult {
   starttls?: StartTlsFacts;
   tls?: TlsFacts;
   crossCheck?: CrossCheck;
+  /** The port could not be tested because this machine has no route to the address's family. */
+  noRouteFromHere?: true;
+  /** Server lines that arrived when no reply was due (after a whole reply, before the next command). */
+  unsolicited?: string[];
   /** Results of the opt-in checks that were asked for and apply to this port. */
   checks?: CheckResults;
   /** ISO 8601 time the probe of this port began (certificate days are counted from it). */

@@ -3,6 +3,7 @@
  * unreachable, port 25 blocked on the way while 465 and 587 answer, and a host that does not resolve.
  * Each test builds its own namespace; nothing leaves it.
  */
+import { appendFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { validReport } from './helpers/schema.js';
@@ -132,6 +133,36 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     const host = validReport<Report>(run.stdout).hosts[0];
     expect(host?.ports[0]?.status).toBe('unreachable');
     expect(host?.findings.map((f) => f.id)).toEqual(['port-unreachable']);
+  });
+
+  it('no IPv6 route on this machine: said once as a note, never as findings about the server', async () => {
+    const ns = netns();
+    // Only loopback is up: 2001:db8::10 has no route, so the local stack refuses the connect at once.
+    appendFileSync(`/etc/netns/${ns.name}/hosts`, '127.0.0.1 dual.test\n2001:db8::10 dual.test\n');
+    const run = await ns.scenario({
+      servers: [{ protocol: 'smtp', tls: 'starttls', port: 587, host: '127.0.0.1' }],
+      cli: [
+        'dual.test',
+        '--ports',
+        '587',
+        '--ca',
+        ca,
+        '--servername',
+        'localhost',
+        '--timeout',
+        '800',
+        '--json',
+      ],
+    });
+    const host = validReport<Report & { hosts: { notes?: string[] }[] }>(run.stdout).hosts[0];
+    const v6 = host?.ports.find((port) => port.address === '2001:db8::10');
+    expect(v6?.status).toBe('local-error');
+    expect(host?.ports.find((port) => port.address === '127.0.0.1')?.status).toBe('open');
+    expect(host?.findings.map((f) => f.id)).toEqual([]);
+    expect(host?.notes).toEqual([
+      'IPv6 not tested from here: this machine has no IPv6 route (2001:db8::10); mail clients here fall back to the other family',
+    ]);
+    expect(run.code).toBe(0);
   });
 
   it('a closed port is refused, not filtered', async () => {

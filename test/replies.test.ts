@@ -4,7 +4,7 @@ import { NotThisProtocol } from '../src/protocols/dialogue.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
 import { readSmtpReply, smtp, smtpCapabilities } from '../src/protocols/smtp.js';
-import { chunkings, scriptedSession } from './helpers/scripted.js';
+import { chunkings, lockstepSession, scriptedSession } from './helpers/scripted.js';
 
 const smtpReplies = [
   {
@@ -77,10 +77,20 @@ describe('SMTP reply reader', () => {
   });
 
   it('sends HELO only after EHLO is answered 500 or 502', async () => {
-    const { session, written } = scriptedSession(['502 5.5.1 unknown\r\n250 ok\r\n']);
+    const { session, written } = lockstepSession('', ['502 5.5.1 unknown\r\n', '250 ok\r\n']);
     const caps = await smtp.capabilities(session, { ehloName: '[127.0.0.1]' });
     expect(written).toEqual(['EHLO [127.0.0.1]\r\n', 'HELO [127.0.0.1]\r\n']);
     expect(caps.command).toBe('HELO');
+  });
+
+  it('never pairs a reply that was already waiting with the next command', async () => {
+    // The second reply arrives with the first, before HELO is written: it answers nothing.
+    const { session } = scriptedSession(['502 5.5.1 unknown\r\n250 early\r\n']);
+    await expect(smtp.capabilities(session, { ehloName: '[127.0.0.1]' })).rejects.toThrow();
+    expect(session.unsolicited).toEqual(['250 early']);
+    expect(session.transcript.find((entry) => entry.text === '250 early')).toMatchObject({
+      unsolicited: true,
+    });
   });
 
   it('tells 421 and 554 greetings apart from 220', async () => {
@@ -137,7 +147,7 @@ describe('IMAP response reader', () => {
   });
 
   it('uses a new tag for each command', async () => {
-    const { session, written } = scriptedSession(['mp1 OK\r\nmp2 OK begin\r\n']);
+    const { session, written } = lockstepSession('', ['mp1 OK\r\n', 'mp2 OK begin\r\n']);
     await imap.capabilities(session, { ehloName: '' });
     await imap.startTls(session);
     expect(written).toEqual(['mp1 CAPABILITY\r\n', 'mp2 STARTTLS\r\n']);

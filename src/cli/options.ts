@@ -10,7 +10,7 @@ import {
   parseExpectFlag,
 } from '../expect/expectations.js';
 import { defaultLimits, type Limits } from '../limits.js';
-import { normalizeHostName } from '../net/names.js';
+import { isEhloArgument, isHostName, normalizeHostName } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
 
@@ -131,12 +131,22 @@ export function checkHost(host: string, option = ''): string {
   if (net.isIP(bare)) return host;
   const shown = host.length > 80 ? `${host.slice(0, 60)}… (${host.length} characters)` : host;
   const named = host.length <= 1024 ? normalizeHostName(host) : undefined;
-  const label = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
-  const name = named?.name ?? '';
-  if (name.length === 0 || name.length > 253 || !name.split('.').every((part) => label.test(part))) {
+  if (!isHostName(named?.name ?? '')) {
     throw new UsageError(`${option}'${JSON.stringify(shown).slice(1, -1)}' is not a host name or IP address`);
   }
   return host;
+}
+
+/** The EHLO argument: an RFC 5321 Domain or address literal, never anything that could end the line. */
+export function checkEhloName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isEhloArgument(value)) {
+    const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 60)}…` : value);
+    throw new UsageError(
+      `--ehlo-name: ${shown} is not a domain or an address literal ([192.0.2.7], [IPv6:2001:db8::7]) (RFC 5321 §4.1.2)`,
+    );
+  }
+  return value;
 }
 
 /** Reads a PEM CA file; an unreadable or non-PEM file is a usage error. */

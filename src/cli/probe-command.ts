@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { expectedService } from '../expect/expectations.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
 import {
+  checkEhloName,
   checkHost,
   checkMailbox,
   parseChecks,
@@ -105,6 +106,7 @@ export async function handler(args: Args): Promise<void> {
   const discovering = target.includes('@') || args.discover === true;
   checkHost(target.includes('@') ? checkMailbox(target) : target);
   if (args.servername !== undefined) checkHost(String(args.servername), '--servername: ');
+  checkEhloName(args['ehlo-name'] === undefined ? undefined : String(args['ehlo-name']));
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const perHost = positiveInteger(args['per-host'], '--per-host', 64) ?? 2;

@@ -17,6 +17,8 @@ export interface NormalizedName {
 export function normalizeHostName(host: string): NormalizedName | undefined {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (net.isIP(bare)) return { name: bare, notes: [] };
+  // IDNA (WHATWG) silently drops tabs and line ends; a name holding any control character is refused instead.
+  if (/[\x00-\x20\x7f-\x9f]/.test(host)) return undefined;
   const notes: string[] = [];
   let name = bare;
   if (name.endsWith('.') && name.length > 1) {
@@ -30,4 +32,28 @@ export function normalizeHostName(host: string): NormalizedName | undefined {
   // domainToASCII also lower-cases, which matching ignores anyway (RFC 9525 §6.3): only an IDN is noted.
   if (/[^\x00-\x7f]/.test(name)) notes.push(`${name} is sent and matched as ${ascii} (A-label, RFC 5890)`);
   return { name: ascii, notes };
+}
+
+const ldhLabel = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
+
+/** A DNS host name in A-label form (LDH labels, underscores tolerated as resolvers do), at most 253 octets. */
+export function isHostName(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => ldhLabel.test(label));
+}
+
+/**
+ * The EHLO/HELO argument: an RFC 5321 §4.1.2 Domain (LDH labels) or address-literal (§4.1.3: `[IPv4]`,
+ * `[IPv6:…]`, or a General-address-literal `[tag:dcontent]`). Anything else (spaces, CR, LF) is refused,
+ * so a user value can never add a command to the dialogue.
+ */
+export function isEhloArgument(value: string): boolean {
+  const literal = /^\[(.*)\]$/.exec(value);
+  if (literal) {
+    const inner = literal[1] ?? '';
+    if (net.isIPv4(inner)) return true;
+    if (/^IPv6:/i.test(inner)) return net.isIPv6(inner.slice(5));
+    return /^[a-z0-9-]*[a-z0-9]:[\x21-\x5a\x5e-\x7e]+$/i.test(inner);
+  }
+  const domain = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+  return value.length <= 255 && value.split('.').every((label) => domain.test(label));
 }

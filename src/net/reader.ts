@@ -168,6 +168,33 @@ export class LineReader {
     this.drop();
   }
 
+  /**
+   * Takes every byte received and not yet read, as lines (the last one unterminated when no line end
+   * arrived yet), at most `maxLines`; the rest is dropped. For bytes that arrived when no reply was due.
+   */
+  drainPending(maxLines = 20): Line[] {
+    const lines: Line[] = [];
+    this.drop();
+    while (this.buffer.length > 0 && this.skipping === 0) {
+      const line = this.tryLine();
+      if (line) {
+        if (lines.length < maxLines) lines.push(line);
+        continue;
+      }
+      const bytes = this.take(this.buffer.length, this.buffer.length);
+      if (lines.length < maxLines)
+        lines.push({
+          text: bytes.toString('utf8'),
+          bytes: bytes.length,
+          truncated: false,
+          bareLf: false,
+          unterminated: true,
+        });
+    }
+    this.refill();
+    return lines;
+  }
+
   /** Bytes received and not yet read. */
   get pending(): number {
     return this.buffer.length;

@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
@@ -56,12 +56,14 @@ async function readImapLine(
 
 async function command(session: Session, phase: 'capabilities' | 'starttls' | 'quit', verb: string) {
   const tag = nextTag(session);
-  session.send(`${tag} ${verb}`);
+  session.send(`${tag} ${verb}`, { untaggedAllowed: true });
   const budget = new ReplyBudget(session);
   const untagged: string[] = [];
   for (;;) {
     const text = await readImapLine(session, phase, budget);
     if (text.startsWith('* ') || text === '*') {
+      // BYE outside LOGOUT: the server is closing the connection now (RFC 9051 §7.1.5).
+      if (/^\* BYE\b/i.test(text) && verb !== 'LOGOUT') throw new ServiceClosingError(text);
       untagged.push(text);
       continue;
     }

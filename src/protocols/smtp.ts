@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
@@ -26,6 +26,7 @@ export async function readSmtpReply(
   phase: 'greeting' | 'capabilities' | 'starttls' | 'quit',
   ms: number,
 ) {
+  // Bytes already waiting before the command was written belong to no command (checked by send()).
   const budget = new ReplyBudget(session);
   const lines: string[] = [];
   let code: number | undefined;
@@ -43,7 +44,11 @@ export async function readSmtpReply(
     }
     code = lineCode;
     lines.push(match[3] ?? '');
-    if (match[2] !== '-') return { code, lines } satisfies SmtpReply;
+    if (match[2] === '-') continue;
+    // 421 after the greeting: the service is closing, at whatever step (RFC 5321 §3.8, §4.2.5).
+    if (code === 421 && phase !== 'greeting' && phase !== 'quit')
+      throw new ServiceClosingError(lines.map((text) => `421 ${text}`).join(' '));
+    return { code, lines } satisfies SmtpReply;
   }
 }
 

@@ -235,13 +235,17 @@ export const rules: readonly Rule[] = [
   {
     id: 'greeting-rejected',
     severity: 'high',
-    title: 'the server refused service in its greeting',
-    reference: 'RFC 5321 §3.1, §4.2.3 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §4 (-ERR)',
+    title: 'the server refused service',
+    reference: 'RFC 5321 §3.1, §3.8, §4.2.3, §4.2.5 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
     check: (port) =>
       port.status === 'rejected'
         ? {
-            detail: 'the greeting refuses service: mail clients cannot use this port from here',
-            evidence: serverLines(port, () => true).slice(0, 3),
+            detail: port.failedPhase
+              ? `the server refused service at the ${port.failedPhase} step and closed: mail clients cannot use this port now`
+              : 'the greeting refuses service: mail clients cannot use this port from here',
+            evidence: port.failedPhase
+              ? [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)]
+              : serverLines(port, () => true).slice(0, 3),
           }
         : undefined,
   },
@@ -254,7 +258,7 @@ export const rules: readonly Rule[] = [
       port.status === 'rate-limited'
         ? {
             detail: 'too many connections or too high a rate: try again later, with --concurrency 1',
-            evidence: serverLines(port, () => true).slice(0, 3),
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
           }
         : undefined,
   },
@@ -322,6 +326,20 @@ export const rules: readonly Rule[] = [
         : undefined,
   },
   {
+    id: 'unsolicited-reply',
+    severity: 'medium',
+    title: 'the server sent a reply no command asked for',
+    reference: 'RFC 5321 §4.1.1, §4.2 (one reply per command); RFC 1939 §3; RFC 9051 §2.2.2',
+    check: (port) =>
+      port.unsolicited && port.unsolicited.length > 0
+        ? {
+            detail:
+              'bytes arrived after a complete reply, before the next command: mailprobe set them aside, but a client that reads them as the next reply is desynchronised (and can be fed a forged answer)',
+            evidence: port.unsolicited.slice(0, 5).map((line) => `S (unsolicited): ${line}`),
+          }
+        : undefined,
+  },
+  {
     id: 'starttls-not-offered',
     severity: 'high',
     title: 'STARTTLS is not offered on a plaintext port',
@@ -371,7 +389,11 @@ export const rules: readonly Rule[] = [
     title: 'STARTTLS is advertised but refused',
     reference: 'RFC 3207 §4 (454); RFC 9051 §6.2.1; RFC 2595 §4',
     check: (port) =>
-      port.starttls?.attempted && !port.starttls.accepted
+      // A 421 to STARTTLS is the whole service closing (greeting-rejected), not a refusal of TLS.
+      port.starttls?.attempted &&
+      !port.starttls.accepted &&
+      port.status !== 'rejected' &&
+      port.status !== 'rate-limited'
         ? {
             severity: isRelay(port) ? 'medium' : 'high',
             detail: 'the server advertises STARTTLS and then declines it, so the session stays in cleartext',
@@ -772,7 +794,8 @@ export const rules: readonly Rule[] = [
     title: 'the port could not be tested',
     reference: 'mailprobe (no protocol finding)',
     check: (port) =>
-      port.status === 'aborted' || port.status === 'local-error'
+      // No route from here is said once, as a note about where the probe ran (HostResult.notes).
+      (port.status === 'aborted' || port.status === 'local-error') && !port.noRouteFromHere
         ? { detail: port.statusDetail, evidence: statusEvidence(port) }
         : undefined,
   },

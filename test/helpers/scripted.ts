@@ -27,3 +27,22 @@ export function chunkings(text: string): { name: string; chunks: string[] }[] {
   ways.push({ name: 'byte by byte', chunks: [...text] });
   return ways;
 }
+
+/** A Session whose server answers each write with the next of `replies`, as a lockstep server does. */
+export function lockstepSession(greeting: string, replies: string[], limits: Partial<Limits> = {}) {
+  const written: string[] = [];
+  const queue = [...replies];
+  const stream: Duplex = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      written.push(chunk.toString());
+      callback();
+      const next = queue.shift();
+      if (next !== undefined) setImmediate(() => stream.push(Buffer.from(next, 'latin1')));
+    },
+  });
+  const session = new Session({ ...defaultLimits, replyMs: 2000, greetingMs: 2000, ...limits }, undefined);
+  session.attach(stream);
+  if (greeting) stream.push(Buffer.from(greeting, 'latin1'));
+  return { session, written, stream };
+}

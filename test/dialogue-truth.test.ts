@@ -1,0 +1,184 @@
+/**
+ * The dialogue never reads the wrong reply: a refusal at any step is a refusal, bytes no command asked for
+ * are set aside and reported, and no user value can add a command to the dialogue.
+ */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.js';
+import { probeHost } from '../src/scan.js';
+import { cli } from './helpers/cli.js';
+import { fixtureServers } from './helpers/fixtures.js';
+import { findingIds, judge, probe } from './helpers/probe.js';
+
+const { fixture, raw, track } = fixtureServers();
+
+describe('a refusal after the greeting', () => {
+  it('SMTP: EHLO answered 421 and a hang-up is rejected, not open', async () => {
+    const port = await raw((socket) => {
+      socket.write('220 mail.example ESMTP\r\n');
+      socket.once('data', () => socket.end('421 4.7.0 mail.example closing connection\r\n'));
+    });
+    const result = await probe(port, 'submission');
+    expect(result.status).toBe('rejected');
+    expect(result.failedPhase).toBe('capabilities');
+    expect(findingIds(result)).toEqual(['greeting-rejected']);
+    expect(judge(result).ports[0]).toMatchObject({ works: false, safe: null });
+    expect(judge(result).findings[0]?.evidence.join('\n')).toContain(
+      '421 4.7.0 mail.example closing connection',
+    );
+  });
+
+  it('SMTP: a 421 to STARTTLS without a hang-up is rejected too', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command) => (command === 'STARTTLS' ? '421 4.3.2 Service shutting down\r\n' : undefined),
+    });
+    const result = await probe(port, 'submission');
+    expect(result.status).toBe('rejected');
+    expect(findingIds(result)).toEqual(['greeting-rejected']);
+  });
+
+  it('SMTP: 421 "too many connections" at EHLO is rate-limited', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command) =>
+        command.startsWith('EHLO') ? '421 4.7.0 Too many connections, try again later\r\n' : undefined,
+    });
+    expect((await probe(port, 'submission')).status).toBe('rate-limited');
+  });
+
+  it('IMAP: * BYE in answer to CAPABILITY, then a close, is rejected', async () => {
+    const port = await raw((socket) => {
+      socket.write('* OK ready\r\n');
+      socket.once('data', () => socket.end('* BYE Server shutting down\r\n'));
+    });
+    const result = await probe(port, 'imap');
+    expect(result.status).toBe('rejected');
+    expect(findingIds(result)).toEqual(['greeting-rejected']);
+  });
+
+  it('POP3: -ERR to CAPA, then a close, is rejected', async () => {
+    const port = await raw((socket) => {
+      socket.write('+OK ready\r\n');
+      socket.once('data', () => socket.end('-ERR [SYS/TEMP] service unavailable\r\n'));
+    });
+    const result = await probe(port, 'pop3');
+    expect(result.status).toBe('rejected');
+    expect(findingIds(result)).toEqual(['greeting-rejected']);
+  });
+
+  it('POP3: -ERR to CAPA on a server that carries on is still open (RFC 2449 is optional)', async () => {
+    const port = await fixture({
+      protocol: 'pop3',
+      tls: 'starttls',
+      on: (command, state) => (command === 'CAPA' && !state.tls ? '-ERR unknown command\r\n' : undefined),
+    });
+    const result = await probe(port, 'pop3');
+    expect(result.status).toBe('open');
+  });
+});
+
+describe('bytes no command asked for', () => {
+  it('an extra reply after EHLO (same write) is never taken as the answer to STARTTLS', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command, state) =>
+        command.startsWith('EHLO') && !state.tls
+          ? '250-localhost greets you\r\n250 STARTTLS\r\n454 4.7.0 TLS not available\r\n'
+          : undefined,
+    });
+    const result = await probe(port, 'submission');
+    expect(result.status).toBe('open');
+    expect(result.starttls).toMatchObject({ attempted: true, accepted: true, upgraded: true });
+    expect(result.starttls?.reply).toEqual(['220 2.0.0 Ready to start TLS']);
+    expect(result.unsolicited).toEqual(['454 4.7.0 TLS not available']);
+    const verdict = judge(result);
+    expect(verdict.findings.map((f) => f.id)).toEqual(['unsolicited-reply']);
+    expect(verdict.findings[0]?.evidence).toEqual(['S (unsolicited): 454 4.7.0 TLS not available']);
+    const entry = result.transcript.find((e) => e.text === '454 4.7.0 TLS not available');
+    expect(entry).toMatchObject({ dir: 'S', unsolicited: true });
+  });
+
+  it('a second reply to one POP3 command is set aside, not paired with STLS', async () => {
+    const port = await fixture({
+      protocol: 'pop3',
+      tls: 'starttls',
+      on: (command, state) =>
+        command === 'CAPA' && !state.tls ? '+OK\r\nSTLS\r\n.\r\n-ERR surprise\r\n' : undefined,
+    });
+    const result = await probe(port, 'pop3');
+    expect(result.starttls).toMatchObject({ accepted: true, upgraded: true });
+    expect(findingIds(result)).toContain('unsolicited-reply');
+    expect(findingIds(result)).not.toContain('starttls-refused');
+  });
+
+  it('IMAP untagged responses between commands are allowed (RFC 9051 §7), and not a finding', async () => {
+    const port = await fixture({
+      protocol: 'imap',
+      tls: 'starttls',
+      on: (command, state) => {
+        const tag = command.split(' ')[0];
+        return command.endsWith('CAPABILITY') && !state.tls
+          ? `* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n${tag} OK done\r\n* 3 EXISTS\r\n`
+          : undefined;
+      },
+    });
+    const result = await probe(port, 'imap');
+    expect(result.status).toBe('open');
+    expect(result.unsolicited).toBeUndefined();
+  });
+});
+
+describe('user values that reach the wire', () => {
+  const bad = ['mx.example.com\r\nMAIL FROM:<a@b>', 'two words', 'a..b', '[300.1.1.1]', '[IPv6:nope]', ''];
+  for (const value of bad) {
+    it(`--ehlo-name ${JSON.stringify(value)} exits 2 before any connection`, async () => {
+      const server = track(
+        await (await import('../fixtures/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
+      );
+      const run = await cli(['127.0.0.1', '--port', `${server.port}=submission`, '--ehlo-name', value]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^mailprobe: --ehlo-name: .* is not a domain or an address literal/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(server.connections()).toBe(0);
+    });
+  }
+
+  it('good EHLO arguments are sent as given', async () => {
+    for (const value of ['mx.example.com', '[192.0.2.7]', '[IPv6:2001:db8::7]']) {
+      const port = await fixture({ protocol: 'smtp', tls: 'starttls' });
+      const result = await (await import('../src/probe.js')).probePort({
+        address: '127.0.0.1',
+        family: 4,
+        port,
+        service: 'submission',
+        servername: 'localhost',
+        ehloName: value,
+        limits: (await import('./helpers/probe.js')).testLimits,
+      });
+      expect(result.transcript.find((e) => e.dir === 'C')?.text).toBe(`EHLO ${value}`);
+    }
+  });
+
+  it('the library refuses a bad ehloName or servername before connecting', async () => {
+    const server = track(
+      await (await import('../fixtures/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
+    );
+    const ports = [{ port: server.port, service: 'submission' as const }];
+    await expect(probeHost('127.0.0.1', { ports, ehloName: 'x\r\nRCPT TO:<a@b>' })).rejects.toBeInstanceOf(
+      UsageError,
+    );
+    await expect(probeHost('127.0.0.1', { ports, servername: 'bad\r\nname' })).rejects.toBeInstanceOf(
+      UsageError,
+    );
+    expect(server.connections()).toBe(0);
+  });
+
+  it('--servername with a control character exits 2', async () => {
+    const run = await cli(['127.0.0.1', '--ports', '587', '--servername', 'mail\u0007.example']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^mailprobe: --servername: 'mail\\u0007\.example' is not a host name/);
+  });
+});
