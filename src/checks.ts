@@ -14,7 +14,10 @@ export { type CheckName, checkNames } from './check-names.js';
 
 /** STARTTLS command injection (CVE-2011-0411 class). */
 export interface InjectionFacts {
-  /** vulnerable: the pipelined command was answered inside TLS, unprompted; safe: it was not. */
+  /**
+   * vulnerable: a reply inside TLS proves the pipelined command ran; safe: nothing arrived unprompted;
+   * not-tested: the check did not finish, or text arrived that proves nothing.
+   */
   verdict: 'vulnerable' | 'safe' | 'not-tested';
   detail: string;
   /** The unprompted reply, when there was one. */
@@ -23,7 +26,10 @@ export interface InjectionFacts {
 
 /** Does the server refuse to start authentication before TLS? */
 export interface AuthRequiredFacts {
-  /** enforced: refused before TLS; allowed: it went ahead in cleartext (then was cancelled). */
+  /**
+   * enforced: refused before TLS in words that say so; allowed: it went ahead in cleartext (then was
+   * cancelled); not-tested: a refusal that proves nothing (504 mechanism unknown) or no answer.
+   */
   verdict: 'enforced' | 'allowed' | 'not-tested';
   /** The server's reply to the authentication command. */
   reply: string;
@@ -32,7 +38,10 @@ export interface AuthRequiredFacts {
 /** Which TLS versions the port accepts, one handshake each. */
 export interface TlsVersionFacts {
   accepted: string[];
+  /** Versions whose handshake the server refused (a protocol-version or handshake-failure alert). */
   refused: string[];
+  /** Versions that could not be tried to the end (a timeout, a close, STARTTLS refused), with why. */
+  untested?: { version: string; reason: string }[];
 }
 
 export interface CheckResults {
@@ -119,21 +128,45 @@ async function injection(
       detail: `the handshake failed (the server read the injected bytes as TLS): ${message(error)}`,
     };
   }
+  // Read what arrives inside TLS, unprompted, for up to 2 s. Only a reply that proves the injected command
+  // ran makes the server vulnerable; other text is kept as evidence but proves nothing.
+  const seen: string[] = [];
+  const until = performance.now() + Math.min(session.limits.replyMs, 2000);
   try {
-    const line = await session.readLine('check', Math.min(session.limits.replyMs, 2000));
-    return {
-      verdict: 'vulnerable',
-      detail: 'the injected command was answered inside TLS, unprompted',
-      reply: line.text,
-    };
+    while (seen.length < 5) {
+      const left = until - performance.now();
+      if (left <= 0) break;
+      const line = await session.readLine('check', left);
+      seen.push(line.text);
+      if (proves[result.protocol](line.text))
+        return {
+          verdict: 'vulnerable',
+          detail: 'the injected command was answered inside TLS, unprompted',
+          reply: line.text,
+        };
+    }
   } catch (error) {
-    if (error instanceof PhaseTimeoutError)
-      return { verdict: 'safe', detail: 'nothing arrived inside TLS unprompted' };
-    throw error;
+    if (!(error instanceof PhaseTimeoutError) || error.portDeadline) throw error;
   } finally {
     await quietly(() => dialogue.quit(session));
   }
+  if (seen.length === 0) return { verdict: 'safe', detail: 'nothing arrived inside TLS unprompted' };
+  return {
+    verdict: 'not-tested',
+    detail: `text arrived inside TLS unprompted, but no reply that proves the injected command ran: ${seen.join(' | ').slice(0, 200)}`,
+    reply: seen.join(' | ').slice(0, 200),
+  };
 }
+
+/**
+ * Replies that prove the injected command ran inside TLS: SMTP NOOP's 250 (RFC 5321 §4.1.1.9), the IMAP
+ * tagged completion of mpi2 NOOP (RFC 9051 §6.1.2), POP3 CAPA's +OK (RFC 2449 §5).
+ */
+const proves: Record<PortResult['protocol'], (line: string) => boolean> = {
+  smtp: (line) => /^250[ -]/.test(line),
+  imap: (line) => /^mpi2 OK\b/i.test(line),
+  pop3: (line) => /^\+OK\b/i.test(line),
+};
 
 /** Starts an authentication exchange before TLS and cancels it at once; never sends a credential. */
 async function authRequired(
@@ -150,26 +183,51 @@ async function authRequired(
       session.send('AUTH LOGIN');
       const reply = await readSmtpReply(session, 'capabilities', ms);
       const text = `${reply.code} ${reply.lines.join(' ')}`;
-      if (reply.code !== 334) return { verdict: 'enforced', reply: text };
-      session.send('*'); // cancels the exchange (RFC 4954 §4)
-      await readSmtpReply(session, 'capabilities', ms);
-      return { verdict: 'allowed', reply: text };
+      if (reply.code === 334) {
+        session.send('*'); // cancels the exchange (RFC 4954 §4)
+        await readSmtpReply(session, 'capabilities', ms);
+        return { verdict: 'allowed', reply: text };
+      }
+      return { verdict: smtpRefusalEnforces(reply.code, text) ? 'enforced' : 'not-tested', reply: text };
     }
     const tagged = result.protocol === 'imap';
     session.send(tagged ? 'mpa1 AUTHENTICATE PLAIN' : 'AUTH PLAIN');
     const first = await session.readLine(phase, ms);
-    if (!first.text.startsWith('+')) return { verdict: 'enforced', reply: first.text };
-    session.send('*'); // cancels the exchange (RFC 9051 §6.2.2, RFC 5034 §4)
-    await session.readLine(phase, ms);
-    return { verdict: 'allowed', reply: first.text };
+    if (first.text.startsWith('+')) {
+      session.send('*'); // cancels the exchange (RFC 9051 §6.2.2, RFC 5034 §4)
+      await session.readLine(phase, ms);
+      return { verdict: 'allowed', reply: first.text };
+    }
+    return { verdict: requiresTlsText.test(first.text) ? 'enforced' : 'not-tested', reply: first.text };
   } finally {
     await quietly(() => dialogue.quit(session));
   }
 }
 
+/** Words servers use to say that authentication needs TLS first ([PRIVACYREQUIRED], RFC 5530 §3; RFC 2595 §3.1). */
+const requiresTlsText = /PRIVACYREQUIRED|TLS|SSL|encrypt|plaintext|cleartext|secure|privacy/i;
+
+/**
+ * An SMTP refusal that shows authentication is not available before TLS: 530/538 (RFC 4954 §6), 503 or 502
+ * (no AUTH at all in this state), or any 5.7.x policy code that speaks of TLS. A 504 ("mechanism unknown")
+ * or a temporary error proves nothing: the server may take another mechanism in cleartext.
+ */
+function smtpRefusalEnforces(code: number, text: string): boolean {
+  if (code === 530 || code === 538 || code === 503 || code === 502) return true;
+  return code >= 500 && /\b5\.7\.\d+\b/.test(text) && requiresTlsText.test(text);
+}
+
 const versions: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
-/** One handshake per TLS version, each offering only that version. */
+/** Handshake failures that mean "this version is not accepted", as OpenSSL names them. */
+const versionRefusal =
+  /wrong[_ ]version|unsupported[_ ]protocol|protocol[_ ]version|no[_ ]protocols[_ ]available|handshake[_ ]failure|version[_ ]too[_ ]low|version[_ ]too[_ ]high|inappropriate[_ ]fallback|no[_ ]suitable|sslv3[_ ]alert|tlsv1[_ ]alert/i;
+
+/**
+ * One handshake per TLS version, each offering only that version. A version is refused only when the
+ * server's handshake says so; a timeout, a closed connection or a refused STARTTLS leaves it untested. The
+ * version the main probe negotiated is accepted, whatever a later handshake shows.
+ */
 async function tlsVersions(
   result: PortResult,
   dialogue: Dialogue,
@@ -177,28 +235,41 @@ async function tlsVersions(
   fresh: () => Session,
 ): Promise<TlsVersionFacts> {
   const facts: TlsVersionFacts = { accepted: [], refused: [] };
+  const untested: { version: string; reason: string }[] = [];
   for (const version of versions) {
+    if (result.tls?.protocol === version) {
+      facts.accepted.push(version);
+      continue;
+    }
     const session = fresh();
+    let phase = 'connect';
     try {
       let socket: tls.TLSSocket;
       const options = { servername: target.servername, ca: target.ca, version };
       if (result.expectedTls === 'implicit') {
-        socket = await session.handshake(await session.connectRaw(target.address, target.port), options);
+        const raw = await session.connectRaw(target.address, target.port);
+        phase = 'tls';
+        socket = await session.handshake(raw, options);
       } else {
         await opened(dialogue, target, session);
         const reply = await dialogue.startTls(session);
-        if (!reply.accepted) throw new Error('STARTTLS refused');
+        if (!reply.accepted) throw new Error(`STARTTLS refused: ${reply.lines.join(' ')}`);
+        phase = 'tls';
         socket = (await session.upgrade(options)).socket;
       }
       const negotiated = socket.getProtocol() ?? 'unknown';
       (negotiated === version ? facts.accepted : facts.refused).push(version);
       await quietly(() => dialogue.quit(session));
-    } catch {
-      facts.refused.push(version);
+    } catch (error) {
+      const text = message(error);
+      if (phase === 'tls' && !(error instanceof PhaseTimeoutError) && versionRefusal.test(text))
+        facts.refused.push(version);
+      else untested.push({ version, reason: text.slice(0, 160) });
     } finally {
       session.close();
     }
   }
+  if (untested.length > 0) facts.untested = untested;
   return facts;
 }
 

@@ -12,6 +12,7 @@ import {
   UsageError,
 } from './errors.js';
 import type { Limits } from './limits.js';
+import { Deadline } from './net/deadline.js';
 import { classifyConnectError, stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName } from './net/names.js';
 import { readTlsFacts } from './net/tls-facts.js';
@@ -122,7 +123,9 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     );
   if (!net.isIP(target.servername) && !isHostName(target.servername))
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
-  const result = await probeOnce(target);
+  // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
+  const deadline = new Deadline(target.limits.portMs, target.signal);
+  const result = await probeOnce(target, deadline);
   if (target.checks?.length && result.status === 'open') {
     const dialogue = dialogues[result.protocol];
     const origin = performance.now() - (Date.now() - Date.parse(result.startedAt));
@@ -131,16 +134,17 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
       dialogue,
       target,
       target.checks,
-      () => new Session(target.limits, target.signal, undefined, origin),
+      () => new Session(target.limits, target.signal, deadline, origin),
     );
+    result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
   return result;
 }
 
-async function probeOnce(target: PortTarget): Promise<PortResult> {
+async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
-  const session = new Session(target.limits, target.signal);
+  const session = new Session(target.limits, target.signal, deadline);
   const tlsOptions = { servername: target.servername, ca: target.ca };
   const result: PortResult = {
     port: target.port,
@@ -303,7 +307,7 @@ function hasRoute(address: string, port: number): Promise<boolean> {
 async function nudge(session: Session, dialogue: Dialogue): Promise<PortResult['detected'] | undefined> {
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
-    session.send(dialogue.protocol === 'imap' ? 'mp0 LOGOUT' : 'QUIT');
+    session.send(dialogue.protocol === 'imap' ? 'mp0 LOGOUT' : 'QUIT', { keepPending: true });
     const line = await session.readLine('greeting', session.limits.replyMs);
     return detectProtocol(line.text);
   } catch {

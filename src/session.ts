@@ -112,9 +112,10 @@ export class Session {
    * recorded as unsolicited, and can never be read as this command's reply. IMAP servers may send untagged
    * responses at any time (RFC 9051 §7), so those are allowed there (`untaggedAllowed`).
    */
-  send(line: string, options: { untaggedAllowed?: boolean } = {}): void {
+  send(line: string, options: { untaggedAllowed?: boolean; keepPending?: boolean } = {}): void {
     if (!this.socket) throw new Error('send before connect');
-    this.takeUnsolicited(options.untaggedAllowed === true);
+    // keepPending: a nudge to a silent server, whose waiting bytes are an unfinished greeting, not extra.
+    if (!options.keepPending) this.takeUnsolicited(options.untaggedAllowed === true);
     this.transcript.push({ at: this.elapsed(), dir: 'C', text: line, tls: this.tlsActive });
     this.socket.write(`${line}\r\n`);
   }

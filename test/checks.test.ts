@@ -1,6 +1,8 @@
 /** The opt-in checks against fixture servers with and without each flaw. */
+
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type FixtureOptions, startFixture } from '../fixtures/servers.js';
+import { type FixtureOptions, startFixture, startRawServer } from '../fixtures/servers.js';
 import { probePort } from '../src/probe.js';
 import type { Service } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';
@@ -123,5 +125,91 @@ describe('TLS versions (opt-in)', () => {
       refused: ['TLSv1', 'TLSv1.1'],
     });
     expect(findingIds(result)).toEqual([]);
+  });
+});
+
+describe('the checks never overstate', () => {
+  it('injection: text inside TLS that does not prove the injected command ran is not "vulnerable"', async () => {
+    // The server drops the pipelined NOOP but speaks first inside TLS, unprompted: proof of nothing.
+    const talky = track(
+      await startFixture({
+        protocol: 'smtp',
+        tls: 'starttls',
+        tlsGreeting: '220 hello again inside TLS\r\n',
+      }),
+    );
+    const result = await probePort({
+      address: '127.0.0.1',
+      family: 4,
+      port: talky.port,
+      service: 'submission',
+      servername: 'localhost',
+      ca: testCa,
+      limits: testLimits,
+      checks: ['injection'],
+    });
+    expect(result.checks?.injection?.verdict).toBe('not-tested');
+    expect(result.checks?.injection?.detail).toMatch(/no reply that proves the injected command ran/);
+    expect(findingIds(result)).not.toContain('starttls-injection');
+  });
+
+  it('auth-required: "504 mechanism unknown" proves nothing', async () => {
+    const { result } = await probeWith(
+      {
+        protocol: 'smtp',
+        tls: 'starttls',
+        on: (line) => (line === 'AUTH LOGIN' ? '504 5.5.4 Unrecognized authentication type\r\n' : undefined),
+      },
+      'submission',
+      ['auth-required'],
+    );
+    expect(result.checks?.authRequired).toEqual({
+      verdict: 'not-tested',
+      reply: '504 5.5.4 Unrecognized authentication type',
+    });
+    expect(findingIds(result)).toEqual(['check-not-completed']);
+  });
+});
+
+describe('TLS versions and the port deadline', () => {
+  it('a timeout is untested, not refused; the version the probe negotiated is accepted; checks end within the port deadline', async () => {
+    const fixture = track(await startFixture({ protocol: 'imap', tls: 'implicit' }));
+    let connections = 0;
+    // The first connection reaches the real server; every later one is accepted and left silent.
+    const front = track(
+      await startRawServer((socket) => {
+        connections++;
+        if (connections > 1) return;
+        const upstream = net.connect(fixture.port, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        upstream.on('error', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+      }),
+    );
+    const portMs = 2500;
+    const started = performance.now();
+    const result = await probePort({
+      address: '127.0.0.1',
+      family: 4,
+      port: front.port,
+      service: 'imaps',
+      servername: 'localhost',
+      ca: testCa,
+      limits: { ...testLimits, portMs },
+      checks: ['tls-versions'],
+    });
+    const elapsed = performance.now() - started;
+    expect(result.status).toBe('open');
+    expect(result.checks?.tlsVersions?.accepted).toEqual(['TLSv1.3']);
+    expect(result.checks?.tlsVersions?.refused).toEqual([]);
+    expect(result.checks?.tlsVersions?.untested?.map((entry) => entry.version)).toEqual([
+      'TLSv1',
+      'TLSv1.1',
+      'TLSv1.2',
+    ]);
+    // Within the port's absolute deadline, and counted in the port's total time.
+    expect(elapsed).toBeLessThan(portMs + 750);
+    expect(result.timings.total).toBeGreaterThan(testLimits.tlsMs);
+    expect(findingIds(result)).toEqual(['check-not-completed']);
   });
 });

@@ -784,6 +784,9 @@ export const rules: readonly Rule[] = [
         port.checks?.authRequired?.verdict === 'not-tested'
           ? `auth-required: ${port.checks.authRequired.reply}`
           : '',
+        ...(port.checks?.tlsVersions?.untested ?? []).map(
+          (entry) => `tls-versions: ${entry.version} not tried to the end: ${entry.reason}`,
+        ),
       ].filter(Boolean);
       return failed.length > 0 ? { detail: 'the check ended before a verdict', evidence: failed } : undefined;
     },
