@@ -1,14 +1,21 @@
 /**
- * Does this network let outbound SMTP out? Port 25 is tried on several independent mail hosts that are
- * known to listen on it, with a control port on the same hosts that networks rarely block. A host whose
- * control port answers (connects or refuses: either way the path is open) while 25 stays silent or is
- * refused is evidence of an outbound block; 25 connecting anywhere is evidence against one.
+ * Does this network let outbound SMTP out, untouched? Port 25 is tried on several independent mail hosts
+ * known to accept SMTP on it, with a control port on the same hosts that networks rarely block. Per address
+ * family, the evidence concludes one of:
+ * - blocked: on at least two hosts the control port answered while 25 timed out, or was refused by a host
+ *   whose control port connected (a live mail host does not refuse 25: something on the path does);
+ * - intercepted: 25 connected, but what answered is not those hosts: the same banner or certificate from
+ *   independent hosts, a certificate not valid for the host's name, or STARTTLS missing from a host that offers it;
+ * - not blocked: 25 connected and the dialogue looked like each host's own;
+ * - inconclusive: anything else (a host that refuses every port proves nothing).
  */
 import pLimit from 'p-limit';
 import type { Address, Dns } from './dns.js';
 import { PhaseTimeoutError } from './errors.js';
+import { defaultLimits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { classifyConnectError, connectTcp } from './net/dial.js';
+import { probePort } from './probe.js';
 
 /** Independent, long-lived mail exchangers of large providers (replace with --via). */
 export const defaultEgressHosts = [
@@ -22,22 +29,53 @@ export const defaultControlPort = 443;
 /** How one TCP connection attempt ended. */
 export type Reach = 'connected' | 'refused' | 'filtered' | 'unreachable' | 'reset' | 'error';
 
+export type EgressConclusion = 'blocked' | 'intercepted' | 'not-blocked' | 'inconclusive';
+
+/** What answered on 25, when something did: the greeting, STARTTLS and the certificate. */
+export interface Port25Dialogue {
+  /** The probe's status for port 25 (open when the SMTP dialogue completed). */
+  status: string;
+  greeting?: string;
+  starttls?: boolean;
+  /** SHA-256 of the certificate presented after STARTTLS. */
+  certificate?: string;
+  certificateSubject?: string;
+  /** The certificate is valid for the host's name (RFC 9525). */
+  nameMatches?: boolean;
+}
+
 export interface EgressHost {
   host: string;
   address?: string;
+  family?: 4 | 6;
   /** Why the host could not be tried, when it could not. */
   error?: string;
   port25?: Reach;
   control?: Reach;
-  /** What this host says: blocked (control answered, 25 did not connect), open (25 connected), unknown. */
-  evidence: 'blocked' | 'open' | 'unknown';
+  smtp?: Port25Dialogue;
+  /**
+   * What this host says: blocked (the path stops 25), open (25 reached a server that looks like the host's
+   * own), intercepted (25 reached something else), unknown (nothing to conclude, with `why`).
+   */
+  evidence: 'blocked' | 'open' | 'intercepted' | 'unknown';
+  /** The reasons for the evidence, in words. */
+  why: string[];
+}
+
+export interface EgressFamily {
+  family: 4 | 6;
+  conclusion: EgressConclusion;
+  summary: string;
 }
 
 export interface EgressResult {
-  conclusion: 'blocked' | 'not-blocked' | 'inconclusive';
+  /** The overall conclusion: intercepted or blocked in any family, else not-blocked in any, else inconclusive. */
+  conclusion: EgressConclusion;
   /** One sentence for people. */
   summary: string;
   controlPort: number;
+  /** The conclusion per address family tried. */
+  families: EgressFamily[];
   hosts: EgressHost[];
 }
 
@@ -63,14 +101,83 @@ export async function reach(address: string, port: number, ms: number): Promise<
   }
 }
 
-/** Pure: what a set of per-host observations concludes. */
-export function concludeEgress(hosts: EgressHost[]): Pick<EgressResult, 'conclusion' | 'summary'> {
+/** What one host's connection attempts say on their own (interception across hosts is judged after). */
+export function hostEvidence(
+  host: Omit<EgressHost, 'evidence' | 'why'>,
+): Pick<EgressHost, 'evidence' | 'why'> {
+  const { port25, control, smtp } = host;
+  if (port25 === 'connected') {
+    if (smtp?.status !== 'open')
+      return {
+        evidence: 'unknown',
+        why: [`25 connected but no SMTP dialogue completed (${smtp?.status ?? 'not read'})`],
+      };
+    const why: string[] = [];
+    if (smtp.starttls === false) why.push('STARTTLS is not offered here (these hosts offer it)');
+    if (smtp.nameMatches === false)
+      why.push(`the certificate (${smtp.certificateSubject ?? '?'}) is not valid for ${host.host}`);
+    return why.length > 0
+      ? { evidence: 'intercepted', why }
+      : { evidence: 'open', why: ['25 reached the host'] };
+  }
+  if (port25 === 'filtered' && (control === 'connected' || control === 'refused'))
+    return {
+      evidence: 'blocked',
+      why: [
+        `25 timed out while the control port ${control === 'connected' ? 'connected' : 'answered (refused)'}`,
+      ],
+    };
+  if (port25 === 'refused' && control === 'connected')
+    return { evidence: 'blocked', why: ['25 was refused by a live mail host whose control port connected'] };
+  if (port25 === 'refused' && control === 'refused')
+    return {
+      evidence: 'unknown',
+      why: ['the host refuses every port tried: that proves nothing about the path'],
+    };
+  return { evidence: 'unknown', why: [`25 ${port25 ?? 'not tried'}, control ${control ?? 'not tried'}`] };
+}
+
+/**
+ * What the observations of one address family conclude, across hosts. Hosts that share a banner or a
+ * certificate with another independent host are marked intercepted (with why) on the way.
+ */
+export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclusion' | 'summary'> {
+  // Independent hosts answering with the same banner or certificate are one server on the path.
+  const connected = hosts.filter((h) => h.smtp?.status === 'open');
+  const shared = (key: (h: EgressHost) => string | undefined, what: string) => {
+    const groups = new Map<string, EgressHost[]>();
+    for (const h of connected) {
+      const value = key(h);
+      if (value) groups.set(value, [...(groups.get(value) ?? []), h]);
+    }
+    for (const [value, group] of groups) {
+      if (group.length < 2) continue;
+      for (const h of group) {
+        h.evidence = 'intercepted';
+        h.why.push(
+          `the same ${what} as ${group
+            .filter((o) => o !== h)
+            .map((o) => o.host)
+            .join(', ')}: ${value.slice(0, 100)}`,
+        );
+      }
+    }
+  };
+  shared((h) => h.smtp?.greeting, 'greeting');
+  shared((h) => h.smtp?.certificate, 'certificate');
+  const intercepted = hosts.filter((h) => h.evidence === 'intercepted');
   const open = hosts.filter((h) => h.evidence === 'open');
   const blocked = hosts.filter((h) => h.evidence === 'blocked');
+  if (intercepted.length > 0) {
+    return {
+      conclusion: 'intercepted',
+      summary: `outbound port 25 is intercepted on this network: ${intercepted.map((h) => `${h.host} (${h.why.join('; ')})`).join(', ')}`,
+    };
+  }
   if (open.length > 0) {
     return {
       conclusion: 'not-blocked',
-      summary: `outbound port 25 is not blocked on this network: ${open.map((h) => h.host).join(', ')} answered on 25`,
+      summary: `outbound port 25 is not blocked on this network: ${open.map((h) => h.host).join(', ')} answered on 25 as themselves`,
     };
   }
   if (blocked.length >= 2) {
@@ -85,6 +192,55 @@ export function concludeEgress(hosts: EgressHost[]): Pick<EgressResult, 'conclus
   };
 }
 
+/** Pure: the overall conclusion from the families'. */
+export function concludeEgress(families: EgressFamily[]): Pick<EgressResult, 'conclusion' | 'summary'> {
+  for (const conclusion of ['intercepted', 'blocked', 'not-blocked'] as const) {
+    const found = families.filter((f) => f.conclusion === conclusion);
+    if (found.length > 0)
+      return {
+        conclusion,
+        summary: found
+          .map((f) => (families.length > 1 ? `IPv${f.family}: ${f.summary}` : f.summary))
+          .join(' · '),
+      };
+  }
+  return {
+    conclusion: 'inconclusive',
+    summary:
+      families.map((f) => (families.length > 1 ? `IPv${f.family}: ${f.summary}` : f.summary)).join(' · ') ||
+      'inconclusive: no host could be tried',
+  };
+}
+
+/** Reads the greeting, EHLO, STARTTLS and certificate on 25, as a mail client would (the probe engine). */
+async function dialogueOn25(host: string, address: Address, timeoutMs: number): Promise<Port25Dialogue> {
+  const limits = {
+    ...defaultLimits,
+    connectMs: timeoutMs,
+    tlsMs: timeoutMs,
+    greetingMs: timeoutMs,
+    replyMs: timeoutMs,
+    portMs: timeoutMs * 4,
+  };
+  const result = await probePort({
+    address: address.address,
+    family: address.family,
+    port: 25,
+    service: 'smtp',
+    servername: host,
+    limits,
+  });
+  const smtp: Port25Dialogue = { status: result.status };
+  if (result.greeting) smtp.greeting = result.greeting.lines.join(' ');
+  if (result.starttls) smtp.starttls = result.starttls.advertised;
+  if (result.tls?.certificate) {
+    smtp.certificate = result.tls.certificate.sha256;
+    smtp.certificateSubject = result.tls.certificate.subject;
+    smtp.nameMatches = result.tls.nameMatches;
+  }
+  return smtp;
+}
+
 export async function checkEgress(options: {
   hosts: string[];
   controlPort: number;
@@ -92,29 +248,82 @@ export async function checkEgress(options: {
   dns: Dns;
   family?: 4 | 6 | 'both';
 }): Promise<EgressResult> {
-  const limit = pLimit(4);
-  const hosts = await Promise.all(
-    options.hosts.map((host) =>
-      limit(async (): Promise<EgressHost> => {
-        let address: Address | undefined;
-        try {
-          const found = await options.dns.addresses(host);
-          address = found.find(
-            (a) => options.family === undefined || options.family === 'both' || a.family === options.family,
-          );
-        } catch (error) {
-          return { host, error: error instanceof Error ? error.message : String(error), evidence: 'unknown' };
-        }
-        if (!address) return { host, error: `no IPv${options.family} address`, evidence: 'unknown' };
-        const [port25, control] = await Promise.all([
-          reach(address.address, 25, options.timeoutMs),
-          reach(address.address, options.controlPort, options.timeoutMs),
-        ]);
-        const controlAnswered = control === 'connected' || control === 'refused';
-        const evidence = port25 === 'connected' ? 'open' : controlAnswered ? 'blocked' : 'unknown';
-        return { host, address: address.address, port25, control, evidence };
-      }),
-    ),
+  const names = [...new Set(options.hosts.map((h) => h.toLowerCase().replace(/\.$/, '')))];
+  const resolved = await Promise.all(
+    names.map(async (host) => {
+      try {
+        const found = await options.dns.addresses(host);
+        const wanted = found.filter(
+          (a) => options.family === undefined || options.family === 'both' || a.family === options.family,
+        );
+        // One address per family: the first the resolver gave, as a client would use.
+        const picked = [4, 6]
+          .map((family) => wanted.find((a) => a.family === family))
+          .filter((a): a is Address => a !== undefined);
+        return {
+          host,
+          addresses: picked,
+          error:
+            picked.length === 0
+              ? `no IPv${options.family === 'both' || !options.family ? '4 or IPv6' : options.family} address`
+              : undefined,
+        };
+      } catch (error) {
+        return {
+          host,
+          addresses: [] as Address[],
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+    }),
   );
-  return { ...concludeEgress(hosts), controlPort: options.controlPort, hosts };
+  const hosts: EgressHost[] = [];
+  const seen = new Set<string>();
+  const limit = pLimit(4);
+  const jobs: Promise<void>[] = [];
+  for (const entry of resolved) {
+    if (entry.error)
+      hosts.push({ host: entry.host, error: entry.error, evidence: 'unknown', why: [entry.error] });
+    for (const address of entry.addresses) {
+      // The same address under two names is one host, not two independent ones.
+      if (seen.has(address.address)) {
+        hosts.push({
+          host: entry.host,
+          address: address.address,
+          family: address.family,
+          evidence: 'unknown',
+          why: [`same address as another host tried: not independent`],
+        });
+        continue;
+      }
+      seen.add(address.address);
+      const host: EgressHost = {
+        host: entry.host,
+        address: address.address,
+        family: address.family,
+        evidence: 'unknown',
+        why: [],
+      };
+      hosts.push(host);
+      jobs.push(
+        limit(async () => {
+          const [port25, control] = await Promise.all([
+            reach(address.address, 25, options.timeoutMs),
+            reach(address.address, options.controlPort, options.timeoutMs),
+          ]);
+          host.port25 = port25;
+          host.control = control;
+          if (port25 === 'connected') host.smtp = await dialogueOn25(entry.host, address, options.timeoutMs);
+          Object.assign(host, hostEvidence(host));
+        }),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  const families: EgressFamily[] = [];
+  for (const family of [4, 6] as const) {
+    const mine = hosts.filter((h) => h.family === family);
+    if (mine.length > 0) families.push({ family, ...concludeFamily(mine) });
+  }
+  return { ...concludeEgress(families), controlPort: options.controlPort, families, hosts };
 }

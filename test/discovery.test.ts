@@ -219,18 +219,37 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
 
   describe('mailprobe egress', () => {
     const hosts = ['127.0.0.31', '127.0.0.32', '127.0.0.33'];
-    const spec = (cli: string[]) => ({
+    // Three independent mail hosts: each its own banner and its own certificate for its own name.
+    const spec = (cli: string[], extra: object[] = []) => ({
       dnsmasq: hosts.map((address, i) => `--host-record=mx${i + 1}.test,${address}`),
-      servers: hosts.flatMap((host) => [
-        { protocol: 'smtp', tls: 'starttls', host, port: 25 },
-        { protocol: 'tcp', host, port: 443 },
-      ]),
+      servers: [
+        ...hosts.flatMap((host, i) => [
+          {
+            protocol: 'smtp',
+            tls: 'starttls',
+            host,
+            port: 25,
+            tlsDir: join(dir, `mx${i + 1}`),
+            greeting: `220 mx${i + 1}.test ESMTP ready\r\n`,
+          },
+          { protocol: 'tcp', host, port: 443 },
+        ]),
+        ...extra,
+      ],
       cli: ['egress', '--via', 'mx1.test,mx2.test,mx3.test', ...dnsArgs, '--timeout', '500', ...cli],
     });
     const egress = (stdout: string) =>
       validEgress<{
-        egress: { conclusion: string; hosts: { port25: string; control: string; evidence: string }[] };
+        egress: {
+          conclusion: string;
+          summary: string;
+          hosts: { host: string; port25: string; control: string; evidence: string; why: string[] }[];
+        };
       }>(stdout).egress;
+    beforeAll(() => {
+      for (const i of [1, 2, 3]) makeTls(join(dir, `mx${i}`), `mx${i}.test`);
+      makeTls(join(dir, 'relay'), 'relay.isp.example');
+    });
 
     it('not blocked: 25 answers on the mail hosts (exit 0)', async () => {
       const run = await netns(...hosts).scenario(spec(['--json']));
@@ -250,6 +269,101 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       );
       const human = await ns.scenario(spec([]));
       expect(human.stdout).toMatch(/^outbound port 25: BLOCKED/);
+    });
+
+    it('intercepted: every outbound 25 is sent to one relay of the network (DNAT): the same banner and certificate, not valid for the hosts (exit 1)', async () => {
+      const ns = netns(...hosts, '127.0.0.99');
+      ns.exec(
+        'iptables',
+        '-t',
+        'nat',
+        '-A',
+        'OUTPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        '25',
+        '-j',
+        'DNAT',
+        '--to-destination',
+        '127.0.0.99:25',
+      );
+      const relay = {
+        protocol: 'smtp',
+        tls: 'starttls',
+        host: '127.0.0.99',
+        port: 25,
+        tlsDir: join(dir, 'relay'),
+        greeting: '220 relay.isp.example ESMTP\r\n',
+      };
+      const run = await ns.scenario(spec(['--json'], [relay]));
+      expect(run.code).toBe(1);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('intercepted');
+      for (const host of result.hosts) {
+        expect(host.evidence).toBe('intercepted');
+        expect(host.why.join(' ')).toMatch(/not valid for mx\d\.test/);
+        expect(host.why.join(' ')).toMatch(/the same greeting as/);
+        expect(host.why.join(' ')).toMatch(/the same certificate as/);
+      }
+      const human = await ns.scenario(spec([], [relay]));
+      expect(human.stdout).toMatch(/^outbound port 25: INTERCEPTED/);
+    });
+
+    it('refused everywhere, control port too: proves nothing (exit 4); the same host twice counts once', async () => {
+      const ns = netns(...hosts);
+      const run = await ns.scenario({
+        dnsmasq: [
+          ...hosts.map((address, i) => `--host-record=mx${i + 1}.test,${address}`),
+          '--host-record=alias.test,127.0.0.31',
+        ],
+        servers: [],
+        cli: [
+          'egress',
+          '--via',
+          'mx1.test,mx2.test,alias.test,mx1.test',
+          ...dnsArgs,
+          '--timeout',
+          '500',
+          '--json',
+        ],
+      });
+      expect(run.code).toBe(4);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('inconclusive');
+      expect(result.hosts.map((h) => [h.host, h.evidence])).toEqual([
+        ['mx1.test', 'unknown'],
+        ['mx2.test', 'unknown'],
+        ['alias.test', 'unknown'],
+      ]);
+      expect(result.hosts[2]?.why).toEqual(['same address as another host tried: not independent']);
+      expect(result.hosts[0]?.why).toEqual([
+        'the host refuses every port tried: that proves nothing about the path',
+      ]);
+    });
+
+    it('refused on 25 by live hosts whose control port connects: blocked (exit 1)', async () => {
+      const ns = netns(...hosts);
+      ns.exec(
+        'iptables',
+        '-A',
+        'OUTPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        '25',
+        '-j',
+        'REJECT',
+        '--reject-with',
+        'tcp-reset',
+      );
+      const run = await ns.scenario(spec(['--json']));
+      expect(run.code).toBe(1);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('blocked');
+      expect(result.hosts.map((h) => [h.port25, h.control, h.evidence])).toEqual(
+        Array(3).fill(['refused', 'connected', 'blocked']),
+      );
     });
 
     it('inconclusive: nothing answers, neither 25 nor the control port (exit 4)', async () => {

@@ -60,7 +60,7 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     // Postfix and Dovecot drop to their own users, who must be able to walk into their folders.
     chmodSync(root, 0o755);
     tls = join(root, 'tls');
-    makeTls(tls, 'mail.test');
+    makeTls(tls, 'mail.test', { chains: true });
   });
   afterEach(() => {
     const left = host?.stop() ?? [];

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { concludeEgress } from '../src/egress.js';
+import {
+  concludeEgress,
+  concludeFamily,
+  type EgressFamily,
+  type EgressHost,
+  hostEvidence,
+  type Port25Dialogue,
+} from '../src/egress.js';
 import { referenceFor } from '../src/reference/table.js';
 import { rules } from '../src/rules/rules.js';
 import type { PortResult, Service } from '../src/types.js';
@@ -293,15 +300,141 @@ describe('rules over hand-built results', () => {
 });
 
 describe('the egress conclusion', () => {
-  const host = (evidence: 'blocked' | 'open' | 'unknown') => ({ host: `h-${evidence}`, evidence });
-  const table: [string, ('blocked' | 'open' | 'unknown')[], string][] = [
-    ['two hosts show a block, none is open', ['blocked', 'blocked', 'unknown'], 'blocked'],
-    ['one host answers on 25', ['blocked', 'blocked', 'open'], 'not-blocked'],
-    ['a single block is not enough', ['blocked', 'unknown', 'unknown'], 'inconclusive'],
-    ['nothing answers at all', ['unknown', 'unknown'], 'inconclusive'],
+  type Observed = Omit<EgressHost, 'evidence' | 'why'>;
+  const judged = (observed: Observed): EgressHost => ({ ...observed, ...hostEvidence(observed) });
+  const smtp = (greeting: string, certificate: string, extra: Partial<Port25Dialogue> = {}) => ({
+    status: 'open',
+    greeting,
+    starttls: true,
+    certificate,
+    certificateSubject: 'CN=x',
+    nameMatches: true,
+    ...extra,
+  });
+  const table: [string, Observed[], string][] = [
+    [
+      'two hosts time out on 25 while their control port answers',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'filtered', control: 'connected' },
+        { host: 'b', address: '192.0.2.2', port25: 'filtered', control: 'refused' },
+      ],
+      'blocked',
+    ],
+    [
+      'live hosts refuse 25 while their control port connects',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'refused', control: 'connected' },
+        { host: 'b', address: '192.0.2.2', port25: 'refused', control: 'connected' },
+      ],
+      'blocked',
+    ],
+    [
+      'hosts that refuse every port prove nothing',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'refused', control: 'refused' },
+        { host: 'b', address: '192.0.2.2', port25: 'refused', control: 'refused' },
+      ],
+      'inconclusive',
+    ],
+    [
+      'each host answers 25 as itself',
+      [
+        {
+          host: 'a',
+          address: '192.0.2.1',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('a ESMTP', 'AA'),
+        },
+        {
+          host: 'b',
+          address: '192.0.2.2',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('b ESMTP', 'BB'),
+        },
+      ],
+      'not-blocked',
+    ],
+    [
+      'independent hosts answer with the same banner',
+      [
+        {
+          host: 'a',
+          address: '192.0.2.1',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('isp relay', 'AA'),
+        },
+        {
+          host: 'b',
+          address: '192.0.2.2',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('isp relay', 'BB'),
+        },
+      ],
+      'intercepted',
+    ],
+    [
+      'independent hosts present the same certificate',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'connected', control: 'connected', smtp: smtp('a', 'CC') },
+        { host: 'b', address: '192.0.2.2', port25: 'connected', control: 'connected', smtp: smtp('b', 'CC') },
+      ],
+      'intercepted',
+    ],
+    [
+      'a certificate not valid for the host',
+      [
+        {
+          host: 'a',
+          address: '192.0.2.1',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('a', 'AA', { nameMatches: false }),
+        },
+      ],
+      'intercepted',
+    ],
+    [
+      'STARTTLS missing from here',
+      [
+        {
+          host: 'a',
+          address: '192.0.2.1',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('a', 'AA', { starttls: false }),
+        },
+      ],
+      'intercepted',
+    ],
+    [
+      'a single block is not enough',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'filtered', control: 'connected' },
+        { host: 'b', address: '192.0.2.2', port25: 'filtered', control: 'filtered' },
+      ],
+      'inconclusive',
+    ],
   ];
-  for (const [name, evidence, conclusion] of table) {
+  for (const [name, observed, conclusion] of table) {
     it(`${name} → ${conclusion}`, () =>
-      expect(concludeEgress(evidence.map(host)).conclusion).toBe(conclusion));
+      expect(concludeFamily(observed.map(judged)).conclusion).toBe(conclusion));
   }
+
+  it('the overall conclusion: interception or a block in any family first, then not blocked', () => {
+    const family = (f: 4 | 6, conclusion: EgressFamily['conclusion']): EgressFamily => ({
+      family: f,
+      conclusion,
+      summary: conclusion,
+    });
+    expect(concludeEgress([family(4, 'not-blocked'), family(6, 'inconclusive')]).conclusion).toBe(
+      'not-blocked',
+    );
+    expect(concludeEgress([family(4, 'not-blocked'), family(6, 'blocked')]).conclusion).toBe('blocked');
+    expect(concludeEgress([family(4, 'intercepted'), family(6, 'blocked')]).conclusion).toBe('intercepted');
+    expect(concludeEgress([]).conclusion).toBe('inconclusive');
+  });
 });

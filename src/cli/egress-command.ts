@@ -44,7 +44,7 @@ interface Args {
   color?: boolean | undefined;
 }
 
-/** Exit 0 not blocked, 1 blocked, 4 inconclusive. */
+/** Exit 0 not blocked, 1 blocked or intercepted, 4 inconclusive. */
 export async function handler(args: Args): Promise<void> {
   const { checkEgress, defaultControlPort, defaultEgressHosts } = await import('../egress.js');
   const { Dns } = await import('../dns.js');
@@ -79,6 +79,7 @@ export async function handler(args: Args): Promise<void> {
     const s = style(useColor(args.color, process.stdout));
     const headline = {
       blocked: s.red('BLOCKED'),
+      intercepted: s.red('INTERCEPTED'),
       'not-blocked': s.green('not blocked'),
       inconclusive: s.yellow('inconclusive'),
     }[result.conclusion];
@@ -87,10 +88,15 @@ export async function handler(args: Args): Promise<void> {
       h.address ?? '–',
       h.port25 ?? '–',
       h.control ?? '–',
-      h.error ? sanitize(h.error) : h.evidence,
+      h.smtp?.greeting ? `“${sanitize(h.smtp.greeting).slice(0, 40)}”` : '–',
+      h.error
+        ? sanitize(h.error)
+        : `${h.evidence}${h.why.length > 0 ? `: ${sanitize(h.why.join('; '))}` : ''}`,
     ]);
     const table = columns([
-      ['host', 'address', '25', `control ${result.controlPort}`, 'says'].map((t) => s.bold(t)),
+      ['host', 'address', '25', `control ${result.controlPort}`, 'greeting on 25', 'says'].map((t) =>
+        s.bold(t),
+      ),
       ...rows,
     ]);
     process.stdout.write(
@@ -100,7 +106,7 @@ export async function handler(args: Args): Promise<void> {
   process.exitCode =
     result.conclusion === 'not-blocked'
       ? exitCodes.ok
-      : result.conclusion === 'blocked'
+      : result.conclusion === 'blocked' || result.conclusion === 'intercepted'
         ? exitCodes.findings
         : exitCodes.inconclusive;
 }
