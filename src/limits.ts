@@ -42,3 +42,30 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
 export function limitsFromTimeout(ms: number, base: Readonly<Limits> = defaultLimits): Limits {
   return { ...base, connectMs: ms, tlsMs: ms, greetingMs: ms, replyMs: ms, portMs: ms * 8 };
 }
+
+/** Largest value of each limit: timers hold at most 2^31-1 ms (about 24.8 days); caps stay within memory. */
+export const limitMaxima: Readonly<Limits> = Object.freeze({
+  connectMs: 2_147_483_647,
+  tlsMs: 2_147_483_647,
+  greetingMs: 2_147_483_647,
+  replyMs: 2_147_483_647,
+  portMs: 2_147_483_647,
+  lineBytes: 1_048_576,
+  replyBytes: 67_108_864,
+  replyLines: 1_000_000,
+  literalBytes: 67_108_864,
+});
+
+/**
+ * Why a limits object cannot be used (a limit that is not a whole number from 1 to its maximum), or undefined.
+ * A timer beyond 2^31-1 ms fires at once in Node (with a TimeoutOverflowWarning): a false "silent".
+ */
+export function invalidLimit(limits: Partial<Limits>): string | undefined {
+  for (const [name, value] of Object.entries(limits)) {
+    const max = limitMaxima[name as keyof Limits];
+    if (max === undefined) return `unknown limit ${name}`;
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max)
+      return `${name} must be a whole number from 1 to ${max} (got ${String(value)})`;
+  }
+  return undefined;
+}

@@ -11,7 +11,7 @@ import {
   ServiceClosingError,
   UsageError,
 } from './errors.js';
-import type { Limits } from './limits.js';
+import { invalidLimit, type Limits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { classifyConnectError, stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName } from './net/names.js';
@@ -116,6 +116,8 @@ function classify(
  * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
  */
 export async function probePort(target: PortTarget): Promise<PortResult> {
+  const badLimit = invalidLimit(target.limits);
+  if (badLimit) throw new UsageError(`limits: ${badLimit}`);
   // User values that reach the wire are checked before any connection (RFC 5321 §4.1.2, RFC 6066 §3).
   if (target.ehloName !== undefined && !isEhloArgument(target.ehloName))
     throw new UsageError(

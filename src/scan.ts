@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
 import { type Phase, ResolveError, UsageError } from './errors.js';
-import { defaultLimits, type Limits } from './limits.js';
+import { defaultLimits, invalidLimit, type Limits } from './limits.js';
 import { isEhloArgument, isHostName, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
@@ -92,6 +92,8 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const limits: Limits = { ...defaultLimits, ...options.limits };
+  const badLimit = invalidLimit(limits);
+  if (badLimit) throw new UsageError(`limits: ${badLimit}`);
   // The name for SNI and certificate checks, and for DNS: A-label form, no trailing dot (RFC 9525 §6.3).
   const named = normalizeHostName(options.servername ?? host);
   if (!named || (!net.isIP(named.name) && !isHostName(named.name)))

@@ -132,6 +132,23 @@ describe('mailprobe CLI', () => {
       ['alice@example.org', '--ports', '587'],
       /apply to one host, not to discovery/,
     ],
+    ['an empty --ports', ['127.0.0.1', '--ports', ''], /--ports: no port given/],
+    [
+      'contradictory expectation words',
+      ['127.0.0.1', '--expect', '993=starttls,implicit'],
+      /'implicit' contradicts an earlier word/,
+    ],
+    [
+      'an expectation no port can meet',
+      ['127.0.0.1', '--expect', '993=works,closed'],
+      /works contradicts closed/,
+    ],
+    [
+      'a limit beyond what a timer holds',
+      ['127.0.0.1', '--limit', 'portMs=3000000000'],
+      /--limit: portMs must be from 1 to 2147483647/,
+    ],
+    ['a --ca that is a folder', ['127.0.0.1', '--ca', '/tmp'], /--ca: \/tmp is not a regular file/],
     [
       'egress with port 25 as control',
       ['egress', '--control-port', '25'],

@@ -3,7 +3,7 @@
  * test domains inside a network namespace of the test's own, fixture servers stand for the mail hosts on
  * loopback addresses there, and iptables drops what a test needs dropped. Nothing resolves or connects outside.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,22 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     });
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/^mailprobe: cannot resolve nothing\.test: no mail host found/);
+  });
+
+  it('a domain whose only MX has no address: nothing was probed, so exit 3, and the JUnit file says why', async () => {
+    const ns = netns();
+    const junit = join(dir, 'no-address.xml');
+    const run = await ns.scenario({
+      dnsmasq: ['--mx-host=empty.test,mx.empty.test,10'],
+      servers: [],
+      cli: ['empty.test', '--discover', ...dnsArgs, '--timeout', '800', '--junit', junit],
+    });
+    expect(run.code).toBe(3);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^mailprobe: cannot resolve empty\.test: none of its mail hosts has an address \(mx\.empty\.test/,
+    );
+    expect(readFileSync(junit, 'utf8')).toMatch(/errors="1"[\s\S]*type="exit 3"/);
   });
 
   it('an MX that points at an alias or at an address literal is reported as such', async () => {

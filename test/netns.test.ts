@@ -132,7 +132,7 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     });
     const host = validReport<Report>(run.stdout).hosts[0];
     expect(host?.ports[0]?.status).toBe('unreachable');
-    expect(host?.findings.map((f) => f.id)).toEqual(['port-unreachable']);
+    expect(host?.findings.map((f) => f.id)).toEqual(['no-port-works', 'port-unreachable']);
   });
 
   it('no IPv6 route on this machine: said once as a note, never as findings about the server', async () => {
@@ -165,13 +165,17 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     expect(run.code).toBe(0);
   });
 
-  it('a closed port is refused, not filtered', async () => {
+  it('a closed port is refused, not filtered; a host where nothing works fails the run', async () => {
     const ns = netns();
     const run = await ns.scenario({
       servers: [],
       cli: ['127.0.0.1', '--ports', '587', '--timeout', '800', '--json'],
     });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(1);
+    expect(validReport<Report>(run.stdout).hosts[0]?.findings.map((f) => f.id)).toEqual([
+      'no-port-works',
+      'port-closed',
+    ]);
     expect(validReport<Report>(run.stdout).hosts[0]?.ports[0]?.status).toBe('refused');
   });
 

@@ -131,7 +131,28 @@ describe('rules over hand-built results', () => {
       ],
       ids: ['tls-legacy-version'],
     },
-    { name: 'filtered 25 alone', ports: [result('smtp', { status: 'filtered' })], ids: ['port-filtered'] },
+    {
+      name: 'filtered 25 alone',
+      ports: [result('smtp', { status: 'filtered' })],
+      ids: ['no-port-works', 'port-filtered'],
+    },
+    {
+      name: 'nothing works on the host: one no-port-works, on its first port',
+      ports: [result('submission', { status: 'refused' }), result('imaps', { status: 'filtered' })],
+      ids: ['no-port-works', 'port-filtered', 'port-closed'],
+    },
+    {
+      name: 'ports not tested from here do not make no-port-works',
+      ports: [
+        result('submission', {
+          status: 'local-error',
+          noRouteFromHere: true,
+          family: 6,
+          address: '2001:db8::1',
+        }),
+      ],
+      ids: [],
+    },
     {
       name: 'filtered 25 while 587 answers',
       ports: [result('smtp', { status: 'filtered' }), result('submission')],
@@ -171,11 +192,15 @@ describe('rules over hand-built results', () => {
       ],
       ids: ['capabilities-unchanged-after-tls'],
     },
-    { name: 'unreachable', ports: [result('imap', { status: 'unreachable' })], ids: ['port-unreachable'] },
+    {
+      name: 'unreachable',
+      ports: [result('imap', { status: 'unreachable' })],
+      ids: ['no-port-works', 'port-unreachable'],
+    },
     {
       name: 'local error',
       ports: [result('imap', { status: 'local-error', statusDetail: 'EMFILE' })],
-      ids: ['probe-incomplete'],
+      ids: ['no-port-works', 'probe-incomplete'],
     },
     {
       name: 'POP3 CAPA refused: STLS cannot be advertised',

@@ -1,18 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { type CheckName, checkNames } from '../check-names.js';
 import { UsageError } from '../errors.js';
 import {
+  contradiction,
   expectedService,
   mergeExpectations,
   type PortExpectation,
   parseExpectDocument,
   parseExpectFlag,
 } from '../expect/expectations.js';
-import { defaultLimits, type Limits } from '../limits.js';
+import { defaultLimits, type Limits, limitMaxima } from '../limits.js';
 import { isEhloArgument, isHostName, normalizeHostName } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
+import { readInputFile } from './files.js';
 
 function portNumber(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: '${text}' is not a port number (1-65535)`);
@@ -48,6 +50,7 @@ export function parsePorts(
     }
     specs.push({ port: portNumber(match[1] ?? '', '--port'), service });
   }
+  if (specs.length === 0) throw new UsageError('--ports: no port given (for example --ports 587,993)');
   const seen = new Set<number>();
   return specs.filter((spec) => !seen.has(spec.port) && seen.add(spec.port));
 }
@@ -64,8 +67,8 @@ export function parseLimits(values: string[] | undefined): Partial<Limits> {
       );
     }
     const number = Number(match[2]);
-    if (number < 1 || number > 1_000_000_000)
-      throw new UsageError(`--limit: ${name} must be from 1 to 1000000000`);
+    const max = limitMaxima[name as keyof Limits];
+    if (number < 1 || number > max) throw new UsageError(`--limit: ${name} must be from 1 to ${max}`);
     limits[name as keyof Limits] = number;
   }
   return limits;
@@ -78,13 +81,7 @@ export function parseExpectations(
 ): PortExpectation[] | undefined {
   const list: PortExpectation[] = [];
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
-      throw new UsageError(`--expect-file: cannot read ${file} (${code})`);
-    }
+    const text = readInputFile('--expect-file', file, 1_000_000);
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -98,7 +95,11 @@ export function parseExpectations(
   for (const flag of flags ?? []) list.push(parseExpectFlag(flag));
   if (list.length === 0) return undefined;
   const merged = mergeExpectations(list);
-  for (const expectation of merged) expectedService(expectation);
+  for (const expectation of merged) {
+    expectedService(expectation);
+    const conflict = contradiction(expectation);
+    if (conflict) throw new UsageError(`--expect ${expectation.port} (flags and file merged): ${conflict}`);
+  }
   return merged;
 }
 
@@ -149,18 +150,22 @@ export function checkEhloName(value: string | undefined): string | undefined {
   return value;
 }
 
-/** Reads a PEM CA file; an unreadable or non-PEM file is a usage error. */
+/**
+ * Reads a PEM CA file: a regular file of at most 10 MB whose every PEM block is a certificate Node can parse;
+ * anything else is a usage error.
+ */
 export function readCa(file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
-    throw new UsageError(`--ca: cannot read ${file} (${code})`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----'))
-    throw new UsageError(`--ca: ${file} holds no PEM certificate`);
+  const text = readInputFile('--ca', file, 10_000_000);
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`--ca: ${file} holds no PEM certificate`);
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new UsageError(`--ca: ${file}: certificate ${index + 1} of ${blocks.length} cannot be read`);
+    }
+  });
   return text;
 }
 

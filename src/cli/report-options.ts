@@ -77,6 +77,12 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
     if (args.markdown === '') throw new UsageError('--markdown: expected a FILE');
     files.markdown = writable('markdown', args.markdown);
   }
+  const paths = Object.entries(files);
+  for (const [kind, path] of paths) {
+    const other = paths.find(([otherKind, otherPath]) => otherKind !== kind && otherPath === path);
+    if (other)
+      throw new UsageError(`--${kind} and --${other[0]} name the same file (${path}); give each its own`);
+  }
   const format = (args.format as Format | undefined) ?? (args.json === '' ? 'json' : 'human');
   return {
     format,

@@ -1,5 +1,4 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
-import { writeFileSync } from 'node:fs';
 import pLimit from 'p-limit';
 import {
   type CheckedHost,
@@ -25,6 +24,7 @@ import {
   type Severity,
 } from '../index.js';
 import { exitCodes } from './exit.js';
+import { writeReportFile } from './files.js';
 import { useColor } from './options.js';
 
 export type Format = 'human' | 'json' | 'junit' | 'markdown';
@@ -91,7 +91,7 @@ async function finish(
   const summary = outcome(hosts, report.failOn);
   const extra = discovery ? { ...discovery, settings: chooseSettings(discovery, hosts) } : undefined;
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
-    writeFileSync(file, render(format, hosts, summary, report, extra));
+    writeReportFile(file, render(format, hosts, summary, report, extra));
   }
   process.stdout.write(render(report.format, hosts, summary, report, extra));
   process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
@@ -166,10 +166,13 @@ export async function discoverAndReport(
   } finally {
     spin?.stop();
   }
-  await finish(
-    settled.filter((r): r is HostResult => r !== undefined),
-    report,
-    true,
-    discovery,
-  );
+  const probed = settled.filter((r): r is HostResult => r !== undefined);
+  if (probed.length === 0) {
+    // Every candidate failed to resolve: nothing was probed, and a run that tested nothing must not pass.
+    throw new ResolveError(
+      discovery.domain,
+      `none of its mail hosts has an address (${discovery.candidates.map((c) => c.host).join(', ')})`,
+    );
+  }
+  await finish(probed, report, true, discovery);
 }

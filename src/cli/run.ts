@@ -4,6 +4,7 @@ import { version } from '../version.js';
 import * as demo from './demo-command.js';
 import * as egress from './egress-command.js';
 import { exitCodes, fail } from './exit.js';
+import { reportFilesIn, writeFailureReports } from './files.js';
 import * as ports from './ports-command.js';
 import * as probe from './probe-command.js';
 
@@ -39,8 +40,14 @@ export async function run(argv: string[]): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (error) {
-    if (error instanceof UsageError) fail(`${error.message} (see mailprobe --help)`, exitCodes.usage);
-    else if (error instanceof ResolveError) fail(error.message, exitCodes.resolve);
-    else fail(`internal error: ${error instanceof Error ? error.message : String(error)}`, 70);
+    const [message, code] =
+      error instanceof UsageError
+        ? [`${error.message} (see mailprobe --help)`, exitCodes.usage]
+        : error instanceof ResolveError
+          ? [error.message, exitCodes.resolve]
+          : [`internal error: ${error instanceof Error ? error.message : String(error)}`, 70];
+    fail(message, code);
+    // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
+    await writeFailureReports(reportFilesIn(argv), message, code);
   }
 }

@@ -90,24 +90,51 @@ export function parseExpectFlag(text: string): PortExpectation {
   const match = /^(\d+)=(.+)$/.exec(text);
   if (!match) throw new UsageError(`${where}: expected PORT=WORD[,WORD...], for example 587=starttls,safe`);
   const expectation: PortExpectation = { port: portNumber(match[1] ?? '', where) };
+  // Each word sets one key; a second word for the same key with another value contradicts the first.
+  const set = <K extends keyof PortExpectation>(key: K, value: PortExpectation[K], word: string) => {
+    if (expectation[key] !== undefined && expectation[key] !== value)
+      throw new UsageError(
+        `${where}: '${word}' contradicts an earlier word (${String(key)}=${String(expectation[key])})`,
+      );
+    expectation[key] = value;
+  };
   for (const word of (match[2] ?? '').split(',').map((w) => w.trim().toLowerCase())) {
     const number = /^(cert-days>=|latency<=)(\d+)$/.exec(word);
-    if (word === 'works' || word === 'fails') expectation.works = word === 'works';
-    else if ((states as readonly string[]).includes(word)) expectation.state = word as State;
-    else if (word === 'tls' || word === 'implicit') expectation.tls = 'implicit';
-    else if (word === 'starttls' || word === 'none') expectation.tls = word;
-    else if (word === 'safe' || word === 'unsafe') expectation.safe = word === 'safe';
-    else if (number?.[1] === 'cert-days>=') expectation.certDaysAtLeast = Number(number[2]);
-    else if (number?.[1] === 'latency<=') expectation.maxLatencyMs = Number(number[2]);
+    if (word === 'works' || word === 'fails') set('works', word === 'works', word);
+    else if ((states as readonly string[]).includes(word)) set('state', word as State, word);
+    else if (word === 'tls' || word === 'implicit') set('tls', 'implicit', word);
+    else if (word === 'starttls' || word === 'none') set('tls', word, word);
+    else if (word === 'safe' || word === 'unsafe') set('safe', word === 'safe', word);
+    else if (number?.[1] === 'cert-days>=') set('certDaysAtLeast', Number(number[2]), word);
+    else if (number?.[1] === 'latency<=') set('maxLatencyMs', Number(number[2]), word);
     else if (word.startsWith('service=') && isService(word.slice(8)))
-      expectation.service = word.slice(8) as Service;
+      set('service', word.slice(8) as Service, word);
     else {
       throw new UsageError(
         `${where}: unknown word '${word}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
       );
     }
   }
+  const conflict = contradiction(expectation);
+  if (conflict) throw new UsageError(`${where}: ${conflict}`);
   return expectation;
+}
+
+/**
+ * Expectations that no port can meet at once: working while closed, safe without TLS or while failing,
+ * a certificate without TLS. Such a run could only fail (or, worse, be read as testing something).
+ */
+export function contradiction(e: PortExpectation): string | undefined {
+  const closed = e.state !== undefined && e.state !== 'open';
+  if (e.works === true && closed) return `works contradicts ${e.state}`;
+  if (e.works === false && e.state === 'open') return 'fails contradicts open';
+  if (e.safe !== undefined && (e.works === false || closed))
+    return `${e.safe ? 'safe' : 'unsafe'} needs a working port (a port that does not work has no safe verdict)`;
+  if (e.safe === true && e.tls === 'none') return 'safe contradicts none (a port is safe only over TLS)';
+  if (e.certDaysAtLeast !== undefined && (e.tls === 'none' || e.works === false || closed))
+    return 'cert-days needs a port that works over TLS';
+  if (e.tls !== undefined && (e.works === false || closed)) return `tls=${e.tls} needs a working port`;
+  return undefined;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -191,6 +218,8 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
     if (!expectation.service && !defaultService(expectation.port)) {
       throw new UsageError(`${where}: port ${expectation.port} is not in the reference table; add "service"`);
     }
+    const conflict = contradiction(expectation);
+    if (conflict) throw new UsageError(`${where}: ${conflict}`);
     return expectation;
   });
 }

@@ -212,11 +212,13 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
     for (const port of verdict.ports) {
       out.push('', s.bold(`transcript ${port.port} ${port.address}`));
       for (const entry of port.transcript) {
-        const text = entry.dir === 'S' ? sanitize(entry.text) : entry.text;
+        // Client lines and notes can carry server text too (an error message): everything is sanitised.
+        const text = sanitize(entry.text);
         const flags = [
           entry.tls ? 'tls' : '',
           entry.truncated ? 'truncated' : '',
           entry.bareLf ? 'bare-LF' : '',
+          entry.unsolicited ? 'unsolicited' : '',
         ].filter(Boolean);
         out.push(
           `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,

@@ -36,6 +36,22 @@ export function jsonReport(
   };
 }
 
+/** The JSON report of a run that ended before any host was judged (bad input, a host that does not resolve). */
+export function renderJsonFailure(
+  message: string,
+  exitCode: number,
+  failOn: Outcome['failOn'] = 'high',
+): string {
+  const result: Outcome = {
+    failOn,
+    passed: false,
+    failingFindings: 0,
+    failedExpectations: 0,
+    error: { exitCode, message },
+  };
+  return `${JSON.stringify(jsonReport([], result), null, 2)}\n`;
+}
+
 /**
  * Exact server text is kept. JSON.stringify escapes C0 controls itself; DEL, C1 controls (0x9B acts as CSI
  * on some terminals) and bidi/zero-width controls are escaped here too, so the document stays exact when

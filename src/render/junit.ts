@@ -17,8 +17,16 @@ function xmlText(text: string): string {
     .join('\n');
 }
 
-function escapeXml(text: string): string {
+/**
+ * Escapes for XML 1.0 and replaces what XML cannot carry at all (C0 controls but tab/LF/CR, lone
+ * surrogates, U+FFFE, U+FFFF; XML 1.0 §2.2) with a visible stand-in, so the document always parses.
+ */
+export function escapeXml(text: string): string {
   return text
+    .replace(
+      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+      (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`,
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -89,6 +97,11 @@ function casesFor(host: CheckedHost, result: Outcome): Case[] {
     );
   }
   return cases;
+}
+
+/** JUnit XML for a run that ended before any report (bad input, a host that does not resolve). */
+export function renderJunitFailure(message: string, exitCode: number): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mailprobe" tests="1" failures="0" errors="1" time="0.000">\n  <testsuite name="mailprobe" tests="1" failures="0" errors="1" skipped="0" time="0.000">\n    <testcase classname="mailprobe" name="the run" time="0.000">\n      <error message="${xml(message)}" type="exit ${exitCode}">${xmlText(`mailprobe ended with exit code ${exitCode} before probing: ${message}`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`;
 }
 
 /** JUnit XML: one <testsuite> per host, one <testcase> per port and per expectation, failures with evidence. */

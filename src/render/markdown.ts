@@ -2,9 +2,23 @@ import { referenceFor } from '../reference/table.js';
 import type { CheckedHost, Outcome } from './outcome.js';
 import { clip, sanitize } from './sanitize.js';
 
-/** A Markdown table cell: sanitised, one line, pipes and backticks neutralised. */
+/**
+ * A Markdown cell or line of server text: sanitised, one line; HTML (`<img onerror=…>`), links and emphasis
+ * are inert (entities and backslashes), pipes and backticks neutralised. A job summary renders HTML.
+ */
 function cell(text: string, max = 80): string {
-  return clip(sanitize(text), max).replace(/\|/g, '\\|').replace(/`/g, "'");
+  return clip(sanitize(text), max)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\[\]()*_~!#])/g, '\\$1')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'");
+}
+
+/** A Markdown summary for a run that ended before any report. */
+export function renderMarkdownFailure(message: string, exitCode: number): string {
+  return `### mailprobe ❌ failed before probing\n\n${cell(message, 400)} (exit ${exitCode})\n`;
 }
 
 const mark = (value: boolean | null) => (value === null ? '–' : value ? '✅' : '❌');

@@ -15,11 +15,24 @@ export interface Outcome {
   failingFindings: number;
   /** Unmet expectations, over all hosts. */
   failedExpectations: number;
+  /** Why the run failed before or apart from the findings: bad input (exit 2), nothing to probe (exit 3). */
+  error?: { exitCode: number; message: string };
+}
+
+/** Every port that does not work was expected not to (`--expect PORT=closed`, `fails`, ...), and was found so. */
+function downAsExpected(host: CheckedHost): boolean {
+  const met = (host.expectations ?? []).filter(
+    (e) => e.passed && /^(state=(closed|refused|filtered)|fails)$/.test(e.expectation),
+  );
+  return met.length > 0 && host.ports.every((p) => p.works || met.some((e) => e.port === p.port));
 }
 
 export function outcome(hosts: CheckedHost[], failOn: Severity): Outcome {
   const failingFindings = hosts
-    .flatMap((host) => host.findings)
+    .flatMap((host) =>
+      // A host expected to be down that is down fails on its expectations, not on no-port-works.
+      downAsExpected(host) ? host.findings.filter((f) => f.id !== 'no-port-works') : host.findings,
+    )
     .filter((finding) => severityRank(finding.severity) >= severityRank(failOn)).length;
   const failedExpectations = hosts
     .flatMap((host) => host.expectations ?? [])

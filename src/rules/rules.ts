@@ -792,6 +792,22 @@ export const rules: readonly Rule[] = [
     },
   },
   {
+    id: 'no-port-works',
+    severity: 'high',
+    title: 'no port of the host works',
+    reference: 'mailprobe: nothing a mail client could use (RFC 8314 §3; RFC 6409 §3)',
+    check: (port, host) => {
+      // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
+      const tested = host.ports.filter((p) => !p.noRouteFromHere && p.status !== 'aborted');
+      if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
+        return undefined;
+      return {
+        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} answered with its mail protocol: a mail client cannot use this host from here`,
+        evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
+      };
+    },
+  },
+  {
     id: 'probe-incomplete',
     severity: 'info',
     title: 'the port could not be tested',

@@ -59,13 +59,15 @@ export function mailServersMissing(): string | undefined {
 }
 
 /** Makes the test CA and certificates for `name` with the project's scripts; the chain cases in DIR/chains. */
-export function makeTls(dir: string, name: string): void {
+export function makeTls(dir: string, name: string, options: { chains?: boolean } = {}): void {
   execFileSync('bash', [new URL('../../fixtures/tls/make.sh', import.meta.url).pathname, dir, name]);
-  execFileSync('bash', [
-    new URL('../../fixtures/tls/make-chains.sh', import.meta.url).pathname,
-    `${dir}/chains`,
-    name,
-  ]);
+  if (options.chains) {
+    execFileSync('bash', [
+      new URL('../../fixtures/tls/make-chains.sh', import.meta.url).pathname,
+      `${dir}/chains`,
+      name,
+    ]);
+  }
 }
 
 function postfixConfig(root: string, tls: string, cert: string, options: PostfixOptions) {

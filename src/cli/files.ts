@@ -1,0 +1,90 @@
+/**
+ * Files the CLI reads and writes. Inputs are regular files of bounded size (a FIFO would block, a huge file
+ * would be read whole); reports are written to a temporary file beside the target and renamed over it, so a
+ * reader never sees half a report and a symlink at the target is replaced, never written through.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+
+/** Reads a user-named input file: a regular file of at most `maxBytes`, or one line and exit 2. */
+export function readInputFile(option: string, file: string, maxBytes: number): string {
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new UsageError(`${option}: ${file} is not a regular file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    throw new UsageError(`${option}: cannot read ${file} (${code})`);
+  }
+  if (size > maxBytes)
+    throw new UsageError(`${option}: ${file} is ${size} bytes, more than the ${maxBytes} allowed`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    throw new UsageError(`${option}: cannot read ${file} (${code})`);
+  }
+}
+
+/** Writes a report atomically: a temporary file in the same folder, then a rename over the target. */
+export function writeReportFile(path: string, text: string): void {
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    writeFileSync(temporary, text, { flag: 'wx', mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created
+    }
+    throw error;
+  }
+}
+
+export type ReportFiles = Partial<Record<'json' | 'junit' | 'markdown', string>>;
+
+/**
+ * The report files named on a command line, read from the raw arguments: when the run stops on bad input,
+ * yargs may not have parsed them, and the files must still say why the run failed.
+ */
+export function reportFilesIn(argv: string[]): ReportFiles {
+  const files: ReportFiles = {};
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--(json|junit|markdown)(?:=(.*))?$/.exec(argv[i] ?? '');
+    if (!match) continue;
+    const kind = match[1] as keyof ReportFiles;
+    const value = match[2] ?? argv[i + 1];
+    // `--json` alone prints to stdout; a value that looks like an option is not a file.
+    if (value === undefined || value === '' || (match[2] === undefined && value.startsWith('-'))) continue;
+    files[kind] = value;
+  }
+  return files;
+}
+
+/** Writes each requested report as a failure that says why; a file that cannot be written is skipped. */
+export async function writeFailureReports(
+  files: ReportFiles,
+  message: string,
+  exitCode: number,
+): Promise<void> {
+  if (Object.keys(files).length === 0) return;
+  const { renderJsonFailure } = await import('../render/json.js');
+  const { renderJunitFailure } = await import('../render/junit.js');
+  const { renderMarkdownFailure } = await import('../render/markdown.js');
+  const render = { json: renderJsonFailure, junit: renderJunitFailure, markdown: renderMarkdownFailure };
+  for (const [kind, file] of Object.entries(files) as [keyof ReportFiles, string][]) {
+    try {
+      writeReportFile(file, render[kind](message, exitCode));
+    } catch {
+      // the error line on stderr still says why the run failed
+    }
+  }
+}
