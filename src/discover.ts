@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { absent, type Dns, dnsReason } from './dns.js';
-import { ResolveError } from './errors.js';
+import { abortable, ResolveError } from './errors.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
 import type { Service } from './types.js';
@@ -36,8 +36,23 @@ export interface Discovery {
   /** The address given, when the user typed one. */
   email?: string;
   records: DnsRecordFact[];
+  /** The hosts to probe, at most `maxHosts`, in the order found (MX by preference, SRV, guessed names). */
   candidates: Candidate[];
+  /** Hosts found beyond `maxHosts`, not probed. */
+  leftOut?: string[];
+  /** Set when the run's deadline ran out: the hosts whose probe never started (those running were aborted). */
+  deadline?: { ms: number; notProbed: string[] };
 }
+
+export interface DiscoverOptions {
+  /** Most hosts to probe (default 20); the others are listed in `leftOut`. */
+  maxHosts?: number;
+  /** Stops every query at once (AbortedError, phase 'dns'). */
+  signal?: AbortSignal;
+}
+
+/** The default cap on discovered hosts (--max-hosts). */
+export const defaultMaxHosts = 20;
 
 /** SRV names and the services they stand for (RFC 6186 §3, RFC 8314 §5.1). */
 export const srvServices: readonly [string, Service][] = [
@@ -62,8 +77,9 @@ export function parseTarget(text: string): { domain: string; email?: string } {
 const code = (error: unknown) =>
   typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
 
-export async function discover(target: string, dns: Dns): Promise<Discovery> {
+export async function discover(target: string, dns: Dns, options: DiscoverOptions = {}): Promise<Discovery> {
   const { domain, email } = parseTarget(target);
+  const signal = options.signal;
   const records: DnsRecordFact[] = [];
   const candidates = new Map<string, Candidate>();
   const add = (host: string, ports: PortSpec[], source: string) => {
@@ -85,28 +101,32 @@ export async function discover(target: string, dns: Dns): Promise<Discovery> {
         };
 
   // Everything is asked at once; each query has its own deadline.
-  const [mx, srvs, guesses] = await Promise.all([
-    dns.mx(domain).then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-    Promise.all(
-      srvServices.map(([prefix, service]) =>
-        dns.srv(`${prefix}.${domain}`).then(
-          (value) => ({ prefix, service, value }),
-          (error: unknown) => ({ prefix, service, error }),
+  const [mx, srvs, guesses] = await abortable(
+    Promise.all([
+      dns.mx(domain).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      Promise.all(
+        srvServices.map(([prefix, service]) =>
+          dns.srv(`${prefix}.${domain}`).then(
+            (value) => ({ prefix, service, value }),
+            (error: unknown) => ({ prefix, service, error }),
+          ),
         ),
       ),
-    ),
-    Promise.all(
-      guessedPrefixes.map((prefix) =>
-        dns.addresses(`${prefix}${domain}`).then(
-          (value) => ({ name: `${prefix}${domain}`, value }),
-          (error: unknown) => ({ name: `${prefix}${domain}`, error }),
+      Promise.all(
+        guessedPrefixes.map((prefix) =>
+          dns.addresses(`${prefix}${domain}`).then(
+            (value) => ({ name: `${prefix}${domain}`, value }),
+            (error: unknown) => ({ name: `${prefix}${domain}`, error }),
+          ),
         ),
       ),
-    ),
-  ]);
+    ]),
+    signal,
+    'dns',
+  );
 
   if ('error' in mx) records.push(failed('MX', domain, mx.error));
   else {
@@ -121,7 +141,19 @@ export async function discover(target: string, dns: Dns): Promise<Discovery> {
         detail: 'null MX: the domain accepts no mail (RFC 7505)',
       });
     }
-    for (const record of sorted) {
+    // CNAME checks of every MX target at once (each under the resolver's deadline), not one after another.
+    const aliases = await abortable(
+      Promise.all(
+        sorted.map((record) =>
+          record.exchange === '' || net.isIP(record.exchange.replace(/^\[|\]$/g, ''))
+            ? Promise.resolve([] as string[])
+            : dns.cname(record.exchange).catch(() => [] as string[]),
+        ),
+      ),
+      signal,
+      'dns',
+    );
+    for (const [index, record] of sorted.entries()) {
       if (record.exchange === '') continue;
       const fact: DnsRecordFact = {
         kind: 'MX',
@@ -134,7 +166,7 @@ export async function discover(target: string, dns: Dns): Promise<Discovery> {
           detail: 'an MX must name a host, not an address (RFC 5321 §5.1)',
         });
       } else {
-        const alias = await dns.cname(record.exchange).catch(() => []);
+        const alias = aliases[index] ?? [];
         if (alias.length > 0)
           Object.assign(fact, {
             note: 'cname-target',
@@ -181,5 +213,14 @@ export async function discover(target: string, dns: Dns): Promise<Discovery> {
     records.push({ kind: 'guess', query: guess.name, answer: guess.value.map((a) => a.address).join(' ') });
     add(guess.name, defaultPorts, 'guess');
   }
-  return { domain, ...(email ? { email } : {}), records, candidates: [...candidates.values()] };
+  const all = [...candidates.values()];
+  const max = options.maxHosts ?? defaultMaxHosts;
+  const leftOut = all.slice(max).map((candidate) => candidate.host);
+  return {
+    domain,
+    ...(email ? { email } : {}),
+    records,
+    candidates: all.slice(0, max),
+    ...(leftOut.length > 0 ? { leftOut } : {}),
+  };
 }

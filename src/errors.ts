@@ -82,3 +82,23 @@ export class ResolveError extends Error {
     this.name = 'ResolveError';
   }
 }
+
+/** Settles with `work`, or rejects with AbortedError(phase) as soon as `signal` fires (the work is left to end alone). */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, phase: Phase): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new AbortedError(phase));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError(phase));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

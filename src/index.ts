@@ -2,15 +2,26 @@
 
 export { type CheckName, checkNames } from './check-names.js';
 export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './checks.js';
-export { type Candidate, type Discovery, type DnsRecordFact, discover, parseTarget } from './discover.js';
+export {
+  type Candidate,
+  type DiscoverOptions,
+  type Discovery,
+  type DnsRecordFact,
+  defaultMaxHosts,
+  discover,
+  parseTarget,
+} from './discover.js';
 export { Dns, type DnsOptions, parseDnsServer } from './dns.js';
 export {
   checkEgress,
   concludeEgress,
+  concludeFamily,
   defaultControlPort,
   defaultEgressHosts,
+  type EgressFamily,
   type EgressHost,
   type EgressResult,
+  hostEvidence,
 } from './egress.js';
 export {
   AbortedError,
@@ -19,6 +30,7 @@ export {
   PhaseTimeoutError,
   ProtocolError,
   ResolveError,
+  ServiceClosingError,
   UsageError,
 } from './errors.js';
 export {
@@ -31,8 +43,10 @@ export {
   parseExpectDocument,
   parseExpectFlag,
 } from './expect/expectations.js';
-export { defaultLimits, type Limits, limitsFromTimeout } from './limits.js';
-export type { CertificateFacts, TlsFacts } from './net/tls-facts.js';
+export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
+export type { CertificateProblem, ChainCertificate, TrustProblem } from './net/chain.js';
+export { normalizeHostName } from './net/names.js';
+export type { CertificateFacts, OcspFacts, TlsFacts } from './net/tls-facts.js';
 export { type PortTarget, probePort } from './probe.js';
 export {
   isService,

@@ -24,6 +24,10 @@ export interface Limits {
   replyLines: number;
   /** Largest IMAP literal ({N}) read; a larger one is a protocol error and nothing of it is buffered. */
   literalBytes: number;
+  /** Most transcript entries kept per port (its first and last ones); the rest are counted, not kept. */
+  transcriptEntries: number;
+  /** Most characters of transcript text kept per port, over all its entries. */
+  transcriptChars: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -36,6 +40,8 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   replyBytes: 65536,
   replyLines: 256,
   literalBytes: 65536,
+  transcriptEntries: 300,
+  transcriptChars: 65536,
 });
 
 /** Derives the limits for a single `--timeout MS` value: every phase gets MS, the port 8 × MS. */
@@ -54,6 +60,8 @@ export const limitMaxima: Readonly<Limits> = Object.freeze({
   replyBytes: 67_108_864,
   replyLines: 1_000_000,
   literalBytes: 67_108_864,
+  transcriptEntries: 1_000_000,
+  transcriptChars: 268_435_456,
 });
 
 /**

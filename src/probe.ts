@@ -140,7 +140,45 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     );
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
+  capTranscript(result, target.limits);
   return result;
+}
+
+/**
+ * Bounds what a port's result keeps, so a report on many hostile ports stays small: the first and the last
+ * entries up to `transcriptEntries`, and `transcriptChars` of text in all; what is left out is counted.
+ */
+export function capTranscript(
+  result: PortResult,
+  limits: Pick<Limits, 'transcriptEntries' | 'transcriptChars'>,
+): void {
+  const all = result.transcript;
+  let omittedEntries = 0;
+  let omittedChars = 0;
+  let kept = all;
+  if (all.length > limits.transcriptEntries) {
+    const head = Math.ceil(limits.transcriptEntries * 0.75);
+    const tail = limits.transcriptEntries - head;
+    const dropped = all.slice(head, all.length - tail);
+    omittedEntries += dropped.length;
+    omittedChars += dropped.reduce((sum, entry) => sum + entry.text.length, 0);
+    kept = [...all.slice(0, head), ...all.slice(all.length - tail)];
+  }
+  let budget = limits.transcriptChars;
+  const bounded = kept.map((entry) => {
+    if (entry.text.length <= budget) {
+      budget -= entry.text.length;
+      return entry;
+    }
+    omittedChars += entry.text.length - budget;
+    const text = entry.text.slice(0, budget);
+    budget = 0;
+    return { ...entry, text, truncated: true as const };
+  });
+  if (omittedEntries === 0 && omittedChars === 0) return;
+  all.length = 0;
+  all.push(...bounded);
+  result.transcriptOmitted = { entries: omittedEntries, chars: omittedChars };
 }
 
 async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortResult> {
@@ -263,7 +301,11 @@ async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortRe
     }
     if (status === 'silent' && error instanceof PhaseTimeoutError && !error.portDeadline) {
       const answered = await nudge(session, dialogue);
-      if (answered !== undefined && answered !== 'unknown' && answered !== reference.protocol) {
+      if (answered === 'aborted') {
+        // Cut short while asking what the silent server is: the evidence is incomplete, not a server fault.
+        result.status = 'aborted';
+        result.statusDetail = 'aborted while asking a silent server what it is';
+      } else if (answered !== undefined && answered !== 'unknown' && answered !== reference.protocol) {
         result.status = 'wrong-protocol';
         result.detected = answered;
         result.statusDetail = `silent until sent ${dialogue.protocol === 'imap' ? 'LOGOUT' : 'QUIT'}, then answered as ${answered}`;
@@ -306,14 +348,17 @@ function hasRoute(address: string, port: number): Promise<boolean> {
  * A silent server may be one that waits for the client to speak first (HTTP, a proxy). Sending the
  * protocol's own goodbye (QUIT, LOGOUT) and reading one line shows what it is without doing harm.
  */
-async function nudge(session: Session, dialogue: Dialogue): Promise<PortResult['detected'] | undefined> {
+async function nudge(
+  session: Session,
+  dialogue: Dialogue,
+): Promise<PortResult['detected'] | 'aborted' | undefined> {
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
     session.send(dialogue.protocol === 'imap' ? 'mp0 LOGOUT' : 'QUIT', { keepPending: true });
     const line = await session.readLine('greeting', session.limits.replyMs);
     return detectProtocol(line.text);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return error instanceof AbortedError ? 'aborted' : undefined;
   }
 }
 
@@ -335,6 +380,7 @@ async function crossCheck(
 ): Promise<void> {
   const session = new Session(target.limits, target.signal, first.deadline, first.began);
   let check: CrossCheck;
+  let aborted = false;
   try {
     if (result.expectedTls === 'implicit') {
       session.note('cross-check: the TLS handshake failed; reading a plaintext greeting on a new connection');
@@ -354,6 +400,7 @@ async function crossCheck(
       };
     }
   } catch (error) {
+    aborted = error instanceof AbortedError;
     const detail =
       error instanceof NotThisProtocol
         ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}`
@@ -368,7 +415,11 @@ async function crossCheck(
     for (const entry of session.transcript) first.transcript.push(entry);
   }
   result.crossCheck = check;
-  if (check.outcome !== 'nothing') {
+  if (aborted) {
+    // Cut short: the evidence that would tell a wrong TLS mode from a dead port is missing.
+    result.status = 'aborted';
+    result.statusDetail = 'aborted during the second connection that tells a wrong TLS mode from a dead port';
+  } else if (check.outcome !== 'nothing') {
     result.status = 'wrong-tls-mode';
     result.statusDetail =
       check.tried === 'plaintext'

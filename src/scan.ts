@@ -2,7 +2,7 @@ import net from 'node:net';
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
-import { type Phase, ResolveError, UsageError } from './errors.js';
+import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
 import { isEhloArgument, isHostName, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
@@ -86,7 +86,8 @@ export function pickAddresses(addresses: HostResult['addresses']): HostResult['a
 
 /**
  * Probes a host's mail ports: resolve, then every (address, port) pair concurrently under p-limit.
- * Throws ResolveError when the host has no address; never throws for anything a server does.
+ * Throws ResolveError when the host has no address, AbortedError when aborted while resolving, UsageError
+ * for bad options; never throws for anything a server does.
  */
 export async function probeHost(host: string, options: ProbeOptions = {}): Promise<HostResult> {
   const started = performance.now();
@@ -105,10 +106,11 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
       `ehloName ${JSON.stringify(options.ehloName.slice(0, 80))} is not a domain or an address literal`,
     );
   const lookup = options.servername === undefined ? named.name : (normalizeHostName(host)?.name ?? host);
-  const resolved = await resolveHost(
-    lookup,
-    options.family ?? 'both',
-    new Dns({ server: options.dnsServer }),
+  // getaddrinfo cannot be cancelled; an abort still returns at once (AbortedError, phase 'dns').
+  const resolved = await abortable(
+    resolveHost(lookup, options.family ?? 'both', new Dns({ server: options.dnsServer })),
+    options.signal,
+    'dns',
   );
   const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
   const resolveMs = Math.round((performance.now() - started) * 10) / 10;

@@ -144,6 +144,8 @@ export interface PortResult {
   starttls?: StartTlsFacts;
   tls?: TlsFacts;
   crossCheck?: CrossCheck;
+  /** Transcript entries and characters left out at the caps (limits transcriptEntries, transcriptChars). */
+  transcriptOmitted?: { entries: number; chars: number };
   /** The port could not be tested because this machine has no route to the address's family. */
   noRouteFromHere?: true;
   /** Server lines that arrived when no reply was due (after a whole reply, before the next command). */
@@ -164,6 +166,8 @@ export interface HostResult {
   servername: string;
   /** Facts about the run itself rather than the server (a host name normalised, for example). */
   notes?: string[];
+  /** With discovery: the DNS records that named this host ("MX 10", "SRV _imaps._tcp", "guess"). */
+  publishedBy?: string[];
   addresses: { address: string; family: 4 | 6 }[];
   /** ms spent resolving the host. */
   resolveMs: number;

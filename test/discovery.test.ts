@@ -171,6 +171,59 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     expect(readFileSync(junit, 'utf8')).toMatch(/errors="1"[\s\S]*type="exit 3"/);
   });
 
+  it('discovery is bounded: --max-hosts probes the first hosts and lists the rest; MX at loopback is a finding', async () => {
+    const addresses = Array.from({ length: 12 }, (_, i) => `127.0.0.${40 + i}`);
+    const ns = netns(...addresses);
+    const run = await ns.scenario({
+      dnsmasq: addresses.flatMap((address, i) => [
+        `--mx-host=many.test,mx${i}.many.test,${10 + i}`,
+        `--host-record=mx${i}.many.test,${address}`,
+      ]),
+      servers: [{ protocol: 'smtp', tls: 'starttls', host: '127.0.0.40', port: 25 }],
+      cli: ['many.test', '--discover', ...dnsArgs, '--timeout', '800', '--max-hosts', '3', '--json'],
+    });
+    const report = validReport<
+      JsonReport & {
+        discovery: { leftOut?: string[] };
+        hosts: { host: string; findings: { id: string }[] }[];
+      }
+    >(run.stdout);
+    expect(report.discovery.candidates.map((c) => c.host)).toEqual([
+      'mx0.many.test',
+      'mx1.many.test',
+      'mx2.many.test',
+    ]);
+    expect(report.discovery.leftOut?.slice(0, 9)).toEqual(
+      Array.from({ length: 9 }, (_, i) => `mx${i + 3}.many.test`),
+    );
+    expect(report.hosts.map((h) => h.host)).toEqual(['mx0.many.test', 'mx1.many.test', 'mx2.many.test']);
+    expect(report.hosts[0]?.findings.map((f) => f.id)).toContain('published-private-address');
+    const human = await ns.scenario({
+      dnsmasq: addresses.flatMap((address, i) => [
+        `--mx-host=many.test,mx${i}.many.test,${10 + i}`,
+        `--host-record=mx${i}.many.test,${address}`,
+      ]),
+      servers: [],
+      cli: ['many.test', '--discover', ...dnsArgs, '--timeout', '800', '--max-hosts', '3', '--no-color'],
+    });
+    expect(human.stdout).toMatch(/left out \(over --max-hosts\): \d+ more: mx3\.many\.test/);
+  });
+
+  it('discovery has one deadline for the whole run: running probes are aborted and reported, never waited out', async () => {
+    const ns = netns('127.0.0.60');
+    const started = performance.now();
+    const run = await ns.scenario({
+      dnsmasq: ['--mx-host=slow.test,mx.slow.test,10', '--host-record=mx.slow.test,127.0.0.60'],
+      // Accepts and never greets: without the deadline this port would take its whole greeting deadline.
+      servers: [{ protocol: 'tcp-silent', host: '127.0.0.60', port: 25 }],
+      cli: ['slow.test', '--discover', ...dnsArgs, '--timeout', '20000', '--deadline', '1500', '--json'],
+    });
+    expect(performance.now() - started).toBeLessThan(6000);
+    const report = validReport<JsonReport & { discovery: { deadline?: { ms: number } } }>(run.stdout);
+    expect(report.discovery.deadline?.ms).toBe(1500);
+    expect(report.hosts[0]?.ports.find((p) => p.port === 25)?.status).toBe('aborted');
+  });
+
   it('an MX that points at an alias or at an address literal is reported as such', async () => {
     const ns = netns('127.0.0.11');
     const run = await ns.scenario({

@@ -84,6 +84,15 @@ export function builder(yargs: Argv) {
       type: 'string',
       describe: 'with discovery: most connections at once to one host (default 2)',
     })
+    .option('max-hosts', {
+      type: 'string',
+      describe: 'with discovery: most hosts probed (default 20); the others are listed as left out',
+    })
+    .option('deadline', {
+      type: 'string',
+      describe:
+        'with discovery: ms for the whole run (default 120000); probes still running then are aborted and reported',
+    })
     .option('expect-file', {
       type: 'string',
       describe: 'JSON file of expectations per port (see README); validated before probing',
@@ -110,6 +119,8 @@ export async function handler(args: Args): Promise<void> {
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
   const concurrency = positiveInteger(args.concurrency, '--concurrency', 256);
   const perHost = positiveInteger(args['per-host'], '--per-host', 64) ?? 2;
+  const maxHosts = positiveInteger(args['max-hosts'], '--max-hosts', 1000);
+  const deadline = positiveInteger(args.deadline, '--deadline', 86_400_000);
   const ports = parsePorts(args.ports, args.port);
   const checks = parseChecks(args.check);
   // --timeout sets every phase; --limit then overrides single fields.
@@ -118,6 +129,8 @@ export async function handler(args: Args): Promise<void> {
   const dnsServer = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
   const report = reportOptions(args);
   const expectations = parseExpectations(args.expect, args['expect-file']);
+  if (!discovering && (maxHosts !== undefined || deadline !== undefined))
+    throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {
     throw new UsageError(
       '--ports, --port, --expect, --expect-file and --servername apply to one host, not to discovery',
@@ -139,6 +152,7 @@ export async function handler(args: Args): Promise<void> {
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./report.js');
-  if (discovering) await discoverAndReport(target, probe, { ...report }, perHost);
+  if (discovering)
+    await discoverAndReport(target, probe, { ...report }, { perHost, maxHosts, deadlineMs: deadline });
   else await probeAndReport(target, probe, { ...report, expectations });
 }

@@ -1,6 +1,7 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
 import pLimit from 'p-limit';
 import {
+  AbortedError,
   type CheckedHost,
   checkExpectations,
   chooseSettings,
@@ -13,6 +14,7 @@ import {
   outcome,
   type PortExpectation,
   type ProbeOptions,
+  parseTarget,
   probeHost,
   ResolveError,
   renderDiscoveryHead,
@@ -118,19 +120,42 @@ export async function probeAndReport(
   await finish([result], report, exitOnFailure);
 }
 
+/** How discovery is bounded: connections per host, hosts probed, and the whole run's deadline. */
+export interface DiscoveryBounds {
+  perHost: number;
+  maxHosts?: number | undefined;
+  /** ms for the whole run, discovery and probes (default 120000). */
+  deadlineMs?: number | undefined;
+}
+
 /**
- * From a domain or an address: discover the candidate hosts (MX, SRV, guessed names), probe them all with at
- * most four hosts at once and `perHost` connections per host (so rate-limiting servers are not tripped), and
- * choose the settings a mail client should use.
+ * From a domain or an address: discover the candidate hosts (MX, SRV, guessed names), probe at most
+ * `maxHosts` of them with at most four hosts at once and `perHost` connections per host (so rate-limiting
+ * servers are not tripped), all within one deadline, and choose the settings a mail client should use.
  */
 export async function discoverAndReport(
   target: string,
   probe: ProbeOptions,
   report: ReportOptions,
-  perHost: number,
+  bounds: DiscoveryBounds,
 ): Promise<void> {
+  const deadlineMs = bounds.deadlineMs ?? 120_000;
+  const stop = AbortSignal.timeout(deadlineMs);
   const dns = new Dns({ server: probe.dnsServer, timeoutMs: probe.limits?.connectMs ?? 5000 });
-  const discovery = await discover(target, dns);
+  let discovery: Discovery;
+  try {
+    discovery = await discover(target, dns, {
+      signal: stop,
+      ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
+    });
+  } catch (error) {
+    if (error instanceof AbortedError)
+      throw new ResolveError(
+        parseTarget(target).domain,
+        `DNS did not finish within the --deadline of ${deadlineMs} ms`,
+      );
+    throw error;
+  }
   if (discovery.candidates.length === 0) {
     const nullMx = discovery.records.some((r) => r.note === 'null-mx');
     const failed = discovery.records.find((r) => r.note === 'failed');
@@ -146,6 +171,7 @@ export async function discoverAndReport(
   const total = discovery.candidates.reduce((sum, c) => sum + c.ports.length, 0);
   const spin = await spinner(report, total);
   const hostLimit = pLimit(4);
+  const notProbed: string[] = [];
   let settled: (HostResult | undefined)[];
   try {
     settled = await Promise.all(
@@ -154,12 +180,20 @@ export async function discoverAndReport(
           probeHost(candidate.host, {
             ...probe,
             ports: candidate.ports,
-            concurrency: perHost,
+            concurrency: bounds.perHost,
+            signal: probe.signal ? AbortSignal.any([probe.signal, stop]) : stop,
             ...(spin ? { onPortDone: (port) => spin.tick(port.port) } : {}),
-          }).catch((error: unknown) => {
-            if (error instanceof ResolveError) return undefined; // its DNS answer is in the discovery records
-            throw error;
-          }),
+          }).then(
+            (result): HostResult => ({ ...result, publishedBy: candidate.sources }),
+            (error: unknown) => {
+              if (error instanceof ResolveError) return undefined; // its DNS answer is in the discovery records
+              if (error instanceof AbortedError) {
+                notProbed.push(candidate.host);
+                return undefined;
+              }
+              throw error;
+            },
+          ),
         ),
       ),
     );
@@ -167,11 +201,14 @@ export async function discoverAndReport(
     spin?.stop();
   }
   const probed = settled.filter((r): r is HostResult => r !== undefined);
+  if (stop.aborted) discovery.deadline = { ms: deadlineMs, notProbed };
   if (probed.length === 0) {
-    // Every candidate failed to resolve: nothing was probed, and a run that tested nothing must not pass.
+    // Nothing was probed, and a run that tested nothing must not pass.
     throw new ResolveError(
       discovery.domain,
-      `none of its mail hosts has an address (${discovery.candidates.map((c) => c.host).join(', ')})`,
+      stop.aborted
+        ? `the --deadline of ${deadlineMs} ms ran out before any host was probed`
+        : `none of its mail hosts has an address (${discovery.candidates.map((c) => c.host).join(', ')})`,
     );
   }
   await finish(probed, report, true, discovery);

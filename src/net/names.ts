@@ -57,3 +57,37 @@ export function isEhloArgument(value: string): boolean {
   const domain = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
   return value.length <= 255 && value.split('.').every((label) => domain.test(label));
 }
+
+/** Addresses that are not reachable on the public Internet (RFC 1918, 6598, 3927, 4193, 4291 loopback and link-local). */
+const nonPublic = new net.BlockList();
+for (const [prefix, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  nonPublic.addSubnet(prefix, bits, 'ipv4');
+for (const [prefix, bits] of [
+  ['::1', 128],
+  ['::', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  nonPublic.addSubnet(prefix, bits, 'ipv6');
+
+/** What kind of non-public address this is, or undefined for a public one. */
+export function nonPublicAddress(address: string): string | undefined {
+  const family = net.isIP(address);
+  if (family === 0) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const [bare, type] = mapped
+    ? [mapped, 'ipv4' as const]
+    : [address, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
+  if (!nonPublic.check(bare, type)) return undefined;
+  if (/^127\.|^::1$/.test(bare)) return 'loopback';
+  if (/^169\.254\.|^fe[89ab]/i.test(bare)) return 'link-local';
+  return 'private';
+}

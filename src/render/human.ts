@@ -211,6 +211,12 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   if (options.verbose) {
     for (const port of verdict.ports) {
       out.push('', s.bold(`transcript ${port.port} ${port.address}`));
+      if (port.transcriptOmitted)
+        out.push(
+          s.dim(
+            `  (capped: ${port.transcriptOmitted.entries} entries and ${port.transcriptOmitted.chars} characters left out; see transcriptEntries, transcriptChars)`,
+          ),
+        );
       for (const entry of port.transcript) {
         // Client lines and notes can carry server text too (an error message): everything is sanitised.
         const text = sanitize(entry.text);
@@ -262,9 +268,23 @@ export function renderDiscoveryHead(discovery: Discovery, options: { color: bool
   const hosts = discovery.candidates.map(
     (c) => `${sanitize(c.host)} [${c.ports.map((p) => p.port).join(' ')}] ← ${c.sources.join(', ')}`,
   );
+  const bounds = [
+    ...(discovery.leftOut?.length
+      ? [
+          ` left out (over --max-hosts): ${discovery.leftOut.length} more: ${discovery.leftOut.slice(0, 10).map(sanitize).join(', ')}${discovery.leftOut.length > 10 ? ', …' : ''}`,
+        ]
+      : []),
+    ...(discovery.deadline
+      ? [
+          ` the --deadline of ${discovery.deadline.ms} ms ran out: probes still running were aborted${discovery.deadline.notProbed.length > 0 ? `; never probed: ${discovery.deadline.notProbed.map(sanitize).join(', ')}` : ''}`,
+        ]
+      : []),
+  ];
   return `${s.bold(title)}\n\n${s.bold('DNS')}\n${columns(rows)
     .map((line) => ` ${line}`)
-    .join('\n')}\n\n${s.bold('probing')}\n${hosts.map((h) => ` ${h}`).join('\n')}\n\n`;
+    .join(
+      '\n',
+    )}\n\n${s.bold('probing')}\n${[...hosts.map((h) => ` ${h}`), ...bounds.map((b) => s.yellow(b))].join('\n')}\n\n`;
 }
 
 export function renderSettings(settings: ClientSettings, options: { color: boolean }): string {

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { TrustProblem } from '../net/chain.js';
+import { nonPublicAddress } from '../net/names.js';
 import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult } from '../types.js';
 import type { Severity } from './finding.js';
@@ -804,6 +805,24 @@ export const rules: readonly Rule[] = [
       return {
         detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} answered with its mail protocol: a mail client cannot use this host from here`,
         evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
+      };
+    },
+  },
+  {
+    id: 'published-private-address',
+    // Low: it says where the DNS points, not how the port behaves; works and safe stay about the port.
+    severity: 'low',
+    title: 'an MX or SRV record points at a loopback or private address',
+    reference: 'RFC 5321 §5.1; RFC 6186 §3; RFC 1918; RFC 4193; RFC 6890',
+    check: (port, host) => {
+      const published = (host.publishedBy ?? []).filter((source) => /^(MX|SRV)\b/.test(source));
+      const kind = nonPublicAddress(port.address);
+      // Once per address: on the first port probed there.
+      if (published.length === 0 || !kind || host.ports.find((p) => p.address === port.address) !== port)
+        return undefined;
+      return {
+        detail: `${published.join(', ')} names ${host.host}, which resolves to ${port.address} (${kind}): mail clients and servers elsewhere cannot reach it, and a probe from inside a network reaches whatever that address is there`,
+        evidence: [`${host.host} → ${port.address} (${kind})`, `published by ${published.join(', ')}`],
       };
     },
   },

@@ -16,6 +16,7 @@ try {
   for (const server of spec.servers ?? []) {
     const { port, ...options } = server;
     if (options.protocol === 'tcp') servers.push(await listenOnly(options.host, port));
+    else if (options.protocol === 'tcp-silent') servers.push(await listenSilent(options.host, port));
     else servers.push(await startFixture({ ...options, listenPort: port }));
   }
   if (spec.dnsmasq) dnsmasq = await startDnsmasq(spec.dnsmasq);
@@ -38,6 +39,28 @@ function listenOnly(host, port) {
     server.once('error', reject);
     server.listen(port, host, () =>
       resolve({ close: () => new Promise((done) => server.close(() => done())) }),
+    );
+  });
+}
+
+/** A TCP port that accepts and never sends a byte (a server that never greets). */
+function listenSilent(host, port) {
+  return new Promise((resolve, reject) => {
+    const sockets = new Set();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.resume();
+    });
+    server.once('error', reject);
+    server.listen(port, host, () =>
+      resolve({
+        close: () =>
+          new Promise((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
     );
   });
 }
