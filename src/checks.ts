@@ -219,9 +219,9 @@ function smtpRefusalEnforces(code: number, text: string): boolean {
 
 const versions: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
-/** Handshake failures that mean "this version is not accepted", as OpenSSL names them. */
+/** Handshake failures that mean "this version is not accepted": OpenSSL's alerts, or a hang-up on the hello. */
 const versionRefusal =
-  /wrong[_ ]version|unsupported[_ ]protocol|protocol[_ ]version|no[_ ]protocols[_ ]available|handshake[_ ]failure|version[_ ]too[_ ]low|version[_ ]too[_ ]high|inappropriate[_ ]fallback|no[_ ]suitable|sslv3[_ ]alert|tlsv1[_ ]alert/i;
+  /disconnected before secure TLS|ECONNRESET|socket hang up|wrong[_ ]version|unsupported[_ ]protocol|protocol[_ ]version|no[_ ]protocols[_ ]available|handshake[_ ]failure|version[_ ]too[_ ]low|version[_ ]too[_ ]high|inappropriate[_ ]fallback|no[_ ]suitable|sslv3[_ ]alert|tlsv1[_ ]alert/i;
 
 /**
  * One handshake per TLS version, each offering only that version. A version is refused only when the
@@ -262,6 +262,8 @@ async function tlsVersions(
       await quietly(() => dialogue.quit(session));
     } catch (error) {
       const text = message(error);
+      // Refused: an alert, or a hang-up in answer to the ClientHello (Dovecot closes without an alert). Not a
+      // timeout: silence proves nothing.
       if (phase === 'tls' && !(error instanceof PhaseTimeoutError) && versionRefusal.test(text))
         facts.refused.push(version);
       else untested.push({ version, reason: text.slice(0, 160) });
