@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixture } from '../fixtures/servers.js';
+import { startFixture } from '../src/demo/servers.js';
 import { cli, root } from './helpers/cli.js';
 import { validReport } from './helpers/schema.js';
 

@@ -2,7 +2,7 @@
 
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type FixtureOptions, startFixture, startRawServer } from '../fixtures/servers.js';
+import { type FixtureOptions, startFixture, startRawServer } from '../src/demo/servers.js';
 import { probePort } from '../src/probe.js';
 import type { Service } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startRawServer } from '../fixtures/servers.js';
+import { startRawServer } from '../src/demo/servers.js';
 import type { JsonReport } from '../src/render/json.js';
 import { cli, mainScript as main, root } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';

@@ -136,7 +136,7 @@ describe('user values that reach the wire', () => {
   for (const value of bad) {
     it(`--ehlo-name ${JSON.stringify(value)} exits 2 before any connection`, async () => {
       const server = track(
-        await (await import('../fixtures/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
+        await (await import('../src/demo/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
       );
       const run = await cli(['127.0.0.1', '--port', `${server.port}=submission`, '--ehlo-name', value]);
       expect(run.code).toBe(2);
@@ -164,7 +164,7 @@ describe('user values that reach the wire', () => {
 
   it('the library refuses a bad ehloName or servername before connecting', async () => {
     const server = track(
-      await (await import('../fixtures/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
+      await (await import('../src/demo/servers.js')).startFixture({ protocol: 'smtp', tls: 'starttls' }),
     );
     const ports = [{ port: server.port, service: 'submission' as const }];
     await expect(probeHost('127.0.0.1', { ports, ehloName: 'x\r\nRCPT TO:<a@b>' })).rejects.toBeInstanceOf(

@@ -13,7 +13,7 @@ import {
   startFixture,
   startRawServer,
   tlsFile,
-} from '../fixtures/servers.js';
+} from '../src/demo/servers.js';
 import { renderHuman } from '../src/render/human.js';
 import type { PortResult, Service, Status } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';

@@ -76,7 +76,7 @@ describe('the packed package', () => {
   it('ships only what it needs', () => {
     expect(files).toContain('dist/src/cli/main.js');
     expect(files).toContain('dist/src/index.d.ts');
-    expect(files).toContain('dist/fixtures/servers.js');
+    expect(files).toContain('dist/src/demo/servers.js');
     expect(files).toContain('schema/report-1.schema.json');
     expect(files.filter((file) => file.startsWith('fixtures/')).sort()).toEqual([
       'fixtures/tls/ca.pem',

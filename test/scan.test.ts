@@ -1,6 +1,6 @@
 /** probeHost: many ports at once, resolution, abort, and no socket or timer left behind. */
 import { describe, expect, it } from 'vitest';
-import { referenceFixtures, startFixture, startRawServer } from '../fixtures/servers.js';
+import { referenceFixtures, startFixture, startRawServer } from '../src/demo/servers.js';
 import { ResolveError } from '../src/errors.js';
 import { sanitize } from '../src/render/sanitize.js';
 import { probeHost, resolveHost } from '../src/scan.js';

@@ -5,10 +5,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseTranscript, startTranscriptServer } from '../fixtures/servers.js';
 import { isService, referenceFor } from '../src/reference/table.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, probe } from './helpers/probe.js';
+import { parseTranscript, startTranscriptServer } from './helpers/transcript-server.js';
 
 const dir = new URL('../fixtures/transcripts/', import.meta.url);
 const files = readdirSync(dir)

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { Fixture } from '../../fixtures/servers.js';
+import type { Fixture } from '../demo/servers.js';
 import { type ReportArgs, reportBuilder, reportOptions } from './report-options.js';
 
 export const command = 'demo';
@@ -17,7 +17,7 @@ export function builder(yargs: Argv) {
  */
 export async function handler(args: ReportArgs): Promise<void> {
   const report = reportOptions(args);
-  const { startFixture, startRawServer, tlsFile } = await import('../../fixtures/servers.js');
+  const { startFixture, startRawServer, tlsFile } = await import('../demo/servers.js');
   const { probeAndReport } = await import('./report.js');
   const fixtures: Fixture[] = [];
   try {

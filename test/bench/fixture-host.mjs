@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { referenceFixtures: specs, startFixture } = await import(`${root}dist/fixtures/servers.js`);
+const { referenceFixtures: specs, startFixture } = await import(`${root}dist/src/demo/servers.js`);
 const fixtures = await Promise.all(specs.map(([, options]) => startFixture(options)));
 process.stdout.write(
   `${JSON.stringify(specs.map(([service], i) => ({ port: fixtures[i].port, service })))}\n`,

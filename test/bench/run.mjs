@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { tlsFile } = await import(`${root}dist/fixtures/servers.js`);
+const { tlsFile } = await import(`${root}dist/src/demo/servers.js`);
 const { probeHost, probePort, defaultLimits } = await import(`${root}dist/src/index.js`);
 const main = `${root}dist/src/cli/main.js`;
 const runs = Number(process.env.BENCH_RUNS ?? 20);

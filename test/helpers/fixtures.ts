@@ -1,7 +1,7 @@
 /** Fixture servers started by a test and closed after it, whatever the test's outcome. */
 import type net from 'node:net';
 import { afterEach } from 'vitest';
-import { type Fixture, type FixtureOptions, startFixture, startRawServer } from '../../fixtures/servers.js';
+import { type Fixture, type FixtureOptions, startFixture, startRawServer } from '../../src/demo/servers.js';
 
 /** Call once at the top of a test file; every server started through it is closed after each test. */
 export function fixtureServers() {

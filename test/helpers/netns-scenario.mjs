@@ -7,7 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { startFixture } = await import(`${root}dist/fixtures/servers.js`);
+const { startFixture } = await import(`${root}dist/src/demo/servers.js`);
 const spec = JSON.parse(process.argv[2] ?? '{}');
 
 const servers = [];

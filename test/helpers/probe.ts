@@ -1,4 +1,4 @@
-import { tlsFile } from '../../fixtures/servers.js';
+import { tlsFile } from '../../src/demo/servers.js';
 import { defaultLimits, type Limits } from '../../src/limits.js';
 import { probePort } from '../../src/probe.js';
 import { evaluate } from '../../src/rules/evaluate.js';
