@@ -8,47 +8,16 @@ import { PhaseTimeoutError } from './errors.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { addressLiteral, readSmtpReply } from './protocols/smtp.js';
 import type { Session } from './session.js';
-import type { PortResult } from './types.js';
+import type {
+  AuthRequiredFacts,
+  CheckResults,
+  InjectionFacts,
+  PortResult,
+  TlsVersionFacts,
+} from './types.js';
 
 export { type CheckName, checkNames } from './check-names.js';
-
-/** STARTTLS command injection (CVE-2011-0411 class). */
-export interface InjectionFacts {
-  /**
-   * vulnerable: a reply inside TLS proves the pipelined command ran; safe: nothing arrived unprompted;
-   * not-tested: the check did not finish, or text arrived that proves nothing.
-   */
-  verdict: 'vulnerable' | 'safe' | 'not-tested';
-  detail: string;
-  /** The unprompted reply, when there was one. */
-  reply?: string;
-}
-
-/** Does the server refuse to start authentication before TLS? */
-export interface AuthRequiredFacts {
-  /**
-   * enforced: refused before TLS in words that say so; allowed: it went ahead in cleartext (then was
-   * cancelled); not-tested: a refusal that proves nothing (504 mechanism unknown) or no answer.
-   */
-  verdict: 'enforced' | 'allowed' | 'not-tested';
-  /** The server's reply to the authentication command. */
-  reply: string;
-}
-
-/** Which TLS versions the port accepts, one handshake each. */
-export interface TlsVersionFacts {
-  accepted: string[];
-  /** Versions whose handshake the server refused (a protocol-version or handshake-failure alert). */
-  refused: string[];
-  /** Versions that could not be tried to the end (a timeout, a close, STARTTLS refused), with why. */
-  untested?: { version: string; reason: string }[];
-}
-
-export interface CheckResults {
-  injection?: InjectionFacts;
-  authRequired?: AuthRequiredFacts;
-  tlsVersions?: TlsVersionFacts;
-}
+export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './types.js';
 
 export interface CheckTarget {
   address: string;

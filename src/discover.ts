@@ -8,41 +8,9 @@ import { absent, type Dns, dnsReason } from './dns.js';
 import { abortable, ResolveError } from './errors.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
-import type { Service } from './types.js';
+import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
 
-/** One DNS fact found while discovering. */
-export interface DnsRecordFact {
-  kind: 'MX' | 'SRV' | 'guess';
-  /** The name that was asked. */
-  query: string;
-  /** The answer in DNS notation ("10 mail.example.org", "0 1 587 mail.example.org", an address list), or "". */
-  answer: string;
-  /** What is special about it: null-mx, not-offered, cname-target, address-literal, no-record, failed. */
-  note?: 'null-mx' | 'not-offered' | 'cname-target' | 'address-literal' | 'no-record' | 'failed';
-  /** Why, in a few words, when there is a note. */
-  detail?: string;
-}
-
-/** A host to probe, the ports to probe there, and why. */
-export interface Candidate {
-  host: string;
-  ports: PortSpec[];
-  /** Where the host came from: "MX 10", "SRV _imaps._tcp", "guess". */
-  sources: string[];
-}
-
-export interface Discovery {
-  domain: string;
-  /** The address given, when the user typed one. */
-  email?: string;
-  records: DnsRecordFact[];
-  /** The hosts to probe, at most `maxHosts`, in the order found (MX by preference, SRV, guessed names). */
-  candidates: Candidate[];
-  /** Hosts found beyond `maxHosts`, not probed. */
-  leftOut?: string[];
-  /** Set when the run's deadline ran out: the hosts whose probe never started (those running were aborted). */
-  deadline?: { ms: number; notProbed: string[] };
-}
+export type { Candidate, Discovery, DnsRecordFact } from './types.js';
 
 export interface DiscoverOptions {
   /** Most hosts to probe (default 20); the others are listed in `leftOut`. */

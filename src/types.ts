@@ -1,4 +1,3 @@
-import type { CheckResults } from './checks.js';
 import type { Phase } from './errors.js';
 import type { TlsFacts } from './net/tls-facts.js';
 
@@ -174,4 +173,80 @@ export interface HostResult {
   startedAt: string;
   durationMs: number;
   ports: PortResult[];
+}
+
+// Results of the opt-in checks (src/checks.ts).
+
+/** STARTTLS command injection (CVE-2011-0411 class). */
+export interface InjectionFacts {
+  /**
+   * vulnerable: a reply inside TLS proves the pipelined command ran; safe: nothing arrived unprompted;
+   * not-tested: the check did not finish, or text arrived that proves nothing.
+   */
+  verdict: 'vulnerable' | 'safe' | 'not-tested';
+  detail: string;
+  /** The unprompted reply, when there was one. */
+  reply?: string;
+}
+
+/** Does the server refuse to start authentication before TLS? */
+export interface AuthRequiredFacts {
+  /**
+   * enforced: refused before TLS in words that say so; allowed: it went ahead in cleartext (then was
+   * cancelled); not-tested: a refusal that proves nothing (504 mechanism unknown) or no answer.
+   */
+  verdict: 'enforced' | 'allowed' | 'not-tested';
+  /** The server's reply to the authentication command. */
+  reply: string;
+}
+
+/** Which TLS versions the port accepts, one handshake each. */
+export interface TlsVersionFacts {
+  accepted: string[];
+  /** Versions whose handshake the server refused (a protocol-version or handshake-failure alert). */
+  refused: string[];
+  /** Versions that could not be tried to the end (a timeout, a close, STARTTLS refused), with why. */
+  untested?: { version: string; reason: string }[];
+}
+
+export interface CheckResults {
+  injection?: InjectionFacts;
+  authRequired?: AuthRequiredFacts;
+  tlsVersions?: TlsVersionFacts;
+}
+
+// What discovery found in DNS (src/discover.ts).
+
+/** One DNS fact found while discovering. */
+export interface DnsRecordFact {
+  kind: 'MX' | 'SRV' | 'guess';
+  /** The name that was asked. */
+  query: string;
+  /** The answer in DNS notation ("10 mail.example.org", "0 1 587 mail.example.org", an address list), or "". */
+  answer: string;
+  /** What is special about it: null-mx, not-offered, cname-target, address-literal, no-record, failed. */
+  note?: 'null-mx' | 'not-offered' | 'cname-target' | 'address-literal' | 'no-record' | 'failed';
+  /** Why, in a few words, when there is a note. */
+  detail?: string;
+}
+
+/** A host to probe, the ports to probe there, and why. */
+export interface Candidate {
+  host: string;
+  ports: { port: number; service: Service }[];
+  /** Where the host came from: "MX 10", "SRV _imaps._tcp", "guess". */
+  sources: string[];
+}
+
+export interface Discovery {
+  domain: string;
+  /** The address given, when the user typed one. */
+  email?: string;
+  records: DnsRecordFact[];
+  /** The hosts to probe, at most `maxHosts`, in the order found (MX by preference, SRV, guessed names). */
+  candidates: Candidate[];
+  /** Hosts found beyond `maxHosts`, not probed. */
+  leftOut?: string[];
+  /** Set when the run's deadline ran out: the hosts whose probe never started (those running were aborted). */
+  deadline?: { ms: number; notProbed: string[] };
 }

@@ -1,6 +1,6 @@
-import type { Discovery } from '../discover.js';
 import { referenceVersion } from '../reference/table.js';
 import type { ClientSettings } from '../rules/settings.js';
+import type { Discovery } from '../types.js';
 import { version } from '../version.js';
 import type { CheckedHost, Outcome } from './outcome.js';
 
