@@ -1,0 +1,267 @@
+/** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
+import { type HostResult, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
+
+/** Other ports of the same protocol on the same address that are open: the "use this instead" hint. */
+function alternatives(port: PortResult, host: HostResult): string {
+  const open = host.ports.filter(
+    (other) =>
+      other !== port &&
+      other.address === port.address &&
+      other.protocol === port.protocol &&
+      other.status === 'open',
+  );
+  return open.length === 0 ? '' : `; ${open.map((other) => other.port).join(' or ')} answered`;
+}
+
+/** True when port 25 is filtered on an address where a submission port answered: the path, not the host. */
+function outboundBlock(port: PortResult, host: HostResult): PortResult[] {
+  if (port.service !== 'smtp' || port.status !== 'filtered') return [];
+  return host.ports.filter(
+    (other) =>
+      other.address === port.address &&
+      (other.service === 'submission' || other.service === 'submissions') &&
+      !['filtered', 'refused', 'unreachable', 'aborted', 'local-error'].includes(other.status),
+  );
+}
+
+export const connectivityRules: readonly Rule[] = [
+  {
+    id: 'port-closed',
+    severity: 'info',
+    title: 'nothing listens on this port',
+    reference: 'RFC 9293 §3.10.7.1 (RST in reply to SYN)',
+    check: (port, host) =>
+      port.status === 'refused'
+        ? {
+            detail: `the host refused the connection${alternatives(port, host)}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'port-25-blocked',
+    severity: 'high',
+    title: 'port 25 is dropped on the way while the submission ports answer',
+    reference: 'RFC 5068 §3.2; seed port reference (ISPs block outbound 25)',
+    check: (port, host) => {
+      const answered = outboundBlock(port, host);
+      if (answered.length === 0) return undefined;
+      return {
+        detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP (run "mailprobe egress" to check this network)`,
+        evidence: [
+          ...statusEvidence(port),
+          ...answered.map((other) => `port ${other.port}: status ${other.status}`),
+        ],
+      };
+    },
+  },
+  {
+    id: 'port-filtered',
+    severity: 'medium',
+    title: 'the connection timed out: packets to this port are dropped',
+    reference: 'RFC 9293 §3.8.2 (no answer to SYN)',
+    check: (port, host) =>
+      port.status === 'filtered' && outboundBlock(port, host).length === 0
+        ? {
+            detail: `no answer to the connection attempt: a firewall on the way or at the host drops it${alternatives(port, host)}${port.port === 25 ? ' (run "mailprobe egress" to check whether this network blocks outbound port 25)' : ''}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'port-unreachable',
+    severity: 'medium',
+    title: 'no route to the host on this port',
+    reference: 'RFC 1122 §3.2.2.1 (ICMP destination unreachable)',
+    check: (port) =>
+      port.status === 'unreachable'
+        ? { detail: 'the network reported the host unreachable', evidence: statusEvidence(port) }
+        : undefined,
+  },
+  {
+    id: 'connection-reset',
+    severity: 'medium',
+    title: 'the connection was reset',
+    reference: 'RFC 9293 §3.10.7',
+    check: (port) =>
+      port.status === 'reset'
+        ? {
+            detail: `the peer reset the connection during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'connection-closed',
+    severity: 'medium',
+    title: 'the server closed the connection before the dialogue finished',
+    reference: 'RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3',
+    check: (port) =>
+      port.status === 'closed'
+        ? {
+            detail: `closed during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'server-silent',
+    severity: 'medium',
+    title: 'connected, but no greeting arrived',
+    reference: 'RFC 5321 §4.5.3.2 (greeting timeout); RFC 9051 §7.1; RFC 1939 §4',
+    check: (port) =>
+      port.status === 'silent'
+        ? {
+            detail: `the connection opened but the server sent nothing before the deadline${port.crossCheck ? `; a TLS handshake on a new connection found ${port.crossCheck.outcome}` : ''}`,
+            evidence: statusEvidence(port),
+          }
+        : undefined,
+  },
+  {
+    id: 'dialogue-stalled',
+    severity: 'medium',
+    title: 'a reply did not arrive before its deadline',
+    reference: 'RFC 5321 §4.5.3.2',
+    check: (port) =>
+      port.status === 'stalled'
+        ? {
+            detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'greeting-rejected',
+    severity: 'high',
+    title: 'the server refused service',
+    reference: 'RFC 5321 §3.1, §3.8, §4.2.3, §4.2.5 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
+    check: (port) =>
+      port.status === 'rejected'
+        ? {
+            detail: port.failedPhase
+              ? `the server refused service at the ${port.failedPhase} step and closed: mail clients cannot use this port now`
+              : 'the greeting refuses service: mail clients cannot use this port from here',
+            evidence: port.failedPhase
+              ? [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)]
+              : serverLines(port, () => true).slice(0, 3),
+          }
+        : undefined,
+  },
+  {
+    id: 'rate-limited',
+    severity: 'low',
+    title: 'the server refused the connection for load or rate: not tested',
+    reference: 'RFC 5321 §4.2.3 (421)',
+    check: (port) =>
+      port.status === 'rate-limited'
+        ? {
+            detail: 'too many connections or too high a rate: try again later, with --concurrency 1',
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'wrong-protocol',
+    severity: 'high',
+    title: 'something other than the expected mail protocol answers',
+    reference: 'IANA service name registry; RFC 8314 §7',
+    check: (port) =>
+      port.status === 'wrong-protocol'
+        ? {
+            detail: `expected ${port.protocol.toUpperCase()}, found ${port.detected === 'unknown' || !port.detected ? 'unrecognised text' : port.detected.toUpperCase()}`,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(0, 2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'plaintext-on-tls-port',
+    severity: 'high',
+    title: 'a plaintext server answers on an implicit-TLS port',
+    reference: 'RFC 8314 §3.2, §3.3',
+    check: (port) =>
+      port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'plaintext'
+        ? {
+            detail:
+              'clients configured for implicit TLS fail here; the server speaks plaintext (use STARTTLS on its own port, or enable TLS here)',
+            evidence: [...statusEvidence(port), `cross-check: ${port.crossCheck.detail}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'tls-on-plaintext-port',
+    severity: 'medium',
+    title: 'an implicit-TLS server answers on a plaintext port',
+    reference: 'RFC 8314 §3; RFC 3207',
+    check: (port) =>
+      port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'implicit-tls'
+        ? {
+            detail: 'clients that expect a plaintext greeting and STARTTLS time out here',
+            evidence: [...statusEvidence(port), `cross-check: ${port.crossCheck.detail}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'tls-handshake-failed',
+    severity: 'high',
+    title: 'the TLS handshake failed on an implicit-TLS port',
+    reference: 'RFC 8314 §3.2; RFC 8446',
+    check: (port) =>
+      port.status === 'tls-failed'
+        ? { detail: `no TLS session could be set up: ${port.statusDetail}`, evidence: statusEvidence(port) }
+        : undefined,
+  },
+  {
+    id: 'protocol-violation',
+    severity: 'medium',
+    title: 'the server broke the protocol',
+    reference: 'RFC 5321 §4.2; RFC 9051 §2.2; RFC 1939 §3',
+    check: (port) =>
+      port.status === 'protocol-error'
+        ? {
+            detail: port.statusDetail,
+            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+          }
+        : undefined,
+  },
+  {
+    id: 'unsolicited-reply',
+    severity: 'medium',
+    title: 'the server sent a reply no command asked for',
+    reference: 'RFC 5321 §4.1.1, §4.2 (one reply per command); RFC 1939 §3; RFC 9051 §2.2.2',
+    check: (port) =>
+      port.unsolicited && port.unsolicited.length > 0
+        ? {
+            detail:
+              'bytes arrived after a complete reply, before the next command: mailprobe set them aside, but a client that reads them as the next reply is desynchronised (and can be fed a forged answer)',
+            evidence: port.unsolicited.slice(0, 5).map((line) => `S (unsolicited): ${line}`),
+          }
+        : undefined,
+  },
+  {
+    id: 'no-port-works',
+    severity: 'high',
+    title: 'no port of the host works',
+    reference: 'mailprobe: nothing a mail client could use (RFC 8314 §3; RFC 6409 §3)',
+    check: (port, host) => {
+      // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
+      const tested = host.ports.filter((p) => !p.noRouteFromHere && p.status !== 'aborted');
+      if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
+        return undefined;
+      return {
+        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} answered with its mail protocol: a mail client cannot use this host from here`,
+        evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
+      };
+    },
+  },
+  {
+    id: 'probe-incomplete',
+    severity: 'info',
+    title: 'the port could not be tested',
+    reference: 'mailprobe (no protocol finding)',
+    check: (port) =>
+      // No route from here is said once, as a note about where the probe ran (HostResult.notes).
+      (port.status === 'aborted' || port.status === 'local-error') && !port.noRouteFromHere
+        ? { detail: port.statusDetail, evidence: statusEvidence(port) }
+        : undefined,
+  },
+];

@@ -1,0 +1,136 @@
+/** STARTTLS and the TLS session: offered, accepted, upgraded cleanly, and the version negotiated. */
+import { isRelay, plainStart, type Rule, serverLines, statusEvidence } from './rule.js';
+
+export const startTlsRules: readonly Rule[] = [
+  {
+    id: 'starttls-not-offered',
+    severity: 'high',
+    title: 'STARTTLS is not offered on a plaintext port',
+    reference: 'RFC 3207 §4; RFC 9051 §6.2.1; RFC 2595 §4; RFC 8314 §3',
+    check: (port) => {
+      if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised)
+        return undefined;
+      if (port.greeting?.kind === 'preauth') return undefined;
+      const caps = port.capabilities;
+      return {
+        // On the relay port STARTTLS is optional (RFC 3207) but expected of a modern MTA.
+        severity: isRelay(port) ? 'medium' : 'high',
+        detail: isRelay(port)
+          ? 'mail to this host travels in cleartext from other servers; offer STARTTLS'
+          : 'passwords and mail cross the network in cleartext; offer STARTTLS or use the implicit-TLS port',
+        evidence: [
+          caps?.ok
+            ? `${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}`
+            : `${caps?.command ?? 'capabilities'} was refused`,
+        ],
+      };
+    },
+  },
+  {
+    id: 'smtp-inspection-middlebox',
+    severity: 'high',
+    title: 'an SMTP inspection device on the path masks the dialogue',
+    reference: 'RFC 3207 §4, §6 (STARTTLS stripped in the path); Cisco ASA/PIX ESMTP inspection',
+    check: (port) => {
+      if (port.protocol !== 'smtp') return undefined;
+      const greeting = port.greeting?.lines.join('') ?? '';
+      const maskedGreeting =
+        greeting.length >= 8 && (greeting.match(/\*/g)?.length ?? 0) >= greeting.length / 2;
+      const maskedLines = (port.capabilities?.list ?? []).filter((line) => /^X{4,}[A-Z0-9]?$/.test(line));
+      if (!maskedGreeting && maskedLines.length === 0) return undefined;
+      return {
+        detail:
+          'the greeting or EHLO lines are replaced by asterisks or XXXX: a firewall rewrites SMTP on the way and ' +
+          'usually strips STARTTLS, so mail crosses in cleartext or fails; turn its ESMTP inspection off',
+        evidence: serverLines(port, (text) => /\*{4,}|^250[- ]X{4,}/.test(text)),
+      };
+    },
+  },
+  {
+    id: 'starttls-refused',
+    severity: 'high',
+    title: 'STARTTLS is advertised but refused',
+    reference: 'RFC 3207 §4 (454); RFC 9051 §6.2.1; RFC 2595 §4',
+    check: (port) =>
+      // A 421 to STARTTLS is the whole service closing (greeting-rejected), not a refusal of TLS.
+      port.starttls?.attempted &&
+      !port.starttls.accepted &&
+      port.status !== 'rejected' &&
+      port.status !== 'rate-limited'
+        ? {
+            severity: isRelay(port) ? 'medium' : 'high',
+            detail: 'the server advertises STARTTLS and then declines it, so the session stays in cleartext',
+            evidence: (port.starttls.reply ?? []).map((line) => `S: ${line}`),
+          }
+        : undefined,
+  },
+  {
+    id: 'starttls-failed',
+    severity: 'high',
+    title: 'STARTTLS was accepted but the TLS handshake failed',
+    reference: 'RFC 3207 §4.1; RFC 8446',
+    check: (port) =>
+      port.status === 'starttls-failed'
+        ? {
+            detail: port.starttls?.error ?? port.statusDetail,
+            evidence: [...statusEvidence(port), ...(port.starttls?.reply ?? []).map((line) => `S: ${line}`)],
+          }
+        : undefined,
+  },
+  {
+    id: 'starttls-bytes-after-ok',
+    severity: 'medium',
+    title: 'the server sent bytes after its STARTTLS OK, before the handshake',
+    reference: 'RFC 3207 §6; RFC 2595 §3.1; CVE-2011-0411 class (response injection)',
+    check: (port) =>
+      port.starttls && port.starttls.bytesAfterOk > 0
+        ? {
+            detail: `${port.starttls.bytesAfterOk} bytes arrived after the OK line and were discarded; a client that keeps them can be fed forged replies`,
+            evidence: [`${port.starttls.bytesAfterOk} bytes discarded before the TLS handshake`],
+          }
+        : undefined,
+  },
+  {
+    id: 'starttls-advertised-after-tls',
+    severity: 'low',
+    title: 'STARTTLS is still advertised after TLS is up',
+    reference: 'RFC 3207 §4.2',
+    check: (port) =>
+      port.protocol === 'smtp' && port.capabilitiesAfterTls?.starttls
+        ? {
+            detail: 'the EHLO reply over TLS lists STARTTLS again',
+            evidence: [`EHLO over TLS lists: ${port.capabilitiesAfterTls.list.join(', ')}`],
+          }
+        : undefined,
+  },
+  {
+    id: 'capabilities-unchanged-after-tls',
+    severity: 'info',
+    title: 'the capabilities over TLS are exactly those before TLS',
+    reference: 'RFC 3207 §4.2; RFC 9051 §6.2.1; RFC 2595 §4',
+    check: (port) => {
+      const before = port.capabilities?.list ?? [];
+      const after =
+        port.capabilities?.ok && port.capabilitiesAfterTls?.ok ? port.capabilitiesAfterTls.list : undefined;
+      if (!after || before.length === 0 || before.join('\n') !== after.join('\n')) return undefined;
+      return {
+        detail:
+          'a server normally drops STARTTLS and adds authentication once TLS is up; an identical list can mean a proxy answers for it',
+        evidence: [`before and after TLS: ${before.join(', ')}`],
+      };
+    },
+  },
+  {
+    id: 'tls-legacy-version',
+    severity: 'high',
+    title: 'TLS older than 1.2 was negotiated',
+    reference: 'RFC 8996 §2-§3; RFC 8314 §4.1',
+    check: (port) =>
+      port.tls && /^(SSLv|TLSv1(\.1)?$)/.test(port.tls.protocol)
+        ? {
+            detail: `the server chose ${port.tls.protocol}, deprecated since 2021`,
+            evidence: [`negotiated ${port.tls.protocol} ${port.tls.cipher}`],
+          }
+        : undefined,
+  },
+];
