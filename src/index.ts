@@ -35,14 +35,13 @@ export {
 } from './errors.js';
 export {
   type AuthExpectation,
-  checkExpectations,
-  type ExpectationResult,
+  contradiction,
   expectedService,
   mergeExpectations,
   type PortExpectation,
   parseExpectDocument,
   parseExpectFlag,
-} from './expect/expectations.js';
+} from './expect/parse.js';
 export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './net/chain.js';
 export { normalizeHostName } from './net/names.js';
@@ -66,7 +65,6 @@ export {
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
-export { type CheckedHost, type Outcome, outcome } from './render/outcome.js';
 export { sanitize } from './render/sanitize.js';
 export {
   evaluate,
@@ -75,8 +73,10 @@ export {
   type Recommendation,
   type Recommended,
 } from './rules/evaluate.js';
+export { checkExpectations, type ExpectationResult } from './rules/expectations.js';
 export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
+export { type CheckedHost, type Outcome, outcome } from './rules/outcome.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export {

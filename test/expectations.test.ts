@@ -1,7 +1,8 @@
 /** Expectations: parsing (with one-line errors naming the source and key) and the pure check. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { checkExpectations, parseExpectDocument, parseExpectFlag } from '../src/expect/expectations.js';
+import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
+import { checkExpectations } from '../src/rules/expectations.js';
 import type { PortResult } from '../src/types.js';
 import { judge } from './helpers/probe.js';
 

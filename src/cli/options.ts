@@ -9,7 +9,7 @@ import {
   type PortExpectation,
   parseExpectDocument,
   parseExpectFlag,
-} from '../expect/expectations.js';
+} from '../expect/parse.js';
 import { defaultLimits, type Limits, limitMaxima } from '../limits.js';
 import { isEhloArgument, isHostName, normalizeHostName } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';

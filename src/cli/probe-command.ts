@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';
-import { expectedService } from '../expect/expectations.js';
+import { expectedService } from '../expect/parse.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
 import {
   checkEhloName,

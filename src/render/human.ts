@@ -2,9 +2,9 @@ import type { ChainCertificate } from '../net/chain.js';
 import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
 import type { Finding, Severity } from '../rules/finding.js';
+import type { CheckedHost } from '../rules/outcome.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
 import type { Discovery } from '../types.js';
-import type { CheckedHost } from './outcome.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
 

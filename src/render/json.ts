@@ -1,8 +1,8 @@
 import { referenceVersion } from '../reference/table.js';
+import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { ClientSettings } from '../rules/settings.js';
 import type { Discovery } from '../types.js';
 import { version } from '../version.js';
-import type { CheckedHost, Outcome } from './outcome.js';
 
 /** The JSON report's schema version. Bumped on any change that is not purely additive (see README). */
 export const schemaVersion = 1;

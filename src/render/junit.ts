@@ -1,7 +1,7 @@
 import { referenceFor } from '../reference/table.js';
 import { severityRank } from '../rules/finding.js';
+import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { version } from '../version.js';
-import type { CheckedHost, Outcome } from './outcome.js';
 import { sanitize } from './sanitize.js';
 
 /** XML 1.0 allows no C0 controls but tab, LF, CR: server text is sanitised first, then escaped. */

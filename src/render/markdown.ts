@@ -1,5 +1,5 @@
 import { referenceFor } from '../reference/table.js';
-import type { CheckedHost, Outcome } from './outcome.js';
+import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { clip, sanitize } from './sanitize.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { ExpectationResult } from '../expect/expectations.js';
-import type { HostVerdict } from '../rules/evaluate.js';
-import { type Severity, severityRank } from '../rules/finding.js';
+import type { HostVerdict } from './evaluate.js';
+import type { ExpectationResult } from './expectations.js';
+import { type Severity, severityRank } from './finding.js';
 
 /** A host verdict with the expectations it was checked against (absent when none were given). */
 export interface CheckedHost extends HostVerdict {

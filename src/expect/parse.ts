@@ -1,11 +1,10 @@
 /**
- * What a team says its server must do, per port, and the pure check of a verdict against it. Parsing
- * validates everything before anything is probed; a mistake is a UsageError naming the source, the key and
- * what was expected.
+ * What a team says its server must do, per port: the `--expect` grammar and the expectations file, validated
+ * before anything is probed; a mistake is a UsageError naming the source, the key and what was expected.
+ * Checking a verdict against them is judging: src/rules/expectations.ts.
  */
 import { UsageError } from '../errors.js';
 import { isService, referenceTable } from '../reference/table.js';
-import type { HostVerdict, PortVerdict } from '../rules/evaluate.js';
 import type { Service } from '../types.js';
 
 /** Mechanisms that must (offer) or must not (notOffer) be advertised. */
@@ -40,19 +39,6 @@ export interface PortExpectation {
   greeting?: string;
   /** The whole port probe takes at most this many ms. */
   maxLatencyMs?: number;
-}
-
-/** The outcome of one expectation on one port and address. */
-export interface ExpectationResult {
-  port: number;
-  address: string;
-  /** What was expected, e.g. "tls=starttls". */
-  expectation: string;
-  passed: boolean;
-  /** What was observed, in a few words. */
-  observed: string;
-  /** The facts behind it. */
-  evidence: string[];
 }
 
 const states = ['open', 'closed', 'refused', 'filtered'] as const;
@@ -240,128 +226,4 @@ export function mergeExpectations(list: PortExpectation[]): PortExpectation[] {
   for (const expectation of list)
     byPort.set(expectation.port, { ...byPort.get(expectation.port), ...expectation });
   return [...byPort.values()];
-}
-
-function observedTls(port: PortVerdict): 'implicit' | 'starttls' | 'none' | undefined {
-  if (port.status === 'wrong-tls-mode') return port.crossCheck?.tried === 'plaintext' ? 'none' : 'implicit';
-  if (port.status !== 'open') return undefined;
-  if (port.expectedTls === 'implicit') return 'implicit';
-  return port.starttls?.upgraded ? 'starttls' : 'none';
-}
-
-function offered(port: PortVerdict, afterTls: boolean): string[] {
-  const caps = afterTls
-    ? (port.capabilitiesAfterTls ?? (port.expectedTls === 'implicit' ? port.capabilities : undefined))
-    : port.expectedTls === 'implicit'
-      ? undefined
-      : port.capabilities;
-  if (!caps) return [];
-  const login = caps.plaintextLogin ? [port.protocol === 'imap' ? 'LOGIN' : 'USER'] : [];
-  return [...caps.authMechanisms, ...login];
-}
-
-/** Checks one port's verdict against its expectation: one result per expectation field. */
-function checkPort(port: PortVerdict, expectation: PortExpectation): ExpectationResult[] {
-  const results: ExpectationResult[] = [];
-  const status = `status ${port.status}${port.statusDetail ? `: ${port.statusDetail}` : ''}`;
-  const add = (label: string, passed: boolean, observed: string, evidence: string[] = [status]) =>
-    results.push({ port: port.port, address: port.address, expectation: label, passed, observed, evidence });
-  if (expectation.works !== undefined)
-    add(
-      expectation.works ? 'works' : 'fails',
-      port.works === expectation.works,
-      port.works ? 'works' : 'does not work',
-    );
-  if (expectation.state) {
-    const closed = ['refused', 'filtered', 'unreachable'].includes(port.status);
-    const passed =
-      expectation.state === 'closed'
-        ? closed
-        : expectation.state === 'open'
-          ? port.status === 'open'
-          : port.status === expectation.state;
-    add(`state=${expectation.state}`, passed, port.status);
-  }
-  if (expectation.tls) {
-    const seen = observedTls(port);
-    add(`tls=${expectation.tls}`, seen === expectation.tls, seen ?? `no TLS verdict (${port.status})`);
-  }
-  if (expectation.safe !== undefined) {
-    const evidence = port.findings.length > 0 ? [`findings: ${port.findings.join(', ')}`] : [status];
-    add(
-      expectation.safe ? 'safe' : 'unsafe',
-      port.safe === expectation.safe,
-      port.safe === null ? 'not working' : port.safe ? 'safe' : 'not safe',
-      evidence,
-    );
-  }
-  if (expectation.certDaysAtLeast !== undefined) {
-    const validTo = port.tls?.certificate?.validTo;
-    const days = validTo
-      ? Math.floor((Date.parse(validTo) - Date.parse(port.startedAt)) / 86_400_000)
-      : undefined;
-    add(
-      `cert-days>=${expectation.certDaysAtLeast}`,
-      days !== undefined && days >= expectation.certDaysAtLeast,
-      days === undefined ? 'no certificate seen' : `${days} days left`,
-      validTo ? [`not after: ${validTo}`] : [status],
-    );
-  }
-  for (const [key, afterTls] of [
-    ['authBeforeTls', false],
-    ['authAfterTls', true],
-  ] as const) {
-    const spec = expectation[key];
-    if (!spec) continue;
-    const seen = offered(port, afterTls);
-    const where = afterTls ? 'after TLS' : 'before TLS';
-    for (const mechanism of spec.offer ?? [])
-      add(`${key}.offer ${mechanism}`, seen.includes(mechanism), `${where}: ${seen.join(' ') || '(none)'}`);
-    for (const mechanism of spec.notOffer ?? [])
-      add(
-        `${key}.notOffer ${mechanism}`,
-        port.works && !seen.includes(mechanism),
-        `${where}: ${seen.join(' ') || '(none)'}`,
-      );
-  }
-  if (expectation.greeting !== undefined) {
-    const text = port.greeting?.lines.join(' ') ?? '';
-    add(
-      `greeting~/${expectation.greeting}/`,
-      port.greeting !== undefined && new RegExp(expectation.greeting).test(text),
-      text || '(no greeting)',
-    );
-  }
-  if (expectation.maxLatencyMs !== undefined) {
-    add(
-      `latency<=${expectation.maxLatencyMs}`,
-      port.timings.total <= expectation.maxLatencyMs,
-      `${port.timings.total} ms`,
-      [`timings: ${JSON.stringify(port.timings)}`],
-    );
-  }
-  return results;
-}
-
-/** Checks a host verdict against the expectations: a pure function. A port never probed fails its expectations. */
-export function checkExpectations(
-  verdict: HostVerdict,
-  expectations: PortExpectation[],
-): ExpectationResult[] {
-  const results: ExpectationResult[] = [];
-  for (const expectation of expectations) {
-    const ports = verdict.ports.filter((port) => port.port === expectation.port);
-    if (ports.length === 0) {
-      results.push({
-        port: expectation.port,
-        address: '',
-        expectation: 'probed',
-        passed: false,
-        observed: 'not probed',
-        evidence: [],
-      });
-    }
-    for (const port of ports) results.push(...checkPort(port, expectation));
-  }
-  return results;
 }
