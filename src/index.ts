@@ -76,6 +76,7 @@ export {
 export { checkExpectations, type ExpectationResult } from './rules/expectations.js';
 export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
+export { type Judgement, type JudgeOptions, judge } from './rules/judge.js';
 export { type CheckedHost, type Outcome, outcome } from './rules/outcome.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';

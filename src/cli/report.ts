@@ -3,15 +3,13 @@ import pLimit from 'p-limit';
 import {
   AbortedError,
   type CheckedHost,
-  checkExpectations,
-  chooseSettings,
   type Discovery,
   Dns,
   discover,
-  evaluate,
   type HostResult,
   type JsonReport,
-  outcome,
+  judge,
+  type Outcome,
   type PortExpectation,
   type ProbeOptions,
   parseTarget,
@@ -64,7 +62,7 @@ async function spinner(report: ReportOptions, total: number) {
 function render(
   format: Format,
   hosts: CheckedHost[],
-  result: ReturnType<typeof outcome>,
+  result: Outcome,
   report: ReportOptions,
   discovery?: DiscoveryReport,
 ) {
@@ -84,14 +82,16 @@ async function finish(
   exitOnFailure: boolean,
   discovery?: Discovery,
 ) {
-  const hosts: CheckedHost[] = results.map((result) => {
-    const verdict = evaluate(result);
-    return report.expectations
-      ? { ...verdict, expectations: checkExpectations(verdict, report.expectations) }
-      : verdict;
+  const {
+    hosts,
+    outcome: summary,
+    settings,
+  } = judge(results, {
+    expectations: report.expectations,
+    failOn: report.failOn,
+    discovery,
   });
-  const summary = outcome(hosts, report.failOn);
-  const extra = discovery ? { ...discovery, settings: chooseSettings(discovery, hosts) } : undefined;
+  const extra = discovery && settings ? { ...discovery, settings } : undefined;
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
   }

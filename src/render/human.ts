@@ -1,6 +1,7 @@
 import type { ChainCertificate } from '../net/chain.js';
-import { referenceFor, referenceTable, referenceVersion } from '../reference/table.js';
+import { referenceTable, referenceVersion } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
+import { upgradeCommand } from '../rules/facts.js';
 import type { Finding, Severity } from '../rules/finding.js';
 import type { CheckedHost } from '../rules/outcome.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
@@ -23,7 +24,7 @@ function tlsVersion(protocol: string): string {
 function certSummary(port: PortVerdict): string {
   const tls = port.tls;
   if (!tls?.certificate) return 'no certificate';
-  const left = Math.floor((Date.parse(tls.certificate.validTo) - Date.parse(port.startedAt)) / 86_400_000);
+  const left = port.certificateDaysLeft ?? 0;
   if (left < 0) return `cert expired ${tls.certificate.validTo.slice(0, 10)}`;
   const problems = [
     !tls.trusted ? 'untrusted' : '',
@@ -52,7 +53,7 @@ export function observed(port: PortVerdict): string {
       if (port.greeting) parts.push(greetingSummary(port));
       if (port.greeting?.kind === 'preauth') parts.push('PREAUTH');
       const st = port.starttls;
-      const word = port.protocol === 'pop3' ? 'STLS' : 'STARTTLS';
+      const word = upgradeCommand(port.protocol);
       if (st && port.expectedTls === 'starttls') {
         if (st.upgraded && port.tls)
           parts.push(`${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
@@ -63,9 +64,7 @@ export function observed(port: PortVerdict): string {
       if (before?.ok && port.expectedTls === 'starttls') {
         const after = port.capabilitiesAfterTls;
         const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
-        const cleartext =
-          before.authMechanisms.some((m) => m === 'PLAIN' || m === 'LOGIN') || before.plaintextLogin;
-        if (cleartext) parts.push('password before TLS');
+        if (port.passwordBeforeTls) parts.push('password before TLS');
         else if (after && offersAuth(after)) parts.push('auth only after TLS');
       }
       return parts.join(' · ');
@@ -135,7 +134,7 @@ function certificateLines(verdict: CheckedHost, verbose: boolean, s: Style): str
         ? `${dns.slice(0, 2).join(', ')}${dns.length > 2 ? ` (+${dns.length - 2})` : ''}`
         : cert.subject;
     const leaf = tls.chain?.[0];
-    const left = Math.floor((Date.parse(cert.validTo) - Date.parse(port.startedAt)) / 86_400_000);
+    const left = port.certificateDaysLeft ?? 0;
     const verdictWord = tls.trusted ? s.green('trusted') : s.red('not trusted');
     out.push(
       ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${left < 0 ? s.red(`expired ${-left} days ago`) : `${left} days left`}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
@@ -176,7 +175,7 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
     String(port.port),
     ...(showAddress ? [port.address] : []),
     port.service,
-    referenceFor(port.service).expected,
+    port.expected,
     clip(observed(port), 90),
     mark(port.works, s),
     mark(port.safe, s),

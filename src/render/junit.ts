@@ -1,4 +1,3 @@
-import { referenceFor } from '../reference/table.js';
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { version } from '../version.js';
@@ -54,7 +53,7 @@ function casesFor(host: CheckedHost, result: Outcome): Case[] {
       classname: `${host.host}.${port.port}`,
       seconds: port.timings.total / 1000,
     };
-    const name = `${port.port} ${port.service} [${port.address}] meets the reference (${referenceFor(port.service).expected}; fail-on ${result.failOn})`;
+    const name = `${port.port} ${port.service} [${port.address}] meets the reference (${port.expected}; fail-on ${result.failOn})`;
     cases.push(
       failing.length === 0
         ? { ...base, name }

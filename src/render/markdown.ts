@@ -1,4 +1,3 @@
-import { referenceFor } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { clip, sanitize } from './sanitize.js';
 
@@ -38,7 +37,7 @@ export function renderMarkdown(hosts: CheckedHost[], result: Outcome): string {
     );
     for (const port of host.ports) {
       out.push(
-        `| ${port.port} | ${port.address} | ${port.service} | ${referenceFor(port.service).expected} | ${port.status} | ${mark(port.works)} | ${mark(port.safe)} | ${port.findings.map((id) => `\`${id}\``).join(' ')} |`,
+        `| ${port.port} | ${port.address} | ${port.service} | ${port.expected} | ${port.status} | ${mark(port.works)} | ${mark(port.safe)} | ${port.findings.map((id) => `\`${id}\``).join(' ')} |`,
       );
     }
     if (host.expectations?.length) {

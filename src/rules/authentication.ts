@@ -1,4 +1,5 @@
 /** Authentication: whether a password can cross the network before TLS. */
+import { passwordMechanismsOffered } from './facts.js';
 import { isRelay, plainStart, type Rule, serverLines } from './rule.js';
 
 export const authenticationRules: readonly Rule[] = [
@@ -10,7 +11,7 @@ export const authenticationRules: readonly Rule[] = [
     check: (port) => {
       const caps = port.capabilities;
       if (!plainStart(port) || !caps?.ok) return undefined;
-      const mechanisms = caps.authMechanisms.filter((mechanism) => ['PLAIN', 'LOGIN'].includes(mechanism));
+      const mechanisms = passwordMechanismsOffered(caps);
       const offered = [
         ...mechanisms.map((mechanism) =>
           port.protocol === 'imap'

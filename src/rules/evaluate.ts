@@ -1,10 +1,17 @@
 import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult, Service } from '../types.js';
+import { offersCleartextPassword, upgradeCommand, wholeDaysLeft } from './facts.js';
 import { type Finding, type Severity, severityRank } from './finding.js';
 import { rules } from './rules.js';
 
-/** One port on one address, with the judgement. */
+/** One port on one address, with the judgement and what its readers need, so renderers only render. */
 export interface PortVerdict extends PortResult {
+  /** How the reference table says this service should behave ("STARTTLS required", "implicit TLS"). */
+  expected: string;
+  /** Whole days the leaf certificate has left at the probe (negative once expired), when one was seen. */
+  certificateDaysLeft?: number;
+  /** Before TLS, the server lets a client send a password as is (a password mechanism, LOGIN or USER). */
+  passwordBeforeTls: boolean;
   /** The mail protocol was recognised and the dialogue completed. */
   works: boolean;
   /**
@@ -47,8 +54,15 @@ function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
   const serious = own.some((finding) => severityRank(finding.severity) >= severityRank(unsafeFrom));
   const encrypted =
     port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
+  const days = wholeDaysLeft(port);
   return {
     ...port,
+    expected: referenceFor(port.service).expected,
+    ...(days === undefined ? {} : { certificateDaysLeft: days }),
+    passwordBeforeTls:
+      port.expectedTls === 'starttls' &&
+      port.capabilities?.ok === true &&
+      offersCleartextPassword(port.capabilities),
     works,
     safe: works ? encrypted && !serious : null,
     findings: own.map((finding) => finding.id),
@@ -83,7 +97,7 @@ function recommend(ports: PortVerdict[]): Recommendation {
   );
   const describe = (entry: Recommended) => {
     const protocol = referenceFor(entry.service).protocol.toUpperCase();
-    const tls = entry.tls === 'implicit' ? 'TLS' : entry.service === 'pop3' ? 'STLS' : 'STARTTLS';
+    const tls = entry.tls === 'implicit' ? 'TLS' : upgradeCommand(referenceFor(entry.service).protocol);
     return entry.service === 'submission' || entry.service === 'submissions'
       ? `${entry.port} (${tls})`
       : `${entry.port} (${protocol}, ${tls})`;

@@ -4,6 +4,7 @@
  */
 import type { PortExpectation } from '../expect/parse.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
+import { authenticationOffered, wholeDaysLeft } from './facts.js';
 
 /** The outcome of one expectation on one port and address. */
 export interface ExpectationResult {
@@ -31,9 +32,7 @@ function offered(port: PortVerdict, afterTls: boolean): string[] {
     : port.expectedTls === 'implicit'
       ? undefined
       : port.capabilities;
-  if (!caps) return [];
-  const login = caps.plaintextLogin ? [port.protocol === 'imap' ? 'LOGIN' : 'USER'] : [];
-  return [...caps.authMechanisms, ...login];
+  return caps ? authenticationOffered(caps, port.protocol) : [];
 }
 
 /** Checks one port's verdict against its expectation: one result per expectation field. */
@@ -73,9 +72,7 @@ function checkPort(port: PortVerdict, expectation: PortExpectation): Expectation
   }
   if (expectation.certDaysAtLeast !== undefined) {
     const validTo = port.tls?.certificate?.validTo;
-    const days = validTo
-      ? Math.floor((Date.parse(validTo) - Date.parse(port.startedAt)) / 86_400_000)
-      : undefined;
+    const days = wholeDaysLeft(port);
     add(
       `cert-days>=${expectation.certDaysAtLeast}`,
       days !== undefined && days >= expectation.certDaysAtLeast,

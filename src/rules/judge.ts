@@ -1,0 +1,44 @@
+/**
+ * Judging, in one call: every host's findings and works/safe verdicts, its expectations' verdicts, the
+ * run's pass or fail, and (with discovery) the settings a mail client should use. Pure: results in,
+ * judgement out; the renderers only show what this returns.
+ */
+import type { PortExpectation } from '../expect/parse.js';
+import type { Discovery, HostResult } from '../types.js';
+import { evaluate } from './evaluate.js';
+import { checkExpectations } from './expectations.js';
+import type { Severity } from './finding.js';
+import { type CheckedHost, type Outcome, outcome } from './outcome.js';
+import { type ClientSettings, chooseSettings } from './settings.js';
+
+export interface JudgeOptions {
+  /** What each port must do; unmet expectations fail the run. */
+  expectations?: PortExpectation[] | undefined;
+  /** Findings at or above this severity fail the run (default high). */
+  failOn?: Severity | undefined;
+  /** With discovery: what DNS published, to choose client settings from. */
+  discovery?: Discovery | undefined;
+}
+
+export interface Judgement {
+  /** Each host's verdict, with its expectations' results when expectations were given. */
+  hosts: CheckedHost[];
+  /** Whether the run passes, and why not. */
+  outcome: Outcome;
+  /** With discovery: the settings a mail client should use, and where DNS and the servers disagree. */
+  settings?: ClientSettings;
+}
+
+export function judge(results: HostResult[], options: JudgeOptions = {}): Judgement {
+  const hosts: CheckedHost[] = results.map((result) => {
+    const verdict = evaluate(result);
+    return options.expectations
+      ? { ...verdict, expectations: checkExpectations(verdict, options.expectations) }
+      : verdict;
+  });
+  return {
+    hosts,
+    outcome: outcome(hosts, options.failOn ?? 'high'),
+    ...(options.discovery ? { settings: chooseSettings(options.discovery, hosts) } : {}),
+  };
+}
