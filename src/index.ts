@@ -47,6 +47,7 @@ export type { CertificateProblem, ChainCertificate, TrustProblem } from './net/c
 export { normalizeHostName } from './net/names.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './net/tls-facts.js';
 export { type PortTarget, probePort } from './probe.js';
+export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe-domain.js';
 export {
   isService,
   referenceFor,

@@ -68,41 +68,12 @@ export async function handler(args: Args): Promise<void> {
     dns: new Dns({ server, timeoutMs }),
     family: args['4'] ? 4 : args['6'] ? 6 : 'both',
   });
-  if (args.json) {
-    const { version } = await import('../version.js');
-    process.stdout.write(
-      `${JSON.stringify({ schemaVersion: 1, tool: { name: 'mailprobe', version: version() }, generatedAt: new Date().toISOString(), egress: result }, null, 2)}\n`,
-    );
-  } else {
-    const { style, columns } = await import('../render/style.js');
-    const { sanitize } = await import('../render/sanitize.js');
-    const s = style(useColor(args.color, process.stdout));
-    const headline = {
-      blocked: s.red('BLOCKED'),
-      intercepted: s.red('INTERCEPTED'),
-      'not-blocked': s.green('not blocked'),
-      inconclusive: s.yellow('inconclusive'),
-    }[result.conclusion];
-    const rows = result.hosts.map((h) => [
-      sanitize(h.host),
-      h.address ?? '–',
-      h.port25 ?? '–',
-      h.control ?? '–',
-      h.smtp?.greeting ? `“${sanitize(h.smtp.greeting).slice(0, 40)}”` : '–',
-      h.error
-        ? sanitize(h.error)
-        : `${h.evidence}${h.why.length > 0 ? `: ${sanitize(h.why.join('; '))}` : ''}`,
-    ]);
-    const table = columns([
-      ['host', 'address', '25', `control ${result.controlPort}`, 'greeting on 25', 'says'].map((t) =>
-        s.bold(t),
-      ),
-      ...rows,
-    ]);
-    process.stdout.write(
-      `outbound port 25: ${headline}\n\n${table.map((l) => ` ${l}`).join('\n')}\n\n${result.summary}\n`,
-    );
-  }
+  const { renderEgressHuman, renderEgressJson } = await import('../render/egress.js');
+  process.stdout.write(
+    args.json
+      ? renderEgressJson(result)
+      : renderEgressHuman(result, { color: useColor(args.color, process.stdout) }),
+  );
   process.exitCode =
     result.conclusion === 'not-blocked'
       ? exitCodes.ok

@@ -1,18 +1,14 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
-import pLimit from 'p-limit';
 import {
-  AbortedError,
   type CheckedHost,
   type Discovery,
-  Dns,
-  discover,
   type HostResult,
   type JsonReport,
   judge,
   type Outcome,
   type PortExpectation,
   type ProbeOptions,
-  parseTarget,
+  probeDomain,
   probeHost,
   ResolveError,
   renderDiscoveryHead,
@@ -120,96 +116,37 @@ export async function probeAndReport(
   await finish([result], report, exitOnFailure);
 }
 
-/** How discovery is bounded: connections per host, hosts probed, and the whole run's deadline. */
-export interface DiscoveryBounds {
-  perHost: number;
-  maxHosts?: number | undefined;
-  /** ms for the whole run, discovery and probes (default 120000). */
-  deadlineMs?: number | undefined;
-}
-
 /**
- * From a domain or an address: discover the candidate hosts (MX, SRV, guessed names), probe at most
- * `maxHosts` of them with at most four hosts at once and `perHost` connections per host (so rate-limiting
- * servers are not tripped), all within one deadline, and choose the settings a mail client should use.
+ * From a domain or an address: the library's probeDomain, with the spinner, then the report. The deadline's
+ * messages name the CLI option.
  */
 export async function discoverAndReport(
   target: string,
   probe: ProbeOptions,
   report: ReportOptions,
-  bounds: DiscoveryBounds,
+  bounds: { perHost: number; maxHosts?: number | undefined; deadlineMs?: number | undefined },
 ): Promise<void> {
-  const deadlineMs = bounds.deadlineMs ?? 120_000;
-  const stop = AbortSignal.timeout(deadlineMs);
-  const dns = new Dns({ server: probe.dnsServer, timeoutMs: probe.limits?.connectMs ?? 5000 });
-  let discovery: Discovery;
+  let spin: Awaited<ReturnType<typeof spinner>>;
   try {
-    discovery = await discover(target, dns, {
-      signal: stop,
+    const { discovery, hosts } = await probeDomain(target, {
+      ...probe,
+      perHost: bounds.perHost,
       ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
+      ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
+      onDiscovered: async (found) => {
+        spin = await spinner(
+          report,
+          found.candidates.reduce((sum, c) => sum + c.ports.length, 0),
+        );
+      },
+      onPortDone: (port) => spin?.tick(port.port),
     });
+    spin?.stop();
+    await finish(hosts, report, true, discovery);
   } catch (error) {
-    if (error instanceof AbortedError)
-      throw new ResolveError(
-        parseTarget(target).domain,
-        `DNS did not finish within the --deadline of ${deadlineMs} ms`,
-      );
+    spin?.stop();
+    if (error instanceof ResolveError && /deadline of \d+ ms/.test(error.reason))
+      throw new ResolveError(error.host, error.reason.replace('deadline', '--deadline'), error.notFound);
     throw error;
   }
-  if (discovery.candidates.length === 0) {
-    const nullMx = discovery.records.some((r) => r.note === 'null-mx');
-    const failed = discovery.records.find((r) => r.note === 'failed');
-    throw new ResolveError(
-      discovery.domain,
-      nullMx
-        ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
-        : failed
-          ? `DNS failed: ${failed.detail ?? ''}`
-          : 'no mail host found: no MX, no SRV, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
-    );
-  }
-  const total = discovery.candidates.reduce((sum, c) => sum + c.ports.length, 0);
-  const spin = await spinner(report, total);
-  const hostLimit = pLimit(4);
-  const notProbed: string[] = [];
-  let settled: (HostResult | undefined)[];
-  try {
-    settled = await Promise.all(
-      discovery.candidates.map((candidate) =>
-        hostLimit(() =>
-          probeHost(candidate.host, {
-            ...probe,
-            ports: candidate.ports,
-            concurrency: bounds.perHost,
-            signal: probe.signal ? AbortSignal.any([probe.signal, stop]) : stop,
-            ...(spin ? { onPortDone: (port) => spin.tick(port.port) } : {}),
-          }).then(
-            (result): HostResult => ({ ...result, publishedBy: candidate.sources }),
-            (error: unknown) => {
-              if (error instanceof ResolveError) return undefined; // its DNS answer is in the discovery records
-              if (error instanceof AbortedError) {
-                notProbed.push(candidate.host);
-                return undefined;
-              }
-              throw error;
-            },
-          ),
-        ),
-      ),
-    );
-  } finally {
-    spin?.stop();
-  }
-  const probed = settled.filter((r): r is HostResult => r !== undefined);
-  if (stop.aborted) discovery.deadline = { ms: deadlineMs, notProbed };
-  if (probed.length === 0) {
-    // Nothing was probed, and a run that tested nothing must not pass.
-    throw new ResolveError(
-      discovery.domain,
-      stop.aborted
-        ? `the --deadline of ${deadlineMs} ms ran out before any host was probed`
-        : `none of its mail hosts has an address (${discovery.candidates.map((c) => c.host).join(', ')})`,
-    );
-  }
-  await finish(probed, report, true, discovery);
 }
