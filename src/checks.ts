@@ -6,7 +6,7 @@ import type tls from 'node:tls';
 import type { CheckName } from './check-names.js';
 import { PhaseTimeoutError } from './errors.js';
 import type { Dialogue } from './protocols/dialogue.js';
-import { addressLiteral, readSmtpReply } from './protocols/smtp.js';
+import { addressLiteral } from './protocols/smtp.js';
 import type { Session } from './session.js';
 import type {
   AuthRequiredFacts,
@@ -48,31 +48,6 @@ async function quietly(work: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** The pipelined pair per protocol: the upgrade command and a harmless command injected after it. */
-const injected: Record<PortResult['protocol'], [string, string]> = {
-  smtp: ['STARTTLS', 'NOOP'],
-  imap: ['mpi1 STARTTLS', 'mpi2 NOOP'],
-  pop3: ['STLS', 'CAPA'],
-};
-
-/** Reads the reply to the pipelined STARTTLS / STLS (for IMAP, up to its tagged line). */
-async function startTlsReply(
-  protocol: PortResult['protocol'],
-  session: Session,
-): Promise<{ accepted: boolean; text: string }> {
-  const ms = session.limits.replyMs;
-  if (protocol === 'smtp') {
-    const reply = await readSmtpReply(session, 'starttls', ms);
-    return { accepted: reply.code === 220, text: `${reply.code} ${reply.lines.join(' ')}` };
-  }
-  for (let lines = 0; lines < session.limits.replyLines; lines++) {
-    const line = await session.readLine('starttls', ms);
-    if (protocol === 'pop3') return { accepted: /^\+OK\b/i.test(line.text), text: line.text };
-    if (line.text.startsWith('mpi1 ')) return { accepted: /^mpi1 OK\b/i.test(line.text), text: line.text };
-  }
-  throw new Error('no tagged reply to STARTTLS');
-}
-
 /**
  * Sends STARTTLS and a second command in one write. A server that buffers the second command across the
  * TLS upgrade then answers it inside TLS without being asked: the CVE-2011-0411 class of bugs, which lets a
@@ -85,8 +60,8 @@ async function injection(
   session: Session,
 ): Promise<InjectionFacts> {
   await opened(dialogue, target, session);
-  session.sendPipelined(injected[result.protocol]);
-  const reply = await startTlsReply(result.protocol, session);
+  session.sendPipelined([...dialogue.checks.injection]);
+  const reply = await dialogue.checks.injectedUpgradeReply(session);
   if (!reply.accepted)
     return { verdict: 'safe', detail: `the pipelined STARTTLS was refused: ${reply.text}` };
   try {
@@ -107,7 +82,7 @@ async function injection(
       if (left <= 0) break;
       const line = await session.readLine('check', left);
       seen.push(line.text);
-      if (proves[result.protocol](line.text))
+      if (dialogue.checks.provesInjected(line.text))
         return {
           verdict: 'vulnerable',
           detail: 'the injected command was answered inside TLS, unprompted',
@@ -127,63 +102,20 @@ async function injection(
   };
 }
 
-/**
- * Replies that prove the injected command ran inside TLS: SMTP NOOP's 250 (RFC 5321 §4.1.1.9), the IMAP
- * tagged completion of mpi2 NOOP (RFC 9051 §6.1.2), POP3 CAPA's +OK (RFC 2449 §5).
- */
-const proves: Record<PortResult['protocol'], (line: string) => boolean> = {
-  smtp: (line) => /^250[ -]/.test(line),
-  imap: (line) => /^mpi2 OK\b/i.test(line),
-  pop3: (line) => /^\+OK\b/i.test(line),
-};
-
 /** Starts an authentication exchange before TLS and cancels it at once; never sends a credential. */
 async function authRequired(
-  result: PortResult,
   dialogue: Dialogue,
   target: CheckTarget,
   session: Session,
 ): Promise<AuthRequiredFacts> {
   await opened(dialogue, target, session);
-  const phase = 'check';
-  const ms = session.limits.replyMs;
   try {
-    if (result.protocol === 'smtp') {
-      session.send('AUTH LOGIN');
-      const reply = await readSmtpReply(session, 'capabilities', ms);
-      const text = `${reply.code} ${reply.lines.join(' ')}`;
-      if (reply.code === 334) {
-        session.send('*'); // cancels the exchange (RFC 4954 §4)
-        await readSmtpReply(session, 'capabilities', ms);
-        return { verdict: 'allowed', reply: text };
-      }
-      return { verdict: smtpRefusalEnforces(reply.code, text) ? 'enforced' : 'not-tested', reply: text };
-    }
-    const tagged = result.protocol === 'imap';
-    session.send(tagged ? 'mpa1 AUTHENTICATE PLAIN' : 'AUTH PLAIN');
-    const first = await session.readLine(phase, ms);
-    if (first.text.startsWith('+')) {
-      session.send('*'); // cancels the exchange (RFC 9051 §6.2.2, RFC 5034 §4)
-      await session.readLine(phase, ms);
-      return { verdict: 'allowed', reply: first.text };
-    }
-    return { verdict: requiresTlsText.test(first.text) ? 'enforced' : 'not-tested', reply: first.text };
+    const attempt = await dialogue.checks.tryAuthentication(session);
+    const verdict = attempt.allowed ? 'allowed' : attempt.enforced ? 'enforced' : 'not-tested';
+    return { verdict, reply: attempt.reply };
   } finally {
     await quietly(() => dialogue.quit(session));
   }
-}
-
-/** Words servers use to say that authentication needs TLS first ([PRIVACYREQUIRED], RFC 5530 §3; RFC 2595 §3.1). */
-const requiresTlsText = /PRIVACYREQUIRED|TLS|SSL|encrypt|plaintext|cleartext|secure|privacy/i;
-
-/**
- * An SMTP refusal that shows authentication is not available before TLS: 530/538 (RFC 4954 §6), 503 or 502
- * (no AUTH at all in this state), or any 5.7.x policy code that speaks of TLS. A 504 ("mechanism unknown")
- * or a temporary error proves nothing: the server may take another mechanism in cleartext.
- */
-function smtpRefusalEnforces(code: number, text: string): boolean {
-  if (code === 530 || code === 538 || code === 503 || code === 502) return true;
-  return code >= 500 && /\b5\.7\.\d+\b/.test(text) && requiresTlsText.test(text);
 }
 
 const versions: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -276,7 +208,7 @@ export async function runChecks(
   }
   if (checks.includes('auth-required') && plainStart && result.service !== 'smtp') {
     out.authRequired = await once(
-      (session) => authRequired(result, dialogue, target, session),
+      (session) => authRequired(dialogue, target, session),
       (error) => ({ verdict: 'not-tested', reply: message(error) }),
     );
   }

@@ -308,7 +308,7 @@ async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortRe
       } else if (answered !== undefined && answered !== 'unknown' && answered !== reference.protocol) {
         result.status = 'wrong-protocol';
         result.detected = answered;
-        result.statusDetail = `silent until sent ${dialogue.protocol === 'imap' ? 'LOGOUT' : 'QUIT'}, then answered as ${answered}`;
+        result.statusDetail = `silent until sent ${dialogue.goodbye.replace(/^mp0 /, '')}, then answered as ${answered}`;
       }
     }
     if (upgrading && result.starttls) {
@@ -354,7 +354,7 @@ async function nudge(
 ): Promise<PortResult['detected'] | 'aborted' | undefined> {
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
-    session.send(dialogue.protocol === 'imap' ? 'mp0 LOGOUT' : 'QUIT', { keepPending: true });
+    session.send(dialogue.goodbye, { keepPending: true });
     const line = await session.readLine('greeting', session.limits.replyMs);
     return detectProtocol(line.text);
   } catch (error) {

@@ -35,6 +35,24 @@ export interface StartTlsReply {
   lines: string[];
 }
 
+/** The opt-in checks' protocol parts: each protocol owns its commands, its tags and how to read its replies. */
+export interface CheckScripts {
+  /** The upgrade command and a harmless command sent after it in the same write (the injection check). */
+  readonly injection: readonly [string, string];
+  /** Reads the reply to the pipelined upgrade command. */
+  injectedUpgradeReply(session: Session): Promise<{ accepted: boolean; text: string }>;
+  /** Whether a line received inside TLS proves the injected command ran there. */
+  provesInjected(line: string): boolean;
+  /**
+   * Starts password authentication before TLS, and cancels it at once if the server goes ahead: no credential
+   * is ever sent. `allowed`: the server went ahead; `enforced`: its refusal says TLS is required first.
+   */
+  tryAuthentication(session: Session): Promise<{ allowed: boolean; enforced: boolean; reply: string }>;
+}
+
+/** Words servers use to say that authentication needs TLS first ([PRIVACYREQUIRED], RFC 5530 §3; RFC 2595 §3.1). */
+export const requiresTlsText = /PRIVACYREQUIRED|TLS|SSL|encrypt|plaintext|cleartext|secure|privacy/i;
+
 /**
  * One mail protocol, spoken just far enough to observe it. Every method writes at most one command and
  * reads its whole reply before returning (lockstep), under the session's deadlines.
@@ -43,6 +61,10 @@ export interface Dialogue {
   readonly protocol: Protocol;
   /** The word users know the upgrade command by. */
   readonly startTlsCommand: string;
+  /** The goodbye a silent server is sent to see what answers (QUIT, or an IMAP LOGOUT with its own tag). */
+  readonly goodbye: string;
+  /** The opt-in checks' commands and replies. */
+  readonly checks: CheckScripts;
   /** Reads the greeting within `ms` (default: the greeting deadline). */
   greeting(session: Session, ms?: number): Promise<Greeting>;
   capabilities(session: Session, options: { ehloName: string }): Promise<Capabilities>;
@@ -74,6 +96,3 @@ export class ReplyBudget {
     if (this.bytes > replyBytes) throw new ProtocolError(`reply larger than ${replyBytes} bytes`);
   }
 }
-
-/** Mechanisms that carry a reusable password in the clear unless TLS protects them. */
-export const cleartextMechanisms = ['PLAIN', 'LOGIN'];

@@ -6,6 +6,7 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
+  requiresTlsText,
   type StartTlsReply,
 } from './dialogue.js';
 
@@ -102,9 +103,38 @@ export function imapCapabilities(command: string, ok: boolean, atoms: string[]):
   };
 }
 
+/**
+ * Tags: the probe numbers its own (mp1, mp2, …, never reused on a connection, RFC 9051 §2.2.1); the goodbye to a
+ * silent server is mp0; the opt-in checks use mpi1/mpi2 (injection) and mpa1 (authentication), so their replies
+ * can never be taken for the probe's.
+ */
 export const imap: Dialogue = {
   protocol: 'imap',
   startTlsCommand: 'STARTTLS',
+  goodbye: 'mp0 LOGOUT',
+
+  checks: {
+    injection: ['mpi1 STARTTLS', 'mpi2 NOOP'],
+    async injectedUpgradeReply(session) {
+      for (let lines = 0; lines < session.limits.replyLines; lines++) {
+        const line = await session.readLine('starttls', session.limits.replyMs);
+        if (line.text.startsWith('mpi1 '))
+          return { accepted: /^mpi1 OK\b/i.test(line.text), text: line.text };
+      }
+      throw new ProtocolError('no tagged reply to STARTTLS');
+    },
+    // The tagged completion of mpi2 NOOP (RFC 9051 §6.1.2).
+    provesInjected: (line) => /^mpi2 OK\b/i.test(line),
+    async tryAuthentication(session) {
+      session.send('mpa1 AUTHENTICATE PLAIN');
+      const first = await session.readLine('check', session.limits.replyMs);
+      if (!first.text.startsWith('+'))
+        return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
+      session.send('*'); // cancels the exchange (RFC 9051 §6.2.2)
+      await session.readLine('check', session.limits.replyMs);
+      return { allowed: true, enforced: false, reply: first.text };
+    },
+  },
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);

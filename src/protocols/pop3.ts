@@ -6,6 +6,7 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
+  requiresTlsText,
   type StartTlsReply,
 } from './dialogue.js';
 
@@ -36,6 +37,26 @@ export function pop3Capabilities(ok: boolean, list: string[]): Capabilities {
 export const pop3: Dialogue = {
   protocol: 'pop3',
   startTlsCommand: 'STLS',
+  goodbye: 'QUIT',
+
+  checks: {
+    injection: ['STLS', 'CAPA'],
+    async injectedUpgradeReply(session) {
+      const line = await session.readLine('starttls', session.limits.replyMs);
+      return { accepted: /^\+OK\b/i.test(line.text), text: line.text };
+    },
+    // CAPA answers +OK (RFC 2449 §5).
+    provesInjected: (line) => /^\+OK\b/i.test(line),
+    async tryAuthentication(session) {
+      session.send('AUTH PLAIN');
+      const first = await session.readLine('check', session.limits.replyMs);
+      if (!first.text.startsWith('+'))
+        return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
+      session.send('*'); // cancels the exchange (RFC 5034 §4)
+      await session.readLine('check', session.limits.replyMs);
+      return { allowed: true, enforced: false, reply: first.text };
+    },
+  },
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);

@@ -6,6 +6,7 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
+  requiresTlsText,
   type StartTlsReply,
 } from './dialogue.js';
 
@@ -71,9 +72,40 @@ export function smtpCapabilities(command: string, reply: SmtpReply): Capabilitie
   return { command, ok, list, starttls, authMechanisms: [...auth].sort(), plaintextLogin: false };
 }
 
+/**
+ * An SMTP refusal of AUTH that shows authentication is not available before TLS: 530/538 (RFC 4954 §6), 503 or
+ * 502 (no AUTH at all in this state), or a 5.7.x policy code that speaks of TLS. A 504 ("mechanism unknown")
+ * or a temporary error proves nothing: the server may take another mechanism in cleartext.
+ */
+function refusalEnforcesTls(code: number, text: string): boolean {
+  if (code === 530 || code === 538 || code === 503 || code === 502) return true;
+  return code >= 500 && /\b5\.7\.\d+\b/.test(text) && requiresTlsText.test(text);
+}
+
 export const smtp: Dialogue = {
   protocol: 'smtp',
   startTlsCommand: 'STARTTLS',
+  goodbye: 'QUIT',
+
+  checks: {
+    injection: ['STARTTLS', 'NOOP'],
+    async injectedUpgradeReply(session) {
+      const reply = await readSmtpReply(session, 'starttls', session.limits.replyMs);
+      return { accepted: reply.code === 220, text: `${reply.code} ${reply.lines.join(' ')}` };
+    },
+    // NOOP's only success is 250 (RFC 5321 §4.1.1.9).
+    provesInjected: (line) => /^250[ -]/.test(line),
+    async tryAuthentication(session) {
+      session.send('AUTH LOGIN');
+      const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+      const text = `${reply.code} ${reply.lines.join(' ')}`;
+      if (reply.code !== 334)
+        return { allowed: false, enforced: refusalEnforcesTls(reply.code, text), reply: text };
+      session.send('*'); // cancels the exchange (RFC 4954 §4)
+      await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+      return { allowed: true, enforced: false, reply: text };
+    },
+  },
 
   async greeting(session, ms = session.limits.greetingMs) {
     const reply = await readSmtpReply(session, 'greeting', ms);
