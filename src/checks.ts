@@ -53,12 +53,7 @@ async function quietly(work: () => Promise<unknown>): Promise<void> {
  * TLS upgrade then answers it inside TLS without being asked: the CVE-2011-0411 class of bugs, which lets a
  * man in the middle inject commands into the protected session.
  */
-async function injection(
-  result: PortResult,
-  dialogue: Dialogue,
-  target: CheckTarget,
-  session: Session,
-): Promise<InjectionFacts> {
+async function injection(dialogue: Dialogue, target: CheckTarget, session: Session): Promise<InjectionFacts> {
   await opened(dialogue, target, session);
   session.sendPipelined([...dialogue.checks.injection]);
   const reply = await dialogue.checks.injectedUpgradeReply(session);
@@ -202,7 +197,7 @@ export async function runChecks(
   };
   if (checks.includes('injection') && plainStart && result.starttls?.advertised) {
     out.injection = await once(
-      (session) => injection(result, dialogue, target, session),
+      (session) => injection(dialogue, target, session),
       (error) => ({ verdict: 'not-tested', detail: message(error) }),
     );
   }
