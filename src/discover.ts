@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { absent, type Dns, dnsReason } from './dns.js';
-import { abortable, ResolveError } from './errors.js';
+import { abortable, errorCode, ResolveError } from './errors.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
@@ -42,8 +42,7 @@ export function parseTarget(text: string): { domain: string; email?: string } {
   return at >= 0 ? { domain, email: text } : { domain };
 }
 
-const code = (error: unknown) =>
-  typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+const code = (error: unknown) => errorCode(error) ?? 'error';
 
 export async function discover(target: string, dns: Dns, options: DiscoverOptions = {}): Promise<Discovery> {
   const { domain, email } = parseTarget(target);

@@ -5,7 +5,7 @@
  */
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import { ResolveError, UsageError } from './errors.js';
+import { errorCode, ResolveError, UsageError } from './errors.js';
 
 export interface DnsOptions {
   /** ADDR or ADDR:PORT ([ADDR]:PORT for IPv6) of the one DNS server to ask. */
@@ -32,8 +32,7 @@ export function parseDnsServer(text: string): string {
   return net.isIP(host) === 6 ? `[${host}]:${port ?? 53}` : `${host}:${port ?? 53}`;
 }
 
-const codeOf = (error: unknown) =>
-  typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+const codeOf = (error: unknown) => errorCode(error) ?? 'error';
 
 /** Codes that mean "no such record", as opposed to a failed lookup. */
 export const absent = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);

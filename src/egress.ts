@@ -11,7 +11,7 @@
  */
 import pLimit from 'p-limit';
 import type { Address, Dns } from './dns.js';
-import { PhaseTimeoutError } from './errors.js';
+import { errorCode, PhaseTimeoutError } from './errors.js';
 import { defaultLimits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { classifyConnectError, connectTcp } from './net/dial.js';
@@ -92,9 +92,7 @@ export async function reach(address: string, port: number, ms: number): Promise<
     return 'connected';
   } catch (error) {
     if (error instanceof PhaseTimeoutError) return 'filtered';
-    const kind = classifyConnectError(
-      typeof error === 'object' && error && 'code' in error ? String(error.code) : undefined,
-    );
+    const kind = classifyConnectError(errorCode(error));
     return kind === 'local-error' ? 'error' : kind;
   } finally {
     socket?.destroy();

@@ -1,5 +1,10 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
 
+/** The `code` of a Node.js system error (ECONNREFUSED, ENOENT, …), when there is one. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
 export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'check' | 'quit';
 
 /** A phase did not finish within its deadline (or the port's absolute deadline ran out first). */

@@ -2,13 +2,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
+import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
 import {
   AbortedError,
   ConnectionClosedError,
+  errorCode,
   type Phase,
   PhaseTimeoutError,
-  ProtocolError,
-  ServiceClosingError,
   UsageError,
 } from './errors.js';
 import { invalidLimit, type Limits } from './limits.js';
@@ -47,70 +47,6 @@ export interface PortTarget {
   checks?: readonly CheckName[] | undefined;
 }
 
-/** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
-const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
-
-function message(error: unknown): string {
-  const text = (error instanceof Error ? error.message : String(error)).trim();
-  // OpenSSL messages carry source paths and addresses; keep the reason ("…:SSL routines:func:reason:…").
-  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(text);
-  return openssl?.[1] ?? text;
-}
-
-/**
- * The server's last words before it hung up, when they refuse service: SMTP 421, IMAP * BYE, POP3 -ERR
- * (RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3). A close after them is the service refusing, not a crash.
- */
-function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
-  const last = transcript.findLast((entry) => entry.dir === 'S');
-  return last && /^(421[ -]|\* BYE\b|-ERR\b)/i.test(last.text) ? last.text : undefined;
-}
-
-/** Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error. */
-function classify(
-  error: unknown,
-  phase: Phase,
-  transcript: PortResult['transcript'],
-): { status: Status; detail: string } {
-  const detail = message(error);
-  if (error instanceof AbortedError) return { status: 'aborted', detail };
-  if (error instanceof ServiceClosingError) {
-    return {
-      status: rateLimitText.test(error.reply) ? 'rate-limited' : 'rejected',
-      detail: `${phase}: ${error.reply}`,
-    };
-  }
-  const closedAfter = phase === 'connect' || phase === 'tls' ? undefined : refusalBeforeClose(transcript);
-  const code = errorCode(error);
-  if (closedAfter && (error instanceof ConnectionClosedError || code === 'ECONNRESET' || code === 'EPIPE')) {
-    return {
-      status: rateLimitText.test(closedAfter) ? 'rate-limited' : 'rejected',
-      detail: `${phase}: closed after "${closedAfter.slice(0, 120)}"`,
-    };
-  }
-  if (error instanceof PhaseTimeoutError) {
-    if (phase === 'connect') return { status: 'filtered', detail };
-    if (phase === 'greeting') return { status: 'silent', detail };
-    if (phase === 'tls') return { status: 'tls-failed', detail };
-    return { status: 'stalled', detail };
-  }
-  if (error instanceof NotThisProtocol) return { status: 'wrong-protocol', detail };
-  if (error instanceof ProtocolError) return { status: 'protocol-error', detail };
-  if (error instanceof ConnectionClosedError) return { status: 'closed', detail };
-  if (phase === 'connect') {
-    const failure = classifyConnectError(code);
-    return { status: failure, detail: `${code ?? 'error'}: ${detail}` };
-  }
-  // During a handshake a hang-up is a TLS failure: Node reports a FIN there as ECONNRESET too.
-  if (phase === 'tls') return { status: 'tls-failed', detail: `${code ?? 'error'}: ${detail}` };
-  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 'reset', detail: `${code}: ${detail}` };
-  return { status: 'local-error', detail: `${code ?? 'error'}: ${detail}` };
-}
-
 /**
  * Probes one port on one address: connect → [TLS] → greeting → capabilities → [STARTTLS → TLS →
  * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
@@ -127,9 +63,13 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
   const deadline = new Deadline(target.limits.portMs, target.signal);
-  const result = await probeOnce(target, deadline);
+  const session = new Session(target.limits, target.signal, deadline);
+  const result = await probeOnce(target, session);
+  const dialogue = dialogues[result.protocol];
+  // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
+  if (needsCrossCheck(result)) await crossCheck(result, target, session, dialogue);
+  result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   if (target.checks?.length && result.status === 'open') {
-    const dialogue = dialogues[result.protocol];
     const origin = performance.now() - (Date.now() - Date.parse(result.startedAt));
     result.checks = await runChecks(
       result,
@@ -181,10 +121,10 @@ export function capTranscript(
   result.transcriptOmitted = { entries: omittedEntries, chars: omittedChars };
 }
 
-async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortResult> {
+/** The main dialogue on one connection, top to bottom; the session is closed when it returns. */
+async function probeOnce(target: PortTarget, session: Session): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
-  const session = new Session(target.limits, target.signal, deadline);
   const tlsOptions = { servername: target.servername, ca: target.ca };
   const result: PortResult = {
     port: target.port,
@@ -319,8 +259,6 @@ async function probeOnce(target: PortTarget, deadline: Deadline): Promise<PortRe
   } finally {
     session.close();
     if (session.unsolicited.length > 0) result.unsolicited = [...session.unsolicited];
-    if (needsCrossCheck(result, reference.tls)) await crossCheck(result, target, session, dialogue);
-    result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
 }
 
@@ -362,8 +300,8 @@ async function nudge(
   }
 }
 
-function needsCrossCheck(result: PortResult, mode: 'implicit' | 'starttls'): boolean {
-  if (mode === 'implicit') return result.status === 'tls-failed';
+function needsCrossCheck(result: PortResult): boolean {
+  if (result.expectedTls === 'implicit') return result.status === 'tls-failed';
   return result.status === 'silent' || (result.status === 'wrong-protocol' && result.detected === 'tls');
 }
 

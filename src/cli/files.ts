@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { errorCode, UsageError } from '../errors.js';
 
 /** Reads a user-named input file: a regular file of at most `maxBytes`, or one line and exit 2. */
 export function readInputFile(option: string, file: string, maxBytes: number): string {
@@ -17,7 +17,7 @@ export function readInputFile(option: string, file: string, maxBytes: number): s
     size = stat.size;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    const code = errorCode(error) ?? 'error';
     throw new UsageError(`${option}: cannot read ${file} (${code})`);
   }
   if (size > maxBytes)
@@ -25,7 +25,7 @@ export function readInputFile(option: string, file: string, maxBytes: number): s
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    const code = typeof error === 'object' && error && 'code' in error ? String(error.code) : 'error';
+    const code = errorCode(error) ?? 'error';
     throw new UsageError(`${option}: cannot read ${file} (${code})`);
   }
 }
