@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { invalidLimit, type Limits } from './limits.js';
 import { Deadline } from './net/deadline.js';
-import { classifyConnectError, stapledOcsp } from './net/dial.js';
+import { stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName } from './net/names.js';
 import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
@@ -23,7 +23,7 @@ import { pop3 } from './protocols/pop3.js';
 import { addressLiteral, smtp } from './protocols/smtp.js';
 import { referenceFor } from './reference/table.js';
 import { Session } from './session.js';
-import type { CrossCheck, PortResult, Protocol, Service, Status } from './types.js';
+import type { CrossCheck, PortResult, Protocol, Service } from './types.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 
