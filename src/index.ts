@@ -56,16 +56,12 @@ export {
   type ServiceReference,
   services,
 } from './reference/table.js';
-export {
-  type HumanOptions,
-  renderDiscoveryHead,
-  renderHuman,
-  renderReference,
-  renderSettings,
-} from './render/human.js';
+export { renderDiscoveryHead, renderSettings } from './render/discovery.js';
+export { type HumanOptions, renderHuman } from './render/human.js';
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
+export { renderReference } from './render/reference.js';
 export { sanitize } from './render/sanitize.js';
 export {
   evaluate,

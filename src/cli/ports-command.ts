@@ -18,6 +18,6 @@ export async function handler(args: { json: boolean; color?: boolean | undefined
     );
     return;
   }
-  const { renderReference } = await import('../render/human.js');
+  const { renderReference } = await import('../render/reference.js');
   process.stdout.write(renderReference({ color: useColor(args.color, process.stdout) }));
 }

@@ -1,11 +1,9 @@
-import type { ChainCertificate } from '../net/chain.js';
-import { referenceTable, referenceVersion } from '../reference/table.js';
+/** The human report of one host: the port table, certificates, notes, findings, expectations, transcripts. */
 import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
 import type { Finding, Severity } from '../rules/finding.js';
 import type { CheckedHost } from '../rules/outcome.js';
-import type { ClientSetting, ClientSettings } from '../rules/settings.js';
-import type { Discovery } from '../types.js';
+import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
 
@@ -109,49 +107,6 @@ function findingLines(finding: Finding, showAddress: boolean, s: Style): string[
   ];
 }
 
-function keyLabel(cert: ChainCertificate): string {
-  return `${cert.keyType.toUpperCase()} ${cert.keyBits}${cert.curve ? ` ${cert.curve}` : ''}`;
-}
-
-/** One line per distinct leaf certificate (with the ports that sent it); with verbose, each chain as sent. */
-function certificateLines(verdict: CheckedHost, verbose: boolean, s: Style): string[] {
-  const seen = new Map<string, { port: PortVerdict; ports: string[] }>();
-  for (const port of verdict.ports) {
-    const sha = port.tls?.certificate?.sha256;
-    if (!sha) continue;
-    const entry = seen.get(sha) ?? { port, ports: [] };
-    if (!entry.ports.includes(String(port.port))) entry.ports.push(String(port.port));
-    seen.set(sha, entry);
-  }
-  const out: string[] = [];
-  for (const { port, ports } of seen.values()) {
-    const tls = port.tls;
-    const cert = tls?.certificate;
-    if (!tls || !cert) continue;
-    const dns = cert.subjectAltNames.filter((name) => name.startsWith('DNS:')).map((name) => name.slice(4));
-    const names =
-      dns.length > 0
-        ? `${dns.slice(0, 2).join(', ')}${dns.length > 2 ? ` (+${dns.length - 2})` : ''}`
-        : cert.subject;
-    const leaf = tls.chain?.[0];
-    const left = port.certificateDaysLeft ?? 0;
-    const verdictWord = tls.trusted ? s.green('trusted') : s.red('not trusted');
-    out.push(
-      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${left < 0 ? s.red(`expired ${-left} days ago`) : `${left} days left`}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
-    );
-    if (!verbose) continue;
-    for (const entry of tls.chain ?? []) {
-      const role = `#${entry.index} ${entry.role}`.padEnd(16);
-      const problems = entry.problems.length > 0 ? s.red(` · ${entry.problems.join(', ')}`) : '';
-      out.push(
-        s.dim(`   ${role}`) +
-          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom.slice(0, 10)}..${entry.validTo.slice(0, 10)} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
-      );
-    }
-  }
-  return out;
-}
-
 export function renderHuman(verdict: CheckedHost, options: HumanOptions): string {
   const s = style(options.color);
   const showAddress = verdict.addresses.length > 1;
@@ -231,73 +186,5 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
       }
     }
   }
-  return `${out.join('\n')}\n`;
-}
-
-/** The reference table, as `mailprobe ports` prints it. */
-export function renderReference(options: { color: boolean }): string {
-  const s = style(options.color);
-  const rows = referenceTable.map((row) => [
-    String(row.port),
-    row.service,
-    row.protocol.toUpperCase(),
-    row.role,
-    row.expected,
-    row.reference,
-  ]);
-  const lines = columns([
-    ['port', 'service', 'protocol', 'role', 'TLS as it should be', 'reference'].map((h) => s.bold(h)),
-    ...rows,
-  ]);
-  return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), the seed recommends 587 with STARTTLS: both are policy choices.\n`;
-}
-
-/** The discovery part of a report: what DNS said, then (after the host reports) the client settings. */
-export function renderDiscoveryHead(discovery: Discovery, options: { color: boolean }): string {
-  const s = style(options.color);
-  const rows = discovery.records.map((record) => [
-    record.kind,
-    sanitize(record.query),
-    record.answer ? sanitize(record.answer) : '–',
-    record.detail ? sanitize(record.detail) : '',
-  ]);
-  const title = discovery.email
-    ? `${sanitize(discovery.email)} (domain ${sanitize(discovery.domain)})`
-    : sanitize(discovery.domain);
-  const hosts = discovery.candidates.map(
-    (c) => `${sanitize(c.host)} [${c.ports.map((p) => p.port).join(' ')}] ← ${c.sources.join(', ')}`,
-  );
-  const bounds = [
-    ...(discovery.leftOut?.length
-      ? [
-          ` left out (over --max-hosts): ${discovery.leftOut.length} more: ${discovery.leftOut.slice(0, 10).map(sanitize).join(', ')}${discovery.leftOut.length > 10 ? ', …' : ''}`,
-        ]
-      : []),
-    ...(discovery.deadline
-      ? [
-          ` the --deadline of ${discovery.deadline.ms} ms ran out: probes still running were aborted${discovery.deadline.notProbed.length > 0 ? `; never probed: ${discovery.deadline.notProbed.map(sanitize).join(', ')}` : ''}`,
-        ]
-      : []),
-  ];
-  return `${s.bold(title)}\n\n${s.bold('DNS')}\n${columns(rows)
-    .map((line) => ` ${line}`)
-    .join(
-      '\n',
-    )}\n\n${s.bold('probing')}\n${[...hosts.map((h) => ` ${h}`), ...bounds.map((b) => s.yellow(b))].join('\n')}\n\n`;
-}
-
-export function renderSettings(settings: ClientSettings, options: { color: boolean }): string {
-  const s = style(options.color);
-  const line = (label: string, setting: ClientSetting | undefined) =>
-    setting
-      ? ` ${label.padEnd(9)} ${sanitize(setting.host)}  port ${setting.port}  ${setting.protocol}  ${setting.security}  ${s.dim(`(${setting.source})`)}`
-      : ` ${label.padEnd(9)} ${s.red('no server works safely')}`;
-  const out = [
-    s.bold('settings for a mail client'),
-    line('incoming', settings.incoming),
-    line('outgoing', settings.outgoing),
-  ];
-  if (settings.notes.length > 0)
-    out.push('', s.bold('notes'), ...settings.notes.map((note) => ` - ${sanitize(note)}`));
   return `${out.join('\n')}\n`;
 }
