@@ -35,7 +35,7 @@ export class AbortedError extends Error {
 /** The server closed the connection (FIN) while a reply was awaited. */
 export class ConnectionClosedError extends Error {
   readonly code = 'CONNECTION_CLOSED';
-  constructor(readonly partial: string) {
+  constructor() {
     super('Connection closed by the server');
     this.name = 'ConnectionClosedError';
   }

@@ -1,3 +1,7 @@
+/**
+ * One port on one address, top to bottom: connect, [TLS], greeting, capabilities, [STARTTLS, TLS,
+ * capabilities], goodbye; a second connection only for wrong-TLS-mode evidence; then the opt-in checks.
+ */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type tls from 'node:tls';

@@ -1,3 +1,4 @@
+/** One host: resolve (one address per family, or all), then every (address, port) pair under p-limit. */
 import net from 'node:net';
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';

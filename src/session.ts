@@ -1,3 +1,7 @@
+/**
+ * One connection's dialogue: socket (plain, then maybe TLS), line reader, deadline, transcript and timings;
+ * strictly lockstep, setting aside bytes no command asked for.
+ */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';

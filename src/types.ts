@@ -1,3 +1,4 @@
+/** The observed results, field by field: what a probe saw, never what it concluded (rules/ judges them). */
 import type { Phase } from './errors.js';
 import type { TlsFacts } from './net/tls-facts.js';
 
@@ -57,6 +58,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
 export interface TranscriptEntry {
   /** ms since the port's probe began. */
   at: number;
+  /** Who: S the server, C mailprobe, - a note of mailprobe's. */
   dir: 'S' | 'C' | '-';
   /** Exact text (server text is not sanitised here; renderers sanitise for display). */
   text: string;
@@ -74,6 +76,7 @@ export interface TranscriptEntry {
 export interface Greeting {
   /** ok: service offered; preauth: IMAP PREAUTH; refused: 421/554, * BYE, -ERR. */
   kind: 'ok' | 'preauth' | 'refused';
+  /** The greeting's text, one entry per line, without the reply code. */
   lines: string[];
   /** SMTP reply code. */
   code?: number;
@@ -87,6 +90,7 @@ export interface Capabilities {
   ok: boolean;
   /** The capability words as sent (SMTP: the keyword lines after the first; IMAP: atoms; POP3: lines). */
   list: string[];
+  /** STARTTLS (SMTP, IMAP) or STLS (POP3) is advertised. */
   starttls: boolean;
   /** SASL mechanisms offered, upper case (SMTP AUTH, IMAP AUTH=, POP3 SASL). */
   authMechanisms: string[];
@@ -96,9 +100,13 @@ export interface Capabilities {
 
 /** What happened with STARTTLS/STLS on a plaintext port. */
 export interface StartTlsFacts {
+  /** The capability list offered STARTTLS/STLS. */
   advertised: boolean;
+  /** mailprobe sent the command. */
   attempted: boolean;
+  /** The server answered it positively (220, OK, +OK). */
   accepted: boolean;
+  /** The TLS handshake after it completed. */
   upgraded: boolean;
   /** The server's reply to the command. */
   reply?: string[];
@@ -117,18 +125,25 @@ export interface CrossCheck {
   tried: 'plaintext' | 'implicit-tls';
   /** What it found: the protocol's greeting in plaintext, or a completed handshake. */
   outcome: 'mail-greeting' | 'tls-handshake' | 'nothing';
+  /** What it saw, in a few words (the greeting, the negotiated protocol, or why nothing). */
   detail: string;
 }
 
 /** The observed facts for one port on one address. */
 export interface PortResult {
+  /** The port number probed. */
   port: number;
+  /** The service it is judged as (the reference table's, or --port PORT=SERVICE). */
   service: Service;
+  /** The mail protocol the service speaks. */
   protocol: Protocol;
   /** The TLS mode the reference table expects on this service. */
   expectedTls: TlsMode;
+  /** The address probed (IPv4 or IPv6, no brackets). */
   address: string;
+  /** Its address family. */
   family: 4 | 6;
+  /** How the probe ended: one of the closed set (statusGloss). */
   status: Status;
   /** One line on how the status was reached (an error message, a code). */
   statusDetail: string;
@@ -136,12 +151,17 @@ export interface PortResult {
   failedPhase?: Phase;
   /** What answered, when it was not the expected protocol. */
   detected?: 'smtp' | 'imap' | 'pop3' | 'ssh' | 'http' | 'tls' | 'unknown';
+  /** The greeting, when one was read. */
   greeting?: Greeting;
+  /** The capability list read before TLS (over TLS on an implicit-TLS port). */
   capabilities?: Capabilities;
   /** Capabilities re-read over TLS after STARTTLS. */
   capabilitiesAfterTls?: Capabilities;
+  /** What happened with STARTTLS/STLS (plaintext-start ports only). */
   starttls?: StartTlsFacts;
+  /** The TLS session and its certificate, when TLS was set up. */
   tls?: TlsFacts;
+  /** The second connection's evidence, when one was made. */
   crossCheck?: CrossCheck;
   /** Transcript entries and characters left out at the caps (limits transcriptEntries, transcriptChars). */
   transcriptOmitted?: { entries: number; chars: number };
@@ -153,7 +173,9 @@ export interface PortResult {
   checks?: CheckResults;
   /** ISO 8601 time the probe of this port began (certificate days are counted from it). */
   startedAt: string;
+  /** ms per phase, and the port's total (opt-in checks included). */
   timings: Timings;
+  /** The dialogue as seen, capped (transcriptOmitted says what was left out). */
   transcript: TranscriptEntry[];
 }
 
@@ -167,11 +189,15 @@ export interface HostResult {
   notes?: string[];
   /** With discovery: the DNS records that named this host ("MX 10", "SRV _imaps._tcp", "guess"). */
   publishedBy?: string[];
+  /** The addresses probed. */
   addresses: { address: string; family: 4 | 6 }[];
   /** ms spent resolving the host. */
   resolveMs: number;
+  /** ISO 8601 time the host's probe began. */
   startedAt: string;
+  /** ms from the start of resolution to the last port's end. */
   durationMs: number;
+  /** One result per port and address probed. */
   ports: PortResult[];
 }
 
@@ -184,6 +210,7 @@ export interface InjectionFacts {
    * not-tested: the check did not finish, or text arrived that proves nothing.
    */
   verdict: 'vulnerable' | 'safe' | 'not-tested';
+  /** What it saw, in a few words (the greeting, the negotiated protocol, or why nothing). */
   detail: string;
   /** The unprompted reply, when there was one. */
   reply?: string;
@@ -202,6 +229,7 @@ export interface AuthRequiredFacts {
 
 /** Which TLS versions the port accepts, one handshake each. */
 export interface TlsVersionFacts {
+  /** Versions whose handshake, offering only that version, completed. */
   accepted: string[];
   /** Versions whose handshake the server refused (a protocol-version or handshake-failure alert). */
   refused: string[];
@@ -210,8 +238,11 @@ export interface TlsVersionFacts {
 }
 
 export interface CheckResults {
+  /** --check injection, on plaintext-start ports that advertise STARTTLS. */
   injection?: InjectionFacts;
+  /** --check auth-required, on the plaintext-start submission and mailbox ports. */
   authRequired?: AuthRequiredFacts;
+  /** --check tls-versions, on ports where TLS was set up. */
   tlsVersions?: TlsVersionFacts;
 }
 
@@ -219,6 +250,7 @@ export interface CheckResults {
 
 /** One DNS fact found while discovering. */
 export interface DnsRecordFact {
+  /** Which kind of lookup: an MX record, an SRV record, or a name clients guess. */
   kind: 'MX' | 'SRV' | 'guess';
   /** The name that was asked. */
   query: string;
@@ -232,16 +264,20 @@ export interface DnsRecordFact {
 
 /** A host to probe, the ports to probe there, and why. */
 export interface Candidate {
+  /** The host name, lower case. */
   host: string;
+  /** The ports to probe there, each with the service it is judged as. */
   ports: { port: number; service: Service }[];
   /** Where the host came from: "MX 10", "SRV _imaps._tcp", "guess". */
   sources: string[];
 }
 
 export interface Discovery {
+  /** The mail domain, lower case, without a trailing dot. */
   domain: string;
   /** The address given, when the user typed one. */
   email?: string;
+  /** Every DNS answer asked for, with notes where one is unusual. */
   records: DnsRecordFact[];
   /** The hosts to probe, at most `maxHosts`, in the order found (MX by preference, SRV, guessed names). */
   candidates: Candidate[];

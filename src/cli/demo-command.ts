@@ -1,3 +1,4 @@
+/** `mailprobe demo`: the built-in servers on loopback, probed and reported like a real host. */
 import type { Argv } from 'yargs';
 import type { Fixture } from '../demo/servers.js';
 import { type ReportArgs, reportBuilder, reportOptions } from './report-options.js';

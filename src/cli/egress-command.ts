@@ -1,3 +1,4 @@
+/** `mailprobe egress`: is outbound port 25 blocked or intercepted on this network? (src/egress.ts observes and concludes.) */
 import type { Argv } from 'yargs';
 import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { type CheckName, checkNames } from '../check-names.js';

@@ -1,3 +1,4 @@
+/** `mailprobe ports`: the reference table, as text or JSON. */
 import type { Argv } from 'yargs';
 import { referenceTable, referenceVersion } from '../reference/table.js';
 import { useColor } from './options.js';

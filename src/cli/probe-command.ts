@@ -1,3 +1,4 @@
+/** `mailprobe <host>` (and an address or --discover): its options, checked, then handed to cli/report.ts. */
 import type { Argv } from 'yargs';
 import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** The command line: yargs, the commands, and one line on stderr with a documented exit code for every error. */
 import yargs from 'yargs';
 import { ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';

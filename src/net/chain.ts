@@ -31,7 +31,9 @@ export interface ChainCertificate {
   index: number;
   /** leaf (index 0), a self-signed root, or an intermediate. */
   role: 'leaf' | 'intermediate' | 'root';
+  /** The subject, as "CN=…, O=…". */
   subject: string;
+  /** The issuer, as "CN=…, O=…". */
   issuer: string;
   /** The leaf's subject alternative names (only on the leaf). */
   subjectAltNames?: string[];
@@ -51,6 +53,7 @@ export interface ChainCertificate {
   signatureAlgorithm: string;
   /** basicConstraints CA:TRUE. */
   ca: boolean;
+  /** Issued by itself (a root), its signature verified with its own key. */
   selfSigned: boolean;
   /** SHA-256 of the DER certificate, colon-separated hex. */
   sha256: string;
@@ -62,6 +65,7 @@ export interface ChainCertificate {
 
 /** One reason a default client would refuse the chain. */
 export interface TrustProblem {
+  /** What kind of problem; each kind has a finding of severity high or above. */
   kind:
     | 'expired'
     | 'not-yet-valid'
@@ -75,13 +79,17 @@ export interface TrustProblem {
   certificate: string;
   /** Its index in the chain as sent (absent for a root from the trust store). */
   index?: number;
+  /** What is wrong, naming the certificate and the date, algorithm or key. */
   detail: string;
 }
 
 /** The chain's verdict as a default client would reach it. */
 export interface ChainVerdict {
+  /** Every certificate as sent, leaf first, with what is wrong with each. */
   chain: ChainCertificate[];
+  /** A default client would accept the chain. */
   trusted: boolean;
+  /** Why not, when not; empty when trusted. */
   problems: TrustProblem[];
   /** Indexes, in the chain as sent, of the path from the leaf up (the order a client builds it). */
   path: number[];

@@ -1,3 +1,4 @@
+/** One absolute deadline per port, raced against each named phase; an abort signal ends every phase at once. */
 import { AbortedError, type Phase, PhaseTimeoutError } from '../errors.js';
 
 /**

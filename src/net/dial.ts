@@ -1,3 +1,7 @@
+/**
+ * Dialing: a TCP connect that settles on connect or first error, and a TLS handshake (implicit or over an
+ * existing socket) that observes rather than rejects; certificate problems are read afterwards.
+ */
 import net from 'node:net';
 import tls from 'node:tls';
 

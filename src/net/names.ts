@@ -1,3 +1,7 @@
+/**
+ * Host names and addresses as they go on the wire: normalising for SNI and matching (IDNA, trailing dot),
+ * validating user values (host names, EHLO arguments), and telling non-public addresses.
+ */
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
 

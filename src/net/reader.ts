@@ -1,3 +1,7 @@
+/**
+ * A byte-level line reader with caps, for lockstep dialogues: bounded memory, bare-LF and truncation marks,
+ * and detach() that discards unread bytes before a TLS upgrade.
+ */
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError } from '../errors.js';
 
@@ -155,7 +159,7 @@ export class LineReader {
         this.refill();
         if (line) return resolve(line);
         if (this.failure) return reject(this.failure);
-        if (this.ended) return reject(new ConnectionClosedError(''));
+        if (this.ended) return reject(new ConnectionClosedError());
         this.wake = attempt;
       };
       attempt();

@@ -1,3 +1,7 @@
+/**
+ * What a TLS session showed, as facts: protocol, cipher, the leaf, the chain as sent with a default client's
+ * trust verdict (net/chain.ts), the RFC 9525 name check and a stapled OCSP response.
+ */
 import net from 'node:net';
 import type tls from 'node:tls';
 import {
@@ -15,6 +19,7 @@ export interface TlsFacts {
   protocol: string;
   /** Negotiated cipher suite (standard name). */
   cipher: string;
+  /** The leaf certificate, when the server sent one. */
   certificate?: CertificateFacts;
   /**
    * A default client would accept the chain: OpenSSL verified it against the trusted roots (Node's bundled
@@ -46,7 +51,9 @@ export interface OcspFacts extends OcspStatus {
 
 /** The leaf certificate, as observed (the whole chain is in `TlsFacts.chain`). */
 export interface CertificateFacts {
+  /** The subject, as "CN=…, O=…". */
   subject: string;
+  /** The issuer, as "CN=…, O=…". */
   issuer: string;
   /** Subject alternative names, e.g. ["DNS:mail.example.com", "IP Address:192.0.2.1"]. */
   subjectAltNames: string[];
@@ -62,7 +69,9 @@ export interface CertificateFacts {
 
 /** Extra inputs: the trusted roots added with --ca, the stapled OCSP response, the probe's start. */
 export interface TlsFactsContext {
+  /** Extra trusted roots (PEM text, --ca). */
   ca?: string | undefined;
+  /** The DER OCSP response the server stapled, if any. */
   ocsp?: Buffer | undefined;
   /** ms since the epoch at which the probe began: certificate dates are judged at this moment. */
   at?: number;

@@ -1,3 +1,4 @@
+/** The one small interface every protocol speaks through, protocol detection from a first line, and reply caps. */
 import { ProtocolError } from '../errors.js';
 import type { Line } from '../net/reader.js';
 import type { Session } from '../session.js';

@@ -1,3 +1,4 @@
+/** IMAP (RFC 9051): greeting, CAPABILITY, STARTTLS, LOGOUT, tags and literals, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';

@@ -1,3 +1,4 @@
+/** SMTP (RFC 5321): greeting, EHLO/HELO capabilities, STARTTLS (RFC 3207), QUIT, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';

@@ -1,3 +1,4 @@
+/** The JSON report (schema v1, schema/report-1.schema.json): the judged hosts as data, exact server text kept. */
 import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { ClientSettings } from '../rules/settings.js';

@@ -1,3 +1,4 @@
+/** JUnit XML: one testsuite per host, one testcase per port and per expectation; always well-formed XML. */
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { version } from '../version.js';

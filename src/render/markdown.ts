@@ -1,3 +1,4 @@
+/** The Markdown summary (GitHub job summaries): a compact table per host, expectations, findings; server text inert. */
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { clip, sanitize } from './sanitize.js';
 

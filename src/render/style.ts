@@ -5,21 +5,19 @@ export interface Style {
   red: (text: string) => string;
   green: (text: string) => string;
   yellow: (text: string) => string;
-  magenta: (text: string) => string;
 }
 
 const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
 const plain = (text: string) => text;
 
 export function style(color: boolean): Style {
-  if (!color) return { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, magenta: plain };
+  if (!color) return { bold: plain, dim: plain, red: plain, green: plain, yellow: plain };
   return {
     bold: wrap(1, 22),
     dim: wrap(2, 22),
     red: wrap(31, 39),
     green: wrap(32, 39),
     yellow: wrap(33, 39),
-    magenta: wrap(35, 39),
   };
 }
 

@@ -1,3 +1,4 @@
+/** One host's verdict: every rule over every port, then works/safe per port and the recommendation. */
 import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult, Service } from '../types.js';
 import { offersCleartextPassword, upgradeCommand, wholeDaysLeft } from './facts.js';
@@ -25,21 +26,29 @@ export interface PortVerdict extends PortResult {
 
 /** A port worth using, per the results. */
 export interface Recommended {
+  /** The port number. */
   port: number;
+  /** The service it was judged as. */
   service: Service;
+  /** How TLS is reached there. */
   tls: 'implicit' | 'starttls';
 }
 
 export interface Recommendation {
+  /** Ports for sending mail (submission), best first. */
   sending: Recommended[];
+  /** Ports for reading mail (IMAP, then POP3), best first. */
   reading: Recommended[];
   /** One line for people. */
   text: string;
 }
 
 export interface HostVerdict extends Omit<HostResult, 'ports'> {
+  /** Every port's verdict. */
   ports: PortVerdict[];
+  /** Every finding on the host, worst first. */
   findings: Finding[];
+  /** The ports a mail client should use. */
   recommendation: Recommendation;
   /** The highest severity among the findings, or null when there are none. */
   worst: Severity | null;

@@ -8,10 +8,13 @@ import { authenticationOffered, wholeDaysLeft } from './facts.js';
 
 /** The outcome of one expectation on one port and address. */
 export interface ExpectationResult {
+  /** The port the expectation is about. */
   port: number;
+  /** The address it was checked on (empty when the port was never probed). */
   address: string;
   /** What was expected, e.g. "tls=starttls". */
   expectation: string;
+  /** Whether the port met it. */
   passed: boolean;
   /** What was observed, in a few words. */
   observed: string;

@@ -10,9 +10,11 @@ export function severityRank(severity: Severity): number {
 export interface Finding {
   /** Stable kebab-case id; the README lists them all. */
   id: string;
+  /** How bad it is: info, low, medium, high, critical. */
   severity: Severity;
   /** The port it concerns. */
   port: number;
+  /** The service the port was judged as. */
   service: string;
   /** The address it was seen on. */
   address: string;

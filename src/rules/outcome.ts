@@ -1,15 +1,19 @@
+/** Pass or fail: findings at or above --fail-on and unmet expectations, over all hosts. */
 import type { HostVerdict } from './evaluate.js';
 import type { ExpectationResult } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';
 
 /** A host verdict with the expectations it was checked against (absent when none were given). */
 export interface CheckedHost extends HostVerdict {
+  /** The expectations' results, when expectations were given. */
   expectations?: ExpectationResult[];
 }
 
 /** Whether the run passes: no unmet expectation and no finding at or above `failOn`. */
 export interface Outcome {
+  /** The lowest severity that fails the run. */
   failOn: Severity;
+  /** No unmet expectation and no finding at or above failOn (and no error). */
   passed: boolean;
   /** Findings at or above failOn, over all hosts. */
   failingFindings: number;

@@ -7,16 +7,22 @@ import type { Discovery } from '../types.js';
 import type { HostVerdict } from './evaluate.js';
 
 export interface ClientSetting {
+  /** The server name a client should use. */
   host: string;
+  /** The port. */
   port: number;
+  /** The protocol spoken there. */
   protocol: 'SMTP' | 'IMAP' | 'POP3';
+  /** How the connection is secured (implicit TLS, or STARTTLS/STLS). */
   security: 'TLS' | 'STARTTLS';
   /** Why this host was probed: "SRV _imaps._tcp", "guess", ... */
   source: string;
 }
 
 export interface ClientSettings {
+  /** Where to read mail, when a port works safely. */
   incoming?: ClientSetting;
+  /** Where to send mail, when a port works safely. */
   outgoing?: ClientSetting;
   /** Where DNS and the servers disagree, and other things a person should know. */
   notes: string[];
