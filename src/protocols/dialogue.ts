@@ -55,6 +55,23 @@ export interface CheckScripts {
 export const requiresTlsText = /PRIVACYREQUIRED|TLS|SSL|encrypt|plaintext|cleartext|secure|privacy/i;
 
 /**
+ * Starts a SASL exchange with `command`; a continuation (`+`) means the server went ahead in cleartext, and
+ * the exchange is cancelled at once with `*` (RFC 9051 §6.2.2, RFC 5034 §4): no credential is ever sent.
+ */
+export async function tryContinuation(
+  session: Session,
+  command: string,
+): Promise<{ allowed: boolean; enforced: boolean; reply: string }> {
+  session.send(command);
+  const first = await session.readLine('check', session.limits.replyMs);
+  if (!first.text.startsWith('+'))
+    return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
+  session.send('*');
+  await session.readLine('check', session.limits.replyMs);
+  return { allowed: true, enforced: false, reply: first.text };
+}
+
+/**
  * One mail protocol, spoken just far enough to observe it. Every method writes at most one command and
  * reads its whole reply before returning (lockstep), under the session's deadlines.
  */

@@ -7,8 +7,8 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
-  requiresTlsText,
   type StartTlsReply,
+  tryContinuation,
 } from './dialogue.js';
 
 /** A tagged command's outcome with the untagged lines that came before it (RFC 9051 §2.2.2). */
@@ -126,15 +126,7 @@ export const imap: Dialogue = {
     },
     // The tagged completion of mpi2 NOOP (RFC 9051 §6.1.2).
     provesInjected: (line) => /^mpi2 OK\b/i.test(line),
-    async tryAuthentication(session) {
-      session.send('mpa1 AUTHENTICATE PLAIN');
-      const first = await session.readLine('check', session.limits.replyMs);
-      if (!first.text.startsWith('+'))
-        return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
-      session.send('*'); // cancels the exchange (RFC 9051 §6.2.2)
-      await session.readLine('check', session.limits.replyMs);
-      return { allowed: true, enforced: false, reply: first.text };
-    },
+    tryAuthentication: (session) => tryContinuation(session, 'mpa1 AUTHENTICATE PLAIN'),
   },
 
   async greeting(session, ms = session.limits.greetingMs) {

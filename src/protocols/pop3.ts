@@ -7,8 +7,8 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
-  requiresTlsText,
   type StartTlsReply,
+  tryContinuation,
 } from './dialogue.js';
 
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
@@ -48,15 +48,7 @@ export const pop3: Dialogue = {
     },
     // CAPA answers +OK (RFC 2449 §5).
     provesInjected: (line) => /^\+OK\b/i.test(line),
-    async tryAuthentication(session) {
-      session.send('AUTH PLAIN');
-      const first = await session.readLine('check', session.limits.replyMs);
-      if (!first.text.startsWith('+'))
-        return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
-      session.send('*'); // cancels the exchange (RFC 5034 §4)
-      await session.readLine('check', session.limits.replyMs);
-      return { allowed: true, enforced: false, reply: first.text };
-    },
+    tryAuthentication: (session) => tryContinuation(session, 'AUTH PLAIN'),
   },
 
   async greeting(session, ms = session.limits.greetingMs) {
