@@ -305,7 +305,10 @@ async function nudge(
 }
 
 function needsCrossCheck(result: PortResult): boolean {
-  if (result.expectedTls === 'implicit') return result.status === 'tls-failed';
+  // An alert from the server proves it speaks TLS (OpenSSL names only alerts it received "… alert …"; a
+  // plaintext answer is "wrong version number"): a plaintext greeting cannot be there, so no second connection.
+  if (result.expectedTls === 'implicit')
+    return result.status === 'tls-failed' && !/\balert\b/i.test(result.statusDetail);
   return result.status === 'silent' || (result.status === 'wrong-protocol' && result.detected === 'tls');
 }
 

@@ -155,6 +155,37 @@ describe('statuses', () => {
     expect(findingIds(result)).toEqual(['tls-on-plaintext-port']);
   });
 
+  it('tls-failed with an alert from the server: no second connection (an alert proves the server speaks TLS)', async () => {
+    let connections = 0;
+    // The server asks for a client certificate and refuses the handshake without one: an alert, every time.
+    const server = tls.createServer(
+      {
+        key: tlsFile('server.key'),
+        cert: tlsFile('server.pem'),
+        maxVersion: 'TLSv1.2',
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (socket) => socket.end(),
+    );
+    server.on('connection', () => connections++);
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = performance.now();
+      const result = await probe((server.address() as net.AddressInfo).port, 'imaps', {
+        limits: { replyMs: 3000 },
+      });
+      expect(result.status).toBe('tls-failed');
+      expect(result.statusDetail).toMatch(/alert handshake failure/);
+      expect(result.crossCheck).toBeUndefined();
+      expect(connections).toBe(1);
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('tls-failed: the server hangs up on the ClientHello', async () => {
     const result = await probe(await raw((socket) => socket.once('data', () => socket.end())), 'imaps');
     expect(result).toMatchObject({ status: 'tls-failed', failedPhase: 'tls' });
