@@ -6,6 +6,7 @@ import {
   AbortedError,
   ConnectionClosedError,
   errorCode,
+  FilteredEarlyError,
   type Phase,
   PhaseTimeoutError,
   ProtocolError,
@@ -43,6 +44,7 @@ export function classify(
 ): { status: Status; detail: string } {
   const detail = message(error);
   if (error instanceof AbortedError) return { status: 'aborted', detail };
+  if (error instanceof FilteredEarlyError) return { status: 'filtered', detail };
   if (error instanceof ServiceClosingError) {
     return {
       status: rateLimitText.test(error.reply) ? 'rate-limited' : 'rejected',

@@ -11,10 +11,12 @@ import {
   AbortedError,
   ConnectionClosedError,
   errorCode,
+  FilteredEarlyError,
   type Phase,
   PhaseTimeoutError,
   UsageError,
 } from './errors.js';
+import type { ConnectWatch } from './fast-filtered.js';
 import { invalidLimit, type Limits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { stapledOcsp } from './net/dial.js';
@@ -49,6 +51,8 @@ export interface PortTarget {
   onPhase?: ((phase: Phase) => void) | undefined;
   /** Opt-in checks to run after the probe, each on a connection of its own. */
   checks?: readonly CheckName[] | undefined;
+  /** The host's coordinator for deciding "filtered" early (fast-filtered.ts); without it, the full deadline. */
+  connectWatch?: ConnectWatch | undefined;
 }
 
 /**
@@ -157,13 +161,13 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
   try {
     enter('connect');
     if (reference.tls === 'implicit') {
-      const raw = await session.connectRaw(target.address, target.port);
+      const raw = await session.connectRaw(target.address, target.port, target.connectWatch);
       enter('tls');
       const secure = await session.handshake(raw, tlsOptions);
       result.tls = readTlsFacts(secure, target.servername, factsContext(secure));
       session.note(`TLS ${result.tls.protocol} ${result.tls.cipher}`);
     } else {
-      await session.connect(target.address, target.port);
+      await session.connect(target.address, target.port, target.connectWatch);
     }
 
     enter('greeting');
@@ -236,6 +240,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     result.statusDetail = detail;
     result.failedPhase = phase;
     if (error instanceof NotThisProtocol) result.detected = error.detected;
+    if (error instanceof FilteredEarlyError) result.filteredEarly = error.evidence;
     if (status === 'unreachable' && phase === 'connect' && !(await hasRoute(target.address, target.port))) {
       // The local stack refused at once: this machine cannot reach that family at all. A fact about where the
       // probe ran, not about the server (clients fall back to the other family at once, RFC 8305 §5).

@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
 import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
+import { FastFiltered } from './fast-filtered.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
 import { isEhloArgument, isHostName, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
@@ -47,6 +48,11 @@ export interface ProbeOptions extends ProgressEvents {
   allAddresses?: boolean;
   /** The one DNS server to ask (ADDR:PORT), instead of the system resolver. */
   dnsServer?: string;
+  /**
+   * Call a port filtered before its connect deadline when the rest of the host shows a reliable network
+   * (fast-filtered.ts); default true. false waits the whole connect deadline, as before.
+   */
+  fastFiltered?: boolean;
 }
 
 export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
@@ -120,6 +126,8 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const limit = pLimit(Math.max(1, options.concurrency ?? 16));
   const ports = options.ports ?? defaultPorts;
   const jobs: Promise<PortResult>[] = [];
+  const targets = ports.flatMap((spec) => addresses.map(({ address }) => ({ address, port: spec.port })));
+  const fast = options.fastFiltered === false ? undefined : new FastFiltered(targets);
   for (const spec of ports) {
     for (const { address, family } of addresses) {
       const where = { ...spec, address };
@@ -135,18 +143,20 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         signal: options.signal,
         checks: options.checks,
         onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
+        connectWatch: fast?.watch(address, spec.port),
       };
       jobs.push(
         limit(async () => {
           options.onPortStart?.(where);
           const result = await probePort(target);
+          fast?.finished(address, spec.port);
           options.onPortDone?.(result);
           return result;
         }),
       );
     }
   }
-  const results = await Promise.all(jobs);
+  const results = await Promise.all(jobs).finally(() => fast?.close());
   const notes = [...named.notes];
   for (const family of [4, 6] as const) {
     const unrouted = [

@@ -6,9 +6,11 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { Phase } from './errors.js';
+import { errorCode, FilteredEarlyError } from './errors.js';
+import type { ConnectWatch } from './fast-filtered.js';
 import type { Limits } from './limits.js';
 import { Deadline } from './net/deadline.js';
-import { connectTcp, startTls, type TlsOptions } from './net/dial.js';
+import { connectTcp, connectTcpWithExtraSyn, startTls, type TlsOptions } from './net/dial.js';
 import { type Line, LineReader } from './net/reader.js';
 import type { Timings, TranscriptEntry } from './types.js';
 
@@ -71,21 +73,48 @@ export class Session {
     this.reader = new LineReader(socket, this.limits);
   }
 
-  async connect(address: string, port: number): Promise<void> {
-    const socket = await this.phase('connect', this.limits.connectMs, () =>
-      connectTcp(address, port, (s) => this.track(s)),
-    );
-    this.attach(socket);
+  async connect(address: string, port: number, watch?: ConnectWatch): Promise<void> {
+    this.attach(await this.connectRaw(address, port, watch));
   }
 
   /**
    * A TCP connection with no reader attached, for implicit TLS: the caller's next step is handshake(), so
    * the connect and the handshake are timed apart and a filtered port is never reported as a TLS failure.
+   * With a watch (fast-filtered.ts), the connect reports how it went, sends one extra SYN when nothing has
+   * answered after 0.5 s, and ends early as filtered when the host's coordinator has the evidence.
    */
-  connectRaw(address: string, port: number): Promise<net.Socket> {
-    return this.phase('connect', this.limits.connectMs, () =>
-      connectTcp(address, port, (s) => this.track(s)),
-    );
+  connectRaw(address: string, port: number, watch?: ConnectWatch): Promise<net.Socket> {
+    return this.phase('connect', this.limits.connectMs, async () => {
+      if (!watch) return connectTcp(address, port, (s) => this.track(s));
+      watch.started();
+      const start = performance.now();
+      const early = watch.verdict.then((evidence) => {
+        throw new FilteredEarlyError(evidence);
+      });
+      try {
+        const socket = await Promise.race([
+          connectTcpWithExtraSyn(
+            address,
+            port,
+            (s) => this.track(s),
+            watch.extraSynAfterMs,
+            () => {
+              watch.extraSent();
+              this.note(`no answer to the SYN after ${watch.extraSynAfterMs} ms: one more on a fresh socket`);
+            },
+          ),
+          early,
+        ]);
+        watch.answered(performance.now() - start);
+        return socket;
+      } catch (error) {
+        if (errorCode(error) === 'ECONNREFUSED') watch.answered(performance.now() - start);
+        else watch.unanswered();
+        throw error;
+      } finally {
+        early.catch(() => {});
+      }
+    });
   }
 
   /** A TLS handshake over `raw`, under the TLS deadline; the reader then reads the protected stream. */

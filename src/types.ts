@@ -1,5 +1,6 @@
 /** The observed results, field by field: what a probe saw, never what it concluded (rules/ judges them). */
 import type { Phase } from './errors.js';
+import type { FilteredEvidence } from './fast-filtered.js';
 import type { TlsFacts } from './net/tls-facts.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
@@ -34,7 +35,8 @@ export type Status =
 export const statusGloss: Readonly<Record<Status, string>> = {
   open: 'the mail protocol was recognised and the dialogue completed',
   refused: 'the connection was refused (TCP RST): nothing listens on the port',
-  filtered: 'the connection attempt timed out: something on the path drops the packets',
+  filtered:
+    'no answer to the connection attempt (the deadline, or three SYNs while the rest of the host answered at once): something on the path drops the packets',
   unreachable: 'no route to the host (ICMP unreachable or no local route)',
   reset: 'the connection was reset by the peer',
   closed: 'the server closed the connection before the dialogue finished',
@@ -165,6 +167,8 @@ export interface PortResult {
   crossCheck?: CrossCheck;
   /** Transcript entries and characters left out at the caps (limits transcriptEntries, transcriptChars). */
   transcriptOmitted?: { entries: number; chars: number };
+  /** Set when the port was called filtered before its connect deadline: the evidence (src/fast-filtered.ts). */
+  filteredEarly?: FilteredEvidence;
   /** The port could not be tested because this machine has no route to the address's family. */
   noRouteFromHere?: true;
   /** Server lines that arrived when no reply was due (after a whole reply, before the next command). */

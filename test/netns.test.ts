@@ -80,6 +80,100 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     expect(host?.findings.map((f) => f.id)).not.toContain('port-closed');
   });
 
+  describe('a filtered port decided early, with evidence', () => {
+    const allSeven = ['127.0.0.1', '::1'].flatMap((host) => [
+      ...mailServers.filter((server) => server.host === host),
+      { protocol: 'imap', tls: 'starttls', port: 143, host },
+      { protocol: 'imap', tls: 'implicit', port: 993, host },
+      { protocol: 'pop3', tls: 'starttls', port: 110, host },
+      { protocol: 'pop3', tls: 'implicit', port: 995, host },
+    ]);
+    const args = ['mail.test', '--ca', ca, '--servername', 'localhost', '--json'];
+    interface Early {
+      hosts: {
+        ports: {
+          port: number;
+          address: string;
+          status: string;
+          filteredEarly?: { decidedAfterMs: number; synsSentAtMs: number[]; siblings: unknown[] };
+        }[];
+        findings: { id: string; evidence: string[] }[];
+      }[];
+    }
+
+    it('port 25 dropped while every other port answers at once: filtered in about a second, not five', async () => {
+      const ns = netns();
+      ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      ns.exec('ip6tables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      const started = performance.now();
+      const run = await ns.scenario({ servers: allSeven, cli: args });
+      const elapsed = performance.now() - started;
+      const host = validReport<Early>(run.stdout).hosts[0];
+      for (const address of ['127.0.0.1', '::1']) {
+        const port25 = host?.ports.find((p) => p.port === 25 && p.address === address);
+        expect(port25?.status).toBe('filtered');
+        expect(port25?.filteredEarly?.synsSentAtMs[0]).toBe(0);
+        expect(port25?.filteredEarly?.synsSentAtMs[1]).toBeGreaterThanOrEqual(500);
+        expect(port25?.filteredEarly?.siblings).toHaveLength(12);
+        expect(port25?.filteredEarly?.decidedAfterMs).toBeLessThan(2500);
+        expect(
+          host?.ports.filter((p) => p.address === address && p.port !== 25).every((p) => p.status === 'open'),
+        ).toBe(true);
+      }
+      const finding = host?.findings.find((f) => f.id === 'port-25-blocked');
+      expect(finding?.evidence.join('\n')).toMatch(/the other ports answered their first SYN/);
+      // The connect deadline is 5 s: deciding early took a fraction of it (the run includes node's start).
+      expect(elapsed).toBeLessThan(4500);
+      const slow = await ns.scenario({ servers: allSeven, cli: [...args, '--no-fast-filtered'] });
+      const waited = validReport<Early>(slow.stdout).hosts[0]?.ports.find((p) => p.port === 25);
+      expect(waited?.status).toBe('filtered');
+      expect(waited?.filteredEarly).toBeUndefined();
+    });
+
+    it('a port whose first SYN is lost answers the extra one: open, never filtered', async () => {
+      const ns = netns();
+      // Drop every other SYN to 993: the first attempt's SYN is lost, the extra one at 0.5 s gets through.
+      for (const table of ['iptables', 'ip6tables'])
+        ns.exec(
+          table,
+          '-A',
+          'OUTPUT',
+          '-p',
+          'tcp',
+          '--dport',
+          '993',
+          '--syn',
+          '-m',
+          'statistic',
+          '--mode',
+          'nth',
+          '--every',
+          '2',
+          '--packet',
+          '0',
+          '-j',
+          'DROP',
+        );
+      const run = await ns.scenario({ servers: allSeven, cli: args });
+      const host = validReport<Early>(run.stdout).hosts[0];
+      for (const port of host?.ports ?? []) expect(port.status, `${port.port} ${port.address}`).toBe('open');
+    });
+
+    it('two ports dropped: no port answered for the other, so no early verdict (the full deadline)', async () => {
+      const ns = netns();
+      for (const table of ['iptables', 'ip6tables']) {
+        ns.exec(table, '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+        ns.exec(table, '-A', 'OUTPUT', '-p', 'tcp', '--dport', '110', '-j', 'DROP');
+      }
+      const run = await ns.scenario({ servers: allSeven, cli: [...args, '--timeout', '1500'] });
+      const host = validReport<Early>(run.stdout).hosts[0];
+      for (const port of host?.ports.filter((p) => p.port === 25 || p.port === 110) ?? []) {
+        expect(port.status).toBe('filtered');
+        expect(port.filteredEarly).toBeUndefined();
+      }
+    });
+  });
+
   it("the README's CI example: its expectations file passes on a host that behaves, and fails when 465 goes", async () => {
     const expectFile = new URL('../examples/mailprobe.expect.json', import.meta.url).pathname;
     const good = [

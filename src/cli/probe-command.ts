@@ -36,7 +36,7 @@ export function builder(yargs: Argv) {
     })
     .option('timeout', {
       type: 'string',
-      describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8× (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
+      describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8x (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
     })
     .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
     .option('servername', {
@@ -84,6 +84,12 @@ export function builder(yargs: Argv) {
     .option('per-host', {
       type: 'string',
       describe: 'with discovery: most connections at once to one host (default 2)',
+    })
+    .option('fast-filtered', {
+      type: 'boolean',
+      default: true,
+      describe:
+        'call a port filtered after about 1 s when every other port of the host answered at once (--no-fast-filtered waits the full connect deadline)',
     })
     .option('max-hosts', {
       type: 'string',
@@ -150,6 +156,7 @@ export async function handler(args: Args): Promise<void> {
     ...(checks.length > 0 ? { checks } : {}),
     ...(args['all-addresses'] ? { allAddresses: true } : {}),
     ...(dnsServer ? { dnsServer } : {}),
+    ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./report.js');

@@ -39,19 +39,61 @@ export interface ReportOptions {
 
 type DiscoveryReport = NonNullable<JsonReport['discovery']>;
 
-/** A spinner on stderr, only for people: an interactive terminal, human output, not in CI. */
-async function spinner(report: ReportOptions, total: number) {
+/** How long a probe runs before the spinner shows: a quick run never loads ora, and no socket waits for it. */
+const spinnerDelayMs = 150;
+
+/** What the report shows while probing. */
+export interface Progress {
+  tick: (port: number) => void;
+  stop: () => void;
+}
+
+/**
+ * A spinner on stderr, only for people: an interactive terminal of some width, human output, not in CI, colour
+ * as the report's (NO_COLOR, --no-color, --color). ora is loaded only once probing has lasted 150 ms, and is told
+ * to leave stdin alone: in raw mode Ctrl-C would never reach the process. ora 9.4 loops forever on a terminal
+ * that reports 0 columns, so there is no spinner there.
+ */
+function spinner(report: ReportOptions, total: number): Progress | undefined {
   if (process.stderr.isTTY !== true || report.format !== 'human' || process.env.CI !== undefined)
     return undefined;
-  const { default: ora } = await import('ora');
+  if (!((process.stderr.columns ?? 0) > 0)) return undefined;
+  const color = useColor(report.color, process.stderr);
   let done = 0;
-  const spin = ora({ text: `probing ${total} ports`, stream: process.stderr }).start();
+  let last: number | undefined;
+  let stopped = false;
+  let spin: { text: string; stop: () => unknown } | undefined;
+  const text = () =>
+    last === undefined
+      ? `probing ${total} port${total === 1 ? '' : 's'}`
+      : `probing: ${done}/${total} done (last ${last})`;
+  const timer = setTimeout(() => {
+    import('ora').then(
+      ({ default: ora }) => {
+        if (!stopped)
+          spin = ora({
+            text: text(),
+            stream: process.stderr,
+            discardStdin: false,
+            color: color ? 'cyan' : false,
+            isEnabled: true,
+          }).start();
+      },
+      () => {}, // no spinner is no loss
+    );
+  }, spinnerDelayMs);
+  timer.unref();
   return {
     tick: (port: number) => {
       done++;
-      spin.text = `probing: ${done}/${total} done (last ${port})`;
+      last = port;
+      if (spin) spin.text = text();
     },
-    stop: () => spin.stop(),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      spin?.stop();
+    },
   };
 }
 
@@ -103,7 +145,7 @@ export async function probeAndReport(
   exitOnFailure = true,
 ): Promise<void> {
   const perFamily = probe.family === 'both' || probe.family === undefined ? 2 : 1;
-  const spin = await spinner(report, (probe.ports?.length ?? 7) * perFamily);
+  const spin = spinner(report, (probe.ports?.length ?? 7) * perFamily);
   let result: HostResult;
   try {
     result = await probeHost(host, {
@@ -126,15 +168,15 @@ export async function discoverAndReport(
   report: ReportOptions,
   bounds: { perHost: number; maxHosts?: number | undefined; deadlineMs?: number | undefined },
 ): Promise<void> {
-  let spin: Awaited<ReturnType<typeof spinner>>;
+  let spin: Progress | undefined;
   try {
     const { discovery, hosts } = await probeDomain(target, {
       ...probe,
       perHost: bounds.perHost,
       ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
       ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
-      onDiscovered: async (found) => {
-        spin = await spinner(
+      onDiscovered: (found) => {
+        spin = spinner(
           report,
           found.candidates.reduce((sum, c) => sum + c.ports.length, 0),
         );

@@ -52,6 +52,56 @@ export function connectTcp(
   });
 }
 
+/**
+ * connectTcp with one extra SYN: when nothing has answered after `extraAfterMs`, a second connection attempt
+ * starts on a fresh socket. The first to connect wins and the other is destroyed; a refusal (RST) from either
+ * is the answer and ends both. Used only when the host's other ports show a reliable network (fast-filtered.ts).
+ */
+export function connectTcpWithExtraSyn(
+  address: string,
+  port: number,
+  onSocket: (socket: net.Socket) => void,
+  extraAfterMs: number,
+  onExtra: () => void,
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let failures = 0;
+    const attempts: net.Socket[] = [];
+    const attempt = () => {
+      const socket = net.connect({ host: address, port, noDelay: true });
+      attempts.push(socket);
+      onSocket(socket);
+      socket.once('connect', () => {
+        if (settled) return void socket.destroy();
+        settled = true;
+        clearTimeout(timer);
+        for (const other of attempts) if (other !== socket) other.destroy();
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        failures++;
+        if (settled) return;
+        // A refusal is an answer; any other error waits for the other attempt, if one is still going.
+        if (error.code === 'ECONNREFUSED' || failures >= attempts.length) {
+          settled = true;
+          clearTimeout(timer);
+          for (const other of attempts) other.destroy();
+          reject(error);
+        }
+      });
+    };
+    const timer = setTimeout(() => {
+      if (settled) return;
+      onExtra();
+      attempt();
+    }, extraAfterMs);
+    timer.unref();
+    attempt();
+  });
+}
+
 export interface TlsOptions {
   /**
    * SNI and the name the certificate is checked against, in A-label form without a trailing dot (see

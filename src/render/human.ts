@@ -70,7 +70,9 @@ export function observed(port: PortVerdict): string {
     case 'refused':
       return 'refused (nothing listening)';
     case 'filtered':
-      return `timed out after ${seconds(port.timings.connect ?? 0)} (filtered)`;
+      return port.filteredEarly
+        ? `no answer to ${port.filteredEarly.synsSentAtMs.length + 1} SYNs in ${seconds(port.filteredEarly.decidedAfterMs)} (filtered)`
+        : `timed out after ${seconds(port.timings.connect ?? 0)} (filtered)`;
     case 'silent':
       return `connected, silent for ${seconds(port.timings.greeting ?? 0)}`;
     case 'rejected':

@@ -1,6 +1,20 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
 import { type HostResult, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
 
+/** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
+function earlyEvidence(port: PortResult): string[] {
+  const early = port.filteredEarly;
+  if (!early) return [];
+  const answers = early.siblings
+    .slice(0, 6)
+    .map((other) => `${other.port} ${other.address} ${other.connectMs} ms`)
+    .join(', ');
+  return [
+    `called filtered after ${early.decidedAfterMs} ms: SYNs at ${early.synsSentAtMs.join(' and ')} ms and the kernel's retry went unanswered`,
+    `the other ports answered their first SYN: ${answers}${early.siblings.length > 6 ? ', …' : ''} (slowest ${early.slowestSiblingMs} ms)`,
+  ];
+}
+
 /** Other ports of the same protocol on the same address that are open: the "use this instead" hint. */
 function alternatives(port: PortResult, host: HostResult): string {
   const open = host.ports.filter(
@@ -50,6 +64,7 @@ export const connectivityRules: readonly Rule[] = [
         detail: `the connection to 25 timed out while ${answered.map((other) => other.port).join(' and ')} on the same address answered: something between you and the host drops port 25, most often an ISP blocking outbound SMTP (run "mailprobe egress" to check this network)`,
         evidence: [
           ...statusEvidence(port),
+          ...earlyEvidence(port),
           ...answered.map((other) => `port ${other.port}: status ${other.status}`),
         ],
       };
@@ -64,7 +79,7 @@ export const connectivityRules: readonly Rule[] = [
       port.status === 'filtered' && outboundBlock(port, host).length === 0
         ? {
             detail: `no answer to the connection attempt: a firewall on the way or at the host drops it${alternatives(port, host)}${port.port === 25 ? ' (run "mailprobe egress" to check whether this network blocks outbound port 25)' : ''}`,
-            evidence: statusEvidence(port),
+            evidence: [...statusEvidence(port), ...earlyEvidence(port)],
           }
         : undefined,
   },

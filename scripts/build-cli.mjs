@@ -1,0 +1,73 @@
+// Builds the CLI the package's bin runs (dist/cli/): one CommonJS bundle of the CLI, the engine, yargs and ora,
+// with string-width loaded only for non-ASCII text and yargs' locales beside it. Runs after tsc (it bundles
+// dist/src/cli/entry.js). The library (dist/src, the "exports" map) is tsc's output, unbundled. Why: start-up
+// time; see README "Start-up".
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const out = join(root, 'dist/cli');
+const here = join(root, 'scripts/cli-bundle');
+const yargsDir = dirname(createRequire(import.meta.url).resolve('yargs/package.json'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+// In CommonJS, import.meta.url is the bundle file's own URL.
+const importMetaUrl = {
+  define: { 'import.meta.url': '__bundle_url' },
+  banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
+};
+let shimReplaced = 0;
+const plugins = [
+  {
+    name: 'mailprobe-cli',
+    setup(b) {
+      b.onResolve({ filter: /^string-width$/ }, () => ({ path: join(here, 'lazy-string-width.mjs') }));
+      b.onResolve({ filter: /\/platform-shims\/esm\.mjs$/ }, (args) => {
+        if (!args.importer.startsWith(yargsDir)) return undefined;
+        shimReplaced++;
+        return { path: join(here, 'yargs-shim.mjs') };
+      });
+    },
+  },
+];
+rmSync(out, { recursive: true, force: true });
+const result = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/cli/entry.js')],
+  outfile: join(out, 'cli.cjs'),
+  plugins,
+  metafile: true,
+});
+// A yargs release that moves its shim would silently lose the locales: fail the build instead.
+if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
+await build({
+  ...common,
+  stdin: { contents: "module.exports = require('string-width').default;", resolveDir: yargsDir },
+  outfile: join(out, 'string-width.cjs'),
+});
+mkdirSync(join(out, 'locales'));
+cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
+// The notices of the third-party code the bundle carries, one per package folder it took code from.
+const folders = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (match?.[1]) folders.add(join(root, match[1]));
+}
+const notices = [...folders].sort().map((dir) => {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const file = readdirSync(dir).find((name) => /^licen[cs]e/i.test(name));
+  const license = file ? readFileSync(join(dir, file), 'utf8').trim() : '(no license file in the package)';
+  return `${pkg.name}@${pkg.version} (${pkg.license})\n\n${license}\n`;
+});
+writeFileSync(join(out, 'THIRD-PARTY-NOTICES'), notices.join('\n---\n\n'));
