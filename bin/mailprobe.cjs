@@ -1,74 +1,106 @@
 #!/usr/bin/env node
 'use strict';
-// mailprobe's command. Runs the CLI bundle (dist/cli/cli.cjs) with a V8 code cache, which is what
-// module.enableCompileCache() does on Node >= 22.1, done here with vm.Script for Node 20. One cache file per kind
-// of run in the user's own cache folder (XDG_CACHE_HOME, ~/.cache, %LOCALAPPDATA%), written at exit after a run
-// that had none or whose cache V8 refused. Every failure to read or write it is ignored: the cache only speeds
-// start-up. MAILPROBE_NO_CACHE=1 turns it off. See README "Start-up".
+// mailprobe's command. Runs the CLI bundle (dist/cli/cli.cjs, and dist/cli/engine.cjs when a command probes) with
+// a V8 code cache, which is what module.enableCompileCache() does on Node >= 22.1, done here with vm.Script for
+// Node 20. The cache files live in the user's own cache folder (XDG_CACHE_HOME, ~/.cache, %LOCALAPPDATA%), one
+// per bundle and kind of run, written at exit after a run that had none or whose cache V8 refused. Every
+// failure to read or write them is ignored: the cache only speeds start-up. MAILPROBE_NO_CACHE=1 turns it off.
+// `--version` alone is answered from package.json, before any bundle is read. See README "Start-up".
 const fs = require('node:fs');
 const path = require('node:path');
-const vm = require('node:vm');
 const Module = require('node:module');
 
-const bundle = path.join(__dirname, '..', 'dist', 'cli', 'cli.cjs');
-const source = fs.readFileSync(bundle, 'utf8');
 const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
+  process.stdout.write(
+    `${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`,
+  );
+else start();
 
-function cacheFile() {
-  if (process.env.MAILPROBE_NO_CACHE) return undefined;
-  const base =
-    process.env.XDG_CACHE_HOME ||
-    (process.platform === 'win32'
-      ? process.env.LOCALAPPDATA
-      : process.env.HOME && path.join(process.env.HOME, '.cache'));
-  if (!base) return undefined;
+function start() {
+  const vm = require('node:vm');
+  const folder = path.join(__dirname, '..', 'dist', 'cli');
+
+  function cacheFolder() {
+    if (process.env.MAILPROBE_NO_CACHE) return undefined;
+    const base =
+      process.env.XDG_CACHE_HOME ||
+      (process.platform === 'win32'
+        ? process.env.LOCALAPPDATA
+        : process.env.HOME && path.join(process.env.HOME, '.cache'));
+    return base ? path.join(base, 'mailprobe', `v8-${process.versions.v8}-${process.arch}`) : undefined;
+  }
+  const cache = cacheFolder();
   const kind = argv.some((arg) => arg === '--help' || arg === '-h')
     ? 'help'
-    : ['ports', 'demo', 'egress', '--version', '-V'].includes(argv[0])
-      ? argv[0].replace(/^-+/, '')
+    : ['ports', 'demo', 'egress'].includes(argv[0])
+      ? argv[0]
       : 'probe';
-  return path.join(base, 'mailprobe', `v8-${process.versions.v8}-${process.arch}`, `${source.length}-${kind}.bin`);
-}
 
-// One level at a time: `recursive: true` spins forever where mkdir answers ENOENT under a parent that exists
-// (a path in /proc, a dangling symlink, a stale mount).
-function makeFolders(dir, levels) {
-  const chain = [];
-  for (let folder = dir; chain.length < levels; folder = path.dirname(folder)) chain.unshift(folder);
-  for (const folder of chain) {
-    try {
-      fs.mkdirSync(folder, { mode: 0o700 });
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
+  // One level at a time: `recursive: true` spins forever where mkdir answers ENOENT under a parent that exists
+  // (a path in /proc, a dangling symlink, a stale mount).
+  function makeFolders(dir, levels) {
+    const chain = [];
+    for (let at = dir; chain.length < levels; at = path.dirname(at)) chain.unshift(at);
+    for (const at of chain) {
+      try {
+        fs.mkdirSync(at, { mode: 0o700 });
+      } catch (error) {
+        if (error.code !== 'EEXIST') throw error;
+      }
     }
   }
-}
 
-const file = cacheFile();
-let cachedData;
-if (file) {
-  try {
-    cachedData = fs.readFileSync(file);
-  } catch {
-    // no cache yet
-  }
-}
-const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
-if (file && (cachedData === undefined || script.cachedDataRejected)) {
-  // At exit (yargs ends --help with process.exit), so the cache holds every function this run compiled.
-  process.once('exit', () => {
-    try {
-      makeFolders(path.dirname(file), 3);
-      const temporary = `${file}.${process.pid}`;
-      fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
-      fs.renameSync(temporary, file);
-    } catch {
-      // a read-only or missing cache folder only costs speed
+  /** Compiles and runs one CommonJS bundle in `module`, with its code cache. */
+  function run(module, file) {
+    const source = fs.readFileSync(file, 'utf8');
+    const name = `${path.basename(file, '.cjs')}-${source.length}-${kind}.bin`;
+    const cacheFile = cache && path.join(cache, name);
+    let cachedData;
+    if (cacheFile) {
+      try {
+        cachedData = fs.readFileSync(cacheFile);
+      } catch {
+        // no cache yet
+      }
     }
-  });
+    const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+    if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+      // At exit (yargs ends --help with process.exit), so the cache holds every function this run compiled.
+      process.once('exit', () => {
+        try {
+          makeFolders(cache, 3);
+          const temporary = `${cacheFile}.${process.pid}`;
+          fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+          fs.renameSync(temporary, cacheFile);
+          // Caches of other builds of this bundle (another length) are dead weight after an upgrade.
+          const prefix = `${path.basename(file, '.cjs')}-`;
+          for (const other of fs.readdirSync(cache))
+            if (
+              other.endsWith('.bin') &&
+              (other.startsWith(prefix)
+                ? !other.startsWith(`${prefix}${source.length}-`)
+                : !/^(cli|engine)-/.test(other))
+            )
+              fs.unlinkSync(path.join(cache, other));
+        } catch {
+          // a read-only or missing cache folder only costs speed
+        }
+      });
+    }
+    script
+      .runInThisContext()
+      .call(module.exports, module.exports, Module.createRequire(file), module, file, path.dirname(file));
+  }
+
+  // The engine bundle is required by the CLI bundle when a command probes: give it its cache too.
+  const engine = path.join(folder, 'engine.cjs');
+  const loadJs = Module._extensions['.js'];
+  Module._extensions['.js'] = function load(module, filename) {
+    if (filename === engine) return run(module, filename);
+    return loadJs.call(this, module, filename);
+  };
+  const cli = { exports: {} };
+  run(cli, path.join(folder, 'cli.cjs'));
+  cli.exports.main(argv);
 }
-const cli = { exports: {} };
-script
-  .runInThisContext()
-  .call(cli.exports, cli.exports, Module.createRequire(bundle), cli, bundle, path.dirname(bundle));
-cli.exports.main(argv);

@@ -1,7 +1,8 @@
-// Builds the CLI the package's bin runs (dist/cli/): one CommonJS bundle of the CLI, the engine, yargs and ora,
-// with string-width loaded only for non-ASCII text and yargs' locales beside it. Runs after tsc (it bundles
-// dist/src/cli/entry.js). The library (dist/src, the "exports" map) is tsc's output, unbundled. Why: start-up
-// time; see README "Start-up".
+// Builds the CLI the package's bin runs (dist/cli/), as two CommonJS bundles: cli.cjs (the command line: yargs,
+// the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
+// requires only when a command probes; string-width is loaded only for non-ASCII text, and yargs' locales sit
+// beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
+// "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ const importMetaUrl = {
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 let shimReplaced = 0;
+const cliFolder = join(root, 'dist/src/cli');
 const plugins = [
   {
     name: 'mailprobe-cli',
@@ -37,6 +39,12 @@ const plugins = [
         shimReplaced++;
         return { path: join(here, 'yargs-shim.mjs') };
       });
+      // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
+      b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
+        args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
+          ? { path: './engine.cjs', external: true }
+          : undefined,
+      );
     },
   },
 ];
@@ -48,6 +56,16 @@ const result = await build({
   outfile: join(out, 'cli.cjs'),
   plugins,
   metafile: true,
+  supported: { 'dynamic-import': false },
+});
+const engine = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/cli/engine.js')],
+  outfile: join(out, 'engine.cjs'),
+  plugins,
+  metafile: true,
+  supported: { 'dynamic-import': false },
 });
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
@@ -60,7 +78,7 @@ mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(engine.metafile.inputs)]) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match?.[1]) folders.add(join(root, match[1]));
 }

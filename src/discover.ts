@@ -1,11 +1,6 @@
-/**
- * From a domain (or an address) to the hosts and ports worth probing: MX (RFC 5321 §5.1, null MX RFC 7505),
- * the SRV records of RFC 6186 and RFC 8314 §5.1, and the names mail clients guess. Facts only: what DNS said,
- * with notes where a record is unusual. Choosing settings from probe results is in rules/settings.ts.
- */
-import net from 'node:net';
 import { absent, type Dns, dnsReason } from './dns.js';
 import { abortable, errorCode, ResolveError } from './errors.js';
+import { isIP } from './net/names.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
@@ -112,7 +107,7 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
     const aliases = await abortable(
       Promise.all(
         sorted.map((record) =>
-          record.exchange === '' || net.isIP(record.exchange.replace(/^\[|\]$/g, ''))
+          record.exchange === '' || isIP(record.exchange.replace(/^\[|\]$/g, ''))
             ? Promise.resolve([] as string[])
             : dns.cname(record.exchange).catch(() => [] as string[]),
         ),
@@ -127,7 +122,7 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         query: domain,
         answer: `${record.priority} ${record.exchange}`,
       };
-      if (net.isIP(record.exchange.replace(/^\[|\]$/g, ''))) {
+      if (isIP(record.exchange.replace(/^\[|\]$/g, ''))) {
         Object.assign(fact, {
           note: 'address-literal',
           detail: 'an MX must name a host, not an address (RFC 5321 §5.1)',

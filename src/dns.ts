@@ -4,8 +4,8 @@
  * deadline (the resolver's timeout, one try).
  */
 import dns from 'node:dns/promises';
-import net from 'node:net';
-import { errorCode, ResolveError, UsageError } from './errors.js';
+import { errorCode, ResolveError } from './errors.js';
+import { isIP } from './net/names.js';
 
 export interface DnsOptions {
   /** ADDR or ADDR:PORT ([ADDR]:PORT for IPv6) of the one DNS server to ask. */
@@ -16,21 +16,7 @@ export interface DnsOptions {
 
 export type Address = { address: string; family: 4 | 6 };
 
-/** Parses `--dns-server`: 192.0.2.53, 192.0.2.53:5353, ::1, [::1]:5353. */
-export function parseDnsServer(text: string): string {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const [host, port] = bracketed
-    ? [bracketed[1] ?? '', bracketed[2]]
-    : net.isIP(text) === 6
-      ? [text, undefined]
-      : [text.split(':')[0] ?? '', text.split(':')[1]];
-  if (net.isIP(host) === 0)
-    throw new UsageError(`--dns-server: '${text}' is not an IP address (ADDR or ADDR:PORT)`);
-  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
-    throw new UsageError(`--dns-server: '${port}' is not a port number (1-65535)`);
-  }
-  return net.isIP(host) === 6 ? `[${host}]:${port ?? 53}` : `${host}:${port ?? 53}`;
-}
+export { parseDnsServer } from './net/names.js';
 
 const codeOf = (error: unknown) => errorCode(error) ?? 'error';
 
@@ -63,7 +49,7 @@ export class Dns {
   /** A and AAAA of a name (IP literals pass through). Throws ResolveError when there is none. */
   async addresses(host: string): Promise<Address[]> {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
-    const literal = net.isIP(bare);
+    const literal = isIP(bare);
     if (literal !== 0) return [{ address: bare, family: literal as 4 | 6 }];
     if (!this.options.server) {
       try {

@@ -3,7 +3,6 @@
  * capabilities], goodbye; a second connection only for wrong-TLS-mode evidence; then the opt-in checks.
  */
 import dgram from 'node:dgram';
-import net from 'node:net';
 import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
 import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
@@ -20,7 +19,7 @@ import type { ConnectWatch } from './fast-filtered.js';
 import { invalidLimit, type Limits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { stapledOcsp } from './net/dial.js';
-import { isEhloArgument, isHostName } from './net/names.js';
+import { isEhloArgument, isHostName, isIP } from './net/names.js';
 import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
@@ -67,7 +66,7 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     throw new UsageError(
       `ehloName ${JSON.stringify(target.ehloName.slice(0, 80))} is not a domain or an address literal`,
     );
-  if (!net.isIP(target.servername) && !isHostName(target.servername))
+  if (!isIP(target.servername) && !isHostName(target.servername))
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
   const deadline = new Deadline(target.limits.portMs, target.signal);
@@ -277,7 +276,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
  */
 function hasRoute(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     let settled = false;
     const done = (routed: boolean) => {
       if (settled) return;

@@ -1,12 +1,10 @@
-/** One host: resolve (one address per family, or all), then every (address, port) pair under p-limit. */
-import net from 'node:net';
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
 import { Dns } from './dns.js';
 import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { FastFiltered } from './fast-filtered.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
-import { isEhloArgument, isHostName, normalizeHostName } from './net/names.js';
+import { isEhloArgument, isHostName, isIP, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
 import type { HostResult, PortResult, Service } from './types.js';
@@ -70,7 +68,7 @@ export async function resolveHost(
   const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
   const wanted = family === 'both' ? unique : unique.filter((entry) => entry.family === family);
   if (wanted.length === 0) {
-    const literal = net.isIP(host.replace(/^\[(.*)\]$/, '$1'));
+    const literal = isIP(host.replace(/^\[(.*)\]$/, '$1'));
     throw new ResolveError(
       host,
       literal
@@ -104,7 +102,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   if (badLimit) throw new UsageError(`limits: ${badLimit}`);
   // The name for SNI and certificate checks, and for DNS: A-label form, no trailing dot (RFC 9525 §6.3).
   const named = normalizeHostName(options.servername ?? host);
-  if (!named || (!net.isIP(named.name) && !isHostName(named.name)))
+  if (!named || (!isIP(named.name) && !isHostName(named.name)))
     throw new UsageError(
       `${JSON.stringify((options.servername ?? host).slice(0, 80))} is not a host name or IP address`,
     );

@@ -1,6 +1,6 @@
 // Stands in for yargs 18's lib/platform-shims/esm.mjs in the CLI bundle: the same object shape, with the
 // locales found beside the bundle (dist/cli/locales), node:assert loaded only when an invariant fails, and no
-// folder walk for a package.json (mailprobe sets its own version). Checked by scripts/build-cli.mjs.
+// folder walk for a package.json (the package's own is two folders up). Checked by scripts/build-cli.mjs.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
@@ -24,7 +24,8 @@ export default {
     },
   },
   cliui,
-  findUp: () => undefined,
+  // yargs looks for the nearest package.json once (to guess a version mailprobe then sets itself): ours, at once.
+  findUp: () => join(bundleFolder, '..', '..', 'package.json'),
   getEnv: (key) => process.env[key],
   inspect,
   getProcessArgvBin: () => process.argv[1],

@@ -18,8 +18,7 @@ export function builder(yargs: Argv) {
  */
 export async function handler(args: ReportArgs): Promise<void> {
   const report = reportOptions(args);
-  const { startFixture, startRawServer, tlsFile } = await import('../demo/servers.js');
-  const { probeAndReport } = await import('./report.js');
+  const { probeAndReport, startFixture, startRawServer, tlsFile } = await import('./engine.js');
   const fixtures: Fixture[] = [];
   try {
     const start = async (service: string, fixture: Promise<Fixture>) => {

@@ -1,7 +1,7 @@
 /** `mailprobe egress`: is outbound port 25 blocked or intercepted on this network? (src/egress.ts observes and concludes.) */
 import type { Argv } from 'yargs';
-import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';
+import { parseDnsServer } from '../net/names.js';
 import { exitCodes } from './exit.js';
 import { checkHost, positiveInteger, useColor } from './options.js';
 
@@ -47,8 +47,8 @@ interface Args {
 
 /** Exit 0 not blocked, 1 blocked or intercepted, 4 inconclusive. */
 export async function handler(args: Args): Promise<void> {
-  const { checkEgress, defaultControlPort, defaultEgressHosts } = await import('../egress.js');
-  const { Dns } = await import('../dns.js');
+  const { checkEgress, defaultControlPort, defaultEgressHosts, Dns, renderEgressHuman, renderEgressJson } =
+    await import('./engine.js');
   const hosts =
     args.via === undefined
       ? defaultEgressHosts
@@ -69,7 +69,6 @@ export async function handler(args: Args): Promise<void> {
     dns: new Dns({ server, timeoutMs }),
     family: args['4'] ? 4 : args['6'] ? 6 : 'both',
   });
-  const { renderEgressHuman, renderEgressJson } = await import('../render/egress.js');
   process.stdout.write(
     args.json
       ? renderEgressJson(result)

@@ -3,7 +3,6 @@
  * would be read whole); reports are written to a temporary file beside the target and renamed over it, so a
  * reader never sees half a report and a symlink at the target is replaced, never written through.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, UsageError } from '../errors.js';
@@ -34,7 +33,7 @@ export function readInputFile(option: string, file: string, maxBytes: number): s
 export function writeReportFile(path: string, text: string): void {
   const temporary = join(
     dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
   );
   try {
     writeFileSync(temporary, text, { flag: 'wx', mode: 0o644 });

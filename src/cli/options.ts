@@ -1,6 +1,4 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
-import { X509Certificate } from 'node:crypto';
-import net from 'node:net';
 import { type CheckName, checkNames } from '../check-names.js';
 import { UsageError } from '../errors.js';
 import {
@@ -12,7 +10,7 @@ import {
   parseExpectFlag,
 } from '../expect/parse.js';
 import { defaultLimits, type Limits, limitMaxima } from '../limits.js';
-import { isEhloArgument, isHostName, normalizeHostName } from '../net/names.js';
+import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
 import { readInputFile } from './files.js';
@@ -130,7 +128,7 @@ export function checkMailbox(address: string): string {
 /** A host name (RFC 1123 labels, or an IDN that converts to them) or an IP literal, bracketed or not. */
 export function checkHost(host: string, option = ''): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
-  if (net.isIP(bare)) return host;
+  if (isIP(bare)) return host;
   const shown = host.length > 80 ? `${host.slice(0, 60)}… (${host.length} characters)` : host;
   const named = host.length <= 1024 ? normalizeHostName(host) : undefined;
   if (!isHostName(named?.name ?? '')) {
@@ -162,7 +160,8 @@ export function readCa(file: string | undefined): string | undefined {
   if (blocks.length === 0) throw new UsageError(`--ca: ${file} holds no PEM certificate`);
   blocks.forEach((block, index) => {
     try {
-      new X509Certificate(block);
+      // node:crypto only here, not at start-up of every command.
+      new (process.getBuiltinModule('node:crypto').X509Certificate)(block);
     } catch {
       throw new UsageError(`--ca: ${file}: certificate ${index + 1} of ${blocks.length} cannot be read`);
     }

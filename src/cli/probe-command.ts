@@ -1,9 +1,9 @@
 /** `mailprobe <host>` (and an address or --discover): its options, checked, then handed to cli/report.ts. */
 import type { Argv } from 'yargs';
-import { parseDnsServer } from '../dns.js';
 import { UsageError } from '../errors.js';
 import { expectedService } from '../expect/parse.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
+import { parseDnsServer } from '../net/names.js';
 import {
   checkEhloName,
   checkHost,
@@ -159,7 +159,7 @@ export async function handler(args: Args): Promise<void> {
     ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
-  const { discoverAndReport, probeAndReport } = await import('./report.js');
+  const { discoverAndReport, probeAndReport } = await import('./engine.js');
   if (discovering)
     await discoverAndReport(target, probe, { ...report }, { perHost, maxHosts, deadlineMs: deadline });
   else await probeAndReport(target, probe, { ...report, expectations });

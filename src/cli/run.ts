@@ -1,6 +1,6 @@
 /** The command line: yargs, the commands, and one line on stderr with a documented exit code for every error. */
 import yargs from 'yargs';
-import { ResolveError, UsageError } from '../errors.js';
+import { errorCode, ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';
 import * as demo from './demo-command.js';
 import * as egress from './egress-command.js';
@@ -41,12 +41,15 @@ export async function run(argv: string[]): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (error) {
+    // By code, not instanceof: the engine may come from a bundle of its own, with its own copies of the classes.
+    const kind = errorCode(error);
+    const text = error instanceof Error ? error.message : String(error);
     const [message, code] =
-      error instanceof UsageError
-        ? [`${error.message} (see mailprobe --help)`, exitCodes.usage]
-        : error instanceof ResolveError
-          ? [error.message, exitCodes.resolve]
-          : [`internal error: ${error instanceof Error ? error.message : String(error)}`, 70];
+      kind === new UsageError('').code
+        ? [`${text} (see mailprobe --help)`, exitCodes.usage]
+        : kind === new ResolveError('', '').code
+          ? [text, exitCodes.resolve]
+          : [`internal error: ${text}`, 70];
     fail(message, code);
     // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
     await writeFailureReports(reportFilesIn(argv), message, code);

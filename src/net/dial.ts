@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { isIP } from './names.js';
 
 /** How a TCP connect attempt ended when it did not connect. */
 export type ConnectFailure = 'refused' | 'unreachable' | 'reset' | 'local-error';
@@ -163,7 +164,7 @@ export function startTls(
   onSocket: (socket: tls.TLSSocket) => void,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const sni = net.isIP(options.servername) === 0 ? options.servername : undefined;
+    const sni = isIP(options.servername) === 0 ? options.servername : undefined;
     // requestOCSP is a TLSSocket option that tls.connect passes on; @types/node lists it only there.
     const common: tls.ConnectionOptions & { requestOCSP: boolean } = {
       ...(sni === undefined ? {} : { servername: sni }),

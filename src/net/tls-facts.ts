@@ -1,8 +1,3 @@
-/**
- * What a TLS session showed, as facts: protocol, cipher, the leaf, the chain as sent with a default client's
- * trust verdict (net/chain.ts), the RFC 9525 name check and a stapled OCSP response.
- */
-import net from 'node:net';
 import type tls from 'node:tls';
 import {
   type ChainCertificate,
@@ -12,6 +7,7 @@ import {
   verifyChain,
 } from './chain.js';
 import { type OcspStatus, parseOcspResponse } from './der.js';
+import { isIP } from './names.js';
 
 /** What a TLS session and its certificate showed. Facts only; the rules judge them. */
 export interface TlsFacts {
@@ -128,7 +124,7 @@ export function readTlsFacts(
     chainLength: sent.length,
   };
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');
-  facts.nameMatches = net.isIP(name)
+  facts.nameMatches = isIP(name)
     ? x509.checkIP(name) !== undefined
     : x509.checkHost(name, {
         subject: 'never',
@@ -138,7 +134,7 @@ export function readTlsFacts(
         singleLabelSubdomains: false,
       }) !== undefined;
   if (!facts.nameMatches) {
-    const kind = net.isIP(name) ? 'IP Address:' : 'DNS:';
+    const kind = isIP(name) ? 'IP Address:' : 'DNS:';
     const relevant = names.filter((entry) => entry.startsWith(kind));
     facts.nameError =
       relevant.length > 0

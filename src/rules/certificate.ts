@@ -1,6 +1,5 @@
-/** Certificates: the chain a default client would trust, its dates, algorithms and keys, names, stapled OCSP. */
-import net from 'node:net';
 import type { TrustProblem } from '../net/chain.js';
+import { isIP } from '../net/names.js';
 import { dayMs, daysLeft } from './facts.js';
 import type { Hit, PortResult, Rule } from './rule.js';
 
@@ -39,8 +38,7 @@ function problemHit(port: PortResult, kind: TrustProblem['kind']): Hit | undefin
 /** No DNS-ID at all, while the host is a name: under RFC 9525 nothing can match. */
 function cnOnly(port: PortResult): boolean {
   const tls = port.tls;
-  if (!tls?.certificate || tls.nameMatches || net.isIP(tls.checkedName.replace(/^\[(.*)\]$/, '$1')))
-    return false;
+  if (!tls?.certificate || tls.nameMatches || isIP(tls.checkedName.replace(/^\[(.*)\]$/, '$1'))) return false;
   return !tls.certificate.subjectAltNames.some((name) => name.startsWith('DNS:'));
 }
 

@@ -20,9 +20,9 @@ try {
     else servers.push(await startFixture({ ...options, listenPort: port }));
   }
   if (spec.dnsmasq) dnsmasq = await startDnsmasq(spec.dnsmasq);
-  const child = spawn(process.execPath, [`${root}dist/src/cli/main.js`, ...spec.cli], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // spec.run: any program and its arguments (the benchmarks' timer); spec.cli: the built CLI's arguments.
+  const [file, ...args] = spec.run ?? [process.execPath, `${root}dist/src/cli/main.js`, ...spec.cli];
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(process.stdout);
   child.stderr.pipe(process.stderr);
   const code = await new Promise((resolve) => child.on('close', (status) => resolve(status ?? 99)));

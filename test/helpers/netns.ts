@@ -109,14 +109,24 @@ export class Netns {
   /** Starts fixture servers inside the namespace and runs the built CLI there against them. */
   scenario(spec: {
     servers: object[];
-    cli: string[];
+    cli?: string[];
+    /** Instead of the CLI: any program and its arguments (the benchmarks). */
+    run?: string[];
     dnsmasq?: string[];
   }): Promise<{ code: number; stdout: string; stderr: string }> {
-    return this.run(process.execPath, [`${root}test/helpers/netns-scenario.mjs`, JSON.stringify(spec)]);
+    return this.run(
+      process.execPath,
+      [`${root}test/helpers/netns-scenario.mjs`, JSON.stringify(spec)],
+      spec.run ? 600_000 : 60_000,
+    );
   }
 
-  /** Runs a program inside the namespace and collects its output (killed after 60 s). */
-  run(program: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  /** Runs a program inside the namespace and collects its output (killed after `limitMs`, 60 s by default). */
+  run(
+    program: string,
+    args: string[],
+    limitMs = 60_000,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn('ip', ['netns', 'exec', this.name, program, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,7 +135,7 @@ export class Netns {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);

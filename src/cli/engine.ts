@@ -1,0 +1,10 @@
+/**
+ * Everything the commands load only when they probe: the engine, the report, the demo servers, egress. One
+ * module, so the package's bin can ship it as a bundle of its own (dist/cli/engine.cjs) that `ports`, `--help`
+ * and bad input never load. See README "Start-up".
+ */
+export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
+export { Dns } from '../dns.js';
+export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
+export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
+export { discoverAndReport, probeAndReport } from './report.js';

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What the benchmarks compare mailprobe with: the monitoring-plugins checks and nmap (Debian packages). The
+# integration suite's packages (Postfix, Dovecot, iproute2, iptables, openssl) come from .ci/run.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+[ -x /usr/lib/nagios/plugins/check_smtp ] || need+=(monitoring-plugins-basic)
+command -v nmap >/dev/null || need+=(nmap)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
