@@ -119,7 +119,20 @@ describe('mailprobe CLI', () => {
     ['a malformed host', ['not a host'], /is not a host name or IP address/],
     ['a bad timeout', ['127.0.0.1', '--timeout', '0'], /--timeout/],
     ['-4 with -6', ['127.0.0.1', '-4', '-6'], /mutually exclusive/],
-    ['an unknown option', ['127.0.0.1', '--bogus'], /Unknown argument/],
+    ['an unknown option', ['127.0.0.1', '--bogus'], /unknown option --bogus/],
+    ['a misspelt option', ['127.0.0.1', '--colour'], /unknown option --colour \(did you mean --color\?\)/],
+    [
+      'an invalid choice, in one line',
+      ['127.0.0.1', '--fail-on', 'severe'],
+      /--fail-on: 'severe' is not one of info, low, medium, high, critical/,
+    ],
+    [
+      'host:port',
+      ['mail.example.com:587'],
+      /'mail\.example\.com:587' is a host and a port: use mail\.example\.com --ports 587/,
+    ],
+    ['an IPv4 address out of range', ['256.1.1.1'], /'256\.1\.1\.1' is not a valid IPv4 address/],
+    ['a partial IPv4 address', ['1.2.3'], /'1\.2\.3' is not a valid IPv4 address/],
     ['no host', [], /missing <host>/],
     ['a malformed address', ['@example.org'], /'@example\.org' is not a mail address/],
     [
@@ -167,4 +180,16 @@ describe('mailprobe CLI', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
     });
   }
+});
+
+describe('options anywhere', () => {
+  it('options before the host, and a flag after a list, parse as written', async () => {
+    const before = await cli(['--ports', '587', '127.0.0.1', '--timeout', '300', '--json']);
+    const after = await cli(['127.0.0.1', '--ports', '587', '-4', '--timeout', '300', '--json']);
+    for (const run of [before, after]) {
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout) as { hosts: { ports: { port: number }[] }[] };
+      expect(report.hosts[0]?.ports.map((p) => p.port)).toEqual([587]);
+    }
+  });
 });

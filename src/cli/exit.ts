@@ -10,6 +10,8 @@ export const exitCodes = {
   resolve: 3,
   /** `mailprobe egress` could not conclude. */
   inconclusive: 4,
+  /** Ctrl-C (SIGINT): the report shows what was seen until then (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** Prints one line to stderr and sets the exit code; never a stack trace. */

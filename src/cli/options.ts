@@ -129,6 +129,15 @@ export function checkMailbox(address: string): string {
 export function checkHost(host: string, option = ''): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare)) return host;
+  // host:port (not an IPv6 literal, which has more than one colon): the port goes in an option.
+  const hostPort = /^([^:]+):(\d+)$/.exec(host);
+  if (hostPort)
+    throw new UsageError(
+      `${option}'${host}' is a host and a port: use ${hostPort[1]} --ports ${hostPort[2]} (a reference port) or --port ${hostPort[2]}=SERVICE`,
+    );
+  // Digits and dots only is an IPv4 address or nothing: the resolver would read 1.2.3 as 1.2.0.3.
+  if (/^[\d.]+$/.test(bare)) throw new UsageError(`${option}'${host}' is not a valid IPv4 address`);
+  if (bare.includes(':')) throw new UsageError(`${option}'${host}' is not a valid IPv6 address`);
   const shown = host.length > 80 ? `${host.slice(0, 60)}… (${host.length} characters)` : host;
   const named = host.length <= 1024 ? normalizeHostName(host) : undefined;
   if (!isHostName(named?.name ?? '')) {
@@ -178,10 +187,10 @@ export function positiveInteger(value: unknown, option: string, max: number): nu
   return number;
 }
 
-/** Colour only on a terminal, and never with NO_COLOR (https://no-color.org) or --no-color. */
+/** --color / --no-color first, then NO_COLOR (https://no-color.org), then: only on a terminal, not in CI. */
 export function useColor(flag: boolean | undefined, stream: NodeJS.WriteStream): boolean {
-  if (flag === false) return false;
+  // The command line wins over the environment (https://no-color.org: a flag overrides NO_COLOR).
+  if (flag !== undefined) return flag;
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (flag === true) return true;
   return stream.isTTY === true && process.env.CI === undefined;
 }

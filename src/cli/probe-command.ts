@@ -26,12 +26,10 @@ export function builder(yargs: Argv) {
     .positional('host', { type: 'string', describe: 'host name or IP address to probe', demandOption: true })
     .option('ports', {
       type: 'string',
-      array: true,
       describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
     })
     .option('port', {
       type: 'string',
-      array: true,
       describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)',
     })
     .option('timeout', {
@@ -52,19 +50,16 @@ export function builder(yargs: Argv) {
     .conflicts('4', '6')
     .option('limit', {
       type: 'string',
-      array: true,
       describe: 'override one deadline or cap, repeatable: NAME=NUMBER (e.g. greetingMs=30000; see README)',
     })
     .option('check', {
       type: 'string',
-      array: true,
       describe:
         'opt-in checks, comma-separated: injection, auth-required, tls-versions, or all (see README for the bytes sent)',
     })
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
     .option('expect', {
       type: 'string',
-      array: true,
       describe:
         'what a port must do, repeatable: PORT=WORD[,WORD] (e.g. 587=starttls,safe 465=tls 25=closed); fails the run when unmet',
     })
@@ -116,6 +111,11 @@ export function builder(yargs: Argv) {
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
+/** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
+function list(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+}
+
 export async function handler(args: Args): Promise<void> {
   const target = String(args.host);
   // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
@@ -128,14 +128,15 @@ export async function handler(args: Args): Promise<void> {
   const perHost = positiveInteger(args['per-host'], '--per-host', 64) ?? 2;
   const maxHosts = positiveInteger(args['max-hosts'], '--max-hosts', 1000);
   const deadline = positiveInteger(args.deadline, '--deadline', 86_400_000);
-  const ports = parsePorts(args.ports, args.port);
-  const checks = parseChecks(args.check);
+  // Repeatable options, not greedy arrays: a value never swallows the host or the next option.
+  const ports = parsePorts(list(args.ports), list(args.port));
+  const checks = parseChecks(list(args.check));
   // --timeout sets every phase; --limit then overrides single fields.
-  const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(args.limit) };
+  const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(list(args.limit)) };
   const ca = readCa(args.ca);
   const dnsServer = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
   const report = reportOptions(args);
-  const expectations = parseExpectations(args.expect, args['expect-file']);
+  const expectations = parseExpectations(list(args.expect), args['expect-file']);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))
     throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {

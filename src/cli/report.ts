@@ -113,13 +113,38 @@ function render(
   return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}`;
 }
 
+/**
+ * Ctrl-C: the first SIGINT aborts every probe through the library's AbortSignal, so the report of what was seen
+ * so far is printed (marked interrupted) and the run exits 130; a second one exits at once.
+ */
+function interruption(): { signal: AbortSignal; interrupted: () => boolean; release: () => void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(exitCodes.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  return {
+    signal: controller.signal,
+    interrupted: () => controller.signal.aborted,
+    release: () => process.off('SIGINT', onSignal),
+  };
+}
+
 /** Judges, checks expectations, writes the report files and stdout, sets the exit code. */
 async function finish(
   results: HostResult[],
   report: ReportOptions,
   exitOnFailure: boolean,
   discovery?: Discovery,
+  interrupted = false,
 ) {
+  if (interrupted)
+    for (const result of results)
+      result.notes = [
+        ...(result.notes ?? []),
+        'interrupted (Ctrl-C): ports still being probed were stopped and show as aborted',
+      ];
   const {
     hosts,
     outcome: summary,
@@ -130,11 +155,16 @@ async function finish(
     discovery,
   });
   const extra = discovery && settings ? { ...discovery, settings } : undefined;
+  if (interrupted) Object.assign(summary, { passed: false, interrupted: true });
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
   }
   process.stdout.write(render(report.format, hosts, summary, report, extra));
-  process.exitCode = exitOnFailure && !summary.passed ? exitCodes.findings : exitCodes.ok;
+  process.exitCode = interrupted
+    ? exitCodes.interrupted
+    : exitOnFailure && !summary.passed
+      ? exitCodes.findings
+      : exitCodes.ok;
 }
 
 /** The CLI's one job for a single host, shared by the default command and demo. Uses only the public API. */
@@ -144,18 +174,24 @@ export async function probeAndReport(
   report: ReportOptions,
   exitOnFailure = true,
 ): Promise<void> {
-  const perFamily = probe.family === 'both' || probe.family === undefined ? 2 : 1;
-  const spin = spinner(report, (probe.ports?.length ?? 7) * perFamily);
+  const stop = interruption();
+  let spin: Progress | undefined;
   let result: HostResult;
   try {
     result = await probeHost(host, {
       ...probe,
-      ...(spin ? { onPortDone: (port) => spin.tick(port.port) } : {}),
+      signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
+      // The spinner counts what is really probed: the ports times the addresses resolved.
+      onResolved: (addresses) => {
+        spin = spinner(report, (probe.ports?.length ?? 7) * addresses.length);
+      },
+      onPortDone: (port) => spin?.tick(port.port),
     });
   } finally {
     spin?.stop();
+    stop.release();
   }
-  await finish([result], report, exitOnFailure);
+  await finish([result], report, exitOnFailure, undefined, stop.interrupted());
 }
 
 /**
@@ -169,9 +205,11 @@ export async function discoverAndReport(
   bounds: { perHost: number; maxHosts?: number | undefined; deadlineMs?: number | undefined },
 ): Promise<void> {
   let spin: Progress | undefined;
+  const stop = interruption();
   try {
     const { discovery, hosts } = await probeDomain(target, {
       ...probe,
+      signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
       perHost: bounds.perHost,
       ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
       ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
@@ -184,9 +222,16 @@ export async function discoverAndReport(
       onPortDone: (port) => spin?.tick(port.port),
     });
     spin?.stop();
-    await finish(hosts, report, true, discovery);
+    stop.release();
+    await finish(hosts, report, true, discovery, stop.interrupted());
   } catch (error) {
     spin?.stop();
+    stop.release();
+    if (stop.interrupted()) {
+      process.stderr.write('mailprobe: interrupted (Ctrl-C) before any host was probed\n');
+      process.exitCode = exitCodes.interrupted;
+      return;
+    }
     if (error instanceof ResolveError && /deadline of \d+ ms/.test(error.reason))
       throw new ResolveError(error.host, error.reason.replace('deadline', '--deadline'), error.notFound);
     throw error;

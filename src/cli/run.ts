@@ -9,6 +9,91 @@ import { reportFilesIn, writeFailureReports } from './files.js';
 import * as ports from './ports-command.js';
 import * as probe from './probe-command.js';
 
+/** Every long option of every command, for "did you mean" (yargs' root instance does not know the commands'). */
+const optionNames = [
+  'ports',
+  'port',
+  'timeout',
+  'json',
+  'format',
+  'junit',
+  'markdown',
+  'fail-on',
+  'expect',
+  'expect-file',
+  'ca',
+  'servername',
+  'ehlo-name',
+  'check',
+  'limit',
+  'concurrency',
+  'all-addresses',
+  'dns-server',
+  'discover',
+  'per-host',
+  'max-hosts',
+  'deadline',
+  'fast-filtered',
+  'no-fast-filtered',
+  'verbose',
+  'color',
+  'no-color',
+  'quiet',
+  'help',
+  'version',
+  'via',
+  'control-port',
+];
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const saved = row[j] ?? 0;
+      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = saved;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The known option closest to `word`, when one is close enough to be what was meant. */
+export function closest(word: string, known: string[]): string | undefined {
+  const ranked = known
+    .filter((name) => name.length > 1)
+    .map((name) => ({ name, d: distance(word.toLowerCase(), name.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d);
+  const best = ranked[0];
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) && best.d < word.length
+    ? best.name
+    : undefined;
+}
+
+/** yargs' messages, as one line that names the option and, for a typo, what was probably meant. */
+function oneLine(message: string, known: string[]): string {
+  // yargs' own wording for a missing positional names no argument; say which one.
+  if (/^Not enough non-option arguments/.test(message))
+    return 'missing <host> (or a command: demo, ports, egress)';
+  const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
+  if (unknown?.[1]) {
+    const words = unknown[1].split(', ').map((word) => word.trim());
+    const hints = words.map((word) => {
+      const guess = closest(word.replace(/^-+/, ''), known);
+      return `--${word.replace(/^-+/, '')}${guess ? ` (did you mean --${guess}?)` : ''}`;
+    });
+    return `unknown option${words.length > 1 ? 's' : ''} ${hints.join(', ')}`;
+  }
+  const invalid = /Argument: ([^,]+), Given: ("[^"]*"|\S+), Choices: (.*)$/s.exec(message);
+  if (invalid) {
+    const choices = (invalid[3] ?? '').replace(/"/g, '').replace(/\s+/g, ' ').trim();
+    return `--${invalid[1]}: ${invalid[2]?.replace(/"/g, "'")} is not one of ${choices}`;
+  }
+  return message.replace(/\s*\n\s*/g, '; ');
+}
+
 /** Parses the command line and runs a command. Errors end as one line on stderr and a documented exit code. */
 export async function run(argv: string[]): Promise<void> {
   const parser = yargs(argv)
@@ -27,16 +112,14 @@ export async function run(argv: string[]): Promise<void> {
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .epilogue(
-      'exit codes: 0 no finding of severity high or above, 1 at least one, 2 bad usage or input, 3 host not resolvable',
+      'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 130 interrupted (Ctrl-C)',
     )
-    .fail((message, error) => {
+    .fail((message, error, instance) => {
       if (error) throw error;
-      // yargs' own wording for a missing positional names no argument; say which one.
-      throw new UsageError(
-        /^Not enough non-option arguments/.test(message)
-          ? 'missing <host> (or a command: demo, ports)'
-          : message,
-      );
+      const known = (
+        instance as unknown as { getOptions?: () => { key?: Record<string, unknown> } }
+      ).getOptions?.().key;
+      throw new UsageError(oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])]));
     });
   try {
     await parser.parseAsync();

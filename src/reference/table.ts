@@ -59,7 +59,7 @@ export const referenceTable: readonly ServiceReference[] = [
     tls: 'starttls',
     tlsRequiredForAuth: true,
     expected: 'STARTTLS required',
-    summary: "client submission (the seed's recommendation); STARTTLS required before AUTH",
+    summary: 'client submission (recommended by RFC 6409 and common practice); STARTTLS required before AUTH',
     reference: 'RFC 6409 §4; RFC 3207 §4; RFC 8314 §3.3',
   },
   {

@@ -14,6 +14,7 @@ export interface HumanOptions {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function tlsVersion(protocol: string): string {
   return protocol.replace(/^TLSv/, 'TLS ');
@@ -114,9 +115,10 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   const showAddress = verdict.addresses.length > 1;
   const out: string[] = [];
   out.push(
-    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}          ${
-      new Set(verdict.ports.map((p) => p.port)).size
-    } ports in ${seconds(verdict.durationMs)}`,
+    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}          ${plural(
+      new Set(verdict.ports.map((p) => p.port)).size,
+      'port',
+    )} in ${seconds(verdict.durationMs)}`,
     '',
   );
   const header = [

@@ -16,7 +16,7 @@ export function renderReference(options: { color: boolean }): string {
     ['port', 'service', 'protocol', 'role', 'TLS as it should be', 'reference'].map((h) => s.bold(h)),
     ...rows,
   ]);
-  return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), the seed recommends 587 with STARTTLS: both are policy choices.\n`;
+  return `${lines.map((line) => ` ${line}`).join('\n')}\n\nreference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS (465/993/995), RFC 6409 and common practice recommend 587 with STARTTLS: both are policy choices.\n`;
 }
 
 /** The discovery part of a report: what DNS said, then (after the host reports) the client settings. */

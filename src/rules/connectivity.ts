@@ -56,7 +56,7 @@ export const connectivityRules: readonly Rule[] = [
     id: 'port-25-blocked',
     severity: 'high',
     title: 'port 25 is dropped on the way while the submission ports answer',
-    reference: 'RFC 5068 §3.2; seed port reference (ISPs block outbound 25)',
+    reference: 'RFC 5068 §3.2 (ISPs block outbound 25 from residential connections)',
     check: (port, host) => {
       const answered = outboundBlock(port, host);
       if (answered.length === 0) return undefined;

@@ -19,6 +19,8 @@ export interface Outcome {
   failingFindings: number;
   /** Unmet expectations, over all hosts. */
   failedExpectations: number;
+  /** The run was interrupted (Ctrl-C): what the report shows is what was seen until then. */
+  interrupted?: true;
   /** Why the run failed before or apart from the findings: bad input (exit 2), nothing to probe (exit 3). */
   error?: { exitCode: number; message: string };
 }
