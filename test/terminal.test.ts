@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { mainScript, root } from './helpers/cli.js';
+import { cli, mainScript, root } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
 
 function hasPython(): string | undefined {
@@ -35,6 +35,7 @@ function onTerminal(spec: {
   interruptAfter?: number;
   command: string[];
   env?: Record<string, string>;
+  unsetEnv?: string[];
 }): PtyRun {
   return JSON.parse(
     execFileSync('python3', [`${root}test/helpers/terminal.py`, JSON.stringify(spec)], {
@@ -81,5 +82,64 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
     });
     expect(run.seconds).toBeLessThan(20);
     expect(run.terminal).not.toMatch(/probing/);
+  });
+});
+
+describe('the report, shaped for a person', () => {
+  for (const columns of [80, 120]) {
+    it(`at ${columns} columns no line is wider than the terminal, and the first lines carry the verdict`, async () => {
+      for (const extra of [[], ['--verbose']]) {
+        const run = await cli(['demo', '--no-color', ...extra], { COLUMNS: String(columns) });
+        const lines = run.stdout.split('\n');
+        const wide = lines.filter((line) => [...line].length > columns);
+        expect(wide, wide.join('\n')).toEqual([]);
+        expect(lines[1]).toMatch(/^works from here: 6 of 7 ports · safe: 4 of 7/);
+        expect(lines.slice(1, 5).join(' ')).toMatch(/use: sending \d+ \(STARTTLS\)/);
+        expect(run.stdout).toMatch(/fix first:\n - password authentication is offered before TLS/);
+      }
+    });
+  }
+
+  it('--quiet prints the verdict lines only', async () => {
+    const run = await cli(['demo', '--no-color', '--quiet']);
+    expect(run.stdout).toMatch(/^127\.0\.0\.1 {2}→ {2}127\.0\.0\.1 {3}7 ports in \d+\.\d s\nworks from here/);
+    expect(run.stdout).not.toMatch(/findings|certificates| port {3}service/);
+  });
+
+  it('one finding on several ports and addresses is one entry that lists them all', async () => {
+    const { judge } = await import('../src/rules/judge.js');
+    const { renderHuman } = await import('../src/render/human.js');
+    const { probe } = await import('./helpers/probe.js');
+    const { startFixture } = await import('../src/demo/servers.js');
+    const servers = await Promise.all(
+      ['127.0.0.1', '::1'].flatMap((host) =>
+        [0, 1].map(() => startFixture({ protocol: 'imap', tls: 'starttls', authBeforeTls: true, host })),
+      ),
+    );
+    try {
+      const results = await Promise.all(
+        servers.map((server) => probe(server.port, 'imap', { address: server.host })),
+      );
+      const host = {
+        host: 'localhost',
+        servername: 'localhost',
+        addresses: [
+          { address: '127.0.0.1', family: 4 as const },
+          { address: '::1', family: 6 as const },
+        ],
+        resolveMs: 0,
+        startedAt: new Date().toISOString(),
+        durationMs: 1,
+        ports: results,
+      };
+      const [verdict] = judge([host]).hosts;
+      if (!verdict) throw new Error('no verdict');
+      const text = renderHuman(verdict, { color: false });
+      const entries = text.split('\n').filter((line) => /cleartext-auth-before-tls {2}/.test(line));
+      expect(entries).toHaveLength(1);
+      for (const server of servers) expect(text).toContain(`${server.port} ${server.host}`);
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
   });
 });

@@ -30,6 +30,12 @@ export function reportBuilder<T>(yargs: Argv<T>) {
       choices: severities as unknown as string[],
       describe: 'lowest finding severity that fails the run (default: high)',
     })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe: 'print only the verdict lines: works, safe, what to use, what to fix first',
+    })
     .option('verbose', {
       alias: 'v',
       type: 'boolean',
@@ -63,6 +69,7 @@ export interface ReportArgs {
   markdown?: string | undefined;
   'fail-on'?: string | undefined;
   verbose: boolean;
+  quiet?: boolean | undefined;
   color?: boolean | undefined;
 }
 
@@ -88,6 +95,7 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
     format,
     files,
     verbose: args.verbose,
+    quiet: args.quiet === true,
     color: args.color,
     failOn: (args['fail-on'] as Severity | undefined) ?? 'high',
   };

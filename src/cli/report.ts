@@ -31,6 +31,8 @@ export interface ReportOptions {
   /** Reports written to files as well. */
   files: Partial<Record<'json' | 'junit' | 'markdown', string>>;
   verbose: boolean;
+  /** The human report's first lines only (the verdict, what to use, what to fix first). */
+  quiet?: boolean | undefined;
   color: boolean | undefined;
   /** Findings at or above this severity fail the run. */
   failOn: Severity;
@@ -108,7 +110,14 @@ function render(
   if (format === 'junit') return renderJunit(hosts, result);
   if (format === 'markdown') return renderMarkdown(hosts, result);
   const color = useColor(report.color, process.stdout);
-  const body = hosts.map((host) => renderHuman(host, { color, verbose: report.verbose })).join('\n');
+  // Fitted to the terminal; through a pipe, to COLUMNS when it is set (as shells and CI runners set it).
+  const terminal = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS);
+  const width = Number.isFinite(terminal) && terminal > 0 ? terminal : undefined;
+  const body = hosts
+    .map((host) =>
+      renderHuman(host, { color, verbose: report.verbose, quiet: report.quiet, width, outcome: result }),
+    )
+    .join('\n');
   if (!discovery) return body;
   return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}`;
 }

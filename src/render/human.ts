@@ -2,15 +2,21 @@
 import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
 import type { Finding, Severity } from '../rules/finding.js';
-import type { CheckedHost } from '../rules/outcome.js';
+import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
-import { columns, type Style, style } from './style.js';
+import { columns, type Style, style, width } from './style.js';
 
 export interface HumanOptions {
   color: boolean;
-  /** Adds each port's transcript. */
+  /** Adds each port's transcript, every evidence line and each certificate chain. */
   verbose?: boolean;
+  /** The terminal's width: the table and the text are fitted to it (none: no limit). */
+  width?: number | undefined;
+  /** Only the first lines: the verdict, what to use, what to fix first. */
+  quiet?: boolean | undefined;
+  /** The run's pass or fail, shown in the first lines. */
+  outcome?: Outcome | undefined;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -100,55 +106,204 @@ function severityLabel(severity: Severity, s: Style): string {
   return s.dim(text);
 }
 
-function findingLines(finding: Finding, showAddress: boolean, s: Style): string[] {
-  const where = showAddress ? `${finding.port} ${finding.address}` : String(finding.port);
+/** One finding as it is shown: a group of the same finding on several ports and addresses. */
+interface FindingGroup {
+  finding: Finding;
+  where: string[];
+  /** The detail differs between the ports of the group (the first is shown; JSON and --verbose have each). */
+  detailsDiffer: boolean;
+}
+
+/** Groups the same finding (id and severity) on several ports and addresses into one entry that lists them all. */
+function groupFindings(findings: Finding[], showAddress: boolean): FindingGroup[] {
+  const groups = new Map<string, FindingGroup>();
+  for (const finding of findings) {
+    const key = `${finding.severity} ${finding.id}`;
+    const where = showAddress ? `${finding.port} ${finding.address}` : String(finding.port);
+    const group = groups.get(key);
+    if (!group) groups.set(key, { finding, where: [where], detailsDiffer: false });
+    else {
+      if (!group.where.includes(where)) group.where.push(where);
+      if (finding.detail !== group.finding.detail) group.detailsDiffer = true;
+    }
+  }
+  return [...groups.values()];
+}
+
+/** Wraps text at spaces to `max` columns, keeping its leading indent; continuation lines start with `indent`. */
+function wrapText(text: string, max: number, indent: string): string[] {
+  if (max <= 20 || width(text) <= max) return [text];
+  const lead = /^\s*/.exec(text)?.[0] ?? '';
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    if (line.trim() && width(line) + 1 + width(word) > max) {
+      lines.push(line);
+      line = indent + word;
+    } else line = line.trim() ? `${line} ${word}` : `${line}${word}`;
+  }
+  if (line.trim()) lines.push(line);
+  return lines;
+}
+
+function groupLines(group: FindingGroup, s: Style, max: number, verbose: boolean): string[] {
+  const { finding } = group;
+  const pad = '         ';
+  const head = `${severityLabel(finding.severity, s)} ${s.bold(finding.id)}  ${sanitize(finding.title)}`;
+  const where = `on ${group.where.join(', ')}`;
+  const evidence = verbose ? finding.evidence : finding.evidence.slice(0, 3);
   return [
-    `${severityLabel(finding.severity, s)} ${where.padEnd(showAddress ? 22 : 5)} ${s.bold(finding.id)}  ${sanitize(finding.title)}`,
-    `         ${sanitize(finding.detail)}`,
-    ...finding.evidence.map((line) => s.dim(`           ${clip(sanitize(line), 160)}`)),
-    s.dim(`           ref: ${finding.reference}`),
+    ...wrapText(head, max, pad),
+    ...wrapText(`${pad}${where}`, max, `${pad}  `).map((line) => s.dim(line)),
+    ...wrapText(
+      `${pad}${sanitize(finding.detail)}${group.detailsDiffer ? ' (on the other ports the detail differs: see --verbose or --json)' : ''}`,
+      max,
+      pad,
+    ),
+    ...evidence.map((line) => s.dim(`  ${pad}${clip(sanitize(line), Math.max(40, max - pad.length - 2))}`)),
+    ...(finding.evidence.length > evidence.length
+      ? [s.dim(`  ${pad}(${finding.evidence.length - evidence.length} more evidence lines: --verbose)`)]
+      : []),
+    ...wrapText(`  ${pad}ref: ${finding.reference}`, max, `  ${pad}     `).map((line) => s.dim(line)),
   ];
+}
+
+/** The first lines: does it work from here, is it safe, what to use, did the run pass, what to fix first. */
+function verdictLines(
+  verdict: CheckedHost,
+  groups: FindingGroup[],
+  options: HumanOptions,
+  s: Style,
+): string[] {
+  const byPort = new Map<number, PortVerdict[]>();
+  for (const port of verdict.ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
+  const all = [...byPort.values()];
+  const working = all.filter((ports) => ports.some((p) => p.works)).length;
+  const safe = all.filter((ports) => ports.every((p) => p.safe === true)).length;
+  const lines = [
+    `${s.bold('works from here')}: ${working} of ${plural(all.length, 'port')} · ${s.bold('safe')}: ${safe} of ${all.length}${
+      options.outcome
+        ? ` · ${options.outcome.passed ? s.green('PASSED') : s.red('FAILED')}${options.outcome.interrupted ? ' (interrupted)' : ''}${
+            options.outcome.failingFindings > 0
+              ? `: ${plural(options.outcome.failingFindings, 'finding')} at or above ${options.outcome.failOn}`
+              : ''
+          }${options.outcome.failedExpectations > 0 ? `${options.outcome.failingFindings > 0 ? ',' : ':'} ${plural(options.outcome.failedExpectations, 'expectation')} not met` : ''}`
+        : ''
+    }`,
+    `${s.bold('use')}: ${verdict.recommendation.text}`,
+  ];
+  const serious = groups
+    .filter((group) => ['critical', 'high', 'medium'].includes(group.finding.severity))
+    .slice(0, 3);
+  if (serious.length > 0) {
+    lines.push(`${s.bold('fix first')}:`);
+    for (const group of serious)
+      lines.push(
+        ` - ${sanitize(group.finding.title)} (${group.finding.id}, on ${group.where.slice(0, 4).join(', ')}${group.where.length > 4 ? ', …' : ''})`,
+      );
+  }
+  return lines;
+}
+
+/** Lays out the port table within `max` columns: drops "expected" first, then wraps "observed" at its separators. */
+function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: number | undefined): string[] {
+  const build = (withExpected: boolean, observedWidth: number | undefined) => {
+    const header = [
+      'port',
+      ...(showAddress ? ['address'] : []),
+      'service',
+      ...(withExpected ? ['expected'] : []),
+      'works',
+      'safe',
+      'observed',
+    ];
+    const rows: string[][] = [];
+    for (const port of verdict.ports) {
+      const cells = [
+        String(port.port),
+        ...(showAddress ? [port.address] : []),
+        port.service,
+        ...(withExpected ? [port.expected] : []),
+        mark(port.works, s),
+        mark(port.safe, s),
+      ];
+      const text = observed(port);
+      const parts = observedWidth === undefined ? [text] : wrapParts(text, observedWidth);
+      rows.push([...cells, parts[0] ?? '']);
+      for (const more of parts.slice(1)) rows.push([...cells.map(() => ''), more]);
+    }
+    return columns([header.map((h) => s.bold(h)), ...rows]).map((line) => ` ${line}`);
+  };
+  const widest = (lines: string[]) => Math.max(...lines.map(width));
+  const full = build(true, undefined);
+  if (max === undefined || widest(full) <= max) return full;
+  const noExpected = build(false, undefined);
+  if (widest(noExpected) <= max) return noExpected;
+  // The fixed columns' width: a table whose observed cells are empty is as wide as they and the header word.
+  const fixed = widest(build(false, 0)) - 'observed'.length;
+  return build(false, Math.max(24, max - fixed));
+}
+
+/** Splits an "observed" cell at its " · " separators (then at spaces) into pieces of at most `max` columns. */
+function wrapParts(text: string, max: number): string[] {
+  if (max <= 0) return [''];
+  const pieces = text.split(' · ');
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of pieces) {
+    const next = line ? `${line} · ${piece}` : piece;
+    if (width(next) <= max) line = next;
+    else {
+      if (line) lines.push(line);
+      line = piece;
+      while (width(line) > max) {
+        const cut = line.lastIndexOf(' ', max);
+        const at = cut > 0 ? cut : max;
+        lines.push(line.slice(0, at));
+        line = line.slice(at).trimStart();
+      }
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 export function renderHuman(verdict: CheckedHost, options: HumanOptions): string {
   const s = style(options.color);
   const showAddress = verdict.addresses.length > 1;
+  const max = options.width !== undefined && options.width > 0 ? options.width : undefined;
+  const lineMax = max ?? 160;
+  const groups = groupFindings(verdict.findings, showAddress);
   const out: string[] = [];
   out.push(
-    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}          ${plural(
+    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}   ${plural(
       new Set(verdict.ports.map((p) => p.port)).size,
       'port',
     )} in ${seconds(verdict.durationMs)}`,
-    '',
+    ...verdictLines(verdict, groups, options, s).flatMap((line) => wrapText(line, lineMax, '   ')),
   );
-  const header = [
-    'port',
-    ...(showAddress ? ['address'] : []),
-    'service',
-    'expected',
-    'observed',
-    'works',
-    'safe',
-  ];
-  const rows = verdict.ports.map((port) => [
-    String(port.port),
-    ...(showAddress ? [port.address] : []),
-    port.service,
-    port.expected,
-    clip(observed(port), 90),
-    mark(port.works, s),
-    mark(port.safe, s),
-  ]);
-  for (const line of columns([header.map((h) => s.bold(h)), ...rows])) out.push(` ${line}`);
-  out.push('');
-  const certificates = certificateLines(verdict, options.verbose === true, s);
+  if (options.quiet) return `${out.join('\n')}\n`;
+  out.push('', ...tableLines(verdict, showAddress, s, max), '');
+  const certificates = certificateLines(verdict, options.verbose === true, s).flatMap((line) =>
+    wrapText(line, lineMax, '   '),
+  );
   if (certificates.length > 0) out.push(s.bold('certificates'), ...certificates, '');
-  if (verdict.notes?.length) out.push(...verdict.notes.map((note) => s.dim(`note: ${sanitize(note)}`)), '');
-  if (verdict.findings.length === 0) out.push('no findings');
+  if (verdict.notes?.length)
+    out.push(
+      ...verdict.notes
+        .flatMap((note) => wrapText(`note: ${sanitize(note)}`, lineMax, '      '))
+        .map((l) => s.dim(l)),
+      '',
+    );
+  if (groups.length === 0) out.push('no findings');
   else {
-    out.push(s.bold('findings'));
-    for (const finding of verdict.findings)
-      out.push(...findingLines(finding, showAddress, s).map((l) => ` ${l}`));
+    out.push(
+      s.bold(
+        `findings (${groups.length}${groups.length === verdict.findings.length ? '' : `, on ${verdict.findings.length} ports and addresses`})`,
+      ),
+    );
+    for (const group of groups)
+      out.push(...groupLines(group, s, lineMax - 1, options.verbose === true).map((l) => ` ${l}`));
   }
   if (verdict.expectations?.length) {
     const failed = verdict.expectations.filter((e) => !e.passed);
@@ -165,7 +320,6 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
       );
     }
   }
-  out.push('', `use: ${verdict.recommendation.text}`);
   if (options.verbose) {
     for (const port of verdict.ports) {
       out.push('', s.bold(`transcript ${port.port} ${port.address}`));
@@ -185,7 +339,11 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
           entry.unsolicited ? 'unsolicited' : '',
         ].filter(Boolean);
         out.push(
-          `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,
+          ...wrapText(
+            `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,
+            lineMax,
+            ' '.repeat(16),
+          ),
         );
       }
     }
