@@ -193,3 +193,13 @@ describe('options anywhere', () => {
     }
   });
 });
+
+describe('- for stdout', () => {
+  it('--junit - prints the JUnit report instead of the human one; two reports on stdout is exit 2', async () => {
+    const run = await cli(['demo', '--junit', '-']);
+    expect(run.stdout).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="mailprobe"/);
+    const both = await cli(['demo', '--junit', '-', '--json', '-']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--json and --junit both name stdout/);
+  });
+});

@@ -62,7 +62,13 @@ export function reportFilesIn(argv: string[]): ReportFiles {
     const kind = match[1] as keyof ReportFiles;
     const value = match[2] ?? argv[i + 1];
     // `--json` alone prints to stdout; a value that looks like an option is not a file.
-    if (value === undefined || value === '' || (match[2] === undefined && value.startsWith('-'))) continue;
+    if (
+      value === undefined ||
+      value === '' ||
+      value === '-' ||
+      (match[2] === undefined && value.startsWith('-'))
+    )
+      continue;
     files[kind] = value;
   }
   return files;

@@ -75,13 +75,17 @@ export interface ReportArgs {
 
 export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectations'> {
   const files: ReportOptions['files'] = {};
-  if (args.json) files.json = writable('json', args.json);
-  if (args.junit !== undefined) {
-    if (args.junit === '') throw new UsageError('--junit: expected a FILE');
+  // `-` names stdout, as for most command-line tools: that format is printed instead of the human report.
+  const toStdout = (['json', 'junit', 'markdown'] as const).filter((kind) => args[kind] === '-');
+  if (toStdout.length > 1)
+    throw new UsageError(`--${toStdout.join(' and --')} both name stdout (-); only one report can go there`);
+  if (args.json && args.json !== '-') files.json = writable('json', args.json);
+  if (args.junit !== undefined && args.junit !== '-') {
+    if (args.junit === '') throw new UsageError('--junit: expected a FILE (or - for stdout)');
     files.junit = writable('junit', args.junit);
   }
-  if (args.markdown !== undefined) {
-    if (args.markdown === '') throw new UsageError('--markdown: expected a FILE');
+  if (args.markdown !== undefined && args.markdown !== '-') {
+    if (args.markdown === '') throw new UsageError('--markdown: expected a FILE (or - for stdout)');
     files.markdown = writable('markdown', args.markdown);
   }
   const paths = Object.entries(files);
@@ -90,7 +94,10 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
     if (other)
       throw new UsageError(`--${kind} and --${other[0]} name the same file (${path}); give each its own`);
   }
-  const format = (args.format as Format | undefined) ?? (args.json === '' ? 'json' : 'human');
+  const dash = toStdout[0];
+  if (dash && args.format !== undefined && args.format !== dash)
+    throw new UsageError(`--${dash} - and --format ${args.format} both say what goes to stdout`);
+  const format = (args.format as Format | undefined) ?? dash ?? (args.json === '' ? 'json' : 'human');
   return {
     format,
     files,

@@ -96,7 +96,15 @@ function oneLine(message: string, known: string[]): string {
 
 /** Parses the command line and runs a command. Errors end as one line on stderr and a documented exit code. */
 export async function run(argv: string[]): Promise<void> {
-  const parser = yargs(argv)
+  // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value.
+  const args = argv.flatMap((arg, i) =>
+    arg === '-' && /^--(json|junit|markdown)$/.test(argv[i - 1] ?? '')
+      ? []
+      : /^--(json|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
+        ? [`${arg}=-`]
+        : [arg],
+  );
+  const parser = yargs(args)
     .scriptName('mailprobe')
     .usage(
       "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
