@@ -1,5 +1,7 @@
 /** The README documents every status, finding id, limit and exit code the code has. */
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit.js';
 import { defaultLimits } from '../src/limits.js';
@@ -7,7 +9,12 @@ import { severities } from '../src/rules/finding.js';
 import { rules } from '../src/rules/rules.js';
 import { statusGloss } from '../src/types.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+// The README holds the journeys; the reference tables live in docs/reference.md: together they document the code.
+const readme = [
+  readFileSync(new URL('../README.md', import.meta.url), 'utf8'),
+  readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8'),
+].join('\n');
+const frontPage = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
   it('lists every status with its meaning', () => {
@@ -26,7 +33,7 @@ describe('README', () => {
       expect(readme).toContain(`| \`${name}\` | ${value} |`);
   });
   it('gives the two first-screen commands', () => {
-    const firstScreen = readme.split('\n').slice(0, 20).join('\n');
+    const firstScreen = frontPage.split('\n').slice(0, 20).join('\n');
     expect(firstScreen).toContain('npm ci && node dist/src/cli/main.js demo');
     expect(firstScreen).toContain('npm test');
   });
@@ -46,6 +53,41 @@ describe('the README examples', () => {
     it(`shows examples/${file} as it is`, () => {
       const text = readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8').trimEnd();
       expect(readme).toContain(text);
+    });
+  }
+});
+
+describe('the documents link to what exists', () => {
+  const repository = fileURLToPath(new URL('../', import.meta.url));
+  const files = ['README.md', 'docs/reference.md', 'CONTRIBUTING.md'];
+  const text = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+  const anchors = (file: string) =>
+    new Set(
+      text(file)
+        .split('\n')
+        .filter((line) => /^#{1,4} /.test(line))
+        .map((line) =>
+          line
+            .replace(/^#+ /, '')
+            .trim()
+            .toLowerCase()
+            .replace(/[^\w\- ]/g, '')
+            .replace(/ /g, '-'),
+        ),
+    );
+  for (const file of files) {
+    it(`every relative link of ${file} names a file and a heading that exist`, () => {
+      const broken: string[] = [];
+      for (const match of text(file).matchAll(/\]\(([^)#:]*)(?:#([^)]+))?\)/g)) {
+        const [, path = '', anchor] = match;
+        const target =
+          path === ''
+            ? file
+            : relative(repository, fileURLToPath(new URL(path, new URL(`../${file}`, import.meta.url))));
+        if (path !== '' && !files.includes(target)) continue; // other files (examples, schema) are checked by their own tests
+        if (anchor && !anchors(target).has(anchor)) broken.push(`${path}#${anchor}`);
+      }
+      expect(broken).toEqual([]);
     });
   }
 });
