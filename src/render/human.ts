@@ -168,6 +168,24 @@ function groupLines(group: FindingGroup, s: Style, max: number, verbose: boolean
   ];
 }
 
+/** What to type into a mail client, from the ports that work and are safe on every address (the recommendation). */
+function clientSettings(verdict: CheckedHost): string[] {
+  const name = verdict.servername;
+  const describe = (entry: { port: number; service: string; tls: 'implicit' | 'starttls' } | undefined) => {
+    if (!entry) return 'none works safely';
+    const protocol = entry.service.startsWith('imap')
+      ? 'IMAP'
+      : entry.service.startsWith('pop3')
+        ? 'POP3'
+        : 'SMTP';
+    const security = entry.tls === 'implicit' ? 'SSL/TLS' : 'STARTTLS';
+    return `${sanitize(name)}, port ${entry.port}, ${protocol}, ${security}`;
+  };
+  const { reading, sending } = verdict.recommendation;
+  if (reading.length === 0 && sending.length === 0) return [];
+  return [`settings for a mail client: incoming ${describe(reading[0])} · outgoing ${describe(sending[0])}`];
+}
+
 /** The first lines: does it work from here, is it safe, what to use, did the run pass, what to fix first. */
 function verdictLines(
   verdict: CheckedHost,
@@ -191,6 +209,7 @@ function verdictLines(
         : ''
     }`,
     `${s.bold('use')}: ${verdict.recommendation.text}`,
+    ...clientSettings(verdict),
   ];
   const serious = groups
     .filter((group) => ['critical', 'high', 'medium'].includes(group.finding.severity))
