@@ -151,9 +151,17 @@ const pemBlock = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 export class TrustStore {
   private pems: Set<string> | undefined;
   private bySubject: Map<string, X509Certificate[]> | undefined;
+  private extras: string[] | undefined;
+  private extraFingerprints: Set<string> | undefined;
   constructor(private readonly extra: string | undefined) {}
 
+  /** The extra roots' PEM blocks (--ca, NODE_EXTRA_CA_CERTS), read once. */
   private extraPems(): string[] {
+    this.extras ??= this.readExtraPems();
+    return this.extras;
+  }
+
+  private readExtraPems(): string[] {
     const texts = [this.extra ?? ''];
     const file = process.env.NODE_EXTRA_CA_CERTS;
     if (file) {
@@ -176,14 +184,18 @@ export class TrustStore {
       this.pems = new Set([...tls.rootCertificates.map((pem) => pem.trim()), ...this.extraPems()]);
     const pem = pemOf(cert);
     if (this.pems.has(pem)) return true;
-    // --ca files may wrap lines differently: compare by fingerprint for the few extra roots.
-    return this.extraPems().some((extra) => {
-      try {
-        return new X509Certificate(extra).fingerprint256 === cert.fingerprint256;
-      } catch {
-        return false;
+    // --ca files may wrap lines differently: compare by fingerprint, the extra roots parsed once.
+    if (!this.extraFingerprints) {
+      this.extraFingerprints = new Set();
+      for (const extra of this.extraPems()) {
+        try {
+          this.extraFingerprints.add(new X509Certificate(extra).fingerprint256);
+        } catch {
+          // an unparseable extra root trusts nothing
+        }
       }
-    });
+    }
+    return this.extraFingerprints.has(cert.fingerprint256);
   }
 
   /**
