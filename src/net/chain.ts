@@ -279,6 +279,16 @@ function label(cert: ChainCertificate, pathPosition: number): string {
 
 const dateErrors = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
+/** Out of date, weakly signed or with a weak key: what a trusted-first path would rather not go through. */
+function hasProblem(cert: ChainCertificate, at: number): boolean {
+  return (
+    Date.parse(cert.validTo) < at ||
+    Date.parse(cert.validFrom) > at ||
+    (!cert.selfSigned && weakHashes.test(cert.signatureAlgorithm)) ||
+    isWeakKey(cert)
+  );
+}
+
 /**
  * Judges the chain as sent. `opensslAuthorized`/`opensslError` are OpenSSL's own verification of the
  * handshake (at security level 0, against the same store): a path it could not build stays untrusted
@@ -303,6 +313,10 @@ export function verifyChain(
       (candidate, index) => !used.has(index) && issued(candidate, sent[current] as X509Certificate),
     );
     if (next < 0) break;
+    // Trusted first, as OpenSSL (X509_V_FLAG_TRUSTED_FIRST) and Node do: when a trusted root issued the current
+    // certificate, the path ends there, and an expired or weak cross-signed copy the server also sends (the
+    // old Let's Encrypt chain) is not part of it. The store is consulted only when that copy has a problem.
+    if (hasProblem(chain[next] as ChainCertificate, at) && store.issuerOf(sent[current] as X509Certificate)) break;
     path.push(next);
     used.add(next);
   }
