@@ -309,14 +309,24 @@ export function verifyChain(
   for (;;) {
     const current = path[path.length - 1] as number;
     if (chain[current]?.selfSigned) break;
-    const next = sent.findIndex(
-      (candidate, index) => !used.has(index) && issued(candidate, sent[current] as X509Certificate),
-    );
+    // Of several certificates that could be the issuer, one in its validity period first (as OpenSSL picks).
+    const candidates = sent
+      .map((candidate, index) => ({ candidate, index }))
+      .filter(
+        ({ candidate, index }) => !used.has(index) && issued(candidate, sent[current] as X509Certificate),
+      )
+      .map(({ index }) => index);
+    const inDate = candidates.find((index) => {
+      const cert = chain[index] as ChainCertificate;
+      return Date.parse(cert.validTo) >= at && Date.parse(cert.validFrom) <= at;
+    });
+    const next = inDate ?? candidates[0] ?? -1;
     if (next < 0) break;
     // Trusted first, as OpenSSL (X509_V_FLAG_TRUSTED_FIRST) and Node do: when a trusted root issued the current
     // certificate, the path ends there, and an expired or weak cross-signed copy the server also sends (the
     // old Let's Encrypt chain) is not part of it. The store is consulted only when that copy has a problem.
-    if (hasProblem(chain[next] as ChainCertificate, at) && store.issuerOf(sent[current] as X509Certificate)) break;
+    if (hasProblem(chain[next] as ChainCertificate, at) && store.issuerOf(sent[current] as X509Certificate))
+      break;
     path.push(next);
     used.add(next);
   }
