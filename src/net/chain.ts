@@ -371,7 +371,9 @@ export function verifyChain(
         'weak-key',
         `${name} has a ${cert.keyBits}-bit ${cert.keyType.toUpperCase()} key`,
       );
-    if (position > 0 && !x509.ca)
+    // A self-signed root at the top is a trust anchor: old v1 roots carry no basicConstraints, and OpenSSL takes
+    // them as CAs (X509_check_ca); the CA flag is required of the certificates between it and the leaf.
+    if (position > 0 && !x509.ca && !cert.selfSigned)
       add(
         cert,
         position,
