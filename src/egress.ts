@@ -124,13 +124,13 @@ export function hostEvidence(
         evidence: 'unknown',
         why: [`25 connected but no SMTP dialogue completed (${smtp?.status ?? 'not read'})`],
       };
-    const why: string[] = [];
+    // What would be odd for these hosts; one host alone proves nothing (an MX certificate may name another
+    // host), so concludeFamily calls it interception only when independent hosts show the same oddity.
+    const why = ['25 reached the host'];
     if (smtp.starttls === false) why.push('STARTTLS is not offered here (these hosts offer it)');
     if (smtp.nameMatches === false)
       why.push(`the certificate (${smtp.certificateSubject ?? '?'}) is not valid for ${host.host}`);
-    return why.length > 0
-      ? { evidence: 'intercepted', why }
-      : { evidence: 'open', why: ['25 reached the host'] };
+    return { evidence: 'open', why };
   }
   if (port25 === 'filtered' && (control === 'connected' || control === 'refused'))
     return {
@@ -177,6 +177,11 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
   };
   shared((h) => h.smtp?.greeting, 'greeting');
   shared((h) => h.smtp?.certificate, 'certificate');
+  // Oddities that independent hosts share: STARTTLS missing, a certificate not valid for the host's name.
+  for (const odd of ['STARTTLS is not offered here', 'is not valid for']) {
+    const showing = connected.filter((h) => h.why.some((reason) => reason.includes(odd)));
+    if (showing.length >= 2) for (const h of showing) h.evidence = 'intercepted';
+  }
   const intercepted = hosts.filter((h) => h.evidence === 'intercepted');
   const open = hosts.filter((h) => h.evidence === 'open');
   const blocked = hosts.filter((h) => h.evidence === 'blocked');

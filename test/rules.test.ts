@@ -410,7 +410,27 @@ describe('the egress conclusion', () => {
       'intercepted',
     ],
     [
-      'a certificate not valid for the host',
+      'certificates not valid for their hosts, on independent hosts',
+      [
+        {
+          host: 'a',
+          address: '192.0.2.1',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('a', 'AA', { nameMatches: false }),
+        },
+        {
+          host: 'b',
+          address: '192.0.2.2',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('b', 'BB', { nameMatches: false }),
+        },
+      ],
+      'intercepted',
+    ],
+    [
+      'one MX certificate that names another host proves nothing',
       [
         {
           host: 'a',
@@ -420,10 +440,10 @@ describe('the egress conclusion', () => {
           smtp: smtp('a', 'AA', { nameMatches: false }),
         },
       ],
-      'intercepted',
+      'not-blocked',
     ],
     [
-      'STARTTLS missing from here',
+      'STARTTLS missing from here, on independent hosts',
       [
         {
           host: 'a',
@@ -431,6 +451,13 @@ describe('the egress conclusion', () => {
           port25: 'connected',
           control: 'connected',
           smtp: smtp('a', 'AA', { starttls: false }),
+        },
+        {
+          host: 'b',
+          address: '192.0.2.2',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('b', 'BB', { starttls: false }),
         },
       ],
       'intercepted',
