@@ -61,6 +61,7 @@ export { type HumanOptions, renderHuman } from './render/human.js';
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
+export { renderOpenMetrics } from './render/openmetrics.js';
 export { renderReference } from './render/reference.js';
 export { sanitize } from './render/sanitize.js';
 export {
@@ -85,5 +86,6 @@ export {
   probeHost,
   resolveHost,
 } from './scan.js';
+export { createProbeServer, modules, parseCidr, type ServeOptions } from './serve.js';
 export * from './types.js';
 export { version } from './version.js';

@@ -49,7 +49,13 @@ describe('the JSON Schema', () => {
 });
 
 describe('the README examples', () => {
-  for (const file of ['github-actions.yml', 'gitlab-ci.yml', 'mailprobe.expect.json']) {
+  for (const file of [
+    'github-actions.yml',
+    'gitlab-ci.yml',
+    'mailprobe.expect.json',
+    'prometheus.yml',
+    'mailprobe-rules.yml',
+  ]) {
     it(`shows examples/${file} as it is`, () => {
       const text = readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8').trimEnd();
       expect(readme).toContain(text);

@@ -7,4 +7,5 @@ export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
+export { createProbeServer, parseCidr } from '../serve.js';
 export { discoverAndReport, probeAndReport } from './report.js';

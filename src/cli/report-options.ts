@@ -6,14 +6,14 @@ import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
 import type { Format, ReportOptions } from './report.js';
 
-const formats: Format[] = ['human', 'json', 'junit', 'markdown'];
+const formats: Format[] = ['human', 'json', 'junit', 'markdown', 'openmetrics'];
 
 export function reportBuilder<T>(yargs: Argv<T>) {
   return yargs
     .option('format', {
       type: 'string',
       choices: formats,
-      describe: 'what to print on stdout (default: human)',
+      describe: 'what to print on stdout (default: human; openmetrics: for a textfile collector)',
     })
     .option('json', {
       type: 'string',

@@ -16,6 +16,7 @@ import {
   renderJson,
   renderJunit,
   renderMarkdown,
+  renderOpenMetrics,
   renderSettings,
   type Severity,
 } from '../index.js';
@@ -23,7 +24,7 @@ import { exitCodes } from './exit.js';
 import { writeReportFile } from './files.js';
 import { useColor } from './options.js';
 
-export type Format = 'human' | 'json' | 'junit' | 'markdown';
+export type Format = 'human' | 'json' | 'junit' | 'markdown' | 'openmetrics';
 
 export interface ReportOptions {
   /** What goes to stdout. */
@@ -109,6 +110,7 @@ function render(
   if (format === 'json') return renderJson(hosts, result, discovery);
   if (format === 'junit') return renderJunit(hosts, result);
   if (format === 'markdown') return renderMarkdown(hosts, result);
+  if (format === 'openmetrics') return renderOpenMetrics(hosts, result);
   const color = useColor(report.color, process.stdout);
   // Fitted to the terminal; through a pipe, to COLUMNS when it is set (as shells and CI runners set it).
   const terminal = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS);

@@ -8,6 +8,7 @@ import { exitCodes, fail } from './exit.js';
 import { reportFilesIn, writeFailureReports } from './files.js';
 import * as ports from './ports-command.js';
 import * as probe from './probe-command.js';
+import * as serve from './serve-command.js';
 
 /** Every long option of every command, for "did you mean" (yargs' root instance does not know the commands'). */
 const optionNames = [
@@ -43,6 +44,10 @@ const optionNames = [
   'version',
   'via',
   'control-port',
+  'listen',
+  'max-concurrent',
+  'min-interval',
+  'allow',
 ];
 
 /** Edit distance, for "did you mean". */
@@ -76,7 +81,7 @@ export function closest(word: string, known: string[]): string | undefined {
 function oneLine(message: string, known: string[]): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
-    return 'missing <host> (or a command: demo, ports, egress)';
+    return 'missing <host> (or a command: demo, ports, egress, serve)';
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
     const words = unknown[1].split(', ').map((word) => word.trim());
@@ -112,6 +117,7 @@ export async function run(argv: string[]): Promise<void> {
     .command(demo)
     .command(egress)
     .command(ports)
+    .command(serve)
     .command(probe)
     .version(version())
     .alias('version', 'V')

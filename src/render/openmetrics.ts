@@ -1,0 +1,107 @@
+/**
+ * The judged result as OpenMetrics text (Prometheus' exposition format, https://openmetrics.io): per port and
+ * address, whether it works and is safe, its status, phase durations, TLS version, certificate dates and findings
+ * by severity; per target, the probe's duration and success. The same text `mailprobe serve` returns on /probe and
+ * `--format openmetrics` prints for node_exporter's textfile collector. Written by hand: the format is small, and a
+ * metrics library would cost start-up time.
+ */
+import { severities } from '../rules/finding.js';
+import type { CheckedHost, Outcome } from '../rules/outcome.js';
+
+/** A label value, escaped as OpenMetrics requires (backslash, double quote, line feed). */
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labels(pairs: Record<string, string | number>): string {
+  return `{${Object.entries(pairs)
+    .map(([key, value]) => `${key}="${labelValue(String(value))}"`)
+    .join(',')}}`;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  samples: string[];
+}
+
+export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): string {
+  const families: Family[] = [];
+  const family = (name: string, help: string) => {
+    const found = families.find((f) => f.name === name);
+    if (found) return found;
+    const created: Family = { name, help, samples: [] };
+    families.push(created);
+    return created;
+  };
+  const up = family(
+    'mailprobe_port_up',
+    'The port answered with its mail protocol and the dialogue completed.',
+  );
+  const safe = family(
+    'mailprobe_port_safe',
+    'The port works, TLS was set up, and no finding of medium or above concerns it (absent when it does not work).',
+  );
+  const status = family(
+    'mailprobe_port_status',
+    'How the probe of the port ended: 1 for its status (a closed set).',
+  );
+  const phases = family('mailprobe_port_phase_seconds', 'Time spent in each phase of the probe of the port.');
+  const tls = family('mailprobe_port_tls_version_info', 'The TLS version negotiated on the port.');
+  const notBefore = family(
+    'mailprobe_certificate_not_before_seconds',
+    "The leaf certificate's notBefore (Unix time).",
+  );
+  const notAfter = family(
+    'mailprobe_certificate_not_after_seconds',
+    "The leaf certificate's notAfter (Unix time).",
+  );
+  const findings = family('mailprobe_port_findings', 'Findings on the port, by severity.');
+  const duration = family('mailprobe_probe_duration_seconds', 'How long probing the target took.');
+  const success = family(
+    'probe_success',
+    'The run passed: no finding at or above the failing severity, every expectation met (as blackbox_exporter).',
+  );
+  for (const host of hosts) {
+    for (const port of host.ports) {
+      const base = { target: host.host, port: port.port, service: port.service, address: port.address };
+      up.samples.push(`mailprobe_port_up${labels(base)} ${port.works ? 1 : 0}`);
+      if (port.safe !== null) safe.samples.push(`mailprobe_port_safe${labels(base)} ${port.safe ? 1 : 0}`);
+      status.samples.push(`mailprobe_port_status${labels({ ...base, status: port.status })} 1`);
+      for (const [phase, ms] of Object.entries(port.timings))
+        if (phase !== 'total' && typeof ms === 'number')
+          phases.samples.push(`mailprobe_port_phase_seconds${labels({ ...base, phase })} ${ms / 1000}`);
+      phases.samples.push(
+        `mailprobe_port_phase_seconds${labels({ ...base, phase: 'total' })} ${port.timings.total / 1000}`,
+      );
+      if (port.tls)
+        tls.samples.push(
+          `mailprobe_port_tls_version_info${labels({ ...base, version: port.tls.protocol })} 1`,
+        );
+      const certificate = port.tls?.certificate;
+      if (certificate) {
+        notBefore.samples.push(
+          `mailprobe_certificate_not_before_seconds${labels(base)} ${Date.parse(certificate.validFrom) / 1000}`,
+        );
+        notAfter.samples.push(
+          `mailprobe_certificate_not_after_seconds${labels(base)} ${Date.parse(certificate.validTo) / 1000}`,
+        );
+      }
+      for (const severity of severities) {
+        const count = host.findings.filter(
+          (f) => f.port === port.port && f.address === port.address && f.severity === severity,
+        ).length;
+        findings.samples.push(`mailprobe_port_findings${labels({ ...base, severity })} ${count}`);
+      }
+    }
+    duration.samples.push(
+      `mailprobe_probe_duration_seconds${labels({ target: host.host })} ${host.durationMs / 1000}`,
+    );
+  }
+  success.samples.push(`probe_success ${outcome.passed ? 1 : 0}`);
+  const text = families
+    .filter((f) => f.samples.length > 0)
+    .map((f) => `# TYPE ${f.name} gauge\n# HELP ${f.name} ${f.help}\n${f.samples.join('\n')}`)
+    .join('\n');
+  return `${text}\n# EOF\n`;
+}
