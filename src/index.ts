@@ -1,5 +1,14 @@
 /** mailprobe's library API: the same engine, judgement and renderers the CLI uses. */
 
+export {
+  type BatchOptions,
+  type BatchTarget,
+  parseShard,
+  parseTargets,
+  renderBatchError,
+  runBatch,
+  shardOf,
+} from './batch.js';
 export { type CheckName, checkNames } from './check-names.js';
 export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './checks.js';
 export {

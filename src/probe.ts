@@ -52,6 +52,8 @@ export interface PortTarget {
   checks?: readonly CheckName[] | undefined;
   /** The host's coordinator for deciding "filtered" early (fast-filtered.ts); without it, the full deadline. */
   connectWatch?: ConnectWatch | undefined;
+  /** Awaited before each connection to the port, cross-check and checks included (batch mode's pacing). */
+  beforeConnect?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
   const deadline = new Deadline(target.limits.portMs, target.signal);
-  const session = new Session(target.limits, target.signal, deadline);
+  const session = new Session(target.limits, target.signal, deadline, undefined, target.beforeConnect);
   const result = await probeOnce(target, session);
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
@@ -83,7 +85,7 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
       dialogue,
       target,
       target.checks,
-      () => new Session(target.limits, target.signal, deadline, origin),
+      () => new Session(target.limits, target.signal, deadline, origin, target.beforeConnect),
     );
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
@@ -327,7 +329,13 @@ async function crossCheck(
   first: Session,
   dialogue: Dialogue,
 ): Promise<void> {
-  const session = new Session(target.limits, target.signal, first.deadline, first.began);
+  const session = new Session(
+    target.limits,
+    target.signal,
+    first.deadline,
+    first.began,
+    target.beforeConnect,
+  );
   let check: CrossCheck;
   let aborted = false;
   try {

@@ -51,6 +51,11 @@ export interface ProbeOptions extends ProgressEvents {
    * (fast-filtered.ts); default true. false waits the whole connect deadline, as before.
    */
   fastFiltered?: boolean;
+  /**
+   * Wraps each port's probe (batch mode puts its per-address limits and back-off here); default probes at once.
+   * Must call `probe(target)` or return a result of its own for the same target.
+   */
+  probePort?: (target: PortTarget, probe: typeof probePort) => Promise<PortResult>;
 }
 
 export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
@@ -146,7 +151,9 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
       jobs.push(
         limit(async () => {
           options.onPortStart?.(where);
-          const result = await probePort(target);
+          const result = options.probePort
+            ? await options.probePort(target, probePort)
+            : await probePort(target);
           fast?.finished(address, spec.port);
           options.onPortDone?.(result);
           return result;

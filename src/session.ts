@@ -38,6 +38,8 @@ export class Session {
     deadline?: Deadline,
     /** A clock origin to share, so a second connection's transcript continues the first's timeline. */
     origin?: number,
+    /** Awaited before every connection this session opens (batch mode paces connections to an address here). */
+    private readonly beforeConnect?: () => Promise<void>,
   ) {
     this.deadline = deadline ?? new Deadline(limits.portMs, signal);
     this.began = origin ?? performance.now();
@@ -83,7 +85,13 @@ export class Session {
    * With a watch (fast-filtered.ts), the connect reports how it went, sends one extra SYN when nothing has
    * answered after 0.5 s, and ends early as filtered when the host's coordinator has the evidence.
    */
-  connectRaw(address: string, port: number, watch?: ConnectWatch): Promise<net.Socket> {
+  async connectRaw(address: string, port: number, watch?: ConnectWatch): Promise<net.Socket> {
+    if (this.beforeConnect) {
+      // Waiting for our turn at the address is not the server's time: the port's deadline moves by as much.
+      const waitStart = performance.now();
+      await this.beforeConnect();
+      this.deadline.extend(performance.now() - waitStart);
+    }
     return this.phase('connect', this.limits.connectMs, async () => {
       if (!watch) return connectTcp(address, port, (s) => this.track(s));
       watch.started();

@@ -3,6 +3,8 @@
  * module, so the package's bin can ship it as a bundle of its own (dist/cli/engine.cjs) that `ports`, `--help`
  * and bad input never load. See README "Start-up".
  */
+
+export { parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';

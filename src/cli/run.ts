@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { errorCode, ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';
+import * as batch from './batch-command.js';
 import * as demo from './demo-command.js';
 import * as egress from './egress-command.js';
 import { exitCodes, fail } from './exit.js';
@@ -48,6 +49,10 @@ const optionNames = [
   'max-concurrent',
   'min-interval',
   'allow',
+  'shard',
+  'per-address',
+  'address-interval',
+  'resume',
 ];
 
 /** Edit distance, for "did you mean". */
@@ -81,7 +86,7 @@ export function closest(word: string, known: string[]): string | undefined {
 function oneLine(message: string, known: string[]): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
-    return 'missing <host> (or a command: demo, ports, egress, serve)';
+    return 'missing <host> (or a command: demo, ports, egress, serve, batch)';
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
     const words = unknown[1].split(', ').map((word) => word.trim());
@@ -114,6 +119,7 @@ export async function run(argv: string[]): Promise<void> {
     .usage(
       "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
     )
+    .command(batch)
     .command(demo)
     .command(egress)
     .command(ports)

@@ -7,13 +7,18 @@ import { AbortedError, type Phase, PhaseTimeoutError } from '../errors.js';
  * and the loser's outcome is swallowed (the caller destroys the socket, which ends it).
  */
 export class Deadline {
-  readonly endsAt: number;
+  endsAt: number;
 
   constructor(
     totalMs: number,
     private readonly signal?: AbortSignal,
   ) {
     this.endsAt = performance.now() + totalMs;
+  }
+
+  /** Moves the deadline later by `ms`: time spent waiting for our own turn (batch pacing) is not the server's. */
+  extend(ms: number): void {
+    this.endsAt += ms;
   }
 
   /** ms left before the port's absolute deadline (never negative). */

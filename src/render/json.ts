@@ -9,6 +9,8 @@ import { version } from '../version.js';
 export const schemaVersion = 1;
 
 export interface JsonReport {
+  /** Batch mode only: the input line this document answers. */
+  input?: string;
   schemaVersion: typeof schemaVersion;
   tool: { name: 'mailprobe'; version: string };
   /** Version of the reference table the verdicts were judged against. */

@@ -1,0 +1,220 @@
+/**
+ * Many hosts at fleet rate: targets from lines of text, each probed with the single-host engine and judged, one
+ * NDJSON document per target (the single-host JSON report, plus `input`), streamed as each finishes. Work is split
+ * by `shard` (a stable hash of the target, so n shards cover every target exactly once), bounded per address
+ * (connections at once, least time between connections), and an address that asks to slow down (a 421 or a
+ * rate-limit reply) is backed off: its remaining ports are reported "not tested". Every input line that names a
+ * target yields a document, with a status, even when it cannot be probed.
+ */
+import pLimit from 'p-limit';
+import { ResolveError, UsageError } from './errors.js';
+import { isHostName, isIP, normalizeHostName } from './net/names.js';
+import { isService, referenceTable } from './reference/table.js';
+import { jsonReport } from './render/json.js';
+import type { Severity } from './rules/finding.js';
+import { judge } from './rules/judge.js';
+import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from './scan.js';
+import type { PortResult, Service } from './types.js';
+
+/** One target of the batch: a host and the ports to probe there. */
+export interface BatchTarget {
+  /** The input line, as given (trimmed). */
+  input: string;
+  host: string;
+  ports: PortSpec[];
+}
+
+/**
+ * Reads targets: a host or address a line (the seven ports), or `host,port,service`, or ZGrab2's CSV
+ * (`ip,domain,tag` or `ip,domain,tag,port`: the domain when there is one, the port with its reference service).
+ * Blank lines, `#` comments and repeated lines are skipped; a line that names no target is a target that fails with the reason.
+ */
+export function parseTargets(text: string): {
+  targets: BatchTarget[];
+  errors: { input: string; reason: string }[];
+} {
+  const targets: BatchTarget[] = [];
+  const errors: { input: string; reason: string }[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const input = raw.trim();
+    // A line given twice is one target: it is probed, and reported, once.
+    if (input === '' || input.startsWith('#') || seen.has(input)) continue;
+    seen.add(input);
+    const fields = input.split(',').map((field) => field.trim());
+    let host = fields[0] ?? '';
+    let ports: PortSpec[] = defaultPorts;
+    if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '') && isService(fields[2] ?? '')) {
+      ports = [{ port: Number(fields[1]), service: fields[2] as Service }];
+    } else if (fields.length >= 3) {
+      // ZGrab2: ip, domain, tag[, port]
+      host = fields[1] || fields[0] || '';
+      const port = fields[3] ? Number(fields[3]) : undefined;
+      if (port !== undefined) {
+        const row = referenceTable.find((entry) => entry.port === port);
+        if (!row) {
+          errors.push({
+            input,
+            reason: `port ${fields[3]} has no reference service (use host,port,service)`,
+          });
+          continue;
+        }
+        ports = [{ port, service: row.service }];
+      }
+    } else if (fields.length !== 1) {
+      errors.push({ input, reason: 'expected HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port])' });
+      continue;
+    }
+    const named = normalizeHostName(host);
+    if (!named || (!isIP(named.name) && !isHostName(named.name))) {
+      errors.push({ input, reason: `'${host.slice(0, 80)}' is not a host name or IP address` });
+      continue;
+    }
+    if (ports.some((spec) => spec.port < 1 || spec.port > 65535)) {
+      errors.push({ input, reason: 'a port out of range (1-65535)' });
+      continue;
+    }
+    targets.push({ input, host: named.name, ports });
+  }
+  return { targets, errors };
+}
+
+/** `i/n`, 1-based: this process takes shard i of n. */
+export function parseShard(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count)
+    throw new UsageError(`--shard: '${text}' is not I/N with 1 <= I <= N (e.g. 2/4)`);
+  return { index, count };
+}
+
+/** The shard (1..count) a target belongs to: FNV-1a of its input line, stable across runs and machines. */
+export function shardOf(input: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(input, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash % count) + 1;
+}
+
+export interface BatchOptions extends Omit<ProbeOptions, 'ports' | 'concurrency' | 'onPortDone'> {
+  /** Targets probed at once (default 64). */
+  hostConcurrency?: number;
+  /** Connections at once to one address (default 2). */
+  perAddress?: number;
+  /** Least ms between two connections to one address (default 0). */
+  addressIntervalMs?: number;
+  /** Findings at or above this severity make a target's document fail (default high). */
+  failOn?: Severity;
+  /**
+   * Called with each target's NDJSON line (one JSON document, no newline) as soon as it is done. After `signal`
+   * aborts, targets not finished are not reported (so that a resumed run probes them again).
+   */
+  onDocument: (line: string, target: BatchTarget, passed: boolean) => void;
+}
+
+/** The document of a target that could not be probed: the single-host report with no host and the reason. */
+export function renderBatchError(input: string, message: string, failOn: Severity, exitCode = 2): string {
+  const outcome = {
+    failOn,
+    passed: false,
+    failingFindings: 0,
+    failedExpectations: 0,
+    error: { exitCode, message },
+  };
+  return JSON.stringify({ input, ...jsonReport([], outcome) });
+}
+
+/** Probes every target, streaming one document each through onDocument; returns how many passed and failed. */
+export async function runBatch(
+  targets: BatchTarget[],
+  options: BatchOptions,
+): Promise<{ passed: number; failed: number; notDone: number }> {
+  const hostLimit = pLimit(Math.max(1, options.hostConcurrency ?? 64));
+  const perAddress = new Map<string, ReturnType<typeof pLimit>>();
+  const nextAt = new Map<string, number>();
+  const backedOff = new Set<string>();
+  const counts = { passed: 0, failed: 0, notDone: 0 };
+  const failOn = options.failOn ?? 'high';
+  const slot = (address: string) => {
+    let limit = perAddress.get(address);
+    if (!limit) {
+      limit = pLimit(Math.max(1, options.perAddress ?? 2));
+      perAddress.set(address, limit);
+    }
+    return limit;
+  };
+  const pace = async (address: string) => {
+    const interval = options.addressIntervalMs ?? 0;
+    if (interval <= 0) return;
+    const now = performance.now();
+    const at = Math.max(now, nextAt.get(address) ?? 0);
+    nextAt.set(address, at + interval);
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  };
+  await Promise.all(
+    targets.map((target) =>
+      hostLimit(async () => {
+        if (options.signal?.aborted) {
+          counts.notDone++;
+          return;
+        }
+        let line: string;
+        let passed = false;
+        try {
+          // Each port goes through its address's limits; an address that asked to slow down is left alone.
+          const result = await probeHost(target.host, {
+            ...options,
+            ports: target.ports,
+            concurrency: target.ports.length * 2,
+            probePort: async (portTarget, probe) => {
+              const address = portTarget.address;
+              return slot(address)(async (): Promise<PortResult> => {
+                if (backedOff.has(address)) return notTested(portTarget);
+                // Every connection of the probe (a cross-check, an opt-in check) waits its turn at the address.
+                const port = await probe({ ...portTarget, beforeConnect: () => pace(address) });
+                if (port.status === 'rate-limited') backedOff.add(address);
+                return port;
+              });
+            },
+          });
+          const judged = judge([result], { failOn });
+          passed = judged.outcome.passed;
+          line = JSON.stringify({ input: target.input, ...jsonReport(judged.hosts, judged.outcome) });
+        } catch (error) {
+          // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.
+          const exitCode = error instanceof ResolveError ? 3 : error instanceof UsageError ? 2 : 70;
+          const message = error instanceof Error ? error.message : String(error);
+          line = renderBatchError(target.input, message, failOn, exitCode);
+        }
+        if (options.signal?.aborted) {
+          counts.notDone++;
+          return;
+        }
+        counts[passed ? 'passed' : 'failed']++;
+        options.onDocument(line, target, passed);
+      }),
+    ),
+  );
+  return counts;
+}
+
+/** A port left alone because its address asked to slow down (a 421 or a rate-limit reply on another port). */
+function notTested(target: { address: string; family: 4 | 6; port: number; service: Service }): PortResult {
+  const row = referenceTable.find((entry) => entry.service === target.service);
+  return {
+    port: target.port,
+    service: target.service,
+    protocol: row?.protocol ?? 'smtp',
+    expectedTls: row?.tls ?? 'starttls',
+    address: target.address,
+    family: target.family,
+    status: 'rate-limited',
+    statusDetail: 'not tested: the address asked to slow down (a 421 or a rate-limit reply); backed off',
+    startedAt: new Date().toISOString(),
+    timings: { total: 0 },
+    transcript: [],
+  };
+}

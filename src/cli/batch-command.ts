@@ -1,0 +1,208 @@
+/**
+ * `mailprobe batch [FILE]`: many hosts, one NDJSON document each on stdout (src/batch.ts), a shard of them with
+ * --shard, the rest of them with --resume, progress on stderr. Ctrl-C stops at once; targets not finished get no
+ * document, so --resume probes them again.
+ */
+
+import { setMaxListeners } from 'node:events';
+import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { limitsFromTimeout } from '../limits.js';
+import { parseDnsServer } from '../net/names.js';
+import { type Severity, severities } from '../rules/finding.js';
+import { exitCodes } from './exit.js';
+import { readInputFile } from './files.js';
+import { positiveInteger, readCa } from './options.js';
+
+export const command = 'batch [file]';
+export const describe =
+  'probe many hosts: targets from FILE or stdin (-), one NDJSON report a host on stdout, shardable and resumable';
+
+export function builder(yargs: Argv) {
+  return yargs
+    .positional('file', {
+      type: 'string',
+      describe:
+        'targets, one a line: HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port]); - for stdin',
+    })
+    .option('shard', {
+      type: 'string',
+      describe: 'take shard I of N (I/N, 1-based), by a stable hash of each line',
+    })
+    .option('concurrency', { type: 'string', describe: 'targets probed at once (default 64)' })
+    .option('per-address', { type: 'string', describe: 'connections at once to one address (default 2)' })
+    .option('address-interval', {
+      type: 'string',
+      describe: 'least ms between two connections to one address (default 0)',
+    })
+    .option('resume', {
+      type: 'string',
+      describe: 'skip targets that already have a document in this NDJSON file (a partial output)',
+    })
+    .option('fail-on', {
+      type: 'string',
+      choices: severities as unknown as string[],
+      describe: 'lowest finding severity that fails a target (default: high)',
+    })
+    .option('timeout', { type: 'string', describe: 'ms for each phase of a probe (the port gets 8x)' })
+    .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
+    .option('dns-server', { type: 'string', describe: 'ask this DNS server (ADDR or ADDR:PORT)' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or summary on stderr' })
+    .example('$0 batch hosts.txt --shard 2/4 > part2.ndjson', 'the second quarter of hosts.txt')
+    .example('$0 batch hosts.txt --resume out.ndjson >> out.ndjson', 'finish a run that was stopped');
+}
+
+interface Args {
+  file?: string | undefined;
+  shard?: string | undefined;
+  concurrency?: string | undefined;
+  'per-address'?: string | undefined;
+  'address-interval'?: string | undefined;
+  resume?: string | undefined;
+  'fail-on'?: string | undefined;
+  timeout?: string | undefined;
+  ca?: string | undefined;
+  'dns-server'?: string | undefined;
+  quiet?: boolean | undefined;
+}
+
+const maxInputBytes = 512 * 1024 * 1024;
+
+/** The inputs that already have a document in a partial output; a last line cut off mid-write is removed. */
+function alreadyDone(file: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    // A resume file that does not exist yet is an empty one: the first run of a resumable job.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw new UsageError(
+      `--resume: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const lastNewline = text.lastIndexOf('\n');
+  if (lastNewline < text.length - 1) {
+    // The run was stopped mid-line: cut the broken line so that the appended output stays NDJSON.
+    const descriptor = openSync(file, 'r+');
+    try {
+      ftruncateSync(descriptor, Buffer.byteLength(text.slice(0, lastNewline + 1)));
+    } finally {
+      closeSync(descriptor);
+    }
+    text = text.slice(0, lastNewline + 1);
+  }
+  const done = new Set<string>();
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let input: unknown;
+    try {
+      input = (JSON.parse(line) as { input?: unknown }).input;
+    } catch {
+      throw new UsageError(`--resume: ${file} line ${index + 1} is not JSON (not mailprobe batch output?)`);
+    }
+    if (typeof input !== 'string')
+      throw new UsageError(
+        `--resume: ${file} line ${index + 1} has no "input" (not mailprobe batch output?)`,
+      );
+    done.add(input);
+  });
+  return done;
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read targets from stdin (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+export async function handler(args: Args): Promise<void> {
+  // yargs hands a lone "-" positional over as an empty string.
+  const file = args.file === undefined || args.file === '' ? '-' : args.file;
+  const { parseShard, parseTargets, runBatch, shardOf } = await import('./engine.js');
+  const shard = args.shard === undefined ? undefined : parseShard(args.shard);
+  const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
+  const perAddress = positiveInteger(args['per-address'], '--per-address', 1000) ?? 2;
+  const intervalText = args['address-interval'];
+  const addressIntervalMs =
+    intervalText === undefined || intervalText === '0'
+      ? 0
+      : (positiveInteger(intervalText, '--address-interval', 3_600_000) ?? 0);
+  const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
+  const ca = readCa(args.ca);
+  const dnsServer = args['dns-server'] ? parseDnsServer(args['dns-server']) : undefined;
+  const failOn = (args['fail-on'] as Severity | undefined) ?? 'high';
+  const done = args.resume === undefined ? new Set<string>() : alreadyDone(args.resume);
+  const text = file === '-' ? readStdin() : readInputFile('batch', file, maxInputBytes);
+  const parsed = parseTargets(text);
+  const mine = (input: string) => !done.has(input) && (!shard || shardOf(input, shard.count) === shard.index);
+  const targets = parsed.targets.filter((target) => mine(target.input));
+  const errors = parsed.errors.filter((error) => mine(error.input));
+  const total = targets.length + errors.length;
+  const progress = !args.quiet;
+  const live = progress && process.stderr.isTTY === true;
+  let finished = 0;
+  let failed = 0;
+  let lastDrawn = 0;
+  const draw = (force: boolean) => {
+    if (!live) return;
+    const now = Date.now();
+    if (!force && now - lastDrawn < 200) return;
+    lastDrawn = now;
+    process.stderr.write(`\r\x1b[2K${finished}/${total} targets, ${failed} failed`);
+  };
+  const write = (line: string, passed: boolean) => {
+    process.stdout.write(`${line}\n`);
+    finished++;
+    if (!passed) failed++;
+    draw(false);
+  };
+  const { renderBatchError } = await import('./engine.js');
+  for (const error of errors) write(renderBatchError(error.input, error.reason, failOn), false);
+  // Ctrl-C: every probe stops at once; unfinished targets get no document, so --resume probes them again.
+  const controller = new AbortController();
+  // Every probe of every target listens to this one signal.
+  setMaxListeners(0, controller.signal);
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(exitCodes.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    await runBatch(targets, {
+      hostConcurrency,
+      perAddress,
+      addressIntervalMs,
+      failOn,
+      signal: controller.signal,
+      ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
+      ...(ca ? { ca } : {}),
+      ...(dnsServer ? { dnsServer } : {}),
+      onDocument: (line, _target, passed) => {
+        if (!controller.signal.aborted) write(line, passed);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+  draw(true);
+  if (live) process.stderr.write('\n');
+  if (controller.signal.aborted) {
+    process.stderr.write(
+      `mailprobe: interrupted: ${finished} of ${total} targets done; run again with --resume to finish\n`,
+    );
+    process.exitCode = exitCodes.interrupted;
+    return;
+  }
+  if (progress)
+    process.stderr.write(
+      `mailprobe batch: ${finished} targets${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${done.size > 0 ? `, ${done.size} already done` : ''}, ${failed} failed\n`,
+    );
+  if (total === 0 && parsed.targets.length + parsed.errors.length === 0 && done.size === 0)
+    throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
+  process.exitCode = failed > 0 ? exitCodes.findings : exitCodes.ok;
+}

@@ -1,0 +1,291 @@
+/**
+ * Batch mode: targets in, one document per target out, sharding whose union is the whole, per-address limits,
+ * back-off on a rate-limit reply, resume from a partial output.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseShard, parseTargets, runBatch, shardOf } from '../src/batch.js';
+import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
+import type { PortResult } from '../src/types.js';
+import { cli } from './helpers/cli.js';
+import { validReport } from './helpers/schema.js';
+
+interface Doc {
+  input: string;
+  result: { passed: boolean; error?: { exitCode: number; message: string } };
+  hosts: { ports: PortResult[] }[];
+}
+
+const docs = (stdout: string): Doc[] =>
+  stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => validReport<Doc>(line));
+
+describe('parseTargets', () => {
+  it('reads hosts, host,port,service and ZGrab2 CSV; skips comments, blanks and repeats; reports bad lines', () => {
+    const { targets, errors } = parseTargets(
+      [
+        '# fleet',
+        'mail.example.com',
+        '',
+        '192.0.2.7,2525,submission',
+        '198.51.100.1,mx.example.net,tag1',
+        '198.51.100.2,,tag2,993',
+        'mail.example.com',
+        'a,b',
+        '198.51.100.3,,tag,2525',
+        'not a host',
+        '192.0.2.8,99999,smtp',
+      ].join('\n'),
+    );
+    expect(
+      targets.map((t) => [t.input, t.host, t.ports.map((p) => `${p.port}/${p.service}`).join(' ')]),
+    ).toEqual([
+      [
+        'mail.example.com',
+        'mail.example.com',
+        '25/smtp 465/submissions 587/submission 143/imap 993/imaps 110/pop3 995/pop3s',
+      ],
+      ['192.0.2.7,2525,submission', '192.0.2.7', '2525/submission'],
+      [
+        '198.51.100.1,mx.example.net,tag1',
+        'mx.example.net',
+        '25/smtp 465/submissions 587/submission 143/imap 993/imaps 110/pop3 995/pop3s',
+      ],
+      ['198.51.100.2,,tag2,993', '198.51.100.2', '993/imaps'],
+    ]);
+    expect(errors.map((e) => e.input)).toEqual([
+      'a,b',
+      '198.51.100.3,,tag,2525',
+      'not a host',
+      '192.0.2.8,99999,smtp',
+    ]);
+    expect(errors.every((e) => e.reason.length > 0)).toBe(true);
+  });
+});
+
+describe('sharding', () => {
+  const inputs = Array.from({ length: 2000 }, (_, i) => `host${i}.example.com`);
+
+  it('n shards cover every target exactly once, for several n', () => {
+    for (const count of [1, 2, 3, 7, 16]) {
+      const seen = new Map<string, number>();
+      for (let index = 1; index <= count; index++) {
+        for (const input of inputs.filter((line) => shardOf(line, count) === index))
+          seen.set(input, (seen.get(input) ?? 0) + 1);
+      }
+      expect(seen.size).toBe(inputs.length);
+      expect([...seen.values()].every((times) => times === 1)).toBe(true);
+    }
+  });
+
+  it('is stable: the same line lands in the same shard on every run and machine (FNV-1a of the line)', () => {
+    // FNV-1a 32-bit of "a" is 0xe40c292c (the published test vector); 0xe40c292c % 4 = 0, so shard 1 of 4.
+    expect(shardOf('a', 4)).toBe((0xe40c292c % 4) + 1);
+    expect(shardOf('foobar', 1000)).toBe((0xbf9cf968 % 1000) + 1);
+  });
+
+  it('spreads targets roughly evenly', () => {
+    const sizes = [1, 2, 3, 4].map((index) => inputs.filter((line) => shardOf(line, 4) === index).length);
+    for (const size of sizes) expect(size).toBeGreaterThan(400);
+  });
+
+  it('rejects a shard that is not I/N with 1 <= I <= N', () => {
+    for (const bad of ['0/3', '4/3', '1/0', 'x', '1/', '/2'])
+      expect(() => parseShard(bad)).toThrow(/--shard/);
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+  });
+});
+
+describe('mailprobe batch (the CLI)', () => {
+  let good: Fixture;
+  let dir: string;
+  let file: string;
+  let lines: string[];
+
+  beforeAll(async () => {
+    good = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    dir = mkdtempSync(join(tmpdir(), 'mailprobe-batch-'));
+    // Working servers, refused ports on other loopback addresses, names that do not resolve, bad lines.
+    lines = [
+      ...Array.from({ length: 6 }, (_, i) => `127.0.0.1,${good.port},${i % 2 ? 'submission' : 'smtp'}`).slice(
+        0,
+        2,
+      ),
+      ...Array.from({ length: 12 }, (_, i) => `127.0.9.${i + 1},${good.port},submission`),
+      'nothing-here.invalid',
+      'not a host',
+      'x,y',
+    ];
+    file = join(dir, 'targets.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+  });
+  afterAll(() => good.close());
+
+  it('writes one valid document per input line, with a status for each, and exits 1 when any failed', async () => {
+    const run = await cli(['batch', file, '--timeout', '2000', '--quiet', '--ca', 'fixtures/tls/ca.pem']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    const out = docs(run.stdout);
+    expect(out.map((d) => d.input).sort()).toEqual([...lines].sort());
+    const byInput = new Map(out.map((d) => [d.input, d]));
+    expect(byInput.get(`127.0.0.1,${good.port},submission`)?.hosts[0]?.ports[0]?.status).toBe('open');
+    expect(byInput.get(`127.0.9.1,${good.port},submission`)?.hosts[0]?.ports[0]?.status).toBe('refused');
+    expect(byInput.get('nothing-here.invalid')?.result.error?.exitCode).toBe(3);
+    expect(byInput.get('not a host')?.result.error?.exitCode).toBe(2);
+    expect(byInput.get('x,y')?.result.error?.message).toMatch(/expected HOST/);
+  });
+
+  it('--shard i/n: the union of the shards is the whole input, no target twice', async () => {
+    const runs = await Promise.all(
+      [1, 2, 3].map((index) => cli(['batch', file, '--shard', `${index}/3`, '--timeout', '2000', '--quiet'])),
+    );
+    const inputs = runs.flatMap((run) => docs(run.stdout).map((d) => d.input));
+    expect(inputs.sort()).toEqual([...lines].sort());
+    expect(runs.filter((run) => run.stdout !== '').length).toBeGreaterThan(1);
+  });
+
+  it('--resume: skips targets already in a partial output, drops its cut-off last line, and the result is whole', async () => {
+    const first = docs((await cli(['batch', file, '--timeout', '2000', '--quiet'])).stdout);
+    const partial = join(dir, 'partial.ndjson');
+    const kept = first.slice(0, 5);
+    writeFileSync(
+      partial,
+      `${kept.map((d) => JSON.stringify(d)).join('\n')}\n${JSON.stringify(first[5]).slice(0, 40)}`,
+    );
+    const run = await cli(['batch', file, '--resume', partial, '--timeout', '2000']);
+    expect(run.stderr).toMatch(/5 already done/);
+    const rest = docs(run.stdout);
+    expect(readFileSync(partial, 'utf8')).toBe(`${kept.map((d) => JSON.stringify(d)).join('\n')}\n`);
+    const all = [...kept, ...rest].map((d) => d.input);
+    expect(all.sort()).toEqual([...lines].sort());
+  });
+
+  it('a resume file that is not batch output, and an empty target file, are one-line usage errors (exit 2)', async () => {
+    const notOurs = join(dir, 'other.txt');
+    writeFileSync(notOurs, 'hello\n');
+    const bad = await cli(['batch', file, '--resume', notOurs]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--resume: .* is not JSON/);
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '# nothing\n');
+    const none = await cli(['batch', empty]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/names no target/);
+  });
+});
+
+describe('runBatch limits', () => {
+  it('never opens more connections to one address than --per-address, and paces them by --address-interval', async () => {
+    let open = 0;
+    let most = 0;
+    const accepted: number[] = [];
+    const slow = await startRawServer((socket: net.Socket) => {
+      open++;
+      most = Math.max(most, open);
+      accepted.push(performance.now());
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        open--;
+      };
+      socket.on('close', end);
+      // Greets late with a refusal and hangs up itself, so each connection's end is known here, not a moment
+      // later when the client's FIN arrives.
+      setTimeout(() => {
+        end();
+        socket.end('554 no service here\r\n');
+      }, 150);
+    });
+    try {
+      const services = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'];
+      const { targets } = parseTargets(
+        services.map((service) => `127.0.0.1,${slow.port},${service}`).join('\n'),
+      );
+      let documents = 0;
+      await runBatch(targets, {
+        hostConcurrency: 7,
+        perAddress: 2,
+        addressIntervalMs: 40,
+        limits: { connectMs: 2000, greetingMs: 2000, portMs: 8000 },
+        fastFiltered: false,
+        onDocument: () => documents++,
+      });
+      expect(documents).toBe(7);
+      expect(slow.connections()).toBeGreaterThanOrEqual(7);
+      expect(most).toBeLessThanOrEqual(2);
+      expect(most).toBe(2);
+      const gaps = accepted.slice(1).map((at, i) => at - (accepted[i] ?? 0));
+      // Without pacing, two connections would start together (gap ~0). The server shares the client's event
+      // loop, so one accept may be seen a few ms late: each gap is checked loosely, the whole span tightly.
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(30);
+      expect((accepted.at(-1) ?? 0) - (accepted[0] ?? 0)).toBeGreaterThanOrEqual(40 * gaps.length - 5);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('time spent waiting for a turn at the address does not count against the port deadline (no false timeouts)', async () => {
+    const servers = await Promise.all(
+      [1, 2, 3].map(() => startFixture({ protocol: 'smtp', tls: 'starttls' })),
+    );
+    try {
+      const { targets } = parseTargets(
+        servers.map((server) => `127.0.0.1,${server.port},submission`).join('\n'),
+      );
+      const statuses: string[] = [];
+      // All three hold a slot at once; the third waits about 600 ms for its turn, past its 400 ms port deadline.
+      await runBatch(targets, {
+        perAddress: 3,
+        addressIntervalMs: 300,
+        limits: { portMs: 400 },
+        onDocument: (line) => statuses.push((JSON.parse(line) as Doc).hosts[0]?.ports[0]?.status ?? 'none'),
+      });
+      expect(statuses).toEqual(['open', 'open', 'open']);
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+  });
+
+  it('a 421 rate-limit reply backs the address off: its other targets are "not tested" and get no connection', async () => {
+    const limited = await startRawServer((socket) =>
+      socket.end('421 4.7.0 Too many connections, slow down\r\n'),
+    );
+    const untouched = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    try {
+      const { targets } = parseTargets(
+        [
+          `127.0.0.1,${limited.port},smtp`,
+          `127.0.0.1,${untouched.port},submission`,
+          `127.0.0.2,${untouched.port},smtp`,
+        ].join('\n'),
+      );
+      const out: { input: string; port: PortResult | undefined }[] = [];
+      await runBatch(targets, {
+        hostConcurrency: 1,
+        perAddress: 1,
+        onDocument: (line) => {
+          const doc = JSON.parse(line) as Doc;
+          out.push({ input: doc.input, port: doc.hosts[0]?.ports[0] });
+        },
+      });
+      expect(out.map((o) => o.input)).toEqual(targets.map((t) => t.input));
+      expect(out[0]?.port?.status).toBe('rate-limited');
+      expect(out[1]?.port?.status).toBe('rate-limited');
+      expect(out[1]?.port?.statusDetail).toMatch(/^not tested: .*backed off/);
+      expect(out[1]?.port?.transcript).toEqual([]);
+      // 127.0.0.2 is another address: not backed off (it is refused there, since the fixture listens on .1).
+      expect(out[2]?.port?.status).toBe('refused');
+      expect(untouched.connections()).toBe(0);
+    } finally {
+      await limited.close();
+      await untouched.close();
+    }
+  });
+});
