@@ -52,6 +52,7 @@ export {
   parseExpectFlag,
 } from './expect/parse.js';
 export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
+export { type MonitorOptions, type MonitorResult, monitor } from './monitor.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './net/chain.js';
 export { normalizeHostName } from './net/names.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './net/tls-facts.js';
