@@ -39,11 +39,17 @@ export function dnsReason(error: unknown): string {
 }
 
 export class Dns {
-  private readonly resolver: dns.Resolver;
+  private made: dns.Resolver | undefined;
 
-  constructor(readonly options: DnsOptions = {}) {
-    this.resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 5000, tries: 1 });
-    if (options.server) this.resolver.setServers([options.server]);
+  constructor(readonly options: DnsOptions = {}) {}
+
+  /** The c-ares resolver, made on first use: an IP literal (every line of a batch of addresses) needs none. */
+  private get resolver(): dns.Resolver {
+    if (!this.made) {
+      this.made = new dns.Resolver({ timeout: this.options.timeoutMs ?? 5000, tries: 1 });
+      if (this.options.server) this.made.setServers([this.options.server]);
+    }
+    return this.made;
   }
 
   /** A and AAAA of a name (IP literals pass through). Throws ResolveError when there is none. */

@@ -55,6 +55,8 @@ describe('the README examples', () => {
     'mailprobe.expect.json',
     'prometheus.yml',
     'mailprobe-rules.yml',
+    'batch-job.yaml',
+    'batch-matrix.yml',
   ]) {
     it(`shows examples/${file} as it is`, () => {
       const text = readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8').trimEnd();

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { referenceFixtures: specs, startFixture } = await import(`${root}dist/src/demo/servers.js`);
-const fixtures = await Promise.all(specs.map(([, options]) => startFixture(options)));
+// An optional address to listen on (the fleet benchmark listens on 0.0.0.0 inside a namespace of its own).
+const host = process.argv[2];
+const fixtures = await Promise.all(
+  specs.map(([, options]) => startFixture(host ? { ...options, host } : options)),
+);
 process.stdout.write(
   `${JSON.stringify(specs.map(([service], i) => ({ port: fixtures[i].port, service })))}\n`,
 );
