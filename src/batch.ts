@@ -132,7 +132,6 @@ export async function runBatch(
   targets: BatchTarget[],
   options: BatchOptions,
 ): Promise<{ passed: number; failed: number; notDone: number }> {
-  const hostLimit = pLimit(Math.max(1, options.hostConcurrency ?? 64));
   const perAddress = new Map<string, ReturnType<typeof pLimit>>();
   const nextAt = new Map<string, number>();
   const backedOff = new Set<string>();
@@ -154,49 +153,63 @@ export async function runBatch(
     nextAt.set(address, at + interval);
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   };
-  await Promise.all(
-    targets.map((target) =>
-      hostLimit(async () => {
-        if (options.signal?.aborted) {
-          counts.notDone++;
-          return;
-        }
-        let line: string;
-        let passed = false;
-        try {
-          // Each port goes through its address's limits; an address that asked to slow down is left alone.
-          const result = await probeHost(target.host, {
-            ...options,
-            ports: target.ports,
-            concurrency: target.ports.length * 2,
-            probePort: async (portTarget, probe) => {
-              const address = portTarget.address;
-              return slot(address)(async (): Promise<PortResult> => {
-                if (backedOff.has(address)) return notTested(portTarget);
-                // Every connection of the probe (a cross-check, an opt-in check) waits its turn at the address.
-                const port = await probe({ ...portTarget, beforeConnect: () => pace(address) });
-                if (port.status === 'rate-limited') backedOff.add(address);
-                return port;
-              });
-            },
+  const one = async (target: BatchTarget): Promise<void> => {
+    if (options.signal?.aborted) {
+      counts.notDone++;
+      return;
+    }
+    let line: string;
+    let passed = false;
+    try {
+      // Each port goes through its address's limits; an address that asked to slow down is left alone.
+      const result = await probeHost(target.host, {
+        ...options,
+        ports: target.ports,
+        concurrency: target.ports.length * 2,
+        probePort: async (portTarget, probe) => {
+          const address = portTarget.address;
+          const limit = slot(address);
+          const port = await limit(async (): Promise<PortResult> => {
+            if (backedOff.has(address)) return notTested(portTarget);
+            // Every connection of the probe (a cross-check, an opt-in check) waits its turn at the address.
+            const port = await probe({ ...portTarget, beforeConnect: () => pace(address) });
+            if (port.status === 'rate-limited') backedOff.add(address);
+            return port;
           });
-          const judged = judge([result], { failOn });
-          passed = judged.outcome.passed;
-          line = JSON.stringify({ input: target.input, ...jsonReport(judged.hosts, judged.outcome) });
-        } catch (error) {
-          // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.
-          const exitCode = error instanceof ResolveError ? 3 : error instanceof UsageError ? 2 : 70;
-          const message = error instanceof Error ? error.message : String(error);
-          line = renderBatchError(target.input, message, failOn, exitCode);
-        }
-        if (options.signal?.aborted) {
-          counts.notDone++;
-          return;
-        }
-        counts[passed ? 'passed' : 'failed']++;
-        options.onDocument(line, target, passed);
-      }),
-    ),
+          // An address with nothing running or waiting and no pacing pending is forgotten (bounded memory).
+          if (limit.activeCount === 0 && limit.pendingCount === 0 && perAddress.get(address) === limit) {
+            perAddress.delete(address);
+            if ((nextAt.get(address) ?? 0) <= performance.now()) nextAt.delete(address);
+          }
+          return port;
+        },
+      });
+      const judged = judge([result], { failOn });
+      passed = judged.outcome.passed;
+      line = JSON.stringify({ input: target.input, ...jsonReport(judged.hosts, judged.outcome) });
+    } catch (error) {
+      // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.
+      const exitCode = error instanceof ResolveError ? 3 : error instanceof UsageError ? 2 : 70;
+      const message = error instanceof Error ? error.message : String(error);
+      line = renderBatchError(target.input, message, failOn, exitCode);
+    }
+    if (options.signal?.aborted) {
+      counts.notDone++;
+      return;
+    }
+    counts[passed ? 'passed' : 'failed']++;
+    options.onDocument(line, target, passed);
+  };
+  // A fixed set of workers pulls targets in order: memory does not grow with the length of the input.
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const target = targets[next++];
+      if (target) await one(target);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(Math.max(1, options.hostConcurrency ?? 64), targets.length) }, worker),
   );
   return counts;
 }
