@@ -2,6 +2,7 @@
  * Batch mode: targets in, one document per target out, sharding whose union is the whole, per-address limits,
  * back-off on a rate-limit reply, resume from a partial output.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/batch.js';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import type { PortResult } from '../src/types.js';
-import { cli } from './helpers/cli.js';
+import { cli, mainScript } from './helpers/cli.js';
 import { validReport } from './helpers/schema.js';
 
 interface Doc {
@@ -163,6 +164,29 @@ describe('mailprobe batch (the CLI)', () => {
     expect(readFileSync(partial, 'utf8')).toBe(`${kept.map((d) => JSON.stringify(d)).join('\n')}\n`);
     const all = [...kept, ...rest].map((d) => d.input);
     expect(all.sort()).toEqual([...lines].sort());
+  });
+
+  it('Ctrl-C: exit 130, documents only for finished targets, and --resume then finishes the job', async () => {
+    const silent = await startRawServer(() => {}); // accepts and never greets
+    const targets = join(dir, 'interrupt.txt');
+    const mixed = [`127.0.0.1,${good.port},submission`, `127.0.0.1,${silent.port},submission`];
+    writeFileSync(targets, `${mixed.join('\n')}\n`);
+    try {
+      const child = spawn(process.execPath, [mainScript, 'batch', targets, '--quiet'], { stdio: 'pipe' });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // The working target is done within a second; the silent one waits 30 s for a greeting.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/interrupted: 1 of 2 targets done; run again with --resume/);
+      expect(docs(stdout).map((d) => d.input)).toEqual([mixed[0]]);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('a resume file that is not batch output, and an empty target file, are one-line usage errors (exit 2)', async () => {
