@@ -3,7 +3,7 @@
 // spread over N/7 addresses (127.2.0.0/16 on), runs `mailprobe batch` on it, and prints as JSON the probes
 // per second, the batch's peak RSS (getrusage of the child, via python3) and every status seen.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,6 +50,9 @@ try {
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   const seconds = (performance.now() - started) / 1000;
+  // The fixture servers' CPU (utime + stime, in clock ticks of 1/100 s), to see which side the cores went to.
+  const stat = readFileSync(`/proc/${host.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const serverCpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
   const [maxRssKb, code, cpuSeconds] = run.stdout.trim().split(' ').map(Number);
   const statuses = {};
   let documents = 0;
@@ -61,7 +64,7 @@ try {
     if (doc.hosts.length === 0) statuses.error = (statuses.error ?? 0) + 1;
   }
   process.stdout.write(
-    `${JSON.stringify({ probes, documents, seconds, perSecond: probes / seconds, cpuSeconds, maxRssKb, code, statuses, stderr: run.stderr.slice(0, 500) })}\n`,
+    `${JSON.stringify({ probes, documents, seconds, perSecond: probes / seconds, cpuSeconds, serverCpuSeconds, maxRssKb, code, statuses, stderr: run.stderr.slice(0, 500) })}\n`,
   );
 } finally {
   host.stdin.end();

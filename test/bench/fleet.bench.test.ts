@@ -14,6 +14,7 @@ interface Fleet {
   seconds: number;
   perSecond: number;
   cpuSeconds: number;
+  serverCpuSeconds: number;
   maxRssKb: number;
   statuses: Record<string, number>;
   stderr: string;
@@ -44,7 +45,7 @@ it.skipIf(missing !== undefined)(
           .map(([status, count]) => `${status} ${count}`);
         lines.push(
           `  ${String(probes).padStart(7)} probes: ${fleet.perSecond.toFixed(0).padStart(5)} probes/s (target >= 1000: ${fleet.perSecond >= 1000 ? 'met' : 'NOT met'}), ` +
-            `${fleet.seconds.toFixed(1)} s, prober CPU ${fleet.cpuSeconds.toFixed(1)} s, peak RSS ${(fleet.maxRssKb / 1024).toFixed(0)} MB, ` +
+            `${fleet.seconds.toFixed(1)} s, CPU: prober ${((fleet.cpuSeconds / probes) * 1000).toFixed(2)} ms a probe, servers ${((fleet.serverCpuSeconds / probes) * 1000).toFixed(2)} ms; peak RSS ${(fleet.maxRssKb / 1024).toFixed(0)} MB, ` +
             `false filtered/silent ${wrong} (target 0: ${wrong === 0 ? 'met' : 'NOT met'})${other.length ? `; not open: ${other.join(', ')}` : ''}`,
         );
       } finally {
