@@ -142,4 +142,15 @@ describe('the report, shaped for a person', () => {
       await Promise.all(servers.map((server) => server.close()));
     }
   });
+
+  it('batch with no FILE on a terminal says to give one, instead of waiting for typed targets (exit 2)', () => {
+    const run = onTerminal({
+      columns: 100,
+      command: [process.execPath, mainScript, 'batch'],
+      unsetEnv: ['CI'],
+    });
+    expect(run.code).toBe(2);
+    expect(run.seconds).toBeLessThan(10);
+    expect(run.terminal).toMatch(/batch: give a target FILE, or pipe targets on stdin/);
+  });
 });

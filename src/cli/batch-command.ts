@@ -123,6 +123,9 @@ function readStdin(): string {
 export async function handler(args: Args): Promise<void> {
   // yargs hands a lone "-" positional over as an empty string.
   const file = args.file === undefined || args.file === '' ? '-' : args.file;
+  // Waiting for targets typed at a terminal is never what was meant without an explicit "-".
+  if (args.file === undefined && process.stdin.isTTY)
+    throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
   const { parseShard, parseTargets, runBatch, shardOf } = await import('./engine.js');
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
@@ -139,6 +142,8 @@ export async function handler(args: Args): Promise<void> {
   const done = args.resume === undefined ? new Set<string>() : alreadyDone(args.resume);
   const text = file === '-' ? readStdin() : readInputFile('batch', file, maxInputBytes);
   const parsed = parseTargets(text);
+  if (parsed.targets.length + parsed.errors.length === 0)
+    throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
   const mine = (input: string) => !done.has(input) && (!shard || shardOf(input, shard.count) === shard.index);
   const targets = parsed.targets.filter((target) => mine(target.input));
   const errors = parsed.errors.filter((error) => mine(error.input));
@@ -202,7 +207,5 @@ export async function handler(args: Args): Promise<void> {
     process.stderr.write(
       `mailprobe batch: ${finished} targets${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${done.size > 0 ? `, ${done.size} already done` : ''}, ${failed} failed\n`,
     );
-  if (total === 0 && parsed.targets.length + parsed.errors.length === 0 && done.size === 0)
-    throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
   process.exitCode = failed > 0 ? exitCodes.findings : exitCodes.ok;
 }
