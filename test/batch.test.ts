@@ -184,6 +184,10 @@ describe('mailprobe batch (the CLI)', () => {
       expect(code).toBe(130);
       expect(stderr).toMatch(/interrupted: 1 of 2 targets done; run again with --resume/);
       expect(docs(stdout).map((d) => d.input)).toEqual([mixed[0]]);
+      const partial = join(dir, 'interrupted.ndjson');
+      writeFileSync(partial, stdout);
+      const rest = await cli(['batch', targets, '--resume', partial, '--timeout', '300', '--quiet']);
+      expect(docs(rest.stdout).map((d) => d.input)).toEqual([mixed[1]]);
     } finally {
       await silent.close();
     }
