@@ -163,6 +163,9 @@ export async function runBatch(
     try {
       // Each port goes through its address's limits; an address that asked to slow down is left alone.
       const result = await probeHost(target.host, {
+        // The early "filtered" rule opens a second connection attempt to a port that has not answered after
+        // 0.5 s; that would be one connection more than --per-address allows, so batch mode waits the deadline.
+        fastFiltered: false,
         ...options,
         ports: target.ports,
         concurrency: target.ports.length * 2,
