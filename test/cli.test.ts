@@ -34,6 +34,34 @@ describe('mailprobe CLI', () => {
     expect(json.services.every((s) => s.reference.includes('RFC'))).toBe(true);
   });
 
+  it('ports without the option parser (its fast path) prints exactly what the parsed command prints', async () => {
+    // `--json=false` and `--color=true` take the yargs path; the bare flags take the fast one.
+    for (const [fast, parsed] of [
+      [['ports'], ['ports', '--json=false']],
+      [
+        ['ports', '--json'],
+        ['ports', '--json=true'],
+      ],
+      [
+        ['ports', '--color'],
+        ['ports', '--color=true'],
+      ],
+      [
+        ['ports', '--no-color'],
+        ['ports', '--color=false'],
+      ],
+    ]) {
+      const a = await cli(fast ?? []);
+      const b = await cli(parsed ?? []);
+      expect(a.code).toBe(0);
+      expect(a.stdout).toBe(b.stdout);
+      expect(a.stdout.length).toBeGreaterThan(100);
+    }
+    const bad = await cli(['ports', '--json', '--bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option --bogus/);
+  });
+
   it('--help shows examples and the exit codes', async () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);

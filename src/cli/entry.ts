@@ -14,6 +14,22 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${version()}\n`);
     return;
   }
+  // `mailprobe ports` with nothing but its own flags needs no option parser: the same handler, without yargs.
+  const rest = argv.slice(1);
+  const colorFlags = rest.filter((arg) => arg === '--color' || arg === '--no-color');
+  if (
+    argv[0] === 'ports' &&
+    rest.every((arg) => arg === '--json' || arg === '--color' || arg === '--no-color') &&
+    new Set(rest).size === rest.length &&
+    colorFlags.length <= 1
+  ) {
+    const { handler } = await import('./ports-command.js');
+    await handler({
+      json: rest.includes('--json'),
+      ...(colorFlags[0] ? { color: colorFlags[0] === '--color' } : {}),
+    });
+    return;
+  }
   const { run } = await import('./run.js');
   await run(argv);
 }

@@ -1,7 +1,7 @@
 /** `mailprobe ports`: the reference table, as text or JSON. */
 import type { Argv } from 'yargs';
 import { referenceTable, referenceVersion } from '../reference/table.js';
-import { useColor } from './options.js';
+import { useColor } from './color.js';
 
 export const command = 'ports';
 export const describe = 'print the reference table: how each mail port should behave, and why';
