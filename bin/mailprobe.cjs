@@ -5,7 +5,8 @@
 // Node 20. The cache files live in the user's own cache folder (XDG_CACHE_HOME, ~/.cache, %LOCALAPPDATA%), one
 // per bundle and kind of run, written at exit after a run that had none or whose cache V8 refused. Every
 // failure to read or write them is ignored: the cache only speeds start-up. MAILPROBE_NO_CACHE=1 turns it off.
-// `--version` alone is answered from package.json, before any bundle is read. See README "Start-up".
+// `--version` alone is answered from package.json, before any bundle is read; `--help` text is kept in the same
+// cache folder (helpFromCache). See CONTRIBUTING "Start-up and speed".
 const fs = require('node:fs');
 const path = require('node:path');
 const Module = require('node:module');
@@ -51,10 +52,32 @@ function start() {
     }
   }
 
+  /**
+   * Which build of a bundle this is: its size, its modification time and the package version. V8 checks a code
+   * cache against the source's length only, so a rebuilt bundle of the same length must not find the old cache
+   * (its functions would run in place of the new ones). npm gives every packaged file the same time, hence the
+   * version too.
+   */
+  let packageVersion;
+  function buildTag(file) {
+    const stat = fs.statSync(file);
+    if (packageVersion === undefined) {
+      try {
+        packageVersion = JSON.parse(
+          fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'),
+        ).version;
+      } catch {
+        packageVersion = 'unknown';
+      }
+    }
+    return `${stat.size}.${Math.floor(stat.mtimeMs)}.${String(packageVersion).replace(/[^0-9A-Za-z.]/g, '')}`;
+  }
+
   /** Compiles and runs one CommonJS bundle in `module`, with its code cache. */
   function run(module, file) {
     const source = fs.readFileSync(file, 'utf8');
-    const name = `${path.basename(file, '.cjs')}-${source.length}-${kind}.bin`;
+    const tag = buildTag(file);
+    const name = `${path.basename(file, '.cjs')}-${tag}-${kind}.bin`;
     const cacheFile = cache && path.join(cache, name);
     let cachedData;
     if (cacheFile) {
@@ -73,13 +96,13 @@ function start() {
           const temporary = `${cacheFile}.${process.pid}`;
           fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
           fs.renameSync(temporary, cacheFile);
-          // Caches of other builds of this bundle (another length) are dead weight after an upgrade.
+          // Caches of other builds of this bundle are dead weight after an upgrade or a rebuild.
           const prefix = `${path.basename(file, '.cjs')}-`;
           for (const other of fs.readdirSync(cache))
             if (
               other.endsWith('.bin') &&
               (other.startsWith(prefix)
-                ? !other.startsWith(`${prefix}${source.length}-`)
+                ? !other.startsWith(`${prefix}${tag}-`)
                 : !/^(cli|engine)-/.test(other))
             )
               fs.unlinkSync(path.join(cache, other));
@@ -100,7 +123,61 @@ function start() {
     if (filename === engine) return run(module, filename);
     return loadJs.call(this, module, filename);
   };
+  const cliFile = path.join(folder, 'cli.cjs');
+  if (kind === 'help' && cache && helpFromCache(cliFile)) return;
   const cli = { exports: {} };
-  run(cli, path.join(folder, 'cli.cjs'));
+  run(cli, cliFile);
   cli.exports.main(argv);
+
+  /**
+   * `mailprobe [COMMAND] --help` prints a text that depends only on the build, the terminal's width and the
+   * locale (yargs translates it): kept beside the code cache after the first run, keyed by all three, and
+   * printed from there. Laying the help out with yargs costs more than starting Node does.
+   */
+  function helpFromCache(file) {
+    const last = argv[argv.length - 1];
+    if (
+      !(argv.length === 1 || (argv.length === 2 && /^[a-z]+$/.test(argv[0]))) ||
+      (last !== '--help' && last !== '-h')
+    )
+      return false;
+    let size;
+    try {
+      size = buildTag(file);
+    } catch {
+      return false;
+    }
+    const locale = [process.env.LC_ALL, process.env.LC_MESSAGES, process.env.LANG, process.env.LANGUAGE]
+      .map((value) => (value || '').replace(/[^A-Za-z0-9_.@-]/g, ''))
+      .join('+');
+    const name = `help-${size}-${argv.join('_').replace(/[^a-z_-]/g, '')}-${process.stdout.columns || 'pipe'}-${locale}.txt`;
+    const helpFile = path.join(cache, name);
+    try {
+      process.stdout.write(fs.readFileSync(helpFile));
+      return true;
+    } catch {
+      // Not cached yet: run, keep what was printed, and save it when the run ends well.
+    }
+    const chunks = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (chunk, ...rest) => {
+      chunks.push(Buffer.from(chunk));
+      return write(chunk, ...rest);
+    };
+    process.once('exit', (code) => {
+      if (code !== 0 || chunks.length === 0) return;
+      try {
+        makeFolders(cache, 3);
+        const temporary = `${helpFile}.${process.pid}`;
+        fs.writeFileSync(temporary, Buffer.concat(chunks), { mode: 0o600 });
+        fs.renameSync(temporary, helpFile);
+        for (const other of fs.readdirSync(cache))
+          if (other.startsWith('help-') && !other.startsWith(`help-${size}-`))
+            fs.unlinkSync(path.join(cache, other));
+      } catch {
+        // a read-only or missing cache folder only costs speed
+      }
+    });
+    return false;
+  }
 }
