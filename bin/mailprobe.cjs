@@ -34,7 +34,7 @@ function start() {
   const cache = cacheFolder();
   const kind = argv.some((arg) => arg === '--help' || arg === '-h')
     ? 'help'
-    : ['ports', 'demo', 'egress'].includes(argv[0])
+    : ['ports', 'demo', 'egress', 'batch', 'serve'].includes(argv[0])
       ? argv[0]
       : 'probe';
 
@@ -59,7 +59,10 @@ function start() {
    * version too.
    */
   let packageVersion;
+  const tags = new Map();
   function buildTag(file) {
+    const known = tags.get(file);
+    if (known) return known;
     const stat = fs.statSync(file);
     if (packageVersion === undefined) {
       try {
@@ -70,7 +73,9 @@ function start() {
         packageVersion = 'unknown';
       }
     }
-    return `${stat.size}.${Math.floor(stat.mtimeMs)}.${String(packageVersion).replace(/[^0-9A-Za-z.]/g, '')}`;
+    const tag = `${stat.size}.${Math.floor(stat.mtimeMs)}.${String(packageVersion).replace(/[^0-9A-Za-z.]/g, '')}`;
+    tags.set(file, tag);
+    return tag;
   }
 
   /** Compiles and runs one CommonJS bundle in `module`, with its code cache. */

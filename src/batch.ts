@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { ResolveError, UsageError } from './errors.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { isService, referenceTable } from './reference/table.js';
-import { jsonReport } from './render/json.js';
+import { failureReport, jsonReport } from './render/json.js';
 import type { Severity } from './rules/finding.js';
 import { judge } from './rules/judge.js';
 import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from './scan.js';
@@ -117,14 +117,7 @@ export interface BatchOptions extends Omit<ProbeOptions, 'ports' | 'concurrency'
 
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */
 export function renderBatchError(input: string, message: string, failOn: Severity, exitCode = 2): string {
-  const outcome = {
-    failOn,
-    passed: false,
-    failingFindings: 0,
-    failedExpectations: 0,
-    error: { exitCode, message },
-  };
-  return JSON.stringify({ input, ...jsonReport([], outcome) });
+  return JSON.stringify({ input, ...failureReport(message, exitCode, failOn) });
 }
 
 /** Probes every target, streaming one document each through onDocument; returns how many passed and failed. */

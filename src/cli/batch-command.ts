@@ -8,12 +8,10 @@ import { setMaxListeners } from 'node:events';
 import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { limitsFromTimeout } from '../limits.js';
-import { parseDnsServer } from '../net/names.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { exitCodes } from './exit.js';
 import { readInputFile } from './files.js';
-import { positiveInteger, readCa } from './options.js';
+import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'batch [file]';
 export const describe =
@@ -45,9 +43,7 @@ export function builder(yargs: Argv) {
       choices: severities as unknown as string[],
       describe: 'lowest finding severity that fails a target (default: high)',
     })
-    .option('timeout', { type: 'string', describe: 'ms for each phase of a probe (the port gets 8x)' })
-    .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
-    .option('dns-server', { type: 'string', describe: 'ask this DNS server (ADDR or ADDR:PORT)' })
+    .options(probeBasicOptions)
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or summary on stderr' })
     .example('$0 batch hosts.txt --shard 2/4 > part2.ndjson', 'the second quarter of hosts.txt')
     .example('$0 batch hosts.txt --resume out.ndjson >> out.ndjson', 'finish a run that was stopped');
@@ -126,7 +122,7 @@ export async function handler(args: Args): Promise<void> {
   // Waiting for targets typed at a terminal is never what was meant without an explicit "-".
   if (args.file === undefined && process.stdin.isTTY)
     throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
-  const { parseShard, parseTargets, runBatch, shardOf } = await import('./engine.js');
+  const { parseShard, parseTargets, renderBatchError, runBatch, shardOf } = await import('./engine.js');
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
   const perAddress = positiveInteger(args['per-address'], '--per-address', 1000) ?? 2;
@@ -135,9 +131,7 @@ export async function handler(args: Args): Promise<void> {
     intervalText === undefined || intervalText === '0'
       ? 0
       : (positiveInteger(intervalText, '--address-interval', 3_600_000) ?? 0);
-  const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
-  const ca = readCa(args.ca);
-  const dnsServer = args['dns-server'] ? parseDnsServer(args['dns-server']) : undefined;
+  const basics = probeBasics(args);
   const failOn = (args['fail-on'] as Severity | undefined) ?? 'high';
   const done = args.resume === undefined ? new Set<string>() : alreadyDone(args.resume);
   const text = file === '-' ? readStdin() : readInputFile('batch', file, maxInputBytes);
@@ -166,7 +160,6 @@ export async function handler(args: Args): Promise<void> {
     if (!passed) failed++;
     draw(false);
   };
-  const { renderBatchError } = await import('./engine.js');
   for (const error of errors) write(renderBatchError(error.input, error.reason, failOn), false);
   // Ctrl-C: every probe stops at once; unfinished targets get no document, so --resume probes them again.
   const controller = new AbortController();
@@ -184,9 +177,7 @@ export async function handler(args: Args): Promise<void> {
       addressIntervalMs,
       failOn,
       signal: controller.signal,
-      ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
-      ...(ca ? { ca } : {}),
-      ...(dnsServer ? { dnsServer } : {}),
+      ...basics,
       onDocument: (line, _target, passed) => {
         if (!controller.signal.aborted) write(line, passed);
       },

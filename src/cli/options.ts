@@ -9,8 +9,8 @@ import {
   parseExpectDocument,
   parseExpectFlag,
 } from '../expect/parse.js';
-import { defaultLimits, type Limits, limitMaxima } from '../limits.js';
-import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { defaultLimits, type Limits, limitMaxima, limitsFromTimeout } from '../limits.js';
+import { isEhloArgument, isHostName, isIP, normalizeHostName, parseDnsServer } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';
 import { readInputFile } from './files.js';
@@ -188,3 +188,25 @@ export function positiveInteger(value: unknown, option: string, max: number): nu
 }
 
 export { useColor } from './color.js';
+
+/** `--timeout`, `--ca` and `--dns-server` of the commands that probe for others (serve, batch). */
+export const probeBasicOptions = {
+  timeout: { type: 'string', describe: 'ms for each phase of a probe (the port gets 8x)' },
+  ca: { type: 'string', describe: 'PEM file of extra trusted root certificates' },
+  'dns-server': { type: 'string', describe: 'ask this DNS server (ADDR or ADDR:PORT)' },
+} as const;
+
+/** Those three options, checked, as probe options (only the ones given). */
+export function probeBasics(args: {
+  timeout?: string | undefined;
+  ca?: string | undefined;
+  'dns-server'?: string | undefined;
+}): { limits?: Limits; ca?: string; dnsServer?: string } {
+  const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
+  const ca = readCa(args.ca);
+  return {
+    ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
+    ...(ca ? { ca } : {}),
+    ...(args['dns-server'] ? { dnsServer: parseDnsServer(args['dns-server']) } : {}),
+  };
+}

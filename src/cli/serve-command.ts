@@ -1,9 +1,8 @@
 /** `mailprobe serve`: the Prometheus endpoint (src/serve.ts), with its limits checked, until SIGINT or SIGTERM. */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { limitsFromTimeout } from '../limits.js';
-import { isIP, parseDnsServer } from '../net/names.js';
-import { positiveInteger, readCa } from './options.js';
+import { isIP } from '../net/names.js';
+import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'serve';
 export const describe =
@@ -22,9 +21,7 @@ export function builder(yargs: Argv) {
       type: 'string',
       describe: 'probe only targets whose every address is in this network (CIDR), repeatable',
     })
-    .option('timeout', { type: 'string', describe: 'ms for each phase of a probe (the port gets 8x)' })
-    .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
-    .option('dns-server', { type: 'string', describe: 'ask this DNS server (ADDR or ADDR:PORT)' })
+    .options(probeBasicOptions)
     .example('$0 serve --allow 192.0.2.0/24', 'probe only hosts in 192.0.2.0/24')
     .example('curl "http://127.0.0.1:9925/probe?target=mail.example.com&module=submission"', 'one probe');
 }
@@ -48,8 +45,7 @@ export async function handler(args: Args): Promise<void> {
   if (!match || isIP(host) === 0 || port < 1 || port > 65535)
     throw new UsageError(`--listen: '${listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:9925 or [::1]:9925)`);
   const allow = args.allow === undefined ? [] : Array.isArray(args.allow) ? args.allow : [args.allow];
-  const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
-  const ca = readCa(args.ca);
+  const basics = probeBasics(args);
   const { createProbeServer, parseCidr } = await import('./engine.js');
   for (const cidr of allow) parseCidr(cidr);
   const server = createProbeServer({
@@ -57,9 +53,7 @@ export async function handler(args: Args): Promise<void> {
     minIntervalMs: positiveInteger(args['min-interval'], '--min-interval', 86_400_000) ?? 1000,
     deadlineMs: positiveInteger(args.deadline, '--deadline', 600_000) ?? 30_000,
     allow,
-    ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
-    ...(ca ? { ca } : {}),
-    ...(args['dns-server'] ? { dnsServer: parseDnsServer(args['dns-server']) } : {}),
+    ...basics,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

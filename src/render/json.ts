@@ -40,19 +40,27 @@ export function jsonReport(
 }
 
 /** The JSON report of a run that ended before any host was judged (bad input, a host that does not resolve). */
-export function renderJsonFailure(
+export function failureReport(
   message: string,
   exitCode: number,
   failOn: Outcome['failOn'] = 'high',
-): string {
-  const result: Outcome = {
+): JsonReport {
+  return jsonReport([], {
     failOn,
     passed: false,
     failingFindings: 0,
     failedExpectations: 0,
     error: { exitCode, message },
-  };
-  return `${JSON.stringify(jsonReport([], result), null, 2)}\n`;
+  });
+}
+
+/** That report as the CLI prints it. */
+export function renderJsonFailure(
+  message: string,
+  exitCode: number,
+  failOn: Outcome['failOn'] = 'high',
+): string {
+  return `${JSON.stringify(failureReport(message, exitCode, failOn), null, 2)}\n`;
 }
 
 /**
