@@ -34,7 +34,7 @@ function start() {
   const cache = cacheFolder();
   const kind = argv.some((arg) => arg === '--help' || arg === '-h')
     ? 'help'
-    : ['ports', 'demo', 'egress', 'batch', 'serve'].includes(argv[0])
+    : ['ports', 'demo', 'egress', 'batch', 'serve', 'publish'].includes(argv[0])
       ? argv[0]
       : 'probe';
 

@@ -39,18 +39,27 @@ export function parseTarget(text: string): { domain: string; email?: string } {
 
 const code = (error: unknown) => errorCode(error) ?? 'error';
 
+/** Adds a host (or more ports and a source to a host already found) to a candidate list; a port is probed once. */
+export function addCandidate(
+  candidates: Map<string, Candidate>,
+  host: string,
+  ports: PortSpec[],
+  source: string,
+): void {
+  const key = host.toLowerCase();
+  const entry = candidates.get(key) ?? { host: key, ports: [], sources: [] };
+  for (const spec of ports) if (!entry.ports.some((p) => p.port === spec.port)) entry.ports.push(spec);
+  if (!entry.sources.includes(source)) entry.sources.push(source);
+  candidates.set(key, entry);
+}
+
 export async function discover(target: string, dns: Dns, options: DiscoverOptions = {}): Promise<Discovery> {
   const { domain, email } = parseTarget(target);
   const signal = options.signal;
   const records: DnsRecordFact[] = [];
   const candidates = new Map<string, Candidate>();
-  const add = (host: string, ports: PortSpec[], source: string) => {
-    const key = host.toLowerCase();
-    const entry = candidates.get(key) ?? { host: key, ports: [], sources: [] };
-    for (const spec of ports) if (!entry.ports.some((p) => p.port === spec.port)) entry.ports.push(spec);
-    if (!entry.sources.includes(source)) entry.sources.push(source);
-    candidates.set(key, entry);
-  };
+  const add = (host: string, ports: PortSpec[], source: string) =>
+    addCandidate(candidates, host, ports, source);
   const failed = (kind: DnsRecordFact['kind'], query: string, error: unknown): DnsRecordFact =>
     absent.has(code(error)) || (error instanceof ResolveError && error.notFound)
       ? { kind, query, answer: '', note: 'no-record', detail: 'no such record' }

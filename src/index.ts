@@ -59,6 +59,14 @@ export type { CertificateFacts, OcspFacts, TlsFacts } from './net/tls-facts.js';
 export { type PortTarget, probePort } from './probe.js';
 export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe-domain.js';
 export {
+  buildPublication,
+  type Offer,
+  observedOffers,
+  type Publication,
+  renderPublication,
+  type SourceDifference,
+} from './publish.js';
+export {
   isService,
   referenceFor,
   referenceTable,
@@ -66,7 +74,7 @@ export {
   type ServiceReference,
   services,
 } from './reference/table.js';
-export { renderDiscoveryHead, renderSettings } from './render/discovery.js';
+export { renderDiscoveryHead, renderPublishedCheck, renderSettings } from './render/discovery.js';
 export { type HumanOptions, renderHuman } from './render/human.js';
 export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
@@ -86,6 +94,14 @@ export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
 export { type Judgement, type JudgeOptions, judge } from './rules/judge.js';
 export { type CheckedHost, type Outcome, outcome } from './rules/outcome.js';
+export {
+  type ClientPick,
+  judgePublished,
+  type PickVerdict,
+  type PublishedFinding,
+  type PublishedJudgement,
+  type SettingCheck,
+} from './rules/published.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export {

@@ -4,13 +4,17 @@
  * servers are not tripped), all within one deadline. Judging (client settings included) is rules/judge.ts.
  */
 import pLimit from 'p-limit';
-import { defaultMaxHosts, discover, parseTarget } from './discover.js';
+import { addCandidate, defaultMaxHosts, discover, parseTarget } from './discover.js';
 import { Dns } from './dns.js';
-import { AbortedError, ResolveError } from './errors.js';
-import { type ProbeOptions, probeHost } from './scan.js';
-import type { Discovery, HostResult } from './types.js';
+import { AbortedError, abortable, ResolveError } from './errors.js';
+import { defaultPorts, type ProbeOptions, probeHost } from './scan.js';
+import type { Discovery, HostResult, PublishedSetting, Service } from './types.js';
 
 export interface DomainProbeOptions extends ProbeOptions {
+  /** Look up the published client settings (autoconfig, ISPDB, Autodiscover) over HTTP(S) (default true). */
+  published?: boolean;
+  /** The ISPDB base URL (the domain is appended), or false to leave the ISPDB out (default Thunderbird's). */
+  ispdb?: string | false | undefined;
   /** Most connections at once to one host (default 2). */
   perHost?: number;
   /** Most hosts probed (default 20); the others are listed in `discovery.leftOut`. */
@@ -47,6 +51,24 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
       );
     throw error;
   }
+  if (options.published !== false) {
+    const { gatherPublished } = await import('./published/sources.js');
+    discovery.published = await abortable(
+      gatherPublished(discovery, {
+        dns,
+        ca: options.ca,
+        timeoutMs: options.limits?.connectMs ?? 5000,
+        ispdb: options.ispdb ?? undefined,
+        signal: stop,
+      }),
+      stop,
+      'dns',
+    ).catch((error: unknown) => {
+      if (error instanceof AbortedError && !options.signal?.aborted) return [];
+      throw error;
+    });
+    addPublishedHosts(discovery, options.maxHosts ?? defaultMaxHosts);
+  }
   if (discovery.candidates.length === 0) {
     const nullMx = discovery.records.some((r) => r.note === 'null-mx');
     const failed = discovery.records.find((r) => r.note === 'failed');
@@ -56,7 +78,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
         ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
         : failed
           ? `DNS failed: ${failed.detail ?? ''}`
-          : 'no mail host found: no MX, no SRV, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
+          : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
     );
   }
   options.onDiscovered?.(discovery);
@@ -95,4 +117,43 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     );
   }
   return { discovery, hosts };
+}
+
+/** The service a published port is probed as: the reference table's for its number, else what the source says. */
+export function publishedService(setting: PublishedSetting): Service {
+  const known = defaultPorts.find((spec) => spec.port === setting.port);
+  if (known) return known.service;
+  const tls = setting.security === 'TLS';
+  if (setting.protocol === 'IMAP') return tls ? 'imaps' : 'imap';
+  if (setting.protocol === 'POP3') return tls ? 'pop3s' : 'pop3';
+  return tls ? 'submissions' : 'submission';
+}
+
+const sourceLabel = {
+  autoconfig: 'autoconfig',
+  ispdb: 'ISPDB',
+  autodiscover: 'Autodiscover',
+  srv: 'SRV',
+} as const;
+
+/** Every host and port a published source names joins the hosts to probe (within --max-hosts). */
+function addPublishedHosts(discovery: Discovery, maxHosts: number): void {
+  const candidates = new Map(discovery.candidates.map((c) => [c.host, c]));
+  for (const source of discovery.published ?? []) {
+    if (source.kind === 'srv') continue; // already among the candidates
+    for (const setting of source.settings) {
+      if (!candidates.has(setting.host) && candidates.size >= maxHosts) {
+        const leftOut = discovery.leftOut ?? [];
+        if (!leftOut.includes(setting.host)) discovery.leftOut = [...leftOut, setting.host];
+        continue;
+      }
+      addCandidate(
+        candidates,
+        setting.host,
+        [{ port: setting.port, service: publishedService(setting) }],
+        sourceLabel[source.kind],
+      );
+    }
+  }
+  discovery.candidates = [...candidates.values()];
 }

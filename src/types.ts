@@ -276,6 +276,77 @@ export interface Candidate {
   sources: string[];
 }
 
+/** How a published setting secures the connection: implicit TLS, STARTTLS/STLS, or none. */
+export type PublishedSecurity = 'TLS' | 'STARTTLS' | 'plain';
+
+/** One server setting as a published source states it. */
+export interface PublishedSetting {
+  /** incoming (IMAP, POP3) or outgoing (SMTP). */
+  direction: 'incoming' | 'outgoing';
+  protocol: 'IMAP' | 'POP3' | 'SMTP';
+  /** The host name, lower case, without a trailing dot. */
+  host: string;
+  port: number;
+  /** How a client reading this source would secure the connection. */
+  security: PublishedSecurity;
+  /** The source's own words for it: `socketType SSL`, `Encryption TLS`, `SSL on`, `SRV _imaps._tcp`. */
+  as: string;
+}
+
+/** One redirect followed while fetching a published document. */
+export interface RedirectHop {
+  status: number;
+  from: string;
+  to: string;
+  /** The new URL is in another registrable domain (public-suffix list) than the one asked. */
+  crossDomain?: true;
+  /** The redirect went from https to http. */
+  downgrade?: true;
+}
+
+/** How a published document was fetched over HTTP(S). */
+export interface WebFetchFact {
+  /** The URL asked first. */
+  url: string;
+  method: 'GET' | 'POST';
+  /**
+   * ok: a 200 with a body; not-found: 404/410 or the host does not resolve; auth-required: 401/403 (no
+   * credentials are ever sent); http-error: any other status; failed: no HTTP answer (connect, TLS, time-out,
+   * size cap).
+   */
+  outcome: 'ok' | 'not-found' | 'auth-required' | 'http-error' | 'failed';
+  /** The final HTTP status, when one arrived. */
+  status?: number;
+  /** In a few words: the status line, the error. */
+  detail: string;
+  /** The address connected to, when one was. */
+  address?: string;
+  /** Redirects followed, in order. */
+  redirects?: RedirectHop[];
+  /** Bytes of body read. */
+  bytes?: number;
+  /** ms from the first request to the last byte. */
+  ms: number;
+}
+
+/** One published source of client settings, in the order a client consults it. */
+export interface PublishedSource {
+  /** autoconfig (the domain's own file), ispdb (Thunderbird's database), autodiscover (Outlook POX), srv (RFC 6186). */
+  kind: 'autoconfig' | 'ispdb' | 'autodiscover' | 'srv';
+  /** Where it was looked for: a URL, or the SRV names. */
+  location: string;
+  /** The mail domain the source is for: the address's own, or the one derived from its top MX. */
+  domain: string;
+  /** Reached through the MX-derived domain: a client must ask the user before using it. */
+  viaMx?: true;
+  /** For web sources, how the fetch went. */
+  fetch?: WebFetchFact;
+  /** A document arrived but cannot be used as it is: why (not well-formed XML, a DTD, a wrong root, a missing field). */
+  problems?: string[];
+  /** The settings the source states, in its own order. */
+  settings: PublishedSetting[];
+}
+
 export interface Discovery {
   /** The mail domain, lower case, without a trailing dot. */
   domain: string;
@@ -289,4 +360,6 @@ export interface Discovery {
   leftOut?: string[];
   /** Set when the run's deadline ran out: the hosts whose probe never started (those running were aborted). */
   deadline?: { ms: number; notProbed: string[] };
+  /** The published sources of client settings (autoconfig, ISPDB, Autodiscover, SRV), in client priority order. */
+  published?: PublishedSource[];
 }

@@ -10,4 +10,4 @@ export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
 export { createProbeServer, parseCidr } from '../serve.js';
-export { discoverAndReport, probeAndReport } from './report.js';
+export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';

@@ -210,3 +210,39 @@ export function probeBasics(args: {
     ...(args['dns-server'] ? { dnsServer: parseDnsServer(args['dns-server']) } : {}),
   };
 }
+
+/** The options of the published-settings lookup (discovery and `publish`). */
+export const webOptions = {
+  web: {
+    type: 'boolean',
+    default: true,
+    describe:
+      'with discovery: fetch the published client settings (autoconfig, ISPDB, Autodiscover) over HTTP(S); --no-web leaves them out',
+  },
+  ispdb: {
+    type: 'string',
+    describe:
+      "with discovery: the ISPDB to ask (a URL the domain is appended to; default Thunderbird's https://autoconfig.thunderbird.net/v1.1/); --no-ispdb asks none",
+  },
+} as const;
+
+/** --web and --ispdb, checked: whether to fetch, and which ISPDB (false: none; undefined: the default). */
+export function webChoices(args: { web?: boolean | undefined; ispdb?: string | boolean | undefined }): {
+  published: boolean;
+  ispdb: string | false | undefined;
+} {
+  const published = args.web !== false;
+  if (args.ispdb === false) return { published, ispdb: false };
+  if (args.ispdb === undefined) return { published, ispdb: undefined };
+  if (args.ispdb === true || args.ispdb === '')
+    throw new UsageError('--ispdb needs a URL (or --no-ispdb to ask none)');
+  let url: URL;
+  try {
+    url = new URL(String(args.ispdb));
+  } catch {
+    throw new UsageError(`--ispdb: '${String(args.ispdb)}' is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError(`--ispdb: '${String(args.ispdb)}' is not an http:// or https:// URL`);
+  return { published, ispdb: url.href.endsWith('/') || url.href.endsWith('=') ? url.href : `${url.href}/` };
+}

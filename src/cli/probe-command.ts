@@ -14,6 +14,8 @@ import {
   parsePorts,
   positiveInteger,
   readCa,
+  webChoices,
+  webOptions,
 } from './options.js';
 import { reportBuilder, reportOptions } from './report-options.js';
 
@@ -68,6 +70,7 @@ export function builder(yargs: Argv) {
       describe:
         'treat <host> as a mail domain: find its hosts (MX, SRV, usual names), probe them all, and suggest client settings',
     })
+    .options(webOptions)
     .option('all-addresses', {
       type: 'boolean',
       describe: 'probe every A and AAAA address, not one per family',
@@ -137,8 +140,11 @@ export async function handler(args: Args): Promise<void> {
   const dnsServer = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
   const report = reportOptions(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
+  const web = webChoices(args);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))
     throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
+  if (!discovering && (args.ispdb !== undefined || args.web === false))
+    throw new UsageError('--ispdb, --no-ispdb and --no-web apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {
     throw new UsageError(
       '--ports, --port, --expect, --expect-file and --servername apply to one host, not to discovery',
@@ -162,6 +168,11 @@ export async function handler(args: Args): Promise<void> {
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');
   if (discovering)
-    await discoverAndReport(target, probe, { ...report }, { perHost, maxHosts, deadlineMs: deadline });
+    await discoverAndReport(
+      target,
+      probe,
+      { ...report },
+      { perHost, maxHosts, deadlineMs: deadline, ...web },
+    );
   else await probeAndReport(target, probe, { ...report, expectations });
 }

@@ -1,4 +1,5 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
+
 import {
   type CheckedHost,
   type Discovery,
@@ -17,9 +18,11 @@ import {
   renderJunit,
   renderMarkdown,
   renderOpenMetrics,
+  renderPublishedCheck,
   renderSettings,
   type Severity,
 } from '../index.js';
+import { buildPublication, renderPublication } from '../publish.js';
 import { exitCodes } from './exit.js';
 import { writeReportFile } from './files.js';
 import { useColor } from './options.js';
@@ -121,7 +124,9 @@ function render(
     )
     .join('\n');
   if (!discovery) return body;
-  return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}`;
+  return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}${
+    discovery.publishedCheck ? renderPublishedCheck(discovery.publishedCheck, { color }) : ''
+  }`;
 }
 
 /**
@@ -160,12 +165,16 @@ async function finish(
     hosts,
     outcome: summary,
     settings,
+    published,
   } = judge(results, {
     expectations: report.expectations,
     failOn: report.failOn,
     discovery,
   });
-  const extra = discovery && settings ? { ...discovery, settings } : undefined;
+  const extra =
+    discovery && settings
+      ? { ...discovery, settings, ...(published ? { publishedCheck: published } : {}) }
+      : undefined;
   if (interrupted) Object.assign(summary, { passed: false, interrupted: true });
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
@@ -213,7 +222,13 @@ export async function discoverAndReport(
   target: string,
   probe: ProbeOptions,
   report: ReportOptions,
-  bounds: { perHost: number; maxHosts?: number | undefined; deadlineMs?: number | undefined },
+  bounds: {
+    perHost: number;
+    maxHosts?: number | undefined;
+    deadlineMs?: number | undefined;
+    published?: boolean;
+    ispdb?: string | false | undefined;
+  },
 ): Promise<void> {
   let spin: Progress | undefined;
   const stop = interruption();
@@ -224,6 +239,8 @@ export async function discoverAndReport(
       perHost: bounds.perHost,
       ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
       ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
+      ...(bounds.published === false ? { published: false } : {}),
+      ...(bounds.ispdb !== undefined ? { ispdb: bounds.ispdb } : {}),
       onDiscovered: (found) => {
         spin = spinner(
           report,
@@ -245,6 +262,56 @@ export async function discoverAndReport(
     }
     if (error instanceof ResolveError && /deadline of \d+ ms/.test(error.reason))
       throw new ResolveError(error.host, error.reason.replace('deadline', '--deadline'), error.notFound);
+    throw error;
+  }
+}
+
+/** `mailprobe publish`: discover and probe as for an address, then print what to publish and the difference. */
+export async function publishAndReport(
+  target: string,
+  probe: ProbeOptions,
+  options: {
+    json: boolean;
+    maxHosts?: number | undefined;
+    deadlineMs?: number | undefined;
+    published?: boolean;
+    ispdb?: string | false | undefined;
+  },
+): Promise<void> {
+  const stop = interruption();
+  try {
+    const { discovery, hosts } = await probeDomain(target, {
+      ...probe,
+      signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
+      ...(options.maxHosts ? { maxHosts: options.maxHosts } : {}),
+      ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
+      ...(options.published === false ? { published: false } : {}),
+      ...(options.ispdb !== undefined ? { ispdb: options.ispdb } : {}),
+    });
+    stop.release();
+    if (stop.interrupted()) {
+      process.stderr.write('mailprobe: interrupted (Ctrl-C): nothing to publish from a partial run\n');
+      process.exitCode = exitCodes.interrupted;
+      return;
+    }
+    const { hosts: verdicts } = judge(hosts, { discovery });
+    const publication = buildPublication(discovery, verdicts);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(publication, null, 2)}\n` : renderPublication(publication),
+    );
+    process.exitCode =
+      publication.offers.length === 0
+        ? exitCodes.resolve
+        : publication.matches
+          ? exitCodes.ok
+          : exitCodes.findings;
+  } catch (error) {
+    stop.release();
+    if (stop.interrupted()) {
+      process.stderr.write('mailprobe: interrupted (Ctrl-C) before any host was probed\n');
+      process.exitCode = exitCodes.interrupted;
+      return;
+    }
     throw error;
   }
 }

@@ -9,6 +9,7 @@ import { exitCodes, fail } from './exit.js';
 import { reportFilesIn, writeFailureReports } from './files.js';
 import * as ports from './ports-command.js';
 import * as probe from './probe-command.js';
+import * as publish from './publish-command.js';
 import * as serve from './serve-command.js';
 
 /** Every long option of every command, for "did you mean" (yargs' root instance does not know the commands'). */
@@ -53,6 +54,10 @@ const optionNames = [
   'per-address',
   'address-interval',
   'resume',
+  'web',
+  'no-web',
+  'ispdb',
+  'no-ispdb',
 ];
 
 /** Edit distance, for "did you mean". */
@@ -86,7 +91,7 @@ export function closest(word: string, known: string[]): string | undefined {
 function oneLine(message: string, known: string[]): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
-    return 'missing <host> (or a command: demo, ports, egress, serve, batch)';
+    return 'missing <host> (or a command: demo, ports, egress, serve, batch, publish)';
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
     const words = unknown[1].split(', ').map((word) => word.trim());
@@ -123,6 +128,7 @@ export async function run(argv: string[]): Promise<void> {
     .command(demo)
     .command(egress)
     .command(ports)
+    .command(publish)
     .command(serve)
     .command(probe)
     .version(version())

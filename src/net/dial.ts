@@ -129,15 +129,29 @@ export function stapledOcsp(socket: tls.TLSSocket): Buffer | undefined {
   return stapled.get(socket);
 }
 
+/**
+ * The context a web client has (TLS 1.2 or later, default ciphers) with --ca's roots added: the published
+ * configuration files are fetched as a mail client fetches them, so an untrusted HTTPS server fails here too.
+ */
+export function webContext(ca: string | undefined): tls.SecureContext {
+  return trustContext(`web\n${ca ?? ''}`, ca, { minVersion: 'TLSv1.2' });
+}
+
 function clientContext(ca: string | undefined, version: tls.SecureVersion | undefined): tls.SecureContext {
-  const key = `${version ?? 'any'}\n${ca ?? ''}`;
+  return trustContext(`${version ?? 'any'}\n${ca ?? ''}`, ca, {
+    minVersion: version ?? 'TLSv1',
+    maxVersion: version ?? 'TLSv1.3',
+    ciphers: 'DEFAULT:@SECLEVEL=0',
+  });
+}
+
+function trustContext(
+  key: string,
+  ca: string | undefined,
+  options: tls.SecureContextOptions,
+): tls.SecureContext {
   let context = contexts.get(key);
   if (!context) {
-    const options: tls.SecureContextOptions = {
-      minVersion: version ?? 'TLSv1',
-      maxVersion: version ?? 'TLSv1.3',
-      ciphers: 'DEFAULT:@SECLEVEL=0',
-    };
     context = tls.createSecureContext(options);
     // --ca's roots join Node's bundled roots (and NODE_EXTRA_CA_CERTS). Node's own addCACert copies the roots
     // it parsed once into a new store and adds these: about 1.5 ms, where `ca: [...tls.rootCertificates, ca]`

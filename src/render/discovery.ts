@@ -1,6 +1,7 @@
 /** The discovery parts of the human report: what DNS said (before the host reports), the client settings (after). */
+import type { ClientPick, PickVerdict, PublishedJudgement } from '../rules/published.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
-import type { Discovery } from '../types.js';
+import type { Discovery, PublishedSource } from '../types.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 
@@ -30,11 +31,14 @@ export function renderDiscoveryHead(discovery: Discovery, options: { color: bool
         ]
       : []),
   ];
+  const published = discovery.published
+    ? `${s.bold('published client settings')}\n${renderSources(discovery.published).join('\n')}\n\n`
+    : '';
   return `${s.bold(title)}\n\n${s.bold('DNS')}\n${columns(rows)
     .map((line) => ` ${line}`)
     .join(
       '\n',
-    )}\n\n${s.bold('probing')}\n${[...hosts.map((h) => ` ${h}`), ...bounds.map((b) => s.yellow(b))].join('\n')}\n\n`;
+    )}\n\n${published}${s.bold('probing')}\n${[...hosts.map((h) => ` ${h}`), ...bounds.map((b) => s.yellow(b))].join('\n')}\n\n`;
 }
 
 export function renderSettings(settings: ClientSettings, options: { color: boolean }): string {
@@ -51,4 +55,71 @@ export function renderSettings(settings: ClientSettings, options: { color: boole
   if (settings.notes.length > 0)
     out.push('', s.bold('notes'), ...settings.notes.map((note) => ` - ${sanitize(note)}`));
   return `${out.join('\n')}\n`;
+}
+
+/** Each published source, in client order: where it was looked for, how that went, what it says. */
+function renderSources(sources: PublishedSource[]): string[] {
+  const out: string[] = [];
+  for (const source of sources) {
+    const kind = source.kind === 'ispdb' ? 'ISPDB' : source.kind === 'srv' ? 'SRV' : source.kind;
+    const how = source.fetch
+      ? `${source.fetch.method === 'POST' ? 'POST ' : ''}${sanitize(source.location)}  → ${sanitize(source.fetch.detail)}`
+      : sanitize(source.location);
+    out.push(` ${kind}${source.viaMx ? ' (via MX)' : ''}  ${how}`);
+    for (const hop of source.fetch?.redirects ?? [])
+      out.push(
+        `     redirect ${hop.status} → ${sanitize(hop.to)}${hop.crossDomain ? ' (another domain)' : ''}${hop.downgrade ? ' (https → http)' : ''}`,
+      );
+    for (const setting of source.settings)
+      out.push(
+        `     ${setting.protocol} ${sanitize(setting.host)}:${setting.port} ${setting.security} (${sanitize(setting.as)})`,
+      );
+    for (const problem of source.problems ?? []) out.push(`     problem: ${sanitize(problem)}`);
+  }
+  return out;
+}
+
+/** The published settings checked live: findings, then what each client would pick. */
+export function renderPublishedCheck(check: PublishedJudgement, options: { color: boolean }): string {
+  const s = style(options.color);
+  const paint = (severity: string, text: string) =>
+    severity === 'critical' || severity === 'high'
+      ? s.red(text)
+      : severity === 'medium'
+        ? s.yellow(text)
+        : text;
+  const out = ['', s.bold('what the domain publishes, checked against the servers')];
+  if (check.findings.length === 0) out.push(' no drift: every published setting works as published');
+  for (const finding of check.findings) {
+    out.push(
+      ` ${paint(finding.severity, finding.severity.toUpperCase().padEnd(6))} ${finding.id}: ${sanitize(finding.title)}`,
+    );
+    for (const line of finding.evidence) out.push(`        ${s.dim(sanitize(line))}`);
+    out.push(`        ${s.dim(`(${finding.reference})`)}`);
+  }
+  out.push('', s.bold('what each client would pick'));
+  for (const client of check.clients) out.push(...renderPick(client, s));
+  return `${out.join('\n')}\n`;
+}
+
+function renderPick(client: ClientPick, s: ReturnType<typeof style>): string[] {
+  const one = (label: string, verdict: PickVerdict | undefined) => {
+    if (!verdict) return [];
+    const { setting } = verdict;
+    const state = verdict.safe
+      ? s.green('works, safe')
+      : verdict.works
+        ? s.yellow('works, not safe')
+        : s.red('fails');
+    return [
+      `   ${label.padEnd(9)} ${setting.protocol} ${sanitize(setting.host)}:${setting.port} ${setting.security}  ${state}`,
+      ...(verdict.fails ? [`             ${sanitize(verdict.fails)}`] : []),
+    ];
+  };
+  return [
+    ` ${client.client}${client.source ? `  ${s.dim(sanitize(client.source))}` : ''}`,
+    ...one('incoming', client.incoming),
+    ...one('outgoing', client.outgoing),
+    ...client.notes.map((note) => `   ${s.dim(sanitize(note))}`),
+  ];
 }

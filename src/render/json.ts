@@ -1,6 +1,7 @@
 /** The JSON report (schema v1, schema/report-1.schema.json): the judged hosts as data, exact server text kept. */
 import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import type { PublishedJudgement } from '../rules/published.js';
 import type { ClientSettings } from '../rules/settings.js';
 import type { Discovery } from '../types.js';
 import { version } from '../version.js';
@@ -19,7 +20,7 @@ export interface JsonReport {
   /** Whether the run passed, and why not. */
   result: Outcome;
   /** Only when a domain or an address was given: what DNS said and the settings chosen. */
-  discovery?: Discovery & { settings: ClientSettings };
+  discovery?: Discovery & { settings: ClientSettings; publishedCheck?: PublishedJudgement };
   hosts: CheckedHost[];
 }
 

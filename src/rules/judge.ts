@@ -7,8 +7,9 @@ import type { PortExpectation } from '../expect/parse.js';
 import type { Discovery, HostResult } from '../types.js';
 import { evaluate } from './evaluate.js';
 import { checkExpectations } from './expectations.js';
-import type { Severity } from './finding.js';
+import { type Severity, severityRank } from './finding.js';
 import { type CheckedHost, type Outcome, outcome } from './outcome.js';
+import { judgePublished, type PublishedJudgement } from './published.js';
 import { type ClientSettings, chooseSettings } from './settings.js';
 
 export interface JudgeOptions {
@@ -27,6 +28,8 @@ export interface Judgement {
   outcome: Outcome;
   /** With discovery: the settings a mail client should use, and where DNS and the servers disagree. */
   settings?: ClientSettings;
+  /** With published sources: each published setting checked live, the drift findings, each client's pick. */
+  published?: PublishedJudgement;
 }
 
 export function judge(results: HostResult[], options: JudgeOptions = {}): Judgement {
@@ -36,9 +39,19 @@ export function judge(results: HostResult[], options: JudgeOptions = {}): Judgem
       ? { ...verdict, expectations: checkExpectations(verdict, options.expectations) }
       : verdict;
   });
+  const failOn = options.failOn ?? 'high';
+  const result = outcome(hosts, failOn);
+  const published = options.discovery?.published ? judgePublished(options.discovery, hosts) : undefined;
+  if (published) {
+    // What a domain publishes fails the run as a port's findings do.
+    const failing = published.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
+    result.failingFindings += failing;
+    if (failing > 0) result.passed = false;
+  }
   return {
     hosts,
-    outcome: outcome(hosts, options.failOn ?? 'high'),
+    outcome: result,
     ...(options.discovery ? { settings: chooseSettings(options.discovery, hosts) } : {}),
+    ...(published ? { published } : {}),
   };
 }

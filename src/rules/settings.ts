@@ -29,7 +29,7 @@ export interface ClientSettings {
 }
 
 /** SRV-published hosts first (in record order), then guessed names in the order clients try them. */
-function ranked(discovery: Discovery, verdicts: HostVerdict[]): HostVerdict[] {
+export function ranked(discovery: Discovery, verdicts: HostVerdict[]): HostVerdict[] {
   const rank = (host: string) => {
     const candidate = discovery.candidates.findIndex((c) => c.host === host);
     const published = discovery.candidates[candidate]?.sources.some((s) => s.startsWith('SRV')) ?? false;

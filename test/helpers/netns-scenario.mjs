@@ -12,6 +12,7 @@ const spec = JSON.parse(process.argv[2] ?? '{}');
 
 const servers = [];
 let dnsmasq;
+let nginx;
 try {
   for (const server of spec.servers ?? []) {
     const { port, ...options } = server;
@@ -20,15 +21,25 @@ try {
     else servers.push(await startFixture({ ...options, listenPort: port }));
   }
   if (spec.dnsmasq) dnsmasq = await startDnsmasq(spec.dnsmasq);
-  // spec.run: any program and its arguments (the benchmarks' timer); spec.cli: the built CLI's arguments.
-  const [file, ...args] = spec.run ?? [process.execPath, `${root}dist/src/cli/main.js`, ...spec.cli];
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(process.stdout);
-  child.stderr.pipe(process.stderr);
-  const code = await new Promise((resolve) => child.on('close', (status) => resolve(status ?? 99)));
-  process.exitCode = code;
+  if (spec.nginx) nginx = await startNginx(spec.nginx);
+  if (spec.clis) {
+    // Several runs of the CLI against the same servers: their results as one JSON array.
+    const results = [];
+    for (const cli of spec.clis)
+      results.push(await collect(process.execPath, [`${root}dist/src/cli/main.js`, ...cli]));
+    process.stdout.write(JSON.stringify(results));
+  } else {
+    // spec.run: any program and its arguments (the benchmarks' timer); spec.cli: the built CLI's arguments.
+    const [file, ...args] = spec.run ?? [process.execPath, `${root}dist/src/cli/main.js`, ...spec.cli];
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(process.stdout);
+    child.stderr.pipe(process.stderr);
+    const code = await new Promise((resolve) => child.on('close', (status) => resolve(status ?? 99)));
+    process.exitCode = code;
+  }
 } finally {
   dnsmasq?.kill();
+  nginx?.kill();
   await Promise.all(servers.map((server) => server.close()));
 }
 
@@ -98,4 +109,38 @@ async function startDnsmasq(records) {
   }
   child.kill();
   throw new Error('dnsmasq did not start');
+}
+
+/** One run of a program: its exit code and output. */
+function collect(file, args) {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code: code ?? 99, stdout, stderr }));
+  });
+}
+
+/** The real nginx, in the foreground, with the test's configuration; ready once it accepts on `wait`. */
+async function startNginx({ config, wait }) {
+  const child = spawn('nginx', ['-c', config, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk) => (errors += chunk));
+  const [host, port] = [wait.slice(0, wait.lastIndexOf(':')), Number(wait.slice(wait.lastIndexOf(':') + 1))];
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return child;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error(`nginx did not start: ${errors.trim()}`);
 }

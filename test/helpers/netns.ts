@@ -113,6 +113,10 @@ export class Netns {
     /** Instead of the CLI: any program and its arguments (the benchmarks). */
     run?: string[];
     dnsmasq?: string[];
+    /** A real nginx with this configuration file, ready once it accepts on `wait` (ADDR:PORT). */
+    nginx?: { config: string; wait: string };
+    /** Instead of one CLI run: several, against the same servers (stdout is then a JSON array of results). */
+    clis?: string[][];
   }): Promise<{ code: number; stdout: string; stderr: string }> {
     return this.run(
       process.execPath,

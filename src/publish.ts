@@ -1,0 +1,219 @@
+/**
+ * What a domain should publish, generated from what its servers were observed to do (`mailprobe publish`):
+ * a config-v1.1.xml, an Autodiscover POX response with an explicit <Encryption>, and SRV zone lines, each
+ * naming only ports that worked and were safe on every address; and the difference with what each source
+ * publishes now. Pure: the discovery and the host verdicts in, text and data out.
+ */
+import { sanitize } from './render/sanitize.js';
+import type { HostVerdict } from './rules/evaluate.js';
+import { ranked } from './rules/settings.js';
+import type { Discovery, PublishedSecurity, PublishedSetting } from './types.js';
+
+/** A port that worked and was safe on every address: something worth publishing. */
+export interface Offer {
+  direction: 'incoming' | 'outgoing';
+  protocol: 'IMAP' | 'POP3' | 'SMTP';
+  host: string;
+  port: number;
+  security: Exclude<PublishedSecurity, 'plain'>;
+}
+
+/** One source's difference with what should be published. */
+export interface SourceDifference {
+  /** Where it is published (a URL, or the SRV names). */
+  source: string;
+  /** Published there, but not a port that works safely as published (with what was seen). */
+  remove: { setting: PublishedSetting; why: string }[];
+  /** Works safely, but not published there. */
+  add: Offer[];
+}
+
+export interface Publication {
+  domain: string;
+  /** What worked safely, best first (implicit TLS before STARTTLS, IMAP before POP3). */
+  offers: Offer[];
+  /** config-v1.1.xml, or undefined when no port is fit to publish. */
+  autoconfig?: string;
+  /** The Autodiscover POX response, or undefined when no port is fit to publish. */
+  autodiscover?: string;
+  /** SRV zone lines (RFC 6186, RFC 8314 §5.1): every service, "." for those not offered. */
+  srv: string[];
+  /** Per published source: what to take out and what could be added. */
+  differences: SourceDifference[];
+  /** Every published setting is among the offers (nothing published is broken or unsafe). */
+  matches: boolean;
+}
+
+const order = ['IMAP TLS', 'IMAP STARTTLS', 'POP3 TLS', 'POP3 STARTTLS', 'SMTP TLS', 'SMTP STARTTLS'];
+const key = (o: { protocol: string; security: string }) => `${o.protocol} ${o.security}`;
+
+/** The first host (in client order: SRV-published, then the order found) where each protocol and mode is safe. */
+export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offer[] {
+  const found = new Map<string, Offer>();
+  for (const host of ranked(discovery, hosts)) {
+    for (const port of [...new Set(host.ports.map((p) => p.port))]) {
+      const all = host.ports.filter((p) => p.port === port);
+      const first = all[0];
+      if (!first || first.service === 'smtp') continue; // port 25 is relay, not submission
+      if (!all.every((p) => p.works && p.safe === true)) continue;
+      const protocol = first.protocol === 'imap' ? 'IMAP' : first.protocol === 'pop3' ? 'POP3' : 'SMTP';
+      const offer: Offer = {
+        direction: protocol === 'SMTP' ? 'outgoing' : 'incoming',
+        protocol,
+        host: host.host,
+        port,
+        security: first.expectedTls === 'implicit' ? 'TLS' : 'STARTTLS',
+      };
+      if (!found.has(key(offer))) found.set(key(offer), offer);
+    }
+  }
+  return [...found.values()].sort((a, b) => order.indexOf(key(a)) - order.indexOf(key(b)));
+}
+
+const xml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function autoconfigXml(domain: string, offers: Offer[]): string {
+  const server = (offer: Offer) => {
+    const tag = offer.direction === 'incoming' ? 'incomingServer' : 'outgoingServer';
+    return `    <${tag} type="${offer.protocol.toLowerCase()}">
+      <hostname>${xml(offer.host)}</hostname>
+      <port>${offer.port}</port>
+      <socketType>${offer.security === 'TLS' ? 'SSL' : 'STARTTLS'}</socketType>
+      <username>%EMAILADDRESS%</username>
+      <authentication>password-cleartext</authentication>
+    </${tag}>`;
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="${xml(domain)}">
+    <domain>${xml(domain)}</domain>
+    <displayName>${xml(domain)}</displayName>
+${offers.map(server).join('\n')}
+  </emailProvider>
+</clientConfig>
+`;
+}
+
+function autodiscoverXml(offers: Offer[]): string {
+  // Outlook reads the first <Protocol> of each type; <Encryption> says the mode outright (TLS = STARTTLS).
+  const firstOf = (protocol: Offer['protocol']) => offers.find((o) => o.protocol === protocol);
+  const chosen = [firstOf('IMAP') ?? firstOf('POP3'), firstOf('SMTP')].filter(
+    (o): o is Offer => o !== undefined,
+  );
+  const protocol = (offer: Offer) => `      <Protocol>
+        <Type>${offer.protocol}</Type>
+        <Server>${xml(offer.host)}</Server>
+        <Port>${offer.port}</Port>
+        <DomainRequired>off</DomainRequired>
+        <SPA>off</SPA>
+        <SSL>on</SSL>
+        <Encryption>${offer.security === 'TLS' ? 'SSL' : 'TLS'}</Encryption>
+        <AuthRequired>on</AuthRequired>
+      </Protocol>`;
+  return `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+  <Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+    <Account>
+      <AccountType>email</AccountType>
+      <Action>settings</Action>
+${chosen.map(protocol).join('\n')}
+    </Account>
+  </Response>
+</Autodiscover>
+`;
+}
+
+const srvNames: [string, Offer['protocol'], Offer['security']][] = [
+  ['_submissions._tcp', 'SMTP', 'TLS'],
+  ['_submission._tcp', 'SMTP', 'STARTTLS'],
+  ['_imaps._tcp', 'IMAP', 'TLS'],
+  ['_imap._tcp', 'IMAP', 'STARTTLS'],
+  ['_pop3s._tcp', 'POP3', 'TLS'],
+  ['_pop3._tcp', 'POP3', 'STARTTLS'],
+];
+
+function srvLines(domain: string, offers: Offer[]): string[] {
+  return srvNames.map(([name, protocol, security]) => {
+    const offer = offers.find((o) => o.protocol === protocol && o.security === security);
+    // Implicit TLS gets the better priority (RFC 8314 §5.1); "." says the service is not offered (RFC 6186 §3.4).
+    return offer
+      ? `${name}.${domain}. 3600 IN SRV ${security === 'TLS' ? 0 : 10} 1 ${offer.port} ${offer.host}.`
+      : `${name}.${domain}. 3600 IN SRV 0 0 0 .`;
+  });
+}
+
+export function buildPublication(discovery: Discovery, hosts: HostVerdict[]): Publication {
+  const offers = observedOffers(discovery, hosts);
+  const same = (s: PublishedSetting, o: Offer) =>
+    s.protocol === o.protocol && s.host === o.host && s.port === o.port && s.security === o.security;
+  const differences: SourceDifference[] = [];
+  for (const source of discovery.published ?? []) {
+    if (source.settings.length === 0) continue;
+    const remove = source.settings
+      .filter((s) => !offers.some((o) => same(s, o)))
+      .map((setting) => {
+        const host = hosts.find((h) => h.host === setting.host);
+        const ports = host?.ports.filter((p) => p.port === setting.port) ?? [];
+        const why =
+          ports.length === 0
+            ? host
+              ? 'the port was not probed'
+              : 'the host was not probed or has no address'
+            : setting.security === 'plain'
+              ? 'no encryption'
+              : ports.every((p) => p.works && p.safe === true)
+                ? `the port does ${ports[0]?.expectedTls === 'implicit' ? 'implicit TLS' : 'STARTTLS'}, not ${setting.security === 'TLS' ? 'implicit TLS' : 'STARTTLS'}`
+                : `${[...new Set(ports.map((p) => (p.works ? `works, not safe (${p.findings.join(', ')})` : p.status)))].join('; ')}`;
+        return { setting, why };
+      });
+    const add = offers.filter(
+      (o) =>
+        !source.settings.some((s) => same(s, o)) &&
+        (source.kind !== 'autodiscover' || o === offers.find((x) => x.protocol === o.protocol)),
+    );
+    differences.push({ source: source.location, remove, add });
+  }
+  return {
+    domain: discovery.domain,
+    offers,
+    ...(offers.length > 0
+      ? { autoconfig: autoconfigXml(discovery.domain, offers), autodiscover: autodiscoverXml(offers) }
+      : {}),
+    srv: srvLines(discovery.domain, offers),
+    differences,
+    matches: differences.every((d) => d.remove.length === 0),
+  };
+}
+
+/** The publication as text: the three documents, then the differences. */
+export function renderPublication(publication: Publication): string {
+  const d = publication.domain;
+  const out: string[] = [];
+  if (!publication.autoconfig || !publication.autodiscover) {
+    out.push(`# ${d}: no port worked safely on every address, so there is nothing fit to publish.`, '');
+  } else {
+    out.push(
+      `# config-v1.1.xml — serve at https://autoconfig.${d}/mail/config-v1.1.xml and https://${d}/.well-known/autoconfig/mail/config-v1.1.xml`,
+      publication.autoconfig,
+      `# Autodiscover POX response — answer POST https://autodiscover.${d}/autodiscover/autodiscover.xml`,
+      publication.autodiscover,
+    );
+  }
+  out.push(`# SRV records (RFC 6186, RFC 8314 §5.1) — in the zone of ${d}`, ...publication.srv, '');
+  out.push('# differences with what is published now');
+  if (publication.differences.length === 0)
+    out.push('nothing is published (no autoconfig, ISPDB entry, Autodiscover or SRV record)');
+  for (const difference of publication.differences) {
+    out.push(sanitize(difference.source));
+    if (difference.remove.length === 0 && difference.add.length === 0) out.push('  matches');
+    for (const { setting, why } of difference.remove)
+      out.push(
+        `  - ${setting.protocol} ${setting.host}:${setting.port} ${setting.security} (${sanitize(setting.as)}): ${sanitize(why)}`,
+      );
+    for (const offer of difference.add)
+      out.push(
+        `  + ${offer.protocol} ${offer.host}:${offer.port} ${offer.security}: works safely, not published here`,
+      );
+  }
+  return `${out.join('\n')}\n`;
+}

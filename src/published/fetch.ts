@@ -1,0 +1,196 @@
+/**
+ * Fetching a published document (an autoconfig file, an Autodiscover POX response) the way a mail client
+ * does: names resolved through mailprobe's own resolver (so --dns-server applies), HTTPS verified against the
+ * trusted roots and --ca, a size cap, a deadline over the whole fetch, and at most three redirects, each one
+ * recorded (and marked when it leaves the registrable domain or drops from https to http). Nothing but the
+ * request line, Host, Accept, Content-Type and the fixed body is sent: never a cookie or a credential.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { getDomain } from 'tldts';
+import type { Dns } from '../dns.js';
+import { errorCode, ResolveError } from '../errors.js';
+import { webContext } from '../net/dial.js';
+import type { RedirectHop, WebFetchFact } from '../types.js';
+
+export interface WebFetchOptions {
+  dns: Dns;
+  /** Extra trusted roots (PEM, --ca). */
+  ca?: string | undefined;
+  /** ms for the whole fetch, redirects included. */
+  timeoutMs: number;
+  /** Largest body read, in bytes (default 256 KiB); a longer one fails the fetch. */
+  maxBytes?: number;
+  /** POST this body (text/xml) instead of a GET. */
+  body?: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface WebFetchResult {
+  fact: WebFetchFact;
+  /** The body, when the outcome is ok. */
+  text?: string;
+}
+
+const maxRedirects = 3;
+
+/** The registrable domain of a host name (public-suffix list), or the name itself when it has none. */
+export function registrableDomain(host: string): string {
+  return getDomain(host, { allowPrivateDomains: false }) ?? host.toLowerCase();
+}
+
+export async function webFetch(url: string, options: WebFetchOptions): Promise<WebFetchResult> {
+  const started = performance.now();
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const method = options.body === undefined ? 'GET' : 'POST';
+  const redirects: RedirectHop[] = [];
+  const firstDomain = registrableDomain(new URL(url).hostname);
+  const fact = (rest: Omit<WebFetchFact, 'url' | 'method' | 'ms'>): WebFetchFact => ({
+    url,
+    method,
+    ...rest,
+    ...(redirects.length > 0 ? { redirects } : {}),
+    ms: Math.round(performance.now() - started),
+  });
+  let current = new URL(url);
+  for (let hop = 0; ; hop++) {
+    let address: string | undefined;
+    try {
+      const addresses = await options.dns.addresses(current.hostname);
+      const chosen = addresses[0];
+      if (!chosen) throw new ResolveError(current.hostname, 'no address records', true);
+      address = chosen.address;
+      const response = await request(current, chosen, options, method, signal);
+      const location = response.headers.location;
+      const status = response.status;
+      if ([301, 302, 303, 307, 308].includes(status) && typeof location === 'string') {
+        const next = new URL(location, current);
+        const entry: RedirectHop = { status, from: current.href, to: next.href };
+        if (registrableDomain(next.hostname) !== firstDomain) entry.crossDomain = true;
+        if (current.protocol === 'https:' && next.protocol === 'http:') entry.downgrade = true;
+        redirects.push(entry);
+        // A POST keeps its body only through 307/308; a client would not re-send it as a GET elsewhere.
+        const followable = method === 'GET' || status === 307 || status === 308;
+        if (hop >= maxRedirects || !followable || !/^https?:$/.test(next.protocol))
+          return {
+            fact: fact({
+              outcome: 'http-error',
+              status,
+              address,
+              detail: `redirect to ${next.href} not followed (${hop >= maxRedirects ? `more than ${maxRedirects} redirects` : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
+            }),
+          };
+        current = next;
+        continue;
+      }
+      const detail = `HTTP ${status}${response.reason ? ` ${response.reason}` : ''}`;
+      if (status === 200)
+        return {
+          fact: fact({ outcome: 'ok', status, address, detail, bytes: response.bytes }),
+          text: response.text,
+        };
+      if (status === 404 || status === 410)
+        return { fact: fact({ outcome: 'not-found', status, address, detail }) };
+      if (status === 401 || status === 403)
+        return {
+          fact: fact({
+            outcome: 'auth-required',
+            status,
+            address,
+            detail: `${detail} (no credentials are sent)`,
+          }),
+        };
+      return { fact: fact({ outcome: 'http-error', status, address, detail }) };
+    } catch (error) {
+      if (error instanceof ResolveError)
+        return {
+          fact: fact(
+            error.notFound
+              ? { outcome: 'not-found', detail: `${current.hostname}: ${error.reason}` }
+              : { outcome: 'failed', detail: `${current.hostname}: ${error.reason}` },
+          ),
+        };
+      const reason =
+        signal.aborted && deadline.aborted
+          ? `no complete answer within ${options.timeoutMs} ms`
+          : signal.aborted
+            ? 'aborted'
+            : error instanceof Error
+              ? `${errorCode(error) ?? ''}${errorCode(error) ? ': ' : ''}${error.message}`
+              : String(error);
+      return { fact: fact({ outcome: 'failed', ...(address ? { address } : {}), detail: reason }) };
+    }
+  }
+}
+
+interface Answer {
+  status: number;
+  reason: string;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  bytes: number;
+}
+
+function request(
+  url: URL,
+  target: { address: string; family: 4 | 6 },
+  options: WebFetchOptions,
+  method: 'GET' | 'POST',
+  signal: AbortSignal,
+): Promise<Answer> {
+  const maxBytes = options.maxBytes ?? 256 * 1024;
+  // The name was resolved by mailprobe's resolver; the socket connects to that address only.
+  const lookup: LookupFunction = (_name, lookupOptions, callback) => {
+    if ((lookupOptions as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [target]);
+    else callback(null, target.address, target.family);
+  };
+  const secure = url.protocol === 'https:';
+  const body = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
+  const requestOptions: https.RequestOptions = {
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port || (secure ? 443 : 80),
+    path: `${url.pathname}${url.search}`,
+    lookup,
+    agent: false,
+    signal,
+    headers: {
+      'user-agent': 'mailprobe (published client settings check)',
+      accept: 'application/xml, text/xml;q=0.9, */*;q=0.1',
+      ...(body ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } : {}),
+    },
+    ...(secure
+      ? { servername: url.hostname.replace(/^\[|\]$/g, ''), secureContext: webContext(options.ca) }
+      : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(requestOptions, (response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > maxBytes) {
+          req.destroy(new Error(`the body is longer than ${maxBytes} bytes (the cap)`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          reason: response.statusMessage ?? '',
+          headers: response.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+          bytes,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

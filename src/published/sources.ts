@@ -1,0 +1,174 @@
+/**
+ * Every published source of client settings for a mail domain, looked up in the order a client consults
+ * them (Thunderbird's order, which draft-ietf-mailmaint-autoconfig describes as its discovery steps):
+ *   1. the domain's own autoconfig file: https://autoconfig.D/mail/config-v1.1.xml?emailaddress=A,
+ *      https://D/.well-known/autoconfig/mail/config-v1.1.xml, then the same two over http://;
+ *   2. the ISPDB (Thunderbird's database, https://autoconfig.thunderbird.net/v1.1/D by default; --ispdb, --no-ispdb);
+ *   3. the same for the domain of the top MX (the MX host less its first label, and its registrable domain
+ *      by the public-suffix list), https only, which a client uses only after asking the user;
+ *   then Outlook's Autodiscover POX (https://D/autodiscover/autodiscover.xml,
+ *   https://autodiscover.D/autodiscover/autodiscover.xml, and the _autodiscover._tcp SRV target), and the
+ *   RFC 6186/8314 SRV records discovery already read. All fetches run at once, each under its deadline.
+ */
+import type { Dns } from '../dns.js';
+import type { Discovery, PublishedSetting, PublishedSource } from '../types.js';
+import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
+import { registrableDomain, webFetch } from './fetch.js';
+
+/** Thunderbird's public ISPDB; the domain name is appended. */
+export const defaultIspdb = 'https://autoconfig.thunderbird.net/v1.1/';
+
+export interface PublishedOptions {
+  dns: Dns;
+  /** Extra trusted roots (PEM, --ca). */
+  ca?: string | undefined;
+  /** ms for each fetch (default 5000). */
+  timeoutMs?: number;
+  /** ISPDB base URL (the domain is appended), or false to leave it out (default: Thunderbird's). */
+  ispdb?: string | false | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+interface Plan {
+  kind: PublishedSource['kind'];
+  url: string;
+  domain: string;
+  viaMx?: true;
+  post?: boolean;
+}
+
+/** SRV names and what a client reads from them (RFC 6186 §3, RFC 8314 §5.1). */
+const srvSettings: Record<string, Pick<PublishedSetting, 'direction' | 'protocol' | 'security'>> = {
+  '_submissions._tcp': { direction: 'outgoing', protocol: 'SMTP', security: 'TLS' },
+  '_submission._tcp': { direction: 'outgoing', protocol: 'SMTP', security: 'STARTTLS' },
+  '_imaps._tcp': { direction: 'incoming', protocol: 'IMAP', security: 'TLS' },
+  '_imap._tcp': { direction: 'incoming', protocol: 'IMAP', security: 'STARTTLS' },
+  '_pop3s._tcp': { direction: 'incoming', protocol: 'POP3', security: 'TLS' },
+  '_pop3._tcp': { direction: 'incoming', protocol: 'POP3', security: 'STARTTLS' },
+};
+
+/** The MX-derived domains a client tries (step 3): the top MX less its first label, and its registrable domain. */
+export function mxDomains(discovery: Discovery): string[] {
+  const top = discovery.records.find((r) => r.kind === 'MX' && r.answer !== '' && !r.note);
+  const host = top?.answer.split(' ')[1]?.replace(/\.$/, '').toLowerCase();
+  if (!host) return [];
+  const parent = host.includes('.') ? host.slice(host.indexOf('.') + 1) : host;
+  const out: string[] = [];
+  for (const candidate of [parent, registrableDomain(host)])
+    if (candidate.includes('.') && candidate !== discovery.domain && !out.includes(candidate))
+      out.push(candidate);
+  return out;
+}
+
+function plans(discovery: Discovery, ispdb: string | false, autodiscoverSrv: string[]): Plan[] {
+  const d = discovery.domain;
+  const query = discovery.email ? `?emailaddress=${encodeURIComponent(discovery.email)}` : '';
+  const own: Plan[] = [
+    { kind: 'autoconfig', url: `https://autoconfig.${d}/mail/config-v1.1.xml${query}`, domain: d },
+    { kind: 'autoconfig', url: `https://${d}/.well-known/autoconfig/mail/config-v1.1.xml`, domain: d },
+    { kind: 'autoconfig', url: `http://autoconfig.${d}/mail/config-v1.1.xml${query}`, domain: d },
+    { kind: 'autoconfig', url: `http://${d}/.well-known/autoconfig/mail/config-v1.1.xml`, domain: d },
+  ];
+  if (ispdb) own.push({ kind: 'ispdb', url: `${ispdb}${d}`, domain: d });
+  for (const m of mxDomains(discovery)) {
+    own.push({
+      kind: 'autoconfig',
+      url: `https://autoconfig.${m}/mail/config-v1.1.xml${query}`,
+      domain: m,
+      viaMx: true,
+    });
+    if (ispdb) own.push({ kind: 'ispdb', url: `${ispdb}${m}`, domain: m, viaMx: true });
+  }
+  own.push(
+    { kind: 'autodiscover', url: `https://${d}/autodiscover/autodiscover.xml`, domain: d, post: true },
+    {
+      kind: 'autodiscover',
+      url: `https://autodiscover.${d}/autodiscover/autodiscover.xml`,
+      domain: d,
+      post: true,
+    },
+    ...autodiscoverSrv.map((url) => ({ kind: 'autodiscover' as const, url, domain: d, post: true })),
+  );
+  return own;
+}
+
+/** The _autodiscover._tcp SRV targets as URLs (records with a "." target or a failed query give none). */
+async function autodiscoverTargets(dns: Dns, domain: string): Promise<string[]> {
+  try {
+    const records = await dns.srv(`_autodiscover._tcp.${domain}`);
+    return records
+      .filter((r) => r.name !== '')
+      .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
+      .map(
+        (r) =>
+          `https://${r.name.replace(/\.$/, '').toLowerCase()}${r.port === 443 ? '' : `:${r.port}`}/autodiscover/autodiscover.xml`,
+      );
+  } catch {
+    return [];
+  }
+}
+
+/** The SRV records discovery read, as one source (RFC 6186), in record order. */
+export function srvSource(discovery: Discovery): PublishedSource | undefined {
+  const settings: PublishedSetting[] = [];
+  for (const record of discovery.records) {
+    if (record.kind !== 'SRV' || record.note || record.answer === '') continue;
+    const prefix = record.query.slice(0, record.query.length - discovery.domain.length - 1);
+    const meaning = srvSettings[prefix];
+    const [, , port, target] = record.answer.split(' ');
+    if (!meaning || !port || !target) continue;
+    settings.push({
+      ...meaning,
+      host: target.replace(/\.$/, '').toLowerCase(),
+      port: Number(port),
+      as: `SRV ${prefix}`,
+    });
+  }
+  return settings.length > 0
+    ? {
+        kind: 'srv',
+        location: `SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.${discovery.domain}`,
+        domain: discovery.domain,
+        settings,
+      }
+    : undefined;
+}
+
+export async function gatherPublished(
+  discovery: Discovery,
+  options: PublishedOptions,
+): Promise<PublishedSource[]> {
+  const email = discovery.email;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const autodiscoverSrv = await autodiscoverTargets(options.dns, discovery.domain);
+  const all = plans(discovery, options.ispdb === undefined ? defaultIspdb : options.ispdb, autodiscoverSrv);
+  const fetched = await Promise.all(
+    all.map(async (plan): Promise<PublishedSource> => {
+      const { fact, text } = await webFetch(plan.url, {
+        dns: options.dns,
+        ca: options.ca,
+        timeoutMs,
+        signal: options.signal,
+        ...(plan.post ? { body: autodiscoverRequest(email ?? `postmaster@${discovery.domain}`) } : {}),
+      });
+      const source: PublishedSource = {
+        kind: plan.kind,
+        location: plan.url,
+        domain: plan.domain,
+        ...(plan.viaMx ? { viaMx: true as const } : {}),
+        fetch: fact,
+        settings: [],
+      };
+      if (text === undefined) return source;
+      const read =
+        plan.kind === 'autodiscover'
+          ? readAutodiscover(text, discovery.domain, email)
+          : readAutoconfig(text, discovery.domain, email);
+      source.settings = read.settings;
+      if (read.problems.length > 0) source.problems = read.problems;
+      return source;
+    }),
+  );
+  const srv = srvSource(discovery);
+  return srv ? [...fetched, srv] : fetched;
+}

@@ -1,0 +1,662 @@
+/**
+ * Published client settings checked against live servers, on real parts: a real nginx (HTTPS with the test CA)
+ * serves the autoconfig files, the ISPDB and the Autodiscover POX responses, dnsmasq serves MX, SRV and A
+ * records, and fixture mail servers stand behind them, all inside a network namespace of the test's own.
+ * One domain per bug class, and one well-configured domain that gets no drift finding.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Publication } from '../src/publish.js';
+import { readAutoconfig, readAutodiscover } from '../src/published/documents.js';
+import type { JsonReport } from '../src/render/json.js';
+import { makeTls } from './helpers/mail-servers.js';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { validReport } from './helpers/schema.js';
+
+const missing =
+  netnsMissing() ??
+  (existsSync('/usr/sbin/dnsmasq') ? undefined : 'needs dnsmasq: apt-get install -y dnsmasq-base') ??
+  (existsSync('/usr/sbin/nginx') ? undefined : 'needs nginx: apt-get install -y nginx');
+if (missing && process.env.CI) {
+  it('published-settings test prerequisites', () => {
+    throw new Error(`CI=true and the published-settings tests cannot run: ${missing}`);
+  });
+} else if (missing) {
+  console.warn(`skipping the published-settings tests: ${missing}`);
+}
+
+type Server = { type: string; host: string; port: number; socket: string };
+const autoconfig = (servers: Server[]) =>
+  `<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="test">
+    <domain>%EMAILDOMAIN%</domain>
+${servers
+  .map(
+    (s) => `    <${s.type === 'smtp' ? 'outgoingServer' : 'incomingServer'} type="${s.type}">
+      <hostname>${s.host}</hostname>
+      <port>${s.port}</port>
+      <socketType>${s.socket}</socketType>
+      <username>%EMAILADDRESS%</username>
+      <authentication>password-cleartext</authentication>
+    </${s.type === 'smtp' ? 'outgoingServer' : 'incomingServer'}>`,
+  )
+  .join('\n')}
+  </emailProvider>
+</clientConfig>
+`;
+
+type Protocol = { type: string; server: string; port: number; ssl?: string; encryption?: string };
+const pox = (protocols: Protocol[]) =>
+  `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+  <Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+    <Account>
+      <AccountType>email</AccountType>
+      <Action>settings</Action>
+${protocols
+  .map(
+    (p) => `      <Protocol>
+        <Type>${p.type}</Type>
+        <Server>${p.server}</Server>
+        <Port>${p.port}</Port>
+${p.ssl !== undefined ? `        <SSL>${p.ssl}</SSL>\n` : ''}${p.encryption !== undefined ? `        <Encryption>${p.encryption}</Encryption>\n` : ''}        <AuthRequired>on</AuthRequired>
+      </Protocol>`,
+  )
+  .join('\n')}
+    </Account>
+  </Response>
+</Autodiscover>
+`;
+
+const good = 'mail.example.test';
+const cleanConfig = autoconfig([
+  { type: 'imap', host: good, port: 993, socket: 'SSL' },
+  { type: 'smtp', host: good, port: 465, socket: 'SSL' },
+]);
+
+/** One web site: its names, whether it listens on https and/or http, its files, and redirects. */
+interface Site {
+  names: string[];
+  https?: boolean;
+  http?: boolean;
+  files?: Record<string, string>;
+  redirects?: Record<string, string>;
+}
+
+const web = '127.0.0.30';
+const sites: Site[] = [
+  {
+    names: ['autoconfig.good.test'],
+    https: true,
+    files: { '/mail/config-v1.1.xml': cleanConfig },
+  },
+  {
+    names: ['autodiscover.good.test'],
+    https: true,
+    files: {
+      '/autodiscover/autodiscover.xml': pox([
+        { type: 'IMAP', server: good, port: 993, encryption: 'SSL' },
+        { type: 'SMTP', server: good, port: 465, encryption: 'SSL' },
+      ]),
+    },
+  },
+  {
+    names: ['autoconfig.mismatch.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: good, port: 993, socket: 'STARTTLS' },
+        { type: 'smtp', host: good, port: 587, socket: 'SSL' },
+      ]),
+    },
+  },
+  {
+    // Autodiscover reached only through its SRV record.
+    names: ['adsrv.pox.test'],
+    https: true,
+    files: {
+      '/autodiscover/autodiscover.xml': pox([
+        { type: 'IMAP', server: good, port: 993, ssl: 'on', encryption: 'TLS' },
+        { type: 'SMTP', server: good, port: 587, ssl: 'yes' },
+        { type: 'POP3', server: good, port: 995, ssl: '' },
+      ]),
+    },
+  },
+  {
+    names: ['ispdb.test'],
+    https: true,
+    files: { '/v1.1/pox.test': cleanConfig },
+  },
+  {
+    names: ['autoconfig.plain.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: good, port: 143, socket: 'plain' },
+        { type: 'smtp', host: good, port: 25, socket: 'STARTTLS' },
+      ]),
+    },
+  },
+  { names: ['autoconfig.httponly.test'], http: true, files: { '/mail/config-v1.1.xml': cleanConfig } },
+  { names: ['autoconfig.provider.test'], https: true, files: { '/mail/config-v1.1.xml': cleanConfig } },
+  {
+    names: ['autoconfig.down.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: 'dead.example.test', port: 993, socket: 'SSL' },
+        { type: 'smtp', host: good, port: 465, socket: 'SSL' },
+      ]),
+    },
+  },
+  {
+    names: ['autoconfig.redirect.test'],
+    https: true,
+    redirects: { '/mail/config-v1.1.xml': 'https://autoconfig.elsewhere.test/mail/config-v1.1.xml' },
+  },
+  { names: ['autoconfig.elsewhere.test'], https: true, files: { '/mail/config-v1.1.xml': cleanConfig } },
+  {
+    names: ['autoconfig.disagree.test'],
+    https: true,
+    files: { '/mail/config-v1.1.xml': cleanConfig },
+  },
+  {
+    names: ['autoconfig.certname.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: 'mail.certname.test', port: 993, socket: 'SSL' },
+      ]),
+    },
+  },
+  {
+    names: ['autoconfig.malformed.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': '<clientConfig><emailProvider><incomingServer type="imap"></clientConfig>',
+    },
+  },
+  {
+    names: ['malformed.test'],
+    https: true,
+    files: {
+      '/.well-known/autoconfig/mail/config-v1.1.xml':
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY big "lots">]><clientConfig>&big;</clientConfig>',
+    },
+  },
+  {
+    names: ['autoconfig.tls11.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: 'old.example.test', port: 993, socket: 'SSL' },
+      ]),
+    },
+  },
+];
+
+function nginxConfig(dir: string, cert: string, key: string): string {
+  const server = (site: Site, index: number) => {
+    const root = join(dir, 'www', String(index));
+    for (const [path, body] of Object.entries(site.files ?? {})) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), body);
+    }
+    const listens = [
+      ...(site.https ? [`listen ${web}:443 ssl;`] : []),
+      ...(site.http ? [`listen ${web}:80;`] : []),
+    ].join(' ');
+    const redirects = Object.entries(site.redirects ?? {})
+      .map(([path, to]) => `location = ${path} { return 302 ${to}; }`)
+      .join('\n    ');
+    return `  server {
+    ${listens}
+    server_name ${site.names.join(' ')};
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    root ${root};
+    # Autodiscover is a POST: the static file answers it.
+    location = /autodiscover/autodiscover.xml { error_page 405 =200 $uri; }
+    ${redirects}
+  }`;
+  };
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  return `user root;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  default_type application/xml;
+  server {
+    listen ${web}:80 default_server;
+    listen ${web}:443 ssl default_server;
+    server_name _;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    return 404;
+  }
+${sites.map(server).join('\n')}
+}
+`;
+}
+
+const webNames = sites.flatMap((site) => site.names);
+const records = [
+  ...webNames.map((name) => `--host-record=${name},${web}`),
+  `--host-record=${good},127.0.0.11`,
+  '--host-record=imap2.example.test,127.0.0.11',
+  '--host-record=mail.certname.test,127.0.0.11',
+  '--host-record=mail.down.test,127.0.0.11',
+  '--host-record=mx.provider.test,127.0.0.11',
+  '--host-record=old.example.test,127.0.0.12',
+  '--host-record=dead.example.test,127.0.0.13',
+  ...[
+    'good',
+    'mismatch',
+    'pox',
+    'plain',
+    'httponly',
+    'down',
+    'redirect',
+    'disagree',
+    'certname',
+    'malformed',
+    'tls11',
+  ].map((d) => `--mx-host=${d}.test,${good},10`),
+  '--mx-host=viamx.test,mx.provider.test,10',
+  `--srv-host=_imaps._tcp.good.test,${good},993,0,1`,
+  `--srv-host=_submissions._tcp.good.test,${good},465,0,1`,
+  '--srv-host=_autodiscover._tcp.pox.test,adsrv.pox.test,443,0,1',
+  '--srv-host=_submission._tcp.down.test,dead.example.test,587,0,1',
+  '--srv-host=_imap._tcp.down.test',
+  '--srv-host=_imaps._tcp.disagree.test,imap2.example.test,993,0,1',
+];
+
+type Report = JsonReport & {
+  discovery: NonNullable<JsonReport['discovery']>;
+};
+
+describe.skipIf(missing !== undefined)(
+  'published client settings against the servers (nginx, dnsmasq)',
+  () => {
+    let dir = '';
+    let netns: Netns;
+    let publishRuns: { code: number; stdout: string; stderr: string }[] = [];
+    const common = (tls: string) => [
+      '--dns-server',
+      '127.0.0.1:53',
+      '--ca',
+      join(tls, 'ca.pem'),
+      '--ispdb',
+      'https://ispdb.test/v1.1/',
+      '--timeout',
+      '1500',
+      '-4',
+    ];
+    const reports = new Map<string, { code: number; report: Report; stderr: string }>();
+    const domains = [
+      'alice@good.test',
+      'bob@mismatch.test',
+      'carol@pox.test',
+      'dave@plain.test',
+      'erin@httponly.test',
+      'frank@viamx.test',
+      'grace@down.test',
+      'heidi@redirect.test',
+      'ivan@disagree.test',
+      'judy@certname.test',
+      'mallory@malformed.test',
+      'oscar@tls11.test',
+    ];
+
+    beforeAll(async () => {
+      sweepStaleNamespaces();
+      dir = mkdtempSync(join(tmpdir(), 'mailprobe-published-'));
+      const tls = join(dir, 'tls');
+      makeTls(tls, '*.example.test');
+      // The web server's certificate, from the same test CA, for every web name.
+      execFileSync('bash', [
+        '-c',
+        `cd ${tls} && openssl req -new -newkey rsa:2048 -nodes -keyout web.key -out web.csr -subj /CN=web 2>/dev/null &&
+       printf 'subjectAltName=${webNames.map((n) => `DNS:${n}`).join(',')}\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > web.ext &&
+       openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -out web.pem -extfile web.ext 2>/dev/null`,
+      ]);
+      const config = join(dir, 'nginx.conf');
+      writeFileSync(config, nginxConfig(dir, join(tls, 'web.pem'), join(tls, 'web.key')));
+      netns = new Netns();
+      netns.addresses('127.0.0.11', '127.0.0.12', '127.0.0.13', web);
+      const mail = (protocol: string, mode: string, port: number, host = '127.0.0.11', extra = {}) => ({
+        protocol,
+        tls: mode,
+        host,
+        port,
+        tlsDir: tls,
+        ...extra,
+      });
+      const run = await netns.scenario({
+        dnsmasq: records,
+        nginx: { config, wait: `${web}:443` },
+        servers: [
+          mail('smtp', 'starttls', 25),
+          mail('smtp', 'implicit', 465),
+          mail('smtp', 'starttls', 587),
+          mail('imap', 'starttls', 143),
+          mail('imap', 'implicit', 993),
+          mail('pop3', 'starttls', 110),
+          mail('pop3', 'implicit', 995),
+          mail('imap', 'implicit', 993, '127.0.0.12', { maxVersion: 'TLSv1.1' }),
+        ],
+        clis: [
+          ...domains.map((target) => [target, ...common(tls), '--json']),
+          ['publish', 'alice@good.test', ...common(tls), '--json'],
+          ['publish', 'bob@mismatch.test', ...common(tls)],
+          ['publish', 'carol@pox.test', ...common(tls)],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const results = JSON.parse(run.stdout) as { code: number; stdout: string; stderr: string }[];
+      if (process.env.PUBLISHED_DUMP) writeFileSync(process.env.PUBLISHED_DUMP, run.stdout);
+      publishRuns = results.slice(domains.length);
+      for (const [index, target] of domains.entries()) {
+        const result = results[index];
+        if (!result) throw new Error(`no result for ${target}`);
+        expect(result.stdout, `${target}: ${result.stderr}`).not.toBe('');
+        reports.set(target.split('@')[1] ?? target, {
+          code: result.code,
+          report: validReport<Report>(result.stdout),
+          stderr: result.stderr,
+        });
+      }
+    }, 180_000);
+    afterAll(() => {
+      netns?.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    const of = (domain: string) => {
+      const found = reports.get(domain);
+      if (!found) throw new Error(`no report for ${domain}`);
+      return found;
+    };
+    const ids = (domain: string) =>
+      of(domain).report.discovery.publishedCheck?.findings.map((f) => f.id) ?? [];
+    const finding = (domain: string, id: string) =>
+      of(domain).report.discovery.publishedCheck?.findings.find((f) => f.id === id);
+    const client = (domain: string, name: string) =>
+      of(domain).report.discovery.publishedCheck?.clients.find((c) => c.client.startsWith(name));
+
+    it('a well-configured domain: every source found and fetched as a client does, no drift finding, every client safe', () => {
+      const { report, code } = of('good.test');
+      const sources = report.discovery.published ?? [];
+      const first = sources[0];
+      expect(first?.location).toBe(
+        'https://autoconfig.good.test/mail/config-v1.1.xml?emailaddress=alice%40good.test',
+      );
+      expect(first?.fetch).toMatchObject({ method: 'GET', outcome: 'ok', status: 200, address: web });
+      expect(first?.settings).toEqual([
+        {
+          direction: 'incoming',
+          protocol: 'IMAP',
+          host: good,
+          port: 993,
+          security: 'TLS',
+          as: 'socketType SSL',
+        },
+        {
+          direction: 'outgoing',
+          protocol: 'SMTP',
+          host: good,
+          port: 465,
+          security: 'TLS',
+          as: 'socketType SSL',
+        },
+      ]);
+      // Every documented URL, in client order, and nothing else.
+      expect(sources.map((s) => `${s.kind} ${s.fetch?.method ?? ''} ${s.location}`)).toEqual([
+        'autoconfig GET https://autoconfig.good.test/mail/config-v1.1.xml?emailaddress=alice%40good.test',
+        'autoconfig GET https://good.test/.well-known/autoconfig/mail/config-v1.1.xml',
+        'autoconfig GET http://autoconfig.good.test/mail/config-v1.1.xml?emailaddress=alice%40good.test',
+        'autoconfig GET http://good.test/.well-known/autoconfig/mail/config-v1.1.xml',
+        'ispdb GET https://ispdb.test/v1.1/good.test',
+        'autoconfig GET https://autoconfig.example.test/mail/config-v1.1.xml?emailaddress=alice%40good.test',
+        'ispdb GET https://ispdb.test/v1.1/example.test',
+        'autodiscover POST https://good.test/autodiscover/autodiscover.xml',
+        'autodiscover POST https://autodiscover.good.test/autodiscover/autodiscover.xml',
+        `srv  SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.good.test`,
+      ]);
+      expect(sources.find((s) => s.location.startsWith('https://ispdb.test'))?.fetch?.outcome).toBe(
+        'not-found',
+      );
+      expect(sources.find((s) => s.location.includes('autoconfig.example.test'))?.viaMx).toBe(true);
+      expect(report.discovery.publishedCheck?.findings).toEqual([]);
+      for (const name of ['Thunderbird', 'Outlook', 'SRV']) {
+        const pick = client('good.test', name);
+        expect(pick?.incoming, name).toMatchObject({
+          works: true,
+          safe: true,
+          setting: { host: good, port: 993 },
+        });
+        expect(pick?.outgoing, name).toMatchObject({
+          works: true,
+          safe: true,
+          setting: { host: good, port: 465 },
+        });
+      }
+      expect(report.discovery.publishedCheck?.checks.every((c) => c.works && c.safe)).toBe(true);
+      expect(code).toBe(0);
+    });
+
+    it('STARTTLS published for an implicit-TLS port, and implicit TLS for a STARTTLS port: encryption mismatch, in the words Thunderbird shows', () => {
+      const { report, code } = of('mismatch.test');
+      const mismatches = report.discovery.publishedCheck?.findings.filter(
+        (f) => f.id === 'published-encryption-mismatch',
+      );
+      expect(mismatches?.map((f) => [f.port, f.severity])).toEqual([
+        [993, 'high'],
+        [587, 'high'],
+      ]);
+      expect(mismatches?.[0]?.evidence).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('socketType STARTTLS'),
+          expect.stringContaining('implicit TLS'),
+        ]),
+      );
+      expect(mismatches?.[0]?.reference).toMatch(/autoconfig/);
+      const tb = client('mismatch.test', 'Thunderbird');
+      expect(tb?.incoming).toMatchObject({ works: false, safe: false });
+      expect(tb?.incoming?.fails).toMatch(/timed out/);
+      expect(tb?.outgoing?.fails).toMatch(
+        /SSL received a record that exceeded the maximum permissible length/,
+      );
+      expect(code).toBe(1);
+    });
+
+    it('Autodiscover POX: <Encryption>TLS</Encryption> on 993 (STARTTLS to Outlook), <SSL>yes</SSL> on 587, an empty <SSL>; found through its SRV record', () => {
+      const { report } = of('pox.test');
+      const ad = report.discovery.published?.find((s) => s.kind === 'autodiscover' && s.settings.length > 0);
+      expect(ad?.location).toBe('https://adsrv.pox.test/autodiscover/autodiscover.xml');
+      expect(ad?.fetch).toMatchObject({ method: 'POST', outcome: 'ok' });
+      expect(ad?.settings.map((s) => [s.protocol, s.port, s.security, s.as])).toEqual([
+        ['IMAP', 993, 'STARTTLS', 'Encryption TLS'],
+        ['SMTP', 587, 'TLS', 'SSL yes'],
+        ['POP3', 995, 'TLS', 'SSL (empty)'],
+      ]);
+      expect(
+        report.discovery.publishedCheck?.findings
+          .filter((f) => f.id === 'published-encryption-mismatch')
+          .map((f) => f.port),
+      ).toEqual([993, 587]);
+      const ambiguous = report.discovery.publishedCheck?.findings.filter(
+        (f) => f.id === 'published-encryption-ambiguous',
+      );
+      expect(ambiguous?.map((f) => f.evidence[0])).toEqual([
+        expect.stringContaining('<SSL>yes</SSL>'),
+        expect.stringContaining('<SSL></SSL>'),
+      ]);
+      const outlook = client('pox.test', 'Outlook');
+      expect(outlook?.incoming).toMatchObject({ works: false, setting: { port: 993, security: 'STARTTLS' } });
+      expect(outlook?.incoming?.fails).toMatch(/plaintext greeting on an implicit-TLS port/);
+      // Thunderbird reads the ISPDB entry instead, which is right.
+      const tb = client('pox.test', 'Thunderbird');
+      expect(tb?.source).toBe('https://ispdb.test/v1.1/pox.test');
+      expect(tb?.incoming).toMatchObject({ works: true, safe: true });
+    });
+
+    it('plain published, and SMTP submission published on port 25', () => {
+      expect(ids('plain.test')).toEqual(
+        expect.arrayContaining(['published-plaintext', 'published-smtp-port-25']),
+      );
+      expect(finding('plain.test', 'published-plaintext')).toMatchObject({ severity: 'high', port: 143 });
+      expect(finding('plain.test', 'published-smtp-port-25')).toMatchObject({ severity: 'medium', port: 25 });
+      const tb = client('plain.test', 'Thunderbird');
+      expect(tb?.incoming).toMatchObject({ works: true, safe: false });
+    });
+
+    it('a config served only over http://', () => {
+      const found = finding('httponly.test', 'published-http-only');
+      expect(found?.severity).toBe('high');
+      expect(found?.sources).toEqual([
+        'http://autoconfig.httponly.test/mail/config-v1.1.xml?emailaddress=erin%40httponly.test',
+      ]);
+      expect(client('httponly.test', 'Thunderbird')?.notes).toEqual(
+        expect.arrayContaining(['fetched over plain HTTP: nothing authenticates it']),
+      );
+    });
+
+    it('a config reached only through the MX domain: a client must ask the user', () => {
+      const found = finding('frank@viamx.test'.split('@')[1] ?? '', 'published-via-mx');
+      expect(found?.severity).toBe('low');
+      const tb = client('viamx.test', 'Thunderbird');
+      expect(tb?.source).toBe(
+        'https://autoconfig.provider.test/mail/config-v1.1.xml?emailaddress=frank%40viamx.test',
+      );
+      expect(tb?.notes.join(' ')).toMatch(/asks the user/);
+    });
+
+    it('a published host that does not answer, SRV for a service that is down, SRV "." for one that runs', () => {
+      const down = of('down.test').report.discovery.publishedCheck?.findings.filter(
+        (f) => f.id === 'published-not-working',
+      );
+      expect(down?.map((f) => [f.host, f.port])).toEqual(
+        expect.arrayContaining([
+          ['dead.example.test', 993],
+          ['dead.example.test', 587],
+        ]),
+      );
+      expect(down?.find((f) => f.port === 587)?.sources).toEqual([
+        'SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.down.test',
+      ]);
+      expect(client('down.test', 'Thunderbird')?.incoming?.fails).toMatch(/connection was refused/);
+      const dot = finding('down.test', 'srv-not-offered-but-runs');
+      expect(dot?.evidence.join(' ')).toMatch(/mail\.down\.test:143/);
+    });
+
+    it('a redirect to another registrable domain is followed and said', () => {
+      const source = of('redirect.test').report.discovery.published?.[0];
+      expect(source?.fetch?.redirects).toEqual([
+        {
+          status: 302,
+          from: 'https://autoconfig.redirect.test/mail/config-v1.1.xml?emailaddress=heidi%40redirect.test',
+          to: 'https://autoconfig.elsewhere.test/mail/config-v1.1.xml',
+          crossDomain: true,
+        },
+      ]);
+      expect(finding('redirect.test', 'published-redirect-cross-domain')?.severity).toBe('medium');
+    });
+
+    it('sources that disagree with each other', () => {
+      const found = finding('disagree.test', 'published-sources-disagree');
+      expect(found?.title).toMatch(/IMAP/);
+      expect(found?.evidence).toEqual([
+        expect.stringContaining(`IMAP ${good}:993`),
+        expect.stringContaining('IMAP imap2.example.test:993'),
+      ]);
+    });
+
+    it('a certificate not valid for the host name the config gives', () => {
+      expect(finding('certname.test', 'published-cert-name')).toMatchObject({
+        severity: 'high',
+        host: 'mail.certname.test',
+        port: 993,
+      });
+      expect(client('certname.test', 'Thunderbird')?.incoming).toMatchObject({ works: true, safe: false });
+    });
+
+    it('malformed documents and a DTD are findings, never a crash', () => {
+      const malformed = of('malformed.test').report.discovery.publishedCheck?.findings.filter(
+        (f) => f.id === 'published-malformed',
+      );
+      expect(malformed?.map((f) => f.evidence[0])).toEqual(
+        expect.arrayContaining([expect.stringMatching(/not well-formed XML/), expect.stringMatching(/DTD/)]),
+      );
+    });
+
+    it('a server that offers only TLS 1.1: Thunderbird says "Peer using unsupported version of security protocol"', () => {
+      const tb = client('tls11.test', 'Thunderbird');
+      expect(tb?.incoming).toMatchObject({ works: false, safe: false });
+      expect(tb?.incoming?.fails).toMatch(
+        /^"Peer using unsupported version of security protocol\." — the server offers only TLSv1\.1/,
+      );
+      expect(finding('tls11.test', 'published-tls-too-old')).toMatchObject({
+        severity: 'high',
+        host: 'old.example.test',
+        port: 993,
+      });
+    });
+    it('publish: documents generated from what works safely, which read back as published, and the difference with now', () => {
+      const [good, mismatch, poxRun] = publishRuns;
+      expect(good?.code, good?.stderr).toBe(0);
+      const publication = JSON.parse(good?.stdout ?? '{}') as Publication;
+      expect(publication.matches).toBe(true);
+      expect(publication.offers.map((o) => `${o.protocol} ${o.host}:${o.port} ${o.security}`)).toEqual([
+        'IMAP mail.example.test:993 TLS',
+        'SMTP mail.example.test:465 TLS',
+      ]);
+      // What mailprobe prints to publish, read back by the same strict readers.
+      const config = readAutoconfig(publication.autoconfig ?? '', 'good.test');
+      expect(config.problems).toEqual([]);
+      expect(config.settings.map((s) => `${s.protocol} ${s.port} ${s.security}`)).toEqual([
+        'IMAP 993 TLS',
+        'SMTP 465 TLS',
+      ]);
+      const response = readAutodiscover(publication.autodiscover ?? '', 'good.test');
+      expect(response.problems).toEqual([]);
+      expect(response.settings.map((s) => `${s.protocol} ${s.port} ${s.as}`)).toEqual([
+        'IMAP 993 Encryption SSL',
+        'SMTP 465 Encryption SSL',
+      ]);
+      expect(publication.srv).toEqual([
+        '_submissions._tcp.good.test. 3600 IN SRV 0 1 465 mail.example.test.',
+        '_submission._tcp.good.test. 3600 IN SRV 0 0 0 .',
+        '_imaps._tcp.good.test. 3600 IN SRV 0 1 993 mail.example.test.',
+        '_imap._tcp.good.test. 3600 IN SRV 0 0 0 .',
+        '_pop3s._tcp.good.test. 3600 IN SRV 0 0 0 .',
+        '_pop3._tcp.good.test. 3600 IN SRV 0 0 0 .',
+      ]);
+      // mismatch.test: what it publishes is taken out, with what the port does instead.
+      expect(mismatch?.code, mismatch?.stderr).toBe(1);
+      expect(mismatch?.stdout).toContain('<socketType>SSL</socketType>');
+      expect(mismatch?.stdout).toContain(
+        '  - IMAP mail.example.test:993 STARTTLS (socketType STARTTLS): the port does implicit TLS, not STARTTLS',
+      );
+      expect(mismatch?.stdout).toContain(
+        '  - SMTP mail.example.test:587 TLS (socketType SSL): the port does STARTTLS, not implicit TLS',
+      );
+      expect(poxRun?.stdout).toContain('<Encryption>SSL</Encryption>');
+      expect(poxRun?.stdout).toMatch(
+        /https:\/\/adsrv\.pox\.test\/autodiscover\/autodiscover\.xml\n {2}- IMAP mail\.example\.test:993 STARTTLS \(Encryption TLS\)/,
+      );
+    });
+  },
+);
