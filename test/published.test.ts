@@ -362,6 +362,7 @@ describe.skipIf(missing !== undefined)(
           ['publish', 'alice@good.test', ...common(tls), '--json'],
           ['publish', 'bob@mismatch.test', ...common(tls)],
           ['publish', 'carol@pox.test', ...common(tls)],
+          ['bob@mismatch.test', ...common(tls), '--no-color'],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -656,6 +657,22 @@ describe.skipIf(missing !== undefined)(
       expect(poxRun?.stdout).toContain('<Encryption>SSL</Encryption>');
       expect(poxRun?.stdout).toMatch(
         /https:\/\/adsrv\.pox\.test\/autodiscover\/autodiscover\.xml\n {2}- IMAP mail\.example\.test:993 STARTTLS \(Encryption TLS\)/,
+      );
+    });
+    it('the human report shows the sources, the drift findings with evidence, and each client pick in its words', () => {
+      const human = publishRuns[3];
+      expect(human?.code).toBe(1);
+      const text = human?.stdout ?? '';
+      expect(text).toContain('published client settings');
+      expect(text).toMatch(
+        /autoconfig {2}https:\/\/autoconfig\.mismatch\.test\/mail\/config-v1\.1\.xml\?emailaddress=bob%40mismatch\.test {2}→ HTTP 200 OK/,
+      );
+      expect(text).toContain('IMAP mail.example.test:993 STARTTLS (socketType STARTTLS)');
+      expect(text).toMatch(
+        /HIGH {3}published-encryption-mismatch: IMAP mail\.example\.test:993 is published with STARTTLS but the port does implicit TLS/,
+      );
+      expect(text).toMatch(
+        /Thunderbird .*\n {3}incoming {2}IMAP mail\.example\.test:993 STARTTLS {2}fails\n {13}"Connection to server mail\.example\.test timed out\."/,
       );
     });
   },

@@ -215,16 +215,39 @@ const label = (source: PublishedSource) =>
 const settingText = (s: PublishedSetting) =>
   `${s.protocol} ${s.host}:${s.port} ${securityWords[s.security]} (${s.as})`;
 
+/** Every finding about what a domain publishes, with its severity (the README lists them all). */
+export const publishedFindingSeverity = {
+  'published-encryption-mismatch': 'high',
+  'published-plaintext': 'high',
+  'published-not-working': 'high',
+  'published-protocol-mismatch': 'high',
+  'published-cert-name': 'high',
+  'published-tls-too-old': 'high',
+  'published-http-only': 'high',
+  'published-redirect-downgrade': 'high',
+  'published-smtp-port-25': 'medium',
+  'published-encryption-ambiguous': 'medium',
+  'published-malformed': 'medium',
+  'published-redirect-cross-domain': 'medium',
+  'published-via-mx': 'low',
+  'published-sources-disagree': 'low',
+  'srv-not-offered-but-runs': 'low',
+} as const satisfies Record<string, Severity>;
+
+type NewFinding = Omit<PublishedFinding, 'sources' | 'severity' | 'id'> & {
+  id: keyof typeof publishedFindingSeverity;
+};
+
 export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): PublishedJudgement {
   const sources = discovery.published ?? [];
   const findings = new Map<string, PublishedFinding>();
-  const add = (key: string, finding: Omit<PublishedFinding, 'sources'>, source: string) => {
+  const add = (key: string, finding: NewFinding, source: string) => {
     const known = findings.get(key);
     if (known) {
       if (!known.sources.includes(source)) known.sources.push(source);
       return;
     }
-    findings.set(key, { ...finding, sources: [source] });
+    findings.set(key, { ...finding, severity: publishedFindingSeverity[finding.id], sources: [source] });
   };
   const checks: SettingCheck[] = [];
 
@@ -237,7 +260,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
         ambiguous
           ? {
               id: 'published-encryption-ambiguous',
-              severity: 'medium',
               title: `${where} does not say clearly how to encrypt`,
               detail: `${problem}. Clients read it differently; publish <Encryption>SSL</Encryption> for implicit TLS or <Encryption>TLS</Encryption> for STARTTLS.`,
               evidence: [problem],
@@ -245,7 +267,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
             }
           : {
               id: 'published-malformed',
-              severity: 'medium',
               title: `${where} cannot be used as published`,
               detail: `${problem}. A client skips what it cannot read and goes on to the next source, or to guessing.`,
               evidence: [
@@ -265,7 +286,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `cross ${hop.from} ${hop.to}`,
           {
             id: 'published-redirect-cross-domain',
-            severity: 'medium',
             title: `${where} redirects to another domain`,
             detail: `A redirect to ${hop.to} leaves the domain's registrable domain: a careful client asks the user before trusting settings from there, and a careless one hands the account to whoever holds that domain.`,
             evidence: [`HTTP ${hop.status}: ${hop.from} → ${hop.to}`],
@@ -278,7 +298,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `downgrade ${hop.from}`,
           {
             id: 'published-redirect-downgrade',
-            severity: 'high',
             title: `${where} redirects from https to http`,
             detail:
               'The settings then travel unauthenticated: anyone on the path can change the server a client is sent to.',
@@ -301,7 +320,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `plain ${key}`,
           {
             id: 'published-plaintext',
-            severity: 'high',
             title: `${setting.protocol} ${setting.host}:${setting.port} is published without encryption`,
             detail:
               'A client following it sends the password and all mail in cleartext. Publish implicit TLS (or STARTTLS) instead.',
@@ -317,7 +335,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `port25 ${key}`,
           {
             id: 'published-smtp-port-25',
-            severity: 'medium',
             title: `mail submission is published on port 25 (${setting.host})`,
             detail:
               'Port 25 is for relay between servers; many residential and mobile networks block it outbound. Publish submission on 465 (implicit TLS) or 587 (STARTTLS).',
@@ -337,7 +354,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `protocol ${key}`,
           {
             id: 'published-protocol-mismatch',
-            severity: 'high',
             title: `${setting.host}:${setting.port} is published as ${setting.protocol} but speaks ${protocolWrong.protocol.toUpperCase()}`,
             detail: 'A client following it speaks the wrong protocol and fails.',
             evidence,
@@ -356,7 +372,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `mismatch ${key}`,
           {
             id: 'published-encryption-mismatch',
-            severity: 'high',
             title: `${setting.protocol} ${setting.host}:${setting.port} is published with ${securityWords[setting.security]} but the port does ${[...new Set(alive.map((m) => modeWords[m]))].join(' / ')}`,
             detail: `A client following it fails: ${otherSays(result, ports) ?? 'the modes differ'}. Publish what the port does.`,
             evidence,
@@ -371,7 +386,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `down ${setting.host} ${setting.port}`,
           {
             id: 'published-not-working',
-            severity: 'high',
             title: `the published ${setting.protocol} server ${setting.host}:${setting.port} does not work`,
             detail:
               'Every client that follows this source fails to connect. Fix the server or publish one that works.',
@@ -387,7 +401,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `oldtls ${setting.host} ${setting.port}`,
           {
             id: 'published-tls-too-old',
-            severity: 'high',
             title: `the published ${setting.protocol} server ${setting.host}:${setting.port} offers only ${result.tlsVersion}`,
             detail:
               'Thunderbird 78 and later require TLS 1.2 or later and fail with "Peer using unsupported version of security protocol"; users then often switch encryption off. Enable TLS 1.2 and 1.3 on the server.',
@@ -404,7 +417,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           `certname ${setting.host} ${setting.port}`,
           {
             id: 'published-cert-name',
-            severity: 'high',
             title: `the certificate at ${setting.host}:${setting.port} is not valid for the published name ${setting.host}`,
             detail:
               'A client verifying the name (as it must) refuses the connection or asks the user to accept the certificate. Publish a name the certificate covers, or add it to the certificate.',
@@ -434,7 +446,7 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
   };
 }
 
-type Add = (key: string, finding: Omit<PublishedFinding, 'sources'>, source: string) => void;
+type Add = (key: string, finding: NewFinding, source: string) => void;
 
 function addSourceFindings(
   discovery: Discovery,
@@ -455,7 +467,6 @@ function addSourceFindings(
       'http-only',
       {
         id: 'published-http-only',
-        severity: 'high',
         title: `${discovery.domain}'s autoconfig file is served only over plain HTTP`,
         detail:
           'Nothing authenticates it: anyone on the path can send the client to another server. Serve it over HTTPS (https://autoconfig.DOMAIN/mail/config-v1.1.xml).',
@@ -472,7 +483,6 @@ function addSourceFindings(
       'via-mx',
       {
         id: 'published-via-mx',
-        severity: 'low',
         title: `the only autoconfig for ${discovery.domain} comes through its MX's domain ${viaMx.domain}`,
         detail:
           'A client asks the user whether to trust a configuration from another domain; many users cannot answer. Publish autoconfig under the mail domain itself.',
@@ -498,7 +508,6 @@ function addSourceFindings(
         `srv-dot ${record.query}`,
         {
           id: 'srv-not-offered-but-runs',
-          severity: 'low',
           title: `SRV ${record.query} says ${service} is not offered, but it runs`,
           detail:
             'Clients that read SRV records will not use a service that works. Publish its SRV record, or stop the service.',
@@ -520,7 +529,6 @@ function addSourceFindings(
         `disagree ${protocol}`,
         {
           id: 'published-sources-disagree',
-          severity: 'low',
           title: `the published sources disagree on the ${protocol} server`,
           detail:
             'Different clients are sent to different places; when one of them is wrong, only some users fail, which is hard to diagnose. Publish the same settings everywhere.',
