@@ -1,0 +1,216 @@
+/**
+ * The published-settings readers and fetcher against hostile input: documents that are not XML, that declare
+ * entities, that lie about fields, random text; web servers that stream forever, redirect in a loop, never
+ * answer, or ask for credentials. Nothing throws, nothing hangs, nothing is expanded or sent.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dns } from '../src/dns.js';
+import { autodiscoverRequest, readAutoconfig, readAutodiscover } from '../src/published/documents.js';
+import { registrableDomain, webFetch } from '../src/published/fetch.js';
+
+describe('reading autoconfig and Autodiscover documents', () => {
+  it('reads each server with its placeholders filled in', () => {
+    const read = readAutoconfig(
+      `<clientConfig version="1.1"><emailProvider id="x">
+        <incomingServer type="imap"><hostname>imap.%EMAILDOMAIN%.</hostname><port>993</port><socketType>SSL</socketType></incomingServer>
+        <incomingServer type="pop3"><hostname>POP.example.org</hostname><port>110</port><socketType>STARTTLS</socketType></incomingServer>
+        <incomingServer type="exchange"><hostname>ews.example.org</hostname></incomingServer>
+        <outgoingServer type="smtp"><hostname>smtp.example.org</hostname><port>25</port><socketType>plain</socketType></outgoingServer>
+      </emailProvider></clientConfig>`,
+      'example.org',
+      'alice@example.org',
+    );
+    expect(read.problems).toEqual([]);
+    expect(
+      read.settings.map((s) => `${s.direction} ${s.protocol} ${s.host}:${s.port} ${s.security}`),
+    ).toEqual([
+      'incoming IMAP imap.example.org:993 TLS',
+      'incoming POP3 pop.example.org:110 STARTTLS',
+      'outgoing SMTP smtp.example.org:25 plain',
+    ]);
+  });
+
+  it('describes what it cannot use, and never expands an entity', () => {
+    const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><clientConfig>&lol2;</clientConfig>`;
+    expect(readAutoconfig(laughs, 'example.org').problems[0]).toMatch(/DTD or entities/);
+    const external = `<!DOCTYPE x SYSTEM "http://192.0.2.1/evil.dtd"><clientConfig/>`;
+    expect(readAutoconfig(external, 'example.org').problems[0]).toMatch(/DTD/);
+    expect(readAutoconfig('', 'example.org').problems).toEqual(['the document is empty']);
+    expect(readAutoconfig('<html><body>Not found</body></html>', 'example.org').problems).toEqual([
+      'the root element is not <clientConfig>',
+    ]);
+    const bad = readAutoconfig(
+      `<clientConfig><emailProvider><incomingServer type="imap"><hostname>bad host;rm</hostname><port>99999</port><socketType>TLS</socketType></incomingServer></emailProvider></clientConfig>`,
+      'example.org',
+    );
+    expect(bad.settings).toEqual([]);
+    expect(bad.problems).toEqual([
+      '<incomingServer type="imap">: <hostname> is not a host name ("bad host;rm")',
+      '<incomingServer type="imap">: <port> is missing or not a port number',
+      '<incomingServer type="imap">: <socketType> is "TLS", not one of SSL, STARTTLS, plain',
+    ]);
+  });
+
+  it('reads Autodiscover as Outlook does: <Encryption> over <SSL>, TLS meaning STARTTLS, SSL absent meaning on', () => {
+    const protocol = (body: string) =>
+      `<Autodiscover><Response><Account><Action>settings</Action><Protocol><Type>IMAP</Type><Server>mail.example.org</Server><Port>993</Port>${body}</Protocol></Account></Response></Autodiscover>`;
+    const read = (body: string) => readAutodiscover(protocol(body), 'example.org');
+    expect(read('<SSL>off</SSL><Encryption>SSL</Encryption>').settings[0]?.security).toBe('TLS');
+    expect(read('<SSL>on</SSL><Encryption>TLS</Encryption>').settings[0]?.security).toBe('STARTTLS');
+    expect(read('<Encryption>None</Encryption>').settings[0]?.security).toBe('plain');
+    expect(read('').settings[0]).toMatchObject({ security: 'TLS', as: 'SSL absent (on)' });
+    expect(read('<SSL>off</SSL>').settings[0]?.security).toBe('plain');
+    expect(read('<Encryption>Auto</Encryption>').problems[0]).toMatch(/does not say which encryption/);
+    expect(read('<SSL>maybe</SSL>').problems[0]).toMatch(/neither on nor off/);
+    expect(
+      readAutodiscover(
+        '<Autodiscover><Response><Error><ErrorCode>600</ErrorCode><Message>Invalid Request</Message></Error></Response></Autodiscover>',
+        'example.org',
+      ).problems,
+    ).toEqual(['the response is an error: Invalid Request']);
+    expect(
+      readAutodiscover(
+        '<Autodiscover><Response><Account><Action>redirectUrl</Action><RedirectUrl>https://evil.example/a</RedirectUrl></Account></Response></Autodiscover>',
+        'example.org',
+      ).problems,
+    ).toEqual(['the response asks for a redirectUrl to https://evil.example/a (not followed)']);
+  });
+
+  it('the POX request carries the address only, escaped', () => {
+    const body = autodiscoverRequest('a<b>&"c\'@example.org');
+    expect(body).toContain('<EMailAddress>a&#60;b&#62;&#38;&#34;c&#39;@example.org</EMailAddress>');
+    expect(body).not.toMatch(/password|LegacyDN|Credentials/i);
+  });
+
+  it('never throws on random input', () => {
+    const parts = fc.oneof(
+      fc.constantFrom(
+        '<clientConfig>',
+        '</clientConfig>',
+        '<emailProvider>',
+        '<incomingServer type="imap">',
+        '</incomingServer>',
+        '<hostname>',
+        '<port>',
+        '<socketType>',
+        '<Autodiscover>',
+        '<Response>',
+        '<Account>',
+        '<Protocol>',
+        '<SSL>',
+        '<![CDATA[',
+        ']]>',
+        '&amp;',
+        '&#0;',
+        '<?xml ?>',
+        '<!--',
+      ),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(fc.array(parts, { maxLength: 60 }), (list) => {
+        const text = list.join('');
+        for (const read of [readAutoconfig, readAutodiscover]) {
+          const result = read(text, 'example.org');
+          expect(Array.isArray(result.settings)).toBe(true);
+          for (const s of result.settings) expect(s.port).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('registrable domains come from the public-suffix list', () => {
+    expect(registrableDomain('mx1.mail.example.co.uk')).toBe('example.co.uk');
+    expect(registrableDomain('autoconfig.example.org')).toBe('example.org');
+  });
+});
+
+describe('fetching from hostile web servers (loopback)', () => {
+  let server: http.Server;
+  let base = '';
+  const seen: http.IncomingHttpHeaders[] = [];
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      seen.push(request.headers);
+      const path = request.url ?? '/';
+      if (path === '/endless') {
+        response.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        const pump = () => {
+          while (response.write(chunk)) {}
+          response.once('drain', pump);
+        };
+        response.on('error', () => {});
+        pump();
+        return;
+      }
+      if (path === '/loop') {
+        response.writeHead(302, { location: '/loop' });
+        response.end();
+        return;
+      }
+      if (path === '/silent') return; // never answers
+      if (path === '/auth') {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="x"' });
+        response.end();
+        return;
+      }
+      if (path === '/away') {
+        response.writeHead(301, { location: 'http://127.0.0.1:1/elsewhere' });
+        response.end();
+        return;
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const dns = new Dns();
+
+  it('a body past the cap ends the fetch', async () => {
+    const { fact, text } = await webFetch(`${base}/endless`, { dns, timeoutMs: 5000, maxBytes: 100_000 });
+    expect(fact.outcome).toBe('failed');
+    expect(fact.detail).toMatch(/longer than 100000 bytes/);
+    expect(text).toBeUndefined();
+  });
+
+  it('a redirect loop stops after three redirects, each recorded', async () => {
+    const { fact } = await webFetch(`${base}/loop`, { dns, timeoutMs: 5000 });
+    expect(fact.outcome).toBe('http-error');
+    expect(fact.redirects).toHaveLength(4);
+    expect(fact.detail).toMatch(/more than 3 redirects/);
+  });
+
+  it('a server that never answers ends at the deadline', async () => {
+    const started = Date.now();
+    const { fact } = await webFetch(`${base}/silent`, { dns, timeoutMs: 300 });
+    expect(fact.outcome).toBe('failed');
+    expect(fact.detail).toBe('no complete answer within 300 ms');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a request for credentials is recorded, never answered; no cookie or credential is ever sent', async () => {
+    const { fact } = await webFetch(`${base}/auth`, { dns, timeoutMs: 2000 });
+    expect(fact).toMatchObject({ outcome: 'auth-required', status: 401 });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const headers of seen) {
+      expect(headers.authorization).toBeUndefined();
+      expect(headers.cookie).toBeUndefined();
+    }
+  });
+
+  it('a POST is not re-sent through a 301 (it would become a GET elsewhere)', async () => {
+    const { fact } = await webFetch(`${base}/away`, { dns, timeoutMs: 2000, body: '<x/>' });
+    expect(fact.outcome).toBe('http-error');
+    expect(fact.detail).toMatch(/a 301 would turn the POST into a GET/);
+  });
+});
