@@ -81,6 +81,9 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
           : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
     );
   }
+  const published = new Set(
+    (discovery.published ?? []).flatMap((source) => source.settings.map((s) => s.host)),
+  );
   options.onDiscovered?.(discovery);
   const hostLimit = pLimit(4);
   const notProbed: string[] = [];
@@ -89,6 +92,8 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
       hostLimit(() =>
         probeHost(candidate.host, {
           ...options,
+          // A host a client is told to use is checked on every address it has, as clients may reach any of them.
+          ...(published.has(candidate.host) ? { allAddresses: true } : {}),
           ports: candidate.ports,
           concurrency: options.perHost ?? 2,
           signal: stop,

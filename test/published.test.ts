@@ -149,7 +149,7 @@ const sites: Site[] = [
     files: {
       '/mail/config-v1.1.xml': autoconfig([
         { type: 'imap', host: 'dead.example.test', port: 993, socket: 'SSL' },
-        { type: 'smtp', host: good, port: 465, socket: 'SSL' },
+        { type: 'smtp', host: 'split.example.test', port: 465, socket: 'SSL' },
       ]),
     },
   },
@@ -261,6 +261,9 @@ const records = [
   '--host-record=mx.provider.test,127.0.0.11',
   '--host-record=old.example.test,127.0.0.12',
   '--host-record=dead.example.test,127.0.0.13',
+  // Two addresses: one works, one refuses. A published host is checked on every address.
+  '--host-record=split.example.test,127.0.0.11',
+  '--host-record=split.example.test,127.0.0.13',
   ...[
     'good',
     'mismatch',
@@ -559,6 +562,9 @@ describe.skipIf(missing !== undefined)(
         'SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.down.test',
       ]);
       expect(client('down.test', 'Thunderbird')?.incoming?.fails).toMatch(/connection was refused/);
+      const split = down?.find((f) => f.host === 'split.example.test');
+      expect(split?.port).toBe(465);
+      expect(split?.evidence.join(' ')).toMatch(/127\.0\.0\.11: implicit TLS.*127\.0\.0\.13: refused/);
       const dot = finding('down.test', 'srv-not-offered-but-runs');
       expect(dot?.evidence.join(' ')).toMatch(/mail\.down\.test:143/);
     });

@@ -381,14 +381,16 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           },
           source.location,
         );
-      else if (!result.works && alive.length === 0)
+      if (!result.works && (alive.length === 0 || modes.includes('down')))
         add(
           `down ${setting.host} ${setting.port}`,
           {
             id: 'published-not-working',
-            title: `the published ${setting.protocol} server ${setting.host}:${setting.port} does not work`,
+            title: `the published ${setting.protocol} server ${setting.host}:${setting.port} does not work${alive.length > 0 ? ` on ${modes.length - alive.length} of its ${modes.length} addresses` : ''}`,
             detail:
-              'Every client that follows this source fails to connect. Fix the server or publish one that works.',
+              alive.length > 0
+                ? 'Clients that reach the addresses that do not work fail, the others do not: a failure that comes and goes. Fix or withdraw those addresses.'
+                : 'Every client that follows this source fails to connect. Fix the server or publish one that works.',
             evidence,
             reference,
             host: setting.host,
