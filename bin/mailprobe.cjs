@@ -108,7 +108,7 @@ function start() {
               other.endsWith('.bin') &&
               (other.startsWith(prefix)
                 ? !other.startsWith(`${prefix}${tag}-`)
-                : !/^(cli|engine)-/.test(other))
+                : !/^(cli|engine|published)-/.test(other))
             )
               fs.unlinkSync(path.join(cache, other));
         } catch {
@@ -122,10 +122,10 @@ function start() {
   }
 
   // The engine bundle is required by the CLI bundle when a command probes: give it its cache too.
-  const engine = path.join(folder, 'engine.cjs');
+  const bundles = new Set([path.join(folder, 'engine.cjs'), path.join(folder, 'published.cjs')]);
   const loadJs = Module._extensions['.js'];
   Module._extensions['.js'] = function load(module, filename) {
-    if (filename === engine) return run(module, filename);
+    if (bundles.has(filename)) return run(module, filename);
     return loadJs.call(this, module, filename);
   };
   const cliFile = path.join(folder, 'cli.cjs');

@@ -39,6 +39,13 @@ const plugins = [
         shimReplaced++;
         return { path: join(here, 'yargs-shim.mjs') };
       });
+      // Discovery's `import('./published/sources.js')` loads a bundle of its own (the public-suffix list and the
+      // XML parser are most of its size), so a probe of one host never reads them.
+      b.onResolve({ filter: /^\.\/published\/sources\.js$/ }, (args) =>
+        args.importer === join(root, 'dist/src/probe-domain.js')
+          ? { path: './published.cjs', external: true }
+          : undefined,
+      );
       // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
       b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
         args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
@@ -67,6 +74,17 @@ const engine = await build({
   metafile: true,
   supported: { 'dynamic-import': false },
 });
+const published = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/published/sources.js')],
+  outfile: join(out, 'published.cjs'),
+  metafile: true,
+});
+if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./published.cjs"'))
+  throw new Error(
+    'the engine bundle does not load published.cjs: the published-settings code was bundled into it',
+  );
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
 await build({
@@ -78,7 +96,7 @@ mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(engine.metafile.inputs)]) {
+for (const input of [result, engine, published].flatMap((built) => Object.keys(built.metafile.inputs))) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match?.[1]) folders.add(join(root, match[1]));
 }

@@ -3,9 +3,12 @@
  * SRV), or one DNS server the user names (`--dns-server ADDR[:PORT]`) for everything. Every query has a
  * deadline (the resolver's timeout, one try).
  */
-import dns from 'node:dns/promises';
+import type dnsTypes from 'node:dns/promises';
 import { errorCode, ResolveError } from './errors.js';
 import { isIP } from './net/names.js';
+
+/** node:dns/promises on first use: an IP literal (a probe's usual first target in scripts) needs no resolver. */
+const dns = (): typeof dnsTypes => process.getBuiltinModule('node:dns/promises');
 
 export interface DnsOptions {
   /** ADDR or ADDR:PORT ([ADDR]:PORT for IPv6) of the one DNS server to ask. */
@@ -39,14 +42,14 @@ export function dnsReason(error: unknown): string {
 }
 
 export class Dns {
-  private made: dns.Resolver | undefined;
+  private made: dnsTypes.Resolver | undefined;
 
   constructor(readonly options: DnsOptions = {}) {}
 
   /** The c-ares resolver, made on first use: an IP literal (every line of a batch of addresses) needs none. */
-  private get resolver(): dns.Resolver {
+  private get resolver(): dnsTypes.Resolver {
     if (!this.made) {
-      this.made = new dns.Resolver({ timeout: this.options.timeoutMs ?? 5000, tries: 1 });
+      this.made = new (dns().Resolver)({ timeout: this.options.timeoutMs ?? 5000, tries: 1 });
       if (this.options.server) this.made.setServers([this.options.server]);
     }
     return this.made;
@@ -59,7 +62,7 @@ export class Dns {
     if (literal !== 0) return [{ address: bare, family: literal as 4 | 6 }];
     if (!this.options.server) {
       try {
-        const found = await dns.lookup(bare, { all: true, verbatim: true });
+        const found = await dns().lookup(bare, { all: true, verbatim: true });
         return found
           .filter((e) => e.family === 4 || e.family === 6)
           .map((e) => ({ address: e.address, family: e.family as 4 | 6 }));

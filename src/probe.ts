@@ -2,7 +2,6 @@
  * One port on one address, top to bottom: connect, [TLS], greeting, capabilities, [STARTTLS, TLS,
  * capabilities], goodbye; a second connection only for wrong-TLS-mode evidence; then the opt-in checks.
  */
-import dgram from 'node:dgram';
 import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
 import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
@@ -278,7 +277,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
  */
 function hasRoute(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = dgram.createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    const socket = process.getBuiltinModule('node:dgram').createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     let settled = false;
     const done = (routed: boolean) => {
       if (settled) return;

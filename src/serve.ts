@@ -5,7 +5,7 @@
  * request, and, when told, only targets inside allowed networks (a server that probes what a URL names must not
  * become a way into internal networks).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { Dns } from './dns.js';
 import { AbortedError, ResolveError, UsageError } from './errors.js';
 import type { Limits } from './limits.js';
@@ -172,7 +172,8 @@ export function createProbeServer(options: ServeOptions = {}): http.Server {
     );
   };
 
-  return http.createServer((request, response) => {
+  // node:http on first use: the probe commands that share this bundle never load it.
+  return process.getBuiltinModule('node:http').createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (request.method !== 'GET') return answer(response, 405, 'only GET\n');
     if (url.pathname === '/probe') return void probe(url, response);

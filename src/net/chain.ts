@@ -7,10 +7,12 @@
  * signature (a root's self-signature excepted) and no key under 2048 bits RSA/DSA or 256 bits EC. Nothing
  * is fetched (no AIA, no OCSP, no CRL): mail clients do not fetch missing intermediates either.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import tls from 'node:tls';
 import { signatureAlgorithm } from './der.js';
+import { nodeTls } from './dial.js';
+
+const x509 = () => process.getBuiltinModule('node:crypto').X509Certificate;
 
 const dayMs = 86_400_000;
 
@@ -181,7 +183,7 @@ export class TrustStore {
   /** Whether this exact certificate is one of the trusted roots (a string lookup: no parsing). */
   has(cert: X509Certificate): boolean {
     if (!this.pems)
-      this.pems = new Set([...tls.rootCertificates.map((pem) => pem.trim()), ...this.extraPems()]);
+      this.pems = new Set([...nodeTls().rootCertificates.map((pem) => pem.trim()), ...this.extraPems()]);
     const pem = pemOf(cert);
     if (this.pems.has(pem)) return true;
     // --ca files may wrap lines differently: compare by fingerprint, the extra roots parsed once.
@@ -189,7 +191,7 @@ export class TrustStore {
       this.extraFingerprints = new Set();
       for (const extra of this.extraPems()) {
         try {
-          this.extraFingerprints.add(new X509Certificate(extra).fingerprint256);
+          this.extraFingerprints.add(new (x509())(extra).fingerprint256);
         } catch {
           // an unparseable extra root trusts nothing
         }
@@ -205,9 +207,9 @@ export class TrustStore {
   issuerOf(cert: X509Certificate): X509Certificate | undefined {
     if (!this.bySubject) {
       this.bySubject = new Map();
-      for (const pem of [...tls.rootCertificates, ...this.extraPems()]) {
+      for (const pem of [...nodeTls().rootCertificates, ...this.extraPems()]) {
         try {
-          const root = new X509Certificate(pem);
+          const root = new (x509())(pem);
           this.bySubject.set(root.subject, [...(this.bySubject.get(root.subject) ?? []), root]);
         } catch {
           // an unparseable extra root trusts nothing

@@ -3,8 +3,14 @@
  * existing socket) that observes rather than rejects; certificate problems are read afterwards.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { isIP } from './names.js';
+
+/**
+ * node:tls, loaded on first use: a probe's first TCP connect does not wait for TLS and its crypto to load
+ * (about 4 ms), which then load while the SYN is on its way.
+ */
+export const nodeTls = (): typeof tls => process.getBuiltinModule('node:tls');
 
 /** How a TCP connect attempt ended when it did not connect. */
 export type ConnectFailure = 'refused' | 'unreachable' | 'reset' | 'local-error';
@@ -152,7 +158,7 @@ function trustContext(
 ): tls.SecureContext {
   let context = contexts.get(key);
   if (!context) {
-    context = tls.createSecureContext(options);
+    context = nodeTls().createSecureContext(options);
     // --ca's roots join Node's bundled roots (and NODE_EXTRA_CA_CERTS). Node's own addCACert copies the roots
     // it parsed once into a new store and adds these: about 1.5 ms, where `ca: [...tls.rootCertificates, ca]`
     // re-parses ~140 PEM roots for about 45 ms of CPU that stalls every socket. Without that internal method,
@@ -160,7 +166,7 @@ function trustContext(
     const native = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
     if (ca !== undefined && typeof native?.addCACert === 'function') native.addCACert(ca);
     else if (ca !== undefined)
-      context = tls.createSecureContext({ ...options, ca: [...tls.rootCertificates, ca] });
+      context = nodeTls().createSecureContext({ ...options, ca: [...nodeTls().rootCertificates, ca] });
     contexts.set(key, context);
   }
   return context;
@@ -189,8 +195,8 @@ export function startTls(
     };
     const socket =
       'socket' in over
-        ? tls.connect({ ...common, socket: over.socket })
-        : tls.connect({ ...common, host: over.address, port: over.port });
+        ? nodeTls().connect({ ...common, socket: over.socket })
+        : nodeTls().connect({ ...common, host: over.address, port: over.port });
     // At the end of every handshake Node builds the peer's whole chain as JS objects (getPeerCertificate(true))
     // only to hand it to checkServerIdentity, which is disabled above: about 0.4 ms of CPU a handshake, a third
     // of batch mode's time. The chain is read once, afterwards, through getPeerX509Certificate (tls-facts.ts).

@@ -104,14 +104,17 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
         };
       return { fact: fact({ outcome: 'http-error', status, address, detail }) };
     } catch (error) {
-      if (error instanceof ResolveError)
+      // By code, not instanceof: this module may be a bundle of its own beside the engine's Dns (see build-cli).
+      if (errorCode(error) === 'RESOLVE') {
+        const { notFound, reason } = error as ResolveError;
         return {
           fact: fact(
-            error.notFound
-              ? { outcome: 'not-found', detail: `${current.hostname}: ${error.reason}` }
-              : { outcome: 'failed', detail: `${current.hostname}: ${error.reason}` },
+            notFound
+              ? { outcome: 'not-found', detail: `${current.hostname}: ${reason}` }
+              : { outcome: 'failed', detail: `${current.hostname}: ${reason}` },
           ),
         };
+      }
       const reason =
         signal.aborted && deadline.aborted
           ? `no complete answer within ${options.timeoutMs} ms`

@@ -51,7 +51,7 @@ function firstSocket(args: string[], terminal: boolean, repeat = 3): number {
     let best = Number.POSITIVE_INFINITY;
     for (let i = 0; i < repeat; i++) {
       writeFileSync(file, '');
-      const command = [process.execPath, '--import', `${root}test/bench/first-socket-hook.mjs`, ...args];
+      const command = [process.execPath, '--require', `${root}test/bench/first-socket-hook.cjs`, ...args];
       const env = { ...process.env, FIRST_SOCKET_FILE: file };
       if (terminal)
         spawnSync('python3', [`${root}test/bench/pty-run.py`, ...command], { env, stdio: 'ignore' });
