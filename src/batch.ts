@@ -8,6 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { ResolveError, UsageError } from './errors.js';
+import { monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { isService, referenceTable } from './reference/table.js';
 import { failureReport, jsonReport } from './render/json.js';
@@ -141,7 +142,7 @@ export async function runBatch(
   const pace = async (address: string) => {
     const interval = options.addressIntervalMs ?? 0;
     if (interval <= 0) return;
-    const now = performance.now();
+    const now = monotonicMs();
     const at = Math.max(now, nextAt.get(address) ?? 0);
     nextAt.set(address, at + interval);
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
@@ -175,7 +176,7 @@ export async function runBatch(
           // An address with nothing running or waiting and no pacing pending is forgotten (bounded memory).
           if (limit.activeCount === 0 && limit.pendingCount === 0 && perAddress.get(address) === limit) {
             perAddress.delete(address);
-            if ((nextAt.get(address) ?? 0) <= performance.now()) nextAt.delete(address);
+            if ((nextAt.get(address) ?? 0) <= monotonicMs()) nextAt.delete(address);
           }
           return port;
         },

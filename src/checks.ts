@@ -5,6 +5,7 @@
 import type tls from 'node:tls';
 import type { CheckName } from './check-names.js';
 import { PhaseTimeoutError } from './errors.js';
+import { monotonicMs } from './net/clock.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { addressLiteral } from './protocols/smtp.js';
 import type { Session } from './session.js';
@@ -70,10 +71,10 @@ async function injection(dialogue: Dialogue, target: CheckTarget, session: Sessi
   // Read what arrives inside TLS, unprompted, for up to 2 s. Only a reply that proves the injected command
   // ran makes the server vulnerable; other text is kept as evidence but proves nothing.
   const seen: string[] = [];
-  const until = performance.now() + Math.min(session.limits.replyMs, 2000);
+  const until = monotonicMs() + Math.min(session.limits.replyMs, 2000);
   try {
     while (seen.length < 5) {
-      const left = until - performance.now();
+      const left = until - monotonicMs();
       if (left <= 0) break;
       const line = await session.readLine('check', left);
       seen.push(line.text);

@@ -7,6 +7,7 @@
  * sibling's connect time) if none of them was answered. That is as many unanswered SYNs as the full deadline
  * gives, in a third of the time. A slow-but-alive port answers one of them, and is never called filtered.
  */
+import { monotonicMs } from './net/clock.js';
 
 /** The evidence for a port called filtered early. */
 export interface FilteredEvidence {
@@ -74,10 +75,10 @@ export class FastFiltered {
     return {
       extraSynAfterMs,
       started: () => {
-        job.startedAt = performance.now();
+        job.startedAt = monotonicMs();
       },
       extraSent: () => {
-        job.extraAt = job.startedAt === undefined ? extraSynAfterMs : performance.now() - job.startedAt;
+        job.extraAt = job.startedAt === undefined ? extraSynAfterMs : monotonicMs() - job.startedAt;
       },
       answered: (ms) => {
         job.connectMs = ms;
@@ -110,7 +111,7 @@ export class FastFiltered {
   private check(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const now = performance.now();
+    const now = monotonicMs();
     let next = Number.POSITIVE_INFINITY;
     for (const job of this.jobs.values()) {
       if (!job.decide || job.startedAt === undefined || job.connectMs !== undefined || job.unanswered)

@@ -4,6 +4,7 @@
  * its own beyond "up = every port asked for works and no finding at or above failOn".
  */
 import { ResolveError } from './errors.js';
+import { monotonicMs } from './net/clock.js';
 import { type Severity, severityRank } from './rules/finding.js';
 import { judge } from './rules/judge.js';
 import { type ProbeOptions, probeHost } from './scan.js';
@@ -42,7 +43,7 @@ export interface MonitorResult {
  * so); bad options (an invalid host name, a limit out of range) throw UsageError, as probeHost does.
  */
 export async function monitor(host: string, options: MonitorOptions = {}): Promise<MonitorResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const failOn = options.failOn ?? 'high';
   let result: Awaited<ReturnType<typeof probeHost>>;
   try {
@@ -54,7 +55,7 @@ export async function monitor(host: string, options: MonitorOptions = {}): Promi
       reason: error.message,
       ports: [],
       failing: [],
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(monotonicMs() - started),
     };
   }
   const [verdict] = judge([result], { failOn }).hosts;
@@ -91,6 +92,6 @@ export async function monitor(host: string, options: MonitorOptions = {}): Promi
       safe: port.safe,
     })),
     failing: failing.map((finding) => finding.id),
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(monotonicMs() - started),
   };
 }

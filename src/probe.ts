@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import type { ConnectWatch } from './fast-filtered.js';
 import { invalidLimit, type Limits } from './limits.js';
+import { monotonicMs } from './net/clock.js';
 import { Deadline } from './net/deadline.js';
 import { stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName, isIP } from './net/names.js';
@@ -78,7 +79,7 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
   if (needsCrossCheck(result)) await crossCheck(result, target, session, dialogue);
   result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   if (target.checks?.length && result.status === 'open') {
-    const origin = performance.now() - (Date.now() - Date.parse(result.startedAt));
+    const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
     result.checks = await runChecks(
       result,
       dialogue,

@@ -4,6 +4,7 @@ import { Dns } from './dns.js';
 import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { FastFiltered } from './fast-filtered.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
+import { monotonicMs } from './net/clock.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';
@@ -100,7 +101,7 @@ export function pickAddresses(addresses: HostResult['addresses']): HostResult['a
  * for bad options; never throws for anything a server does.
  */
 export async function probeHost(host: string, options: ProbeOptions = {}): Promise<HostResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const startedAt = new Date().toISOString();
   const limits: Limits = { ...defaultLimits, ...options.limits };
   const badLimit = invalidLimit(limits);
@@ -123,7 +124,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
     'dns',
   );
   const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
-  const resolveMs = Math.round((performance.now() - started) * 10) / 10;
+  const resolveMs = Math.round((monotonicMs() - started) * 10) / 10;
   options.onResolved?.(addresses);
   const servername = named.name;
   const limit = pLimit(Math.max(1, options.concurrency ?? 16));
@@ -179,7 +180,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
     addresses,
     resolveMs,
     startedAt,
-    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    durationMs: Math.round((monotonicMs() - started) * 10) / 10,
     ports: results,
   };
 }

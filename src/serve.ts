@@ -9,6 +9,7 @@ import type http from 'node:http';
 import { Dns } from './dns.js';
 import { AbortedError, ResolveError, UsageError } from './errors.js';
 import type { Limits } from './limits.js';
+import { monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { referenceTable } from './reference/table.js';
 import { renderOpenMetrics } from './render/openmetrics.js';
@@ -100,7 +101,7 @@ export function createProbeServer(options: ServeOptions = {}): http.Server {
       return answer(response, 429, `${named.name} was probed less than ${minIntervalMs} ms ago\n`);
     last.set(key, now);
     stats.inFlight++;
-    const begin = performance.now();
+    const begin = monotonicMs();
     try {
       if (allowed) {
         const addresses = await dns.addresses(named.name);
@@ -141,7 +142,7 @@ export function createProbeServer(options: ServeOptions = {}): http.Server {
     } finally {
       stats.inFlight--;
       stats.probes++;
-      stats.probeSeconds += (performance.now() - begin) / 1000;
+      stats.probeSeconds += (monotonicMs() - begin) / 1000;
     }
   };
 

@@ -9,6 +9,7 @@ import type { Phase } from './errors.js';
 import { errorCode, FilteredEarlyError } from './errors.js';
 import type { ConnectWatch } from './fast-filtered.js';
 import type { Limits } from './limits.js';
+import { monotonicMs } from './net/clock.js';
 import { Deadline } from './net/deadline.js';
 import { connectTcp, connectTcpWithExtraSyn, startTls, type TlsOptions } from './net/dial.js';
 import { type Line, LineReader } from './net/reader.js';
@@ -22,7 +23,7 @@ export class Session {
   readonly transcript: TranscriptEntry[] = [];
   readonly timings: Timings = { total: 0 };
   readonly deadline: Deadline;
-  /** performance.now() at which this session's transcript clock starts. */
+  /** monotonicMs() at which this session's transcript clock starts. */
   readonly began: number;
   /** Server lines that arrived when no reply was due (before a command was written), as sent. */
   readonly unsolicited: string[] = [];
@@ -42,11 +43,11 @@ export class Session {
     private readonly beforeConnect?: () => Promise<void>,
   ) {
     this.deadline = deadline ?? new Deadline(limits.portMs, signal);
-    this.began = origin ?? performance.now();
+    this.began = origin ?? monotonicMs();
   }
 
   private elapsed(): number {
-    return Math.round((performance.now() - this.began) * 10) / 10;
+    return Math.round((monotonicMs() - this.began) * 10) / 10;
   }
 
   note(text: string): void {
@@ -55,11 +56,11 @@ export class Session {
 
   /** Runs one phase under its deadline and adds its duration to the phase's timing. */
   async phase<T>(phase: Phase, ms: number, work: () => Promise<T>): Promise<T> {
-    const start = performance.now();
+    const start = monotonicMs();
     try {
       return await this.deadline.run(phase, ms, work);
     } finally {
-      this.timings[phase] = Math.round(((this.timings[phase] ?? 0) + performance.now() - start) * 10) / 10;
+      this.timings[phase] = Math.round(((this.timings[phase] ?? 0) + monotonicMs() - start) * 10) / 10;
     }
   }
 
@@ -88,14 +89,14 @@ export class Session {
   async connectRaw(address: string, port: number, watch?: ConnectWatch): Promise<net.Socket> {
     if (this.beforeConnect) {
       // Waiting for our turn at the address is not the server's time: the port's deadline moves by as much.
-      const waitStart = performance.now();
+      const waitStart = monotonicMs();
       await this.beforeConnect();
-      this.deadline.extend(performance.now() - waitStart);
+      this.deadline.extend(monotonicMs() - waitStart);
     }
     return this.phase('connect', this.limits.connectMs, async () => {
       if (!watch) return connectTcp(address, port, (s) => this.track(s));
       watch.started();
-      const start = performance.now();
+      const start = monotonicMs();
       const early = watch.verdict.then((evidence) => {
         throw new FilteredEarlyError(evidence);
       });
@@ -113,10 +114,10 @@ export class Session {
           ),
           early,
         ]);
-        watch.answered(performance.now() - start);
+        watch.answered(monotonicMs() - start);
         return socket;
       } catch (error) {
-        if (errorCode(error) === 'ECONNREFUSED') watch.answered(performance.now() - start);
+        if (errorCode(error) === 'ECONNREFUSED') watch.answered(monotonicMs() - start);
         else watch.unanswered();
         throw error;
       } finally {

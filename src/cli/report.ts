@@ -61,10 +61,7 @@ export interface Progress {
  * that reports 0 columns, so there is no spinner there.
  */
 function spinner(report: ReportOptions, total: number): Progress | undefined {
-  if (process.stderr.isTTY !== true || report.format !== 'human' || process.env.CI !== undefined)
-    return undefined;
-  if (!((process.stderr.columns ?? 0) > 0)) return undefined;
-  const color = useColor(report.color, process.stderr);
+  if (report.format !== 'human' || process.env.CI !== undefined) return undefined;
   let done = 0;
   let last: number | undefined;
   let stopped = false;
@@ -74,6 +71,10 @@ function spinner(report: ReportOptions, total: number): Progress | undefined {
       ? `probing ${total} port${total === 1 ? '' : 's'}`
       : `probing: ${done}/${total} done (last ${last})`;
   const timer = setTimeout(() => {
+    // process.stderr is made on first use (a tty.WriteStream on a terminal, about 2 ms): only now, once the
+    // sockets are open, is it looked at.
+    if (process.stderr.isTTY !== true || !((process.stderr.columns ?? 0) > 0)) return;
+    const color = useColor(report.color, process.stderr);
     import('ora').then(
       ({ default: ora }) => {
         if (!stopped)

@@ -1,5 +1,6 @@
 /** One absolute deadline per port, raced against each named phase; an abort signal ends every phase at once. */
 import { AbortedError, type Phase, PhaseTimeoutError } from '../errors.js';
+import { monotonicMs } from './clock.js';
 
 /**
  * One absolute deadline for a whole port, raced against each step under a phase name.
@@ -13,7 +14,7 @@ export class Deadline {
     totalMs: number,
     private readonly signal?: AbortSignal,
   ) {
-    this.endsAt = performance.now() + totalMs;
+    this.endsAt = monotonicMs() + totalMs;
   }
 
   /** Moves the deadline later by `ms`: time spent waiting for our own turn (batch pacing) is not the server's. */
@@ -23,7 +24,7 @@ export class Deadline {
 
   /** ms left before the port's absolute deadline (never negative). */
   remaining(): number {
-    return Math.max(0, this.endsAt - performance.now());
+    return Math.max(0, this.endsAt - monotonicMs());
   }
 
   get aborted(): boolean {

@@ -11,6 +11,7 @@ import type { LookupFunction } from 'node:net';
 import { getDomain } from 'tldts';
 import type { Dns } from '../dns.js';
 import { errorCode, ResolveError } from '../errors.js';
+import { monotonicMs } from '../net/clock.js';
 import { webContext } from '../net/dial.js';
 import type { RedirectHop, WebFetchFact } from '../types.js';
 
@@ -41,7 +42,7 @@ export function registrableDomain(host: string): string {
 }
 
 export async function webFetch(url: string, options: WebFetchOptions): Promise<WebFetchResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const method = options.body === undefined ? 'GET' : 'POST';
@@ -52,7 +53,7 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
     method,
     ...rest,
     ...(redirects.length > 0 ? { redirects } : {}),
-    ms: Math.round(performance.now() - started),
+    ms: Math.round(monotonicMs() - started),
   });
   let current = new URL(url);
   for (let hop = 0; ; hop++) {
