@@ -47,6 +47,23 @@ export function children(buffer: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
+/**
+ * The whole DER encoding (tag and length included) of a certificate's issuer Name (RFC 5280 §4.1.2.4): the
+ * bytes a root's subject must equal, found in the root's own DER without parsing it.
+ */
+export function issuerNameDer(certificate: Uint8Array): Uint8Array {
+  const cert = readTlv(certificate, 0);
+  const tbs = readTlv(certificate, cert.start, cert.end);
+  let offset = tbs.start;
+  const first = readTlv(certificate, offset, tbs.end);
+  // [0] EXPLICIT version is optional; then serialNumber, signature, issuer.
+  if (first.tag === 0xa0) offset = first.end;
+  for (let field = 0; field < 2; field++) offset = readTlv(certificate, offset, tbs.end).end;
+  const issuer = readTlv(certificate, offset, tbs.end);
+  if (issuer.tag !== 0x30) throw new DerError('the issuer is not a SEQUENCE');
+  return certificate.subarray(offset, issuer.end);
+}
+
 /** Dotted text of an OBJECT IDENTIFIER's contents (X.690 §8.19). */
 export function oid(buffer: Uint8Array, tlv: Tlv): string {
   if (tlv.tag !== 0x06 || tlv.end <= tlv.start) throw new DerError('not an OBJECT IDENTIFIER');
