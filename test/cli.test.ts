@@ -191,6 +191,14 @@ describe('mailprobe CLI', () => {
     ],
     ['a --ca that is a folder', ['127.0.0.1', '--ca', '/tmp'], /--ca: \/tmp is not a regular file/],
     [
+      'an --ispdb that is not an http(s) URL',
+      ['a@example.org', '--ispdb', 'ftp://x/'],
+      /--ispdb: 'ftp:\/\/x\/' is not an http/,
+    ],
+    ['an --ispdb without a URL', ['a@example.org', '--ispdb', ''], /--ispdb needs a URL/],
+    ['--no-web on one host', ['127.0.0.1', '--no-web'], /apply to discovery/],
+    ['publish with a bad domain', ['publish', 'exa mple.org'], /exa mple\.org/],
+    [
       'egress with port 25 as control',
       ['egress', '--control-port', '25'],
       /--control-port: the control must be another port than 25/,

@@ -366,6 +366,7 @@ describe.skipIf(missing !== undefined)(
           ['publish', 'bob@mismatch.test', ...common(tls)],
           ['publish', 'carol@pox.test', ...common(tls)],
           ['bob@mismatch.test', ...common(tls), '--no-color'],
+          ['alice@good.test', ...common(tls), '--no-web', '--json'],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -680,6 +681,13 @@ describe.skipIf(missing !== undefined)(
       expect(text).toMatch(
         /Thunderbird .*\n {3}incoming {2}IMAP mail\.example\.test:993 STARTTLS {2}fails\n {13}"Connection to server mail\.example\.test timed out\."/,
       );
+    });
+    it('--no-web: no published source is fetched, the DNS records are still read', () => {
+      const run = publishRuns[4];
+      const report = validReport<Report>(run?.stdout ?? '');
+      expect(report.discovery.published).toBeUndefined();
+      expect(report.discovery.publishedCheck).toBeUndefined();
+      expect(report.discovery.records.some((r) => r.kind === 'SRV' && r.answer !== '')).toBe(true);
     });
   },
 );
