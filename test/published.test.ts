@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Publication } from '../src/publish.js';
 import { readAutoconfig, readAutodiscover } from '../src/published/documents.js';
@@ -367,6 +368,8 @@ describe.skipIf(missing !== undefined)(
           ['publish', 'carol@pox.test', ...common(tls)],
           ['bob@mismatch.test', ...common(tls), '--no-color'],
           ['alice@good.test', ...common(tls), '--no-web', '--json'],
+          ['bob@mismatch.test', ...common(tls), '--format', 'junit'],
+          ['bob@mismatch.test', ...common(tls), '--format', 'markdown'],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -688,6 +691,17 @@ describe.skipIf(missing !== undefined)(
       expect(report.discovery.published).toBeUndefined();
       expect(report.discovery.publishedCheck).toBeUndefined();
       expect(report.discovery.records.some((r) => r.kind === 'SRV' && r.answer !== '')).toBe(true);
+    });
+    it('JUnit and Markdown carry what the domain publishes: a failing case per setting that does not work as published', () => {
+      const junit = publishRuns[5]?.stdout ?? '';
+      expect(XMLValidator.validate(junit)).toBe(true);
+      expect(junit).toContain('<testsuite name="published client settings"');
+      expect(junit).toMatch(
+        /IMAP mail\.example\.test:993 STARTTLS works as published[^>]*>\s*<failure message="high published-encryption-mismatch"/,
+      );
+      const markdown = publishRuns[6]?.stdout ?? '';
+      expect(markdown).toContain('### What the domain publishes for mail clients');
+      expect(markdown).toContain('- **high** `published-encryption-mismatch`');
     });
   },
 );

@@ -112,8 +112,8 @@ function render(
   discovery?: DiscoveryReport,
 ) {
   if (format === 'json') return renderJson(hosts, result, discovery);
-  if (format === 'junit') return renderJunit(hosts, result);
-  if (format === 'markdown') return renderMarkdown(hosts, result);
+  if (format === 'junit') return renderJunit(hosts, result, discovery?.publishedCheck);
+  if (format === 'markdown') return renderMarkdown(hosts, result, discovery?.publishedCheck);
   if (format === 'openmetrics') return renderOpenMetrics(hosts, result);
   const color = useColor(report.color, process.stdout);
   // Fitted to the terminal; through a pipe, to COLUMNS when it is set (as shells and CI runners set it).

@@ -1,6 +1,7 @@
 /** JUnit XML: one testsuite per host, one testcase per port and per expectation; always well-formed XML. */
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import type { PublishedJudgement } from '../rules/published.js';
 import { version } from '../version.js';
 import { sanitize } from './sanitize.js';
 
@@ -99,14 +100,81 @@ function casesFor(host: CheckedHost, result: Outcome): Case[] {
   return cases;
 }
 
+/** What a suite's head needs of a host (the published settings make a suite of their own). */
+interface SuiteHead {
+  host: string;
+  durationMs: number;
+  startedAt: string;
+  addresses: { address: string }[];
+}
+
+/** The published settings as one suite: a case per published setting checked, and per domain-wide finding. */
+function publishedSuite(published: PublishedJudgement, result: Outcome): { host: SuiteHead; cases: Case[] } {
+  const failing = published.findings.filter((f) => severityRank(f.severity) >= severityRank(result.failOn));
+  const body = (list: typeof failing) =>
+    list
+      .map((f) =>
+        [
+          `${f.severity} ${f.id}: ${f.title}`,
+          `  ${f.detail}`,
+          ...f.evidence.map((e) => `  ${e}`),
+          `  ref: ${f.reference}`,
+        ].join('\n'),
+      )
+      .join('\n\n');
+  const cases: Case[] = [];
+  const concerned = new Set<PublishedJudgement['findings'][number]>();
+  for (const check of published.checks) {
+    const own = failing.filter(
+      (f) => f.host === check.host && f.port === check.port && f.sources.includes(check.source),
+    );
+    for (const f of own) concerned.add(f);
+    const base = {
+      classname: 'published',
+      name: `${check.source}: ${check.protocol} ${check.host}:${check.port} ${check.security} works as published (fail-on ${result.failOn})`,
+      seconds: 0,
+    };
+    cases.push(
+      own.length === 0
+        ? base
+        : {
+            ...base,
+            failure: { message: own.map((f) => `${f.severity} ${f.id}`).join(', '), body: body(own) },
+          },
+    );
+  }
+  for (const f of failing.filter((x) => !concerned.has(x)))
+    cases.push({
+      classname: 'published',
+      name: `${f.id}: ${f.title}`,
+      seconds: 0,
+      failure: { message: `${f.severity} ${f.id}`, body: body([f]) },
+    });
+  if (cases.length === 0)
+    cases.push({ classname: 'published', name: 'no published setting to check', seconds: 0 });
+  return {
+    host: {
+      host: 'published client settings',
+      durationMs: 0,
+      startedAt: new Date().toISOString(),
+      addresses: [],
+    },
+    cases,
+  };
+}
+
 /** JUnit XML for a run that ended before any report (bad input, a host that does not resolve). */
 export function renderJunitFailure(message: string, exitCode: number): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mailprobe" tests="1" failures="0" errors="1" time="0.000">\n  <testsuite name="mailprobe" tests="1" failures="0" errors="1" skipped="0" time="0.000">\n    <testcase classname="mailprobe" name="the run" time="0.000">\n      <error message="${xml(message)}" type="exit ${exitCode}">${xmlText(`mailprobe ended with exit code ${exitCode} before probing: ${message}`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`;
 }
 
 /** JUnit XML: one <testsuite> per host, one <testcase> per port and per expectation, failures with evidence. */
-export function renderJunit(hosts: CheckedHost[], result: Outcome): string {
-  const perHost = hosts.map((host) => ({ host, cases: casesFor(host, result) }));
+export function renderJunit(hosts: CheckedHost[], result: Outcome, published?: PublishedJudgement): string {
+  const perHost: { host: SuiteHead; cases: Case[] }[] = hosts.map((host) => ({
+    host,
+    cases: casesFor(host, result),
+  }));
+  if (published) perHost.push(publishedSuite(published, result));
   const suites = perHost.map(({ host, cases }) => {
     const failures = cases.filter((c) => c.failure).length;
     const body = cases

@@ -1,5 +1,6 @@
 /** The Markdown summary (GitHub job summaries): a compact table per host, expectations, findings; server text inert. */
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import type { PublishedJudgement } from '../rules/published.js';
 import { clip, sanitize } from './sanitize.js';
 
 /**
@@ -24,7 +25,11 @@ export function renderMarkdownFailure(message: string, exitCode: number): string
 const mark = (value: boolean | null) => (value === null ? '–' : value ? '✅' : '❌');
 
 /** A compact report fit for a GitHub job summary ($GITHUB_STEP_SUMMARY). */
-export function renderMarkdown(hosts: CheckedHost[], result: Outcome): string {
+export function renderMarkdown(
+  hosts: CheckedHost[],
+  result: Outcome,
+  published?: PublishedJudgement,
+): string {
   const out: string[] = [];
   for (const host of hosts) {
     out.push(`### mailprobe ${result.passed ? '✅ passed' : '❌ failed'}: ${cell(host.host)}`, '');
@@ -61,6 +66,12 @@ export function renderMarkdown(hosts: CheckedHost[], result: Outcome): string {
         out.push(`- **${f.severity}** ${f.port} ${f.address} \`${f.id}\`: ${cell(f.detail, 200)}`);
     }
     out.push('', `Use: ${cell(host.recommendation.text, 200)}`, '');
+  }
+  if (published) {
+    out.push('### What the domain publishes for mail clients', '');
+    if (published.findings.length === 0) out.push('No drift: every published setting works as published.');
+    for (const f of published.findings) out.push(`- **${f.severity}** \`${f.id}\`: ${cell(f.title, 200)}`);
+    out.push('');
   }
   return `${out.join('\n')}\n`;
 }
