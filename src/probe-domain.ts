@@ -134,6 +134,9 @@ export function publishedService(setting: PublishedSetting): Service {
   return tls ? 'submissions' : 'submission';
 }
 
+/** Most ports probed on one host, counting those the published sources add. */
+const maxPublishedPorts = 16;
+
 const sourceLabel = {
   autoconfig: 'autoconfig',
   ispdb: 'ISPDB',
@@ -142,7 +145,7 @@ const sourceLabel = {
 } as const;
 
 /** Every host and port a published source names joins the hosts to probe (within --max-hosts). */
-function addPublishedHosts(discovery: Discovery, maxHosts: number): void {
+export function addPublishedHosts(discovery: Discovery, maxHosts: number): void {
   const candidates = new Map(discovery.candidates.map((c) => [c.host, c]));
   for (const source of discovery.published ?? []) {
     if (source.kind === 'srv') continue; // already among the candidates
@@ -152,6 +155,14 @@ function addPublishedHosts(discovery: Discovery, maxHosts: number): void {
         if (!leftOut.includes(setting.host)) discovery.leftOut = [...leftOut, setting.host];
         continue;
       }
+      // At most maxPublishedPorts ports a host from what the web sources say (a hostile file lists thousands).
+      const known = candidates.get(setting.host);
+      if (
+        known &&
+        !known.ports.some((p) => p.port === setting.port) &&
+        known.ports.length >= maxPublishedPorts
+      )
+        continue;
       addCandidate(
         candidates,
         setting.host,

@@ -8,8 +8,15 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dns } from '../src/dns.js';
-import { autodiscoverRequest, readAutoconfig, readAutodiscover } from '../src/published/documents.js';
+import { addPublishedHosts } from '../src/probe-domain.js';
+import {
+  autodiscoverRequest,
+  maxSettings,
+  readAutoconfig,
+  readAutodiscover,
+} from '../src/published/documents.js';
 import { registrableDomain, webFetch } from '../src/published/fetch.js';
+import type { Discovery, PublishedSetting } from '../src/types.js';
 
 describe('reading autoconfig and Autodiscover documents', () => {
   it('reads each server with its placeholders filled in', () => {
@@ -212,5 +219,53 @@ describe('fetching from hostile web servers (loopback)', () => {
     const { fact } = await webFetch(`${base}/away`, { dns, timeoutMs: 2000, body: '<x/>' });
     expect(fact.outcome).toBe('http-error');
     expect(fact.detail).toMatch(/a 301 would turn the POST into a GET/);
+  });
+});
+
+describe('a hostile document cannot turn a check into a port scan', () => {
+  const server = (port: number) =>
+    `<incomingServer type="imap"><hostname>mail.example.org</hostname><port>${port}</port><socketType>SSL</socketType></incomingServer>`;
+  const document = `<clientConfig><emailProvider>${Array.from({ length: 300 }, (_, i) => server(1000 + i)).join('')}</emailProvider></clientConfig>`;
+
+  it('reads at most 20 servers from one document, and says so', () => {
+    const read = readAutoconfig(document, 'example.org');
+    expect(read.settings).toHaveLength(maxSettings);
+    expect(read.problems).toEqual([
+      `300 servers are listed; only the first ${maxSettings} are read and checked`,
+    ]);
+  });
+
+  it('adds at most 16 ports to one host from the published sources, and at most --max-hosts hosts', () => {
+    const settings = readAutoconfig(document, 'example.org').settings;
+    const discovery: Discovery = {
+      domain: 'example.org',
+      records: [],
+      candidates: [],
+      published: [
+        { kind: 'autoconfig', location: 'a', domain: 'example.org', settings },
+        {
+          kind: 'autodiscover',
+          location: 'b',
+          domain: 'example.org',
+          settings: settings.map((s) => ({ ...s, port: s.port + 500 })),
+        },
+        {
+          kind: 'ispdb',
+          location: 'c',
+          domain: 'example.org',
+          settings: ['x', 'y', 'z'].map((name) => ({
+            ...(settings[0] as PublishedSetting),
+            host: `${name}.example.org`,
+          })),
+        },
+      ],
+    };
+    addPublishedHosts(discovery, 3);
+    expect(discovery.candidates.map((c) => [c.host, c.ports.length])).toEqual([
+      ['mail.example.org', 16],
+      ['x.example.org', 1],
+      ['y.example.org', 1],
+    ]);
+    expect(discovery.leftOut).toEqual(['z.example.org']);
   });
 });

@@ -9,6 +9,9 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { PublishedSecurity, PublishedSetting } from '../types.js';
 
+/** Most servers read from one document: a hostile one must not turn mailprobe into a port scanner. */
+export const maxSettings = 20;
+
 export interface ReadDocument {
   settings: PublishedSetting[];
   /** Why the document, or a part of it, cannot be used as it is. */
@@ -147,7 +150,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
   }
   if (settings.length === 0 && problems.length === 0)
     problems.push('the document names no IMAP, POP3 or SMTP server');
-  return { settings, problems };
+  return capped(settings, problems);
 }
 
 /**
@@ -203,7 +206,18 @@ export function readAutodiscover(document: string, domain: string, email?: strin
   }
   if (settings.length === 0 && problems.length === 0)
     problems.push('the response names no IMAP, POP3 or SMTP <Protocol>');
-  return { settings, problems };
+  return capped(settings, problems);
+}
+
+function capped(settings: PublishedSetting[], problems: string[]): ReadDocument {
+  if (settings.length <= maxSettings) return { settings, problems };
+  return {
+    settings: settings.slice(0, maxSettings),
+    problems: [
+      ...problems,
+      `${settings.length} servers are listed; only the first ${maxSettings} are read and checked`,
+    ],
+  };
 }
 
 function outlookSecurity(protocol: Node): { security: PublishedSecurity; as: string; problem?: string } {

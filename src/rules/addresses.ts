@@ -50,10 +50,13 @@ export const addressRules: readonly Rule[] = [
     id: 'published-private-address',
     // Low: it says where the DNS points, not how the port behaves; works and safe stay about the port.
     severity: 'low',
-    title: 'an MX or SRV record points at a loopback or private address',
+    title:
+      'a published record (MX, SRV, autoconfig, ISPDB, Autodiscover) points at a loopback or private address',
     reference: 'RFC 5321 §5.1; RFC 6186 §3; RFC 1918; RFC 4193; RFC 6890',
     check: (port, host) => {
-      const published = (host.publishedBy ?? []).filter((source) => /^(MX|SRV)\b/.test(source));
+      const published = (host.publishedBy ?? []).filter((source) =>
+        /^(MX|SRV|autoconfig|ISPDB|Autodiscover)\b/.test(source),
+      );
       const kind = nonPublicAddress(port.address);
       // Once per address: on the first port probed there.
       if (published.length === 0 || !kind || host.ports.find((p) => p.address === port.address) !== port)
