@@ -7,7 +7,8 @@ import pLimit from 'p-limit';
 import { addCandidate, defaultMaxHosts, discover, parseTarget } from './discover.js';
 import { Dns } from './dns.js';
 import { AbortedError, abortable, ResolveError } from './errors.js';
-import { defaultPorts, type ProbeOptions, probeHost } from './scan.js';
+import { referenceTable } from './reference/table.js';
+import { type ProbeOptions, probeHost } from './scan.js';
 import type { Discovery, HostResult, PublishedSetting, Service } from './types.js';
 
 export interface DomainProbeOptions extends ProbeOptions {
@@ -124,10 +125,13 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   return { discovery, hosts };
 }
 
-/** The service a published port is probed as: the reference table's for its number, else what the source says. */
+/**
+ * The service a published port is probed as: the reference table's for its number when that speaks the published
+ * protocol (so a wrong encryption shows as a wrong TLS mode), else the published protocol with its encryption.
+ */
 export function publishedService(setting: PublishedSetting): Service {
-  const known = defaultPorts.find((spec) => spec.port === setting.port);
-  if (known) return known.service;
+  const known = referenceTable.find((row) => row.port === setting.port);
+  if (known && known.protocol === setting.protocol.toLowerCase()) return known.service;
   const tls = setting.security === 'TLS';
   if (setting.protocol === 'IMAP') return tls ? 'imaps' : 'imap';
   if (setting.protocol === 'POP3') return tls ? 'pop3s' : 'pop3';

@@ -190,6 +190,13 @@ const sites: Site[] = [
     },
   },
   {
+    names: ['autoconfig.proto.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([{ type: 'imap', host: good, port: 995, socket: 'SSL' }]),
+    },
+  },
+  {
     names: ['autoconfig.tls11.test'],
     https: true,
     files: {
@@ -277,6 +284,7 @@ const records = [
     'certname',
     'malformed',
     'tls11',
+    'proto',
   ].map((d) => `--mx-host=${d}.test,${good},10`),
   '--mx-host=viamx.test,mx.provider.test,10',
   `--srv-host=_imaps._tcp.good.test,${good},993,0,1`,
@@ -322,6 +330,7 @@ describe.skipIf(missing !== undefined)(
       'judy@certname.test',
       'mallory@malformed.test',
       'oscar@tls11.test',
+      'peggy@proto.test',
     ];
 
     beforeAll(async () => {
@@ -702,6 +711,13 @@ describe.skipIf(missing !== undefined)(
       const markdown = publishRuns[6]?.stdout ?? '';
       expect(markdown).toContain('### What the domain publishes for mail clients');
       expect(markdown).toContain('- **high** `published-encryption-mismatch`');
+    });
+    it('IMAP published on a port where POP3 answers: protocol mismatch, and not called down', () => {
+      expect(finding('proto.test', 'published-protocol-mismatch')).toMatchObject({
+        severity: 'high',
+        title: `${good}:995 is published as IMAP but speaks POP3`,
+      });
+      expect(ids('proto.test')).not.toContain('published-not-working');
     });
   },
 );

@@ -143,6 +143,19 @@ function check(
 ): SettingCheck {
   const seen = observe(discovery, hosts, setting);
   if (seen.missing) return { ...setting, source, works: false, safe: false, observed: seen.missing };
+  // The port was probed as another protocol (another source named it so) and the published one answered:
+  // what a client of the published protocol gets there was not observed, so nothing is claimed about it.
+  const other = seen.ports.find(
+    (p) => p.status === 'wrong-protocol' && p.detected === setting.protocol.toLowerCase(),
+  );
+  if (other)
+    return {
+      ...setting,
+      source,
+      works: false,
+      safe: false,
+      observed: `${other.address}: ${setting.protocol} answers, but the port was probed as ${other.service}; not checked as published`,
+    };
   const modes = seen.ports.map(modeOf);
   const protocolOk = seen.ports.every(
     (p) => p.status !== 'open' || p.protocol.toUpperCase() === setting.protocol,
@@ -346,15 +359,24 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           source.location,
         );
       const alive = modes.filter((m) => m !== 'down');
-      const protocolWrong = ports.find(
-        (p) => p.status === 'open' && p.protocol.toUpperCase() !== setting.protocol,
-      );
+      // Another mail protocol answers: seen open as it (probed so for another source), or detected in its place.
+      const spoken = (p: PortVerdict) =>
+        p.status === 'open'
+          ? p.protocol
+          : p.status === 'wrong-protocol' &&
+              (p.detected === 'smtp' || p.detected === 'imap' || p.detected === 'pop3')
+            ? p.detected
+            : undefined;
+      const protocolWrong = ports.find((p) => {
+        const heard = spoken(p);
+        return heard !== undefined && heard.toUpperCase() !== setting.protocol;
+      });
       if (protocolWrong)
         add(
           `protocol ${key}`,
           {
             id: 'published-protocol-mismatch',
-            title: `${setting.host}:${setting.port} is published as ${setting.protocol} but speaks ${protocolWrong.protocol.toUpperCase()}`,
+            title: `${setting.host}:${setting.port} is published as ${setting.protocol} but speaks ${spoken(protocolWrong)?.toUpperCase()}`,
             detail: 'A client following it speaks the wrong protocol and fails.',
             evidence,
             reference,
@@ -381,7 +403,10 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           },
           source.location,
         );
-      if (!result.works && (alive.length === 0 || modes.includes('down')))
+      const unverified = ports.some(
+        (p) => p.status === 'wrong-protocol' && p.detected === setting.protocol.toLowerCase(),
+      );
+      if (!result.works && !unverified && !protocolWrong && (alive.length === 0 || modes.includes('down')))
         add(
           `down ${setting.host} ${setting.port}`,
           {
