@@ -153,7 +153,7 @@ const pemBlock = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 export class TrustStore {
   private pems: Set<string> | undefined;
   private rootDers: { pem: string; der: Buffer }[] | undefined;
-  private parsed = new Map<string, X509Certificate | null>();
+  private byName = new Map<string, X509Certificate[]>();
   private extras: string[] | undefined;
   private extraFingerprints: Set<string> | undefined;
   constructor(private readonly extra: string | undefined) {}
@@ -214,24 +214,28 @@ export class TrustStore {
     } catch {
       return undefined;
     }
-    this.rootDers ??= [...nodeTls().rootCertificates, ...this.extraPems()].map((pem) => ({
-      pem,
-      der: Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64'),
-    }));
-    for (const { pem, der } of this.rootDers) {
-      if (der.indexOf(name) === -1) continue;
-      let root = this.parsed.get(pem);
-      if (root === undefined) {
+    // Remembered per issuer Name: a batch probes thousands of chains from a handful of CAs.
+    const key = Buffer.from(name).toString('base64');
+    let candidates = this.byName.get(key);
+    if (!candidates) {
+      this.rootDers ??= [...nodeTls().rootCertificates, ...this.extraPems()].map((pem) => ({
+        pem,
+        der: Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64'),
+      }));
+      candidates = [];
+      for (const { pem, der } of this.rootDers) {
+        if (der.indexOf(name) === -1) continue;
         try {
-          root = new (x509())(pem);
+          candidates.push(new (x509())(pem));
         } catch {
-          root = null; // an unparseable extra root trusts nothing
+          // an unparseable extra root trusts nothing
         }
-        this.parsed.set(pem, root);
       }
-      if (root && root.subject === cert.issuer && issued(root, cert)) return root;
+      // Bounded: servers choose their issuer Names, and a batch meets many.
+      if (this.byName.size >= 1000) this.byName.clear();
+      this.byName.set(key, candidates);
     }
-    return undefined;
+    return candidates.find((root) => root.subject === cert.issuer && issued(root, cert));
   }
 }
 
