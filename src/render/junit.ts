@@ -35,6 +35,29 @@ export function escapeXml(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
+/** A failure's text: each finding with its detail, evidence and reference. */
+function failureBody(
+  findings: {
+    severity: string;
+    id: string;
+    title: string;
+    detail: string;
+    evidence: string[];
+    reference: string;
+  }[],
+): string {
+  return findings
+    .map((f) =>
+      [
+        `${f.severity} ${f.id}: ${f.title}`,
+        `  ${f.detail}`,
+        ...f.evidence.map((e) => `  ${e}`),
+        `  ref: ${f.reference}`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
 interface Case {
   classname: string;
   name: string;
@@ -64,16 +87,7 @@ function casesFor(host: CheckedHost, result: Outcome): Case[] {
             name,
             failure: {
               message: failing.map((f) => `${f.severity} ${f.id}`).join(', '),
-              body: failing
-                .map((f) =>
-                  [
-                    `${f.severity} ${f.id}: ${f.title}`,
-                    `  ${f.detail}`,
-                    ...f.evidence.map((e) => `  ${e}`),
-                    `  ref: ${f.reference}`,
-                  ].join('\n'),
-                )
-                .join('\n\n'),
+              body: failureBody(failing),
             },
           },
     );
@@ -111,17 +125,7 @@ interface SuiteHead {
 /** The published settings as one suite: a case per published setting checked, and per domain-wide finding. */
 function publishedSuite(published: PublishedJudgement, result: Outcome): { host: SuiteHead; cases: Case[] } {
   const failing = published.findings.filter((f) => severityRank(f.severity) >= severityRank(result.failOn));
-  const body = (list: typeof failing) =>
-    list
-      .map((f) =>
-        [
-          `${f.severity} ${f.id}: ${f.title}`,
-          `  ${f.detail}`,
-          ...f.evidence.map((e) => `  ${e}`),
-          `  ref: ${f.reference}`,
-        ].join('\n'),
-      )
-      .join('\n\n');
+  const body = failureBody;
   const cases: Case[] = [];
   const concerned = new Set<PublishedJudgement['findings'][number]>();
   for (const check of published.checks) {
