@@ -129,7 +129,7 @@ function observe(discovery: Discovery, hosts: HostVerdict[], setting: PublishedS
       return { ports: [], missing: 'not probed (over --max-hosts)' };
     if (discovery.deadline?.notProbed.includes(setting.host))
       return { ports: [], missing: 'not probed (--deadline)' };
-    return { ports: [], missing: 'the host name has no address' };
+    return { ports: [], missing: 'the host name did not resolve to an address' };
   }
   const ports = host.ports.filter((p) => p.port === setting.port);
   return ports.length > 0 ? { ports, host } : { ports, host, missing: 'the port was not probed' };
@@ -182,30 +182,31 @@ function check(
 function describe(port: PortVerdict, mode: Mode): string {
   const where = `${port.address}`;
   if (mode === 'down') return `${where}: ${port.status} (${port.statusDetail})`;
-  if (port.status === 'open' && mode !== 'plain' && port.protocol.toUpperCase() !== '' && port.tls)
+  if (port.status === 'open' && mode !== 'plain' && port.tls)
     return `${where}: ${modeWords[mode]}, ${port.protocol.toUpperCase()}, ${port.tls.protocol}`;
   return `${where}: ${modeWords[mode]}${port.status === 'open' ? `, ${port.protocol.toUpperCase()}` : ''}`;
 }
 
-/** What Thunderbird shows for a setting that fails (its own words where they are known). */
+/**
+ * What Thunderbird shows for a setting that fails: its own words where they are known (the NSS errors, which
+ * both its IMAP/POP3 and SMTP code show, and the IMAP connection messages), else what happens, in plain words.
+ */
 function thunderbirdSays(check: SettingCheck, ports: PortVerdict[]): string | undefined {
   const modes = ports.map(modeOf);
   if (check.works && oldTls(check.tlsVersion))
     return `"Peer using unsupported version of security protocol." — the server offers only ${check.tlsVersion}; Thunderbird 78 and later require TLS 1.2`;
   if (check.works) return undefined;
-  if (ports.length === 0) return `"Could not connect to mail server ${check.host}" — ${check.observed}`;
-  if (check.security === 'TLS' && modes.includes('plain' as Mode))
+  if (check.security === 'TLS' && modes.some((m) => m === 'plain' || m === 'STARTTLS' || m === 'plaintext'))
     return '"SSL received a record that exceeded the maximum permissible length." — TLS was tried on a plaintext port';
-  if (check.security === 'TLS' && (modes.includes('STARTTLS') || modes.includes('plaintext')))
-    return '"SSL received a record that exceeded the maximum permissible length." — TLS was tried on a plaintext port';
+  const imap = check.protocol === 'IMAP';
   if (check.security === 'STARTTLS' && modes.includes('TLS'))
-    return `"Connection to server ${check.host} timed out." — it waits for a plaintext greeting on an implicit-TLS port`;
+    return `${imap ? `"Connection to server ${check.host} timed out." — ` : ''}it waits for a plaintext greeting on an implicit-TLS port`;
   if (check.security === 'STARTTLS' && modes.includes('plain'))
     return 'the server does not offer STARTTLS, so a client that requires it stops';
   const status = ports.find((p) => modeOf(p) === 'down')?.status;
-  if (status === 'refused')
+  if (imap && status === 'refused')
     return `"Could not connect to mail server ${check.host}; the connection was refused."`;
-  if (status === 'filtered' || status === 'silent' || status === 'stalled')
+  if (imap && (status === 'filtered' || status === 'silent' || status === 'stalled'))
     return `"Connection to server ${check.host} timed out."`;
   return `the connection fails: ${check.observed}`;
 }
