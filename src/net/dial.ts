@@ -143,6 +143,11 @@ export function webContext(ca: string | undefined): tls.SecureContext {
   return trustContext(`web\n${ca ?? ''}`, ca, { minVersion: 'TLSv1.2' });
 }
 
+/** Builds the default client context now (Node's bundled roots parsed once), while the caller waits anyway. */
+export function warmTlsContext(ca: string | undefined): void {
+  clientContext(ca, undefined);
+}
+
 function clientContext(ca: string | undefined, version: tls.SecureVersion | undefined): tls.SecureContext {
   return trustContext(`${version ?? 'any'}\n${ca ?? ''}`, ca, {
     minVersion: version ?? 'TLSv1',
