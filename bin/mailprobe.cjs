@@ -9,7 +9,6 @@
 // cache folder (helpFromCache). See CONTRIBUTING "Start-up and speed".
 const fs = require('node:fs');
 const path = require('node:path');
-const Module = require('node:module');
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
@@ -20,6 +19,7 @@ else start();
 
 function start() {
   const vm = require('node:vm');
+  const Module = require('node:module');
   const folder = path.join(__dirname, '..', 'dist', 'cli');
 
   function cacheFolder() {
