@@ -682,6 +682,12 @@ describe.skipIf(missing !== undefined)(
       const human = publishRuns[3];
       expect(human?.code).toBe(1);
       const text = human?.stdout ?? '';
+      // The answer first: each client's outcome and the worst drift, right under the title.
+      expect(text.split('\n').slice(0, 3)).toEqual([
+        'bob@mismatch.test (domain mismatch.test)',
+        'clients: Thunderbird: incoming fails, outgoing fails · Outlook: nothing published · SRV clients: nothing published',
+        '2 findings about what the domain publishes, worst high published-encryption-mismatch (details at the end)',
+      ]);
       expect(text).toContain('published client settings');
       expect(text).toMatch(
         /autoconfig {2}https:\/\/autoconfig\.mismatch\.test\/mail\/config-v1\.1\.xml\?emailaddress=bob%40mismatch\.test {2}→ HTTP 200 OK/,

@@ -5,7 +5,10 @@ import type { Discovery, PublishedSource } from '../types.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 
-export function renderDiscoveryHead(discovery: Discovery, options: { color: boolean }): string {
+export function renderDiscoveryHead(
+  discovery: Discovery & { publishedCheck?: PublishedJudgement },
+  options: { color: boolean },
+): string {
   const s = style(options.color);
   const rows = discovery.records.map((record) => [
     record.kind,
@@ -34,7 +37,8 @@ export function renderDiscoveryHead(discovery: Discovery, options: { color: bool
   const published = discovery.published
     ? `${s.bold('published client settings')}\n${renderSources(discovery.published).join('\n')}\n\n`
     : '';
-  return `${s.bold(title)}\n\n${s.bold('DNS')}\n${columns(rows)
+  const answer = discovery.publishedCheck ? `${renderClientAnswer(discovery.publishedCheck, s)}\n` : '';
+  return `${s.bold(title)}\n${answer}\n${s.bold('DNS')}\n${columns(rows)
     .map((line) => ` ${line}`)
     .join(
       '\n',
@@ -122,4 +126,29 @@ function renderPick(client: ClientPick, s: ReturnType<typeof style>): string[] {
     ...one('outgoing', client.outgoing),
     ...client.notes.map((note) => `   ${s.dim(sanitize(note))}`),
   ];
+}
+
+/** The answer first: what each client would end up with, and the worst drift, in two lines. */
+function renderClientAnswer(check: PublishedJudgement, s: ReturnType<typeof style>): string {
+  const verdict = (pick: PickVerdict | undefined) =>
+    !pick
+      ? undefined
+      : pick.safe
+        ? s.green('safe')
+        : pick.works
+          ? s.yellow('works, not safe')
+          : s.red('fails');
+  const clients = check.clients.map((client) => {
+    const parts = [
+      client.incoming ? `incoming ${verdict(client.incoming)}` : undefined,
+      client.outgoing ? `outgoing ${verdict(client.outgoing)}` : undefined,
+    ].filter((part): part is string => part !== undefined);
+    return `${client.client.replace(' (RFC 6186)', '')}: ${parts.length > 0 ? parts.join(', ') : s.dim('nothing published')}`;
+  });
+  const worst = check.findings[0];
+  const drift =
+    check.findings.length === 0
+      ? 'what the domain publishes matches what its servers do'
+      : `${check.findings.length} finding${check.findings.length === 1 ? '' : 's'} about what the domain publishes, worst ${worst?.severity} ${worst?.id} (details at the end)`;
+  return `clients: ${clients.join(' · ')}\n${drift}`;
 }
