@@ -379,6 +379,7 @@ describe.skipIf(missing !== undefined)(
           ['alice@good.test', ...common(tls), '--no-web', '--json'],
           ['bob@mismatch.test', ...common(tls), '--format', 'junit'],
           ['bob@mismatch.test', ...common(tls), '--format', 'markdown'],
+          ['publish', 'nothing-here.test', ...common(tls)],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -724,6 +725,14 @@ describe.skipIf(missing !== undefined)(
         title: `${good}:995 is published as IMAP but speaks POP3`,
       });
       expect(ids('proto.test')).not.toContain('published-not-working');
+    });
+    it('publish for a domain with no mail host at all: one line, exit 3', () => {
+      const run = publishRuns[7];
+      expect(run?.code).toBe(3);
+      expect(run?.stdout).toBe('');
+      expect(run?.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^mailprobe: cannot resolve nothing-here\.test: no mail host found/),
+      ]);
     });
   },
 );
