@@ -215,6 +215,21 @@ describe('fetching from hostile web servers (loopback)', () => {
     }
   });
 
+  it('an address that refuses the connection is followed by the next one, as a client does', async () => {
+    const port = new URL(base).port;
+    const twoAddresses = {
+      addresses: async () => [
+        { address: '127.0.0.2', family: 4 as const },
+        { address: '127.0.0.1', family: 4 as const },
+      ],
+    } as unknown as Dns;
+    const { fact } = await webFetch(`http://fallback.test:${port}/nothing`, {
+      dns: twoAddresses,
+      timeoutMs: 2000,
+    });
+    expect(fact).toMatchObject({ outcome: 'not-found', status: 404, address: '127.0.0.1' });
+  });
+
   it('a POST is not re-sent through a 301 (it would become a GET elsewhere)', async () => {
     const { fact } = await webFetch(`${base}/away`, { dns, timeoutMs: 2000, body: '<x/>' });
     expect(fact.outcome).toBe('http-error');

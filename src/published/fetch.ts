@@ -13,6 +13,7 @@ import type { Dns } from '../dns.js';
 import { errorCode, ResolveError } from '../errors.js';
 import { monotonicMs } from '../net/clock.js';
 import { webContext } from '../net/dial.js';
+import { isIP } from '../net/names.js';
 import type { RedirectHop, WebFetchFact } from '../types.js';
 
 export interface WebFetchOptions {
@@ -35,6 +36,15 @@ export interface WebFetchResult {
 }
 
 const maxRedirects = 3;
+
+/** Errors that say the address did not take the connection: the next address is tried. */
+const connectFailures = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ECONNRESET',
+]);
 
 /** The registrable domain of a host name (public-suffix list), or the name itself when it has none. */
 export function registrableDomain(host: string): string {
@@ -60,10 +70,26 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
     let address: string | undefined;
     try {
       const addresses = await options.dns.addresses(current.hostname);
-      const chosen = addresses[0];
-      if (!chosen) throw new ResolveError(current.hostname, 'no address records', true);
-      address = chosen.address;
-      const response = await request(current, chosen, options, method, signal);
+      if (addresses.length === 0) throw new ResolveError(current.hostname, 'no address records', true);
+      // Each address in turn while the connection itself fails, as a client falls back to the next one; an
+      // answer of any kind (a TLS error included) ends the search.
+      let response: Answer | undefined;
+      for (const [index, chosen] of addresses.entries()) {
+        address = chosen.address;
+        try {
+          response = await request(current, chosen, options, method, signal);
+          break;
+        } catch (error) {
+          if (
+            signal.aborted ||
+            index === addresses.length - 1 ||
+            !connectFailures.has(errorCode(error) ?? '')
+          )
+            throw error;
+        }
+      }
+      if (!response || address === undefined) throw new Error('no address answered');
+      const answered: string = address;
       const location = response.headers.location;
       const status = response.status;
       if ([301, 302, 303, 307, 308].includes(status) && typeof location === 'string') {
@@ -79,7 +105,7 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
             fact: fact({
               outcome: 'http-error',
               status,
-              address,
+              address: answered,
               detail: `redirect to ${next.href} not followed (${hop >= maxRedirects ? `more than ${maxRedirects} redirects` : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
             }),
           };
@@ -89,21 +115,21 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
       const detail = `HTTP ${status}${response.reason ? ` ${response.reason}` : ''}`;
       if (status === 200)
         return {
-          fact: fact({ outcome: 'ok', status, address, detail, bytes: response.bytes }),
+          fact: fact({ outcome: 'ok', status, address: answered, detail, bytes: response.bytes }),
           text: response.text,
         };
       if (status === 404 || status === 410)
-        return { fact: fact({ outcome: 'not-found', status, address, detail }) };
+        return { fact: fact({ outcome: 'not-found', status, address: answered, detail }) };
       if (status === 401 || status === 403)
         return {
           fact: fact({
             outcome: 'auth-required',
             status,
-            address,
+            address: answered,
             detail: `${detail} (no credentials are sent)`,
           }),
         };
-      return { fact: fact({ outcome: 'http-error', status, address, detail }) };
+      return { fact: fact({ outcome: 'http-error', status, address: answered, detail }) };
     } catch (error) {
       // By code, not instanceof: this module may be a bundle of its own beside the engine's Dns (see build-cli).
       if (errorCode(error) === 'RESOLVE') {
@@ -168,7 +194,11 @@ function request(
       ...(body ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } : {}),
     },
     ...(secure
-      ? { servername: url.hostname.replace(/^\[|\]$/g, ''), secureContext: webContext(options.ca) }
+      ? {
+          // SNI carries names only (RFC 6066 §3): none for an address literal.
+          ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: url.hostname }),
+          secureContext: webContext(options.ca),
+        }
       : {}),
   };
   return new Promise((resolve, reject) => {
