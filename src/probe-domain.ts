@@ -61,6 +61,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
         timeoutMs: options.limits?.connectMs ?? 5000,
         ispdb: options.ispdb ?? undefined,
         signal: stop,
+        family: options.family,
       }),
       stop,
       'dns',

@@ -230,6 +230,30 @@ describe('fetching from hostile web servers (loopback)', () => {
     expect(fact).toMatchObject({ outcome: 'not-found', status: 404, address: '127.0.0.1' });
   });
 
+  it('-4 and -6 hold for the fetches too', async () => {
+    const port = new URL(base).port;
+    const dual = {
+      addresses: async () => [
+        { address: '::1', family: 6 as const },
+        { address: '127.0.0.1', family: 4 as const },
+      ],
+    } as unknown as Dns;
+    const v4 = await webFetch(`http://dual.test:${port}/nothing`, { dns: dual, timeoutMs: 2000, family: 4 });
+    expect(v4.fact.address).toBe('127.0.0.1');
+    const v6only = {
+      addresses: async () => [{ address: '127.0.0.1', family: 4 as const }],
+    } as unknown as Dns;
+    const none = await webFetch(`http://v4.test:${port}/nothing`, {
+      dns: v6only,
+      timeoutMs: 2000,
+      family: 6,
+    });
+    expect(none.fact).toMatchObject({
+      outcome: 'not-found',
+      detail: 'v4.test: no IPv6 address records (-6)',
+    });
+  });
+
   it('a POST is not re-sent through a 301 (it would become a GET elsewhere)', async () => {
     const { fact } = await webFetch(`${base}/away`, { dns, timeoutMs: 2000, body: '<x/>' });
     expect(fact.outcome).toBe('http-error');

@@ -27,6 +27,8 @@ export interface WebFetchOptions {
   /** POST this body (text/xml) instead of a GET. */
   body?: string;
   signal?: AbortSignal | undefined;
+  /** Only this address family (-4, -6), as for the probes. */
+  family?: 4 | 6 | 'both' | undefined;
 }
 
 export interface WebFetchResult {
@@ -69,8 +71,18 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
   for (let hop = 0; ; hop++) {
     let address: string | undefined;
     try {
-      const addresses = await options.dns.addresses(current.hostname);
-      if (addresses.length === 0) throw new ResolveError(current.hostname, 'no address records', true);
+      const family = options.family;
+      const addresses = (await options.dns.addresses(current.hostname)).filter(
+        (a) => family === undefined || family === 'both' || a.family === family,
+      );
+      if (addresses.length === 0)
+        throw new ResolveError(
+          current.hostname,
+          family === 4 || family === 6
+            ? `no IPv${family} address records (-${family})`
+            : 'no address records',
+          true,
+        );
       // Each address in turn while the connection itself fails, as a client falls back to the next one; an
       // answer of any kind (a TLS error included) ends the search.
       let response: Answer | undefined;

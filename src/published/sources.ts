@@ -27,6 +27,8 @@ export interface PublishedOptions {
   /** ISPDB base URL (the domain is appended), or false to leave it out (default: Thunderbird's). */
   ispdb?: string | false | undefined;
   signal?: AbortSignal | undefined;
+  /** Only this address family (-4, -6). */
+  family?: 4 | 6 | 'both' | undefined;
 }
 
 interface Plan {
@@ -149,6 +151,7 @@ export async function gatherPublished(
         ca: options.ca,
         timeoutMs,
         signal: options.signal,
+        family: options.family,
         ...(plan.post ? { body: autodiscoverRequest(email ?? `postmaster@${discovery.domain}`) } : {}),
       });
       const source: PublishedSource = {
