@@ -145,7 +145,11 @@ export function webContext(ca: string | undefined): tls.SecureContext {
 
 /** Builds the default client context now (Node's bundled roots parsed once), while the caller waits anyway. */
 export function warmTlsContext(ca: string | undefined): void {
-  clientContext(ca, undefined);
+  try {
+    clientContext(ca, undefined);
+  } catch {
+    // A --ca Node cannot read fails where the context is really needed, with the probe's own error handling.
+  }
 }
 
 function clientContext(ca: string | undefined, version: tls.SecureVersion | undefined): tls.SecureContext {
