@@ -198,6 +198,7 @@ describe('mailprobe CLI', () => {
     ['an --ispdb without a URL', ['a@example.org', '--ispdb', ''], /--ispdb needs a URL/],
     ['--no-web on one host', ['127.0.0.1', '--no-web'], /apply to discovery/],
     ['publish with a bad domain', ['publish', 'exa mple.org'], /exa mple\.org/],
+    ['publish with no domain', ['publish'], /publish: missing <domain>/],
     [
       'egress with port 25 as control',
       ['egress', '--control-port', '25'],

@@ -88,10 +88,12 @@ export function closest(word: string, known: string[]): string | undefined {
 }
 
 /** yargs' messages, as one line that names the option and, for a typo, what was probably meant. */
-function oneLine(message: string, known: string[]): string {
+function oneLine(message: string, known: string[], command?: string): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
-    return 'missing <host> (or a command: demo, ports, egress, serve, batch, publish)';
+    return command === 'publish'
+      ? 'publish: missing <domain>'
+      : 'missing <host> (or a command: demo, ports, egress, serve, batch, publish)';
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
     const words = unknown[1].split(', ').map((word) => word.trim());
@@ -145,7 +147,9 @@ export async function run(argv: string[]): Promise<void> {
       const known = (
         instance as unknown as { getOptions?: () => { key?: Record<string, unknown> } }
       ).getOptions?.().key;
-      throw new UsageError(oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])]));
+      throw new UsageError(
+        oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])], args[0]),
+      );
     });
   try {
     await parser.parseAsync();
