@@ -1,7 +1,8 @@
-// Builds the CLI the package's bin runs (dist/cli/), as two CommonJS bundles: cli.cjs (the command line: yargs,
+// Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
 // the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
-// requires only when a command probes; string-width is loaded only for non-ASCII text, and yargs' locales sit
-// beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
+// requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
+// only then; string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
+// sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -92,11 +93,24 @@ await build({
   stdin: { contents: "module.exports = require('string-width').default;", resolveDir: yargsDir },
   outfile: join(out, 'string-width.cjs'),
 });
+// cliui (help and usage layout) for the stand-in in yargs' shim, with the same lazy string-width.
+const cliui = await build({
+  ...common,
+  ...importMetaUrl,
+  stdin: { contents: "module.exports = require('cliui').default;", resolveDir: yargsDir },
+  outfile: join(out, 'cliui.cjs'),
+  plugins,
+  metafile: true,
+});
+if (Object.keys(result.metafile.inputs).some((input) => /node_modules\/(cliui|wrap-ansi)\//.test(input)))
+  throw new Error('cliui or wrap-ansi is still inside cli.cjs: the lazy stand-in was not used');
 mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of [result, engine, published].flatMap((built) => Object.keys(built.metafile.inputs))) {
+for (const input of [result, engine, published, cliui].flatMap((built) =>
+  Object.keys(built.metafile.inputs),
+)) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match?.[1]) folders.add(join(root, match[1]));
 }

@@ -6,10 +6,10 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import cliui from 'cliui';
 import stringWidth from 'string-width';
 import y18n from 'y18n';
 import Parser from 'yargs-parser';
+import cliui from './lazy-cliui.mjs';
 
 const bundleFolder = dirname(fileURLToPath(import.meta.url));
 let required;
