@@ -42,9 +42,28 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   const stop = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const dns = new Dns({ server: options.dnsServer, timeoutMs: options.limits?.connectMs ?? 5000 });
   let discovery: Discovery;
+  // The published sources that need only the domain are fetched alongside DNS discovery; a discovery that fails
+  // stops them (webStop), so an error never waits for a web server's deadline.
+  const webStop = new AbortController();
+  const discovering = discover(target, dns, { signal: stop, maxHosts: options.maxHosts ?? defaultMaxHosts });
+  const publishing =
+    options.published === false
+      ? undefined
+      : import('./published/sources.js').then(({ startPublished }) =>
+          startPublished(parseTarget(target), {
+            dns,
+            ca: options.ca,
+            timeoutMs: options.limits?.connectMs ?? 5000,
+            ispdb: options.ispdb ?? undefined,
+            signal: AbortSignal.any([stop, webStop.signal]),
+            family: options.family,
+          }),
+        );
   try {
-    discovery = await discover(target, dns, { signal: stop, maxHosts: options.maxHosts ?? defaultMaxHosts });
+    discovery = await discovering;
   } catch (error) {
+    webStop.abort();
+    void publishing?.catch(() => {}); // its fetches end at once, and nothing waits for it
     if (error instanceof AbortedError && !options.signal?.aborted)
       throw new ResolveError(
         parseTarget(target).domain,
@@ -52,20 +71,9 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
       );
     throw error;
   }
-  if (options.published !== false) {
-    const { gatherPublished } = await import('./published/sources.js');
-    discovery.published = await abortable(
-      gatherPublished(discovery, {
-        dns,
-        ca: options.ca,
-        timeoutMs: options.limits?.connectMs ?? 5000,
-        ispdb: options.ispdb ?? undefined,
-        signal: stop,
-        family: options.family,
-      }),
-      stop,
-      'dns',
-    ).catch((error: unknown) => {
+  if (publishing !== undefined) {
+    const finish = await publishing;
+    discovery.published = await abortable(finish(discovery), stop, 'dns').catch((error: unknown) => {
       if (error instanceof AbortedError && !options.signal?.aborted) return [];
       throw error;
     });

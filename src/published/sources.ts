@@ -136,42 +136,73 @@ export function srvSource(discovery: Discovery): PublishedSource | undefined {
     : undefined;
 }
 
-export async function gatherPublished(
-  discovery: Discovery,
+/**
+ * Starts the fetches that need only the domain (its own autoconfig, the ISPDB, Autodiscover and its SRV lookup) at
+ * once, alongside DNS discovery; the returned function adds those that need the discovery (the MX-derived domains,
+ * the SRV records) and settles with every source in client order.
+ */
+export function startPublished(
+  target: { domain: string; email?: string | undefined },
   options: PublishedOptions,
-): Promise<PublishedSource[]> {
-  const email = discovery.email;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const autodiscoverSrv = await autodiscoverTargets(options.dns, discovery.domain);
-  const all = plans(discovery, options.ispdb === undefined ? defaultIspdb : options.ispdb, autodiscoverSrv);
-  const fetched = await Promise.all(
-    all.map(async (plan): Promise<PublishedSource> => {
-      const { fact, text } = await webFetch(plan.url, {
-        dns: options.dns,
-        ca: options.ca,
-        timeoutMs,
-        signal: options.signal,
-        family: options.family,
-        ...(plan.post ? { body: autodiscoverRequest(email ?? `postmaster@${discovery.domain}`) } : {}),
-      });
-      const source: PublishedSource = {
-        kind: plan.kind,
-        location: plan.url,
-        domain: plan.domain,
-        ...(plan.viaMx ? { viaMx: true as const } : {}),
-        fetch: fact,
-        settings: [],
-      };
-      if (text === undefined) return source;
-      const read =
-        plan.kind === 'autodiscover'
-          ? readAutodiscover(text, discovery.domain, email)
-          : readAutoconfig(text, discovery.domain, email);
-      source.settings = read.settings;
-      if (read.problems.length > 0) source.problems = read.problems;
-      return source;
-    }),
-  );
-  const srv = srvSource(discovery);
-  return srv ? [...fetched, srv] : fetched;
+): (discovery: Discovery) => Promise<PublishedSource[]> {
+  const ispdb = options.ispdb === undefined ? defaultIspdb : options.ispdb;
+  const started = new Map<string, Promise<PublishedSource>>();
+  const fetchPlan = (plan: Plan) => {
+    let promise = started.get(plan.url);
+    if (!promise) {
+      promise = fetchSource(plan, target, options);
+      started.set(plan.url, promise);
+    }
+    return promise;
+  };
+  const early: Discovery = {
+    domain: target.domain,
+    ...(target.email ? { email: target.email } : {}),
+    records: [],
+    candidates: [],
+  };
+  for (const plan of plans(early, ispdb, [])) void fetchPlan(plan);
+  const autodiscoverSrv = autodiscoverTargets(options.dns, target.domain);
+  return async (discovery) => {
+    const all = plans(discovery, ispdb, await autodiscoverSrv);
+    const fetched = await Promise.all(all.map(fetchPlan));
+    const srv = srvSource(discovery);
+    return srv ? [...fetched, srv] : fetched;
+  };
+}
+
+/** Every source at once, for a discovery already made (startPublished, without the head start). */
+export function gatherPublished(discovery: Discovery, options: PublishedOptions): Promise<PublishedSource[]> {
+  return startPublished(discovery, options)(discovery);
+}
+
+async function fetchSource(
+  plan: Plan,
+  target: { domain: string; email?: string | undefined },
+  options: PublishedOptions,
+): Promise<PublishedSource> {
+  const { fact, text } = await webFetch(plan.url, {
+    dns: options.dns,
+    ca: options.ca,
+    timeoutMs: options.timeoutMs ?? 5000,
+    signal: options.signal,
+    family: options.family,
+    ...(plan.post ? { body: autodiscoverRequest(target.email ?? `postmaster@${target.domain}`) } : {}),
+  });
+  const source: PublishedSource = {
+    kind: plan.kind,
+    location: plan.url,
+    domain: plan.domain,
+    ...(plan.viaMx ? { viaMx: true as const } : {}),
+    fetch: fact,
+    settings: [],
+  };
+  if (text === undefined) return source;
+  const read =
+    plan.kind === 'autodiscover'
+      ? readAutodiscover(text, target.domain, target.email)
+      : readAutoconfig(text, target.domain, target.email);
+  source.settings = read.settings;
+  if (read.problems.length > 0) source.problems = read.problems;
+  return source;
 }
