@@ -40,7 +40,7 @@ export interface Publication {
   srv: string[];
   /** Per published source: what to take out and what could be added. */
   differences: SourceDifference[];
-  /** Every published setting is among the offers (nothing published is broken or unsafe). */
+  /** Something is published, and every published setting is among the offers (nothing published is broken or unsafe). */
   matches: boolean;
 }
 
@@ -181,7 +181,8 @@ export function buildPublication(discovery: Discovery, hosts: HostVerdict[]): Pu
       : {}),
     srv: srvLines(discovery.domain, offers),
     differences,
-    matches: differences.every((d) => d.remove.length === 0),
+    // Nothing published at all differs too: clients are left to guess.
+    matches: differences.length > 0 && differences.every((d) => d.remove.length === 0),
   };
 }
 

@@ -52,7 +52,7 @@ interface Args {
   json: boolean;
 }
 
-/** Exit 0 what is published matches what works safely, 1 it differs, 3 nothing works safely (or no mail host). */
+/** Exit 0 what is published matches what works safely, 1 it differs or nothing is published, 3 nothing works safely (or no mail host). */
 export async function handler(args: Args): Promise<void> {
   const target = String(args.domain ?? '');
   if (target === '') throw new UsageError('missing <domain>');
