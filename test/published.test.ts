@@ -5,7 +5,7 @@
  * One domain per bug class, and one well-configured domain that gets no drift finding.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
@@ -287,6 +287,10 @@ const records = [
     'proto',
   ].map((d) => `--mx-host=${d}.test,${good},10`),
   '--mx-host=viamx.test,mx.provider.test,10',
+  // Publishes nothing for clients: only an MX, in its own domain.
+  '--mx-host=bare.test,mx.bare.test,10',
+  '--host-record=mx.bare.test,127.0.0.11',
+  '--host-record=mail.bare.test,127.0.0.14',
   `--srv-host=_imaps._tcp.good.test,${good},993,0,1`,
   `--srv-host=_submissions._tcp.good.test,${good},465,0,1`,
   '--srv-host=_autodiscover._tcp.pox.test,adsrv.pox.test,443,0,1',
@@ -345,10 +349,23 @@ describe.skipIf(missing !== undefined)(
        printf 'subjectAltName=${webNames.map((n) => `DNS:${n}`).join(',')}\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > web.ext &&
        openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -out web.pem -extfile web.ext 2>/dev/null`,
       ]);
+      // A mail host certificate for *.bare.test, from the same CA (the guessed mail.bare.test).
+      execFileSync('bash', [
+        '-c',
+        `cd ${tls} && openssl req -new -newkey rsa:2048 -nodes -keyout bare.key -out bare.csr -subj /CN=bare 2>/dev/null &&
+       printf 'subjectAltName=DNS:*.bare.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > bare.ext &&
+       openssl x509 -req -in bare.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -out bare.pem -extfile bare.ext 2>/dev/null`,
+      ]);
+      const bare = {
+        tlsMaterial: {
+          key: readFileSync(join(tls, 'bare.key'), 'utf8'),
+          cert: readFileSync(join(tls, 'bare.pem'), 'utf8'),
+        },
+      };
       const config = join(dir, 'nginx.conf');
       writeFileSync(config, nginxConfig(dir, join(tls, 'web.pem'), join(tls, 'web.key')));
       netns = new Netns();
-      netns.addresses('127.0.0.11', '127.0.0.12', '127.0.0.13', web);
+      netns.addresses('127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', web);
       const mail = (protocol: string, mode: string, port: number, host = '127.0.0.11', extra = {}) => ({
         protocol,
         tls: mode,
@@ -369,6 +386,8 @@ describe.skipIf(missing !== undefined)(
           mail('pop3', 'starttls', 110),
           mail('pop3', 'implicit', 995),
           mail('imap', 'implicit', 993, '127.0.0.12', { maxVersion: 'TLSv1.1' }),
+          mail('smtp', 'implicit', 465, '127.0.0.14', bare),
+          mail('imap', 'implicit', 993, '127.0.0.14', bare),
         ],
         clis: [
           ...domains.map((target) => [target, ...common(tls), '--json']),
@@ -380,6 +399,7 @@ describe.skipIf(missing !== undefined)(
           ['bob@mismatch.test', ...common(tls), '--format', 'junit'],
           ['bob@mismatch.test', ...common(tls), '--format', 'markdown'],
           ['publish', 'nothing-here.test', ...common(tls)],
+          ['publish', 'bare.test', ...common(tls)],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -733,6 +753,15 @@ describe.skipIf(missing !== undefined)(
       expect(run?.stderr.trim().split('\n')).toEqual([
         expect.stringMatching(/^mailprobe: cannot resolve nothing-here\.test: no mail host found/),
       ]);
+    });
+    it('publish for a domain that publishes nothing: the documents to publish, and exit 1 (clients are left to guess)', () => {
+      const run = publishRuns[8];
+      expect(run?.code, run?.stderr).toBe(1);
+      expect(run?.stdout).toContain(
+        'nothing is published (no autoconfig, ISPDB entry, Autodiscover or SRV record)',
+      );
+      expect(run?.stdout).toContain('<hostname>mail.bare.test</hostname>');
+      expect(run?.stdout).toContain('_imaps._tcp.bare.test. 3600 IN SRV 0 1 993 mail.bare.test.');
     });
   },
 );
