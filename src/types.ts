@@ -343,6 +343,8 @@ export interface PublishedSource {
   fetch?: WebFetchFact;
   /** A document arrived but cannot be used as it is: why (not well-formed XML, a DTD, a wrong root, a missing field). */
   problems?: string[];
+  /** The answer was not this kind of document at all (a catch-all HTML page): taken as no configuration, no finding. */
+  ignored?: string;
   /** The settings the source states, in its own order. */
   settings: PublishedSetting[];
 }

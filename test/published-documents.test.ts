@@ -45,9 +45,15 @@ describe('reading autoconfig and Autodiscover documents', () => {
     expect(readAutoconfig(laughs, 'example.org').problems[0]).toMatch(/DTD or entities/);
     const external = `<!DOCTYPE x SYSTEM "http://192.0.2.1/evil.dtd"><clientConfig/>`;
     expect(readAutoconfig(external, 'example.org').problems[0]).toMatch(/DTD/);
-    expect(readAutoconfig('', 'example.org').problems).toEqual(['the document is empty']);
-    expect(readAutoconfig('<html><body>Not found</body></html>', 'example.org').problems).toEqual([
-      'the root element is not <clientConfig>',
+    // A catch-all page or an empty answer is no configuration, as a client takes it: not a finding.
+    for (const body of ['', '<!DOCTYPE html><html><body>Not found</body></html>', '{"error":"no"}']) {
+      const read = readAutoconfig(body, 'example.org');
+      expect(read.problems).toEqual([]);
+      expect(read.notADocument).toMatch(/not a <clientConfig> document/);
+      expect(readAutodiscover(body, 'example.org').notADocument).toMatch(/not a <Autodiscover> document/);
+    }
+    expect(readAutoconfig('<clientConfig></clientConfig>', 'example.org').problems).toEqual([
+      '<clientConfig> has no <emailProvider>',
     ]);
     const bad = readAutoconfig(
       `<clientConfig><emailProvider><incomingServer type="imap"><hostname>bad host;rm</hostname><port>99999</port><socketType>TLS</socketType></incomingServer></emailProvider></clientConfig>`,

@@ -86,10 +86,19 @@ interface Site {
   http?: boolean;
   files?: Record<string, string>;
   redirects?: Record<string, string>;
+  /** A web site that answers every path, POST included, with this HTML page and a 200 (a soft "not found"). */
+  catchAll?: string;
 }
 
 const web = '127.0.0.30';
 const sites: Site[] = [
+  {
+    // The domain's own web site answers every path with a page and a 200, as many sites do.
+    names: ['good.test'],
+    https: true,
+    http: true,
+    catchAll: '<!DOCTYPE html><html><body>Welcome to good.test</body></html>',
+  },
   {
     names: ['autoconfig.good.test'],
     https: true,
@@ -227,8 +236,11 @@ function nginxConfig(dir: string, cert: string, key: string): string {
     ssl_certificate ${cert};
     ssl_certificate_key ${key};
     root ${root};
-    # Autodiscover is a POST: the static file answers it.
-    location = /autodiscover/autodiscover.xml { error_page 405 =200 $uri; }
+    ${
+      site.catchAll
+        ? `location / { default_type text/html; return 200 '${site.catchAll}'; }`
+        : '# Autodiscover is a POST: the static file answers it.\n    location = /autodiscover/autodiscover.xml { error_page 405 =200 $uri; }'
+    }
     ${redirects}
   }`;
   };
@@ -477,6 +489,16 @@ describe.skipIf(missing !== undefined)(
         'not-found',
       );
       expect(sources.find((s) => s.location.includes('autoconfig.example.test'))?.viaMx).toBe(true);
+      // The web site's catch-all pages at the .well-known and Autodiscover paths are no configuration, as a client
+      // takes them: no finding.
+      const site = sources.find(
+        (s) => s.location === 'https://good.test/.well-known/autoconfig/mail/config-v1.1.xml',
+      );
+      expect(site?.fetch).toMatchObject({ outcome: 'ok', status: 200 });
+      expect(site?.ignored).toMatch(/not a <clientConfig> document/);
+      expect(
+        sources.find((s) => s.location === 'https://good.test/autodiscover/autodiscover.xml')?.ignored,
+      ).toMatch(/not a <Autodiscover> document/);
       expect(report.discovery.publishedCheck?.findings).toEqual([]);
       for (const name of ['Thunderbird', 'Outlook', 'SRV']) {
         const pick = client('good.test', name);

@@ -8,6 +8,7 @@ import {
   type Port25Dialogue,
 } from '../src/egress.js';
 import { referenceFor } from '../src/reference/table.js';
+import { evaluate } from '../src/rules/evaluate.js';
 import { rules } from '../src/rules/rules.js';
 import type { PortResult, Service } from '../src/types.js';
 import { judge } from './helpers/probe.js';
@@ -282,6 +283,17 @@ describe('rules over hand-built results', () => {
       ['certificate-differs-by-address', '192.0.2.10'],
       ['certificate-differs-by-address', '2001:db8::10'],
     ]);
+  });
+
+  it('no-port-works is not said for a name discovery only guessed, and is for one the domain published', () => {
+    const ports = [result('submission', { status: 'refused' }), result('imaps', { status: 'refused' })];
+    const base = judge(...ports);
+    const as = (publishedBy: string[]) =>
+      evaluate({ ...base, ports, publishedBy }).findings.filter((f) => f.id === 'no-port-works').length;
+    expect(as(['guess'])).toBe(0);
+    expect(as(['MX 10'])).toBe(1);
+    expect(as(['SRV _imaps._tcp', 'guess'])).toBe(1);
+    expect(as(['autoconfig'])).toBe(1);
   });
 
   it('rule ids are unique kebab-case', () => {

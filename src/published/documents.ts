@@ -16,7 +16,23 @@ export interface ReadDocument {
   settings: PublishedSetting[];
   /** Why the document, or a part of it, cannot be used as it is. */
   problems: string[];
+  /**
+   * Set when the body is not this kind of document at all (a web site's catch-all page, an HTML "not found"):
+   * a client takes it as no configuration here and goes on, so it is neither read nor a finding.
+   */
+  notADocument?: string;
 }
+
+/** Whether a body is meant as the document: it names the root element, whatever else is wrong with it. */
+function claims(text: string, root: string): boolean {
+  return new RegExp(`<(?:[A-Za-z][\\w.-]*:)?${root}[\\s>/]`).test(text);
+}
+
+const notA = (root: string) => ({
+  settings: [],
+  problems: [],
+  notADocument: `the answer is not a <${root}> document (an HTML page or another document): taken as no configuration, as a client takes it`,
+});
 
 const arrays = new Set(['emailProvider', 'incomingServer', 'outgoingServer', 'Protocol', 'Account']);
 const parser = new XMLParser({
@@ -91,10 +107,12 @@ const socketTypes: Record<string, PublishedSecurity> = { SSL: 'TLS', STARTTLS: '
 
 /** A config-v1.1.xml document (the domain's own, or the ISPDB's). */
 export function readAutoconfig(document: string, domain: string, email?: string): ReadDocument {
+  if (!claims(document, 'clientConfig')) return notA('clientConfig');
   const parsed = parseXml(document);
   if ('problem' in parsed) return { settings: [], problems: [parsed.problem] };
-  const root = node(parsed.tree.clientConfig);
-  if (!root) return { settings: [], problems: ['the root element is not <clientConfig>'] };
+  if (parsed.tree.clientConfig === undefined)
+    return { settings: [], problems: ['the root element is not <clientConfig>'] };
+  const root = node(parsed.tree.clientConfig) ?? {};
   const providers = list(root.emailProvider);
   if (providers.length === 0) return { settings: [], problems: ['<clientConfig> has no <emailProvider>'] };
   const problems: string[] = [];
@@ -158,10 +176,12 @@ export function readAutoconfig(document: string, domain: string, email?: string)
  * `<SSL>` (on, off; absent means on); `TLS` means STARTTLS; `SSL` and `<SSL>on` mean TLS from the first byte.
  */
 export function readAutodiscover(document: string, domain: string, email?: string): ReadDocument {
+  if (!claims(document, 'Autodiscover')) return notA('Autodiscover');
   const parsed = parseXml(document);
   if ('problem' in parsed) return { settings: [], problems: [parsed.problem] };
-  const root = node(parsed.tree.Autodiscover);
-  if (!root) return { settings: [], problems: ['the root element is not <Autodiscover>'] };
+  if (parsed.tree.Autodiscover === undefined)
+    return { settings: [], problems: ['the root element is not <Autodiscover>'] };
+  const root = node(parsed.tree.Autodiscover) ?? {};
   const response = node(root.Response);
   if (!response) return { settings: [], problems: ['<Autodiscover> has no <Response>'] };
   const error = node(response.Error);

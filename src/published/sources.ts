@@ -204,5 +204,6 @@ async function fetchSource(
       : readAutoconfig(text, target.domain, target.email);
   source.settings = read.settings;
   if (read.problems.length > 0) source.problems = read.problems;
+  if (read.notADocument) source.ignored = read.notADocument;
   return source;
 }

@@ -79,6 +79,7 @@ function renderSources(sources: PublishedSource[]): string[] {
         `     ${setting.protocol} ${sanitize(setting.host)}:${setting.port} ${setting.security} (${sanitize(setting.as)})`,
       );
     for (const problem of source.problems ?? []) out.push(`     problem: ${sanitize(problem)}`);
+    if (source.ignored) out.push(`     ${sanitize(source.ignored)}`);
   }
   return out;
 }

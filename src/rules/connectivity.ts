@@ -262,6 +262,10 @@ export const connectivityRules: readonly Rule[] = [
       const tested = host.ports.filter((p) => !p.noRouteFromHere && p.status !== 'aborted');
       if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
         return undefined;
+      // A name discovery only guessed (mail., smtp., ..., the domain itself, often just a web site): nothing
+      // claimed it serves mail, so that it does not is no finding; its ports still show what they did.
+      const sources = host.publishedBy ?? [];
+      if (sources.length > 0 && sources.every((source) => source === 'guess')) return undefined;
       return {
         detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} answered with its mail protocol: a mail client cannot use this host from here`,
         evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
