@@ -170,6 +170,13 @@ const sites: Site[] = [
   },
   { names: ['autoconfig.elsewhere.test'], https: true, files: { '/mail/config-v1.1.xml': cleanConfig } },
   {
+    // The domain's site sends every path to its owner's corporate site, on another domain: no configuration there.
+    names: ['redirect.test'],
+    https: true,
+    redirects: { '/.well-known/autoconfig/mail/config-v1.1.xml': 'https://www.corporate.test/' },
+  },
+  { names: ['www.corporate.test'], https: true, catchAll: '<html><body>Corporate</body></html>' },
+  {
     names: ['autoconfig.disagree.test'],
     https: true,
     files: { '/mail/config-v1.1.xml': cleanConfig },
@@ -635,7 +642,19 @@ describe.skipIf(missing !== undefined)(
           crossDomain: true,
         },
       ]);
-      expect(finding('redirect.test', 'published-redirect-cross-domain')?.severity).toBe('medium');
+      expect(finding('redirect.test', 'published-redirect-cross-domain')).toMatchObject({
+        severity: 'medium',
+        // Not the redirect of the web site to a corporate page: that delivered no configuration.
+        sources: ['https://autoconfig.redirect.test/mail/config-v1.1.xml?emailaddress=heidi%40redirect.test'],
+      });
+      const site = of('redirect.test').report.discovery.published?.find(
+        (s) => s.location === 'https://redirect.test/.well-known/autoconfig/mail/config-v1.1.xml',
+      );
+      expect(site?.fetch?.redirects?.[0]).toMatchObject({
+        to: 'https://www.corporate.test/',
+        crossDomain: true,
+      });
+      expect(site?.ignored).toMatch(/not a <clientConfig> document/);
     });
 
     it('sources that disagree with each other', () => {

@@ -294,7 +294,10 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
         source.location,
       );
     }
-    for (const hop of source.fetch?.redirects ?? []) {
+    // A redirect matters when it delivered a configuration (or what was meant as one): one that ends at a web
+    // site's page or a "not found" sent the client nowhere.
+    const delivered = source.settings.length > 0 || (source.problems?.length ?? 0) > 0;
+    for (const hop of delivered ? (source.fetch?.redirects ?? []) : []) {
       if (hop.crossDomain)
         add(
           `cross ${hop.from} ${hop.to}`,
