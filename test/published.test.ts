@@ -181,6 +181,7 @@ const sites: Site[] = [
     https: true,
     files: { '/mail/config-v1.1.xml': cleanConfig },
   },
+  { names: ['autoconfig.alias.test'], https: true, files: { '/mail/config-v1.1.xml': cleanConfig } },
   {
     names: ['autoconfig.certname.test'],
     https: true,
@@ -282,7 +283,10 @@ const webNames = sites.flatMap((site) => site.names);
 const records = [
   ...webNames.map((name) => `--host-record=${name},${web}`),
   `--host-record=${good},127.0.0.11`,
-  '--host-record=imap2.example.test,127.0.0.11',
+  '--host-record=imap2.example.test,127.0.0.12',
+  // Another name of mail.example.test's server: not a disagreement.
+  '--host-record=alias.example.test,127.0.0.11',
+  '--srv-host=_imaps._tcp.alias.test,alias.example.test,993,0,1',
   '--host-record=mail.certname.test,127.0.0.11',
   '--host-record=mail.down.test,127.0.0.11',
   '--host-record=mx.provider.test,127.0.0.11',
@@ -304,6 +308,7 @@ const records = [
     'malformed',
     'tls11',
     'proto',
+    'alias',
   ].map((d) => `--mx-host=${d}.test,${good},10`),
   '--mx-host=viamx.test,mx.provider.test,10',
   // Publishes nothing for clients: only an MX, in its own domain.
@@ -354,6 +359,7 @@ describe.skipIf(missing !== undefined)(
       'mallory@malformed.test',
       'oscar@tls11.test',
       'peggy@proto.test',
+      'trent@alias.test',
     ];
 
     beforeAll(async () => {
@@ -664,6 +670,13 @@ describe.skipIf(missing !== undefined)(
         expect.stringContaining(`IMAP ${good}:993`),
         expect.stringContaining('IMAP imap2.example.test:993'),
       ]);
+    });
+
+    it('two names of one server (the same addresses) are no disagreement', () => {
+      expect(ids('alias.test')).not.toContain('published-sources-disagree');
+      expect(
+        of('alias.test').report.discovery.published?.find((s) => s.kind === 'srv')?.settings[0]?.host,
+      ).toBe('alias.example.test');
     });
 
     it('a certificate not valid for the host name the config gives', () => {

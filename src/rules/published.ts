@@ -554,7 +554,14 @@ function addSourceFindings(
       .filter(usable)
       .map((s) => ({ s, setting: s.settings.find((x) => x.protocol === protocol) }))
       .filter((x): x is { s: PublishedSource; setting: PublishedSetting } => x.setting !== undefined);
-    const distinct = new Set(firsts.map((x) => `${x.setting.host}:${x.setting.port} ${x.setting.security}`));
+    // Two names of one server (the same addresses) are one place: clients end up at the same server.
+    const place = (host: string) => {
+      const addresses = hosts.find((h) => h.host === host)?.addresses.map((a) => a.address);
+      return addresses && addresses.length > 0 ? [...addresses].sort().join(' ') : host;
+    };
+    const distinct = new Set(
+      firsts.map((x) => `${place(x.setting.host)}:${x.setting.port} ${x.setting.security}`),
+    );
     if (distinct.size > 1)
       add(
         `disagree ${protocol}`,
