@@ -4,6 +4,7 @@
  * naming only ports that worked and were safe on every address; and the difference with what each source
  * publishes now. Pure: the discovery and the host verdicts in, text and data out.
  */
+import { escapeXml } from './render/junit.js';
 import { sanitize } from './render/sanitize.js';
 import type { HostVerdict } from './rules/evaluate.js';
 import { ranked } from './rules/settings.js';
@@ -70,13 +71,11 @@ export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offe
   return [...found.values()].sort((a, b) => order.indexOf(key(a)) - order.indexOf(key(b)));
 }
 
-const xml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-
 function autoconfigXml(domain: string, offers: Offer[]): string {
   const server = (offer: Offer) => {
     const tag = offer.direction === 'incoming' ? 'incomingServer' : 'outgoingServer';
     return `    <${tag} type="${offer.protocol.toLowerCase()}">
-      <hostname>${xml(offer.host)}</hostname>
+      <hostname>${escapeXml(offer.host)}</hostname>
       <port>${offer.port}</port>
       <socketType>${offer.security === 'TLS' ? 'SSL' : 'STARTTLS'}</socketType>
       <username>%EMAILADDRESS%</username>
@@ -85,9 +84,9 @@ function autoconfigXml(domain: string, offers: Offer[]): string {
   };
   return `<?xml version="1.0" encoding="UTF-8"?>
 <clientConfig version="1.1">
-  <emailProvider id="${xml(domain)}">
-    <domain>${xml(domain)}</domain>
-    <displayName>${xml(domain)}</displayName>
+  <emailProvider id="${escapeXml(domain)}">
+    <domain>${escapeXml(domain)}</domain>
+    <displayName>${escapeXml(domain)}</displayName>
 ${offers.map(server).join('\n')}
   </emailProvider>
 </clientConfig>
@@ -102,7 +101,7 @@ function autodiscoverXml(offers: Offer[]): string {
   );
   const protocol = (offer: Offer) => `      <Protocol>
         <Type>${offer.protocol}</Type>
-        <Server>${xml(offer.host)}</Server>
+        <Server>${escapeXml(offer.host)}</Server>
         <Port>${offer.port}</Port>
         <DomainRequired>off</DomainRequired>
         <SPA>off</SPA>

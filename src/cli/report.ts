@@ -1,8 +1,10 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
 
 import {
+  buildPublication,
   type CheckedHost,
   type Discovery,
+  type DomainProbeOptions,
   type HostResult,
   type JsonReport,
   judge,
@@ -18,11 +20,11 @@ import {
   renderJunit,
   renderMarkdown,
   renderOpenMetrics,
+  renderPublication,
   renderPublishedCheck,
   renderSettings,
   type Severity,
 } from '../index.js';
-import { buildPublication, renderPublication } from '../publish.js';
 import { exitCodes } from './exit.js';
 import { writeReportFile } from './files.js';
 import { useColor } from './options.js';
@@ -215,6 +217,30 @@ export async function probeAndReport(
   await finish([result], report, exitOnFailure, undefined, stop.interrupted());
 }
 
+/** What the commands that start from a domain (an address, --discover, publish) pass on to probeDomain. */
+interface DomainBounds {
+  maxHosts?: number | undefined;
+  deadlineMs?: number | undefined;
+  published?: boolean;
+  ispdb?: string | false | undefined;
+}
+
+/** The probe options, Ctrl-C's signal joined to the caller's, and the domain bounds that were given. */
+function domainOptions(
+  probe: ProbeOptions,
+  interrupt: AbortSignal,
+  bounds: DomainBounds,
+): DomainProbeOptions {
+  return {
+    ...probe,
+    signal: probe.signal ? AbortSignal.any([probe.signal, interrupt]) : interrupt,
+    ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
+    ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
+    ...(bounds.published === false ? { published: false } : {}),
+    ...(bounds.ispdb !== undefined ? { ispdb: bounds.ispdb } : {}),
+  };
+}
+
 /**
  * From a domain or an address: the library's probeDomain, with the spinner, then the report. The deadline's
  * messages name the CLI option.
@@ -223,25 +249,14 @@ export async function discoverAndReport(
   target: string,
   probe: ProbeOptions,
   report: ReportOptions,
-  bounds: {
-    perHost: number;
-    maxHosts?: number | undefined;
-    deadlineMs?: number | undefined;
-    published?: boolean;
-    ispdb?: string | false | undefined;
-  },
+  bounds: DomainBounds & { perHost: number },
 ): Promise<void> {
   let spin: Progress | undefined;
   const stop = interruption();
   try {
     const { discovery, hosts } = await probeDomain(target, {
-      ...probe,
-      signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
+      ...domainOptions(probe, stop.signal, bounds),
       perHost: bounds.perHost,
-      ...(bounds.maxHosts ? { maxHosts: bounds.maxHosts } : {}),
-      ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
-      ...(bounds.published === false ? { published: false } : {}),
-      ...(bounds.ispdb !== undefined ? { ispdb: bounds.ispdb } : {}),
       onDiscovered: (found) => {
         spin = spinner(
           report,
@@ -271,24 +286,11 @@ export async function discoverAndReport(
 export async function publishAndReport(
   target: string,
   probe: ProbeOptions,
-  options: {
-    json: boolean;
-    maxHosts?: number | undefined;
-    deadlineMs?: number | undefined;
-    published?: boolean;
-    ispdb?: string | false | undefined;
-  },
+  options: DomainBounds & { json: boolean },
 ): Promise<void> {
   const stop = interruption();
   try {
-    const { discovery, hosts } = await probeDomain(target, {
-      ...probe,
-      signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
-      ...(options.maxHosts ? { maxHosts: options.maxHosts } : {}),
-      ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
-      ...(options.published === false ? { published: false } : {}),
-      ...(options.ispdb !== undefined ? { ispdb: options.ispdb } : {}),
-    });
+    const { discovery, hosts } = await probeDomain(target, domainOptions(probe, stop.signal, options));
     stop.release();
     if (stop.interrupted()) {
       process.stderr.write('mailprobe: interrupted (Ctrl-C): nothing to publish from a partial run\n');

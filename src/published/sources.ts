@@ -50,7 +50,7 @@ const srvSettings: Record<string, Pick<PublishedSetting, 'direction' | 'protocol
 };
 
 /** The MX-derived domains a client tries (step 3): the top MX less its first label, and its registrable domain. */
-export function mxDomains(discovery: Discovery): string[] {
+function mxDomains(discovery: Discovery): string[] {
   const top = discovery.records.find((r) => r.kind === 'MX' && r.answer !== '' && !r.note);
   const host = top?.answer.split(' ')[1]?.replace(/\.$/, '').toLowerCase();
   if (!host) return [];
@@ -111,7 +111,7 @@ async function autodiscoverTargets(dns: Dns, domain: string): Promise<string[]> 
 }
 
 /** The SRV records discovery read, as one source (RFC 6186), in record order. */
-export function srvSource(discovery: Discovery): PublishedSource | undefined {
+function srvSource(discovery: Discovery): PublishedSource | undefined {
   const settings: PublishedSetting[] = [];
   for (const record of discovery.records) {
     if (record.kind !== 'SRV' || record.note || record.answer === '') continue;
@@ -169,11 +169,6 @@ export function startPublished(
     const srv = srvSource(discovery);
     return srv ? [...fetched, srv] : fetched;
   };
-}
-
-/** Every source at once, for a discovery already made (startPublished, without the head start). */
-export function gatherPublished(discovery: Discovery, options: PublishedOptions): Promise<PublishedSource[]> {
-  return startPublished(discovery, options)(discovery);
 }
 
 async function fetchSource(

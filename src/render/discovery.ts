@@ -111,11 +111,7 @@ function renderPick(client: ClientPick, s: ReturnType<typeof style>): string[] {
   const one = (label: string, verdict: PickVerdict | undefined) => {
     if (!verdict) return [];
     const { setting } = verdict;
-    const state = verdict.safe
-      ? s.green('works, safe')
-      : verdict.works
-        ? s.yellow('works, not safe')
-        : s.red('fails');
+    const state = pickState(verdict, s, 'works, safe');
     return [
       `   ${label.padEnd(9)} ${setting.protocol} ${sanitize(setting.host)}:${setting.port} ${setting.security}  ${state}`,
       ...(verdict.fails ? [`             ${sanitize(verdict.fails)}`] : []),
@@ -131,14 +127,7 @@ function renderPick(client: ClientPick, s: ReturnType<typeof style>): string[] {
 
 /** The answer first: what each client would end up with, and the worst drift, in two lines. */
 function renderClientAnswer(check: PublishedJudgement, s: ReturnType<typeof style>): string {
-  const verdict = (pick: PickVerdict | undefined) =>
-    !pick
-      ? undefined
-      : pick.safe
-        ? s.green('safe')
-        : pick.works
-          ? s.yellow('works, not safe')
-          : s.red('fails');
+  const verdict = (pick: PickVerdict | undefined) => (pick ? pickState(pick, s, 'safe') : undefined);
   const clients = check.clients.map((client) => {
     const parts = [
       client.incoming ? `incoming ${verdict(client.incoming)}` : undefined,
@@ -152,4 +141,9 @@ function renderClientAnswer(check: PublishedJudgement, s: ReturnType<typeof styl
       ? 'what the domain publishes matches what its servers do'
       : `${check.findings.length} finding${check.findings.length === 1 ? '' : 's'} about what the domain publishes, worst ${worst?.severity} ${worst?.id} (details at the end)`;
   return `clients: ${clients.join(' · ')}\n${drift}`;
+}
+
+/** A client's pick in one word or two: safe (worded as asked), works but not safe, or fails. */
+function pickState(pick: PickVerdict, s: ReturnType<typeof style>, safeWords: string): string {
+  return pick.safe ? s.green(safeWords) : pick.works ? s.yellow('works, not safe') : s.red('fails');
 }

@@ -113,6 +113,10 @@ function fits(security: PublishedSecurity, mode: Mode): boolean | undefined {
   return mode !== 'TLS';
 }
 
+/** The published protocol answered on a port that was probed as another one (named so by another source). */
+const heardAsPublished = (port: PortVerdict, setting: PublishedSetting) =>
+  port.status === 'wrong-protocol' && port.detected === setting.protocol.toLowerCase();
+
 const oldTls = (version: string | undefined) => version !== undefined && /^(SSLv|TLSv1(\.1)?$)/.test(version);
 
 interface Observed {
@@ -135,19 +139,11 @@ function observe(discovery: Discovery, hosts: HostVerdict[], setting: PublishedS
   return ports.length > 0 ? { ports, host } : { ports, host, missing: 'the port was not probed' };
 }
 
-function check(
-  discovery: Discovery,
-  hosts: HostVerdict[],
-  setting: PublishedSetting,
-  source: string,
-): SettingCheck {
-  const seen = observe(discovery, hosts, setting);
+function check(seen: Observed, setting: PublishedSetting, source: string): SettingCheck {
   if (seen.missing) return { ...setting, source, works: false, safe: false, observed: seen.missing };
   // The port was probed as another protocol (another source named it so) and the published one answered:
   // what a client of the published protocol gets there was not observed, so nothing is claimed about it.
-  const other = seen.ports.find(
-    (p) => p.status === 'wrong-protocol' && p.detected === setting.protocol.toLowerCase(),
-  );
+  const other = seen.ports.find((p) => heardAsPublished(p, setting));
   if (other)
     return {
       ...setting,
@@ -264,6 +260,8 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
     findings.set(key, { ...finding, severity: publishedFindingSeverity[finding.id], sources: [source] });
   };
   const checks: SettingCheck[] = [];
+  // Each check's port verdicts, for the client predictions (not part of the JSON).
+  const observed = new Map<SettingCheck, PortVerdict[]>();
 
   for (const source of sources) {
     const where = label(source);
@@ -325,9 +323,11 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
         );
     }
     for (const setting of source.settings) {
-      const result = check(discovery, hosts, setting, source.location);
+      const seen = observe(discovery, hosts, setting);
+      const result = check(seen, setting, source.location);
+      const ports = seen.ports;
       checks.push(result);
-      const ports = observe(discovery, hosts, setting).ports;
+      observed.set(result, ports);
       const modes = ports.map(modeOf);
       const key = `${setting.protocol} ${setting.host} ${setting.port} ${setting.security}`;
       const evidence = [`${where}: ${settingText(setting)}`, `observed: ${result.observed}`];
@@ -407,9 +407,7 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
           },
           source.location,
         );
-      const unverified = ports.some(
-        (p) => p.status === 'wrong-protocol' && p.detected === setting.protocol.toLowerCase(),
-      );
+      const unverified = ports.some((p) => heardAsPublished(p, setting));
       if (!result.works && !unverified && !protocolWrong && (alive.length === 0 || modes.includes('down')))
         add(
           `down ${setting.host} ${setting.port}`,
@@ -468,7 +466,7 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
   }
 
   addSourceFindings(discovery, sources, hosts, add);
-  const clients = predict(discovery, sources, hosts, checks);
+  const clients = predict(sources, checks, observed);
   const order = ['critical', 'high', 'medium', 'low', 'info'];
   return {
     findings: [...findings.values()].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity)),
@@ -579,10 +577,9 @@ function addSourceFindings(
 }
 
 function predict(
-  discovery: Discovery,
   sources: PublishedSource[],
-  hosts: HostVerdict[],
   checks: SettingCheck[],
+  observed: Map<SettingCheck, PortVerdict[]>,
 ): ClientPick[] {
   const usable = (s: PublishedSource) => s.settings.length > 0;
   const verdictOf = (
@@ -599,7 +596,7 @@ function predict(
         c.security === setting.security,
     );
     if (!found) return undefined;
-    const ports = observe(discovery, hosts, setting).ports;
+    const ports = observed.get(found) ?? [];
     const fails = client === 'Thunderbird' ? thunderbirdSays(found, ports) : otherSays(found, ports);
     const works = found.works && !(client === 'Thunderbird' && oldTls(found.tlsVersion));
     return {

@@ -17,6 +17,8 @@ const missing =
   mailServersMissing() ??
   (has(`${plugins}/check_smtp`) ? undefined : 'needs monitoring-plugins-basic (test/bench/setup.sh)');
 
+if (missing) console.warn(`skipping the seven-port benchmark: ${missing}`);
+
 let root = '';
 let host: MailHost | undefined;
 beforeAll(() => {
