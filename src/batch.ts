@@ -6,7 +6,6 @@
  * rate-limit reply) is backed off: its remaining ports are reported "not tested". Every input line that names a
  * target yields a document, with a status, even when it cannot be probed.
  */
-import pLimit from 'p-limit';
 import { ResolveError, UsageError } from './errors.js';
 import { monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
@@ -107,6 +106,11 @@ export interface BatchOptions extends Omit<ProbeOptions, 'ports' | 'concurrency'
   perAddress?: number;
   /** Least ms between two connections to one address (default 0). */
   addressIntervalMs?: number;
+  /**
+   * Where the per-address limits are kept: by default a LocalGate of this run built from perAddress and
+   * addressIntervalMs; batch workers pass one that asks the parent process's gate, so the limits hold across them.
+   */
+  gate?: AddressGate;
   /** Findings at or above this severity make a target's document fail (default high). */
   failOn?: Severity;
   /**
@@ -114,6 +118,68 @@ export interface BatchOptions extends Omit<ProbeOptions, 'ports' | 'concurrency'
    * aborts, targets not finished are not reported (so that a resumed run probes them again).
    */
   onDocument: (line: string, target: BatchTarget, passed: boolean) => void;
+}
+
+/**
+ * The per-address limits of a batch: at most `perAddress` connections at once to an address, at least
+ * `intervalMs` between two connections to it, and an address that asked to slow down is backed off.
+ */
+export interface AddressGate {
+  /** Waits for a connection slot at the address; true when the address is backed off (leave it alone). */
+  acquire(address: string): Promise<boolean>;
+  /** Gives the slot back; `rateLimited` backs the address off for the rest of the run. */
+  release(address: string, rateLimited: boolean): void;
+  /** Waits until the address may take its next connection. */
+  pace(address: string): Promise<void>;
+}
+
+/** The gate of one process: a count and a queue per address, forgotten when idle (bounded memory). */
+export class LocalGate implements AddressGate {
+  private readonly slots = new Map<string, { active: number; waiting: (() => void)[] }>();
+  private readonly nextAt = new Map<string, number>();
+  private readonly backedOff = new Set<string>();
+  constructor(
+    private readonly perAddress: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  acquire(address: string): Promise<boolean> {
+    let slot = this.slots.get(address);
+    if (!slot) {
+      slot = { active: 0, waiting: [] };
+      this.slots.set(address, slot);
+    }
+    if (slot.active < Math.max(1, this.perAddress)) {
+      slot.active++;
+      return Promise.resolve(this.backedOff.has(address));
+    }
+    const queued = slot;
+    return new Promise((resolve) => queued.waiting.push(() => resolve(this.backedOff.has(address))));
+  }
+
+  release(address: string, rateLimited: boolean): void {
+    if (rateLimited) this.backedOff.add(address);
+    const slot = this.slots.get(address);
+    if (!slot) return;
+    const next = slot.waiting.shift();
+    if (next) {
+      // The slot passes straight to the next in line.
+      next();
+      return;
+    }
+    slot.active--;
+    if (slot.active > 0) return;
+    this.slots.delete(address);
+    if ((this.nextAt.get(address) ?? 0) <= monotonicMs()) this.nextAt.delete(address);
+  }
+
+  async pace(address: string): Promise<void> {
+    if (this.intervalMs <= 0) return;
+    const now = monotonicMs();
+    const at = Math.max(now, this.nextAt.get(address) ?? 0);
+    this.nextAt.set(address, at + this.intervalMs);
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  }
 }
 
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */
@@ -126,27 +192,9 @@ export async function runBatch(
   targets: BatchTarget[],
   options: BatchOptions,
 ): Promise<{ passed: number; failed: number; notDone: number }> {
-  const perAddress = new Map<string, ReturnType<typeof pLimit>>();
-  const nextAt = new Map<string, number>();
-  const backedOff = new Set<string>();
+  const gate = options.gate ?? new LocalGate(options.perAddress ?? 2, options.addressIntervalMs ?? 0);
   const counts = { passed: 0, failed: 0, notDone: 0 };
   const failOn = options.failOn ?? 'high';
-  const slot = (address: string) => {
-    let limit = perAddress.get(address);
-    if (!limit) {
-      limit = pLimit(Math.max(1, options.perAddress ?? 2));
-      perAddress.set(address, limit);
-    }
-    return limit;
-  };
-  const pace = async (address: string) => {
-    const interval = options.addressIntervalMs ?? 0;
-    if (interval <= 0) return;
-    const now = monotonicMs();
-    const at = Math.max(now, nextAt.get(address) ?? 0);
-    nextAt.set(address, at + interval);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
-  };
   const one = async (target: BatchTarget): Promise<void> => {
     if (options.signal?.aborted) {
       counts.notDone++;
@@ -165,20 +213,17 @@ export async function runBatch(
         concurrency: target.ports.length * 2,
         probePort: async (portTarget, probe) => {
           const address = portTarget.address;
-          const limit = slot(address);
-          const port = await limit(async (): Promise<PortResult> => {
-            if (backedOff.has(address)) return notTested(portTarget);
+          const backedOff = await gate.acquire(address);
+          let rateLimited = false;
+          try {
+            if (backedOff) return notTested(portTarget);
             // Every connection of the probe (a cross-check, an opt-in check) waits its turn at the address.
-            const port = await probe({ ...portTarget, beforeConnect: () => pace(address) });
-            if (port.status === 'rate-limited') backedOff.add(address);
+            const port = await probe({ ...portTarget, beforeConnect: () => gate.pace(address) });
+            rateLimited = port.status === 'rate-limited';
             return port;
-          });
-          // An address with nothing running or waiting and no pacing pending is forgotten (bounded memory).
-          if (limit.activeCount === 0 && limit.pendingCount === 0 && perAddress.get(address) === limit) {
-            perAddress.delete(address);
-            if ((nextAt.get(address) ?? 0) <= monotonicMs()) nextAt.delete(address);
+          } finally {
+            gate.release(address, rateLimited);
           }
-          return port;
         },
       });
       const judged = judge([result], { failOn });

@@ -2,13 +2,14 @@
  * Batch mode: targets in, one document per target out, sharding whose union is the whole, per-address limits,
  * back-off on a rate-limit reply, resume from a partial output.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/batch.js';
+import { workerOf } from '../src/batch-workers.js';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import type { PortResult } from '../src/types.js';
 import { cli, mainScript } from './helpers/cli.js';
@@ -315,5 +316,247 @@ describe('runBatch limits', () => {
       await limited.close();
       await untouched.close();
     }
+  });
+});
+
+describe('mailprobe batch --workers (several processes)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mailprobe-workers-'));
+  });
+
+  /** The worker processes of a running batch (its children). */
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('gives the same documents as one process: every input once, the same statuses', async () => {
+    const good = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    try {
+      const lines = [
+        ...Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1},${good.port},submission`),
+        `127.0.0.1,${good.port},smtp`,
+        'nothing-here.invalid',
+        'not a host',
+      ];
+      const file = join(dir, 'same.txt');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const args = ['batch', file, '--timeout', '2000', '--quiet', '--ca', 'fixtures/tls/ca.pem'];
+      const [one, three] = await Promise.all([cli(args), cli([...args, '--workers', '3'])]);
+      expect(three.stderr).toBe('');
+      expect(three.code).toBe(one.code);
+      const summary = (run: { stdout: string }) =>
+        docs(run.stdout)
+          .map((d) => `${d.input} ${d.hosts[0]?.ports[0]?.status ?? d.result.error?.exitCode}`)
+          .sort();
+      expect(summary(three)).toEqual(summary(one));
+      expect(summary(three)).toHaveLength(lines.length);
+      expect(summary(three)).toContain(`127.0.0.1,${good.port},submission open`);
+    } finally {
+      await good.close();
+    }
+  });
+
+  it('keeps --per-address and --address-interval across workers, for names that share an address', async () => {
+    // 'localhost' and '127.0.0.1' are one address under two names; with this many workers they go to different ones.
+    const workers = [2, 3, 4, 5, 6, 7, 8].find((n) => workerOf('localhost', n) !== workerOf('127.0.0.1', n));
+    expect(workers).toBeDefined();
+    let open = 0;
+    let most = 0;
+    const accepted: number[] = [];
+    const slow = await startRawServer((socket: net.Socket) => {
+      open++;
+      most = Math.max(most, open);
+      accepted.push(performance.now());
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        open--;
+      };
+      socket.on('close', end);
+      setTimeout(() => {
+        end();
+        socket.end('554 no service here\r\n');
+      }, 100);
+    });
+    try {
+      const services = ['smtp', 'submission', 'imap', 'pop3'];
+      const lines = ['localhost', '127.0.0.1'].flatMap((host) =>
+        services.map((service) => `${host},${slow.port},${service}`),
+      );
+      const file = join(dir, 'shared.txt');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const run = await cli([
+        'batch',
+        file,
+        '--workers',
+        String(workers),
+        '--per-address',
+        '1',
+        '--address-interval',
+        '40',
+        '--timeout',
+        '3000',
+        '--quiet',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(
+        docs(run.stdout)
+          .map((d) => d.input)
+          .sort(),
+      ).toEqual([...lines].sort());
+      expect(slow.connections()).toBeGreaterThanOrEqual(lines.length);
+      // Each worker alone would allow one connection: two at once would mean the limit was per worker.
+      expect(most).toBe(1);
+      const gaps = accepted.slice(1).map((at, i) => at - (accepted[i] ?? 0));
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(30);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a worker that dies leaves a document, with the reason, for each target it had not reported', async () => {
+    // One server a loopback address, each accepting and never greeting.
+    const silent = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => startRawServer(() => {}, `127.0.0.${i + 1}`)),
+    );
+    const lines = silent.map((server) => `${server.host},${server.port},submission`);
+    const file = join(dir, 'killed.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    try {
+      const child = spawn(
+        process.execPath,
+        [mainScript, 'batch', file, '--workers', '2', '--timeout', '2000', '--quiet'],
+        { stdio: 'pipe' },
+      );
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      let workers: number[] = [];
+      for (let i = 0; i < 50 && workers.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        workers = childrenOf(child.pid ?? 0);
+      }
+      expect(workers).toHaveLength(2);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.kill(workers[0] ?? 0, 'SIGKILL');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(1);
+      const out = docs(stdout);
+      expect(out.map((d) => d.input).sort()).toEqual([...lines].sort());
+      const lost = out.filter((d) => d.result.error !== undefined);
+      expect(lost.length).toBeGreaterThan(0);
+      for (const d of lost) {
+        expect(d.result.error?.exitCode).toBe(70);
+        expect(d.result.error?.message).toMatch(/batch worker process ended \(signal SIGKILL\)/);
+      }
+      // The other worker's targets were probed: the silent server gave them no greeting.
+      const probed = out.filter((d) => d.result.error === undefined);
+      expect(probed.length).toBeGreaterThan(0);
+      for (const d of probed) expect(d.hosts[0]?.ports[0]?.status).toBe('silent');
+    } finally {
+      await Promise.all(silent.map((server) => server.close()));
+    }
+  });
+
+  it('the connection slot a dying worker held goes to the worker waiting for it (no hang)', async () => {
+    const workers = [2, 3, 4, 5, 6, 7, 8].find((n) => workerOf('localhost', n) !== workerOf('127.0.0.1', n));
+    let first: (() => void) | undefined;
+    const connected = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const silent = await startRawServer(() => first?.());
+    // Refused ports on other addresses besides, so that there are as many targets as workers.
+    const lines = [
+      `localhost,${silent.port},submission`,
+      `127.0.0.1,${silent.port},smtp`,
+      ...Array.from({ length: 6 }, (_, i) => `127.0.1.${i + 1},${silent.port},imap`),
+    ];
+    const file = join(dir, 'slot.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    try {
+      const child = spawn(
+        process.execPath,
+        [mainScript, 'batch', file, '--workers', String(workers), '--per-address', '1', '--timeout', '1500'],
+        { stdio: 'pipe' },
+      );
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await connected;
+      // The worker whose socket reached the server holds the address's only slot; the other one waits for it.
+      const owner = /pid=(\d+)/.exec(
+        execFileSync('ss', ['-tnpH', 'state', 'established', `dport = :${silent.port}`], { encoding: 'utf8' }),
+      )?.[1];
+      expect(owner).toBeDefined();
+      process.kill(Number(owner), 'SIGKILL');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(1);
+      const out = docs(stdout);
+      expect(out.map((d) => d.input).sort()).toEqual([...lines].sort());
+      // The dying worker's own target (and any refused one it had not reported), and the waiting one probed.
+      const lost = out.filter((d) => d.result.error?.exitCode === 70).map((d) => d.input);
+      expect(lost.filter((input) => !input.startsWith('127.0.1.'))).toHaveLength(1);
+      expect(out.filter((d) => d.hosts[0]?.ports[0]?.status === 'silent')).toHaveLength(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('Ctrl-C: exit 130, documents only for finished targets, and no worker left running', async () => {
+    const good = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    const silent = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => startRawServer(() => {}, `127.0.0.${i + 2}`)),
+    );
+    const lines = [
+      `127.0.0.1,${good.port},submission`,
+      ...silent.map((server) => `${server.host},${server.port},submission`),
+    ];
+    const file = join(dir, 'interrupt.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    try {
+      const child = spawn(process.execPath, [mainScript, 'batch', file, '--workers', '2', '--quiet'], {
+        stdio: 'pipe',
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      for (let i = 0; i < 50 && !stdout.includes('\n'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      const workers = childrenOf(child.pid ?? 0);
+      expect(workers).toHaveLength(2);
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/interrupted: 1 of 5 targets done; run again with --resume/);
+      expect(docs(stdout).map((d) => d.input)).toEqual([lines[0]]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(workers.filter(alive)).toEqual([]);
+    } finally {
+      await good.close();
+      await Promise.all(silent.map((server) => server.close()));
+    }
+  });
+
+  it('--workers must be a whole number from 1 to 256 (exit 2, one line)', async () => {
+    const run = await cli(['batch', '-', '--workers', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/--workers/);
   });
 });

@@ -5,7 +5,8 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
@@ -29,6 +30,11 @@ export function builder(yargs: Argv) {
       describe: 'take shard I of N (I/N, 1-based), by a stable hash of each line',
     })
     .option('concurrency', { type: 'string', describe: 'targets probed at once (default 64)' })
+    .option('workers', {
+      type: 'string',
+      describe:
+        'processes to probe in (default 1; up to the number of cores): the per-address limits hold across them',
+    })
     .option('per-address', { type: 'string', describe: 'connections at once to one address (default 2)' })
     .option('address-interval', {
       type: 'string',
@@ -53,6 +59,7 @@ interface Args {
   file?: string | undefined;
   shard?: string | undefined;
   concurrency?: string | undefined;
+  workers?: string | undefined;
   'per-address'?: string | undefined;
   'address-interval'?: string | undefined;
   resume?: string | undefined;
@@ -122,9 +129,12 @@ export async function handler(args: Args): Promise<void> {
   // Waiting for targets typed at a terminal is never what was meant without an explicit "-".
   if (args.file === undefined && process.stdin.isTTY)
     throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
-  const { parseShard, parseTargets, renderBatchError, runBatch, shardOf } = await import('./engine.js');
+  const { parseShard, parseTargets, renderBatchError, runBatch, runBatchInWorkers, shardOf } = await import(
+    './engine.js'
+  );
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
+  const workers = positiveInteger(args.workers, '--workers', 256) ?? 1;
   const perAddress = positiveInteger(args['per-address'], '--per-address', 1000) ?? 2;
   const intervalText = args['address-interval'];
   const addressIntervalMs =
@@ -171,17 +181,32 @@ export async function handler(args: Args): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   try {
-    await runBatch(targets, {
+    const options = {
       hostConcurrency,
       perAddress,
       addressIntervalMs,
       failOn,
       signal: controller.signal,
       ...basics,
-      onDocument: (line, _target, passed) => {
+      onDocument: (line: string, _target: unknown, passed: boolean) => {
         if (!controller.signal.aborted) write(line, passed);
       },
-    });
+    };
+    if (workers > 1) {
+      const { fork } = process.getBuiltinModule('node:child_process');
+      // The bundle's worker beside the bundle (the installed bin), or the compiled module beside this one.
+      const bundled = fileURLToPath(new URL('./batch-worker.cjs', import.meta.url));
+      const script = existsSync(bundled)
+        ? bundled
+        : fileURLToPath(new URL('./batch-worker.js', import.meta.url));
+      await runBatchInWorkers(targets, {
+        ...options,
+        workers,
+        // No output of their own: documents come back over the channel, and nothing they could print is wanted.
+        fork: () =>
+          fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' }),
+      });
+    } else await runBatch(targets, options);
   } finally {
     process.off('SIGINT', onSignal);
   }

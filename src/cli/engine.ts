@@ -5,6 +5,7 @@
  */
 
 export { parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
+export { runBatchInWorkers, serveBatchWorker } from '../batch-workers.js';
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';

@@ -103,8 +103,21 @@ function nonPublicBlocks(): net.BlockList {
   return nonPublic;
 }
 
-/** What kind of non-public address this is, or undefined for a public one. */
+const addressKinds = new Map<string, string | undefined>();
+
+/**
+ * What kind of non-public address this is, or undefined for a public one. Remembered per address (bounded):
+ * BlockList.check builds a SocketAddress each call, and a batch asks once per port.
+ */
 export function nonPublicAddress(address: string): string | undefined {
+  if (addressKinds.has(address)) return addressKinds.get(address);
+  const kind = addressKind(address);
+  if (addressKinds.size >= 4096) addressKinds.clear();
+  addressKinds.set(address, kind);
+  return kind;
+}
+
+function addressKind(address: string): string | undefined {
   const family = isIP(address);
   if (family === 0) return undefined;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];

@@ -113,14 +113,16 @@ export function readTlsFacts(
   facts.trusted = verdict.trusted;
   facts.trustProblems = verdict.problems;
   facts.chain = verdict.chain;
-  const names = (x509.subjectAltName ?? '').split(/,\s*/).filter((name) => name.length > 0);
+  // The leaf as the chain describes it (read once per certificate, see chain.ts).
+  const leaf = verdict.chain[0] as ChainCertificate;
+  const names = leaf.subjectAltNames ?? [];
   facts.certificate = {
-    subject: x509.subject.replace(/\n/g, ', '),
-    issuer: x509.issuer.replace(/\n/g, ', '),
-    subjectAltNames: names,
-    validFrom: new Date(x509.validFrom).toISOString(),
-    validTo: new Date(x509.validTo).toISOString(),
-    sha256: x509.fingerprint256,
+    subject: leaf.subject,
+    issuer: leaf.issuer,
+    subjectAltNames: [...names],
+    validFrom: leaf.validFrom,
+    validTo: leaf.validTo,
+    sha256: leaf.sha256,
     chainLength: sent.length,
   };
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');

@@ -1,7 +1,12 @@
-// Runs inside a network namespace of its own (only loopback): serves the seven fixture services on every
-// 127/8 address (listening on 0.0.0.0, which there is loopback only), writes a target file of N port probes
-// spread over N/7 addresses (127.2.0.0/16 on), runs `mailprobe batch` on it, and prints as JSON the probes
-// per second, the batch's peak RSS (getrusage of the child, via python3) and every status seen.
+// Runs inside a network namespace of its own (only loopback): builds and starts the fleet servers
+// (test/bench/fleet-server.c: the seven reference services in one epoll loop, listening on 0.0.0.0, which there is
+// every 127/8 address) with an ECDSA P-256 leaf issued by the test CA, writes a target file of N port probes
+// spread over N/7 addresses (127.2.0.0/16 on), and runs, one after the other against the same servers:
+//   - the floor (test/bench/fleet-floor.mjs: the same dialogues in a minimal Node script, one process);
+//   - `mailprobe batch` with each --workers count given (default 1 and 2).
+// Prints JSON: for each run the probes per second and CPU a probe (the run's and the servers'), and for the
+// mailprobe runs the peak RSS (getrusage of the child, via python3) and every status seen.
+// Usage: node fleet-run.mjs N [WORKERS,...]
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,62 +16,137 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const probes = Number(process.argv[2] ?? 10_000);
-const concurrency = process.argv[3] ?? '64';
-
-const host = spawn(process.execPath, [`${root}test/bench/fixture-host.mjs`, '0.0.0.0'], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const services = await new Promise((resolve) =>
-  host.stdout.once('data', (chunk) => resolve(JSON.parse(chunk.toString()))),
-);
+const workerCounts = (process.argv[3] ?? '1,2').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-fleet-'));
+
+function must(command, args) {
+  const run = spawnSync(command, args, { encoding: 'utf8' });
+  if (run.status !== 0)
+    throw new Error(`${command} ${args.join(' ')}: ${(run.stderr || run.error?.message || '').trim()}`);
+}
+
+/** The servers' CPU seconds so far (utime + stime, in clock ticks of 1/100 s). */
+const cpuOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+};
+
+let server;
 try {
+  must('cc', [
+    '-O2',
+    '-o',
+    join(dir, 'fleet-server'),
+    `${root}test/bench/fleet-server.c`,
+    '-lssl',
+    '-lcrypto',
+  ]);
+  const key = join(dir, 'leaf.key');
+  const cert = join(dir, 'leaf.pem');
+  must('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+  must('openssl', ['req', '-new', '-key', key, '-subj', '/CN=localhost', '-out', join(dir, 'leaf.csr')]);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
+  must('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    join(dir, 'leaf.csr'),
+    '-CA',
+    `${root}fixtures/tls/ca.pem`,
+    '-CAkey',
+    `${root}fixtures/tls/ca.key`,
+    '-set_serial',
+    '4242',
+    '-days',
+    '30',
+    '-extfile',
+    join(dir, 'ext.cnf'),
+    '-out',
+    cert,
+  ]);
+  server = spawn(join(dir, 'fleet-server'), [cert, key], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const services = await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.stdout.once('data', (chunk) => resolve(JSON.parse(chunk.toString())));
+  });
   const lines = [];
   for (let i = 0; lines.length < probes; i++) {
     const address = `127.2.${Math.floor(i / 250)}.${(i % 250) + 1}`;
     for (const { port, service } of services)
       if (lines.length < probes) lines.push(`${address},${port},${service}`);
   }
-  writeFileSync(join(dir, 'targets.txt'), `${lines.join('\n')}\n`);
-  const started = performance.now();
-  const run = spawnSync(
-    'python3',
-    [
-      '-c',
-      'import resource,subprocess,sys\n' +
-        'with open(sys.argv[1], "wb") as out: code = subprocess.run(sys.argv[2:], stdout=out).returncode\n' +
-        'r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_maxrss, code, r.ru_utime + r.ru_stime)',
-      join(dir, 'out.ndjson'),
-      process.execPath,
-      `${root}bin/mailprobe.cjs`,
-      'batch',
-      join(dir, 'targets.txt'),
-      '--quiet',
-      '--concurrency',
-      concurrency,
-      '--ca',
-      `${root}fixtures/tls/ca.pem`,
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  // The fixture servers' CPU (utime + stime, in clock ticks of 1/100 s), to see which side the cores went to.
-  const stat = readFileSync(`/proc/${host.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const serverCpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-  const [maxRssKb, code, cpuSeconds] = run.stdout.trim().split(' ').map(Number);
-  const statuses = {};
-  let documents = 0;
-  for await (const line of createInterface({ input: createReadStream(join(dir, 'out.ndjson')) })) {
-    if (line === '') continue;
-    documents++;
-    const doc = JSON.parse(line);
-    for (const h of doc.hosts) for (const p of h.ports) statuses[p.status] = (statuses[p.status] ?? 0) + 1;
-    if (doc.hosts.length === 0) statuses.error = (statuses.error ?? 0) + 1;
+  const targets = join(dir, 'targets.txt');
+  writeFileSync(targets, `${lines.join('\n')}\n`);
+  const ca = `${root}fixtures/tls/ca.pem`;
+
+  const runs = [];
+  // The floor first, each mailprobe run after it, against the same servers.
+  {
+    const before = cpuOf(server.pid);
+    const floor = spawnSync(process.execPath, [`${root}test/bench/fleet-floor.mjs`, targets, ca], {
+      encoding: 'utf8',
+    });
+    const result = JSON.parse(floor.stdout);
+    runs.push({
+      run: 'floor',
+      ...result,
+      serverCpuMsPerProbe: ((cpuOf(server.pid) - before) / probes) * 1000,
+    });
   }
-  process.stdout.write(
-    `${JSON.stringify({ probes, documents, seconds, perSecond: probes / seconds, cpuSeconds, serverCpuSeconds, maxRssKb, code, statuses, stderr: run.stderr.slice(0, 500) })}\n`,
-  );
+  for (const workers of workerCounts) {
+    const before = cpuOf(server.pid);
+    const out = join(dir, `out-${workers}.ndjson`);
+    const started = performance.now();
+    const run = spawnSync(
+      'python3',
+      [
+        '-c',
+        'import resource,subprocess,sys\n' +
+          'with open(sys.argv[1], "wb") as out: code = subprocess.run(sys.argv[2:], stdout=out).returncode\n' +
+          'r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_maxrss, code, r.ru_utime + r.ru_stime)',
+        out,
+        process.execPath,
+        `${root}bin/mailprobe.cjs`,
+        'batch',
+        targets,
+        '--quiet',
+        '--workers',
+        String(workers),
+        '--ca',
+        ca,
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const [maxRssKb, code, cpuSeconds] = run.stdout.trim().split(' ').map(Number);
+    const statuses = {};
+    let documents = 0;
+    for await (const line of createInterface({ input: createReadStream(out) })) {
+      if (line === '') continue;
+      documents++;
+      const doc = JSON.parse(line);
+      for (const h of doc.hosts) for (const p of h.ports) statuses[p.status] = (statuses[p.status] ?? 0) + 1;
+      if (doc.hosts.length === 0) statuses.error = (statuses.error ?? 0) + 1;
+    }
+    rmSync(out);
+    runs.push({
+      run: `mailprobe --workers ${workers}`,
+      workers,
+      probes,
+      documents,
+      seconds,
+      perSecond: probes / seconds,
+      // RUSAGE_CHILDREN: the batch process and its workers (the largest one's peak RSS).
+      cpuMsPerProbe: (cpuSeconds / probes) * 1000,
+      serverCpuMsPerProbe: ((cpuOf(server.pid) - before) / probes) * 1000,
+      maxRssKb,
+      code,
+      statuses,
+      stderr: run.stderr.slice(0, 500),
+    });
+  }
+  process.stdout.write(`${JSON.stringify({ probes, runs })}\n`);
 } finally {
-  host.stdin.end();
+  server?.stdin.end();
   rmSync(dir, { recursive: true, force: true });
 }
