@@ -1,14 +1,18 @@
 // The fleet benchmark's floor: the least a Node process does for the same probes. For each `address,port,service`
 // line of the target file: connect, read the greeting, ask for the capabilities, upgrade with STARTTLS/STLS where
 // the service uses it (or start with TLS), read the certificate, ask again over TLS, say QUIT/LOGOUT and read the
-// answer; no judging, no report, only a count. `node fleet-floor.mjs TARGETS CA [CONCURRENCY]` prints JSON with the
-// probes per second and its own CPU.
+// answer; no judging, no report, only a count. `node fleet-floor.mjs TARGETS CA [CONCURRENCY] [I/N]` (lines I, I+N,
+// I+2N, ... when I/N is given: one of N processes) prints JSON with the probes per second and its own CPU.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-const [file, caFile, concurrencyText = '64'] = process.argv.slice(2);
-const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+const [file, caFile, concurrencyText = '64', part = '1/1'] = process.argv.slice(2);
+const [index, count] = part.split('/').map(Number);
+const lines = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .filter((_, i) => i % count === index - 1);
 const context = tls.createSecureContext({ ca: [...tls.rootCertificates, readFileSync(caFile, 'utf8')] });
 const implicit = new Set(['submissions', 'imaps', 'pop3s']);
 const protocolOf = (service) =>

@@ -2,11 +2,12 @@
 // (test/bench/fleet-server.c: the seven reference services in one epoll loop, listening on 0.0.0.0, which there is
 // every 127/8 address) with an ECDSA P-256 leaf issued by the test CA, writes a target file of N port probes
 // spread over N/7 addresses (127.2.0.0/16 on), and runs, one after the other against the same servers:
-//   - the floor (test/bench/fleet-floor.mjs: the same dialogues in a minimal Node script, one process);
+//   - the floor (test/bench/fleet-floor.mjs: the same dialogues in a minimal Node script), in one process and in as
+//     many processes as the most workers;
 //   - `mailprobe batch` with each --workers count given (default 1 and 2).
 // Prints JSON: for each run the probes per second and CPU a probe (the run's and the servers'), and for the
 // mailprobe runs the peak RSS (getrusage of the child, via python3) and every status seen.
-// Usage: node fleet-run.mjs N [WORKERS,...]
+// Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor]
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const probes = Number(process.argv[2] ?? 10_000);
 const workerCounts = (process.argv[3] ?? '1,2').split(',').map(Number);
+const withFloor = !process.argv.includes('--no-floor');
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-fleet-'));
 
 function must(command, args) {
@@ -81,17 +83,45 @@ try {
 
   const runs = [];
   // The floor first, each mailprobe run after it, against the same servers.
-  {
-    const before = cpuOf(server.pid);
-    const floor = spawnSync(process.execPath, [`${root}test/bench/fleet-floor.mjs`, targets, ca], {
-      encoding: 'utf8',
-    });
-    const result = JSON.parse(floor.stdout);
-    runs.push({
-      run: 'floor',
-      ...result,
-      serverCpuMsPerProbe: ((cpuOf(server.pid) - before) / probes) * 1000,
-    });
+  if (withFloor) {
+    // In one process, then in as many processes as the most workers (each a part of the lines), at once.
+    for (const processes of [...new Set([1, Math.max(...workerCounts)])]) {
+      const before = cpuOf(server.pid);
+      const started = performance.now();
+      const parts = await Promise.all(
+        Array.from(
+          { length: processes },
+          (_, i) =>
+            new Promise((resolve) => {
+              const child = spawn(
+                process.execPath,
+                [
+                  `${root}test/bench/fleet-floor.mjs`,
+                  targets,
+                  ca,
+                  String(Math.ceil(64 / processes)),
+                  `${i + 1}/${processes}`,
+                ],
+                { stdio: ['ignore', 'pipe', 'inherit'] },
+              );
+              let out = '';
+              child.stdout.on('data', (chunk) => (out += chunk));
+              child.on('close', () => resolve(JSON.parse(out)));
+            }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      runs.push({
+        run: `floor, ${processes} process${processes > 1 ? 'es' : ''}`,
+        processes,
+        probes,
+        failed: parts.reduce((sum, part) => sum + part.failed, 0),
+        seconds,
+        perSecond: probes / seconds,
+        cpuMsPerProbe: parts.reduce((sum, part) => sum + part.cpuMsPerProbe * part.probes, 0) / probes,
+        serverCpuMsPerProbe: ((cpuOf(server.pid) - before) / probes) * 1000,
+      });
+    }
   }
   for (const workers of workerCounts) {
     const before = cpuOf(server.pid);
