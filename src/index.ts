@@ -1,8 +1,10 @@
 /** mailprobe's library API: the same engine, judgement and renderers the CLI uses. */
 
 export {
+  type AddressGate,
   type BatchOptions,
   type BatchTarget,
+  LocalGate,
   parseShard,
   parseTargets,
   renderBatchError,

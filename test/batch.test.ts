@@ -500,7 +500,9 @@ describe('mailprobe batch --workers (several processes)', () => {
       await connected;
       // The worker whose socket reached the server holds the address's only slot; the other one waits for it.
       const owner = /pid=(\d+)/.exec(
-        execFileSync('ss', ['-tnpH', 'state', 'established', `dport = :${silent.port}`], { encoding: 'utf8' }),
+        execFileSync('ss', ['-tnpH', 'state', 'established', `dport = :${silent.port}`], {
+          encoding: 'utf8',
+        }),
       )?.[1];
       expect(owner).toBeDefined();
       process.kill(Number(owner), 'SIGKILL');

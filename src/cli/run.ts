@@ -53,6 +53,7 @@ const optionNames = [
   'shard',
   'per-address',
   'address-interval',
+  'workers',
   'resume',
   'web',
   'no-web',
