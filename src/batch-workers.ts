@@ -55,6 +55,8 @@ export async function runBatchInWorkers(
 ): Promise<{ passed: number; failed: number; notDone: number }> {
   const gate = options.gate ?? new LocalGate(options.perAddress ?? 2, options.addressIntervalMs ?? 0);
   const failOn = options.failOn ?? 'high';
+  const counts = { passed: 0, failed: 0, notDone: 0 };
+  if (targets.length === 0) return counts;
   const count = Math.max(1, Math.min(options.workers, targets.length));
   const shares: BatchTarget[][] = Array.from({ length: count }, () => []);
   for (const target of targets) shares[workerOf(target.host, count)]?.push(target);
@@ -63,7 +65,6 @@ export async function runBatchInWorkers(
     ...rest,
     hostConcurrency: Math.ceil((options.hostConcurrency ?? 64) / count),
   };
-  const counts = { passed: 0, failed: 0, notDone: 0 };
   const children: ChildProcess[] = [];
   const onAbort = () => {
     for (const child of children) if (child.connected) child.send({ t: 'abort' } satisfies ToWorker);
