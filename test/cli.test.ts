@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRawServer } from '../src/demo/servers.js';
@@ -238,5 +239,40 @@ describe('- for stdout', () => {
     const both = await cli(['demo', '--junit', '-', '--json', '-']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--json and --junit both name stdout/);
+  });
+});
+
+describe('a reader that quits early', () => {
+  /** Runs the bin with its stdout a pipe whose reading end is already closed, as `mailprobe … | true` does. */
+  const closedPipe = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [`${root}bin/mailprobe.cjs`, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+
+  it('ends the run quietly with its own exit code (EPIPE), no stack trace, also for a probe', async () => {
+    const ports = await closedPipe(['ports']);
+    expect(ports.stderr).toBe('');
+    expect(ports.code).toBe(0);
+    const server = await startRawServer((socket) => socket.end('554 no service\r\n'));
+    try {
+      const probe = await closedPipe([
+        '127.0.0.1',
+        '--port',
+        `${server.port}=submission`,
+        '--timeout',
+        '2000',
+      ]);
+      expect(probe.stderr).not.toMatch(/Error|at .*\.c?js/);
+      expect(probe.code).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });
