@@ -120,8 +120,14 @@ export async function runBatchInWorkers(
                   return;
               }
             });
-            child.on('error', () => {});
-            child.once('exit', (code, exitSignal) => {
+            let startError: string | undefined;
+            child.on('error', (error) => {
+              if (child.pid === undefined) startError ??= error.message;
+            });
+            let ended = false;
+            const end = (code: number | null, exitSignal: NodeJS.Signals | null) => {
+              if (ended) return;
+              ended = true;
               // The slots a worker held when it ended go back, or other workers would wait for them forever.
               for (const [address, count] of held)
                 for (let i = 0; i < count; i++) gate.release(address, false);
@@ -138,7 +144,9 @@ export async function runBatchInWorkers(
                 onDocument(
                   renderBatchError(
                     target.input,
-                    `not probed: its batch worker process ended (${how}) ${finished ? 'after' : 'before'} reporting it`,
+                    startError
+                      ? `not probed: its batch worker process could not be started (${startError})`
+                      : `not probed: its batch worker process ended (${how}) ${finished ? 'after' : 'before'} reporting it`,
                     failOn,
                     70,
                   ),
@@ -147,6 +155,15 @@ export async function runBatchInWorkers(
                 );
               }
               resolve();
+            };
+            // A worker that ended on its own (or was never started) gets 'close' once its channel is read to
+            // the end, so no document still on its way is taken for lost. After 'done' the channel is closed
+            // here, and Node then gives 'exit' only: every document came before 'done'.
+            child.once('close', end);
+            child.once('exit', (code, exitSignal) => {
+              if (finished) end(code, exitSignal);
+              // A 'close' that never comes must not hold the run: the channel has had two seconds to drain.
+              else setTimeout(() => end(code, exitSignal), 2000);
             });
             send({ t: 'start', targets: share, options: workerOptions });
             if (signal?.aborted) send({ t: 'abort' });

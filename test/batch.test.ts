@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/batch.js';
-import { workerOf } from '../src/batch-workers.js';
+import { runBatchInWorkers, workerOf } from '../src/batch-workers.js';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import type { PortResult } from '../src/types.js';
 import { cli, mainScript } from './helpers/cli.js';
@@ -553,6 +553,23 @@ describe('mailprobe batch --workers (several processes)', () => {
       await good.close();
       await Promise.all(silent.map((server) => server.close()));
     }
+  });
+
+  it('a worker process that cannot be started: every target still gets a document, and the run ends', async () => {
+    const { targets } = parseTargets(['127.0.0.1,25,smtp', '127.0.0.2,25,smtp', 'localhost'].join('\n'));
+    const out: Doc[] = [];
+    const counts = await runBatchInWorkers(targets, {
+      workers: 2,
+      fork: () =>
+        spawn('/nonexistent/mailprobe-worker', [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }),
+      onDocument: (line) => out.push(JSON.parse(line) as Doc),
+    });
+    expect(out.map((d) => d.input).sort()).toEqual(targets.map((t) => t.input).sort());
+    for (const d of out) {
+      expect(d.result.error?.exitCode).toBe(70);
+      expect(d.result.error?.message).toMatch(/could not be started \(spawn .* ENOENT\)/);
+    }
+    expect(counts).toEqual({ passed: 0, failed: 3, notDone: 0 });
   });
 
   it('--workers must be a whole number from 1 to 256 (exit 2, one line)', async () => {
