@@ -139,6 +139,9 @@ export async function run(argv: string[]): Promise<void> {
     .help()
     .alias('help', 'h')
     .strict()
+    // Options are read by their hyphenated names only: no camelCase twin of each (yargs-parser builds one per
+    // hyphenated option and alias on every parse, about a millisecond before the first socket).
+    .parserConfiguration({ 'camel-case-expansion': false })
     // The width matters only to the help text; reading it makes process.stdout (2-5 ms) before the first socket.
     .wrap(
       args.some((arg) => arg === '--help' || arg === '-h')
