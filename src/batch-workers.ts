@@ -57,14 +57,18 @@ export async function runBatchInWorkers(
   const failOn = options.failOn ?? 'high';
   const counts = { passed: 0, failed: 0, notDone: 0 };
   if (targets.length === 0) return counts;
-  const count = Math.max(1, Math.min(options.workers, targets.length));
-  const shares: BatchTarget[][] = Array.from({ length: count }, () => []);
-  for (const target of targets) shares[workerOf(target.host, count)]?.push(target);
+  // --concurrency is over all workers: never more workers than targets probed at once, and the targets at once
+  // split between the workers that have any, so that their sum is exactly --concurrency.
+  const concurrency = Math.max(1, options.hostConcurrency ?? 64);
+  const count = Math.max(1, Math.min(options.workers, targets.length, concurrency));
+  const byWorker: BatchTarget[][] = Array.from({ length: count }, () => []);
+  for (const target of targets) byWorker[workerOf(target.host, count)]?.push(target);
+  const shares = byWorker.filter((share) => share.length > 0);
   const { onDocument, signal, gate: _gate, fork, workers: _workers, ...rest } = options;
-  const workerOptions: WorkerOptions = {
+  const optionsFor = (index: number): WorkerOptions => ({
     ...rest,
-    hostConcurrency: Math.ceil((options.hostConcurrency ?? 64) / count),
-  };
+    hostConcurrency: Math.floor(concurrency / shares.length) + (index < concurrency % shares.length ? 1 : 0),
+  });
   const children: ChildProcess[] = [];
   const onAbort = () => {
     for (const child of children) if (child.connected) child.send({ t: 'abort' } satisfies ToWorker);
@@ -73,7 +77,7 @@ export async function runBatchInWorkers(
   try {
     await Promise.all(
       shares.map(
-        (share) =>
+        (share, index) =>
           new Promise<void>((resolve) => {
             const pending = new Map(share.map((target) => [target.input, target]));
             const child = fork();
@@ -165,7 +169,7 @@ export async function runBatchInWorkers(
               // A 'close' that never comes must not hold the run: the channel has had two seconds to drain.
               else setTimeout(() => end(code, exitSignal), 2000);
             });
-            send({ t: 'start', targets: share, options: workerOptions });
+            send({ t: 'start', targets: share, options: optionsFor(index) });
             if (signal?.aborted) send({ t: 'abort' });
           }),
       ),

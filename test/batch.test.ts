@@ -555,6 +555,58 @@ describe('mailprobe batch --workers (several processes)', () => {
     }
   });
 
+  it('--concurrency holds over all workers: --concurrency 1 --workers 3 probes one target at a time', async () => {
+    let open = 0;
+    let most = 0;
+    const slow = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        startRawServer(
+          (socket: net.Socket) => {
+            open++;
+            most = Math.max(most, open);
+            let ended = false;
+            const end = () => {
+              if (ended) return;
+              ended = true;
+              open--;
+            };
+            socket.on('close', end);
+            setTimeout(() => {
+              end();
+              socket.end('554 no service here\r\n');
+            }, 100);
+          },
+          `127.0.0.${i + 1}`,
+        ),
+      ),
+    );
+    try {
+      const lines = slow.map((server) => `${server.host},${server.port},submission`);
+      const file = join(dir, 'concurrency.txt');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const run = await cli([
+        'batch',
+        file,
+        '--workers',
+        '3',
+        '--concurrency',
+        '1',
+        '--timeout',
+        '2000',
+        '--quiet',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(
+        docs(run.stdout)
+          .map((d) => d.input)
+          .sort(),
+      ).toEqual([...lines].sort());
+      expect(most).toBe(1);
+    } finally {
+      await Promise.all(slow.map((server) => server.close()));
+    }
+  });
+
   it('a worker process that cannot be started: every target still gets a document, and the run ends', async () => {
     const { targets } = parseTargets(['127.0.0.1,25,smtp', '127.0.0.2,25,smtp', 'localhost'].join('\n'));
     const out: Doc[] = [];
