@@ -21,6 +21,9 @@ interface Doc {
   hosts: { ports: PortResult[] }[];
 }
 
+/** A document's port on 127.0.0.1 ('localhost' may resolve to ::1 as well). */
+const onV4 = (doc: Doc) => doc.hosts[0]?.ports.find((port) => port.address === '127.0.0.1');
+
 const docs = (stdout: string): Doc[] =>
   stdout
     .split('\n')
@@ -513,7 +516,8 @@ describe('mailprobe batch --workers (several processes)', () => {
       // The dying worker's own target (and any refused one it had not reported), and the waiting one probed.
       const lost = out.filter((d) => d.result.error?.exitCode === 70).map((d) => d.input);
       expect(lost.filter((input) => !input.startsWith('127.0.1.'))).toHaveLength(1);
-      expect(out.filter((d) => d.hosts[0]?.ports[0]?.status === 'silent')).toHaveLength(1);
+      // (localhost may resolve to ::1 too, where nothing listens: the IPv4 port is the one that waited.)
+      expect(out.filter((d) => onV4(d)?.status === 'silent')).toHaveLength(1);
     } finally {
       await silent.close();
     }
@@ -604,6 +608,42 @@ describe('mailprobe batch --workers (several processes)', () => {
       expect(most).toBe(1);
     } finally {
       await Promise.all(slow.map((server) => server.close()));
+    }
+  });
+
+  it('a 421 seen by one worker backs the address off for every worker', async () => {
+    const workers = [2, 3, 4, 5, 6, 7, 8].find((n) => workerOf('localhost', n) !== workerOf('127.0.0.1', n));
+    const limited = await startRawServer((socket) =>
+      socket.end('421 4.7.0 Too many connections, slow down\r\n'),
+    );
+    try {
+      // Refused ports on other addresses besides, so that there are as many targets as workers.
+      const lines = [
+        ...['localhost', '127.0.0.1'].flatMap((host) =>
+          ['smtp', 'submission', 'imap'].map((service) => `${host},${limited.port},${service}`),
+        ),
+        ...Array.from({ length: 6 }, (_, i) => `127.0.1.${i + 1},${limited.port},pop3`),
+      ];
+      const file = join(dir, 'backoff.txt');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const run = await cli([
+        'batch',
+        file,
+        '--workers',
+        String(workers),
+        '--per-address',
+        '1',
+        '--timeout',
+        '2000',
+        '--quiet',
+      ]);
+      const shared = docs(run.stdout).filter((d) => !d.input.startsWith('127.0.1.'));
+      expect(shared).toHaveLength(6);
+      for (const d of shared) expect(onV4(d)?.status).toBe('rate-limited');
+      // One connection asked it to slow down; no other worker connected to that address after it.
+      expect(limited.connections()).toBe(1);
+    } finally {
+      await limited.close();
     }
   });
 
