@@ -28,7 +28,7 @@ export class FilteredEarlyError extends Error {
   readonly code = 'FILTERED_EARLY';
   constructor(readonly evidence: import('./fast-filtered.js').FilteredEvidence) {
     super(
-      `no answer to ${evidence.synsSentAtMs.length + 1} SYNs (mailprobe's at ${evidence.synsSentAtMs.join(' and ')} ms, the kernel's retry) within ${evidence.decidedAfterMs} ms, while ${evidence.siblings.length} other ports of the host answered their first SYN in at most ${evidence.slowestSiblingMs} ms`,
+      `no answer to ${evidence.synsSentAtMs.length + 1} SYNs (mailprobe's at ${evidence.synsSentAtMs.join(', ')} ms, and the kernel's retry) within ${evidence.decidedAfterMs} ms, while ${evidence.siblings.length} other ports of the host answered their first SYN in at most ${evidence.slowestSiblingMs} ms`,
     );
     this.name = 'FilteredEarlyError';
   }

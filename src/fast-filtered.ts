@@ -2,10 +2,14 @@
  * Deciding "filtered" early, like nmap, and only with evidence. A port whose SYN gets no answer is called
  * filtered before its connect deadline only when the network looks reliable from here: every other port of the
  * host (other port numbers, both families) answered its first SYN (in under a second, the kernel's first
- * retransmission time), and the rest of the host is done. Its connect then had one extra SYN on a fresh socket
- * at 0.5 s, and the kernel's own retry at 1 s: the port is called filtered at 1 s + max(200 ms, 4 × the slowest
- * sibling's connect time) if none of them was answered. That is as many unanswered SYNs as the full deadline
- * gives, in a third of the time. A slow-but-alive port answers one of them, and is never called filtered.
+ * retransmission time, and with no extra SYN of ours), and the rest of the host is done. Its connect had extra
+ * SYNs on fresh sockets: one at 0.5 s, as every port's connect gets, and one at 0.25 s and one at 0.75 s when
+ * the ports that had answered did so in under a quarter of the time elapsed; the kernel retries the first at 1 s.
+ * The port is called filtered at 1 s + max(200 ms, 4 × the slowest sibling's connect time) if none of them was
+ * answered and at least two extra SYNs went out (four attempts or more). With 5% of packets lost each way, a live
+ * port loses one attempt about one time in ten, and four about once in 10,000; on three attempts (one extra SYN,
+ * as first built) it was about once in a thousand, which the loss benchmark saw. A slow-but-alive port answers
+ * one of them, and is never called filtered.
  */
 import { monotonicMs } from './net/clock.js';
 
@@ -13,7 +17,7 @@ import { monotonicMs } from './net/clock.js';
 export interface FilteredEvidence {
   /** ms after the first SYN at which the port was called filtered. */
   decidedAfterMs: number;
-  /** When mailprobe's SYNs went out (ms after the first); the kernel retries the first one at about 1000 ms. */
+  /** When mailprobe's SYNs went out (ms after the first, which is 0); the kernel retries the first at about 1000 ms. */
   synsSentAtMs: number[];
   /** Every other port of the host and how fast it answered its first SYN (ms). */
   siblings: { port: number; address: string; connectMs: number }[];
@@ -23,8 +27,14 @@ export interface FilteredEvidence {
 
 /** The first SYN is retransmitted by the kernel after about 1 s (RFC 6298 §2.1); an answer before that is to the first. */
 const firstSynWindowMs = 1000;
-/** When the extra SYN goes out. */
-export const extraSynAfterMs = 500;
+/** When extra SYNs may go out (ms after the first). */
+export const extraSynsAtMs = [250, 500, 750];
+/** The extra SYN every port's connect gets, whatever the others showed (the rest need a fast network). */
+const alwaysAtMs = 500;
+/** The last of them. */
+const lastExtraAtMs = 750;
+/** The least extra SYNs for an early verdict: with the first and the kernel's retry, four attempts. */
+const leastExtras = 2;
 
 interface Job {
   port: number;
@@ -36,13 +46,16 @@ interface Job {
   unanswered?: boolean;
   finished: boolean;
   decide?: ((evidence: FilteredEvidence) => void) | undefined;
-  extraAt?: number;
+  /** When extra SYNs went out (ms after the first). */
+  extras: number[];
 }
 
 /** What one port's connect step reports to, and hears from, its host's coordinator. */
 export interface ConnectWatch {
-  /** Send one extra SYN on a fresh socket after this many ms without an answer. */
-  extraSynAfterMs: number;
+  /** Send an extra SYN on a fresh socket at each of these ms without an answer, when mayAddSyn() says so. */
+  extraSynsAtMs: number[];
+  /** Whether the extra SYN due at `atMs` goes out (see FastFiltered.mayAddSyn). */
+  mayAddSyn(atMs: number): boolean;
   /** The connect attempt starts (the first SYN goes out). */
   started(): void;
   /** mailprobe sent its extra SYN. */
@@ -62,27 +75,29 @@ export class FastFiltered {
 
   constructor(targets: { address: string; port: number }[]) {
     for (const { address, port } of targets)
-      this.jobs.set(`${address}|${port}`, { address, port, finished: false });
+      this.jobs.set(`${address}|${port}`, { address, port, finished: false, extras: [] });
   }
 
   /** The watch for one port's connect. */
   watch(address: string, port: number): ConnectWatch {
-    const job = this.jobs.get(`${address}|${port}`) ?? { address, port, finished: false };
+    const job = this.jobs.get(`${address}|${port}`) ?? { address, port, finished: false, extras: [] };
     this.jobs.set(`${address}|${port}`, job);
     const verdict = new Promise<FilteredEvidence>((resolve) => {
       job.decide = resolve;
     });
     return {
-      extraSynAfterMs,
+      extraSynsAtMs,
+      mayAddSyn: (atMs) => this.mayAddSyn(job, atMs),
       started: () => {
         job.startedAt = monotonicMs();
       },
       extraSent: () => {
-        job.extraAt = job.startedAt === undefined ? extraSynAfterMs : monotonicMs() - job.startedAt;
+        job.extras.push(job.startedAt === undefined ? 0 : Math.round(monotonicMs() - job.startedAt));
       },
       answered: (ms) => {
         job.connectMs = ms;
-        if (ms >= firstSynWindowMs) job.unanswered = true;
+        // An answer that needed an extra SYN, or came after the kernel's retry, shows a lossy or slow path.
+        if (ms >= firstSynWindowMs || job.extras.length > 0) job.unanswered = true;
         job.decide = undefined;
         this.check();
       },
@@ -108,6 +123,22 @@ export class FastFiltered {
     this.timer = undefined;
   }
 
+  /**
+   * The extra SYN at 0.5 s always goes out. The others go out when the network looks fast and reliable from here:
+   * at least one other port answered, every one that did answered in under a quarter of the time `job` has
+   * waited, and none went unanswered. On a slow path (answers of hundreds of ms) they do not, and then nothing is
+   * decided early.
+   */
+  private mayAddSyn(job: Job, atMs: number): boolean {
+    if (atMs === alwaysAtMs) return true;
+    if (job.startedAt === undefined) return false;
+    const elapsed = monotonicMs() - job.startedAt;
+    const siblings = [...this.jobs.values()].filter((other) => other.port !== job.port);
+    if (siblings.some((other) => other.unanswered)) return false;
+    const answered = siblings.filter((other) => other.connectMs !== undefined);
+    return answered.length > 0 && Math.max(...answered.map((other) => other.connectMs ?? 0)) * 4 < elapsed;
+  }
+
   private check(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -116,6 +147,9 @@ export class FastFiltered {
     for (const job of this.jobs.values()) {
       if (!job.decide || job.startedAt === undefined || job.connectMs !== undefined || job.unanswered)
         continue;
+      // Fewer than four attempts is not enough evidence: once no more extra SYN can go out, the port waits its
+      // whole deadline.
+      if (job.extras.length < leastExtras && now - job.startedAt > lastExtraAtMs + 10) continue;
       const siblings = [...this.jobs.values()].filter((other) => other.port !== job.port);
       // Armed only when every sibling answered its first SYN, and only once the rest of the host is done.
       if (siblings.length === 0) continue;
@@ -132,7 +166,7 @@ export class FastFiltered {
       job.decide = undefined;
       decide({
         decidedAfterMs: Math.round(now - job.startedAt),
-        synsSentAtMs: job.extraAt === undefined ? [0] : [0, Math.round(job.extraAt)],
+        synsSentAtMs: [0, ...job.extras],
         siblings: siblings.map((other) => ({
           port: other.port,
           address: other.address,

@@ -106,10 +106,13 @@ export class Session {
             address,
             port,
             (s) => this.track(s),
-            watch.extraSynAfterMs,
+            watch.extraSynsAtMs,
+            (atMs) => watch.mayAddSyn(atMs),
             () => {
               watch.extraSent();
-              this.note(`no answer to the SYN after ${watch.extraSynAfterMs} ms: one more on a fresh socket`);
+              this.note(
+                `no answer to the SYN after ${Math.round(monotonicMs() - start)} ms while the other ports answered at once: one more on a fresh socket`,
+              );
             },
           ),
           early,

@@ -36,7 +36,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   open: 'the mail protocol was recognised and the dialogue completed',
   refused: 'the connection was refused (TCP RST): nothing listens on the port',
   filtered:
-    'no answer to the connection attempt (the deadline, or three SYNs while the rest of the host answered at once): something on the path drops the packets',
+    'no answer to the connection attempt (the deadline, or up to five SYNs in about a second while the rest of the host answered at once): something on the path drops the packets',
   unreachable: 'no route to the host (ICMP unreachable or no local route)',
   reset: 'the connection was reset by the peer',
   closed: 'the server closed the connection before the dialogue finished',

@@ -68,21 +68,26 @@ export function connectTcpWithExtraSyn(
   address: string,
   port: number,
   onSocket: (socket: net.Socket) => void,
-  extraAfterMs: number,
+  extrasAtMs: number[],
+  mayAdd: (atMs: number) => boolean,
   onExtra: () => void,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let failures = 0;
     const attempts: net.Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const stop = () => {
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+    };
     const attempt = () => {
       const socket = net.connect({ host: address, port, noDelay: true });
       attempts.push(socket);
       onSocket(socket);
       socket.once('connect', () => {
         if (settled) return void socket.destroy();
-        settled = true;
-        clearTimeout(timer);
+        stop();
         for (const other of attempts) if (other !== socket) other.destroy();
         socket.removeAllListeners('error');
         resolve(socket);
@@ -90,21 +95,23 @@ export function connectTcpWithExtraSyn(
       socket.once('error', (error: NodeJS.ErrnoException) => {
         failures++;
         if (settled) return;
-        // A refusal is an answer; any other error waits for the other attempt, if one is still going.
+        // A refusal is an answer; any other error waits for the other attempts, if one is still going.
         if (error.code === 'ECONNREFUSED' || failures >= attempts.length) {
-          settled = true;
-          clearTimeout(timer);
+          stop();
           for (const other of attempts) other.destroy();
           reject(error);
         }
       });
     };
-    const timer = setTimeout(() => {
-      if (settled) return;
-      onExtra();
-      attempt();
-    }, extraAfterMs);
-    timer.unref();
+    for (const at of extrasAtMs) {
+      const timer = setTimeout(() => {
+        if (settled || !mayAdd(at)) return;
+        onExtra();
+        attempt();
+      }, at);
+      timer.unref();
+      timers.push(timer);
+    }
     attempt();
   });
 }

@@ -10,7 +10,7 @@ function earlyEvidence(port: PortResult): string[] {
     .map((other) => `${other.port} ${other.address} ${other.connectMs} ms`)
     .join(', ');
   return [
-    `called filtered after ${early.decidedAfterMs} ms: SYNs at ${early.synsSentAtMs.join(' and ')} ms and the kernel's retry went unanswered`,
+    `called filtered after ${early.decidedAfterMs} ms: SYNs at ${early.synsSentAtMs.join(', ')} ms and the kernel's retry went unanswered`,
     `the other ports answered their first SYN: ${answers}${early.siblings.length > 6 ? ', …' : ''} (slowest ${early.slowestSiblingMs} ms)`,
   ];
 }
