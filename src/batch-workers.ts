@@ -8,7 +8,14 @@
  * reason: no target is lost silently.
  */
 import type { ChildProcess } from 'node:child_process';
-import { type BatchOptions, type BatchTarget, LocalGate, renderBatchError, runBatch } from './batch.js';
+import {
+  type BatchOptions,
+  type BatchTarget,
+  fnv1a,
+  LocalGate,
+  renderBatchError,
+  runBatch,
+} from './batch.js';
 
 /** What the parent sends a worker. */
 export type ToWorker =
@@ -33,12 +40,7 @@ export type WorkerOptions = Omit<
 
 /** The worker (0-based) a target goes to: FNV-1a of its host, so one host's lines share a worker. */
 export function workerOf(host: string, count: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < host.length; i++) {
-    hash ^= host.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % count;
+  return fnv1a(host) % count;
 }
 
 export interface WorkersOptions extends BatchOptions {

@@ -91,12 +91,17 @@ export function parseShard(text: string): { index: number; count: number } {
 
 /** The shard (1..count) a target belongs to: FNV-1a of its input line, stable across runs and machines. */
 export function shardOf(input: string, count: number): number {
+  return (fnv1a(input) % count) + 1;
+}
+
+/** FNV-1a (32 bits) of the text's UTF-8 bytes. */
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(input, 'utf8')) {
+  for (const byte of Buffer.from(text, 'utf8')) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return (hash % count) + 1;
+  return hash;
 }
 
 export interface BatchOptions extends Omit<ProbeOptions, 'ports' | 'concurrency' | 'onPortDone'> {

@@ -32,7 +32,7 @@ export const extraSynsAtMs = [250, 500, 750];
 /** The extra SYN every port's connect gets, whatever the others showed (the rest need a fast network). */
 const alwaysAtMs = 500;
 /** The last of them. */
-const lastExtraAtMs = 750;
+const lastExtraAtMs = Math.max(...extraSynsAtMs);
 /** The least extra SYNs for an early verdict: with the first and the kernel's retry, four attempts. */
 const leastExtras = 2;
 

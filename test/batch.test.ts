@@ -3,7 +3,7 @@
  * back-off on a rate-limit reply, resume from a partial output.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,32 @@ const docs = (stdout: string): Doc[] =>
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => validReport<Doc>(line));
+
+/**
+ * A server handler that greets late with a refusal and hangs up itself (so each connection's end is known here,
+ * not a moment later when the client's FIN arrives), counting the connections open at once over every server it
+ * is given to, and when each was accepted.
+ */
+function slowRefusals(delayMs: number) {
+  const counter = { open: 0, most: 0, accepted: [] as number[] };
+  const handle = (socket: net.Socket) => {
+    counter.open++;
+    counter.most = Math.max(counter.most, counter.open);
+    counter.accepted.push(performance.now());
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      counter.open--;
+    };
+    socket.on('close', end);
+    setTimeout(() => {
+      end();
+      socket.end('554 no service here\r\n');
+    }, delayMs);
+  };
+  return { counter, handle };
+}
 
 describe('parseTargets', () => {
   it('reads hosts, host,port,service and ZGrab2 CSV; skips comments, blanks and repeats; reports bad lines', () => {
@@ -214,27 +240,8 @@ describe('mailprobe batch (the CLI)', () => {
 
 describe('runBatch limits', () => {
   it('never opens more connections to one address than --per-address, and paces them by --address-interval', async () => {
-    let open = 0;
-    let most = 0;
-    const accepted: number[] = [];
-    const slow = await startRawServer((socket: net.Socket) => {
-      open++;
-      most = Math.max(most, open);
-      accepted.push(performance.now());
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        open--;
-      };
-      socket.on('close', end);
-      // Greets late with a refusal and hangs up itself, so each connection's end is known here, not a moment
-      // later when the client's FIN arrives.
-      setTimeout(() => {
-        end();
-        socket.end('554 no service here\r\n');
-      }, 150);
-    });
+    const { counter, handle } = slowRefusals(150);
+    const slow = await startRawServer(handle);
     try {
       const services = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'];
       const { targets } = parseTargets(
@@ -251,13 +258,15 @@ describe('runBatch limits', () => {
       });
       expect(documents).toBe(7);
       expect(slow.connections()).toBeGreaterThanOrEqual(7);
-      expect(most).toBeLessThanOrEqual(2);
-      expect(most).toBe(2);
-      const gaps = accepted.slice(1).map((at, i) => at - (accepted[i] ?? 0));
+      expect(counter.most).toBeLessThanOrEqual(2);
+      expect(counter.most).toBe(2);
+      const gaps = counter.accepted.slice(1).map((at, i) => at - (counter.accepted[i] ?? 0));
       // Without pacing, two connections would start together (gap ~0). The server shares the client's event
       // loop, so one accept may be seen a few ms late: each gap is checked loosely, the whole span tightly.
       for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(30);
-      expect((accepted.at(-1) ?? 0) - (accepted[0] ?? 0)).toBeGreaterThanOrEqual(40 * gaps.length - 5);
+      expect((counter.accepted.at(-1) ?? 0) - (counter.accepted[0] ?? 0)).toBeGreaterThanOrEqual(
+        40 * gaps.length - 5,
+      );
     } finally {
       await slow.close();
     }
@@ -328,17 +337,19 @@ describe('mailprobe batch --workers (several processes)', () => {
     dir = mkdtempSync(join(tmpdir(), 'mailprobe-workers-'));
   });
 
-  /** The worker processes of a running batch (its children). */
-  const childrenOf = (pid: number): number[] => {
-    try {
-      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)
-        .map(Number);
-    } catch {
-      return [];
-    }
-  };
+  /** The worker processes of a running batch (its children), from /proc: no procps on a fresh machine. */
+  const childrenOf = (pid: number): number[] =>
+    readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((name) => {
+        try {
+          // The parent pid is the second field after the command, which is in parentheses.
+          return readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(pid);
+        } catch {
+          return false; // gone meanwhile
+        }
+      })
+      .map(Number);
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -379,25 +390,8 @@ describe('mailprobe batch --workers (several processes)', () => {
     // 'localhost' and '127.0.0.1' are one address under two names; with this many workers they go to different ones.
     const workers = [2, 3, 4, 5, 6, 7, 8].find((n) => workerOf('localhost', n) !== workerOf('127.0.0.1', n));
     expect(workers).toBeDefined();
-    let open = 0;
-    let most = 0;
-    const accepted: number[] = [];
-    const slow = await startRawServer((socket: net.Socket) => {
-      open++;
-      most = Math.max(most, open);
-      accepted.push(performance.now());
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        open--;
-      };
-      socket.on('close', end);
-      setTimeout(() => {
-        end();
-        socket.end('554 no service here\r\n');
-      }, 100);
-    });
+    const { counter, handle } = slowRefusals(100);
+    const slow = await startRawServer(handle);
     try {
       const services = ['smtp', 'submission', 'imap', 'pop3'];
       const lines = ['localhost', '127.0.0.1'].flatMap((host) =>
@@ -426,8 +420,8 @@ describe('mailprobe batch --workers (several processes)', () => {
       ).toEqual([...lines].sort());
       expect(slow.connections()).toBeGreaterThanOrEqual(lines.length);
       // Each worker alone would allow one connection: two at once would mean the limit was per worker.
-      expect(most).toBe(1);
-      const gaps = accepted.slice(1).map((at, i) => at - (accepted[i] ?? 0));
+      expect(counter.most).toBe(1);
+      const gaps = counter.accepted.slice(1).map((at, i) => at - (counter.accepted[i] ?? 0));
       for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(30);
     } finally {
       await slow.close();
@@ -560,29 +554,9 @@ describe('mailprobe batch --workers (several processes)', () => {
   });
 
   it('--concurrency holds over all workers: --concurrency 1 --workers 3 probes one target at a time', async () => {
-    let open = 0;
-    let most = 0;
+    const { counter, handle } = slowRefusals(100);
     const slow = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        startRawServer(
-          (socket: net.Socket) => {
-            open++;
-            most = Math.max(most, open);
-            let ended = false;
-            const end = () => {
-              if (ended) return;
-              ended = true;
-              open--;
-            };
-            socket.on('close', end);
-            setTimeout(() => {
-              end();
-              socket.end('554 no service here\r\n');
-            }, 100);
-          },
-          `127.0.0.${i + 1}`,
-        ),
-      ),
+      Array.from({ length: 6 }, (_, i) => startRawServer(handle, `127.0.0.${i + 1}`)),
     );
     try {
       const lines = slow.map((server) => `${server.host},${server.port},submission`);
@@ -605,7 +579,7 @@ describe('mailprobe batch --workers (several processes)', () => {
           .map((d) => d.input)
           .sort(),
       ).toEqual([...lines].sort());
-      expect(most).toBe(1);
+      expect(counter.most).toBe(1);
     } finally {
       await Promise.all(slow.map((server) => server.close()));
     }

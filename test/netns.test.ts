@@ -101,6 +101,31 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
       }[];
     }
 
+    /** One SYN to 993 in every `every` (the one at `packet`, 0-based) goes to `target`, in both families. */
+    const nthSynTo993 = (ns: Netns, every: number, packet: number, target: 'ACCEPT' | 'DROP') => {
+      for (const table of ['iptables', 'ip6tables'])
+        ns.exec(
+          table,
+          '-A',
+          'OUTPUT',
+          '-p',
+          'tcp',
+          '--dport',
+          '993',
+          '--syn',
+          '-m',
+          'statistic',
+          '--mode',
+          'nth',
+          '--every',
+          String(every),
+          '--packet',
+          String(packet),
+          '-j',
+          target,
+        );
+    };
+
     it('port 25 dropped while every other port answers at once: filtered in about a second, not five', async () => {
       const ns = netns();
       ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
@@ -136,27 +161,7 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
     it('a port whose first SYN is lost answers the extra one: open, never filtered', async () => {
       const ns = netns();
       // Drop every other SYN to 993: the first attempt's SYN is lost, the first extra one (0.25 s) gets through.
-      for (const table of ['iptables', 'ip6tables'])
-        ns.exec(
-          table,
-          '-A',
-          'OUTPUT',
-          '-p',
-          'tcp',
-          '--dport',
-          '993',
-          '--syn',
-          '-m',
-          'statistic',
-          '--mode',
-          'nth',
-          '--every',
-          '2',
-          '--packet',
-          '0',
-          '-j',
-          'DROP',
-        );
+      nthSynTo993(ns, 2, 0, 'DROP');
       const run = await ns.scenario({ servers: allSeven, cli: args });
       const host = validReport<Early>(run.stdout).hosts[0];
       for (const port of host?.ports ?? []) expect(port.status, `${port.port} ${port.address}`).toBe('open');
@@ -167,29 +172,9 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
       // Of every four SYNs to 993 only the fourth gets through: the first (0 s) and the extra ones at 0.25 and
       // 0.5 s are lost, the one at 0.75 s is answered. With one extra SYN only (at 0.5 s), the fourth SYN would
       // have been the kernel's retry of the extra one at 1.5 s, after the early verdict at about 1.2 s.
-      for (const table of ['iptables', 'ip6tables']) {
-        ns.exec(
-          table,
-          '-A',
-          'OUTPUT',
-          '-p',
-          'tcp',
-          '--dport',
-          '993',
-          '--syn',
-          '-m',
-          'statistic',
-          '--mode',
-          'nth',
-          '--every',
-          '4',
-          '--packet',
-          '3',
-          '-j',
-          'ACCEPT',
-        );
+      nthSynTo993(ns, 4, 3, 'ACCEPT');
+      for (const table of ['iptables', 'ip6tables'])
         ns.exec(table, '-A', 'OUTPUT', '-p', 'tcp', '--dport', '993', '--syn', '-j', 'DROP');
-      }
       const run = await ns.scenario({ servers: allSeven, cli: args });
       const host = validReport<Early>(run.stdout).hosts[0];
       for (const port of host?.ports ?? []) expect(port.status, `${port.port} ${port.address}`).toBe('open');

@@ -66,6 +66,19 @@ function parseXml(text: string): { tree: Node } | { problem: string } {
   }
 }
 
+/**
+ * The root element `name` of a document that claims to be one: its tree under that root, or what to return
+ * instead (not this kind of document at all, not readable, or another root).
+ */
+function rootOf(document: string, name: string): { root: Node } | { answer: ReadDocument } {
+  if (!claims(document, name)) return { answer: notA(name) };
+  const parsed = parseXml(document);
+  if ('problem' in parsed) return { answer: { settings: [], problems: [parsed.problem] } };
+  if (parsed.tree[name] === undefined)
+    return { answer: { settings: [], problems: [`the root element is not <${name}>`] } };
+  return { root: node(parsed.tree[name]) ?? {} };
+}
+
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
 
@@ -107,12 +120,9 @@ const socketTypes: Record<string, PublishedSecurity> = { SSL: 'TLS', STARTTLS: '
 
 /** A config-v1.1.xml document (the domain's own, or the ISPDB's). */
 export function readAutoconfig(document: string, domain: string, email?: string): ReadDocument {
-  if (!claims(document, 'clientConfig')) return notA('clientConfig');
-  const parsed = parseXml(document);
-  if ('problem' in parsed) return { settings: [], problems: [parsed.problem] };
-  if (parsed.tree.clientConfig === undefined)
-    return { settings: [], problems: ['the root element is not <clientConfig>'] };
-  const root = node(parsed.tree.clientConfig) ?? {};
+  const read = rootOf(document, 'clientConfig');
+  if ('answer' in read) return read.answer;
+  const root = read.root;
   const providers = list(root.emailProvider);
   if (providers.length === 0) return { settings: [], problems: ['<clientConfig> has no <emailProvider>'] };
   const problems: string[] = [];
@@ -176,12 +186,9 @@ export function readAutoconfig(document: string, domain: string, email?: string)
  * `<SSL>` (on, off; absent means on); `TLS` means STARTTLS; `SSL` and `<SSL>on` mean TLS from the first byte.
  */
 export function readAutodiscover(document: string, domain: string, email?: string): ReadDocument {
-  if (!claims(document, 'Autodiscover')) return notA('Autodiscover');
-  const parsed = parseXml(document);
-  if ('problem' in parsed) return { settings: [], problems: [parsed.problem] };
-  if (parsed.tree.Autodiscover === undefined)
-    return { settings: [], problems: ['the root element is not <Autodiscover>'] };
-  const root = node(parsed.tree.Autodiscover) ?? {};
+  const read = rootOf(document, 'Autodiscover');
+  if ('answer' in read) return read.answer;
+  const root = read.root;
   const response = node(root.Response);
   if (!response) return { settings: [], problems: ['<Autodiscover> has no <Response>'] };
   const error = node(response.Error);
