@@ -19,7 +19,8 @@ else start();
 
 function start() {
   const vm = require('node:vm');
-  const Module = require('node:module');
+  // The CommonJS loader's class, without loading the public node:module (its source maps and ESM hooks).
+  const Module = module.constructor;
   const folder = path.join(__dirname, '..', 'dist', 'cli');
 
   function cacheFolder() {
@@ -53,35 +54,51 @@ function start() {
   }
 
   /**
-   * Which build of a bundle this is: its size, its modification time and the package version. V8 checks a code
-   * cache against the source's length only, so a rebuilt bundle of the same length must not find the old cache
-   * (its functions would run in place of the new ones). npm gives every packaged file the same time, hence the
-   * version too.
+   * Which build of a bundle this is: the hash of its content that scripts/build-cli.mjs writes on its first line
+   * (the version is compiled into the bundle), its size and its modification time. V8 checks a code cache against
+   * the source's length only, so a changed bundle of the same length must not find the old cache (its functions
+   * would run in place of the new ones): a rebuild changes the hash, an edit by hand the time. npm gives every
+   * packaged file the same time, hence the hash. The help cache uses the same tag (its text changes with the
+   * build). A bundle without the line (not built by the script) has the package version in its place.
    */
   let packageVersion;
   const tags = new Map();
-  function buildTag(file) {
+  function buildTag(file, source) {
     const known = tags.get(file);
     if (known) return known;
     const stat = fs.statSync(file);
-    if (packageVersion === undefined) {
-      try {
-        packageVersion = JSON.parse(
-          fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'),
-        ).version;
-      } catch {
-        packageVersion = 'unknown';
+    let build = /^\/\/ mailprobe-build ([0-9a-f]{16})\n/.exec(source ?? firstLine(file))?.[1];
+    if (build === undefined) {
+      if (packageVersion === undefined) {
+        try {
+          packageVersion = JSON.parse(
+            fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'),
+          ).version;
+        } catch {
+          packageVersion = 'unknown';
+        }
       }
+      build = String(packageVersion).replace(/[^0-9A-Za-z.]/g, '');
     }
-    const tag = `${stat.size}.${Math.floor(stat.mtimeMs)}.${String(packageVersion).replace(/[^0-9A-Za-z.]/g, '')}`;
+    const tag = `${stat.size}.${Math.floor(stat.mtimeMs)}.${build}`;
     tags.set(file, tag);
     return tag;
+  }
+
+  function firstLine(file) {
+    const head = Buffer.alloc(64);
+    const fd = fs.openSync(file, 'r');
+    try {
+      return head.toString('latin1', 0, fs.readSync(fd, head, 0, head.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Compiles and runs one CommonJS bundle in `module`, with its code cache. */
   function run(module, file) {
     const source = fs.readFileSync(file, 'utf8');
-    const tag = buildTag(file);
+    const tag = buildTag(file, source);
     const name = `${path.basename(file, '.cjs')}-${tag}-${kind}.bin`;
     const cacheFile = cache && path.join(cache, name);
     let cachedData;
@@ -118,7 +135,39 @@ function start() {
     }
     script
       .runInThisContext()
-      .call(module.exports, module.exports, Module.createRequire(file), module, file, path.dirname(file));
+      .call(module.exports, module.exports, bundleRequire(file), module, file, path.dirname(file));
+  }
+
+  /**
+   * The `require` a bundle runs with: the other bundles by their path (no resolution, which walks folders for
+   * package.json files), everything else as Node would.
+   */
+  function bundleRequire(file) {
+    const own = Module.createRequire(file);
+    const direct = (id) => {
+      const target = id.startsWith('./') && path.join(folder, id.slice(2));
+      if (!target || !bundles.has(target)) return own(id);
+      const cached = Module._cache[target];
+      if (cached) return cached.exports;
+      const child = new Module(target, module);
+      child.filename = target;
+      child.paths = Module._nodeModulePaths(folder);
+      Module._cache[target] = child;
+      try {
+        run(child, target);
+      } catch (error) {
+        delete Module._cache[target];
+        throw error;
+      }
+      child.loaded = true;
+      return child.exports;
+    };
+    return Object.assign(direct, {
+      resolve: own.resolve,
+      cache: own.cache,
+      main: own.main,
+      extensions: own.extensions,
+    });
   }
 
   // The engine bundle is required by the CLI bundle when a command probes: give it its cache too.

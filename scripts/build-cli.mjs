@@ -4,6 +4,7 @@
 // only then; string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
 // sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -30,12 +31,32 @@ const importMetaUrl = {
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 let shimReplaced = 0;
+const packageVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const cliFolder = join(root, 'dist/src/cli');
 const plugins = [
   {
     name: 'mailprobe-cli',
     setup(b) {
       b.onResolve({ filter: /^string-width$/ }, () => ({ path: join(here, 'lazy-string-width.mjs') }));
+      // The locale files yargs may read, listed when the bundle is built (yargs-shim.mjs, translator).
+      b.onResolve({ filter: /^mailprobe:locale-files$/ }, () => ({
+        path: 'locale-files',
+        namespace: 'mailprobe',
+      }));
+      b.onLoad({ filter: /^locale-files$/, namespace: 'mailprobe' }, () => ({
+        contents: `export default ${JSON.stringify(
+          readdirSync(join(yargsDir, 'locales'))
+            .filter((name) => name.endsWith('.json'))
+            .map((name) => name.slice(0, -'.json'.length)),
+        )};`,
+        loader: 'js',
+      }));
+      b.onResolve({ filter: /^(node:)?module$/ }, () => ({ path: join(here, 'lazy-module.mjs') }));
+      // The version is known when the bundles are built: no package.json read at start-up.
+      b.onLoad({ filter: /dist\/src\/version\.js$/ }, () => ({
+        contents: `export function version() { return ${JSON.stringify(packageVersion)}; }`,
+        loader: 'js',
+      }));
       b.onResolve({ filter: /\/platform-shims\/esm\.mjs$/ }, (args) => {
         if (!args.importer.startsWith(yargsDir)) return undefined;
         shimReplaced++;
@@ -112,6 +133,14 @@ const cliui = await build({
 });
 if (Object.keys(result.metafile.inputs).some((input) => /node_modules\/(cliui|wrap-ansi)\//.test(input)))
   throw new Error('cliui or wrap-ansi is still inside cli.cjs: the lazy stand-in was not used');
+// The bin runs these with a code cache named after the build: a hash of the content on the first line, read
+// from the source the bin reads anyway (bin/mailprobe.cjs).
+for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs']) {
+  const file = join(out, name);
+  const text = readFileSync(file, 'utf8');
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  writeFileSync(file, `// mailprobe-build ${hash}\n${text}`);
+}
 mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.

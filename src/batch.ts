@@ -7,7 +7,7 @@
  * target yields a document, with a status, even when it cannot be probed.
  */
 import { ResolveError, UsageError } from './errors.js';
-import { monotonicMs } from './net/clock.js';
+import { isoTime, monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { isService, referenceTable } from './reference/table.js';
 import { failureReport, jsonReport } from './render/json.js';
@@ -273,7 +273,7 @@ function notTested(target: { address: string; family: 4 | 6; port: number; servi
     family: target.family,
     status: 'rate-limited',
     statusDetail: 'not tested: the address asked to slow down (a 421 or a rate-limit reply); backed off',
-    startedAt: new Date().toISOString(),
+    startedAt: isoTime(),
     timings: { total: 0 },
     transcript: [],
   };

@@ -16,7 +16,7 @@ import {
 } from './errors.js';
 import type { ConnectWatch } from './fast-filtered.js';
 import { invalidLimit, type Limits } from './limits.js';
-import { monotonicMs } from './net/clock.js';
+import { isoTime, monotonicMs } from './net/clock.js';
 import { Deadline } from './net/deadline.js';
 import { stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName, isIP } from './net/names.js';
@@ -144,7 +144,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     family: target.family,
     status: 'open',
     statusDetail: '',
-    startedAt: new Date().toISOString(),
+    startedAt: isoTime(),
     timings: session.timings,
     transcript: session.transcript,
   };

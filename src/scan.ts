@@ -4,7 +4,7 @@ import { Dns } from './dns.js';
 import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { FastFiltered } from './fast-filtered.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
-import { monotonicMs } from './net/clock.js';
+import { isoTime, monotonicMs } from './net/clock.js';
 import { warmTlsContext } from './net/dial.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
@@ -103,7 +103,7 @@ export function pickAddresses(addresses: HostResult['addresses']): HostResult['a
  */
 export async function probeHost(host: string, options: ProbeOptions = {}): Promise<HostResult> {
   const started = monotonicMs();
-  const startedAt = new Date().toISOString();
+  const startedAt = isoTime();
   const limits: Limits = { ...defaultLimits, ...options.limits };
   const badLimit = invalidLimit(limits);
   if (badLimit) throw new UsageError(`limits: ${badLimit}`);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
+import { isoTime } from '../src/net/clock.js';
 import { probeHost } from '../src/scan.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
@@ -244,5 +245,24 @@ describe('stdout that goes away', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).not.toMatch(/Error|\n\s+at /);
     expect(code).toBe(0);
+  });
+});
+
+describe('report times', () => {
+  it('isoTime writes what Date#toISOString writes, edge years included', () => {
+    for (const ms of [
+      0,
+      -1,
+      1,
+      Date.now(),
+      951_782_400_000,
+      253_402_300_799_999,
+      -62_167_219_200_000,
+      1e15,
+      -1e15,
+    ])
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+    expect(isoTime()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 });

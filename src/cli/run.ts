@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<void> {
     .command(probe)
     .version(version())
     .alias('version', 'V')
-    .help()
+    // --help is yargs' default (registering it again costs a few hundred microseconds before the first socket).
     .alias('help', 'h')
     .strict()
     // Options are read by their hyphenated names only: no camelCase twin of each (yargs-parser builds one per

@@ -1,5 +1,7 @@
 /** The egress verdict ("is outbound port 25 blocked here?") as a human report and as JSON (schema egress-1). */
+
 import type { EgressResult } from '../egress.js';
+import { isoTime } from '../net/clock.js';
 import { version } from '../version.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
@@ -9,7 +11,7 @@ export function renderEgressJson(result: EgressResult): string {
     {
       schemaVersion: 1,
       tool: { name: 'mailprobe', version: version() },
-      generatedAt: new Date().toISOString(),
+      generatedAt: isoTime(),
       egress: result,
     },
     null,

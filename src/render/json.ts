@@ -1,4 +1,5 @@
 /** The JSON report (schema v1, schema/report-1.schema.json): the judged hosts as data, exact server text kept. */
+import { isoTime } from '../net/clock.js';
 import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { PublishedJudgement } from '../rules/published.js';
@@ -33,7 +34,7 @@ export function jsonReport(
     schemaVersion,
     tool: { name: 'mailprobe', version: version() },
     reference: referenceVersion,
-    generatedAt: new Date().toISOString(),
+    generatedAt: isoTime(),
     result,
     ...(discovery ? { discovery } : {}),
     hosts,

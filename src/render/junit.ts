@@ -1,4 +1,5 @@
 /** JUnit XML: one testsuite per host, one testcase per port and per expectation; always well-formed XML. */
+import { isoTime } from '../net/clock.js';
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { PublishedJudgement } from '../rules/published.js';
@@ -160,7 +161,7 @@ function publishedSuite(published: PublishedJudgement, result: Outcome): { host:
     host: {
       host: 'published client settings',
       durationMs: 0,
-      startedAt: new Date().toISOString(),
+      startedAt: isoTime(),
       addresses: [],
     },
     cases,
