@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRawServer } from '../src/demo/servers.js';
@@ -61,6 +61,20 @@ describe('mailprobe CLI', () => {
     const bad = await cli(['ports', '--json', '--bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown option --bogus/);
+  });
+
+  it("every command's options pass yargs' own API checks, and the bundle (built without them) prints the same help", () => {
+    // The unbundled CLI runs yargs' argsert on every call mailprobe makes to yargs; the bundle leaves it out.
+    for (const command of [[], ['demo'], ['ports'], ['egress'], ['serve'], ['batch'], ['publish']]) {
+      const run = (script: string) =>
+        execFileSync(process.execPath, [script, ...command, '--help'], {
+          encoding: 'utf8',
+          env: { ...process.env, MAILPROBE_NO_CACHE: '1', LC_ALL: 'C' },
+        });
+      const unbundled = run(main);
+      expect(unbundled).toMatch(/Options:/);
+      expect(run(`${root}bin/mailprobe.cjs`)).toBe(unbundled);
+    }
   });
 
   it('--help shows examples and the exit codes', async () => {
