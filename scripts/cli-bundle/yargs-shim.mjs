@@ -89,7 +89,9 @@ function translator(real) {
       if (!own || typeof args[0] !== 'string' || typeof args[args.length - 1] === 'function')
         return real.__(...args);
       const [text, ...rest] = args;
-      return format(language(locale) === 'en' ? (english[text] ?? text) : text, ...rest);
+      const words = language(locale) === 'en' ? (english[text] ?? text) : text;
+      // util.format with nothing to put in returns its text as it is.
+      return rest.length === 0 ? words : format(words, ...rest);
     },
     __n(...args) {
       if (!own || typeof args[args.length - 1] === 'function') return real.__n(...args);

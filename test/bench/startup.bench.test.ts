@@ -72,7 +72,7 @@ it('first socket of a probe, against a bare node + net.connect script', () => {
   const terminalRatios: number[] = [];
   const floors: number[] = [];
   const terminal = has('python3');
-  for (let round = 0; round < Math.max(5, Math.floor(rounds / 2)); round++) {
+  for (let round = 0; round < rounds; round++) {
     const base = firstSocket([floor], false);
     floors.push(base);
     ratios.push(firstSocket(probe, false) / base);
