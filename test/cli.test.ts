@@ -77,6 +77,12 @@ describe('mailprobe CLI', () => {
     }
   });
 
+  it('the host stays the text it was given, also when it looks like a number (0x7f000001 is not 2130706433)', async () => {
+    const run = await cli(['0x7f000001', '--ports', '25', '--timeout', '300', '--json']);
+    expect(run.stderr).toBe('');
+    expect((JSON.parse(run.stdout) as JsonReport).hosts[0]?.host).toBe('0x7f000001');
+  });
+
   it('--help shows examples and the exit codes', async () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);
@@ -163,6 +169,8 @@ describe('mailprobe CLI', () => {
     ['a bad timeout', ['127.0.0.1', '--timeout', '0'], /--timeout/],
     ['-4 with -6', ['127.0.0.1', '-4', '-6'], /mutually exclusive/],
     ['an unknown option', ['127.0.0.1', '--bogus'], /unknown option --bogus/],
+    ['two hosts', ['127.0.0.1', '127.0.0.2'], /one <host> at a time/],
+    ['a word after the host', ['127.0.0.1', 'demo'], /unexpected argument 'demo'/],
     ['a misspelt option', ['127.0.0.1', '--colour'], /unknown option --colour \(did you mean --color\?\)/],
     [
       'an invalid choice, in one line',

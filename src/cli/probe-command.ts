@@ -24,8 +24,18 @@ export const command = '$0 <host>';
 export const describe = 'probe the mail ports of <host> (default: 25, 465, 587, 143, 993, 110, 995)';
 
 export function builder(yargs: Argv) {
+  return options(
+    yargs.positional('host', {
+      type: 'string',
+      describe: 'host name or IP address to probe',
+      demandOption: true,
+    }),
+  );
+}
+
+/** The probe's options, for the command and for the command line that names no command (cli/run.ts). */
+export function options<T>(yargs: Argv<T>) {
   return reportBuilder(yargs)
-    .positional('host', { type: 'string', describe: 'host name or IP address to probe', demandOption: true })
     .option('ports', {
       type: 'string',
       describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
@@ -112,14 +122,15 @@ export function builder(yargs: Argv) {
     );
 }
 
-type Args = Awaited<ReturnType<typeof builder>['argv']>;
+/** What the handler reads: the options, and the host as given. */
+export type ProbeArgs = Awaited<ReturnType<typeof options<{ host: string }>>['argv']>;
 
 /** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
 function list(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
 
-export async function handler(args: Args): Promise<void> {
+export async function handler(args: ProbeArgs): Promise<void> {
   const target = String(args.host);
   // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
   const discovering = target.includes('@') || args.discover === true;

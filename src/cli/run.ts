@@ -89,20 +89,37 @@ export function closest(word: string, known: string[]): string | undefined {
 }
 
 /** yargs' messages, as one line that names the option and, for a typo, what was probably meant. */
-function oneLine(message: string, known: string[], command?: string): string {
+function oneLine(message: string, known: string[], args: string[]): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
-    return command === 'publish'
+    return args[0] === 'publish'
       ? 'publish: missing <domain>'
       : 'missing <host> (or a command: demo, ports, egress, serve, batch, publish)';
+  if (/^Too many non-option arguments/.test(message))
+    return 'one <host> at a time (a command comes first: demo, ports, egress, serve, batch, publish)';
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
-    const words = unknown[1].split(', ').map((word) => word.trim());
-    const hints = words.map((word) => {
-      const guess = closest(word.replace(/^-+/, ''), known);
-      return `--${word.replace(/^-+/, '')}${guess ? ` (did you mean --${guess}?)` : ''}`;
-    });
-    return `unknown option${words.length > 1 ? 's' : ''} ${hints.join(', ')}`;
+    const words = unknown[1].split(', ').map((word) => word.trim().replace(/^-+/, ''));
+    // yargs names an unknown option and a word too many alike; the command line tells them apart.
+    const given = (word: string) =>
+      args.some((arg) => arg === `-${word}` || arg === `--${word}` || arg.startsWith(`--${word}=`));
+    const extra = words.filter((word) => !given(word) && args.includes(word));
+    const options = words.filter((word) => !extra.includes(word));
+    const parts = [];
+    if (options.length > 0)
+      parts.push(
+        `unknown option${options.length > 1 ? 's' : ''} ${options
+          .map((word) => {
+            const guess = closest(word, known);
+            return `--${word}${guess ? ` (did you mean --${guess}?)` : ''}`;
+          })
+          .join(', ')}`,
+      );
+    if (extra.length > 0)
+      parts.push(
+        `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((word) => `'${word}'`).join(', ')}`,
+      );
+    return parts.join('; ');
   }
   const invalid = /Argument: ([^,]+), Given: ("[^"]*"|\S+), Choices: (.*)$/s.exec(message);
   if (invalid) {
@@ -110,6 +127,80 @@ function oneLine(message: string, known: string[], command?: string): string {
     return `--${invalid[1]}: ${invalid[2]?.replace(/"/g, "'")} is not one of ${choices}`;
   }
   return message.replace(/\s*\n\s*/g, '; ');
+}
+
+/** The words that name the commands besides the probe. */
+const commandWords = [batch, demo, egress, ports, publish, serve].map(
+  (command) => command.command.split(' ')[0] ?? '',
+);
+
+/**
+ * A command line with no command word and no --help or --version: `mailprobe <host> [options]`. Parsed by yargs
+ * with the probe's options at the top level (the host is its one non-option argument), not through the default
+ * command, which makes yargs register every command and parse the line three times: about 3 ms before the
+ * probe's first socket. Any other line goes to everyCommand, which knows them all.
+ */
+function namesNoCommand(args: string[]): boolean {
+  return !args.some(
+    (arg) =>
+      commandWords.includes(arg) ||
+      /^--(help|version)(=|$)/.test(arg) ||
+      /^-[A-Za-z0-9]*[hV][A-Za-z0-9]*$/.test(arg),
+  );
+}
+
+type OnFail = (message: string, error: Error | undefined, instance: unknown) => never;
+
+async function probeLine(args: string[], onFail: OnFail): Promise<void> {
+  const argv = await probe
+    .options(yargs(args))
+    .scriptName('mailprobe')
+    .strict()
+    // The host stays the text it was ("0x10" is not 16).
+    .parserConfiguration({ 'camel-case-expansion': false, 'parse-positional-numbers': false })
+    .demandCommand(1, 1)
+    .help(false)
+    .version(false)
+    .wrap(100)
+    .fail(onFail)
+    .parseAsync();
+  await probe.handler({ ...argv, host: String(argv._[0]) });
+}
+
+/** Every command, the probe as the default one, --help and --version. */
+function everyCommand(args: string[], onFail: OnFail) {
+  return (
+    yargs(args)
+      .scriptName('mailprobe')
+      .usage(
+        "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
+      )
+      .command(batch)
+      .command(demo)
+      .command(egress)
+      .command(ports)
+      .command(publish)
+      .command(serve)
+      .command(probe)
+      .version(version())
+      .alias('version', 'V')
+      // --help is yargs' default (registering it again costs a few hundred microseconds before the first socket).
+      .alias('help', 'h')
+      .strict()
+      // Options are read by their hyphenated names only: no camelCase twin of each (yargs-parser builds one per
+      // hyphenated option and alias on every parse, about a millisecond before the first socket).
+      .parserConfiguration({ 'camel-case-expansion': false })
+      // The width matters only to the help text; reading it makes process.stdout (2-5 ms) before the first socket.
+      .wrap(
+        args.some((arg) => arg === '--help' || arg === '-h')
+          ? Math.min(110, process.stdout.columns ?? 100)
+          : 100,
+      )
+      .epilogue(
+        'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 130 interrupted (Ctrl-C)',
+      )
+      .fail(onFail)
+  );
 }
 
 /** Parses the command line and runs a command. Errors end as one line on stderr and a documented exit code. */
@@ -122,46 +213,14 @@ export async function run(argv: string[]): Promise<void> {
         ? [`${arg}=-`]
         : [arg],
   );
-  const parser = yargs(args)
-    .scriptName('mailprobe')
-    .usage(
-      "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
-    )
-    .command(batch)
-    .command(demo)
-    .command(egress)
-    .command(ports)
-    .command(publish)
-    .command(serve)
-    .command(probe)
-    .version(version())
-    .alias('version', 'V')
-    // --help is yargs' default (registering it again costs a few hundred microseconds before the first socket).
-    .alias('help', 'h')
-    .strict()
-    // Options are read by their hyphenated names only: no camelCase twin of each (yargs-parser builds one per
-    // hyphenated option and alias on every parse, about a millisecond before the first socket).
-    .parserConfiguration({ 'camel-case-expansion': false })
-    // The width matters only to the help text; reading it makes process.stdout (2-5 ms) before the first socket.
-    .wrap(
-      args.some((arg) => arg === '--help' || arg === '-h')
-        ? Math.min(110, process.stdout.columns ?? 100)
-        : 100,
-    )
-    .epilogue(
-      'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 130 interrupted (Ctrl-C)',
-    )
-    .fail((message, error, instance) => {
-      if (error) throw error;
-      const known = (
-        instance as unknown as { getOptions?: () => { key?: Record<string, unknown> } }
-      ).getOptions?.().key;
-      throw new UsageError(
-        oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])], args[0]),
-      );
-    });
+  const onFail = (message: string, error: Error | undefined, instance: unknown) => {
+    if (error) throw error;
+    const known = (instance as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions?.().key;
+    throw new UsageError(oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])], args));
+  };
   try {
-    await parser.parseAsync();
+    if (namesNoCommand(args)) await probeLine(args, onFail);
+    else await everyCommand(args, onFail).parseAsync();
   } catch (error) {
     // By code, not instanceof: the engine may come from a bundle of its own, with its own copies of the classes.
     const kind = errorCode(error);
