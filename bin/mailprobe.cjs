@@ -12,10 +12,21 @@ const path = require('node:path');
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
-  process.stdout.write(
-    `${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`,
-  );
+  printVersion(`${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
 else start();
+
+/**
+ * Writes the version to fd 1 itself: making process.stdout (a stream) costs more than the rest of this run. A
+ * reader that has gone (EPIPE) ends it quietly; a non-blocking stdout that is full (EAGAIN) gets the stream.
+ */
+function printVersion(text) {
+  try {
+    fs.writeSync(1, text);
+  } catch (error) {
+    if (error.code === 'EAGAIN') process.stdout.write(text);
+    else if (error.code !== 'EPIPE') throw error;
+  }
+}
 
 function start() {
   const vm = require('node:vm');

@@ -282,6 +282,10 @@ describe('a reader that quits early', () => {
     const ports = await closedPipe(['ports']);
     expect(ports.stderr).toBe('');
     expect(ports.code).toBe(0);
+    // --version writes to fd 1 itself, without the stream.
+    const version = await closedPipe(['--version']);
+    expect(version.stderr).toBe('');
+    expect(version.code).toBe(0);
     const server = await startRawServer((socket) => socket.end('554 no service\r\n'));
     try {
       const probe = await closedPipe([
