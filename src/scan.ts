@@ -122,8 +122,10 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const resolving = resolveHost(lookup, options.family ?? 'both', new Dns({ server: options.dnsServer }));
   // Every mail service reaches TLS (implicit or STARTTLS), and the first TLS client context makes Node parse its
   // bundled roots (30-45 ms of CPU): while a name is being resolved off the main thread, that time is free.
-  if (!isIP(lookup)) warmTlsContext(options.ca);
-  const resolved = await abortable(resolving, options.signal, 'dns');
+  const literal = isIP(lookup) !== 0;
+  if (!literal) warmTlsContext(options.ca);
+  // An address resolves at once: nothing to abort (the first abort listener costs before the first socket).
+  const resolved = literal ? await resolving : await abortable(resolving, options.signal, 'dns');
   const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
   const resolveMs = Math.round((monotonicMs() - started) * 10) / 10;
   options.onResolved?.(addresses);

@@ -48,8 +48,6 @@ export class Deadline {
         this.signal?.removeEventListener('abort', onAbort);
         settle();
       };
-      timer = setTimeout(() => finish(() => reject(new PhaseTimeoutError(phase, ms, portDeadline))), wait);
-      this.signal?.addEventListener('abort', onAbort, { once: true });
       let started: Promise<T>;
       try {
         started = work();
@@ -57,6 +55,10 @@ export class Deadline {
         finish(() => reject(error));
         return;
       }
+      // Armed after the work has begun (a connect's SYN is then on its way): nothing can settle before this
+      // runs, and the first timer and abort listener a process sets cost about 0.5 ms.
+      timer = setTimeout(() => finish(() => reject(new PhaseTimeoutError(phase, ms, portDeadline))), wait);
+      this.signal?.addEventListener('abort', onAbort, { once: true });
       started.then(
         (value) => finish(() => resolve(value)),
         (error: unknown) => finish(() => reject(error)),
