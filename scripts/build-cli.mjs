@@ -1,7 +1,8 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
 // the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
 // requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
-// only then; string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
+// only then; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
+// string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
 // sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
 import { createHash } from 'node:crypto';
@@ -106,6 +107,15 @@ const engine = await build({
   metafile: true,
   supported: { 'dynamic-import': false },
 });
+// `mailprobe ports` with only its own flags, which the bin runs without the CLI bundle.
+await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/cli/ports-fast.js')],
+  outfile: join(out, 'ports.cjs'),
+  plugins,
+  supported: { 'dynamic-import': false },
+});
 // The process `batch --workers N` starts N of: a stand-in that requires engine.cjs.
 await build({
   ...common,
@@ -145,7 +155,7 @@ if (Object.keys(result.metafile.inputs).some((input) => /node_modules\/(cliui|wr
   throw new Error('cliui or wrap-ansi is still inside cli.cjs: the lazy stand-in was not used');
 // The bin runs these with a code cache named after the build: a hash of the content on the first line, read
 // from the source the bin reads anyway (bin/mailprobe.cjs).
-for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs']) {
+for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'ports.cjs']) {
   const file = join(out, name);
   const text = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -97,6 +97,11 @@ describe('the packed package', () => {
     const bin = join(app(), 'node_modules', '.bin', 'mailprobe');
     expect(existsSync(bin)).toBe(true);
     expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    // `ports` runs from a bundle of its own (dist/cli/ports.cjs).
+    const table = JSON.parse(execFileSync(bin, ['ports', '--json'], { encoding: 'utf8' })) as {
+      services: unknown[];
+    };
+    expect(table.services.length).toBeGreaterThanOrEqual(7);
     const report = validReport<JsonReport>(execFileSync(bin, ['demo', '--json'], { encoding: 'utf8' }));
     expect(report.hosts[0]?.ports).toHaveLength(7);
   });
