@@ -24,6 +24,13 @@ interface Doc {
 /** A document's port on 127.0.0.1 ('localhost' may resolve to ::1 as well). */
 const onV4 = (doc: Doc) => doc.hosts[0]?.ports.find((port) => port.address === '127.0.0.1');
 
+/** Writes a batch target file of `lines` in `dir` and gives its path. */
+function targetFile(dir: string, name: string, lines: string[]): string {
+  const file = join(dir, name);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 const docs = (stdout: string): Doc[] =>
   stdout
     .split('\n')
@@ -152,8 +159,7 @@ describe('mailprobe batch (the CLI)', () => {
       'not a host',
       'x,y',
     ];
-    file = join(dir, 'targets.txt');
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    file = targetFile(dir, 'targets.txt', lines);
   });
   afterAll(() => good.close());
 
@@ -368,8 +374,7 @@ describe('mailprobe batch --workers (several processes)', () => {
         'nothing-here.invalid',
         'not a host',
       ];
-      const file = join(dir, 'same.txt');
-      writeFileSync(file, `${lines.join('\n')}\n`);
+      const file = targetFile(dir, 'same.txt', lines);
       const args = ['batch', file, '--timeout', '2000', '--quiet', '--ca', 'fixtures/tls/ca.pem'];
       const [one, three] = await Promise.all([cli(args), cli([...args, '--workers', '3'])]);
       expect(three.stderr).toBe('');
@@ -397,8 +402,7 @@ describe('mailprobe batch --workers (several processes)', () => {
       const lines = ['localhost', '127.0.0.1'].flatMap((host) =>
         services.map((service) => `${host},${slow.port},${service}`),
       );
-      const file = join(dir, 'shared.txt');
-      writeFileSync(file, `${lines.join('\n')}\n`);
+      const file = targetFile(dir, 'shared.txt', lines);
       const run = await cli([
         'batch',
         file,
@@ -434,8 +438,7 @@ describe('mailprobe batch --workers (several processes)', () => {
       Array.from({ length: 6 }, (_, i) => startRawServer(() => {}, `127.0.0.${i + 1}`)),
     );
     const lines = silent.map((server) => `${server.host},${server.port},submission`);
-    const file = join(dir, 'killed.txt');
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    const file = targetFile(dir, 'killed.txt', lines);
     try {
       const child = spawn(
         process.execPath,
@@ -484,8 +487,7 @@ describe('mailprobe batch --workers (several processes)', () => {
       `127.0.0.1,${silent.port},smtp`,
       ...Array.from({ length: 6 }, (_, i) => `127.0.1.${i + 1},${silent.port},imap`),
     ];
-    const file = join(dir, 'slot.txt');
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    const file = targetFile(dir, 'slot.txt', lines);
     try {
       const child = spawn(
         process.execPath,
@@ -526,8 +528,7 @@ describe('mailprobe batch --workers (several processes)', () => {
       `127.0.0.1,${good.port},submission`,
       ...silent.map((server) => `${server.host},${server.port},submission`),
     ];
-    const file = join(dir, 'interrupt.txt');
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    const file = targetFile(dir, 'interrupt.txt', lines);
     try {
       const child = spawn(process.execPath, [mainScript, 'batch', file, '--workers', '2', '--quiet'], {
         stdio: 'pipe',
@@ -560,8 +561,7 @@ describe('mailprobe batch --workers (several processes)', () => {
     );
     try {
       const lines = slow.map((server) => `${server.host},${server.port},submission`);
-      const file = join(dir, 'concurrency.txt');
-      writeFileSync(file, `${lines.join('\n')}\n`);
+      const file = targetFile(dir, 'concurrency.txt', lines);
       const run = await cli([
         'batch',
         file,
@@ -598,8 +598,7 @@ describe('mailprobe batch --workers (several processes)', () => {
         ),
         ...Array.from({ length: 6 }, (_, i) => `127.0.1.${i + 1},${limited.port},pop3`),
       ];
-      const file = join(dir, 'backoff.txt');
-      writeFileSync(file, `${lines.join('\n')}\n`);
+      const file = targetFile(dir, 'backoff.txt', lines);
       const run = await cli([
         'batch',
         file,

@@ -3,7 +3,8 @@
  * (dist/cli/cli.cjs, no top-level await there). `--version` is answered before anything heavy loads.
  */
 import { version } from '../version.js';
-import { guardStdout, portsFast } from './ports-fast.js';
+import { portsFast } from './ports-fast.js';
+import { guardStdout } from './stdout.js';
 
 export async function main(argv: string[]): Promise<void> {
   guardStdout();
