@@ -6,11 +6,13 @@ import type tls from 'node:tls';
 import type { CheckName } from './check-names.js';
 import { PhaseTimeoutError } from './errors.js';
 import { monotonicMs } from './net/clock.js';
-import type { Dialogue } from './protocols/dialogue.js';
+import { type Dialogue, saslName } from './protocols/dialogue.js';
+import { type LoginWayOffered, loginWaysOffered } from './protocols/logins.js';
 import { addressLiteral } from './protocols/smtp.js';
 import type { Session } from './session.js';
 import type {
   AuthRequiredFacts,
+  AuthWayFacts,
   CheckResults,
   InjectionFacts,
   PortResult,
@@ -33,12 +35,17 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 /** Opens a plaintext session and reads the greeting and capabilities, as the main probe does. */
 async function opened(dialogue: Dialogue, target: CheckTarget, session: Session) {
+  return (await openedWithGreeting(dialogue, target, session)).caps;
+}
+
+async function openedWithGreeting(dialogue: Dialogue, target: CheckTarget, session: Session) {
   await session.connect(target.address, target.port);
   const greeting = await dialogue.greeting(session);
   if (greeting.kind !== 'ok') throw new Error(`greeting ${greeting.kind}`);
-  return dialogue.capabilities(session, {
+  const caps = await dialogue.capabilities(session, {
     ehloName: target.ehloName ?? addressLiteral(session.localAddress),
   });
+  return { greeting, caps };
 }
 
 async function quietly(work: () => Promise<unknown>): Promise<void> {
@@ -98,20 +105,123 @@ async function injection(dialogue: Dialogue, target: CheckTarget, session: Sessi
   };
 }
 
-/** Starts an authentication exchange before TLS and cancels it at once; never sends a credential. */
+/** At most this many ways are tried on one connection; the rest are `not-tried`. */
+export const maxLoginTries = 8;
+
+/** Why a way to log in is never tried: it cannot be tried without sending a credential, or carries none. */
+function neverTried(way: LoginWayOffered): string | undefined {
+  if (way.kind === 'none') return 'it carries no credential';
+  if (way.name === 'LOGIN command' && !way.sasl) return 'it carries the password in its arguments';
+  if (way.name === 'APOP' && !way.sasl) return 'it carries a digest of the password';
+  if (way.sasl && !saslName.test(way.name)) return 'not a SASL mechanism name';
+  return undefined;
+}
+
+/** "PLAIN refused before TLS; CRAM-MD5, APOP not tried": the verdict per way, in a few words. */
+function summary(ways: AuthWayFacts[], serverWide: string | undefined): string {
+  const named = (outcome: AuthWayFacts['outcome']) =>
+    ways
+      .filter((way) => way.outcome === outcome)
+      .map((way) => (way.listed === false ? `${way.way} (not listed)` : way.way));
+  const parts = [
+    serverWide ? `refused for the whole server before TLS (${serverWide})` : '',
+    named('allowed').join(', ')
+      ? `${named('allowed').join(', ')} went ahead before TLS (cancelled, no credential sent)`
+      : '',
+    !serverWide && named('refused').length > 0 ? `${named('refused').join(', ')} refused before TLS` : '',
+    named('unclear').length > 0
+      ? `${named('unclear').join(', ')} refused in words that do not say TLS is needed`
+      : '',
+    !serverWide && named('not-tried').length > 0 ? `${named('not-tried').join(', ')} not tried` : '',
+  ];
+  return parts.filter(Boolean).join('; ');
+}
+
+/**
+ * Tries each way to log in the server lists before TLS, on one connection, never with a credential (each
+ * protocol's tryLogin says what it sends), and judges the whole: allowed when any way went ahead; enforced when
+ * a refusal holds for the whole server or every listed way was refused; partial when some were refused and others
+ * were not tried or proved nothing; not-tested when nothing was refused in words that prove it.
+ */
 async function authRequired(
   dialogue: Dialogue,
   target: CheckTarget,
   session: Session,
 ): Promise<AuthRequiredFacts> {
-  await opened(dialogue, target, session);
+  const { greeting, caps } = await openedWithGreeting(dialogue, target, session);
+  // Password ways first: they matter most, and a server-wide refusal shows on the first try.
+  const rank = (way: LoginWayOffered) => (way.kind === 'password' ? 0 : 1);
+  const offered = loginWaysOffered(dialogue.protocol, caps, greeting)
+    .filter((way) => way.kind !== 'none')
+    .sort((a, b) => rank(a) - rank(b));
+  const ways: AuthWayFacts[] = offered.map((way) => ({
+    way: way.name,
+    sasl: way.sasl,
+    outcome: 'not-tried',
+  }));
+  // Nothing listed: the one mechanism the check always tried, to see how the server refuses.
+  const unlisted = dialogue.checks.unlistedMechanism;
+  const plan: LoginWayOffered[] =
+    offered.length > 0
+      ? offered
+      : [{ name: unlisted, sasl: true, kind: 'password', known: true, label: unlisted }];
+  if (offered.length === 0) ways.push({ way: unlisted, sasl: true, listed: false, outcome: 'not-tried' });
+  let serverWide: string | undefined;
+  let tries = 0;
   try {
-    const attempt = await dialogue.checks.tryAuthentication(session);
-    const verdict = attempt.allowed ? 'allowed' : attempt.enforced ? 'enforced' : 'not-tested';
-    return { verdict, reply: attempt.reply };
+    for (const [index, way] of plan.entries()) {
+      const entry = ways[index] as AuthWayFacts;
+      const never = neverTried(way);
+      if (never) {
+        entry.why = never;
+        continue;
+      }
+      if (tries >= maxLoginTries) {
+        entry.why = `at most ${maxLoginTries} ways are tried on one connection`;
+        continue;
+      }
+      tries++;
+      try {
+        const attempt = await dialogue.checks.tryLogin(session, way, tries, caps);
+        entry.outcome = attempt.outcome;
+        entry.reply = attempt.reply;
+        if (attempt.outcome === 'unclear') entry.why = 'the refusal does not say TLS is needed';
+        if (attempt.serverWide) {
+          serverWide = attempt.reply;
+          break;
+        }
+      } catch (error) {
+        // The connection ended or stalled: this way proves nothing, the rest are not tried.
+        entry.outcome = 'unclear';
+        entry.why = message(error).slice(0, 160);
+        for (const rest of ways.slice(index + 1))
+          if (!rest.why) rest.why = "the check's connection ended before it";
+        break;
+      }
+    }
   } finally {
     await quietly(() => dialogue.quit(session));
   }
+  const allowed = ways.find((way) => way.outcome === 'allowed');
+  const refused = ways.filter((way) => way.outcome === 'refused');
+  const firstReply = ways.find((way) => way.reply !== undefined)?.reply;
+  const listedAllRefused = caps.ok && ways.every((way) => way.outcome === 'refused');
+  const verdict: AuthRequiredFacts['verdict'] = allowed
+    ? 'allowed'
+    : serverWide !== undefined || (refused.length > 0 && listedAllRefused)
+      ? 'enforced'
+      : refused.length > 0
+        ? 'partial'
+        : 'not-tested';
+  return {
+    verdict,
+    reply: allowed?.reply ?? serverWide ?? firstReply ?? ways.find((way) => way.why)?.why ?? '',
+    detail:
+      summary(ways, serverWide) +
+      (caps.ok ? '' : '; the capability list could not be read, so other ways are unknown'),
+    ...(serverWide !== undefined ? { serverWide: true as const } : {}),
+    ways,
+  };
 }
 
 const versions: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -205,7 +315,11 @@ export async function runChecks(
   if (checks.includes('auth-required') && plainStart && result.service !== 'smtp') {
     out.authRequired = await once(
       (session) => authRequired(dialogue, target, session),
-      (error) => ({ verdict: 'not-tested', reply: message(error) }),
+      (error) => ({
+        verdict: 'not-tested',
+        reply: message(error),
+        detail: `the check ended: ${message(error)}`,
+      }),
     );
   }
   const tlsReachable = result.expectedTls === 'implicit' || result.starttls?.upgraded === true;

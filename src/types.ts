@@ -82,6 +82,11 @@ export interface Greeting {
   lines: string[];
   /** SMTP reply code. */
   code?: number;
+  /**
+   * POP3: the APOP timestamp the greeting carries (`<…@…>`, RFC 1939 §7): the server offers the APOP command,
+   * a challenge-response login, on this connection.
+   */
+  apopTimestamp?: string;
 }
 
 /** What a capability request returned. */
@@ -220,15 +225,46 @@ export interface InjectionFacts {
   reply?: string;
 }
 
-/** Does the server refuse to start authentication before TLS? */
+/** What one way to log in did when `--check auth-required` tried it before TLS. */
+export interface AuthWayFacts {
+  /**
+   * The way: a SASL mechanism as listed (PLAIN, CRAM-MD5), or the protocol's own command: `LOGIN command`
+   * (IMAP), `USER` (POP3 USER/PASS), `APOP` (POP3).
+   */
+  way: string;
+  /** A SASL mechanism (AUTHENTICATE / AUTH), rather than the protocol's own command. */
+  sasl: boolean;
+  /** false: not listed before TLS, tried because the server listed no way at all (to see how it refuses). */
+  listed?: false;
+  /**
+   * allowed: the server went ahead in cleartext (then the exchange was cancelled); refused: a refusal that
+   * says TLS is needed; unclear: another refusal, or no answer; not-tried: never sent (`why` says why).
+   */
+  outcome: 'allowed' | 'refused' | 'unclear' | 'not-tried';
+  /** The server's reply to the command, when it was sent. */
+  reply?: string;
+  /** Why it was not tried, or why a refusal proves nothing. */
+  why?: string;
+}
+
+/** Does the server refuse every way to log in before TLS? */
 export interface AuthRequiredFacts {
   /**
-   * enforced: refused before TLS in words that say so; allowed: it went ahead in cleartext (then was
-   * cancelled); not-tested: a refusal that proves nothing (504 mechanism unknown) or no answer.
+   * enforced: a refusal that holds for the whole server (SMTP 530/502/503, IMAP [PRIVACYREQUIRED] with
+   * LOGINDISABLED and no AUTH= left, POP3 -ERR [SYS/PERM] that says TLS), or every way listed before TLS was
+   * tried and refused; allowed: at least one way went ahead in cleartext (then was cancelled); partial: some
+   * ways were refused, others were not tried or proved nothing (never a pass); not-tested: nothing was
+   * refused in words that prove it, or the check did not finish.
    */
-  verdict: 'enforced' | 'allowed' | 'not-tested';
-  /** The server's reply to the authentication command. */
+  verdict: 'enforced' | 'allowed' | 'partial' | 'not-tested';
+  /** The reply that decided the verdict (the first allowing or server-wide reply, else the first reply). */
   reply: string;
+  /** The verdict per way, in a few words: "PLAIN refused before TLS; CRAM-MD5, APOP not tried". */
+  detail?: string;
+  /** The refusal holds for the whole server (see verdict). */
+  serverWide?: true;
+  /** Each way listed before TLS (and the one tried when none was), with what it did. */
+  ways?: AuthWayFacts[];
 }
 
 /** Which TLS versions the port accepts, one handshake each. */

@@ -4,9 +4,9 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type FixtureOptions, startFixture, startRawServer } from '../src/demo/servers.js';
 import { probePort } from '../src/probe.js';
-import type { Service } from '../src/types.js';
+import type { PortResult, Service } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';
-import { findingIds, testCa, testLimits } from './helpers/probe.js';
+import { findingIds, judge, testCa, testLimits } from './helpers/probe.js';
 
 const { track } = fixtureServers();
 
@@ -163,7 +163,7 @@ describe('the checks never overstate', () => {
       'submission',
       ['auth-required'],
     );
-    expect(result.checks?.authRequired).toEqual({
+    expect(result.checks?.authRequired).toMatchObject({
       verdict: 'not-tested',
       reply: '504 5.5.4 Unrecognized authentication type',
     });
@@ -212,4 +212,259 @@ describe('TLS versions and the port deadline', () => {
     expect(result.timings.total).toBeGreaterThan(testLimits.tlsMs);
     expect(findingIds(result)).toEqual(['check-not-completed']);
   });
+});
+
+/**
+ * Servers that list more than one way to log in before TLS, with the exact lines real servers send (issue 21):
+ * each scenario is probed without the check (the default report) and with it, and the two must tell one truth.
+ */
+describe('every way to log in before TLS, and the refusals read per way (opt-in)', () => {
+  type Scenario = {
+    name: string;
+    protocol: 'smtp' | 'imap' | 'pop3';
+    greeting?: string;
+    /** The capability reply before TLS, in the protocol's own lines (the tag is filled in for IMAP). */
+    capabilities: string;
+    /** Replies to the authentication commands before TLS, by the command without its tag. */
+    auth: Record<string, string>;
+    /** The default report: finding id -> severity, and safe. */
+    plain: { findings: Record<string, string>; safe: boolean };
+    /** With --check auth-required. */
+    checked: {
+      verdict: string;
+      ways: Record<string, string>;
+      detail?: RegExp;
+      findings: Record<string, string>;
+      safe: boolean;
+    };
+  };
+  const scenarios: Scenario[] = [
+    {
+      name: 'IMAP: LOGINDISABLED but AUTH=CRAM-MD5 before STARTTLS (a login before TLS works)',
+      protocol: 'imap',
+      capabilities: '* CAPABILITY IMAP4rev1 SASL-IR STARTTLS LOGINDISABLED AUTH=CRAM-MD5',
+      auth: { 'AUTHENTICATE CRAM-MD5': '+ PDMwNTgyNjg2NTc4Nzk4NTMuMTc5NjYxMDk0MEB2bT4=' },
+      plain: { findings: { 'challenge-auth-before-tls': 'medium' }, safe: false },
+      checked: {
+        verdict: 'allowed',
+        ways: { 'CRAM-MD5': 'allowed' },
+        findings: { 'auth-allowed-before-tls': 'medium', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+    },
+    {
+      name: 'IMAP: "mpa1 NO encryption needed to use mechanism" refuses PLAIN; CRAM-MD5 on the same port goes ahead',
+      protocol: 'imap',
+      capabilities: '* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED AUTH=PLAIN AUTH=CRAM-MD5',
+      auth: {
+        'AUTHENTICATE PLAIN': 'NO encryption needed to use mechanism',
+        'AUTHENTICATE CRAM-MD5': '+ PDEyMzQ1QG1haWwudGVzdD4=',
+      },
+      plain: {
+        findings: { 'cleartext-auth-before-tls': 'high', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+      checked: {
+        verdict: 'allowed',
+        ways: { PLAIN: 'refused', 'CRAM-MD5': 'allowed' },
+        detail: /^CRAM-MD5 went ahead before TLS .*; PLAIN refused before TLS$/,
+        findings: {
+          'auth-allowed-before-tls': 'medium',
+          'challenge-auth-before-tls': 'medium',
+          'cleartext-auth-before-tls': 'low',
+        },
+        safe: false,
+      },
+    },
+    {
+      name: 'IMAP: every listed way refused with [PRIVACYREQUIRED], AUTH=PLAIN still listed: enforced, the advertisement misleads',
+      protocol: 'imap',
+      capabilities: '* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED AUTH=PLAIN',
+      auth: { 'AUTHENTICATE PLAIN': 'NO [PRIVACYREQUIRED] Plaintext authentication disabled.' },
+      plain: { findings: { 'cleartext-auth-before-tls': 'high' }, safe: false },
+      checked: {
+        verdict: 'enforced',
+        ways: { PLAIN: 'refused' },
+        findings: { 'cleartext-auth-before-tls': 'low' },
+        safe: true,
+      },
+    },
+    {
+      name: 'IMAP: PLAIN refused, SCRAM-SHA-256 refused for another reason: partial, never a pass',
+      protocol: 'imap',
+      capabilities: '* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED AUTH=PLAIN AUTH=SCRAM-SHA-256',
+      auth: {
+        'AUTHENTICATE PLAIN': 'NO [PRIVACYREQUIRED] Plaintext authentication disabled.',
+        'AUTHENTICATE SCRAM-SHA-256': 'NO [UNAVAILABLE] Temporary authentication failure.',
+      },
+      plain: {
+        findings: { 'cleartext-auth-before-tls': 'high', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+      checked: {
+        verdict: 'partial',
+        ways: { PLAIN: 'refused', 'SCRAM-SHA-256': 'unclear' },
+        detail: /^PLAIN refused before TLS; SCRAM-SHA-256 refused in words that do not say TLS is needed$/,
+        findings: {
+          'cleartext-auth-before-tls': 'low',
+          'challenge-auth-before-tls': 'medium',
+          'check-not-completed': 'info',
+        },
+        safe: false,
+      },
+    },
+    {
+      name: 'POP3: "-ERR [AUTH] authenticating: encryption needed to use mechanism" refuses PLAIN; APOP (greeting timestamp) is not tried',
+      protocol: 'pop3',
+      greeting: '+OK POP3 ready <1896.697170952@mail.test>',
+      capabilities: '+OK\r\nSTLS\r\nSASL PLAIN\r\n.',
+      auth: { 'AUTH PLAIN': '-ERR [AUTH] authenticating: encryption needed to use mechanism' },
+      plain: {
+        findings: { 'cleartext-auth-before-tls': 'high', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+      checked: {
+        verdict: 'partial',
+        ways: { PLAIN: 'refused', APOP: 'not-tried' },
+        detail: /^PLAIN refused before TLS; APOP not tried$/,
+        findings: {
+          'cleartext-auth-before-tls': 'low',
+          'challenge-auth-before-tls': 'medium',
+          'check-not-completed': 'info',
+        },
+        safe: false,
+      },
+    },
+    {
+      name: 'POP3: SASL CRAM-MD5 in CAPA and an APOP timestamp: a login before TLS works',
+      protocol: 'pop3',
+      greeting: '+OK Dovecot (Debian) ready. <32ba.2.6b161b82.HvKyaWtbvIc+lkE0AhQ/wg==@vm>',
+      capabilities: '+OK\r\nCAPA\r\nSTLS\r\nSASL CRAM-MD5\r\n.',
+      auth: { 'AUTH CRAM-MD5': '+ PDUyNjY1MzgxMTk2NDM4ODguMTc5NjYxMDk1MUB2bT4=' },
+      plain: { findings: { 'challenge-auth-before-tls': 'medium' }, safe: false },
+      checked: {
+        verdict: 'allowed',
+        ways: { 'CRAM-MD5': 'allowed', APOP: 'not-tried' },
+        findings: { 'auth-allowed-before-tls': 'medium', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+    },
+    {
+      name: 'POP3: USER listed before STLS but answered "-ERR TLS required to log in.": one truth, the proof wins',
+      protocol: 'pop3',
+      capabilities: '+OK\r\nSTLS\r\nUSER\r\n.',
+      auth: { 'USER mailprobe': '-ERR TLS required to log in.' },
+      plain: { findings: { 'cleartext-auth-before-tls': 'high' }, safe: false },
+      checked: {
+        verdict: 'enforced',
+        ways: { USER: 'refused' },
+        findings: { 'cleartext-auth-before-tls': 'low' },
+        safe: true,
+      },
+    },
+    {
+      name: 'SMTP: "530 5.7.0 Must issue a STARTTLS command first" refuses for the whole server; CRAM-MD5 need not be tried',
+      protocol: 'smtp',
+      capabilities: '250-localhost\r\n250-STARTTLS\r\n250 AUTH PLAIN CRAM-MD5',
+      auth: { 'AUTH PLAIN': '530 5.7.0 Must issue a STARTTLS command first' },
+      plain: {
+        findings: { 'cleartext-auth-before-tls': 'high', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+      checked: {
+        verdict: 'enforced',
+        ways: { PLAIN: 'refused', 'CRAM-MD5': 'not-tried' },
+        findings: { 'cleartext-auth-before-tls': 'low', 'challenge-auth-before-tls': 'low' },
+        safe: true,
+      },
+    },
+    {
+      name: 'SMTP: 538 refuses PLAIN and LOGIN only; CRAM-MD5 goes ahead',
+      protocol: 'smtp',
+      capabilities: '250-localhost\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN CRAM-MD5',
+      auth: {
+        'AUTH PLAIN': '538 5.7.11 Encryption required for requested authentication mechanism',
+        'AUTH LOGIN': '538 5.7.11 Encryption required for requested authentication mechanism',
+        'AUTH CRAM-MD5': '334 PDQxOTI5NDIzNDEuMTI4Mjg0NzJAc291cmNlZm91ci5hbmRyZXcuY211LmVkdT4=',
+      },
+      plain: {
+        findings: { 'cleartext-auth-before-tls': 'high', 'challenge-auth-before-tls': 'medium' },
+        safe: false,
+      },
+      checked: {
+        verdict: 'allowed',
+        ways: { LOGIN: 'refused', PLAIN: 'refused', 'CRAM-MD5': 'allowed' },
+        findings: {
+          'auth-allowed-before-tls': 'medium',
+          'challenge-auth-before-tls': 'medium',
+          'cleartext-auth-before-tls': 'low',
+        },
+        safe: false,
+      },
+    },
+  ];
+
+  /** A fixture that answers the capability request and the authentication commands as the scenario says. */
+  function options(scenario: Scenario): FixtureOptions {
+    let authTag = '';
+    return {
+      protocol: scenario.protocol,
+      tls: 'starttls',
+      ...(scenario.greeting ? { greeting: `${scenario.greeting}\r\n` } : {}),
+      on: (line, { tls }) => {
+        if (tls) return undefined;
+        const [tag = '', ...rest] = line.split(' ');
+        const command = scenario.protocol === 'imap' ? rest.join(' ') : line;
+        if (scenario.protocol === 'imap' && command === 'CAPABILITY')
+          return `${scenario.capabilities}\r\n${tag} OK done\r\n`;
+        if (scenario.protocol === 'pop3' && command === 'CAPA') return `${scenario.capabilities}\r\n`;
+        if (scenario.protocol === 'smtp' && /^EHLO /.test(command)) return `${scenario.capabilities}\r\n`;
+        if (scenario.protocol === 'imap' && line === '*') return `${authTag} BAD Authentication aborted\r\n`;
+        const reply = scenario.auth[command];
+        if (reply === undefined) return undefined;
+        authTag = tag;
+        return scenario.protocol === 'imap' && !reply.startsWith('+')
+          ? `${tag} ${reply}\r\n`
+          : `${reply}\r\n`;
+      },
+    };
+  }
+
+  const service = { smtp: 'submission', imap: 'imap', pop3: 'pop3' } as const;
+  const severities = (result: PortResult) =>
+    Object.fromEntries(judge(result).findings.map((finding) => [finding.id, finding.severity]));
+
+  for (const scenario of scenarios) {
+    it(scenario.name, async () => {
+      const plain = await probeWith(options(scenario), service[scenario.protocol], []);
+      expect(plain.result.status, plain.result.statusDetail).toBe('open');
+      expect(severities(plain.result)).toEqual(scenario.plain.findings);
+      expect(judge(plain.result).ports[0]?.safe).toBe(scenario.plain.safe);
+      // Only advertised: the default report says so, and names the check that would prove it.
+      for (const finding of judge(plain.result).findings)
+        expect(finding.detail).toMatch(/Only advertised: "--check auth-required" would prove/);
+
+      const { result } = await probeWith(options(scenario), service[scenario.protocol], ['auth-required']);
+      const check = result.checks?.authRequired;
+      expect(check?.verdict).toBe(scenario.checked.verdict);
+      expect(Object.fromEntries((check?.ways ?? []).map((way) => [way.way, way.outcome]))).toEqual(
+        scenario.checked.ways,
+      );
+      if (scenario.checked.detail) expect(check?.detail).toMatch(scenario.checked.detail);
+      expect(severities(result)).toEqual(scenario.checked.findings);
+      const verdict = judge(result).ports[0];
+      expect(verdict?.safe).toBe(scenario.checked.safe);
+      // One truth: proved refused means safe; anything short of that is never a pass.
+      if (check?.verdict === 'enforced') expect(verdict?.loginBeforeTls).toBe(false);
+      else expect(verdict?.safe).toBe(false);
+      // No credential is ever sent: only mechanism names, a cancel, and USER with the tool's name.
+      const sent = result.transcript
+        .filter((entry) => entry.dir === 'C' && !entry.tls)
+        .map((entry) => entry.text);
+      for (const line of sent)
+        expect(line).toMatch(
+          /^(?:mp\w* )?(?:CAPABILITY|CAPA|EHLO .*|STARTTLS|STLS|QUIT|LOGOUT|AUTHENTICATE [A-Z0-9_-]+|AUTH [A-Z0-9_-]+|USER mailprobe|\*)$/,
+        );
+    });
+  }
 });

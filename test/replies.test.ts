@@ -181,6 +181,22 @@ describe('POP3 response reader', () => {
     }
   });
 
+  it('reads the APOP timestamp of a greeting (RFC 1939 §7), and only a msg-id as one', async () => {
+    for (const [input, timestamp] of [
+      [
+        '+OK Dovecot (Debian) ready. <32ba.2.6b161b82.HvKyaWtbvIc+lkE0AhQ/wg==@vm>\r\n',
+        '<32ba.2.6b161b82.HvKyaWtbvIc+lkE0AhQ/wg==@vm>',
+      ],
+      ['+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n', '<1896.697170952@dbc.mtview.ca.us>'],
+      ['+OK ready\r\n', undefined],
+      ['+OK write to <postmaster> please\r\n', undefined],
+      ['-ERR busy <1.2@host>\r\n', undefined],
+    ] as const) {
+      const { session } = scriptedSession([input]);
+      expect((await pop3.greeting(session)).apopTimestamp, input).toBe(timestamp);
+    }
+  });
+
   it('tolerates CAPA answered -ERR', async () => {
     const { session } = scriptedSession(['-ERR unknown command\r\n']);
     await expect(pop3.capabilities(session, { ehloName: '' })).resolves.toMatchObject({

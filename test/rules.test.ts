@@ -7,10 +7,14 @@ import {
   hostEvidence,
   type Port25Dialogue,
 } from '../src/egress.js';
+import { imapCapabilities } from '../src/protocols/imap.js';
+import { pop3Capabilities } from '../src/protocols/pop3.js';
+import { smtpCapabilities } from '../src/protocols/smtp.js';
 import { referenceFor } from '../src/reference/table.js';
+import { observed } from '../src/render/human.js';
 import { evaluate } from '../src/rules/evaluate.js';
 import { rules } from '../src/rules/rules.js';
-import type { PortResult, Service } from '../src/types.js';
+import type { AuthRequiredFacts, PortResult, Service } from '../src/types.js';
 import { judge } from './helpers/probe.js';
 
 const startedAt = '2026-06-01T00:00:00.000Z';
@@ -106,6 +110,89 @@ const untrustedWithoutReason = () => {
     tls: { ...(base.tls as NonNullable<PortResult['tls']>), trusted: false, trustError: 'SOME_NEW_ERROR' },
   });
 };
+
+/** A plaintext-start port whose capability list before TLS is `list` (parsed as the protocol parses it). */
+function offering(
+  service: 'submission' | 'smtp' | 'imap' | 'pop3',
+  list: string[],
+  overrides: Partial<PortResult> = {},
+) {
+  const protocol = referenceFor(service).protocol;
+  const capabilities =
+    protocol === 'imap'
+      ? imapCapabilities('CAPABILITY', true, list)
+      : protocol === 'pop3'
+        ? pop3Capabilities(true, list)
+        : smtpCapabilities('EHLO', { code: 250, lines: ['mail.example', ...list] });
+  return result(service, { capabilities, ...overrides });
+}
+
+const apopGreeting = {
+  kind: 'ok' as const,
+  lines: ['ready <1896.697170952@mail.example>'],
+  apopTimestamp: '<1896.697170952@mail.example>',
+};
+
+/** Every way to log in before TLS counts (issue 21, item 1): which finding each list of ways makes. */
+const loginTable: { name: string; ports: PortResult[]; ids: string[] }[] = [
+  {
+    name: 'IMAP LOGINDISABLED with AUTH=CRAM-MD5 before STARTTLS',
+    ports: [offering('imap', ['IMAP4rev1', 'STARTTLS', 'LOGINDISABLED', 'AUTH=CRAM-MD5'])],
+    ids: ['challenge-auth-before-tls'],
+  },
+  {
+    name: 'IMAP LOGINDISABLED and no AUTH= before STARTTLS',
+    ports: [offering('imap', ['IMAP4rev1', 'STARTTLS', 'LOGINDISABLED'])],
+    ids: [],
+  },
+  {
+    name: 'IMAP without LOGINDISABLED (the LOGIN command takes a password)',
+    ports: [offering('imap', ['IMAP4rev1', 'STARTTLS'])],
+    ids: ['cleartext-auth-before-tls'],
+  },
+  {
+    name: 'POP3 SASL CRAM-MD5 in CAPA and an APOP timestamp in the greeting',
+    ports: [offering('pop3', ['STLS', 'SASL CRAM-MD5'], { greeting: apopGreeting })],
+    ids: ['challenge-auth-before-tls'],
+  },
+  {
+    name: 'POP3 with only an APOP timestamp in the greeting',
+    ports: [offering('pop3', ['STLS'], { greeting: apopGreeting })],
+    ids: ['challenge-auth-before-tls'],
+  },
+  {
+    name: 'POP3 USER and SASL SCRAM-SHA-256',
+    ports: [offering('pop3', ['STLS', 'USER', 'SASL SCRAM-SHA-256'])],
+    ids: ['cleartext-auth-before-tls', 'challenge-auth-before-tls'],
+  },
+  {
+    name: 'SMTP submission AUTH XOAUTH2 OAUTHBEARER (bearer tokens)',
+    ports: [offering('submission', ['STARTTLS', 'AUTH XOAUTH2 OAUTHBEARER'])],
+    ids: ['cleartext-auth-before-tls'],
+  },
+  {
+    name: 'SMTP submission AUTH DIGEST-MD5 NTLM',
+    ports: [offering('submission', ['STARTTLS', 'AUTH DIGEST-MD5 NTLM'])],
+    ids: ['challenge-auth-before-tls'],
+  },
+  {
+    name: 'SMTP submission AUTH with a mechanism mailprobe does not know',
+    ports: [offering('submission', ['STARTTLS', 'AUTH X-MYSTERY'])],
+    ids: ['challenge-auth-before-tls'],
+  },
+  {
+    name: 'SMTP submission AUTH ANONYMOUS EXTERNAL only (no credential)',
+    ports: [offering('submission', ['STARTTLS', 'AUTH ANONYMOUS EXTERNAL'])],
+    ids: [],
+  },
+  {
+    name: 'an implicit-TLS port listing CRAM-MD5 (inside TLS)',
+    ports: [
+      result('imaps', { capabilities: imapCapabilities('CAPABILITY', true, ['IMAP4rev1', 'AUTH=CRAM-MD5']) }),
+    ],
+    ids: [],
+  },
+];
 
 describe('rules over hand-built results', () => {
   const table: { name: string; ports: PortResult[]; ids: string[] }[] = [
@@ -227,6 +314,7 @@ describe('rules over hand-built results', () => {
       ids: ['starttls-not-offered'],
     },
   ];
+  for (const row of loginTable) table.push(row);
   for (const row of table) {
     it(`${row.name} → ${row.ids.join(', ') || 'no finding'}`, () => {
       expect(judge(...row.ports).findings.map((finding) => finding.id)).toEqual(row.ids);
@@ -500,5 +588,148 @@ describe('the egress conclusion', () => {
     expect(concludeEgress([family(4, 'not-blocked'), family(6, 'blocked')]).conclusion).toBe('blocked');
     expect(concludeEgress([family(4, 'intercepted'), family(6, 'blocked')]).conclusion).toBe('intercepted');
     expect(concludeEgress([]).conclusion).toBe('inconclusive');
+  });
+});
+
+describe("every way to log in before TLS, judged with and without the check's proof", () => {
+  const cramMd5 = () => offering('imap', ['IMAP4rev1', 'STARTTLS', 'LOGINDISABLED', 'AUTH=CRAM-MD5']);
+  const userOnly = (authRequired?: AuthRequiredFacts) =>
+    offering('pop3', ['STLS', 'USER'], authRequired ? { checks: { authRequired } } : {});
+
+  it('a challenge-response before TLS is medium, makes the port unsafe, and is never "auth only after TLS"', () => {
+    const verdict = judge(cramMd5());
+    expect(verdict.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['challenge-auth-before-tls', 'medium'],
+    ]);
+    expect(verdict.findings[0]?.detail).toMatch(/AUTH=CRAM-MD5 \(only advertised\)/);
+    expect(verdict.findings[0]?.detail).toMatch(/offline with a dictionary/);
+    expect(verdict.findings[0]?.reference).toMatch(/RFC 8314/);
+    const port = verdict.ports[0];
+    expect(port).toMatchObject({ safe: false, passwordBeforeTls: false, loginBeforeTls: true });
+    expect(observed(port as NonNullable<typeof port>)).toMatch(/login before TLS/);
+    expect(observed(port as NonNullable<typeof port>)).not.toMatch(/auth only after TLS/);
+  });
+
+  it('"auth only after TLS" when nothing to log in with is listed before TLS and something is after', () => {
+    const port = judge(
+      offering('imap', ['IMAP4rev1', 'STARTTLS', 'LOGINDISABLED'], {
+        capabilitiesAfterTls: imapCapabilities('CAPABILITY', true, ['IMAP4rev1', 'AUTH=PLAIN']),
+      }),
+    ).ports[0];
+    expect(observed(port as NonNullable<typeof port>)).toMatch(/auth only after TLS/);
+  });
+
+  it('an unknown mechanism is said to be unknown, and judged as a challenge-response', () => {
+    const verdict = judge(offering('submission', ['STARTTLS', 'AUTH X-MYSTERY']));
+    expect(verdict.findings[0]?.detail).toMatch(/X-MYSTERY unknown to mailprobe/);
+  });
+
+  it('on port 25 a password before TLS stays medium, a challenge-response medium', () => {
+    const verdict = judge(offering('smtp', ['STARTTLS', 'AUTH PLAIN CRAM-MD5']));
+    expect(verdict.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['cleartext-auth-before-tls', 'medium'],
+      ['challenge-auth-before-tls', 'medium'],
+    ]);
+  });
+
+  const table: {
+    name: string;
+    check?: AuthRequiredFacts;
+    severity: string;
+    safe: boolean;
+    detail: RegExp;
+  }[] = [
+    {
+      name: 'only advertised: high, names the check that would prove it',
+      severity: 'high',
+      safe: false,
+      detail: /USER\/PASS \(only advertised\).*Only advertised: "--check auth-required" would prove/,
+    },
+    {
+      name: 'proved refused (enforced): low, the port is safe, the advertisement misleads',
+      check: {
+        verdict: 'enforced',
+        reply: '-ERR TLS required to log in.',
+        ways: [{ way: 'USER', sasl: false, outcome: 'refused', reply: '-ERR TLS required to log in.' }],
+      },
+      severity: 'low',
+      safe: true,
+      detail: /refused each when "--check auth-required" tried it.*misleads clients/,
+    },
+    {
+      name: 'refused for the whole server: low, safe',
+      check: { verdict: 'enforced', reply: '-ERR [SYS/PERM] TLS required', serverWide: true, ways: [] },
+      severity: 'low',
+      safe: true,
+      detail: /misleads clients/,
+    },
+    {
+      name: 'proved allowed: high',
+      check: {
+        verdict: 'allowed',
+        reply: '+OK',
+        ways: [{ way: 'USER', sasl: false, outcome: 'allowed', reply: '+OK' }],
+      },
+      severity: 'high',
+      safe: false,
+      detail: /USER\/PASS \(the server went ahead when tried\)/,
+    },
+    {
+      name: 'a refusal that proves nothing: high',
+      check: {
+        verdict: 'not-tested',
+        reply: '-ERR unknown command',
+        ways: [{ way: 'USER', sasl: false, outcome: 'unclear', reply: '-ERR unknown command' }],
+      },
+      severity: 'high',
+      safe: false,
+      detail: /does not say TLS is needed/,
+    },
+  ];
+  for (const row of table) {
+    it(`POP3 USER before STLS, ${row.name}`, () => {
+      const verdict = judge(userOnly(row.check));
+      const finding = verdict.findings.find((f) => f.id === 'cleartext-auth-before-tls');
+      expect(finding?.severity).toBe(row.severity);
+      expect(finding?.detail).toMatch(row.detail);
+      expect(verdict.ports[0]?.safe).toBe(row.safe);
+      expect(verdict.ports[0]?.passwordBeforeTls).toBe(!row.safe);
+    });
+  }
+
+  it('a proof for one way leaves the others standing: PLAIN refused, CRAM-MD5 not tried', () => {
+    const port = offering('imap', ['IMAP4rev1', 'STARTTLS', 'LOGINDISABLED', 'AUTH=PLAIN', 'AUTH=CRAM-MD5'], {
+      checks: {
+        authRequired: {
+          verdict: 'partial',
+          reply: 'mpa1 NO encryption needed to use mechanism',
+          detail: 'PLAIN refused before TLS; CRAM-MD5 not tried',
+          ways: [
+            {
+              way: 'PLAIN',
+              sasl: true,
+              outcome: 'refused',
+              reply: 'mpa1 NO encryption needed to use mechanism',
+            },
+            {
+              way: 'CRAM-MD5',
+              sasl: true,
+              outcome: 'not-tried',
+              why: 'at most 8 ways are tried on one connection',
+            },
+          ],
+        },
+      },
+    });
+    const verdict = judge(port);
+    expect(verdict.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['challenge-auth-before-tls', 'medium'],
+      ['cleartext-auth-before-tls', 'low'],
+      ['check-not-completed', 'info'],
+    ]);
+    expect(verdict.findings[2]?.evidence).toEqual([
+      'auth-required: PLAIN refused before TLS; CRAM-MD5 not tried',
+    ]);
+    expect(verdict.ports[0]?.safe).toBe(false);
   });
 });

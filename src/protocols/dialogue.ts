@@ -45,31 +45,39 @@ export interface CheckScripts {
   /** Whether a line received inside TLS proves the injected command ran there. */
   provesInjected(line: string): boolean;
   /**
-   * Starts password authentication before TLS, and cancels it at once if the server goes ahead: no credential
-   * is ever sent. `allowed`: the server went ahead; `enforced`: its refusal says TLS is required first.
+   * Tries one way to log in before TLS, never with a credential: a SASL mechanism is started and, if the
+   * server goes ahead, cancelled at once with `*`; POP3 USER is sent with the name `mailprobe` and never
+   * followed by PASS. `index` numbers the tries on the connection (IMAP tags mpa1, mpa2, ...).
    */
-  tryAuthentication(session: Session): Promise<{ allowed: boolean; enforced: boolean; reply: string }>;
+  tryLogin(
+    session: Session,
+    way: { name: string; sasl: boolean },
+    index: number,
+    caps: Capabilities,
+  ): Promise<LoginTry>;
+  /** The mechanism tried when the server lists no way to log in before TLS (SMTP LOGIN, IMAP and POP3 PLAIN). */
+  readonly unlistedMechanism: string;
+}
+
+/** What one try of a way to log in showed. */
+export interface LoginTry {
+  /** allowed: the server went ahead; refused: a refusal that says TLS is needed; unclear: any other refusal. */
+  outcome: 'allowed' | 'refused' | 'unclear';
+  /** The refusal holds for the whole server, whatever the way (SMTP 530, IMAP [PRIVACYREQUIRED] with nothing left, POP3 [SYS/PERM]). */
+  serverWide: boolean;
+  /** The server's reply, as one line. */
+  reply: string;
 }
 
 /** Words servers use to say that authentication needs TLS first ([PRIVACYREQUIRED], RFC 5530 §3; RFC 2595 §3.1). */
 export const requiresTlsText = /PRIVACYREQUIRED|TLS|SSL|encrypt|plaintext|cleartext|secure|privacy/i;
 
-/**
- * Starts a SASL exchange with `command`; a continuation (`+`) means the server went ahead in cleartext, and
- * the exchange is cancelled at once with `*` (RFC 9051 §6.2.2, RFC 5034 §4): no credential is ever sent.
- */
-export async function tryContinuation(
-  session: Session,
-  command: string,
-): Promise<{ allowed: boolean; enforced: boolean; reply: string }> {
-  session.send(command);
-  const first = await session.readLine('check', session.limits.replyMs);
-  if (!first.text.startsWith('+'))
-    return { allowed: false, enforced: requiresTlsText.test(first.text), reply: first.text };
-  session.send('*');
-  await session.readLine('check', session.limits.replyMs);
-  return { allowed: true, enforced: false, reply: first.text };
-}
+/** A SASL mechanism name (RFC 4422 §3.1): 1 to 20 of A-Z, 0-9, "-", "_". Nothing else is ever sent. */
+export const saslName = /^[A-Z0-9_-]{1,20}$/;
+
+/** The outcome of a refusal: `refused` when its words say TLS is needed first, else `unclear`. */
+export const refusalOutcome = (text: string): LoginTry['outcome'] =>
+  requiresTlsText.test(text) ? 'refused' : 'unclear';
 
 /**
  * One mail protocol, spoken just far enough to observe it. Every method writes at most one command and

@@ -5,10 +5,11 @@ import type { Capabilities, Greeting } from '../types.js';
 import {
   type Dialogue,
   detectProtocol,
+  type LoginTry,
   NotThisProtocol,
   ReplyBudget,
+  refusalOutcome,
   type StartTlsReply,
-  tryContinuation,
 } from './dialogue.js';
 
 /** A tagged command's outcome with the untagged lines that came before it (RFC 9051 §2.2.2). */
@@ -78,6 +79,19 @@ async function command(session: Session, phase: 'capabilities' | 'starttls' | 'q
   }
 }
 
+/** Reads to the tagged reply of `tag` or a continuation request, skipping untagged lines (RFC 9051 §7). */
+async function taggedOrContinuation(session: Session, tag: string): Promise<string> {
+  const budget = new ReplyBudget(session);
+  for (;;) {
+    const line = await session.readLine('check', session.limits.replyMs);
+    budget.add(line);
+    if (line.text.startsWith('+') || line.text.startsWith(`${tag} `)) return line.text;
+    if (/^\* BYE\b/i.test(line.text)) throw new ServiceClosingError(line.text);
+    if (!line.text.startsWith('*'))
+      throw new ProtocolError(`expected tag ${tag}, got ${JSON.stringify(line.text.slice(0, 80))}`);
+  }
+}
+
 /** Capability atoms from a "* CAPABILITY ..." line or a "[CAPABILITY ...]" response code. */
 export function capabilityAtoms(lines: string[]): string[] {
   const atoms: string[] = [];
@@ -126,7 +140,28 @@ export const imap: Dialogue = {
     },
     // The tagged completion of mpi2 NOOP (RFC 9051 §6.1.2).
     provesInjected: (line) => /^mpi2 OK\b/i.test(line),
-    tryAuthentication: (session) => tryContinuation(session, 'mpa1 AUTHENTICATE PLAIN'),
+    unlistedMechanism: 'PLAIN',
+    async tryLogin(session, way, index, caps) {
+      // Only SASL mechanisms are tried: the LOGIN command carries the password in its arguments.
+      const tag = `mpa${index}`;
+      session.send(`${tag} AUTHENTICATE ${way.name}`, { untaggedAllowed: true });
+      const first = await taggedOrContinuation(session, tag);
+      if (first.startsWith('+')) {
+        session.send('*'); // cancels the exchange (RFC 9051 §6.2.2)
+        await taggedOrContinuation(session, tag);
+        return { outcome: 'allowed', serverWide: false, reply: first };
+      }
+      if (/^\S+ OK\b/i.test(first)) return { outcome: 'allowed', serverWide: false, reply: first };
+      const outcome = refusalOutcome(first);
+      // [PRIVACYREQUIRED] (RFC 5530 §3) with LOGINDISABLED and no AUTH= left: nothing else to log in with.
+      const upper = caps.list.map((atom) => atom.toUpperCase());
+      const serverWide =
+        outcome === 'refused' &&
+        /\[PRIVACYREQUIRED\]/i.test(first) &&
+        upper.includes('LOGINDISABLED') &&
+        !upper.some((atom) => atom.startsWith('AUTH='));
+      return { outcome, serverWide, reply: first } satisfies LoginTry;
+    },
   },
 
   async greeting(session, ms = session.limits.greetingMs) {

@@ -7,8 +7,8 @@ import {
   detectProtocol,
   NotThisProtocol,
   ReplyBudget,
+  refusalOutcome,
   type StartTlsReply,
-  tryContinuation,
 } from './dialogue.js';
 
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
@@ -19,6 +19,9 @@ async function status(session: Session, phase: 'capabilities' | 'starttls' | 'qu
   if (!match) throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(line.text.slice(0, 80))}`);
   return { ok: match[1]?.toUpperCase() === '+OK', text: line.text };
 }
+
+/** The APOP timestamp of a POP3 greeting: `<…@…>` (RFC 1939 §7, the msg-id syntax of RFC 822). */
+const apopTimestamp = /<[^<>\s@]+@[^<>\s@]+>/;
 
 export function pop3Capabilities(ok: boolean, list: string[]): Capabilities {
   const auth = new Set<string>();
@@ -48,7 +51,27 @@ export const pop3: Dialogue = {
     },
     // CAPA answers +OK (RFC 2449 §5).
     provesInjected: (line) => /^\+OK\b/i.test(line),
-    tryAuthentication: (session) => tryContinuation(session, 'AUTH PLAIN'),
+    unlistedMechanism: 'PLAIN',
+    async tryLogin(session, way) {
+      // USER carries a name, never a password: PASS is never sent. APOP is never tried (it carries a digest).
+      if (!way.sasl && way.name !== 'USER') throw new Error(`${way.name} is never tried`);
+      session.send(way.sasl ? `AUTH ${way.name}` : 'USER mailprobe');
+      const first = await session.readLine('check', session.limits.replyMs);
+      new ReplyBudget(session).add(first);
+      if (way.sasl && /^\+(?: |$)/.test(first.text)) {
+        session.send('*'); // cancels the exchange (RFC 5034 §4)
+        await session.readLine('check', session.limits.replyMs);
+        return { outcome: 'allowed', serverWide: false, reply: first.text };
+      }
+      if (/^\+/.test(first.text)) return { outcome: 'allowed', serverWide: false, reply: first.text };
+      const outcome = refusalOutcome(first.text);
+      // [SYS/PERM] (RFC 3206 §4) is a refusal of the system, not of one way to log in.
+      return {
+        outcome,
+        serverWide: outcome === 'refused' && /^-ERR \[SYS\/PERM\]/i.test(first.text),
+        reply: first.text,
+      };
+    },
   },
 
   async greeting(session, ms = session.limits.greetingMs) {
@@ -57,7 +80,10 @@ export const pop3: Dialogue = {
     const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
     const lines = [match[2] ?? ''];
-    return { kind: match[1]?.toUpperCase() === '+OK' ? 'ok' : 'refused', lines } satisfies Greeting;
+    const kind = match[1]?.toUpperCase() === '+OK' ? 'ok' : 'refused';
+    // A timestamp in the greeting offers APOP (RFC 1939 §7): a msg-id, <process.clock@host>.
+    const apop = kind === 'ok' ? apopTimestamp.exec(lines[0] ?? '')?.[0] : undefined;
+    return { kind, lines, ...(apop ? { apopTimestamp: apop } : {}) } satisfies Greeting;
   },
 
   async capabilities(session) {

@@ -74,13 +74,16 @@ export function smtpCapabilities(command: string, reply: SmtpReply): Capabilitie
 }
 
 /**
- * An SMTP refusal of AUTH that shows authentication is not available before TLS: 530/538 (RFC 4954 §6), 503 or
- * 502 (no AUTH at all in this state), or a 5.7.x policy code that speaks of TLS. A 504 ("mechanism unknown")
- * or a temporary error proves nothing: the server may take another mechanism in cleartext.
+ * An SMTP refusal of AUTH that shows authentication is not available before TLS: 530 (RFC 3207 §4, "must issue
+ * a STARTTLS command first"), 503 or 502 (no AUTH at all in this state), which hold for the whole server;
+ * 538 (RFC 4954 §6, this mechanism needs encryption) and a 5.7.x policy refusal that speaks of TLS, which hold
+ * for the mechanism tried. A 504 ("mechanism unknown") or a temporary error proves nothing.
  */
-function refusalEnforcesTls(code: number, text: string): boolean {
-  if (code === 530 || code === 538 || code === 503 || code === 502) return true;
-  return code >= 500 && /\b5\.7\.\d+\b/.test(text) && requiresTlsText.test(text);
+function authRefusal(code: number, text: string): { outcome: 'refused' | 'unclear'; serverWide: boolean } {
+  if (code === 530 || code === 503 || code === 502) return { outcome: 'refused', serverWide: true };
+  if (code === 538 || (code >= 500 && /\b5\.7\.\d+\b/.test(text) && requiresTlsText.test(text)))
+    return { outcome: 'refused', serverWide: false };
+  return { outcome: 'unclear', serverWide: false };
 }
 
 export const smtp: Dialogue = {
@@ -96,15 +99,17 @@ export const smtp: Dialogue = {
     },
     // NOOP's only success is 250 (RFC 5321 §4.1.1.9).
     provesInjected: (line) => /^250[ -]/.test(line),
-    async tryAuthentication(session) {
-      session.send('AUTH LOGIN');
+    unlistedMechanism: 'LOGIN',
+    async tryLogin(session, way) {
+      session.send(`AUTH ${way.name}`);
       const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
       const text = `${reply.code} ${reply.lines.join(' ')}`;
-      if (reply.code !== 334)
-        return { allowed: false, enforced: refusalEnforcesTls(reply.code, text), reply: text };
-      session.send('*'); // cancels the exchange (RFC 4954 §4)
-      await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-      return { allowed: true, enforced: false, reply: text };
+      if (reply.code !== 334 && reply.code !== 235) return { ...authRefusal(reply.code, text), reply: text };
+      if (reply.code === 334) {
+        session.send('*'); // cancels the exchange (RFC 4954 §4)
+        await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+      }
+      return { outcome: 'allowed', serverWide: false, reply: text };
     },
   },
 

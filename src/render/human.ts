@@ -69,8 +69,13 @@ export function observed(port: PortVerdict): string {
       if (before?.ok && port.expectedTls === 'starttls') {
         const after = port.capabilitiesAfterTls;
         const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
+        // "auth only after TLS" only when no way to log in is offered before TLS, or each was proved refused.
+        const offeredBefore = offersAuth(before) || port.greeting?.apopTimestamp !== undefined;
         if (port.passwordBeforeTls) parts.push('password before TLS');
-        else if (after && offersAuth(after)) parts.push('auth only after TLS');
+        else if (port.loginBeforeTls) parts.push('login before TLS');
+        else if (offeredBefore && port.checks?.authRequired?.verdict === 'enforced')
+          parts.push('auth refused before TLS');
+        else if (!offeredBefore && after && offersAuth(after)) parts.push('auth only after TLS');
       }
       return parts.join(' · ');
     }

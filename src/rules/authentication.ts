@@ -1,35 +1,117 @@
-/** Authentication: whether a password can cross the network before TLS. */
-import { passwordMechanismsOffered } from './facts.js';
-import { isRelay, plainStart, type Rule, serverLines } from './rule.js';
+/**
+ * Authentication: every way to log in that a plaintext-start port offers before TLS, judged by what a client
+ * configured without TLS would expose, and by what `--check auth-required` proved when it ran.
+ */
 
-export const authenticationRules: readonly Rule[] = [
-  {
-    id: 'cleartext-auth-before-tls',
-    severity: 'high',
-    title: 'password authentication is offered before TLS',
-    reference: 'RFC 8314 §3.3 and §4.1; RFC 4954 §4; RFC 9051 §6.2.3; RFC 2595 §2.1',
+import { type LoginKind, type LoginWay, loginWaysBeforeTls, stillOpen } from './facts.js';
+import type { Severity } from './finding.js';
+import { isRelay, type PortResult, plainStart, type Rule, serverLines } from './rule.js';
+
+/** The name of each way with what is known of it: tried and refused, went ahead, only advertised. */
+function described(way: LoginWay): string {
+  switch (way.proof) {
+    case undefined:
+      return `${way.label} (only advertised)`;
+    case 'allowed':
+      return `${way.label} (the server went ahead when tried)`;
+    case 'refused':
+      return `${way.label} (refused when tried)`;
+    case 'unclear':
+      return `${way.label} (tried: the refusal does not say TLS is needed)`;
+    default:
+      return `${way.label} (not tried${way.why ? `: ${way.why}` : ''})`;
+  }
+}
+
+/** Evidence: the capability line, the greeting's APOP timestamp, and the check's reply to each way it tried. */
+function evidence(port: PortResult, ways: LoginWay[]): string[] {
+  const caps = port.capabilities;
+  const lines = caps?.ok ? [`${caps.command} before TLS lists: ${caps.list.join(', ')}`] : [];
+  if (ways.some((way) => way.name === 'APOP' && !way.sasl))
+    lines.push(...serverLines(port, (text) => /^\+OK\b.*<[^<>\s@]+@[^<>\s@]+>/i.test(text)).slice(0, 1));
+  const check = port.checks?.authRequired;
+  if (check) {
+    if (check.serverWide) lines.push(`--check auth-required: refused for the whole server: ${check.reply}`);
+    for (const tried of check.ways ?? [])
+      if (tried.reply !== undefined && ways.some((way) => way.name === tried.way && way.sasl === tried.sasl))
+        lines.push(`--check auth-required, ${tried.way}: ${tried.reply}`);
+  }
+  return lines;
+}
+
+/** What a finding says about proof: the check that would prove it, when it did not run. */
+function proofNote(port: PortResult): string {
+  return port.checks?.authRequired
+    ? ''
+    : ' Only advertised: "--check auth-required" would prove whether the server goes ahead before TLS.';
+}
+
+/** The ways of the same kind the check proved refused, when others remain open. */
+function refusedNote(ways: LoginWay[]): string {
+  const refused = ways.filter((way) => !stillOpen(way)).map((way) => way.label);
+  return refused.length > 0 ? ` Refused when "--check auth-required" tried: ${refused.join(', ')}.` : '';
+}
+
+/** One rule per kind of exposure; both follow the check's proof when it ran. */
+function loginRule(
+  kind: Exclude<LoginKind, 'none'>,
+  rule: Omit<Rule, 'check'>,
+  exposed: (open: LoginWay[]) => string,
+  openSeverity: (port: PortResult) => Severity,
+): Rule {
+  return {
+    ...rule,
     check: (port) => {
-      const caps = port.capabilities;
-      if (!plainStart(port) || !caps?.ok) return undefined;
-      const mechanisms = passwordMechanismsOffered(caps);
-      const offered = [
-        ...mechanisms.map((mechanism) =>
-          port.protocol === 'imap'
-            ? `AUTH=${mechanism}`
-            : `${port.protocol === 'pop3' ? 'SASL' : 'AUTH'} ${mechanism}`,
-        ),
-        ...(caps.plaintextLogin
-          ? [port.protocol === 'imap' ? 'the LOGIN command (no LOGINDISABLED)' : 'USER/PASS']
-          : []),
-      ];
-      if (offered.length === 0) return undefined;
+      if (!plainStart(port)) return undefined;
+      const ways = loginWaysBeforeTls(port).filter((way) => way.kind === kind);
+      if (ways.length === 0) return undefined;
+      const open = ways.filter(stillOpen);
+      if (open.length === 0)
+        return {
+          severity: 'low',
+          detail: `before TLS the server advertises ${ways.map((way) => way.label).join(', ')}, and refused each when "--check auth-required" tried it: logging in needs TLS, but the advertisement misleads clients, which may send their credentials before they learn of the refusal`,
+          evidence: evidence(port, ways),
+        };
       return {
-        severity: isRelay(port) ? 'medium' : 'high',
-        detail: `before TLS the server offers ${offered.join(', ')}: a client may send its password in cleartext`,
-        evidence: [`${caps.command} before TLS lists: ${caps.list.join(', ')}`],
+        severity: openSeverity(port),
+        detail: `before TLS the server offers ${open.map(described).join(', ')}: ${exposed(open)}.${refusedNote(ways)}${proofNote(port)}`,
+        evidence: evidence(port, ways),
       };
     },
-  },
+  };
+}
+
+const unknownNote = (open: LoginWay[]) => {
+  const unknown = open.filter((way) => !way.known).map((way) => way.name);
+  return unknown.length > 0
+    ? ` (${unknown.join(', ')} unknown to mailprobe: judged as a challenge-response, the least it can expose)`
+    : '';
+};
+
+export const authenticationRules: readonly Rule[] = [
+  loginRule(
+    'password',
+    {
+      id: 'cleartext-auth-before-tls',
+      severity: 'high',
+      title: 'password authentication is offered before TLS',
+      reference: 'RFC 8314 §3.3 and §4.1; RFC 4954 §4; RFC 9051 §6.2.3; RFC 2595 §2.1; RFC 7628 §5',
+    },
+    () => 'a client may send its password (or a bearer token) in cleartext',
+    (port) => (isRelay(port) ? 'medium' : 'high'),
+  ),
+  loginRule(
+    'challenge',
+    {
+      id: 'challenge-auth-before-tls',
+      severity: 'medium',
+      title: 'challenge-response login is offered before TLS',
+      reference: 'RFC 8314 §3.3 and §4.1; RFC 2595 §2.1; RFC 1939 §7, §13; RFC 2195 §4; RFC 5802 §9',
+    },
+    (open) =>
+      `a client that logs in this way sends no password, but the exchange can be recorded and attacked offline with a dictionary, and the session after it, the whole mailbox or message included, travels in cleartext${unknownNote(open)}`,
+    () => 'medium',
+  ),
   {
     id: 'imap-preauth-plaintext',
     severity: 'high',

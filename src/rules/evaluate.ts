@@ -1,7 +1,7 @@
 /** One host's verdict: every rule over every port, then works/safe per port and the recommendation. */
 import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult, Service } from '../types.js';
-import { offersCleartextPassword, upgradeCommand, wholeDaysLeft } from './facts.js';
+import { loginWaysBeforeTls, stillOpen, upgradeCommand, wholeDaysLeft } from './facts.js';
 import { type Finding, type Severity, severityRank } from './finding.js';
 import { rules } from './rules.js';
 
@@ -11,8 +11,16 @@ export interface PortVerdict extends PortResult {
   expected: string;
   /** Whole days the leaf certificate has left at the probe (negative once expired), when one was seen. */
   certificateDaysLeft?: number;
-  /** Before TLS, the server lets a client send a password as is (a password mechanism, LOGIN or USER). */
+  /**
+   * Before TLS, the server lets a client send a password as is (a password mechanism, LOGIN or USER), unless
+   * `--check auth-required` proved each such way refused.
+   */
   passwordBeforeTls: boolean;
+  /**
+   * Before TLS, the server offers some way to log in (a password, a challenge-response such as CRAM-MD5 or
+   * APOP) that `--check auth-required` did not prove refused.
+   */
+  loginBeforeTls: boolean;
   /** The mail protocol was recognised and the dialogue completed. */
   works: boolean;
   /**
@@ -64,14 +72,13 @@ function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
   const encrypted =
     port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
   const days = wholeDaysLeft(port);
+  const open = loginWaysBeforeTls(port).filter(stillOpen);
   return {
     ...port,
     expected: referenceFor(port.service).expected,
     ...(days === undefined ? {} : { certificateDaysLeft: days }),
-    passwordBeforeTls:
-      port.expectedTls === 'starttls' &&
-      port.capabilities?.ok === true &&
-      offersCleartextPassword(port.capabilities),
+    passwordBeforeTls: open.some((way) => way.kind === 'password'),
+    loginBeforeTls: open.some((way) => way.kind !== 'none'),
     works,
     safe: works ? encrypted && !serious : null,
     findings: own.map((finding) => finding.id),

@@ -2,7 +2,23 @@
  * Facts derived from the observed results, computed in one place for every reader (rules, expectations,
  * renderers): certificate days left, the password mechanisms offered, the upgrade command's name.
  */
+import { type LoginWayOffered, loginWaysOffered, passwordMechanisms } from '../protocols/logins.js';
 import type { Capabilities, PortResult, Protocol } from '../types.js';
+
+export {
+  credentialFreeMechanisms,
+  type LoginKind,
+  mechanismKind,
+  passwordMechanisms,
+} from '../protocols/logins.js';
+
+/** One way to log in a server offers before TLS, and what `--check auth-required` proved of it. */
+export interface LoginWay extends LoginWayOffered {
+  /** What the check proved; absent when the check did not run on this port. */
+  proof?: 'allowed' | 'refused' | 'unclear' | 'not-tried';
+  /** Why the check did not try it, when it says. */
+  why?: string;
+}
 
 export const dayMs = 86_400_000;
 
@@ -19,10 +35,7 @@ export function wholeDaysLeft(port: PortResult): number | undefined {
   return left === undefined ? undefined : Math.floor(left);
 }
 
-/** SASL mechanisms that carry a reusable password in the clear unless TLS protects them (RFC 4616, LOGIN). */
-export const passwordMechanisms = ['PLAIN', 'LOGIN'];
-
-/** The password mechanisms a capability list offers (PLAIN, LOGIN), upper case. */
+/** The password mechanisms a capability list offers (PLAIN, LOGIN, bearer tokens), upper case. */
 export function passwordMechanismsOffered(caps: Capabilities): string[] {
   return caps.authMechanisms.filter((mechanism) => passwordMechanisms.includes(mechanism));
 }
@@ -31,6 +44,29 @@ export function passwordMechanismsOffered(caps: Capabilities): string[] {
 export function offersCleartextPassword(caps: Capabilities | undefined): boolean {
   return caps !== undefined && (passwordMechanismsOffered(caps).length > 0 || caps.plaintextLogin);
 }
+
+/**
+ * The ways to log in a plaintext-start port offers before TLS, each with what `--check auth-required` proved of
+ * it: a server-wide refusal proves every way refused; otherwise each way has the outcome of its own try.
+ */
+export function loginWaysBeforeTls(port: PortResult): LoginWay[] {
+  if (port.expectedTls !== 'starttls') return [];
+  const ways = loginWaysOffered(port.protocol, port.capabilities, port.greeting);
+  const check = port.checks?.authRequired;
+  if (!check) return ways;
+  return ways.map((way) => {
+    if (check.serverWide) return { ...way, proof: 'refused' };
+    const tried = check.ways?.find((entry) => entry.way === way.name && entry.sasl === way.sasl);
+    return {
+      ...way,
+      proof: tried?.outcome ?? 'not-tried',
+      ...(tried?.outcome === 'not-tried' && tried.why ? { why: tried.why } : {}),
+    };
+  });
+}
+
+/** A way that may still work before TLS: not proved refused by the check. */
+export const stillOpen = (way: LoginWay) => way.proof !== 'refused';
 
 /** Everything a capability list offers to authenticate with: SASL mechanisms, and LOGIN (IMAP) or USER (POP3). */
 export function authenticationOffered(caps: Capabilities, protocol: Protocol): string[] {

@@ -1,4 +1,5 @@
 /** The opt-in checks (--check): what their results make findings of. */
+import { mechanismKind } from './facts.js';
 import { isRelay, type Rule } from './rule.js';
 
 export const optInRules: readonly Rule[] = [
@@ -20,17 +21,25 @@ export const optInRules: readonly Rule[] = [
   {
     id: 'auth-allowed-before-tls',
     severity: 'high',
-    title: 'the server starts password authentication before TLS (opt-in check)',
+    title: 'the server starts authentication before TLS (opt-in check)',
     reference: 'RFC 8314 §3.3, §4.1; RFC 4954 §4; RFC 9051 §11.1; RFC 2595 §2.1',
-    check: (port) =>
-      port.checks?.authRequired?.verdict === 'allowed'
-        ? {
-            severity: isRelay(port) ? 'medium' : 'high',
-            detail:
-              'an authentication exchange started in cleartext (mailprobe cancelled it at once, sending no credential): a client would send its password unprotected',
-            evidence: [`reply to the authentication command before TLS: ${port.checks.authRequired.reply}`],
-          }
-        : undefined,
+    check: (port) => {
+      const check = port.checks?.authRequired;
+      if (check?.verdict !== 'allowed') return undefined;
+      const allowed = (check.ways ?? []).filter((way) => way.outcome === 'allowed');
+      const password = allowed.some((way) => !way.sasl || mechanismKind(way.way).kind === 'password');
+      const names = allowed.map((way) => way.way).join(', ') || 'an authentication exchange';
+      return {
+        severity: password ? (isRelay(port) ? 'medium' : 'high') : 'medium',
+        detail: password
+          ? `${names} started in cleartext (mailprobe cancelled it at once, sending no credential): a client would send its password unprotected`
+          : `${names} started in cleartext (mailprobe cancelled it at once, sending no credential): a client would log in, and read its mail, without TLS, and the exchange is open to an offline dictionary attack`,
+        evidence:
+          allowed.length > 0
+            ? allowed.map((way) => `reply to ${way.way} before TLS: ${way.reply ?? ''}`)
+            : [`reply to the authentication command before TLS: ${check.reply}`],
+      };
+    },
   },
   {
     id: 'tls-legacy-accepted',
@@ -60,14 +69,17 @@ export const optInRules: readonly Rule[] = [
     check: (port) => {
       const failed = [
         port.checks?.injection?.verdict === 'not-tested' ? `injection: ${port.checks.injection.detail}` : '',
-        port.checks?.authRequired?.verdict === 'not-tested'
-          ? `auth-required: ${port.checks.authRequired.reply}`
+        port.checks?.authRequired?.verdict === 'not-tested' ||
+        port.checks?.authRequired?.verdict === 'partial'
+          ? `auth-required: ${port.checks.authRequired.detail ?? port.checks.authRequired.reply}`
           : '',
         ...(port.checks?.tlsVersions?.untested ?? []).map(
           (entry) => `tls-versions: ${entry.version} not tried to the end: ${entry.reason}`,
         ),
       ].filter(Boolean);
-      return failed.length > 0 ? { detail: 'the check ended before a verdict', evidence: failed } : undefined;
+      return failed.length > 0
+        ? { detail: 'the check ended before a full verdict', evidence: failed }
+        : undefined;
     },
   },
 ];
