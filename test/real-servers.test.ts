@@ -25,11 +25,13 @@ interface PortReport {
   status: string;
   works: boolean;
   safe: boolean | null;
+  loginBeforeTls?: boolean;
+  passwordBeforeTls?: boolean;
   findings: string[];
   tls?: { protocol: string; certificate?: { validTo: string } };
   checks?: {
     injection?: { verdict: string };
-    authRequired?: { verdict: string };
+    authRequired?: { verdict: string; detail?: string; ways?: { way: string; outcome: string }[] };
     tlsVersions?: { accepted: string[]; refused: string[] };
   };
 }
@@ -37,7 +39,14 @@ interface Report {
   hosts: {
     addresses: { address: string }[];
     ports: PortReport[];
-    findings: { id: string; severity: string; port: number; address: string; detail: string }[];
+    findings: {
+      id: string;
+      severity: string;
+      port: number;
+      address: string;
+      detail: string;
+      evidence: string[];
+    }[];
     recommendation: { sending: { port: number }[]; reading: { port: number }[]; text: string };
   }[];
 }
@@ -136,6 +145,10 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     }
     expect(report.recommendation.sending.map((r) => r.port)).toEqual([587, 465]);
     expect(report.recommendation.reading.map((r) => r.port)).toEqual([993, 995, 143, 110]);
+    // Nothing to log in with is listed before TLS, and the check proved the server refuses for the whole server.
+    for (const address of addresses)
+      for (const number of [587, 143, 110])
+        expect(port(number, address).loginBeforeTls, `${number}`).toBe(false);
   });
 
   it('weak: cleartext auth before TLS on 587, 143 and 110, no STARTTLS on 25, a certificate for another name', async () => {
@@ -168,6 +181,65 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     }
     expect(report.recommendation.sending).toEqual([]);
     expect(report.recommendation.reading).toEqual([]);
+  });
+
+  it('Dovecot with disable_plaintext_auth = yes and cram-md5, apop: a challenge-response login before TLS is not safe, with or without the check', async () => {
+    // The truth, from the configuration: disable_plaintext_auth = yes hides PLAIN and LOGIN before TLS and makes
+    // IMAP list LOGINDISABLED, but cram-md5 is not a plaintext mechanism, so IMAP lists AUTH=CRAM-MD5 and POP3
+    // lists SASL CRAM-MD5 before STARTTLS/STLS; apop puts a <…@…> timestamp in the POP3 greeting. A login before
+    // TLS works on both ports (CRAM-MD5 goes ahead; APOP is never tried, it carries a digest).
+    const setup: ServerSetup = {
+      cert: 'server',
+      dovecot: {
+        listeners: ['imap', 'imaps', 'pop3', 'pop3s'],
+        plaintextAuth: false,
+        mechanisms: ['plain', 'login', 'cram-md5', 'apop'],
+      },
+    };
+    const truth: Record<number, { offered: RegExp; ways: Record<string, string> }> = {
+      143: { offered: /AUTH=CRAM-MD5 /, ways: { 'CRAM-MD5': 'allowed' } },
+      110: {
+        offered: /SASL CRAM-MD5 .*APOP \(the greeting's timestamp <[^>]+@[^>]+>\)/,
+        ways: { 'CRAM-MD5': 'allowed', APOP: 'not-tried' },
+      },
+    };
+    const plain = await probe('challenge-auth', setup);
+    for (const address of addresses) {
+      for (const number of [143, 110]) {
+        const result = plain.port(number, address);
+        expect(result, `${number} ${address}`).toMatchObject({
+          status: 'open',
+          works: true,
+          safe: false,
+          loginBeforeTls: true,
+          passwordBeforeTls: false,
+          findings: ['challenge-auth-before-tls'],
+        });
+        const finding = plain.report.findings.find((f) => f.port === number && f.address === address);
+        expect(finding?.severity).toBe('medium');
+        expect(finding?.detail).toMatch(truth[number]?.offered ?? /never/);
+        expect(finding?.detail).toMatch(/Only advertised: "--check auth-required" would prove/);
+      }
+      for (const number of [993, 995])
+        expect(plain.port(number, address)).toMatchObject({ safe: true, findings: [] });
+    }
+    expect(plain.report.recommendation.reading.map((r) => r.port)).toEqual([993, 995]);
+    expect(host?.stop(), 'processes left in the namespace after the servers stopped').toEqual([]);
+    host = undefined;
+
+    const checked = await probe('challenge-auth-checked', setup, ['--check', 'all']);
+    for (const address of addresses) {
+      for (const number of [143, 110]) {
+        const result = checked.port(number, address);
+        expect(result.checks?.authRequired?.verdict, `${number} ${address}`).toBe('allowed');
+        expect(
+          Object.fromEntries((result.checks?.authRequired?.ways ?? []).map((way) => [way.way, way.outcome])),
+        ).toEqual(truth[number]?.ways);
+        expect(result.findings.sort()).toEqual(['auth-allowed-before-tls', 'challenge-auth-before-tls']);
+        // One port, one truth: the same verdict with and without the check.
+        expect(result.safe).toBe(plain.port(number, address).safe);
+      }
+    }
   });
 
   it('port 25 dropped on the way: filtered, not refused, diagnosed as an outbound block because 465 and 587 answer', async () => {

@@ -23,6 +23,11 @@ export interface DovecotOptions {
   listeners: ('imap' | 'imaps' | 'pop3' | 'pop3s')[];
   /** disable_plaintext_auth = no: LOGIN, USER and AUTH=PLAIN before TLS. */
   plaintextAuth: boolean;
+  /**
+   * auth_mechanisms (default plain login). Non-plaintext ones (cram-md5) stay listed before TLS even with
+   * disable_plaintext_auth = yes; apop puts a timestamp in the POP3 greeting.
+   */
+  mechanisms?: string[];
 }
 
 export interface ServerSetup {
@@ -151,7 +156,7 @@ ssl_cert = <${tls}/${cert}.pem
 ssl_key = <${tls}/${cert}.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = ${options.plaintextAuth ? 'no' : 'yes'}
-auth_mechanisms = plain login
+auth_mechanisms = ${(options.mechanisms ?? ['plain', 'login']).join(' ')}
 mail_location = maildir:${root}/dovecot/mail/%u
 passdb {
   driver = static
