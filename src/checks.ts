@@ -20,7 +20,13 @@ import type {
 } from './types.js';
 
 export { type CheckName, checkNames } from './check-names.js';
-export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './types.js';
+export type {
+  AuthRequiredFacts,
+  AuthWayFacts,
+  CheckResults,
+  InjectionFacts,
+  TlsVersionFacts,
+} from './types.js';
 
 export interface CheckTarget {
   address: string;
@@ -123,15 +129,20 @@ function summary(ways: AuthWayFacts[], serverWide: string | undefined): string {
     ways
       .filter((way) => way.outcome === outcome)
       .map((way) => (way.listed === false ? `${way.way} (not listed)` : way.way));
+  const unclear = (answered: boolean) =>
+    ways
+      .filter((way) => way.outcome === 'unclear' && (way.reply !== undefined) === answered)
+      .map((way) => way.way);
   const parts = [
     serverWide ? `refused for the whole server before TLS (${serverWide})` : '',
     named('allowed').join(', ')
       ? `${named('allowed').join(', ')} went ahead before TLS (cancelled, no credential sent)`
       : '',
     !serverWide && named('refused').length > 0 ? `${named('refused').join(', ')} refused before TLS` : '',
-    named('unclear').length > 0
-      ? `${named('unclear').join(', ')} refused in words that do not say TLS is needed`
+    unclear(true).length > 0
+      ? `${unclear(true).join(', ')} refused in words that do not say TLS is needed`
       : '',
+    unclear(false).length > 0 ? `${unclear(false).join(', ')} proved nothing (no whole reply)` : '',
     !serverWide && named('not-tried').length > 0 ? `${named('not-tried').join(', ')} not tried` : '',
   ];
   return parts.filter(Boolean).join('; ');
@@ -188,6 +199,7 @@ async function authRequired(
         if (attempt.outcome === 'unclear') entry.why = 'the refusal does not say TLS is needed';
         if (attempt.serverWide) {
           serverWide = attempt.reply;
+          for (const rest of ways.slice(index + 1)) rest.why = 'the refusal holds for the whole server';
           break;
         }
       } catch (error) {

@@ -12,7 +12,13 @@ export {
   shardOf,
 } from './batch.js';
 export { type CheckName, checkNames } from './check-names.js';
-export type { AuthRequiredFacts, CheckResults, InjectionFacts, TlsVersionFacts } from './checks.js';
+export type {
+  AuthRequiredFacts,
+  AuthWayFacts,
+  CheckResults,
+  InjectionFacts,
+  TlsVersionFacts,
+} from './checks.js';
 export {
   type Candidate,
   type DiscoverOptions,

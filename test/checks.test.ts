@@ -468,3 +468,59 @@ describe('every way to log in before TLS, and the refusals read per way (opt-in)
     });
   }
 });
+
+describe('auth-required never overstates, never runs away', () => {
+  it('a server that hangs up mid-check: the way proves nothing, the rest are not tried, never enforced', async () => {
+    const { result } = await probeWith(
+      {
+        protocol: 'pop3',
+        tls: 'starttls',
+        on: (line, { tls }) => {
+          if (tls) return undefined;
+          if (line === 'CAPA') return '+OK\r\nSTLS\r\nUSER\r\nSASL PLAIN\r\n.\r\n';
+          return line === 'AUTH PLAIN' ? null : undefined;
+        },
+      },
+      'pop3',
+      ['auth-required'],
+    );
+    const check = result.checks?.authRequired;
+    expect(check?.verdict).toBe('not-tested');
+    expect(check?.ways?.map((way) => [way.way, way.outcome])).toEqual([
+      ['PLAIN', 'unclear'],
+      ['USER', 'not-tried'],
+    ]);
+    expect(check?.ways?.[1]?.why).toBe("the check's connection ended before it");
+    expect(check?.detail).toBe('PLAIN proved nothing (no whole reply); USER not tried');
+    expect(findingIds(result)).toEqual(['check-not-completed', 'cleartext-auth-before-tls']);
+  });
+
+  it('tries at most 8 ways, and never sends what is not a SASL mechanism name', async () => {
+    const mechanisms = ['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'BAD/NAME'];
+    const { result } = await probeWith(
+      {
+        protocol: 'smtp',
+        tls: 'starttls',
+        on: (line, { tls }) => {
+          if (tls) return undefined;
+          if (line.startsWith('EHLO '))
+            return `250-localhost\r\n250-STARTTLS\r\n250 AUTH ${mechanisms.join(' ')}\r\n`;
+          return line.startsWith('AUTH ') ? '535 5.7.8 Authentication failed\r\n' : undefined;
+        },
+      },
+      'submission',
+      ['auth-required'],
+    );
+    const sent = result.transcript.filter((entry) => entry.dir === 'C').map((entry) => entry.text);
+    expect(sent.filter((line) => line.startsWith('AUTH '))).toEqual(
+      mechanisms.slice(0, 8).map((name) => `AUTH ${name}`),
+    );
+    const ways = result.checks?.authRequired?.ways ?? [];
+    expect(ways.find((way) => way.way === 'A9')).toMatchObject({ outcome: 'not-tried' });
+    expect(ways.find((way) => way.way === 'BAD/NAME')).toMatchObject({
+      outcome: 'not-tried',
+      why: 'not a SASL mechanism name',
+    });
+    expect(result.checks?.authRequired?.verdict).toBe('not-tested');
+  });
+});
