@@ -601,7 +601,7 @@ describe("every way to log in before TLS, judged with and without the check's pr
     expect(verdict.findings.map((f) => [f.id, f.severity])).toEqual([
       ['challenge-auth-before-tls', 'medium'],
     ]);
-    expect(verdict.findings[0]?.detail).toMatch(/AUTH=CRAM-MD5 \(only advertised\)/);
+    expect(verdict.findings[0]?.detail).toMatch(/offers AUTH=CRAM-MD5: .*Only advertised/);
     expect(verdict.findings[0]?.detail).toMatch(/offline with a dictionary/);
     expect(verdict.findings[0]?.reference).toMatch(/RFC 8314/);
     const port = verdict.ports[0];
@@ -643,7 +643,7 @@ describe("every way to log in before TLS, judged with and without the check's pr
       name: 'only advertised: high, names the check that would prove it',
       severity: 'high',
       safe: false,
-      detail: /USER\/PASS \(only advertised\).*Only advertised: "--check auth-required" would prove/,
+      detail: /offers USER\/PASS: .*Only advertised: "--check auth-required" would prove/,
     },
     {
       name: 'proved refused (enforced): low, the port is safe, the advertisement misleads',

@@ -11,7 +11,7 @@ import { isRelay, type PortResult, plainStart, type Rule, serverLines } from './
 function described(way: LoginWay): string {
   switch (way.proof) {
     case undefined:
-      return `${way.label} (only advertised)`;
+      return way.label; // the finding says once that every way was only advertised
     case 'allowed':
       return `${way.label} (the server went ahead when tried)`;
     case 'refused':
@@ -43,7 +43,7 @@ function evidence(port: PortResult, ways: LoginWay[]): string[] {
 function proofNote(port: PortResult): string {
   return port.checks?.authRequired
     ? ''
-    : ' Only advertised: "--check auth-required" would prove whether the server goes ahead before TLS.';
+    : ' Only advertised: "--check auth-required" would prove whether the server takes them before TLS.';
 }
 
 /** The ways of the same kind the check proved refused, when others remain open. */
