@@ -108,6 +108,22 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       if (!found) throw new Error(`no result for ${number} on ${address}`);
       return found;
     };
+    // One port, one truth: what --check auth-required proved, the findings and safe follow (issue 21).
+    for (const result of report.ports) {
+      const verdict = result.checks?.authRequired?.verdict;
+      const where = `${result.port} ${result.address}`;
+      const loginFindings = report.findings.filter(
+        (f) =>
+          f.port === result.port &&
+          f.address === result.address &&
+          ['cleartext-auth-before-tls', 'challenge-auth-before-tls'].includes(f.id),
+      );
+      if (verdict === 'enforced') {
+        expect(result.loginBeforeTls, where).toBe(false);
+        for (const finding of loginFindings) expect(finding.severity, `${where} ${finding.id}`).toBe('low');
+      }
+      if (verdict === 'allowed') expect(result.safe, where).toBe(false);
+    }
     return { run, report, port };
   }
 
@@ -197,9 +213,9 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       },
     };
     const truth: Record<number, { offered: RegExp; ways: Record<string, string> }> = {
-      143: { offered: /AUTH=CRAM-MD5 /, ways: { 'CRAM-MD5': 'allowed' } },
+      143: { offered: /offers AUTH=CRAM-MD5: /, ways: { 'CRAM-MD5': 'allowed' } },
       110: {
-        offered: /SASL CRAM-MD5 .*APOP \(the greeting's timestamp <[^>]+@[^>]+>\)/,
+        offered: /offers SASL CRAM-MD5, APOP \(the greeting's timestamp <[^>]+@[^>]+>\): /,
         ways: { 'CRAM-MD5': 'allowed', APOP: 'not-tried' },
       },
     };
