@@ -69,7 +69,7 @@ function loginRule(
       if (open.length === 0)
         return {
           severity: 'low',
-          detail: `before TLS the server advertises ${ways.map((way) => way.label).join(', ')}, and refused each when "--check auth-required" tried it: logging in needs TLS, but the advertisement misleads clients, which may send their credentials before they learn of the refusal`,
+          detail: `before TLS the server advertises ${ways.map((way) => way.label).join(', ')}, and ${port.checks?.authRequired?.serverWide ? 'refused logging in before TLS for the whole server' : 'refused each'} when "--check auth-required" tried it: logging in needs TLS, but the advertisement misleads clients, which may send their credentials before they learn of the refusal`,
           evidence: evidence(port, ways),
         };
       return {
