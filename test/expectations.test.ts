@@ -204,4 +204,37 @@ describe('checking a verdict against expectations', () => {
       [993, 'probed', false, 'not probed'],
     ]);
   });
+
+  it('APOP counts as offered before TLS when the POP3 greeting carries a timestamp', () => {
+    const pop3: PortResult = {
+      ...submission,
+      port: 110,
+      service: 'pop3',
+      protocol: 'pop3',
+      greeting: { kind: 'ok', lines: ['ready <1.2@mail.example>'], apopTimestamp: '<1.2@mail.example>' },
+      capabilities: {
+        command: 'CAPA',
+        ok: true,
+        list: ['STLS'],
+        starttls: true,
+        authMechanisms: [],
+        plaintextLogin: false,
+      },
+      capabilitiesAfterTls: {
+        command: 'CAPA',
+        ok: true,
+        list: ['USER'],
+        starttls: false,
+        authMechanisms: [],
+        plaintextLogin: true,
+      },
+    };
+    const results = checkExpectations(judge(pop3), [
+      { port: 110, authBeforeTls: { notOffer: ['APOP'] }, authAfterTls: { notOffer: ['APOP'] } },
+    ]);
+    expect(results.map((r) => [r.expectation, r.passed, r.observed])).toEqual([
+      ['authBeforeTls.notOffer APOP', false, 'before TLS: APOP'],
+      ['authAfterTls.notOffer APOP', true, 'after TLS: USER'],
+    ]);
+  });
 });

@@ -35,7 +35,11 @@ function offered(port: PortVerdict, afterTls: boolean): string[] {
     : port.expectedTls === 'implicit'
       ? undefined
       : port.capabilities;
-  return caps ? authenticationOffered(caps, port.protocol) : [];
+  const offeredThere = caps ? authenticationOffered(caps, port.protocol) : [];
+  // A POP3 greeting's timestamp offers APOP before TLS (RFC 1939 §7), whatever CAPA lists.
+  return !afterTls && port.expectedTls === 'starttls' && port.greeting?.apopTimestamp
+    ? [...offeredThere, 'APOP']
+    : offeredThere;
 }
 
 /** Checks one port's verdict against its expectation: one result per expectation field. */
