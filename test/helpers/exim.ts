@@ -9,7 +9,10 @@ import { PackageView, readPid, stopPids, unpackedMissing, waitForListeners } fro
 
 /** Why Exim cannot run here, in one line, or undefined. */
 export function eximMissing(): string | undefined {
-  return unpackedMissing(['usr/sbin/exim4'], 'exim4-daemon-light exim4-base exim4-config');
+  return unpackedMissing(
+    ['usr/sbin/exim4', 'etc/exim4/exim4.conf.template'],
+    'exim4-daemon-light exim4-base exim4-config',
+  );
 }
 
 /**

@@ -20,6 +20,18 @@ export function unpackedMissing(files: string[], packages: string): string | und
     if (!existsSync(join(familiesRoot, file)))
       return `needs ${packages} unpacked in ${familiesRoot} (no ${file}): bash fixtures/families/unpack.sh`;
   }
+  // The libraries the binaries need: those a Postfix and Dovecot machine lacks are unpacked with them; the
+  // others come from the machine (.ci/run installs libgnutls-dane0).
+  const libraries = ['usr/lib/x86_64-linux-gnu', 'usr/lib'].map((dir) => join(familiesRoot, dir)).join(':');
+  for (const file of files) {
+    const path = join(familiesRoot, file);
+    if (!readFileSync(path).subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) continue;
+    const lost = /^\s*(\S+) => not found/m.exec(
+      execFileSync('ldd', [path], { env: { ...process.env, LD_LIBRARY_PATH: libraries } }).toString(),
+    );
+    if (lost)
+      return `needs ${lost[1]} for ${file}: bash fixtures/families/unpack.sh, or apt-get install its package`;
+  }
   try {
     execFileSync('sh', ['-c', 'command -v unshare'], { stdio: 'ignore' });
   } catch {
