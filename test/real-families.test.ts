@@ -68,6 +68,10 @@ interface Row {
 }
 
 const addresses = ['127.0.0.1', '::1'];
+const timings: string[] = [];
+afterAll(() => {
+  if (timings.length > 0) console.log(`real-family wall times (start and probe): ${timings.join(', ')}`);
+});
 const checks = ['--check', 'auth-required,injection'];
 
 function prerequisites(family: string, missing: string | undefined): void {
@@ -221,6 +225,7 @@ describe.skipIf(eximMissingReason !== undefined)('real Exim (exim4-daemon-light,
   let code = -1;
 
   beforeAll(async () => {
+    const started = performance.now();
     const set = setUp('exim');
     root = set.root;
     netns = set.netns;
@@ -230,6 +235,7 @@ describe.skipIf(eximMissingReason !== undefined)('real Exim (exim4-daemon-light,
     ports = result.ports;
     require('node:fs').writeFileSync(`/tmp/fam/dump-${ports[0]?.port}.json`, JSON.stringify(ports));
     code = result.run.code;
+    timings.push(`Exim ${((performance.now() - started) / 1000).toFixed(1)} s`);
   });
   afterAll(() => {
     exim?.stop();
@@ -322,6 +328,7 @@ describe.skipIf(courierMissingReason !== undefined)(
     let code = -1;
 
     beforeAll(async () => {
+      const started = performance.now();
       const set = setUp('courier');
       root = set.root;
       netns = set.netns;
@@ -331,6 +338,7 @@ describe.skipIf(courierMissingReason !== undefined)(
       ports = result.ports;
       require('node:fs').writeFileSync(`/tmp/fam/dump-${ports[0]?.port}.json`, JSON.stringify(ports));
       code = result.run.code;
+      timings.push(`Courier ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
     afterAll(() => {
       courier?.stop();
