@@ -86,8 +86,8 @@ interface Family {
   ports: number[];
   /** The opt-in checks whose verdicts the configuration decides. */
   checks: string;
-  /** Starts the server in the namespace; returns its stop. */
-  start: (netns: Netns, dir: string, tls: string) => () => void;
+  /** The server, in the namespace, in `dir`, with the certificates in `tls`. */
+  server: (netns: Netns, dir: string, tls: string) => { start(): void; stop(): void };
   table: Row[];
   /** mailprobe's exit code, when the configuration decides it: 0 with no finding at or above high, else 1. */
   exitCode?: number;
@@ -173,7 +173,7 @@ function family(spec: Family): void {
   describe.skipIf(missing !== undefined)(spec.title, () => {
     let root = '';
     let netns: Netns | undefined;
-    let stop: (() => void) | undefined;
+    let server: { start(): void; stop(): void } | undefined;
     let ports: PortReport[] = [];
     let code = -1;
 
@@ -186,7 +186,8 @@ function family(spec: Family): void {
       const tls = join(root, 'tls');
       makeTls(tls, 'mail.test');
       netns = new Netns();
-      stop = spec.start(netns, join(root, 'server'), tls);
+      server = spec.server(netns, join(root, 'server'), tls);
+      server.start();
       const run = await netns.run(process.execPath, [
         new URL('../dist/src/cli/main.js', import.meta.url).pathname,
         'mail.test',
@@ -208,7 +209,8 @@ function family(spec: Family): void {
       timings.push(`${spec.title} ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
     afterAll(() => {
-      stop?.();
+      // Also after a failed start: each server stops whatever wrote a pid file.
+      server?.stop();
       const left = netns ? leftIn(netns) : [];
       rmSync(root, { recursive: true, force: true });
       expect(left, 'processes left in the namespace after the server stopped').toEqual([]);
@@ -250,11 +252,7 @@ family({
   missing: netnsMissing() ?? eximMissing(),
   ports: [25, 465, 587],
   checks: 'auth-required,injection',
-  start: (netns, dir, tls) => {
-    const server = new Exim(netns, dir, tls);
-    server.start();
-    return () => server.stop();
-  },
+  server: (netns, dir, tls) => new Exim(netns, dir, tls),
   // From eximConfig (test/helpers/exim.ts).
   table: [
     exim,
@@ -287,11 +285,7 @@ family({
   missing: netnsMissing() ?? courierMissing(),
   ports: [143, 993, 110, 995],
   checks: 'auth-required,injection',
-  start: (netns, dir, tls) => {
-    const server = new Courier(netns, dir, tls);
-    server.start();
-    return () => server.stop();
-  },
+  server: (netns, dir, tls) => new Courier(netns, dir, tls),
   // From the package's /etc/courier files (Courier.shipped), unchanged but for the certificate.
   table: [
     {
@@ -413,11 +407,7 @@ family({
   missing: netnsMissing() ?? cyrusMissing(),
   ports: [143, 993, 110, 995],
   checks: 'auth-required',
-  start: (netns, dir, tls) => {
-    const server = new Cyrus(netns, dir, tls, { allowPlaintext: true });
-    server.start();
-    return () => server.stop();
-  },
+  server: (netns, dir, tls) => new Cyrus(netns, dir, tls, { allowPlaintext: true }),
   table: [
     {
       port: 143,
@@ -463,11 +453,7 @@ family({
   missing: netnsMissing() ?? cyrusMissing(),
   ports: [143, 993, 110, 995],
   checks: 'auth-required',
-  start: (netns, dir, tls) => {
-    const server = new Cyrus(netns, dir, tls, { allowPlaintext: false });
-    server.start();
-    return () => server.stop();
-  },
+  server: (netns, dir, tls) => new Cyrus(netns, dir, tls, { allowPlaintext: false }),
   table: [
     {
       port: 143,

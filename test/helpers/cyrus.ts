@@ -131,8 +131,11 @@ export class Cyrus {
     waitForListeners(view.netns, [143, 993, 110, 995], log);
   }
 
+  /** Stops the master (its children end with it), also after a failed start if it wrote its pid. */
   stop(): void {
-    if (this.pid !== undefined) stopPids([this.pid]);
+    const file = join(this.view.runDir, 'cyrus-master.pid');
+    const pid = this.pid ?? (existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0);
+    if (pid > 0) stopPids([pid]);
     this.pid = undefined;
   }
 }

@@ -2,7 +2,7 @@
  * A real Exim (Debian's exim4-daemon-light, unpacked: it conflicts with Postfix) in the test's network
  * namespace, from its own configuration file, on 25, 465 and 587, bound to 127.0.0.1 and ::1.
  */
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from './netns.js';
 import { PackageView, readPid, stopPids, unpackedMissing, waitForListeners } from './unpacked.js';
@@ -93,9 +93,11 @@ export class Exim {
     waitForListeners(view.netns, [25, 465, 587], join(dir, 'log', 'mainlog'));
   }
 
-  /** Stops the daemon (its connection children end with it). */
+  /** Stops the master (its children end with it), also after a failed start if it wrote its pid. */
   stop(): void {
-    if (this.pid !== undefined) stopPids([this.pid]);
+    const file = join(this.dir, 'exim.pid');
+    const pid = this.pid ?? (existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0);
+    if (pid > 0) stopPids([pid]);
     this.pid = undefined;
   }
 }
