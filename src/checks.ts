@@ -170,13 +170,15 @@ async function authRequired(
     sasl: way.sasl,
     outcome: 'not-tried',
   }));
-  // Nothing listed: the one mechanism the check always tried, to see how the server refuses.
+  // Nothing listed that can be tried without a credential (nothing at all, or only IMAP LOGIN / APOP): the one
+  // mechanism the check always tried, unlisted, to see whether the server starts an exchange or how it refuses.
+  // Courier's IMAP lists LOGIN and no AUTH= before TLS, yet answers AUTHENTICATE PLAIN with a continuation.
   const unlisted = dialogue.checks.unlistedMechanism;
-  const plan: LoginWayOffered[] =
-    offered.length > 0
-      ? offered
-      : [{ name: unlisted, sasl: true, kind: 'password', known: true, label: unlisted }];
-  if (offered.length === 0) ways.push({ way: unlisted, sasl: true, listed: false, outcome: 'not-tried' });
+  const plan: LoginWayOffered[] = [...offered];
+  if (offered.every((way) => neverTried(way) !== undefined)) {
+    plan.push({ name: unlisted, sasl: true, kind: 'password', known: true, label: unlisted });
+    ways.push({ way: unlisted, sasl: true, listed: false, outcome: 'not-tried' });
+  }
   let serverWide: string | undefined;
   let tries = 0;
   try {
@@ -197,6 +199,12 @@ async function authRequired(
         entry.outcome = attempt.outcome;
         entry.reply = attempt.reply;
         if (attempt.outcome === 'unclear') entry.why = 'the refusal does not say TLS is needed';
+        if (attempt.cancelUnanswered) {
+          // Proved allowed, but the connection waits on the cancel: the rest cannot be tried on it.
+          for (const rest of ways.slice(index + 1))
+            if (!rest.why) rest.why = 'the server did not answer the cancelled exchange in time';
+          break;
+        }
         if (attempt.serverWide) {
           serverWide = attempt.reply;
           for (const rest of ways.slice(index + 1)) rest.why = 'the refusal holds for the whole server';

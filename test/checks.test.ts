@@ -277,6 +277,19 @@ describe('every way to log in before TLS, and the refusals read per way (opt-in)
       },
     },
     {
+      name: 'IMAP: only the LOGIN command before TLS (Courier), an unlisted AUTHENTICATE PLAIN goes ahead: allowed',
+      protocol: 'imap',
+      capabilities: '* CAPABILITY IMAP4rev1 STARTTLS',
+      auth: { 'AUTHENTICATE PLAIN': '+ ' },
+      plain: { findings: { 'cleartext-auth-before-tls': 'high' }, safe: false },
+      checked: {
+        verdict: 'allowed',
+        ways: { 'LOGIN command': 'not-tried', PLAIN: 'allowed' },
+        findings: { 'auth-allowed-before-tls': 'high', 'cleartext-auth-before-tls': 'high' },
+        safe: false,
+      },
+    },
+    {
       name: 'IMAP: every listed way refused with [PRIVACYREQUIRED], AUTH=PLAIN still listed: enforced, the advertisement misleads',
       protocol: 'imap',
       capabilities: '* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED AUTH=PLAIN',
@@ -470,6 +483,37 @@ describe('every way to log in before TLS, and the refusals read per way (opt-in)
 });
 
 describe('auth-required never overstates, never runs away', () => {
+  it('a continuation proves the way allowed even when the cancel is never answered (Courier: 5 s delay)', async () => {
+    const started = Date.now();
+    const { result } = await probeWith(
+      {
+        protocol: 'imap',
+        tls: 'starttls',
+        on: (line, { tls }) => {
+          if (tls) return undefined;
+          const [tag = '', ...rest] = line.split(' ');
+          const command = rest.join(' ');
+          if (command === 'CAPABILITY')
+            return `* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED AUTH=CRAM-MD5 AUTH=PLAIN\r\n${tag} OK done\r\n`;
+          if (command === 'AUTHENTICATE PLAIN') return '+ \r\n';
+          if (line === '*') return ''; // the failed-login delay: the answer never comes within the deadline
+          return undefined;
+        },
+      },
+      'imap',
+      ['auth-required'],
+    );
+    const check = result.checks?.authRequired;
+    expect(check?.verdict).toBe('allowed');
+    expect(check?.ways?.map((way) => [way.way, way.outcome])).toEqual([
+      ['PLAIN', 'allowed'],
+      ['CRAM-MD5', 'not-tried'],
+    ]);
+    expect(check?.ways?.[1]?.why).toBe('the server did not answer the cancelled exchange in time');
+    expect(findingIds(result)).toContain('auth-allowed-before-tls');
+    expect(Date.now() - started).toBeLessThan(testLimits.portMs + 2000);
+  });
+
   it('a server that hangs up mid-check: the way proves nothing, the rest are not tried, never enforced', async () => {
     const { result } = await probeWith(
       {

@@ -67,6 +67,19 @@ export interface LoginTry {
   serverWide: boolean;
   /** The server's reply, as one line. */
   reply: string;
+  /**
+   * The exchange went ahead, but the answer to its cancel did not come (a failed-login delay longer than the
+   * reply deadline, or a hang-up): the way is proved allowed, and the connection is no longer usable.
+   */
+  cancelUnanswered?: true;
+}
+
+/** Reads the answer to a cancelled exchange; true when it came, false when the read failed or timed out. */
+export function cancelAnswered(read: Promise<unknown>): Promise<boolean> {
+  return read.then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Words servers use to say that authentication needs TLS first ([PRIVACYREQUIRED], RFC 5530 §3; RFC 2595 §3.1). */

@@ -3,6 +3,7 @@ import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
+  cancelAnswered,
   type Dialogue,
   detectProtocol,
   type LoginTry,
@@ -148,8 +149,15 @@ export const imap: Dialogue = {
       const first = await taggedOrContinuation(session, tag);
       if (first.startsWith('+')) {
         session.send('*'); // cancels the exchange (RFC 9051 §6.2.2)
-        await taggedOrContinuation(session, tag);
-        return { outcome: 'allowed', serverWide: false, reply: first };
+        // The continuation already proved the way allowed; the answer to the cancel may come only after the
+        // server's failed-login delay (Courier: 5 s).
+        const answered = await cancelAnswered(taggedOrContinuation(session, tag));
+        return {
+          outcome: 'allowed',
+          serverWide: false,
+          reply: first,
+          ...(answered ? {} : { cancelUnanswered: true }),
+        };
       }
       if (/^\S+ OK\b/i.test(first)) return { outcome: 'allowed', serverWide: false, reply: first };
       const outcome = refusalOutcome(first);

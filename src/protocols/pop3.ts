@@ -3,6 +3,7 @@ import { ProtocolError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
+  cancelAnswered,
   type Dialogue,
   detectProtocol,
   NotThisProtocol,
@@ -60,8 +61,13 @@ export const pop3: Dialogue = {
       new ReplyBudget(session).add(first);
       if (way.sasl && /^\+(?: |$)/.test(first.text)) {
         session.send('*'); // cancels the exchange (RFC 5034 §4)
-        await session.readLine('check', session.limits.replyMs);
-        return { outcome: 'allowed', serverWide: false, reply: first.text };
+        const answered = await cancelAnswered(session.readLine('check', session.limits.replyMs));
+        return {
+          outcome: 'allowed',
+          serverWide: false,
+          reply: first.text,
+          ...(answered ? {} : { cancelUnanswered: true }),
+        };
       }
       if (/^\+/.test(first.text)) return { outcome: 'allowed', serverWide: false, reply: first.text };
       const outcome = refusalOutcome(first.text);

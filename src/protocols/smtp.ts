@@ -3,6 +3,7 @@ import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
+  cancelAnswered,
   type Dialogue,
   detectProtocol,
   NotThisProtocol,
@@ -107,7 +108,8 @@ export const smtp: Dialogue = {
       if (reply.code !== 334 && reply.code !== 235) return { ...authRefusal(reply.code, text), reply: text };
       if (reply.code === 334) {
         session.send('*'); // cancels the exchange (RFC 4954 §4)
-        await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+        const answered = await cancelAnswered(readSmtpReply(session, 'capabilities', session.limits.replyMs));
+        if (!answered) return { outcome: 'allowed', serverWide: false, reply: text, cancelUnanswered: true };
       }
       return { outcome: 'allowed', serverWide: false, reply: text };
     },
