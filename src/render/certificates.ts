@@ -41,7 +41,7 @@ export function certificateLines(verdict: CheckedHost, verbose: boolean, s: Styl
       const problems = entry.problems.length > 0 ? s.red(` · ${entry.problems.join(', ')}`) : '';
       out.push(
         s.dim(`   ${role}`) +
-          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom.slice(0, 10)}..${entry.validTo.slice(0, 10)} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
+          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom?.slice(0, 10) ?? '?'}..${entry.validTo?.slice(0, 10) ?? '?'} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
       );
     }
   }
