@@ -1,6 +1,6 @@
 import { absent, type Dns, dnsReason } from './dns.js';
 import { abortable, errorCode, ResolveError } from './errors.js';
-import { isIP } from './net/names.js';
+import { hostNameProblem, isIP } from './net/names.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
@@ -112,11 +112,14 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         detail: 'null MX: the domain accepts no mail (RFC 7505)',
       });
     }
+    // A name no host can have (an xn-- label IDNA refuses): a fact on its record, not a host to probe.
+    const badName = (name: string) =>
+      name === '' || isIP(name.replace(/^\[|\]$/g, '')) ? undefined : hostNameProblem(name);
     // CNAME checks of every MX target at once (each under the resolver's deadline), not one after another.
     const aliases = await abortable(
       Promise.all(
         sorted.map((record) =>
-          record.exchange === '' || isIP(record.exchange.replace(/^\[|\]$/g, ''))
+          record.exchange === '' || isIP(record.exchange.replace(/^\[|\]$/g, '')) || badName(record.exchange)
             ? Promise.resolve([] as string[])
             : dns.cname(record.exchange).catch(() => [] as string[]),
         ),
@@ -131,6 +134,15 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         query: domain,
         answer: `${record.priority} ${record.exchange}`,
       };
+      const problem = badName(record.exchange);
+      if (problem) {
+        records.push({
+          ...fact,
+          note: 'invalid-name',
+          detail: `the MX target is not a usable host name: ${problem}`,
+        });
+        continue;
+      }
       if (isIP(record.exchange.replace(/^\[|\]$/g, ''))) {
         Object.assign(fact, {
           note: 'address-literal',
@@ -167,11 +179,19 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         });
         continue;
       }
-      records.push({
-        kind: 'SRV',
-        query,
-        answer: `${record.priority} ${record.weight} ${record.port} ${record.name}`,
-      });
+      const answer = `${record.priority} ${record.weight} ${record.port} ${record.name}`;
+      const problem = hostNameProblem(record.name);
+      if (problem) {
+        records.push({
+          kind: 'SRV',
+          query,
+          answer,
+          note: 'invalid-name',
+          detail: `the SRV target is not a usable host name: ${problem}`,
+        });
+        continue;
+      }
+      records.push({ kind: 'SRV', query, answer });
       add(record.name, [{ port: record.port, service: result.service }], `SRV ${result.prefix}`);
     }
   }
