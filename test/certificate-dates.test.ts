@@ -128,5 +128,20 @@ describe('a certificate whose dates cannot be read', () => {
     expect(finding?.evidence.join('\n')).toContain(sha256(badNotAfter.der));
     expect(host?.findings.map((entry) => entry.id)).not.toContain('tls-handshake-failed');
     expect(run.code).toBe(1);
+    // The human report says so where it gives the days left.
+    const human = await cli([
+      '127.0.0.1',
+      '--port',
+      `${port}=submission`,
+      '--servername',
+      'localhost',
+      '--ca',
+      'fixtures/tls/ca.pem',
+      '--no-color',
+    ]);
+    expect(human.stderr).toBe('');
+    expect(human.stdout).toMatch(/STARTTLS → TLS 1\.\d · cert dates unreadable/);
+    expect(human.stdout).toMatch(/localhost · issued by CN=mailprobe test CA · notAfter unreadable ·/);
+    expect(human.stdout).not.toMatch(/days left|Invalid time value/);
   });
 });

@@ -32,8 +32,13 @@ export function certificateLines(verdict: CheckedHost, verbose: boolean, s: Styl
     const leaf = tls.chain?.[0];
     const left = port.certificateDaysLeft ?? 0;
     const verdictWord = tls.trusted ? s.green('trusted') : s.red('not trusted');
+    const days = cert.unreadableDates
+      ? s.red(`${cert.unreadableDates.map((date) => date.field).join(' and ')} unreadable`)
+      : left < 0
+        ? s.red(`expired ${-left} days ago`)
+        : `${left} days left`;
     out.push(
-      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${left < 0 ? s.red(`expired ${-left} days ago`) : `${left} days left`}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
+      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${days}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
     );
     if (!verbose) continue;
     for (const entry of tls.chain ?? []) {
