@@ -344,6 +344,19 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(publish?.stdout).toContain('_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.');
     });
 
+    it('a domain whose only mail host is a name that cannot exist: exit 3 with one line that says so', async () => {
+      const ns = netns();
+      const run = await ns.scenario({
+        dnsmasq: ['--mx-host=only.test,xn--a.only.test,10'],
+        servers: [],
+        cli: ['bob@only.test', ...dnsArgs, '--timeout', '500', '--no-web'],
+      });
+      expect(run.code).toBe(3);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        'mailprobe: cannot resolve only.test: no mail host found: its MX "10 xn--a.only.test" names a host that cannot exist (IDNA refuses it: an xn-- label must be the Punycode of a valid U-label (RFC 5890 §2.3.2.1, RFC 5891 §5.4)), and nothing else was found',
+      ]);
+    });
+
     it('an SRV "." for a service that runs safely is drift (low), with --no-web too, and publish proposes the record', async () => {
       const ns = netns('127.0.0.11', '127.0.0.20');
       const run = await ns.scenario({
