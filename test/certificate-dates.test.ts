@@ -11,9 +11,10 @@ import { createHash, sign, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { tlsFile } from '../src/demo/servers.js';
 import { readTlv } from '../src/net/der.js';
+import { checkExpectations } from '../src/rules/expectations.js';
 import { cli } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
-import { findingIds, probe } from './helpers/probe.js';
+import { findingIds, judge, probe } from './helpers/probe.js';
 import { validReport } from './helpers/schema.js';
 
 const servers = fixtureServers();
@@ -73,6 +74,13 @@ describe('a certificate whose dates cannot be read', () => {
     const ids = findingIds(result);
     expect(ids).toContain('cert-date-unreadable');
     expect(ids).not.toContain('tls-handshake-failed');
+    // An expectation on the days left fails, and says why.
+    const [days] = checkExpectations(judge(result), [{ port, certDaysAtLeast: 30 }]);
+    expect(days).toMatchObject({
+      passed: false,
+      observed: "the certificate's notAfter cannot be read",
+      evidence: ['notAfter: GeneralizedTime "21251331000000Z"'],
+    });
   });
 
   it('after STARTTLS on 587: the upgrade is reported as it happened, the certificate is the finding', async () => {
