@@ -10,7 +10,7 @@ import { Deadline } from '../src/net/deadline.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 
 describe('abort listeners', () => {
-  it('fourteen ports in a phase at once under one signal add one listener to it', async () => {
+  it('fourteen ports in a phase at once under one signal add one listener to it, none after', async () => {
     const controller = new AbortController();
     const releases: (() => void)[] = [];
     const phases = Array.from({ length: 14 }, (_, index) => {
@@ -22,6 +22,13 @@ describe('abort listeners', () => {
     expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
     for (const release of releases) release();
     expect(await Promise.all(phases)).toEqual(Array.from({ length: 14 }, (_, index) => index));
+    // None is left once every phase has settled: a signal that never aborts keeps no listener between phases.
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // And the next phase on the same signal waits again.
+    const later = new Deadline(5000, controller.signal).run('quit', 5000, () => new Promise<never>(() => {}));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    await expect(later).rejects.toMatchObject({ phase: 'quit' });
   });
 
   it('an abort still ends every phase that waits on the signal, each with its own phase', async () => {
