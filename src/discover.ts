@@ -204,6 +204,7 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
     records.push({ kind: 'guess', query: guess.name, answer: guess.value.map((a) => a.address).join(' ') });
     add(guess.name, defaultPorts, 'guess');
   }
+  checkNotOffered(domain, records, candidates);
   const all = [...candidates.values()];
   const max = options.maxHosts ?? defaultMaxHosts;
   const leftOut = all.slice(max).map((candidate) => candidate.host);
@@ -214,4 +215,23 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
     candidates: all.slice(0, max),
     ...(leftOut.length > 0 ? { leftOut } : {}),
   };
+}
+
+/**
+ * An SRV "." says a service is decidedly not offered (RFC 6186 §3.4, RFC 2782). Its standard port is tried all the
+ * same on the hosts the domain's other SRV records name (its mail hosts), when not already probed there: a service
+ * that runs after all is drift (srv-not-offered-but-runs), and SRV-reading clients miss it.
+ */
+function checkNotOffered(domain: string, records: DnsRecordFact[], candidates: Map<string, Candidate>): void {
+  const srvHosts = [...candidates.values()].filter((c) => c.sources.some((s) => s.startsWith('SRV ')));
+  for (const record of records) {
+    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    const prefix = record.query.slice(0, record.query.length - domain.length - 1);
+    const service = srvServices.find(([name]) => name === prefix)?.[1];
+    const spec = defaultPorts.find((port) => port.service === service);
+    if (!spec) continue;
+    for (const host of srvHosts)
+      if (!host.ports.some((port) => port.port === spec.port))
+        addCandidate(candidates, host.host, [spec], `check of SRV ${prefix} "."`);
+  }
 }

@@ -344,6 +344,60 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(publish?.stdout).toContain('_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.');
     });
 
+    it('an SRV "." is checked on the mail host the other SRV records name: the port is tried there too', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.12');
+      const run = await ns.scenario({
+        dnsmasq: [
+          // box. and other. are no guessed names: only the SRV records lead there.
+          '--host-record=box.example.test,127.0.0.11',
+          '--host-record=other.example.test,127.0.0.12',
+          '--srv-host=_imap._tcp.example.test,box.example.test,143,0,1',
+          '--srv-host=_imaps._tcp.example.test',
+          '--srv-host=_pop3._tcp.other.test,other.example.test,110,0,1',
+          '--srv-host=_pop3s._tcp.other.test',
+        ],
+        servers: [
+          server('imap', 'starttls', '127.0.0.11', 143),
+          server('imap', 'implicit', '127.0.0.11', 993),
+          // other.test: its "." is true (nothing on 995).
+          server('pop3', 'starttls', '127.0.0.12', 110),
+        ],
+        clis: [
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['bob@other.test', ...common(tls), '--no-web', '--json'],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [runs, true_] = JSON.parse(run.stdout) as Run[];
+      const report = validReport<JsonReport>(runs?.stdout ?? '');
+      expect(report.discovery?.candidates).toEqual([
+        {
+          host: 'box.example.test',
+          ports: [
+            { port: 143, service: 'imap' },
+            { port: 993, service: 'imaps' },
+          ],
+          sources: ['SRV _imap._tcp', 'check of SRV _imaps._tcp "."'],
+        },
+      ]);
+      expect(publishedFindings(runs)).toEqual([
+        {
+          id: 'srv-not-offered-but-runs',
+          severity: 'low',
+          sources: ['SRV _imaps._tcp.example.test'],
+          evidence: ['SRV _imaps._tcp.example.test: 0 0 1 .', 'works: box.example.test:993 (127.0.0.11)'],
+        },
+      ]);
+      // Where the "." is true, the port is refused and nothing is said about the record.
+      const other = validReport<JsonReport>(true_?.stdout ?? '');
+      expect(other.hosts[0]?.ports.map((p) => [p.port, p.status])).toEqual([
+        [110, 'open'],
+        [995, 'refused'],
+      ]);
+      expect(other.discovery?.publishedCheck).toBeUndefined();
+      expect(true_?.code).toBe(0);
+    });
+
     it('a domain whose only mail host is a name that cannot exist: exit 3 with one line that says so', async () => {
       const ns = netns();
       const run = await ns.scenario({
