@@ -1,6 +1,6 @@
 import { absent, type Dns, dnsReason } from './dns.js';
 import { abortable, errorCode, ResolveError } from './errors.js';
-import { isIP } from './net/names.js';
+import { hostNameProblem, isIP } from './net/names.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
@@ -112,11 +112,14 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         detail: 'null MX: the domain accepts no mail (RFC 7505)',
       });
     }
+    // A name no host can have (an xn-- label IDNA refuses): a fact on its record, not a host to probe.
+    const badName = (name: string) =>
+      name === '' || isIP(name.replace(/^\[|\]$/g, '')) ? undefined : hostNameProblem(name);
     // CNAME checks of every MX target at once (each under the resolver's deadline), not one after another.
     const aliases = await abortable(
       Promise.all(
         sorted.map((record) =>
-          record.exchange === '' || isIP(record.exchange.replace(/^\[|\]$/g, ''))
+          record.exchange === '' || isIP(record.exchange.replace(/^\[|\]$/g, '')) || badName(record.exchange)
             ? Promise.resolve([] as string[])
             : dns.cname(record.exchange).catch(() => [] as string[]),
         ),
@@ -131,6 +134,15 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         query: domain,
         answer: `${record.priority} ${record.exchange}`,
       };
+      const problem = badName(record.exchange);
+      if (problem) {
+        records.push({
+          ...fact,
+          note: 'invalid-name',
+          detail: `the MX target is not a usable host name: ${problem}`,
+        });
+        continue;
+      }
       if (isIP(record.exchange.replace(/^\[|\]$/g, ''))) {
         Object.assign(fact, {
           note: 'address-literal',
@@ -167,11 +179,19 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         });
         continue;
       }
-      records.push({
-        kind: 'SRV',
-        query,
-        answer: `${record.priority} ${record.weight} ${record.port} ${record.name}`,
-      });
+      const answer = `${record.priority} ${record.weight} ${record.port} ${record.name}`;
+      const problem = hostNameProblem(record.name);
+      if (problem) {
+        records.push({
+          kind: 'SRV',
+          query,
+          answer,
+          note: 'invalid-name',
+          detail: `the SRV target is not a usable host name: ${problem}`,
+        });
+        continue;
+      }
+      records.push({ kind: 'SRV', query, answer });
       add(record.name, [{ port: record.port, service: result.service }], `SRV ${result.prefix}`);
     }
   }
@@ -184,6 +204,7 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
     records.push({ kind: 'guess', query: guess.name, answer: guess.value.map((a) => a.address).join(' ') });
     add(guess.name, defaultPorts, 'guess');
   }
+  checkNotOffered(domain, records, candidates);
   const all = [...candidates.values()];
   const max = options.maxHosts ?? defaultMaxHosts;
   const leftOut = all.slice(max).map((candidate) => candidate.host);
@@ -194,4 +215,23 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
     candidates: all.slice(0, max),
     ...(leftOut.length > 0 ? { leftOut } : {}),
   };
+}
+
+/**
+ * An SRV "." says a service is decidedly not offered (RFC 6186 §3.4, RFC 2782). Its standard port is tried all the
+ * same on the hosts the domain's other SRV records name (its mail hosts), when not already probed there: a service
+ * that runs after all is drift (srv-not-offered-but-runs), and SRV-reading clients miss it.
+ */
+function checkNotOffered(domain: string, records: DnsRecordFact[], candidates: Map<string, Candidate>): void {
+  const srvHosts = [...candidates.values()].filter((c) => c.sources.some((s) => s.startsWith('SRV ')));
+  for (const record of records) {
+    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    const prefix = record.query.slice(0, record.query.length - domain.length - 1);
+    const service = srvServices.find(([name]) => name === prefix)?.[1];
+    const spec = defaultPorts.find((port) => port.service === service);
+    if (!spec) continue;
+    for (const host of srvHosts)
+      if (!host.ports.some((port) => port.port === spec.port))
+        addCandidate(candidates, host.host, [spec], `check of SRV ${prefix} "."`);
+  }
 }

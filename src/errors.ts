@@ -1,4 +1,5 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
+import { whenAborted } from './net/abort.js';
 
 /** The `code` of a Node.js system error (ECONNREFUSED, ENOENT, …), when there is one. */
 export function errorCode(error: unknown): string | undefined {
@@ -104,15 +105,14 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, 
   if (!signal) return work;
   if (signal.aborted) return Promise.reject(new AbortedError(phase));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError(phase));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopWaiting = whenAborted(signal, () => reject(new AbortedError(phase)));
     work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWaiting();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWaiting();
         reject(error);
       },
     );

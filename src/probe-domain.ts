@@ -82,13 +82,16 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   if (discovery.candidates.length === 0) {
     const nullMx = discovery.records.some((r) => r.note === 'null-mx');
     const failed = discovery.records.find((r) => r.note === 'failed');
+    const invalid = discovery.records.filter((r) => r.note === 'invalid-name');
     throw new ResolveError(
       discovery.domain,
       nullMx
         ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
         : failed
           ? `DNS failed: ${failed.detail ?? ''}`
-          : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
+          : invalid.length > 0
+            ? `no mail host found: its ${invalid.map((r) => `${r.kind} ${JSON.stringify(r.answer.slice(0, 80))}`).join(', ')} ${invalid.length === 1 ? 'names a host' : 'name hosts'} that cannot exist (${invalid[0]?.detail?.replace(/^.*?: /, '') ?? ''}), and nothing else was found`
+            : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
     );
   }
   const published = new Set(

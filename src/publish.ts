@@ -27,6 +27,11 @@ export interface SourceDifference {
   remove: { setting: PublishedSetting; why: string }[];
   /** Works safely, but not published there. */
   add: Offer[];
+  /**
+   * An SRV record of target "." (the service is decidedly not offered, RFC 6186 §3.4) for a service that works
+   * safely: the record as published, the offer, and the zone line to publish instead.
+   */
+  replace?: { record: string; offer: Offer; line: string }[];
 }
 
 export interface Publication {
@@ -131,14 +136,54 @@ const srvNames: [string, Offer['protocol'], Offer['security']][] = [
   ['_pop3._tcp', 'POP3', 'STARTTLS'],
 ];
 
+function srvLine(
+  domain: string,
+  name: string,
+  security: Offer['security'],
+  offer: Offer | undefined,
+): string {
+  // Implicit TLS gets the better priority (RFC 8314 §5.1); "." says the service is not offered (RFC 6186 §3.4).
+  return offer
+    ? `${name}.${domain}. 3600 IN SRV ${security === 'TLS' ? 0 : 10} 1 ${offer.port} ${offer.host}.`
+    : `${name}.${domain}. 3600 IN SRV 0 0 0 .`;
+}
+
 function srvLines(domain: string, offers: Offer[]): string[] {
-  return srvNames.map(([name, protocol, security]) => {
+  return srvNames.map(([name, protocol, security]) =>
+    srvLine(
+      domain,
+      name,
+      security,
+      offers.find((o) => o.protocol === protocol && o.security === security),
+    ),
+  );
+}
+
+/** SRV records of target "." for a service that works safely: each becomes a difference to replace. */
+function notOfferedButWorks(discovery: Discovery, offers: Offer[]): SourceDifference[] {
+  const out: SourceDifference[] = [];
+  for (const record of discovery.records) {
+    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    const name = record.query.slice(0, record.query.length - discovery.domain.length - 1);
+    const meaning = srvNames.find(([srv]) => srv === name);
+    if (!meaning) continue;
+    const [, protocol, security] = meaning;
     const offer = offers.find((o) => o.protocol === protocol && o.security === security);
-    // Implicit TLS gets the better priority (RFC 8314 §5.1); "." says the service is not offered (RFC 6186 §3.4).
-    return offer
-      ? `${name}.${domain}. 3600 IN SRV ${security === 'TLS' ? 0 : 10} 1 ${offer.port} ${offer.host}.`
-      : `${name}.${domain}. 3600 IN SRV 0 0 0 .`;
-  });
+    if (!offer) continue;
+    out.push({
+      source: `SRV ${record.query}`,
+      remove: [],
+      add: [],
+      replace: [
+        {
+          record: `${record.query}. SRV ${record.answer}`,
+          offer,
+          line: srvLine(discovery.domain, name, security, offer),
+        },
+      ],
+    });
+  }
+  return out;
 }
 
 export function buildPublication(discovery: Discovery, hosts: HostVerdict[]): Publication {
@@ -172,6 +217,7 @@ export function buildPublication(discovery: Discovery, hosts: HostVerdict[]): Pu
     );
     differences.push({ source: source.location, remove, add });
   }
+  differences.push(...notOfferedButWorks(discovery, offers));
   return {
     domain: discovery.domain,
     offers,
@@ -181,7 +227,10 @@ export function buildPublication(discovery: Discovery, hosts: HostVerdict[]): Pu
     srv: srvLines(discovery.domain, offers),
     differences,
     // Nothing published at all differs too: clients are left to guess.
-    matches: differences.length > 0 && differences.every((d) => d.remove.length === 0),
+    // An SRV "." for a service that works safely tells SRV-reading clients it is not there: not a match.
+    matches:
+      differences.length > 0 &&
+      differences.every((d) => d.remove.length === 0 && (d.replace?.length ?? 0) === 0),
   };
 }
 
@@ -205,10 +254,16 @@ export function renderPublication(publication: Publication): string {
     out.push('nothing is published (no autoconfig, ISPDB entry, Autodiscover or SRV record)');
   for (const difference of publication.differences) {
     out.push(sanitize(difference.source));
-    if (difference.remove.length === 0 && difference.add.length === 0) out.push('  matches');
+    if (difference.remove.length === 0 && difference.add.length === 0 && !difference.replace?.length)
+      out.push('  matches');
     for (const { setting, why } of difference.remove)
       out.push(
         `  - ${setting.protocol} ${setting.host}:${setting.port} ${setting.security} (${sanitize(setting.as)}): ${sanitize(why)}`,
+      );
+    for (const { record, offer, line } of difference.replace ?? [])
+      out.push(
+        `  ~ ${sanitize(record)} says ${offer.protocol} ${offer.security === 'TLS' ? 'with implicit TLS' : 'with STARTTLS'} is not offered, but ${offer.host}:${offer.port} works safely: publish instead`,
+        `    ${sanitize(line)}`,
       );
     for (const offer of difference.add)
       out.push(

@@ -296,8 +296,18 @@ export interface DnsRecordFact {
   query: string;
   /** The answer in DNS notation ("10 mail.example.org", "0 1 587 mail.example.org", an address list), or "". */
   answer: string;
-  /** What is special about it: null-mx, not-offered, cname-target, address-literal, no-record, failed. */
-  note?: 'null-mx' | 'not-offered' | 'cname-target' | 'address-literal' | 'no-record' | 'failed';
+  /**
+   * What is special about it: null-mx, not-offered, cname-target, address-literal, invalid-name (a target no
+   * host can have, e.g. an xn-- label IDNA refuses: not probed), no-record, failed.
+   */
+  note?:
+    | 'null-mx'
+    | 'not-offered'
+    | 'cname-target'
+    | 'address-literal'
+    | 'invalid-name'
+    | 'no-record'
+    | 'failed';
   /** Why, in a few words, when there is a note. */
   detail?: string;
 }

@@ -258,6 +258,213 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
+  describe('names and records from the network (issue 21)', () => {
+    type Run = { code: number; stdout: string; stderr: string };
+    const common = (tls: string) => [...dnsArgs, '--ca', join(tls, 'ca.pem'), '--timeout', '800', '-4'];
+    const servers = () => [
+      server('smtp', 'starttls', '127.0.0.20', 25),
+      server('smtp', 'implicit', '127.0.0.11', 465),
+      server('imap', 'implicit', '127.0.0.11', 993),
+      server('imap', 'starttls', '127.0.0.11', 143),
+    ];
+    const publishedFindings = (run: Run | undefined) =>
+      (validReport<JsonReport>(run?.stdout ?? '').discovery?.publishedCheck?.findings ?? []).map((f) => ({
+        id: f.id,
+        severity: f.severity,
+        sources: f.sources,
+        evidence: f.evidence,
+      }));
+
+    it('an xn-- label IDNA refuses, as an MX or an SRV target, is a finding on that record; the rest of the run goes on', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.20');
+      const run = await ns.scenario({
+        dnsmasq: [
+          '--mx-host=example.test,mx.example.test,10',
+          '--mx-host=example.test,xn--a.example.test,20',
+          '--host-record=mx.example.test,127.0.0.20',
+          '--host-record=mail.example.test,127.0.0.11',
+          '--srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1',
+          '--srv-host=_submission._tcp.example.test,xn--a.test,587,0,1',
+        ],
+        servers: servers(),
+        clis: [
+          ['alice@example.test', ...common(tls), '--json'],
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['publish', 'alice@example.test', ...common(tls)],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [web, noWeb, publish] = JSON.parse(run.stdout) as Run[];
+      for (const result of [web, noWeb]) {
+        expect(result?.stderr).toBe('');
+        // Not exit 2 (the user's fault) nor 70 (a crash): a medium finding does not fail the run.
+        expect(result?.code).toBe(0);
+        const report = validReport<JsonReport>(result?.stdout ?? '');
+        expect(report.discovery?.records).toEqual(
+          expect.arrayContaining([
+            {
+              kind: 'MX',
+              query: 'example.test',
+              answer: '20 xn--a.example.test',
+              note: 'invalid-name',
+              detail: expect.stringMatching(/^the MX target is not a usable host name: IDNA refuses it/),
+            },
+            {
+              kind: 'SRV',
+              query: '_submission._tcp.example.test',
+              answer: '0 1 587 xn--a.test',
+              note: 'invalid-name',
+              detail: expect.stringMatching(/^the SRV target is not a usable host name: IDNA refuses it/),
+            },
+          ]),
+        );
+        expect(report.discovery?.candidates.map((c) => c.host)).toEqual([
+          'mx.example.test',
+          'mail.example.test',
+        ]);
+        expect(report.hosts.map((h) => h.host)).toEqual(['mx.example.test', 'mail.example.test']);
+        expect(publishedFindings(result).filter((f) => f.id === 'published-invalid-name')).toEqual([
+          {
+            id: 'published-invalid-name',
+            severity: 'medium',
+            sources: ['MX example.test'],
+            evidence: ['MX example.test: 20 xn--a.example.test'],
+          },
+          {
+            id: 'published-invalid-name',
+            severity: 'medium',
+            sources: ['SRV _submission._tcp.example.test'],
+            evidence: ['SRV _submission._tcp.example.test: 0 1 587 xn--a.test'],
+          },
+        ]);
+      }
+      // What is published (the SRV records that can be used) works safely: exit 0.
+      expect(publish?.stderr).toBe('');
+      expect(publish?.code).toBe(0);
+      expect(publish?.stdout).toContain('_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.');
+    });
+
+    it('an SRV "." is checked on the mail host the other SRV records name: the port is tried there too', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.12');
+      const run = await ns.scenario({
+        dnsmasq: [
+          // box. and other. are no guessed names: only the SRV records lead there.
+          '--host-record=box.example.test,127.0.0.11',
+          '--host-record=other.example.test,127.0.0.12',
+          '--srv-host=_imap._tcp.example.test,box.example.test,143,0,1',
+          '--srv-host=_imaps._tcp.example.test',
+          '--srv-host=_pop3._tcp.other.test,other.example.test,110,0,1',
+          '--srv-host=_pop3s._tcp.other.test',
+        ],
+        servers: [
+          server('imap', 'starttls', '127.0.0.11', 143),
+          server('imap', 'implicit', '127.0.0.11', 993),
+          // other.test: its "." is true (nothing on 995).
+          server('pop3', 'starttls', '127.0.0.12', 110),
+        ],
+        clis: [
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['bob@other.test', ...common(tls), '--no-web', '--json'],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [runs, true_] = JSON.parse(run.stdout) as Run[];
+      const report = validReport<JsonReport>(runs?.stdout ?? '');
+      expect(report.discovery?.candidates).toEqual([
+        {
+          host: 'box.example.test',
+          ports: [
+            { port: 143, service: 'imap' },
+            { port: 993, service: 'imaps' },
+          ],
+          sources: ['SRV _imap._tcp', 'check of SRV _imaps._tcp "."'],
+        },
+      ]);
+      expect(publishedFindings(runs)).toEqual([
+        {
+          id: 'srv-not-offered-but-runs',
+          severity: 'low',
+          sources: ['SRV _imaps._tcp.example.test'],
+          evidence: ['SRV _imaps._tcp.example.test: 0 0 1 .', 'works: box.example.test:993 (127.0.0.11)'],
+        },
+      ]);
+      // Where the "." is true, the port is refused and nothing is said about the record.
+      const other = validReport<JsonReport>(true_?.stdout ?? '');
+      expect(other.hosts[0]?.ports.map((p) => [p.port, p.status])).toEqual([
+        [110, 'open'],
+        [995, 'refused'],
+      ]);
+      expect(other.discovery?.publishedCheck).toBeUndefined();
+      expect(true_?.code).toBe(0);
+    });
+
+    it('a domain whose only mail host is a name that cannot exist: exit 3 with one line that says so', async () => {
+      const ns = netns();
+      const run = await ns.scenario({
+        dnsmasq: ['--mx-host=only.test,xn--a.only.test,10'],
+        servers: [],
+        cli: ['bob@only.test', ...dnsArgs, '--timeout', '500', '--no-web'],
+      });
+      expect(run.code).toBe(3);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        'mailprobe: cannot resolve only.test: no mail host found: its MX "10 xn--a.only.test" names a host that cannot exist (IDNA refuses it: an xn-- label must be the Punycode of a valid U-label (RFC 5890 §2.3.2.1, RFC 5891 §5.4)), and nothing else was found',
+      ]);
+    });
+
+    it('an SRV "." for a service that runs safely is drift (low), with --no-web too, and publish proposes the record', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.20');
+      const run = await ns.scenario({
+        dnsmasq: [
+          '--mx-host=example.test,mx.example.test,10',
+          '--host-record=mx.example.test,127.0.0.20',
+          '--host-record=mail.example.test,127.0.0.11',
+          // Target "." (RFC 2782): IMAPS is decidedly not offered (RFC 6186 §3.4); 993 on mail.example.test works.
+          '--srv-host=_imaps._tcp.example.test',
+          '--srv-host=_submissions._tcp.example.test,mail.example.test,465,0,1',
+        ],
+        servers: servers(),
+        clis: [
+          ['alice@example.test', ...common(tls), '--json'],
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['alice@example.test', ...common(tls), '--no-web'],
+          ['publish', 'alice@example.test', ...common(tls), '--no-web'],
+          ['publish', 'alice@example.test', ...common(tls)],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [web, noWeb, human, publishNoWeb, publish] = JSON.parse(run.stdout) as Run[];
+      for (const result of [web, noWeb]) {
+        expect(publishedFindings(result).filter((f) => f.id === 'srv-not-offered-but-runs')).toEqual([
+          {
+            id: 'srv-not-offered-but-runs',
+            severity: 'low',
+            sources: ['SRV _imaps._tcp.example.test'],
+            evidence: ['SRV _imaps._tcp.example.test: 0 0 1 .', 'works: mail.example.test:993 (127.0.0.11)'],
+          },
+        ]);
+      }
+      // --no-web: the DNS records alone are judged; no client's pick is predicted from sources never read.
+      expect(validReport<JsonReport>(noWeb?.stdout ?? '').discovery?.publishedCheck?.clients).toEqual([]);
+      expect(human?.stdout).toMatch(
+        /LOW +srv-not-offered-but-runs: SRV _imaps\._tcp\.example\.test says imaps is not offered, but it runs/,
+      );
+      expect(human?.stdout).not.toContain('what each client would pick');
+      for (const result of [publishNoWeb, publish]) {
+        expect(result?.stderr).toBe('');
+        // What is published (imaps not offered) differs from what works safely: exit 1.
+        expect(result?.code).toBe(1);
+        expect(result?.stdout).toContain(
+          [
+            'SRV _imaps._tcp.example.test',
+            '  ~ _imaps._tcp.example.test. SRV 0 0 1 . says IMAP with implicit TLS is not offered, but mail.example.test:993 works safely: publish instead',
+            '    _imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.',
+          ].join('\n'),
+        );
+        expect(result?.stdout).not.toContain('nothing is published');
+      }
+    });
+  });
+
   it('--all-addresses probes every address and reports a port that works on one but not another', async () => {
     const ns = netns('127.0.0.11', '127.0.0.13');
     const run = await ns.scenario({

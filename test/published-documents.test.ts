@@ -92,6 +92,33 @@ describe('reading autoconfig and Autodiscover documents', () => {
     ).toEqual(['the response asks for a redirectUrl to https://evil.example/a (not followed)']);
   });
 
+  it('a host no host can have (an xn-- label IDNA refuses) is a problem of that server; the others are read', () => {
+    const config = readAutoconfig(
+      `<clientConfig version="1.1"><emailProvider id="x">
+        <incomingServer type="imap"><hostname>xn--a.test</hostname><port>993</port><socketType>SSL</socketType></incomingServer>
+        <outgoingServer type="smtp"><hostname>smtp.example.org</hostname><port>465</port><socketType>SSL</socketType></outgoingServer>
+      </emailProvider></clientConfig>`,
+      'example.org',
+    );
+    expect(config.problems).toEqual([
+      '<incomingServer type="imap">: <hostname> is not a host name ("xn--a.test": IDNA refuses it: an xn-- label must be the Punycode of a valid U-label (RFC 5890 §2.3.2.1, RFC 5891 §5.4))',
+    ]);
+    expect(config.settings.map((s) => `${s.protocol} ${s.host}`)).toEqual(['SMTP smtp.example.org']);
+    const pox = readAutodiscover(
+      `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"><Account><AccountType>email</AccountType><Action>settings</Action>
+        <Protocol><Type>IMAP</Type><Server>imap.xn--a.example.org</Server><Port>993</Port><Encryption>SSL</Encryption></Protocol>
+        <Protocol><Type>SMTP</Type><Server>smtp.example.org</Server><Port>465</Port><Encryption>SSL</Encryption></Protocol>
+      </Account></Response></Autodiscover>`,
+      'example.org',
+    );
+    expect(pox.problems).toEqual([
+      expect.stringMatching(
+        /^<Protocol> IMAP: <Server> is not a host name \("imap\.xn--a\.example\.org": IDNA refuses it/,
+      ),
+    ]);
+    expect(pox.settings.map((s) => `${s.protocol} ${s.host}`)).toEqual(['SMTP smtp.example.org']);
+  });
+
   it('the POX request carries the address only, escaped', () => {
     const body = autodiscoverRequest('a<b>&"c\'@example.org');
     expect(body).toContain('<EMailAddress>a&#60;b&#62;&#38;&#34;c&#39;@example.org</EMailAddress>');
@@ -172,6 +199,11 @@ describe('fetching from hostile web servers (loopback)', () => {
         response.end();
         return;
       }
+      if (path === '/badname') {
+        response.writeHead(302, { location: 'https://xn--a.test/mail/config-v1.1.xml' });
+        response.end();
+        return;
+      }
       if (path === '/away') {
         response.writeHead(301, { location: 'http://127.0.0.1:1/elsewhere' });
         response.end();
@@ -194,6 +226,17 @@ describe('fetching from hostile web servers (loopback)', () => {
     expect(fact.outcome).toBe('failed');
     expect(fact.detail).toMatch(/longer than 100000 bytes/);
     expect(text).toBeUndefined();
+  });
+
+  it('a URL or a redirect to a host no URL can hold (xn--a.test) is a failed fetch, never an exception', async () => {
+    const direct = await webFetch('https://xn--a.test/autodiscover/autodiscover.xml', {
+      dns,
+      timeoutMs: 5000,
+    });
+    expect(direct.fact).toMatchObject({ outcome: 'failed', detail: 'not a valid URL' });
+    const redirected = await webFetch(`${base}/badname`, { dns, timeoutMs: 5000 });
+    expect(redirected.fact.outcome).toBe('failed');
+    expect(redirected.fact.detail).toMatch(/Invalid URL/);
   });
 
   it('a redirect loop stops after three redirects, each recorded', async () => {

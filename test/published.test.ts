@@ -192,6 +192,17 @@ const sites: Site[] = [
     },
   },
   {
+    // One host no host can have (an xn-- label IDNA refuses) beside a good one: a problem of this source only.
+    names: ['autoconfig.badname.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: 'xn--a.test', port: 993, socket: 'SSL' },
+        { type: 'smtp', host: good, port: 465, socket: 'SSL' },
+      ]),
+    },
+  },
+  {
     names: ['autoconfig.malformed.test'],
     https: true,
     files: {
@@ -309,6 +320,7 @@ const records = [
     'tls11',
     'proto',
     'alias',
+    'badname',
   ].map((d) => `--mx-host=${d}.test,${good},10`),
   '--mx-host=viamx.test,mx.provider.test,10',
   // Publishes nothing for clients: only an MX, in its own domain.
@@ -321,6 +333,8 @@ const records = [
   '--srv-host=_submission._tcp.down.test,dead.example.test,587,0,1',
   '--srv-host=_imap._tcp.down.test',
   '--srv-host=_imaps._tcp.disagree.test,imap2.example.test,993,0,1',
+  // An Autodiscover SRV target no URL can hold: not fetched, never an "Invalid URL" crash.
+  '--srv-host=_autodiscover._tcp.badname.test,xn--a.test,443,0,1',
 ];
 
 type Report = JsonReport & {
@@ -360,6 +374,7 @@ describe.skipIf(missing !== undefined)(
       'oscar@tls11.test',
       'peggy@proto.test',
       'trent@alias.test',
+      'victor@badname.test',
     ];
 
     beforeAll(async () => {
@@ -425,6 +440,7 @@ describe.skipIf(missing !== undefined)(
           ['bob@mismatch.test', ...common(tls), '--format', 'markdown'],
           ['publish', 'nothing-here.test', ...common(tls)],
           ['publish', 'bare.test', ...common(tls)],
+          ['publish', 'victor@badname.test', ...common(tls)],
         ],
       });
       expect(run.code, run.stderr).toBe(0);
@@ -774,6 +790,26 @@ describe.skipIf(missing !== undefined)(
       expect(text).toMatch(
         /Thunderbird .*\n {3}incoming {2}IMAP mail\.example\.test:993 STARTTLS {2}fails\n {13}"Connection to server mail\.example\.test timed out\."/,
       );
+    });
+    it('a published host no host can have (xn--a.test) is a problem of its source; the rest of the run, and publish, go on', () => {
+      const { code, report, stderr } = of('badname.test');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const source = report.discovery.published?.find((s) =>
+        s.location.startsWith('https://autoconfig.badname.test/'),
+      );
+      expect(source?.problems).toEqual([
+        '<incomingServer type="imap">: <hostname> is not a host name ("xn--a.test": IDNA refuses it: an xn-- label must be the Punycode of a valid U-label (RFC 5890 §2.3.2.1, RFC 5891 §5.4))',
+      ]);
+      expect(source?.settings.map((s) => `${s.protocol} ${s.host}:${s.port}`)).toEqual([`SMTP ${good}:465`]);
+      expect(finding('badname.test', 'published-malformed')?.sources).toEqual([source?.location]);
+      // The Autodiscover SRV target is not made into a URL; the other sources are read as usual.
+      expect(report.discovery.published?.some((s) => s.location.includes('xn--a'))).toBe(false);
+      expect(report.hosts.map((h) => h.host)).toContain(good);
+      const publish = publishRuns[9];
+      expect(publish?.stderr).toBe('');
+      expect(publish?.stdout).toContain(`_submissions._tcp.badname.test. 3600 IN SRV 0 1 465 ${good}.`);
+      expect(publish?.stdout).toContain('https://autoconfig.badname.test/mail/config-v1.1.xml');
     });
     it('--no-web: no published source is fetched, the DNS records are still read', () => {
       const run = publishRuns[4];

@@ -9,7 +9,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { issuerNameDer, signatureAlgorithm } from './der.js';
+import { issuerNameDer, signatureAlgorithm, validityTexts } from './der.js';
 import { nodeTls } from './dial.js';
 
 const x509 = () => process.getBuiltinModule('node:crypto').X509Certificate;
@@ -25,7 +25,8 @@ export type CertificateProblem =
   | 'not-a-ca'
   | 'untrusted-root'
   | 'out-of-order'
-  | 'unrelated';
+  | 'unrelated'
+  | 'unreadable-date';
 
 /** One certificate as the server sent it. */
 export interface ChainCertificate {
@@ -39,12 +40,14 @@ export interface ChainCertificate {
   issuer: string;
   /** The leaf's subject alternative names (only on the leaf). */
   subjectAltNames?: string[];
-  /** ISO 8601. */
-  validFrom: string;
-  /** ISO 8601. */
-  validTo: string;
-  /** Whole days from the probe's start to validTo (negative once expired). */
-  daysLeft: number;
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validFrom?: string;
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validTo?: string;
+  /** Whole days from the probe's start to validTo (negative once expired); absent when validTo is. */
+  daysLeft?: number;
+  /** Validity times that cannot be read (RFC 5280 §4.1.2.5), each as encoded; absent when both can. */
+  unreadableDates?: UnreadableDate[];
   /** rsa, ec, ed25519, ed448, dsa, rsa-pss. */
   keyType: string;
   /** RSA/DSA modulus bits, EC curve bits (P-256: 256), Ed25519: 256. */
@@ -65,6 +68,14 @@ export interface ChainCertificate {
   problems: CertificateProblem[];
 }
 
+/** A validity time of a certificate that cannot be read as a date. */
+export interface UnreadableDate {
+  /** notBefore or notAfter (RFC 5280 §4.1.2.5). */
+  field: 'notBefore' | 'notAfter';
+  /** The time as encoded, e.g. 'UTCTime "991301000000Z"', or what the certificate parser said of it. */
+  encoded: string;
+}
+
 /** One reason a default client would refuse the chain. */
 export interface TrustProblem {
   /** What kind of problem; each kind has a finding of severity high or above. */
@@ -76,6 +87,7 @@ export interface TrustProblem {
     | 'issuer-not-ca'
     | 'untrusted-root'
     | 'incomplete-chain'
+    | 'unreadable-date'
     | 'verification-failed';
   /** Which certificate: "leaf", "intermediate 1", "root", or "root (trust store)". */
   certificate: string;
@@ -112,7 +124,13 @@ const curveBits: Record<string, number> = {
 };
 
 function keyOf(cert: X509Certificate): { keyType: string; keyBits: number; curve?: string } {
-  const key = cert.publicKey;
+  let key: X509Certificate['publicKey'];
+  try {
+    key = cert.publicKey;
+  } catch {
+    // A key algorithm this Node cannot load: reported as unknown, never an exception.
+    return { keyType: 'unknown', keyBits: 0 };
+  }
   const type = key.asymmetricKeyType ?? 'unknown';
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'ec') {
@@ -140,9 +158,10 @@ interface CertificateRead {
   subject: string;
   issuer: string;
   subjectAltNames: string[];
-  validFrom: string;
-  validTo: string;
+  validFrom: string | undefined;
+  validTo: string | undefined;
   validToMs: number;
+  unreadableDates: UnreadableDate[];
   key: { keyType: string; keyBits: number; curve?: string };
   signatureAlgorithm: string;
   ca: boolean;
@@ -172,6 +191,32 @@ function issued(issuer: X509Certificate, subject: X509Certificate): boolean {
   return remember(verdicts, key, verdict);
 }
 
+/**
+ * One validity time as ISO 8601. A time OpenSSL cannot print (a month 13, a letter among the digits) comes from
+ * Node as "Bad time value", and `new Date(…).toISOString()` would throw: such a date is a fact about the
+ * certificate (unreadable, with its encoding as evidence), never an exception.
+ */
+function readDate(
+  cert: X509Certificate,
+  field: 'notBefore' | 'notAfter',
+): { iso: string | undefined; ms: number; unreadable?: UnreadableDate } {
+  let text: string;
+  try {
+    text = field === 'notBefore' ? cert.validFrom : cert.validTo;
+  } catch (error) {
+    text = error instanceof Error ? error.message : String(error);
+  }
+  const ms = Date.parse(text);
+  if (Number.isFinite(ms)) return { iso: new Date(ms).toISOString(), ms };
+  let encoded: string;
+  try {
+    encoded = validityTexts(cert.raw)[field];
+  } catch {
+    encoded = JSON.stringify(text.slice(0, 60));
+  }
+  return { iso: undefined, ms: Number.NaN, unreadable: { field, encoded } };
+}
+
 function read(cert: X509Certificate): CertificateRead {
   const fingerprint = cert.fingerprint256;
   const known = reads.get(fingerprint);
@@ -182,14 +227,16 @@ function read(cert: X509Certificate): CertificateRead {
   } catch {
     algorithm = 'unknown';
   }
-  const validTo = new Date(cert.validTo);
+  const from = readDate(cert, 'notBefore');
+  const to = readDate(cert, 'notAfter');
   return remember(reads, fingerprint, {
     subject: cert.subject.replace(/\n/g, ', '),
     issuer: cert.issuer.replace(/\n/g, ', '),
     subjectAltNames: (cert.subjectAltName ?? '').split(/,\s*/).filter((name) => name.length > 0),
-    validFrom: new Date(cert.validFrom).toISOString(),
-    validTo: validTo.toISOString(),
-    validToMs: validTo.getTime(),
+    validFrom: from.iso,
+    validTo: to.iso,
+    validToMs: to.ms,
+    unreadableDates: [from.unreadable, to.unreadable].filter((date) => date !== undefined),
     key: keyOf(cert),
     signatureAlgorithm: algorithm,
     ca: cert.ca,
@@ -319,9 +366,11 @@ function describe(cert: X509Certificate, index: number, at: number): ChainCertif
     subject: known.subject,
     issuer: known.issuer,
     ...(index === 0 ? { subjectAltNames: [...known.subjectAltNames] } : {}),
-    validFrom: known.validFrom,
-    validTo: known.validTo,
-    daysLeft: Math.floor((known.validToMs - at) / dayMs),
+    ...(known.validFrom !== undefined ? { validFrom: known.validFrom } : {}),
+    ...(known.validTo !== undefined
+      ? { validTo: known.validTo, daysLeft: Math.floor((known.validToMs - at) / dayMs) }
+      : {}),
+    ...(known.unreadableDates.length > 0 ? { unreadableDates: [...known.unreadableDates] } : {}),
     ...known.key,
     signatureAlgorithm: known.signatureAlgorithm,
     ca: known.ca,
@@ -351,11 +400,17 @@ function label(cert: ChainCertificate, pathPosition: number): string {
 
 const dateErrors = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
+/** ms since the epoch of an ISO 8601 date, NaN when there is none (every comparison with NaN is false). */
+function msOf(date: string | undefined): number {
+  return date === undefined ? Number.NaN : Date.parse(date);
+}
+
 /** Out of date, weakly signed or with a weak key: what a trusted-first path would rather not go through. */
 function hasProblem(cert: ChainCertificate, at: number): boolean {
   return (
-    Date.parse(cert.validTo) < at ||
-    Date.parse(cert.validFrom) > at ||
+    cert.unreadableDates !== undefined ||
+    msOf(cert.validTo) < at ||
+    msOf(cert.validFrom) > at ||
     (!cert.selfSigned && weakHashes.test(cert.signatureAlgorithm)) ||
     isWeakKey(cert)
   );
@@ -390,7 +445,7 @@ export function verifyChain(
       .map(({ index }) => index);
     const inDate = candidates.find((index) => {
       const cert = chain[index] as ChainCertificate;
-      return Date.parse(cert.validTo) >= at && Date.parse(cert.validFrom) <= at;
+      return msOf(cert.validTo) >= at && msOf(cert.validFrom) <= at;
     });
     const next = inDate ?? candidates[0] ?? -1;
     if (next < 0) break;
@@ -416,15 +471,24 @@ export function verifyChain(
     const cert = chain[index] as ChainCertificate;
     const x509 = sent[index] as X509Certificate;
     const name = cert.subject;
-    if (Date.parse(cert.validTo) < at)
-      add(cert, position, 'expired', 'expired', `${name} expired on ${cert.validTo.slice(0, 10)}`);
-    if (Date.parse(cert.validFrom) > at)
+    if (msOf(cert.validTo) < at)
+      add(cert, position, 'expired', 'expired', `${name} expired on ${cert.validTo?.slice(0, 10)}`);
+    if (msOf(cert.validFrom) > at)
       add(
         cert,
         position,
         'not-yet-valid',
         'not-yet-valid',
-        `${name} is valid only from ${cert.validFrom.slice(0, 10)}`,
+        `${name} is valid only from ${cert.validFrom?.slice(0, 10)}`,
+      );
+    // OpenSSL refuses such a certificate (X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE/AFTER_FIELD), and so do clients.
+    for (const date of cert.unreadableDates ?? [])
+      add(
+        cert,
+        position,
+        'unreadable-date',
+        'unreadable-date',
+        `${name}: its ${date.field} cannot be read as a date (${date.encoded}); SHA-256 ${cert.sha256}`,
       );
     // A root's signature on itself proves nothing and is not checked by clients (RFC 5280 §6.1).
     if (!cert.selfSigned && weakHashes.test(cert.signatureAlgorithm))

@@ -1,5 +1,6 @@
 /** One absolute deadline per port, raced against each named phase; an abort signal ends every phase at once. */
 import { AbortedError, type Phase, PhaseTimeoutError } from '../errors.js';
+import { whenAborted } from './abort.js';
 import { monotonicMs } from './clock.js';
 
 /**
@@ -41,11 +42,13 @@ export class Deadline {
         return;
       }
       let timer: NodeJS.Timeout | undefined;
+      let stopWaiting: (() => void) | undefined;
       const onAbort = () => finish(() => reject(new AbortedError(phase)));
       const finish = (settle: () => void) => {
         if (timer !== undefined) clearTimeout(timer);
         timer = undefined;
-        this.signal?.removeEventListener('abort', onAbort);
+        stopWaiting?.();
+        stopWaiting = undefined;
         settle();
       };
       let started: Promise<T>;
@@ -58,7 +61,8 @@ export class Deadline {
       // Armed after the work has begun (a connect's SYN is then on its way): nothing can settle before this
       // runs, and the first timer and abort listener a process sets cost about 0.5 ms.
       timer = setTimeout(() => finish(() => reject(new PhaseTimeoutError(phase, ms, portDeadline))), wait);
-      this.signal?.addEventListener('abort', onAbort, { once: true });
+      // One listener per signal (abort.ts): every port of a run waits on the same signal at once.
+      if (this.signal) stopWaiting = whenAborted(this.signal, onAbort);
       started.then(
         (value) => finish(() => resolve(value)),
         (error: unknown) => finish(() => reject(error)),

@@ -64,6 +64,26 @@ export function issuerNameDer(certificate: Uint8Array): Uint8Array {
   return certificate.subarray(offset, issuer.end);
 }
 
+/**
+ * The two times of a certificate's validity (RFC 5280 §4.1.2.5) exactly as encoded, e.g. "UTCTime 991301000000Z":
+ * the evidence when a date cannot be read. Validity follows version, serialNumber, signature, issuer.
+ */
+export function validityTexts(certificate: Uint8Array): { notBefore: string; notAfter: string } {
+  const cert = readTlv(certificate, 0);
+  const tbs = readTlv(certificate, cert.start, cert.end);
+  let offset = tbs.start;
+  const first = readTlv(certificate, offset, tbs.end);
+  if (first.tag === 0xa0) offset = first.end;
+  for (let field = 0; field < 3; field++) offset = readTlv(certificate, offset, tbs.end).end;
+  const validity = readTlv(certificate, offset, tbs.end);
+  if (validity.tag !== 0x30) throw new DerError('the validity is not a SEQUENCE');
+  const [notBefore, notAfter] = children(certificate, validity);
+  if (!notBefore || !notAfter) throw new DerError('the validity lacks a time');
+  const text = (time: Tlv) =>
+    `${time.tag === 0x17 ? 'UTCTime' : time.tag === 0x18 ? 'GeneralizedTime' : `tag 0x${time.tag.toString(16)}`} ${JSON.stringify(Buffer.from(certificate.subarray(time.start, Math.min(time.end, time.start + 40))).toString('latin1'))}`;
+  return { notBefore: text(notBefore), notAfter: text(notAfter) };
+}
+
 /** Dotted text of an OBJECT IDENTIFIER's contents (X.690 §8.19). */
 export function oid(buffer: Uint8Array, tlv: Tlv): string {
   if (tlv.tag !== 0x06 || tlv.end <= tlv.start) throw new DerError('not an OBJECT IDENTIFIER');

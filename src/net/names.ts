@@ -52,6 +52,21 @@ export function normalizeHostName(host: string): NormalizedName | undefined {
   return { name: ascii, notes };
 }
 
+/**
+ * Why a name that came from the network (an MX exchange, an SRV target, a published document's host) cannot be
+ * used as a host name, or undefined when it can: the same test a host given on the command line passes, so a
+ * bad name is a finding on its record, never an error blamed on the user.
+ */
+export function hostNameProblem(name: string): string | undefined {
+  const normalized = normalizeHostName(name);
+  if (!normalized)
+    return /(^|\.)xn--/i.test(name)
+      ? 'IDNA refuses it: an xn-- label must be the Punycode of a valid U-label (RFC 5890 §2.3.2.1, RFC 5891 §5.4)'
+      : 'IDNA refuses it (RFC 5891 §5.4; a control character or a character no host name may hold)';
+  if (isIP(normalized.name) || isHostName(normalized.name)) return undefined;
+  return 'not a host name: letters, digits and hyphens, labels of 1 to 63 octets, 253 in all (RFC 1123 §2.1, RFC 1035 §2.3.1)';
+}
+
 const ldhLabel = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
 
 /** A DNS host name in A-label form (LDH labels, underscores tolerated as resolvers do), at most 253 octets. */

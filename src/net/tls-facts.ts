@@ -1,9 +1,11 @@
+import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import {
   type ChainCertificate,
   sentCertificates,
   type TrustProblem,
   trustStore,
+  type UnreadableDate,
   verifyChain,
 } from './chain.js';
 import { type OcspStatus, parseOcspResponse } from './der.js';
@@ -53,10 +55,12 @@ export interface CertificateFacts {
   issuer: string;
   /** Subject alternative names, e.g. ["DNS:mail.example.com", "IP Address:192.0.2.1"]. */
   subjectAltNames: string[];
-  /** ISO 8601. */
-  validFrom: string;
-  /** ISO 8601. */
-  validTo: string;
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validFrom?: string;
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validTo?: string;
+  /** The leaf's validity times that cannot be read as dates; absent when both can. */
+  unreadableDates?: UnreadableDate[];
   /** SHA-256 of the DER certificate, colon-separated hex. */
   sha256: string;
   /** Certificates in the chain the server sent, leaf included. */
@@ -102,12 +106,41 @@ export function readTlsFacts(
     ];
     return facts;
   }
+  try {
+    readCertificate(facts, x509, checkedName, context, opensslError, socket.authorized);
+  } catch (error) {
+    // Whatever else in the certificate this Node cannot read: a fact about the certificate, never a failed
+    // handshake (the handshake is over, and reported as it happened).
+    delete facts.certificate;
+    facts.trusted = false;
+    facts.nameMatches = false;
+    let fingerprint = '';
+    try {
+      fingerprint = `; SHA-256 ${x509.fingerprint256}`;
+    } catch {
+      // nothing more to say
+    }
+    const detail = `the certificate could not be read (${error instanceof Error ? error.message : String(error)})${fingerprint}`;
+    facts.nameError = detail;
+    facts.trustProblems = [{ kind: 'verification-failed', certificate: 'leaf', detail }];
+  }
+  return facts;
+}
+
+function readCertificate(
+  facts: TlsFacts,
+  x509: X509Certificate,
+  checkedName: string,
+  context: TlsFactsContext,
+  opensslError: string | undefined,
+  authorized: boolean,
+): void {
   const sent = sentCertificates(x509);
   const verdict = verifyChain(
     sent,
     trustStore(context.ca),
     context.at ?? Date.now(),
-    socket.authorized,
+    authorized,
     opensslError,
   );
   facts.trusted = verdict.trusted;
@@ -116,15 +149,17 @@ export function readTlsFacts(
   // The leaf as the chain describes it (read once per certificate, see chain.ts).
   const leaf = verdict.chain[0] as ChainCertificate;
   const names = leaf.subjectAltNames ?? [];
-  facts.certificate = {
+  const certificate: CertificateFacts = {
     subject: leaf.subject,
     issuer: leaf.issuer,
     subjectAltNames: [...names],
-    validFrom: leaf.validFrom,
-    validTo: leaf.validTo,
+    ...(leaf.validFrom !== undefined ? { validFrom: leaf.validFrom } : {}),
+    ...(leaf.validTo !== undefined ? { validTo: leaf.validTo } : {}),
+    ...(leaf.unreadableDates ? { unreadableDates: [...leaf.unreadableDates] } : {}),
     sha256: leaf.sha256,
     chainLength: sent.length,
   };
+  facts.certificate = certificate;
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');
   facts.nameMatches = isIP(name)
     ? x509.checkIP(name) !== undefined
@@ -141,7 +176,7 @@ export function readTlsFacts(
     facts.nameError =
       relevant.length > 0
         ? `${name} is not among the certificate's ${kind === 'DNS:' ? 'DNS names' : 'IP addresses'} (${relevant.join(', ')})`
-        : `the certificate has no ${kind === 'DNS:' ? 'DNS name' : 'IP address'} in subjectAltName (subject ${facts.certificate.subject})`;
+        : `the certificate has no ${kind === 'DNS:' ? 'DNS name' : 'IP address'} in subjectAltName (subject ${certificate.subject})`;
   }
   if (context.ocsp && context.ocsp.length > 0) {
     try {
@@ -153,5 +188,4 @@ export function readTlsFacts(
       };
     }
   }
-  return facts;
 }

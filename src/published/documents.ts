@@ -7,6 +7,7 @@
  * reads it (an Autodiscover `<Encryption>` overrides `<SSL>`, and there `TLS` means STARTTLS).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { hostNameProblem } from '../net/names.js';
 import type { PublishedSecurity, PublishedSetting } from '../types.js';
 
 /** Most servers read from one document: a hostile one must not turn mailprobe into a port scanner. */
@@ -99,8 +100,23 @@ function portOf(raw: string | undefined): number | undefined {
   return port >= 1 && port <= 65535 ? port : undefined;
 }
 
-/** A host name as a client would use it: placeholders filled in, lower case, no trailing dot. */
+/**
+ * A host name as a client would use it: placeholders filled in, lower case, no trailing dot. Undefined for a
+ * name no host can have, an xn-- label IDNA refuses included (`hostProblem` says why): the source's problem.
+ */
 function hostOf(raw: string | undefined, domain: string, email: string | undefined): string | undefined {
+  const filled = filledHost(raw, domain, email);
+  return filled !== undefined && hostNameProblem(filled) === undefined ? filled : undefined;
+}
+
+/** Why a published host (after its placeholders are filled in) is not a host name, for the source's problem. */
+function hostProblem(raw: string, domain: string, email: string | undefined): string {
+  const filled = filledHost(raw, domain, email);
+  const idna = filled === undefined ? undefined : hostNameProblem(filled);
+  return `not a host name ("${raw}"${idna?.startsWith('IDNA') ? `: ${idna}` : ''})`;
+}
+
+function filledHost(raw: string | undefined, domain: string, email: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   const local = email?.slice(0, email.lastIndexOf('@')) ?? '';
   const filled = raw
@@ -158,7 +174,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
       const where = `<${tag} type="${type}">`;
       if (!host)
         problems.push(
-          `${where}: <hostname> is ${rawHost === undefined ? 'missing' : `not a host name ("${rawHost}")`}`,
+          `${where}: <hostname> is ${rawHost === undefined ? 'missing' : hostProblem(rawHost, domain, email)}`,
         );
       if (port === undefined) problems.push(`${where}: <port> is missing or not a port number`);
       if (!security)
@@ -215,7 +231,7 @@ export function readAutodiscover(document: string, domain: string, email?: strin
       const where = `<Protocol> ${type}`;
       if (!host)
         problems.push(
-          `${where}: <Server> is ${rawHost === undefined ? 'missing' : `not a host name ("${rawHost}")`}`,
+          `${where}: <Server> is ${rawHost === undefined ? 'missing' : hostProblem(rawHost, domain, email)}`,
         );
       if (port === undefined) problems.push(`${where}: <Port> is missing or not a port number`);
       const read = outlookSecurity(protocol);

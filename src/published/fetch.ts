@@ -59,7 +59,22 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const method = options.body === undefined ? 'GET' : 'POST';
   const redirects: RedirectHop[] = [];
-  const firstDomain = registrableDomain(new URL(url).hostname);
+  let current: URL;
+  try {
+    current = new URL(url);
+  } catch {
+    // A URL made from a name the network gave (an SRV target): one that is not a URL is an answer, not a crash.
+    return {
+      fact: {
+        url,
+        method,
+        outcome: 'failed',
+        detail: 'not a valid URL',
+        ms: Math.round(monotonicMs() - started),
+      },
+    };
+  }
+  const firstDomain = registrableDomain(current.hostname);
   const fact = (rest: Omit<WebFetchFact, 'url' | 'method' | 'ms'>): WebFetchFact => ({
     url,
     method,
@@ -67,7 +82,6 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
     ...(redirects.length > 0 ? { redirects } : {}),
     ms: Math.round(monotonicMs() - started),
   });
-  let current = new URL(url);
   for (let hop = 0; ; hop++) {
     let address: string | undefined;
     try {

@@ -11,6 +11,7 @@
  *   RFC 6186/8314 SRV records discovery already read. All fetches run at once, each under its deadline.
  */
 import type { Dns } from '../dns.js';
+import { hostNameProblem } from '../net/names.js';
 import type { Discovery, PublishedSetting, PublishedSource } from '../types.js';
 import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
 import { registrableDomain, webFetch } from './fetch.js';
@@ -94,12 +95,15 @@ function plans(discovery: Discovery, ispdb: string | false, autodiscoverSrv: str
   return own;
 }
 
-/** The _autodiscover._tcp SRV targets as URLs (records with a "." target or a failed query give none). */
+/**
+ * The _autodiscover._tcp SRV targets as URLs (records with a "." target, a target no host can have, such as an
+ * xn-- label IDNA refuses, or a failed query give none).
+ */
 async function autodiscoverTargets(dns: Dns, domain: string): Promise<string[]> {
   try {
     const records = await dns.srv(`_autodiscover._tcp.${domain}`);
     return records
-      .filter((r) => r.name !== '')
+      .filter((r) => r.name !== '' && hostNameProblem(r.name) === undefined)
       .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
       .map(
         (r) =>

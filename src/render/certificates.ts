@@ -32,8 +32,13 @@ export function certificateLines(verdict: CheckedHost, verbose: boolean, s: Styl
     const leaf = tls.chain?.[0];
     const left = port.certificateDaysLeft ?? 0;
     const verdictWord = tls.trusted ? s.green('trusted') : s.red('not trusted');
+    const days = cert.unreadableDates
+      ? s.red(`${cert.unreadableDates.map((date) => date.field).join(' and ')} unreadable`)
+      : left < 0
+        ? s.red(`expired ${-left} days ago`)
+        : `${left} days left`;
     out.push(
-      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${left < 0 ? s.red(`expired ${-left} days ago`) : `${left} days left`}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
+      ` ${sanitize(names)} · issued by ${sanitize(cert.issuer)} · ${days}${leaf ? ` · ${keyLabel(leaf)}` : ''} · ${verdictWord}${tls.ocsp?.certStatus ? ` · OCSP ${tls.ocsp.certStatus} (stapled)` : ''} · port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`,
     );
     if (!verbose) continue;
     for (const entry of tls.chain ?? []) {
@@ -41,7 +46,7 @@ export function certificateLines(verdict: CheckedHost, verbose: boolean, s: Styl
       const problems = entry.problems.length > 0 ? s.red(` · ${entry.problems.join(', ')}`) : '';
       out.push(
         s.dim(`   ${role}`) +
-          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom.slice(0, 10)}..${entry.validTo.slice(0, 10)} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
+          `${sanitize(entry.subject)} ← ${sanitize(entry.issuer)} · ${entry.validFrom?.slice(0, 10) ?? '?'}..${entry.validTo?.slice(0, 10) ?? '?'} · ${keyLabel(entry)} · ${entry.signatureAlgorithm}${entry.ca ? ' · CA' : ''}${problems}`,
       );
     }
   }

@@ -95,6 +95,8 @@ export function renderPublishedCheck(check: PublishedJudgement, options: { color
         : text;
   const out = ['', s.bold('what the domain publishes, checked against the servers')];
   if (check.findings.length === 0) out.push(' no drift: every published setting works as published');
+  if (check.checks.length === 0 && check.clients.length === 0)
+    out.push(` ${s.dim('(DNS records only: no autoconfig, ISPDB or Autodiscover was fetched)')}`);
   for (const finding of check.findings) {
     out.push(
       ` ${paint(finding.severity, finding.severity.toUpperCase().padEnd(6))} ${finding.id}: ${sanitize(finding.title)}`,
@@ -102,7 +104,8 @@ export function renderPublishedCheck(check: PublishedJudgement, options: { color
     for (const line of finding.evidence) out.push(`        ${s.dim(sanitize(line))}`);
     out.push(`        ${s.dim(`(${finding.reference})`)}`);
   }
-  out.push('', s.bold('what each client would pick'));
+  // With --no-web only the DNS records were judged: no client's pick is predicted.
+  if (check.clients.length > 0) out.push('', s.bold('what each client would pick'));
   for (const client of check.clients) out.push(...renderPick(client, s));
   return `${out.join('\n')}\n`;
 }
@@ -140,7 +143,7 @@ function renderClientAnswer(check: PublishedJudgement, s: ReturnType<typeof styl
     check.findings.length === 0
       ? 'what the domain publishes matches what its servers do'
       : `${check.findings.length} finding${check.findings.length === 1 ? '' : 's'} about what the domain publishes, worst ${worst?.severity} ${worst?.id} (details at the end)`;
-  return `clients: ${clients.join(' · ')}\n${drift}`;
+  return clients.length > 0 ? `clients: ${clients.join(' · ')}\n${drift}` : drift;
 }
 
 /** A client's pick in one word or two: safe (worded as asked), works but not safe, or fails. */

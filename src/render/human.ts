@@ -29,8 +29,9 @@ function tlsVersion(protocol: string): string {
 function certSummary(port: PortVerdict): string {
   const tls = port.tls;
   if (!tls?.certificate) return 'no certificate';
+  if (tls.certificate.unreadableDates) return 'cert dates unreadable';
   const left = port.certificateDaysLeft ?? 0;
-  if (left < 0) return `cert expired ${tls.certificate.validTo.slice(0, 10)}`;
+  if (left < 0) return `cert expired ${tls.certificate.validTo?.slice(0, 10)}`;
   const problems = [
     !tls.trusted ? 'untrusted' : '',
     !tls.nameMatches ? `not for ${tls.checkedName}` : '',

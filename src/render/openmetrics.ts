@@ -79,14 +79,15 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
           `mailprobe_port_tls_version_info${labels({ ...base, version: port.tls.protocol })} 1`,
         );
       const certificate = port.tls?.certificate;
-      if (certificate) {
+      // A date that cannot be read has no sample (a NaN would read as a value).
+      if (certificate?.validFrom)
         notBefore.samples.push(
           `mailprobe_certificate_not_before_seconds${labels(base)} ${Date.parse(certificate.validFrom) / 1000}`,
         );
+      if (certificate?.validTo)
         notAfter.samples.push(
           `mailprobe_certificate_not_after_seconds${labels(base)} ${Date.parse(certificate.validTo) / 1000}`,
         );
-      }
       for (const severity of severities) {
         const count = host.findings.filter(
           (f) => f.port === port.port && f.address === port.address && f.severity === severity,

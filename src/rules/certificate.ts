@@ -19,7 +19,7 @@ function chainEvidence(port: PortResult): string[] {
     .slice(0, 6)
     .map(
       (cert) =>
-        `#${cert.index} ${cert.subject} ← ${cert.issuer} · ${cert.validFrom.slice(0, 10)}..${cert.validTo.slice(0, 10)} · ${cert.keyType.toUpperCase()} ${cert.keyBits} · ${cert.signatureAlgorithm}${cert.problems.length > 0 ? ` · ${cert.problems.join(', ')}` : ''}`,
+        `#${cert.index} ${cert.subject} ← ${cert.issuer} · ${cert.validFrom?.slice(0, 10) ?? 'unreadable'}..${cert.validTo?.slice(0, 10) ?? 'unreadable'} · ${cert.keyType.toUpperCase()} ${cert.keyBits} · ${cert.signatureAlgorithm}${cert.problems.length > 0 ? ` · ${cert.problems.join(', ')}` : ''}`,
     );
 }
 
@@ -56,6 +56,7 @@ function datedCertificates(port: PortResult): { label: string; validTo: string; 
   }
   return chain
     .filter((cert) => !cert.problems.includes('unrelated'))
+    .flatMap((cert) => (cert.validTo === undefined ? [] : [{ ...cert, validTo: cert.validTo }]))
     .map((cert) => ({
       label:
         cert.index === 0 ? 'leaf' : cert.selfSigned ? 'root' : `certificate ${cert.index} (${cert.subject})`,
@@ -163,6 +164,26 @@ export const certificateRules: readonly Rule[] = [
     title: 'a certificate of the chain has expired',
     reference: 'RFC 5280 §4.1.2.5, §6.1.3',
     check: (port) => problemHit(port, 'expired'),
+  },
+  {
+    id: 'cert-date-unreadable',
+    severity: 'high',
+    title: 'a certificate of the chain has a validity date that cannot be read',
+    reference: 'RFC 5280 §4.1.2.5 (UTCTime §4.1.2.5.1, GeneralizedTime §4.1.2.5.2)',
+    check: (port) => {
+      const hit = problemHit(port, 'unreadable-date');
+      if (!hit) return undefined;
+      const dated = (port.tls?.chain ?? []).filter((cert) => cert.problems.includes('unreadable-date'));
+      return {
+        detail: `${hit.detail}: clients refuse a certificate whose validity they cannot read (OpenSSL: error in the certificate's notBefore/notAfter field)`,
+        evidence: dated.flatMap((cert) =>
+          (cert.unreadableDates ?? []).map(
+            (date) =>
+              `#${cert.index} ${cert.subject} · ${date.field}: ${date.encoded} · SHA-256 ${cert.sha256}`,
+          ),
+        ),
+      };
+    },
   },
   {
     id: 'cert-not-yet-valid',

@@ -83,8 +83,16 @@ function checkPort(port: PortVerdict, expectation: PortExpectation): Expectation
     add(
       `cert-days>=${expectation.certDaysAtLeast}`,
       days !== undefined && days >= expectation.certDaysAtLeast,
-      days === undefined ? 'no certificate seen' : `${days} days left`,
-      validTo ? [`not after: ${validTo}`] : [status],
+      days !== undefined
+        ? `${days} days left`
+        : port.tls?.certificate?.unreadableDates
+          ? "the certificate's notAfter cannot be read"
+          : 'no certificate seen',
+      validTo
+        ? [`not after: ${validTo}`]
+        : port.tls?.certificate?.unreadableDates
+          ? port.tls.certificate.unreadableDates.map((date) => `${date.field}: ${date.encoded}`)
+          : [status],
     );
   }
   for (const [key, afterTls] of [

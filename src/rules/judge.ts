@@ -9,7 +9,7 @@ import { evaluate } from './evaluate.js';
 import { checkExpectations } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';
 import { type CheckedHost, type Outcome, outcome } from './outcome.js';
-import { judgePublished, type PublishedJudgement } from './published.js';
+import { judgePublished, judgeRecords, type PublishedJudgement } from './published.js';
 import { type ClientSettings, chooseSettings } from './settings.js';
 
 export interface JudgeOptions {
@@ -41,7 +41,12 @@ export function judge(results: HostResult[], options: JudgeOptions = {}): Judgem
   });
   const failOn = options.failOn ?? 'high';
   const result = outcome(hosts, failOn);
-  const published = options.discovery?.published ? judgePublished(options.discovery, hosts) : undefined;
+  // Without the web sources (--no-web) the DNS records are still judged: a bad name, an SRV "." for what runs.
+  const published = options.discovery?.published
+    ? judgePublished(options.discovery, hosts)
+    : options.discovery
+      ? judgeRecords(options.discovery, hosts)
+      : undefined;
   if (published) {
     // What a domain publishes fails the run as a port's findings do.
     const failing = published.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;

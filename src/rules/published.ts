@@ -239,6 +239,7 @@ export const publishedFindingSeverity = {
   'published-encryption-ambiguous': 'medium',
   'published-malformed': 'medium',
   'published-redirect-cross-domain': 'medium',
+  'published-invalid-name': 'medium',
   'published-via-mx': 'low',
   'published-sources-disagree': 'low',
   'srv-not-offered-but-runs': 'low',
@@ -523,29 +524,7 @@ function addSourceFindings(
       },
       viaMx.location,
     );
-  // SRV "." (not offered) for a service that runs.
-  for (const record of discovery.records) {
-    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
-    const service = record.query.split('.')[0]?.slice(1) ?? '';
-    const running = hosts.flatMap((h) =>
-      h.ports
-        .filter((p) => p.service === service && p.works)
-        .map((p) => `${h.host}:${p.port} (${p.address})`),
-    );
-    if (running.length > 0)
-      add(
-        `srv-dot ${record.query}`,
-        {
-          id: 'srv-not-offered-but-runs',
-          title: `SRV ${record.query} says ${service} is not offered, but it runs`,
-          detail:
-            'Clients that read SRV records will not use a service that works. Publish its SRV record, or stop the service.',
-          evidence: [`SRV ${record.query}: ${record.answer}`, `works: ${running.join(', ')}`],
-          reference: 'RFC 6186 §3; RFC 2782',
-        },
-        `SRV ${record.query}`,
-      );
-  }
+  addRecordFindings(discovery, hosts, add);
   // Sources that disagree: each source's first setting per protocol.
   for (const protocol of ['IMAP', 'POP3', 'SMTP'] as const) {
     const firsts = sources
@@ -574,6 +553,75 @@ function addSourceFindings(
         firsts.map((x) => x.s.location).join(', '),
       );
   }
+}
+
+/**
+ * Findings about the DNS records themselves, which need no web source (they are made with --no-web too): an MX or
+ * SRV target no host can have, and an SRV "." (not offered) for a service that runs.
+ */
+function addRecordFindings(discovery: Discovery, hosts: HostVerdict[], add: Add): void {
+  for (const record of discovery.records) {
+    if (record.note === 'invalid-name') {
+      const where = `${record.kind} ${record.query}`;
+      add(
+        `invalid-name ${where} ${record.answer}`,
+        {
+          id: 'published-invalid-name',
+          title: `${where} names a host that cannot exist`,
+          detail: `${record.detail ?? 'the target is not a host name'}. No client or server can reach it: it is skipped (not probed), and the rest of the run goes on. Publish the host's A-label form (RFC 5890).`,
+          evidence: [`${where}: ${record.answer}`],
+          reference:
+            record.kind === 'MX'
+              ? 'RFC 5321 §5.1; RFC 5890 §2.3.2.1; RFC 5891 §5.4'
+              : 'RFC 2782; RFC 6186 §3; RFC 5890 §2.3.2.1; RFC 5891 §5.4',
+        },
+        where,
+      );
+    }
+    // SRV "." (not offered) for a service that runs.
+    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    const service = record.query.split('.')[0]?.slice(1) ?? '';
+    const running = hosts.flatMap((h) =>
+      h.ports
+        .filter((p) => p.service === service && p.works)
+        .map((p) => `${h.host}:${p.port} (${p.address})${p.safe ? '' : ', not safe'}`),
+    );
+    if (running.length > 0)
+      add(
+        `srv-dot ${record.query}`,
+        {
+          id: 'srv-not-offered-but-runs',
+          title: `SRV ${record.query} says ${service} is not offered, but it runs`,
+          detail: `Clients that read SRV records will not use a service that works${['imaps', 'pop3s', 'submissions'].includes(service) ? ', and take the STARTTLS port where implicit TLS is preferred (RFC 8314 §5.1)' : ''}. Publish its SRV record (mailprobe publish prints it), or stop the service.`,
+          evidence: [`SRV ${record.query}: ${record.answer}`, `works: ${running.join(', ')}`],
+          reference: 'RFC 6186 §3, §3.4; RFC 2782; RFC 8314 §5.1',
+        },
+        `SRV ${record.query}`,
+      );
+  }
+}
+
+/**
+ * What the DNS records alone show, when no published source was looked for (--no-web): only the record findings;
+ * no setting is checked and no client's pick is predicted (their sources were not read).
+ */
+export function judgeRecords(discovery: Discovery, hosts: HostVerdict[]): PublishedJudgement | undefined {
+  const findings = new Map<string, PublishedFinding>();
+  addRecordFindings(discovery, hosts, (key, finding, source) => {
+    const known = findings.get(key);
+    if (known) {
+      if (!known.sources.includes(source)) known.sources.push(source);
+      return;
+    }
+    findings.set(key, { ...finding, severity: publishedFindingSeverity[finding.id], sources: [source] });
+  });
+  if (findings.size === 0) return undefined;
+  const order = ['critical', 'high', 'medium', 'low', 'info'];
+  return {
+    findings: [...findings.values()].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity)),
+    checks: [],
+    clients: [],
+  };
 }
 
 function predict(
