@@ -13,22 +13,30 @@ const path = require('node:path');
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
-  printVersion(
-    `${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`,
-  );
+  printOut(`${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
 else start();
 
 /**
- * Writes the version to fd 1 itself: making process.stdout (a stream) costs more than the rest of this run. A
- * reader that has gone (EPIPE) ends it quietly; a non-blocking stdout that is full (EAGAIN) gets the stream.
+ * Writes to fd 1 itself: making process.stdout (a stream) costs more than the rest of a `--version` run. A reader
+ * that has gone (EPIPE) ends it quietly; a non-blocking stdout that is full (EAGAIN) gets the stream for the rest;
+ * any other error (a full disk, `> /dev/full`) is one line and exit 74 (EX_IOERR), as in the CLI (src/cli/stdout.ts).
  */
-function printVersion(text) {
+function printOut(text) {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  let done = 0;
   try {
-    fs.writeSync(1, text);
+    while (done < bytes.length) done += fs.writeSync(1, bytes, done, bytes.length - done);
   } catch (error) {
-    if (error.code === 'EAGAIN') process.stdout.write(text);
-    else if (error.code !== 'EPIPE') throw error;
+    if (error.code === 'EAGAIN') {
+      process.stdout.on('error', (late) => late.code === 'EPIPE' || writeFailed(late));
+      process.stdout.write(bytes.subarray(done));
+    } else if (error.code !== 'EPIPE') writeFailed(error);
   }
+}
+
+function writeFailed(error) {
+  process.stderr.write(`mailprobe: cannot write to stdout (${error.code || 'error'})\n`);
+  process.exit(74);
 }
 
 function start() {
@@ -242,7 +250,7 @@ function start() {
     const name = `help-${size}-${argv.join('_').replace(/[^a-z_-]/g, '')}-${process.stdout.columns || 'pipe'}-${locale}.txt`;
     const helpFile = path.join(cache, name);
     try {
-      process.stdout.write(fs.readFileSync(helpFile));
+      printOut(fs.readFileSync(helpFile));
       return true;
     } catch {
       // Not cached yet: run, keep what was printed, and save it when the run ends well.

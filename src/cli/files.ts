@@ -29,7 +29,19 @@ export function readInputFile(option: string, file: string, maxBytes: number): s
   }
 }
 
-/** Writes a report atomically: a temporary file in the same folder, then a rename over the target. */
+/** A report file that could not be written (a full disk, a quota, an I/O error): exit 74, EX_IOERR. */
+export class WriteError extends Error {
+  readonly code = 'WRITE_FAILED';
+  constructor(path: string, cause: unknown) {
+    super(`cannot write ${path} (${errorCode(cause) ?? 'error'})`);
+    this.name = 'WriteError';
+  }
+}
+
+/**
+ * Writes a report atomically: a temporary file in the same folder, then a rename over the target. A failure
+ * leaves the target as it was and throws a WriteError.
+ */
 export function writeReportFile(path: string, text: string): void {
   const temporary = join(
     dirname(path),
@@ -44,7 +56,7 @@ export function writeReportFile(path: string, text: string): void {
     } catch {
       // never created
     }
-    throw error;
+    throw new WriteError(path, error);
   }
 }
 
