@@ -67,6 +67,28 @@ describe('reading autoconfig and Autodiscover documents', () => {
     ]);
   });
 
+  it('a 256 KB tag name or value is echoed as its first KiB and its length, never whole', () => {
+    const huge = 'a'.repeat(256 * 1024);
+    const reads = [
+      readAutoconfig(`<clientConfig><${huge}></clientConfig>`, 'example.org'),
+      readAutoconfig(
+        `<clientConfig><emailProvider><incomingServer type="${huge}"/><outgoingServer type="smtp"><hostname>${huge}</hostname><port>25</port><socketType>${huge}</socketType></outgoingServer></emailProvider></clientConfig>`,
+        'example.org',
+      ),
+      readAutodiscover(
+        `<Autodiscover><Response><Error><Message>${huge}</Message></Error></Response></Autodiscover>`,
+        'example.org',
+      ),
+      readAutodiscover(
+        `<Autodiscover><Response><Account><Action>${huge}</Action><RedirectUrl>${huge}</RedirectUrl></Account><Account><Protocol><Type>IMAP</Type><Server>imap.example.org</Server><Port>993</Port><Encryption>${huge}</Encryption></Protocol><Protocol><Type>POP3</Type><Server>pop.example.org</Server><Port>995</Port><SSL>${huge}</SSL></Protocol></Account></Response></Autodiscover>`,
+        'example.org',
+      ),
+    ];
+    const texts = reads.flatMap((read) => [...(read.problems ?? []), ...read.settings.map((s) => s.as)]);
+    expect(texts.filter((text) => /bytes in all, cut at 1024/.test(text)).length).toBeGreaterThanOrEqual(6);
+    for (const text of texts) expect(text.length).toBeLessThan(2 * 1024 + 400);
+  });
+
   it('reads Autodiscover as Outlook does: <Encryption> over <SSL>, TLS meaning STARTTLS, SSL absent meaning on', () => {
     const protocol = (body: string) =>
       `<Autodiscover><Response><Account><Action>settings</Action><Protocol><Type>IMAP</Type><Server>mail.example.org</Server><Port>993</Port>${body}</Protocol></Account></Response></Autodiscover>`;
