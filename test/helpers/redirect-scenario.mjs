@@ -14,7 +14,7 @@ const listen = (address, port, handler) =>
     const server = http.createServer(handler);
     server.listen(port, address, () => resolve(server));
   });
-const redirect = (to) => (request, response) => {
+const redirect = (to) => (_request, response) => {
   response.writeHead(302, { location: to });
   response.end();
 };
@@ -30,7 +30,7 @@ const servers = [
       return redirect('http://198.51.100.31:8082/config.xml')(request, response);
     return redirect('http://127.0.0.2:8081/latest/meta-data/')(request, response);
   }),
-  await listen('198.51.100.31', 8082, (request, response) => {
+  await listen('198.51.100.31', 8082, (_request, response) => {
     response.writeHead(200, { 'content-type': 'text/xml' });
     response.end('<clientConfig/>');
   }),
