@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -323,6 +323,52 @@ describe('output that cannot be written', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('a report file that is a device or a FIFO', () => {
+  const root0 = process.getuid?.() === 0;
+  if (!root0 && process.env.CI)
+    it('prerequisites', () => {
+      throw new Error('CI=true and the device test cannot run: needs root (mknod)');
+    });
+
+  it.skipIf(!root0)(
+    'is written to, never renamed over: a full device is exit 74 and stays a device',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mailprobe-device-'));
+      try {
+        // A /dev/full of the test's own (char 1,7), and a link to it: the rename of a temporary file over either
+        // replaced the device node (as root, /dev/full itself, or /dev/stdout for every later process).
+        const full = join(dir, 'full');
+        execFileSync('mknod', [full, 'c', '1', '7']);
+        const link = join(dir, 'link');
+        symlinkSync(full, link);
+        for (const target of [full, link]) {
+          const run = await cli(['demo', '--json', target]);
+          expect(run.stderr).toBe(`mailprobe: cannot write ${target} (ENOSPC)\n`);
+          expect(run.code).toBe(74);
+        }
+        expect(lstatSync(full).isCharacterDevice()).toBe(true);
+        expect(lstatSync(link).isSymbolicLink()).toBe(true);
+        expect(readdirSync(dir).sort()).toEqual(['full', 'link']);
+        // A FIFO gets the report itself.
+        const fifo = join(dir, 'fifo');
+        execFileSync('mkfifo', [fifo]);
+        const reader = new Promise<string>((resolve) => {
+          const child = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+          let text = '';
+          child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          child.on('close', () => resolve(text));
+        });
+        const run = await cli(['demo', '--markdown', fifo]);
+        expect(run.code).toBe(0);
+        expect(await reader).toMatch(/^### mailprobe/);
+        expect(lstatSync(fifo).isFIFO()).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('a reader that quits early', () => {
