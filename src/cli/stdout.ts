@@ -34,9 +34,11 @@ export function guardStdout(): void {
     };
     const write = stream._write;
     const ended = (error: unknown) => {
+      // The reader went away: end quietly with the run's own exit code, which the code that wrote may set just
+      // after its write (the callback can come before that, in the same tick).
       if ((error as NodeJS.ErrnoException).code === 'EPIPE')
-        process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      failWrite('to stdout', error);
+        setImmediate(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0));
+      else failWrite('to stdout', error);
     };
     if (typeof write === 'function')
       stream._write = function (this: unknown, chunk, encoding, callback) {
