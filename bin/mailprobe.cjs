@@ -92,7 +92,10 @@ function start() {
     }
   }
   let trusted;
-  const cacheUsable = () => (trusted === undefined ? (trusted = cacheTrusted()) : trusted);
+  function cacheUsable() {
+    if (trusted === undefined) trusted = cacheTrusted();
+    return trusted;
+  }
 
   /**
    * A cache file's bytes: a regular file of this user's, of at most `max` bytes, opened without following a link
