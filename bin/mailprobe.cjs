@@ -3,8 +3,12 @@
 // mailprobe's command. Runs the CLI bundle (dist/cli/cli.cjs, and dist/cli/engine.cjs when a command probes) with
 // a V8 code cache, which is what module.enableCompileCache() does on Node >= 22.1, done here with vm.Script for
 // Node 20. The cache files live in the user's own cache folder (XDG_CACHE_HOME, ~/.cache, %LOCALAPPDATA%), one
-// per bundle and kind of run, written at exit after a run that had none or whose cache V8 refused. Every
-// failure to read or write them is ignored: the cache only speeds start-up. MAILPROBE_NO_CACHE=1 turns it off.
+// per bundle and kind of run, written at exit after a run that had none or whose cache V8 refused. A cache is
+// code that runs, so it is trusted only from a folder that is the user's own and writable by no one else, only
+// as a regular file of bounded size opened without following links, and only when its first line names the
+// bundle's build (a hash of the bundle's bytes, checked against them when the cache is written, its size and
+// time); anything else is ignored, and replaced when the folder is safe. Every failure to read or write is
+// ignored: the cache only speeds start-up. MAILPROBE_NO_CACHE=1 turns it off.
 // `--version` alone is answered from package.json, before any bundle is read; `ports` with only its own flags
 // from dist/cli/ports.cjs, without the CLI bundle; `--help` text is kept in the same
 // cache folder (helpFromCache). See CONTRIBUTING "Start-up and speed".
@@ -13,22 +17,30 @@ const path = require('node:path');
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
-  printVersion(
-    `${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`,
-  );
+  printOut(`${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
 else start();
 
 /**
- * Writes the version to fd 1 itself: making process.stdout (a stream) costs more than the rest of this run. A
- * reader that has gone (EPIPE) ends it quietly; a non-blocking stdout that is full (EAGAIN) gets the stream.
+ * Writes to fd 1 itself: making process.stdout (a stream) costs more than the rest of a `--version` run. A reader
+ * that has gone (EPIPE) ends it quietly; a non-blocking stdout that is full (EAGAIN) gets the stream for the rest;
+ * any other error (a full disk, `> /dev/full`) is one line and exit 74 (EX_IOERR), as in the CLI (src/cli/stdout.ts).
  */
-function printVersion(text) {
+function printOut(text) {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  let done = 0;
   try {
-    fs.writeSync(1, text);
+    while (done < bytes.length) done += fs.writeSync(1, bytes, done, bytes.length - done);
   } catch (error) {
-    if (error.code === 'EAGAIN') process.stdout.write(text);
-    else if (error.code !== 'EPIPE') throw error;
+    if (error.code === 'EAGAIN') {
+      process.stdout.on('error', (late) => late.code === 'EPIPE' || writeFailed(late));
+      process.stdout.write(bytes.subarray(done));
+    } else if (error.code !== 'EPIPE') writeFailed(error);
   }
+}
+
+function writeFailed(error) {
+  process.stderr.write(`mailprobe: cannot write to stdout (${error.code || 'error'})\n`);
+  process.exit(74);
 }
 
 function start() {
@@ -47,6 +59,115 @@ function start() {
     return base ? path.join(base, 'mailprobe', `v8-${process.versions.v8}-${process.arch}`) : undefined;
   }
   const cache = cacheFolder();
+  // The user the cache must belong to (none on Windows, where %LOCALAPPDATA% is the user's own).
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  // A code cache is a few hundred KB, a help text a few KB: anything larger is not one of ours.
+  const maxCodeCache = 16 * 1024 * 1024;
+  const maxHelp = 256 * 1024;
+
+  /**
+   * Whether the cache folder may be trusted: it and mailprobe/ are real folders (not links) owned by this user and
+   * writable by no one else, and the folder above them belongs to this user or root and is not writable by others
+   * (or is sticky, as /tmp is, where no one can rename another's entries). Otherwise the cache is neither read nor
+   * written: another user could have planted code in it, or could swap it.
+   */
+  function cacheTrusted() {
+    if (uid === undefined) return true;
+    try {
+      const own = path.dirname(cache);
+      const above = fs.statSync(path.dirname(own));
+      if (
+        !above.isDirectory() ||
+        (above.uid !== uid && above.uid !== 0) ||
+        ((above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0)
+      )
+        return false;
+      for (const dir of [own, cache]) {
+        const stat = fs.lstatSync(dir);
+        if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o022) !== 0) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  let trusted;
+  function cacheUsable() {
+    if (trusted === undefined) trusted = cacheTrusted();
+    return trusted;
+  }
+
+  /**
+   * A cache file's bytes: a regular file of this user's, of at most `max` bytes, opened without following a link
+   * and without waiting on a FIFO, read by its size; undefined for anything else (a link to /dev/zero, a FIFO, a
+   * file another user planted, one that is too large).
+   */
+  function readCacheFile(file, max) {
+    let fd;
+    try {
+      fd = fs.openSync(
+        file,
+        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0),
+      );
+    } catch {
+      return undefined;
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || stat.size === 0 || stat.size > max)
+        return undefined;
+      const bytes = Buffer.allocUnsafe(stat.size);
+      for (let done = 0; done < bytes.length; ) {
+        const read = fs.readSync(fd, bytes, done, bytes.length - done, done);
+        if (read === 0) return undefined;
+        done += read;
+      }
+      return bytes;
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Writes a cache file at exit: the folders made 0700 if missing, and only into a trusted folder, through a new
+   * temporary file renamed over the name (which replaces whatever was there, a link or a FIFO included).
+   */
+  function writeCacheFile(file, bytes) {
+    makeFolders(cache, 3);
+    trusted = undefined;
+    if (!cacheUsable()) return false;
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
+      fs.renameSync(temporary, file);
+      return true;
+    } catch (error) {
+      try {
+        fs.unlinkSync(temporary);
+      } catch {
+        // never made
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The build a bundle's first line names, checked against the bundle's bytes: a cache is written only for a
+   * bundle whose hash is its own (an edit by hand that kept the line, or a bundle without it, gets none). Done
+   * when a cache is written, at exit, not at start-up: loading node:crypto costs about 4 ms.
+   */
+  function hashMatches(source) {
+    const newline = source.indexOf('\n');
+    const marker = '// mailprobe-build ';
+    if (!source.startsWith(marker) || newline !== marker.length + 16) return false;
+    const hash = require('node:crypto')
+      .createHash('sha256')
+      .update(source.slice(newline + 1))
+      .digest('hex');
+    return hash.slice(0, 16) === source.slice(marker.length, newline);
+  }
   const kind = argv.some((arg) => arg === '--help' || arg === '-h')
     ? 'help'
     : ['ports', 'demo', 'egress', 'batch', 'serve', 'publish'].includes(argv[0])
@@ -121,23 +242,22 @@ function start() {
     const tag = buildTag(file, source);
     const name = `${path.basename(file, '.cjs')}-${tag}-${kind}.bin`;
     const cacheFile = cache && path.join(cache, name);
+    // The file's first line names the build it was made from: a file renamed, copied or left by another build
+    // is not taken for this one.
+    const header = Buffer.from(`mailprobe-cache ${name}\n`);
     let cachedData;
-    if (cacheFile) {
-      try {
-        cachedData = fs.readFileSync(cacheFile);
-      } catch {
-        // no cache yet
-      }
+    if (cacheFile && cacheUsable()) {
+      const bytes = readCacheFile(cacheFile, maxCodeCache);
+      if (bytes && bytes.length > header.length && bytes.subarray(0, header.length).equals(header))
+        cachedData = bytes.subarray(header.length);
     }
     const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
     if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
       // At exit (yargs ends --help with process.exit), so the cache holds every function this run compiled.
       process.once('exit', () => {
         try {
-          makeFolders(cache, 3);
-          const temporary = `${cacheFile}.${process.pid}`;
-          fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
-          fs.renameSync(temporary, cacheFile);
+          if (!hashMatches(source)) return;
+          if (!writeCacheFile(cacheFile, Buffer.concat([header, script.createCachedData()]))) return;
           // Caches of other builds of this bundle are dead weight after an upgrade or a rebuild.
           const prefix = `${path.basename(file, '.cjs')}-`;
           for (const other of fs.readdirSync(cache))
@@ -241,12 +361,12 @@ function start() {
       .join('+');
     const name = `help-${size}-${argv.join('_').replace(/[^a-z_-]/g, '')}-${process.stdout.columns || 'pipe'}-${locale}.txt`;
     const helpFile = path.join(cache, name);
-    try {
-      process.stdout.write(fs.readFileSync(helpFile));
+    const cached = cacheUsable() ? readCacheFile(helpFile, maxHelp) : undefined;
+    if (cached) {
+      printOut(cached);
       return true;
-    } catch {
-      // Not cached yet: run, keep what was printed, and save it when the run ends well.
     }
+    // Not cached yet (or not a file to trust): run, keep what was printed, and save it when the run ends well.
     const chunks = [];
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (chunk, ...rest) => {
@@ -256,10 +376,9 @@ function start() {
     process.once('exit', (code) => {
       if (code !== 0 || chunks.length === 0) return;
       try {
-        makeFolders(cache, 3);
-        const temporary = `${helpFile}.${process.pid}`;
-        fs.writeFileSync(temporary, Buffer.concat(chunks), { mode: 0o600 });
-        fs.renameSync(temporary, helpFile);
+        const text = Buffer.concat(chunks);
+        if (text.length > maxHelp || !hashMatches(fs.readFileSync(file, 'utf8'))) return;
+        if (!writeCacheFile(helpFile, text)) return;
         for (const other of fs.readdirSync(cache))
           if (other.startsWith('help-') && !other.startsWith(`help-${size}-`))
             fs.unlinkSync(path.join(cache, other));

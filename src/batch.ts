@@ -6,6 +6,7 @@
  * rate-limit reply) is backed off: its remaining ports are reported "not tested". Every input line that names a
  * target yields a document, with a status, even when it cannot be probed.
  */
+import { echo } from './echo.js';
 import { ResolveError, UsageError } from './errors.js';
 import { isoTime, monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
@@ -55,7 +56,7 @@ export function parseTargets(text: string): {
         if (!row) {
           errors.push({
             input,
-            reason: `port ${fields[3]} has no reference service (use host,port,service)`,
+            reason: `port ${echo(fields[3] ?? '', 80)} has no reference service (use host,port,service)`,
           });
           continue;
         }
@@ -187,9 +188,17 @@ export class LocalGate implements AddressGate {
   }
 }
 
+/**
+ * The `input` of a target's document: the line as given, or for a line longer than 1 KiB (no target is: it can
+ * only be an error) its first KiB and its length. --resume matches documents to lines by this.
+ */
+export function documentInput(input: string): string {
+  return echo(input);
+}
+
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */
 export function renderBatchError(input: string, message: string, failOn: Severity, exitCode = 2): string {
-  return JSON.stringify({ input, ...failureReport(message, exitCode, failOn) });
+  return JSON.stringify({ input: documentInput(input), ...failureReport(echo(message), exitCode, failOn) });
 }
 
 /** Probes every target, streaming one document each through onDocument; returns how many passed and failed. */
@@ -233,7 +242,10 @@ export async function runBatch(
       });
       const judged = judge([result], { failOn });
       passed = judged.outcome.passed;
-      line = JSON.stringify({ input: target.input, ...jsonReport(judged.hosts, judged.outcome) });
+      line = JSON.stringify({
+        input: documentInput(target.input),
+        ...jsonReport(judged.hosts, judged.outcome),
+      });
     } catch (error) {
       // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.
       const exitCode = error instanceof ResolveError ? 3 : error instanceof UsageError ? 2 : 70;

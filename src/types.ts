@@ -348,6 +348,11 @@ export interface RedirectHop {
   crossDomain?: true;
   /** The redirect went from https to http. */
   downgrade?: true;
+  /**
+   * A public address redirected to a loopback, private or link-local one (the addresses and their kinds, e.g.
+   * "127.0.0.2 (loopback)"): not followed.
+   */
+  privateAddress?: string;
 }
 
 /** How a published document was fetched over HTTP(S). */

@@ -2,8 +2,17 @@
  * Batch mode: targets in, one document per target out, sharding whose union is the whole, per-address limits,
  * back-off on a rate-limit reply, resume from a partial output.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  linkSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,7 +244,7 @@ describe('mailprobe batch (the CLI)', () => {
     const bad = await cli(['batch', file, '--resume', notOurs]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/--resume: .* is not JSON/);
+    expect(bad.stderr).toMatch(/--resume: .* line 1 is not a batch document/);
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '# nothing\n');
     const none = await cli(['batch', empty]);
@@ -642,5 +651,235 @@ describe('mailprobe batch --workers (several processes)', () => {
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/--workers/);
+  });
+});
+
+describe('batch files: --resume validated before any change, streams of targets, echoes capped', () => {
+  let dir: string;
+  let targets: string;
+  let output: string;
+  const lines = ['127.0.9.1,1,smtp', '127.0.9.2,1,smtp', '127.0.9.3,1,smtp'];
+  const bytes = (file: string) => readFileSync(file);
+  const refused = (run: { code: number; stderr: string }, pattern: RegExp) => {
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(pattern);
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mailprobe-batch-files-'));
+    targets = targetFile(dir, 'targets.txt', lines);
+    output = (await cli(['batch', targets, '--timeout', '500', '--quiet'])).stdout;
+    expect(docs(output)).toHaveLength(3);
+  });
+
+  it('a file that is not batch output is refused (exit 2) and left exactly as it was', async () => {
+    const [first = '', second = ''] = output.split('\n');
+    const cases: Record<string, Buffer> = {
+      // A one-line JSON file, with and without its newline: it was emptied and the run went on.
+      'one-line.json': Buffer.from('{"a":1}'),
+      'one-line-newline.json': Buffer.from('{"a":1}\n'),
+      // JSON with an "input" that is not a report of ours.
+      'input-only.json': Buffer.from('{"input":"127.0.9.1,1,smtp"}\n'),
+      // Our documents with another line in between.
+      'mixed.ndjson': Buffer.from(`${first}\nhello\n${second}\n`),
+      // Invalid UTF-8 in an earlier document and a torn last line: NUL bytes were appended.
+      'invalid-utf8.ndjson': Buffer.concat([
+        Buffer.from(first.replace('"tool"', '"x":"\u00e9\u00e9","tool"')).map((byte) =>
+          byte === 0xa9 ? 0xff : byte,
+        ),
+        Buffer.from(`\n${second.slice(0, 30)}`),
+      ]),
+      // A torn last line that is not the start of a document.
+      'torn-other.ndjson': Buffer.from(`${first}\nhello`),
+    };
+    for (const [name, content] of Object.entries(cases)) {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      const run = await cli(['batch', targets, '--resume', file, '--timeout', '500', '--quiet']);
+      expect({ name, stdout: run.stdout }).toEqual({ name, stdout: '' });
+      refused(
+        run,
+        /--resume: .* line \d+ is not a batch document \(not mailprobe batch output\?\); the file is unchanged/,
+      );
+      expect({ name, same: bytes(file).equals(content) }).toEqual({ name, same: true });
+    }
+  });
+
+  it('the target list itself, a FIFO or a folder as --resume is refused, the list untouched, never a hang', async () => {
+    // Without its last newline: the old code cut the last host off the list.
+    const list = join(dir, 'list.txt');
+    writeFileSync(list, lines.join('\n'));
+    refused(await cli(['batch', list, '--resume', list, '--quiet']), /is the target list itself/);
+    expect(readFileSync(list, 'utf8')).toBe(lines.join('\n'));
+    // The same file under another name (a hard link is the same device and inode).
+    const link = join(dir, 'list-link.txt');
+    linkSync(list, link);
+    refused(await cli(['batch', list, '--resume', link, '--quiet']), /is the target list itself/);
+    const fifo = join(dir, 'resume.fifo');
+    execFileSync('mkfifo', [fifo]);
+    refused(await cli(['batch', targets, '--resume', fifo, '--quiet']), /is not a regular file/);
+    refused(await cli(['batch', targets, '--resume', dir, '--quiet']), /is not a regular file/);
+  });
+
+  it('a document complete but for its newline is kept and ended; a torn one is cut; then the rest is appended', async () => {
+    const [first = '', second = ''] = output.split('\n');
+    const whole = join(dir, 'no-newline.ndjson');
+    writeFileSync(whole, first);
+    const run = await cli(['batch', targets, '--resume', whole, '--timeout', '500']);
+    expect(run.stderr).toMatch(/2 targets, 1 already done/);
+    expect(readFileSync(whole, 'utf8')).toBe(`${first}\n`);
+    // A document torn after a few bytes of it, even before its "input" is complete.
+    for (const torn of [second.slice(0, 5), second.slice(0, 100)]) {
+      const file = join(dir, 'torn.ndjson');
+      writeFileSync(file, `${first}\n${torn}`);
+      const rest = await cli(['batch', targets, '--resume', file, '--timeout', '500', '--quiet']);
+      expect(readFileSync(file, 'utf8')).toBe(`${first}\n`);
+      expect(
+        docs(rest.stdout)
+          .map((d) => d.input)
+          .sort(),
+      ).toEqual(lines.slice(1));
+    }
+  });
+
+  it('a resume file is read as a stream: a 96 MiB output resumes in a process whose heap is capped at 48 MiB', async () => {
+    // Documents of inputs not in the list (another job's), then ours: only the inputs of the list are kept.
+    const file = join(dir, 'big.ndjson');
+    const [first = ''] = output.split('\n');
+    const other = `${first.replace('127.0.9.1,1,smtp', 'other.example,25,smtp')}\n`;
+    const block = Buffer.from(other.repeat(Math.ceil((1024 * 1024) / other.length)));
+    const fd = openSync(file, 'w');
+    for (let written = 0; written < 96 * 1024 * 1024; written += block.length) writeSync(fd, block);
+    writeSync(fd, `${first}\n`);
+    closeSync(fd);
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--max-old-space-size=48', mainScript, 'batch', targets, '--resume', file, '--timeout', '500'],
+        { maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.stderr).toMatch(/2 targets, 1 already done/);
+    expect(
+      docs(run.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines.slice(1));
+  }, 60_000);
+
+  it('targets from a stream: <(cmd) (a pipe as /dev/fd/N), a FIFO, /dev/stdin; --shard and --resume work on it', async () => {
+    const viaFd = (args: string[], text: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [mainScript, ...args], {
+          stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        const stream = child.stdio[3] as NodeJS.WritableStream;
+        // The side the child does not read may be closed before it is written: that is not the test's subject.
+        stream.on('error', () => {});
+        child.stdin?.on('error', () => {});
+        // Written slowly, in pieces, as a command writes.
+        const half = Math.floor(text.length / 2);
+        stream.write(text.slice(0, half));
+        setTimeout(() => stream.end(text.slice(half)), 200);
+        child.stdin?.end(text);
+      });
+    const text = `${lines.join('\n')}\n`;
+    // What a shell makes of <(cmd): a pipe, named /dev/fd/63.
+    const substituted = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) =>
+        execFile(
+          'bash',
+          [
+            '-c',
+            '"$1" "$2" batch <(cat "$3") --timeout 500 --quiet',
+            'bash',
+            process.execPath,
+            mainScript,
+            targets,
+          ],
+          (error, stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        ),
+    );
+    expect(substituted.stderr).toBe('');
+    expect(
+      docs(substituted.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines);
+    // A descriptor a parent hands over (Node's extra stdio is a socket, which /dev/fd/N cannot open).
+    const fromFd = await viaFd(['batch', '/dev/fd/3', '--timeout', '500', '--quiet'], text);
+    expect(fromFd.stderr).toBe('');
+    expect(
+      docs(fromFd.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines);
+    const fromStdin = await viaFd(['batch', '/dev/stdin', '--timeout', '500', '--quiet'], text);
+    expect(
+      docs(fromStdin.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines);
+    // The shards of a stream together are the whole list, as for a file (the hash of each line).
+    const shards = await Promise.all(
+      [1, 2].map((i) =>
+        viaFd(['batch', '/dev/fd/3', '--shard', `${i}/2`, '--timeout', '500', '--quiet'], text),
+      ),
+    );
+    expect(shards.flatMap((run) => docs(run.stdout).map((d) => d.input)).sort()).toEqual(lines);
+    // --resume names the output, never the stream: the stream is read whole, the output's targets skipped.
+    const partial = join(dir, 'stream-partial.ndjson');
+    writeFileSync(partial, `${output.split('\n')[0]}\n`);
+    const resumed = await viaFd(
+      ['batch', '/dev/fd/3', '--resume', partial, '--timeout', '500', '--quiet'],
+      text,
+    );
+    expect(
+      docs(resumed.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines.slice(1));
+    // A named FIFO, written by another process.
+    const fifo = join(dir, 'targets.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', targets, fifo], { stdio: 'ignore' });
+    const fromFifo = await cli(['batch', fifo, '--timeout', '500', '--quiet']);
+    writer.kill();
+    expect(
+      docs(fromFifo.stdout)
+        .map((d) => d.input)
+        .sort(),
+    ).toEqual(lines);
+    // A folder is still no list of targets.
+    refused(await cli(['batch', dir]), /is a folder/);
+  });
+
+  it('a huge bad line is echoed as its first KiB and its length, and --resume still knows it is done', async () => {
+    const long = `${'x'.repeat(4 * 1024 * 1024)},1`;
+    const badPort = `127.0.0.1,${'9'.repeat(300_000)},a,${'7'.repeat(200_000)}`;
+    const file = targetFile(dir, 'long.txt', [long, badPort]);
+    const run = await cli(['batch', file, '--quiet']);
+    expect(run.stdout.length).toBeLessThan(8 * 1024);
+    const out = docs(run.stdout);
+    expect(out).toHaveLength(2);
+    for (const doc of out) {
+      expect(Buffer.byteLength(doc.input)).toBeLessThan(1100);
+      expect(Buffer.byteLength(doc.result.error?.message ?? '')).toBeLessThan(1300);
+    }
+    expect(out.map((d) => d.input)).toContain(`${'x'.repeat(1024)}… (4194306 bytes in all, cut at 1024)`);
+    const partial = join(dir, 'long.ndjson');
+    writeFileSync(partial, run.stdout);
+    const again = await cli(['batch', file, '--resume', partial]);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toMatch(/0 targets, 2 already done/);
   });
 });

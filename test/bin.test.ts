@@ -2,13 +2,21 @@
  * The package's bin (bin/mailprobe.cjs): the code cache and the help cache are accelerators only: the output is
  * the same with them, without them, and where the cache folder cannot be written.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
+  chownSync,
   cpSync,
+  existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -96,5 +104,182 @@ describe('bin/mailprobe.cjs caches', () => {
     utimesSync(file, later, later);
     expect(run(['--help'])).toMatch(/exit codes: 0 Passed/);
     expect(run(['--help'])).toMatch(/exit codes: 0 Passed/);
+  });
+});
+
+describe('bin/mailprobe.cjs trusts a cache only where no one else can write', () => {
+  const root0 = process.getuid?.() === 0;
+  const needsRoot = root0 ? undefined : 'needs root (chown to another user)';
+  if (needsRoot && process.env.CI)
+    it('prerequisites', () => {
+      throw new Error(`CI=true and the cache ownership tests cannot run: ${needsRoot}`);
+    });
+
+  /** A fresh cache home with the caches of `ports` and `--help` made, and the paths of both. */
+  function warmed() {
+    const home = mkdtempSync(join(tmpdir(), 'mailprobe-trust-'));
+    const env = { XDG_CACHE_HOME: home };
+    mailprobe(['ports'], env);
+    mailprobe(['--help'], env);
+    mailprobe(['--help'], env);
+    const [version = ''] = readdirSync(join(home, 'mailprobe'));
+    const folder = join(home, 'mailprobe', version);
+    const files = readdirSync(folder);
+    const code = join(folder, files.find((name) => /^ports-.*-ports\.bin$/.test(name)) ?? '');
+    const help = join(folder, files.find((name) => name.startsWith('help-')) ?? '');
+    return { home, env, folder, code, help };
+  }
+
+  /** Replaces the `ports` code cache with one whose code writes a file, under the header the bin expects. */
+  function plant(code: string): string {
+    const header = `${readFileSync(code).toString('latin1').split('\n')[0]}\n`;
+    execFileSync(process.execPath, [
+      join(root, 'test/helpers/planted-cache.cjs'),
+      join(root, 'dist/cli/ports.cjs'),
+      code,
+      header,
+    ]);
+    return join(mkdtempSync(join(tmpdir(), 'mailprobe-pwned-')), 'pwned');
+  }
+
+  /** Runs the bin with a deadline: a cache must never make it hang or fail. */
+  function run(args: string[], env: Record<string, string>) {
+    const result = spawnSync(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, MAILPROBE_NO_CACHE: undefined, ...env },
+      timeout: 15_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+  const plainPorts = () => mailprobe(['ports'], { MAILPROBE_NO_CACHE: '1' });
+  const plainHelp = () => mailprobe(['--help'], { MAILPROBE_NO_CACHE: '1' });
+
+  it('a planted cache is code: in the user own folder it runs (what every case below must prevent)', () => {
+    const { env, code } = warmed();
+    const pwned = plant(code);
+    run(['ports'], { ...env, PWNED_FILE: pwned });
+    expect(existsSync(pwned)).toBe(true);
+  });
+
+  it.skipIf(needsRoot !== undefined)('a cache folder of another user is neither read nor written', () => {
+    const { env, folder, code, help } = warmed();
+    const pwned = plant(code);
+    writeFileSync(help, 'planted help\n');
+    chownSync(folder, 65534, 65534);
+    chownSync(code, 65534, 65534);
+    chownSync(help, 65534, 65534);
+    expect(run(['ports'], { ...env, PWNED_FILE: pwned })).toEqual({
+      status: 0,
+      stdout: plainPorts(),
+      stderr: '',
+    });
+    expect(existsSync(pwned)).toBe(false);
+    expect(run(['--help'], env).stdout).toBe(plainHelp());
+    // Not rewritten either: it is not this user's to write.
+    expect(readFileSync(help, 'utf8')).toBe('planted help\n');
+  });
+
+  it.skipIf(needsRoot !== undefined)(
+    'a file of another user in the user own folder is ignored and replaced',
+    () => {
+      const { env, code, help } = warmed();
+      const pwned = plant(code);
+      writeFileSync(help, 'planted help\n');
+      chownSync(code, 65534, 65534);
+      chownSync(help, 65534, 65534);
+      expect(run(['ports'], { ...env, PWNED_FILE: pwned }).stdout).toBe(plainPorts());
+      expect(existsSync(pwned)).toBe(false);
+      expect(run(['--help'], env).stdout).toBe(plainHelp());
+      expect(statSync(code).uid).toBe(0);
+      expect(readFileSync(help, 'utf8')).toBe(plainHelp());
+    },
+  );
+
+  it('a group- or world-writable cache folder, or one under a folder anyone can swap, is not used', () => {
+    for (const [mode, where] of [
+      [0o770, 'folder'],
+      [0o707, 'folder'],
+      [0o777, 'home'],
+    ] as const) {
+      const { home, env, folder, code, help } = warmed();
+      const pwned = plant(code);
+      writeFileSync(help, 'planted help\n');
+      chmodSync(where === 'home' ? home : folder, mode);
+      expect(run(['ports'], { ...env, PWNED_FILE: pwned }).stdout).toBe(plainPorts());
+      expect(existsSync(pwned)).toBe(false);
+      expect(run(['--help'], env).stdout).toBe(plainHelp());
+      expect(readFileSync(help, 'utf8')).toBe('planted help\n');
+    }
+    // A sticky folder (as /tmp is) is fine above it: no one can rename another's entries there.
+    const { home, env, help } = warmed();
+    chmodSync(home, 0o1777);
+    writeFileSync(help, 'kept help\n');
+    expect(run(['--help'], env).stdout).toBe('kept help\n');
+  });
+
+  it('a FIFO or a link to /dev/zero in place of a cache file: no hang, no memory growth, replaced by a file', () => {
+    const { env, code, help } = warmed();
+    for (const file of [code, help]) rmSync(file);
+    execFileSync('mkfifo', [code]);
+    execFileSync('mkfifo', [help]);
+    expect(run(['ports'], env)).toEqual({ status: 0, stdout: plainPorts(), stderr: '' });
+    expect(run(['--help'], env)).toEqual({ status: 0, stdout: plainHelp(), stderr: '' });
+    expect(lstatSync(code).isFile()).toBe(true);
+    expect(lstatSync(help).isFile()).toBe(true);
+    for (const file of [code, help]) {
+      rmSync(file);
+      symlinkSync('/dev/zero', file);
+    }
+    expect(run(['ports'], env)).toEqual({ status: 0, stdout: plainPorts(), stderr: '' });
+    expect(run(['--help'], env)).toEqual({ status: 0, stdout: plainHelp(), stderr: '' });
+    expect(lstatSync(code).isFile()).toBe(true);
+    expect(lstatSync(help).isFile()).toBe(true);
+  });
+
+  it('an oversized cache file is not read, and is replaced', () => {
+    const { env, code, help } = warmed();
+    // Sparse: 64 MiB of nothing after a line that would be printed if the file were read.
+    writeFileSync(help, 'planted help\n');
+    truncateSync(help, 64 * 1024 * 1024);
+    writeFileSync(code, readFileSync(code).subarray(0, 200));
+    truncateSync(code, 64 * 1024 * 1024);
+    expect(run(['--help'], env)).toEqual({ status: 0, stdout: plainHelp(), stderr: '' });
+    expect(run(['ports'], env)).toEqual({ status: 0, stdout: plainPorts(), stderr: '' });
+    expect(statSync(help).size).toBeLessThan(64 * 1024);
+    expect(statSync(code).size).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('a cache made for another build is not taken for this one, and no cache is written for a bundle that is not its hash', () => {
+    const { env, code } = warmed();
+    // The right name, the header of another build: ignored, and rewritten with this build's header.
+    const header = readFileSync(code).toString('latin1').split('\n')[0] ?? '';
+    writeFileSync(
+      code,
+      Buffer.concat([
+        Buffer.from(`${header.replace(/[0-9a-f]{16}/, '0123456789abcdef')}\n`),
+        readFileSync(code).subarray(header.length + 1),
+      ]),
+    );
+    expect(run(['ports'], env).stdout).toBe(plainPorts());
+    expect(readFileSync(code).toString('latin1').split('\n')[0]).toBe(header);
+    // A bundle whose first line names a hash that is not of its bytes (an edit by hand that kept the line).
+    const tree = mkdtempSync(join(tmpdir(), 'mailprobe-tree-'));
+    mkdirSync(join(tree, 'bin'));
+    mkdirSync(join(tree, 'dist'));
+    cpSync(bin, join(tree, 'bin/mailprobe.cjs'));
+    cpSync(join(root, 'package.json'), join(tree, 'package.json'));
+    cpSync(join(root, 'dist/cli'), join(tree, 'dist/cli'), { recursive: true });
+    const ports = join(tree, 'dist/cli/ports.cjs');
+    writeFileSync(ports, readFileSync(ports, 'utf8').replace('"use strict"', "'use strict'"));
+    const home = mkdtempSync(join(tmpdir(), 'mailprobe-cache-'));
+    const edited = execFileSync(process.execPath, [join(tree, 'bin/mailprobe.cjs'), 'ports'], {
+      encoding: 'utf8',
+      env: { ...process.env, MAILPROBE_NO_CACHE: undefined, XDG_CACHE_HOME: home },
+    });
+    expect(edited).toBe(plainPorts());
+    const written = existsSync(join(home, 'mailprobe'))
+      ? readdirSync(join(home, 'mailprobe'), { recursive: true }).map(String)
+      : [];
+    expect(written.filter((name) => name.includes('ports-'))).toEqual([]);
   });
 });

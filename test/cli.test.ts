@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRawServer } from '../src/demo/servers.js';
 import type { JsonReport } from '../src/render/json.js';
@@ -262,6 +264,111 @@ describe('- for stdout', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--json and --junit both name stdout/);
   });
+});
+
+describe('output that cannot be written', () => {
+  /** Runs the bin through sh, with stdout redirected as given (`> /dev/full`) and a shell limit on file sizes. */
+  const shell = (script: string, args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', script, 'sh', process.execPath, `${root}bin/mailprobe.cjs`, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1', ...env },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+
+  it('a full stdout (> /dev/full) is one line and exit 74, for every way of printing, cached or not', async () => {
+    if (!existsSync('/dev/full')) throw new Error('needs /dev/full (Linux)');
+    const server = await startRawServer((socket) => socket.end('554 no service\r\n'));
+    try {
+      const home = mkdtempSync(join(tmpdir(), 'mailprobe-cache-'));
+      for (const cache of [{ MAILPROBE_NO_CACHE: '1' }, { XDG_CACHE_HOME: home }, { XDG_CACHE_HOME: home }])
+        for (const args of [
+          ['--version'],
+          ['--help'],
+          ['batch', '--help'],
+          ['ports'],
+          ['ports', '--json'],
+          ['demo'],
+          ['127.0.0.1', '--port', `${server.port}=submission`, '--timeout', '2000'],
+          ['127.0.0.1', '--port', `${server.port}=submission`, '--timeout', '2000', '--json'],
+        ]) {
+          const run = await shell('"$@" > /dev/full', args, cache);
+          expect({ args, ...run }).toEqual({
+            args,
+            code: 74,
+            stderr: 'mailprobe: cannot write to stdout (ENOSPC)\n',
+          });
+        }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a report file that cannot be written (a file size limit) is one line and exit 74, the file left whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailprobe-full-'));
+    try {
+      const file = join(dir, 'report.json');
+      // ulimit -f 1: no file may grow past 1 KiB (EFBIG); the seven-port JSON report is longer.
+      const run = await shell('ulimit -f 1; "$@" > /dev/null', ['demo', '--json', file]);
+      expect(run.stderr).toBe(`mailprobe: cannot write ${file} (EFBIG)\n`);
+      expect(run.code).toBe(74);
+      // What was written instead is the short failure report that says why, complete.
+      const report = JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
+      expect(report.result.error).toEqual({ exitCode: 74, message: `cannot write ${file} (EFBIG)` });
+      expect(readdirSync(dir)).toEqual(['report.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a report file that is a device or a FIFO', () => {
+  const root0 = process.getuid?.() === 0;
+  if (!root0 && process.env.CI)
+    it('prerequisites', () => {
+      throw new Error('CI=true and the device test cannot run: needs root (mknod)');
+    });
+
+  it.skipIf(!root0)(
+    'is written to, never renamed over: a full device is exit 74 and stays a device',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mailprobe-device-'));
+      try {
+        // A /dev/full of the test's own (char 1,7), and a link to it: the rename of a temporary file over either
+        // replaced the device node (as root, /dev/full itself, or /dev/stdout for every later process).
+        const full = join(dir, 'full');
+        execFileSync('mknod', [full, 'c', '1', '7']);
+        const link = join(dir, 'link');
+        symlinkSync(full, link);
+        for (const target of [full, link]) {
+          const run = await cli(['demo', '--json', target]);
+          expect(run.stderr).toBe(`mailprobe: cannot write ${target} (ENOSPC)\n`);
+          expect(run.code).toBe(74);
+        }
+        expect(lstatSync(full).isCharacterDevice()).toBe(true);
+        expect(lstatSync(link).isSymbolicLink()).toBe(true);
+        expect(readdirSync(dir).sort()).toEqual(['full', 'link']);
+        // A FIFO gets the report itself.
+        const fifo = join(dir, 'fifo');
+        execFileSync('mkfifo', [fifo]);
+        const reader = new Promise<string>((resolve) => {
+          const child = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+          let text = '';
+          child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          child.on('close', () => resolve(text));
+        });
+        const run = await cli(['demo', '--markdown', fifo]);
+        expect(run.code).toBe(0);
+        expect(await reader).toMatch(/^### mailprobe/);
+        expect(lstatSync(fifo).isFIFO()).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('a reader that quits early', () => {

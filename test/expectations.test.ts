@@ -112,6 +112,36 @@ describe('expectation files', () => {
   }
 });
 
+describe('input echoed in an error is capped at 1 KiB, with its length', () => {
+  const huge = 'k'.repeat(256 * 1024);
+  const cases: [string, () => unknown][] = [
+    ['a key', () => parseExpectDocument({ ports: { '587': { [huge]: 1 } } }, 'f.json')],
+    ['a port', () => parseExpectDocument({ ports: { [huge]: {} } }, 'f.json')],
+    ['a top-level key', () => parseExpectDocument({ ports: {}, [huge]: 1 }, 'f.json')],
+    [
+      'an auth key',
+      () => parseExpectDocument({ ports: { '587': { authAfterTls: { [huge]: [] } } } }, 'f.json'),
+    ],
+    [
+      'a regular expression',
+      () => parseExpectDocument({ ports: { '587': { greeting: `(${huge}` } } }, 'f.json'),
+    ],
+    ['a --expect word', () => parseExpectFlag(`587=${huge}`)],
+    ['a --expect port', () => parseExpectFlag(`${'9'.repeat(300_000)}=works`)],
+  ];
+  for (const [name, parse] of cases)
+    it(`${name}`, () => {
+      let message = '';
+      try {
+        parse();
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/bytes in all, cut at 1024/);
+      expect(message.length).toBeLessThan(2 * 1024 + 400);
+    });
+});
+
 describe('checking a verdict against expectations', () => {
   const base = {
     family: 4 as const,

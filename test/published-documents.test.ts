@@ -3,6 +3,7 @@
  * entities, that lie about fields, random text; web servers that stream forever, redirect in a loop, never
  * answer, or ask for credentials. Nothing throws, nothing hangs, nothing is expanded or sent.
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -16,7 +17,10 @@ import {
   readAutodiscover,
 } from '../src/published/documents.js';
 import { registrableDomain, webFetch } from '../src/published/fetch.js';
-import type { Discovery, PublishedSetting } from '../src/types.js';
+import { judgePublished } from '../src/rules/published.js';
+import type { Discovery, PublishedSetting, WebFetchFact } from '../src/types.js';
+import { root } from './helpers/cli.js';
+import { Netns, netnsMissing } from './helpers/netns.js';
 
 describe('reading autoconfig and Autodiscover documents', () => {
   it('reads each server with its placeholders filled in', () => {
@@ -65,6 +69,28 @@ describe('reading autoconfig and Autodiscover documents', () => {
       '<incomingServer type="imap">: <port> is missing or not a port number',
       '<incomingServer type="imap">: <socketType> is "TLS", not one of SSL, STARTTLS, plain',
     ]);
+  });
+
+  it('a 256 KB tag name or value is echoed as its first KiB and its length, never whole', () => {
+    const huge = 'a'.repeat(256 * 1024);
+    const reads = [
+      readAutoconfig(`<clientConfig><${huge}></clientConfig>`, 'example.org'),
+      readAutoconfig(
+        `<clientConfig><emailProvider><incomingServer type="${huge}"/><outgoingServer type="smtp"><hostname>${huge}</hostname><port>25</port><socketType>${huge}</socketType></outgoingServer></emailProvider></clientConfig>`,
+        'example.org',
+      ),
+      readAutodiscover(
+        `<Autodiscover><Response><Error><Message>${huge}</Message></Error></Response></Autodiscover>`,
+        'example.org',
+      ),
+      readAutodiscover(
+        `<Autodiscover><Response><Account><Action>${huge}</Action><RedirectUrl>${huge}</RedirectUrl></Account><Account><Protocol><Type>IMAP</Type><Server>imap.example.org</Server><Port>993</Port><Encryption>${huge}</Encryption></Protocol><Protocol><Type>POP3</Type><Server>pop.example.org</Server><Port>995</Port><SSL>${huge}</SSL></Protocol></Account></Response></Autodiscover>`,
+        'example.org',
+      ),
+    ];
+    const texts = reads.flatMap((read) => [...(read.problems ?? []), ...read.settings.map((s) => s.as)]);
+    expect(texts.filter((text) => /bytes in all, cut at 1024/.test(text)).length).toBeGreaterThanOrEqual(6);
+    for (const text of texts) expect(text.length).toBeLessThan(2 * 1024 + 400);
   });
 
   it('reads Autodiscover as Outlook does: <Encryption> over <SSL>, TLS meaning STARTTLS, SSL absent meaning on', () => {
@@ -307,6 +333,83 @@ describe('fetching from hostile web servers (loopback)', () => {
     const { fact } = await webFetch(`${base}/away`, { dns, timeoutMs: 2000, body: '<x/>' });
     expect(fact.outcome).toBe('http-error');
     expect(fact.detail).toMatch(/a 301 would turn the POST into a GET/);
+  });
+});
+
+describe('a redirect from a public address into the network the check runs in', () => {
+  const missing = netnsMissing();
+  if (missing && process.env.CI) {
+    it('prerequisites', () => {
+      throw new Error(`CI=true and the redirect tests cannot run: ${missing}`);
+    });
+    return;
+  }
+  if (missing) {
+    it.skip(`needs a network namespace: ${missing}`, () => {});
+    return;
+  }
+  let result: {
+    fetches: Record<string, WebFetchFact>;
+    internalHits: string[];
+  };
+  beforeAll(() => {
+    // A namespace of the test's own: 198.51.100.30 and .31 stand for public web servers (TEST-NET-2 is not among
+    // the private blocks), 127.0.0.2 for an internal service, 127.0.0.3 for a web server that is private itself.
+    const netns = new Netns();
+    try {
+      netns.addresses('198.51.100.30', '198.51.100.31');
+      result = JSON.parse(
+        execFileSync(
+          'ip',
+          ['netns', 'exec', netns.name, process.execPath, `${root}test/helpers/redirect-scenario.mjs`],
+          { encoding: 'utf8', timeout: 30_000 },
+        ),
+      );
+    } finally {
+      netns.destroy();
+    }
+  });
+
+  it('is not followed: the internal address gets no request, the hop is marked, and it is a finding', () => {
+    const fact = result.fetches.publicToLoopback;
+    expect(result.internalHits).not.toContain('/latest/meta-data/');
+    expect(fact).toMatchObject({
+      outcome: 'http-error',
+      status: 302,
+      address: '198.51.100.30',
+      redirects: [
+        {
+          status: 302,
+          from: 'http://198.51.100.30:8080/config.xml',
+          to: 'http://127.0.0.2:8081/latest/meta-data/',
+          privateAddress: '127.0.0.2 (loopback)',
+        },
+      ],
+    });
+    expect(fact?.detail).toMatch(/not followed \(a public address redirects to 127\.0\.0\.2 \(loopback\)\)/);
+    const discovery = {
+      domain: 'example.org',
+      records: [],
+      candidates: [],
+      published: [
+        { kind: 'autoconfig', location: fact?.url ?? '', domain: 'example.org', settings: [], fetch: fact },
+      ],
+    } as unknown as Discovery;
+    const judged = judgePublished(discovery, []);
+    expect(judged.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['published-redirect-private-address', 'medium'],
+    ]);
+    expect(judged.findings[0]?.evidence).toEqual([
+      'HTTP 302: http://198.51.100.30:8080/config.xml → http://127.0.0.2:8081/latest/meta-data/',
+      '127.0.0.2 → 127.0.0.2 (loopback)',
+    ]);
+  });
+
+  it('a redirect from public to public is followed; a web server private from the start is checked as before', () => {
+    expect(result.fetches.publicToPublic).toMatchObject({ outcome: 'ok', address: '198.51.100.31' });
+    expect(result.fetches.privateFromTheStart).toMatchObject({ outcome: 'ok', address: '127.0.0.2' });
+    expect(result.fetches.privateFromTheStart?.redirects?.[0]?.privateAddress).toBeUndefined();
+    expect(result.internalHits).toEqual(['/private-from-the-start']);
   });
 });
 

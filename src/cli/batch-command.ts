@@ -5,13 +5,13 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
+import { readTargets, resumeDone } from './batch-files.js';
 import { exitCodes } from './exit.js';
-import { readInputFile } from './files.js';
 import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'batch [file]';
@@ -70,68 +70,14 @@ interface Args {
   quiet?: boolean | undefined;
 }
 
-const maxInputBytes = 512 * 1024 * 1024;
-
-/** The inputs that already have a document in a partial output; a last line cut off mid-write is removed. */
-function alreadyDone(file: string): Set<string> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    // A resume file that does not exist yet is an empty one: the first run of a resumable job.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-    throw new UsageError(
-      `--resume: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  const lastNewline = text.lastIndexOf('\n');
-  if (lastNewline < text.length - 1) {
-    // The run was stopped mid-line: cut the broken line so that the appended output stays NDJSON.
-    const descriptor = openSync(file, 'r+');
-    try {
-      ftruncateSync(descriptor, Buffer.byteLength(text.slice(0, lastNewline + 1)));
-    } finally {
-      closeSync(descriptor);
-    }
-    text = text.slice(0, lastNewline + 1);
-  }
-  const done = new Set<string>();
-  text.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    let input: unknown;
-    try {
-      input = (JSON.parse(line) as { input?: unknown }).input;
-    } catch {
-      throw new UsageError(`--resume: ${file} line ${index + 1} is not JSON (not mailprobe batch output?)`);
-    }
-    if (typeof input !== 'string')
-      throw new UsageError(
-        `--resume: ${file} line ${index + 1} has no "input" (not mailprobe batch output?)`,
-      );
-    done.add(input);
-  });
-  return done;
-}
-
-function readStdin(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `cannot read targets from stdin (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-}
-
 export async function handler(args: Args): Promise<void> {
   // yargs hands a lone "-" positional over as an empty string.
   const file = args.file === undefined || args.file === '' ? '-' : args.file;
   // Waiting for targets typed at a terminal is never what was meant without an explicit "-".
   if (args.file === undefined && process.stdin.isTTY)
     throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
-  const { parseShard, parseTargets, renderBatchError, runBatch, runBatchInWorkers, shardOf } = await import(
-    './engine.js'
-  );
+  const { documentInput, parseShard, parseTargets, renderBatchError, runBatch, runBatchInWorkers, shardOf } =
+    await import('./engine.js');
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
   const workers = positiveInteger(args.workers, '--workers', 256) ?? 1;
@@ -143,12 +89,22 @@ export async function handler(args: Args): Promise<void> {
       : (positiveInteger(intervalText, '--address-interval', 3_600_000) ?? 0);
   const basics = probeBasics(args);
   const failOn = (args['fail-on'] as Severity | undefined) ?? 'high';
-  const done = args.resume === undefined ? new Set<string>() : alreadyDone(args.resume);
-  const text = file === '-' ? readStdin() : readInputFile('batch', file, maxInputBytes);
-  const parsed = parseTargets(text);
+  // A file or a stream (a pipe, a FIFO, <(cmd), /dev/stdin), read to its end before probing begins: lines are
+  // counted and deduplicated, and --resume is matched against all of them.
+  const targetsText = readTargets(file);
+  const parsed = parseTargets(targetsText.text);
   if (parsed.targets.length + parsed.errors.length === 0)
     throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
-  const mine = (input: string) => !done.has(input) && (!shard || shardOf(input, shard.count) === shard.index);
+  const done =
+    args.resume === undefined
+      ? new Set<string>()
+      : resumeDone(
+          args.resume,
+          new Set([...parsed.targets, ...parsed.errors].map((target) => documentInput(target.input))),
+          targetsText.identity,
+        );
+  const mine = (input: string) =>
+    !done.has(documentInput(input)) && (!shard || shardOf(input, shard.count) === shard.index);
   const targets = parsed.targets.filter((target) => mine(target.input));
   const errors = parsed.errors.filter((error) => mine(error.input));
   const total = targets.length + errors.length;

@@ -4,7 +4,7 @@
  * and bad input never load. See README "Start-up".
  */
 
-export { parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
+export { documentInput, parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
 export { runBatchInWorkers, serveBatchWorker } from '../batch-workers.js';
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export { Dns } from '../dns.js';

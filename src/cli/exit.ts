@@ -10,6 +10,8 @@ export const exitCodes = {
   resolve: 3,
   /** `mailprobe egress` could not conclude. */
   inconclusive: 4,
+  /** EX_IOERR (sysexits.h): stdout or a report file could not be written (a full disk, /dev/full, an I/O error). */
+  writeError: 74,
   /** Ctrl-C (SIGINT): the report shows what was seen until then (128 + SIGINT, as shells report it). */
   interrupted: 130,
 } as const;

@@ -3,8 +3,8 @@
  * would be read whole); reports are written to a temporary file beside the target and renamed over it, so a
  * reader never sees half a report and a symlink at the target is replaced, never written through.
  */
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { errorCode, UsageError } from '../errors.js';
 
 /** Reads a user-named input file: a regular file of at most `maxBytes`, or one line and exit 2. */
@@ -29,8 +29,46 @@ export function readInputFile(option: string, file: string, maxBytes: number): s
   }
 }
 
-/** Writes a report atomically: a temporary file in the same folder, then a rename over the target. */
+/**
+ * A report target that is a stream, not a file: a character device (/dev/full, a terminal), a FIFO, a socket, or
+ * a link in /dev or /proc (/dev/stdout, /dev/fd/3). It is written to directly: renaming a temporary file over
+ * it would replace the device node or the link itself (as root, /dev/stdout for every later process) and make
+ * nothing atomic. A regular file (in /dev/shm too) is still written beside itself and renamed.
+ */
+export function writesThrough(path: string): boolean {
+  try {
+    // /dev/stdout, /dev/fd/1, /proc/self/fd/1: links to whatever the descriptor is, a file included.
+    if (/^\/(dev|proc)\//.test(resolve(path)) && lstatSync(path).isSymbolicLink()) return true;
+    const stat = statSync(path);
+    return !stat.isFile() && !stat.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A report file that could not be written (a full disk, a quota, an I/O error): exit 74, EX_IOERR. */
+export class WriteError extends Error {
+  readonly code = 'WRITE_FAILED';
+  constructor(path: string, cause: unknown) {
+    super(`cannot write ${path} (${errorCode(cause) ?? 'error'})`);
+    this.name = 'WriteError';
+  }
+}
+
+/**
+ * Writes a report atomically: a temporary file in the same folder, then a rename over the target. A failure
+ * leaves the target as it was and throws a WriteError.
+ */
 export function writeReportFile(path: string, text: string): void {
+  if (writesThrough(path)) {
+    try {
+      // Appended: /dev/stdout may be a file the shell opened with >>, never to be truncated from here.
+      writeFileSync(path, text, { flag: 'a' });
+    } catch (error) {
+      throw new WriteError(path, error);
+    }
+    return;
+  }
   const temporary = join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
@@ -44,7 +82,7 @@ export function writeReportFile(path: string, text: string): void {
     } catch {
       // never created
     }
-    throw error;
+    throw new WriteError(path, error);
   }
 }
 

@@ -1,5 +1,6 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
 import { type CheckName, checkNames } from '../check-names.js';
+import { echo } from '../echo.js';
 import { UsageError } from '../errors.js';
 import {
   contradiction,
@@ -16,7 +17,8 @@ import type { PortSpec } from '../scan.js';
 import { readInputFile } from './files.js';
 
 function portNumber(text: string, what: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: '${text}' is not a port number (1-65535)`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new UsageError(`${what}: '${echo(text)}' is not a port number (1-65535)`);
   const port = Number(text);
   if (port < 1 || port > 65535) throw new UsageError(`${what}: ${port} is out of range (1-65535)`);
   return port;
@@ -37,15 +39,20 @@ export function parsePorts(
       ? referenceTable.find((entry) => entry.service === name)
       : referenceTable.find((entry) => entry.port === portNumber(name, '--ports'));
     if (!row)
-      throw new UsageError(`--ports: port ${item} has no default service; use --port ${item}=SERVICE`);
+      throw new UsageError(
+        `--ports: port ${echo(item)} has no default service; use --port ${echo(item)}=SERVICE`,
+      );
     specs.push({ port: row.port, service: row.service });
   }
   for (const item of custom ?? []) {
     const match = /^([^=]+)=(.*)$/.exec(item);
-    if (!match) throw new UsageError(`--port: '${item}' is not PORT=SERVICE (for example 2525=submission)`);
+    if (!match)
+      throw new UsageError(`--port: '${echo(item)}' is not PORT=SERVICE (for example 2525=submission)`);
     const service = (match[2] ?? '').trim().toLowerCase();
     if (!isService(service)) {
-      throw new UsageError(`--port: unknown service '${match[2]}' (one of ${services.join(', ')})`);
+      throw new UsageError(
+        `--port: unknown service '${echo(match[2] ?? '')}' (one of ${services.join(', ')})`,
+      );
     }
     specs.push({ port: portNumber(match[1] ?? '', '--port'), service });
   }
@@ -111,7 +118,7 @@ export function parseChecks(values: string[] | undefined): CheckName[] {
   if (names.includes('all')) return [...checkNames];
   for (const name of names) {
     if (!(checkNames as readonly string[]).includes(name)) {
-      throw new UsageError(`--check: unknown check '${name}' (one of ${checkNames.join(', ')}, all)`);
+      throw new UsageError(`--check: unknown check '${echo(name)}' (one of ${checkNames.join(', ')}, all)`);
     }
   }
   return [...new Set(names)] as CheckName[];
@@ -121,7 +128,7 @@ export function parseChecks(values: string[] | undefined): CheckName[] {
 export function checkMailbox(address: string): string {
   const at = address.lastIndexOf('@');
   if (at < 1 || at === address.length - 1 || /\s/.test(address))
-    throw new UsageError(`'${address}' is not a mail address`);
+    throw new UsageError(`'${echo(address)}' is not a mail address`);
   return address.slice(at + 1);
 }
 
@@ -133,15 +140,17 @@ export function checkHost(host: string, option = ''): string {
   const hostPort = /^([^:]+):(\d+)$/.exec(host);
   if (hostPort)
     throw new UsageError(
-      `${option}'${host}' is a host and a port: use ${hostPort[1]} --ports ${hostPort[2]} (a reference port) or --port ${hostPort[2]}=SERVICE`,
+      `${option}'${echo(host)}' is a host and a port: use ${echo(hostPort[1] ?? '')} --ports ${echo(hostPort[2] ?? '')} (a reference port) or --port ${echo(hostPort[2] ?? '')}=SERVICE`,
     );
   // Digits and dots only is an IPv4 address or nothing: the resolver would read 1.2.3 as 1.2.0.3.
-  if (/^[\d.]+$/.test(bare)) throw new UsageError(`${option}'${host}' is not a valid IPv4 address`);
-  if (bare.includes(':')) throw new UsageError(`${option}'${host}' is not a valid IPv6 address`);
+  if (/^[\d.]+$/.test(bare)) throw new UsageError(`${option}'${echo(host)}' is not a valid IPv4 address`);
+  if (bare.includes(':')) throw new UsageError(`${option}'${echo(host)}' is not a valid IPv6 address`);
   const shown = host.length > 80 ? `${host.slice(0, 60)}… (${host.length} characters)` : host;
   const named = host.length <= 1024 ? normalizeHostName(host) : undefined;
   if (!isHostName(named?.name ?? '')) {
-    throw new UsageError(`${option}'${JSON.stringify(shown).slice(1, -1)}' is not a host name or IP address`);
+    throw new UsageError(
+      `${option}'${echo(JSON.stringify(shown).slice(1, -1))}' is not a host name or IP address`,
+    );
   }
   return host;
 }
@@ -182,7 +191,7 @@ export function positiveInteger(value: unknown, option: string, max: number): nu
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1 || number > max) {
-    throw new UsageError(`${option}: '${String(value)}' is not a whole number from 1 to ${max}`);
+    throw new UsageError(`${option}: '${echo(String(value))}' is not a whole number from 1 to ${max}`);
   }
   return number;
 }
@@ -240,9 +249,9 @@ export function webChoices(args: { web?: boolean | undefined; ispdb?: string | b
   try {
     url = new URL(String(args.ispdb));
   } catch {
-    throw new UsageError(`--ispdb: '${String(args.ispdb)}' is not a URL`);
+    throw new UsageError(`--ispdb: '${echo(String(args.ispdb))}' is not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new UsageError(`--ispdb: '${String(args.ispdb)}' is not an http:// or https:// URL`);
+    throw new UsageError(`--ispdb: '${echo(String(args.ispdb))}' is not an http:// or https:// URL`);
   return { published, ispdb: url.href.endsWith('/') || url.href.endsWith('=') ? url.href : `${url.href}/` };
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
+import { writesThrough } from './files.js';
 import type { Format, ReportOptions } from './report.js';
 
 const formats: Format[] = ['human', 'json', 'junit', 'markdown', 'openmetrics'];
@@ -54,7 +55,8 @@ function writable(option: string, file: string): string {
   try {
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
       throw new UsageError(`--${option}: ${file} is a folder`);
-    accessSync(dirname(path), constants.W_OK);
+    // A stream (/dev/stdout, a FIFO, a device) is written to itself; a file is written beside it and renamed.
+    accessSync(writesThrough(path) ? path : dirname(path), constants.W_OK);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`--${option}: cannot write ${file} (its folder is missing or not writable)`);

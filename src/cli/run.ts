@@ -197,7 +197,7 @@ function everyCommand(args: string[], onFail: OnFail) {
           : 100,
       )
       .epilogue(
-        'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 130 interrupted (Ctrl-C)',
+        'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 74 output not written (a full disk, an I/O error); 130 interrupted (Ctrl-C)',
       )
       .fail(onFail)
   );
@@ -230,7 +230,9 @@ export async function run(argv: string[]): Promise<void> {
         ? [`${text} (see mailprobe --help)`, exitCodes.usage]
         : kind === new ResolveError('', '').code
           ? [text, exitCodes.resolve]
-          : [`internal error: ${text}`, 70];
+          : kind === 'WRITE_FAILED'
+            ? [text, exitCodes.writeError]
+            : [`internal error: ${text}`, 70];
     fail(message, code);
     // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
     await writeFailureReports(reportFilesIn(argv), message, code);

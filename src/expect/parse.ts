@@ -3,6 +3,7 @@
  * before anything is probed; a mistake is a UsageError naming the source, the key and what was expected.
  * Checking a verdict against them is judging: src/rules/expectations.ts.
  */
+import { echo } from '../echo.js';
 import { UsageError } from '../errors.js';
 import { isService, referenceTable } from '../reference/table.js';
 import type { Service } from '../types.js';
@@ -57,7 +58,7 @@ const keys = [
 ];
 
 function portNumber(text: string, where: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${where}: '${text}' is not a port number (1-65535)`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`${where}: '${echo(text)}' is not a port number (1-65535)`);
   const port = Number(text);
   if (port < 1 || port > 65535) throw new UsageError(`${where}: ${port} is out of range (1-65535)`);
   return port;
@@ -72,7 +73,7 @@ function defaultService(port: number): Service | undefined {
  * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME.
  */
 export function parseExpectFlag(text: string): PortExpectation {
-  const where = `--expect ${text}`;
+  const where = `--expect ${echo(text)}`;
   const match = /^(\d+)=(.+)$/.exec(text);
   if (!match) throw new UsageError(`${where}: expected PORT=WORD[,WORD...], for example 587=starttls,safe`);
   const expectation: PortExpectation = { port: portNumber(match[1] ?? '', where) };
@@ -97,7 +98,7 @@ export function parseExpectFlag(text: string): PortExpectation {
       set('service', word.slice(8) as Service, word);
     else {
       throw new UsageError(
-        `${where}: unknown word '${word}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
+        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
       );
     }
   }
@@ -131,12 +132,14 @@ function mechanisms(value: unknown, where: string): AuthExpectation {
   const out: AuthExpectation = {};
   for (const [key, list] of Object.entries(value)) {
     if (key !== 'offer' && key !== 'notOffer')
-      throw new UsageError(`${where}.${key}: unknown key (expected offer or notOffer)`);
+      throw new UsageError(`${where}.${echo(key)}: unknown key (expected offer or notOffer)`);
     if (
       !Array.isArray(list) ||
-      !list.every((item) => typeof item === 'string' && /^[A-Za-z0-9_-]+$/.test(item))
+      !list.every((item) => typeof item === 'string' && /^[A-Za-z0-9_-]{1,20}$/.test(item))
     ) {
-      throw new UsageError(`${where}.${key}: expected a list of mechanism names such as ["PLAIN", "LOGIN"]`);
+      throw new UsageError(
+        `${where}.${key}: expected a list of mechanism names (at most 20 characters, RFC 4422 §3.1) such as ["PLAIN", "LOGIN"]`,
+      );
     }
     out[key] = list.map((item: string) => item.toUpperCase());
   }
@@ -155,14 +158,14 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
   }
   for (const key of Object.keys(document)) {
     if (key !== 'ports' && key !== '$schema' && key !== 'comment')
-      throw new UsageError(`${source}: ${key}: unknown key (expected ports)`);
+      throw new UsageError(`${source}: ${echo(key)}: unknown key (expected ports)`);
   }
   return Object.entries(document.ports).map(([portText, spec]) => {
-    const where = `${source}: ports.${portText}`;
+    const where = `${source}: ports.${echo(portText)}`;
     const expectation: PortExpectation = { port: portNumber(portText, where) };
     if (!isObject(spec)) throw new UsageError(`${where}: expected an object of expectations`);
     for (const [key, value] of Object.entries(spec)) {
-      const at = `${where}.${key}`;
+      const at = `${where}.${echo(key)}`;
       if (!keys.includes(key))
         throw new UsageError(`${at}: unknown key (expected one of ${keys.join(', ')})`);
       if (key === 'service') {
@@ -196,7 +199,7 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
         try {
           new RegExp(value);
         } catch {
-          throw new UsageError(`${at}: '${value}' is not a valid regular expression`);
+          throw new UsageError(`${at}: '${echo(value)}' is not a valid regular expression`);
         }
         expectation.greeting = value;
       }

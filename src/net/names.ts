@@ -4,6 +4,7 @@
  */
 import type net from 'node:net';
 import { domainToASCII } from 'node:url';
+import { echo } from '../echo.js';
 import { UsageError } from '../errors.js';
 
 const ipv4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -154,9 +155,9 @@ export function parseDnsServer(text: string): string {
       ? [text, undefined]
       : [text.split(':')[0] ?? '', text.split(':')[1]];
   if (isIP(host) === 0)
-    throw new UsageError(`--dns-server: '${text}' is not an IP address (ADDR or ADDR:PORT)`);
+    throw new UsageError(`--dns-server: '${echo(text)}' is not an IP address (ADDR or ADDR:PORT)`);
   if (port !== undefined && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
-    throw new UsageError(`--dns-server: '${port}' is not a port number (1-65535)`);
+    throw new UsageError(`--dns-server: '${echo(port)}' is not a port number (1-65535)`);
   }
   return isIP(host) === 6 ? `[${host}]:${port ?? 53}` : `${host}:${port ?? 53}`;
 }

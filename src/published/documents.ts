@@ -7,6 +7,7 @@
  * reads it (an Autodiscover `<Encryption>` overrides `<SSL>`, and there `TLS` means STARTTLS).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { echo } from '../echo.js';
 import { hostNameProblem } from '../net/names.js';
 import type { PublishedSecurity, PublishedSetting } from '../types.js';
 
@@ -58,12 +59,14 @@ function parseXml(text: string): { tree: Node } | { problem: string } {
   const valid = XMLValidator.validate(text);
   if (valid !== true)
     return {
-      problem: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
+      problem: `not well-formed XML: ${echo(valid.err.msg)} (line ${valid.err.line}, column ${valid.err.col})`,
     };
   try {
     return { tree: parser.parse(text) as Node };
   } catch (error) {
-    return { problem: `not readable as XML: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      problem: `not readable as XML: ${echo(error instanceof Error ? error.message : String(error))}`,
+    };
   }
 }
 
@@ -113,7 +116,7 @@ function hostOf(raw: string | undefined, domain: string, email: string | undefin
 function hostProblem(raw: string, domain: string, email: string | undefined): string {
   const filled = filledHost(raw, domain, email);
   const idna = filled === undefined ? undefined : hostNameProblem(filled);
-  return `not a host name ("${raw}"${idna?.startsWith('IDNA') ? `: ${idna}` : ''})`;
+  return `not a host name ("${echo(raw)}"${idna?.startsWith('IDNA') ? `: ${idna}` : ''})`;
 }
 
 function filledHost(raw: string | undefined, domain: string, email: string | undefined): string | undefined {
@@ -163,7 +166,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
       if (!protocol) {
         // Other server types (exchange, jmap, ...) are not mail ports this tool probes.
         if (type === '' || tag === 'outgoingServer')
-          problems.push(`<${tag}> with type "${type}" is not usable`);
+          problems.push(`<${tag}> with type "${echo(type)}" is not usable`);
         continue;
       }
       const rawHost = text(server.hostname);
@@ -171,7 +174,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
       const port = portOf(text(server.port));
       const rawSocket = text(server.socketType) ?? '';
       const security = socketTypes[rawSocket];
-      const where = `<${tag} type="${type}">`;
+      const where = `<${tag} type="${echo(type)}">`;
       if (!host)
         problems.push(
           `${where}: <hostname> is ${rawHost === undefined ? 'missing' : hostProblem(rawHost, domain, email)}`,
@@ -179,7 +182,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
       if (port === undefined) problems.push(`${where}: <port> is missing or not a port number`);
       if (!security)
         problems.push(
-          `${where}: <socketType> is ${rawSocket === '' ? 'missing or empty' : `"${rawSocket}"`}, not one of SSL, STARTTLS, plain`,
+          `${where}: <socketType> is ${rawSocket === '' ? 'missing or empty' : `"${echo(rawSocket)}"`}, not one of SSL, STARTTLS, plain`,
         );
       if (!host || port === undefined || !security) continue;
       settings.push({
@@ -188,7 +191,7 @@ export function readAutoconfig(document: string, domain: string, email?: string)
         host,
         port,
         security,
-        as: `socketType ${rawSocket}`,
+        as: `socketType ${echo(rawSocket)}`,
       });
     }
   }
@@ -211,7 +214,9 @@ export function readAutodiscover(document: string, domain: string, email?: strin
   if (error)
     return {
       settings: [],
-      problems: [`the response is an error: ${text(error.Message) ?? text(error.ErrorCode) ?? 'no message'}`],
+      problems: [
+        `the response is an error: ${echo(text(error.Message) ?? text(error.ErrorCode) ?? 'no message')}`,
+      ],
     };
   const problems: string[] = [];
   const settings: PublishedSetting[] = [];
@@ -219,7 +224,7 @@ export function readAutodiscover(document: string, domain: string, email?: strin
     const action = text(account.Action);
     if (action && action !== 'settings') {
       const to = text(account.RedirectUrl) ?? text(account.RedirectAddr) ?? '';
-      problems.push(`the response asks for a ${action}${to ? ` to ${to}` : ''} (not followed)`);
+      problems.push(`the response asks for a ${echo(action)}${to ? ` to ${echo(to)}` : ''} (not followed)`);
       continue;
     }
     for (const protocol of list(account.Protocol)) {
@@ -268,7 +273,7 @@ function outlookSecurity(protocol: Node): { security: PublishedSecurity; as: str
   const ssl = text(protocol.SSL);
   if (encryption !== undefined) {
     const value = encryption.trim().toLowerCase();
-    const as = `Encryption ${encryption.trim() || '(empty)'}`;
+    const as = `Encryption ${echo(encryption.trim()) || '(empty)'}`;
     if (value === 'none') return { security: 'plain', as };
     if (value === 'ssl') return { security: 'TLS', as };
     if (value === 'tls') return { security: 'STARTTLS', as };
@@ -277,7 +282,7 @@ function outlookSecurity(protocol: Node): { security: PublishedSecurity; as: str
     return {
       security: fallback.security,
       as,
-      problem: `<Encryption>${encryption}</Encryption> does not say which encryption (None, SSL or TLS); read as ${fallback.as}`,
+      problem: `<Encryption>${echo(encryption)}</Encryption> does not say which encryption (None, SSL or TLS); read as ${fallback.as}`,
     };
   }
   const read = sslSecurity(ssl);
@@ -292,19 +297,19 @@ function sslSecurity(ssl: string | undefined): { security: PublishedSecurity; as
   if (value === 'yes' || value === 'true')
     return {
       security: 'TLS',
-      as: `SSL ${ssl.trim()}`,
-      problem: `<SSL>${ssl.trim()}</SSL> is not on/off; read as on`,
+      as: `SSL ${echo(ssl.trim())}`,
+      problem: `<SSL>${echo(ssl.trim())}</SSL> is not on/off; read as on`,
     };
   if (value === 'no' || value === 'false')
     return {
       security: 'plain',
-      as: `SSL ${ssl.trim()}`,
-      problem: `<SSL>${ssl.trim()}</SSL> is not on/off; read as off`,
+      as: `SSL ${echo(ssl.trim())}`,
+      problem: `<SSL>${echo(ssl.trim())}</SSL> is not on/off; read as off`,
     };
   return {
     security: 'TLS',
-    as: `SSL ${value === '' ? '(empty)' : ssl.trim()}`,
-    problem: `<SSL>${ssl.trim()}</SSL> is neither on nor off, and there is no <Encryption>: a client has to guess (Outlook's default is on)`,
+    as: `SSL ${value === '' ? '(empty)' : echo(ssl.trim())}`,
+    problem: `<SSL>${echo(ssl.trim())}</SSL> is neither on nor off, and there is no <Encryption>: a client has to guess (Outlook's default is on)`,
   };
 }
 

@@ -3,17 +3,21 @@
  * does: names resolved through mailprobe's own resolver (so --dns-server applies), HTTPS verified against the
  * trusted roots and --ca, a size cap, a deadline over the whole fetch, and at most three redirects, each one
  * recorded (and marked when it leaves the registrable domain or drops from https to http). Nothing but the
- * request line, Host, Accept, Content-Type and the fixed body is sent: never a cookie or a credential.
+ * request line, Host, Accept, Content-Type and the fixed body is sent: never a cookie or a credential. A redirect
+ * from a public address is never followed to a loopback, private or link-local one (a web server must not be
+ * able to point the check at the network it runs in): the hop is recorded, marked `privateAddress`, and the
+ * fetch ends there. A document published at a private address from the start is fetched as before.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { getDomain } from 'tldts';
 import type { Dns } from '../dns.js';
+import { echo } from '../echo.js';
 import { errorCode, ResolveError } from '../errors.js';
 import { monotonicMs } from '../net/clock.js';
 import { webContext } from '../net/dial.js';
-import { isIP } from '../net/names.js';
+import { isIP, nonPublicAddress } from '../net/names.js';
 import type { RedirectHop, WebFetchFact } from '../types.js';
 
 export interface WebFetchOptions {
@@ -82,13 +86,30 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
     ...(redirects.length > 0 ? { redirects } : {}),
     ms: Math.round(monotonicMs() - started),
   });
+  // A public address answered an earlier hop: from there on, no loopback, private or link-local address is asked.
+  let publicSoFar = false;
+  let answeredBefore: string | undefined;
   for (let hop = 0; ; hop++) {
     let address: string | undefined;
     try {
       const family = options.family;
-      const addresses = (await options.dns.addresses(current.hostname)).filter(
+      const resolved = (await options.dns.addresses(current.hostname)).filter(
         (a) => family === undefined || family === 'both' || a.family === family,
       );
+      const addresses = publicSoFar ? resolved.filter((a) => !nonPublicAddress(a.address)) : resolved;
+      const last = redirects.at(-1);
+      if (addresses.length === 0 && resolved.length > 0 && last) {
+        const refused = resolved.map((a) => `${a.address} (${nonPublicAddress(a.address)})`).join(', ');
+        last.privateAddress = refused;
+        return {
+          fact: fact({
+            outcome: 'http-error',
+            status: last.status,
+            ...(answeredBefore ? { address: answeredBefore } : {}),
+            detail: `redirect to ${echo(last.to)} not followed (a public address redirects to ${refused})`,
+          }),
+        };
+      }
       if (addresses.length === 0)
         throw new ResolveError(
           current.hostname,
@@ -116,6 +137,8 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
       }
       if (!response || address === undefined) throw new Error('no address answered');
       const answered: string = address;
+      answeredBefore = answered;
+      if (!nonPublicAddress(answered)) publicSoFar = true;
       const location = response.headers.location;
       const status = response.status;
       if ([301, 302, 303, 307, 308].includes(status) && typeof location === 'string') {
@@ -132,7 +155,7 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
               outcome: 'http-error',
               status,
               address: answered,
-              detail: `redirect to ${next.href} not followed (${hop >= maxRedirects ? `more than ${maxRedirects} redirects` : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
+              detail: `redirect to ${echo(next.href)} not followed (${hop >= maxRedirects ? `more than ${maxRedirects} redirects` : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
             }),
           };
         current = next;

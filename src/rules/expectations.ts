@@ -2,6 +2,7 @@
  * Expectations' verdicts: each expectation of a port checked against the port's verdict, a pure function.
  * A port never probed fails its expectations.
  */
+import { echo } from '../echo.js';
 import type { PortExpectation } from '../expect/parse.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import { authenticationOffered, wholeDaysLeft } from './facts.js';
@@ -115,7 +116,7 @@ function checkPort(port: PortVerdict, expectation: PortExpectation): Expectation
   if (expectation.greeting !== undefined) {
     const text = port.greeting?.lines.join(' ') ?? '';
     add(
-      `greeting~/${expectation.greeting}/`,
+      `greeting~/${echo(expectation.greeting)}/`,
       port.greeting !== undefined && new RegExp(expectation.greeting).test(text),
       text || '(no greeting)',
     );

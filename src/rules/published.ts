@@ -240,6 +240,7 @@ export const publishedFindingSeverity = {
   'published-malformed': 'medium',
   'published-redirect-cross-domain': 'medium',
   'published-invalid-name': 'medium',
+  'published-redirect-private-address': 'medium',
   'published-via-mx': 'low',
   'published-sources-disagree': 'low',
   'srv-not-offered-but-runs': 'low',
@@ -293,6 +294,24 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
         source.location,
       );
     }
+    // A public web server that sends the client into the network it runs in (loopback, private, link-local): not
+    // followed, whatever it would have delivered.
+    for (const hop of source.fetch?.redirects ?? [])
+      if (hop.privateAddress)
+        add(
+          `private ${hop.from} ${hop.to}`,
+          {
+            id: 'published-redirect-private-address',
+            title: `${where} redirects from a public address to a private one`,
+            detail: `A redirect to ${hop.to}, which resolves to ${hop.privateAddress}, was not followed: a client (or a proxy fetching for it) that follows it asks whatever answers at that address in its own network, such as a cloud metadata service or an admin page.`,
+            evidence: [
+              `HTTP ${hop.status}: ${hop.from} → ${hop.to}`,
+              `${new URL(hop.to).hostname} → ${hop.privateAddress}`,
+            ],
+            reference: 'RFC 9110 §15.4 (redirection); RFC 6890 (special-purpose addresses)',
+          },
+          source.location,
+        );
     // A redirect matters when it delivered a configuration (or what was meant as one): one that ends at a web
     // site's page or a "not found" sent the client nowhere.
     const delivered = source.settings.length > 0 || (source.problems?.length ?? 0) > 0;
