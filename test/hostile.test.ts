@@ -135,8 +135,10 @@ const cases: Case[] = [
     name: 'dribbles its greeting one byte at a time, forever',
     service: 'submission',
     server: raw((socket) => dribble(socket, '220 slowly', 100)),
-    status: 'silent',
-    findings: ['server-silent'],
+    // It began: a greeting that does not end is stalled, not silent, and nothing is sent into it.
+    status: 'stalled',
+    findings: ['greeting-delayed'],
+    check: (result) => expect(result.transcript.filter((entry) => entry.dir === 'C')).toEqual([]),
   },
   // Endless or huge replies.
   {
