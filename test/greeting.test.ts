@@ -187,7 +187,7 @@ async function tlsServer() {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     socket.once('data', (bytes: Buffer) => {
-      entry.firstByte = bytes[0];
+      if (bytes[0] !== undefined) entry.firstByte = bytes[0];
       socket.pause();
       socket.unshift(bytes);
       inner.emit('connection', socket);
