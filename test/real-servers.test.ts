@@ -292,7 +292,8 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       '25=smtp',
       '--json',
     ]);
-    if (again.stdout === '') throw new Error(`mailprobe printed nothing (exit ${again.code}): ${again.stderr}`);
+    if (again.stdout === '')
+      throw new Error(`mailprobe printed nothing (exit ${again.code}): ${again.stderr}`);
     const ports = validReport<Report>(again.stdout).hosts[0]?.ports ?? [];
     expect(ports.map((p) => [p.address, p.status, p.safe]).sort()).toEqual([
       ['127.0.0.1', 'open', true],
