@@ -13,10 +13,11 @@ export interface Limits {
    */
   greetingMs: number;
   /**
-   * Complete silence (not one byte) in the greeting of a plaintext-start port (25, 587, 143, 110), in ms, after
-   * which a TLS handshake is tried on a second connection while the first stays open: an implicit-TLS server
-   * there (143 set up as IMAPS) is then found in seconds, not after the whole greeting deadline. Only when it is
-   * below greetingMs; a greeting that has begun is never interrupted.
+   * Complete silence (not one byte) in the greeting of a plaintext-start port mail clients use (587, 143, 110;
+   * not the relay port 25, where a silent greet pause is a deliberate defence), in ms, after which a TLS handshake
+   * is tried on a second connection while the first stays open: an implicit-TLS server there (143 set up as
+   * IMAPS) is then found in seconds, not after the whole greeting deadline. Only when it is below greetingMs; a
+   * greeting that has begun is never interrupted.
    */
   silenceMs: number;
   /** Each reply after the greeting (EHLO, CAPABILITY, CAPA, STARTTLS, QUIT), in ms. */

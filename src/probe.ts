@@ -295,8 +295,8 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
 
 /**
  * The greeting of a plaintext-start port, or the proof that an implicit-TLS server listens there instead. After
- * `silenceMs` of complete silence (not one byte), a TLS handshake is tried on a second connection while this
- * one stays open: a completed handshake makes the port `wrong-tls-mode` at once (returns undefined), instead of
+ * `silenceMs` of complete silence (not one byte) on a port mail clients use (587, 143, 110: not the relay port
+ * 25), a TLS handshake is tried on a second connection while this one stays open: a completed handshake makes the port `wrong-tls-mode` at once (returns undefined), instead of
  * after the whole greeting deadline. A slow plaintext server is not harmed: the first connection keeps waiting
  * for its greeting, and the moment it sends a byte the second connection is closed. A greeting that has begun
  * is never interrupted: no second connection is opened once a byte has arrived.
@@ -310,8 +310,15 @@ async function greetingOrTls(
 ): Promise<Greeting | undefined> {
   const reading = dialogue.greeting(session);
   const { silenceMs, greetingMs } = target.limits;
-  // At or after the greeting deadline, the silent server's cross-check (crossCheck) does the same.
-  if (silenceMs >= greetingMs || session.deadline.remaining() <= silenceMs) return reading;
+  // At or after the greeting deadline, the silent server's cross-check (crossCheck) does the same. On the relay
+  // port a silent pause before the greeting is a deliberate defence (sendmail's greet_pause, an Exim connect ACL
+  // delay) that punishes a client speaking first, and fail2ban may act on its log: no early ClientHello there.
+  if (
+    silenceMs >= greetingMs ||
+    session.deadline.remaining() <= silenceMs ||
+    referenceFor(target.service).role === 'relay'
+  )
+    return reading;
   reading.catch(() => {}); // awaited below, whatever happens first
   const quiet = await new Promise<boolean>((resolve) => {
     const settle = (silent: boolean) => {

@@ -269,6 +269,18 @@ describe('slow plaintext servers are not harmed by the TLS attempt', () => {
     expect(second?.closedAt).toBeLessThan(1200);
   });
 
+  it('on the relay port (25) a silent greet pause is never answered with a ClientHello: one connection only', async () => {
+    const server = await recordingServer((socket) => later(socket, 700, '220 mail.example ESMTP\r\n'));
+    const result = await probe(server.port, 'smtp', {
+      limits: { greetingMs: 1000, silenceMs: 200, portMs: 5000 },
+    });
+    expect(server.seen[0]?.received[0]?.bytes.toString()).toMatch(/^EHLO /);
+    expect(server.seen[0]?.received[0]?.at).toBeGreaterThanOrEqual(690);
+    expect(server.seen).toHaveLength(1);
+    // The greeting was read on the first connection (this server then answers nothing more).
+    expect(result.greeting?.lines).toEqual(['mail.example ESMTP']);
+  });
+
   it('silent to the end: silent, one TLS attempt (outcome nothing) and no third connection', async () => {
     const server = await recordingServer(() => {});
     const result = await probe(server.port, 'submission', { limits: { greetingMs: 800, silenceMs: 200 } });
