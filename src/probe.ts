@@ -370,9 +370,11 @@ async function greetingOrTls(
     void tlsOutcome.then(resolve);
   });
   stopListening();
+  let dropped = 'bytes arrived on the first connection: the TLS attempt on the second was dropped';
   if ('ended' in first) {
     // Silent to the greeting deadline while the handshake is still under way: it is this silent port's cross-check,
     // so its answer is awaited (within its own deadline). Anything else (an abort, a close) drops it.
+    dropped = `the first connection ended (${message(first.ended)}): the TLS attempt on the second was dropped`;
     first =
       first.ended instanceof PhaseTimeoutError && session.receivedBytes === 0
         ? await tlsOutcome
@@ -392,15 +394,10 @@ async function greetingOrTls(
     return undefined;
   }
   if ('failed' in first) {
-    const error = first.failed;
-    tried.check = {
-      tried: 'implicit-tls',
-      outcome: 'nothing',
-      detail: error instanceof NotThisProtocol ? error.message : message(error),
-    };
-    session.note(`the TLS handshake found nothing (${tried.check.detail}): still waiting for a greeting`);
+    tried.check = { tried: 'implicit-tls', outcome: 'nothing', detail: message(first.failed) };
+    session.note(`the TLS handshake found nothing (${tried.check.detail}); the first connection waits on`);
   } else {
-    session.note('bytes arrived on the first connection: the TLS attempt on the second was dropped');
+    session.note(dropped);
   }
   return reading;
 }
