@@ -34,7 +34,7 @@ interface PortReport {
   findings: string[];
   tls?: { protocol: string; certificate?: { validTo: string } };
   failedPhase?: string;
-  crossCheck?: unknown;
+  crossCheck?: { tried: string; outcome: string };
   transcript: { dir: string; text: string; at: number }[];
   checks?: {
     injection?: { verdict: string };
@@ -311,5 +311,31 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     expect(log).not.toMatch(/PREGREET|COMMAND PIPELINING|NON-SMTP COMMAND|BARE NEWLINE/);
     expect(log).toMatch(/PASS NEW \[127\.0\.0\.2\]/);
     expect(log).toMatch(/PASS NEW \[::2\]/);
+  });
+
+  it('587 set up for implicit TLS (wrapper mode): wrong-tls-mode 3 s after the connect, not after the 30 s greeting deadline', async () => {
+    const started = performance.now();
+    // Truth from the configuration: smtpd_tls_wrappermode=yes on 587, so a plaintext client hears nothing.
+    const { run, port } = await probe(
+      'implicit-tls-on-587',
+      {
+        ...wellConfigured,
+        postfix: { ...(wellConfigured.postfix as PostfixOptions), implicitTlsOn587: true },
+      },
+      ['--limit', 'greetingMs=30000'],
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(run.code).toBe(0); // tls-on-plaintext-port is medium
+    for (const address of addresses) {
+      const submission = port(587, address);
+      expect(submission).toMatchObject({ status: 'wrong-tls-mode', findings: ['tls-on-plaintext-port'] });
+      expect(submission.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'tls-handshake' });
+      // The plaintext connection was sent nothing.
+      expect(submission.transcript.filter((entry) => entry.dir === 'C')).toEqual([]);
+      for (const number of [25, 465, 143, 993, 110, 995])
+        expect(port(number, address), `${number} ${address}`).toMatchObject({ status: 'open', safe: true });
+    }
+    // Servers started, probed and stopped well before the 30 s greeting deadline.
+    expect(seconds).toBeLessThan(15);
   });
 });

@@ -21,6 +21,8 @@ export interface PostfixOptions {
    * wait. postscreen_access_list is emptied, or the namespace's loopback client (mynetworks) would skip the wait.
    */
   postscreen?: boolean;
+  /** 587 speaks implicit TLS (smtpd_tls_wrappermode=yes): a STARTTLS port set up as a TLS port, silent to a client. */
+  implicitTlsOn587?: boolean;
 }
 
 export interface DovecotOptions {
@@ -132,6 +134,9 @@ ${options.postscreen ? 'postscreen_access_list =\n' : ''}`;
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
   ];
+  if (options.implicitTlsOn587)
+    lines.submission =
+      'submission inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes';
   // postscreen in front of port 25 (master.cf as postscreen(8) shows it): smtpd gets the connection once it passed.
   if (options.postscreen)
     lines.smtp = [
