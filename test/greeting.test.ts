@@ -146,7 +146,7 @@ describe('a greeting that begins at once and ends later (postscreen)', () => {
     expect(server.seen[0]?.received).toEqual([]);
     const finding = judge(result).findings.find((f) => f.id === 'greeting-delayed');
     expect(finding?.severity).toBe('medium');
-    expect(finding?.detail).toMatch(/began its greeting and then sent nothing more/);
+    expect(finding?.detail).toMatch(/began its greeting and did not finish it/);
     expect(finding?.evidence).toContain('S: * OK [CAPABILITY IMAP4rev1');
   });
 

@@ -163,7 +163,7 @@ export const connectivityRules: readonly Rule[] = [
         detail: `${
           postscreen
             ? 'the server sent a 220- continuation line at once and then nothing: it delays the rest of its greeting on purpose, as Postfix postscreen does during its greet wait (6 s by default), to catch clients that talk before it has finished'
-            : 'the server began its greeting and then sent nothing more: it delays the greeting on purpose, or is stuck'
+            : 'the server began its greeting and did not finish it: it holds the greeting back on purpose, or is stuck'
         }. mailprobe sent nothing and gave up after ${(waited / 1000).toFixed(1)} s; to see the port, wait longer than the server: ${suggestedWait(waited)}`,
         evidence: [...statusEvidence(port), ...sent],
       };
