@@ -36,11 +36,16 @@ export function refusalBeforeClose(transcript: PortResult['transcript']): string
   return last && /^(421[ -]|\* BYE\b|-ERR\b)/i.test(last.text) ? last.text : undefined;
 }
 
-/** Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error. */
+/**
+ * Turns the error that stopped a probe into a status, by phase. Never guesses: unknown stays local-error.
+ * `received` is the bytes the connection being read had received: a greeting deadline that ran out after even
+ * one byte is a greeting that began and did not end (`stalled`), not silence.
+ */
 export function classify(
   error: unknown,
   phase: Phase,
   transcript: PortResult['transcript'],
+  received = 0,
 ): { status: Status; detail: string } {
   const detail = message(error);
   if (error instanceof AbortedError) return { status: 'aborted', detail };
@@ -61,7 +66,10 @@ export function classify(
   }
   if (error instanceof PhaseTimeoutError) {
     if (phase === 'connect') return { status: 'filtered', detail };
-    if (phase === 'greeting') return { status: 'silent', detail };
+    if (phase === 'greeting')
+      return received > 0
+        ? { status: 'stalled', detail: `the greeting began (${received} bytes) and did not end: ${detail}` }
+        : { status: 'silent', detail };
     if (phase === 'tls') return { status: 'tls-failed', detail };
     return { status: 'stalled', detail };
   }

@@ -12,6 +12,14 @@ export interface Limits {
    * client wait 5 minutes), so a "silent" verdict on 25 needs a generous value.
    */
   greetingMs: number;
+  /**
+   * Complete silence (not one byte) in the greeting of a plaintext-start port mail clients use (587, 143, 110;
+   * not the relay port 25, where a silent greet pause is a deliberate defence), in ms, after which a TLS handshake
+   * is tried on a second connection while the first stays open: an implicit-TLS server there (143 set up as
+   * IMAPS) is then found in seconds, not after the whole greeting deadline. Only when it is below greetingMs; a
+   * greeting that has begun is never interrupted.
+   */
+  silenceMs: number;
   /** Each reply after the greeting (EHLO, CAPABILITY, CAPA, STARTTLS, QUIT), in ms. */
   replyMs: number;
   /** The whole port, all phases and any second connection together, in ms: an absolute deadline. */
@@ -34,6 +42,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   connectMs: 5000,
   tlsMs: 5000,
   greetingMs: 30000,
+  silenceMs: 3000,
   replyMs: 5000,
   portMs: 60000,
   lineBytes: 4096,
@@ -54,6 +63,7 @@ export const limitMaxima: Readonly<Limits> = Object.freeze({
   connectMs: 2_147_483_647,
   tlsMs: 2_147_483_647,
   greetingMs: 2_147_483_647,
+  silenceMs: 2_147_483_647,
   replyMs: 2_147_483_647,
   portMs: 2_147_483_647,
   lineBytes: 1_048_576,

@@ -28,7 +28,7 @@ import { pop3 } from './protocols/pop3.js';
 import { addressLiteral, smtp } from './protocols/smtp.js';
 import { referenceFor } from './reference/table.js';
 import { Session } from './session.js';
-import type { CrossCheck, PortResult, Protocol, Service } from './types.js';
+import type { CrossCheck, Greeting, PortResult, Protocol, Service } from './types.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 
@@ -159,6 +159,8 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     target.onPhase?.(next);
   };
   let upgrading = false;
+  // What a TLS handshake on a second connection found after complete silence (greetingOrTls).
+  const silentTlsTry: { check?: CrossCheck } = {};
   try {
     enter('connect');
     if (reference.tls === 'implicit') {
@@ -172,7 +174,12 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     }
 
     enter('greeting');
-    const greeting = await dialogue.greeting(session);
+    const greeting =
+      reference.tls === 'starttls'
+        ? await greetingOrTls(target, session, dialogue, result, silentTlsTry)
+        : await dialogue.greeting(session);
+    // The second connection found a TLS server where a plaintext greeting was due: the verdict is made.
+    if (greeting === undefined) return result;
     result.greeting = greeting;
     if (greeting.kind === 'refused') {
       const text = greeting.lines.join(' ');
@@ -236,10 +243,23 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     }
     return result;
   } catch (error) {
-    const { status, detail } = classify(error, phase, result.transcript);
+    const at = phase as Phase; // assigned by enter(), which the compiler does not follow
+    const received = at === 'greeting' ? session.receivedBytes : 0;
+    const { status, detail } = classify(error, phase, result.transcript, received);
     result.status = status;
     result.statusDetail = detail;
     result.failedPhase = phase;
+    if (status === 'stalled' && at === 'greeting') {
+      // A greeting that began and did not end: a server holding it back on purpose (Postfix postscreen's greet
+      // wait) or a broken one. Nothing was sent and nothing will be: its unfinished text is the evidence.
+      session.recordUnfinished();
+      const first = result.transcript.find((entry) => entry.dir === 'S');
+      result.statusDetail = `the greeting began (${received} bytes, the first at ${Math.round(first?.at ?? 0)} ms) and had not ended when ${
+        error instanceof PhaseTimeoutError && error.portDeadline
+          ? 'the port deadline ran out'
+          : `its deadline of ${target.limits.greetingMs} ms ran out`
+      }; nothing was sent during it`;
+    }
     if (error instanceof NotThisProtocol) result.detected = error.detected;
     if (error instanceof FilteredEarlyError) result.filteredEarly = error.evidence;
     if (status === 'unreachable' && phase === 'connect' && !(await hasRoute(target.address, target.port))) {
@@ -249,6 +269,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
       result.noRouteFromHere = true;
       result.statusDetail = `this machine has no route to IPv${target.family} (${detail}); nothing was sent`;
     }
+    if (status === 'silent' && silentTlsTry.check) result.crossCheck = silentTlsTry.check;
     if (status === 'silent' && error instanceof PhaseTimeoutError && !error.portDeadline) {
       const answered = await nudge(session, dialogue);
       if (answered === 'aborted') {
@@ -270,6 +291,115 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     session.close();
     if (session.unsolicited.length > 0) result.unsolicited = [...session.unsolicited];
   }
+}
+
+/**
+ * The greeting of a plaintext-start port, or the proof that an implicit-TLS server listens there instead. After
+ * `silenceMs` of complete silence (not one byte) on a port mail clients use (587, 143, 110: not the relay port
+ * 25), a TLS handshake is tried on a second connection while this one stays open: a completed handshake makes the port `wrong-tls-mode` at once (returns undefined), instead of
+ * after the whole greeting deadline. A slow plaintext server is not harmed: the first connection keeps waiting
+ * for its greeting, and the moment it sends a byte the second connection is closed. A greeting that has begun
+ * is never interrupted: no second connection is opened once a byte has arrived.
+ */
+async function greetingOrTls(
+  target: PortTarget,
+  session: Session,
+  dialogue: Dialogue,
+  result: PortResult,
+  tried: { check?: CrossCheck },
+): Promise<Greeting | undefined> {
+  const reading = dialogue.greeting(session);
+  const { silenceMs, greetingMs } = target.limits;
+  // At or after the greeting deadline, the silent server's cross-check (crossCheck) does the same. On the relay
+  // port a silent pause before the greeting is a deliberate defence (sendmail's greet_pause, an Exim connect ACL
+  // delay) that punishes a client speaking first, and fail2ban may act on its log: no early ClientHello there.
+  if (
+    silenceMs >= greetingMs ||
+    session.deadline.remaining() <= silenceMs ||
+    referenceFor(target.service).role === 'relay'
+  )
+    return reading;
+  reading.catch(() => {}); // awaited below, whatever happens first
+  const quiet = await new Promise<boolean>((resolve) => {
+    const settle = (silent: boolean) => {
+      clearTimeout(timer);
+      stopListening();
+      resolve(silent);
+    };
+    const timer = setTimeout(() => settle(session.receivedBytes === 0), silenceMs);
+    const stopListening = session.onceReceived(() => settle(false));
+    reading.then(
+      () => settle(false),
+      () => settle(false),
+    );
+  });
+  if (!quiet) return reading;
+
+  session.note(
+    `nothing received in ${silenceMs} ms: trying a TLS handshake on a second connection, this one kept open for a greeting`,
+  );
+  // Its own deadline (what is left of the port's) and its own signal, so that dropping it clears its timers at
+  // once; the caller's abort ends the first connection's greeting, which drops this one too.
+  const drop = new AbortController();
+  const second = new Session(
+    target.limits,
+    drop.signal,
+    new Deadline(session.deadline.remaining(), drop.signal),
+    session.began,
+    target.beforeConnect,
+  );
+  const handshake = (async () => {
+    const raw = await second.connectRaw(target.address, target.port);
+    const socket = await second.handshake(raw, { servername: target.servername, ca: target.ca });
+    const cipher = socket.getCipher();
+    return `${socket.getProtocol() ?? 'TLS'} ${cipher.standardName ?? cipher.name}`;
+  })();
+  handshake.catch(() => {});
+  type Outcome = { greeting: true } | { tls: string } | { failed: unknown };
+  const tlsOutcome = handshake.then(
+    (tls): Outcome => ({ tls }),
+    (failed: unknown): Outcome => ({ failed }),
+  );
+  let stopListening = () => {};
+  let first = await new Promise<Outcome | { ended: unknown }>((resolve) => {
+    stopListening = session.onceReceived(() => resolve({ greeting: true }));
+    reading.then(
+      () => resolve({ greeting: true }),
+      (ended: unknown) => resolve({ ended }),
+    );
+    void tlsOutcome.then(resolve);
+  });
+  stopListening();
+  let dropped = 'bytes arrived on the first connection: the TLS attempt on the second was dropped';
+  if ('ended' in first) {
+    // Silent to the greeting deadline while the handshake is still under way: it is this silent port's cross-check,
+    // so its answer is awaited (within its own deadline). Anything else (an abort, a close) drops it.
+    dropped = `the first connection ended (${message(first.ended)}): the TLS attempt on the second was dropped`;
+    first =
+      first.ended instanceof PhaseTimeoutError && session.receivedBytes === 0
+        ? await tlsOutcome
+        : { greeting: true };
+  }
+  drop.abort();
+  second.close();
+  for (const entry of second.transcript) session.transcript.push(entry);
+  session.transcript.sort((a, b) => a.at - b.at);
+  if ('tls' in first) {
+    session.note(`the second connection completed a TLS handshake: ${first.tls}`);
+    tried.check = { tried: 'implicit-tls', outcome: 'tls-handshake', detail: first.tls };
+    result.crossCheck = tried.check;
+    result.status = 'wrong-tls-mode';
+    result.failedPhase = 'greeting';
+    result.statusDetail = `a TLS handshake instead of a plaintext greeting (tried on a second connection after ${silenceMs} ms of silence)`;
+    return undefined;
+  }
+  if ('failed' in first) {
+    tried.check = { tried: 'implicit-tls', outcome: 'nothing', detail: message(first.failed) };
+    session.note(`the TLS handshake found nothing (${tried.check.detail}); the first connection waits on`);
+  } else {
+    session.note(dropped);
+  }
+  return reading;
 }
 
 /**
@@ -315,6 +445,8 @@ function needsCrossCheck(result: PortResult): boolean {
   // plaintext answer is "wrong version number"): a plaintext greeting cannot be there, so no second connection.
   if (result.expectedTls === 'implicit')
     return result.status === 'tls-failed' && !/\balert\b/i.test(result.statusDetail);
+  // A TLS handshake already tried after the first connection's silence (greetingOrTls) is not tried again.
+  if (result.crossCheck) return false;
   return result.status === 'silent' || (result.status === 'wrong-protocol' && result.detected === 'tls');
 }
 

@@ -208,6 +208,46 @@ export class Session {
     this.reader?.skip(count);
   }
 
+  /**
+   * Bytes received on the connection being read (before STARTTLS the plaintext, after a handshake the protected
+   * stream). Tells a greeting that has begun, however little of it, from complete silence.
+   */
+  get receivedBytes(): number {
+    return this.reader?.receivedBytes ?? 0;
+  }
+
+  /**
+   * Calls `listener` once, when the next bytes arrive on the socket being read (a greeting beginning); returns a
+   * function that stops listening. Nothing is read or consumed here: the reader still gets every byte.
+   */
+  onceReceived(listener: () => void): () => void {
+    const socket = this.socket;
+    if (!socket) return () => {};
+    const once = () => {
+      socket.off('data', once);
+      listener();
+    };
+    socket.on('data', once);
+    return () => socket.off('data', once);
+  }
+
+  /**
+   * Records the bytes received and not yet read (a line with no line end yet) in the transcript as the server's,
+   * after a note saying they are unfinished; returns their text, or undefined when none wait. For the evidence of
+   * a greeting that began and did not end.
+   */
+  recordUnfinished(): string | undefined {
+    if (!this.reader || this.reader.pending === 0) return undefined;
+    const lines = this.reader.drainPending();
+    this.note(`${lines.reduce((sum, line) => sum + line.bytes, 0)} bytes received without a line end yet:`);
+    for (const line of lines) {
+      const entry: TranscriptEntry = { at: this.elapsed(), dir: 'S', text: line.text, tls: this.tlsActive };
+      if (line.truncated) entry.truncated = true;
+      this.transcript.push(entry);
+    }
+    return lines.map((line) => line.text).join('\n');
+  }
+
   get localAddress(): string | undefined {
     return (this.socket as Partial<net.Socket> | undefined)?.localAddress;
   }

@@ -40,8 +40,9 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   unreachable: 'no route to the host (ICMP unreachable or no local route)',
   reset: 'the connection was reset by the peer',
   closed: 'the server closed the connection before the dialogue finished',
-  silent: 'connected, but no greeting arrived before its deadline',
-  stalled: 'the dialogue started, then a reply did not arrive before its deadline',
+  silent: 'connected, but not one byte of a greeting arrived before its deadline',
+  stalled:
+    'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline',
   rejected:
     'the server refused service: in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421, IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',

@@ -14,6 +14,7 @@ import {
   startRawServer,
   tlsFile,
 } from '../src/demo/servers.js';
+import type { Limits } from '../src/limits.js';
 import { renderHuman } from '../src/render/human.js';
 import type { PortResult, Service, Status } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';
@@ -72,7 +73,7 @@ function smtpLike(greeting: string | Buffer, answers: Record<string, string | nu
 const portMs = 4000;
 
 /** Probes in a process of its own (test/helpers/probe-child.mjs), which reports on itself. */
-function probeInChild(port: number, service: Service) {
+function probeInChild(port: number, service: Service, limits: Partial<Limits> = {}) {
   const target = {
     address: '127.0.0.1',
     family: 4,
@@ -80,7 +81,7 @@ function probeInChild(port: number, service: Service) {
     service,
     servername: 'localhost',
     ca: testCa,
-    limits: { ...testLimits, portMs },
+    limits: { ...testLimits, portMs, ...limits },
   };
   return new Promise<{
     result: PortResult;
@@ -110,6 +111,8 @@ interface Case {
   findings: string[];
   /** Extra assertions on the result. */
   check?: (result: PortResult) => void;
+  /** Limits other than the suite's (testLimits, portMs). */
+  limits?: Partial<Limits>;
 }
 
 const raw = (handler: (socket: net.Socket) => void) => () => startRawServer(handler);
@@ -132,11 +135,39 @@ const cases: Case[] = [
     findings: ['tls-on-plaintext-port'],
   },
   {
+    // The early TLS attempt after complete silence (silenceMs below the greeting deadline).
+    name: 'waits silently for a ClientHello on the IMAP port (143 set up as IMAPS)',
+    service: 'imap',
+    server: fixture({ protocol: 'imap', tls: 'implicit' }),
+    limits: { silenceMs: 200, greetingMs: 3000 },
+    status: 'wrong-tls-mode',
+    findings: ['tls-on-plaintext-port'],
+    check: (result) => expect(result.timings.total).toBeLessThan(1500),
+  },
+  {
+    // The TLS attempt after silence is dropped, and leaves nothing behind, when the first connection greets.
+    name: 'greets only after a silence longer than silenceMs',
+    service: 'pop3',
+    server: raw((socket) => {
+      const timer = setTimeout(() => socket.destroyed || socket.write('+OK late\r\n'), 600);
+      socket.on('close', () => clearTimeout(timer));
+      socket.on('data', (chunk: Buffer) => {
+        if (/^CAPA/.test(chunk.toString())) socket.write('-ERR no\r\n');
+        if (/^QUIT/.test(chunk.toString())) socket.end('+OK bye\r\n');
+      });
+    }),
+    limits: { silenceMs: 200, greetingMs: 3000 },
+    status: 'open',
+    findings: ['starttls-not-offered'],
+  },
+  {
     name: 'dribbles its greeting one byte at a time, forever',
     service: 'submission',
     server: raw((socket) => dribble(socket, '220 slowly', 100)),
-    status: 'silent',
-    findings: ['server-silent'],
+    // It began: a greeting that does not end is stalled, not silent, and nothing is sent into it.
+    status: 'stalled',
+    findings: ['greeting-delayed'],
+    check: (result) => expect(result.transcript.filter((entry) => entry.dir === 'C')).toEqual([]),
   },
   // Endless or huge replies.
   {
@@ -472,7 +503,7 @@ describe('hostile and broken servers', () => {
     it(`${c.name}: ${c.status}${c.findings.length ? `, ${c.findings.join(', ')}` : ''}`, async () => {
       const server = await c.server();
       track(server);
-      const run = await probeInChild(server.port, c.service);
+      const run = await probeInChild(server.port, c.service, c.limits);
       const result = run.result;
       expect(result.status, result.statusDetail).toBe(c.status);
       expect(findingIds(result)).toEqual([...c.findings].sort());

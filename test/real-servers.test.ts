@@ -2,11 +2,17 @@
  * mailprobe against real Postfix and Dovecot, in a network namespace of the test's own, on the real port
  * numbers, on 127.0.0.1 and ::1. Each configuration is asserted port by port from the JSON report.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MailHost, mailServersMissing, makeTls, type ServerSetup } from './helpers/mail-servers.js';
+import {
+  MailHost,
+  mailServersMissing,
+  makeTls,
+  type PostfixOptions,
+  type ServerSetup,
+} from './helpers/mail-servers.js';
 import { netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { validReport } from './helpers/schema.js';
 
@@ -29,6 +35,9 @@ interface PortReport {
   passwordBeforeTls?: boolean;
   findings: string[];
   tls?: { protocol: string; certificate?: { validTo: string } };
+  failedPhase?: string;
+  crossCheck?: { tried: string; outcome: string };
+  transcript: { dir: string; text: string; at: number }[];
   checks?: {
     injection?: { verdict: string };
     authRequired?: { verdict: string; detail?: string; ways?: { way: string; outcome: string }[] };
@@ -124,7 +133,7 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
       }
       if (verdict === 'allowed') expect(result.safe, where).toBe(false);
     }
-    return { run, report, port };
+    return { run, report, port, host };
   }
 
   const addresses = ['127.0.0.1', '::1'];
@@ -319,5 +328,95 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     }
     for (const finding of report.findings.filter((f) => f.id === 'cert-expired'))
       expect(finding.detail).toMatch(/^intermediate 1: CN=mailprobe test int-expired expired on 2026-01-02/);
+  });
+
+  it('postscreen on 25 (its default 6 s greet wait) under a 3 s deadline: stalled in the greeting, nothing sent; 10 s: open', async () => {
+    const {
+      run,
+      report,
+      port,
+      host: mail,
+    } = await probe('postscreen', {
+      ...wellConfigured,
+      postfix: { ...(wellConfigured.postfix as PostfixOptions), postscreen: true },
+    });
+    // Truth from the configuration: postscreen sends `220-mail.test ESMTP` (smtpd_banner) at once and smtpd the
+    // rest after postscreen_greet_wait (6 s); a client that talks in between is logged as PREGREET.
+    expect(run.code, run.stderr).toBe(0); // greeting-delayed is low on 25
+    for (const address of addresses) {
+      const smtp = port(25, address);
+      expect(smtp).toMatchObject({ status: 'stalled', failedPhase: 'greeting', works: false });
+      expect(smtp.findings).toEqual(['greeting-delayed']);
+      expect(smtp.crossCheck).toBeUndefined();
+      expect(smtp.transcript.filter((entry) => entry.dir === 'S').map((entry) => entry.text)).toEqual([
+        '220-mail.test ESMTP',
+      ]);
+      expect(smtp.transcript.filter((entry) => entry.dir === 'C')).toEqual([]);
+      for (const number of [465, 587, 143, 993, 110, 995])
+        expect(port(number, address), `${number} ${address}`).toMatchObject({ status: 'open', safe: true });
+    }
+    const delayed = report.findings.filter((f) => f.id === 'greeting-delayed');
+    expect(delayed.map((f) => f.severity)).toEqual(['low', 'low']);
+    expect(delayed[0]?.detail).toMatch(/as Postfix postscreen does during its greet wait/);
+    expect(delayed[0]?.detail).toMatch(/--timeout 10000/);
+    expect(delayed[0]?.evidence).toContain('S: 220-mail.test ESMTP');
+    expect(report.findings.map((f) => f.id)).not.toContain('no-port-works');
+
+    // The wait the finding names: with --timeout 10000 the greeting ends (after the 6 s) and 25 works.
+    const again = await mail.mailprobe([
+      'mail.test',
+      '--ca',
+      join(tls, 'ca.pem'),
+      '--timeout',
+      '10000',
+      '--port',
+      '25=smtp',
+      '--json',
+    ]);
+    if (again.stdout === '')
+      throw new Error(`mailprobe printed nothing (exit ${again.code}): ${again.stderr}`);
+    const ports = validReport<Report>(again.stdout).hosts[0]?.ports ?? [];
+    expect(ports.map((p) => [p.address, p.status, p.safe]).sort()).toEqual([
+      ['127.0.0.1', 'open', true],
+      ['::1', 'open', true],
+    ]);
+    for (const smtp of ports) {
+      const [first, second] = smtp.transcript.filter((entry) => entry.dir === 'S');
+      expect(first?.text).toBe('220-mail.test ESMTP');
+      expect(second?.text).toBe('220 mail.test ESMTP');
+      expect(second?.at ?? 0).toBeGreaterThan(5500);
+    }
+    // postscreen's own word: no client spoke before its turn, and both passed the greet test.
+    const log = readFileSync(join(mail.root, 'postfix.log'), 'utf8');
+    expect(log).toMatch(/postscreen\[\d+\]: CONNECT from \[127\.0\.0\.2\]/);
+    expect(log).not.toMatch(/PREGREET|COMMAND PIPELINING|NON-SMTP COMMAND|BARE NEWLINE/);
+    expect(log).toMatch(/PASS NEW \[127\.0\.0\.2\]/);
+    expect(log).toMatch(/PASS NEW \[::2\]/);
+  });
+
+  it('587 set up for implicit TLS (wrapper mode): wrong-tls-mode 3 s after the connect, not after the 30 s greeting deadline', async () => {
+    const started = performance.now();
+    // Truth from the configuration: smtpd_tls_wrappermode=yes on 587, so a plaintext client hears nothing.
+    const { run, port } = await probe(
+      'implicit-tls-on-587',
+      {
+        ...wellConfigured,
+        postfix: { ...(wellConfigured.postfix as PostfixOptions), implicitTlsOn587: true },
+      },
+      ['--limit', 'greetingMs=30000'],
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(run.code).toBe(0); // tls-on-plaintext-port is medium
+    for (const address of addresses) {
+      const submission = port(587, address);
+      expect(submission).toMatchObject({ status: 'wrong-tls-mode', findings: ['tls-on-plaintext-port'] });
+      expect(submission.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'tls-handshake' });
+      // The plaintext connection was sent nothing.
+      expect(submission.transcript.filter((entry) => entry.dir === 'C')).toEqual([]);
+      for (const number of [25, 465, 143, 993, 110, 995])
+        expect(port(number, address), `${number} ${address}`).toMatchObject({ status: 'open', safe: true });
+    }
+    // Servers started, probed and stopped well before the 30 s greeting deadline.
+    expect(seconds).toBeLessThan(15);
   });
 });

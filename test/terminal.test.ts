@@ -65,6 +65,28 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
     expect(run.terminal).toContain('\u001b[?25h');
   });
 
+  it('the spinner says what each unfinished port waits for, and for how long', async () => {
+    const silent = await raw(() => {}); // accepts and never greets
+    const run = onTerminal({
+      columns: 120,
+      command: [
+        process.execPath,
+        mainScript,
+        '127.0.0.1',
+        '--port',
+        `${silent}=submission`,
+        '--timeout',
+        '1600',
+        '--no-color',
+      ],
+      unsetEnv: ['CI'],
+    });
+    // Redrawn every second while the greeting is awaited.
+    expect(run.terminal).toContain(`probing 1 port · ${silent} waiting for greeting 0 s`);
+    expect(run.terminal).toContain(`probing 1 port · ${silent} waiting for greeting 1 s`);
+    expect(run.stdout).toMatch(/silent/);
+  });
+
   it('a terminal that reports 0 columns gets no spinner, and the run ends', async () => {
     const silent = await raw((socket) => setTimeout(() => socket.end('220 late\r\n'), 400));
     const run = onTerminal({
@@ -82,6 +104,30 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
     });
     expect(run.seconds).toBeLessThan(20);
     expect(run.terminal).not.toMatch(/probing/);
+  });
+});
+
+describe('the spinner line', () => {
+  it('names the unfinished ports, longest wait first, one entry per port, at most three', async () => {
+    const { progressLine } = await import('../src/cli/report.js');
+    const now = 10_000;
+    expect(progressLine(0, 7, [], now)).toBe('probing 7 ports');
+    expect(
+      progressLine(
+        6,
+        7,
+        [
+          { port: 587, phase: 'capabilities', since: 9_500 },
+          { port: 143, phase: 'greeting', since: 5_900 },
+          { port: 143, phase: 'connect', since: 9_900 }, // the same port on another address: its longest wait shows
+          { port: 25, phase: 'connect', since: 8_000 },
+          { port: 110, phase: 'tls', since: 9_990 },
+        ],
+        now,
+      ),
+    ).toBe(
+      'probing: 6/7 done · 143 waiting for greeting 4 s · 25 connecting 2 s · 587 waiting for capabilities 0 s · +1 more',
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 /** SMTP (RFC 5321): greeting, EHLO/HELO capabilities, STARTTLS (RFC 3207), QUIT, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
+import { monotonicMs } from '../net/clock.js';
 import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
@@ -33,8 +34,14 @@ export async function readSmtpReply(
   const budget = new ReplyBudget(session);
   const lines: string[] = [];
   let code: number | undefined;
+  // The greeting's deadline is for the whole greeting: a `220-` line at once and the rest after a greet wait
+  // (Postfix postscreen) must end within it, however its lines are spaced.
+  const endsAt = phase === 'greeting' ? monotonicMs() + ms : undefined;
   for (;;) {
-    const line = await session.readLine(phase, ms);
+    const line = await session.readLine(
+      phase,
+      endsAt === undefined ? ms : Math.max(1, Math.ceil(endsAt - monotonicMs())),
+    );
     budget.add(line);
     const match = replyLine.exec(line.text);
     if (!match) {

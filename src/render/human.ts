@@ -88,6 +88,11 @@ export function observed(port: PortVerdict): string {
         : `timed out after ${seconds(port.timings.connect ?? 0)} (filtered)`;
     case 'silent':
       return `connected, silent for ${seconds(port.timings.greeting ?? 0)}`;
+    case 'stalled': {
+      if (port.failedPhase !== 'greeting') break;
+      const first = port.transcript.find((entry) => entry.dir === 'S')?.text ?? '';
+      return `greeting began, then paused ${seconds(port.timings.greeting ?? 0)}: “${clip(sanitize(first.trim()), 28)}”`;
+    }
     case 'rejected':
     case 'rate-limited':
       return `${port.status}: ${clip(sanitize(port.statusDetail), 48)}`;
@@ -95,9 +100,8 @@ export function observed(port: PortVerdict): string {
       return `not ${port.protocol.toUpperCase()}: ${port.detected ?? 'unknown'} answered`;
     case 'wrong-tls-mode':
       return port.crossCheck?.tried === 'plaintext' ? 'plaintext, not TLS' : 'TLS, not plaintext';
-    default:
-      return `${port.status}${port.failedPhase ? ` in ${port.failedPhase}` : ''}: ${clip(sanitize(port.statusDetail), 48)}`;
   }
+  return `${port.status}${port.failedPhase ? ` in ${port.failedPhase}` : ''}: ${clip(sanitize(port.statusDetail), 48)}`;
 }
 
 function mark(value: boolean | null, s: Style): string {

@@ -1,5 +1,5 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
-import { type HostResult, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
+import { type HostResult, isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
 function earlyEvidence(port: PortResult): string[] {
@@ -36,6 +36,18 @@ function outboundBlock(port: PortResult, host: HostResult): PortResult[] {
       (other.service === 'submission' || other.service === 'submissions') &&
       !['filtered', 'refused', 'unreachable', 'aborted', 'local-error'].includes(other.status),
   );
+}
+
+/** The greeting began (bytes arrived) and did not end within its deadline: `stalled` in the greeting phase. */
+export function greetingPaused(port: PortResult): boolean {
+  return port.status === 'stalled' && port.failedPhase === 'greeting';
+}
+
+/** The options that wait longer than `waitedMs`: --timeout for the usual greet waits, greetingMs beyond. */
+function suggestedWait(waitedMs: number): string {
+  if (waitedMs < 10_000) return 'run again with --timeout 10000 (or more), or --limit greetingMs=30000';
+  const next = Math.min(300_000, Math.max(60_000, Math.ceil((waitedMs * 2) / 10_000) * 10_000));
+  return `run again with --limit greetingMs=${next} (RFC 5321 lets a client wait up to 300000 ms)`;
 }
 
 export const connectivityRules: readonly Rule[] = [
@@ -133,12 +145,37 @@ export const connectivityRules: readonly Rule[] = [
         : undefined,
   },
   {
+    id: 'greeting-delayed',
+    severity: 'medium',
+    title: 'the greeting began, then paused past its deadline: the server holds it back',
+    reference:
+      'RFC 5321 §4.5.3.2.1 (a client waits 5 minutes for the 220); RFC 5321 §4.3.1; Postfix postscreen(8)',
+    check: (port) => {
+      if (!greetingPaused(port)) return undefined;
+      const sent = serverLines(port, () => true);
+      const waited = port.timings.greeting ?? 0;
+      const postscreen =
+        port.protocol === 'smtp' && sent.length > 0 && sent.every((line) => /^S: 220-/.test(line));
+      return {
+        // On 25 the sending servers wait up to 5 minutes, and a held-back greeting is a known defence (a client that
+        // talks first is a bot); on a port people's mail clients use, every connection waits as long.
+        severity: isRelay(port) ? 'low' : 'medium',
+        detail: `${
+          postscreen
+            ? 'the server sent a 220- continuation line at once and then nothing: it delays the rest of its greeting on purpose, as Postfix postscreen does during its greet wait (6 s by default), to catch clients that talk before it has finished'
+            : 'the server began its greeting and did not finish it: it holds the greeting back on purpose, or is stuck'
+        }. mailprobe sent nothing and gave up after ${(waited / 1000).toFixed(1)} s; to see the port, wait longer than the server: ${suggestedWait(waited)}`,
+        evidence: [...statusEvidence(port), ...sent],
+      };
+    },
+  },
+  {
     id: 'dialogue-stalled',
     severity: 'medium',
     title: 'a reply did not arrive before its deadline',
     reference: 'RFC 5321 §4.5.3.2',
     check: (port) =>
-      port.status === 'stalled'
+      port.status === 'stalled' && !greetingPaused(port)
         ? {
             detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`,
             evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
@@ -259,7 +296,10 @@ export const connectivityRules: readonly Rule[] = [
     reference: 'mailprobe: nothing a mail client could use (RFC 8314 §3; RFC 6409 §3)',
     check: (port, host) => {
       // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
-      const tested = host.ports.filter((p) => !p.noRouteFromHere && p.status !== 'aborted');
+      // A greeting held back past mailprobe's deadline (greeting-delayed) was not tested to its end either.
+      const tested = host.ports.filter(
+        (p) => !p.noRouteFromHere && p.status !== 'aborted' && !greetingPaused(p),
+      );
       if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
         return undefined;
       // A name discovery only guessed (mail., smtp., ..., the domain itself, often just a web site): nothing

@@ -16,6 +16,13 @@ export interface PostfixOptions {
   starttlsOn25: boolean;
   /** Allow AUTH before STARTTLS on 587 (smtpd_tls_auth_only = no, TLS optional there). */
   authBeforeTls: boolean;
+  /**
+   * Port 25 behind postscreen(8) with its default greet wait (6 s): `220-` at once, the rest from smtpd after the
+   * wait. postscreen_access_list is emptied, or the namespace's loopback client (mynetworks) would skip the wait.
+   */
+  postscreen?: boolean;
+  /** 587 speaks implicit TLS (smtpd_tls_wrappermode=yes): a STARTTLS port set up as a TLS port, silent to a client. */
+  implicitTlsOn587?: boolean;
 }
 
 export interface DovecotOptions {
@@ -100,7 +107,7 @@ smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-`;
+${options.postscreen ? 'postscreen_access_list =\n' : ''}`;
   const submissionLevel = options.authBeforeTls ? 'may' : 'encrypt';
   const lines: Record<PostfixOptions['services'][number], string> = {
     smtp: 'smtp inet n - n - - smtpd',
@@ -132,6 +139,17 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
   ];
+  if (options.implicitTlsOn587)
+    lines.submission =
+      'submission inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes';
+  // postscreen in front of port 25 (master.cf as postscreen(8) shows it): smtpd gets the connection once it passed.
+  if (options.postscreen)
+    lines.smtp = [
+      'smtp inet n - n - 1 postscreen',
+      'smtpd pass - - n - - smtpd',
+      'dnsblog unix - - n - 0 dnsblog',
+      'tlsproxy unix - - n - 0 tlsproxy',
+    ].join('\n');
   return {
     main,
     master: `${[...options.services.map((service) => lines[service]), ...internal].join('\n')}\n`,

@@ -1,0 +1,293 @@
+/**
+ * The greeting rules (docs/reference.md, "How a port is probed"): a greeting that has begun is waited for and
+ * never talked over (Postfix postscreen's greet wait), and a plaintext-start port that stays completely silent is
+ * offered a TLS handshake on a second connection after `silenceMs`, the first kept open for a slow greeting.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { contextOptions, type Fixture } from '../src/demo/servers.js';
+import { renderHuman } from '../src/render/human.js';
+import { evaluate } from '../src/rules/evaluate.js';
+import { fixtureServers } from './helpers/fixtures.js';
+import { findingIds, judge, probe } from './helpers/probe.js';
+
+const { track } = fixtureServers();
+
+/** What one connection to a test server saw: when it opened, and every byte the client sent, with when. */
+interface Seen {
+  openedAt: number;
+  closedAt?: number;
+  received: { at: number; bytes: Buffer }[];
+}
+
+/** A plain TCP server running `handler` on each connection and recording what each client sent. */
+async function recordingServer(handler: (socket: net.Socket, index: number) => void) {
+  const seen: Seen[] = [];
+  const sockets = new Set<net.Socket>();
+  const started = performance.now();
+  const server = net.createServer((socket) => {
+    const entry: Seen = { openedAt: performance.now() - started, received: [] };
+    seen.push(entry);
+    sockets.add(socket);
+    socket.on('data', (bytes: Buffer) => entry.received.push({ at: performance.now() - started, bytes }));
+    socket.on('close', () => {
+      entry.closedAt = performance.now() - started;
+      sockets.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
+    handler(socket, seen.length - 1);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const fixture: Fixture = {
+    port: (server.address() as net.AddressInfo).port,
+    host: '127.0.0.1',
+    connections: () => seen.length,
+    close: () =>
+      new Promise<void>((done) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => done());
+      }),
+  };
+  track(fixture);
+  return { port: fixture.port, seen, started };
+}
+
+/** Writes `text` after `ms`, unless the socket closed first. */
+function later(socket: net.Socket, ms: number, text: string) {
+  const timer = setTimeout(() => socket.destroyed || socket.write(text), ms);
+  socket.on('close', () => clearTimeout(timer));
+}
+
+/**
+ * Postfix postscreen as a client sees it: `220-` at once, the rest after the greet wait; then a small SMTP
+ * server. A client that talks during the wait is a bot: the server notes it (as postscreen logs PREGREET).
+ */
+function postscreenLike(waitMs: number) {
+  return (socket: net.Socket) => {
+    socket.write('220-mail.example ESMTP\r\n');
+    later(socket, waitMs, '220 mail.example ESMTP\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
+        const verb = buffer.slice(0, lf).trim().split(' ')[0]?.toUpperCase();
+        buffer = buffer.slice(lf + 1);
+        if (verb === 'EHLO') socket.write('250-mail.example\r\n250 8BITMIME\r\n');
+        else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('502 no\r\n');
+      }
+    });
+  };
+}
+
+/** Waits `ms` (for connections or bytes that would come after the probe returned). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a greeting that begins at once and ends later (postscreen)', () => {
+  it('is stalled in the greeting, not silent: the 220- line is the evidence, nothing is sent, no second connection', async () => {
+    const server = await recordingServer(postscreenLike(1500));
+    const started = performance.now();
+    // A greeting deadline under the greet wait, and a silence threshold that would fire during it.
+    const result = await probe(server.port, 'smtp', {
+      limits: { greetingMs: 500, silenceMs: 100, portMs: 5000 },
+    });
+    const elapsed = performance.now() - started;
+    await pause(300);
+    expect(result.status).toBe('stalled');
+    expect(result.failedPhase).toBe('greeting');
+    expect(result.statusDetail).toMatch(/the greeting began \(\d+ bytes, the first at \d+ ms\)/);
+    expect(result.statusDetail).toMatch(/nothing was sent/);
+    expect(result.crossCheck).toBeUndefined();
+    expect(result.transcript.filter((entry) => entry.dir === 'S').map((entry) => entry.text)).toEqual([
+      '220-mail.example ESMTP',
+    ]);
+    // Nothing written: no QUIT, no TLS ClientHello; and one connection only.
+    expect(result.transcript.filter((entry) => entry.dir === 'C')).toEqual([]);
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]?.received).toEqual([]);
+    // Ended at the greeting deadline, not at the port deadline.
+    expect(elapsed).toBeLessThan(500 + 400);
+
+    const verdict = judge(result);
+    const finding = verdict.findings.find((f) => f.id === 'greeting-delayed');
+    expect(verdict.findings.map((f) => f.id)).toEqual(['greeting-delayed']);
+    expect(finding?.severity).toBe('low'); // on 25: senders wait up to 5 minutes
+    expect(finding?.detail).toMatch(/delays the rest of its greeting on purpose, as Postfix postscreen does/);
+    expect(finding?.detail).toMatch(/--timeout 10000/);
+    expect(finding?.evidence).toContain('S: 220-mail.example ESMTP');
+    const text = renderHuman(verdict, { color: false });
+    expect(text).toMatch(/greeting began, then paused 0\.\d s: “220-mail\.example ESMTP”/);
+    expect(text).not.toMatch(/server sent nothing|no greeting arrived/);
+  });
+
+  it('with a deadline above the greet wait the port is open, and nothing was sent before the greeting ended', async () => {
+    const server = await recordingServer(postscreenLike(800));
+    const result = await probe(server.port, 'submission', {
+      limits: { greetingMs: 3000, silenceMs: 100, portMs: 8000 },
+    });
+    expect(result.status).toBe('open');
+    expect(result.greeting?.lines).toEqual(['mail.example ESMTP', 'mail.example ESMTP']);
+    expect(server.seen).toHaveLength(1);
+    const first = server.seen[0]?.received[0];
+    expect(first?.bytes.toString()).toMatch(/^EHLO /);
+    expect(first?.at).toBeGreaterThanOrEqual(790);
+  });
+
+  it('a greeting line begun and never ended (IMAP, no line end) is stalled with its unfinished text as evidence', async () => {
+    const server = await recordingServer((socket) => socket.write('* OK [CAPABILITY IMAP4rev1'));
+    const result = await probe(server.port, 'imap', { limits: { greetingMs: 400, silenceMs: 100 } });
+    await pause(200);
+    expect(result).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
+    expect(result.transcript.filter((entry) => entry.dir === 'S').map((entry) => entry.text)).toEqual([
+      '* OK [CAPABILITY IMAP4rev1',
+    ]);
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]?.received).toEqual([]);
+    const finding = judge(result).findings.find((f) => f.id === 'greeting-delayed');
+    expect(finding?.severity).toBe('medium');
+    expect(finding?.detail).toMatch(/began its greeting and did not finish it/);
+    expect(finding?.evidence).toContain('S: * OK [CAPABILITY IMAP4rev1');
+  });
+
+  it('a host whose only port holds its greeting back is not "no port works": it was not tested to the end', async () => {
+    const server = await recordingServer(postscreenLike(2000));
+    const result = await probe(server.port, 'smtp', { limits: { greetingMs: 300 } });
+    const ids = evaluate({
+      host: 'localhost',
+      servername: 'localhost',
+      addresses: [{ address: '127.0.0.1', family: 4 }],
+      resolveMs: 0,
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      ports: [result],
+    }).findings.map((f) => f.id);
+    expect(ids).toEqual(['greeting-delayed']);
+  });
+});
+
+/**
+ * An implicit-TLS server (IMAPS) that records its connections and the first byte each client sent: a TCP server
+ * that hands each connection to a TLS server once the client has spoken (a TLS server never speaks first).
+ */
+async function tlsServer() {
+  const seen: { openedAt: number; firstByte?: number }[] = [];
+  const started = performance.now();
+  const sockets = new Set<net.Socket>();
+  const inner = tls.createServer(contextOptions({ protocol: 'imap', tls: 'implicit' }), (socket) => {
+    socket.on('error', () => {});
+    socket.write('* OK IMAPS ready\r\n');
+    socket.resume();
+  });
+  inner.on('tlsClientError', () => {});
+  const server = net.createServer((socket) => {
+    const entry: { openedAt: number; firstByte?: number } = { openedAt: performance.now() - started };
+    seen.push(entry);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.once('data', (bytes: Buffer) => {
+      if (bytes[0] !== undefined) entry.firstByte = bytes[0];
+      socket.pause();
+      socket.unshift(bytes);
+      inner.emit('connection', socket);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  track({
+    port,
+    host: '127.0.0.1',
+    connections: () => seen.length,
+    close: () =>
+      new Promise<void>((done) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => done());
+      }),
+  });
+  return { port, seen };
+}
+
+describe('a STARTTLS port that speaks implicit TLS (143 set up as IMAPS)', () => {
+  it('is found within 3 s of complete silence with the default deadlines, not after the 30 s greeting deadline', async () => {
+    const server = await tlsServer();
+    const started = performance.now();
+    // The default greeting deadline (30 s), port deadline and silence threshold (3 s).
+    const result = await probe(server.port, 'imap', {
+      limits: { greetingMs: 30_000, portMs: 60_000, silenceMs: 3000, tlsMs: 5000 },
+    });
+    const elapsed = performance.now() - started;
+    expect(result.status).toBe('wrong-tls-mode');
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'tls-handshake' });
+    expect(result.crossCheck?.detail).toMatch(/^TLSv1\.[23] /);
+    expect(result.statusDetail).toMatch(/after 3000 ms of silence/);
+    expect(elapsed).toBeGreaterThanOrEqual(2900);
+    expect(elapsed).toBeLessThan(4500);
+    // The first connection was sent nothing (no LOGOUT nudge); the second one's first byte was a TLS handshake.
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[0]?.firstByte).toBeUndefined();
+    expect(server.seen[1]?.firstByte).toBe(0x16);
+    expect(server.seen[1]?.openedAt).toBeGreaterThanOrEqual(2900);
+    expect(findingIds(result)).toEqual(['tls-on-plaintext-port']);
+  });
+
+  it('with a small silence threshold, the same in a fraction of a second', async () => {
+    const server = await tlsServer();
+    const started = performance.now();
+    const result = await probe(server.port, 'imap', { limits: { greetingMs: 10_000, silenceMs: 200 } });
+    expect(result.status).toBe('wrong-tls-mode');
+    expect(performance.now() - started).toBeLessThan(1200);
+  });
+});
+
+describe('slow plaintext servers are not harmed by the TLS attempt', () => {
+  it('silent for longer than the threshold, then a greeting on the first connection: open, the second connection dropped', async () => {
+    const server = await recordingServer((socket, index) => {
+      if (index === 0) later(socket, 700, '* OK slow but fine\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('latin1');
+        const tag = /^(\S+) (CAPABILITY|LOGOUT)/i.exec(text);
+        if (tag?.[2]?.toUpperCase() === 'CAPABILITY')
+          socket.write(`* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n${tag[1]} OK done\r\n`);
+        else if (tag?.[2]?.toUpperCase() === 'LOGOUT') socket.end(`* BYE\r\n${tag[1]} OK bye\r\n`);
+      });
+    });
+    const result = await probe(server.port, 'imap', {
+      limits: { greetingMs: 3000, silenceMs: 200, portMs: 8000 },
+    });
+    expect(result.status).toBe('open');
+    expect(result.crossCheck).toBeUndefined();
+    expect(
+      result.transcript.some((entry) => /trying a TLS handshake on a second connection/.test(entry.text)),
+    ).toBe(true);
+    expect(server.seen).toHaveLength(2);
+    const [first, second] = server.seen;
+    // The first connection was sent nothing before its greeting; the second got only a ClientHello and was closed
+    // as soon as the first greeted (at 700 ms), long before it could have greeted itself.
+    expect(first?.received[0]?.at).toBeGreaterThanOrEqual(690);
+    expect(second?.received[0]?.bytes[0]).toBe(0x16);
+    expect(second?.closedAt).toBeLessThan(1200);
+  });
+
+  it('on the relay port (25) a silent greet pause is never answered with a ClientHello: one connection only', async () => {
+    const server = await recordingServer((socket) => later(socket, 700, '220 mail.example ESMTP\r\n'));
+    const result = await probe(server.port, 'smtp', {
+      limits: { greetingMs: 1000, silenceMs: 200, portMs: 5000 },
+    });
+    expect(server.seen[0]?.received[0]?.bytes.toString()).toMatch(/^EHLO /);
+    expect(server.seen[0]?.received[0]?.at).toBeGreaterThanOrEqual(690);
+    expect(server.seen).toHaveLength(1);
+    // The greeting was read on the first connection (this server then answers nothing more).
+    expect(result.greeting?.lines).toEqual(['mail.example ESMTP']);
+  });
+
+  it('silent to the end: silent, one TLS attempt (outcome nothing) and no third connection', async () => {
+    const server = await recordingServer(() => {});
+    const result = await probe(server.port, 'submission', { limits: { greetingMs: 800, silenceMs: 200 } });
+    await pause(200);
+    expect(result.status).toBe('silent');
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'nothing' });
+    expect(server.seen).toHaveLength(2);
+    expect(findingIds(result)).toEqual(['server-silent']);
+  });
+});
