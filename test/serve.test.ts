@@ -151,27 +151,47 @@ describe('hostile requests', () => {
     const path = fc.oneof(
       fc.constantFrom('/probe', '/metrics', '//%5B', '//[::1', '//%zz', '*', 'http://a/probe', '/'),
       text.map((t) => `/${t}`),
+      text.map((t) => `//${t}`),
       text,
     );
     const query = fc
       .array(fc.tuple(fc.oneof(fc.constantFrom('target', 'module'), text), text), { maxLength: 4 })
       .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
-    const header = fc.tuple(
-      fc.oneof(
-        fc.constantFrom('Host', 'X-Prometheus-Scrape-Timeout-Seconds', 'Content-Length', 'Transfer-Encoding'),
-        text,
-      ),
-      text,
+    const headerName = fc.constantFrom(
+      'Host',
+      'X-Prometheus-Scrape-Timeout-Seconds',
+      'Accept',
+      'Connection',
+      'Content-Length',
+      'Transfer-Encoding',
+      'X-Forwarded-For',
     );
-    const request = fc.record({
+    // Most requests are well formed up to the part under test, so that they reach the handler; some are not.
+    const wellFormed = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'GET', 'POST', 'HEAD'),
+      path,
+      query,
+      version: fc.constant('HTTP/1.1'),
+      host: fc.constantFrom('127.0.0.1', `127.0.0.1:${serve.port}`, 'localhost', undefined, 'evil.example'),
+      headers: fc.array(
+        fc.tuple(
+          headerName,
+          text.map((t) => t.replace(/[\r\n\0]/g, '')),
+        ),
+        { maxLength: 3 },
+      ),
+      end: fc.constant('\r\n\r\n'),
+    });
+    const anything = fc.record({
       method: fc.oneof(fc.constantFrom('GET', 'POST', 'HEAD', 'OPTIONS', 'CONNECT'), text),
       path,
       query,
       version: fc.oneof(fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', ''), text),
       host: fc.oneof(fc.constantFrom('127.0.0.1', `127.0.0.1:${serve.port}`, 'localhost', undefined), text),
-      headers: fc.array(header, { maxLength: 5 }),
+      headers: fc.array(fc.tuple(fc.oneof(headerName, text), text), { maxLength: 5 }),
       end: fc.constantFrom('\r\n\r\n', '\r\n', '\n\n', ''),
     });
+    const request = fc.oneof({ arbitrary: wellFormed, weight: 3 }, { arbitrary: anything, weight: 1 });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const lines = [
