@@ -424,6 +424,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     // The request target is parsed by hand, never by `new URL`: it throws on `//%5B`, `//[::1`, `//%zz`.
     const raw = request.url ?? '';
     if (!raw.startsWith('/')) return answer(response, 400, 'the request target must be a path\n');
+    if (/%(?![0-9a-f]{2})/i.test(raw))
+      return answer(response, 400, 'a bad percent-escape in the request target\n');
     const mark = raw.indexOf('?');
     const path = mark < 0 ? raw : raw.slice(0, mark);
     if (!hostNamesServer(request.headers.host, socket.localAddress ?? '', hostNames))
