@@ -356,7 +356,11 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         return why ? [`${address} (${why})`] : [];
       });
       if (refused.length > 0)
-        return answer(response, 403, `${named.name} resolves to ${refused.join(', ')}: not probed\n`);
+        return answer(
+          response,
+          403,
+          `${named.name} resolves to ${refused.slice(0, 8).join(', ')}${refused.length > 8 ? ` and ${refused.length - 8} more` : ''}: not probed\n`,
+        );
       // Every port ends at the request's budget less 100 ms, as it stands then (a port that never greeted is
       // `silent`), so that the answer is judged, rendered and sent before the scraper gives up.
       const limits = { ...defaultLimits, ...options.limits };
