@@ -248,6 +248,14 @@ export function requestBudgetMs(
  */
 export class RecentProbes {
   private readonly at = new Map<string, number>();
+  /**
+   * Every take, oldest first, from `head` on (a queue): expiring walks it from the front, never the Map, whose
+   * deleted entries stay as holes until it is rehashed (walking them made each take cost thousands of steps).
+   * An entry whose key was taken again since is stale and skipped.
+   */
+  private keys: string[] = [];
+  private times: number[] = [];
+  private head = 0;
 
   constructor(
     readonly intervalMs: number,
@@ -262,12 +270,20 @@ export class RecentProbes {
   take(key: string, now = monotonicMs()): boolean {
     const last = this.at.get(key);
     if (last !== undefined && now - last < this.intervalMs) return false;
-    this.at.delete(key);
     this.at.set(key, now);
-    // Entries are in the order they were set, so the expired ones are at the front.
-    for (const [oldKey, oldAt] of this.at) {
+    this.keys.push(key);
+    this.times.push(now);
+    while (this.head < this.keys.length) {
+      const oldKey = this.keys[this.head] ?? '';
+      const oldAt = this.times[this.head] ?? 0;
       if (now - oldAt < this.intervalMs && this.at.size <= this.cap) break;
-      this.at.delete(oldKey);
+      if (this.at.get(oldKey) === oldAt) this.at.delete(oldKey);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
     }
     return true;
   }

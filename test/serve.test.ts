@@ -350,6 +350,13 @@ describe('bounds', () => {
     for (let i = 0; i < 200_000; i++) capped.take(`t${i}`, i);
     expect(capped.size).toBe(5000);
     expect(capped.take('t199999', 200_001)).toBe(false); // a recent one is still refused
+    // A target taken again after the interval: its first record, expired, does not forget the second.
+    const again = new RecentProbes(1000);
+    expect(again.take('a', 0)).toBe(true);
+    expect(again.take('a', 1000)).toBe(true);
+    expect(again.take('b', 1500)).toBe(true);
+    expect(again.take('a', 1600)).toBe(false);
+    expect(again.size).toBe(2);
   });
 
   it('a Prometheus scrape timeout shortens the request to that timeout minus 0.5 s', () => {
