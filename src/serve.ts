@@ -381,6 +381,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       // `silent`), so that the answer is judged, rendered and sent before the scraper gives up.
       const limits = { ...defaultLimits, ...options.limits };
       const left = Math.floor(budgetMs - (monotonicMs() - begin) - 100);
+      // Resolving took the whole budget: no port had a chance, and none is reported as if it had.
+      if (left < 50) return failedProbe(response);
       const result = await probeHost(named.name, {
         ports,
         limits: { ...options.limits, portMs: Math.max(1, Math.min(limits.portMs, left)) },
