@@ -145,7 +145,7 @@ function contains(net: Network, address: { family: 4 | 6; bits: bigint }): boole
 const specialRangeTexts = [
   ['127.0.0.0/8', 'a loopback address'],
   ['::1/128', 'a loopback address'],
-  ['169.254.0.0/16', 'a link-local address (169.254.169.254 is the cloud metadata service)'],
+  ['169.254.0.0/16', 'a link-local address (where cloud metadata services answer)'],
   ['fe80::/10', 'a link-local address'],
   ['0.0.0.0/8', 'an unspecified address'],
   ['::/128', 'an unspecified address'],
@@ -330,7 +330,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
 
   const refuseConnection = (socket: net.Socket) => {
     const why = policy(socket.remoteAddress ?? '');
-    if (why) throw new PeerRefusedError(`connected to ${socket.remoteAddress}, ${why}: nothing was sent`);
+    if (why)
+      throw new PeerRefusedError(`connected to ${socket.remoteAddress}, which is ${why}: nothing was sent`);
   };
 
   const probe = async (
@@ -369,13 +370,13 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       const addresses = [...new Map(found.map((entry) => [entry.address, entry])).values()];
       const refused = addresses.flatMap(({ address }) => {
         const why = policy(address);
-        return why ? [`${address} (${why})`] : [];
+        return why ? [`${address} is ${why}`] : [];
       });
       if (refused.length > 0)
         return answer(
           response,
           403,
-          `${named.name} resolves to ${refused.slice(0, 8).join(', ')}${refused.length > 8 ? ` and ${refused.length - 8} more` : ''}: not probed\n`,
+          `${named.name} is not probed: ${refused.slice(0, 8).join('; ')}${refused.length > 8 ? `; and ${refused.length - 8} more` : ''}\n`,
         );
       // Every port ends at the request's budget less 100 ms, as it stands then (a port that never greeted is
       // `silent`), so that the answer is judged, rendered and sent before the scraper gives up.
