@@ -120,6 +120,6 @@ export {
   probeHost,
   resolveHost,
 } from './scan.js';
-export { createProbeServer, modules, parseCidr, type ServeOptions } from './serve.js';
+export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './serve.js';
 export * from './types.js';
 export { version } from './version.js';

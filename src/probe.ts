@@ -2,6 +2,7 @@
  * One port on one address, top to bottom: connect, [TLS], greeting, capabilities, [STARTTLS, TLS,
  * capabilities], goodbye; a second connection only for wrong-TLS-mode evidence; then the opt-in checks.
  */
+import type net from 'node:net';
 import type tls from 'node:tls';
 import { type CheckName, runChecks } from './checks.js';
 import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
@@ -54,6 +55,11 @@ export interface PortTarget {
   connectWatch?: ConnectWatch | undefined;
   /** Awaited before each connection to the port, cross-check and checks included (batch mode's pacing). */
   beforeConnect?: (() => Promise<void>) | undefined;
+  /**
+   * Called with each TCP connection to the port once it is up, before any byte is sent; throws to refuse it
+   * (the port then ends `local-error` with the error's message, nothing sent). `serve` checks the remote address.
+   */
+  afterConnect?: ((socket: net.Socket) => void) | undefined;
 }
 
 /**
@@ -72,7 +78,14 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
   const deadline = new Deadline(target.limits.portMs, target.signal);
-  const session = new Session(target.limits, target.signal, deadline, undefined, target.beforeConnect);
+  const session = new Session(
+    target.limits,
+    target.signal,
+    deadline,
+    undefined,
+    target.beforeConnect,
+    target.afterConnect,
+  );
   const result = await probeOnce(target, session);
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
@@ -85,7 +98,15 @@ export async function probePort(target: PortTarget): Promise<PortResult> {
       dialogue,
       target,
       target.checks,
-      () => new Session(target.limits, target.signal, deadline, origin, target.beforeConnect),
+      () =>
+        new Session(
+          target.limits,
+          target.signal,
+          deadline,
+          origin,
+          target.beforeConnect,
+          target.afterConnect,
+        ),
     );
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
@@ -467,6 +488,7 @@ async function crossCheck(
     first.deadline,
     first.began,
     target.beforeConnect,
+    target.afterConnect,
   );
   let check: CrossCheck;
   let aborted = false;

@@ -49,6 +49,13 @@ export interface ProbeOptions extends ProgressEvents {
   /** The one DNS server to ask (ADDR:PORT), instead of the system resolver. */
   dnsServer?: string;
   /**
+   * The host's addresses, already resolved (and checked, by `serve`): these are probed and the name is not
+   * looked up again, so what was checked is what is probed.
+   */
+  addresses?: HostResult['addresses'];
+  /** Called with each TCP connection once it is up, before any byte is sent; throws to refuse it (PortTarget). */
+  afterConnect?: PortTarget['afterConnect'];
+  /**
    * Call a port filtered before its connect deadline when the rest of the host shows a reliable network
    * (fast-filtered.ts); default true. false waits the whole connect deadline, as before.
    */
@@ -119,10 +126,12 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
     );
   const lookup = options.servername === undefined ? named.name : (normalizeHostName(host)?.name ?? host);
   // getaddrinfo cannot be cancelled; an abort still returns at once (AbortedError, phase 'dns').
-  const resolving = resolveHost(lookup, options.family ?? 'both', new Dns({ server: options.dnsServer }));
+  const resolving = options.addresses
+    ? Promise.resolve(options.addresses)
+    : resolveHost(lookup, options.family ?? 'both', new Dns({ server: options.dnsServer }));
   // Every mail service reaches TLS (implicit or STARTTLS), and the first TLS client context makes Node parse its
   // bundled roots (30-45 ms of CPU): while a name is being resolved off the main thread, that time is free.
-  const literal = isIP(lookup) !== 0;
+  const literal = isIP(lookup) !== 0 || options.addresses !== undefined;
   if (!literal) warmTlsContext(options.ca);
   // An address resolves at once: nothing to abort (the first abort listener costs before the first socket).
   const resolved = literal ? await resolving : await abortable(resolving, options.signal, 'dns');
@@ -151,6 +160,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         checks: options.checks,
         onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
         connectWatch: fast?.watch(address, spec.port),
+        afterConnect: options.afterConnect,
       };
       jobs.push(
         limit(async () => {

@@ -1,14 +1,18 @@
 /**
  * `mailprobe serve`: the engine behind an HTTP endpoint in blackbox_exporter's multi-target pattern.
  * GET /probe?target=HOST&module=MODULE probes HOST's ports of MODULE and answers OpenMetrics text; GET /metrics
- * answers the server's own health. Bounded: probes at once, one probe of a target per interval, a deadline per
- * request, and, when told, only targets inside allowed networks (a server that probes what a URL names must not
- * become a way into internal networks).
+ * answers the server's own health. Safe to expose: every request gets an HTTP answer (400 for what cannot be
+ * parsed), a request whose Host is not this server is refused (421: a web page cannot reach it through DNS
+ * rebinding), loopback, link-local, unspecified and multicast targets and this machine's own addresses are
+ * probed only when `allow` names them, a name is resolved once and exactly the addresses checked are probed (the
+ * remote address of each connection is checked again before a byte is sent), the probe ends before Prometheus'
+ * scrape timeout, and memory stays bounded whatever the clients send.
  */
 import type http from 'node:http';
+import type net from 'node:net';
 import { Dns } from './dns.js';
-import { AbortedError, ResolveError, UsageError } from './errors.js';
-import type { Limits } from './limits.js';
+import { AbortedError, abortable, ResolveError, UsageError } from './errors.js';
+import { defaultLimits, type Limits } from './limits.js';
 import { monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { referenceTable } from './reference/table.js';
@@ -26,14 +30,34 @@ export interface ServeOptions {
   maxConcurrent?: number;
   /** Least ms between two probes of the same target and module; sooner is answered 429 (default 1000). */
   minIntervalMs?: number;
-  /** ms a request may take; the probe is then aborted and reported as it stands (default 30000). */
+  /**
+   * ms a request may take (default 30000); a Prometheus scrape's `X-Prometheus-Scrape-Timeout-Seconds` shortens
+   * it to that timeout minus 0.5 s. The ports still running then end at the port deadline, as they stand.
+   */
   deadlineMs?: number;
-  /** When set, targets are probed only if every address they resolve to is inside one of these CIDRs. */
+  /**
+   * When set, targets are probed only if every address they resolve to is inside one of these CIDRs. Loopback,
+   * link-local, unspecified and multicast addresses, and this machine's own, need a network named here that is
+   * no wider than their range (127.0.0.0/8, 169.254.169.254/32, fe80::/10; this machine's addresses one by one),
+   * whether or not the list is set: 0.0.0.0/0 does not name them.
+   */
   allow?: string[];
+  /** Host names (besides the address a request arrived at) that a request's Host header may name. */
+  hostNames?: string[];
   /** Findings at or above this severity make probe_success 0 (default high). */
   failOn?: Severity;
   /** The one DNS server to ask, instead of the system resolver. */
   dnsServer?: string;
+}
+
+/** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
+export interface ProbeServer extends http.Server {
+  /**
+   * Stops at once accepting connections and requests, closes every connection with no probe running, lets the
+   * probes running finish for up to `graceMs` (default 5000), then aborts them (they answer as they stand) and
+   * closes every connection. Resolves when the last connection is closed (at most about `graceMs` + 1 s).
+   */
+  shutdown(graceMs?: number): Promise<void>;
 }
 
 /** Modules: `all` (the seven ports of the reference table) and one per service, on its reference port. */
@@ -46,7 +70,7 @@ export const modules: Readonly<Record<string, PortSpec[]>> = Object.freeze({
 
 /** Parses "192.0.2.0/24" or "2001:db8::/32"; throws UsageError otherwise. */
 export function parseCidr(text: string): { address: string; prefix: number; family: 4 | 6 } {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+  const match = /^([^/%]+)\/(\d{1,3})$/.exec(text.trim());
   const family = match ? isIP(match[1] ?? '') : 0;
   const prefix = Number(match?.[2]);
   if (!match || family === 0 || prefix > (family === 4 ? 32 : 128))
@@ -54,20 +78,234 @@ export function parseCidr(text: string): { address: string; prefix: number; fami
   return { address: match[1] ?? '', prefix, family };
 }
 
-export function createProbeServer(options: ServeOptions = {}): http.Server {
-  const net = process.getBuiltinModule('node:net');
-  const allowed = options.allow?.length ? new net.BlockList() : undefined;
-  for (const cidr of options.allow ?? []) {
-    const { address, prefix, family } = parseCidr(cidr);
-    allowed?.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
+/** An IP address in one canonical form: no brackets, no zone id, an IPv4-mapped IPv6 address as the IPv4 one. */
+export function canonicalAddress(text: string): { address: string; family: 4 | 6 } | undefined {
+  const bare = text.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 4) return { address: bare, family };
+  if (family !== 6) return undefined;
+  const address = new (process.getBuiltinModule('node:net').SocketAddress)({ address: bare, family: 'ipv6' })
+    .address;
+  const mapped = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(address);
+  if (mapped?.[1]) return { address: mapped[1], family: 4 };
+  if (mapped?.[2] && mapped[3]) {
+    const high = Number.parseInt(mapped[2], 16);
+    const low = Number.parseInt(mapped[3], 16);
+    return { address: `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, family: 4 };
   }
+  return { address, family: 6 };
+}
+
+/** The address as a number (32 or 128 bits), from canonicalAddress's form. */
+function addressBits(address: string, family: 4 | 6): bigint {
+  if (family === 4) return address.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);
+  const [head = '', tail] = address.split('::');
+  const groups = (text: string) =>
+    text === ''
+      ? []
+      : text.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [Number.parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return all.reduce((n, group) => (n << 16n) | BigInt(group), 0n);
+}
+
+interface Network {
+  text: string;
+  family: 4 | 6;
+  prefix: number;
+  bits: bigint;
+}
+
+function network(text: string): Network {
+  const { address, prefix } = parseCidr(text);
+  const canonical = canonicalAddress(address);
+  if (!canonical) throw new UsageError(`--allow: '${text}' is not a network`);
+  // An IPv4-mapped IPv6 network (::ffff:192.0.2.0/120) is the IPv4 network it maps.
+  const mapped = canonical.family === 4 && isIP(address) === 6;
+  return {
+    text,
+    family: canonical.family,
+    prefix: mapped ? Math.max(0, prefix - 96) : prefix,
+    bits: addressBits(canonical.address, canonical.family),
+  };
+}
+
+function contains(net: Network, address: { family: 4 | 6; bits: bigint }): boolean {
+  if (net.family !== address.family) return false;
+  const shift = BigInt((net.family === 4 ? 32 : 128) - net.prefix);
+  return net.bits >> shift === address.bits >> shift;
+}
+
+/** Ranges never probed unless an allowed network no wider than the range names them. */
+const specialRangeTexts = [
+  ['127.0.0.0/8', 'a loopback address'],
+  ['::1/128', 'a loopback address'],
+  ['169.254.0.0/16', 'a link-local address (where cloud metadata services answer)'],
+  ['fe80::/10', 'a link-local address'],
+  ['0.0.0.0/8', 'an unspecified address'],
+  ['::/128', 'an unspecified address'],
+  ['224.0.0.0/4', 'a multicast address'],
+  ['255.255.255.255/32', 'the broadcast address'],
+  ['ff00::/8', 'a multicast address'],
+];
+
+/** This machine's addresses, canonical (each interface's, loopback included). */
+function ownAddresses(): Set<string> {
+  const found = new Set<string>();
+  for (const list of Object.values(process.getBuiltinModule('node:os').networkInterfaces()))
+    for (const entry of list ?? []) {
+      const canonical = canonicalAddress(entry.address);
+      if (canonical) found.add(canonical.address);
+    }
+  return found;
+}
+
+/**
+ * The address policy of `serve`: why an address is not probed, or undefined when it may be. With `allow`, only
+ * addresses inside one of its networks; whatever `allow` says, a loopback, link-local, unspecified or multicast
+ * address needs an allowed network no wider than its range, and one of this machine's own addresses (other than
+ * loopback) needs an allowed network of that one address (/32, /128).
+ */
+export function addressPolicy(
+  allow: readonly string[],
+  own: () => Set<string> = ownAddresses,
+): (address: string) => string | undefined {
+  const networks = allow.map(network);
+  // Made here, not when the module loads: the probe commands share this bundle.
+  const specialRanges = specialRangeTexts.map(([text = '', kind = '']) => ({ range: network(text), kind }));
+  return (text) => {
+    const canonical = canonicalAddress(text);
+    if (!canonical) return `'${text.slice(0, 60)}' is not an IP address`;
+    const address = { family: canonical.family, bits: addressBits(canonical.address, canonical.family) };
+    const allowedBy = networks.filter((net) => contains(net, address));
+    if (networks.length > 0 && allowedBy.length === 0) return 'outside the allowed networks';
+    for (const { range, kind } of specialRanges)
+      if (contains(range, address) && !allowedBy.some((net) => net.prefix >= range.prefix))
+        return `${kind}, probed only when --allow names it (e.g. --allow ${range.text})`;
+    const width = canonical.family === 4 ? 32 : 128;
+    const loopback = specialRanges.slice(0, 2).some(({ range }) => contains(range, address));
+    if (!loopback && own().has(canonical.address) && !allowedBy.some((net) => net.prefix === width))
+      return `this machine's own address, probed only when --allow names it (--allow ${canonical.address}/${width})`;
+    return undefined;
+  };
+}
+
+/** A connection whose remote address the policy refuses: nothing is sent on it. */
+export class PeerRefusedError extends Error {
+  readonly code = 'EPEERREFUSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeerRefusedError';
+  }
+}
+
+/**
+ * Whether a request's Host header names this server: the address the connection arrived at (an IP literal),
+ * `localhost` when that address is a loopback one, or one of `names`. A missing Host (HTTP/1.0) is accepted:
+ * every browser sends one, and what is refused is a page that reached this server through a name of its own.
+ */
+export function hostNamesServer(host: string | undefined, localAddress: string, names: Set<string>): boolean {
+  if (host === undefined) return true;
+  const match = /^(?:\[([^\]]*)\]|([^:]*))(?::\d*)?$/.exec(host.trim());
+  const name = (match?.[1] ?? match?.[2] ?? '').toLowerCase().replace(/\.$/, '');
+  if (!match || name === '') return false;
+  if (names.has(name)) return true;
+  const local = canonicalAddress(localAddress);
+  const given = canonicalAddress(name);
+  if (local && given) return local.address === given.address;
+  return (
+    name === 'localhost' &&
+    local !== undefined &&
+    (local.family === 4 ? local.address.startsWith('127.') : local.address === '::1')
+  );
+}
+
+/**
+ * The time a probe request may take: the server's deadline, or the Prometheus scrape timeout minus 0.5 s (half
+ * of it under 1 s) when shorter, as blackbox_exporter does, so a stalled port is reported before Prometheus gives
+ * up. undefined when the header is not a positive number of seconds.
+ */
+export function requestBudgetMs(
+  header: string | string[] | undefined,
+  deadlineMs: number,
+): number | undefined {
+  if (header === undefined) return deadlineMs;
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  const ms = seconds * 1000;
+  return Math.max(1, Math.floor(Math.min(deadlineMs, ms >= 1000 ? ms - 500 : ms / 2)));
+}
+
+/**
+ * When each target and module was last probed, for the minimum interval: entries older than the interval are
+ * dropped, the oldest first, and at most `cap` entries are kept (beyond it the oldest is forgotten, and that
+ * target may be probed again sooner), so memory stays bounded however many distinct targets clients name.
+ */
+export class RecentProbes {
+  private readonly at = new Map<string, number>();
+  /**
+   * Every take, oldest first, from `head` on (a queue): expiring walks it from the front, never the Map, whose
+   * deleted entries stay as holes until it is rehashed (walking them made each take cost thousands of steps).
+   * An entry whose key was taken again since is stale and skipped.
+   */
+  private keys: string[] = [];
+  private times: number[] = [];
+  private head = 0;
+
+  constructor(
+    readonly intervalMs: number,
+    readonly cap = 100_000,
+  ) {}
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  /** true (and recorded) when `key` may be probed now; false when it was probed less than the interval ago. */
+  take(key: string, now = monotonicMs()): boolean {
+    const last = this.at.get(key);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    this.at.set(key, now);
+    this.keys.push(key);
+    this.times.push(now);
+    while (this.head < this.keys.length) {
+      const oldKey = this.keys[this.head] ?? '';
+      const oldAt = this.times[this.head] ?? 0;
+      if (now - oldAt < this.intervalMs && this.at.size <= this.cap) break;
+      if (this.at.get(oldKey) === oldAt) this.at.delete(oldKey);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return true;
+  }
+}
+
+const openMetricsType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+export function createProbeServer(options: ServeOptions = {}): ProbeServer {
+  const policy = addressPolicy(options.allow ?? []);
+  const hostNames = new Set((options.hostNames ?? []).map((name) => name.toLowerCase().replace(/\.$/, '')));
   const maxConcurrent = options.maxConcurrent ?? 4;
   const minIntervalMs = options.minIntervalMs ?? 1000;
   const deadlineMs = options.deadlineMs ?? 30_000;
   const dns = new Dns({ server: options.dnsServer });
-  const last = new Map<string, number>();
+  const recent = new RecentProbes(minIntervalMs);
   const stats = { inFlight: 0, requests: new Map<number, number>(), probeSeconds: 0, probes: 0 };
   const started = Date.now() / 1000;
+  /** Each open connection, with the number of its requests not yet answered. */
+  const connections = new Map<net.Socket, number>();
+  /** The abort controllers of the probes running. */
+  const running = new Set<AbortController>();
+  let closing = false;
 
   const answer = (
     response: http.ServerResponse,
@@ -75,71 +313,94 @@ export function createProbeServer(options: ServeOptions = {}): http.Server {
     body: string,
     type = 'text/plain; charset=utf-8',
   ) => {
+    if (response.headersSent || response.writableEnded) return;
     stats.requests.set(code, (stats.requests.get(code) ?? 0) + 1);
-    response.writeHead(code, { 'content-type': type });
+    response.writeHead(code, { 'content-type': type, ...(closing ? { connection: 'close' } : {}) });
     response.end(body);
   };
 
-  const probe = async (url: URL, response: http.ServerResponse) => {
-    const target = url.searchParams.get('target') ?? '';
-    const module = url.searchParams.get('module') ?? 'all';
+  const failedProbe = (response: http.ServerResponse) =>
+    // A target that does not resolve is an answer, as blackbox_exporter gives it: the probe failed.
+    answer(
+      response,
+      200,
+      `# TYPE probe_success gauge\n# HELP probe_success The probe succeeded.\nprobe_success 0\n# EOF\n`,
+      openMetricsType,
+    );
+
+  const refuseConnection = (socket: net.Socket) => {
+    const why = policy(socket.remoteAddress ?? '');
+    if (why)
+      throw new PeerRefusedError(`connected to ${socket.remoteAddress}, which is ${why}: nothing was sent`);
+  };
+
+  const probe = async (
+    query: URLSearchParams,
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ) => {
+    const target = query.get('target') ?? '';
+    const module = query.get('module') ?? 'all';
     const named = normalizeHostName(target);
     if (!named || (!isIP(named.name) && !isHostName(named.name)))
       return answer(response, 400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
-    const ports = modules[module];
+    const ports = Object.hasOwn(modules, module) ? modules[module] : undefined;
     if (!ports)
       return answer(
         response,
         400,
         `module: '${module.slice(0, 50)}' is not one of ${Object.keys(modules).join(', ')}\n`,
       );
+    const budgetMs = requestBudgetMs(request.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs);
+    if (budgetMs === undefined)
+      return answer(response, 400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
     if (stats.inFlight >= maxConcurrent)
       return answer(response, 503, `${maxConcurrent} probes are running already\n`);
-    const key = `${named.name} ${module}`;
-    const now = Date.now();
-    if (now - (last.get(key) ?? 0) < minIntervalMs)
+    if (!recent.take(`${named.name} ${module}`))
       return answer(response, 429, `${named.name} was probed less than ${minIntervalMs} ms ago\n`);
-    last.set(key, now);
     stats.inFlight++;
     const begin = monotonicMs();
+    const controller = new AbortController();
+    running.add(controller);
+    const timer = setTimeout(() => controller.abort(), budgetMs);
     try {
-      if (allowed) {
-        const addresses = await dns.addresses(named.name);
-        const outside = addresses.filter((a) => !allowed.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6'));
-        if (outside.length > 0)
-          return answer(
-            response,
-            403,
-            `${named.name} resolves to ${outside.map((a) => a.address).join(', ')}, outside the allowed networks\n`,
-          );
-      }
+      // Resolved once: the addresses checked are the addresses probed (a name served with TTL 0 cannot answer
+      // the check with one address and the probe with another).
+      const found = await abortable(dns.addresses(named.name), controller.signal, 'dns');
+      const addresses = [...new Map(found.map((entry) => [entry.address, entry])).values()];
+      const refused = addresses.flatMap(({ address }) => {
+        const why = policy(address);
+        return why ? [`${address} is ${why}`] : [];
+      });
+      if (refused.length > 0)
+        return answer(
+          response,
+          403,
+          `${named.name} is not probed: ${refused.slice(0, 8).join('; ')}${refused.length > 8 ? `; and ${refused.length - 8} more` : ''}\n`,
+        );
+      // Every port ends at the request's budget less 100 ms, as it stands then (a port that never greeted is
+      // `silent`), so that the answer is judged, rendered and sent before the scraper gives up.
+      const limits = { ...defaultLimits, ...options.limits };
+      const left = Math.floor(budgetMs - (monotonicMs() - begin) - 100);
+      // Resolving took the whole budget: no port had a chance, and none is reported as if it had.
+      if (left < 50) return failedProbe(response);
       const result = await probeHost(named.name, {
         ports,
-        limits: options.limits ?? {},
+        limits: { ...options.limits, portMs: Math.max(1, Math.min(limits.portMs, left)) },
         ...(options.ca ? { ca: options.ca } : {}),
-        ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
-        signal: AbortSignal.timeout(deadlineMs),
+        addresses,
+        afterConnect: refuseConnection,
+        signal: controller.signal,
       });
       const judged = judge([result], { failOn: options.failOn ?? 'high' });
-      answer(
-        response,
-        200,
-        renderOpenMetrics(judged.hosts, judged.outcome),
-        'application/openmetrics-text; version=1.0.0; charset=utf-8',
-      );
+      answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);
     } catch (error) {
-      if (error instanceof ResolveError || error instanceof AbortedError) {
-        // A target that does not resolve is an answer, as blackbox_exporter gives it: the probe failed.
-        answer(
-          response,
-          200,
-          `# TYPE probe_success gauge\n# HELP probe_success The probe succeeded.\nprobe_success 0\n# EOF\n`,
-          'application/openmetrics-text; version=1.0.0; charset=utf-8',
-        );
-      } else if (error instanceof UsageError) answer(response, 400, `${error.message}\n`);
-      else
-        answer(response, 500, `internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (error instanceof ResolveError || error instanceof AbortedError) failedProbe(response);
+      else if (error instanceof UsageError) answer(response, 400, `${error.message}\n`);
+      else throw error;
     } finally {
+      clearTimeout(timer);
+      running.delete(controller);
       stats.inFlight--;
       stats.probes++;
       stats.probeSeconds += (monotonicMs() - begin) / 1000;
@@ -160,25 +421,93 @@ export function createProbeServer(options: ServeOptions = {}): http.Server {
       ...[...stats.requests].map(
         ([code, count]) => `mailprobe_serve_requests_total{code="${code}"} ${count}`,
       ),
+      '# TYPE mailprobe_serve_recent_targets gauge',
+      '# HELP mailprobe_serve_recent_targets Targets remembered for the minimum interval (bounded).',
+      `mailprobe_serve_recent_targets ${recent.size}`,
+      '# TYPE process_resident_memory_bytes gauge',
+      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
       '# TYPE mailprobe_serve_start_time_seconds gauge',
       '# HELP mailprobe_serve_start_time_seconds When the server started (Unix time).',
       `mailprobe_serve_start_time_seconds ${started}`,
       '# EOF',
     ];
-    answer(
-      response,
-      200,
-      `${lines.join('\n')}\n`,
-      'application/openmetrics-text; version=1.0.0; charset=utf-8',
-    );
+    answer(response, 200, `${lines.join('\n')}\n`, openMetricsType);
+  };
+
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const socket = request.socket;
+    connections.set(socket, (connections.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const count = (connections.get(socket) ?? 1) - 1;
+      if (connections.has(socket)) connections.set(socket, count);
+      if (closing && count === 0) socket.destroy();
+    });
+    if (closing) return answer(response, 503, 'shutting down\n');
+    // The request target is parsed by hand, never by `new URL`: it throws on `//%5B`, `//[::1`, `//%zz`.
+    const raw = request.url ?? '';
+    if (!raw.startsWith('/')) return answer(response, 400, 'the request target must be a path\n');
+    if (/%(?![0-9a-f]{2})/i.test(raw))
+      return answer(response, 400, 'a bad percent-escape in the request target\n');
+    const mark = raw.indexOf('?');
+    const path = mark < 0 ? raw : raw.slice(0, mark);
+    if (!hostNamesServer(request.headers.host, socket.localAddress ?? '', hostNames))
+      return answer(
+        response,
+        421,
+        `Host '${String(request.headers.host).slice(0, 100)}' is not this server: use its address, or name the host with --host-name\n`,
+      );
+    if (request.method !== 'GET') return answer(response, 405, 'only GET\n');
+    if (path === '/probe')
+      return void probe(new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1)), request, response).catch(
+        (error: unknown) =>
+          answer(
+            response,
+            500,
+            `internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+          ),
+      );
+    if (path === '/metrics') return health(response);
+    answer(response, 404, 'GET /probe?target=HOST&module=MODULE or GET /metrics\n');
   };
 
   // node:http on first use: the probe commands that share this bundle never load it.
-  return process.getBuiltinModule('node:http').createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (request.method !== 'GET') return answer(response, 405, 'only GET\n');
-    if (url.pathname === '/probe') return void probe(url, response);
-    if (url.pathname === '/metrics') return health(response);
-    answer(response, 404, 'GET /probe?target=HOST&module=MODULE or GET /metrics\n');
+  const server = process.getBuiltinModule('node:http').createServer((request, response) => {
+    try {
+      handle(request, response);
+    } catch (error) {
+      answer(response, 500, `internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }) as ProbeServer;
+  // A client has 10 s to send its request's headers (Node's default is 60 s).
+  server.headersTimeout = 10_000;
+  server.on('connection', (socket: net.Socket) => {
+    connections.set(socket, 0);
+    socket.once('close', () => connections.delete(socket));
   });
+  server.shutdown = (graceMs = 5000) => {
+    closing = true;
+    server.close();
+    // Connections with no request being answered (idle, or half a request sent) are closed at once.
+    for (const [socket, count] of connections) if (count === 0) socket.destroy();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(abortAt);
+        clearTimeout(giveUpAt);
+        clearInterval(watch);
+        for (const socket of connections.keys()) socket.destroy();
+        resolve();
+      };
+      const abortAt = setTimeout(() => {
+        for (const controller of running) controller.abort();
+      }, graceMs);
+      // An aborted probe answers within milliseconds; a client that does not read its answer is not waited for.
+      const giveUpAt = setTimeout(done, graceMs + 1000);
+      const watch = setInterval(() => {
+        if (connections.size === 0) done();
+      }, 20);
+      if (connections.size === 0) done();
+    });
+  };
+  return server;
 }

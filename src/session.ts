@@ -41,6 +41,11 @@ export class Session {
     origin?: number,
     /** Awaited before every connection this session opens (batch mode paces connections to an address here). */
     private readonly beforeConnect?: () => Promise<void>,
+    /**
+     * Called with every TCP connection once it is up, before a byte is sent on it; throws to refuse it (`serve`
+     * checks the remote address against its allowed networks here). The socket is then destroyed.
+     */
+    private readonly afterConnect?: (socket: net.Socket) => void,
   ) {
     this.deadline = deadline ?? new Deadline(limits.portMs, signal);
     this.began = origin ?? monotonicMs();
@@ -93,6 +98,19 @@ export class Session {
       await this.beforeConnect();
       this.deadline.extend(monotonicMs() - waitStart);
     }
+    const socket = await this.connectTcp(address, port, watch);
+    if (this.afterConnect) {
+      try {
+        this.afterConnect(socket);
+      } catch (error) {
+        socket.destroy();
+        throw error;
+      }
+    }
+    return socket;
+  }
+
+  private connectTcp(address: string, port: number, watch: ConnectWatch | undefined): Promise<net.Socket> {
     return this.phase('connect', this.limits.connectMs, async () => {
       if (!watch) return connectTcp(address, port, (s) => this.track(s));
       watch.started();

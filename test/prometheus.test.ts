@@ -38,9 +38,14 @@ describe.skipIf(missing !== undefined)('with a real Prometheus', () => {
         // 110: nothing listens
       ];
       const wanted = ['MailPortNotWorking', 'MailPortNotSafe', 'MailCertificateExpiringSoon'];
+      const spec = {
+        wanted,
+        interval: '3s',
+        serveArgs: ['--allow', '127.0.0.0/8', '--timeout', '2000'],
+      };
       const run = await ns.scenario({
         servers,
-        run: [process.execPath, `${root}test/helpers/prometheus-scenario.mjs`, ca, JSON.stringify(wanted)],
+        run: [process.execPath, `${root}test/helpers/prometheus-scenario.mjs`, ca, JSON.stringify(spec)],
       });
       const result = JSON.parse(run.stdout) as {
         alerts: Record<string, string>[];
@@ -65,6 +70,39 @@ describe.skipIf(missing !== undefined)('with a real Prometheus', () => {
       ns.destroy();
     }
   }, 90_000);
+
+  it('fires MailPortNotWorking for a server that accepts and never greets, within the default 10 s scrape timeout', async () => {
+    // serve's own defaults (a 30 s greeting deadline, 30 s per request), Prometheus' default scrape timeout
+    // (10 s): without the scrape-timeout header honoured, the scrape times out, no series exists, and the
+    // shipped alert never fires for the very server it exists for.
+    sweepStaleNamespaces();
+    const ns = new Netns();
+    try {
+      const spec = { wanted: ['MailPortNotWorking'], interval: '12s', serveArgs: ['--allow', '127.0.0.0/8'] };
+      const run = await ns.scenario({
+        servers: [{ protocol: 'tcp-silent', port: 587, host: '127.0.0.1' }],
+        run: [process.execPath, `${root}test/helpers/prometheus-scenario.mjs`, ca, JSON.stringify(spec)],
+      });
+      const result = JSON.parse(run.stdout) as {
+        alerts: Record<string, string>[];
+        series: (Record<string, string> & { value: string })[];
+      };
+      const at587 = (name: string) => result.series.filter((s) => s.__name__ === name && s.port === '587');
+      expect(at587('mailprobe_port_up').map((s) => s.value)).toEqual(['0']);
+      expect(at587('mailprobe_port_status').map((s) => s.status)).toEqual(['silent']);
+      expect(result.series.find((s) => s.__name__ === 'up' && s.job === 'mailprobe')?.value).toBe('1');
+      const took = Number(result.series.find((s) => s.__name__ === 'scrape_duration_seconds')?.value);
+      expect(took).toBeGreaterThan(9);
+      expect(took).toBeLessThan(10);
+      expect(
+        result.alerts.some(
+          (a) => a.alertname === 'MailPortNotWorking' && a.port === '587' && a.service === 'submission',
+        ),
+      ).toBe(true);
+    } finally {
+      ns.destroy();
+    }
+  }, 120_000);
 });
 
 describe('the endpoint', () => {

@@ -10,5 +10,5 @@ export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
-export { createProbeServer, parseCidr } from '../serve.js';
+export { canonicalAddress, createProbeServer, parseCidr } from '../serve.js';
 export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';

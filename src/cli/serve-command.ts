@@ -1,7 +1,10 @@
-/** `mailprobe serve`: the Prometheus endpoint (src/serve.ts), with its limits checked, until SIGINT or SIGTERM. */
+/**
+ * `mailprobe serve`: the Prometheus endpoint (src/serve.ts), with its limits checked, until SIGINT or SIGTERM
+ * (then it stops accepting at once, gives the running probes `--grace` ms, and exits 0).
+ */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { isIP } from '../net/names.js';
+import { isHostName, isIP } from '../net/names.js';
 import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'serve';
@@ -19,10 +22,29 @@ export function builder(yargs: Argv) {
     .option('deadline', { type: 'string', describe: 'ms a probe request may take (default 30000)' })
     .option('allow', {
       type: 'string',
-      describe: 'probe only targets whose every address is in this network (CIDR), repeatable',
+      describe:
+        "probe only targets whose every address is in this network (CIDR), repeatable; loopback, link-local, multicast and this machine's addresses only when named (127.0.0.0/8, 169.254.0.0/16, fe80::/10, ADDRESS/32)",
+    })
+    .option('allow-any', {
+      type: 'boolean',
+      describe:
+        "with a --listen other clients can reach and no --allow: start anyway, and probe any address that is not loopback, link-local, multicast or this machine's (internal networks included: a risk)",
+    })
+    .option('host-name', {
+      type: 'string',
+      describe:
+        'a name clients reach this server by (the Host header), besides its address; other Host headers get 421; repeatable',
+    })
+    .option('grace', {
+      type: 'string',
+      describe: 'on SIGTERM or SIGINT, ms the running probes may take before they are aborted (default 5000)',
     })
     .options(probeBasicOptions)
     .example('$0 serve --allow 192.0.2.0/24', 'probe only hosts in 192.0.2.0/24')
+    .example(
+      '$0 serve --listen 192.0.2.5:9925 --allow 198.51.100.0/24 --host-name prober.example.net',
+      'reachable by a Prometheus on another machine, probing one network only',
+    )
     .example('curl "http://127.0.0.1:9925/probe?target=mail.example.com&module=submission"', 'one probe');
 }
 
@@ -32,6 +54,9 @@ interface Args {
   'min-interval'?: string | undefined;
   deadline?: string | undefined;
   allow?: string | string[] | undefined;
+  'allow-any'?: boolean | undefined;
+  'host-name'?: string | string[] | undefined;
+  grace?: string | undefined;
   timeout?: string | undefined;
   ca?: string | undefined;
   'dns-server'?: string | undefined;
@@ -44,15 +69,30 @@ export async function handler(args: Args): Promise<void> {
   const port = Number(match?.[3]);
   if (!match || isIP(host) === 0 || port < 1 || port > 65535)
     throw new UsageError(`--listen: '${listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:9925 or [::1]:9925)`);
-  const allow = args.allow === undefined ? [] : Array.isArray(args.allow) ? args.allow : [args.allow];
+  const list = (value: string | string[] | undefined) =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const allow = list(args.allow);
+  const hostNames = list(args['host-name']);
+  for (const name of hostNames)
+    if (!isHostName(name.replace(/\.$/, '')))
+      throw new UsageError(`--host-name: '${name.slice(0, 80)}' is not a host name`);
+  const grace = positiveInteger(args.grace, '--grace', 600_000) ?? 5000;
   const basics = probeBasics(args);
-  const { createProbeServer, parseCidr } = await import('./engine.js');
+  const { canonicalAddress, createProbeServer, parseCidr } = await import('./engine.js');
   for (const cidr of allow) parseCidr(cidr);
+  // Only a loopback listener is out of other machines' reach: anything else must say what it may probe.
+  const canonical = canonicalAddress(host);
+  const loopback = canonical?.address.startsWith('127.') === true || canonical?.address === '::1';
+  if (!loopback && allow.length === 0 && !args['allow-any'])
+    throw new UsageError(
+      `--listen ${listen} can be reached from other machines: name the networks it may probe with --allow CIDR, or pass --allow-any to let it probe any public or private address`,
+    );
   const server = createProbeServer({
     maxConcurrent: positiveInteger(args['max-concurrent'], '--max-concurrent', 1000) ?? 4,
     minIntervalMs: positiveInteger(args['min-interval'], '--min-interval', 86_400_000) ?? 1000,
     deadlineMs: positiveInteger(args.deadline, '--deadline', 600_000) ?? 30_000,
     allow,
+    hostNames,
     ...basics,
   });
   await new Promise<void>((resolve, reject) => {
@@ -63,8 +103,17 @@ export async function handler(args: Args): Promise<void> {
   });
   process.stderr.write(`mailprobe serve: listening on http://${listen}/probe and /metrics\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    let stopping = false;
+    const stop = () => {
+      // A second signal does not wait for the grace.
+      if (stopping) process.exit(0);
+      stopping = true;
+      void server.shutdown(grace).then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  process.exitCode = 0;
+  // A name lookup still running in the resolver's threads cannot be cancelled: it does not hold the exit up.
+  setTimeout(() => process.exit(0), 200).unref();
 }

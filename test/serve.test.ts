@@ -1,0 +1,460 @@
+/**
+ * `mailprobe serve` facing hostile clients, hostile DNS and a shutdown: every request gets an HTTP answer and
+ * the process lives on (random request lines, paths, queries and headers on raw sockets); a name resolved with
+ * TTL 0 to an allowed address and then to another is never probed at the other (system resolver and
+ * --dns-server); loopback, link-local, unspecified, multicast and this machine's own addresses are probed only
+ * when --allow names them, a reachable --listen needs --allow or --allow-any, a foreign Host header gets 421;
+ * SIGTERM ends it within the grace with exit 0; the per-target memory is bounded.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { probeHost } from '../src/scan.js';
+import {
+  addressPolicy,
+  canonicalAddress,
+  createProbeServer,
+  PeerRefusedError,
+  RecentProbes,
+  requestBudgetMs,
+} from '../src/serve.js';
+import { cli, mainScript, root } from './helpers/cli.js';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+
+/** A TCP port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The built CLI's `serve` on 127.0.0.1, once it listens. */
+async function startServe(
+  args: string[],
+): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [mainScript, 'serve', '--listen', `127.0.0.1:${port}`, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let i = 0; i < 100 && !stderr.includes('listening'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (!stderr.includes('listening')) throw new Error(`serve did not start: ${stderr}`);
+  return { child, port, stderr: () => stderr };
+}
+
+/** Sends raw bytes on a fresh connection, half-closes it, and returns what came back until the close (or 3 s). */
+function rawRequest(port: number, bytes: Buffer | string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = '';
+    const timer = setTimeout(() => socket.destroy(), 3000);
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.end(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  });
+}
+
+async function metricsAnswer(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  await response.text();
+  return response.status;
+}
+
+describe('hostile requests', () => {
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  let deadDns: dgram.Socket;
+  beforeAll(async () => {
+    // Names go to a DNS server on loopback that never answers; the only address --allow names is 127.0.0.2,
+    // where nothing listens: whatever the random requests say, nothing leaves this machine.
+    deadDns = dgram.createSocket('udp4');
+    deadDns.on('message', () => {});
+    await new Promise<void>((resolve) => deadDns.bind(0, '127.0.0.1', resolve));
+    serve = await startServe([
+      '--allow',
+      '127.0.0.2/32',
+      '--dns-server',
+      `127.0.0.1:${deadDns.address().port}`,
+      '--deadline',
+      '500',
+      '--min-interval',
+      '1',
+    ]);
+  });
+  afterAll(() => {
+    serve.child.kill('SIGKILL');
+    deadDns.close();
+  });
+
+  it('answers the request targets that ended the process (//%5B, //[::1, //%zz) with an HTTP status', async () => {
+    for (const path of ['//%5B', '//[::1', '//%zz', '/probe/%zz?target=x', '/%5B?target=%zz&module=%5B']) {
+      const answer = await rawRequest(serve.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      expect(answer, path).toMatch(/^HTTP\/1\.1 (400|404) /);
+    }
+    expect(serve.child.exitCode).toBe(null);
+    expect(await metricsAnswer(serve.port)).toBe(200);
+  });
+
+  it('answers module=__proto__, constructor, toString 400 with the list of modules', async () => {
+    for (const module of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const response = await fetch(`http://127.0.0.1:${serve.port}/probe?target=127.0.0.2&module=${module}`);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('is not one of all, smtp, submissions, submission, imap');
+    }
+  });
+
+  it('still answers /metrics after random request lines, paths, queries and headers (property)', async () => {
+    const weird = fc.constantFrom(
+      '%',
+      '%zz',
+      '%5B',
+      '%00',
+      '[',
+      ']',
+      '[::1',
+      '//',
+      '?',
+      '&',
+      '=',
+      '#',
+      '..',
+      '\u00ff',
+      '\u0000',
+      ' ',
+      '\t',
+      '\r',
+      '\n',
+      '__proto__',
+      'constructor',
+      '127.0.0.2',
+      'mail.test',
+      'target',
+      'module',
+      'all',
+    );
+    const text = fc
+      .array(fc.oneof(weird, fc.string({ maxLength: 12 })), { maxLength: 8 })
+      .map((p) => p.join(''));
+    const path = fc.oneof(
+      fc.constantFrom('/probe', '/metrics', '//%5B', '//[::1', '//%zz', '*', 'http://a/probe', '/'),
+      text.map((t) => `/${t}`),
+      text.map((t) => `//${t}`),
+      text,
+    );
+    const query = fc
+      .array(fc.tuple(fc.oneof(fc.constantFrom('target', 'module'), text), text), { maxLength: 4 })
+      .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
+    const headerName = fc.constantFrom(
+      'Host',
+      'X-Prometheus-Scrape-Timeout-Seconds',
+      'Accept',
+      'Connection',
+      'Content-Length',
+      'Transfer-Encoding',
+      'X-Forwarded-For',
+    );
+    // Most requests are well formed up to the part under test, so that they reach the handler; some are not.
+    const wellFormed = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'GET', 'POST', 'HEAD'),
+      path,
+      query,
+      version: fc.constant('HTTP/1.1'),
+      host: fc.constantFrom('127.0.0.1', `127.0.0.1:${serve.port}`, 'localhost', undefined, 'evil.example'),
+      headers: fc.array(
+        fc.tuple(
+          headerName,
+          text.map((t) => t.replace(/[\r\n\0]/g, '')),
+        ),
+        { maxLength: 3 },
+      ),
+      end: fc.constant('\r\n\r\n'),
+    });
+    const anything = fc.record({
+      method: fc.oneof(fc.constantFrom('GET', 'POST', 'HEAD', 'OPTIONS', 'CONNECT'), text),
+      path,
+      query,
+      version: fc.oneof(fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', ''), text),
+      host: fc.oneof(fc.constantFrom('127.0.0.1', `127.0.0.1:${serve.port}`, 'localhost', undefined), text),
+      headers: fc.array(fc.tuple(fc.oneof(headerName, text), text), { maxLength: 5 }),
+      end: fc.constantFrom('\r\n\r\n', '\r\n', '\n\n', ''),
+    });
+    const request = fc.oneof({ arbitrary: wellFormed, weight: 3 }, { arbitrary: anything, weight: 1 });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const lines = [
+          `${r.method} ${r.path}${r.query} ${r.version}`.trimEnd(),
+          ...(r.host === undefined ? [] : [`Host: ${r.host}`]),
+          ...r.headers.map(([name, value]) => `${name}: ${value}`),
+        ];
+        await rawRequest(serve.port, Buffer.from(`${lines.join('\r\n')}${r.end}`, 'utf8'));
+        expect(serve.child.exitCode).toBe(null);
+        expect(await metricsAnswer(serve.port)).toBe(200);
+      }),
+      { numRuns: 300 },
+    );
+    expect(serve.stderr()).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  }, 120_000);
+});
+
+describe('the safe defaults', () => {
+  const servers: http.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  });
+  async function start(options: Parameters<typeof createProbeServer>[0]) {
+    const server = createProbeServer({ limits: { connectMs: 500 }, minIntervalMs: 1, ...options });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return (path: string, host = `127.0.0.1:${port}`) =>
+      new Promise<{ code: number; body: string }>((resolve, reject) => {
+        const request = http.get({ host: '127.0.0.1', port, path, headers: { host } }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ code: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+      });
+  }
+  const own = Object.values(os.networkInterfaces())
+    .flat()
+    .map((entry) => entry?.address ?? '')
+    .find(
+      (address) =>
+        address !== '' && !address.startsWith('127.') && address !== '::1' && !address.startsWith('fe80'),
+    );
+
+  it('probes no loopback, link-local, unspecified, multicast or own address unless --allow names it', async () => {
+    const get = await start({});
+    const refused = [
+      '127.0.0.1',
+      '127.1.2.3',
+      '[::1]',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '169.254.169.254',
+      'fe80::1%25lo',
+      '[fe80::2%25lo]',
+      '0.0.0.0',
+      '[::]',
+      '224.0.0.1',
+      'ff02::1',
+      ...(own ? [own] : []),
+    ];
+    for (const target of refused) {
+      const answer = await get(`/probe?target=${target}&module=submission`);
+      expect(answer.code, target).toBe(403);
+      expect(answer.body).toMatch(/probed only when --allow names it/);
+    }
+    // A wide network does not name them; one no wider than their range does.
+    const wide = await start({ allow: ['0.0.0.0/0', '::/0'] });
+    expect((await wide('/probe?target=127.0.0.1&module=submission')).code).toBe(403);
+    expect((await wide('/probe?target=169.254.169.254&module=submission')).code).toBe(403);
+    const named = await start({ allow: ['127.0.0.0/8'] });
+    expect((await named('/probe?target=127.0.0.1&module=submission')).code).toBe(200);
+    expect((await named('/probe?target=::ffff:127.0.0.1&module=pop3')).code).toBe(200);
+    expect((await named('/probe?target=169.254.169.254&module=submission')).code).toBe(403);
+  });
+
+  it('the policy reads IPv4-mapped IPv6 and zone ids as the addresses they are', () => {
+    const policy = addressPolicy(['192.0.2.0/24'], () => new Set(['203.0.113.7']));
+    expect(policy('192.0.2.9')).toBe(undefined);
+    expect(policy('::ffff:192.0.2.9')).toBe(undefined);
+    expect(policy('0:0:0:0:0:ffff:c000:209')).toBe(undefined);
+    expect(policy('::ffff:127.0.0.1')).toMatch(/outside/);
+    expect(policy('fe80::1%eth0')).toMatch(/outside/);
+    expect(addressPolicy(['fe80::/10'])('fe80::1%eth0')).toBe(undefined);
+    expect(addressPolicy(['::/0'])('fe80::1%eth0')).toMatch(/link-local/);
+    expect(addressPolicy([], () => new Set(['203.0.113.7']))('203.0.113.7')).toMatch(/own address/);
+    expect(addressPolicy(['203.0.113.0/24'], () => new Set(['203.0.113.7']))('203.0.113.7')).toMatch(/own/);
+    expect(addressPolicy(['203.0.113.7/32'], () => new Set(['203.0.113.7']))('203.0.113.7')).toBe(undefined);
+    expect(canonicalAddress('[::FFFF:7F00:1]')).toEqual({ address: '127.0.0.1', family: 4 });
+  });
+
+  it('answers 421 to a Host that is not this server, unless it is named with --host-name', async () => {
+    const get = await start({ allow: ['127.0.0.0/8'], hostNames: ['prober.example.net'] });
+    expect((await get('/metrics', 'rebound.example.com:9925')).code).toBe(421);
+    expect((await get('/probe?target=127.0.0.1&module=submission', 'attacker.example')).code).toBe(421);
+    expect((await get('/metrics', '127.0.0.2')).code).toBe(421);
+    expect((await get('/metrics', 'localhost:9925')).code).toBe(200);
+    expect((await get('/metrics', 'Prober.Example.Net:9925')).code).toBe(200);
+    expect((await get('/metrics')).code).toBe(200);
+  });
+
+  it('a reachable --listen without --allow refuses to start; --allow-any or --allow lets it', async () => {
+    // 192.0.2.1 is on no interface here: a start that gets past the check fails to listen (exit 2 too).
+    const refused = await cli(['serve', '--listen', '192.0.2.1:9925']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/can be reached from other machines: .*--allow CIDR, or pass --allow-any/);
+    for (const extra of [['--allow-any'], ['--allow', '192.0.2.0/24']]) {
+      const run = await cli(['serve', '--listen', '192.0.2.1:9925', ...extra]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/cannot listen on 192\.0\.2\.1:9925/);
+    }
+    expect((await cli(['serve', '--host-name', 'bad name'])).stderr).toMatch(/--host-name: 'bad name'/);
+  });
+
+  it('a connection refused by the remote-address check gets no byte: the port ends local-error', async () => {
+    let received = 0;
+    let accepted = 0;
+    const server = net.createServer((socket) => {
+      accepted++;
+      socket.on('data', (chunk) => (received += chunk.length));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const result = await probeHost('127.0.0.1', {
+        ports: [{ port, service: 'imaps' }],
+        limits: { connectMs: 1000, tlsMs: 1000, portMs: 3000 },
+        addresses: [{ address: '127.0.0.1', family: 4 }],
+        afterConnect: (socket) => {
+          throw new PeerRefusedError(`connected to ${socket.remoteAddress}: refused`);
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(accepted).toBe(1);
+      expect(received).toBe(0);
+      expect(result.ports[0]?.status).toBe('local-error');
+      expect(result.ports[0]?.statusDetail).toMatch(/connected to 127\.0\.0\.1: refused/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('bounds', () => {
+  it('the per-target memory is bounded: expired entries go, and at most the cap stays', () => {
+    const recent = new RecentProbes(1000, 5000);
+    let taken = 0;
+    // 200,000 distinct targets, one a millisecond (the benchmark measures a million through HTTP).
+    for (let i = 0; i < 200_000; i++)
+      if (recent.take(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255} all`, i)) taken++;
+    expect(taken).toBe(200_000);
+    expect(recent.size).toBeLessThanOrEqual(1001); // one second's worth at 1000 a second
+    const capped = new RecentProbes(86_400_000, 5000);
+    for (let i = 0; i < 200_000; i++) capped.take(`t${i}`, i);
+    expect(capped.size).toBe(5000);
+    expect(capped.take('t199999', 200_001)).toBe(false); // a recent one is still refused
+    // A target taken again after the interval: its first record, expired, does not forget the second.
+    const again = new RecentProbes(1000);
+    expect(again.take('a', 0)).toBe(true);
+    expect(again.take('a', 1000)).toBe(true);
+    expect(again.take('b', 1500)).toBe(true);
+    expect(again.take('a', 1600)).toBe(false);
+    expect(again.size).toBe(2);
+  });
+
+  it('a Prometheus scrape timeout shortens the request to that timeout minus 0.5 s', () => {
+    expect(requestBudgetMs('10', 30_000)).toBe(9500);
+    expect(requestBudgetMs('60', 30_000)).toBe(30_000);
+    expect(requestBudgetMs('0.8', 30_000)).toBe(400);
+    expect(requestBudgetMs('-1', 30_000)).toBe(undefined);
+    expect(requestBudgetMs('ten', 30_000)).toBe(undefined);
+  });
+});
+
+describe('SIGTERM', () => {
+  it('stops accepting at once, ends the running probe within the grace, ignores a half-sent request, exits 0', async () => {
+    // A DNS server that never answers keeps a probe running (until its 30 s deadline, without the grace).
+    const blackHole = dgram.createSocket('udp4');
+    blackHole.on('message', () => {});
+    await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve));
+    const serve = await startServe([
+      '--dns-server',
+      `127.0.0.1:${blackHole.address().port}`,
+      '--grace',
+      '1000',
+    ]);
+    try {
+      const half = net.connect({ host: '127.0.0.1', port: serve.port });
+      half.on('error', () => {});
+      half.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      const probe = fetch(
+        `http://127.0.0.1:${serve.port}/probe?target=mail.never-answers.test&module=smtp`,
+      ).then(async (response) => ({ code: response.status, body: await response.text() }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+        serve.child.once('exit', (code) => resolve({ code, at: performance.now() })),
+      );
+      const sent = performance.now();
+      serve.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const late = await new Promise<string>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: serve.port });
+        socket.on('connect', () => {
+          socket.destroy();
+          resolve('accepted');
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+      expect(late).toBe('ECONNREFUSED');
+      const answered = await probe;
+      expect(answered.code).toBe(200);
+      expect(answered.body).toMatch(/^probe_success 0$/m);
+      const { code, at } = await exited;
+      expect(code).toBe(0);
+      expect(at - sent).toBeLessThan(4000); // --grace 1000, and the aborted probe answered: well within
+      half.destroy();
+    } finally {
+      serve.child.kill('SIGKILL');
+      blackHole.close();
+    }
+  }, 20_000);
+});
+
+const missing = netnsMissing();
+if (missing && process.env.CI) {
+  it('DNS rebinding test prerequisites', () => {
+    throw new Error(`CI=true and the DNS rebinding test cannot run: ${missing}`);
+  });
+} else if (missing) console.warn(`skipping the DNS rebinding test: ${missing}`);
+
+describe.skipIf(missing !== undefined)('DNS rebinding (TTL 0, an allowed address then 127.0.0.1)', () => {
+  for (const [label, args] of [
+    ['the system resolver', []],
+    ['--dns-server', ['--dns-server', '127.0.0.1:53']],
+  ] as const) {
+    it(`with ${label}: the probe connects only to the address that was checked`, async () => {
+      sweepStaleNamespaces();
+      const ns = new Netns();
+      try {
+        const run = await ns.run(process.execPath, [
+          `${root}test/helpers/rebind-scenario.mjs`,
+          JSON.stringify({ args: ['--allow', '192.0.2.0/24', '--timeout', '500', ...args], probes: 6 }),
+        ]);
+        const result = JSON.parse(run.stdout) as {
+          connections: number;
+          bytes: number;
+          aQueries: number;
+          results: { code: number; body: string }[];
+          stderr: string;
+        };
+        expect(result.aQueries).toBeGreaterThanOrEqual(6);
+        // Every answer names the one address its probe went to, and the server behind 127.0.0.1 saw nothing.
+        expect(result.connections).toBe(0);
+        expect(result.bytes).toBe(0);
+        const codes = result.results.map((r) => r.code).sort();
+        expect(codes).toEqual([200, 200, 200, 403, 403, 403]);
+        for (const r of result.results.filter((r) => r.code === 200))
+          expect(r.body).toMatch(/^mailprobe_port_up\{[^}]*address="192\.0\.2\.1"\} 0$/m);
+      } finally {
+        ns.destroy();
+      }
+    }, 60_000);
+  }
+});
