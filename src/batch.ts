@@ -6,8 +6,9 @@
  * rate-limit reply) is backed off: its remaining ports are reported "not tested". Every input line that names a
  * target yields a document, with a status, even when it cannot be probed.
  */
-import { echo } from './echo.js';
+
 import { ResolveError, UsageError } from './errors.js';
+import { echo } from './limits.js';
 import { isoTime, monotonicMs } from './net/clock.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { isService, referenceTable } from './reference/table.js';

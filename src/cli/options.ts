@@ -1,6 +1,5 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
 import { type CheckName, checkNames } from '../check-names.js';
-import { echo } from '../echo.js';
 import { UsageError } from '../errors.js';
 import {
   contradiction,
@@ -10,7 +9,7 @@ import {
   parseExpectDocument,
   parseExpectFlag,
 } from '../expect/parse.js';
-import { defaultLimits, type Limits, limitMaxima, limitsFromTimeout } from '../limits.js';
+import { defaultLimits, echo, type Limits, limitMaxima, limitsFromTimeout } from '../limits.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName, parseDnsServer } from '../net/names.js';
 import { isService, referenceTable, services } from '../reference/table.js';
 import type { PortSpec } from '../scan.js';

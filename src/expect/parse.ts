@@ -3,8 +3,9 @@
  * before anything is probed; a mistake is a UsageError naming the source, the key and what was expected.
  * Checking a verdict against them is judging: src/rules/expectations.ts.
  */
-import { echo } from '../echo.js';
+
 import { UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 import { isService, referenceTable } from '../reference/table.js';
 import type { Service } from '../types.js';
 

@@ -4,8 +4,8 @@
  */
 import type net from 'node:net';
 import { domainToASCII } from 'node:url';
-import { echo } from '../echo.js';
 import { UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 
 const ipv4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

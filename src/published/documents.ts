@@ -7,7 +7,7 @@
  * reads it (an Autodiscover `<Encryption>` overrides `<SSL>`, and there `TLS` means STARTTLS).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { echo } from '../echo.js';
+import { echo } from '../limits.js';
 import { hostNameProblem } from '../net/names.js';
 import type { PublishedSecurity, PublishedSetting } from '../types.js';
 

@@ -2,8 +2,9 @@
  * Expectations' verdicts: each expectation of a port checked against the port's verdict, a pure function.
  * A port never probed fails its expectations.
  */
-import { echo } from '../echo.js';
+
 import type { PortExpectation } from '../expect/parse.js';
+import { echo } from '../limits.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import { authenticationOffered, wholeDaysLeft } from './facts.js';
 
