@@ -61,9 +61,7 @@ export {
 } from './expect/parse.js';
 export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
 export { type MonitorOptions, type MonitorResult, monitor } from './monitor.js';
-export type { CertificateProblem, ChainCertificate, TrustProblem } from './net/chain.js';
 export { normalizeHostName } from './net/names.js';
-export type { CertificateFacts, OcspFacts, TlsFacts } from './net/tls-facts.js';
 export { type PortTarget, probePort } from './probe.js';
 export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe-domain.js';
 export {
@@ -121,5 +119,7 @@ export {
   resolveHost,
 } from './scan.js';
 export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './serve.js';
+export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';
+export type { CertificateFacts, OcspFacts, TlsFacts } from './tls/facts.js';
 export * from './types.js';
 export { version } from './version.js';

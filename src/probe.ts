@@ -21,7 +21,6 @@ import { isoTime, monotonicMs } from './net/clock.js';
 import { Deadline } from './net/deadline.js';
 import { stapledOcsp } from './net/dial.js';
 import { isEhloArgument, isHostName, isIP } from './net/names.js';
-import { readTlsFacts } from './net/tls-facts.js';
 import type { Dialogue } from './protocols/dialogue.js';
 import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
 import { imap } from './protocols/imap.js';
@@ -29,6 +28,7 @@ import { pop3 } from './protocols/pop3.js';
 import { addressLiteral, smtp } from './protocols/smtp.js';
 import { referenceFor } from './reference/table.js';
 import { Session } from './session.js';
+import { readTlsFacts } from './tls/facts.js';
 import type { CrossCheck, Greeting, PortResult, Protocol, Service } from './types.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };

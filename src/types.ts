@@ -1,7 +1,7 @@
 /** The observed results, field by field: what a probe saw, never what it concluded (rules/ judges them). */
 import type { Phase } from './errors.js';
 import type { FilteredEvidence } from './fast-filtered.js';
-import type { TlsFacts } from './net/tls-facts.js';
+import type { TlsFacts } from './tls/facts.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
 /** The services a port can be mapped to (IANA service names). */

@@ -10,8 +10,8 @@
 import { createHash, sign, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { tlsFile } from '../src/demo/servers.js';
-import { readTlv } from '../src/net/der.js';
 import { checkExpectations } from '../src/rules/expectations.js';
+import { readTlv } from '../src/tls/der.js';
 import { cli } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';

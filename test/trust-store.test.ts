@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TrustStore } from '../src/net/chain.js';
-import { DerError, issuerNameDer } from '../src/net/der.js';
+import { TrustStore } from '../src/tls/chain.js';
+import { DerError, issuerNameDer } from '../src/tls/der.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
 

@@ -1,7 +1,8 @@
 /** The certificates block of the human report: one line per distinct leaf; with --verbose, each chain as sent. */
-import type { ChainCertificate } from '../net/chain.js';
+
 import type { PortVerdict } from '../rules/evaluate.js';
 import type { CheckedHost } from '../rules/outcome.js';
+import type { ChainCertificate } from '../tls/chain.js';
 import { sanitize } from './sanitize.js';
 import type { Style } from './style.js';
 

@@ -1,5 +1,5 @@
-import type { TrustProblem } from '../net/chain.js';
 import { isIP } from '../net/names.js';
+import type { TrustProblem } from '../tls/chain.js';
 import { dayMs, daysLeft } from './facts.js';
 import type { Hit, PortResult, Rule } from './rule.js';
 

@@ -9,8 +9,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { nodeTls } from '../net/dial.js';
 import { issuerNameDer, signatureAlgorithm, validityTexts } from './der.js';
-import { nodeTls } from './dial.js';
 
 const x509 = () => process.getBuiltinModule('node:crypto').X509Certificate;
 

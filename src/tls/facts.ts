@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
+import { isIP } from '../net/names.js';
 import {
   type ChainCertificate,
   sentCertificates,
@@ -9,7 +10,6 @@ import {
   verifyChain,
 } from './chain.js';
 import { type OcspStatus, parseOcspResponse } from './der.js';
-import { isIP } from './names.js';
 
 /** What a TLS session and its certificate showed. Facts only; the rules judge them. */
 export interface TlsFacts {
