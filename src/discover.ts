@@ -1,5 +1,5 @@
-import { absent, type Dns, dnsReason } from './dns.js';
 import { abortable, errorCode, ResolveError } from './errors.js';
+import { absent, type Dns, dnsReason } from './net/dns.js';
 import { hostNameProblem, isIP } from './net/names.js';
 import type { PortSpec } from './scan.js';
 import { defaultPorts } from './scan.js';

@@ -10,11 +10,11 @@
  * - inconclusive: anything else (a host that refuses every port proves nothing).
  */
 import pLimit from 'p-limit';
-import type { Address, Dns } from './dns.js';
 import { errorCode, PhaseTimeoutError } from './errors.js';
 import { defaultLimits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { classifyConnectError, connectTcp } from './net/dial.js';
+import type { Address, Dns } from './net/dns.js';
 import { probePort } from './probe.js';
 
 /** Independent, long-lived mail exchangers of large providers (replace with --via). */

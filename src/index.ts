@@ -28,7 +28,6 @@ export {
   discover,
   parseTarget,
 } from './discover.js';
-export { Dns, type DnsOptions, parseDnsServer } from './dns.js';
 export {
   checkEgress,
   concludeEgress,
@@ -61,6 +60,7 @@ export {
 } from './expect/parse.js';
 export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
 export { type MonitorOptions, type MonitorResult, monitor } from './monitor.js';
+export { Dns, type DnsOptions, parseDnsServer } from './net/dns.js';
 export { normalizeHostName } from './net/names.js';
 export { type PortTarget, probePort } from './probe.js';
 export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe-domain.js';

@@ -5,8 +5,8 @@
  */
 import pLimit from 'p-limit';
 import { addCandidate, defaultMaxHosts, discover, parseTarget } from './discover.js';
-import { Dns } from './dns.js';
 import { AbortedError, abortable, ResolveError } from './errors.js';
+import { Dns } from './net/dns.js';
 import { referenceTable } from './reference/table.js';
 import { type ProbeOptions, probeHost } from './scan.js';
 import type { Discovery, HostResult, PublishedSetting, Service } from './types.js';

@@ -1,11 +1,11 @@
 import pLimit from 'p-limit';
 import type { CheckName } from './checks.js';
-import { Dns } from './dns.js';
 import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { FastFiltered } from './fast-filtered.js';
 import { defaultLimits, invalidLimit, type Limits } from './limits.js';
 import { isoTime, monotonicMs } from './net/clock.js';
 import { warmTlsContext } from './net/dial.js';
+import { Dns } from './net/dns.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from './net/names.js';
 import { type PortTarget, probePort } from './probe.js';
 import { referenceTable } from './reference/table.js';

@@ -10,10 +10,10 @@
  */
 import type http from 'node:http';
 import type net from 'node:net';
-import { Dns } from './dns.js';
 import { AbortedError, abortable, ResolveError, UsageError } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { monotonicMs } from './net/clock.js';
+import { Dns } from './net/dns.js';
 import { isHostName, isIP, normalizeHostName } from './net/names.js';
 import { referenceTable } from './reference/table.js';
 import { renderOpenMetrics } from './render/openmetrics.js';

@@ -2,9 +2,9 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discover } from '../src/discover.js';
-import { Dns } from '../src/dns.js';
 import { AbortedError } from '../src/errors.js';
 import { defaultLimits } from '../src/limits.js';
+import { Dns } from '../src/net/dns.js';
 import { capTranscript, probePort } from '../src/probe.js';
 import { probeHost } from '../src/scan.js';
 import type { PortResult } from '../src/types.js';

@@ -7,8 +7,8 @@
 export { documentInput, parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
 export { runBatchInWorkers, serveBatchWorker } from '../batch-workers.js';
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
-export { Dns } from '../dns.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
+export { Dns } from '../net/dns.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
 export { canonicalAddress, createProbeServer, parseCidr } from '../serve.js';
 export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';

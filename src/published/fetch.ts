@@ -12,11 +12,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { getDomain } from 'tldts';
-import type { Dns } from '../dns.js';
 import { errorCode, ResolveError } from '../errors.js';
 import { echo } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { webContext } from '../net/dial.js';
+import type { Dns } from '../net/dns.js';
 import { isIP, nonPublicAddress } from '../net/names.js';
 import type { RedirectHop, WebFetchFact } from '../types.js';
 

@@ -6,7 +6,7 @@ import http from 'node:http';
 
 const root = new URL('../../', import.meta.url);
 const { webFetch } = await import(new URL('dist/src/published/fetch.js', root).href);
-const { Dns } = await import(new URL('dist/src/dns.js', root).href);
+const { Dns } = await import(new URL('dist/src/net/dns.js', root).href);
 
 const internalHits = [];
 const listen = (address, port, handler) =>

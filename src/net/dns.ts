@@ -4,8 +4,8 @@
  * deadline (the resolver's timeout, one try).
  */
 import type dnsTypes from 'node:dns/promises';
-import { errorCode, ResolveError } from './errors.js';
-import { isIP } from './net/names.js';
+import { errorCode, ResolveError } from '../errors.js';
+import { isIP } from './names.js';
 
 /** node:dns/promises on first use: an IP literal (a probe's usual first target in scripts) needs no resolver. */
 const dns = (): typeof dnsTypes => process.getBuiltinModule('node:dns/promises');
@@ -19,7 +19,7 @@ export interface DnsOptions {
 
 export type Address = { address: string; family: 4 | 6 };
 
-export { parseDnsServer } from './net/names.js';
+export { parseDnsServer } from './names.js';
 
 const codeOf = (error: unknown) => errorCode(error) ?? 'error';
 
