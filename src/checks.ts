@@ -8,8 +8,8 @@ import { PhaseTimeoutError } from './errors.js';
 import { monotonicMs } from './net/clock.js';
 import { type Dialogue, saslName } from './protocols/dialogue.js';
 import { type LoginWayOffered, loginWaysOffered } from './protocols/logins.js';
+import type { Session } from './protocols/session.js';
 import { addressLiteral } from './protocols/smtp.js';
-import type { Session } from './session.js';
 import type {
   AuthRequiredFacts,
   AuthWayFacts,

@@ -25,9 +25,9 @@ import type { Dialogue } from './protocols/dialogue.js';
 import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
 import { imap } from './protocols/imap.js';
 import { pop3 } from './protocols/pop3.js';
+import { Session } from './protocols/session.js';
 import { addressLiteral, smtp } from './protocols/smtp.js';
 import { referenceFor } from './reference/table.js';
-import { Session } from './session.js';
 import { readTlsFacts } from './tls/facts.js';
 import type { CrossCheck, Greeting, PortResult, Protocol, Service } from './types.js';
 

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from '../src/errors.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
+import type { Session } from '../src/protocols/session.js';
 import { readSmtpReply } from '../src/protocols/smtp.js';
-import type { Session } from '../src/session.js';
 import { DerError, parseOcspResponse, signatureAlgorithm } from '../src/tls/der.js';
 import { scriptedSession } from './helpers/scripted.js';
 

@@ -1,6 +1,5 @@
 /** IMAP (RFC 9051): greeting, CAPABILITY, STARTTLS, LOGOUT, tags and literals, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
-import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
   cancelAnswered,
@@ -12,6 +11,7 @@ import {
   refusalOutcome,
   type StartTlsReply,
 } from './dialogue.js';
+import type { Session } from './session.js';
 
 /** A tagged command's outcome with the untagged lines that came before it (RFC 9051 §2.2.2). */
 export interface ImapResponse {

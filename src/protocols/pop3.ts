@@ -1,6 +1,5 @@
 /** POP3 (RFC 1939, RFC 2449): greeting, CAPA, STLS (RFC 2595), QUIT, and the opt-in checks' parts. */
 import { ProtocolError } from '../errors.js';
-import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
   cancelAnswered,
@@ -11,6 +10,7 @@ import {
   refusalOutcome,
   type StartTlsReply,
 } from './dialogue.js';
+import type { Session } from './session.js';
 
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
 async function status(session: Session, phase: 'capabilities' | 'starttls' | 'quit') {

@@ -1,7 +1,6 @@
 /** SMTP (RFC 5321): greeting, EHLO/HELO capabilities, STARTTLS (RFC 3207), QUIT, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import { monotonicMs } from '../net/clock.js';
-import type { Session } from '../session.js';
 import type { Capabilities, Greeting } from '../types.js';
 import {
   cancelAnswered,
@@ -12,6 +11,7 @@ import {
   requiresTlsText,
   type StartTlsReply,
 } from './dialogue.js';
+import type { Session } from './session.js';
 
 /** One SMTP reply (RFC 5321 §4.2): its code and the text of each line. */
 export interface SmtpReply {

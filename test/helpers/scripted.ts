@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { defaultLimits, type Limits } from '../../src/limits.js';
-import { Session } from '../../src/session.js';
+import { Session } from '../../src/protocols/session.js';
 
 /** A Session over an in-memory stream that delivers `chunks` (in that split) and records what was written. */
 export function scriptedSession(chunks: (string | Buffer)[], limits: Partial<Limits> = {}) {
