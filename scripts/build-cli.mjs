@@ -75,7 +75,7 @@ const plugins = [
       // Discovery's `import('./published/sources.js')` loads a bundle of its own (the public-suffix list and the
       // XML parser are most of its size), so a probe of one host never reads them.
       b.onResolve({ filter: /(^|\/)published\/sources\.js$/ }, (args) =>
-        args.importer === join(root, 'dist/src/probe-domain.js')
+        args.importer === join(root, 'dist/src/probe/domain.js')
           ? { path: './published.cjs', external: true }
           : undefined,
       );

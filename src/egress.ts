@@ -15,7 +15,7 @@ import { defaultLimits } from './limits.js';
 import { Deadline } from './net/deadline.js';
 import { classifyConnectError, connectTcp } from './net/dial.js';
 import type { Address, Dns } from './net/dns.js';
-import { probePort } from './probe.js';
+import { probePort } from './probe/port.js';
 
 /** Independent, long-lived mail exchangers of large providers (replace with --via). */
 export const defaultEgressHosts = [

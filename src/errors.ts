@@ -27,7 +27,7 @@ export class PhaseTimeoutError extends Error {
 /** The port was called filtered before its connect deadline, with the evidence (src/fast-filtered.ts). */
 export class FilteredEarlyError extends Error {
   readonly code = 'FILTERED_EARLY';
-  constructor(readonly evidence: import('./fast-filtered.js').FilteredEvidence) {
+  constructor(readonly evidence: import('./probe/fast-filtered.js').FilteredEvidence) {
     super(
       `no answer to ${evidence.synsSentAtMs.length + 1} SYNs (mailprobe's at ${evidence.synsSentAtMs.join(', ')} ms, and the kernel's retry) within ${evidence.decidedAfterMs} ms, while ${evidence.siblings.length} other ports of the host answered their first SYN in at most ${evidence.slowestSiblingMs} ms`,
     );

@@ -11,14 +11,6 @@ export {
   runBatch,
   shardOf,
 } from './batch.js';
-export { type CheckName, checkNames } from './check-names.js';
-export type {
-  AuthRequiredFacts,
-  AuthWayFacts,
-  CheckResults,
-  InjectionFacts,
-  TlsVersionFacts,
-} from './checks.js';
 export {
   type Candidate,
   type DiscoverOptions,
@@ -62,8 +54,24 @@ export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeou
 export { type MonitorOptions, type MonitorResult, monitor } from './monitor.js';
 export { Dns, type DnsOptions, parseDnsServer } from './net/dns.js';
 export { normalizeHostName } from './net/names.js';
-export { type PortTarget, probePort } from './probe.js';
-export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe-domain.js';
+export { type CheckName, checkNames } from './probe/check-names.js';
+export type {
+  AuthRequiredFacts,
+  AuthWayFacts,
+  CheckResults,
+  InjectionFacts,
+  TlsVersionFacts,
+} from './probe/checks.js';
+export { type DomainProbeOptions, type DomainResult, probeDomain } from './probe/domain.js';
+export {
+  defaultPorts,
+  type PortSpec,
+  type ProbeOptions,
+  type ProgressEvents,
+  probeHost,
+  resolveHost,
+} from './probe/host.js';
+export { type PortTarget, probePort } from './probe/port.js';
 export {
   buildPublication,
   type Offer,
@@ -110,14 +118,6 @@ export {
 } from './rules/published.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
-export {
-  defaultPorts,
-  type PortSpec,
-  type ProbeOptions,
-  type ProgressEvents,
-  probeHost,
-  resolveHost,
-} from './scan.js';
 export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './serve.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './tls/facts.js';

@@ -5,9 +5,9 @@
  */
 import { ResolveError } from './errors.js';
 import { monotonicMs } from './net/clock.js';
+import { type ProbeOptions, probeHost } from './probe/host.js';
 import { type Severity, severityRank } from './rules/finding.js';
 import { judge } from './rules/judge.js';
-import { type ProbeOptions, probeHost } from './scan.js';
 import { statusGloss } from './types.js';
 
 export interface MonitorOptions extends ProbeOptions {

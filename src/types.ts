@@ -1,6 +1,6 @@
 /** The observed results, field by field: what a probe saw, never what it concluded (rules/ judges them). */
 import type { Phase } from './errors.js';
-import type { FilteredEvidence } from './fast-filtered.js';
+import type { FilteredEvidence } from './probe/fast-filtered.js';
 import type { TlsFacts } from './tls/facts.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';

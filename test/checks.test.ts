@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type FixtureOptions, startFixture, startRawServer } from '../src/demo/servers.js';
-import { probePort } from '../src/probe.js';
+import { probePort } from '../src/probe/port.js';
 import type { PortResult, Service } from '../src/types.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, testCa, testLimits } from './helpers/probe.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { probeHost } from '../src/scan.js';
+import { probeHost } from '../src/probe/host.js';
 import { cli } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
@@ -149,7 +149,7 @@ describe('user values that reach the wire', () => {
   it('good EHLO arguments are sent as given', async () => {
     for (const value of ['mx.example.com', '[192.0.2.7]', '[IPv6:2001:db8::7]']) {
       const port = await fixture({ protocol: 'smtp', tls: 'starttls' });
-      const result = await (await import('../src/probe.js')).probePort({
+      const result = await (await import('../src/probe/port.js')).probePort({
         address: '127.0.0.1',
         family: 4,
         port,

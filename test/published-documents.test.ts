@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dns } from '../src/net/dns.js';
-import { addPublishedHosts } from '../src/probe-domain.js';
+import { addPublishedHosts } from '../src/probe/domain.js';
 import {
   autodiscoverRequest,
   maxSettings,

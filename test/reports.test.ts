@@ -19,7 +19,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { isoTime } from '../src/net/clock.js';
-import { probeHost } from '../src/scan.js';
+import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { validReport } from './helpers/schema.js';

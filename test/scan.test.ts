@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { referenceFixtures, startFixture, startRawServer } from '../src/demo/servers.js';
 import { ResolveError } from '../src/errors.js';
+import { probeHost, resolveHost } from '../src/probe/host.js';
 import { sanitize } from '../src/render/sanitize.js';
-import { probeHost, resolveHost } from '../src/scan.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { testCa, testLimits } from './helpers/probe.js';
 import { activeHandles, handlesLeft } from './helpers/watch.js';

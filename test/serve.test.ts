@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { probeHost } from '../src/scan.js';
+import { probeHost } from '../src/probe/host.js';
 import {
   addressPolicy,
   canonicalAddress,

@@ -1,5 +1,5 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
-import { type CheckName, checkNames } from '../check-names.js';
+
 import { UsageError } from '../errors.js';
 import {
   contradiction,
@@ -11,8 +11,9 @@ import {
 } from '../expect/parse.js';
 import { defaultLimits, echo, type Limits, limitMaxima, limitsFromTimeout } from '../limits.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName, parseDnsServer } from '../net/names.js';
+import { type CheckName, checkNames } from '../probe/check-names.js';
+import type { PortSpec } from '../probe/host.js';
 import { isService, referenceTable, services } from '../reference/table.js';
-import type { PortSpec } from '../scan.js';
 import { readInputFile } from './files.js';
 
 function portNumber(text: string, what: string): number {

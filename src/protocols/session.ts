@@ -7,12 +7,12 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { Phase } from '../errors.js';
 import { errorCode, FilteredEarlyError } from '../errors.js';
-import type { ConnectWatch } from '../fast-filtered.js';
 import type { Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { connectTcp, connectTcpWithExtraSyn, startTls, type TlsOptions } from '../net/dial.js';
 import { type Line, LineReader } from '../net/reader.js';
+import type { ConnectWatch } from '../probe/fast-filtered.js';
 import type { Timings, TranscriptEntry } from '../types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { tlsFile } from '../../src/demo/servers.js';
 import { defaultLimits, type Limits } from '../../src/limits.js';
-import { probePort } from '../../src/probe.js';
+import { probePort } from '../../src/probe/port.js';
 import { evaluate } from '../../src/rules/evaluate.js';
 import type { HostResult, PortResult, Service } from '../../src/types.js';
 

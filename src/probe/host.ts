@@ -1,15 +1,15 @@
 import pLimit from 'p-limit';
+import { abortable, type Phase, ResolveError, UsageError } from '../errors.js';
+import { defaultLimits, invalidLimit, type Limits } from '../limits.js';
+import { isoTime, monotonicMs } from '../net/clock.js';
+import { warmTlsContext } from '../net/dial.js';
+import { Dns } from '../net/dns.js';
+import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { referenceTable } from '../reference/table.js';
+import type { HostResult, PortResult, Service } from '../types.js';
 import type { CheckName } from './checks.js';
-import { abortable, type Phase, ResolveError, UsageError } from './errors.js';
 import { FastFiltered } from './fast-filtered.js';
-import { defaultLimits, invalidLimit, type Limits } from './limits.js';
-import { isoTime, monotonicMs } from './net/clock.js';
-import { warmTlsContext } from './net/dial.js';
-import { Dns } from './net/dns.js';
-import { isEhloArgument, isHostName, isIP, normalizeHostName } from './net/names.js';
-import { type PortTarget, probePort } from './probe.js';
-import { referenceTable } from './reference/table.js';
-import type { HostResult, PortResult, Service } from './types.js';
+import { type PortTarget, probePort } from './port.js';
 
 /** A port to probe and the service it is judged as. */
 export interface PortSpec {

@@ -4,8 +4,6 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { type CheckName, runChecks } from './checks.js';
-import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
 import {
   AbortedError,
   ConnectionClosedError,
@@ -14,22 +12,24 @@ import {
   type Phase,
   PhaseTimeoutError,
   UsageError,
-} from './errors.js';
+} from '../errors.js';
+import { invalidLimit, type Limits } from '../limits.js';
+import { isoTime, monotonicMs } from '../net/clock.js';
+import { Deadline } from '../net/deadline.js';
+import { stapledOcsp } from '../net/dial.js';
+import { isEhloArgument, isHostName, isIP } from '../net/names.js';
+import type { Dialogue } from '../protocols/dialogue.js';
+import { detectProtocol, NotThisProtocol } from '../protocols/dialogue.js';
+import { imap } from '../protocols/imap.js';
+import { pop3 } from '../protocols/pop3.js';
+import { Session } from '../protocols/session.js';
+import { addressLiteral, smtp } from '../protocols/smtp.js';
+import { referenceFor } from '../reference/table.js';
+import { readTlsFacts } from '../tls/facts.js';
+import type { CrossCheck, Greeting, PortResult, Protocol, Service } from '../types.js';
+import { type CheckName, runChecks } from './checks.js';
+import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
 import type { ConnectWatch } from './fast-filtered.js';
-import { invalidLimit, type Limits } from './limits.js';
-import { isoTime, monotonicMs } from './net/clock.js';
-import { Deadline } from './net/deadline.js';
-import { stapledOcsp } from './net/dial.js';
-import { isEhloArgument, isHostName, isIP } from './net/names.js';
-import type { Dialogue } from './protocols/dialogue.js';
-import { detectProtocol, NotThisProtocol } from './protocols/dialogue.js';
-import { imap } from './protocols/imap.js';
-import { pop3 } from './protocols/pop3.js';
-import { Session } from './protocols/session.js';
-import { addressLiteral, smtp } from './protocols/smtp.js';
-import { referenceFor } from './reference/table.js';
-import { readTlsFacts } from './tls/facts.js';
-import type { CrossCheck, Greeting, PortResult, Protocol, Service } from './types.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 

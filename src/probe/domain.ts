@@ -4,12 +4,12 @@
  * servers are not tripped), all within one deadline. Judging (client settings included) is rules/judge.ts.
  */
 import pLimit from 'p-limit';
-import { addCandidate, defaultMaxHosts, discover, parseTarget } from './discover.js';
-import { AbortedError, abortable, ResolveError } from './errors.js';
-import { Dns } from './net/dns.js';
-import { referenceTable } from './reference/table.js';
-import { type ProbeOptions, probeHost } from './scan.js';
-import type { Discovery, HostResult, PublishedSetting, Service } from './types.js';
+import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discover.js';
+import { AbortedError, abortable, ResolveError } from '../errors.js';
+import { Dns } from '../net/dns.js';
+import { referenceTable } from '../reference/table.js';
+import type { Discovery, HostResult, PublishedSetting, Service } from '../types.js';
+import { type ProbeOptions, probeHost } from './host.js';
 
 export interface DomainProbeOptions extends ProbeOptions {
   /** Look up the published client settings (autoconfig, ISPDB, Autodiscover) over HTTP(S) (default true). */
@@ -49,7 +49,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   const publishing =
     options.published === false
       ? undefined
-      : import('./published/sources.js').then(({ startPublished }) =>
+      : import('../published/sources.js').then(({ startPublished }) =>
           startPublished(parseTarget(target), {
             dns,
             ca: options.ca,

@@ -3,13 +3,12 @@
  * mail and no credential; the exact bytes are listed in the README.
  */
 import type tls from 'node:tls';
-import type { CheckName } from './check-names.js';
-import { PhaseTimeoutError } from './errors.js';
-import { monotonicMs } from './net/clock.js';
-import { type Dialogue, saslName } from './protocols/dialogue.js';
-import { type LoginWayOffered, loginWaysOffered } from './protocols/logins.js';
-import type { Session } from './protocols/session.js';
-import { addressLiteral } from './protocols/smtp.js';
+import { PhaseTimeoutError } from '../errors.js';
+import { monotonicMs } from '../net/clock.js';
+import { type Dialogue, saslName } from '../protocols/dialogue.js';
+import { type LoginWayOffered, loginWaysOffered } from '../protocols/logins.js';
+import type { Session } from '../protocols/session.js';
+import { addressLiteral } from '../protocols/smtp.js';
 import type {
   AuthRequiredFacts,
   AuthWayFacts,
@@ -17,16 +16,17 @@ import type {
   InjectionFacts,
   PortResult,
   TlsVersionFacts,
-} from './types.js';
+} from '../types.js';
+import type { CheckName } from './check-names.js';
 
-export { type CheckName, checkNames } from './check-names.js';
 export type {
   AuthRequiredFacts,
   AuthWayFacts,
   CheckResults,
   InjectionFacts,
   TlsVersionFacts,
-} from './types.js';
+} from '../types.js';
+export { type CheckName, checkNames } from './check-names.js';
 
 export interface CheckTarget {
   address: string;

@@ -11,7 +11,7 @@
  * as first built) it was about once in a thousand, which the loss benchmark saw. A slow-but-alive port answers
  * one of them, and is never called filtered.
  */
-import { monotonicMs } from './net/clock.js';
+import { monotonicMs } from '../net/clock.js';
 
 /** The evidence for a port called filtered early. */
 export interface FilteredEvidence {

@@ -11,10 +11,10 @@ import {
   PhaseTimeoutError,
   ProtocolError,
   ServiceClosingError,
-} from './errors.js';
-import { classifyConnectError } from './net/dial.js';
-import { NotThisProtocol } from './protocols/dialogue.js';
-import type { PortResult, Status } from './types.js';
+} from '../errors.js';
+import { classifyConnectError } from '../net/dial.js';
+import { NotThisProtocol } from '../protocols/dialogue.js';
+import type { PortResult, Status } from '../types.js';
 
 /** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
 export const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
