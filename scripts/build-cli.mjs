@@ -126,7 +126,7 @@ await build({
 const published = await build({
   ...common,
   ...importMetaUrl,
-  entryPoints: [join(root, 'dist/src/published/sources.js')],
+  entryPoints: [join(root, 'dist/src/discovery/published/sources.js')],
   outfile: join(out, 'published.cjs'),
   metafile: true,
 });

@@ -19,7 +19,7 @@ export {
   defaultMaxHosts,
   discover,
   parseTarget,
-} from './discover.js';
+} from './discovery/hosts.js';
 export {
   checkEgress,
   concludeEgress,

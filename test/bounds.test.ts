@@ -1,7 +1,7 @@
 /** Bounds: aborts that act at once (DNS included), and transcripts capped per port. */
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discover } from '../src/discover.js';
+import { discover } from '../src/discovery/hosts.js';
 import { AbortedError } from '../src/errors.js';
 import { defaultLimits } from '../src/limits.js';
 import { Dns } from '../src/net/dns.js';

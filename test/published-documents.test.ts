@@ -8,15 +8,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dns } from '../src/net/dns.js';
-import { addPublishedHosts } from '../src/probe/domain.js';
 import {
   autodiscoverRequest,
   maxSettings,
   readAutoconfig,
   readAutodiscover,
-} from '../src/published/documents.js';
-import { registrableDomain, webFetch } from '../src/published/fetch.js';
+} from '../src/discovery/published/documents.js';
+import { registrableDomain, webFetch } from '../src/discovery/published/fetch.js';
+import { Dns } from '../src/net/dns.js';
+import { addPublishedHosts } from '../src/probe/domain.js';
 import { judgePublished } from '../src/rules/published.js';
 import type { Discovery, PublishedSetting, WebFetchFact } from '../src/types.js';
 import { root } from './helpers/cli.js';

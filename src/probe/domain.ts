@@ -4,7 +4,7 @@
  * servers are not tripped), all within one deadline. Judging (client settings included) is rules/judge.ts.
  */
 import pLimit from 'p-limit';
-import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discover.js';
+import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discovery/hosts.js';
 import { AbortedError, abortable, ResolveError } from '../errors.js';
 import { Dns } from '../net/dns.js';
 import { referenceTable } from '../reference/table.js';
@@ -49,7 +49,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   const publishing =
     options.published === false
       ? undefined
-      : import('../published/sources.js').then(({ startPublished }) =>
+      : import('../discovery/published/sources.js').then(({ startPublished }) =>
           startPublished(parseTarget(target), {
             dns,
             ca: options.ca,

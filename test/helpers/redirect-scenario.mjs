@@ -5,7 +5,7 @@
 import http from 'node:http';
 
 const root = new URL('../../', import.meta.url);
-const { webFetch } = await import(new URL('dist/src/published/fetch.js', root).href);
+const { webFetch } = await import(new URL('dist/src/discovery/published/fetch.js', root).href);
 const { Dns } = await import(new URL('dist/src/net/dns.js', root).href);
 
 const internalHits = [];

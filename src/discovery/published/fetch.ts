@@ -12,13 +12,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { getDomain } from 'tldts';
-import { errorCode, ResolveError } from '../errors.js';
-import { echo } from '../limits.js';
-import { monotonicMs } from '../net/clock.js';
-import { webContext } from '../net/dial.js';
-import type { Dns } from '../net/dns.js';
-import { isIP, nonPublicAddress } from '../net/names.js';
-import type { RedirectHop, WebFetchFact } from '../types.js';
+import { errorCode, ResolveError } from '../../errors.js';
+import { echo } from '../../limits.js';
+import { monotonicMs } from '../../net/clock.js';
+import { webContext } from '../../net/dial.js';
+import type { Dns } from '../../net/dns.js';
+import { isIP, nonPublicAddress } from '../../net/names.js';
+import type { RedirectHop, WebFetchFact } from '../../types.js';
 
 export interface WebFetchOptions {
   dns: Dns;

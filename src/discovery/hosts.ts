@@ -1,11 +1,11 @@
-import { abortable, errorCode, ResolveError } from './errors.js';
-import { absent, type Dns, dnsReason } from './net/dns.js';
-import { hostNameProblem, isIP } from './net/names.js';
-import type { PortSpec } from './probe/host.js';
-import { defaultPorts } from './probe/host.js';
-import type { Candidate, Discovery, DnsRecordFact, Service } from './types.js';
+import { abortable, errorCode, ResolveError } from '../errors.js';
+import { absent, type Dns, dnsReason } from '../net/dns.js';
+import { hostNameProblem, isIP } from '../net/names.js';
+import type { PortSpec } from '../probe/host.js';
+import { defaultPorts } from '../probe/host.js';
+import type { Candidate, Discovery, DnsRecordFact, Service } from '../types.js';
 
-export type { Candidate, Discovery, DnsRecordFact } from './types.js';
+export type { Candidate, Discovery, DnsRecordFact } from '../types.js';
 
 export interface DiscoverOptions {
   /** Most hosts to probe (default 20); the others are listed in `leftOut`. */

@@ -10,9 +10,9 @@
  *   https://autodiscover.D/autodiscover/autodiscover.xml, and the _autodiscover._tcp SRV target), and the
  *   RFC 6186/8314 SRV records discovery already read. All fetches run at once, each under its deadline.
  */
-import type { Dns } from '../net/dns.js';
-import { hostNameProblem } from '../net/names.js';
-import type { Discovery, PublishedSetting, PublishedSource } from '../types.js';
+import type { Dns } from '../../net/dns.js';
+import { hostNameProblem } from '../../net/names.js';
+import type { Discovery, PublishedSetting, PublishedSource } from '../../types.js';
 import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
 import { registrableDomain, webFetch } from './fetch.js';
 
