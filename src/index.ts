@@ -1,17 +1,6 @@
 /** mailprobe's library API: the same engine, judgement and renderers the CLI uses. */
 
 export {
-  type AddressGate,
-  type BatchOptions,
-  type BatchTarget,
-  LocalGate,
-  parseShard,
-  parseTargets,
-  renderBatchError,
-  runBatch,
-  shardOf,
-} from './batch.js';
-export {
   type Candidate,
   type DiscoverOptions,
   type Discovery,
@@ -20,17 +9,6 @@ export {
   discover,
   parseTarget,
 } from './discovery/hosts.js';
-export {
-  checkEgress,
-  concludeEgress,
-  concludeFamily,
-  defaultControlPort,
-  defaultEgressHosts,
-  type EgressFamily,
-  type EgressHost,
-  type EgressResult,
-  hostEvidence,
-} from './egress.js';
 export {
   AbortedError,
   ConnectionClosedError,
@@ -51,7 +29,38 @@ export {
   parseExpectFlag,
 } from './expect/parse.js';
 export { defaultLimits, invalidLimit, type Limits, limitMaxima, limitsFromTimeout } from './limits.js';
-export { type MonitorOptions, type MonitorResult, monitor } from './monitor.js';
+export {
+  type AddressGate,
+  type BatchOptions,
+  type BatchTarget,
+  LocalGate,
+  parseShard,
+  parseTargets,
+  renderBatchError,
+  runBatch,
+  shardOf,
+} from './modes/batch.js';
+export {
+  checkEgress,
+  concludeEgress,
+  concludeFamily,
+  defaultControlPort,
+  defaultEgressHosts,
+  type EgressFamily,
+  type EgressHost,
+  type EgressResult,
+  hostEvidence,
+} from './modes/egress.js';
+export { type MonitorOptions, type MonitorResult, monitor } from './modes/monitor.js';
+export {
+  buildPublication,
+  type Offer,
+  observedOffers,
+  type Publication,
+  renderPublication,
+  type SourceDifference,
+} from './modes/publish.js';
+export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './modes/serve.js';
 export { Dns, type DnsOptions, parseDnsServer } from './net/dns.js';
 export { normalizeHostName } from './net/names.js';
 export { type CheckName, checkNames } from './probe/check-names.js';
@@ -72,14 +81,6 @@ export {
   resolveHost,
 } from './probe/host.js';
 export { type PortTarget, probePort } from './probe/port.js';
-export {
-  buildPublication,
-  type Offer,
-  observedOffers,
-  type Publication,
-  renderPublication,
-  type SourceDifference,
-} from './publish.js';
 export {
   isService,
   referenceFor,
@@ -118,7 +119,6 @@ export {
 } from './rules/published.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
-export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './serve.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './tls/facts.js';
 export * from './types.js';

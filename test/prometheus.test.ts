@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createProbeServer } from '../src/serve.js';
+import { createProbeServer } from '../src/modes/serve.js';
 import { root } from './helpers/cli.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAutoconfig, readAutodiscover } from '../src/discovery/published/documents.js';
-import type { Publication } from '../src/publish.js';
+import type { Publication } from '../src/modes/publish.js';
 import type { JsonReport } from '../src/render/json.js';
 import { makeTls } from './helpers/mail-servers.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';

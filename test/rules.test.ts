@@ -6,7 +6,7 @@ import {
   type EgressHost,
   hostEvidence,
   type Port25Dialogue,
-} from '../src/egress.js';
+} from '../src/modes/egress.js';
 import { imapCapabilities } from '../src/protocols/imap.js';
 import { pop3Capabilities } from '../src/protocols/pop3.js';
 import { smtpCapabilities } from '../src/protocols/smtp.js';

@@ -13,7 +13,6 @@ import net from 'node:net';
 import os from 'node:os';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { probeHost } from '../src/probe/host.js';
 import {
   addressPolicy,
   canonicalAddress,
@@ -21,7 +20,8 @@ import {
   PeerRefusedError,
   RecentProbes,
   requestBudgetMs,
-} from '../src/serve.js';
+} from '../src/modes/serve.js';
+import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 

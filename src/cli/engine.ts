@@ -4,11 +4,18 @@
  * and bad input never load. See README "Start-up".
  */
 
-export { documentInput, parseShard, parseTargets, renderBatchError, runBatch, shardOf } from '../batch.js';
-export { runBatchInWorkers, serveBatchWorker } from '../batch-workers.js';
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
-export { checkEgress, defaultControlPort, defaultEgressHosts } from '../egress.js';
+export {
+  documentInput,
+  parseShard,
+  parseTargets,
+  renderBatchError,
+  runBatch,
+  shardOf,
+} from '../modes/batch.js';
+export { runBatchInWorkers, serveBatchWorker } from '../modes/batch-workers.js';
+export { checkEgress, defaultControlPort, defaultEgressHosts } from '../modes/egress.js';
+export { canonicalAddress, createProbeServer, parseCidr } from '../modes/serve.js';
 export { Dns } from '../net/dns.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
-export { canonicalAddress, createProbeServer, parseCidr } from '../serve.js';
 export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { RecentProbes } = await import(`${root}dist/src/serve.js`);
+const { RecentProbes } = await import(`${root}dist/src/modes/serve.js`);
 const heap = () => {
   globalThis.gc();
   globalThis.gc();

@@ -10,12 +10,12 @@
  * - inconclusive: anything else (a host that refuses every port proves nothing).
  */
 import pLimit from 'p-limit';
-import { errorCode, PhaseTimeoutError } from './errors.js';
-import { defaultLimits } from './limits.js';
-import { Deadline } from './net/deadline.js';
-import { classifyConnectError, connectTcp } from './net/dial.js';
-import type { Address, Dns } from './net/dns.js';
-import { probePort } from './probe/port.js';
+import { errorCode, PhaseTimeoutError } from '../errors.js';
+import { defaultLimits } from '../limits.js';
+import { Deadline } from '../net/deadline.js';
+import { classifyConnectError, connectTcp } from '../net/dial.js';
+import type { Address, Dns } from '../net/dns.js';
+import { probePort } from '../probe/port.js';
 
 /** Independent, long-lived mail exchangers of large providers (replace with --via). */
 export const defaultEgressHosts = [

@@ -10,16 +10,16 @@
  */
 import type http from 'node:http';
 import type net from 'node:net';
-import { AbortedError, abortable, ResolveError, UsageError } from './errors.js';
-import { defaultLimits, type Limits } from './limits.js';
-import { monotonicMs } from './net/clock.js';
-import { Dns } from './net/dns.js';
-import { isHostName, isIP, normalizeHostName } from './net/names.js';
-import { defaultPorts, type PortSpec, probeHost } from './probe/host.js';
-import { referenceTable } from './reference/table.js';
-import { renderOpenMetrics } from './render/openmetrics.js';
-import type { Severity } from './rules/finding.js';
-import { judge } from './rules/judge.js';
+import { AbortedError, abortable, ResolveError, UsageError } from '../errors.js';
+import { defaultLimits, type Limits } from '../limits.js';
+import { monotonicMs } from '../net/clock.js';
+import { Dns } from '../net/dns.js';
+import { isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { defaultPorts, type PortSpec, probeHost } from '../probe/host.js';
+import { referenceTable } from '../reference/table.js';
+import { renderOpenMetrics } from '../render/openmetrics.js';
+import type { Severity } from '../rules/finding.js';
+import { judge } from '../rules/judge.js';
 
 export interface ServeOptions {
   /** Deadlines and caps of each probe. */

@@ -3,12 +3,12 @@
  * up or down, why, and when the first certificate expires. Built on probeHost and judge; it judges nothing of
  * its own beyond "up = every port asked for works and no finding at or above failOn".
  */
-import { ResolveError } from './errors.js';
-import { monotonicMs } from './net/clock.js';
-import { type ProbeOptions, probeHost } from './probe/host.js';
-import { type Severity, severityRank } from './rules/finding.js';
-import { judge } from './rules/judge.js';
-import { statusGloss } from './types.js';
+import { ResolveError } from '../errors.js';
+import { monotonicMs } from '../net/clock.js';
+import { type ProbeOptions, probeHost } from '../probe/host.js';
+import { type Severity, severityRank } from '../rules/finding.js';
+import { judge } from '../rules/judge.js';
+import { statusGloss } from '../types.js';
 
 export interface MonitorOptions extends ProbeOptions {
   /** Findings at or above this severity make the host down (default high). */

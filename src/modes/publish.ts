@@ -4,11 +4,11 @@
  * naming only ports that worked and were safe on every address; and the difference with what each source
  * publishes now. Pure: the discovery and the host verdicts in, text and data out.
  */
-import { escapeXml } from './render/junit.js';
-import { sanitize } from './render/sanitize.js';
-import type { HostVerdict } from './rules/evaluate.js';
-import { ranked } from './rules/settings.js';
-import type { Discovery, PublishedSecurity, PublishedSetting } from './types.js';
+import { escapeXml } from '../render/junit.js';
+import { sanitize } from '../render/sanitize.js';
+import type { HostVerdict } from '../rules/evaluate.js';
+import { ranked } from '../rules/settings.js';
+import type { Discovery, PublishedSecurity, PublishedSetting } from '../types.js';
 
 /** A port that worked and was safe on every address: something worth publishing. */
 export interface Offer {

@@ -7,16 +7,16 @@
  * target yields a document, with a status, even when it cannot be probed.
  */
 
-import { ResolveError, UsageError } from './errors.js';
-import { echo } from './limits.js';
-import { isoTime, monotonicMs } from './net/clock.js';
-import { isHostName, isIP, normalizeHostName } from './net/names.js';
-import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from './probe/host.js';
-import { isService, referenceTable } from './reference/table.js';
-import { failureReport, jsonReport } from './render/json.js';
-import type { Severity } from './rules/finding.js';
-import { judge } from './rules/judge.js';
-import type { PortResult, Service } from './types.js';
+import { ResolveError, UsageError } from '../errors.js';
+import { echo } from '../limits.js';
+import { isoTime, monotonicMs } from '../net/clock.js';
+import { isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from '../probe/host.js';
+import { isService, referenceTable } from '../reference/table.js';
+import { failureReport, jsonReport } from '../render/json.js';
+import type { Severity } from '../rules/finding.js';
+import { judge } from '../rules/judge.js';
+import type { PortResult, Service } from '../types.js';
 
 /** One target of the batch: a host and the ports to probe there. */
 export interface BatchTarget {
