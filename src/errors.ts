@@ -1,12 +1,12 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
-import { whenAborted } from './net/abort.js';
+import type { FilteredEvidence, Phase } from './types.js';
+
+export type { Phase } from './types.js';
 
 /** The `code` of a Node.js system error (ECONNREFUSED, ENOENT, …), when there is one. */
 export function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 }
-
-export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'check' | 'quit';
 
 /** A phase did not finish within its deadline (or the port's absolute deadline ran out first). */
 export class PhaseTimeoutError extends Error {
@@ -27,7 +27,7 @@ export class PhaseTimeoutError extends Error {
 /** The port was called filtered before its connect deadline, with the evidence (src/fast-filtered.ts). */
 export class FilteredEarlyError extends Error {
   readonly code = 'FILTERED_EARLY';
-  constructor(readonly evidence: import('./probe/fast-filtered.js').FilteredEvidence) {
+  constructor(readonly evidence: FilteredEvidence) {
     super(
       `no answer to ${evidence.synsSentAtMs.length + 1} SYNs (mailprobe's at ${evidence.synsSentAtMs.join(', ')} ms, and the kernel's retry) within ${evidence.decidedAfterMs} ms, while ${evidence.siblings.length} other ports of the host answered their first SYN in at most ${evidence.slowestSiblingMs} ms`,
     );
@@ -98,23 +98,4 @@ export class ResolveError extends Error {
     super(`cannot resolve ${host}: ${reason}`);
     this.name = 'ResolveError';
   }
-}
-
-/** Settles with `work`, or rejects with AbortedError(phase) as soon as `signal` fires (the work is left to end alone). */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, phase: Phase): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(new AbortedError(phase));
-  return new Promise<T>((resolve, reject) => {
-    const stopWaiting = whenAborted(signal, () => reject(new AbortedError(phase)));
-    work.then(
-      (value) => {
-        stopWaiting();
-        resolve(value);
-      },
-      (error: unknown) => {
-        stopWaiting();
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,7 +1,4 @@
 /** The observed results, field by field: what a probe saw, never what it concluded (rules/ judges them). */
-import type { Phase } from './errors.js';
-import type { FilteredEvidence } from './probe/fast-filtered.js';
-import type { TlsFacts } from './tls/facts.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
 /** The services a port can be mapped to (IANA service names). */
@@ -416,4 +413,259 @@ export interface Discovery {
   deadline?: { ms: number; notProbed: string[] };
   /** The published sources of client settings (autoconfig, ISPDB, Autodiscover, SRV), in client priority order. */
   published?: PublishedSource[];
+}
+
+// ---- The phases of a probe, as errors and timings name them.
+
+export type Phase = 'dns' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'starttls' | 'check' | 'quit';
+
+// ---- TLS: what a session and its certificates showed (read by src/tls/).
+
+/** What a stapled OCSP response says about one certificate (RFC 6960 §4.2.1). */
+export interface OcspStatus {
+  /** successful (0) or the responder's error status, by name. */
+  responseStatus: string;
+  /** The certificate's status, when the response was successful. */
+  certStatus?: 'good' | 'revoked' | 'unknown';
+  /** Serial number of the certificate the single response is about (hex, upper case). */
+  serialNumber?: string;
+  thisUpdate?: string;
+  nextUpdate?: string;
+  revokedAt?: string;
+}
+/** What is wrong with one certificate of the chain as sent. */
+export type CertificateProblem =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'weak-signature'
+  | 'weak-key'
+  | 'not-a-ca'
+  | 'untrusted-root'
+  | 'out-of-order'
+  | 'unrelated'
+  | 'unreadable-date';
+
+/** One certificate as the server sent it. */
+export interface ChainCertificate {
+  /** Position in the chain as sent: 0 is the leaf. */
+  index: number;
+  /** leaf (index 0), a self-signed root, or an intermediate. */
+  role: 'leaf' | 'intermediate' | 'root';
+  /** The subject, as "CN=…, O=…". */
+  subject: string;
+  /** The issuer, as "CN=…, O=…". */
+  issuer: string;
+  /** The leaf's subject alternative names (only on the leaf). */
+  subjectAltNames?: string[];
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validFrom?: string;
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validTo?: string;
+  /** Whole days from the probe's start to validTo (negative once expired); absent when validTo is. */
+  daysLeft?: number;
+  /** Validity times that cannot be read (RFC 5280 §4.1.2.5), each as encoded; absent when both can. */
+  unreadableDates?: UnreadableDate[];
+  /** rsa, ec, ed25519, ed448, dsa, rsa-pss. */
+  keyType: string;
+  /** RSA/DSA modulus bits, EC curve bits (P-256: 256), Ed25519: 256. */
+  keyBits: number;
+  /** EC curve name, when the key is EC. */
+  curve?: string;
+  /** e.g. sha256WithRSAEncryption, ecdsa-with-SHA384, rsassaPss-sha256. */
+  signatureAlgorithm: string;
+  /** basicConstraints CA:TRUE. */
+  ca: boolean;
+  /** Issued by itself (a root), its signature verified with its own key. */
+  selfSigned: boolean;
+  /** SHA-256 of the DER certificate, colon-separated hex. */
+  sha256: string;
+  /** Serial number, hex. */
+  serialNumber: string;
+  /** What is wrong with this certificate; empty when nothing is. */
+  problems: CertificateProblem[];
+}
+
+/** A validity time of a certificate that cannot be read as a date. */
+export interface UnreadableDate {
+  /** notBefore or notAfter (RFC 5280 §4.1.2.5). */
+  field: 'notBefore' | 'notAfter';
+  /** The time as encoded, e.g. 'UTCTime "991301000000Z"', or what the certificate parser said of it. */
+  encoded: string;
+}
+
+/** One reason a default client would refuse the chain. */
+export interface TrustProblem {
+  /** What kind of problem; each kind has a finding of severity high or above. */
+  kind:
+    | 'expired'
+    | 'not-yet-valid'
+    | 'weak-signature'
+    | 'weak-key'
+    | 'issuer-not-ca'
+    | 'untrusted-root'
+    | 'incomplete-chain'
+    | 'unreadable-date'
+    | 'verification-failed';
+  /** Which certificate: "leaf", "intermediate 1", "root", or "root (trust store)". */
+  certificate: string;
+  /** Its index in the chain as sent (absent for a root from the trust store). */
+  index?: number;
+  /** What is wrong, naming the certificate and the date, algorithm or key. */
+  detail: string;
+}
+/** What a TLS session and its certificate showed. Facts only; the rules judge them. */
+export interface TlsFacts {
+  /** Negotiated protocol, e.g. "TLSv1.3". */
+  protocol: string;
+  /** Negotiated cipher suite (standard name). */
+  cipher: string;
+  /** The leaf certificate, when the server sent one. */
+  certificate?: CertificateFacts;
+  /**
+   * A default client would accept the chain: OpenSSL verified it against the trusted roots (Node's bundled
+   * Mozilla store, NODE_EXTRA_CA_CERTS, --ca) and no certificate of the path is out of date, signed with
+   * SHA-1/MD5 or carries a weak key. `trustProblems` says why not.
+   */
+  trusted: boolean;
+  /** OpenSSL's own verification code when it refused the chain, e.g. "SELF_SIGNED_CERT_IN_CHAIN". */
+  trustError?: string;
+  /** Every reason the chain is not trusted, each naming its certificate; empty when trusted. */
+  trustProblems?: TrustProblem[];
+  /** The certificates exactly as the server sent them, leaf first. */
+  chain?: ChainCertificate[];
+  /** The stapled OCSP response, when the server sent one (it is never fetched). */
+  ocsp?: OcspFacts;
+  /** The name the certificate was checked against (A-label form, no trailing dot). */
+  checkedName: string;
+  /** The certificate is valid for `checkedName` under RFC 9525: DNS-IDs or iPAddress SANs only, never the CN. */
+  nameMatches: boolean;
+  /** Why the name does not match, when it does not. */
+  nameError?: string;
+}
+
+/** A stapled OCSP response: its status as sent. The responder's signature is not verified. */
+export interface OcspFacts extends OcspStatus {
+  /** The response could not be read; the reason. */
+  error?: string;
+}
+
+/** The leaf certificate, as observed (the whole chain is in `TlsFacts.chain`). */
+export interface CertificateFacts {
+  /** The subject, as "CN=…, O=…". */
+  subject: string;
+  /** The issuer, as "CN=…, O=…". */
+  issuer: string;
+  /** Subject alternative names, e.g. ["DNS:mail.example.com", "IP Address:192.0.2.1"]. */
+  subjectAltNames: string[];
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validFrom?: string;
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validTo?: string;
+  /** The leaf's validity times that cannot be read as dates; absent when both can. */
+  unreadableDates?: UnreadableDate[];
+  /** SHA-256 of the DER certificate, colon-separated hex. */
+  sha256: string;
+  /** Certificates in the chain the server sent, leaf included. */
+  chainLength: number;
+}
+
+// ---- An early "filtered" verdict and its evidence (src/probe/fast-filtered.ts).
+
+/** The evidence for a port called filtered early. */
+export interface FilteredEvidence {
+  /** ms after the first SYN at which the port was called filtered. */
+  decidedAfterMs: number;
+  /** When mailprobe's SYNs went out (ms after the first, which is 0); the kernel retries the first at about 1000 ms. */
+  synsSentAtMs: number[];
+  /** Every other port of the host and how fast it answered its first SYN (ms). */
+  siblings: { port: number; address: string; connectMs: number }[];
+  /** The slowest of those answers, in ms. */
+  slowestSiblingMs: number;
+}
+
+/** What one port's connect step reports to, and hears from, its host's coordinator. */
+export interface ConnectWatch {
+  /** Send an extra SYN on a fresh socket at each of these ms without an answer, when mayAddSyn() says so. */
+  extraSynsAtMs: number[];
+  /** Whether the extra SYN due at `atMs` goes out (see FastFiltered.mayAddSyn). */
+  mayAddSyn(atMs: number): boolean;
+  /** The connect attempt starts (the first SYN goes out). */
+  started(): void;
+  /** mailprobe sent its extra SYN. */
+  extraSent(): void;
+  /** The connect was answered (connected or refused) after `ms`. */
+  answered(ms: number): void;
+  /** The connect ended without an answer (a timeout, an unreachable). */
+  unanswered(): void;
+  /** Resolves with the evidence when this port may be called filtered; never resolves otherwise. */
+  verdict: Promise<FilteredEvidence>;
+}
+
+// ---- Egress: is outbound port 25 blocked or intercepted here? (src/modes/egress.ts).
+
+/** How one TCP connection attempt ended. */
+export type Reach = 'connected' | 'refused' | 'filtered' | 'unreachable' | 'reset' | 'error';
+
+export type EgressConclusion = 'blocked' | 'intercepted' | 'not-blocked' | 'inconclusive';
+
+/** What answered on 25, when something did: the greeting, STARTTLS and the certificate. */
+export interface Port25Dialogue {
+  /** The probe's status for port 25 (open when the SMTP dialogue completed). */
+  status: string;
+  /** The greeting's text, lines joined. */
+  greeting?: string;
+  /** STARTTLS was advertised in answer to EHLO. */
+  starttls?: boolean;
+  /** SHA-256 of the certificate presented after STARTTLS. */
+  certificate?: string;
+  /** The certificate's subject. */
+  certificateSubject?: string;
+  /** The certificate is valid for the host's name (RFC 9525). */
+  nameMatches?: boolean;
+}
+
+export interface EgressHost {
+  /** The host name tried. */
+  host: string;
+  /** The address tried. */
+  address?: string;
+  /** Its address family. */
+  family?: 4 | 6;
+  /** Why the host could not be tried, when it could not. */
+  error?: string;
+  /** How the connection to 25 ended. */
+  port25?: Reach;
+  /** How the connection to the control port ended. */
+  control?: Reach;
+  /** What answered on 25, when it connected. */
+  smtp?: Port25Dialogue;
+  /**
+   * What this host says: blocked (the path stops 25), open (25 reached a server that looks like the host's
+   * own), intercepted (25 reached something else), unknown (nothing to conclude, with `why`).
+   */
+  evidence: 'blocked' | 'open' | 'intercepted' | 'unknown';
+  /** The reasons for the evidence, in words. */
+  why: string[];
+}
+
+export interface EgressFamily {
+  /** The address family. */
+  family: 4 | 6;
+  /** What that family's hosts conclude. */
+  conclusion: EgressConclusion;
+  /** One sentence for people. */
+  summary: string;
+}
+
+export interface EgressResult {
+  /** The overall conclusion: intercepted or blocked in any family, else not-blocked in any, else inconclusive. */
+  conclusion: EgressConclusion;
+  /** One sentence for people. */
+  summary: string;
+  /** The control port tried beside 25. */
+  controlPort: number;
+  /** The conclusion per address family tried. */
+  families: EgressFamily[];
+  /** Each host and address tried, with its evidence. */
+  hosts: EgressHost[];
 }

@@ -5,7 +5,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { abortable } from '../src/errors.js';
+import { abortable } from '../src/net/abort.js';
 import { Deadline } from '../src/net/deadline.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 

@@ -1,8 +1,8 @@
-import { abortable, errorCode, ResolveError } from '../errors.js';
+import { errorCode, ResolveError } from '../errors.js';
+import { abortable } from '../net/abort.js';
 import { absent, type Dns, dnsReason } from '../net/dns.js';
 import { hostNameProblem, isIP } from '../net/names.js';
-import type { PortSpec } from '../probe/host.js';
-import { defaultPorts } from '../probe/host.js';
+import { defaultPorts, type PortSpec } from '../reference/table.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from '../types.js';
 
 export type { Candidate, Discovery, DnsRecordFact } from '../types.js';

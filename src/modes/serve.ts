@@ -10,8 +10,9 @@
  */
 import type http from 'node:http';
 import type net from 'node:net';
-import { AbortedError, abortable, ResolveError, UsageError } from '../errors.js';
+import { AbortedError, ResolveError, UsageError } from '../errors.js';
 import { defaultLimits, type Limits } from '../limits.js';
+import { abortable } from '../net/abort.js';
 import { monotonicMs } from '../net/clock.js';
 import { Dns } from '../net/dns.js';
 import { isHostName, isIP, normalizeHostName } from '../net/names.js';

@@ -6,6 +6,8 @@
  * one leaves, so a signal that never aborts holds no listener between phases (Node keeps a timeout or composite
  * signal with an abort listener alive until it fires).
  */
+import { AbortedError, type Phase } from '../errors.js';
+
 interface Waiting {
   callbacks: Set<() => void>;
   listener: () => void;
@@ -35,4 +37,23 @@ export function whenAborted(signal: AbortSignal, callback: () => void): () => vo
     signal.removeEventListener('abort', mine.listener);
     if (waiting.get(signal) === mine) waiting.delete(signal);
   };
+}
+
+/** Settles with `work`, or rejects with AbortedError(phase) as soon as `signal` fires (the work is left to end alone). */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, phase: Phase): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new AbortedError(phase));
+  return new Promise<T>((resolve, reject) => {
+    const stopWaiting = whenAborted(signal, () => reject(new AbortedError(phase)));
+    work.then(
+      (value) => {
+        stopWaiting();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stopWaiting();
+        reject(error);
+      },
+    );
+  });
 }

@@ -5,7 +5,8 @@
  */
 import pLimit from 'p-limit';
 import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discovery/hosts.js';
-import { AbortedError, abortable, ResolveError } from '../errors.js';
+import { AbortedError, ResolveError } from '../errors.js';
+import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
 import { referenceTable } from '../reference/table.js';
 import type { Discovery, HostResult, PublishedSetting, Service } from '../types.js';

@@ -12,18 +12,9 @@
  * one of them, and is never called filtered.
  */
 import { monotonicMs } from '../net/clock.js';
+import type { ConnectWatch, FilteredEvidence } from '../types.js';
 
-/** The evidence for a port called filtered early. */
-export interface FilteredEvidence {
-  /** ms after the first SYN at which the port was called filtered. */
-  decidedAfterMs: number;
-  /** When mailprobe's SYNs went out (ms after the first, which is 0); the kernel retries the first at about 1000 ms. */
-  synsSentAtMs: number[];
-  /** Every other port of the host and how fast it answered its first SYN (ms). */
-  siblings: { port: number; address: string; connectMs: number }[];
-  /** The slowest of those answers, in ms. */
-  slowestSiblingMs: number;
-}
+export type { ConnectWatch, FilteredEvidence } from '../types.js';
 
 /** The first SYN is retransmitted by the kernel after about 1 s (RFC 6298 §2.1); an answer before that is to the first. */
 const firstSynWindowMs = 1000;
@@ -48,24 +39,6 @@ interface Job {
   decide?: ((evidence: FilteredEvidence) => void) | undefined;
   /** When extra SYNs went out (ms after the first). */
   extras: number[];
-}
-
-/** What one port's connect step reports to, and hears from, its host's coordinator. */
-export interface ConnectWatch {
-  /** Send an extra SYN on a fresh socket at each of these ms without an answer, when mayAddSyn() says so. */
-  extraSynsAtMs: number[];
-  /** Whether the extra SYN due at `atMs` goes out (see FastFiltered.mayAddSyn). */
-  mayAddSyn(atMs: number): boolean;
-  /** The connect attempt starts (the first SYN goes out). */
-  started(): void;
-  /** mailprobe sent its extra SYN. */
-  extraSent(): void;
-  /** The connect was answered (connected or refused) after `ms`. */
-  answered(ms: number): void;
-  /** The connect ended without an answer (a timeout, an unreachable). */
-  unanswered(): void;
-  /** Resolves with the evidence when this port may be called filtered; never resolves otherwise. */
-  verdict: Promise<FilteredEvidence>;
 }
 
 /** One host's coordinator: every (address, port) probed, and what their connects showed. */

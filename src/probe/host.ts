@@ -1,21 +1,19 @@
+import { defaultPorts, type PortSpec } from '../reference/table.js';
+
+export { defaultPorts, type PortSpec } from '../reference/table.js';
+
 import pLimit from 'p-limit';
-import { abortable, type Phase, ResolveError, UsageError } from '../errors.js';
+import { type Phase, ResolveError, UsageError } from '../errors.js';
 import { defaultLimits, invalidLimit, type Limits } from '../limits.js';
+import { abortable } from '../net/abort.js';
 import { isoTime, monotonicMs } from '../net/clock.js';
 import { warmTlsContext } from '../net/dial.js';
 import { Dns } from '../net/dns.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
-import { referenceTable } from '../reference/table.js';
-import type { HostResult, PortResult, Service } from '../types.js';
+import type { HostResult, PortResult } from '../types.js';
 import type { CheckName } from './checks.js';
 import { FastFiltered } from './fast-filtered.js';
 import { type PortTarget, probePort } from './port.js';
-
-/** A port to probe and the service it is judged as. */
-export interface PortSpec {
-  port: number;
-  service: Service;
-}
 
 /** Progress events, for spinners and logs. */
 export interface ProgressEvents {
@@ -66,11 +64,6 @@ export interface ProbeOptions extends ProgressEvents {
    */
   probePort?: (target: PortTarget, probe: typeof probePort) => Promise<PortResult>;
 }
-
-export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
-  port: row.port,
-  service: row.service,
-}));
 
 /** Resolves a host to its addresses (A and AAAA), or takes an IP literal as is; keeps the asked family. */
 export async function resolveHost(

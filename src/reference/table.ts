@@ -119,3 +119,15 @@ export function referenceFor(service: Service): ServiceReference {
 export function isService(name: string): name is Service {
   return (services as readonly string[]).includes(name);
 }
+
+/** A port to probe and the service it is judged as. */
+export interface PortSpec {
+  port: number;
+  service: Service;
+}
+
+/** The seven ports of the table, each judged as its own service: what a probe of a host covers by default. */
+export const defaultPorts: PortSpec[] = referenceTable.map((row) => ({
+  port: row.port,
+  service: row.service,
+}));

@@ -10,92 +10,14 @@
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { nodeTls } from '../net/dial.js';
+import type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types.js';
 import { issuerNameDer, signatureAlgorithm, validityTexts } from './der.js';
+
+export type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types.js';
 
 const x509 = () => process.getBuiltinModule('node:crypto').X509Certificate;
 
 const dayMs = 86_400_000;
-
-/** What is wrong with one certificate of the chain as sent. */
-export type CertificateProblem =
-  | 'expired'
-  | 'not-yet-valid'
-  | 'weak-signature'
-  | 'weak-key'
-  | 'not-a-ca'
-  | 'untrusted-root'
-  | 'out-of-order'
-  | 'unrelated'
-  | 'unreadable-date';
-
-/** One certificate as the server sent it. */
-export interface ChainCertificate {
-  /** Position in the chain as sent: 0 is the leaf. */
-  index: number;
-  /** leaf (index 0), a self-signed root, or an intermediate. */
-  role: 'leaf' | 'intermediate' | 'root';
-  /** The subject, as "CN=…, O=…". */
-  subject: string;
-  /** The issuer, as "CN=…, O=…". */
-  issuer: string;
-  /** The leaf's subject alternative names (only on the leaf). */
-  subjectAltNames?: string[];
-  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
-  validFrom?: string;
-  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
-  validTo?: string;
-  /** Whole days from the probe's start to validTo (negative once expired); absent when validTo is. */
-  daysLeft?: number;
-  /** Validity times that cannot be read (RFC 5280 §4.1.2.5), each as encoded; absent when both can. */
-  unreadableDates?: UnreadableDate[];
-  /** rsa, ec, ed25519, ed448, dsa, rsa-pss. */
-  keyType: string;
-  /** RSA/DSA modulus bits, EC curve bits (P-256: 256), Ed25519: 256. */
-  keyBits: number;
-  /** EC curve name, when the key is EC. */
-  curve?: string;
-  /** e.g. sha256WithRSAEncryption, ecdsa-with-SHA384, rsassaPss-sha256. */
-  signatureAlgorithm: string;
-  /** basicConstraints CA:TRUE. */
-  ca: boolean;
-  /** Issued by itself (a root), its signature verified with its own key. */
-  selfSigned: boolean;
-  /** SHA-256 of the DER certificate, colon-separated hex. */
-  sha256: string;
-  /** Serial number, hex. */
-  serialNumber: string;
-  /** What is wrong with this certificate; empty when nothing is. */
-  problems: CertificateProblem[];
-}
-
-/** A validity time of a certificate that cannot be read as a date. */
-export interface UnreadableDate {
-  /** notBefore or notAfter (RFC 5280 §4.1.2.5). */
-  field: 'notBefore' | 'notAfter';
-  /** The time as encoded, e.g. 'UTCTime "991301000000Z"', or what the certificate parser said of it. */
-  encoded: string;
-}
-
-/** One reason a default client would refuse the chain. */
-export interface TrustProblem {
-  /** What kind of problem; each kind has a finding of severity high or above. */
-  kind:
-    | 'expired'
-    | 'not-yet-valid'
-    | 'weak-signature'
-    | 'weak-key'
-    | 'issuer-not-ca'
-    | 'untrusted-root'
-    | 'incomplete-chain'
-    | 'unreadable-date'
-    | 'verification-failed';
-  /** Which certificate: "leaf", "intermediate 1", "root", or "root (trust store)". */
-  certificate: string;
-  /** Its index in the chain as sent (absent for a root from the trust store). */
-  index?: number;
-  /** What is wrong, naming the certificate and the date, algorithm or key. */
-  detail: string;
-}
 
 /** The chain's verdict as a default client would reach it. */
 export interface ChainVerdict {

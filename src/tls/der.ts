@@ -3,6 +3,9 @@
  * certificate's signature algorithm, and a stapled OCSP response (RFC 6960 §4.2.1). Every read is
  * bounds-checked: a malformed structure ends in DerError, never in a read past the buffer.
  */
+import type { OcspStatus } from '../types.js';
+
+export type { OcspStatus } from '../types.js';
 
 export class DerError extends Error {
   override name = 'DerError';
@@ -176,19 +179,6 @@ export function signatureAlgorithm(der: Uint8Array): string {
     }
   }
   return `rsassaPss-${hash}`;
-}
-
-/** What a stapled OCSP response says about one certificate (RFC 6960 §4.2.1). */
-export interface OcspStatus {
-  /** successful (0) or the responder's error status, by name. */
-  responseStatus: string;
-  /** The certificate's status, when the response was successful. */
-  certStatus?: 'good' | 'revoked' | 'unknown';
-  /** Serial number of the certificate the single response is about (hex, upper case). */
-  serialNumber?: string;
-  thisUpdate?: string;
-  nextUpdate?: string;
-  revokedAt?: string;
 }
 
 const responseStatuses = [

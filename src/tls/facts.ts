@@ -1,71 +1,11 @@
 import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { isIP } from '../net/names.js';
-import {
-  type ChainCertificate,
-  sentCertificates,
-  type TrustProblem,
-  trustStore,
-  type UnreadableDate,
-  verifyChain,
-} from './chain.js';
-import { type OcspStatus, parseOcspResponse } from './der.js';
+import type { CertificateFacts, TlsFacts } from '../types.js';
+import { type ChainCertificate, sentCertificates, trustStore, verifyChain } from './chain.js';
+import { parseOcspResponse } from './der.js';
 
-/** What a TLS session and its certificate showed. Facts only; the rules judge them. */
-export interface TlsFacts {
-  /** Negotiated protocol, e.g. "TLSv1.3". */
-  protocol: string;
-  /** Negotiated cipher suite (standard name). */
-  cipher: string;
-  /** The leaf certificate, when the server sent one. */
-  certificate?: CertificateFacts;
-  /**
-   * A default client would accept the chain: OpenSSL verified it against the trusted roots (Node's bundled
-   * Mozilla store, NODE_EXTRA_CA_CERTS, --ca) and no certificate of the path is out of date, signed with
-   * SHA-1/MD5 or carries a weak key. `trustProblems` says why not.
-   */
-  trusted: boolean;
-  /** OpenSSL's own verification code when it refused the chain, e.g. "SELF_SIGNED_CERT_IN_CHAIN". */
-  trustError?: string;
-  /** Every reason the chain is not trusted, each naming its certificate; empty when trusted. */
-  trustProblems?: TrustProblem[];
-  /** The certificates exactly as the server sent them, leaf first. */
-  chain?: ChainCertificate[];
-  /** The stapled OCSP response, when the server sent one (it is never fetched). */
-  ocsp?: OcspFacts;
-  /** The name the certificate was checked against (A-label form, no trailing dot). */
-  checkedName: string;
-  /** The certificate is valid for `checkedName` under RFC 9525: DNS-IDs or iPAddress SANs only, never the CN. */
-  nameMatches: boolean;
-  /** Why the name does not match, when it does not. */
-  nameError?: string;
-}
-
-/** A stapled OCSP response: its status as sent. The responder's signature is not verified. */
-export interface OcspFacts extends OcspStatus {
-  /** The response could not be read; the reason. */
-  error?: string;
-}
-
-/** The leaf certificate, as observed (the whole chain is in `TlsFacts.chain`). */
-export interface CertificateFacts {
-  /** The subject, as "CN=…, O=…". */
-  subject: string;
-  /** The issuer, as "CN=…, O=…". */
-  issuer: string;
-  /** Subject alternative names, e.g. ["DNS:mail.example.com", "IP Address:192.0.2.1"]. */
-  subjectAltNames: string[];
-  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
-  validFrom?: string;
-  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
-  validTo?: string;
-  /** The leaf's validity times that cannot be read as dates; absent when both can. */
-  unreadableDates?: UnreadableDate[];
-  /** SHA-256 of the DER certificate, colon-separated hex. */
-  sha256: string;
-  /** Certificates in the chain the server sent, leaf included. */
-  chainLength: number;
-}
+export type { CertificateFacts, OcspFacts, TlsFacts } from '../types.js';
 
 /** Extra inputs: the trusted roots added with --ca, the stapled OCSP response, the probe's start. */
 export interface TlsFactsContext {

@@ -1,0 +1,110 @@
+/**
+ * Keeps CONTRIBUTING's layout map true: every folder and loose file of src/ is on the map and nothing else is;
+ * the root holds at most five files; imports run only downward between the floors the map names, with no
+ * cycle; a source file over 350 lines is one that CONTRIBUTING names, with its reason.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const src = join(root, 'src');
+const contributing = readFileSync(join(root, 'CONTRIBUTING.md'), 'utf8');
+
+/** The map: the fenced block under "### Layout", one `name/` or `name.ts` per line at two spaces' indent. */
+function mapEntries(): string[] {
+  const section = contributing.split('### Layout')[1] ?? '';
+  const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block
+    .split('\n')
+    .map((line) => /^ {2}(\S+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'src/');
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The floor of a top-level name of src/, lowest first, as the map's "floors" line lists them. */
+function floors(): Map<string, number> {
+  const line = /^floors: (.+)$/m.exec(contributing)?.[1] ?? '';
+  const floor = new Map<string, number>();
+  line.split(' < ').forEach((group, index) => {
+    for (const name of group.split(/[\s,]+/).filter(Boolean))
+      floor.set(name.replace(/(\/|\.ts)$/, ''), index);
+  });
+  return floor;
+}
+
+const top = (file: string) => {
+  const parts = relative(src, file).split('/');
+  return parts.length === 1 ? (parts[0] ?? '').replace(/\.ts$/, '') : (parts[0] ?? '');
+};
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map((match) =>
+    resolve(dirname(file), match[1] ?? '').replace(/\.js$/, '.ts'),
+  );
+}
+
+describe('the layout map in CONTRIBUTING', () => {
+  test('lists every folder and loose file of src/, and nothing that is not there', () => {
+    const actual = readdirSync(src)
+      .map((name) => (statSync(join(src, name)).isDirectory() ? `${name}/` : name))
+      .sort();
+    expect(mapEntries().sort()).toEqual(actual);
+  });
+
+  test('the root of src/ holds at most five files', () => {
+    expect(readdirSync(src).filter((name) => name.endsWith('.ts')).length).toBeLessThanOrEqual(5);
+  });
+
+  test('imports run downward between floors, never sideways between two folders of one floor', () => {
+    const floor = floors();
+    const wrong: string[] = [];
+    for (const file of sourceFiles(src)) {
+      const from = top(file);
+      for (const target of importsOf(file)) {
+        const to = top(target);
+        if (from === to) continue;
+        const a = floor.get(from);
+        const b = floor.get(to);
+        if (a === undefined || b === undefined) wrong.push(`${from} or ${to} has no floor`);
+        else if (b > a || (b === a && a !== 0))
+          wrong.push(`${relative(src, file)} -> ${relative(src, target)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('no import cycle between files', () => {
+    const graph = new Map(sourceFiles(src).map((file) => [file, importsOf(file)]));
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(src, f)).join(' -> '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  test('a source file over 350 lines is named in CONTRIBUTING with its reason', () => {
+    const long = sourceFiles(src)
+      .filter((file) => readFileSync(file, 'utf8').trimEnd().split('\n').length > 350)
+      .map((file) => relative(root, file));
+    const section = contributing.split('### Files over 350 lines')[1] ?? '';
+    expect(long.filter((file) => !section.includes(`\`${file}\``))).toEqual([]);
+  });
+});
