@@ -1,7 +1,7 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
-import type { FilteredEvidence, Phase } from './types.js';
+import type { FilteredEvidence, Phase } from './types/index.js';
 
-export type { Phase } from './types.js';
+export type { Phase } from './types/index.js';
 
 /** The `code` of a Node.js system error (ECONNREFUSED, ENOENT, …), when there is one. */
 export function errorCode(error: unknown): string | undefined {

@@ -121,5 +121,5 @@ export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './tls/facts.js';
-export * from './types.js';
+export * from './types/index.js';
 export { version } from './version.js';

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/modes/batch.js';
 import { runBatchInWorkers, workerOf } from '../src/modes/batch-workers.js';
-import type { PortResult } from '../src/types.js';
+import type { PortResult } from '../src/types/index.js';
 import { cli, mainScript } from './helpers/cli.js';
 import { validReport } from './helpers/schema.js';
 

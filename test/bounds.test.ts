@@ -7,7 +7,7 @@ import { defaultLimits } from '../src/limits.js';
 import { Dns } from '../src/net/dns.js';
 import { probeHost } from '../src/probe/host.js';
 import { capTranscript, probePort } from '../src/probe/port.js';
-import type { PortResult } from '../src/types.js';
+import type { PortResult } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { testLimits } from './helpers/probe.js';
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type FixtureOptions, startFixture, startRawServer } from '../src/demo/servers.js';
 import { probePort } from '../src/probe/port.js';
-import type { PortResult, Service } from '../src/types.js';
+import type { PortResult, Service } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, testCa, testLimits } from './helpers/probe.js';
 

@@ -2,7 +2,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { type FixtureOptions, startRawServer, tlsFile } from '../src/demo/servers.js';
-import type { Service } from '../src/types.js';
+import type { Service } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
 

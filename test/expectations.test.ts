@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { checkExpectations } from '../src/rules/expectations.js';
-import type { PortResult } from '../src/types.js';
+import type { PortResult } from '../src/types/index.js';
 import { judge } from './helpers/probe.js';
 
 describe('--expect flags', () => {

@@ -16,7 +16,7 @@ import {
 } from '../src/demo/servers.js';
 import type { Limits } from '../src/limits.js';
 import { renderHuman } from '../src/render/human.js';
-import type { PortResult, Service, Status } from '../src/types.js';
+import type { PortResult, Service, Status } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe, testCa, testLimits } from './helpers/probe.js';
 

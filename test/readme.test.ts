@@ -8,7 +8,7 @@ import { defaultLimits } from '../src/limits.js';
 import { severities } from '../src/rules/finding.js';
 import { publishedFindingSeverity } from '../src/rules/published.js';
 import { rules } from '../src/rules/rules.js';
-import { statusGloss } from '../src/types.js';
+import { statusGloss } from '../src/types/index.js';
 
 // The README holds the journeys; the reference tables live in docs/reference.md: together they document the code.
 const readme = [

@@ -14,7 +14,7 @@ import { referenceFor } from '../src/reference/table.js';
 import { observed } from '../src/render/human.js';
 import { evaluate } from '../src/rules/evaluate.js';
 import { rules } from '../src/rules/rules.js';
-import type { AuthRequiredFacts, PortResult, Service } from '../src/types.js';
+import type { AuthRequiredFacts, PortResult, Service } from '../src/types/index.js';
 import { judge } from './helpers/probe.js';
 
 const startedAt = '2026-06-01T00:00:00.000Z';

@@ -3,9 +3,9 @@ import { abortable } from '../net/abort.js';
 import { absent, type Dns, dnsReason } from '../net/dns.js';
 import { hostNameProblem, isIP } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../reference/table.js';
-import type { Candidate, Discovery, DnsRecordFact, Service } from '../types.js';
+import type { Candidate, Discovery, DnsRecordFact, Service } from '../types/index.js';
 
-export type { Candidate, Discovery, DnsRecordFact } from '../types.js';
+export type { Candidate, Discovery, DnsRecordFact } from '../types/index.js';
 
 export interface DiscoverOptions {
   /** Most hosts to probe (default 20); the others are listed in `leftOut`. */

@@ -7,7 +7,7 @@
 import { UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { isService, referenceTable } from '../reference/table.js';
-import type { Service } from '../types.js';
+import type { Service } from '../types/index.js';
 
 /** Mechanisms that must (offer) or must not (notOffer) be advertised. */
 export interface AuthExpectation {

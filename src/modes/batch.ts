@@ -16,7 +16,7 @@ import { isService, referenceTable } from '../reference/table.js';
 import { failureReport, jsonReport } from '../render/json.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
-import type { PortResult, Service } from '../types.js';
+import type { PortResult, Service } from '../types/index.js';
 
 /** One target of the batch: a host and the ports to probe there. */
 export interface BatchTarget {

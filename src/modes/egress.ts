@@ -16,7 +16,7 @@ import { Deadline } from '../net/deadline.js';
 import { classifyConnectError, connectTcp } from '../net/dial.js';
 import type { Address, Dns } from '../net/dns.js';
 import { probePort } from '../probe/port.js';
-import type { EgressFamily, EgressHost, EgressResult, Port25Dialogue, Reach } from '../types.js';
+import type { EgressFamily, EgressHost, EgressResult, Port25Dialogue, Reach } from '../types/index.js';
 
 export type {
   EgressConclusion,
@@ -25,7 +25,7 @@ export type {
   EgressResult,
   Port25Dialogue,
   Reach,
-} from '../types.js';
+} from '../types/index.js';
 
 /** Independent, long-lived mail exchangers of large providers (replace with --via). */
 export const defaultEgressHosts = [

@@ -8,7 +8,7 @@ import { monotonicMs } from '../net/clock.js';
 import { type ProbeOptions, probeHost } from '../probe/host.js';
 import { type Severity, severityRank } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
-import { statusGloss } from '../types.js';
+import { statusGloss } from '../types/index.js';
 
 export interface MonitorOptions extends ProbeOptions {
   /** Findings at or above this severity make the host down (default high). */

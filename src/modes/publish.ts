@@ -8,7 +8,7 @@ import { escapeXml } from '../render/junit.js';
 import { sanitize } from '../render/sanitize.js';
 import type { HostVerdict } from '../rules/evaluate.js';
 import { ranked } from '../rules/settings.js';
-import type { Discovery, PublishedSecurity, PublishedSetting } from '../types.js';
+import type { Discovery, PublishedSecurity, PublishedSetting } from '../types/index.js';
 
 /** A port that worked and was safe on every address: something worth publishing. */
 export interface Offer {

@@ -16,7 +16,7 @@ import type {
   InjectionFacts,
   PortResult,
   TlsVersionFacts,
-} from '../types.js';
+} from '../types/index.js';
 import type { CheckName } from './check-names.js';
 
 export type {
@@ -25,7 +25,7 @@ export type {
   CheckResults,
   InjectionFacts,
   TlsVersionFacts,
-} from '../types.js';
+} from '../types/index.js';
 export { type CheckName, checkNames } from './check-names.js';
 
 export interface CheckTarget {

@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import { classifyConnectError } from '../net/dial.js';
 import { NotThisProtocol } from '../protocols/dialogue.js';
-import type { PortResult, Status } from '../types.js';
+import type { PortResult, Status } from '../types/index.js';
 
 /** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
 export const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;

@@ -9,7 +9,7 @@ import { AbortedError, ResolveError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
 import { referenceTable } from '../reference/table.js';
-import type { Discovery, HostResult, PublishedSetting, Service } from '../types.js';
+import type { Discovery, HostResult, PublishedSetting, Service } from '../types/index.js';
 import { type ProbeOptions, probeHost } from './host.js';
 
 export interface DomainProbeOptions extends ProbeOptions {

@@ -12,9 +12,9 @@
  * one of them, and is never called filtered.
  */
 import { monotonicMs } from '../net/clock.js';
-import type { ConnectWatch, FilteredEvidence } from '../types.js';
+import type { ConnectWatch, FilteredEvidence } from '../types/index.js';
 
-export type { ConnectWatch, FilteredEvidence } from '../types.js';
+export type { ConnectWatch, FilteredEvidence } from '../types/index.js';
 
 /** The first SYN is retransmitted by the kernel after about 1 s (RFC 6298 §2.1); an answer before that is to the first. */
 const firstSynWindowMs = 1000;

@@ -10,7 +10,7 @@ import { isoTime, monotonicMs } from '../net/clock.js';
 import { warmTlsContext } from '../net/dial.js';
 import { Dns } from '../net/dns.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
-import type { HostResult, PortResult } from '../types.js';
+import type { HostResult, PortResult } from '../types/index.js';
 import type { CheckName } from './checks.js';
 import { FastFiltered } from './fast-filtered.js';
 import { type PortTarget, probePort } from './port.js';

@@ -26,7 +26,7 @@ import { Session } from '../protocols/session.js';
 import { addressLiteral, smtp } from '../protocols/smtp.js';
 import { referenceFor } from '../reference/table.js';
 import { readTlsFacts } from '../tls/facts.js';
-import type { CrossCheck, Greeting, PortResult, Protocol, Service } from '../types.js';
+import type { CrossCheck, Greeting, PortResult, Protocol, Service } from '../types/index.js';
 import { type CheckName, runChecks } from './checks.js';
 import { classify, message, rateLimitText, refusalBeforeClose } from './classify.js';
 import type { ConnectWatch } from './fast-filtered.js';

@@ -1,7 +1,7 @@
 /** The one small interface every protocol speaks through, protocol detection from a first line, and reply caps. */
 import { ProtocolError } from '../errors.js';
 import type { Line } from '../net/reader.js';
-import type { Capabilities, Greeting, PortResult, Protocol } from '../types.js';
+import type { Capabilities, Greeting, PortResult, Protocol } from '../types/index.js';
 import type { Session } from './session.js';
 
 /** What answered, judged from the first line a server sent. */

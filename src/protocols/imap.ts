@@ -1,6 +1,6 @@
 /** IMAP (RFC 9051): greeting, CAPABILITY, STARTTLS, LOGOUT, tags and literals, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
-import type { Capabilities, Greeting } from '../types.js';
+import type { Capabilities, Greeting } from '../types/index.js';
 import {
   cancelAnswered,
   type Dialogue,

@@ -3,7 +3,7 @@
  * mechanism listed, and the protocol's own commands (IMAP LOGIN, POP3 USER/PASS and APOP). Shared by the
  * rules (which judge them) and the auth-required check (which tries them).
  */
-import type { Capabilities, Greeting, Protocol } from '../types.js';
+import type { Capabilities, Greeting, Protocol } from '../types/index.js';
 
 /**
  * SASL mechanisms that hand the server the secret itself: a reusable password in the clear unless TLS protects

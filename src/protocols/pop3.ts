@@ -1,6 +1,6 @@
 /** POP3 (RFC 1939, RFC 2449): greeting, CAPA, STLS (RFC 2595), QUIT, and the opt-in checks' parts. */
 import { ProtocolError } from '../errors.js';
-import type { Capabilities, Greeting } from '../types.js';
+import type { Capabilities, Greeting } from '../types/index.js';
 import {
   cancelAnswered,
   type Dialogue,

@@ -12,7 +12,7 @@ import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { connectTcp, connectTcpWithExtraSyn, startTls, type TlsOptions } from '../net/dial.js';
 import { type Line, LineReader } from '../net/reader.js';
-import type { ConnectWatch, Timings, TranscriptEntry } from '../types.js';
+import type { ConnectWatch, Timings, TranscriptEntry } from '../types/index.js';
 
 /**
  * One connection's dialogue: the socket (plain, then maybe TLS), its line reader, the deadline, the

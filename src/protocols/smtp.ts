@@ -1,7 +1,7 @@
 /** SMTP (RFC 5321): greeting, EHLO/HELO capabilities, STARTTLS (RFC 3207), QUIT, and the opt-in checks' parts. */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import { monotonicMs } from '../net/clock.js';
-import type { Capabilities, Greeting } from '../types.js';
+import type { Capabilities, Greeting } from '../types/index.js';
 import {
   cancelAnswered,
   type Dialogue,

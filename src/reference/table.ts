@@ -1,5 +1,5 @@
 /** The reference table as data: how each mail port should behave, with the RFC that says so. */
-import type { Protocol, Service, TlsMode } from '../types.js';
+import type { Protocol, Service, TlsMode } from '../types/index.js';
 
 /** One row of the reference table: how a mail service's port should behave, and the source that says so. */
 export interface ServiceReference {

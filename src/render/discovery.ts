@@ -1,7 +1,7 @@
 /** The discovery parts of the human report: what DNS said (before the host reports), the client settings (after). */
 import type { ClientPick, PickVerdict, PublishedJudgement } from '../rules/published.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
-import type { Discovery, PublishedSource } from '../types.js';
+import type { Discovery, PublishedSource } from '../types/index.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 

@@ -1,7 +1,7 @@
 /** The egress verdict ("is outbound port 25 blocked here?") as a human report and as JSON (schema egress-1). */
 
 import { isoTime } from '../net/clock.js';
-import type { EgressResult } from '../types.js';
+import type { EgressResult } from '../types/index.js';
 import { version } from '../version.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';

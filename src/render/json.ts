@@ -4,7 +4,7 @@ import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { PublishedJudgement } from '../rules/published.js';
 import type { ClientSettings } from '../rules/settings.js';
-import type { Discovery } from '../types.js';
+import type { Discovery } from '../types/index.js';
 import { version } from '../version.js';
 
 /** The JSON report's schema version. Bumped on any change that is not purely additive (see README). */

@@ -1,6 +1,6 @@
 /** One host's verdict: every rule over every port, then works/safe per port and the recommendation. */
 import { referenceFor } from '../reference/table.js';
-import type { HostResult, PortResult, Service } from '../types.js';
+import type { HostResult, PortResult, Service } from '../types/index.js';
 import { loginWaysBeforeTls, stillOpen, upgradeCommand, wholeDaysLeft } from './facts.js';
 import { type Finding, type Severity, severityRank } from './finding.js';
 import { rules } from './rules.js';

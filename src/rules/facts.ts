@@ -3,7 +3,7 @@
  * renderers): certificate days left, the password mechanisms offered, the upgrade command's name.
  */
 import { type LoginWayOffered, loginWaysOffered, passwordMechanisms } from '../protocols/logins.js';
-import type { Capabilities, PortResult, Protocol } from '../types.js';
+import type { Capabilities, PortResult, Protocol } from '../types/index.js';
 
 export {
   credentialFreeMechanisms,

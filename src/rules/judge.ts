@@ -4,7 +4,7 @@
  * judgement out; the renderers only show what this returns.
  */
 import type { PortExpectation } from '../expect/parse.js';
-import type { Discovery, HostResult } from '../types.js';
+import type { Discovery, HostResult } from '../types/index.js';
 import { evaluate } from './evaluate.js';
 import { checkExpectations } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';

@@ -5,7 +5,7 @@
  * SRV-reading clients would pick, whether that works and is safe, and what the client would show when not.
  * Pure: discovery and host verdicts in, judgement out.
  */
-import type { Discovery, PublishedSecurity, PublishedSetting, PublishedSource } from '../types.js';
+import type { Discovery, PublishedSecurity, PublishedSetting, PublishedSource } from '../types/index.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import type { Severity } from './finding.js';
 

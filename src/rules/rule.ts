@@ -3,7 +3,7 @@
  * severity, a one-line title, the reference that makes it a rule, and a pure check of the observed results.
  */
 import { referenceFor } from '../reference/table.js';
-import type { HostResult, PortResult } from '../types.js';
+import type { HostResult, PortResult } from '../types/index.js';
 import type { Severity } from './finding.js';
 
 /** What a rule returns for one port: its own severity may depend on the port's role. */

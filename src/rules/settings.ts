@@ -3,7 +3,7 @@
  * (TLS set up, certificate valid for that exact name, no finding of medium or above), and where the published
  * records disagree with what the servers do. A pure function of the discovery and the verdicts.
  */
-import type { Discovery } from '../types.js';
+import type { Discovery } from '../types/index.js';
 import type { HostVerdict } from './evaluate.js';
 
 export interface ClientSetting {

@@ -10,10 +10,10 @@
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { nodeTls } from '../net/dial.js';
-import type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types.js';
+import type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types/index.js';
 import { issuerNameDer, signatureAlgorithm, validityTexts } from './der.js';
 
-export type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types.js';
+export type { CertificateProblem, ChainCertificate, TrustProblem, UnreadableDate } from '../types/index.js';
 
 const x509 = () => process.getBuiltinModule('node:crypto').X509Certificate;
 

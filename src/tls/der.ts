@@ -3,9 +3,9 @@
  * certificate's signature algorithm, and a stapled OCSP response (RFC 6960 §4.2.1). Every read is
  * bounds-checked: a malformed structure ends in DerError, never in a read past the buffer.
  */
-import type { OcspStatus } from '../types.js';
+import type { OcspStatus } from '../types/index.js';
 
-export type { OcspStatus } from '../types.js';
+export type { OcspStatus } from '../types/index.js';
 
 export class DerError extends Error {
   override name = 'DerError';

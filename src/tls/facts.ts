@@ -1,11 +1,11 @@
 import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { isIP } from '../net/names.js';
-import type { CertificateFacts, TlsFacts } from '../types.js';
+import type { CertificateFacts, TlsFacts } from '../types/index.js';
 import { type ChainCertificate, sentCertificates, trustStore, verifyChain } from './chain.js';
 import { parseOcspResponse } from './der.js';
 
-export type { CertificateFacts, OcspFacts, TlsFacts } from '../types.js';
+export type { CertificateFacts, OcspFacts, TlsFacts } from '../types/index.js';
 
 /** Extra inputs: the trusted roots added with --ca, the stapled OCSP response, the probe's start. */
 export interface TlsFactsContext {

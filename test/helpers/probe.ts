@@ -2,7 +2,7 @@ import { tlsFile } from '../../src/demo/servers.js';
 import { defaultLimits, type Limits } from '../../src/limits.js';
 import { probePort } from '../../src/probe/port.js';
 import { evaluate } from '../../src/rules/evaluate.js';
-import type { HostResult, PortResult, Service } from '../../src/types.js';
+import type { HostResult, PortResult, Service } from '../../src/types/index.js';
 
 /** Small budgets: fixture servers answer in microseconds, so only deliberate silence reaches them. */
 export const testLimits: Limits = {

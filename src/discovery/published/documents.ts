@@ -9,7 +9,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { echo } from '../../limits.js';
 import { hostNameProblem } from '../../net/names.js';
-import type { PublishedSecurity, PublishedSetting } from '../../types.js';
+import type { PublishedSecurity, PublishedSetting } from '../../types/index.js';
 
 /** Most servers read from one document: a hostile one must not turn mailprobe into a port scanner. */
 export const maxSettings = 20;

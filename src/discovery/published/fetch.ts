@@ -18,7 +18,7 @@ import { monotonicMs } from '../../net/clock.js';
 import { webContext } from '../../net/dial.js';
 import type { Dns } from '../../net/dns.js';
 import { isIP, nonPublicAddress } from '../../net/names.js';
-import type { RedirectHop, WebFetchFact } from '../../types.js';
+import type { RedirectHop, WebFetchFact } from '../../types/index.js';
 
 export interface WebFetchOptions {
   dns: Dns;

@@ -12,7 +12,7 @@
  */
 import type { Dns } from '../../net/dns.js';
 import { hostNameProblem } from '../../net/names.js';
-import type { Discovery, PublishedSetting, PublishedSource } from '../../types.js';
+import type { Discovery, PublishedSetting, PublishedSource } from '../../types/index.js';
 import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
 import { registrableDomain, webFetch } from './fetch.js';
 

@@ -1,0 +1,149 @@
+/** What a TLS session and its certificates showed: facts only; the rules judge them. */
+
+/** What a stapled OCSP response says about one certificate (RFC 6960 §4.2.1). */
+export interface OcspStatus {
+  /** successful (0) or the responder's error status, by name. */
+  responseStatus: string;
+  /** The certificate's status, when the response was successful. */
+  certStatus?: 'good' | 'revoked' | 'unknown';
+  /** Serial number of the certificate the single response is about (hex, upper case). */
+  serialNumber?: string;
+  thisUpdate?: string;
+  nextUpdate?: string;
+  revokedAt?: string;
+}
+/** What is wrong with one certificate of the chain as sent. */
+export type CertificateProblem =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'weak-signature'
+  | 'weak-key'
+  | 'not-a-ca'
+  | 'untrusted-root'
+  | 'out-of-order'
+  | 'unrelated'
+  | 'unreadable-date';
+
+/** One certificate as the server sent it. */
+export interface ChainCertificate {
+  /** Position in the chain as sent: 0 is the leaf. */
+  index: number;
+  /** leaf (index 0), a self-signed root, or an intermediate. */
+  role: 'leaf' | 'intermediate' | 'root';
+  /** The subject, as "CN=…, O=…". */
+  subject: string;
+  /** The issuer, as "CN=…, O=…". */
+  issuer: string;
+  /** The leaf's subject alternative names (only on the leaf). */
+  subjectAltNames?: string[];
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validFrom?: string;
+  /** ISO 8601; absent when the date cannot be read (see `unreadableDates`). */
+  validTo?: string;
+  /** Whole days from the probe's start to validTo (negative once expired); absent when validTo is. */
+  daysLeft?: number;
+  /** Validity times that cannot be read (RFC 5280 §4.1.2.5), each as encoded; absent when both can. */
+  unreadableDates?: UnreadableDate[];
+  /** rsa, ec, ed25519, ed448, dsa, rsa-pss. */
+  keyType: string;
+  /** RSA/DSA modulus bits, EC curve bits (P-256: 256), Ed25519: 256. */
+  keyBits: number;
+  /** EC curve name, when the key is EC. */
+  curve?: string;
+  /** e.g. sha256WithRSAEncryption, ecdsa-with-SHA384, rsassaPss-sha256. */
+  signatureAlgorithm: string;
+  /** basicConstraints CA:TRUE. */
+  ca: boolean;
+  /** Issued by itself (a root), its signature verified with its own key. */
+  selfSigned: boolean;
+  /** SHA-256 of the DER certificate, colon-separated hex. */
+  sha256: string;
+  /** Serial number, hex. */
+  serialNumber: string;
+  /** What is wrong with this certificate; empty when nothing is. */
+  problems: CertificateProblem[];
+}
+
+/** A validity time of a certificate that cannot be read as a date. */
+export interface UnreadableDate {
+  /** notBefore or notAfter (RFC 5280 §4.1.2.5). */
+  field: 'notBefore' | 'notAfter';
+  /** The time as encoded, e.g. 'UTCTime "991301000000Z"', or what the certificate parser said of it. */
+  encoded: string;
+}
+
+/** One reason a default client would refuse the chain. */
+export interface TrustProblem {
+  /** What kind of problem; each kind has a finding of severity high or above. */
+  kind:
+    | 'expired'
+    | 'not-yet-valid'
+    | 'weak-signature'
+    | 'weak-key'
+    | 'issuer-not-ca'
+    | 'untrusted-root'
+    | 'incomplete-chain'
+    | 'unreadable-date'
+    | 'verification-failed';
+  /** Which certificate: "leaf", "intermediate 1", "root", or "root (trust store)". */
+  certificate: string;
+  /** Its index in the chain as sent (absent for a root from the trust store). */
+  index?: number;
+  /** What is wrong, naming the certificate and the date, algorithm or key. */
+  detail: string;
+}
+/** What a TLS session and its certificate showed. Facts only; the rules judge them. */
+export interface TlsFacts {
+  /** Negotiated protocol, e.g. "TLSv1.3". */
+  protocol: string;
+  /** Negotiated cipher suite (standard name). */
+  cipher: string;
+  /** The leaf certificate, when the server sent one. */
+  certificate?: CertificateFacts;
+  /**
+   * A default client would accept the chain: OpenSSL verified it against the trusted roots (Node's bundled
+   * Mozilla store, NODE_EXTRA_CA_CERTS, --ca) and no certificate of the path is out of date, signed with
+   * SHA-1/MD5 or carries a weak key. `trustProblems` says why not.
+   */
+  trusted: boolean;
+  /** OpenSSL's own verification code when it refused the chain, e.g. "SELF_SIGNED_CERT_IN_CHAIN". */
+  trustError?: string;
+  /** Every reason the chain is not trusted, each naming its certificate; empty when trusted. */
+  trustProblems?: TrustProblem[];
+  /** The certificates exactly as the server sent them, leaf first. */
+  chain?: ChainCertificate[];
+  /** The stapled OCSP response, when the server sent one (it is never fetched). */
+  ocsp?: OcspFacts;
+  /** The name the certificate was checked against (A-label form, no trailing dot). */
+  checkedName: string;
+  /** The certificate is valid for `checkedName` under RFC 9525: DNS-IDs or iPAddress SANs only, never the CN. */
+  nameMatches: boolean;
+  /** Why the name does not match, when it does not. */
+  nameError?: string;
+}
+
+/** A stapled OCSP response: its status as sent. The responder's signature is not verified. */
+export interface OcspFacts extends OcspStatus {
+  /** The response could not be read; the reason. */
+  error?: string;
+}
+
+/** The leaf certificate, as observed (the whole chain is in `TlsFacts.chain`). */
+export interface CertificateFacts {
+  /** The subject, as "CN=…, O=…". */
+  subject: string;
+  /** The issuer, as "CN=…, O=…". */
+  issuer: string;
+  /** Subject alternative names, e.g. ["DNS:mail.example.com", "IP Address:192.0.2.1"]. */
+  subjectAltNames: string[];
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validFrom?: string;
+  /** ISO 8601; absent when it cannot be read (`unreadableDates` says how it is encoded). */
+  validTo?: string;
+  /** The leaf's validity times that cannot be read as dates; absent when both can. */
+  unreadableDates?: UnreadableDate[];
+  /** SHA-256 of the DER certificate, colon-separated hex. */
+  sha256: string;
+  /** Certificates in the chain the server sent, leaf included. */
+  chainLength: number;
+}
