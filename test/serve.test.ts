@@ -307,6 +307,17 @@ describe('the safe defaults', () => {
     expect((await cli(['serve', '--host-name', 'bad name'])).stderr).toMatch(/--host-name: 'bad name'/);
   });
 
+  it('a long bad --allow, --listen or --host-name is echoed cut, with its length, in one line (exit 2)', async () => {
+    const long = 'x'.repeat(5000);
+    for (const args of [['--allow', long], ['--listen', long], ['--host-name', `${long} y`]]) {
+      const run = await cli(['serve', ...args]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr.length).toBeLessThan(400);
+      expect(run.stderr).toMatch(/bytes in all, cut at 80/);
+    }
+  });
+
   it('a connection refused by the remote-address check gets no byte: the port ends local-error', async () => {
     let received = 0;
     let accepted = 0;

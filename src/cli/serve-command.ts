@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 import { isHostName, isIP } from '../net/names.js';
 import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
@@ -68,14 +69,16 @@ export async function handler(args: Args): Promise<void> {
   const host = match?.[1] ?? match?.[2] ?? '';
   const port = Number(match?.[3]);
   if (!match || isIP(host) === 0 || port < 1 || port > 65535)
-    throw new UsageError(`--listen: '${listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:9925 or [::1]:9925)`);
+    throw new UsageError(
+      `--listen: '${echo(listen, 80)}' is not ADDRESS:PORT (e.g. 127.0.0.1:9925 or [::1]:9925)`,
+    );
   const list = (value: string | string[] | undefined) =>
     value === undefined ? [] : Array.isArray(value) ? value : [value];
   const allow = list(args.allow);
   const hostNames = list(args['host-name']);
   for (const name of hostNames)
     if (!isHostName(name.replace(/\.$/, '')))
-      throw new UsageError(`--host-name: '${name.slice(0, 80)}' is not a host name`);
+      throw new UsageError(`--host-name: '${echo(name, 80)}' is not a host name`);
   const grace = positiveInteger(args.grace, '--grace', 600_000) ?? 5000;
   const basics = probeBasics(args);
   const { canonicalAddress, createProbeServer, parseCidr } = await import('./engine.js');
@@ -97,7 +100,9 @@ export async function handler(args: Args): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new UsageError(`--listen: cannot listen on ${listen} (${error.code ?? error.message})`)),
+      reject(
+        new UsageError(`--listen: cannot listen on ${echo(listen, 80)} (${error.code ?? error.message})`),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

@@ -11,7 +11,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { AbortedError, ResolveError, UsageError } from '../errors.js';
-import { defaultLimits, type Limits } from '../limits.js';
+import { defaultLimits, echo, type Limits } from '../limits.js';
 import { abortable } from '../net/abort.js';
 import { monotonicMs } from '../net/clock.js';
 import { Dns } from '../net/dns.js';
@@ -75,7 +75,7 @@ export function parseCidr(text: string): { address: string; prefix: number; fami
   const family = match ? isIP(match[1] ?? '') : 0;
   const prefix = Number(match?.[2]);
   if (!match || family === 0 || prefix > (family === 4 ? 32 : 128))
-    throw new UsageError(`--allow: '${text}' is not a network (ADDRESS/PREFIX, e.g. 192.0.2.0/24)`);
+    throw new UsageError(`--allow: '${echo(text, 80)}' is not a network (ADDRESS/PREFIX, e.g. 192.0.2.0/24)`);
   return { address: match[1] ?? '', prefix, family };
 }
 
@@ -125,7 +125,7 @@ interface Network {
 function network(text: string): Network {
   const { address, prefix } = parseCidr(text);
   const canonical = canonicalAddress(address);
-  if (!canonical) throw new UsageError(`--allow: '${text}' is not a network`);
+  if (!canonical) throw new UsageError(`--allow: '${echo(text, 80)}' is not a network`);
   // An IPv4-mapped IPv6 network (::ffff:192.0.2.0/120) is the IPv4 network it maps.
   const mapped = canonical.family === 4 && isIP(address) === 6;
   return {
