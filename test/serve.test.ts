@@ -309,7 +309,11 @@ describe('the safe defaults', () => {
 
   it('a long bad --allow, --listen or --host-name is echoed cut, with its length, in one line (exit 2)', async () => {
     const long = 'x'.repeat(5000);
-    for (const args of [['--allow', long], ['--listen', long], ['--host-name', `${long} y`]]) {
+    for (const args of [
+      ['--allow', long],
+      ['--listen', long],
+      ['--host-name', `${long} y`],
+    ]) {
       const run = await cli(['serve', ...args]);
       expect(run.code).toBe(2);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
