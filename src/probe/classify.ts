@@ -59,7 +59,7 @@ export function settle(result: PortResult, verdict: Verdict): void {
 }
 
 /** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
-export const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
+const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
 
 /** An error's message, shortened to OpenSSL's reason when it is one. */
 export function message(error: unknown): string {
@@ -73,7 +73,7 @@ export function message(error: unknown): string {
  * The server's last words before it hung up, when they refuse service: SMTP 421, IMAP * BYE, POP3 -ERR
  * (RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3). A close after them is the service refusing, not a crash.
  */
-export function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
+function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
   const last = transcript.findLast((entry) => entry.dir === 'S');
   return last && /^(421[ -]|\* BYE\b|-ERR\b)/i.test(last.text) ? last.text : undefined;
 }
