@@ -336,6 +336,25 @@ describe('runBatch limits', () => {
       expect(out[1]?.port?.status).toBe('rate-limited');
       expect(out[1]?.port?.statusDetail).toMatch(/^not tested: .*backed off/);
       expect(out[1]?.port?.transcript).toEqual([]);
+      // The shape every result starts from (unprobedResult), its fields in the report's order (the judgement follows).
+      expect(Object.keys(out[1]?.port ?? {}).slice(0, 11)).toEqual([
+        'port',
+        'service',
+        'protocol',
+        'expectedTls',
+        'address',
+        'family',
+        'status',
+        'statusDetail',
+        'startedAt',
+        'timings',
+        'transcript',
+      ]);
+      expect(out[1]?.port).toMatchObject({
+        service: 'submission',
+        protocol: 'smtp',
+        expectedTls: 'starttls',
+      });
       // 127.0.0.2 is another address: not backed off (it is refused there, since the fixture listens on .1).
       expect(out[2]?.port?.status).toBe('refused');
       expect(untouched.connections()).toBe(0);

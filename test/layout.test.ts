@@ -1,12 +1,14 @@
 /**
  * Keeps CONTRIBUTING's layout map true: every folder and loose file of src/ is on the map and nothing else is;
  * the root holds at most five files; imports run only downward between the floors the map names, with no
- * cycle; a source file over 350 lines is one that CONTRIBUTING names, with its reason.
+ * cycle; a source file over 350 lines is one that CONTRIBUTING names, with its reason; a port's status is
+ * written only in probe/classify.ts.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { statusGloss } from '../src/types/port.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const src = join(root, 'src');
@@ -106,5 +108,24 @@ describe('the layout map in CONTRIBUTING', () => {
       .map((file) => relative(root, file));
     const section = contributing.split('### Files over 350 lines')[1] ?? '';
     expect(long.filter((file) => !section.includes(`\`${file}\``))).toEqual([]);
+  });
+
+  test("a port's status is written in one room: probe/classify.ts", () => {
+    const home = join(src, 'probe', 'classify.ts');
+    const statuses = new Set(Object.keys(statusGloss));
+    const writes: string[] = [];
+    for (const file of sourceFiles(src)) {
+      if (file === home) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          const assigned = /\.status(Detail)?\s*=(?!=)/.test(line);
+          const literal = [...line.matchAll(/\bstatus\s*:\s*'([a-z-]+)'/g)].some((m) =>
+            statuses.has(m[1] ?? ''),
+          );
+          if (assigned || literal) writes.push(`${relative(src, file)}:${index + 1}: ${line.trim()}`);
+        });
+    }
+    expect(writes).toEqual([]);
   });
 });

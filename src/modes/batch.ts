@@ -9,8 +9,9 @@
 
 import { ResolveError, UsageError } from '../errors.js';
 import { echo } from '../limits.js';
-import { isoTime, monotonicMs } from '../net/clock.js';
+import { monotonicMs } from '../net/clock.js';
 import { isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { backedOff, unprobedResult } from '../probe/classify.js';
 import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from '../probe/host.js';
 import { isService, referenceTable } from '../reference/table.js';
 import { failureReport, jsonReport } from '../render/json.js';
@@ -276,18 +277,6 @@ export async function runBatch(
 
 /** A port left alone because its address asked to slow down (a 421 or a rate-limit reply on another port). */
 function notTested(target: { address: string; family: 4 | 6; port: number; service: Service }): PortResult {
-  const row = referenceTable.find((entry) => entry.service === target.service);
-  return {
-    port: target.port,
-    service: target.service,
-    protocol: row?.protocol ?? 'smtp',
-    expectedTls: row?.tls ?? 'starttls',
-    address: target.address,
-    family: target.family,
-    status: 'rate-limited',
-    statusDetail: 'not tested: the address asked to slow down (a 421 or a rate-limit reply); backed off',
-    startedAt: isoTime(),
-    timings: { total: 0 },
-    transcript: [],
-  };
+  const { status, detail } = backedOff();
+  return unprobedResult(target, status, detail);
 }

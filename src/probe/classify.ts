@@ -1,6 +1,7 @@
 /**
- * From what stopped a probe to its status: the one place where an error, the phase it happened in and the
- * server's last words become one of the closed set of statuses (types.ts), with the detail that says why.
+ * From what a probe saw to its status: the one place where an error, the phase it happened in, the server's last
+ * words and the extra evidence (a nudge, a route check, a second connection) become one of the closed set of
+ * statuses (types/port.ts), with the detail that says why. The probe collects; the verdicts are made here.
  */
 import {
   AbortedError,
@@ -12,12 +13,53 @@ import {
   ProtocolError,
   ServiceClosingError,
 } from '../errors.js';
+import { isoTime } from '../net/clock.js';
 import { classifyConnectError } from '../net/dial.js';
 import { NotThisProtocol } from '../protocols/dialogue.js';
-import type { PortResult, Status } from '../types/index.js';
+import { referenceFor } from '../reference/table.js';
+import type { CrossCheck, Greeting, PortResult, Protocol, Service, Status } from '../types/index.js';
+
+/** A status, the detail that says why, and the phase the probe stopped in when it stopped in one. */
+export interface Verdict {
+  status: Status;
+  detail: string;
+  failedPhase?: Phase;
+}
+
+/**
+ * A port's result before anything is known of it beyond its target: the one shape every result starts from, a
+ * probed port's (`open` until a verdict says otherwise) and one left alone (batch mode's back-off).
+ */
+export function unprobedResult(
+  target: { address: string; family: 4 | 6; port: number; service: Service },
+  status: Status,
+  statusDetail: string,
+): PortResult {
+  const reference = referenceFor(target.service);
+  return {
+    port: target.port,
+    service: target.service,
+    protocol: reference.protocol,
+    expectedTls: reference.tls,
+    address: target.address,
+    family: target.family,
+    status,
+    statusDetail,
+    startedAt: isoTime(),
+    timings: { total: 0 },
+    transcript: [],
+  };
+}
+
+/** Writes a verdict on a port's result: with unprobedResult, the only writer of a port's status. */
+export function settle(result: PortResult, verdict: Verdict): void {
+  result.status = verdict.status;
+  result.statusDetail = verdict.detail;
+  if (verdict.failedPhase !== undefined) result.failedPhase = verdict.failedPhase;
+}
 
 /** Refusals that are about load or rate, not policy: told apart so they are not read as misconfiguration. */
-export const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
+const rateLimitText = /too many|rate limit|ratelimit|connection limit|try again later|exceeded|busy/i;
 
 /** An error's message, shortened to OpenSSL's reason when it is one. */
 export function message(error: unknown): string {
@@ -31,7 +73,7 @@ export function message(error: unknown): string {
  * The server's last words before it hung up, when they refuse service: SMTP 421, IMAP * BYE, POP3 -ERR
  * (RFC 5321 §3.8; RFC 9051 §7.1.5; RFC 1939 §3). A close after them is the service refusing, not a crash.
  */
-export function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
+function refusalBeforeClose(transcript: PortResult['transcript']): string | undefined {
   const last = transcript.findLast((entry) => entry.dir === 'S');
   return last && /^(421[ -]|\* BYE\b|-ERR\b)/i.test(last.text) ? last.text : undefined;
 }
@@ -84,4 +126,127 @@ export function classify(
   if (phase === 'tls') return { status: 'tls-failed', detail: `${code ?? 'error'}: ${detail}` };
   if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 'reset', detail: `${code}: ${detail}` };
   return { status: 'local-error', detail: `${code ?? 'error'}: ${detail}` };
+}
+
+/** The dialogue ran to its end: greeting, capabilities and, where due, the upgrade. */
+export function dialogueCompleted(): Verdict {
+  return { status: 'open', detail: '' };
+}
+
+/** A greeting that refuses service (SMTP 554 or 421, IMAP * BYE, POP3 -ERR): by load or by policy. */
+export function greetingRefused(greeting: Greeting): Verdict {
+  const text = greeting.lines.join(' ');
+  return {
+    status: rateLimitText.test(text) ? 'rate-limited' : 'rejected',
+    detail: `${greeting.code ?? ''} ${text}`.trim(),
+  };
+}
+
+/**
+ * QUIT (LOGOUT) failed after a completed dialogue. The verdict stands, unless the server had already refused
+ * service and hung up (POP3 -ERR then a close, RFC 1939 §3): then the refusal is the verdict.
+ */
+export function quitFailed(error: unknown, transcript: PortResult['transcript']): Verdict | undefined {
+  const refusal = error instanceof AbortedError ? undefined : refusalBeforeClose(transcript);
+  const code = errorCode(error) ?? '';
+  if (!refusal || !(error instanceof ConnectionClosedError || code === 'ECONNRESET' || code === 'EPIPE'))
+    return undefined;
+  return {
+    status: rateLimitText.test(refusal) ? 'rate-limited' : 'rejected',
+    detail: `closed after "${refusal.slice(0, 120)}"`,
+    failedPhase: 'capabilities',
+  };
+}
+
+/**
+ * A greeting that began and did not end: a server holding it back on purpose (Postfix postscreen's greet wait)
+ * or a broken one. Nothing was sent during it; its unfinished text (in the transcript) is the evidence.
+ */
+export function greetingStalled(seen: {
+  received: number;
+  firstAt: number | undefined;
+  portDeadline: boolean;
+  greetingMs: number;
+}): Verdict {
+  return {
+    status: 'stalled',
+    detail: `the greeting began (${seen.received} bytes, the first at ${Math.round(seen.firstAt ?? 0)} ms) and had not ended when ${
+      seen.portDeadline ? 'the port deadline ran out' : `its deadline of ${seen.greetingMs} ms ran out`
+    }; nothing was sent during it`,
+  };
+}
+
+/**
+ * Unreachable at connect, and the route check found no route from this machine: a fact about where the probe
+ * ran, not about the server (clients fall back to the other family at once, RFC 8305 §5).
+ */
+export function noRouteFromHere(family: 4 | 6, detail: string): Verdict {
+  return {
+    status: 'local-error',
+    detail: `this machine has no route to IPv${family} (${detail}); nothing was sent`,
+  };
+}
+
+/**
+ * What a silent server answered when sent the protocol's goodbye (evidence.ts `nudge`): another protocol makes
+ * it `wrong-protocol`; an abort while asking leaves the evidence incomplete; anything else leaves it silent.
+ */
+export function afterNudge(
+  answer: PortResult['detected'] | 'aborted' | undefined,
+  expected: Protocol,
+  goodbye: string,
+): Verdict | undefined {
+  if (answer === 'aborted')
+    return { status: 'aborted', detail: 'aborted while asking a silent server what it is' };
+  if (answer === undefined || answer === 'unknown' || answer === expected) return undefined;
+  return {
+    status: 'wrong-protocol',
+    detail: `silent until sent ${goodbye.replace(/^mp0 /, '')}, then answered as ${answer}`,
+  };
+}
+
+/** A failure while the connection was being upgraded (STARTTLS accepted, then the handshake): the upgrade failed. */
+export function upgradeFailed(stopped: Verdict): Verdict {
+  return { status: stopped.status === 'aborted' ? 'aborted' : 'starttls-failed', detail: stopped.detail };
+}
+
+/** The early TLS attempt on a second connection, after `silenceMs` of silence, completed a handshake. */
+export function tlsInsteadOfGreeting(silenceMs: number): Verdict {
+  return {
+    status: 'wrong-tls-mode',
+    detail: `a TLS handshake instead of a plaintext greeting (tried on a second connection after ${silenceMs} ms of silence)`,
+    failedPhase: 'greeting',
+  };
+}
+
+/**
+ * What the second connection that tells a wrong TLS mode from a broken port found (evidence.ts `crossCheck`):
+ * only a greeting or a handshake of the other mode makes it `wrong-tls-mode`; an abort leaves the evidence missing.
+ */
+export function afterCrossCheck(
+  check: CrossCheck,
+  aborted: boolean,
+  protocol: Protocol,
+): Verdict | undefined {
+  if (aborted)
+    return {
+      status: 'aborted',
+      detail: 'aborted during the second connection that tells a wrong TLS mode from a dead port',
+    };
+  if (check.outcome === 'nothing') return undefined;
+  return {
+    status: 'wrong-tls-mode',
+    detail:
+      check.tried === 'plaintext'
+        ? `a plaintext ${protocol.toUpperCase()} greeting instead of a TLS handshake`
+        : 'a TLS handshake instead of a plaintext greeting',
+  };
+}
+
+/** A port batch mode left alone because its address asked to slow down (a 421 or a rate-limit reply elsewhere). */
+export function backedOff(): Verdict {
+  return {
+    status: 'rate-limited',
+    detail: 'not tested: the address asked to slow down (a 421 or a rate-limit reply); backed off',
+  };
 }
