@@ -109,14 +109,10 @@ export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
 export { type Judgement, type JudgeOptions, judge } from './rules/judge.js';
 export { type CheckedHost, type Outcome, outcome } from './rules/outcome.js';
-export {
-  type ClientPick,
-  judgePublished,
-  type PickVerdict,
-  type PublishedFinding,
-  type PublishedJudgement,
-  type SettingCheck,
-} from './rules/published.js';
+export type { ClientPick, PickVerdict } from './rules/published/clients.js';
+export { judgePublished, type PublishedJudgement } from './rules/published/judge.js';
+export type { SettingCheck } from './rules/published/observed.js';
+export type { PublishedFinding } from './rules/published/rule.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';

@@ -2,7 +2,7 @@
 import { isoTime } from '../net/clock.js';
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
-import type { PublishedJudgement } from '../rules/published.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
 import { version } from '../version.js';
 import { sanitize } from './sanitize.js';
 
