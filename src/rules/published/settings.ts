@@ -65,7 +65,8 @@ function otherProtocol({ setting, ports }: SettingSubject): PortVerdict | undefi
 }
 
 /** The reference of the rules whose finding cites the source's own specification (refs, by kind). */
-const bySource = 'the specification of the source (autoconfig, ISPDB, Autodiscover POX, RFC 6186); RFC 8314 §3';
+const bySource =
+  'the specification of the source (autoconfig, ISPDB, Autodiscover POX, RFC 6186); RFC 8314 §3';
 
 const alive = (modes: Mode[]) => modes.filter((m) => m !== 'down');
 
