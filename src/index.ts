@@ -52,14 +52,7 @@ export {
   hostEvidence,
 } from './modes/egress.js';
 export { type MonitorOptions, type MonitorResult, monitor } from './modes/monitor.js';
-export {
-  buildPublication,
-  type Offer,
-  observedOffers,
-  type Publication,
-  renderPublication,
-  type SourceDifference,
-} from './modes/publish.js';
+export { buildPublication } from './modes/publish.js';
 export { createProbeServer, modules, type ProbeServer, parseCidr, type ServeOptions } from './modes/serve.js';
 export { Dns, type DnsOptions, parseDnsServer } from './net/dns.js';
 export { normalizeHostName } from './net/names.js';
@@ -95,6 +88,7 @@ export { type JsonReport, jsonReport, renderJson, schemaVersion } from './render
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
 export { renderOpenMetrics } from './render/openmetrics.js';
+export { type Publication, renderPublication } from './render/publication.js';
 export { renderReference } from './render/reference.js';
 export { sanitize } from './render/sanitize.js';
 export {
@@ -109,14 +103,11 @@ export type { Finding, Severity } from './rules/finding.js';
 export { severities, severityRank } from './rules/finding.js';
 export { type Judgement, type JudgeOptions, judge } from './rules/judge.js';
 export { type CheckedHost, type Outcome, outcome } from './rules/outcome.js';
-export {
-  type ClientPick,
-  judgePublished,
-  type PickVerdict,
-  type PublishedFinding,
-  type PublishedJudgement,
-  type SettingCheck,
-} from './rules/published.js';
+export { type Offer, observedOffers, type SourceDifference } from './rules/publication.js';
+export type { ClientPick, PickVerdict } from './rules/published/clients.js';
+export { judgePublished, type PublishedJudgement } from './rules/published/judge.js';
+export type { SettingCheck } from './rules/published/observed.js';
+export type { PublishedFinding } from './rules/published/rule.js';
 export { type Rule, rules } from './rules/rules.js';
 export { type ClientSetting, type ClientSettings, chooseSettings } from './rules/settings.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';

@@ -17,7 +17,7 @@ import {
 import { registrableDomain, webFetch } from '../src/discovery/published/fetch.js';
 import { Dns } from '../src/net/dns.js';
 import { addPublishedHosts } from '../src/probe/domain.js';
-import { judgePublished } from '../src/rules/published.js';
+import { judgePublished } from '../src/rules/published/judge.js';
 import type { Discovery, PublishedSetting, WebFetchFact } from '../src/types/index.js';
 import { root } from './helpers/cli.js';
 import { Netns, netnsMissing } from './helpers/netns.js';

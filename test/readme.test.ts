@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit.js';
 import { defaultLimits } from '../src/limits.js';
 import { severities } from '../src/rules/finding.js';
-import { publishedFindingSeverity } from '../src/rules/published.js';
+import { publishedRules } from '../src/rules/published/judge.js';
 import { rules } from '../src/rules/rules.js';
 import { statusGloss } from '../src/types/index.js';
 
@@ -27,8 +27,8 @@ describe('README', () => {
       expect(readme).toMatch(new RegExp(`\\| \`${rule.id}\` \\| ${rule.severity}\\b`));
   });
   it('lists every finding about what a domain publishes, with its severity', () => {
-    for (const [id, severity] of Object.entries(publishedFindingSeverity))
-      expect(readme).toMatch(new RegExp(`\\| \`${id}\` \\| ${severity}\\b`));
+    for (const rule of publishedRules)
+      expect(readme).toMatch(new RegExp(`\\| \`${rule.id}\` \\| ${rule.severity}\\b`));
   });
   it('lists every exit code', () => {
     for (const code of Object.values(exitCodes)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));

@@ -1,5 +1,6 @@
 /** The discovery parts of the human report: what DNS said (before the host reports), the client settings (after). */
-import type { ClientPick, PickVerdict, PublishedJudgement } from '../rules/published.js';
+import type { ClientPick, PickVerdict } from '../rules/published/clients.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
 import type { Discovery, PublishedSource } from '../types/index.js';
 import { sanitize } from './sanitize.js';

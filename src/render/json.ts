@@ -2,7 +2,7 @@
 import { isoTime } from '../net/clock.js';
 import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
-import type { PublishedJudgement } from '../rules/published.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
 import type { ClientSettings } from '../rules/settings.js';
 import type { Discovery } from '../types/index.js';
 import { version } from '../version.js';

@@ -2,9 +2,10 @@
 import { isoTime } from '../net/clock.js';
 import { severityRank } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
-import type { PublishedJudgement } from '../rules/published.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
 import { version } from '../version.js';
 import { sanitize } from './sanitize.js';
+import { escapeXml } from './xml.js';
 
 /** XML 1.0 allows no C0 controls but tab, LF, CR: server text is sanitised first, then escaped. */
 function xml(text: string): string {
@@ -17,23 +18,6 @@ function xmlText(text: string): string {
     .split('\n')
     .map((line) => escapeXml(sanitize(line)))
     .join('\n');
-}
-
-/**
- * Escapes for XML 1.0 and replaces what XML cannot carry at all (C0 controls but tab/LF/CR, lone
- * surrogates, U+FFFE, U+FFFF; XML 1.0 §2.2) with a visible stand-in, so the document always parses.
- */
-export function escapeXml(text: string): string {
-  return text
-    .replace(
-      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
-      (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`,
-    )
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
 }
 
 /** A failure's text: each finding with its detail, evidence and reference. */

@@ -1,6 +1,6 @@
 /** The Markdown summary (GitHub job summaries): a compact table per host, expectations, findings; server text inert. */
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
-import type { PublishedJudgement } from '../rules/published.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
 import { clip, sanitize } from './sanitize.js';
 
 /**

@@ -6,18 +6,12 @@ export function severityRank(severity: Severity): number {
   return severities.indexOf(severity);
 }
 
-/** A judgement about one port (or the host), with the evidence that makes it and the reference behind it. */
-export interface Finding {
+/** What every finding carries, whatever it is about: a port (Finding) or what a domain publishes. */
+export interface FindingBase {
   /** Stable kebab-case id; the README lists them all. */
   id: string;
   /** How bad it is: info, low, medium, high, critical. */
   severity: Severity;
-  /** The port it concerns. */
-  port: number;
-  /** The service the port was judged as. */
-  service: string;
-  /** The address it was seen on. */
-  address: string;
   /** One line: what is wrong. */
   title: string;
   /** What was seen and what to do about it. */
@@ -26,4 +20,14 @@ export interface Finding {
   evidence: string[];
   /** The RFC section or reference that makes it a finding. */
   reference: string;
+}
+
+/** A judgement about one port (or the host), with the evidence that makes it and the reference behind it. */
+export interface Finding extends FindingBase {
+  /** The port it concerns. */
+  port: number;
+  /** The service the port was judged as. */
+  service: string;
+  /** The address it was seen on. */
+  address: string;
 }

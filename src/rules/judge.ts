@@ -9,7 +9,7 @@ import { evaluate } from './evaluate.js';
 import { checkExpectations } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';
 import { type CheckedHost, type Outcome, outcome } from './outcome.js';
-import { judgePublished, judgeRecords, type PublishedJudgement } from './published.js';
+import { judgePublished, judgeRecords, type PublishedJudgement } from './published/judge.js';
 import { type ClientSettings, chooseSettings } from './settings.js';
 
 export interface JudgeOptions {

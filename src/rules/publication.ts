@@ -1,0 +1,164 @@
+/**
+ * What a domain should publish, judged from what its servers were observed to do (`mailprobe publish`): the
+ * ports that worked and were safe on every address (the offers), and each source's difference with them, with
+ * why a published setting should go. Pure: the discovery and the host verdicts in, data out; the documents
+ * themselves are written by render/publication.ts.
+ */
+import type { Discovery, PublishedSecurity, PublishedSetting } from '../types/index.js';
+import type { HostVerdict } from './evaluate.js';
+import { ranked } from './settings.js';
+
+/** A port that worked and was safe on every address: something worth publishing. */
+export interface Offer {
+  direction: 'incoming' | 'outgoing';
+  protocol: 'IMAP' | 'POP3' | 'SMTP';
+  host: string;
+  port: number;
+  security: Exclude<PublishedSecurity, 'plain'>;
+}
+
+/** One source's difference with what should be published. */
+export interface SourceDifference {
+  /** Where it is published (a URL, or the SRV names). */
+  source: string;
+  /** Published there, but not a port that works safely as published (with what was seen). */
+  remove: { setting: PublishedSetting; why: string }[];
+  /** Works safely, but not published there. */
+  add: Offer[];
+  /**
+   * An SRV record of target "." (the service is decidedly not offered, RFC 6186 §3.4) for a service that works
+   * safely: the record as published, the offer, and the zone line to publish instead.
+   */
+  replace?: { record: string; offer: Offer; line: string }[];
+}
+
+/** What to publish and how each source differs from it. */
+export interface PublicationJudgement {
+  domain: string;
+  /** What worked safely, best first (implicit TLS before STARTTLS, IMAP before POP3). */
+  offers: Offer[];
+  /** Per published source: what to take out and what could be added. */
+  differences: SourceDifference[];
+  /** Something is published, and every published setting is among the offers (nothing published is broken or unsafe). */
+  matches: boolean;
+}
+
+const order = ['IMAP TLS', 'IMAP STARTTLS', 'POP3 TLS', 'POP3 STARTTLS', 'SMTP TLS', 'SMTP STARTTLS'];
+const key = (o: { protocol: string; security: string }) => `${o.protocol} ${o.security}`;
+
+/** The first host (in client order: SRV-published, then the order found) where each protocol and mode is safe. */
+export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offer[] {
+  const found = new Map<string, Offer>();
+  for (const host of ranked(discovery, hosts)) {
+    for (const port of [...new Set(host.ports.map((p) => p.port))]) {
+      const all = host.ports.filter((p) => p.port === port);
+      const first = all[0];
+      if (!first || first.service === 'smtp') continue; // port 25 is relay, not submission
+      if (!all.every((p) => p.works && p.safe === true)) continue;
+      const protocol = first.protocol === 'imap' ? 'IMAP' : first.protocol === 'pop3' ? 'POP3' : 'SMTP';
+      const offer: Offer = {
+        direction: protocol === 'SMTP' ? 'outgoing' : 'incoming',
+        protocol,
+        host: host.host,
+        port,
+        security: first.expectedTls === 'implicit' ? 'TLS' : 'STARTTLS',
+      };
+      if (!found.has(key(offer))) found.set(key(offer), offer);
+    }
+  }
+  return [...found.values()].sort((a, b) => order.indexOf(key(a)) - order.indexOf(key(b)));
+}
+
+/** The SRV service names of RFC 6186 and RFC 8314 §5.1, each with the protocol and mode it stands for. */
+export const srvNames: [string, Offer['protocol'], Offer['security']][] = [
+  ['_submissions._tcp', 'SMTP', 'TLS'],
+  ['_submission._tcp', 'SMTP', 'STARTTLS'],
+  ['_imaps._tcp', 'IMAP', 'TLS'],
+  ['_imap._tcp', 'IMAP', 'STARTTLS'],
+  ['_pop3s._tcp', 'POP3', 'TLS'],
+  ['_pop3._tcp', 'POP3', 'STARTTLS'],
+];
+
+/** The SRV record to publish for a service: its offer, or "." when it is not offered. */
+export function srvLine(
+  domain: string,
+  name: string,
+  security: Offer['security'],
+  offer: Offer | undefined,
+): string {
+  // Implicit TLS gets the better priority (RFC 8314 §5.1); "." says the service is not offered (RFC 6186 §3.4).
+  return offer
+    ? `${name}.${domain}. 3600 IN SRV ${security === 'TLS' ? 0 : 10} 1 ${offer.port} ${offer.host}.`
+    : `${name}.${domain}. 3600 IN SRV 0 0 0 .`;
+}
+
+/** SRV records of target "." for a service that works safely: each becomes a difference to replace. */
+function notOfferedButWorks(discovery: Discovery, offers: Offer[]): SourceDifference[] {
+  const out: SourceDifference[] = [];
+  for (const record of discovery.records) {
+    if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    const name = record.query.slice(0, record.query.length - discovery.domain.length - 1);
+    const meaning = srvNames.find(([srv]) => srv === name);
+    if (!meaning) continue;
+    const [, protocol, security] = meaning;
+    const offer = offers.find((o) => o.protocol === protocol && o.security === security);
+    if (!offer) continue;
+    out.push({
+      source: `SRV ${record.query}`,
+      remove: [],
+      add: [],
+      replace: [
+        {
+          record: `${record.query}. SRV ${record.answer}`,
+          offer,
+          line: srvLine(discovery.domain, name, security, offer),
+        },
+      ],
+    });
+  }
+  return out;
+}
+
+export function judgePublication(discovery: Discovery, hosts: HostVerdict[]): PublicationJudgement {
+  const offers = observedOffers(discovery, hosts);
+  const same = (s: PublishedSetting, o: Offer) =>
+    s.protocol === o.protocol && s.host === o.host && s.port === o.port && s.security === o.security;
+  const differences: SourceDifference[] = [];
+  for (const source of discovery.published ?? []) {
+    if (source.settings.length === 0) continue;
+    const remove = source.settings
+      .filter((s) => !offers.some((o) => same(s, o)))
+      .map((setting) => {
+        const host = hosts.find((h) => h.host === setting.host);
+        const ports = host?.ports.filter((p) => p.port === setting.port) ?? [];
+        const why =
+          ports.length === 0
+            ? host
+              ? 'the port was not probed'
+              : 'the host was not probed or has no address'
+            : setting.security === 'plain'
+              ? 'no encryption'
+              : ports.every((p) => p.works && p.safe === true)
+                ? `the port does ${ports[0]?.expectedTls === 'implicit' ? 'implicit TLS' : 'STARTTLS'}, not ${setting.security === 'TLS' ? 'implicit TLS' : 'STARTTLS'}`
+                : `${[...new Set(ports.map((p) => (p.works ? `works, not safe (${p.findings.join(', ')})` : p.status)))].join('; ')}`;
+        return { setting, why };
+      });
+    const add = offers.filter(
+      (o) =>
+        !source.settings.some((s) => same(s, o)) &&
+        (source.kind !== 'autodiscover' || o === offers.find((x) => x.protocol === o.protocol)),
+    );
+    differences.push({ source: source.location, remove, add });
+  }
+  differences.push(...notOfferedButWorks(discovery, offers));
+  return {
+    domain: discovery.domain,
+    offers,
+    differences,
+    // Nothing published at all differs too: clients are left to guess.
+    // An SRV "." for a service that works safely tells SRV-reading clients it is not there: not a match.
+    matches:
+      differences.length > 0 &&
+      differences.every((d) => d.remove.length === 0 && (d.replace?.length ?? 0) === 0),
+  };
+}

@@ -1,0 +1,141 @@
+/** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
+import { describe, expect, it } from 'vitest';
+import { severityRank } from '../src/rules/finding.js';
+import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
+import type { Discovery, PublishedSource } from '../src/types/index.js';
+
+const autoconfig: PublishedSource = {
+  kind: 'autoconfig',
+  location: 'https://autoconfig.x.test/mail/config-v1.1.xml',
+  domain: 'x.test',
+  fetch: {
+    url: 'https://autoconfig.x.test/mail/config-v1.1.xml',
+    method: 'GET',
+    outcome: 'ok',
+    detail: 'HTTP 200',
+    ms: 1,
+    redirects: [
+      {
+        status: 301,
+        from: 'https://autoconfig.x.test/a',
+        to: 'http://evil.example/b',
+        crossDomain: true,
+        downgrade: true,
+      },
+      {
+        status: 302,
+        from: 'http://evil.example/b',
+        to: 'http://10.0.0.1/c',
+        privateAddress: '10.0.0.1 (private)',
+      },
+    ],
+  },
+  problems: ['the <SSL> value "maybe" is not on or off', 'an incomingServer has no hostname'],
+  settings: [
+    {
+      direction: 'incoming',
+      protocol: 'IMAP',
+      host: 'mail.x.test',
+      port: 143,
+      security: 'plain',
+      as: 'plain',
+    },
+    {
+      direction: 'outgoing',
+      protocol: 'SMTP',
+      host: 'mail.x.test',
+      port: 25,
+      security: 'STARTTLS',
+      as: 'STARTTLS',
+    },
+  ],
+};
+const autodiscover: PublishedSource = {
+  kind: 'autodiscover',
+  location: 'https://autodiscover.x.test/autodiscover/autodiscover.xml',
+  domain: 'x.test',
+  settings: [
+    { direction: 'incoming', protocol: 'IMAP', host: 'imap.x.test', port: 993, security: 'TLS', as: 'SSL' },
+    {
+      direction: 'outgoing',
+      protocol: 'SMTP',
+      host: 'mail.x.test',
+      port: 25,
+      security: 'STARTTLS',
+      as: 'TLS',
+    },
+  ],
+};
+const discovery = {
+  domain: 'x.test',
+  records: [
+    {
+      kind: 'MX',
+      query: 'x.test',
+      answer: '10 bad_name.x.test',
+      note: 'invalid-name',
+      detail: 'an underscore',
+    },
+  ],
+  published: [autoconfig, autodiscover],
+} as unknown as Discovery;
+
+describe('the published-settings rules', () => {
+  it('each has its own id, a severity, a title and a reference', () => {
+    const ids = publishedRules.map((rule) => rule.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const rule of publishedRules) {
+      expect(rule.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(rule.title).not.toBe('');
+      expect(rule.reference).not.toBe('');
+    }
+  });
+
+  const { findings } = judgePublished(discovery, []);
+
+  it('every finding is made by a listed rule and carries that rule severity', () => {
+    expect(findings.length).toBeGreaterThan(5);
+    for (const finding of findings) {
+      const rule = publishedRules.find((r) => r.id === finding.id);
+      expect(rule, finding.id).toBeDefined();
+      expect(finding.severity).toBe(rule?.severity);
+      expect(finding.evidence.length, finding.id).toBeGreaterThan(0);
+      expect(finding.reference, finding.id).not.toBe('');
+    }
+  });
+
+  it('lists the findings worst first', () => {
+    const ranks = findings.map((f) => severityRank(f.severity));
+    expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
+  });
+
+  it('makes one finding of one server published by two sources, naming both', () => {
+    const port25 = findings.filter((f) => f.id === 'published-smtp-port-25');
+    expect(port25).toHaveLength(1);
+    expect(port25[0]?.sources).toEqual([autoconfig.location, autodiscover.location]);
+    const down = findings.filter((f) => f.id === 'published-not-working' && f.port === 25);
+    expect(down).toHaveLength(1);
+    expect(down[0]?.sources).toEqual([autoconfig.location, autodiscover.location]);
+  });
+
+  it('judges each problem, redirect and record once, with the source in the title', () => {
+    const ids = findings.map((f) => f.id);
+    for (const id of [
+      'published-encryption-ambiguous',
+      'published-malformed',
+      'published-redirect-cross-domain',
+      'published-redirect-downgrade',
+      'published-redirect-private-address',
+      'published-invalid-name',
+      'published-plaintext',
+      'published-sources-disagree',
+    ])
+      expect(
+        ids.filter((x) => x === id),
+        id,
+      ).toHaveLength(1);
+    expect(findings.find((f) => f.id === 'published-redirect-downgrade')?.title).toBe(
+      `autoconfig ${autoconfig.location} redirects from https to http`,
+    );
+  });
+});
