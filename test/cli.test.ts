@@ -109,6 +109,13 @@ describe('mailprobe CLI', () => {
     expect(commands.map((command) => command.command.split(' ')[0])).toEqual([...commandWords]);
   });
 
+  it('-4, -6 and --dns-server are declared once, for the probe, egress and publish alike', () => {
+    const declaring = readdirSync(`${root}src/cli`).filter((file) =>
+      /\.option\('(4|6|dns-server)'/.test(readFileSync(`${root}src/cli/${file}`, 'utf8')),
+    );
+    expect(declaring).toEqual(['options.ts']);
+  });
+
   it('the messages name every command, and "did you mean" knows every option of every command', async () => {
     const missing = await cli([]);
     expect(missing.stderr).toContain(`missing <host> (or a command: ${commandWords.join(', ')})`);
@@ -261,6 +268,12 @@ describe('mailprobe CLI', () => {
       'egress with port 25 as control',
       ['egress', '--control-port', '25'],
       /--control-port: the control must be another port than 25/,
+    ],
+    ['egress with -4 and -6', ['egress', '-4', '-6'], /mutually exclusive/],
+    [
+      'egress with a bad --dns-server',
+      ['egress', '--dns-server', 'dns.example'],
+      /--dns-server: 'dns\.example' is not an IP address/,
     ],
   ];
   for (const [name, args, message] of usage) {
