@@ -4,7 +4,9 @@ import {
   buildPublication,
   type CheckedHost,
   type Discovery,
+  type DiscoveryReport,
   type DomainProbeOptions,
+  type Format,
   type HostResult,
   judge,
   type Outcome,
@@ -14,9 +16,9 @@ import {
   probeHost,
   ResolveError,
   renderPublication,
+  renderReport,
   type Severity,
 } from '../index.js';
-import { type DiscoveryReport, type Format, renderReport } from '../render/report.js';
 import { exitCodes } from './exit.js';
 import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
