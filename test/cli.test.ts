@@ -3,6 +3,8 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { commands, commandWords } from '../src/cli/commands.js';
+import { exitCodes } from '../src/cli/exit.js';
 import { startRawServer } from '../src/demo/servers.js';
 import type { JsonReport } from '../src/render/json.js';
 import { cli, mainScript as main, root } from './helpers/cli.js';
@@ -90,6 +92,44 @@ describe('mailprobe CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Examples:/);
     expect(run.stdout).toMatch(/exit codes: 0/);
+    // Every documented code, in order, and no other.
+    const epilogue = run.stdout.replace(/\s+/g, ' ').match(/exit codes: (.*)$/)?.[1] ?? '';
+    expect([...epilogue.matchAll(/(?:^|; )(\d+) /g)].map((m) => Number(m[1]))).toEqual(
+      Object.values(exitCodes),
+    );
+  });
+
+  it("the commands are declared once: the bin's list of command words is the table's", () => {
+    // The bin picks its code cache by the command word (`kind`): a command it does not know shares the probe's.
+    const bin = readFileSync(`${root}bin/mailprobe.cjs`, 'utf8');
+    const listed = /\[((?:'[a-z]+',? ?)+)\]\.includes\(argv\[0\]\)/.exec(bin)?.[1];
+    expect(listed, 'the kind list in bin/mailprobe.cjs').toBeDefined();
+    const words = [...(listed ?? '').matchAll(/'([a-z]+)'/g)].map((m) => m[1]);
+    expect([...words].sort()).toEqual([...commandWords].sort());
+    expect(commands.map((command) => command.command.split(' ')[0])).toEqual([...commandWords]);
+  });
+
+  it('-4, -6 and --dns-server are declared once, for the probe, egress and publish alike', () => {
+    const declaring = readdirSync(`${root}src/cli`).filter((file) =>
+      /\.option\('(4|6|dns-server)'/.test(readFileSync(`${root}src/cli/${file}`, 'utf8')),
+    );
+    expect(declaring).toEqual(['options.ts']);
+  });
+
+  it('the messages name every command, and "did you mean" knows every option of every command', async () => {
+    const missing = await cli([]);
+    expect(missing.stderr).toContain(`missing <host> (or a command: ${commandWords.join(', ')})`);
+    // An option of each command, misspelt on a line of another: the guess comes from the command's own table.
+    for (const [typo, meant] of [
+      ['--workrs', 'workers'],
+      ['--max-concurent', 'max-concurrent'],
+      ['--controlport', 'control-port'],
+      ['--noispdb', 'no-ispdb'],
+    ]) {
+      const run = await cli(['ports', typo as string]);
+      expect(run.code, typo).toBe(2);
+      expect(run.stderr).toContain(`(did you mean --${meant}?)`);
+    }
   });
 
   it('demo --json: a real report, exit 0, the intended findings', async () => {
@@ -228,6 +268,12 @@ describe('mailprobe CLI', () => {
       'egress with port 25 as control',
       ['egress', '--control-port', '25'],
       /--control-port: the control must be another port than 25/,
+    ],
+    ['egress with -4 and -6', ['egress', '-4', '-6'], /mutually exclusive/],
+    [
+      'egress with a bad --dns-server',
+      ['egress', '--dns-server', 'dns.example'],
+      /--dns-server: 'dns\.example' is not an IP address/,
     ],
   ];
   for (const [name, args, message] of usage) {

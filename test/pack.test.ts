@@ -112,7 +112,7 @@ describe('the packed package', () => {
       [
         '--input-type=module',
         '-e',
-        "import { probeHost, evaluate, renderJson, referenceTable } from 'mailprobe'; console.log(typeof probeHost, typeof evaluate, typeof renderJson, referenceTable.length)",
+        "import { probeHost, judge, renderJson, referenceTable } from 'mailprobe'; console.log(typeof probeHost, typeof judge, typeof renderJson, referenceTable.length)",
       ],
       { cwd: app(), encoding: 'utf8' },
     );

@@ -33,6 +33,17 @@ describe('README', () => {
   it('lists every exit code', () => {
     for (const code of Object.values(exitCodes)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
   });
+  it("names the library's exports, exactly: the table in docs/reference.md's Library API is src/index.ts", async () => {
+    const reference = readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8');
+    const section = reference.slice(reference.indexOf('## Library API'));
+    const table = section.slice(section.indexOf('| kind | exports |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    const documented = rows.flatMap((row) =>
+      [...(row.split('|')[2] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]),
+    );
+    const exported = Object.keys(await import('../src/index.js'));
+    expect([...documented].sort()).toEqual([...exported].sort());
+  });
   it('lists every limit with its default', () => {
     for (const [name, value] of Object.entries(defaultLimits))
       expect(readme).toContain(`| \`${name}\` | ${value} |`);

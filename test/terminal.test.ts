@@ -109,7 +109,7 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
 
 describe('the spinner line', () => {
   it('names the unfinished ports, longest wait first, one entry per port, at most three', async () => {
-    const { progressLine } = await import('../src/cli/report.js');
+    const { progressLine } = await import('../src/cli/spinner.js');
     const now = 10_000;
     expect(progressLine(0, 7, [], now)).toBe('probing 7 ports');
     expect(

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { readTargets, resumeDone } from './batch-files.js';
 import { exitCodes } from './exit.js';
+import { interruption } from './interrupt.js';
 import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'batch [file]';
@@ -128,24 +129,19 @@ export async function handler(args: Args): Promise<void> {
   };
   for (const error of errors) write(renderBatchError(error.input, error.reason, failOn), false);
   // Ctrl-C: every probe stops at once; unfinished targets get no document, so --resume probes them again.
-  const controller = new AbortController();
+  const stop = interruption();
   // Every probe of every target listens to this one signal.
-  setMaxListeners(0, controller.signal);
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(exitCodes.interrupted);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
+  setMaxListeners(0, stop.signal);
   try {
     const options = {
       hostConcurrency,
       perAddress,
       addressIntervalMs,
       failOn,
-      signal: controller.signal,
+      signal: stop.signal,
       ...basics,
       onDocument: (line: string, _target: unknown, passed: boolean) => {
-        if (!controller.signal.aborted) write(line, passed);
+        if (!stop.interrupted()) write(line, passed);
       },
     };
     if (workers > 1) {
@@ -164,11 +160,11 @@ export async function handler(args: Args): Promise<void> {
       });
     } else await runBatch(targets, options);
   } finally {
-    process.off('SIGINT', onSignal);
+    stop.release();
   }
   draw(true);
   if (live) process.stderr.write('\n');
-  if (controller.signal.aborted) {
+  if (stop.interrupted()) {
     process.stderr.write(
       `mailprobe: interrupted: ${finished} of ${total} targets done; run again with --resume to finish\n`,
     );

@@ -1,33 +1,27 @@
 /** `mailprobe egress`: is outbound port 25 blocked or intercepted on this network? (src/egress.ts observes and concludes.) */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { parseDnsServer } from '../net/names.js';
 import { exitCodes } from './exit.js';
-import { checkHost, positiveInteger, useColor } from './options.js';
+import { checkHost, networkChoices, networkOptions, positiveInteger, useColor } from './options.js';
 
 export const command = 'egress';
 export const describe =
   'does this network block outbound port 25? (tries 25 and a control port on several well-known mail hosts)';
 
 export function builder(yargs: Argv) {
-  return yargs
-    .option('via', {
-      type: 'string',
-      describe:
-        "mail hosts to try, comma-separated (default: a documented list of large providers' MX hosts)",
-    })
-    .option('control-port', {
-      type: 'string',
-      describe: 'the port that networks rarely block, tried on the same hosts (default 443)',
-    })
-    .option('timeout', { type: 'string', describe: 'ms for each connection attempt (default 5000)' })
-    .option('dns-server', {
-      type: 'string',
-      describe: 'ask this DNS server (ADDR or ADDR:PORT) instead of the system resolver',
-    })
-    .option('4', { type: 'boolean', describe: 'IPv4 only' })
-    .option('6', { type: 'boolean', describe: 'IPv6 only' })
-    .conflicts('4', '6')
+  return networkOptions(
+    yargs
+      .option('via', {
+        type: 'string',
+        describe:
+          "mail hosts to try, comma-separated (default: a documented list of large providers' MX hosts)",
+      })
+      .option('control-port', {
+        type: 'string',
+        describe: 'the port that networks rarely block, tried on the same hosts (default 443)',
+      })
+      .option('timeout', { type: 'string', describe: 'ms for each connection attempt (default 5000)' }),
+  )
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
     .option('color', { type: 'boolean', describe: 'colour the report' })
     .example('$0 egress', 'is outbound SMTP blocked here?')
@@ -61,13 +55,13 @@ export async function handler(args: Args): Promise<void> {
   const controlPort = positiveInteger(args['control-port'], '--control-port', 65535) ?? defaultControlPort;
   if (controlPort === 25) throw new UsageError('--control-port: the control must be another port than 25');
   const timeoutMs = positiveInteger(args.timeout, '--timeout', 600_000) ?? 5000;
-  const server = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
+  const { family, dnsServer: server } = networkChoices(args);
   const result = await checkEgress({
     hosts,
     controlPort,
     timeoutMs,
     dns: new Dns({ server, timeoutMs }),
-    family: args['4'] ? 4 : args['6'] ? 6 : 'both',
+    family,
   });
   process.stdout.write(
     args.json

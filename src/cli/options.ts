@@ -1,5 +1,6 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
 
+import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import {
   contradiction,
@@ -217,6 +218,41 @@ export function probeBasics(args: {
     ...(timeout ? { limits: limitsFromTimeout(timeout) } : {}),
     ...(ca ? { ca } : {}),
     ...(args['dns-server'] ? { dnsServer: parseDnsServer(args['dns-server']) } : {}),
+  };
+}
+
+/** `-4` and `-6`: one address family only. */
+export function familyOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('4', { type: 'boolean', describe: 'IPv4 only' })
+    .option('6', { type: 'boolean', describe: 'IPv6 only' })
+    .conflicts('4', '6');
+}
+
+/** The address family those options chose. */
+export function familyOf(args: { '4'?: boolean | undefined; '6'?: boolean | undefined }): 4 | 6 | 'both' {
+  return args['4'] ? 4 : args['6'] ? 6 : 'both';
+}
+
+/** `--dns-server`, `-4` and `-6`, for the commands that resolve their hosts themselves (the probe, egress). */
+export function networkOptions<T>(yargs: Argv<T>) {
+  return familyOptions(
+    yargs.option('dns-server', {
+      type: 'string',
+      describe: 'ask this DNS server (ADDR or ADDR:PORT) instead of the system resolver',
+    }),
+  );
+}
+
+/** Those options, checked: the address family, and the DNS server when one was given. */
+export function networkChoices(args: {
+  'dns-server'?: string | undefined;
+  '4'?: boolean | undefined;
+  '6'?: boolean | undefined;
+}): { family: 4 | 6 | 'both'; dnsServer: string | undefined } {
+  return {
+    family: familyOf(args),
+    dnsServer: args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']),
   };
 }
 

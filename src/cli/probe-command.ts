@@ -3,11 +3,12 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { expectedService } from '../expect/parse.js';
 import { defaultLimits, limitsFromTimeout } from '../limits.js';
-import { parseDnsServer } from '../net/names.js';
 import {
   checkEhloName,
   checkHost,
   checkMailbox,
+  networkChoices,
+  networkOptions,
   parseChecks,
   parseExpectations,
   parseLimits,
@@ -35,31 +36,30 @@ export function builder(yargs: Argv) {
 
 /** The probe's options, for the command and for the command line that names no command (cli/run.ts). */
 export function options<T>(yargs: Argv<T>) {
-  return reportBuilder(yargs)
-    .option('ports', {
-      type: 'string',
-      describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
-    })
-    .option('port', {
-      type: 'string',
-      describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)',
-    })
-    .option('timeout', {
-      type: 'string',
-      describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8x (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
-    })
-    .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
-    .option('servername', {
-      type: 'string',
-      describe: 'name for SNI and the certificate check (default: <host>)',
-    })
-    .option('ehlo-name', {
-      type: 'string',
-      describe: 'EHLO argument (default: our address as a literal, e.g. [192.0.2.7])',
-    })
-    .option('4', { type: 'boolean', describe: 'IPv4 only' })
-    .option('6', { type: 'boolean', describe: 'IPv6 only' })
-    .conflicts('4', '6')
+  return networkOptions(
+    reportBuilder(yargs)
+      .option('ports', {
+        type: 'string',
+        describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
+      })
+      .option('port', {
+        type: 'string',
+        describe: 'probe PORT as SERVICE, repeatable (e.g. --port 2525=submission)',
+      })
+      .option('timeout', {
+        type: 'string',
+        describe: `ms for each phase (connect, TLS, greeting, reply); the port gets 8x (default: connect ${defaultLimits.connectMs}, greeting ${defaultLimits.greetingMs})`,
+      })
+      .option('ca', { type: 'string', describe: 'PEM file of extra trusted root certificates' })
+      .option('servername', {
+        type: 'string',
+        describe: 'name for SNI and the certificate check (default: <host>)',
+      })
+      .option('ehlo-name', {
+        type: 'string',
+        describe: 'EHLO argument (default: our address as a literal, e.g. [192.0.2.7])',
+      }),
+  )
     .option('limit', {
       type: 'string',
       describe: 'override one deadline or cap, repeatable: NAME=NUMBER (e.g. greetingMs=30000; see README)',
@@ -84,10 +84,6 @@ export function options<T>(yargs: Argv<T>) {
     .option('all-addresses', {
       type: 'boolean',
       describe: 'probe every A and AAAA address, not one per family',
-    })
-    .option('dns-server', {
-      type: 'string',
-      describe: 'ask this DNS server (ADDR or ADDR:PORT) instead of the system resolver',
     })
     .option('per-host', {
       type: 'string',
@@ -148,7 +144,7 @@ export async function handler(args: ProbeArgs): Promise<void> {
   // --timeout sets every phase; --limit then overrides single fields.
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(list(args.limit)) };
   const ca = readCa(args.ca);
-  const dnsServer = args['dns-server'] === undefined ? undefined : parseDnsServer(args['dns-server']);
+  const { family, dnsServer } = networkChoices(args);
   const report = reportOptions(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
   const web = webChoices(args);
@@ -165,7 +161,7 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const probed = ports ?? expectations?.map((e) => ({ port: e.port, service: expectedService(e) }));
   const probe = {
     ...(probed ? { ports: probed } : {}),
-    family: args['4'] ? (4 as const) : args['6'] ? (6 as const) : ('both' as const),
+    family,
     ...(args.servername ? { servername: args.servername } : {}),
     ...(ca ? { ca } : {}),
     ...(args['ehlo-name'] ? { ehloName: args['ehlo-name'] } : {}),

@@ -4,6 +4,8 @@ import { UsageError } from '../errors.js';
 import {
   checkHost,
   checkMailbox,
+  familyOf,
+  familyOptions,
   positiveInteger,
   probeBasicOptions,
   probeBasics,
@@ -16,19 +18,18 @@ export const describe =
   'print the autoconfig file, Autodiscover response and SRV records to publish, from what the servers do, and the difference with what is published now';
 
 export function builder(yargs: Argv) {
-  return yargs
-    .positional('domain', {
-      type: 'string',
-      describe: 'mail domain (or an address at it)',
-      demandOption: true,
-    })
-    .options(probeBasicOptions)
-    .options(webOptions)
-    .option('max-hosts', { type: 'string', describe: 'most hosts probed (default 20)' })
-    .option('deadline', { type: 'string', describe: 'ms for the whole run (default 120000)' })
-    .option('4', { type: 'boolean', describe: 'IPv4 only' })
-    .option('6', { type: 'boolean', describe: 'IPv6 only' })
-    .conflicts('4', '6')
+  return familyOptions(
+    yargs
+      .positional('domain', {
+        type: 'string',
+        describe: 'mail domain (or an address at it)',
+        demandOption: true,
+      })
+      .options(probeBasicOptions)
+      .options(webOptions)
+      .option('max-hosts', { type: 'string', describe: 'most hosts probed (default 20)' })
+      .option('deadline', { type: 'string', describe: 'ms for the whole run (default 120000)' }),
+  )
     .option('json', {
       type: 'boolean',
       default: false,
@@ -62,7 +63,7 @@ export async function handler(args: Args): Promise<void> {
   const web = webChoices(args);
   const probe = {
     ...probeBasics(args),
-    family: args['4'] ? (4 as const) : args['6'] ? (6 as const) : ('both' as const),
+    family: familyOf(args),
   };
   const { publishAndReport } = await import('./engine.js');
   await publishAndReport(target, probe, { json: args.json, maxHosts, deadlineMs, ...web });

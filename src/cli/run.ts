@@ -1,68 +1,10 @@
 /** The command line: yargs, the commands, and one line on stderr with a documented exit code for every error. */
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { errorCode, ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';
-import * as batch from './batch-command.js';
-import * as demo from './demo-command.js';
-import * as egress from './egress-command.js';
-import { exitCodes, fail } from './exit.js';
+import { commands, commandWord, commandWords, optionNames, probe } from './commands.js';
+import { exitCodes, exitEpilogue, fail } from './exit.js';
 import { reportFilesIn, writeFailureReports } from './files.js';
-import * as ports from './ports-command.js';
-import * as probe from './probe-command.js';
-import * as publish from './publish-command.js';
-import * as serve from './serve-command.js';
-
-/** Every long option of every command, for "did you mean" (yargs' root instance does not know the commands'). */
-const optionNames = [
-  'ports',
-  'port',
-  'timeout',
-  'json',
-  'format',
-  'junit',
-  'markdown',
-  'fail-on',
-  'expect',
-  'expect-file',
-  'ca',
-  'servername',
-  'ehlo-name',
-  'check',
-  'limit',
-  'concurrency',
-  'all-addresses',
-  'dns-server',
-  'discover',
-  'per-host',
-  'max-hosts',
-  'deadline',
-  'fast-filtered',
-  'no-fast-filtered',
-  'verbose',
-  'color',
-  'no-color',
-  'quiet',
-  'help',
-  'version',
-  'via',
-  'control-port',
-  'listen',
-  'max-concurrent',
-  'min-interval',
-  'allow',
-  'allow-any',
-  'host-name',
-  'grace',
-  'shard',
-  'per-address',
-  'address-interval',
-  'workers',
-  'resume',
-  'web',
-  'no-web',
-  'ispdb',
-  'no-ispdb',
-];
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -91,15 +33,21 @@ export function closest(word: string, known: string[]): string | undefined {
     : undefined;
 }
 
-/** yargs' messages, as one line that names the option and, for a typo, what was probably meant. */
-function oneLine(message: string, known: string[], args: string[]): string {
+/** The commands, as the messages name them. */
+const commandList = commandWords.join(', ');
+
+/**
+ * yargs' messages, as one line that names the option and, for a typo, what was probably meant (`known` gives the
+ * options, asked for only then).
+ */
+function oneLine(message: string, known: () => string[], args: string[]): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
     return args[0] === 'publish'
       ? 'publish: missing <domain>'
-      : 'missing <host> (or a command: demo, ports, egress, serve, batch, publish)';
+      : `missing <host> (or a command: ${commandList})`;
   if (/^Too many non-option arguments/.test(message))
-    return 'one <host> at a time (a command comes first: demo, ports, egress, serve, batch, publish)';
+    return `one <host> at a time (a command comes first: ${commandList})`;
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown?.[1]) {
     const words = unknown[1].split(', ').map((word) => word.trim().replace(/^-+/, ''));
@@ -108,12 +56,13 @@ function oneLine(message: string, known: string[], args: string[]): string {
       args.some((arg) => arg === `-${word}` || arg === `--${word}` || arg.startsWith(`--${word}=`));
     const extra = words.filter((word) => !given(word) && args.includes(word));
     const options = words.filter((word) => !extra.includes(word));
+    const names = options.length > 0 ? known() : [];
     const parts = [];
     if (options.length > 0)
       parts.push(
         `unknown option${options.length > 1 ? 's' : ''} ${options
           .map((word) => {
-            const guess = closest(word, known);
+            const guess = closest(word, names);
             return `--${word}${guess ? ` (did you mean --${guess}?)` : ''}`;
           })
           .join(', ')}`,
@@ -131,11 +80,6 @@ function oneLine(message: string, known: string[], args: string[]): string {
   }
   return message.replace(/\s*\n\s*/g, '; ');
 }
-
-/** The words that name the commands besides the probe. */
-const commandWords = [batch, demo, egress, ports, publish, serve].map(
-  (command) => command.command.split(' ')[0] ?? '',
-);
 
 /**
  * A command line with no command word and no --help or --version: `mailprobe <host> [options]`. Parsed by yargs
@@ -172,19 +116,16 @@ async function probeLine(args: string[], onFail: OnFail): Promise<void> {
 
 /** Every command, the probe as the default one, --help and --version. */
 function everyCommand(args: string[], onFail: OnFail) {
+  const root = yargs(args)
+    .scriptName('mailprobe')
+    .usage(
+      "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
+    );
+  // Listed in --help by their words, the probe (the default command) last.
+  const listed = [...commands].sort((a, b) => (commandWord(a) < commandWord(b) ? -1 : 1));
+  for (const command of [...listed, probe]) root.command(command as unknown as CommandModule);
   return (
-    yargs(args)
-      .scriptName('mailprobe')
-      .usage(
-        "$0 <host> [options]\n\nProbe a mail host's SMTP, IMAP and POP3 ports and tell what works and what is safe.",
-      )
-      .command(batch)
-      .command(demo)
-      .command(egress)
-      .command(ports)
-      .command(publish)
-      .command(serve)
-      .command(probe)
+    root
       .version(version())
       .alias('version', 'V')
       // --help is yargs' default (registering it again costs a few hundred microseconds before the first socket).
@@ -199,9 +140,7 @@ function everyCommand(args: string[], onFail: OnFail) {
           ? Math.min(110, process.stdout.columns ?? 100)
           : 100,
       )
-      .epilogue(
-        'exit codes: 0 passed (no unmet expectation, no finding at or above --fail-on); 1 failed (a finding at or above --fail-on, an unmet expectation; egress: blocked or intercepted); 2 bad usage or input; 3 nothing to probe (the host does not resolve, no mail host); 4 egress inconclusive; 70 internal error; 74 output not written (a full disk, an I/O error); 130 interrupted (Ctrl-C)',
-      )
+      .epilogue(exitEpilogue())
       .fail(onFail)
   );
 }
@@ -218,8 +157,9 @@ export async function run(argv: string[]): Promise<void> {
   );
   const onFail = (message: string, error: Error | undefined, instance: unknown) => {
     if (error) throw error;
-    const known = (instance as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions?.().key;
-    throw new UsageError(oneLine(message, [...new Set([...Object.keys(known ?? {}), ...optionNames])], args));
+    const own = (instance as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions?.().key;
+    const known = () => [...new Set([...Object.keys(own ?? {}), ...optionNames(() => yargs([]))])];
+    throw new UsageError(oneLine(message, known, args));
   };
   try {
     if (namesNoCommand(args)) await probeLine(args, onFail);
@@ -235,7 +175,7 @@ export async function run(argv: string[]): Promise<void> {
           ? [text, exitCodes.resolve]
           : kind === 'WRITE_FAILED'
             ? [text, exitCodes.writeError]
-            : [`internal error: ${text}`, 70];
+            : [`internal error: ${text}`, exitCodes.internal];
     fail(message, code);
     // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
     await writeFailureReports(reportFilesIn(argv), message, code);
