@@ -140,8 +140,10 @@ describe.skipIf(missing !== undefined)('in a network namespace', () => {
         expect(port25?.filteredEarly?.synsSentAtMs[0]).toBe(0);
         // Three extra SYNs at 0.25, 0.5 and 0.75 s, the other ports having answered at once.
         expect(port25?.filteredEarly?.synsSentAtMs).toHaveLength(4);
-        expect(port25?.filteredEarly?.synsSentAtMs[1]).toBeGreaterThanOrEqual(250);
-        expect(port25?.filteredEarly?.synsSentAtMs[3]).toBeGreaterThanOrEqual(750);
+        // Node's timers count from libuv's loop time, cached at the start of the loop's turn: a timer of 250 ms
+        // can fire a few ms less than 250 after the connect's own clock reading (249 was seen under load).
+        expect(port25?.filteredEarly?.synsSentAtMs[1]).toBeGreaterThanOrEqual(240);
+        expect(port25?.filteredEarly?.synsSentAtMs[3]).toBeGreaterThanOrEqual(740);
         expect(port25?.filteredEarly?.siblings).toHaveLength(12);
         expect(port25?.filteredEarly?.decidedAfterMs).toBeLessThan(2500);
         expect(
