@@ -35,7 +35,7 @@ export {
   type ProgressEvents,
   probeHost,
 } from './probe/host.js';
-export { type PortTarget, probePort } from './probe/port.js';
+export { type PortProbeTarget, type PortTarget, probePort } from './probe/port.js';
 export {
   referenceFor,
   referenceTable,
@@ -67,5 +67,6 @@ export type { PublishedFinding } from './rules/published/rule.js';
 export type { ClientSetting, ClientSettings } from './rules/settings.js';
 export type { CertificateProblem, ChainCertificate, TrustProblem } from './tls/chain.js';
 export type { CertificateFacts, OcspFacts, TlsFacts } from './tls/facts.js';
+export { type Trust, trustFrom } from './tls/trust.js';
 export * from './types/index.js';
 export { version } from './version.js';

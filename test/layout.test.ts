@@ -2,7 +2,7 @@
  * Keeps CONTRIBUTING's layout map true: every folder and loose file of src/ is on the map and nothing else is;
  * the root holds at most five files; imports run only downward between the floors the map names, with no
  * cycle; a source file over 350 lines is one that CONTRIBUTING names, with its reason; a port's status is
- * written only in probe/classify.ts.
+ * written only in probe/classify.ts; --ca's PEM text is resolved into a Trust at the entries only.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -127,5 +127,30 @@ describe('the layout map in CONTRIBUTING', () => {
         });
     }
     expect(writes).toEqual([]);
+  });
+
+  test("--ca's PEM text is resolved once, at the entries (tls/trust.ts), and only a Trust travels below", () => {
+    // The CLI reads the file; the library's entries (probeHost's and probePort's options, serve's) take the PEM
+    // and resolve it with trustFrom(ca); probeDomain and batch mode resolve theirs once before their hosts.
+    const entries = [
+      'cli/',
+      'probe/host.ts',
+      'probe/port.ts',
+      'probe/domain.ts',
+      'modes/serve.ts',
+      'modes/batch.ts',
+    ];
+    const found: string[] = [];
+    for (const file of sourceFiles(src)) {
+      const name = relative(src, file);
+      if (name === 'tls/trust.ts' || entries.some((entry) => name.startsWith(entry))) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          if (/\bca\??: string|trustFrom\((?!\))/.test(line))
+            found.push(`${name}:${index + 1}: ${line.trim()}`);
+        });
+    }
+    expect(found).toEqual([]);
   });
 });

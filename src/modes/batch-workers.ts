@@ -35,7 +35,7 @@ export type FromWorker =
 /** The options a worker runs its share with (data only: they cross a process boundary). */
 export type WorkerOptions = Omit<
   BatchOptions,
-  'onDocument' | 'signal' | 'gate' | 'onResolved' | 'onPhase' | 'onPortStart' | 'probePort'
+  'onDocument' | 'signal' | 'gate' | 'onResolved' | 'onPhase' | 'onPortStart' | 'probePort' | 'trust'
 >;
 
 /** The worker (0-based) a target goes to: FNV-1a of its host, so one host's lines share a worker. */
@@ -66,9 +66,11 @@ export async function runBatchInWorkers(
   const byWorker: BatchTarget[][] = Array.from({ length: count }, () => []);
   for (const target of targets) byWorker[workerOf(target.host, count)]?.push(target);
   const shares = byWorker.filter((share) => share.length > 0);
-  const { onDocument, signal, gate: _gate, fork, workers: _workers, ...rest } = options;
+  const { onDocument, signal, gate: _gate, fork, workers: _workers, trust, ...rest } = options;
   const optionsFor = (index: number): WorkerOptions => ({
     ...rest,
+    // A Trust does not cross the process boundary: its PEM does, and each worker builds its own.
+    ...(trust?.ca !== undefined ? { ca: trust.ca } : {}),
     hostConcurrency: Math.floor(concurrency / shares.length) + (index < concurrency % shares.length ? 1 : 0),
   });
   const children: ChildProcess[] = [];

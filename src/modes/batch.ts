@@ -17,6 +17,7 @@ import { isService, referenceTable } from '../reference/table.js';
 import { failureReport, jsonReport } from '../render/json.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
+import { trustFrom } from '../tls/trust.js';
 import type { PortResult, Service } from '../types/index.js';
 
 /** One target of the batch: a host and the ports to probe there. */
@@ -211,6 +212,8 @@ export async function runBatch(
   const gate = options.gate ?? new LocalGate(options.perAddress ?? 2, options.addressIntervalMs ?? 0);
   const counts = { passed: 0, failed: 0, notDone: 0 };
   const failOn = options.failOn ?? 'high';
+  // The roots, resolved once for every target (a worker builds its own from the PEM it was sent).
+  const trust = options.trust ?? trustFrom(options.ca);
   const one = async (target: BatchTarget): Promise<void> => {
     if (options.signal?.aborted) {
       counts.notDone++;
@@ -221,6 +224,7 @@ export async function runBatch(
     try {
       // Each port goes through its address's limits; an address that asked to slow down is left alone.
       const result = await probeHost(target.host, {
+        trust,
         // The early "filtered" rule opens a second connection attempt to a port that has not answered after
         // 0.5 s; that would be one connection more than --per-address allows, so batch mode waits the deadline.
         fastFiltered: false,

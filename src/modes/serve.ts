@@ -21,6 +21,7 @@ import { referenceTable } from '../reference/table.js';
 import { renderOpenMetrics } from '../render/openmetrics.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
+import { trustFrom } from '../tls/trust.js';
 
 export interface ServeOptions {
   /** Deadlines and caps of each probe. */
@@ -299,6 +300,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
   const minIntervalMs = options.minIntervalMs ?? 1000;
   const deadlineMs = options.deadlineMs ?? 30_000;
   const dns = new Dns({ server: options.dnsServer });
+  // The roots every probe of the server trusts, resolved once.
+  const trust = trustFrom(options.ca || undefined);
   const recent = new RecentProbes(minIntervalMs);
   const stats = { inFlight: 0, requests: new Map<number, number>(), probeSeconds: 0, probes: 0 };
   const started = Date.now() / 1000;
@@ -388,7 +391,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       const result = await probeHost(named.name, {
         ports,
         limits: { ...options.limits, portMs: Math.max(1, Math.min(limits.portMs, left)) },
-        ...(options.ca ? { ca: options.ca } : {}),
+        trust,
         addresses,
         afterConnect: refuseConnection,
         signal: controller.signal,

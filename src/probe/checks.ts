@@ -9,6 +9,7 @@ import { type Dialogue, saslName } from '../protocols/dialogue.js';
 import { type LoginWayOffered, loginWaysOffered } from '../protocols/logins.js';
 import type { Session } from '../protocols/session.js';
 import { addressLiteral } from '../protocols/smtp.js';
+import type { TlsOptions } from '../tls/handshake.js';
 import type {
   AuthRequiredFacts,
   AuthWayFacts,
@@ -28,11 +29,10 @@ export type {
 } from '../types/index.js';
 export { type CheckName, checkNames } from './check-names.js';
 
-export interface CheckTarget {
+/** Where a check connects, and the TLS options (the name, the roots) of its handshakes. */
+export interface CheckTarget extends Pick<TlsOptions, 'servername' | 'trust'> {
   address: string;
   port: number;
-  servername: string;
-  ca?: string | undefined;
   ehloName?: string | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -74,7 +74,7 @@ async function injection(dialogue: Dialogue, target: CheckTarget, session: Sessi
   if (!reply.accepted)
     return { verdict: 'safe', detail: `the pipelined STARTTLS was refused: ${reply.text}` };
   try {
-    await session.upgrade({ servername: target.servername, ca: target.ca });
+    await session.upgrade({ servername: target.servername, trust: target.trust });
   } catch (error) {
     return {
       verdict: 'safe',
@@ -272,7 +272,7 @@ async function tlsVersions(
     let phase = 'connect';
     try {
       let socket: tls.TLSSocket;
-      const options = { servername: target.servername, ca: target.ca, version };
+      const options = { servername: target.servername, trust: target.trust, version };
       if (result.expectedTls === 'implicit') {
         const raw = await session.connectRaw(target.address, target.port);
         phase = 'tls';

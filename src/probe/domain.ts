@@ -9,6 +9,7 @@ import { AbortedError, ResolveError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
 import { referenceTable } from '../reference/table.js';
+import { trustFrom } from '../tls/trust.js';
 import type { Discovery, HostResult, PublishedSetting, Service } from '../types/index.js';
 import { type ProbeOptions, probeHost } from './host.js';
 
@@ -42,6 +43,8 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   const timeout = AbortSignal.timeout(deadlineMs);
   const stop = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const dns = new Dns({ server: options.dnsServer, timeoutMs: options.limits?.connectMs ?? 5000 });
+  // The roots, resolved once for the published fetches and every host.
+  const trust = options.trust ?? trustFrom(options.ca);
   let discovery: Discovery;
   // The published sources that need only the domain are fetched alongside DNS discovery; a discovery that fails
   // stops them (webStop), so an error never waits for a web server's deadline.
@@ -53,7 +56,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
       : import('../discovery/published/sources.js').then(({ startPublished }) =>
           startPublished(parseTarget(target), {
             dns,
-            ca: options.ca,
+            trust,
             timeoutMs: options.limits?.connectMs ?? 5000,
             ispdb: options.ispdb ?? undefined,
             signal: AbortSignal.any([stop, webStop.signal]),
@@ -106,6 +109,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
       hostLimit(() =>
         probeHost(candidate.host, {
           ...options,
+          trust,
           // A host a client is told to use is checked on every address it has, as clients may reach any of them.
           ...(published.has(candidate.host) ? { allAddresses: true } : {}),
           ports: candidate.ports,

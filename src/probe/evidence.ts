@@ -11,6 +11,7 @@ import { isIP } from '../net/names.js';
 import { type Dialogue, detectProtocol, NotThisProtocol } from '../protocols/dialogue.js';
 import { Session } from '../protocols/session.js';
 import { referenceFor } from '../reference/table.js';
+import type { Trust } from '../tls/trust.js';
 import type { CrossCheck, Greeting, PortResult, Service } from '../types/index.js';
 import { message } from './classify.js';
 
@@ -20,7 +21,7 @@ export interface EvidenceTarget {
   port: number;
   service: Service;
   servername: string;
-  ca?: string | undefined;
+  trust: Trust;
   limits: Limits;
   signal?: AbortSignal | undefined;
   beforeConnect?: (() => Promise<void>) | undefined;
@@ -84,7 +85,7 @@ export async function greetingOrTls(
   );
   const handshake = (async () => {
     const raw = await second.connectRaw(target.address, target.port);
-    const socket = await second.handshake(raw, { servername: target.servername, ca: target.ca });
+    const socket = await second.handshake(raw, { servername: target.servername, trust: target.trust });
     const cipher = socket.getCipher();
     return `${socket.getProtocol() ?? 'TLS'} ${cipher.standardName ?? cipher.name}`;
   })();
@@ -212,7 +213,7 @@ export async function crossCheck(
     } else {
       session.note('cross-check: no plaintext greeting; trying a TLS handshake on a new connection');
       const raw = await session.connectRaw(target.address, target.port);
-      const socket = await session.handshake(raw, { servername: target.servername, ca: target.ca });
+      const socket = await session.handshake(raw, { servername: target.servername, trust: target.trust });
       const cipher = socket.getCipher();
       check = {
         tried: 'implicit-tls',

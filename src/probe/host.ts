@@ -7,9 +7,9 @@ import { type Phase, ResolveError, UsageError } from '../errors.js';
 import { defaultLimits, invalidLimit, type Limits } from '../limits.js';
 import { abortable } from '../net/abort.js';
 import { isoTime, monotonicMs } from '../net/clock.js';
-import { warmTlsContext } from '../net/dial.js';
 import { Dns } from '../net/dns.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { type Trust, trustFrom } from '../tls/trust.js';
 import type { HostResult, PortResult } from '../types/index.js';
 import type { CheckName } from './checks.js';
 import { FastFiltered } from './fast-filtered.js';
@@ -32,6 +32,8 @@ export interface ProbeOptions extends ProgressEvents {
   servername?: string;
   /** Extra trusted root certificates (PEM text). */
   ca?: string;
+  /** The roots, already resolved (trustFrom): used instead of `ca` (probeDomain, serve and batch build it once). */
+  trust?: Trust;
   /** EHLO argument; defaults to our own address as an address literal. */
   ehloName?: string;
   /** Deadlines and caps; defaults to `defaultLimits`. */
@@ -125,7 +127,8 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   // Every mail service reaches TLS (implicit or STARTTLS), and the first TLS client context makes Node parse its
   // bundled roots (30-45 ms of CPU): while a name is being resolved off the main thread, that time is free.
   const literal = isIP(lookup) !== 0 || options.addresses !== undefined;
-  if (!literal) warmTlsContext(options.ca);
+  const trust = options.trust ?? trustFrom(options.ca);
+  if (!literal) trust.warm();
   // An address resolves at once: nothing to abort (the first abort listener costs before the first socket).
   const resolved = literal ? await resolving : await abortable(resolving, options.signal, 'dns');
   const addresses = options.allAddresses ? resolved : pickAddresses(resolved);
@@ -146,7 +149,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         port: spec.port,
         service: spec.service,
         servername,
-        ca: options.ca,
+        trust,
         ehloName: options.ehloName,
         limits,
         signal: options.signal,

@@ -8,7 +8,6 @@ import { FilteredEarlyError, type Phase, PhaseTimeoutError, UsageError } from '.
 import { invalidLimit, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
-import { stapledOcsp } from '../net/dial.js';
 import { isEhloArgument, isHostName, isIP } from '../net/names.js';
 import type { Dialogue } from '../protocols/dialogue.js';
 import { NotThisProtocol } from '../protocols/dialogue.js';
@@ -18,6 +17,8 @@ import { Session } from '../protocols/session.js';
 import { addressLiteral, smtp } from '../protocols/smtp.js';
 import { referenceFor } from '../reference/table.js';
 import { readTlsFacts } from '../tls/facts.js';
+import { stapledOcsp } from '../tls/handshake.js';
+import { type Trust, trustFrom } from '../tls/trust.js';
 import type { CrossCheck, PortResult, Protocol, Service } from '../types/index.js';
 import { type CheckName, runChecks } from './checks.js';
 import {
@@ -48,8 +49,8 @@ export interface PortTarget {
   service: Service;
   /** SNI and the name certificates are checked against. */
   servername: string;
-  /** Extra trusted root certificates (PEM). */
-  ca?: string | undefined;
+  /** The roots trusted (Node's and --ca's), resolved once at the top (trustFrom). */
+  trust: Trust;
   /** EHLO argument; defaults to our address as an address literal. */
   ehloName?: string | undefined;
   limits: Limits;
@@ -73,7 +74,18 @@ export interface PortTarget {
  * Probes one port on one address: connect → [TLS] → greeting → capabilities → [STARTTLS → TLS →
  * capabilities] → QUIT. Never throws for network reasons: every exit returns what was seen so far.
  */
-export async function probePort(target: PortTarget): Promise<PortResult> {
+/**
+ * probePort's argument: a PortTarget whose roots may be given as --ca's PEM text (`ca`) instead of a Trust;
+ * with neither, Node's own roots.
+ */
+export type PortProbeTarget = Omit<PortTarget, 'trust'> & {
+  trust?: Trust | undefined;
+  /** Extra trusted root certificates (PEM text), when no `trust` is given. */
+  ca?: string | undefined;
+};
+
+export async function probePort(given: PortProbeTarget): Promise<PortResult> {
+  const target: PortTarget = { ...given, trust: given.trust ?? trustFrom(given.ca) };
   const badLimit = invalidLimit(target.limits);
   if (badLimit) throw new UsageError(`limits: ${badLimit}`);
   // User values that reach the wire are checked before any connection (RFC 5321 §4.1.2, RFC 6066 §3).
@@ -167,14 +179,14 @@ export function capTranscript(
 async function probeOnce(target: PortTarget, session: Session): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
-  const tlsOptions = { servername: target.servername, ca: target.ca };
+  const tlsOptions = { servername: target.servername, trust: target.trust };
   const result: PortResult = {
     ...unprobedResult(target, 'open', ''),
     timings: session.timings,
     transcript: session.transcript,
   };
   const factsContext = (socket: tls.TLSSocket) => ({
-    ca: target.ca,
+    trust: target.trust,
     ocsp: stapledOcsp(socket),
     at: Date.parse(result.startedAt),
   });

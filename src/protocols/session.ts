@@ -10,8 +10,9 @@ import { errorCode, FilteredEarlyError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
-import { connectTcp, connectTcpWithExtraSyn, startTls, type TlsOptions } from '../net/dial.js';
+import { connectTcp, connectTcpWithExtraSyn } from '../net/dial.js';
 import { type Line, LineReader } from '../net/reader.js';
+import { startTls, type TlsOptions } from '../tls/handshake.js';
 import type { ConnectWatch, Timings, TranscriptEntry } from '../types/index.js';
 
 /**

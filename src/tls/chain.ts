@@ -267,19 +267,6 @@ export class TrustStore {
   }
 }
 
-const stores = new Map<string, TrustStore>();
-
-/** One trust store per distinct --ca text, shared by every connection of the process. */
-export function trustStore(ca: string | undefined): TrustStore {
-  const key = ca ?? '';
-  let store = stores.get(key);
-  if (!store) {
-    store = new TrustStore(ca);
-    stores.set(key, store);
-  }
-  return store;
-}
-
 function describe(cert: X509Certificate, index: number, at: number): ChainCertificate {
   const known = read(cert);
   return {

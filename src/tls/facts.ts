@@ -2,15 +2,16 @@ import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { isIP } from '../net/names.js';
 import type { CertificateFacts, TlsFacts } from '../types/index.js';
-import { type ChainCertificate, sentCertificates, trustStore, verifyChain } from './chain.js';
+import { type ChainCertificate, sentCertificates, verifyChain } from './chain.js';
 import { parseOcspResponse } from './der.js';
+import { type Trust, trustFrom } from './trust.js';
 
 export type { CertificateFacts, OcspFacts, TlsFacts } from '../types/index.js';
 
 /** Extra inputs: the trusted roots added with --ca, the stapled OCSP response, the probe's start. */
 export interface TlsFactsContext {
-  /** Extra trusted roots (PEM text, --ca). */
-  ca?: string | undefined;
+  /** The roots trusted (with --ca's), resolved once; Node's own when absent. */
+  trust?: Trust | undefined;
   /** The DER OCSP response the server stapled, if any. */
   ocsp?: Buffer | undefined;
   /** ms since the epoch at which the probe began: certificate dates are judged at this moment. */
@@ -78,7 +79,7 @@ function readCertificate(
   const sent = sentCertificates(x509);
   const verdict = verifyChain(
     sent,
-    trustStore(context.ca),
+    (context.trust ?? trustFrom()).store,
     context.at ?? Date.now(),
     authorized,
     opensslError,

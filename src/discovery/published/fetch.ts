@@ -15,15 +15,15 @@ import { getDomain } from 'tldts';
 import { errorCode, ResolveError } from '../../errors.js';
 import { echo } from '../../limits.js';
 import { monotonicMs } from '../../net/clock.js';
-import { webContext } from '../../net/dial.js';
 import type { Dns } from '../../net/dns.js';
 import { isIP, nonPublicAddress } from '../../net/names.js';
+import { type Trust, trustFrom } from '../../tls/trust.js';
 import type { RedirectHop, WebFetchFact } from '../../types/index.js';
 
 export interface WebFetchOptions {
   dns: Dns;
-  /** Extra trusted roots (PEM, --ca). */
-  ca?: string | undefined;
+  /** The roots trusted (with --ca's), resolved once; Node's own when absent. */
+  trust?: Trust | undefined;
   /** ms for the whole fetch, redirects included. */
   timeoutMs: number;
   /** Largest body read, in bytes (default 256 KiB); a longer one fails the fetch. */
@@ -246,7 +246,7 @@ function request(
       ? {
           // SNI carries names only (RFC 6066 §3): none for an address literal.
           ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: url.hostname }),
-          secureContext: webContext(options.ca),
+          secureContext: (options.trust ?? trustFrom()).web(),
         }
       : {}),
   };

@@ -12,6 +12,7 @@
  */
 import type { Dns } from '../../net/dns.js';
 import { hostNameProblem } from '../../net/names.js';
+import type { Trust } from '../../tls/trust.js';
 import type { Discovery, PublishedSetting, PublishedSource } from '../../types/index.js';
 import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
 import { registrableDomain, webFetch } from './fetch.js';
@@ -21,8 +22,8 @@ export const defaultIspdb = 'https://autoconfig.thunderbird.net/v1.1/';
 
 export interface PublishedOptions {
   dns: Dns;
-  /** Extra trusted roots (PEM, --ca). */
-  ca?: string | undefined;
+  /** The roots trusted (with --ca's), resolved once; Node's own when absent. */
+  trust?: Trust | undefined;
   /** ms for each fetch (default 5000). */
   timeoutMs?: number;
   /** ISPDB base URL (the domain is appended), or false to leave it out (default: Thunderbird's). */
@@ -182,7 +183,7 @@ async function fetchSource(
 ): Promise<PublishedSource> {
   const { fact, text } = await webFetch(plan.url, {
     dns: options.dns,
-    ca: options.ca,
+    trust: options.trust,
     timeoutMs: options.timeoutMs ?? 5000,
     signal: options.signal,
     family: options.family,
