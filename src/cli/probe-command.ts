@@ -104,6 +104,11 @@ export function options<T>(yargs: Argv<T>) {
       describe:
         'with discovery: ms for the whole run (default 120000); probes still running then are aborted and reported',
     })
+    .option('show-certs', {
+      type: 'boolean',
+      describe:
+        'print each certificate chain as the server sent it, in PEM (as openssl s_client -showcerts), instead of the report',
+    })
     .option('expect-file', {
       type: 'string',
       describe: 'JSON file of expectations per port (see README); validated before probing',
@@ -148,6 +153,9 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const report = reportOptions(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
   const web = webChoices(args);
+  const showCerts = args['show-certs'] === true;
+  if (showCerts && report.format !== 'human')
+    throw new UsageError(`--show-certs and --format ${report.format} both say what goes to stdout`);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))
     throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
   if (!discovering && (args.ispdb !== undefined || args.web === false))
@@ -171,6 +179,7 @@ export async function handler(args: ProbeArgs): Promise<void> {
     ...(args['all-addresses'] ? { allAddresses: true } : {}),
     ...(dnsServer ? { dnsServer } : {}),
     ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
+    ...(showCerts ? { keepCertificates: true } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');
@@ -178,8 +187,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
     await discoverAndReport(
       target,
       probe,
-      { ...report },
+      { ...report, showCerts },
       { perHost, maxHosts, deadlineMs: deadline, ...web },
     );
-  else await probeAndReport(target, probe, { ...report, expectations });
+  else await probeAndReport(target, probe, { ...report, expectations, showCerts });
 }

@@ -19,6 +19,7 @@ import {
   renderReport,
   type Severity,
 } from '../index.js';
+import { renderChainsPem } from '../render/pem.js';
 import { exitCodes } from './exit.js';
 import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
@@ -39,6 +40,8 @@ export interface ReportOptions {
   /** Findings at or above this severity fail the run. */
   failOn: Severity;
   expectations?: PortExpectation[] | undefined;
+  /** Print each certificate chain as sent, in PEM, on stdout instead of the report (--show-certs). */
+  showCerts?: boolean | undefined;
 }
 
 /** The report in `format`; the human one coloured as asked and fitted to the terminal. */
@@ -95,7 +98,9 @@ async function finish(
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
   }
-  process.stdout.write(render(report.format, hosts, summary, report, extra));
+  process.stdout.write(
+    report.showCerts ? renderChainsPem(results) : render(report.format, hosts, summary, report, extra),
+  );
   process.exitCode = interrupted
     ? exitCodes.interrupted
     : exitOnFailure && !summary.passed

@@ -46,6 +46,8 @@ export interface ProbeOptions extends ProgressEvents {
   checks?: readonly CheckName[];
   /** Probe every address the host has, not one per family. */
   allAddresses?: boolean;
+  /** Keep each certificate of every chain as PEM in the facts (ChainCertificate.pem; the CLI's --show-certs). */
+  keepCertificates?: boolean;
   /** The one DNS server to ask (ADDR:PORT), instead of the system resolver. */
   dnsServer?: string;
   /**
@@ -154,6 +156,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         limits,
         signal: options.signal,
         checks: options.checks,
+        ...(options.keepCertificates ? { keepCertificates: true } : {}),
         onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
         connectWatch: fast?.watch(address, spec.port),
         afterConnect: options.afterConnect,

@@ -59,6 +59,8 @@ export interface PortTarget {
   onPhase?: ((phase: Phase) => void) | undefined;
   /** Opt-in checks to run after the probe, each on a connection of its own. */
   checks?: readonly CheckName[] | undefined;
+  /** Keep each certificate of the chain as PEM in the facts (ChainCertificate.pem). */
+  keepCertificates?: boolean | undefined;
   /** The host's coordinator for deciding "filtered" early (fast-filtered.ts); without it, the full deadline. */
   connectWatch?: ConnectWatch | undefined;
   /** Awaited before each connection to the port, cross-check and checks included (batch mode's pacing). */
@@ -189,6 +191,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     trust: target.trust,
     ocsp: stapledOcsp(socket),
     at: Date.parse(result.startedAt),
+    keepCertificates: target.keepCertificates,
   });
   let phase: Phase = 'connect';
   const enter = (next: Phase) => {

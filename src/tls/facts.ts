@@ -16,6 +16,8 @@ export interface TlsFactsContext {
   ocsp?: Buffer | undefined;
   /** ms since the epoch at which the probe began: certificate dates are judged at this moment. */
   at?: number;
+  /** Keep each certificate of the chain as PEM (`ChainCertificate.pem`). */
+  keepCertificates?: boolean | undefined;
 }
 
 /**
@@ -87,6 +89,11 @@ function readCertificate(
   facts.trusted = verdict.trusted;
   facts.trustProblems = verdict.problems;
   facts.chain = verdict.chain;
+  if (context.keepCertificates)
+    verdict.chain.forEach((entry, index) => {
+      const cert = sent[index];
+      if (cert) entry.pem = cert.toString();
+    });
   // The leaf as the chain describes it (read once per certificate, see chain.ts).
   const leaf = verdict.chain[0] as ChainCertificate;
   const names = leaf.subjectAltNames ?? [];

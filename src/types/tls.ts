@@ -62,6 +62,11 @@ export interface ChainCertificate {
   serialNumber: string;
   /** What is wrong with this certificate; empty when nothing is. */
   problems: CertificateProblem[];
+  /**
+   * The certificate as sent, PEM (base64 of the DER, 64 columns): kept only when asked (`keepCertificates`,
+   * the CLI's --show-certs), since a chain's PEM is several KB a port.
+   */
+  pem?: string;
 }
 
 /** A validity time of a certificate that cannot be read as a date. */
