@@ -519,6 +519,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
         egress: {
           conclusion: string;
           summary: string;
+          nextStep?: string;
           hosts: { host: string; port25: string; control: string; evidence: string; why: string[] }[];
         };
       }>(stdout).egress;
@@ -531,6 +532,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       const run = await netns(...hosts).scenario(spec(['--json']));
       expect(run.code).toBe(0);
       expect(egress(run.stdout).conclusion).toBe('not-blocked');
+      expect(egress(run.stdout).nextStep).toBeUndefined();
     });
 
     it('blocked: 25 dropped on the way while the control port answers (exit 1)', async () => {
@@ -543,8 +545,15 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(result.hosts.map((h) => [h.port25, h.control, h.evidence])).toEqual(
         Array(3).fill(['filtered', 'connected', 'blocked']),
       );
+      // The verdict ends with what to do instead: a submission port, or the ISP's relay.
+      expect(result.nextStep).toMatch(
+        /^next step: .*587 with STARTTLS or 465 .*ISP's mail server \(smarthost\)/,
+      );
       const human = await ns.scenario(spec([]));
       expect(human.stdout).toMatch(/^outbound port 25: BLOCKED/);
+      const last = human.stdout.trimEnd().split('\n\n').at(-1) ?? '';
+      expect(last.replace(/\n/g, ' ')).toBe(result.nextStep);
+      for (const line of last.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     });
 
     it('intercepted: every outbound 25 is sent to one relay of the network (DNAT): the same banner and certificate, not valid for the hosts (exit 1)', async () => {
@@ -640,6 +649,48 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(result.hosts.map((h) => [h.port25, h.control, h.evidence])).toEqual(
         Array(3).fill(['refused', 'connected', 'blocked']),
       );
+    });
+
+    it('no DNS at all: says DNS failed, and how to get names resolved, not "no host could be tried" (exit 4)', async () => {
+      const ns = netns(...hosts);
+      // The mail hosts are there, but the DNS server named answers nothing (no dnsmasq: the port is closed).
+      const run = await ns.scenario({
+        servers: spec([]).servers,
+        cli: [
+          'egress',
+          '--via',
+          'mx1.test,mx2.test,mx3.test',
+          '--dns-server',
+          '127.0.0.1:53',
+          '--timeout',
+          '500',
+          '--json',
+        ],
+      });
+      expect(run.code).toBe(4);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('inconclusive');
+      expect(result.summary).toBe(
+        'inconclusive: DNS failed: none of the 3 mail hosts could be looked up (the DNS server refused the connection), so nothing was tried on 25',
+      );
+      expect(result.nextStep).toMatch(/^next step: fix name resolution .*--dns-server/);
+      expect(result.hosts.map((h) => h.evidence)).toEqual(['unknown', 'unknown', 'unknown']);
+    });
+
+    it('names that do not exist are not a DNS failure: each host says why (exit 4)', async () => {
+      const ns = netns(...hosts);
+      const run = await ns.scenario({
+        dnsmasq: [],
+        servers: [],
+        cli: ['egress', '--via', 'nx1.test,nx2.test', ...dnsArgs, '--timeout', '500', '--json'],
+      });
+      expect(run.code).toBe(4);
+      const result = egress(run.stdout);
+      expect(result.summary).toMatch(
+        /^inconclusive: no host could be tried: nx1\.test: no such host .*; nx2\.test: no such host/,
+      );
+      expect(result.summary).not.toMatch(/DNS failed/);
+      expect(result.nextStep).toBeUndefined();
     });
 
     it('inconclusive: nothing answers, neither 25 nor the control port (exit 4)', async () => {

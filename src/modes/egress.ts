@@ -10,7 +10,7 @@
  * - inconclusive: anything else (a host that refuses every port proves nothing).
  */
 import pLimit from 'p-limit';
-import { errorCode, PhaseTimeoutError } from '../errors.js';
+import { errorCode, PhaseTimeoutError, ResolveError } from '../errors.js';
 import { defaultLimits } from '../limits.js';
 import { Deadline } from '../net/deadline.js';
 import { classifyConnectError, connectTcp } from '../net/dial.js';
@@ -152,8 +152,45 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
   };
 }
 
-/** Pure: the overall conclusion from the families'. */
-export function concludeEgress(families: EgressFamily[]): Pick<EgressResult, 'conclusion' | 'summary'> {
+/** When outbound 25 is blocked: mail still goes out through a submission port, or through the ISP's relay. */
+export const blockedNextStep =
+  "next step: send mail through your mail provider's submission port, 587 with STARTTLS or 465 with implicit " +
+  "TLS (RFC 8314), with your login; or relay it through your ISP's mail server (smarthost). Port 25 is for " +
+  'server-to-server delivery, which this network does not allow from here';
+
+/** Why no host could be tried: each host's name lookup, as checkEgress records it. */
+export interface LookupFailure {
+  host: string;
+  /** Why it did not resolve. */
+  reason: string;
+  /** The lookup itself failed (no answer, refused, SERVFAIL), as opposed to "no such name" or a family missing. */
+  dnsFailed: boolean;
+}
+
+/** The summary when no host could be tried: DNS failed (every lookup failed), or why each name gave nothing. */
+function nothingTried(lookups: readonly LookupFailure[]): Pick<EgressResult, 'summary' | 'nextStep'> {
+  if (lookups.length > 0 && lookups.every((l) => l.dnsFailed)) {
+    const reasons = [...new Set(lookups.map((l) => l.reason))].join('; ');
+    return {
+      summary: `inconclusive: DNS failed: ${lookups.length === 1 ? 'the mail host' : `none of the ${lookups.length} mail hosts`} could be looked up (${reasons}), so nothing was tried on 25`,
+      nextStep:
+        'next step: fix name resolution on this machine (its resolver in /etc/resolv.conf), or name a DNS server that answers with --dns-server ADDR, then run again',
+    };
+  }
+  if (lookups.length === 0) return { summary: 'inconclusive: no host could be tried' };
+  return {
+    summary: `inconclusive: no host could be tried: ${lookups.map((l) => `${l.host}: ${l.reason}`).join('; ')}`,
+  };
+}
+
+/**
+ * Pure: the overall conclusion from the families'; when no family was tried at all, why, from the hosts' name
+ * lookups (`lookups`).
+ */
+export function concludeEgress(
+  families: EgressFamily[],
+  lookups: readonly LookupFailure[] = [],
+): Pick<EgressResult, 'conclusion' | 'summary' | 'nextStep'> {
   for (const conclusion of ['intercepted', 'blocked', 'not-blocked'] as const) {
     const found = families.filter((f) => f.conclusion === conclusion);
     if (found.length > 0)
@@ -162,13 +199,15 @@ export function concludeEgress(families: EgressFamily[]): Pick<EgressResult, 'co
         summary: found
           .map((f) => (families.length > 1 ? `IPv${f.family}: ${f.summary}` : f.summary))
           .join(' · '),
+        ...(conclusion === 'blocked' ? { nextStep: blockedNextStep } : {}),
       };
   }
+  if (families.length === 0) return { conclusion: 'inconclusive', ...nothingTried(lookups) };
   return {
     conclusion: 'inconclusive',
-    summary:
-      families.map((f) => (families.length > 1 ? `IPv${f.family}: ${f.summary}` : f.summary)).join(' · ') ||
-      'inconclusive: no host could be tried',
+    summary: families
+      .map((f) => (families.length > 1 ? `IPv${f.family}: ${f.summary}` : f.summary))
+      .join(' · '),
   };
 }
 
@@ -227,12 +266,17 @@ export async function checkEgress(options: {
             picked.length === 0
               ? `no IPv${options.family === 'both' || !options.family ? '4 or IPv6' : options.family} address`
               : undefined,
+          dnsFailed: false,
+          reason: undefined as string | undefined,
         };
       } catch (error) {
         return {
           host,
           addresses: [] as Address[],
           error: error instanceof Error ? error.message : String(error),
+          // The lookup itself failed (no answer, refused), not "no such name".
+          dnsFailed: error instanceof ResolveError && !error.notFound,
+          reason: error instanceof ResolveError ? error.reason : undefined,
         };
       }
     }),
@@ -285,5 +329,10 @@ export async function checkEgress(options: {
     const mine = hosts.filter((h) => h.family === family);
     if (mine.length > 0) families.push({ family, ...concludeFamily(mine) });
   }
-  return { ...concludeEgress(families), controlPort: options.controlPort, families, hosts };
+  const lookups = resolved.flatMap((entry) =>
+    entry.error
+      ? [{ host: entry.host, reason: entry.reason ?? entry.error, dnsFailed: entry.dnsFailed }]
+      : [],
+  );
+  return { ...concludeEgress(families, lookups), controlPort: options.controlPort, families, hosts };
 }

@@ -19,6 +19,19 @@ export function renderEgressJson(result: EgressResult): string {
   )}\n`;
 }
 
+/** Greedy word wrap to `max` columns (a word longer than that keeps its own line, whole). */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 export function renderEgressHuman(result: EgressResult, options: { color: boolean }): string {
   const s = style(options.color);
   const headline = {
@@ -41,5 +54,6 @@ export function renderEgressHuman(result: EgressResult, options: { color: boolea
     ),
     ...rows,
   ]);
-  return `outbound port 25: ${headline}\n\n${table.map((l) => ` ${l}`).join('\n')}\n\n${sanitize(result.summary)}\n`;
+  const next = result.nextStep ? `\n${wrap(sanitize(result.nextStep), 80).join('\n')}\n` : '';
+  return `outbound port 25: ${headline}\n\n${table.map((l) => ` ${l}`).join('\n')}\n\n${sanitize(result.summary)}\n${next}`;
 }

@@ -59,6 +59,11 @@ export interface EgressResult {
   conclusion: EgressConclusion;
   /** One sentence for people. */
   summary: string;
+  /**
+   * What to do next, when the conclusion calls for it: blocked, how to send mail anyway (a submission port, or
+   * the ISP's relay); DNS failed, how to get names resolved. Absent otherwise.
+   */
+  nextStep?: string;
   /** The control port tried beside 25. */
   controlPort: number;
   /** The conclusion per address family tried. */
