@@ -113,6 +113,28 @@ describe('parseTargets', () => {
     ]);
     expect(errors.every((e) => e.reason.length > 0)).toBe(true);
   });
+
+  it('gives the ports asked for (--ports/--port) to every line that names only a host; a line with a port keeps it', () => {
+    const asked = [
+      { port: 587, service: 'submission' as const },
+      { port: 2525, service: 'submission' as const },
+    ];
+    const { targets } = parseTargets(
+      [
+        'mail.example.com',
+        '192.0.2.7,2526,smtp',
+        '198.51.100.1,mx.example.net,tag1',
+        '198.51.100.2,,tag2,993',
+      ].join('\n'),
+      asked,
+    );
+    expect(targets.map((t) => [t.host, t.ports.map((p) => `${p.port}/${p.service}`).join(' ')])).toEqual([
+      ['mail.example.com', '587/submission 2525/submission'],
+      ['192.0.2.7', '2526/smtp'],
+      ['mx.example.net', '587/submission 2525/submission'],
+      ['198.51.100.2', '993/imaps'],
+    ]);
+  });
 });
 
 describe('sharding', () => {
@@ -184,6 +206,42 @@ describe('mailprobe batch (the CLI)', () => {
     expect(byInput.get('nothing-here.invalid')?.result.error?.exitCode).toBe(3);
     expect(byInput.get('not a host')?.result.error?.exitCode).toBe(2);
     expect(byInput.get('x,y')?.result.error?.message).toMatch(/expected HOST/);
+  });
+
+  it('--ports and --port, as for one host: each HOST line probes those ports (not one input line a port)', async () => {
+    const hostsOnly = targetFile(dir, 'hosts-only.txt', [
+      '127.0.0.1',
+      '127.0.9.20',
+      `127.0.9.21,${good.port},smtp`,
+    ]);
+    const run = await cli([
+      'batch',
+      hostsOnly,
+      '--ports',
+      '993,submission',
+      '--port',
+      `${good.port}=submission`,
+      '--timeout',
+      '2000',
+      '--quiet',
+    ]);
+    expect(run.stderr).toBe('');
+    const byInput = new Map(docs(run.stdout).map((d) => [d.input, d]));
+    const probed = (input: string) =>
+      byInput.get(input)?.hosts[0]?.ports.map((p) => `${p.port}/${p.service}`);
+    expect(probed('127.0.0.1')).toEqual(['993/imaps', '587/submission', `${good.port}/submission`]);
+    expect(probed('127.0.9.20')).toEqual(['993/imaps', '587/submission', `${good.port}/submission`]);
+    expect(byInput.get('127.0.0.1')?.hosts[0]?.ports[2]?.status).toBe('open');
+    // A line that names its own port keeps it.
+    expect(probed(`127.0.9.21,${good.port},smtp`)).toEqual([`${good.port}/smtp`]);
+  });
+
+  it('--ports: a port with no reference service is a one-line usage error (exit 2), before anything is probed', async () => {
+    const run = await cli(['batch', file, '--ports', '2525', '--quiet']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/--ports: port 2525 has no default service; use --port 2525=SERVICE/);
   });
 
   it('--shard i/n: the union of the shards is the whole input, no target twice', async () => {

@@ -13,7 +13,7 @@ import { type Severity, severities } from '../rules/finding.js';
 import { readTargets, resumeDone } from './batch-files.js';
 import { exitCodes } from './exit.js';
 import { interruption } from './interrupt.js';
-import { positiveInteger, probeBasicOptions, probeBasics } from './options.js';
+import { parsePorts, positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
 export const command = 'batch [file]';
 export const describe =
@@ -25,6 +25,15 @@ export function builder(yargs: Argv) {
       type: 'string',
       describe:
         'targets, one a line: HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port]); - for stdin',
+    })
+    .option('ports', {
+      type: 'string',
+      describe:
+        'probe these reference ports or services on each HOST line, comma-separated (e.g. 587,993 or submission)',
+    })
+    .option('port', {
+      type: 'string',
+      describe: 'probe PORT as SERVICE on each HOST line, repeatable (e.g. --port 2525=submission)',
     })
     .option('shard', {
       type: 'string',
@@ -69,6 +78,13 @@ interface Args {
   ca?: string | undefined;
   'dns-server'?: string | undefined;
   quiet?: boolean | undefined;
+  ports?: string | string[] | undefined;
+  port?: string | string[] | undefined;
+}
+
+/** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
+function list(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
 
 export async function handler(args: Args): Promise<void> {
@@ -89,11 +105,13 @@ export async function handler(args: Args): Promise<void> {
       ? 0
       : (positiveInteger(intervalText, '--address-interval', 3_600_000) ?? 0);
   const basics = probeBasics(args);
+  // --ports/--port: the ports of every line that names only a host (a line's own port wins).
+  const ports = parsePorts(list(args.ports), list(args.port));
   const failOn = (args['fail-on'] as Severity | undefined) ?? 'high';
   // A file or a stream (a pipe, a FIFO, <(cmd), /dev/stdin), read to its end before probing begins: lines are
   // counted and deduplicated, and --resume is matched against all of them.
   const targetsText = readTargets(file);
-  const parsed = parseTargets(targetsText.text);
+  const parsed = parseTargets(targetsText.text, ports);
   if (parsed.targets.length + parsed.errors.length === 0)
     throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
   const done =

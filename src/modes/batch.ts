@@ -29,11 +29,15 @@ export interface BatchTarget {
 }
 
 /**
- * Reads targets: a host or address a line (the seven ports), or `host,port,service`, or ZGrab2's CSV
- * (`ip,domain,tag` or `ip,domain,tag,port`: the domain when there is one, the port with its reference service).
+ * Reads targets: a host or address a line (the seven ports, or `ports`: the CLI's --ports/--port), or
+ * `host,port,service`, or ZGrab2's CSV (`ip,domain,tag` or `ip,domain,tag,port`: the domain when there is one,
+ * the port with its reference service). A line that names its port keeps it, whatever `ports` says.
  * Blank lines, `#` comments and repeated lines are skipped; a line that names no target is a target that fails with the reason.
  */
-export function parseTargets(text: string): {
+export function parseTargets(
+  text: string,
+  ports: readonly PortSpec[] = defaultPorts,
+): {
   targets: BatchTarget[];
   errors: { input: string; reason: string }[];
 } {
@@ -47,9 +51,9 @@ export function parseTargets(text: string): {
     seen.add(input);
     const fields = input.split(',').map((field) => field.trim());
     let host = fields[0] ?? '';
-    let ports: PortSpec[] = defaultPorts;
+    let linePorts: PortSpec[] = [...ports];
     if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '') && isService(fields[2] ?? '')) {
-      ports = [{ port: Number(fields[1]), service: fields[2] as Service }];
+      linePorts = [{ port: Number(fields[1]), service: fields[2] as Service }];
     } else if (fields.length >= 3) {
       // ZGrab2: ip, domain, tag[, port]
       host = fields[1] || fields[0] || '';
@@ -63,7 +67,7 @@ export function parseTargets(text: string): {
           });
           continue;
         }
-        ports = [{ port, service: row.service }];
+        linePorts = [{ port, service: row.service }];
       }
     } else if (fields.length !== 1) {
       errors.push({ input, reason: 'expected HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port])' });
@@ -74,11 +78,11 @@ export function parseTargets(text: string): {
       errors.push({ input, reason: `'${host.slice(0, 80)}' is not a host name or IP address` });
       continue;
     }
-    if (ports.some((spec) => spec.port < 1 || spec.port > 65535)) {
+    if (linePorts.some((spec) => spec.port < 1 || spec.port > 65535)) {
       errors.push({ input, reason: 'a port out of range (1-65535)' });
       continue;
     }
-    targets.push({ input, host: named.name, ports });
+    targets.push({ input, host: named.name, ports: linePorts });
   }
   return { targets, errors };
 }
