@@ -50,6 +50,14 @@ export { type JsonReport, renderJson, schemaVersion } from './render/json.js';
 export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
 export { renderOpenMetrics } from './render/openmetrics.js';
+export {
+  defaultPluginThresholds,
+  type PluginOutput,
+  type PluginState,
+  type PluginThresholds,
+  pluginStates,
+  renderPlugin,
+} from './render/plugin.js';
 export { type Publication, renderPublication } from './render/publication.js';
 export { renderReference } from './render/reference.js';
 export { type DiscoveryReport, type Format, type HumanLayout, renderReport } from './render/report.js';

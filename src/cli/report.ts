@@ -10,11 +10,13 @@ import {
   type HostResult,
   judge,
   type Outcome,
+  type PluginThresholds,
   type PortExpectation,
   type ProbeOptions,
   probeDomain,
   probeHost,
   ResolveError,
+  renderPlugin,
   renderPublication,
   renderReport,
   type Severity,
@@ -28,8 +30,10 @@ import { type Progress, spinner } from './spinner.js';
 export type { Format } from '../render/report.js';
 
 export interface ReportOptions {
-  /** What goes to stdout. */
-  format: Format;
+  /** What goes to stdout: a report, or a monitoring plugin's status line (with `plugin`'s thresholds). */
+  format: Format | 'plugin';
+  /** --format plugin's thresholds. */
+  plugin?: PluginThresholds | undefined;
   /** Reports written to files as well. */
   files: Partial<Record<'json' | 'junit' | 'markdown', string>>;
   verbose: boolean;
@@ -94,6 +98,13 @@ async function finish(
   if (interrupted) Object.assign(summary, { passed: false, interrupted: true });
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
+  }
+  if (report.format === 'plugin') {
+    // A monitoring plugin's exit code is its state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), interrupted or not.
+    const plugin = renderPlugin(hosts, summary, report.plugin);
+    process.stdout.write(plugin.text);
+    process.exitCode = exitOnFailure ? plugin.exitCode : exitCodes.ok;
+    return;
   }
   process.stdout.write(render(report.format, hosts, summary, report, extra));
   process.exitCode = interrupted
