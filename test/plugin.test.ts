@@ -285,6 +285,48 @@ describe('renderPlugin: the state, the status line, the performance data', () =>
       status: /^MAILPROBE CRITICAL - 993 answered in 1500 ms$/,
     },
     {
+      name: 'an address this machine has no route to is not tested, not CRITICAL (clients fall back)',
+      ports: [
+        port('imaps'),
+        {
+          ...refused('imaps'),
+          address: '2001:db8::10',
+          family: 6,
+          status: 'local-error',
+          statusDetail: 'this machine has no route to IPv6 (ENETUNREACH); nothing was sent',
+          noRouteFromHere: true,
+        },
+      ],
+      state: 'OK',
+      code: 0,
+      status: /^MAILPROBE OK - 1 of 1 ports work \(993\)/,
+      perf: ["'ports working'=1;;;0;1"],
+    },
+    {
+      name: 'only addresses without a route from here: UNKNOWN',
+      ports: [{ ...refused('imaps'), status: 'local-error', noRouteFromHere: true }],
+      state: 'UNKNOWN',
+      code: 3,
+      status: /^MAILPROBE UNKNOWN - no port could be tested from here/,
+    },
+    {
+      name: 'a port that could not be tested (a local error) is UNKNOWN, below a CRITICAL one',
+      ports: [
+        port('imaps', { daysLeft: 10 }),
+        { ...refused('submission'), status: 'local-error', statusDetail: 'EMFILE' },
+      ],
+      state: 'UNKNOWN',
+      code: 3,
+      status: /^MAILPROBE UNKNOWN - 587 not tested \(local-error\) \(\+1 more\)$/,
+    },
+    {
+      name: 'CRITICAL outranks UNKNOWN',
+      ports: [refused('imaps'), { ...refused('submission'), status: 'local-error', statusDetail: 'EMFILE' }],
+      state: 'CRITICAL',
+      code: 2,
+      status: /^MAILPROBE CRITICAL - 993 refused \(\+1 more\)$/,
+    },
+    {
       name: 'an interrupted run judges nothing',
       ports: [port('imaps')],
       options: { interrupted: true },

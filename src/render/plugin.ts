@@ -41,7 +41,8 @@ export interface PluginOutput {
 const statusWidth = 80;
 
 interface Problem {
-  state: 1 | 2;
+  /** 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a port that could not be tested). */
+  state: 1 | 2 | 3;
   /** A few words for the status line (`993 cert expires in 3 d`). */
   short: string;
   /** One line of long output. */
@@ -101,10 +102,24 @@ export function renderPlugin(
     // One series per port: its slowest address, its certificate with the fewest days left.
     const series = new Map<number, { ms?: number; days?: number }>();
     for (const port of host.ports) {
-      probed++;
       const where = `${hosts.length > 1 ? `${host.host} ` : ''}${port.port} (${port.service}) on ${port.address}`;
       const entry = series.get(port.port) ?? {};
       series.set(port.port, entry);
+      // No route from here to the address's family: a fact about the monitoring host, which clients fall back from.
+      if (port.noRouteFromHere) {
+        portLines.push(`${where}: not tested (${cut(plain(port.statusDetail), 120)})`);
+        continue;
+      }
+      probed++;
+      if (port.status === 'local-error' || port.status === 'aborted') {
+        portLines.push(`${where}: ${port.status}`);
+        problems.push({
+          state: 3,
+          short: `${port.port} not tested (${port.status})`,
+          long: `${where}: not tested, ${port.status} (${cut(plain(port.statusDetail), 120)})`,
+        });
+        continue;
+      }
       if (!port.works) {
         portLines.push(`${where}: ${port.status}`);
         if (!downAsExpected(port.port))
@@ -180,7 +195,12 @@ export function renderPlugin(
     }
   }
   perfdata.push(`'ports working'=${working};;;0;${probed}`);
-  let code = Math.max(0, ...problems.map((p) => p.state)) as 0 | 1 | 2 | 3;
+  // The worst state: CRITICAL, then UNKNOWN (a port not tested), then WARNING, as Icinga ranks them.
+  const rank = [0, 1, 3, 2];
+  let code = problems.reduce<0 | 1 | 2 | 3>(
+    (worst, p) => ((rank[p.state] ?? 0) > (rank[worst] ?? 0) ? p.state : worst),
+    0,
+  );
   let summary: string;
   let more = 0;
   if (outcome.interrupted) {
@@ -192,7 +212,7 @@ export function renderPlugin(
     more = problems.length - 1;
   } else if (probed === 0) {
     code = 3;
-    summary = 'no port was probed';
+    summary = portLines.length > 0 ? 'no port could be tested from here (no route)' : 'no port was probed';
   } else {
     const fewest = [...hosts.flatMap((h) => h.ports.filter((p) => p.works).map(fewestDaysLeft))].filter(
       (d): d is number => d !== undefined,
@@ -203,7 +223,7 @@ export function renderPlugin(
   }
   const state = pluginStates[code];
   const long = [
-    ...[2, 1].flatMap((level) =>
+    ...[2, 3, 1].flatMap((level) =>
       problems.filter((p) => p.state === level).map((p) => `${pluginStates[level]}: ${p.long}`),
     ),
     ...portLines,
