@@ -310,7 +310,7 @@ describe('renderPlugin: the state, the status line, the performance data', () =>
       status: /^MAILPROBE UNKNOWN - no port could be tested from here/,
     },
     {
-      name: 'a port that could not be tested (a local error) is UNKNOWN, below a CRITICAL one',
+      name: 'a port that could not be tested (a local error) is UNKNOWN, which outranks WARNING',
       ports: [
         port('imaps', { daysLeft: 10 }),
         { ...refused('submission'), status: 'local-error', statusDetail: 'EMFILE' },
