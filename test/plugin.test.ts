@@ -378,6 +378,32 @@ describe('renderPlugin: the state, the status line, the performance data', () =>
   });
 });
 
+describe('renderPlugin over several hosts (discovery)', () => {
+  it('names the host in each label and in the long output', () => {
+    const host = (name: string, ports: PortResult[]): HostResult => ({
+      host: name,
+      servername: name,
+      addresses: [{ address: '192.0.2.10', family: 4 }],
+      resolveMs: 0,
+      startedAt,
+      durationMs: 50,
+      ports,
+    });
+    const { hosts, outcome } = judge([
+      host('mx1.example', [port('smtp')]),
+      host('imap.example', [port('imaps', { daysLeft: 5 })]),
+    ]);
+    const out = renderPlugin(hosts, outcome);
+    const parsed = parse(out.text);
+    expect([parsed.state, out.exitCode]).toEqual(['CRITICAL', 2]);
+    expect(parsed.items).toContain("'mx1.example_25 time'=40ms;;;0");
+    expect(parsed.items).toContain("'imap.example_993 cert days'=5;21:;7:");
+    expect(parsed.long).toContain(
+      'CRITICAL: imap.example 993 (imaps) on 192.0.2.10: cert expires in 5 d (critical under 7 d)',
+    );
+  });
+});
+
 describe('--format plugin options', () => {
   const args = { verbose: false, format: 'plugin' };
   it('default to the renderer own thresholds (the start-up path keeps a copy of them)', () => {

@@ -21,7 +21,7 @@ import {
   renderReport,
   type Severity,
 } from '../index.js';
-import { exitCodes } from './exit.js';
+import { exitCodes, failPlugin } from './exit.js';
 import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
 import { useColor } from './options.js';
@@ -197,6 +197,10 @@ export async function discoverAndReport(
   } catch (error) {
     spin?.stop();
     stop.release();
+    if (stop.interrupted() && report.format === 'plugin') {
+      failPlugin('interrupted (Ctrl-C) before any host was probed');
+      return;
+    }
     if (stop.interrupted()) {
       process.stderr.write('mailprobe: interrupted (Ctrl-C) before any host was probed\n');
       process.exitCode = exitCodes.interrupted;
