@@ -51,6 +51,14 @@ export { renderJunit } from './render/junit.js';
 export { renderMarkdown } from './render/markdown.js';
 export { renderOpenMetrics } from './render/openmetrics.js';
 export { renderChainsPem } from './render/pem.js';
+export {
+  defaultPluginThresholds,
+  type PluginOutput,
+  type PluginState,
+  type PluginThresholds,
+  pluginStates,
+  renderPlugin,
+} from './render/plugin.js';
 export { type Publication, renderPublication } from './render/publication.js';
 export { renderReference } from './render/reference.js';
 export { type DiscoveryReport, type Format, type HumanLayout, renderReport } from './render/report.js';

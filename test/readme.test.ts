@@ -73,6 +73,7 @@ describe('the README examples', () => {
     'mailprobe-rules.yml',
     'batch-job.yaml',
     'batch-matrix.yml',
+    'nagios-mailprobe.cfg',
   ]) {
     it(`shows examples/${file} as it is`, () => {
       const text = readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8').trimEnd();

@@ -34,11 +34,32 @@ const meanings: Readonly<Record<keyof typeof exitCodes, string>> = {
 export function exitEpilogue(): string {
   return `exit codes: ${(Object.keys(exitCodes) as (keyof typeof exitCodes)[])
     .map((name) => `${exitCodes[name]} ${meanings[name]}`)
-    .join('; ')}`;
+    .join(
+      '; ',
+    )}; with --format plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad input, no DNS answer, an error)`;
 }
 
 /** Prints one line to stderr and sets the exit code; never a stack trace. */
 export function fail(message: string, code: number): void {
   process.stderr.write(`mailprobe: ${message}\n`);
   process.exitCode = code;
+}
+
+/** `--format plugin` (or `--format=plugin`) on the command line, read before (or without) the option parser. */
+export function pluginFormat(argv: string[]): boolean {
+  return argv.some((arg, i) => arg === '--format=plugin' || (arg === '--format' && argv[i + 1] === 'plugin'));
+}
+
+/**
+ * A monitoring plugin that could not judge (bad input, a name that does not resolve, an internal error): its
+ * UNKNOWN status line on stdout, where the monitoring system reads it, and exit 3, as the Monitoring Plugins
+ * guidelines ask; nothing on stderr.
+ */
+export function failPlugin(message: string): void {
+  const head = 'MAILPROBE UNKNOWN - ';
+  const text = message.replace(/[\x00-\x1f\x7f|]/g, ' ');
+  // The status line fits 80 characters; a longer message follows whole, as the long output.
+  const fits = text.length <= 80 - head.length;
+  process.stdout.write(`${head}${fits ? text : `${text.slice(0, 77 - head.length)}...\n${text}`}\n`);
+  process.exitCode = 3;
 }

@@ -7,14 +7,34 @@ import { type Severity, severities } from '../rules/finding.js';
 import { writesThrough } from './files.js';
 import type { Format, ReportOptions } from './report.js';
 
-const formats: Format[] = ['human', 'json', 'junit', 'markdown', 'openmetrics'];
+const formats: (Format | 'plugin')[] = ['human', 'json', 'junit', 'markdown', 'openmetrics', 'plugin'];
+
+/** The plugin's certificate thresholds by default (src/render/plugin.ts, which the start-up path does not load). */
+const defaultDays = { warning: 21, critical: 7 };
 
 export function reportBuilder<T>(yargs: Argv<T>) {
   return yargs
     .option('format', {
       type: 'string',
       choices: formats,
-      describe: 'what to print on stdout (default: human; openmetrics: for a textfile collector)',
+      describe:
+        'what to print on stdout (default: human; openmetrics: for a textfile collector; plugin: for Nagios, Icinga, Naemon, Checkmk)',
+    })
+    .option('warning-days', {
+      type: 'string',
+      describe: `with --format plugin: WARNING when a certificate has fewer whole days left (default ${defaultDays.warning})`,
+    })
+    .option('critical-days', {
+      type: 'string',
+      describe: `with --format plugin: CRITICAL when a certificate has fewer whole days left (default ${defaultDays.critical})`,
+    })
+    .option('warning-ms', {
+      type: 'string',
+      describe: 'with --format plugin: WARNING when a working port takes longer to answer (default: none)',
+    })
+    .option('critical-ms', {
+      type: 'string',
+      describe: 'with --format plugin: CRITICAL when a working port takes longer to answer (default: none)',
     })
     .option('json', {
       type: 'string',
@@ -73,6 +93,52 @@ export interface ReportArgs {
   verbose: boolean;
   quiet?: boolean | undefined;
   color?: boolean | undefined;
+  'warning-days'?: string | undefined;
+  'critical-days'?: string | undefined;
+  'warning-ms'?: string | undefined;
+  'critical-ms'?: string | undefined;
+}
+
+/** A threshold: a whole number from `min` to `max`, or undefined when not given. */
+function threshold(
+  args: ReportArgs,
+  option: keyof ReportArgs & `${string}-${'days' | 'ms'}`,
+  min: number,
+  max: number,
+) {
+  const value = args[option];
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isInteger(number) || number < min || number > max)
+    throw new UsageError(`--${option}: '${value.slice(0, 40)}' is not a whole number from ${min} to ${max}`);
+  return number;
+}
+
+/** --format plugin's thresholds, checked: only with that format, and the warning before the critical one. */
+function pluginThresholds(args: ReportArgs, format: string): ReportOptions['plugin'] {
+  const given = (['warning-days', 'critical-days', 'warning-ms', 'critical-ms'] as const).filter(
+    (option) => args[option] !== undefined,
+  );
+  if (format !== 'plugin') {
+    if (given.length > 0)
+      throw new UsageError(
+        `--${given.join(', --')} appl${given.length > 1 ? 'y' : 'ies'} to --format plugin`,
+      );
+    return undefined;
+  }
+  const warningDays = threshold(args, 'warning-days', 0, 3650) ?? defaultDays.warning;
+  const criticalDays = threshold(args, 'critical-days', 0, 3650) ?? defaultDays.critical;
+  const warningMs = threshold(args, 'warning-ms', 1, 600_000);
+  const criticalMs = threshold(args, 'critical-ms', 1, 600_000);
+  if (criticalDays > warningDays)
+    throw new UsageError(
+      `--critical-days ${criticalDays} is above --warning-days ${warningDays}: a certificate warns before it is critical`,
+    );
+  if (warningMs !== undefined && criticalMs !== undefined && warningMs > criticalMs)
+    throw new UsageError(
+      `--warning-ms ${warningMs} is above --critical-ms ${criticalMs}: a slow port warns before it is critical`,
+    );
+  return { warningDays, criticalDays, warningMs, criticalMs };
 }
 
 export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectations'> {
@@ -99,9 +165,12 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
   const dash = toStdout[0];
   if (dash && args.format !== undefined && args.format !== dash)
     throw new UsageError(`--${dash} - and --format ${args.format} both say what goes to stdout`);
-  const format = (args.format as Format | undefined) ?? dash ?? (args.json === '' ? 'json' : 'human');
+  const format =
+    (args.format as Format | 'plugin' | undefined) ?? dash ?? (args.json === '' ? 'json' : 'human');
+  const plugin = pluginThresholds(args, format);
   return {
     format,
+    ...(plugin ? { plugin } : {}),
     files,
     verbose: args.verbose,
     quiet: args.quiet === true,

@@ -10,17 +10,19 @@ import {
   type HostResult,
   judge,
   type Outcome,
+  type PluginThresholds,
   type PortExpectation,
   type ProbeOptions,
   probeDomain,
   probeHost,
   ResolveError,
+  renderPlugin,
   renderPublication,
   renderReport,
   type Severity,
 } from '../index.js';
 import { renderChainsPem } from '../render/pem.js';
-import { exitCodes } from './exit.js';
+import { exitCodes, failPlugin } from './exit.js';
 import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
 import { useColor } from './options.js';
@@ -29,8 +31,10 @@ import { type Progress, spinner } from './spinner.js';
 export type { Format } from '../render/report.js';
 
 export interface ReportOptions {
-  /** What goes to stdout. */
-  format: Format;
+  /** What goes to stdout: a report, or a monitoring plugin's status line (with `plugin`'s thresholds). */
+  format: Format | 'plugin';
+  /** --format plugin's thresholds. */
+  plugin?: PluginThresholds | undefined;
   /** Reports written to files as well. */
   files: Partial<Record<'json' | 'junit' | 'markdown', string>>;
   verbose: boolean;
@@ -97,6 +101,13 @@ async function finish(
   if (interrupted) Object.assign(summary, { passed: false, interrupted: true });
   for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
     writeReportFile(file, render(format, hosts, summary, report, extra));
+  }
+  if (report.format === 'plugin') {
+    // A monitoring plugin's exit code is its state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), interrupted or not.
+    const plugin = renderPlugin(hosts, summary, report.plugin);
+    process.stdout.write(plugin.text);
+    process.exitCode = exitOnFailure ? plugin.exitCode : exitCodes.ok;
+    return;
   }
   process.stdout.write(
     report.showCerts ? renderChainsPem(results) : render(report.format, hosts, summary, report, extra),
@@ -191,6 +202,10 @@ export async function discoverAndReport(
   } catch (error) {
     spin?.stop();
     stop.release();
+    if (stop.interrupted() && report.format === 'plugin') {
+      failPlugin('interrupted (Ctrl-C) before any host was probed');
+      return;
+    }
     if (stop.interrupted()) {
       process.stderr.write('mailprobe: interrupted (Ctrl-C) before any host was probed\n');
       process.exitCode = exitCodes.interrupted;

@@ -3,7 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { errorCode, ResolveError, UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { commands, commandWord, commandWords, optionNames, probe } from './commands.js';
-import { exitCodes, exitEpilogue, fail } from './exit.js';
+import { exitCodes, exitEpilogue, fail, failPlugin, pluginFormat } from './exit.js';
 import { reportFilesIn, writeFailureReports } from './files.js';
 
 /** Edit distance, for "did you mean". */
@@ -176,7 +176,9 @@ export async function run(argv: string[]): Promise<void> {
           : kind === 'WRITE_FAILED'
             ? [text, exitCodes.writeError]
             : [`internal error: ${text}`, exitCodes.internal];
-    fail(message, code);
+    // A monitoring plugin says UNKNOWN (exit 3) on stdout, where the monitoring system reads it.
+    if (pluginFormat(args)) failPlugin(message.replace(/ \(see mailprobe --help\)$/, ''));
+    else fail(message, code);
     // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
     await writeFailureReports(reportFilesIn(argv), message, code);
   }
