@@ -220,9 +220,9 @@ describe('mailprobe CLI', () => {
       /--fail-on: 'severe' is not one of info, low, medium, high, critical/,
     ],
     [
-      'host:port',
-      ['mail.example.com:587'],
-      /'mail\.example\.com:587' is a host and a port: use mail\.example\.com --ports 587/,
+      'host:port of no reference port',
+      ['mail.example.com:2525'],
+      /'mail\.example\.com:2525': port 2525 has no reference service; name it: mailprobe mail\.example\.com --port 2525=SERVICE/,
     ],
     ['an IPv4 address out of range', ['256.1.1.1'], /'256\.1\.1\.1' is not a valid IPv4 address/],
     ['a partial IPv4 address', ['1.2.3'], /'1\.2\.3' is not a valid IPv4 address/],
