@@ -1,4 +1,5 @@
 /** The probe's target as people type it (HOST:PORT, [V6]:PORT, URLs), and command words typed wrong: the CLI as a process. */
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTarget } from '../src/cli/options.js';
@@ -80,6 +81,73 @@ describe('targets typed as people type them', () => {
   ];
   for (const [name, args, message] of refused)
     it(`exits 2 with one line for ${name}`, async () => {
+      expect(usageLine(await cli(args))).toMatch(message);
+    });
+});
+
+/** A DNS server on loopback that answers every query NXDOMAIN, and counts them. */
+async function countingDns(): Promise<{ port: number; queries: () => number; close: () => void }> {
+  const socket = createSocket('udp4');
+  let count = 0;
+  socket.on('message', (query, peer) => {
+    count++;
+    if (query.length < 12) return;
+    const answer = Buffer.from(query);
+    // QR (a response), RD kept, RA, RCODE 3 (NXDOMAIN); no records.
+    answer[2] = 0x80 | ((query[2] ?? 0) & 0x01);
+    answer[3] = 0x83;
+    socket.send(answer, peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, queries: () => count, close: () => socket.close() };
+}
+
+describe('a command typed wrong', () => {
+  it('is refused as a typo, with the command meant, before any DNS query', async () => {
+    const dns = await countingDns();
+    try {
+      for (const [word, meant] of [
+        ['dmeo', 'demo'],
+        ['egres', 'egress'],
+        ['publsh', 'publish'],
+        ['Demo', 'demo'],
+        ['prots', 'ports'],
+        ['hepl', 'help'],
+      ]) {
+        const run = await cli([word ?? '', '--dns-server', `127.0.0.1:${dns.port}`, '--timeout', '500']);
+        expect(usageLine(run)).toMatch(new RegExp(`'${word}' is not a command: did you mean ${meant}\\?`));
+      }
+      expect(dns.queries()).toBe(0);
+      // The same line with a host name that is no typo does ask the server: the count above could have moved.
+      const host = await cli(['mailhost', '--dns-server', `127.0.0.1:${dns.port}`, '--timeout', '500']);
+      expect(host.code).toBe(3);
+      expect(dns.queries()).toBeGreaterThan(0);
+    } finally {
+      dns.close();
+    }
+  });
+
+  it("help is --help, and help COMMAND that command's --help", async () => {
+    const [help, flag, demo, demoFlag] = await Promise.all([
+      cli(['help']),
+      cli(['--help']),
+      cli(['help', 'demo']),
+      cli(['demo', '--help']),
+    ]);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toBe(flag.stdout);
+    expect(demo.stdout).toBe(demoFlag.stdout);
+    expect(demo.stdout).not.toBe(help.stdout);
+  });
+
+  const others: [string[], RegExp][] = [
+    [['demo', '--port', '2525=smtp'], /^mailprobe: --port is an option of mailprobe <host>, not of demo /],
+    [['127.0.0.1', '--via', 'x'], /--via is an option of egress, not of mailprobe <host>/],
+    [['egress', '-q'], /(^|: )-q is an option of [a-z<>, ]+, not of egress/],
+    [['ports', '--colour'], /unknown option --colour \(did you mean --color\?\)/],
+  ];
+  for (const [args, message] of others)
+    it(`names whose option it is: ${args.join(' ')}`, async () => {
       expect(usageLine(await cli(args))).toMatch(message);
     });
 });

@@ -1,8 +1,9 @@
 /** The command line: yargs, the commands, and one line on stderr with a documented exit code for every error. */
 import yargs, { type CommandModule } from 'yargs';
 import { errorCode, ResolveError, UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 import { version } from '../version.js';
-import { commands, commandWord, commandWords, optionNames, probe } from './commands.js';
+import { commands, commandWord, commandWords, optionOwners, probe, probeName } from './commands.js';
 import { exitCodes, exitEpilogue, fail } from './exit.js';
 import { reportFilesIn, writeFailureReports } from './files.js';
 
@@ -40,7 +41,12 @@ const commandList = commandWords.join(', ');
  * yargs' messages, as one line that names the option and, for a typo, what was probably meant (`known` gives the
  * options, asked for only then).
  */
-function oneLine(message: string, known: () => string[], args: string[]): string {
+function oneLine(
+  message: string,
+  known: () => string[],
+  owners: () => Map<string, string[]>,
+  args: string[],
+): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
     return args[0] === 'publish'
@@ -57,13 +63,22 @@ function oneLine(message: string, known: () => string[], args: string[]): string
     const extra = words.filter((word) => !given(word) && args.includes(word));
     const options = words.filter((word) => !extra.includes(word));
     const names = options.length > 0 ? known() : [];
-    const parts = [];
-    if (options.length > 0)
+    const takers = options.length > 0 ? owners() : new Map<string, string[]>();
+    // The command this line runs, as the messages name it.
+    const current = commandWords.includes(args[0] ?? '') ? (args[0] ?? '') : probeName;
+    const flag = (word: string) => (word.length === 1 ? `-${word}` : `--${word}`);
+    // An option of another command says whose it is; any other unknown option gets "did you mean".
+    const elsewhere = options.filter((word) => (takers.get(word) ?? []).some((owner) => owner !== current));
+    const unknownHere = options.filter((word) => !elsewhere.includes(word));
+    const parts = elsewhere.map(
+      (word) => `${flag(word)} is an option of ${(takers.get(word) ?? []).join(', ')}, not of ${current}`,
+    );
+    if (unknownHere.length > 0)
       parts.push(
-        `unknown option${options.length > 1 ? 's' : ''} ${options
+        `unknown option${unknownHere.length > 1 ? 's' : ''} ${unknownHere
           .map((word) => {
             const guess = closest(word, names);
-            return `--${word}${guess ? ` (did you mean --${guess}?)` : ''}`;
+            return `${flag(word)}${guess ? ` (did you mean ${flag(guess)}?)` : ''}`;
           })
           .join(', ')}`,
       );
@@ -79,6 +94,23 @@ function oneLine(message: string, known: () => string[], args: string[]): string
     return `--${invalid[1]}: ${invalid[2]?.replace(/"/g, "'")} is not one of ${choices}`;
   }
   return message.replace(/\s*\n\s*/g, '; ');
+}
+
+/**
+ * A first word that is a command typed wrong (`dmeo`, `egres`, `Demo`, `hepl`): one label (no dot, colon or @)
+ * within edit distance 2 of a command word or `help`, compared without case. Such a line is refused before it is
+ * parsed, so no DNS query asks for a host of that name; a host of that name is written with a trailing dot.
+ */
+function mistypedCommand(word: string | undefined): string | undefined {
+  if (!word || word.startsWith('-') || /[.:@[\]/]/.test(word) || commandWords.includes(word))
+    return undefined;
+  const lower = word.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const name of [...commandWords, 'help']) {
+    const d = distance(lower, name);
+    if (d <= 2 && d < name.length && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
 }
 
 /**
@@ -158,10 +190,18 @@ export async function run(argv: string[]): Promise<void> {
   const onFail = (message: string, error: Error | undefined, instance: unknown) => {
     if (error) throw error;
     const own = (instance as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions?.().key;
-    const known = () => [...new Set([...Object.keys(own ?? {}), ...optionNames(() => yargs([]))])];
-    throw new UsageError(oneLine(message, known, args));
+    const owners = () => optionOwners(() => yargs([]));
+    const known = () => [...new Set([...Object.keys(own ?? {}), ...owners().keys()])];
+    throw new UsageError(oneLine(message, known, owners, args));
   };
   try {
+    // `help` and `help COMMAND` are --help.
+    if (args[0] === 'help') args.splice(0, args.length, ...args.slice(1, 2), '--help');
+    const meant = mistypedCommand(args[0]);
+    if (meant)
+      throw new UsageError(
+        `'${echo(args[0] ?? '')}' is not a command: did you mean ${meant}? (a host of that name: ${echo(args[0] ?? '')}.)`,
+      );
     if (namesNoCommand(args)) await probeLine(args, onFail);
     else await everyCommand(args, onFail).parseAsync();
   } catch (error) {
