@@ -1,7 +1,10 @@
 /** The probe's target as people type it (HOST:PORT, [V6]:PORT, URLs), and command words typed wrong: the CLI as a process. */
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseTarget } from '../src/cli/options.js';
 import type { JsonReport } from '../src/render/json.js';
 import { cli, mainScript } from './helpers/cli.js';
@@ -150,4 +153,106 @@ describe('a command typed wrong', () => {
     it(`names whose option it is: ${args.join(' ')}`, async () => {
       expect(usageLine(await cli(args))).toMatch(message);
     });
+});
+
+/** Runs the CLI in a folder of its own, to see which files it writes there. */
+function cliIn(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [mainScript, ...args],
+      { cwd: dir, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('report options', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mailprobe-report-options-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--json never takes the host: before or after it, JSON on stdout and no file', async () => {
+    for (const args of [
+      ['--json', '127.0.0.1', '--ports', '25', '--timeout', '300'],
+      ['127.0.0.1', '--json', '--ports', '25', '--timeout', '300'],
+    ]) {
+      const run = await cliIn(dir, args);
+      expect(run.stderr).toBe('');
+      expect(probed(run.stdout)).toEqual(['25 smtp']);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  it('--json-file FILE and --json=FILE write the file; --json - prints on stdout', async () => {
+    const common = ['127.0.0.1', '--ports', '25', '--timeout', '300'];
+    const file = await cliIn(dir, [...common, '--json-file', 'a.json']);
+    const equals = await cliIn(dir, [...common, '--json=b.json']);
+    const dash = await cliIn(dir, [...common, '--json', '-']);
+    expect(file.stdout).toMatch(/works from here/);
+    expect(equals.stdout).toMatch(/works from here/);
+    expect(readdirSync(dir).sort()).toEqual(['a.json', 'b.json']);
+    expect(probed(readFileSync(join(dir, 'a.json'), 'utf8'))).toEqual(['25 smtp']);
+    expect(probed(readFileSync(join(dir, 'b.json'), 'utf8'))).toEqual(['25 smtp']);
+    expect(probed(dash.stdout)).toEqual(['25 smtp']);
+  });
+
+  it('a word after --json is refused with the spelling for a file, and no file is written', async () => {
+    const probe = await cliIn(dir, ['127.0.0.1', '--json', 'out.json']);
+    expect(usageLine(probe)).toMatch(
+      /--json prints the JSON report on stdout and takes no FILE: --json-file out\.json/,
+    );
+    const egress = await cliIn(dir, ['egress', '--json', 'out.json']);
+    expect(usageLine(egress)).toMatch(/egress writes no report file/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a command line that did not parse writes no report file; one that parsed does, on a bad value too', async () => {
+    for (const args of [
+      ['127.0.0.1', '--bogus', '--json-file', 'x.json'],
+      ['egress', '--json-file', 'x.json'],
+      ['dmeo', '--json-file', 'x.json'],
+      ['127.0.0.1', '127.0.0.2', '--junit', 'x.xml'],
+    ])
+      expect((await cliIn(dir, args)).code, args.join(' ')).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
+    const bad = await cliIn(dir, ['127.0.0.1', '--timeout', '0', '--json-file', 'x.json']);
+    expect(usageLine(bad)).toMatch(/--timeout/);
+    const report = JSON.parse(readFileSync(join(dir, 'x.json'), 'utf8')) as JsonReport;
+    expect(report.result.error?.exitCode).toBe(2);
+  });
+
+  it('--json a --json is no crash; a value option given twice is exit 2', async () => {
+    const dns = await countingDns();
+    try {
+      const twice = await cliIn(dir, ['--json', 'a', '--json', '--dns-server', `127.0.0.1:${dns.port}`]);
+      expect(twice.code).toBe(3);
+      expect(twice.stderr).toMatch(/^mailprobe: cannot resolve a/);
+    } finally {
+      dns.close();
+    }
+    for (const [args, message] of [
+      [['127.0.0.1', '--ca', 'a', '--ca', 'b'], /--ca given 2 times; it takes one value/],
+      [['127.0.0.1', '--timeout', '1', '--timeout', '2'], /--timeout given 2 times/],
+      [['egress', '--timeout', '1', '--timeout', '2'], /--timeout given 2 times/],
+      [['demo', '--json-file', 'a', '--json-file', 'b'], /--json-file given 2 times/],
+    ] as const)
+      expect(usageLine(await cliIn(dir, [...args]))).toMatch(message);
+    expect(readdirSync(dir)).toEqual([]);
+    // Repeatable options stay repeatable.
+    const ports = await cliIn(dir, [
+      '127.0.0.1',
+      '--ports',
+      '25',
+      '--ports',
+      '110',
+      '--timeout',
+      '300',
+      '--json',
+    ]);
+    expect(probed(ports.stdout)).toEqual(['25 smtp', '110 pop3']);
+  });
 });

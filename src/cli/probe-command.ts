@@ -128,6 +128,8 @@ function list(value: string | string[] | undefined): string[] | undefined {
 }
 
 export async function handler(args: ProbeArgs): Promise<void> {
+  // First: any bad value after this still writes the report files asked for, saying why the run failed.
+  const report = reportOptions(args);
   // HOST:PORT, [V6]:PORT or a URL (smtps://HOST) name one port, probed as its service.
   const given = String(args.host);
   const { host: target, port: named } =
@@ -153,7 +155,6 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(list(args.limit)) };
   const ca = readCa(args.ca);
   const { family, dnsServer } = networkChoices(args);
-  const report = reportOptions(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
   const web = webChoices(args);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))

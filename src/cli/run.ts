@@ -5,7 +5,8 @@ import { echo } from '../limits.js';
 import { version } from '../version.js';
 import { commands, commandWord, commandWords, optionOwners, probe, probeName } from './commands.js';
 import { exitCodes, exitEpilogue, fail } from './exit.js';
-import { reportFilesIn, writeFailureReports } from './files.js';
+import { writeFailureReports } from './files.js';
+import { requestedFiles } from './report-options.js';
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -52,6 +53,14 @@ function oneLine(
     return args[0] === 'publish'
       ? 'publish: missing <domain>'
       : `missing <host> (or a command: ${commandList})`;
+  // `--json FILE`: --json prints on stdout and takes no value, so the word after it is a word of its own.
+  const afterJson = args.find((arg, i) => i > 0 && args[i - 1] === '--json' && !arg.startsWith('-'));
+  if (afterJson && /^(Too many non-option arguments|Unknown arguments?: )/.test(message)) {
+    const current = commandWords.includes(args[0] ?? '') ? (args[0] ?? '') : probeName;
+    return (owners().get('json-file') ?? []).includes(current)
+      ? `--json prints the JSON report on stdout and takes no FILE: --json-file ${echo(afterJson)} writes it there`
+      : `--json prints on stdout and takes no FILE (${current} writes no report file: --json > ${echo(afterJson)})`;
+  }
   if (/^Too many non-option arguments/.test(message))
     return `one <host> at a time (a command comes first: ${commandList})`;
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
@@ -128,6 +137,21 @@ function namesNoCommand(args: string[]): boolean {
   );
 }
 
+/** The options that take a value each time they are given (`--port 2525=smtp --port 2526=imap`). */
+const repeatable = new Set(['ports', 'port', 'limit', 'check', 'expect', 'allow', 'host-name']);
+
+/**
+ * Any other option that takes a value takes one: given twice (`--ca a --ca b`, `--timeout 1 --timeout 2`) is
+ * exit 2, never the first or the last silently. A flag given twice (`-v -v`, `--no-color --color`) is the last.
+ */
+function givenOnce(argv: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(argv))
+    if (Array.isArray(value) && name !== '_' && !repeatable.has(name))
+      throw new UsageError(
+        `${name.length === 1 ? '-' : '--'}${name} given ${value.length} times; it takes one value`,
+      );
+}
+
 type OnFail = (message: string, error: Error | undefined, instance: unknown) => never;
 
 async function probeLine(args: string[], onFail: OnFail): Promise<void> {
@@ -143,6 +167,7 @@ async function probeLine(args: string[], onFail: OnFail): Promise<void> {
     .wrap(100)
     .fail(onFail)
     .parseAsync();
+  givenOnce(argv);
   await probe.handler({ ...argv, host: String(argv._[0]) });
 }
 
@@ -179,13 +204,18 @@ function everyCommand(args: string[], onFail: OnFail) {
 
 /** Parses the command line and runs a command. Errors end as one line on stderr and a documented exit code. */
 export async function run(argv: string[]): Promise<void> {
-  // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value.
+  // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value. `--json -`
+  // and `--json=-` are `--json` (stdout), `--json=FILE` is `--json-file FILE`: --json itself takes no value.
   const args = argv.flatMap((arg, i) =>
-    arg === '-' && /^--(json|junit|markdown)$/.test(argv[i - 1] ?? '')
+    arg === '-' && /^--(json|json-file|junit|markdown)$/.test(argv[i - 1] ?? '')
       ? []
-      : /^--(json|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
+      : /^--(json-file|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
         ? [`${arg}=-`]
-        : [arg],
+        : arg === '--json=-'
+          ? ['--json']
+          : /^--json=(?!(true|false)$)/.test(arg)
+            ? [`--json-file=${arg.slice('--json='.length)}`]
+            : [arg],
   );
   const onFail = (message: string, error: Error | undefined, instance: unknown) => {
     if (error) throw error;
@@ -203,7 +233,7 @@ export async function run(argv: string[]): Promise<void> {
         `'${echo(args[0] ?? '')}' is not a command: did you mean ${meant}? (a host of that name: ${echo(args[0] ?? '')}.)`,
       );
     if (namesNoCommand(args)) await probeLine(args, onFail);
-    else await everyCommand(args, onFail).parseAsync();
+    else await everyCommand(args, onFail).middleware(givenOnce).parseAsync();
   } catch (error) {
     // By code, not instanceof: the engine may come from a bundle of its own, with its own copies of the classes.
     const kind = errorCode(error);
@@ -217,7 +247,9 @@ export async function run(argv: string[]): Promise<void> {
             ? [text, exitCodes.writeError]
             : [`internal error: ${text}`, exitCodes.internal];
     fail(message, code);
-    // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
-    await writeFailureReports(reportFilesIn(argv), message, code);
+    // A CI dashboard must not keep showing the previous run's green report: the requested files say why. Only
+    // the files of a command line that parsed, checked writable (cli/report-options.ts): a line that did not
+    // parse names no file for sure (`mailprobe --json HOST` once wrote a report named HOST).
+    await writeFailureReports({ ...requestedFiles }, message, code);
   }
 }
