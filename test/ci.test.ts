@@ -68,7 +68,7 @@ describe('expectations on the command line', () => {
       '--expect',
       `${port}=starttls,safe,works,cert-days>=30,service=submission`,
       ...common,
-      '--json',
+      '--json-file',
       files.json,
       '--junit',
       files.junit,

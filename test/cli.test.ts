@@ -220,9 +220,9 @@ describe('mailprobe CLI', () => {
       /--fail-on: 'severe' is not one of info, low, medium, high, critical/,
     ],
     [
-      'host:port',
-      ['mail.example.com:587'],
-      /'mail\.example\.com:587' is a host and a port: use mail\.example\.com --ports 587/,
+      'host:port of no reference port',
+      ['mail.example.com:2525'],
+      /'mail\.example\.com:2525': port 2525 has no reference service; name it: mailprobe mail\.example\.com --port 2525=SERVICE/,
     ],
     ['an IPv4 address out of range', ['256.1.1.1'], /'256\.1\.1\.1' is not a valid IPv4 address/],
     ['a partial IPv4 address', ['1.2.3'], /'1\.2\.3' is not a valid IPv4 address/],
@@ -358,7 +358,7 @@ describe('output that cannot be written', () => {
     try {
       const file = join(dir, 'report.json');
       // ulimit -f 1: no file may grow past 1 KiB (EFBIG); the seven-port JSON report is longer.
-      const run = await shell('ulimit -f 1; "$@" > /dev/null', ['demo', '--json', file]);
+      const run = await shell('ulimit -f 1; "$@" > /dev/null', ['demo', '--json-file', file]);
       expect(run.stderr).toBe(`mailprobe: cannot write ${file} (EFBIG)\n`);
       expect(run.code).toBe(74);
       // What was written instead is the short failure report that says why, complete.
@@ -390,7 +390,7 @@ describe('a report file that is a device or a FIFO', () => {
         const link = join(dir, 'link');
         symlinkSync(full, link);
         for (const target of [full, link]) {
-          const run = await cli(['demo', '--json', target]);
+          const run = await cli(['demo', '--json-file', target]);
           expect(run.stderr).toBe(`mailprobe: cannot write ${target} (ENOSPC)\n`);
           expect(run.code).toBe(74);
         }

@@ -42,7 +42,7 @@ describe('a report on every exit', () => {
       '127.0.0.1',
       '--ports',
       '99999',
-      '--json',
+      '--json-file',
       files.json,
       '--junit',
       files.junit,
@@ -122,7 +122,7 @@ describe('report files', () => {
       ca,
       '--servername',
       'localhost',
-      '--json',
+      '--json-file',
       target,
     ]);
     expect(run.code).toBe(0);
@@ -134,9 +134,11 @@ describe('report files', () => {
 
   it('the same file for two formats is exit 2', async () => {
     const same = join(dir, 'same.out');
-    const run = await cli(['127.0.0.1', '--ports', '587', '--json', same, '--junit', same]);
+    const run = await cli(['127.0.0.1', '--ports', '587', '--json-file', same, '--junit', same]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--junit and --json name the same file|--json and --junit name the same file/);
+    expect(run.stderr).toMatch(
+      /--junit and --json-file name the same file|--json-file and --junit name the same file/,
+    );
   });
 });
 

@@ -27,25 +27,40 @@ export function commandWord(command: { command: string }): string {
 /** The words that name the commands besides the probe. */
 export const commandWords: readonly string[] = commands.map(commandWord);
 
+/** How the messages name the probe: the command line with no command word. */
+export const probeName = 'mailprobe <host>';
+
 /**
- * Every long option any command takes, from the commands' own builders run on an empty command line, each with
- * the negation yargs takes for it (`--no-web`, `--no-ispdb`): for "did you mean", on the error path only (running
- * the builders costs a few milliseconds).
+ * Every option each command takes, from the commands' own builders run on an empty command line, mapped to the
+ * commands that take it (their words, or probeName), each long one with the negation yargs takes for it
+ * (`--no-web`, `--no-ispdb`): for "did you mean" and "an option of another command", on the error path only
+ * (running the builders costs a few milliseconds).
  */
-export function optionNames(fresh: () => Argv): string[] {
-  const names = new Set<string>();
+export function optionOwners(fresh: () => Argv): Map<string, string[]> {
+  const owners = new Map<string, string[]>();
   const table: { command: string; builder: unknown }[] = [...commands, { ...probe, builder: probe.options }];
   for (const { command, builder } of table) {
     const parsed = (builder as (yargs: Argv) => Argv)(fresh()) as unknown as {
-      getOptions: () => { key: Record<string, unknown> };
+      getOptions: () => { key: Record<string, unknown>; alias: Record<string, string[]> };
     };
+    const { key, alias } = parsed.getOptions();
+    const owner = command === probe.command ? probeName : commandWord({ command });
     // A positional (`batch [file]`) is a word of the command, not an option.
     const positional = (name: string) => command.includes(`<${name}>`) || command.includes(`[${name}]`);
-    for (const name of Object.keys(parsed.getOptions().key))
+    const add = (name: string) => {
+      const list = owners.get(name) ?? [];
+      if (!list.includes(owner)) owners.set(name, [...list, owner]);
+    };
+    for (const name of Object.keys(key))
       if (!positional(name)) {
-        names.add(name);
-        if (name.length > 1 && name !== 'help' && name !== 'version') names.add(`no-${name}`);
+        for (const each of [name, ...(alias[name] ?? [])]) add(each);
+        if (name.length > 1 && name !== 'help' && name !== 'version') add(`no-${name}`);
       }
   }
-  return [...names];
+  return owners;
+}
+
+/** Every option any command takes (see optionOwners). */
+export function optionNames(fresh: () => Argv): string[] {
+  return [...optionOwners(fresh).keys()];
 }

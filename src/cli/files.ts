@@ -88,30 +88,6 @@ export function writeReportFile(path: string, text: string): void {
 
 export type ReportFiles = Partial<Record<'json' | 'junit' | 'markdown', string>>;
 
-/**
- * The report files named on a command line, read from the raw arguments: when the run stops on bad input,
- * yargs may not have parsed them, and the files must still say why the run failed.
- */
-export function reportFilesIn(argv: string[]): ReportFiles {
-  const files: ReportFiles = {};
-  for (let i = 0; i < argv.length; i++) {
-    const match = /^--(json|junit|markdown)(?:=(.*))?$/.exec(argv[i] ?? '');
-    if (!match) continue;
-    const kind = match[1] as keyof ReportFiles;
-    const value = match[2] ?? argv[i + 1];
-    // `--json` alone prints to stdout; a value that looks like an option is not a file.
-    if (
-      value === undefined ||
-      value === '' ||
-      value === '-' ||
-      (match[2] === undefined && value.startsWith('-'))
-    )
-      continue;
-    files[kind] = value;
-  }
-  return files;
-}
-
 /** Writes each requested report as a failure that says why; a file that cannot be written is skipped. */
 export async function writeFailureReports(
   files: ReportFiles,

@@ -15,6 +15,7 @@ import { isEhloArgument, isHostName, isIP, normalizeHostName, parseDnsServer } f
 import { type CheckName, checkNames } from '../probe/check-names.js';
 import type { PortSpec } from '../probe/host.js';
 import { isService, referenceTable, services } from '../reference/table.js';
+import type { Service } from '../types/index.js';
 import { readInputFile } from './files.js';
 
 function portNumber(text: string, what: string): number {
@@ -154,6 +155,61 @@ export function checkHost(host: string, option = ''): string {
     );
   }
   return host;
+}
+
+/** The service each URL scheme names: its service, with `smtps` for the implicit-TLS submission port (RFC 8314). */
+const schemes: Record<string, Service> = {
+  smtp: 'smtp',
+  smtps: 'submissions',
+  submission: 'submission',
+  submissions: 'submissions',
+  imap: 'imap',
+  imaps: 'imaps',
+  pop3: 'pop3',
+  pop3s: 'pop3s',
+};
+
+/**
+ * The probe's target as typed: a host (a name, an IPv4 address, an IPv6 address bare or in brackets), `HOST:PORT`,
+ * `[V6]:PORT`, or a URL (`smtps://HOST[:PORT]`, one scheme per service). With a port, that one port is probed as the
+ * service the scheme names, or the reference table names for the port; a port of no reference service and no scheme
+ * is a usage error that says to name its service with --port. A bare IPv6 address (`::1`, `2001:db8::25`) is a host.
+ */
+export function parseTarget(text: string): { host: string; port?: PortSpec } {
+  if (isIP(text)) return { host: text };
+  const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
+  const scheme = url ? (url[1] ?? '').toLowerCase() : undefined;
+  if (scheme !== undefined && !(scheme in schemes))
+    throw new UsageError(
+      `'${echo(text)}': unknown scheme ${echo(scheme)}:// (one of ${Object.keys(schemes).join(', ')})`,
+    );
+  const rest = url ? (url[2] ?? '').replace(/\/$/, '') : text;
+  if (url && /[/?#@]/.test(rest))
+    throw new UsageError(
+      `'${echo(text)}': a target URL is SCHEME://HOST[:PORT], with no user, path or query`,
+    );
+  // [V6]:PORT, [V6], HOST:PORT (one colon: more is an IPv6 address, or nothing).
+  const bracketed = /^(\[[^\]]*\])(?::([^:]*))?$/.exec(rest);
+  const plain = /^([^:[\]]*):([^:]*)$/.exec(rest);
+  const host = bracketed ? (bracketed[1] ?? '').slice(1, -1) : plain ? (plain[1] ?? '') : rest;
+  const portText = bracketed ? bracketed[2] : plain ? plain[2] : undefined;
+  if (host === '') throw new UsageError(`'${echo(text)}' names no host`);
+  const service = scheme === undefined ? undefined : schemes[scheme];
+  if (portText === undefined) {
+    if (!service) return { host: rest };
+    checkHost(host);
+    const row = referenceTable.find((entry) => entry.service === service);
+    return { host, port: { port: row?.port ?? 0, service } };
+  }
+  const port = portNumber(portText, `'${echo(text)}'`);
+  checkHost(host);
+  if (service) return { host, port: { port, service } };
+  const row = referenceTable.find((entry) => entry.port === port);
+  if (!row)
+    throw new UsageError(
+      `'${echo(text)}': port ${port} has no reference service; name it: mailprobe ${echo(bracketed ? `[${host}]` : host)} --port ${port}=SERVICE (one of ${services.join(', ')})`,
+    );
+  return { host, port: { port, service: row.service } };
 }
 
 /** The EHLO argument: an RFC 5321 Domain or address literal, never anything that could end the line. */

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { expectedService } from '../expect/parse.js';
-import { defaultLimits, limitsFromTimeout } from '../limits.js';
+import { defaultLimits, echo, limitsFromTimeout } from '../limits.js';
 import {
   checkEhloName,
   checkHost,
@@ -13,6 +13,7 @@ import {
   parseExpectations,
   parseLimits,
   parsePorts,
+  parseTarget,
   positiveInteger,
   readCa,
   webChoices,
@@ -132,10 +133,19 @@ function list(value: string | string[] | undefined): string[] | undefined {
 }
 
 export async function handler(args: ProbeArgs): Promise<void> {
-  const target = String(args.host);
+  // First: any bad value after this still writes the report files asked for, saying why the run failed.
+  const report = reportOptions(args);
+  // HOST:PORT, [V6]:PORT or a URL (smtps://HOST) name one port, probed as its service.
+  const given = String(args.host);
+  const { host: target, port: named } =
+    given.includes('@') && !given.includes('://') ? { host: given } : parseTarget(given);
   // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
   const discovering = target.includes('@') || args.discover === true;
   checkHost(target.includes('@') ? checkMailbox(target) : target);
+  if (named && (discovering || args.ports !== undefined || args.port !== undefined))
+    throw new UsageError(
+      `'${echo(given)}' names its port: give no --ports, --port or --discover with it (or give the host alone)`,
+    );
   if (args.servername !== undefined) checkHost(String(args.servername), '--servername: ');
   checkEhloName(args['ehlo-name'] === undefined ? undefined : String(args['ehlo-name']));
   const timeout = positiveInteger(args.timeout, '--timeout', 600_000);
@@ -144,13 +154,12 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const maxHosts = positiveInteger(args['max-hosts'], '--max-hosts', 1000);
   const deadline = positiveInteger(args.deadline, '--deadline', 86_400_000);
   // Repeatable options, not greedy arrays: a value never swallows the host or the next option.
-  const ports = parsePorts(list(args.ports), list(args.port));
+  const ports = named ? [named] : parsePorts(list(args.ports), list(args.port));
   const checks = parseChecks(list(args.check));
   // --timeout sets every phase; --limit then overrides single fields.
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(list(args.limit)) };
   const ca = readCa(args.ca);
   const { family, dnsServer } = networkChoices(args);
-  const report = reportOptions(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
   const web = webChoices(args);
   const showCerts = args['show-certs'] === true;

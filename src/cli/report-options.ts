@@ -37,10 +37,11 @@ export function reportBuilder<T>(yargs: Argv<T>) {
       describe: 'with --format plugin: CRITICAL when a working port takes longer to answer (default: none)',
     })
     .option('json', {
-      type: 'string',
+      type: 'boolean',
       describe:
-        'write the JSON report to FILE; alone (--json), print it on stdout instead of the human report',
+        'print the JSON report on stdout instead of the human report (takes no FILE: see --json-file)',
     })
+    .option('json-file', { type: 'string', describe: 'write the JSON report to FILE (also --json=FILE)' })
     .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
     .option('markdown', {
       type: 'string',
@@ -84,9 +85,13 @@ function writable(option: string, file: string): string {
   return path;
 }
 
+/** The option that names a report file of this kind. */
+const optionOf = (kind: string) => (kind === 'json' ? 'json-file' : kind);
+
 export interface ReportArgs {
   format?: string | undefined;
-  json?: string | undefined;
+  json?: boolean | undefined;
+  'json-file'?: string | undefined;
   junit?: string | undefined;
   markdown?: string | undefined;
   'fail-on'?: string | undefined;
@@ -141,13 +146,25 @@ function pluginThresholds(args: ReportArgs, format: string): ReportOptions['plug
   return { warningDays, criticalDays, warningMs, criticalMs };
 }
 
+/**
+ * The report files of a command line that parsed, each once it is known writable: the files a failure report goes
+ * to when the run then stops (cli/run.ts). A command line that did not parse writes none.
+ */
+export const requestedFiles: ReportOptions['files'] = {};
+
 export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectations'> {
-  const files: ReportOptions['files'] = {};
+  const files = requestedFiles;
   // `-` names stdout, as for most command-line tools: that format is printed instead of the human report.
-  const toStdout = (['json', 'junit', 'markdown'] as const).filter((kind) => args[kind] === '-');
+  const named = { json: args['json-file'], junit: args.junit, markdown: args.markdown };
+  const toStdout = (['json', 'junit', 'markdown'] as const).filter(
+    (kind) => named[kind] === '-' || (kind === 'json' && args.json === true),
+  );
   if (toStdout.length > 1)
-    throw new UsageError(`--${toStdout.join(' and --')} both name stdout (-); only one report can go there`);
-  if (args.json && args.json !== '-') files.json = writable('json', args.json);
+    throw new UsageError(`--${toStdout.join(' and --')} both name stdout; only one report can go there`);
+  if (args['json-file'] !== undefined && args['json-file'] !== '-') {
+    if (args['json-file'] === '') throw new UsageError('--json-file: expected a FILE (or - for stdout)');
+    files.json = writable('json-file', args['json-file']);
+  }
   if (args.junit !== undefined && args.junit !== '-') {
     if (args.junit === '') throw new UsageError('--junit: expected a FILE (or - for stdout)');
     files.junit = writable('junit', args.junit);
@@ -160,13 +177,16 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
   for (const [kind, path] of paths) {
     const other = paths.find(([otherKind, otherPath]) => otherKind !== kind && otherPath === path);
     if (other)
-      throw new UsageError(`--${kind} and --${other[0]} name the same file (${path}); give each its own`);
+      throw new UsageError(
+        `--${optionOf(kind)} and --${optionOf(other[0])} name the same file (${path}); give each its own`,
+      );
   }
   const dash = toStdout[0];
   if (dash && args.format !== undefined && args.format !== dash)
-    throw new UsageError(`--${dash} - and --format ${args.format} both say what goes to stdout`);
-  const format =
-    (args.format as Format | 'plugin' | undefined) ?? dash ?? (args.json === '' ? 'json' : 'human');
+    throw new UsageError(
+      `${dash === 'json' && args.json ? '--json' : `--${optionOf(dash)} -`} and --format ${args.format} both say what goes to stdout`,
+    );
+  const format = (args.format as Format | 'plugin' | undefined) ?? dash ?? 'human';
   const plugin = pluginThresholds(args, format);
   return {
     format,

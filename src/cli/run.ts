@@ -1,10 +1,12 @@
 /** The command line: yargs, the commands, and one line on stderr with a documented exit code for every error. */
 import yargs, { type CommandModule } from 'yargs';
 import { errorCode, ResolveError, UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 import { version } from '../version.js';
-import { commands, commandWord, commandWords, optionNames, probe } from './commands.js';
+import { commands, commandWord, commandWords, optionOwners, probe, probeName } from './commands.js';
 import { exitCodes, exitEpilogue, fail, failPlugin, pluginFormat } from './exit.js';
-import { reportFilesIn, writeFailureReports } from './files.js';
+import { writeFailureReports } from './files.js';
+import { requestedFiles } from './report-options.js';
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -40,12 +42,25 @@ const commandList = commandWords.join(', ');
  * yargs' messages, as one line that names the option and, for a typo, what was probably meant (`known` gives the
  * options, asked for only then).
  */
-function oneLine(message: string, known: () => string[], args: string[]): string {
+function oneLine(
+  message: string,
+  known: () => string[],
+  owners: () => Map<string, string[]>,
+  args: string[],
+): string {
   // yargs' own wording for a missing positional names no argument; say which one.
   if (/^Not enough non-option arguments/.test(message))
     return args[0] === 'publish'
       ? 'publish: missing <domain>'
       : `missing <host> (or a command: ${commandList})`;
+  // `--json FILE`: --json prints on stdout and takes no value, so the word after it is a word of its own.
+  const afterJson = args.find((arg, i) => i > 0 && args[i - 1] === '--json' && !arg.startsWith('-'));
+  if (afterJson && /^(Too many non-option arguments|Unknown arguments?: )/.test(message)) {
+    const current = commandWords.includes(args[0] ?? '') ? (args[0] ?? '') : probeName;
+    return (owners().get('json-file') ?? []).includes(current)
+      ? `--json prints the JSON report on stdout and takes no FILE: --json-file ${echo(afterJson)} writes it there`
+      : `--json prints on stdout and takes no FILE (${current} writes no report file: --json > ${echo(afterJson)})`;
+  }
   if (/^Too many non-option arguments/.test(message))
     return `one <host> at a time (a command comes first: ${commandList})`;
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
@@ -57,13 +72,22 @@ function oneLine(message: string, known: () => string[], args: string[]): string
     const extra = words.filter((word) => !given(word) && args.includes(word));
     const options = words.filter((word) => !extra.includes(word));
     const names = options.length > 0 ? known() : [];
-    const parts = [];
-    if (options.length > 0)
+    const takers = options.length > 0 ? owners() : new Map<string, string[]>();
+    // The command this line runs, as the messages name it.
+    const current = commandWords.includes(args[0] ?? '') ? (args[0] ?? '') : probeName;
+    const flag = (word: string) => (word.length === 1 ? `-${word}` : `--${word}`);
+    // An option of another command says whose it is; any other unknown option gets "did you mean".
+    const elsewhere = options.filter((word) => (takers.get(word) ?? []).some((owner) => owner !== current));
+    const unknownHere = options.filter((word) => !elsewhere.includes(word));
+    const parts = elsewhere.map(
+      (word) => `${flag(word)} is an option of ${(takers.get(word) ?? []).join(', ')}, not of ${current}`,
+    );
+    if (unknownHere.length > 0)
       parts.push(
-        `unknown option${options.length > 1 ? 's' : ''} ${options
+        `unknown option${unknownHere.length > 1 ? 's' : ''} ${unknownHere
           .map((word) => {
             const guess = closest(word, names);
-            return `--${word}${guess ? ` (did you mean --${guess}?)` : ''}`;
+            return `${flag(word)}${guess ? ` (did you mean ${flag(guess)}?)` : ''}`;
           })
           .join(', ')}`,
       );
@@ -82,6 +106,23 @@ function oneLine(message: string, known: () => string[], args: string[]): string
 }
 
 /**
+ * A first word that is a command typed wrong (`dmeo`, `egres`, `Demo`, `hepl`): one label (no dot, colon or @)
+ * within edit distance 2 of a command word or `help`, compared without case. Such a line is refused before it is
+ * parsed, so no DNS query asks for a host of that name; a host of that name is written with a trailing dot.
+ */
+function mistypedCommand(word: string | undefined): string | undefined {
+  if (!word || word.startsWith('-') || /[.:@[\]/]/.test(word) || commandWords.includes(word))
+    return undefined;
+  const lower = word.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const name of [...commandWords, 'help']) {
+    const d = distance(lower, name);
+    if (d <= 2 && d < name.length && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+/**
  * A command line with no command word and no --help or --version: `mailprobe <host> [options]`. Parsed by yargs
  * with the probe's options at the top level (the host is its one non-option argument), not through the default
  * command, which makes yargs register every command and parse the line three times: about 3 ms before the
@@ -94,6 +135,21 @@ function namesNoCommand(args: string[]): boolean {
       /^--(help|version)(=|$)/.test(arg) ||
       /^-[A-Za-z0-9]*[hV][A-Za-z0-9]*$/.test(arg),
   );
+}
+
+/** The options that take a value each time they are given (`--port 2525=smtp --port 2526=imap`). */
+const repeatable = new Set(['ports', 'port', 'limit', 'check', 'expect', 'allow', 'host-name']);
+
+/**
+ * Any other option that takes a value takes one: given twice (`--ca a --ca b`, `--timeout 1 --timeout 2`) is
+ * exit 2, never the first or the last silently. A flag given twice (`-v -v`, `--no-color --color`) is the last.
+ */
+function givenOnce(argv: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(argv))
+    if (Array.isArray(value) && name !== '_' && !repeatable.has(name))
+      throw new UsageError(
+        `${name.length === 1 ? '-' : '--'}${name} given ${value.length} times; it takes one value`,
+      );
 }
 
 type OnFail = (message: string, error: Error | undefined, instance: unknown) => never;
@@ -111,6 +167,7 @@ async function probeLine(args: string[], onFail: OnFail): Promise<void> {
     .wrap(100)
     .fail(onFail)
     .parseAsync();
+  givenOnce(argv);
   await probe.handler({ ...argv, host: String(argv._[0]) });
 }
 
@@ -147,23 +204,36 @@ function everyCommand(args: string[], onFail: OnFail) {
 
 /** Parses the command line and runs a command. Errors end as one line on stderr and a documented exit code. */
 export async function run(argv: string[]): Promise<void> {
-  // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value.
+  // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value. `--json -`
+  // and `--json=-` are `--json` (stdout), `--json=FILE` is `--json-file FILE`: --json itself takes no value.
   const args = argv.flatMap((arg, i) =>
-    arg === '-' && /^--(json|junit|markdown)$/.test(argv[i - 1] ?? '')
+    arg === '-' && /^--(json|json-file|junit|markdown)$/.test(argv[i - 1] ?? '')
       ? []
-      : /^--(json|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
+      : /^--(json-file|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
         ? [`${arg}=-`]
-        : [arg],
+        : arg === '--json=-'
+          ? ['--json']
+          : /^--json=(?!(true|false)$)/.test(arg)
+            ? [`--json-file=${arg.slice('--json='.length)}`]
+            : [arg],
   );
   const onFail = (message: string, error: Error | undefined, instance: unknown) => {
     if (error) throw error;
     const own = (instance as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions?.().key;
-    const known = () => [...new Set([...Object.keys(own ?? {}), ...optionNames(() => yargs([]))])];
-    throw new UsageError(oneLine(message, known, args));
+    const owners = () => optionOwners(() => yargs([]));
+    const known = () => [...new Set([...Object.keys(own ?? {}), ...owners().keys()])];
+    throw new UsageError(oneLine(message, known, owners, args));
   };
   try {
+    // `help` and `help COMMAND` are --help.
+    if (args[0] === 'help') args.splice(0, args.length, ...args.slice(1, 2), '--help');
+    const meant = mistypedCommand(args[0]);
+    if (meant)
+      throw new UsageError(
+        `'${echo(args[0] ?? '')}' is not a command: did you mean ${meant}? (a host of that name: ${echo(args[0] ?? '')}.)`,
+      );
     if (namesNoCommand(args)) await probeLine(args, onFail);
-    else await everyCommand(args, onFail).parseAsync();
+    else await everyCommand(args, onFail).middleware(givenOnce).parseAsync();
   } catch (error) {
     // By code, not instanceof: the engine may come from a bundle of its own, with its own copies of the classes.
     const kind = errorCode(error);
@@ -179,7 +249,9 @@ export async function run(argv: string[]): Promise<void> {
     // A monitoring plugin says UNKNOWN (exit 3) on stdout, where the monitoring system reads it.
     if (pluginFormat(args)) failPlugin(message.replace(/ \(see mailprobe --help\)$/, ''));
     else fail(message, code);
-    // A CI dashboard must not keep showing the previous run's green report: the requested files say why.
-    await writeFailureReports(reportFilesIn(argv), message, code);
+    // A CI dashboard must not keep showing the previous run's green report: the requested files say why. Only
+    // the files of a command line that parsed, checked writable (cli/report-options.ts): a line that did not
+    // parse names no file for sure (`mailprobe --json HOST` once wrote a report named HOST).
+    await writeFailureReports({ ...requestedFiles }, message, code);
   }
 }
