@@ -56,7 +56,7 @@ describe('--show-certs', () => {
       '--timeout',
       '2000',
       '--show-certs',
-      '--json',
+      '--json-file',
       json,
     ]);
     expect(run.stderr).toBe('');

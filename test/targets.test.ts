@@ -144,7 +144,10 @@ describe('a command typed wrong', () => {
   });
 
   const others: [string[], RegExp][] = [
-    [['demo', '--port', '2525=smtp'], /^mailprobe: --port is an option of mailprobe <host>, not of demo /],
+    [
+      ['demo', '--port', '2525=smtp'],
+      /^mailprobe: --port is an option of batch, mailprobe <host>, not of demo /,
+    ],
     [['127.0.0.1', '--via', 'x'], /--via is an option of egress, not of mailprobe <host>/],
     [['egress', '-q'], /(^|: )-q is an option of [a-z<>, ]+, not of egress/],
     [['ports', '--colour'], /unknown option --colour \(did you mean --color\?\)/],
