@@ -156,6 +156,42 @@ describe('mailprobe CLI', () => {
     expect(run.stderr).toBe('');
   });
 
+  it("demo's first lines say it is a demo, which ports are wrong on purpose (those with findings), exit 0", async () => {
+    const [human, json] = await Promise.all([
+      cli(['demo', '--no-color'], { COLUMNS: '80' }),
+      cli(['demo', '--json']),
+    ]);
+    expect(human.code).toBe(0);
+    const lines = human.stdout.split('\n');
+    const banner = lines.slice(
+      0,
+      lines.findIndex((line) => line.startsWith('127.0.0.1  →')),
+    );
+    expect(banner.length).toBeGreaterThan(0);
+    expect(banner.length).toBeLessThanOrEqual(2);
+    for (const line of banner) expect([...line].length).toBeLessThanOrEqual(80);
+    const text = banner.join(' ');
+    expect(text).toMatch(/^This is a demo on built-in local servers, wrong on purpose: /);
+    expect(text).toMatch(/It exits 0 whatever it finds\.$/);
+    // Named wrong on purpose: exactly the services whose ports the report finds something on.
+    const host = validReport<JsonReport>(json.stdout).hosts[0];
+    const withFindings = new Set(host?.findings.map((f) => f.service));
+    expect(withFindings.size).toBe(3);
+    for (const { service } of host?.ports ?? [])
+      expect(text.includes(` ${service} (`), service).toBe(withFindings.has(service));
+    // The other formats stay as they are: no banner before the JSON, JUnit, Markdown or plugin line.
+    expect(json.stdout.startsWith('{')).toBe(true);
+    for (const format of [
+      ['--junit', '-'],
+      ['--markdown', '-'],
+      ['--format', 'plugin'],
+    ]) {
+      const run = await cli(['demo', ...format]);
+      expect(run.stdout, format.join(' ')).not.toMatch(/This is a demo/);
+      expect(run.stdout, format.join(' ')).toMatch(/^(<\?xml|### mailprobe |MAILPROBE )/);
+    }
+  });
+
   it('exits 0 on a clean host and 1 when a finding is high or worse', async () => {
     const good = await fixture({ protocol: 'smtp', tls: 'starttls' });
     const weak = await fixture({ protocol: 'imap', tls: 'starttls', authBeforeTls: true });

@@ -136,9 +136,13 @@ describe('the report, shaped for a person', () => {
     it(`at ${columns} columns no line is wider than the terminal, and the first lines carry the verdict`, async () => {
       for (const extra of [[], ['--verbose']]) {
         const run = await cli(['demo', '--no-color', ...extra], { COLUMNS: String(columns) });
-        const lines = run.stdout.split('\n');
-        const wide = lines.filter((line) => [...line].length > columns);
+        const all = run.stdout.split('\n');
+        const wide = all.filter((line) => [...line].length > columns);
         expect(wide, wide.join('\n')).toEqual([]);
+        // The demo's banner (two lines, tested below), then the report.
+        expect(all[0]).toMatch(/^This is a demo/);
+        const lines = all.slice(2);
+        expect(lines[0]).toMatch(/^127\.0\.0\.1 {2}→/);
         expect(lines[1]).toMatch(/^works from here: 6 of 7 ports · safe: 4 of 7/);
         expect(lines.slice(1, 5).join(' ')).toMatch(/use: sending \d+ \(STARTTLS\)/);
         expect(run.stdout).toMatch(/fix first:\n - password authentication is offered before TLS/);
@@ -148,7 +152,9 @@ describe('the report, shaped for a person', () => {
 
   it('--quiet prints the verdict lines only', async () => {
     const run = await cli(['demo', '--no-color', '--quiet']);
-    expect(run.stdout).toMatch(/^127\.0\.0\.1 {2}→ {2}127\.0\.0\.1 {3}7 ports in \d+\.\d s\nworks from here/);
+    expect(run.stdout).toMatch(
+      /^This is a demo.*\n.*\n127\.0\.0\.1 {2}→ {2}127\.0\.0\.1 {3}7 ports in \d+\.\d s\nworks from here/,
+    );
     expect(run.stdout).not.toMatch(/findings|certificates| port {3}service/);
   });
 
