@@ -1,7 +1,9 @@
 /** The README documents every status, finding id, limit and exit code the code has. */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit.js';
 import { defaultLimits } from '../src/limits.js';
@@ -9,6 +11,9 @@ import { severities } from '../src/rules/finding.js';
 import { publishedRules } from '../src/rules/published/judge.js';
 import { rules } from '../src/rules/rules.js';
 import { statusGloss } from '../src/types/index.js';
+import { cli, root } from './helpers/cli.js';
+
+const exec = promisify(execFile);
 
 // The README holds the journeys; the reference tables live in docs/reference.md: together they document the code.
 const readme = [
@@ -52,6 +57,28 @@ describe('README', () => {
     const firstScreen = frontPage.split('\n').slice(0, 20).join('\n');
     expect(firstScreen).toContain('npm ci && node dist/src/cli/main.js demo');
     expect(firstScreen).toContain('npm test');
+  });
+  it('says on the first screen how to type `mailprobe` in a clone, and `npx mailprobe` runs the built CLI', async () => {
+    const firstScreen = frontPage.split('\n').slice(0, 20).join('\n');
+    expect(firstScreen).toContain('`npx mailprobe demo`');
+    expect(firstScreen).toContain('`npm link`');
+    // npm exec finds the clone's own bin (package.json "bin"): no registry needed.
+    const run = await exec('npm', ['exec', '--offline', '--', 'mailprobe', '--version'], { cwd: root });
+    expect(run.stdout.trim()).toBe(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version);
+  });
+  it('shows a real run of `mailprobe demo`: the same lines as a run at 120 columns, numbers aside', async () => {
+    const start = frontPage.indexOf('$ mailprobe demo\n') + '$ mailprobe demo\n'.length;
+    const sample = frontPage.slice(start, frontPage.indexOf('```', start));
+    const run = await cli(['demo', '--no-color'], { COLUMNS: '120' });
+    // Ports, times and days vary from run to run, and with them the padding and where a line wraps.
+    const tokens = (text: string) =>
+      text
+        .replace(/\d+(\.\d+)?/g, 'N')
+        .split(/\s+/)
+        .filter(Boolean);
+    expect(tokens(sample)).toEqual(tokens(run.stdout));
+    // The demo's banner has no numbers that vary: the README shows it exactly.
+    expect(sample.split('\n').slice(0, 2)).toEqual(run.stdout.split('\n').slice(0, 2));
   });
 });
 
