@@ -5,6 +5,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { deliberateFaults } from '../src/cli/demo-command.js';
 import { exitCodes } from '../src/cli/exit.js';
 import { defaultLimits } from '../src/limits.js';
 import { severities } from '../src/rules/finding.js';
@@ -65,6 +66,10 @@ describe('README', () => {
     // npm exec finds the clone's own bin (package.json "bin"): no registry needed.
     const run = await exec('npm', ['exec', '--offline', '--', 'mailprobe', '--version'], { cwd: root });
     expect(run.stdout.trim()).toBe(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version);
+  });
+  it("documents the demo's ports that are wrong on purpose as the demo sets them up", () => {
+    const reference = readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8');
+    expect(reference).toContain(`wrong on purpose: ${deliberateFaults().join(', ')}`);
   });
   it('shows a real run of `mailprobe demo`: the same lines as a run at 120 columns, numbers aside', async () => {
     const start = frontPage.indexOf('$ mailprobe demo\n') + '$ mailprobe demo\n'.length;

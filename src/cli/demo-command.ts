@@ -40,15 +40,20 @@ function deliberateFault({ fixture }: DemoPort): string | undefined {
   return undefined;
 }
 
+/** The demo ports wrong on purpose, as `service (what is wrong)`, in the demo's order. */
+export function deliberateFaults(ports: readonly DemoPort[] = demoPorts): string[] {
+  return ports.flatMap((port) => {
+    const fault = deliberateFault(port);
+    return fault ? [`${port.service} (${fault})`] : [];
+  });
+}
+
 /**
  * The human report's first lines: this is a demo, which ports are wrong on purpose (from demoPorts), and that
  * it exits 0 whatever it finds; wrapped at 80 columns.
  */
 export function demoBanner(ports: readonly DemoPort[] = demoPorts): string {
-  const faults = ports.flatMap((port) => {
-    const fault = deliberateFault(port);
-    return fault ? [`${port.service} (${fault})`] : [];
-  });
+  const faults = deliberateFaults(ports);
   const text =
     'This is a demo on built-in local servers' +
     (faults.length > 0 ? `, wrong on purpose: ${faults.join(', ')}.` : '.') +
