@@ -157,6 +157,78 @@ describe('the spinner line', () => {
   });
 });
 
+describe('the egress spinner line and report', () => {
+  const progress = {
+    hosts: 4,
+    total: 8,
+    done: 1,
+    timeoutMs: 5000,
+    controlPort: 443,
+    trying: [
+      { host: 'mx1.mail.icloud.com', address: '17.57.154.33', step: 'smtp' as const, since: 9_000 },
+      {
+        host: 'gmail-smtp-in.l.google.com',
+        address: '2a00:1450:400c:c0b::1a',
+        step: 'connect' as const,
+        since: 7_000,
+      },
+      { host: 'mta5.am0.yahoodns.net', address: '67.195.204.72', step: 'connect' as const, since: 9_500 },
+    ],
+  };
+
+  it('names the host, the ports tried and the deadline, longest first, and fits the room it has', async () => {
+    const { egressLine } = await import('../src/cli/spinner.js');
+    const at = (room?: number) => egressLine(progress, 10_000, room);
+    expect(egressLine({ ...progress, total: undefined }, 10_000)).toBe('egress: looking up 4 mail hosts');
+    expect(at()).toBe(
+      'egress: 1/8 done · trying 25 and 443 on gmail-smtp-in.l.google.com (2a00:1450:400c:c0b::1a): 3 s of 5 s · ' +
+        'SMTP dialogue on 25 of mx1.mail.icloud.com (17.57.154.33): 1 s of 20 s · +1 more',
+    );
+    for (let room = 1; room <= 200; room++) expect([...at(room)].length).toBeLessThanOrEqual(room);
+    expect(at(90)).toBe(
+      'egress: 1/8 done · trying 25 and 443 on gmail-smtp-in.l.google.com: 3 s of 5 s · +2 more',
+    );
+    expect(at(77)).toBe('egress: 1/8 done · trying gmail-smtp-in.l.google.com: 3 s · +2 more');
+    expect(at(30)).toBe('egress: 1/8 done');
+  });
+
+  it('the human report fits 80 columns with long host names, IPv6 addresses, greetings and reasons', async () => {
+    const { renderEgressHuman } = await import('../src/render/egress.js');
+    const { defaultEgressHosts } = await import('../src/modes/egress.js');
+    const text = renderEgressHuman(
+      {
+        conclusion: 'intercepted',
+        summary: `outbound port 25 is intercepted on this network: ${defaultEgressHosts.join(', ')}`,
+        controlPort: 443,
+        families: [],
+        hosts: defaultEgressHosts.map((host, i) => ({
+          host,
+          address: `2001:db8:ffff:ffff:ffff:ffff:ffff:${i}`,
+          family: 6 as const,
+          port25: 'connected' as const,
+          control: 'connected' as const,
+          smtp: {
+            status: 'open' as const,
+            greeting: `220 relay.isp.example ESMTP Postfix (Debian/GNU) ready ${'x'.repeat(80)}`,
+          },
+          evidence: 'intercepted' as const,
+          why: [
+            '25 reached the host',
+            `the certificate (CN=relay.isp.example) is not valid for ${host}`,
+            'the same greeting as the other hosts',
+          ],
+        })),
+      },
+      { color: false },
+    );
+    const lines = text.split('\n');
+    expect(lines.filter((line) => [...line].length > 80)).toEqual([]);
+    for (const host of defaultEgressHosts)
+      expect(lines.some((line) => line.startsWith(` ${host}  `))).toBe(true);
+    expect(text).toContain('2001:db8:ffff:ffff:ffff:ffff:ffff:0 · intercepted: 25 reached the host');
+  });
+});
+
 describe('the report, shaped for a person', () => {
   for (const columns of [80, 120]) {
     it(`at ${columns} columns no line is wider than the terminal, and the first lines carry the verdict`, async () => {
