@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../src/render/json.js';
+import { root } from './helpers/cli.js';
 import { makeTls } from './helpers/mail-servers.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { validEgress, validReport } from './helpers/schema.js';
@@ -533,6 +534,46 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(run.code).toBe(0);
       expect(egress(run.stdout).conclusion).toBe('not-blocked');
       expect(egress(run.stdout).nextStep).toBeUndefined();
+    });
+
+    it('on a terminal: a spinner on stderr says which hosts and ports are tried; the table fits 80 columns', async () => {
+      const ns = netns(...hosts);
+      ns.exec('iptables', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '25', '-j', 'DROP');
+      const terminal = {
+        columns: 80,
+        command: [
+          process.execPath,
+          `${root}dist/src/cli/main.js`,
+          ...['egress', '--via', 'mx1.test,mx2.test,mx3.test', ...dnsArgs, '--timeout', '1500'],
+        ],
+        unsetEnv: ['CI'],
+      };
+      // The CLI on a pseudo-terminal (test/helpers/terminal.py) inside the namespace, against its servers.
+      const run = await ns.scenario({
+        ...spec([]),
+        run: ['python3', `${root}test/helpers/terminal.py`, JSON.stringify(terminal)],
+      });
+      const shown = JSON.parse(run.stdout) as { code: number; stdout: string; terminal: string };
+      expect(shown.code, shown.terminal).toBe(1);
+      // 25 waits out its 1.5 s while 443 answers: the spinner names a host, the ports and the deadline, and
+      // fits 80 columns (it drops the address there), redrawn every second.
+      expect(shown.terminal).toMatch(
+        /egress: 0\/3 done · trying 25 and 443 on mx\d\.test: 0 s of 1\.5 s · \+2 more/,
+      );
+      expect(shown.terminal).toMatch(
+        /egress: 0\/3 done · trying 25 and 443 on mx\d\.test: 1 s of 1\.5 s · \+2 more/,
+      );
+      expect(shown.terminal).toContain('\u001b[?25h'); // the cursor is given back
+      expect(shown.stdout).toMatch(/^outbound port 25: BLOCKED/);
+      expect(shown.stdout).not.toMatch(/egress: /);
+      for (const line of shown.stdout.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+      // Each host's row, whatever it says, within 80 columns too.
+      const open = await netns(...hosts).scenario(spec(['--no-color']));
+      expect(open.code).toBe(0);
+      expect(open.stderr).toBe('');
+      expect(open.stdout).toMatch(/mx1\.test/);
+      const lines = open.stdout.split('\n');
+      expect(lines.filter((line) => [...line].length > 80)).toEqual([]);
     });
 
     it('blocked: 25 dropped on the way while the control port answers (exit 1)', async () => {

@@ -82,8 +82,9 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
       unsetEnv: ['CI'],
     });
     // Redrawn every second while the greeting is awaited.
-    expect(run.terminal).toContain(`probing 1 port · ${silent} waiting for greeting 0 s`);
-    expect(run.terminal).toContain(`probing 1 port · ${silent} waiting for greeting 1 s`);
+    const waiting = `probing 1 port · waiting for ${silent} (submission) greeting`;
+    expect(run.terminal).toContain(`${waiting}: 0 s of 1.6 s — ^C for a partial report`);
+    expect(run.terminal).toContain(`${waiting}: 1 s of 1.6 s — ^C for a partial report`);
     expect(run.stdout).toMatch(/silent/);
   });
 
@@ -108,26 +109,123 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
 });
 
 describe('the spinner line', () => {
-  it('names the unfinished ports, longest wait first, one entry per port, at most three', async () => {
+  const waits = [
+    { port: 587, service: 'submission', phase: 'capabilities' as const, since: 9_500, deadlineMs: 5000 },
+    { port: 143, service: 'imap', phase: 'greeting' as const, since: -2_000, deadlineMs: 30_000 },
+    // the same port on another address: its longest wait shows
+    { port: 143, service: 'imap', phase: 'connect' as const, since: 9_900, deadlineMs: 5000 },
+    { port: 25, service: 'smtp', phase: 'connect' as const, since: 8_000, deadlineMs: 5000 },
+    { port: 110, service: 'pop3', phase: 'tls' as const, since: 9_990, deadlineMs: 1600 },
+  ];
+
+  it('names the unfinished ports with their service and deadline, longest wait first, at most three, and ^C', async () => {
     const { progressLine } = await import('../src/cli/spinner.js');
     const now = 10_000;
-    expect(progressLine(0, 7, [], now)).toBe('probing 7 ports');
-    expect(
-      progressLine(
-        6,
-        7,
-        [
-          { port: 587, phase: 'capabilities', since: 9_500 },
-          { port: 143, phase: 'greeting', since: 5_900 },
-          { port: 143, phase: 'connect', since: 9_900 }, // the same port on another address: its longest wait shows
-          { port: 25, phase: 'connect', since: 8_000 },
-          { port: 110, phase: 'tls', since: 9_990 },
-        ],
-        now,
-      ),
-    ).toBe(
-      'probing: 6/7 done · 143 waiting for greeting 4 s · 25 connecting 2 s · 587 waiting for capabilities 0 s · +1 more',
+    expect(progressLine(0, 7, [], now)).toBe('probing 7 ports — ^C for a partial report');
+    expect(progressLine(0, 7, [], now, 20)).toBe('probing 7 ports');
+    expect(progressLine(6, 7, waits, now)).toBe(
+      'probing: 6/7 done · waiting for 143 (imap) greeting: 12 s of 30 s · connecting to 25 (smtp): 2 s of 5 s · ' +
+        'waiting for 587 (submission) capabilities: 0 s of 5 s · +1 more — ^C for a partial report',
     );
+    expect(progressLine(6, 7, waits.slice(4), now)).toBe(
+      'probing: 6/7 done · TLS handshake on 110 (pop3): 0 s of 1.6 s — ^C for a partial report',
+    );
+  });
+
+  it('fits the room it has, dropping parts (never wrapping), down to a cut line', async () => {
+    const { progressLine } = await import('../src/cli/spinner.js');
+    const now = 10_000;
+    const at = (room: number) => progressLine(6, 7, waits, now, room);
+    for (let room = 1; room <= 200; room++) expect([...at(room)].length).toBeLessThanOrEqual(room);
+    expect(at(140)).toBe(
+      'probing: 6/7 done · waiting for 143 (imap) greeting: 12 s of 30 s · connecting to 25 (smtp): 2 s of 5 s · +2 more — ^C for a partial report',
+    );
+    expect(at(85)).toBe('waiting for 143 (imap) greeting: 12 s of 30 s · +3 more — ^C for a partial report');
+    expect(at(77)).toBe('waiting for 143 (imap) greeting: 12 s of 30 s · +3 more');
+    expect(at(40)).toBe('waiting for 143 greeting: 12 s · +3 more');
+    expect(at(30)).toBe('probing: 6/7 done');
+    expect(at(10)).toBe('probing: …');
+  });
+
+  it('a phase waits out its own deadline, or what is left of the port deadline when that ends first', async () => {
+    const { phaseDeadline } = await import('../src/cli/spinner.js');
+    const { defaultLimits } = await import('../src/limits.js');
+    expect(phaseDeadline('greeting', defaultLimits, 0, 1000)).toBe(30_000);
+    expect(phaseDeadline('capabilities', defaultLimits, 0, 1000)).toBe(5000);
+    expect(phaseDeadline('greeting', { ...defaultLimits, portMs: 20_000 }, 0, 1000)).toBe(19_000);
+    expect(phaseDeadline('dns', defaultLimits, 0, 0)).toBeUndefined();
+  });
+});
+
+describe('the egress spinner line and report', () => {
+  const progress = {
+    hosts: 4,
+    total: 8,
+    done: 1,
+    timeoutMs: 5000,
+    controlPort: 443,
+    trying: [
+      { host: 'mx1.mail.icloud.com', address: '17.57.154.33', step: 'smtp' as const, since: 9_000 },
+      {
+        host: 'gmail-smtp-in.l.google.com',
+        address: '2a00:1450:400c:c0b::1a',
+        step: 'connect' as const,
+        since: 7_000,
+      },
+      { host: 'mta5.am0.yahoodns.net', address: '67.195.204.72', step: 'connect' as const, since: 9_500 },
+    ],
+  };
+
+  it('names the host, the ports tried and the deadline, longest first, and fits the room it has', async () => {
+    const { egressLine } = await import('../src/cli/spinner.js');
+    const at = (room?: number) => egressLine(progress, 10_000, room);
+    expect(egressLine({ ...progress, total: undefined }, 10_000)).toBe('egress: looking up 4 mail hosts');
+    expect(at()).toBe(
+      'egress: 1/8 done · trying 25 and 443 on gmail-smtp-in.l.google.com (2a00:1450:400c:c0b::1a): 3 s of 5 s · ' +
+        'SMTP dialogue on 25 of mx1.mail.icloud.com (17.57.154.33): 1 s of 20 s · +1 more',
+    );
+    for (let room = 1; room <= 200; room++) expect([...at(room)].length).toBeLessThanOrEqual(room);
+    expect(at(90)).toBe(
+      'egress: 1/8 done · trying 25 and 443 on gmail-smtp-in.l.google.com: 3 s of 5 s · +2 more',
+    );
+    expect(at(77)).toBe('egress: 1/8 done · trying gmail-smtp-in.l.google.com: 3 s · +2 more');
+    expect(at(30)).toBe('egress: 1/8 done');
+  });
+
+  it('the human report fits 80 columns with long host names, IPv6 addresses, greetings and reasons', async () => {
+    const { renderEgressHuman } = await import('../src/render/egress.js');
+    const { defaultEgressHosts } = await import('../src/modes/egress.js');
+    const text = renderEgressHuman(
+      {
+        conclusion: 'intercepted',
+        summary: `outbound port 25 is intercepted on this network: ${defaultEgressHosts.join(', ')}`,
+        controlPort: 443,
+        families: [],
+        hosts: defaultEgressHosts.map((host, i) => ({
+          host,
+          address: `2001:db8:ffff:ffff:ffff:ffff:ffff:${i}`,
+          family: 6 as const,
+          port25: 'connected' as const,
+          control: 'connected' as const,
+          smtp: {
+            status: 'open' as const,
+            greeting: `220 relay.isp.example ESMTP Postfix (Debian/GNU) ready ${'x'.repeat(80)}`,
+          },
+          evidence: 'intercepted' as const,
+          why: [
+            '25 reached the host',
+            `the certificate (CN=relay.isp.example) is not valid for ${host}`,
+            'the same greeting as the other hosts',
+          ],
+        })),
+      },
+      { color: false },
+    );
+    const lines = text.split('\n');
+    expect(lines.filter((line) => [...line].length > 80)).toEqual([]);
+    for (const host of defaultEgressHosts)
+      expect(lines.some((line) => line.startsWith(` ${host}  `))).toBe(true);
+    expect(text).toContain('2001:db8:ffff:ffff:ffff:ffff:ffff:0 · intercepted: 25 reached the host');
   });
 });
 

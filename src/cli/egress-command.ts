@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { exitCodes } from './exit.js';
 import { checkHost, networkChoices, networkOptions, positiveInteger, useColor } from './options.js';
+import type { EgressTry } from './spinner.js';
 
 export const command = 'egress';
 export const describe =
@@ -56,13 +57,44 @@ export async function handler(args: Args): Promise<void> {
   if (controlPort === 25) throw new UsageError('--control-port: the control must be another port than 25');
   const timeoutMs = positiveInteger(args.timeout, '--timeout', 600_000) ?? 5000;
   const { family, dnsServer: server } = networkChoices(args);
-  const result = await checkEgress({
-    hosts,
-    controlPort,
+  // On a terminal, a spinner on stderr says which host and ports are being tried (as the probe's does).
+  const { egressLine, liveLine } = await import('./spinner.js');
+  const progress = {
+    hosts: hosts.length,
+    total: undefined as number | undefined,
+    done: 0,
+    trying: new Map<string, EgressTry>(),
     timeoutMs,
-    dns: new Dns({ server, timeoutMs }),
-    family,
-  });
+    controlPort,
+  };
+  const live = liveLine({ format: args.json ? 'json' : 'human', color: args.color }, (room) =>
+    egressLine({ ...progress, trying: progress.trying.values() }, performance.now(), room),
+  );
+  let result: Awaited<ReturnType<typeof checkEgress>>;
+  try {
+    result = await checkEgress({
+      hosts,
+      controlPort,
+      timeoutMs,
+      dns: new Dns({ server, timeoutMs }),
+      family,
+      onPlanned: (total) => {
+        progress.total = total;
+        live?.refresh();
+      },
+      onTrying: (host, address, step) => {
+        progress.trying.set(address, { host, address, step, since: performance.now() });
+        live?.refresh();
+      },
+      onTried: (_host, address) => {
+        progress.done++;
+        progress.trying.delete(address);
+        live?.refresh();
+      },
+    });
+  } finally {
+    live?.stop();
+  }
   process.stdout.write(
     args.json
       ? renderEgressJson(result)

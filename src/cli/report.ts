@@ -135,9 +135,9 @@ export async function probeAndReport(
       signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
       // The spinner counts what is really probed: the ports times the addresses resolved.
       onResolved: (addresses) => {
-        spin = spinner(report, (probe.ports?.length ?? 7) * addresses.length);
+        spin = spinner(report, (probe.ports?.length ?? 7) * addresses.length, probe.limits);
       },
-      onPhase: (where, phase) => spin?.phase(where.port, where.address, phase),
+      onPhase: (where, phase) => spin?.phase(where.port, where.address, phase, where.service),
       onPortDone: (port) => spin?.done(port.port, port.address),
     });
   } finally {
@@ -191,9 +191,10 @@ export async function discoverAndReport(
         spin = spinner(
           report,
           found.candidates.reduce((sum, c) => sum + c.ports.length, 0),
+          probe.limits,
         );
       },
-      onPhase: (where, phase) => spin?.phase(where.port, where.address, phase),
+      onPhase: (where, phase) => spin?.phase(where.port, where.address, phase, where.service),
       onPortDone: (port) => spin?.done(port.port, port.address),
     });
     spin?.stop();

@@ -246,6 +246,12 @@ export async function checkEgress(options: {
   timeoutMs: number;
   dns: Dns;
   family?: 4 | 6 | 'both';
+  /** Once the names are looked up: how many addresses will be tried. */
+  onPlanned?: (total: number) => void;
+  /** An address is being tried: both ports at once (`connect`), then the SMTP dialogue on 25 (`smtp`). */
+  onTrying?: (host: string, address: string, step: 'connect' | 'smtp') => void;
+  /** An address is done. */
+  onTried?: (host: string, address: string) => void;
 }): Promise<EgressResult> {
   const names = [...new Set(options.hosts.map((h) => h.toLowerCase().replace(/\.$/, '')))];
   const resolved = await Promise.all(
@@ -285,6 +291,7 @@ export async function checkEgress(options: {
   const seen = new Set<string>();
   const limit = pLimit(4);
   const jobs: Promise<void>[] = [];
+  options.onPlanned?.(new Set(resolved.flatMap((entry) => entry.addresses.map((a) => a.address))).size);
   for (const entry of resolved) {
     if (entry.error)
       hosts.push({ host: entry.host, error: entry.error, evidence: 'unknown', why: [entry.error] });
@@ -311,14 +318,19 @@ export async function checkEgress(options: {
       hosts.push(host);
       jobs.push(
         limit(async () => {
+          options.onTrying?.(entry.host, address.address, 'connect');
           const [port25, control] = await Promise.all([
             reach(address.address, 25, options.timeoutMs),
             reach(address.address, options.controlPort, options.timeoutMs),
           ]);
           host.port25 = port25;
           host.control = control;
-          if (port25 === 'connected') host.smtp = await dialogueOn25(entry.host, address, options.timeoutMs);
+          if (port25 === 'connected') {
+            options.onTrying?.(entry.host, address.address, 'smtp');
+            host.smtp = await dialogueOn25(entry.host, address, options.timeoutMs);
+          }
           Object.assign(host, hostEvidence(host));
+          options.onTried?.(entry.host, address.address);
         }),
       );
     }

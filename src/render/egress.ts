@@ -32,6 +32,11 @@ function wrap(text: string, max: number): string[] {
   return line ? [...lines, line] : lines;
 }
 
+/**
+ * The human report, within 80 columns: the headline; one row per host (its name, then what 25 and the control
+ * port did), each followed by indented lines with its address, what that says and why, and the greeting on 25;
+ * the summary and the next step, wrapped. Only a host name longer than the table allows makes a row wider.
+ */
 export function renderEgressHuman(result: EgressResult, options: { color: boolean }): string {
   const s = style(options.color);
   const headline = {
@@ -40,20 +45,23 @@ export function renderEgressHuman(result: EgressResult, options: { color: boolea
     'not-blocked': s.green('not blocked'),
     inconclusive: s.yellow('inconclusive'),
   }[result.conclusion];
-  const rows = result.hosts.map((h) => [
-    sanitize(h.host),
-    h.address ?? '–',
-    h.port25 ?? '–',
-    h.control ?? '–',
-    h.smtp?.greeting ? `“${sanitize(h.smtp.greeting).slice(0, 40)}”` : '–',
-    h.error ? sanitize(h.error) : `${h.evidence}${h.why.length > 0 ? `: ${sanitize(h.why.join('; '))}` : ''}`,
-  ]);
+  const header = ['host', '25', `control ${result.controlPort}`].map((t) => s.bold(t));
   const table = columns([
-    ['host', 'address', '25', `control ${result.controlPort}`, 'greeting on 25', 'says'].map((t) =>
-      s.bold(t),
-    ),
-    ...rows,
+    header,
+    ...result.hosts.map((h) => [sanitize(h.host), h.port25 ?? '–', h.control ?? '–']),
   ]);
+  const indent = '   ';
+  const lines = [` ${table[0]}`];
+  result.hosts.forEach((h, i) => {
+    lines.push(` ${table[i + 1]}`);
+    const says = h.error
+      ? sanitize(h.error)
+      : `${h.evidence}${h.why.length > 0 ? `: ${sanitize(h.why.join('; '))}` : ''}`;
+    const detail = [h.address ? `${h.address} · ${says}` : says];
+    if (h.smtp?.greeting) detail.push(`greeting: “${sanitize(h.smtp.greeting).slice(0, 60)}”`);
+    for (const text of detail)
+      lines.push(...wrap(text, 80 - indent.length).map((line) => `${indent}${line}`));
+  });
   const next = result.nextStep ? `\n${wrap(sanitize(result.nextStep), 80).join('\n')}\n` : '';
-  return `outbound port 25: ${headline}\n\n${table.map((l) => ` ${l}`).join('\n')}\n\n${sanitize(result.summary)}\n${next}`;
+  return `outbound port 25: ${headline}\n\n${lines.join('\n')}\n\n${wrap(sanitize(result.summary), 80).join('\n')}\n${next}`;
 }
