@@ -153,6 +153,13 @@ const cliui = await build({
 });
 if (Object.keys(result.metafile.inputs).some((input) => /node_modules\/(cliui|wrap-ansi)\//.test(input)))
   throw new Error('cliui or wrap-ansi is still inside cli.cjs: the lazy stand-in was not used');
+// The spinner (and ora with it) belongs to the engine: a command that imports it itself pulls it into cli.cjs.
+if (
+  Object.keys(result.metafile.inputs).some((input) =>
+    /node_modules\/ora\/|src\/cli\/spinner\.js$/.test(input),
+  )
+)
+  throw new Error('ora or the spinner is inside cli.cjs: import them through ./engine.js');
 // The bin runs these with a code cache named after the build: a hash of the content on the first line, read
 // from the source the bin reads anyway (bin/mailprobe.cjs).
 for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'ports.cjs']) {

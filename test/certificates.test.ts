@@ -10,16 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture } from '../src/demo/servers.js';
 import { cli, root } from './helpers/cli.js';
+import { opensslMissing } from './helpers/mail-servers.js';
 import { validReport } from './helpers/schema.js';
-
-function opensslMissing(): string | undefined {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'needs the openssl command (apt-get install openssl)';
-  }
-}
 
 const missing = opensslMissing();
 if (missing && process.env.CI) {

@@ -20,6 +20,7 @@ import { judge } from '../src/rules/judge.js';
 import type { HostResult, PortResult, Service } from '../src/types/index.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
+import { opensslMissing } from './helpers/mail-servers.js';
 
 // The guidelines' performance data: 'label'=value[UOM];[warn];[crit];[min];[max], warn and crit as ranges
 // ([@][start:][end], start may be ~), UOM one of s us ms % B KB MB TB c; trailing empty fields may be left out.
@@ -429,14 +430,6 @@ describe('--format plugin options', () => {
 
 // The CLI as a monitoring system runs it.
 
-function opensslMissing(): string | undefined {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'needs the openssl command (apt-get install openssl)';
-  }
-}
 const missing = opensslMissing();
 if (missing && process.env.CI) {
   it('plugin CLI test prerequisites', () => {

@@ -42,8 +42,16 @@ interface Args {
 
 /** Exit 0 not blocked, 1 blocked or intercepted, 4 inconclusive. */
 export async function handler(args: Args): Promise<void> {
-  const { checkEgress, defaultControlPort, defaultEgressHosts, Dns, renderEgressHuman, renderEgressJson } =
-    await import('./engine.js');
+  const {
+    checkEgress,
+    defaultControlPort,
+    defaultEgressHosts,
+    Dns,
+    egressLine,
+    liveLine,
+    renderEgressHuman,
+    renderEgressJson,
+  } = await import('./engine.js');
   const hosts =
     args.via === undefined
       ? defaultEgressHosts
@@ -57,8 +65,8 @@ export async function handler(args: Args): Promise<void> {
   if (controlPort === 25) throw new UsageError('--control-port: the control must be another port than 25');
   const timeoutMs = positiveInteger(args.timeout, '--timeout', 600_000) ?? 5000;
   const { family, dnsServer: server } = networkChoices(args);
-  // On a terminal, a spinner on stderr says which host and ports are being tried (as the probe's does).
-  const { egressLine, liveLine } = await import('./spinner.js');
+  // On a terminal, a spinner on stderr says which host and ports are being tried (as the probe's does). The
+  // spinner comes through the engine bundle: a dynamic import here would pull it, and ora, into cli.cjs.
   const progress = {
     hosts: hosts.length,
     total: undefined as number | undefined,

@@ -19,3 +19,4 @@ export { canonicalAddress, createProbeServer, parseCidr } from '../modes/serve.j
 export { Dns } from '../net/dns.js';
 export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
 export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';
+export { egressLine, liveLine } from './spinner.js';

@@ -244,11 +244,12 @@ export function readCa(file: string | undefined): string | undefined {
   return text;
 }
 
-export function positiveInteger(value: unknown, option: string, max: number): number | undefined {
+/** A whole number from `min` (1 unless given) to `max` (never '', which Number reads as 0); absent: undefined. */
+export function positiveInteger(value: unknown, option: string, max: number, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > max) {
-    throw new UsageError(`${option}: '${echo(String(value))}' is not a whole number from 1 to ${max}`);
+  if (String(value).trim() === '' || !Number.isInteger(number) || number < min || number > max) {
+    throw new UsageError(`${option}: '${echo(String(value))}' is not a whole number from ${min} to ${max}`);
   }
   return number;
 }

@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { writesThrough } from './files.js';
+import { positiveInteger } from './options.js';
 import type { Format, ReportOptions } from './report.js';
 
 const formats: (Format | 'plugin')[] = ['human', 'json', 'junit', 'markdown', 'openmetrics', 'plugin'];
@@ -104,21 +105,6 @@ export interface ReportArgs {
   'critical-ms'?: string | undefined;
 }
 
-/** A threshold: a whole number from `min` to `max`, or undefined when not given. */
-function threshold(
-  args: ReportArgs,
-  option: keyof ReportArgs & `${string}-${'days' | 'ms'}`,
-  min: number,
-  max: number,
-) {
-  const value = args[option];
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isInteger(number) || number < min || number > max)
-    throw new UsageError(`--${option}: '${value.slice(0, 40)}' is not a whole number from ${min} to ${max}`);
-  return number;
-}
-
 /** --format plugin's thresholds, checked: only with that format, and the warning before the critical one. */
 function pluginThresholds(args: ReportArgs, format: string): ReportOptions['plugin'] {
   const given = (['warning-days', 'critical-days', 'warning-ms', 'critical-ms'] as const).filter(
@@ -131,10 +117,11 @@ function pluginThresholds(args: ReportArgs, format: string): ReportOptions['plug
       );
     return undefined;
   }
-  const warningDays = threshold(args, 'warning-days', 0, 3650) ?? defaultDays.warning;
-  const criticalDays = threshold(args, 'critical-days', 0, 3650) ?? defaultDays.critical;
-  const warningMs = threshold(args, 'warning-ms', 1, 600_000);
-  const criticalMs = threshold(args, 'critical-ms', 1, 600_000);
+  const warningDays = positiveInteger(args['warning-days'], '--warning-days', 3650, 0) ?? defaultDays.warning;
+  const criticalDays =
+    positiveInteger(args['critical-days'], '--critical-days', 3650, 0) ?? defaultDays.critical;
+  const warningMs = positiveInteger(args['warning-ms'], '--warning-ms', 600_000, 1);
+  const criticalMs = positiveInteger(args['critical-ms'], '--critical-ms', 600_000, 1);
   if (criticalDays > warningDays)
     throw new UsageError(
       `--critical-days ${criticalDays} is above --warning-days ${warningDays}: a certificate warns before it is critical`,

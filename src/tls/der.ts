@@ -55,16 +55,23 @@ export function children(buffer: Uint8Array, parent: Tlv): Tlv[] {
  * bytes a root's subject must equal, found in the root's own DER without parsing it.
  */
 export function issuerNameDer(certificate: Uint8Array): Uint8Array {
+  const { offset, tlv: issuer } = tbsField(certificate, 2);
+  if (issuer.tag !== 0x30) throw new DerError('the issuer is not a SEQUENCE');
+  return certificate.subarray(offset, issuer.end);
+}
+
+/**
+ * The Nth field of a certificate's TBSCertificate after the optional [0] EXPLICIT version (RFC 5280 §4.1:
+ * 0 serialNumber, 1 signature, 2 issuer, 3 validity, …), and the offset where its encoding begins.
+ */
+function tbsField(certificate: Uint8Array, index: number): { offset: number; tlv: Tlv } {
   const cert = readTlv(certificate, 0);
   const tbs = readTlv(certificate, cert.start, cert.end);
   let offset = tbs.start;
   const first = readTlv(certificate, offset, tbs.end);
-  // [0] EXPLICIT version is optional; then serialNumber, signature, issuer.
   if (first.tag === 0xa0) offset = first.end;
-  for (let field = 0; field < 2; field++) offset = readTlv(certificate, offset, tbs.end).end;
-  const issuer = readTlv(certificate, offset, tbs.end);
-  if (issuer.tag !== 0x30) throw new DerError('the issuer is not a SEQUENCE');
-  return certificate.subarray(offset, issuer.end);
+  for (let field = 0; field < index; field++) offset = readTlv(certificate, offset, tbs.end).end;
+  return { offset, tlv: readTlv(certificate, offset, tbs.end) };
 }
 
 /**
@@ -72,13 +79,7 @@ export function issuerNameDer(certificate: Uint8Array): Uint8Array {
  * the evidence when a date cannot be read. Validity follows version, serialNumber, signature, issuer.
  */
 export function validityTexts(certificate: Uint8Array): { notBefore: string; notAfter: string } {
-  const cert = readTlv(certificate, 0);
-  const tbs = readTlv(certificate, cert.start, cert.end);
-  let offset = tbs.start;
-  const first = readTlv(certificate, offset, tbs.end);
-  if (first.tag === 0xa0) offset = first.end;
-  for (let field = 0; field < 3; field++) offset = readTlv(certificate, offset, tbs.end).end;
-  const validity = readTlv(certificate, offset, tbs.end);
+  const validity = tbsField(certificate, 3).tlv;
   if (validity.tag !== 0x30) throw new DerError('the validity is not a SEQUENCE');
   const [notBefore, notAfter] = children(certificate, validity);
   if (!notBefore || !notAfter) throw new DerError('the validity lacks a time');

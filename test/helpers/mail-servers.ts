@@ -70,6 +70,16 @@ export function mailServersMissing(): string | undefined {
   return undefined;
 }
 
+/** Why the tests that make certificates with the openssl command cannot run, or undefined when they can. */
+export function opensslMissing(): string | undefined {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'needs the openssl command (apt-get install openssl)';
+  }
+}
+
 /** Makes the test CA and certificates for `name` with the project's scripts; the chain cases in DIR/chains. */
 export function makeTls(dir: string, name: string, options: { chains?: boolean } = {}): void {
   execFileSync('bash', [new URL('../../fixtures/tls/make.sh', import.meta.url).pathname, dir, name]);
