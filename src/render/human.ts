@@ -1,7 +1,8 @@
 /** The human report of one host: the port table, certificates, notes, findings, expectations, transcripts. */
 import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
-import type { Finding, Severity } from '../rules/finding.js';
+import { type Finding, type Severity, severities, severityRank } from '../rules/finding.js';
+import { fixAction, greetingFamily, needsServername, type ServerFix, serverLabel } from '../rules/fixes.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
@@ -49,37 +50,54 @@ function greetingSummary(port: PortVerdict): string {
   return `“${clip(sanitize(first.trim()), 28)}”`;
 }
 
+/** One piece of the "observed" cell; `extra` pieces (the greeting, "auth only after TLS") go first when narrow. */
+interface ObservedPart {
+  text: string;
+  extra?: true;
+}
+
 /** The "observed" cell: what the port did, in a few words. */
 export function observed(port: PortVerdict): string {
+  return observedParts(port)
+    .map((part) => part.text)
+    .join(' · ');
+}
+
+/** The "observed" cell in pieces; `brief` leaves out the pieces that are not about a problem. */
+function observedParts(port: PortVerdict, brief = false): ObservedPart[] {
+  if (port.status !== 'open') return [{ text: observedOther(port) }];
+  const parts: ObservedPart[] = [];
+  if (port.expectedTls === 'implicit' && port.tls)
+    parts.push({ text: `${tlsVersion(port.tls.protocol)} · ${certSummary(port)}` });
+  if (port.greeting) parts.push({ text: greetingSummary(port), extra: true });
+  if (port.greeting?.kind === 'preauth') parts.push({ text: 'PREAUTH' });
+  const st = port.starttls;
+  const word = upgradeCommand(port.protocol);
+  if (st && port.expectedTls === 'starttls') {
+    if (st.upgraded && port.tls)
+      parts.push({ text: `${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}` });
+    else if (st.attempted) parts.push({ text: `${word} refused` });
+    else if (!st.advertised) parts.push({ text: `no ${word}` });
+  }
+  const before = port.capabilities;
+  if (before?.ok && port.expectedTls === 'starttls') {
+    const after = port.capabilitiesAfterTls;
+    const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
+    // "auth only after TLS" only when no way to log in is offered before TLS, or each was proved refused.
+    const offeredBefore = offersAuth(before) || port.greeting?.apopTimestamp !== undefined;
+    if (port.passwordBeforeTls) parts.push({ text: 'password before TLS' });
+    else if (port.loginBeforeTls) parts.push({ text: 'login before TLS' });
+    else if (offeredBefore && port.checks?.authRequired?.verdict === 'enforced')
+      parts.push({ text: 'auth refused before TLS', extra: true });
+    else if (!offeredBefore && after && offersAuth(after))
+      parts.push({ text: 'auth only after TLS', extra: true });
+  }
+  return brief ? parts.filter((part) => !part.extra) : parts;
+}
+
+/** The "observed" cell of a port that is not open. */
+function observedOther(port: PortVerdict): string {
   switch (port.status) {
-    case 'open': {
-      const parts: string[] = [];
-      if (port.expectedTls === 'implicit' && port.tls)
-        parts.push(`${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
-      if (port.greeting) parts.push(greetingSummary(port));
-      if (port.greeting?.kind === 'preauth') parts.push('PREAUTH');
-      const st = port.starttls;
-      const word = upgradeCommand(port.protocol);
-      if (st && port.expectedTls === 'starttls') {
-        if (st.upgraded && port.tls)
-          parts.push(`${word} → ${tlsVersion(port.tls.protocol)} · ${certSummary(port)}`);
-        else if (st.attempted) parts.push(`${word} refused`);
-        else if (!st.advertised) parts.push(`no ${word}`);
-      }
-      const before = port.capabilities;
-      if (before?.ok && port.expectedTls === 'starttls') {
-        const after = port.capabilitiesAfterTls;
-        const offersAuth = (caps: typeof before) => caps.authMechanisms.length > 0 || caps.plaintextLogin;
-        // "auth only after TLS" only when no way to log in is offered before TLS, or each was proved refused.
-        const offeredBefore = offersAuth(before) || port.greeting?.apopTimestamp !== undefined;
-        if (port.passwordBeforeTls) parts.push('password before TLS');
-        else if (port.loginBeforeTls) parts.push('login before TLS');
-        else if (offeredBefore && port.checks?.authRequired?.verdict === 'enforced')
-          parts.push('auth refused before TLS');
-        else if (!offeredBefore && after && offersAuth(after)) parts.push('auth only after TLS');
-      }
-      return parts.join(' · ');
-    }
     case 'refused':
       return 'refused (nothing listening)';
     case 'filtered':
@@ -120,8 +138,8 @@ function severityLabel(severity: Severity, s: Style): string {
 interface FindingGroup {
   finding: Finding;
   where: string[];
-  /** The detail differs between the ports of the group (the first is shown; JSON and --verbose have each). */
-  detailsDiffer: boolean;
+  /** Every finding of the group, one per port and address. */
+  members: Finding[];
 }
 
 /** Groups the same finding (id and severity) on several ports and addresses into one entry that lists them all. */
@@ -131,16 +149,19 @@ function groupFindings(findings: Finding[], showAddress: boolean): FindingGroup[
     const key = `${finding.severity} ${finding.id}`;
     const where = showAddress ? `${finding.port} ${finding.address}` : String(finding.port);
     const group = groups.get(key);
-    if (!group) groups.set(key, { finding, where: [where], detailsDiffer: false });
+    if (!group) groups.set(key, { finding, where: [where], members: [finding] });
     else {
       if (!group.where.includes(where)) group.where.push(where);
-      if (finding.detail !== group.finding.detail) group.detailsDiffer = true;
+      group.members.push(finding);
     }
   }
   return [...groups.values()];
 }
 
-/** Wraps text at spaces to `max` columns, keeping its leading indent; continuation lines start with `indent`. */
+/**
+ * Wraps text at spaces to `max` columns, keeping its leading indent; continuation lines start with `indent`.
+ * A word wider than a line is never cut: it stands alone on its line (the terminal folds it).
+ */
 function wrapText(text: string, max: number, indent: string): string[] {
   if (max <= 20 || width(text) <= max) return [text];
   const lead = /^\s*/.exec(text)?.[0] ?? '';
@@ -156,26 +177,138 @@ function wrapText(text: string, max: number, indent: string): string[] {
   return lines;
 }
 
-function groupLines(group: FindingGroup, s: Style, max: number, verbose: boolean): string[] {
+/** Each server's settings for one finding, grouped by file: the label ("Postfix main.cf"), the settings, notes. */
+function settingGroups(fixes: ServerFix[]): { label: string; settings: string[]; notes: string[] }[] {
+  const byFile = new Map<string, { label: string; settings: string[]; notes: string[] }>();
+  for (const fix of fixes) {
+    const label = `${serverLabel[fix.server]} ${fix.file}`;
+    const entry = byFile.get(label) ?? { label, settings: [], notes: [] };
+    if (!entry.settings.includes(fix.setting)) entry.settings.push(fix.setting);
+    if (fix.note && !entry.notes.includes(fix.note)) entry.notes.push(fix.note);
+    byFile.set(label, entry);
+  }
+  return [...byFile.values()];
+}
+
+/**
+ * "label: setting; setting" on one line when it fits; else the label, then each setting on a line of its own,
+ * never broken inside (a setting is pasted whole).
+ */
+function settingBlock(label: string, settings: string[], indent: string, max: number): string[] {
+  const line = `${indent}${label}: ${settings.join('; ')}`;
+  if (width(line) <= max) return [line];
+  return [`${indent}${label}:`, ...settings.map((setting) => `${indent}  ${setting}`)];
+}
+
+/**
+ * The fix under a finding: the setting of the server the greetings name (Postfix, Exim, Dovecot) when every port
+ * of the group names the same one, or else what to do (each server's settings are under --verbose).
+ */
+function fixLines(group: FindingGroup, ports: PortVerdict[], pad: string, max: number): string[] {
+  const action = fixAction(group.finding.id);
+  if (!action) return [];
+  const families = new Set(
+    group.members.map((member) => {
+      const port = ports.find((p) => p.port === member.port && p.address === member.address);
+      return port ? greetingFamily(port) : undefined;
+    }),
+  );
+  const [family] = families;
+  const fixes = (group.finding.fixes ?? []).filter((fix) => fix.server === family);
+  if (families.size === 1 && family && fixes.length > 0)
+    return settingGroups(fixes).flatMap((entry) =>
+      settingBlock(`fix: ${entry.label}`, entry.settings, pad, max),
+    );
+  return wrapText(`${pad}fix: ${action}`, max, `${pad}     `);
+}
+
+/** One finding: severity, id, where and what it means; then its fix (under --verbose: settings, detail, evidence, RFC). */
+function groupLines(
+  group: FindingGroup,
+  ports: PortVerdict[],
+  s: Style,
+  max: number,
+  verbose: boolean,
+  showAddress: boolean,
+): string[] {
   const { finding } = group;
   const pad = '         ';
-  const head = `${severityLabel(finding.severity, s)} ${s.bold(finding.id)}  ${sanitize(finding.title)}`;
-  const where = `on ${group.where.join(', ')}`;
-  const evidence = verbose ? finding.evidence : finding.evidence.slice(0, 3);
+  const head = `${severityLabel(finding.severity, s)} ${s.bold(finding.id)} ${s.dim(`on ${group.where.join(', ')}`)} · ${sanitize(finding.title)}`;
+  const lines = [...wrapText(head, max, pad), ...fixLines(group, ports, pad, max)];
+  if (!verbose) return lines;
+  const settings = settingGroups(group.members.flatMap((member) => member.fixes ?? [])).flatMap((entry) => [
+    ...settingBlock(entry.label, entry.settings, `${pad}  `, max),
+    ...entry.notes.flatMap((note) => wrapText(`${pad}    (${note})`, max, `${pad}     `)),
+  ]);
+  // Each port's own detail and evidence when the group has several (the first port's alone otherwise).
+  const several = group.members.length > 1;
+  const label = (member: Finding) =>
+    several ? `${member.port}${showAddress ? ` ${member.address}` : ''}: ` : '';
+  const details = group.members.filter(
+    (member, i) => i === 0 || group.members.findIndex((other) => other.detail === member.detail) === i,
+  );
   return [
-    ...wrapText(head, max, pad),
-    ...wrapText(`${pad}${where}`, max, `${pad}  `).map((line) => s.dim(line)),
-    ...wrapText(
-      `${pad}${sanitize(finding.detail)}${group.detailsDiffer ? ' (on the other ports the detail differs: see --verbose or --json)' : ''}`,
-      max,
-      pad,
+    ...lines,
+    ...settings,
+    ...details.flatMap((member) => wrapText(`${pad}${label(member)}${sanitize(member.detail)}`, max, pad)),
+    // Evidence wraps, never cut: the token a finding is about (AUTH=PLAIN) stays whole.
+    ...group.members.flatMap((member) =>
+      member.evidence.flatMap((line) =>
+        wrapText(`  ${pad}${label(member)}${sanitize(line)}`, max, `    ${pad}`).map((l) => s.dim(l)),
+      ),
     ),
-    ...evidence.map((line) => s.dim(`  ${pad}${clip(sanitize(line), Math.max(40, max - pad.length - 2))}`)),
-    ...(finding.evidence.length > evidence.length
-      ? [s.dim(`  ${pad}(${finding.evidence.length - evidence.length} more evidence lines: --verbose)`)]
-      : []),
     ...wrapText(`  ${pad}ref: ${finding.reference}`, max, `  ${pad}     `).map((line) => s.dim(line)),
   ];
+}
+
+/** The counts by severity, worst first: "1 critical, 6 high". */
+function severityCounts(findings: Finding[]): string {
+  return [...severities]
+    .reverse()
+    .map((severity) => [severity, findings.filter((f) => f.severity === severity).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([severity, count]) => `${count} ${severity}`)
+    .join(', ');
+}
+
+/**
+ * The last line: the run's verdict, the findings by severity, and the one to fix first (the most severe, ties in
+ * the table's order): `FAILED · 1 critical, 6 high · fix first: cert-expired on 25`.
+ */
+function recapLine(
+  verdict: CheckedHost,
+  groups: FindingGroup[],
+  options: HumanOptions,
+  s: Style,
+  max: number,
+): string {
+  const result = options.outcome;
+  const parts: string[] = [];
+  if (result)
+    parts.push(
+      `${result.passed ? s.green('PASSED') : s.red('FAILED')}${result.interrupted ? ' (interrupted)' : ''}`,
+    );
+  parts.push(verdict.findings.length === 0 ? 'no findings' : severityCounts(verdict.findings));
+  if (result && result.failedExpectations > 0)
+    parts.push(`${plural(result.failedExpectations, 'expectation')} not met`);
+  const first = groups[0];
+  if (first && severityRank(first.finding.severity) >= severityRank('medium')) {
+    const line = (where: string) => [...parts, `fix first: ${first.finding.id} on ${where}`].join(' · ');
+    const all = line(first.where.join(', '));
+    return width(all) <= max || first.where.length === 1
+      ? all
+      : line(`${first.where[0]} and ${first.where.length - 1} more`);
+  }
+  return parts.join(' · ');
+}
+
+/** The findings' header, in the unit of the verdict line (one finding = one id on one port and address). */
+function findingsHeader(verdict: CheckedHost, showAddress: boolean): string {
+  const ports = new Set(verdict.findings.map((f) => f.port)).size;
+  const addresses = new Set(verdict.findings.map((f) => f.address)).size;
+  return `${plural(verdict.findings.length, 'finding')} on ${plural(ports, 'port')}${
+    showAddress ? ` and ${addresses} address${addresses === 1 ? '' : 'es'}` : ''
+  }`;
 }
 
 /** What to type into a mail client, from the ports that work and are safe on every address (the recommendation). */
@@ -257,7 +390,14 @@ function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: n
         mark(port.safe, s),
       ];
       const text = observed(port);
-      const parts = observedWidth === undefined ? [text] : wrapParts(text, observedWidth);
+      // Narrow: a row that would wrap leaves out its greeting and other notes that are not about a problem first.
+      const fitted =
+        observedWidth === undefined || width(text) <= observedWidth
+          ? text
+          : observedParts(port, true)
+              .map((part) => part.text)
+              .join(' · ');
+      const parts = observedWidth === undefined ? [text] : wrapParts(fitted, observedWidth);
       rows.push([...cells, parts[0] ?? '']);
       for (const more of parts.slice(1)) rows.push([...cells.map(() => ''), more]);
     }
@@ -313,9 +453,10 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   );
   if (options.quiet) return `${out.join('\n')}\n`;
   out.push('', ...tableLines(verdict, showAddress, s, max), '');
-  const certificates = certificateLines(verdict, options.verbose === true, s).flatMap((line) =>
-    wrapText(line, lineMax, '   '),
-  );
+  // Each leaf and chain: under --verbose (the table says whether each certificate is fine).
+  const certificates = options.verbose
+    ? certificateLines(verdict, true, s).flatMap((line) => wrapText(line, lineMax, '   '))
+    : [];
   if (certificates.length > 0) out.push(s.bold('certificates'), ...certificates, '');
   if (verdict.notes?.length)
     out.push(
@@ -326,13 +467,13 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
     );
   if (groups.length === 0) out.push('no findings');
   else {
-    out.push(
-      s.bold(
-        `findings (${groups.length}${groups.length === verdict.findings.length ? '' : `, on ${verdict.findings.length} ports and addresses`})`,
-      ),
-    );
+    out.push(s.bold(findingsHeader(verdict, showAddress)));
     for (const group of groups)
-      out.push(...groupLines(group, s, lineMax - 1, options.verbose === true).map((l) => ` ${l}`));
+      out.push(
+        ...groupLines(group, verdict.ports, s, lineMax - 1, options.verbose === true, showAddress).map(
+          (l) => ` ${l}`,
+        ),
+      );
   }
   if (verdict.expectations?.length) {
     const failed = verdict.expectations.filter((e) => !e.passed);
@@ -377,5 +518,15 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
       }
     }
   }
+  if (needsServername(verdict, verdict.findings))
+    out.push(
+      '',
+      ...wrapText(
+        `hint: no certificate names ${verdict.servername}: pass --servername NAME (the host name the server is known by) to check them against it`,
+        lineMax,
+        '      ',
+      ),
+    );
+  out.push('', recapLine(verdict, groups, options, s, lineMax));
   return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,5 @@
 /** The Markdown summary (GitHub job summaries): a compact table per host, expectations, findings; server text inert. */
+import { needsServername, serverLabel } from '../rules/fixes.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { PublishedJudgement } from '../rules/published/judge.js';
 import { clip, sanitize } from './sanitize.js';
@@ -62,9 +63,19 @@ export function renderMarkdown(
     }
     if (host.findings.length > 0) {
       out.push('', '**Findings**', '');
-      for (const f of host.findings)
+      for (const f of host.findings) {
         out.push(`- **${f.severity}** ${f.port} ${f.address} \`${f.id}\`: ${cell(f.detail, 200)}`);
+        for (const fix of f.fixes ?? [])
+          out.push(
+            `  - fix (${serverLabel[fix.server]}, \`${fix.file}\`): \`${fix.setting}\`${fix.note ? ` (${cell(fix.note, 200)})` : ''}`,
+          );
+      }
     }
+    if (needsServername(host, host.findings))
+      out.push(
+        '',
+        `No certificate names ${cell(host.servername)}: pass \`--servername NAME\` (the host name the server is known by).`,
+      );
     out.push('', `Use: ${cell(host.recommendation.text, 200)}`, '');
   }
   if (published) {

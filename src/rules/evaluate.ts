@@ -3,6 +3,7 @@ import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult, Service } from '../types/index.js';
 import { loginWaysBeforeTls, stillOpen, upgradeCommand, wholeDaysLeft } from './facts.js';
 import { type Finding, type Severity, severityRank } from './finding.js';
+import { fixesFor } from './fixes.js';
 import { rules } from './rules.js';
 
 /** One port on one address, with the judgement and what its readers need, so renderers only render. */
@@ -139,6 +140,7 @@ export function evaluate(host: HostResult): HostVerdict {
     for (const rule of rules) {
       const hit = rule.check(port, host);
       if (!hit) continue;
+      const fixes = fixesFor(rule.id, port.protocol);
       findings.push({
         id: rule.id,
         severity: hit.severity ?? rule.severity,
@@ -149,6 +151,7 @@ export function evaluate(host: HostResult): HostVerdict {
         detail: hit.detail,
         evidence: hit.evidence,
         reference: rule.reference,
+        ...(fixes.length > 0 ? { fixes } : {}),
       });
     }
   }

@@ -1,3 +1,5 @@
+import type { ServerFix } from './fixes.js';
+
 /** Severity scale, lowest first (as testssl.sh uses it). */
 export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof severities)[number];
@@ -30,4 +32,9 @@ export interface Finding extends FindingBase {
   service: string;
   /** The address it was seen on. */
   address: string;
+  /**
+   * The settings that remove it, in the servers that speak the port's protocol (src/rules/fixes.ts); absent when
+   * no setting causes it.
+   */
+  fixes?: ServerFix[];
 }

@@ -1,0 +1,163 @@
+/**
+ * The host report at 80 columns, rendered by the built CLI for fixture servers: a healthy host and one with a
+ * common mistake on each port. Line counts, widths, the recap line, --verbose, the fix lines and the
+ * --servername hint.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FixtureOptions } from '../src/demo/servers.js';
+import { referenceFixtures } from '../src/demo/servers.js';
+import { cli } from './helpers/cli.js';
+import { fixtureServers } from './helpers/fixtures.js';
+
+const { fixture } = fixtureServers();
+
+/** One common mistake per port, in the reference table's order. */
+const mistakes: readonly [string, FixtureOptions][] = [
+  ['smtp', { protocol: 'smtp', tls: 'starttls', cert: 'expired' }], // cert-expired (critical)
+  ['submissions', { protocol: 'smtp', tls: 'implicit', cert: 'other' }], // cert-name-mismatch
+  ['submission', { protocol: 'smtp', tls: 'starttls', authBeforeTls: true }], // cleartext-auth-before-tls
+  ['imap', { protocol: 'imap', tls: 'none' }], // starttls-not-offered
+  ['imaps', { protocol: 'imap', tls: 'implicit', cert: 'selfsigned' }], // cert-untrusted
+  ['pop3', { protocol: 'pop3', tls: 'starttls', authBeforeTls: true }], // cleartext-auth-before-tls
+  ['pop3s', { protocol: 'pop3', tls: 'implicit', maxVersion: 'TLSv1' }], // tls-legacy-version
+];
+
+/** Starts one server per entry and returns the CLI's --port arguments and the port of each service. */
+async function host(entries: readonly (readonly [string, FixtureOptions])[]) {
+  const ports = await Promise.all(
+    entries.map(async ([service, options]) => [service, await fixture(options)] as const),
+  );
+  return {
+    args: ports.flatMap(([service, port]) => ['--port', `${port}=${service}`]),
+    port: Object.fromEntries(ports) as Record<string, number>,
+  };
+}
+
+const common = ['--ca', 'fixtures/tls/ca.pem', '--timeout', '3000', '--no-color'];
+const at80 = { COLUMNS: '80' };
+
+function lines(stdout: string): string[] {
+  return stdout.replace(/\n$/, '').split('\n');
+}
+
+describe('the host report at 80 columns', () => {
+  it('a healthy host: at most 25 lines, none wider than 80, the recap last', async () => {
+    const { args } = await host(referenceFixtures);
+    const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);
+    expect(run.code, run.stderr).toBe(0);
+    const all = lines(run.stdout);
+    expect(all.length, run.stdout).toBeLessThanOrEqual(25);
+    expect(all.filter((line) => [...line].length > 80)).toEqual([]);
+    expect(all.at(-1)).toBe('PASSED · no findings');
+    expect(run.stdout).toContain('no findings');
+  });
+
+  it('one mistake per port: at most 40 lines, none wider than 80, one count, the recap last and right', async () => {
+    const { args, port } = await host(mistakes);
+    const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);
+    expect(run.code, run.stderr).toBe(1);
+    const all = lines(run.stdout);
+    expect(all.length, run.stdout).toBeLessThanOrEqual(40);
+    expect(all.filter((line) => [...line].length > 80)).toEqual([]);
+    // The most severe finding first; ties would go by the table's order.
+    expect(all.at(-1)).toBe(`FAILED · 1 critical, 6 high · fix first: cert-expired on ${port.smtp}`);
+    // One unit: the verdict line's count of findings is the findings section's.
+    expect(run.stdout).toMatch(/FAILED: 7 findings at or above\s+high/);
+    expect(run.stdout).toContain('7 findings on 7 ports');
+    // Each finding: severity, id, where, meaning; then its fix. No evidence, no RFC without --verbose.
+    expect(run.stdout).toMatch(
+      new RegExp(`high {5}cleartext-auth-before-tls on ${port.submission}, ${port.pop3} · password`),
+    );
+    expect(run.stdout).toContain('fix: offer logging in only after TLS');
+    expect(run.stdout).not.toMatch(/ref: RFC|lists: /);
+  });
+
+  it("--verbose brings back the detail, each server's setting, the evidence whole, and the RFC", async () => {
+    const { args, port } = await host(mistakes);
+    const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--verbose'], at80);
+    const all = lines(run.stdout);
+    expect(all.filter((line) => [...line].length > 80)).toEqual([]);
+    expect(all.at(-1)).toBe(`FAILED · 1 critical, 6 high · fix first: cert-expired on ${port.smtp}`);
+    expect(run.stdout).toContain('ref: RFC 8314 §3.3 and §4.1; RFC 4954 §4');
+    expect(run.stdout).toMatch(/CAPA before TLS lists: [\s\S]*SASL PLAIN/);
+    expect(all.filter((line) => line.endsWith('…'))).toEqual([]);
+    // A setting is never broken inside: each stands whole on a line.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Exim's expansion syntax, not a template
+    expect(run.stdout).toContain('auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}');
+    expect(run.stdout).toContain('Postfix main.cf: smtpd_tls_auth_only = yes');
+    expect(run.stdout).toContain('Dovecot conf.d/10-auth.conf: disable_plaintext_auth = yes');
+    expect(run.stdout).toContain('Dovecot conf.d/10-ssl.conf: ssl_min_protocol = TLSv1.2');
+  });
+});
+
+describe('fixes people can paste', () => {
+  it("JSON and Markdown carry each server's setting for the port's protocol", async () => {
+    const { args, port } = await host(mistakes);
+    const json = JSON.parse(
+      (await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--json'])).stdout,
+    );
+    const finding = (id: string, p: number) =>
+      json.hosts[0].findings.find((f: { id: string; port: number }) => f.id === id && f.port === p);
+    expect(finding('cleartext-auth-before-tls', port.submission).fixes).toEqual([
+      { server: 'postfix', file: 'main.cf', setting: 'smtpd_tls_auth_only = yes' },
+      {
+        server: 'exim',
+        file: 'configure (main)',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Exim's expansion syntax, not a template
+        setting: 'auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}',
+      },
+    ]);
+    expect(finding('cleartext-auth-before-tls', port.pop3).fixes).toEqual([
+      {
+        server: 'dovecot',
+        file: 'conf.d/10-auth.conf',
+        setting: 'disable_plaintext_auth = yes',
+        note: 'Dovecot 2.4: auth_allow_cleartext = no',
+      },
+    ]);
+    expect(
+      finding('tls-legacy-version', port.pop3s).fixes.map((f: { setting: string }) => f.setting),
+    ).toEqual(['ssl_min_protocol = TLSv1.2']);
+    const markdown = (
+      await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--format', 'markdown'])
+    ).stdout;
+    expect(markdown).toContain('fix (Postfix, `main.cf`): `smtpd_tls_auth_only = yes`');
+    expect(markdown).toContain('fix (Dovecot, `conf.d/10-ssl.conf`): `ssl_min_protocol = TLSv1.2`');
+  });
+
+  it("a greeting that names the server gives that server's setting on the finding's line", async () => {
+    const postfix = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      authBeforeTls: true,
+      greeting: '220 mail.test ESMTP Postfix (Debian/GNU)\r\n',
+    });
+    const run = await cli(
+      ['127.0.0.1', '--servername', 'localhost', '--port', `${postfix}=submission`, ...common],
+      at80,
+    );
+    expect(run.stdout).toMatch(
+      /cleartext-auth-before-tls on \d+ · password[\s\S]*?\n\s+fix: Postfix main\.cf: smtpd_tls_auth_only = yes\n/,
+    );
+  });
+
+  it('an IP address whose every TLS port fails the name check: the report says to pass --servername', async () => {
+    // Certificates for other.example only: checked against 127.0.0.1, every TLS port fails the name.
+    const { args } = await host(
+      referenceFixtures.map(
+        ([service, options]) => [service, { ...options, cert: 'other' as const }] as const,
+      ),
+    );
+    const run = await cli(['127.0.0.1', ...args, ...common], at80);
+    expect(run.stdout).toMatch(/hint: no certificate names 127\.0\.0\.1: pass --servername NAME/);
+    expect(lines(run.stdout).filter((line) => [...line].length > 80)).toEqual([]);
+    const markdown = await cli(['127.0.0.1', ...args, ...common, '--format', 'markdown']);
+    expect(markdown.stdout).toContain('pass `--servername NAME`');
+    const named = await cli(['127.0.0.1', '--servername', 'other.example', ...args, ...common], at80);
+    expect(named.stdout).not.toContain('--servername');
+    // A name that fails is not helped by --servername: no hint.
+    const wrongName = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);
+    expect(wrongName.stdout).toContain('cert-name-mismatch');
+    expect(wrongName.stdout).not.toContain('--servername');
+  });
+});
