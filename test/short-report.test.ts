@@ -96,7 +96,7 @@ describe('fixes people can paste', () => {
     const json = JSON.parse(
       (await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--json'])).stdout,
     );
-    const finding = (id: string, p: number) =>
+    const finding = (id: string, p: number | undefined) =>
       json.hosts[0].findings.find((f: { id: string; port: number }) => f.id === id && f.port === p);
     expect(finding('cleartext-auth-before-tls', port.submission).fixes).toEqual([
       { server: 'postfix', file: 'main.cf', setting: 'smtpd_tls_auth_only = yes' },
