@@ -293,11 +293,13 @@ function recapLine(
     parts.push(`${plural(result.failedExpectations, 'expectation')} not met`);
   const first = groups[0];
   if (first && severityRank(first.finding.severity) >= severityRank('medium')) {
-    const line = (where: string) => [...parts, `fix first: ${first.finding.id} on ${where}`].join(' · ');
-    const all = line(first.where.join(', '));
-    return width(all) <= max || first.where.length === 1
-      ? all
-      : line(`${first.where[0]} and ${first.where.length - 1} more`);
+    // One line, always: the ports are shortened, then left out, before the line would wrap.
+    const tries = [
+      `fix first: ${first.finding.id} on ${first.where.join(', ')}`,
+      `fix first: ${first.finding.id} on ${first.where[0]}${first.where.length > 1 ? ` and ${first.where.length - 1} more` : ''}`,
+      `fix first: ${first.finding.id}`,
+    ].map((fix) => [...parts, fix].join(' · '));
+    return tries.find((line) => width(line) <= max) ?? (tries.at(-1) as string);
   }
   return parts.join(' · ');
 }
