@@ -122,6 +122,10 @@ describe('fixes people can paste', () => {
       await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--format', 'markdown'])
     ).stdout;
     expect(markdown).toContain('fix (Postfix, `main.cf`): `smtpd_tls_auth_only = yes`');
+    // Evidence and the RFC stay in the Markdown (and the JSON) while the human report moves them to --verbose.
+    expect(markdown).toContain('  - evidence: CAPA before TLS lists:');
+    expect(markdown).toContain('  - ref: RFC 8314 §3.3 and §4.1; RFC 4954 §4');
+    expect(finding('cert-expired', port.smtp).evidence.length).toBeGreaterThan(0);
     expect(markdown).toContain('fix (Dovecot, `conf.d/10-ssl.conf`): `ssl_min_protocol = TLSv1.2`');
   });
 

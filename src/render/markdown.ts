@@ -64,7 +64,9 @@ export function renderMarkdown(
     if (host.findings.length > 0) {
       out.push('', '**Findings**', '');
       for (const f of host.findings) {
-        out.push(`- **${f.severity}** ${f.port} ${f.address} \`${f.id}\`: ${cell(f.detail, 200)}`);
+        out.push(`- **${f.severity}** ${f.port} ${f.address} \`${f.id}\`: ${cell(f.detail, 600)}`);
+        for (const line of f.evidence) out.push(`  - evidence: ${cell(line, 400)}`);
+        out.push(`  - ref: ${cell(f.reference, 200)}`);
         for (const fix of f.fixes ?? [])
           out.push(
             `  - fix (${serverLabel[fix.server]}, \`${fix.file}\`): \`${fix.setting}\`${fix.note ? ` (${cell(fix.note, 200)})` : ''}`,
