@@ -1,5 +1,3 @@
-import type { ServerFix } from './fixes.js';
-
 /** Severity scale, lowest first (as testssl.sh uses it). */
 export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof severities)[number];
@@ -37,4 +35,19 @@ export interface Finding extends FindingBase {
    * no setting causes it.
    */
   fixes?: ServerFix[];
+}
+
+/** The server families a fix is given for (src/rules/fixes.ts). */
+export type ServerFamily = 'postfix' | 'dovecot' | 'exim';
+
+/** One setting of one server that removes a finding. */
+export interface ServerFix {
+  /** The server software. */
+  server: ServerFamily;
+  /** The file (or the part of it) the setting goes in. */
+  file: string;
+  /** The setting, as it is typed in that file. */
+  setting: string;
+  /** When it applies only to some versions or builds, or needs a companion setting. */
+  note?: string;
 }

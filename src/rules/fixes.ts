@@ -8,23 +8,10 @@
  * Paths in a setting (`/path/…`) stand for the operator's own files.
  */
 import { isIP } from '../net/names.js';
-import type { Finding } from './finding.js';
+import type { Finding, ServerFamily, ServerFix } from './finding.js';
 import type { PortResult } from './rule.js';
 
-/** The server families a fix is given for. */
-export type ServerFamily = 'postfix' | 'dovecot' | 'exim';
-
-/** One setting of one server that removes a finding. */
-export interface ServerFix {
-  /** The server software. */
-  server: ServerFamily;
-  /** The file (or the part of it) the setting goes in. */
-  file: string;
-  /** The setting, as it is typed in that file. */
-  setting: string;
-  /** When it applies only to some versions or builds, or needs a companion setting. */
-  note?: string;
-}
+export type { ServerFamily, ServerFix } from './finding.js';
 
 /** What removes one finding: a line for people, and each server's setting. */
 interface FixEntry {
