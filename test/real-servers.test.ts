@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFix } from '../src/rules/finding.js';
 import {
   MailHost,
   mailServersMissing,
@@ -206,6 +207,52 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     }
     expect(report.recommendation.sending).toEqual([]);
     expect(report.recommendation.reading).toEqual([]);
+  });
+
+  it('the fixes the report lists, pasted into main.cf and the Dovecot configuration, remove their findings', async () => {
+    // Cleartext login before TLS on 587, 143 and 110 and no STARTTLS on 25; then the same servers with the
+    // settings the report names for those findings (src/rules/fixes.ts) appended to their configuration.
+    const weak: ServerSetup = {
+      cert: 'server',
+      postfix: { services: ['smtp', 'submission', 'submissions'], starttlsOn25: false, authBeforeTls: true },
+      dovecot: { listeners: ['imap', 'imaps', 'pop3', 'pop3s'], plaintextAuth: true },
+    };
+    const ids = ['cleartext-auth-before-tls', 'starttls-not-offered'];
+    const before = await probe('fixes-before', weak);
+    for (const address of addresses) {
+      for (const number of [587, 143, 110])
+        expect(before.port(number, address).findings, `${number} ${address}`).toContain(
+          'cleartext-auth-before-tls',
+        );
+      expect(before.port(25, address).findings).toContain('starttls-not-offered');
+    }
+    // The settings as the JSON report gives them, for the server each port runs.
+    const listed = (server: string, file: RegExp) => {
+      const fixes = (before.report.findings as { id: string; fixes?: ServerFix[] }[])
+        .filter((f) => ids.includes(f.id))
+        .flatMap((f) => f.fixes ?? [])
+        .filter((fix) => fix.server === server && file.test(fix.file))
+        .map((fix) => fix.setting);
+      return [...new Set(fixes)];
+    };
+    const postfixLines = listed('postfix', /^main\.cf$/);
+    const dovecotLines = listed('dovecot', /^conf\.d\//);
+    expect(postfixLines).toEqual(['smtpd_tls_auth_only = yes', 'smtpd_tls_security_level = may']);
+    expect(dovecotLines).toEqual(['disable_plaintext_auth = yes']);
+    expect(host?.stop(), 'processes left in the namespace after the servers stopped').toEqual([]);
+    host = undefined;
+
+    const after = await probe('fixes-after', {
+      ...weak,
+      postfix: { ...(weak.postfix as PostfixOptions), mainCfLines: postfixLines },
+      dovecot: { ...(weak.dovecot as NonNullable<ServerSetup['dovecot']>), extraLines: dovecotLines },
+    });
+    for (const address of addresses)
+      for (const number of [25, 587, 143, 110]) {
+        const result = after.port(number, address);
+        expect(result.status, `${number} ${address}`).toBe('open');
+        for (const id of ids) expect(result.findings, `${number} ${address}`).not.toContain(id);
+      }
   });
 
   it('Dovecot with disable_plaintext_auth = yes and cram-md5, apop: a challenge-response login before TLS is not safe, with or without the check', async () => {

@@ -23,6 +23,8 @@ export interface PostfixOptions {
   postscreen?: boolean;
   /** 587 speaks implicit TLS (smtpd_tls_wrappermode=yes): a STARTTLS port set up as a TLS port, silent to a client. */
   implicitTlsOn587?: boolean;
+  /** Lines appended to main.cf (the last instance of a parameter wins): a fix the report gives, applied. */
+  mainCfLines?: string[];
 }
 
 export interface DovecotOptions {
@@ -35,6 +37,8 @@ export interface DovecotOptions {
    * disable_plaintext_auth = yes; apop puts a timestamp in the POP3 greeting.
    */
   mechanisms?: string[];
+  /** Lines appended to the configuration (a later setting overrides an earlier one): a fix, applied. */
+  extraLines?: string[];
 }
 
 export interface ServerSetup {
@@ -117,7 +121,8 @@ smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-${options.postscreen ? 'postscreen_access_list =\n' : ''}`;
+${options.postscreen ? 'postscreen_access_list =\n' : ''}${(options.mainCfLines ?? []).join('\n')}
+`;
   const submissionLevel = options.authBeforeTls ? 'may' : 'encrypt';
   const lines: Record<PostfixOptions['services'][number], string> = {
     smtp: 'smtp inet n - n - - smtpd',
@@ -219,6 +224,7 @@ service auth {
     group = postfix
   }
 }
+${(options.extraLines ?? []).join('\n')}
 `;
 }
 
