@@ -146,6 +146,7 @@ describe('a certificate whose dates cannot be read', () => {
       '--ca',
       'fixtures/tls/ca.pem',
       '--no-color',
+      '--verbose', // the certificates block
     ]);
     expect(human.stderr).toBe('');
     expect(human.stdout).toMatch(/STARTTLS → TLS 1\.\d · cert dates unreadable/);
