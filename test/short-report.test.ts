@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FixtureOptions } from '../src/demo/servers.js';
 import { referenceFixtures } from '../src/demo/servers.js';
+import type { Finding } from '../src/rules/finding.js';
+import { greetingFamily } from '../src/rules/fixes.js';
 import { cli } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
+import { validReport } from './helpers/schema.js';
 
 const { fixture } = fixtureServers();
 
@@ -93,12 +96,13 @@ describe('the host report at 80 columns', () => {
 describe('fixes people can paste', () => {
   it("JSON and Markdown carry each server's setting for the port's protocol", async () => {
     const { args, port } = await host(mistakes);
-    const json = JSON.parse(
+    // Valid against schema/report-1.schema.json, which lists fixes (additive, no new version).
+    const json = validReport<{ hosts: { findings: Finding[] }[] }>(
       (await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--json'])).stdout,
     );
     const finding = (id: string, p: number | undefined) =>
-      json.hosts[0].findings.find((f: { id: string; port: number }) => f.id === id && f.port === p);
-    expect(finding('cleartext-auth-before-tls', port.submission).fixes).toEqual([
+      json.hosts[0]?.findings.find((f) => f.id === id && f.port === p);
+    expect(finding('cleartext-auth-before-tls', port.submission)?.fixes).toEqual([
       { server: 'postfix', file: 'main.cf', setting: 'smtpd_tls_auth_only = yes' },
       {
         server: 'exim',
@@ -107,7 +111,7 @@ describe('fixes people can paste', () => {
         setting: 'auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}',
       },
     ]);
-    expect(finding('cleartext-auth-before-tls', port.pop3).fixes).toEqual([
+    expect(finding('cleartext-auth-before-tls', port.pop3)?.fixes).toEqual([
       {
         server: 'dovecot',
         file: 'conf.d/10-auth.conf',
@@ -115,9 +119,9 @@ describe('fixes people can paste', () => {
         note: 'Dovecot 2.4: auth_allow_cleartext = no',
       },
     ]);
-    expect(
-      finding('tls-legacy-version', port.pop3s).fixes.map((f: { setting: string }) => f.setting),
-    ).toEqual(['ssl_min_protocol = TLSv1.2']);
+    expect(finding('tls-legacy-version', port.pop3s)?.fixes?.map((f) => f.setting)).toEqual([
+      'ssl_min_protocol = TLSv1.2',
+    ]);
     const markdown = (
       await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--format', 'markdown'])
     ).stdout;
@@ -125,7 +129,7 @@ describe('fixes people can paste', () => {
     // Evidence and the RFC stay in the Markdown (and the JSON) while the human report moves them to --verbose.
     expect(markdown).toContain('  - evidence: CAPA before TLS lists:');
     expect(markdown).toContain('  - ref: RFC 8314 §3.3 and §4.1; RFC 4954 §4');
-    expect(finding('cert-expired', port.smtp).evidence.length).toBeGreaterThan(0);
+    expect(finding('cert-expired', port.smtp)?.evidence.length).toBeGreaterThan(0);
     expect(markdown).toContain('fix (Dovecot, `conf.d/10-ssl.conf`): `ssl_min_protocol = TLSv1.2`');
   });
 
@@ -143,6 +147,19 @@ describe('fixes people can paste', () => {
     expect(run.stdout).toMatch(
       /cleartext-auth-before-tls on \d+ · password[\s\S]*?\n\s+fix: Postfix main\.cf: smtpd_tls_auth_only = yes\n/,
     );
+  });
+
+  it('the server is read from its greeting only when it names itself there', () => {
+    const port = (line: string, protocol: 'smtp' | 'imap' | 'pop3' = 'smtp') => ({
+      protocol,
+      greeting: { lines: [line] } as never,
+    });
+    expect(greetingFamily(port('mail.test ESMTP Postfix (Debian/GNU)'))).toBe('postfix');
+    expect(greetingFamily(port('mx.example ESMTP Exim 4.96 Mon, 07 Dec 2026'))).toBe('exim');
+    expect(greetingFamily(port('Dovecot (Debian) ready.', 'imap'))).toBe('dovecot');
+    expect(greetingFamily(port('mail.postfix.org ESMTP'))).toBeUndefined();
+    expect(greetingFamily(port('Dovecot ready.', 'smtp'))).toBeUndefined();
+    expect(greetingFamily(port('mail.test ESMTP'))).toBeUndefined();
   });
 
   it('an IP address whose every TLS port fails the name check: the report says to pass --servername', async () => {

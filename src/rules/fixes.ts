@@ -168,7 +168,8 @@ export function fixesFor(id: string, protocol: string): ServerFix[] {
 export function greetingFamily(port: Pick<PortResult, 'greeting' | 'protocol'>): ServerFamily | undefined {
   const text = port.greeting?.lines.join(' ') ?? '';
   const named = (['postfix', 'exim', 'dovecot'] as const).find((family) =>
-    new RegExp(`\\b${family}\\b`, 'i').test(text),
+    // A word of its own: not part of a host name (mail.postfix.org) or another word.
+    new RegExp(`(?<![\\w.-])${family}(?![\\w.-])`, 'i').test(text),
   );
   return named && speaks[named].includes(port.protocol) ? named : undefined;
 }
