@@ -12,9 +12,10 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFix } from '../src/rules/finding.js';
 import { Courier, courierMissing } from './helpers/courier.js';
 import { Cyrus, cyrusMissing, shippedImapdConf } from './helpers/cyrus.js';
-import { Exim, eximMissing } from './helpers/exim.js';
+import { Exim, type EximOptions, eximMissing } from './helpers/exim.js';
 import { makeTls } from './helpers/mail-servers.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { validReport } from './helpers/schema.js';
@@ -272,6 +273,74 @@ family({
   ],
   exitCode: 0,
   greeting: /^mail\.test ESMTP Exim 4\./,
+});
+
+/**
+ * The fix the report lists for Exim, pasted into its main section, removes the finding: Exim advertising AUTH
+ * before TLS (the authenticators without server_advertise_condition) gets cleartext-auth-before-tls on 587, with
+ * the Exim setting on the finding's line (the greeting names Exim); with that setting added, the finding is gone.
+ */
+const eximFixMissing = netnsMissing() ?? eximMissing();
+if (eximFixMissing && process.env.CI)
+  it('real Exim fix: prerequisites', () => {
+    throw new Error(`CI=true and the real Exim fix test cannot run: ${eximFixMissing}`);
+  });
+describe.skipIf(eximFixMissing !== undefined)('real Exim: the fix the report lists', () => {
+  it('auth_advertise_hosts, added to the main section, removes cleartext-auth-before-tls on 587', async () => {
+    sweepStaleNamespaces();
+    const root = mkdtempSync(join(tmpdir(), 'mailprobe-exim-fix-'));
+    chmodSync(root, 0o755);
+    const tls = join(root, 'tls');
+    makeTls(tls, 'mail.test');
+    const run = async (name: string, options: EximOptions, args: string[]) => {
+      const netns = new Netns();
+      const server = new Exim(netns, join(root, name), tls, 'server', options);
+      try {
+        server.start();
+        return await netns.run(process.execPath, [
+          new URL('../dist/src/cli/main.js', import.meta.url).pathname,
+          'mail.test',
+          '--ca',
+          join(tls, 'ca.pem'),
+          '--timeout',
+          '3000',
+          '--ports',
+          '587',
+          ...args,
+        ]);
+      } finally {
+        server.stop();
+        expect(leftIn(netns), 'processes left in the namespace').toEqual([]);
+      }
+    };
+    try {
+      const weak = await run('weak', { authBeforeTls: true }, ['--json']);
+      const findings = validReport<{ hosts: { findings: { id: string; fixes?: ServerFix[] }[] }[] }>(
+        weak.stdout,
+      ).hosts[0]?.findings.filter((f) => f.id === 'cleartext-auth-before-tls');
+      expect(findings?.length, weak.stdout).toBe(2); // 127.0.0.1 and ::1
+      const lines = [
+        ...new Set(
+          (findings ?? [])
+            .flatMap((f) => f.fixes ?? [])
+            .filter((fix) => fix.server === 'exim')
+            .map((fix) => fix.setting),
+        ),
+      ];
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Exim's expansion syntax, not a template
+      expect(lines).toEqual(['auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}']);
+      const human = await run('weak-human', { authBeforeTls: true }, ['--no-color']);
+      expect(human.stdout).toContain('fix: Exim configure (main): auth_advertise_hosts');
+      const fixed = await run('fixed', { authBeforeTls: true, mainLines: lines }, ['--json']);
+      const after = validReport<{ hosts: { findings: { id: string }[]; ports: { status: string }[] }[] }>(
+        fixed.stdout,
+      ).hosts[0];
+      expect(after?.ports.map((p) => p.status)).toEqual(['open', 'open']);
+      expect(after?.findings.map((f) => f.id)).not.toContain('cleartext-auth-before-tls');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 family({

@@ -15,6 +15,14 @@ export function eximMissing(): string | undefined {
   );
 }
 
+/** Departures from the common configuration: a weakness to diagnose, and the lines that fix it. */
+export interface EximOptions {
+  /** AUTH advertised before TLS too (the authenticators without server_advertise_condition). */
+  authBeforeTls?: boolean;
+  /** Lines added to the main section (a fix the report lists, applied). */
+  mainLines?: string[];
+}
+
 /**
  * The common configuration of a Debian Exim that takes mail and submissions: the Debian template's TLS
  * settings with MAIN_TLS_ENABLE (STARTTLS advertised to every host), the submission ports of its README
@@ -23,7 +31,12 @@ export function eximMissing(): string | undefined {
  * (`server_advertise_condition = ${if eq{$tls_in_cipher}{}{}{*}}`, AUTH_SERVER_ALLOW_NOTLS_PASSWORDS unset).
  * No TLS version is restricted (Debian's default: GnuTLS's NORMAL priority).
  */
-export function eximConfig(dir: string, tls: string, cert: string): string {
+export function eximConfig(dir: string, tls: string, cert: string, options: EximOptions = {}): string {
+  // AUTH_SERVER_ALLOW_NOTLS_PASSWORDS set: the authenticators carry no server_advertise_condition.
+  const advertise = options.authBeforeTls
+    ? ''
+    : // biome-ignore lint/suspicious/noTemplateCurlyInString: Exim's expansion syntax, not a template
+      '  server_advertise_condition = ${if eq{$tls_in_cipher}{}{}{*}}\n';
   return `primary_hostname = mail.test
 spool_directory = ${dir}/spool
 log_file_path = ${dir}/log/%slog
@@ -36,6 +49,7 @@ tls_advertise_hosts = *
 tls_certificate = ${tls}/${cert}.pem
 tls_privatekey = ${tls}/${cert}.key
 acl_smtp_rcpt = acl_check_rcpt
+${(options.mainLines ?? []).join('\n')}
 
 begin acl
 acl_check_rcpt:
@@ -49,16 +63,14 @@ plain_server:
   server_condition = "\${if crypteq{$auth3}{\${extract{1}{:}{\${lookup{$auth2}lsearch{${dir}/passwd}{$value}{*:*}}}}}{1}{0}}"
   server_set_id = $auth2
   server_prompts = :
-  server_advertise_condition = \${if eq{$tls_in_cipher}{}{}{*}}
-
+${advertise}
 login_server:
   driver = plaintext
   public_name = LOGIN
   server_prompts = "Username:: : Password::"
   server_condition = "\${if crypteq{$auth2}{\${extract{1}{:}{\${lookup{$auth1}lsearch{${dir}/passwd}{$value}{*:*}}}}}{1}{0}}"
   server_set_id = $auth1
-  server_advertise_condition = \${if eq{$tls_in_cipher}{}{}{*}}
-`;
+${advertise}`;
 }
 
 /** Exim, started as its package's init script does (`exim4 -bd`, no queue runner), stopped by its pid. */
@@ -72,6 +84,7 @@ export class Exim {
     dir: string,
     readonly tls: string,
     readonly cert = 'server',
+    readonly options: EximOptions = {},
   ) {
     this.dir = dir;
     this.view = new PackageView(netns, dir, ['Debian-exim']);
@@ -87,7 +100,7 @@ export class Exim {
     writeFileSync(join(dir, 'passwd'), '');
     mkdirSync(join(view.etc, 'exim4'), { recursive: true });
     // Debian's exim4 reads /etc/exim4/exim4.conf when it exists (CONFIGURE_FILE), before the generated one.
-    writeFileSync(join(view.etc, 'exim4', 'exim4.conf'), eximConfig(dir, this.tls, this.cert));
+    writeFileSync(join(view.etc, 'exim4', 'exim4.conf'), eximConfig(dir, this.tls, this.cert, this.options));
     view.run('/usr/sbin/exim4 -bd');
     this.pid = readPid(join(dir, 'exim.pid'), join(dir, 'log', 'mainlog'));
     waitForListeners(view.netns, [25, 465, 587], join(dir, 'log', 'mainlog'));
