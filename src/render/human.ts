@@ -1,4 +1,8 @@
-/** The human report of one host: the port table, certificates, notes, findings, expectations, transcripts. */
+/**
+ * The human report of one host: the first lines (the verdict, what to use, what to fix first), the port table,
+ * notes, the findings with their fixes, expectations, a --servername hint, and the recap line last; --verbose adds
+ * each finding's settings, detail, evidence and RFC, the certificates and the transcripts.
+ */
 import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
 import { type Finding, type Severity, severities, severityRank } from '../rules/finding.js';
@@ -92,7 +96,8 @@ function observedParts(port: PortVerdict, brief = false): ObservedPart[] {
     else if (!offeredBefore && after && offersAuth(after))
       parts.push({ text: 'auth only after TLS', extra: true });
   }
-  return brief ? parts.filter((part) => !part.extra) : parts;
+  const problems = parts.filter((part) => !part.extra);
+  return brief && problems.length > 0 ? problems : parts;
 }
 
 /** The "observed" cell of a port that is not open. */
