@@ -75,6 +75,19 @@ describe('the host report at 80 columns', () => {
     expect(run.stdout).not.toMatch(/ref: RFC|lists: /);
   });
 
+  it("fix first: the most severe finding; between equals, the first in the table's order", async () => {
+    const imap = await fixture({ protocol: 'imap', tls: 'none' }); // starttls-not-offered, high
+    const submission = await fixture({ protocol: 'smtp', tls: 'starttls', authBeforeTls: true }); // cleartext, high
+    const last = async (ports: string[]) =>
+      lines((await cli(['127.0.0.1', '--servername', 'localhost', ...ports, ...common], at80)).stdout).at(-1);
+    const imapFirst = ['--port', `${imap}=imap`, '--port', `${submission}=submission`];
+    const submissionFirst = ['--port', `${submission}=submission`, '--port', `${imap}=imap`];
+    expect(await last(imapFirst)).toBe(`FAILED · 2 high · fix first: starttls-not-offered on ${imap}`);
+    expect(await last(submissionFirst)).toBe(
+      `FAILED · 2 high · fix first: cleartext-auth-before-tls on ${submission}`,
+    );
+  });
+
   it("--verbose brings back the detail, each server's setting, the evidence whole, and the RFC", async () => {
     const { args, port } = await host(mistakes);
     const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--verbose'], at80);
