@@ -60,6 +60,8 @@ describe.skipIf(missing !== undefined)('on a terminal', () => {
     expect(run.seconds).toBeLessThan(1.5);
     expect(run.stdout).toMatch(/interrupted \(Ctrl-C\)/);
     expect(run.stdout).toMatch(/aborted/);
+    // The partial report ends with its recap line, marked interrupted.
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^FAILED \(interrupted\) · /);
     // The spinner ran (stderr is the terminal) and gave the cursor back.
     expect(run.terminal).toMatch(/probing/);
     expect(run.terminal).toContain('\u001b[?25h');
