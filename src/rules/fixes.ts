@@ -60,7 +60,12 @@ const certificateFiles: readonly ServerFix[] = [
 
 const modernTls: readonly ServerFix[] = [
   { server: 'postfix', file: 'main.cf', setting: 'smtpd_tls_protocols = >=TLSv1.2' },
-  { server: 'postfix', file: 'main.cf', setting: 'smtpd_tls_mandatory_protocols = >=TLSv1.2' },
+  {
+    server: 'postfix',
+    file: 'main.cf',
+    setting: 'smtpd_tls_mandatory_protocols = >=TLSv1.2',
+    note: 'the >= form since Postfix 3.6; before: !SSLv2, !SSLv3, !TLSv1, !TLSv1.1 in both',
+  },
   { server: 'dovecot', file: 'conf.d/10-ssl.conf', setting: 'ssl_min_protocol = TLSv1.2' },
   {
     server: 'exim',
