@@ -149,8 +149,8 @@ function portsTable(host: CheckedHost): string {
     .map(
       (
         port,
-      ) => `<tr><td>${port.port}</td><td class="mono">${text(port.address)}</td><td>${text(port.service)}</td>
-<td class="wide">${text(port.expected)}</td><td>${yesNo(port.works)}</td><td>${yesNo(port.safe)}</td><td>${observed(port)}</td></tr>`,
+      ) => `<tr><td class="nw">${port.port}</td><td class="mono long">${text(port.address)}</td><td>${text(port.service)}</td>
+<td class="wide">${text(port.expected)}</td><td class="nw">${yesNo(port.works)}</td><td class="nw">${yesNo(port.safe)}</td><td class="long">${observed(port)}</td></tr>`,
     )
     .join('\n');
   return `<h2 id="ports-${anchors.get(host)}">Ports</h2>
@@ -208,7 +208,9 @@ ${tls.ocsp ? `<dt>OCSP (stapled)</dt><dd>${text(tls.ocsp.certStatus ?? tls.ocsp.
 <thead><tr><th scope="col">#</th><th scope="col">subject ← issuer</th><th scope="col">valid</th><th scope="col">key · signature</th><th scope="col">problems</th></tr></thead><tbody>
 ${tls.chain
   .map(
-    (c) => `<tr><td>${c.index} ${text(c.role)}</td><td>${text(c.subject)} ← ${text(c.issuer)}</td>
+    (
+      c,
+    ) => `<tr><td>${c.index} ${text(c.role)}</td><td class="long">${text(c.subject)} ← ${text(c.issuer)}</td>
 <td>${day(c.validFrom)} to ${day(c.validTo)}${c.daysLeft !== undefined ? `<br>${c.daysLeft < 0 ? `<span class="bad">✗ expired ${-c.daysLeft} days ago</span>` : `${c.daysLeft} days left`}` : ''}${c.unreadableDates ? `<br><span class="bad">✗ unreadable: ${c.unreadableDates.map((d) => `${text(d.field)} ${text(d.encoded)}`).join('; ')}</span>` : ''}</td>
 <td>${keyLabel(c)} · ${text(c.signatureAlgorithm)}${c.ca ? ' · CA' : ''}</td>
 <td>${c.problems.length ? `<span class="bad">✗ ${c.problems.map(text).join(', ')}</span>` : '<span class="ok">✓ none</span>'}</td></tr>`,
@@ -274,7 +276,7 @@ function expectations(host: CheckedHost): string {
 ${host.expectations
   .map(
     (e) =>
-      `<tr><td>${e.port}</td><td class="mono">${text(e.address ?? '')}</td><td>${text(e.expectation)}</td><td>${yesNo(e.passed, 'met', 'not met')}</td><td>${text(e.observed)}</td></tr>`,
+      `<tr><td>${e.port}</td><td class="mono">${text(e.address ?? '')}</td><td class="long">${text(e.expectation)}</td><td class="nw">${yesNo(e.passed, 'met', 'not met')}</td><td class="long">${text(e.observed)}</td></tr>`,
   )
   .join('\n')}</tbody></table></div>`;
 }
