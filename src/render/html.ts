@@ -183,7 +183,8 @@ function certificates(host: CheckedHost): string {
   for (const port of host.ports) {
     const tls = port.tls;
     if (!tls?.certificate) continue;
-    const key = (tls.chain ?? []).map((c) => c.sha256).join(' ') || tls.certificate.sha256;
+    // One entry per chain and name checked: the same chain can match one name and not another.
+    const key = `${(tls.chain ?? []).map((c) => c.sha256).join(' ') || tls.certificate.sha256} ${tls.checkedName}`;
     const entry = seen.get(key) ?? { port, where: [] };
     entry.where.push(`${port.port} ${port.address}`);
     seen.set(key, entry);
