@@ -154,7 +154,7 @@ function portsTable(host: CheckedHost): string {
     )
     .join('\n');
   return `<h2 id="ports-${anchors.get(host)}">Ports</h2>
-<div class="scroll"><table><caption class="muted">Each port and address probed; works: the mail protocol answered and the dialogue completed; safe: it works, TLS was set up, and no finding of medium or above concerns it.</caption>
+<div class="scroll"><table class="ports"><caption class="muted">Each port and address probed; works: the mail protocol answered and the dialogue completed; safe: it works, TLS was set up, and no finding of medium or above concerns it.</caption>
 <thead><tr><th scope="col">port</th><th scope="col">address</th><th scope="col">service</th><th scope="col" class="wide">expected</th><th scope="col">works</th><th scope="col">safe</th><th scope="col">observed</th></tr></thead>
 <tbody>
 ${rows}
