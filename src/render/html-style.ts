@@ -29,6 +29,7 @@ pre{white-space:pre-wrap;background:var(--soft);border:1px solid var(--line);pad
 table{border-collapse:collapse;width:100%;margin:.4rem 0}
 th,td{border:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:var(--soft)}
+caption{text-align:left;padding:.2rem 0}
 .finding{border-left:4px solid var(--line);padding:.2rem .8rem;margin:.8rem 0}
 .finding.sev-critical,.finding.sev-high{border-left-color:var(--bad)}
 .finding.sev-medium{border-left-color:var(--warn)}

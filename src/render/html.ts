@@ -149,7 +149,7 @@ function portsTable(host: CheckedHost): string {
     .map(
       (
         port,
-      ) => `<tr><td class="nw">${port.port}</td><td class="mono long">${text(port.address)}</td><td>${text(port.service)}</td>
+      ) => `<tr><td class="nw">${port.port}</td><td class="mono">${text(port.address)}</td><td>${text(port.service)}</td>
 <td class="wide">${text(port.expected)}</td><td class="nw">${yesNo(port.works)}</td><td class="nw">${yesNo(port.safe)}</td><td class="long">${observed(port)}</td></tr>`,
     )
     .join('\n');
