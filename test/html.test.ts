@@ -7,7 +7,7 @@
  * the bundles every probe loads. serve's page: the form, and the report with the same refusals as /probe.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,7 @@ describe('--html FILE from the bundled CLI', () => {
     const { text: shown } = expectInertHtml(html);
     expect(shown).toContain(`mailprobe demo --html ${file}`);
     expect(shown).toMatch(/Works from here: 6 of 7 ports/);
+    expect(shown).toMatch(/local address127\.0\.0\.1/);
     expect(html.length).toBeLessThan(200 * 1024);
   });
 
@@ -186,6 +187,35 @@ describe('--html FILE from the bundled CLI', () => {
     const failed = await run(['no-such-host.invalid', '--html', file, '--timeout', '2000']);
     expect(failed.code).toBe(3);
     expect(expectInertHtml(readFileSync(file, 'utf8')).text).toContain('✗ FAILED before any host was probed');
+  });
+
+  it('batch --html-dir writes one page a target, named after its line, failures included', async () => {
+    const port = await fixture({ protocol: 'smtp', tls: 'implicit' });
+    const pages = join(dir, 'pages');
+    mkdirSync(pages);
+    const targets = join(dir, 'targets.txt');
+    writeFileSync(targets, `127.0.0.1,${port},submissions\nbad host name!,25,smtp\n`);
+    const run1 = await run([
+      'batch',
+      targets,
+      '--html-dir',
+      pages,
+      '--ca',
+      join(root, 'fixtures/tls/ca.pem'),
+      '-q',
+    ]);
+    expect(run1.code).toBe(1);
+    const files = readdirSync(pages).sort();
+    expect(files).toEqual([
+      expect.stringMatching(/^127\.0\.0\.1_\d+_submissions-[0-9a-f]{8}\.html$/),
+      expect.stringMatching(/^bad_host_name_25_smtp-[0-9a-f]{8}\.html$/),
+    ]);
+    const good = expectInertHtml(readFileSync(join(pages, files[0] ?? ''), 'utf8')).text;
+    expect(good).toMatch(/Works from here: 1 of 1 port · Safe: 1 of 1 · ✓ PASSED/);
+    expect(good).toContain(`mailprobe batch ${targets} --html-dir ${pages}`);
+    const bad = expectInertHtml(readFileSync(join(pages, files[1] ?? ''), 'utf8')).text;
+    expect(bad).toContain('✗ FAILED before any host was probed: bad host name!,25,smtp:');
+    expect(await run(['batch', targets, '--html-dir', join(dir, 'missing')])).toMatchObject({ code: 2 });
   });
 
   it('the HTML renderer is a bundle of its own, loaded only when a page is made', () => {
