@@ -189,6 +189,11 @@ describe.skipIf(missing !== undefined)('the HTML report in a real browser', () =
       expect(await page.$eval('html', (html) => getComputedStyle(html).backgroundColor)).toBe(
         scheme === 'dark' ? 'rgb(18, 18, 18)' : 'rgb(255, 255, 255)',
       );
+      // The phone layout (each port's row as two lines) too.
+      await page.setViewport({ width: 375, height: 700 });
+      await page.goto(demoUrl, { waitUntil: 'load' });
+      expect(await axeViolations(page), `${scheme} 375 px`).toEqual([]);
+      await page.setViewport({ width: 1280, height: 800 });
     }
     expect(errors).toEqual([]);
     await page.close();

@@ -44,7 +44,9 @@ form{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin:.8rem 0}
 label{display:flex;flex-direction:column;font-weight:600;gap:.2rem}
 input,select,button{font:inherit;padding:.35rem .5rem;color:var(--fg);background:var(--bg);border:1px solid var(--muted);border-radius:4px}
 button{cursor:pointer;font-weight:600}
-@media (max-width:40rem){body{padding:.6rem;font-size:14px}th,td{padding:.25rem .3rem}.wide{display:none}}
+@media (max-width:40rem){body{padding:.6rem;font-size:14px}th,td{padding:.25rem .3rem}.wide{display:none}
+table.ports tr{display:grid;grid-template-columns:3.3rem minmax(0,1fr) minmax(6.6rem,1fr) 3.7rem 3.7rem}table.ports th{white-space:nowrap}
+table.ports tr>:last-child{grid-column:1/-1;border-top:0}table.ports tbody tr{margin-top:.35rem}}
 @page{margin:12mm}
 @media print{html,body{background:#fff;color:#000}body{max-width:none;padding:0;font-size:10pt}
 :root{--fg:#000;--muted:#333;--line:#999;--soft:#f2f2f2;--ok:#0b5d1e;--bad:#a00018;--warn:#6b4400;--link:#0b57d0}

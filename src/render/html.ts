@@ -154,7 +154,7 @@ function portsTable(host: CheckedHost): string {
     )
     .join('\n');
   return `<h2 id="ports-${anchors.get(host)}">Ports</h2>
-<div class="scroll"><table class="ports"><caption class="muted">Each port and address probed; works: the mail protocol answered and the dialogue completed; safe: it works, TLS was set up, and no finding of medium or above concerns it.</caption>
+<div class="scroll" tabindex="0" role="region" aria-label="Ports"><table class="ports"><caption class="muted">Each port and address probed; works: the mail protocol answered and the dialogue completed; safe: it works, TLS was set up, and no finding of medium or above concerns it.</caption>
 <thead><tr><th scope="col">port</th><th scope="col">address</th><th scope="col">service</th><th scope="col" class="wide">expected</th><th scope="col">works</th><th scope="col">safe</th><th scope="col">observed</th></tr></thead>
 <tbody>
 ${rows}
@@ -205,7 +205,7 @@ ${problems.length ? `<dt>why not</dt><dd><ul>${problems.map((p) => `<li>${text(p
 ${tls.ocsp ? `<dt>OCSP (stapled)</dt><dd>${text(tls.ocsp.certStatus ?? tls.ocsp.responseStatus)}${tls.ocsp.error ? `: ${text(tls.ocsp.error)}` : ''}</dd>` : ''}
 <dt>TLS</dt><dd>${text(tls.protocol)} · ${text(tls.cipher)}</dd></dl>`);
     if (tls.chain?.length)
-      out.push(`<div class="scroll"><table><caption class="muted">The chain as sent, leaf first</caption>
+      out.push(`<div class="scroll" tabindex="0" role="region" aria-label="The chain as sent"><table><caption class="muted">The chain as sent, leaf first</caption>
 <thead><tr><th scope="col">#</th><th scope="col">subject ← issuer</th><th scope="col">valid</th><th scope="col">key · signature</th><th scope="col">problems</th></tr></thead><tbody>
 ${tls.chain
   .map(
@@ -272,7 +272,7 @@ function findings(host: CheckedHost): string {
 function expectations(host: CheckedHost): string {
   if (!host.expectations?.length) return '';
   const met = host.expectations.filter((e) => e.passed).length;
-  return `<h2>Expectations: ${met} of ${host.expectations.length} met</h2><div class="scroll"><table>
+  return `<h2>Expectations: ${met} of ${host.expectations.length} met</h2><div class="scroll" tabindex="0" role="region" aria-label="Expectations"><table>
 <thead><tr><th scope="col">port</th><th scope="col">address</th><th scope="col">expectation</th><th scope="col">result</th><th scope="col">observed</th></tr></thead><tbody>
 ${host.expectations
   .map(

@@ -76,6 +76,7 @@ const allowedAttributes = new Set([
   'spellcheck',
   'selected',
   'type',
+  'tabindex',
 ]);
 
 function elements(node: Node, out: Element[] = []): Element[] {
