@@ -225,4 +225,32 @@ describe.skipIf(missing !== undefined)('the HTML report in a real browser', () =
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it("serve's form with JavaScript on: the progress line while the probe runs, allowed by the policy", async () => {
+    const { page, errors } = await watchedPage(browser, { javascript: true });
+    await page.setRequestInterception(true);
+    let submitted = '';
+    // The report's request is answered 204 No Content: the browser stays on the form, as it is while a probe runs.
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname !== '/report') return void request.continue();
+      submitted = request.url();
+      void request.respond({ status: 204, body: '' });
+    });
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    await page.type('#target', address);
+    await page.click('button[type=submit]');
+    for (let i = 0; i < 100 && !submitted; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(new URL(submitted).search).toBe(`?target=${address}&module=all`);
+    const state = await page.evaluate(() => [
+      (document.querySelector('button') as HTMLButtonElement).disabled,
+      document.getElementById('progress')?.textContent,
+    ]);
+    expect(state).toEqual([
+      true,
+      `Probing ${address}: the page comes when every port has answered or timed out.`,
+    ]);
+    // No error: the script ran, allowed by its hash in the policy.
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

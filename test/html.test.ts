@@ -247,18 +247,18 @@ describe("serve's page", () => {
       );
       const formHtml = await form.text();
       expect(formHtml).toMatch(/<form method="get" action="\/report"/);
-      expectInertHtml(formHtml);
+      expectInertHtml(formHtml, [], { form: true });
 
       const report = await fetch(`${base}/report?target=${address}&module=submission`);
       expect(report.status).toBe(200);
-      const { text: shown } = expectInertHtml(await report.text(), [], { formValue: address });
+      const { text: shown } = expectInertHtml(await report.text(), [], { formValue: address, form: true });
       expect(shown).toContain('Works from here: 1 of 1 port');
       expect(shown).toContain(`mailprobe serve: GET /report?target=${address}&module=submission`);
 
       // The same limits as /probe: the minimum interval, --allow, and a bad target, each with the form again.
       const again = await fetch(`${base}/report?target=${address}&module=submission`);
       expect(again.status).toBe(429);
-      expect(expectInertHtml(await again.text(), [], { formValue: address }).text).toContain(
+      expect(expectInertHtml(await again.text(), [], { formValue: address, form: true }).text).toContain(
         'was probed less than 60000 ms ago',
       );
       const loopback = await fetch(`${base}/report?target=127.0.0.1&module=submission`);
@@ -267,7 +267,7 @@ describe("serve's page", () => {
       const bad = await fetch(`${base}/report?target=${encodeURIComponent(hostile)}&module=all`);
       expect(bad.status).toBe(400);
       const page = await bad.text();
-      expect(expectInertHtml(page, ['alert('], { formValue: hostile }).text).toContain(
+      expect(expectInertHtml(page, ['alert('], { formValue: hostile, form: true }).text).toContain(
         `target: '${hostile}' is not a host name`,
       );
     } finally {

@@ -359,7 +359,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     });
     response.writeHead(code, {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `${html.contentSecurityPolicy()}; frame-ancestors 'none'`,
+      'content-security-policy': `${html.contentSecurityPolicy(true)}; frame-ancestors 'none'`,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',

@@ -57,14 +57,20 @@ export function text(value: string | number): string {
 }
 
 /** The style's hash for the Content-Security-Policy (node:crypto loads only when a page is made). */
-function styleHash(): string {
+function hash(source: string): string {
   const crypto = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
-  return `'sha256-${crypto.createHash('sha256').update(htmlStyle).digest('base64')}'`;
+  return `'sha256-${crypto.createHash('sha256').update(source).digest('base64')}'`;
 }
 
+/**
+ * serve's form only: while the probe runs (up to --deadline), the button says so and a status line tells a
+ * screen reader. The page works the same without it; it is allowed by its hash, and reads no server text.
+ */
+export const formScript = `document.querySelector('form').addEventListener('submit',function(){var b=this.querySelector('button');b.disabled=true;b.textContent='Probing…';document.getElementById('progress').textContent='Probing '+document.getElementById('target').value+': the page comes when every port has answered or timed out.';});`;
+
 /** The page's policy: nothing from anywhere but the inline style; a form only to this page's origin. */
-export function contentSecurityPolicy(): string {
-  return `default-src 'none'; style-src ${styleHash()}; img-src 'none'; base-uri 'none'; form-action 'self'`;
+export function contentSecurityPolicy(form = false): string {
+  return `default-src 'none'; style-src ${hash(htmlStyle)};${form ? ` script-src ${hash(formScript)};` : ''} img-src 'none'; base-uri 'none'; form-action 'self'`;
 }
 
 const yesNo = (value: boolean | null, yes = 'yes', no = 'no') =>
@@ -364,7 +370,7 @@ function formHtml(form: HtmlForm): string {
 <label for="target">Target (host name or IP address)<input id="target" name="target" required maxlength="253" value="${text(form.target ?? '')}" autocomplete="off" spellcheck="false"></label>
 <label for="module">Ports<select id="module" name="module">${options}</select></label>
 <button type="submit">Probe</button>
-</form>${form.message ? `<p role="alert" class="bad">✗ ${text(form.message)}</p>` : ''}`;
+</form><p id="progress" role="status" class="muted noprint"></p>${form.message ? `<p role="alert" class="bad">✗ ${text(form.message)}</p>` : ''}`;
 }
 
 /**
@@ -402,7 +408,7 @@ export function renderHtml(
   ].join('\n');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy()}">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(context.form !== undefined)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="generator" content="mailprobe ${text(version())}">
@@ -410,7 +416,7 @@ export function renderHtml(
 <style>${htmlStyle}</style>
 </head><body><main>
 ${body}
-</main></body></html>
+</main>${context.form ? `<script>${formScript}</script>` : ''}</body></html>
 `;
 }
 
