@@ -151,6 +151,52 @@ describe('the HTML report', () => {
     expect(shown).toContain('smtpd_tls_security_level = may');
   });
 
+  it('from a domain: the hosts found, the settings, the published check, then one section a host', async () => {
+    const port = await fixture({ protocol: 'imap', tls: 'implicit' });
+    const one = evaluate({
+      ...host([await probe(port, 'imaps')]),
+      host: 'mx1.example.test',
+      publishedBy: ['MX 10'],
+    });
+    const two = evaluate({
+      ...host([await probe(port, 'imaps')]),
+      host: 'mail.example.test',
+      publishedBy: ['guess'],
+    });
+    const discovery = {
+      domain: 'example.test',
+      email: 'alice@example.test',
+      records: [],
+      candidates: [
+        { host: 'mx1.example.test', ports: [], sources: ['MX 10'] },
+        { host: 'mail.example.test', ports: [], sources: ['guess'] },
+      ],
+      leftOut: [`mx9.example.test${payload}`],
+      settings: {
+        incoming: {
+          host: 'mx1.example.test',
+          port: 993,
+          protocol: 'IMAP' as const,
+          security: 'TLS' as const,
+          source: 'MX 10',
+        },
+        notes: [`a note${payload}`],
+      },
+    };
+    const html = renderHtml([one, two], outcome([one, two], 'high'), discovery, {
+      command: 'mailprobe alice@example.test',
+    });
+    const { text: shown } = expectInertHtml(html, markers);
+    expect(shown).toContain('Settings for a mail client: alice@example.test');
+    expect(shown).toContain('mx1.example.test (MX 10)');
+    expect(shown).toMatch(/incomingmx1\.example\.test, port 993, IMAP, TLS/);
+    expect(shown).toContain('outgoing✗ none works safely');
+    // A list of the hosts, each a link to its section.
+    expect(html).toMatch(/<nav aria-label="Hosts">.*href="#host-\d+">mx1\.example\.test<\/a>/s);
+    expect(html.match(/<h2 id="host-\d+">mailprobe: /g)).toHaveLength(2);
+    expect(shown).toContain('MX 10 · 127.0.0.1');
+  });
+
   it('a run that fails before probing writes a page that says why', () => {
     const { text: shown } = expectInertHtml(renderHtmlFailure(`bad <b>${payload}`, 2), markers);
     expect(shown).toContain('✗ FAILED before any host was probed: bad <b><script>');

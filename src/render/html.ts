@@ -317,7 +317,7 @@ function hostSection(host: CheckedHost, outcome: Outcome, heading: 'h1' | 'h2'):
   const addresses = host.addresses.map((a) => text(a.address)).join(', ');
   return `<section aria-labelledby="host-${anchors.get(host)}">
 <${heading} id="host-${anchors.get(host)}">mailprobe: ${text(host.host)}</${heading}>
-<p class="muted">${addresses || 'no address'} · ${plural(new Set(host.ports.map((p) => p.port)).size, 'port')} in ${(host.durationMs / 1000).toFixed(1)} s · started ${text(host.startedAt)}</p>
+<p class="muted">${host.publishedBy?.length ? `${host.publishedBy.map(text).join(', ')} · ` : ''}${addresses || 'no address'} · ${plural(new Set(host.ports.map((p) => p.port)).size, 'port')} in ${(host.durationMs / 1000).toFixed(1)} s · started ${text(host.startedAt)}</p>
 ${answer(host, outcome)}
 ${portsTable(host)}
 ${certificates(host)}
@@ -332,7 +332,13 @@ function discoverySection(discovery: DiscoveryReport): string {
   const setting = (label: string, s: DiscoveryReport['settings']['incoming']) =>
     `<dt>${label}</dt><dd>${s ? `${text(s.host)}, port ${s.port}, ${text(s.protocol)}, ${text(s.security)} <span class="muted">(${text(s.source)})</span>` : '<span class="bad">✗ none works safely</span>'}</dd>`;
   const published = discovery.publishedCheck;
-  return `<section aria-labelledby="discovery"><h2 id="discovery">Settings for a mail client</h2>
+  const found = discovery.candidates
+    .map((c) => `<li>${text(c.host)} <span class="muted">(${c.sources.map(text).join(', ')})</span></li>`)
+    .join('');
+  return `<section aria-labelledby="discovery"><h2 id="discovery">Settings for a mail client: ${text(discovery.email ?? discovery.domain)}</h2>
+<p>Hosts found in DNS for ${text(discovery.domain)}:</p><ul>${found || '<li>none</li>'}</ul>
+${discovery.leftOut?.length ? `<p class="muted">Left out (beyond --max-hosts): ${discovery.leftOut.map(text).join(', ')}</p>` : ''}
+${discovery.deadline ? `<p class="bad">✗ The run's deadline (${discovery.deadline.ms} ms) ran out; not probed: ${discovery.deadline.notProbed.map(text).join(', ') || 'none'}</p>` : ''}
 <dl>${setting('incoming', discovery.settings.incoming)}${setting('outgoing', discovery.settings.outgoing)}</dl>
 ${discovery.settings.notes.length ? `<ul>${discovery.settings.notes.map((n) => `<li>${text(n)}</li>`).join('')}</ul>` : ''}
 ${
