@@ -122,7 +122,7 @@ const anchors = new WeakMap<CheckedHost, number>();
 /** An id for a finding's entry: the host's place on the page and the finding id (ids are [a-z0-9-]). */
 function anchor(host: CheckedHost, finding: FindingBase): string {
   if (!anchors.has(host)) anchors.set(host, hostIndex++);
-  return `h${anchors.get(host)}-${finding.id.replace(/[^a-z0-9-]/g, '')}`;
+  return `h${anchors.get(host)}-${finding.severity}-${finding.id.replace(/[^a-z0-9-]/g, '')}`;
 }
 
 /** What the port did, in words: status, TLS, the greeting's first line (quoted: the server's words). */

@@ -125,6 +125,14 @@ export function expectInertHtml(
   expect(attributes.filter((attr) => !allowedAttributes.has(attr.name))).toEqual([]);
   // Links only within the page.
   expect(attributes.filter((attr) => attr.name === 'href' && !/^#[a-z0-9-]+$/.test(attr.value))).toEqual([]);
+  // Every link leads somewhere on the page, and no id is given twice.
+  const ids = attributes.filter((attr) => attr.name === 'id').map((attr) => attr.value);
+  expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  expect(
+    attributes
+      .filter((attr) => attr.name === 'href' && !ids.includes(attr.value.slice(1)))
+      .map((a) => a.value),
+  ).toEqual([]);
   // No attribute carries server text (the form's value is what the user typed, checked apart).
   for (const marker of markers)
     expect(
