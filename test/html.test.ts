@@ -264,6 +264,14 @@ describe('--html FILE from the bundled CLI', () => {
     expect(await run(['batch', targets, '--html-dir', join(dir, 'missing')])).toMatchObject({ code: 2 });
   });
 
+  it("the library's entry mailprobe/html renders a judged host", async () => {
+    const script = `import('mailprobe/html').then((m) => process.stdout.write(String(typeof m.renderHtml) + ' ' + String(typeof m.renderHtmlFailure)))`;
+    const out = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['-e', script], { cwd: root }, (_error, stdout) => resolve(stdout)),
+    );
+    expect(out).toBe('function function');
+  });
+
   it('the HTML renderer is a bundle of its own, loaded only when a page is made', () => {
     for (const bundle of ['cli.cjs', 'engine.cjs'])
       expect(readFileSync(join(root, 'dist/cli', bundle), 'utf8')).not.toContain('Content-Security-Policy');
