@@ -306,7 +306,7 @@ function dialogues(host: CheckedHost): string {
       ? `\n(capped: ${port.transcriptOmitted.entries} entries and ${port.transcriptOmitted.chars} characters left out)`
       : '';
     out.push(`<details><summary>${port.port} ${text(port.address)} ${text(port.service)}: ${text(port.status)} (${plural(port.transcript.length, 'line')})</summary>
-<p class="muted">${text(statusGloss[port.status])}. S: the server, C: mailprobe, -: mailprobe's note.</p>
+<p class="muted">${text(`${statusGloss[port.status].charAt(0).toUpperCase()}${statusGloss[port.status].slice(1)}`)}. S: the server, C: mailprobe, -: mailprobe's note.</p>
 <pre>${lines.join('\n')}${omitted}</pre></details>`);
   }
   return out.join('\n');
