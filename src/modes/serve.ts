@@ -423,7 +423,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       // Resolving took the whole budget: no port had a chance, and none is reported as if it had.
       if (left < 50)
         return kind === 'html'
-          ? refuse(504, 'resolving the target took the whole time allowed: no port was probed')
+          ? refuse(200, 'resolving the target took the whole time allowed: no port was probed')
           : failedProbe(response);
       const result = await probeHost(named.name, {
         ports,
