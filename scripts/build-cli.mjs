@@ -79,6 +79,12 @@ const plugins = [
           ? { path: './published.cjs', external: true }
           : undefined,
       );
+      // The HTML report (`--html`, serve's page) is a bundle of its own, loaded only when a page is made.
+      b.onResolve({ filter: /(^|\/)render\/html\.js$/ }, (args) =>
+        args.importer.startsWith(join(root, 'dist/src/')) && args.importer !== join(root, 'dist/src/index.js')
+          ? { path: './html.cjs', external: true }
+          : undefined,
+      );
       // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
       b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
         args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
@@ -123,6 +129,14 @@ await build({
   outfile: join(out, 'batch-worker.cjs'),
   plugins,
 });
+// The HTML report: required by engine.cjs (and cli.cjs, for a failure page) only when a page is asked for.
+await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/render/html.js')],
+  outfile: join(out, 'html.cjs'),
+  plugins,
+});
 const published = await build({
   ...common,
   ...importMetaUrl,
@@ -130,6 +144,9 @@ const published = await build({
   outfile: join(out, 'published.cjs'),
   metafile: true,
 });
+for (const bundle of ['engine.cjs', 'cli.cjs'])
+  if (readFileSync(join(out, bundle), 'utf8').includes('Content-Security-Policy'))
+    throw new Error(`the HTML report is inside ${bundle}: import it with import('../render/html.js')`);
 if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./published.cjs"'))
   throw new Error(
     'the engine bundle does not load published.cjs: the published-settings code was bundled into it',

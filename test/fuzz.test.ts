@@ -10,7 +10,13 @@ import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
 import type { Session } from '../src/protocols/session.js';
 import { readSmtpReply } from '../src/protocols/smtp.js';
+import { renderHtml } from '../src/render/html.js';
+import { sanitize } from '../src/render/sanitize.js';
+import { evaluate } from '../src/rules/evaluate.js';
+import { outcome as runOutcome } from '../src/rules/outcome.js';
 import { DerError, parseOcspResponse, signatureAlgorithm } from '../src/tls/der.js';
+import type { ChainCertificate, PortResult } from '../src/types/index.js';
+import { expectInertHtml } from './helpers/html.js';
 import { scriptedSession } from './helpers/scripted.js';
 
 const lineBytes = 64;
@@ -129,6 +135,87 @@ describe('the DER readers (certificate signature algorithm, stapled OCSP)', () =
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('the HTML report of fuzzed server text', () => {
+  it('shows any bytes in a greeting, a capability, a transcript line or a certificate field as text', () => {
+    const chain: ChainCertificate = {
+      index: 0,
+      role: 'leaf',
+      subject: 'CN=x',
+      issuer: 'CN=y',
+      keyType: 'rsa',
+      keyBits: 2048,
+      signatureAlgorithm: 'sha256WithRSAEncryption',
+      ca: false,
+      selfSigned: false,
+      sha256: 'AA',
+      serialNumber: '01',
+      problems: [],
+    };
+    fc.assert(
+      fc.property(stream, stream, (a, b) => {
+        const one = a.toString('latin1');
+        const two = b.toString('utf8');
+        const port: PortResult = {
+          port: 587,
+          service: 'submission',
+          protocol: 'smtp',
+          expectedTls: 'starttls',
+          address: '127.0.0.1',
+          family: 4,
+          status: 'open',
+          statusDetail: two,
+          greeting: { kind: 'ok', lines: [one, two], code: 220 },
+          capabilities: {
+            command: 'EHLO',
+            ok: true,
+            list: [one, two],
+            starttls: true,
+            authMechanisms: [],
+            plaintextLogin: false,
+          },
+          tls: {
+            protocol: 'TLSv1.3',
+            cipher: 'TLS_AES_256_GCM_SHA384',
+            certificate: {
+              subject: one,
+              issuer: two,
+              subjectAltNames: [`DNS:${one}`],
+              sha256: 'AA',
+              chainLength: 1,
+            },
+            chain: [{ ...chain, subject: one, issuer: two }],
+            trusted: false,
+            trustError: two,
+            checkedName: 'x',
+            nameMatches: false,
+            nameError: one,
+          },
+          startedAt: new Date().toISOString(),
+          timings: { total: 1 },
+          transcript: [
+            { at: 0, dir: 'S', text: one, tls: false },
+            { at: 1, dir: '-', text: two, tls: true },
+          ],
+        };
+        const verdict = evaluate({
+          host: one,
+          servername: 'x',
+          notes: [two],
+          addresses: [{ address: '127.0.0.1', family: 4 }],
+          resolveMs: 0,
+          startedAt: port.startedAt,
+          durationMs: 1,
+          ports: [port],
+        });
+        const shown = expectInertHtml(renderHtml([verdict], runOutcome([verdict], 'high'))).text;
+        // Every byte is there, as the terminal report shows it (controls and invisible characters as stand-ins).
+        expect(shown).toContain(sanitize(one));
+      }),
+      { numRuns: 200 },
     );
   });
 });

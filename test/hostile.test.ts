@@ -15,9 +15,12 @@ import {
   tlsFile,
 } from '../src/demo/servers.js';
 import type { Limits } from '../src/limits.js';
+import { renderHtml } from '../src/render/html.js';
 import { renderHuman } from '../src/render/human.js';
+import { outcome } from '../src/rules/outcome.js';
 import type { PortResult, Service, Status } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
+import { expectInertHtml } from './helpers/html.js';
 import { findingIds, judge, probe, testCa, testLimits } from './helpers/probe.js';
 
 const { track } = fixtureServers();
@@ -508,6 +511,9 @@ describe('hostile and broken servers', () => {
       expect(result.status, result.statusDetail).toBe(c.status);
       expect(findingIds(result)).toEqual([...c.findings].sort());
       c.check?.(result);
+      // The HTML report of what it sent, parsed by parse5: no element or attribute of the server's.
+      const verdict = judge(result);
+      expectInertHtml(renderHtml([verdict], outcome([verdict], 'high')));
       expect(run.ms, 'ends within the port deadline').toBeLessThan(portMs + 750);
       // Capped reading grows about 1 MB at most; unbounded buffering of a flood passes 8 MB within 0.3 s.
       expect(run.peakGrowth, 'memory stays bounded').toBeLessThan(8 * 1024 * 1024);

@@ -5,13 +5,15 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { readTargets, resumeDone } from './batch-files.js';
 import { exitCodes } from './exit.js';
+import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
 import { parsePorts, positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
@@ -60,6 +62,10 @@ export function builder(yargs: Argv) {
       describe: 'lowest finding severity that fails a target (default: high)',
     })
     .options(probeBasicOptions)
+    .option('html-dir', {
+      type: 'string',
+      describe: "also write each target's HTML report into DIR, one page a target (NAME-HASH.html)",
+    })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress or summary on stderr' })
     .example('$0 batch hosts.txt --shard 2/4 > part2.ndjson', 'the second quarter of hosts.txt')
     .example('$0 batch hosts.txt --resume out.ndjson >> out.ndjson', 'finish a run that was stopped');
@@ -78,8 +84,56 @@ interface Args {
   ca?: string | undefined;
   'dns-server'?: string | undefined;
   quiet?: boolean | undefined;
+  'html-dir'?: string | undefined;
   ports?: string | string[] | undefined;
   port?: string | string[] | undefined;
+}
+
+/** --html-dir: an existing folder this process can write to, or one line and exit 2. */
+function pagesFolder(dir: string): string {
+  const path = resolve(dir);
+  try {
+    if (!statSync(path).isDirectory()) throw new UsageError(`--html-dir: ${dir} is not a folder`);
+    accessSync(path, constants.W_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--html-dir: cannot write into ${dir} (missing or not writable)`);
+  }
+  return path;
+}
+
+/**
+ * A target's page, from its NDJSON document (the same data, so workers need not send more): one page a target,
+ * not one for the run, because a batch can be 100,000 targets (one page would be unbounded, held in memory
+ * to the end and too big to open) and because each page goes to the people of that host. Named after the
+ * input line, made safe for a file name, and its FNV-1a hash (two lines never share a page).
+ */
+function pageFor(
+  line: string,
+  html: typeof import('../render/html.js'),
+  command: string | undefined,
+): { html: string; name: (hash: (text: string) => number) => string } {
+  const document = JSON.parse(line) as import('../render/json.js').JsonReport;
+  const input = document.input ?? '';
+  const page =
+    document.hosts.length > 0
+      ? html.renderHtml(document.hosts, document.result, undefined, {
+          command,
+          generatedAt: document.generatedAt,
+        })
+      : html.renderHtmlFailure(
+          `${input}: ${document.result.error?.message ?? 'not probed'}`,
+          document.result.error?.exitCode ?? 2,
+        );
+  const safe = input
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 80);
+  return {
+    html: page,
+    name: (hash) => `${safe || 'target'}-${hash(input).toString(16).padStart(8, '0')}.html`,
+  };
 }
 
 /** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
@@ -93,8 +147,20 @@ export async function handler(args: Args): Promise<void> {
   // Waiting for targets typed at a terminal is never what was meant without an explicit "-".
   if (args.file === undefined && process.stdin.isTTY)
     throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
-  const { documentInput, parseShard, parseTargets, renderBatchError, runBatch, runBatchInWorkers, shardOf } =
-    await import('./engine.js');
+  const htmlDir = args['html-dir'] === undefined ? undefined : pagesFolder(args['html-dir']);
+  const {
+    documentInput,
+    fnv1a,
+    parseShard,
+    parseTargets,
+    renderBatchError,
+    runBatch,
+    runBatchInWorkers,
+    shardOf,
+  } = await import('./engine.js');
+  // One page a target, written as its document is: see pageFor.
+  const html = htmlDir === undefined ? undefined : await import('../render/html.js');
+  const command = html?.shellCommand(['mailprobe', ...process.argv.slice(2)]);
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
   const workers = positiveInteger(args.workers, '--workers', 256) ?? 1;
@@ -141,6 +207,10 @@ export async function handler(args: Args): Promise<void> {
   };
   const write = (line: string, passed: boolean) => {
     process.stdout.write(`${line}\n`);
+    if (html && htmlDir !== undefined) {
+      const page = pageFor(line, html, command);
+      writeReportFile(join(htmlDir, page.name(fnv1a)), page.html);
+    }
     finished++;
     if (!passed) failed++;
     draw(false);

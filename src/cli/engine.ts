@@ -7,6 +7,7 @@
 export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export {
   documentInput,
+  fnv1a,
   parseShard,
   parseTargets,
   renderBatchError,

@@ -86,7 +86,7 @@ export function writeReportFile(path: string, text: string): void {
   }
 }
 
-export type ReportFiles = Partial<Record<'json' | 'junit' | 'markdown', string>>;
+export type ReportFiles = Partial<Record<'json' | 'junit' | 'markdown' | 'html', string>>;
 
 /** Writes each requested report as a failure that says why; a file that cannot be written is skipped. */
 export async function writeFailureReports(
@@ -98,7 +98,13 @@ export async function writeFailureReports(
   const { renderJsonFailure } = await import('../render/json.js');
   const { renderJunitFailure } = await import('../render/junit.js');
   const { renderMarkdownFailure } = await import('../render/markdown.js');
-  const render = { json: renderJsonFailure, junit: renderJunitFailure, markdown: renderMarkdownFailure };
+  const html = files.html ? await import('../render/html.js') : undefined;
+  const render = {
+    json: renderJsonFailure,
+    junit: renderJunitFailure,
+    markdown: renderMarkdownFailure,
+    html: (text: string, code: number) => html?.renderHtmlFailure(text, code) ?? '',
+  };
   for (const [kind, file] of Object.entries(files) as [keyof ReportFiles, string][]) {
     try {
       writeReportFile(file, render[kind](message, exitCode));

@@ -48,6 +48,11 @@ export function reportBuilder<T>(yargs: Argv<T>) {
       type: 'string',
       describe: 'write a Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY")',
     })
+    .option('html', {
+      type: 'string',
+      describe:
+        'write a self-contained HTML report to FILE: one page to hand over (no script, nothing external)',
+    })
     .option('fail-on', {
       type: 'string',
       choices: severities as unknown as string[],
@@ -95,6 +100,7 @@ export interface ReportArgs {
   'json-file'?: string | undefined;
   junit?: string | undefined;
   markdown?: string | undefined;
+  html?: string | undefined;
   'fail-on'?: string | undefined;
   verbose: boolean;
   quiet?: boolean | undefined;
@@ -159,6 +165,11 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
   if (args.markdown !== undefined && args.markdown !== '-') {
     if (args.markdown === '') throw new UsageError('--markdown: expected a FILE (or - for stdout)');
     files.markdown = writable('markdown', args.markdown);
+  }
+  if (args.html !== undefined) {
+    if (args.html === '' || args.html === '-')
+      throw new UsageError('--html: expected a FILE (the page is written to a file; /dev/stdout prints it)');
+    files.html = writable('html', args.html);
   }
   const paths = Object.entries(files);
   for (const [kind, path] of paths) {

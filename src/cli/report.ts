@@ -36,7 +36,7 @@ export interface ReportOptions {
   /** --format plugin's thresholds. */
   plugin?: PluginThresholds | undefined;
   /** Reports written to files as well. */
-  files: Partial<Record<'json' | 'junit' | 'markdown', string>>;
+  files: Partial<Record<'json' | 'junit' | 'markdown' | 'html', string>>;
   verbose: boolean;
   /** The human report's first lines only (the verdict, what to use, what to fix first). */
   quiet?: boolean | undefined;
@@ -99,8 +99,16 @@ async function finish(
       ? { ...discovery, settings, ...(published ? { publishedCheck: published } : {}) }
       : undefined;
   if (interrupted) Object.assign(summary, { passed: false, interrupted: true });
-  for (const [format, file] of Object.entries(report.files) as ['json' | 'junit' | 'markdown', string][]) {
-    writeReportFile(file, render(format, hosts, summary, report, extra));
+  for (const [format, file] of Object.entries(report.files) as [
+    'json' | 'junit' | 'markdown' | 'html',
+    string,
+  ][]) {
+    if (format === 'html') {
+      // The HTML renderer is a bundle of its own (dist/cli/html.cjs), loaded only when a page is asked for.
+      const { renderHtml, shellCommand } = await import('../render/html.js');
+      const command = shellCommand(['mailprobe', ...process.argv.slice(2)]);
+      writeReportFile(file, renderHtml(hosts, summary, extra, { command }));
+    } else writeReportFile(file, render(format, hosts, summary, report, extra));
   }
   if (report.format === 'plugin') {
     // A monitoring plugin's exit code is its state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), interrupted or not.

@@ -338,30 +338,65 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       throw new PeerRefusedError(`connected to ${socket.remoteAddress}, which is ${why}: nothing was sent`);
   };
 
+  /**
+   * The HTML page at `/` (the form) and `/report` (the form and the report): the same page `--html` writes, with
+   * a policy that allows nothing but its inline style and a form to this origin, sent as headers too.
+   */
+  const page = async (
+    response: http.ServerResponse,
+    code: number,
+    form: { target?: string; module?: string; message?: string },
+    report?: { hosts: ReturnType<typeof judge>['hosts']; outcome: ReturnType<typeof judge>['outcome'] },
+  ) => {
+    const html = await import('../render/html.js');
+    if (response.headersSent || response.writableEnded) return;
+    stats.requests.set(code, (stats.requests.get(code) ?? 0) + 1);
+    const query = `target=${encodeURIComponent(form.target ?? '')}&module=${encodeURIComponent(form.module ?? 'all')}`;
+    const body = html.renderHtml(report?.hosts ?? [], report?.outcome ?? html.noOutcome, undefined, {
+      form: { modules: Object.keys(modules), ...form },
+      title: report ? `mailprobe: ${form.target}` : 'mailprobe',
+      ...(report ? { command: `mailprobe serve: GET /report?${query}` } : {}),
+    });
+    response.writeHead(code, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `${html.contentSecurityPolicy(true)}; frame-ancestors 'none'`,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+      ...(closing ? { connection: 'close' } : {}),
+    });
+    response.end(body);
+  };
+
   const probe = async (
     query: URLSearchParams,
     request: http.IncomingMessage,
     response: http.ServerResponse,
+    kind: 'metrics' | 'html' = 'metrics',
   ) => {
     const target = query.get('target') ?? '';
     const module = query.get('module') ?? 'all';
+    const form = { target: target.slice(0, 253), module: module.slice(0, 50) };
+    // The same checks and limits for both: a refusal is the form again with the reason, and the same code.
+    const refuse = (code: number, message: string) =>
+      kind === 'html'
+        ? page(response, code, { ...form, message: message.trim() })
+        : answer(response, code, message);
     const named = normalizeHostName(target);
     if (!named || (!isIP(named.name) && !isHostName(named.name)))
-      return answer(response, 400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
+      return refuse(400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
     const ports = Object.hasOwn(modules, module) ? modules[module] : undefined;
     if (!ports)
-      return answer(
-        response,
+      return refuse(
         400,
         `module: '${module.slice(0, 50)}' is not one of ${Object.keys(modules).join(', ')}\n`,
       );
     const budgetMs = requestBudgetMs(request.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs);
     if (budgetMs === undefined)
-      return answer(response, 400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
-    if (stats.inFlight >= maxConcurrent)
-      return answer(response, 503, `${maxConcurrent} probes are running already\n`);
+      return refuse(400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
+    if (stats.inFlight >= maxConcurrent) return refuse(503, `${maxConcurrent} probes are running already\n`);
     if (!recent.take(`${named.name} ${module}`))
-      return answer(response, 429, `${named.name} was probed less than ${minIntervalMs} ms ago\n`);
+      return refuse(429, `${named.name} was probed less than ${minIntervalMs} ms ago\n`);
     stats.inFlight++;
     const begin = monotonicMs();
     const controller = new AbortController();
@@ -377,8 +412,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         return why ? [`${address} is ${why}`] : [];
       });
       if (refused.length > 0)
-        return answer(
-          response,
+        return refuse(
           403,
           `${named.name} is not probed: ${refused.slice(0, 8).join('; ')}${refused.length > 8 ? `; and ${refused.length - 8} more` : ''}\n`,
         );
@@ -387,7 +421,10 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       const limits = { ...defaultLimits, ...options.limits };
       const left = Math.floor(budgetMs - (monotonicMs() - begin) - 100);
       // Resolving took the whole budget: no port had a chance, and none is reported as if it had.
-      if (left < 50) return failedProbe(response);
+      if (left < 50)
+        return kind === 'html'
+          ? refuse(200, 'resolving the target took the whole time allowed: no port was probed')
+          : failedProbe(response);
       const result = await probeHost(named.name, {
         ports,
         limits: { ...options.limits, portMs: Math.max(1, Math.min(limits.portMs, left)) },
@@ -397,10 +434,13 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         signal: controller.signal,
       });
       const judged = judge([result], { failOn: options.failOn ?? 'high' });
-      answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);
+      if (kind === 'html') await page(response, 200, form, judged);
+      else answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);
     } catch (error) {
-      if (error instanceof ResolveError || error instanceof AbortedError) failedProbe(response);
-      else if (error instanceof UsageError) answer(response, 400, `${error.message}\n`);
+      if (kind === 'html' && (error instanceof ResolveError || error instanceof AbortedError))
+        await refuse(200, `the probe failed: ${error.message}`);
+      else if (error instanceof ResolveError || error instanceof AbortedError) failedProbe(response);
+      else if (error instanceof UsageError) await refuse(400, `${error.message}\n`);
       else throw error;
     } finally {
       clearTimeout(timer);
@@ -472,7 +512,19 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
           ),
       );
     if (path === '/metrics') return health(response);
-    answer(response, 404, 'GET /probe?target=HOST&module=MODULE or GET /metrics\n');
+    const html = (work: Promise<void>) =>
+      void work.catch((error: unknown) =>
+        answer(response, 500, `internal error: ${error instanceof Error ? error.message : String(error)}\n`),
+      );
+    // The page: the form, and the report of the target it names (the same checks and limits as /probe).
+    if (path === '/') return html(page(response, 200, {}));
+    if (path === '/report')
+      return html(probe(new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1)), request, response, 'html'));
+    answer(
+      response,
+      404,
+      'GET /probe?target=HOST&module=MODULE, GET /metrics, or GET / (the page) and /report?target=HOST&module=MODULE\n',
+    );
   };
 
   // node:http on first use: the probe commands that share this bundle never load it.

@@ -212,6 +212,8 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     } else {
       await session.connect(target.address, target.port, target.connectWatch);
     }
+    // Where "from here" is: the local address this connection left from.
+    if (session.localAddress) result.localAddress = session.localAddress;
 
     enter('greeting');
     const greeting =

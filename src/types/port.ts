@@ -149,6 +149,8 @@ export interface PortResult {
   address: string;
   /** Its address family. */
   family: 4 | 6;
+  /** The local address the probe's connection left from, once connected ("from here": the HTML report shows it). */
+  localAddress?: string;
   /** How the probe ended: one of the closed set (statusGloss). */
   status: Status;
   /** One line on how the status was reached (an error message, a code). */

@@ -10,6 +10,8 @@ command -v nmap >/dev/null || need+=(nmap)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+# The HTML benchmark opens the demo's report in headless chromium (also installed by .ci/run for the tests).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
