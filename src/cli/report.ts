@@ -16,9 +16,11 @@ import {
   probeDomain,
   probeHost,
   ResolveError,
+  type RoundTripOptions,
   renderPlugin,
   renderPublication,
   renderReport,
+  runRoundTrip,
   type Severity,
 } from '../index.js';
 import { renderChainsPem } from '../render/pem.js';
@@ -122,7 +124,7 @@ async function finish(
 /** The CLI's one job for a single host, shared by the default command and demo. Uses only the public API. */
 export async function probeAndReport(
   host: string,
-  probe: ProbeOptions,
+  probe: ProbeOptions & { roundTrip?: Omit<RoundTripOptions, 'credential'> | undefined },
   report: ReportOptions,
   exitOnFailure = true,
 ): Promise<void> {
@@ -142,6 +144,19 @@ export async function probeAndReport(
     });
   } finally {
     spin?.stop();
+  }
+  try {
+    // The round trip (--round-trip) after the login check: submit, then watch the mailbox.
+    if (probe.roundTrip && probe.login && !stop.interrupted())
+      result.roundTrip = await runRoundTrip(result, {
+        ...probe.roundTrip,
+        credential: probe.login.credential,
+        ca: probe.ca,
+        limits: probe.limits,
+        ehloName: probe.ehloName,
+        signal: stop.signal,
+      });
+  } finally {
     stop.release();
   }
   await finish([result], report, exitOnFailure, undefined, stop.interrupted());

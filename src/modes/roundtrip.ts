@@ -1,0 +1,143 @@
+/**
+ * The round trip (--round-trip): after the login check, submit one small message on a submission port where
+ * the login works, then watch the mailbox over IMAP for it by its unique token, and delete it unless --keep.
+ * Each step that fails is named (submit, search, delete); every text kept is scrubbed of the secret.
+ */
+import { randomBytes } from 'node:crypto';
+import { defaultLimits, type Limits } from '../limits.js';
+import { monotonicMs } from '../net/clock.js';
+import { verifiedSession } from '../probe/login.js';
+import { type Credential, logIn, loginWays, scrubber } from '../protocols/login.js';
+import { imapCommand, imapDelete, imapFind, submitMessage, testMessage } from '../protocols/mailbox.js';
+import type { Session } from '../protocols/session.js';
+import { type Trust, trustFrom } from '../tls/trust.js';
+import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';
+
+export interface RoundTripOptions {
+  credential: Credential;
+  /** Default: the login if it is an address, else login@servername. */
+  recipient?: string | undefined;
+  /** Seconds to watch the mailbox (default 60). */
+  waitS?: number;
+  /** Leave the message in the mailbox. */
+  keep?: boolean;
+  ca?: string | undefined;
+  trust?: Trust | undefined;
+  limits?: Partial<Limits> | undefined;
+  ehloName?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** How often the mailbox is searched (ms, default 1000). */
+  pollMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+const worksOn = (ports: PortResult[], match: (p: PortResult) => boolean) =>
+  ports.filter((p) => match(p) && p.login?.outcome === 'works').sort((a, b) => a.port - b.port)[0];
+
+/** A session logged in on `port` over verified TLS, or why not. */
+async function loggedIn(
+  port: PortResult,
+  options: RoundTripOptions,
+  target: Parameters<typeof verifiedSession>[1],
+) {
+  const verified = await verifiedSession(port, target);
+  if ('why' in verified) return { session: verified.session, why: verified.why };
+  const way = loginWays(port.protocol, verified.caps, options.credential.kind)[0];
+  if (!way) return { session: verified.session, why: 'no login mechanism offered' };
+  const answer = await logIn(port.protocol, verified.session, way, options.credential, verified.caps);
+  if (answer.outcome !== 'works')
+    return { session: verified.session, why: `login ${answer.outcome}: ${answer.reply}` };
+  return { session: verified.session, caps: verified.caps };
+}
+
+/** Runs the round trip on a probed host whose ports carry login results; never throws for what a server does. */
+export async function runRoundTrip(host: HostResult, options: RoundTripOptions): Promise<RoundTripFacts> {
+  const scrub = scrubber(options.credential);
+  const user = options.credential.user;
+  const recipient = options.recipient ?? (user.includes('@') ? user : `${user}@${host.servername}`);
+  const from = user.includes('@') ? user : recipient;
+  const token = `mailprobe-${randomBytes(9).toString('hex')}`;
+  const waitS = options.waitS ?? 60;
+  const facts: RoundTripFacts = { token, recipient, accepted: false, waitedS: 0, deleted: false };
+  const target = {
+    servername: host.servername,
+    trust: options.trust ?? trustFrom(options.ca),
+    limits: { ...defaultLimits, ...options.limits },
+    ehloName: options.ehloName,
+    signal: options.signal,
+  };
+  const submit = worksOn(host.ports, (p) => p.service === 'submission' || p.service === 'submissions');
+  if (!submit)
+    return { ...facts, failedStep: 'submit', why: 'no submission port (587, 465) where the login works' };
+  const mailbox = worksOn(host.ports, (p) => p.protocol === 'imap');
+  if (!mailbox)
+    return {
+      ...facts,
+      failedStep: 'search',
+      why: 'no IMAP port (993, 143) where the login works (the round trip searches over IMAP)',
+    };
+  facts.submittedOn = submit.port;
+  facts.searchedOn = mailbox.port;
+  const sessions: Session[] = [];
+  const fail = (step: 'submit' | 'search' | 'delete', why: string): RoundTripFacts => ({
+    ...facts,
+    failedStep: step,
+    why: scrub(why),
+  });
+  try {
+    // Submit.
+    const sending = await loggedIn(submit, options, target);
+    sessions.push(sending.session);
+    if ('why' in sending) return fail('submit', `logging in on ${submit.port}: ${sending.why}`);
+    const lines = testMessage(from, recipient, token, new Date());
+    const submitted = await submitMessage(sending.session, from, recipient, lines);
+    facts.acceptReply = scrub(submitted.reply);
+    if (!submitted.accepted) return fail('submit', `${submitted.step} refused: ${submitted.reply}`);
+    const acceptedAt = monotonicMs();
+    facts.accepted = true;
+    if (submitted.queueId) facts.queueId = submitted.queueId;
+    sending.session.send('QUIT');
+    // Search.
+    const reading = await loggedIn(mailbox, options, target);
+    sessions.push(reading.session);
+    if ('why' in reading) return fail('search', `logging in on ${mailbox.port}: ${reading.why}`);
+    const select = await imapCommand(reading.session, 'SELECT INBOX');
+    if (!select.ok) return fail('search', `SELECT INBOX refused: ${select.tagged}`);
+    let found: number[] = [];
+    for (;;) {
+      found = await imapFind(reading.session, token);
+      const waited = (monotonicMs() - acceptedAt) / 1000;
+      if (found.length > 0) {
+        facts.arrivedAfterS = Math.round(waited * 10) / 10;
+        break;
+      }
+      if (waited >= waitS || options.signal?.aborted) break;
+      await sleep(Math.min(options.pollMs ?? 1000, Math.max(1, (waitS - waited) * 1000)), options.signal);
+    }
+    facts.waitedS = Math.round(((monotonicMs() - acceptedAt) / 1000) * 10) / 10;
+    if (found.length === 0 || options.keep) return facts;
+    // Delete.
+    const uidPlus = reading.caps.list.some((atom) => atom.toUpperCase() === 'UIDPLUS');
+    facts.deleted = await imapDelete(reading.session, found, uidPlus);
+    if (!facts.deleted) return fail('delete', 'the server refused to delete the test message');
+    await imapCommand(reading.session, 'LOGOUT').catch(() => undefined);
+    return facts;
+  } catch (error) {
+    const step: 'submit' | 'search' | 'delete' = facts.accepted
+      ? facts.arrivedAfterS === undefined
+        ? 'search'
+        : 'delete'
+      : 'submit';
+    return fail(step, error instanceof Error ? error.message : String(error));
+  } finally {
+    for (const session of sessions) session.close();
+  }
+}
