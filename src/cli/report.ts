@@ -22,6 +22,7 @@ import {
   renderReport,
   runRoundTrip,
   type Severity,
+  trustFrom,
 } from '../index.js';
 import { renderChainsPem } from '../render/pem.js';
 import { exitCodes, failPlugin } from './exit.js';
@@ -124,16 +125,19 @@ async function finish(
 /** The CLI's one job for a single host, shared by the default command and demo. Uses only the public API. */
 export async function probeAndReport(
   host: string,
-  probe: ProbeOptions & { roundTrip?: Omit<RoundTripOptions, 'credential'> | undefined },
+  probe: ProbeOptions & { roundTrip?: Omit<RoundTripOptions, 'credential' | 'trust'> | undefined },
   report: ReportOptions,
   exitOnFailure = true,
 ): Promise<void> {
   const stop = interruption();
   let spin: Progress | undefined;
   let result: HostResult;
+  // The round trip connects again: the roots are resolved once for the probe and for it.
+  const trust = probe.roundTrip ? (probe.trust ?? trustFrom(probe.ca)) : probe.trust;
   try {
     result = await probeHost(host, {
       ...probe,
+      ...(trust ? { trust } : {}),
       signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
       // The spinner counts what is really probed: the ports times the addresses resolved.
       onResolved: (addresses) => {
@@ -151,7 +155,7 @@ export async function probeAndReport(
       result.roundTrip = await runRoundTrip(result, {
         ...probe.roundTrip,
         credential: probe.login.credential,
-        ca: probe.ca,
+        trust: trust ?? trustFrom(probe.ca),
         limits: probe.limits,
         ehloName: probe.ehloName,
         signal: stop.signal,

@@ -21,8 +21,8 @@ export interface RoundTripOptions {
   waitS?: number;
   /** Leave the message in the mailbox. */
   keep?: boolean;
-  ca?: string | undefined;
-  trust?: Trust | undefined;
+  /** The roots trusted (--ca's with the bundled ones), resolved once by the caller. */
+  trust: Trust;
   limits?: Partial<Limits> | undefined;
   ehloName?: string | undefined;
   signal?: AbortSignal | undefined;
@@ -69,7 +69,7 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
   const facts: RoundTripFacts = { token, recipient, accepted: false, waitedS: 0, deleted: false };
   const target = {
     servername: host.servername,
-    trust: options.trust ?? trustFrom(options.ca),
+    trust: options.trust,
     limits: { ...defaultLimits, ...options.limits },
     ehloName: options.ehloName,
     signal: options.signal,
