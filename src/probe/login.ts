@@ -84,6 +84,16 @@ export async function verifiedSession(
   return { session, caps: await dialogue.capabilities(session, ehlo()) };
 }
 
+/** Why the probe's own TLS session on the port rules out a login, or undefined when it verified. */
+function unverified(port: PortResult): string | undefined {
+  const tls = port.tls;
+  if (!tls) return 'the probe reached no TLS on this port';
+  if (!tls.trusted) return `the chain did not verify (${tls.trustError ?? 'untrusted'})`;
+  if (!tls.nameMatches) return `the certificate does not name ${tls.checkedName}`;
+  if (!modernTls.has(tls.protocol)) return `${tls.protocol} is below TLS 1.2`;
+  return undefined;
+}
+
 /** The account backend a port's login goes to: 143/993, 110/995 and 587/465 share one each. */
 function backend(port: PortResult): string {
   return port.protocol === 'smtp' ? 'submission' : port.protocol;
@@ -206,6 +216,12 @@ export async function runLogins(
         why: `the run's cap of ${max} login attempts was reached (--login-max)`,
         secret,
       };
+      continue;
+    }
+    // What the probe saw already rules a port out without a connection; the login's own connection checks again.
+    const seen = unverified(port);
+    if (seen) {
+      port.login = { outcome: 'not-tried', why: `no verified TLS: ${seen}`, secret };
       continue;
     }
     const facts = await tryLogin(port, options, target);
