@@ -10,7 +10,7 @@ import { verifiedSession } from '../probe/login.js';
 import { type Credential, logIn, loginWays, scrubber } from '../protocols/login.js';
 import { imapCommand, imapDelete, imapFind, submitMessage, testMessage } from '../protocols/mailbox.js';
 import type { Session } from '../protocols/session.js';
-import { type Trust, trustFrom } from '../tls/trust.js';
+import type { Trust } from '../tls/trust.js';
 import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';
 
 export interface RoundTripOptions {
