@@ -117,7 +117,10 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
       join(files, 'report.md'),
       ...args,
     ]);
-    outputs.push({ what: `${name} stdout`, text: result.stdout }, { what: `${name} stderr`, text: result.stderr });
+    outputs.push(
+      { what: `${name} stdout`, text: result.stdout },
+      { what: `${name} stderr`, text: result.stderr },
+    );
     for (const file of ['report.json', 'report.xml', 'report.md'])
       outputs.push({ what: `${name} ${file}`, text: readFileSync(join(files, file), 'utf8') });
     const report = validReport<Report>(readFileSync(join(files, 'report.json'), 'utf8')).hosts[0];
@@ -126,8 +129,10 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
     return { result, report, login };
   }
 
-  const log = (host: MailHost | undefined, file: string) => readFileSync(join(host?.root ?? '', file), 'utf8');
-  const count = (text: string, pattern: RegExp) => text.split('\n').filter((line) => pattern.test(line)).length;
+  const log = (host: MailHost | undefined, file: string) =>
+    readFileSync(join(host?.root ?? '', file), 'utf8');
+  const count = (text: string, pattern: RegExp) =>
+    text.split('\n').filter((line) => pattern.test(line)).length;
 
   it('the right password: one attempt per backend, each over verified TLS; the message arrives and is deleted', async () => {
     const { result, report, login } = await run(normal, 'right', [
@@ -139,7 +144,11 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
       '--verbose',
     ]);
     expect(result.code, result.stderr).toBe(0);
-    expect(login(465)).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN', reply: '235 2.7.0 Authentication successful' });
+    expect(login(465)).toMatchObject({
+      outcome: 'works',
+      mechanism: 'AUTH PLAIN',
+      reply: '235 2.7.0 Authentication successful',
+    });
     expect(login(993)).toMatchObject({ outcome: 'works', mechanism: 'AUTHENTICATE PLAIN' });
     expect(login(995)).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
     for (const [port, first] of [
@@ -179,6 +188,30 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
     expect(login(587)?.why).toBe("the run's cap of 5 login attempts was reached (--login-max)");
   });
 
+  it('CI expectations: login on 587 and 993, delivery within 20 s; a JUnit case and a Markdown row each', async () => {
+    const { result, report } = await run(normal, 'expect', [
+      '--password-env',
+      'MP_RIGHT',
+      '--round-trip',
+      '--expect',
+      '587=login,delivery<=20',
+      '--expect',
+      '993=login',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    // Only the expected ports are probed: 587 carries the submission and 993 the search.
+    expect(report.roundTrip).toMatchObject({ submittedOn: 587, searchedOn: 993, deleted: true });
+    const junit = readFileSync(join(normal?.root ?? '', 'expect-out', 'report.xml'), 'utf8');
+    for (const name of [
+      '587 submission [127.0.0.1] expect login',
+      '587 submission [127.0.0.1] expect delivery&lt;=20s',
+      '993 imaps [127.0.0.1] expect login',
+    ])
+      expect(junit).toMatch(new RegExp(`<testcase [^>]*name="${name.replace(/[[\]]/g, '\\$&')}"[^>]*/>`));
+    const markdown = readFileSync(join(normal?.root ?? '', 'expect-out', 'report.md'), 'utf8');
+    expect(markdown).toContain('**Expectations**: 3 of 3 met');
+  });
+
   it('the wrong password: rejected with the server’s words, then no further attempt anywhere', async () => {
     const before = log(normal, 'dovecot.log');
     const { result, login, report } = await run(normal, 'wrong', ['--password-env', 'MP_WRONG']);
@@ -191,6 +224,12 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
     expect(report.findings.find((f) => f.id === 'login-rejected')?.evidence).toContain(
       'server: 535 5.7.8 Error: authentication failed: (reason unavailable)',
     );
+    expect(
+      report.findings
+        .filter((f) => f.id === 'login-not-tried')
+        .map((f) => f.port)
+        .sort(),
+    ).toEqual([110, 143, 587, 993, 995]);
     expect(count(log(normal, 'postfix.log'), /SASL PLAIN authentication failed/)).toBe(1);
     // Dovecot's own logins saw no attempt at all.
     const after = log(normal, 'dovecot.log').slice(before.length);
@@ -200,10 +239,15 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
   it('a bearer token where only PLAIN and LOGIN are offered: not offered, nothing sent', async () => {
     const { login, report } = await run(normal, 'token', ['--token-env', 'MP_TOKEN', '--verbose']);
     for (const port of [465, 587, 993, 143, 995, 110])
-      expect(login(port), `${port}`).toMatchObject({ outcome: 'not-offered', offered: expect.arrayContaining(['PLAIN']) });
+      expect(login(port), `${port}`).toMatchObject({
+        outcome: 'not-offered',
+        offered: expect.arrayContaining(['PLAIN']),
+      });
     expect(report.findings.filter((f) => f.id === 'login-not-offered')).toHaveLength(6);
     for (const port of report.ports)
-      expect(port.transcript.some((e) => e.dir === 'C' && /^(?:mpl1 |AUTH |USER |PASS )/.test(e.text))).toBe(false);
+      expect(port.transcript.some((e) => e.dir === 'C' && /^(?:mpl1 |AUTH |USER |PASS )/.test(e.text))).toBe(
+        false,
+      );
   });
 
   it('without the private CA: not tried, "no verified TLS", and no credential reaches a server', async () => {
@@ -219,22 +263,32 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
 
   it('delivery turned off: accepted with its queue id, "not arrived" after the wait', async () => {
     const { result, report } = await run(limited, 'deferred', [
-      '--ports',
-      '465,993',
       '--password-env',
       'MP_RIGHT',
       '--round-trip',
       '--round-trip-wait',
       '3',
+      '--expect',
+      '465=login,delivery<=3',
+      '--expect',
+      '993=login',
     ]);
+    const junit = readFileSync(join(limited?.root ?? '', 'deferred-out', 'report.xml'), 'utf8');
+    expect(junit).toMatch(
+      /<failure message="expected delivery&lt;=3s, observed accepted but not arrived in \d+(?:\.\d)? s"/,
+    );
     expect(result.code).toBe(1);
     const trip = report.roundTrip;
     expect(trip).toMatchObject({ accepted: true, deleted: false, submittedOn: 465 });
     expect(trip?.arrivedAfterS).toBeUndefined();
     expect(trip?.waitedS).toBeGreaterThanOrEqual(3);
     const finding = report.findings.find((f) => f.id === 'round-trip-not-arrived');
-    expect(finding?.detail).toMatch(new RegExp(`queue id ${trip?.queueId}\\) but not in the mailbox after \\d`));
-    expect(log(limited, 'postfix.log')).toMatch(new RegExp(`${trip?.queueId}: .*status=deferred \\(deferred transport\\)`));
+    expect(finding?.detail).toMatch(
+      new RegExp(`queue id ${trip?.queueId}\\) but not in the mailbox after \\d`),
+    );
+    expect(log(limited, 'postfix.log')).toMatch(
+      new RegExp(`${trip?.queueId}: .*status=deferred \\(deferred transport\\)`),
+    );
   });
 
   it('a rate limit after a failure reads as locked (Postfix anvil, 450 4.7.1)', async () => {
@@ -256,7 +310,8 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
     expect(outputs.length).toBeGreaterThan(40);
     const forms = credentials.flatMap((c) => secretForms(c));
     expect(forms.length).toBeGreaterThan(12);
-    for (const { what, text } of outputs) for (const form of forms) expect(text.includes(form), `${what} holds ${form.slice(0, 4)}…`).toBe(false);
+    for (const { what, text } of outputs)
+      for (const form of forms) expect(text.includes(form), `${what} holds ${form.slice(0, 4)}…`).toBe(false);
     // The scan can fail: the transcripts do show where each secret went, as placeholders.
     expect(outputs.some((o) => o.text.includes('<credentials, base64: '))).toBe(true);
   });

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { defaultLimits } from '../src/limits.js';
 import { runLogins } from '../src/probe/login.js';
 import { type Credential, logIn, loginWays, scrubber, secretForms } from '../src/protocols/login.js';
@@ -228,6 +229,36 @@ describe('the lockout rules without a connection', () => {
       [465, 'not-tried', 'the port is refused'],
     ]);
     for (const p of ports) expect(p.transcript).toEqual([]);
+  });
+});
+
+describe('the expectations', () => {
+  it('reads login and delivery<=S in the flag and the file', () => {
+    expect(parseExpectFlag('587=login,delivery<=30')).toEqual({ port: 587, login: true, maxDeliveryS: 30 });
+    expect(parseExpectFlag('993=login')).toEqual({ port: 993, login: true });
+    expect(parseExpectDocument({ ports: { '465': { login: true, maxDeliveryS: 45 } } }, 'f.json')).toEqual([
+      { port: 465, login: true, maxDeliveryS: 45 },
+    ]);
+    expect(() => parseExpectDocument({ ports: { '465': { maxDeliveryS: 'soon' } } }, 'f.json')).toThrow(
+      /expected a whole number of seconds/,
+    );
+  });
+
+  it('refuses login and delivery expectations without --login and --round-trip', async () => {
+    const login = await cli(['127.0.0.1', '--expect', '587=login']);
+    expect(login.code).toBe(2);
+    expect(login.stderr).toMatch(/the expectation 'login' needs --login USER/);
+    const trip = await cli([
+      '127.0.0.1',
+      '--expect',
+      '587=delivery<=30',
+      '--login',
+      'a',
+      '--password-env',
+      'PATH',
+    ]);
+    expect(trip.code).toBe(2);
+    expect(trip.stderr).toMatch(/'delivery<=S' needs --login USER and --round-trip/);
   });
 });
 

@@ -165,6 +165,10 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const web = webChoices(args);
   const login = loginChoice(args as unknown as Record<string, unknown>);
   if (login && discovering) throw new UsageError('--login applies to one host, not to discovery');
+  if (expectations?.some((e) => e.login) && !login)
+    throw new UsageError("the expectation 'login' needs --login USER (and the secret's source)");
+  if (expectations?.some((e) => e.maxDeliveryS !== undefined) && !login?.roundTrip)
+    throw new UsageError("the expectation 'delivery<=S' needs --login USER and --round-trip");
   const showCerts = args['show-certs'] === true;
   if (showCerts && report.format !== 'human')
     throw new UsageError(`--show-certs and --format ${report.format} both say what goes to stdout`);

@@ -97,6 +97,14 @@ export const loginRules: readonly Rule[] = [
       'mailprobe sends a credential only inside TLS whose chain and name verified; a client that does the same cannot log in here (give --ca for a private CA)',
   ),
   loginRule(
+    'login-not-tried',
+    'info',
+    'not tried, to keep the account safe from a lockout (opt-in check)',
+    'RFC 4954 §4; RFC 5530 §3 ([UNAVAILABLE]); RFC 8314 §3.3',
+    (l) => l.outcome === 'not-tried' && /^(?:the same account|the login was|the run's cap)/.test(l.why ?? ''),
+    (l) => `no credential was sent here: ${l.why ?? ''}`,
+  ),
+  loginRule(
     'login-error',
     'medium',
     'the login exchange broke off (opt-in check)',
