@@ -4,6 +4,7 @@
  * own: the right and the wrong password, a mechanism not offered, no verified TLS, the lockout rules, a rate
  * limit after a failure, a message that arrives and one that never does, and the leak scan of every output.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +211,81 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
       expect(junit).toMatch(new RegExp(`<testcase [^>]*name="${name.replace(/[[\]]/g, '\\$&')}"[^>]*/>`));
     const markdown = readFileSync(join(normal?.root ?? '', 'expect-out', 'report.md'), 'utf8');
     expect(markdown).toContain('**Expectations**: 3 of 3 met');
+  });
+
+  it('serve: the login module only with --login-module, the credential from its environment, once a minute', async () => {
+    if (!normal) throw new Error('no host');
+    const main = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+    const start = (port: number, extra: string[], environment: Record<string, string>) => {
+      const child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          normal?.netns.name ?? '',
+          process.execPath,
+          main,
+          'serve',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--allow',
+          '127.0.0.0/8',
+          '--allow',
+          '::1/128',
+          '--ca',
+          join(tls, 'ca.pem'),
+          '--timeout',
+          '3000',
+          ...extra,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return { child, stderr: () => stderr };
+    };
+    // Fetches inside the namespace, once the server listens.
+    const get = async (port: number, path: string) => {
+      const script = `const go=async()=>{for(let i=0;i<100;i++){try{const r=await fetch('http://127.0.0.1:${port}${path}');process.stdout.write(r.status+'\\n'+await r.text());return}catch{await new Promise(r=>setTimeout(r,50))}}};go()`;
+      const out = await normal?.netns.run(process.execPath, ['-e', script]);
+      const [status = '', ...body] = (out?.stdout ?? '').split('\n');
+      return { status: Number(status), body: body.join('\n') };
+    };
+    const without = start(9925, [], {
+      MAILPROBE_LOGIN_USER: loginUser,
+      MAILPROBE_LOGIN_PASSWORD: loginPassword,
+    });
+    const withModule = start(9926, ['--login-module'], {
+      MAILPROBE_LOGIN_USER: loginUser,
+      MAILPROBE_LOGIN_PASSWORD: loginPassword,
+    });
+    try {
+      const refused = await get(9925, '/probe?target=mail.test&module=login');
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatch(/module: 'login' is not one of all, /);
+      const first = await get(9926, '/probe?target=mail.test&module=login');
+      expect(first.status, first.body).toBe(200);
+      expect(first.body).toMatch(
+        /mailprobe_port_login\{target="mail.test",port="993",service="imaps",address="127.0.0.1",outcome="works"\} 1/,
+      );
+      expect(first.body).toContain('probe_success 1');
+      const again = await get(9926, '/probe?target=mail.test&module=login');
+      expect(again.status).toBe(429);
+      expect(again.body).toMatch(/one login run a minute at most/);
+      const metrics = await get(9926, '/metrics');
+      for (const text of [
+        refused.body,
+        first.body,
+        again.body,
+        metrics.body,
+        without.stderr(),
+        withModule.stderr(),
+      ])
+        outputs.push({ what: 'serve', text });
+    } finally {
+      without.child.kill('SIGTERM');
+      withModule.child.kill('SIGTERM');
+    }
   });
 
   it('the wrong password: rejected with the server’s words, then no further attempt anywhere', async () => {

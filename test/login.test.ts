@@ -263,6 +263,21 @@ describe('the expectations', () => {
 });
 
 describe('the options', () => {
+  it('serve --login-module takes the credential from its own environment only', async () => {
+    const none = await cli(['serve', '--login-module'], {
+      MAILPROBE_LOGIN_USER: '',
+      MAILPROBE_LOGIN_PASSWORD: '',
+    });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--login-module needs MAILPROBE_LOGIN_USER in the environment/);
+    const both = await cli(['serve', '--login-module'], {
+      MAILPROBE_LOGIN_USER: 'a',
+      MAILPROBE_LOGIN_PASSWORD: 'p',
+      MAILPROBE_LOGIN_TOKEN: 't',
+    });
+    expect(both.stderr).toMatch(/exactly one of MAILPROBE_LOGIN_PASSWORD and MAILPROBE_LOGIN_TOKEN/);
+  });
+
   it.each([['--password'], ['--pass'], ['--token'], ['--secret']])(
     '%s is refused with one line and exit 2, before any connection',
     async (option) => {

@@ -102,7 +102,8 @@ function backend(port: PortResult): string {
 /** Implicit TLS first (a client's first pick since RFC 8314 §3.3), then the lower port number. */
 function preference(a: PortResult, b: PortResult): number {
   const rank = (p: PortResult) => (p.expectedTls === 'implicit' ? 0 : 1);
-  return rank(a) - rank(b) || a.port - b.port || a.address.localeCompare(b.address);
+  // A stable sort: addresses keep the order they were probed in.
+  return rank(a) - rank(b) || a.port - b.port;
 }
 
 /**
