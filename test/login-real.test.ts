@@ -288,6 +288,39 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
     }
   });
 
+  it('the round trip over POP3 when no IMAP port is asked for; a missing submission port names the step', async () => {
+    const pop3 = await run(normal, 'pop3-trip', [
+      '--ports',
+      '465,995',
+      '--password-env',
+      'MP_RIGHT',
+      '--round-trip',
+      '--round-trip-wait',
+      '20',
+    ]);
+    expect(pop3.result.code, pop3.result.stderr).toBe(0);
+    expect(pop3.report.roundTrip).toMatchObject({
+      accepted: true,
+      deleted: true,
+      submittedOn: 465,
+      searchedOn: 995,
+    });
+    expect(pop3.report.roundTrip?.arrivedAfterS).toBeLessThan(20);
+    if (normal) expect(maildirCount(normal)).toBe(0);
+    const none = await run(normal, 'no-submission', [
+      '--ports',
+      '993',
+      '--password-env',
+      'MP_RIGHT',
+      '--round-trip',
+    ]);
+    expect(none.result.code).toBe(1);
+    expect(none.report.roundTrip).toMatchObject({ accepted: false, failedStep: 'submit' });
+    expect(none.report.findings.find((f) => f.id === 'round-trip-failed')?.detail).toBe(
+      'the submit step failed: no submission port (587, 465) where the login works',
+    );
+  });
+
   it('the wrong password: rejected with the server’s words, then no further attempt anywhere', async () => {
     const before = log(normal, 'dovecot.log');
     const { result, login, report } = await run(normal, 'wrong', ['--password-env', 'MP_WRONG']);
@@ -344,6 +377,9 @@ describe.skipIf(missing !== undefined)('login check and round trip on real Postf
       '--round-trip',
       '--round-trip-wait',
       '3',
+      // The wait outlasts a port's deadline: the mailbox is still watched for the whole wait.
+      '--limit',
+      'portMs=2000',
       '--expect',
       '465=login,delivery<=3',
       '--expect',

@@ -8,7 +8,15 @@ import { defaultLimits, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { verifiedSession } from '../probe/login.js';
 import { type Credential, logIn, loginWays, scrubber } from '../protocols/login.js';
-import { imapCommand, imapDelete, imapFind, submitMessage, testMessage } from '../protocols/mailbox.js';
+import {
+  imapCommand,
+  imapDelete,
+  imapFind,
+  pop3Command,
+  pop3Find,
+  submitMessage,
+  testMessage,
+} from '../protocols/mailbox.js';
 import type { Session } from '../protocols/session.js';
 import type { Trust } from '../tls/trust.js';
 import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';
@@ -77,12 +85,14 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
   const submit = worksOn(host.ports, (p) => p.service === 'submission' || p.service === 'submissions');
   if (!submit)
     return { ...facts, failedStep: 'submit', why: 'no submission port (587, 465) where the login works' };
-  const mailbox = worksOn(host.ports, (p) => p.protocol === 'imap');
+  // IMAP first (one connection watches the mailbox); POP3 when no IMAP login works.
+  const mailbox =
+    worksOn(host.ports, (p) => p.protocol === 'imap') ?? worksOn(host.ports, (p) => p.protocol === 'pop3');
   if (!mailbox)
     return {
       ...facts,
       failedStep: 'search',
-      why: 'no IMAP port (993, 143) where the login works (the round trip searches over IMAP)',
+      why: 'no IMAP (993, 143) or POP3 (995, 110) port where the login works',
     };
   facts.submittedOn = submit.port;
   facts.searchedOn = mailbox.port;
@@ -105,8 +115,14 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
     facts.accepted = true;
     if (submitted.queueId) facts.queueId = submitted.queueId;
     sending.session.send('QUIT');
+    if (mailbox.protocol === 'pop3')
+      return await searchPop3(mailbox, options, target, facts, acceptedAt, waitS, sessions);
     // Search.
-    const reading = await loggedIn(mailbox, options, target);
+    // The mailbox is watched for up to waitS on one connection: its deadline is the port's plus the wait.
+    const reading = await loggedIn(mailbox, options, {
+      ...target,
+      limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 },
+    });
     sessions.push(reading.session);
     if ('why' in reading) return fail('search', `logging in on ${mailbox.port}: ${reading.why}`);
     const select = await imapCommand(reading.session, 'SELECT INBOX');
@@ -139,5 +155,49 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
     return fail(step, error instanceof Error ? error.message : String(error));
   } finally {
     for (const session of sessions) session.close();
+  }
+}
+
+/**
+ * POP3 shows the maildrop as it was at the login (RFC 1939 §8), so each look is a login of its own: every 5 s
+ * (pollMs × 5) until the message is there or the wait is over; found, it is deleted (DELE, then QUIT).
+ */
+async function searchPop3(
+  mailbox: PortResult,
+  options: RoundTripOptions,
+  target: Parameters<typeof verifiedSession>[1],
+  facts: RoundTripFacts,
+  acceptedAt: number,
+  waitS: number,
+  sessions: Session[],
+): Promise<RoundTripFacts> {
+  const scrub = scrubber(options.credential);
+  for (;;) {
+    const reading = await loggedIn(mailbox, options, target);
+    sessions.push(reading.session);
+    if ('why' in reading)
+      return { ...facts, failedStep: 'search', why: scrub(`logging in on ${mailbox.port}: ${reading.why}`) };
+    const found = await pop3Find(reading.session, facts.token);
+    const waited = (monotonicMs() - acceptedAt) / 1000;
+    if (found.length > 0) {
+      facts.arrivedAfterS = Math.round(waited * 10) / 10;
+      facts.waitedS = facts.arrivedAfterS;
+      if (options.keep) return facts;
+      let deleted = true;
+      for (const n of found) deleted = (await pop3Command(reading.session, `DELE ${n}`)).ok && deleted;
+      // Deletions take effect only at QUIT (the UPDATE state, RFC 1939 §6).
+      deleted = (await pop3Command(reading.session, 'QUIT')).ok && deleted;
+      facts.deleted = deleted;
+      return deleted
+        ? facts
+        : { ...facts, failedStep: 'delete', why: 'the server refused to delete the test message' };
+    }
+    await pop3Command(reading.session, 'QUIT').catch(() => undefined);
+    reading.session.close();
+    if (waited >= waitS || options.signal?.aborted) {
+      facts.waitedS = Math.round(waited * 10) / 10;
+      return facts;
+    }
+    await sleep(Math.min((options.pollMs ?? 1000) * 5, Math.max(1, (waitS - waited) * 1000)), options.signal);
   }
 }

@@ -114,3 +114,42 @@ export async function imapDelete(session: Session, uids: number[], uidPlus: bool
   const expunge = await imapCommand(session, uidPlus ? `UID EXPUNGE ${set}` : 'EXPUNGE');
   return expunge.ok;
 }
+
+/** One POP3 command and its status line; with `multiline`, the lines up to "." too (dot-unstuffed). */
+export async function pop3Command(session: Session, command: string, multiline = false) {
+  session.send(command);
+  const budget = new ReplyBudget(session);
+  const first = await session.readLine('check', session.limits.replyMs);
+  budget.add(first);
+  const ok = /^\+OK\b/i.test(first.text);
+  if (!ok && !/^-ERR\b/i.test(first.text))
+    throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(first.text.slice(0, 80))}`);
+  const lines: string[] = [];
+  if (ok && multiline)
+    for (;;) {
+      const line = await session.readLine('check', session.limits.replyMs);
+      budget.add(line);
+      if (line.text === '.') break;
+      lines.push(line.text.startsWith('..') ? line.text.slice(1) : line.text);
+    }
+  return { ok, status: first.text, lines };
+}
+
+/**
+ * The numbers of the messages whose Subject holds `token`, among the newest `newest` of the maildrop (LIST, then
+ * TOP n 0 for the headers alone, RFC 1939 §7).
+ */
+export async function pop3Find(session: Session, token: string, newest = 20): Promise<number[]> {
+  const list = await pop3Command(session, 'LIST', true);
+  if (!list.ok) throw new ProtocolError(`LIST refused: ${list.status}`);
+  const numbers = list.lines
+    .map((line) => Number(line.split(' ')[0]))
+    .filter((n) => Number.isSafeInteger(n) && n > 0)
+    .slice(-newest);
+  const found: number[] = [];
+  for (const n of numbers) {
+    const top = await pop3Command(session, `TOP ${n} 0`, true);
+    if (top.ok && top.lines.some((line) => /^Subject:/i.test(line) && line.includes(token))) found.push(n);
+  }
+  return found;
+}
