@@ -3,8 +3,12 @@
  * shows instead of the secret, how each reply is read), its options as a user types them, and the bytes a run
  * sends on the wire with and without the new options. The real-server cases are in test/login-real.test.ts.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tlsFile } from '../src/demo/servers.js';
 import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { defaultLimits } from '../src/limits.js';
 import { runLogins } from '../src/probe/login.js';
@@ -12,7 +16,7 @@ import { type Credential, logIn, loginWays, scrubber, secretForms } from '../src
 import { queueIdOf } from '../src/protocols/mailbox.js';
 import { trustFrom } from '../src/tls/trust.js';
 import type { Capabilities, PortResult } from '../src/types/index.js';
-import { cli } from './helpers/cli.js';
+import { cli, mainScript, root } from './helpers/cli.js';
 import { lockstepSession } from './helpers/scripted.js';
 
 const password: Credential = { user: 'alice@example.test', secret: 'S3cret"pass\\word', kind: 'password' };
@@ -403,5 +407,91 @@ describe('the bytes on the wire', () => {
         expect(run.stdout).not.toContain('never-sent-anywhere');
       }
     }
+  });
+});
+
+/** An implicit-TLS SMTP server (the test CA's localhost certificate) that accepts AUTH PLAIN and records it. */
+function tlsSubmission(): Promise<{ port: number; auth: () => string[] }> {
+  const auth: string[] = [];
+  const server = tls.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.pem') }, (socket) => {
+    socket.on('error', () => {});
+    socket.write('220 rec ESMTP\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^EHLO/i.test(line)) socket.write('250-rec\r\n250 AUTH PLAIN LOGIN\r\n');
+        else if (/^AUTH PLAIN /i.test(line)) {
+          auth.push(Buffer.from(line.slice(11), 'base64').toString('utf8'));
+          socket.write('235 2.7.0 Authentication successful\r\n');
+        } else if (/^QUIT/i.test(line)) {
+          socket.write('221 bye\r\n');
+          socket.end();
+        } else socket.write('502 no\r\n');
+      }
+    });
+  });
+  servers.push(server as unknown as net.Server);
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ port: (server.address() as net.AddressInfo).port, auth: () => auth }),
+    ),
+  );
+}
+
+const python = (() => {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!python && process.env.CI)
+  it('the prompt test prerequisites', () => {
+    throw new Error('CI=true and the prompt test cannot run: needs python3');
+  });
+
+describe.skipIf(!python)('the prompt on a terminal', () => {
+  it('asks for the password without echoing it, and logs in with what was typed, inside verified TLS', async () => {
+    const server = await tlsSubmission();
+    const typed = 'typed-on-the-terminal-42';
+    const spec = {
+      columns: 100,
+      type: { after: 'password for alice@example.test (not echoed): ', text: `${typed}\r` },
+      command: [
+        process.execPath,
+        mainScript,
+        '127.0.0.1',
+        '--port',
+        `${server.port}=submissions`,
+        '--ca',
+        `${root}fixtures/tls/ca.pem`,
+        '--servername',
+        'localhost',
+        '--login',
+        'alice@example.test',
+        '--json',
+      ],
+      unsetEnv: ['CI'],
+    };
+    // Asynchronously: the server above answers in this process while the CLI runs.
+    const { stdout } = await promisify(execFile)(
+      'python3',
+      [`${root}test/helpers/terminal.py`, JSON.stringify(spec)],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    const run = JSON.parse(stdout) as { code: number; stdout: string; terminal: string };
+    expect(run.terminal).toContain('password for alice@example.test (not echoed): ');
+    expect(run.terminal).not.toContain(typed);
+    expect(server.auth()).toEqual([`\u0000alice@example.test\u0000${typed}`]);
+    const report = JSON.parse(run.stdout) as { hosts: { ports: { login?: { outcome: string } }[] }[] };
+    expect(report.hosts[0]?.ports[0]?.login?.outcome).toBe('works');
+    secretFree([run.stdout, run.terminal], { user: 'alice@example.test', secret: typed, kind: 'password' });
   });
 });

@@ -84,9 +84,10 @@ function prompt(what: string): string {
   }
   const { execFileSync } = process.getBuiltinModule('node:child_process');
   const stty = (arg: string) => execFileSync('stty', [arg], { stdio: [fd, 'ignore', 'ignore'] });
-  fs.writeSync(fd, `${what} (not echoed): `);
+  // Echo off before the prompt shows: nothing typed after it can appear on the screen.
+  stty('-echo');
   try {
-    stty('-echo');
+    fs.writeSync(fd, `${what} (not echoed): `);
     const bytes: number[] = [];
     const one = Buffer.alloc(1);
     while (bytes.length < 4096 && fs.readSync(fd, one, 0, 1, null) === 1 && one[0] !== 10 && one[0] !== 13)
