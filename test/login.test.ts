@@ -312,6 +312,12 @@ describe('the options', () => {
     expect(both.stderr).toMatch(/give one source of the secret/);
     const orphan = await cli(['127.0.0.1', '--password-env', 'A']);
     expect(orphan.stderr).toMatch(/--password-env needs --login USER/);
+    const batch = await cli(['batch', '--login', 'alice', '--password-env', 'PATH']);
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toMatch(/--login is an option of mailprobe <host>, not of batch/);
+    const discovery = await cli(['alice@example.test', '--login', 'alice', '--password-env', 'PATH']);
+    expect(discovery.code).toBe(2);
+    expect(discovery.stderr).toMatch(/--login applies to one host, not to discovery/);
     const trip = await cli(['127.0.0.1', '--login', 'a', '--password-env', 'PATH', '--keep']);
     expect(trip.stderr).toMatch(/apply to --round-trip/);
   });
