@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tlsFile } from '../src/demo/servers.js';
 import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { defaultLimits } from '../src/limits.js';
-import { runLogins } from '../src/probe/login.js';
+import { runLogins, tryLogin } from '../src/probe/login.js';
 import { type Credential, logIn, loginWays, scrubber, secretForms } from '../src/protocols/login.js';
 import { queueIdOf } from '../src/protocols/mailbox.js';
 import { trustFrom } from '../src/tls/trust.js';
@@ -149,6 +149,27 @@ describe('the login exchanges', () => {
       (await logIn('pop3', plain.session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }))).outcome,
     ).toBe('locked');
     expect(plain.written).toEqual(['AUTH PLAIN\r\n', `${b64(`\0${password.user}\0${password.secret}`)}\r\n`]);
+  });
+
+  it('IMAP AUTHENTICATE without SASL-IR sends the response after the continuation', async () => {
+    const { session, written } = lockstepSession('', ['+ \r\n', 'mpl1 OK Logged in\r\n']);
+    const offered = caps({ list: ['IMAP4rev1', 'AUTH=PLAIN'], authMechanisms: ['PLAIN'] });
+    expect((await logIn('imap', session, 'PLAIN', password, offered)).outcome).toBe('works');
+    expect(written).toEqual([
+      'mpl1 AUTHENTICATE PLAIN\r\n',
+      `${b64(`\0${password.user}\0${password.secret}`)}\r\n`,
+    ]);
+    secretFree(
+      session.transcript.map((e) => e.text),
+      password,
+    );
+  });
+
+  it('a challenge after the whole PLAIN credential is cancelled with *, never answered with more', async () => {
+    const { session, written } = lockstepSession('', ['334 \r\n', '501 5.7.0 Authentication aborted\r\n']);
+    const answer = await logIn('smtp', session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }));
+    expect(written[1]).toBe('*\r\n');
+    expect(answer.outcome).toBe('rejected');
   });
 
   it('picks the mechanism as a mail client does', () => {
@@ -499,5 +520,53 @@ describe.skipIf(!python)('the prompt on a terminal', () => {
     const report = JSON.parse(run.stdout) as { hosts: { ports: { login?: { outcome: string } }[] }[] };
     expect(report.hosts[0]?.ports[0]?.login?.outcome).toBe('works');
     secretFree([run.stdout, run.terminal], { user: 'alice@example.test', secret: typed, kind: 'password' });
+  });
+});
+
+describe('the login connection checks TLS itself', () => {
+  const port = (tcp: number): PortResult => ({
+    port: tcp,
+    service: 'submissions',
+    protocol: 'smtp',
+    expectedTls: 'implicit',
+    address: '127.0.0.1',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    startedAt: new Date().toISOString(),
+    timings: { total: 1 },
+    transcript: [],
+  });
+  const limits = { ...defaultLimits, connectMs: 2000, tlsMs: 2000, greetingMs: 2000, replyMs: 2000 };
+
+  it('sends nothing over TLS whose chain or name does not verify, whatever the probe saw', async () => {
+    const server = await tlsSubmission();
+    const untrusted = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(), limits },
+    );
+    expect(untrusted).toMatchObject({
+      outcome: 'not-tried',
+      why: expect.stringMatching(/^no verified TLS: the chain did not verify/),
+    });
+    const ca = tlsFile('ca.pem');
+    const misnamed = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'mail.other.test', trust: trustFrom(ca), limits },
+    );
+    expect(misnamed).toMatchObject({
+      outcome: 'not-tried',
+      why: 'no verified TLS: the certificate does not name mail.other.test',
+    });
+    expect(server.auth()).toEqual([]);
+    const verified = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(ca), limits },
+    );
+    expect(verified).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
+    expect(server.auth()).toEqual([`\u0000${password.user}\u0000${password.secret}`]);
   });
 });

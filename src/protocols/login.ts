@@ -97,6 +97,12 @@ export interface LoginAnswer {
   reply: string;
 }
 
+/**
+ * The answer to a challenge after the whole credential was sent: OAUTHBEARER's dummy response %x01 (RFC 7628
+ * §3.2.3), XOAUTH2's empty line, else `*`, which cancels the exchange (RFC 4954 §4, RFC 9051 §6.2.2, RFC 5034 §4).
+ */
+const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH2' ? '' : '*');
+
 const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
 
 /** SMTP AUTH (RFC 4954) with `way`; the session is inside verified TLS, after EHLO. */
@@ -127,9 +133,10 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
         shown: `AUTH ${way} ${hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length)}`,
       });
       reply = await read();
-      // A bearer refusal comes as a 334 error challenge; the client answers it to end the exchange (RFC 7628 §3.2.3).
+      // A bearer refusal comes as a 334 error challenge; the client answers it to end the exchange (RFC 7628
+      // §3.2.3). A 334 after PLAIN's initial response asks for more than there is: the exchange is cancelled.
       if (reply.code === 334) {
-        session.send(way === 'OAUTHBEARER' ? 'AQ==' : '');
+        session.send(endOf(way));
         reply = await read();
       }
     }
@@ -206,7 +213,7 @@ async function imapLogin(
       reply = await imapReply(session, tag);
       if (reply.startsWith('+')) {
         // A bearer refusal as an error challenge: the client's answer ends the exchange (RFC 7628 §3.2.3).
-        session.send(way === 'OAUTHBEARER' ? 'AQ==' : '');
+        session.send(endOf(way));
         reply = await imapReply(session, tag);
       }
     }
@@ -252,7 +259,7 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
       });
       reply = await read();
       if (/^\+(?: |$)/.test(reply)) {
-        session.send(way === 'OAUTHBEARER' ? 'AQ==' : '');
+        session.send(endOf(way));
         reply = await read();
       }
     }
