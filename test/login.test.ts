@@ -569,4 +569,18 @@ describe('the login connection checks TLS itself', () => {
     expect(verified).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
     expect(server.auth()).toEqual([`\u0000${password.user}\u0000${password.secret}`]);
   });
+
+  it("the login's transcript is held to the port's caps, adding to what they left out before", async () => {
+    const server = await tlsSubmission();
+    const capped = { ...port(server.port), transcriptOmitted: { entries: 3, chars: 40 } };
+    const small = { ...limits, transcriptEntries: 4 };
+    const facts = await tryLogin(
+      capped,
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(tlsFile('ca.pem')), limits: small },
+    );
+    expect(facts.outcome).toBe('works');
+    expect(capped.transcript).toHaveLength(4);
+    expect(capped.transcriptOmitted.entries).toBeGreaterThan(3);
+  });
 });

@@ -13,6 +13,7 @@ import { addressLiteral, smtp } from '../protocols/smtp.js';
 import { readTlsFacts } from '../tls/facts.js';
 import type { Trust } from '../tls/trust.js';
 import type { Capabilities, LoginFacts, PortResult, Protocol, TranscriptEntry } from '../types/index.js';
+import { capTranscript } from './port.js';
 
 export type { Credential } from '../protocols/login.js';
 
@@ -156,16 +157,27 @@ export async function tryLogin(
   } finally {
     if (session) {
       session.close();
-      appendTranscript(port, session.transcript, scrub);
+      appendTranscript(port, session.transcript, scrub, target.limits);
     }
   }
 }
 
-function appendTranscript(port: PortResult, entries: TranscriptEntry[], scrub: (text: string) => string) {
+function appendTranscript(
+  port: PortResult,
+  entries: TranscriptEntry[],
+  scrub: (text: string) => string,
+  limits: Limits,
+) {
   const base = port.timings.total ?? 0;
   port.transcript.push({ at: base, dir: '-', text: 'login check: a connection of its own', tls: false });
   for (const entry of entries)
     port.transcript.push({ ...entry, at: base + entry.at, text: scrub(entry.text) });
+  // The same caps as the probe's own transcript; what they left out before is added to, not forgotten.
+  const before = port.transcriptOmitted;
+  capTranscript(port, limits);
+  const now = port.transcriptOmitted;
+  if (before && now && now !== before)
+    port.transcriptOmitted = { entries: before.entries + now.entries, chars: before.chars + now.chars };
 }
 
 /**
