@@ -24,6 +24,7 @@ export {
 export { checkEgress, defaultControlPort, defaultEgressHosts } from './modes/egress.js';
 export { type MonitorOptions, type MonitorResult, monitor } from './modes/monitor.js';
 export { buildPublication } from './modes/publish.js';
+export { type RoundTripOptions, runRoundTrip } from './modes/roundtrip.js';
 export { createProbeServer, type ProbeServer, type ServeOptions } from './modes/serve.js';
 export { Dns, type DnsOptions, parseDnsServer } from './net/dns.js';
 export { type CheckName, checkNames } from './probe/check-names.js';

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { expectedService } from '../expect/parse.js';
 import { defaultLimits, echo, limitsFromTimeout } from '../limits.js';
+import { loginChoice, loginOptions } from './login-options.js';
 import {
   checkEhloName,
   checkHost,
@@ -38,7 +39,7 @@ export function builder(yargs: Argv) {
 /** The probe's options, for the command and for the command line that names no command (cli/run.ts). */
 export function options<T>(yargs: Argv<T>) {
   return networkOptions(
-    reportBuilder(yargs)
+    reportBuilder(loginOptions(yargs))
       .option('ports', {
         type: 'string',
         describe: 'only these reference ports or services, comma-separated (e.g. 587,993 or submission)',
@@ -162,6 +163,12 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const { family, dnsServer } = networkChoices(args);
   const expectations = parseExpectations(list(args.expect), args['expect-file']);
   const web = webChoices(args);
+  const login = loginChoice(args as unknown as Record<string, unknown>);
+  if (login && discovering) throw new UsageError('--login applies to one host, not to discovery');
+  if (expectations?.some((e) => e.login) && !login)
+    throw new UsageError("the expectation 'login' needs --login USER (and the secret's source)");
+  if (expectations?.some((e) => e.maxDeliveryS !== undefined) && !login?.roundTrip)
+    throw new UsageError("the expectation 'delivery<=S' needs --login USER and --round-trip");
   const showCerts = args['show-certs'] === true;
   if (showCerts && report.format !== 'human')
     throw new UsageError(`--show-certs and --format ${report.format} both say what goes to stdout`);
@@ -189,6 +196,16 @@ export async function handler(args: ProbeArgs): Promise<void> {
     ...(dnsServer ? { dnsServer } : {}),
     ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
     ...(showCerts ? { keepCertificates: true } : {}),
+    ...(login
+      ? {
+          login: {
+            credential: login.credential,
+            eachPort: login.eachPort,
+            ...(login.maxAttempts ? { maxAttempts: login.maxAttempts } : {}),
+          },
+          ...(login.roundTrip ? { roundTrip: login.roundTrip } : {}),
+        }
+      : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');

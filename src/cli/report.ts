@@ -16,10 +16,13 @@ import {
   probeDomain,
   probeHost,
   ResolveError,
+  type RoundTripOptions,
   renderPlugin,
   renderPublication,
   renderReport,
+  runRoundTrip,
   type Severity,
+  trustFrom,
 } from '../index.js';
 import { renderChainsPem } from '../render/pem.js';
 import { exitCodes, failPlugin } from './exit.js';
@@ -130,16 +133,19 @@ async function finish(
 /** The CLI's one job for a single host, shared by the default command and demo. Uses only the public API. */
 export async function probeAndReport(
   host: string,
-  probe: ProbeOptions,
+  probe: ProbeOptions & { roundTrip?: Omit<RoundTripOptions, 'credential' | 'trust'> | undefined },
   report: ReportOptions,
   exitOnFailure = true,
 ): Promise<void> {
   const stop = interruption();
   let spin: Progress | undefined;
   let result: HostResult;
+  // The round trip connects again: the roots are resolved once for the probe and for it.
+  const trust = probe.roundTrip ? (probe.trust ?? trustFrom(probe.ca)) : probe.trust;
   try {
     result = await probeHost(host, {
       ...probe,
+      ...(trust ? { trust } : {}),
       signal: probe.signal ? AbortSignal.any([probe.signal, stop.signal]) : stop.signal,
       // The spinner counts what is really probed: the ports times the addresses resolved.
       onResolved: (addresses) => {
@@ -150,6 +156,19 @@ export async function probeAndReport(
     });
   } finally {
     spin?.stop();
+  }
+  try {
+    // The round trip (--round-trip) after the login check: submit, then watch the mailbox.
+    if (probe.roundTrip && probe.login && !stop.interrupted())
+      result.roundTrip = await runRoundTrip(result, {
+        ...probe.roundTrip,
+        credential: probe.login.credential,
+        trust: trust ?? trustFrom(probe.ca),
+        limits: probe.limits,
+        ehloName: probe.ehloName,
+        signal: stop.signal,
+      });
+  } finally {
     stop.release();
   }
   await finish([result], report, exitOnFailure, undefined, stop.interrupted());

@@ -40,6 +40,11 @@ export function builder(yargs: Argv) {
       type: 'string',
       describe: 'on SIGTERM or SIGINT, ms the running probes may take before they are aborted (default 5000)',
     })
+    .option('login-module', {
+      type: 'boolean',
+      describe:
+        'add the module "login": log in with MAILPROBE_LOGIN_USER and MAILPROBE_LOGIN_PASSWORD (or _TOKEN) from this process\'s environment',
+    })
     .options(probeBasicOptions)
     .example('$0 serve --allow 192.0.2.0/24', 'probe only hosts in 192.0.2.0/24')
     .example(
@@ -61,6 +66,23 @@ interface Args {
   timeout?: string | undefined;
   ca?: string | undefined;
   'dns-server'?: string | undefined;
+  'login-module'?: boolean | undefined;
+}
+
+/** The login module's credential: only from serve's own environment, never from a request or the command line. */
+function loginFromEnvironment(): { user: string; secret: string; kind: 'password' | 'token' } {
+  const user = process.env.MAILPROBE_LOGIN_USER;
+  const password = process.env.MAILPROBE_LOGIN_PASSWORD;
+  const token = process.env.MAILPROBE_LOGIN_TOKEN;
+  if (!user) throw new UsageError('--login-module needs MAILPROBE_LOGIN_USER in the environment');
+  if ((password ? 1 : 0) + (token ? 1 : 0) !== 1)
+    throw new UsageError(
+      '--login-module needs exactly one of MAILPROBE_LOGIN_PASSWORD and MAILPROBE_LOGIN_TOKEN in the environment',
+    );
+  const secret = password ?? token ?? '';
+  if (/[\r\n\u0000]/.test(secret) || /[\u0000-\u001f\u007f]/.test(user))
+    throw new UsageError('--login-module: the user or the secret holds a control character');
+  return { user, secret, kind: password ? 'password' : 'token' };
 }
 
 export async function handler(args: Args): Promise<void> {
@@ -81,6 +103,7 @@ export async function handler(args: Args): Promise<void> {
       throw new UsageError(`--host-name: '${echo(name, 80)}' is not a host name`);
   const grace = positiveInteger(args.grace, '--grace', 600_000) ?? 5000;
   const basics = probeBasics(args);
+  const login = args['login-module'] ? { credential: loginFromEnvironment() } : undefined;
   const { canonicalAddress, createProbeServer, parseCidr } = await import('./engine.js');
   for (const cidr of allow) parseCidr(cidr);
   // Only a loopback listener is out of other machines' reach: anything else must say what it may probe.
@@ -97,6 +120,7 @@ export async function handler(args: Args): Promise<void> {
     allow,
     hostNames,
     ...basics,
+    ...(login ? { login } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

@@ -41,6 +41,10 @@ export interface PortExpectation {
   greeting?: string;
   /** The whole port probe takes at most this many ms. */
   maxLatencyMs?: number;
+  /** With --login: the login works on this port (or on the port that shares its account, tried instead). */
+  login?: boolean;
+  /** With --round-trip: the test message arrives within this many seconds. */
+  maxDeliveryS?: number;
 }
 
 const states = ['open', 'closed', 'refused', 'filtered'] as const;
@@ -56,6 +60,8 @@ const keys = [
   'authAfterTls',
   'greeting',
   'maxLatencyMs',
+  'login',
+  'maxDeliveryS',
 ];
 
 function portNumber(text: string, where: string): number {
@@ -71,7 +77,7 @@ function defaultService(port: number): Service | undefined {
 
 /**
  * `--expect PORT=WORD[,WORD...]`. Words: works, fails, open, closed, refused, filtered, tls (or implicit),
- * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME.
+ * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME; with --login: login, delivery<=S.
  */
 export function parseExpectFlag(text: string): PortExpectation {
   const where = `--expect ${echo(text)}`;
@@ -87,7 +93,7 @@ export function parseExpectFlag(text: string): PortExpectation {
     expectation[key] = value;
   };
   for (const word of (match[2] ?? '').split(',').map((w) => w.trim().toLowerCase())) {
-    const number = /^(cert-days>=|latency<=)(\d+)$/.exec(word);
+    const number = /^(cert-days>=|latency<=|delivery<=)(\d+)s?$/.exec(word);
     if (word === 'works' || word === 'fails') set('works', word === 'works', word);
     else if ((states as readonly string[]).includes(word)) set('state', word as State, word);
     else if (word === 'tls' || word === 'implicit') set('tls', 'implicit', word);
@@ -95,11 +101,13 @@ export function parseExpectFlag(text: string): PortExpectation {
     else if (word === 'safe' || word === 'unsafe') set('safe', word === 'safe', word);
     else if (number?.[1] === 'cert-days>=') set('certDaysAtLeast', Number(number[2]), word);
     else if (number?.[1] === 'latency<=') set('maxLatencyMs', Number(number[2]), word);
+    else if (number?.[1] === 'delivery<=') set('maxDeliveryS', Number(number[2]), word);
+    else if (word === 'login') set('login', true, word);
     else if (word.startsWith('service=') && isService(word.slice(8)))
       set('service', word.slice(8) as Service, word);
     else {
       throw new UsageError(
-        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
+        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, login, delivery<=S)`,
       );
     }
   }
@@ -175,7 +183,7 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
             `${at}: expected a service name (smtp, submissions, submission, imap, imaps, pop3, pop3s)`,
           );
         expectation.service = value;
-      } else if (key === 'works' || key === 'safe') {
+      } else if (key === 'works' || key === 'safe' || key === 'login') {
         if (typeof value !== 'boolean') throw new UsageError(`${at}: expected true or false`);
         expectation[key] = value;
       } else if (key === 'state') {
@@ -186,10 +194,10 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
         if (!(tlsModes as readonly unknown[]).includes(value))
           throw new UsageError(`${at}: expected one of ${tlsModes.join(', ')}`);
         expectation.tls = value as Mode;
-      } else if (key === 'certDaysAtLeast' || key === 'maxLatencyMs') {
+      } else if (key === 'certDaysAtLeast' || key === 'maxLatencyMs' || key === 'maxDeliveryS') {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
           throw new UsageError(
-            `${at}: expected a whole number of ${key === 'certDaysAtLeast' ? 'days' : 'ms'}`,
+            `${at}: expected a whole number of ${key === 'certDaysAtLeast' ? 'days' : key === 'maxDeliveryS' ? 'seconds' : 'ms'}`,
           );
         expectation[key] = value;
       } else if (key === 'authBeforeTls' || key === 'authAfterTls') {

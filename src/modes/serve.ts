@@ -17,6 +17,7 @@ import { monotonicMs } from '../net/clock.js';
 import { Dns } from '../net/dns.js';
 import { isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { defaultPorts, type PortSpec, probeHost } from '../probe/host.js';
+import type { LoginOptions } from '../probe/login.js';
 import { referenceTable } from '../reference/table.js';
 import { renderOpenMetrics } from '../render/openmetrics.js';
 import type { Severity } from '../rules/finding.js';
@@ -50,7 +51,17 @@ export interface ServeOptions {
   failOn?: Severity;
   /** The one DNS server to ask, instead of the system resolver. */
   dnsServer?: string;
+  /**
+   * The `login` module (probe/login.ts), only when given: the credential from serve's own environment. Lockout-
+   * safe across scrapes: at most one login run per target a minute, and none for an hour after a refusal.
+   */
+  login?: LoginOptions;
 }
+
+/** Least ms between two login runs on one target, whatever --min-interval says. */
+export const loginIntervalMs = 60_000;
+/** After a refusal (rejected, locked, app password), no login on the target for this long. */
+export const loginPauseMs = 3_600_000;
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
 export interface ProbeServer extends http.Server {
@@ -368,6 +379,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     response.end(body);
   };
 
+  // The login module's memory, per target: when it last ran, and until when a refusal holds it back.
+  const loginLast = new Map<string, number>();
+  const loginPausedUntil = new Map<string, number>();
   const probe = async (
     query: URLSearchParams,
     request: http.IncomingMessage,
@@ -385,12 +399,25 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     const named = normalizeHostName(target);
     if (!named || (!isIP(named.name) && !isHostName(named.name)))
       return refuse(400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
-    const ports = Object.hasOwn(modules, module) ? modules[module] : undefined;
+    const loginModule = module === 'login' && options.login !== undefined;
+    const ports = loginModule ? defaultPorts : Object.hasOwn(modules, module) ? modules[module] : undefined;
     if (!ports)
       return refuse(
         400,
-        `module: '${module.slice(0, 50)}' is not one of ${Object.keys(modules).join(', ')}\n`,
+        `module: '${module.slice(0, 50)}' is not one of ${[...Object.keys(modules), ...(options.login ? ['login'] : [])].join(', ')}\n`,
       );
+    if (loginModule) {
+      const paused = loginPausedUntil.get(named.name);
+      if (paused !== undefined && paused > Date.now())
+        return refuse(
+          429,
+          `${named.name}: a login was refused there; no login for ${Math.ceil((paused - Date.now()) / 60_000)} more minutes (lockout safety)\n`,
+        );
+      const last = loginLast.get(named.name);
+      if (last !== undefined && Date.now() - last < loginIntervalMs)
+        return refuse(429, `${named.name}: one login run a minute at most (lockout safety)\n`);
+      loginLast.set(named.name, Date.now());
+    }
     const budgetMs = requestBudgetMs(request.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs);
     if (budgetMs === undefined)
       return refuse(400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
@@ -432,7 +459,13 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         addresses,
         afterConnect: refuseConnection,
         signal: controller.signal,
+        ...(loginModule && options.login ? { login: options.login } : {}),
       });
+      if (
+        loginModule &&
+        result.ports.some((p) => ['rejected', 'locked', 'app-password'].includes(p.login?.outcome ?? ''))
+      )
+        loginPausedUntil.set(named.name, Date.now() + loginPauseMs);
       const judged = judge([result], { failOn: options.failOn ?? 'high' });
       if (kind === 'html') await page(response, 200, form, judged);
       else answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);

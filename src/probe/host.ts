@@ -13,6 +13,7 @@ import { type Trust, trustFrom } from '../tls/trust.js';
 import type { HostResult, PortResult } from '../types/index.js';
 import type { CheckName } from './checks.js';
 import { FastFiltered } from './fast-filtered.js';
+import { type LoginOptions, runLogins } from './login.js';
 import { type PortTarget, probePort } from './port.js';
 
 /** Progress events, for spinners and logs. */
@@ -67,6 +68,8 @@ export interface ProbeOptions extends ProgressEvents {
    * Must call `probe(target)` or return a result of its own for the same target.
    */
   probePort?: (target: PortTarget, probe: typeof probePort) => Promise<PortResult>;
+  /** The opt-in login check (probe/login.ts): run after the ports, lockout-safe, only inside verified TLS. */
+  login?: LoginOptions;
 }
 
 /** Resolves a host to its addresses (A and AAAA), or takes an IP literal as is; keeps the asked family. */
@@ -175,6 +178,15 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
     }
   }
   const results = await Promise.all(jobs).finally(() => fast?.close());
+  if (options.login) {
+    await runLogins(results, options.login, {
+      servername,
+      trust,
+      limits,
+      ehloName: options.ehloName,
+      signal: options.signal,
+    });
+  }
   const notes = [...named.notes];
   for (const family of [4, 6] as const) {
     const unrouted = [

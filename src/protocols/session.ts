@@ -175,11 +175,15 @@ export class Session {
    * recorded as unsolicited, and can never be read as this command's reply. IMAP servers may send untagged
    * responses at any time (RFC 9051 §7), so those are allowed there (`untaggedAllowed`).
    */
-  send(line: string, options: { untaggedAllowed?: boolean; keepPending?: boolean } = {}): void {
+  send(
+    line: string,
+    options: { untaggedAllowed?: boolean; keepPending?: boolean; shown?: string } = {},
+  ): void {
     if (!this.socket) throw new Error('send before connect');
     // keepPending: a nudge to a silent server, whose waiting bytes are an unfinished greeting, not extra.
     if (!options.keepPending) this.takeUnsolicited(options.untaggedAllowed === true);
-    this.transcript.push({ at: this.elapsed(), dir: 'C', text: line, tls: this.tlsActive });
+    // shown: what the transcript records instead of a line that carries a secret (the login check).
+    this.transcript.push({ at: this.elapsed(), dir: 'C', text: options.shown ?? line, tls: this.tlsActive });
     this.socket.write(`${line}\r\n`);
   }
 

@@ -57,6 +57,10 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
     "The leaf certificate's notAfter (Unix time).",
   );
   const findings = family('mailprobe_port_findings', 'Findings on the port, by severity.');
+  const login = family(
+    'mailprobe_port_login',
+    'The login module: 1 for what the login attempt on the port showed (works, rejected, locked, not-tried, ...).',
+  );
   const duration = family('mailprobe_probe_duration_seconds', 'How long probing the target took.');
   const success = family(
     'probe_success',
@@ -88,6 +92,8 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
         notAfter.samples.push(
           `mailprobe_certificate_not_after_seconds${labels(base)} ${Date.parse(certificate.validTo) / 1000}`,
         );
+      if (port.login)
+        login.samples.push(`mailprobe_port_login${labels({ ...base, outcome: port.login.outcome })} 1`);
       for (const severity of severities) {
         const count = host.findings.filter(
           (f) => f.port === port.port && f.address === port.address && f.severity === severity,

@@ -69,7 +69,12 @@ const unsafeFrom: Severity = 'medium';
 function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
   const works = port.status === 'open';
   const own = findings.filter((finding) => finding.port === port.port && finding.address === port.address);
-  const serious = own.some((finding) => severityRank(finding.severity) >= severityRank(unsafeFrom));
+  // A login or round-trip finding is about the account and the delivery, not the port's safety.
+  const serious = own.some(
+    (finding) =>
+      severityRank(finding.severity) >= severityRank(unsafeFrom) &&
+      !/^(?:login|round-trip)-/.test(finding.id),
+  );
   const encrypted =
     port.tls !== undefined && (port.expectedTls === 'implicit' || port.starttls?.upgraded === true);
   const days = wholeDaysLeft(port);

@@ -44,8 +44,30 @@ function offered(port: PortVerdict, afterTls: boolean): string[] {
     : offeredThere;
 }
 
+/** What --login saw on the port, in a few words, and whether the account works there. */
+function loginSeen(
+  port: PortVerdict,
+  host: HostVerdict,
+): { works: boolean; observed: string; evidence: string[] } {
+  const login = port.login;
+  if (!login) return { works: false, observed: 'no login check (give --login)', evidence: [] };
+  const evidence = [login.reply ?? login.why ?? ''].filter(Boolean);
+  if (login.outcome === 'works')
+    return { works: true, observed: `works (${login.mechanism ?? ''})`, evidence };
+  // The account was proved on the port that shares its backend (143 with 993): the same account works.
+  const sibling = /^the same account was tried on port (\d+)/.exec(login.why ?? '')?.[1];
+  const other = host.ports.find((p) => String(p.port) === sibling && p.address === port.address);
+  if (other?.login?.outcome === 'works')
+    return {
+      works: true,
+      observed: `works on port ${sibling}, which shares the account (--login-each-port tries this one too)`,
+      evidence,
+    };
+  return { works: false, observed: login.outcome, evidence };
+}
+
 /** Checks one port's verdict against its expectation: one result per expectation field. */
-function checkPort(port: PortVerdict, expectation: PortExpectation): ExpectationResult[] {
+function checkPort(port: PortVerdict, expectation: PortExpectation, host: HostVerdict): ExpectationResult[] {
   const results: ExpectationResult[] = [];
   const status = `status ${port.status}${port.statusDetail ? `: ${port.statusDetail}` : ''}`;
   const add = (label: string, passed: boolean, observed: string, evidence: string[] = [status]) =>
@@ -130,6 +152,32 @@ function checkPort(port: PortVerdict, expectation: PortExpectation): Expectation
       [`timings: ${JSON.stringify(port.timings)}`],
     );
   }
+  if (expectation.login) {
+    const seen = loginSeen(port, host);
+    add('login', seen.works, seen.observed, seen.evidence);
+  }
+  if (expectation.maxDeliveryS !== undefined) {
+    const trip = host.roundTrip;
+    const arrived = trip?.arrivedAfterS;
+    add(
+      `delivery<=${expectation.maxDeliveryS}s`,
+      arrived !== undefined && arrived <= expectation.maxDeliveryS,
+      !trip
+        ? 'no round trip (give --round-trip)'
+        : arrived !== undefined
+          ? `arrived after ${arrived} s`
+          : trip.failedStep
+            ? `the ${trip.failedStep} step failed`
+            : `accepted but not arrived in ${trip.waitedS} s`,
+      trip
+        ? [
+            `token ${trip.token}`,
+            ...(trip.queueId ? [`queue id ${trip.queueId}`] : []),
+            ...(trip.why ? [trip.why] : []),
+          ]
+        : [],
+    );
+  }
   return results;
 }
 
@@ -151,7 +199,7 @@ export function checkExpectations(
         evidence: [],
       });
     }
-    for (const port of ports) results.push(...checkPort(port, expectation));
+    for (const port of ports) results.push(...checkPort(port, expectation, verdict));
   }
   return results;
 }

@@ -6,6 +6,7 @@ import { addressRules } from './addresses.js';
 import { authenticationRules } from './authentication.js';
 import { certificateRules } from './certificate.js';
 import { connectivityRules } from './connectivity.js';
+import { loginRules } from './login.js';
 import { optInRules } from './opt-in.js';
 import type { Rule } from './rule.js';
 import { startTlsRules } from './starttls.js';
@@ -20,4 +21,5 @@ export const rules: readonly Rule[] = [
   ...certificateRules,
   ...addressRules,
   ...optInRules,
+  ...loginRules,
 ];

@@ -1,4 +1,6 @@
 /** A port as observed: its status, transcript, greeting, capabilities, STARTTLS, checks, timings. */
+
+import type { LoginFacts, RoundTripFacts } from './login.js';
 import type { TlsFacts } from './tls.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
@@ -181,6 +183,8 @@ export interface PortResult {
   unsolicited?: string[];
   /** Results of the opt-in checks that were asked for and apply to this port. */
   checks?: CheckResults;
+  /** The opt-in login check on this port (--login), when it was asked for. */
+  login?: LoginFacts;
   /** ISO 8601 time the probe of this port began (certificate days are counted from it). */
   startedAt: string;
   /** ms per phase, and the port's total (opt-in checks included). */
@@ -209,6 +213,8 @@ export interface HostResult {
   durationMs: number;
   /** One result per port and address probed. */
   ports: PortResult[];
+  /** The opt-in round trip (--round-trip): one message submitted, then looked for in the mailbox. */
+  roundTrip?: RoundTripFacts;
 }
 
 // Results of the opt-in checks (src/checks.ts).

@@ -1,0 +1,203 @@
+/**
+ * The round trip (--round-trip): after the login check, submit one small message on a submission port where
+ * the login works, then watch the mailbox over IMAP for it by its unique token, and delete it unless --keep.
+ * Each step that fails is named (submit, search, delete); every text kept is scrubbed of the secret.
+ */
+import { randomBytes } from 'node:crypto';
+import { defaultLimits, type Limits } from '../limits.js';
+import { monotonicMs } from '../net/clock.js';
+import { verifiedSession } from '../probe/login.js';
+import { type Credential, logIn, loginWays, scrubber } from '../protocols/login.js';
+import {
+  imapCommand,
+  imapDelete,
+  imapFind,
+  pop3Command,
+  pop3Find,
+  submitMessage,
+  testMessage,
+} from '../protocols/mailbox.js';
+import type { Session } from '../protocols/session.js';
+import type { Trust } from '../tls/trust.js';
+import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';
+
+export interface RoundTripOptions {
+  credential: Credential;
+  /** Default: the login if it is an address, else login@servername. */
+  recipient?: string | undefined;
+  /** Seconds to watch the mailbox (default 60). */
+  waitS?: number;
+  /** Leave the message in the mailbox. */
+  keep?: boolean;
+  /** The roots trusted (--ca's with the bundled ones), resolved once by the caller. */
+  trust: Trust;
+  limits?: Partial<Limits> | undefined;
+  ehloName?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** How often the mailbox is searched (ms, default 1000). */
+  pollMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+const worksOn = (ports: PortResult[], match: (p: PortResult) => boolean) =>
+  ports.filter((p) => match(p) && p.login?.outcome === 'works').sort((a, b) => a.port - b.port)[0];
+
+/** A session logged in on `port` over verified TLS, or why not. */
+async function loggedIn(
+  port: PortResult,
+  options: RoundTripOptions,
+  target: Parameters<typeof verifiedSession>[1],
+) {
+  const verified = await verifiedSession(port, target);
+  if ('why' in verified) return { session: verified.session, why: verified.why };
+  const way = loginWays(port.protocol, verified.caps, options.credential.kind)[0];
+  if (!way) return { session: verified.session, why: 'no login mechanism offered' };
+  const answer = await logIn(port.protocol, verified.session, way, options.credential, verified.caps);
+  if (answer.outcome !== 'works')
+    return { session: verified.session, why: `login ${answer.outcome}: ${answer.reply}` };
+  return { session: verified.session, caps: verified.caps };
+}
+
+/** Runs the round trip on a probed host whose ports carry login results; never throws for what a server does. */
+export async function runRoundTrip(host: HostResult, options: RoundTripOptions): Promise<RoundTripFacts> {
+  const scrub = scrubber(options.credential);
+  const user = options.credential.user;
+  const recipient = options.recipient ?? (user.includes('@') ? user : `${user}@${host.servername}`);
+  const from = user.includes('@') ? user : recipient;
+  const token = `mailprobe-${randomBytes(9).toString('hex')}`;
+  const waitS = options.waitS ?? 60;
+  const facts: RoundTripFacts = { token, recipient, accepted: false, waitedS: 0, deleted: false };
+  const target = {
+    servername: host.servername,
+    trust: options.trust,
+    limits: { ...defaultLimits, ...options.limits },
+    ehloName: options.ehloName,
+    signal: options.signal,
+  };
+  const submit = worksOn(host.ports, (p) => p.service === 'submission' || p.service === 'submissions');
+  if (!submit)
+    return { ...facts, failedStep: 'submit', why: 'no submission port (587, 465) where the login works' };
+  // IMAP first (one connection watches the mailbox); POP3 when no IMAP login works.
+  const mailbox =
+    worksOn(host.ports, (p) => p.protocol === 'imap') ?? worksOn(host.ports, (p) => p.protocol === 'pop3');
+  if (!mailbox)
+    return {
+      ...facts,
+      failedStep: 'search',
+      why: 'no IMAP (993, 143) or POP3 (995, 110) port where the login works',
+    };
+  facts.submittedOn = submit.port;
+  facts.searchedOn = mailbox.port;
+  const sessions: Session[] = [];
+  const fail = (step: 'submit' | 'search' | 'delete', why: string): RoundTripFacts => ({
+    ...facts,
+    failedStep: step,
+    why: scrub(why),
+  });
+  try {
+    // Submit.
+    const sending = await loggedIn(submit, options, target);
+    sessions.push(sending.session);
+    if ('why' in sending) return fail('submit', `logging in on ${submit.port}: ${sending.why}`);
+    const lines = testMessage(from, recipient, token, new Date());
+    const submitted = await submitMessage(sending.session, from, recipient, lines);
+    facts.acceptReply = scrub(submitted.reply);
+    if (!submitted.accepted) return fail('submit', `${submitted.step} refused: ${submitted.reply}`);
+    const acceptedAt = monotonicMs();
+    facts.accepted = true;
+    if (submitted.queueId) facts.queueId = submitted.queueId;
+    sending.session.send('QUIT');
+    if (mailbox.protocol === 'pop3')
+      return await searchPop3(mailbox, options, target, facts, acceptedAt, waitS, sessions);
+    // Search.
+    // The mailbox is watched for up to waitS on one connection: its deadline is the port's plus the wait.
+    const reading = await loggedIn(mailbox, options, {
+      ...target,
+      limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 },
+    });
+    sessions.push(reading.session);
+    if ('why' in reading) return fail('search', `logging in on ${mailbox.port}: ${reading.why}`);
+    const select = await imapCommand(reading.session, 'SELECT INBOX');
+    if (!select.ok) return fail('search', `SELECT INBOX refused: ${select.tagged}`);
+    let found: number[] = [];
+    for (;;) {
+      found = await imapFind(reading.session, token);
+      const waited = (monotonicMs() - acceptedAt) / 1000;
+      if (found.length > 0) {
+        facts.arrivedAfterS = Math.round(waited * 10) / 10;
+        break;
+      }
+      if (waited >= waitS || options.signal?.aborted) break;
+      await sleep(Math.min(options.pollMs ?? 1000, Math.max(1, (waitS - waited) * 1000)), options.signal);
+    }
+    facts.waitedS = Math.round(((monotonicMs() - acceptedAt) / 1000) * 10) / 10;
+    if (found.length === 0 || options.keep) return facts;
+    // Delete.
+    const uidPlus = reading.caps.list.some((atom) => atom.toUpperCase() === 'UIDPLUS');
+    facts.deleted = await imapDelete(reading.session, found, uidPlus);
+    if (!facts.deleted) return fail('delete', 'the server refused to delete the test message');
+    await imapCommand(reading.session, 'LOGOUT').catch(() => undefined);
+    return facts;
+  } catch (error) {
+    const step: 'submit' | 'search' | 'delete' = facts.accepted
+      ? facts.arrivedAfterS === undefined
+        ? 'search'
+        : 'delete'
+      : 'submit';
+    return fail(step, error instanceof Error ? error.message : String(error));
+  } finally {
+    for (const session of sessions) session.close();
+  }
+}
+
+/**
+ * POP3 shows the maildrop as it was at the login (RFC 1939 §8), so each look is a login of its own: every 5 s
+ * (pollMs × 5) until the message is there or the wait is over; found, it is deleted (DELE, then QUIT).
+ */
+async function searchPop3(
+  mailbox: PortResult,
+  options: RoundTripOptions,
+  target: Parameters<typeof verifiedSession>[1],
+  facts: RoundTripFacts,
+  acceptedAt: number,
+  waitS: number,
+  sessions: Session[],
+): Promise<RoundTripFacts> {
+  const scrub = scrubber(options.credential);
+  for (;;) {
+    const reading = await loggedIn(mailbox, options, target);
+    sessions.push(reading.session);
+    if ('why' in reading)
+      return { ...facts, failedStep: 'search', why: scrub(`logging in on ${mailbox.port}: ${reading.why}`) };
+    const found = await pop3Find(reading.session, facts.token);
+    const waited = (monotonicMs() - acceptedAt) / 1000;
+    if (found.length > 0) {
+      facts.arrivedAfterS = Math.round(waited * 10) / 10;
+      facts.waitedS = facts.arrivedAfterS;
+      if (options.keep) return facts;
+      let deleted = true;
+      for (const n of found) deleted = (await pop3Command(reading.session, `DELE ${n}`)).ok && deleted;
+      // Deletions take effect only at QUIT (the UPDATE state, RFC 1939 §6).
+      deleted = (await pop3Command(reading.session, 'QUIT')).ok && deleted;
+      facts.deleted = deleted;
+      return deleted
+        ? facts
+        : { ...facts, failedStep: 'delete', why: 'the server refused to delete the test message' };
+    }
+    await pop3Command(reading.session, 'QUIT').catch(() => undefined);
+    reading.session.close();
+    if (waited >= waitS || options.signal?.aborted) {
+      facts.waitedS = Math.round(waited * 10) / 10;
+      return facts;
+    }
+    await sleep(Math.min((options.pollMs ?? 1000) * 5, Math.max(1, (waitS - waited) * 1000)), options.signal);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The opt-in login check (--login): after the ports are probed, one attempt per account backend at most, each
+ * on a connection of its own, only inside TLS whose chain and name verified; lockout-safe (see planLogins).
+ */
+
+import type { Limits } from '../limits.js';
+import type { Dialogue } from '../protocols/dialogue.js';
+import { imap } from '../protocols/imap.js';
+import { type Credential, logIn, loginWays, offeredWays, scrubber } from '../protocols/login.js';
+import { pop3 } from '../protocols/pop3.js';
+import { Session } from '../protocols/session.js';
+import { addressLiteral, smtp } from '../protocols/smtp.js';
+import { readTlsFacts } from '../tls/facts.js';
+import type { Trust } from '../tls/trust.js';
+import type { Capabilities, LoginFacts, PortResult, Protocol, TranscriptEntry } from '../types/index.js';
+import { capTranscript } from './port.js';
+
+export type { Credential } from '../protocols/login.js';
+
+export interface LoginOptions {
+  credential: Credential;
+  /** Try every port, not one per account backend (143 and 993, 110 and 995, 587 and 465 count as one). */
+  eachPort?: boolean;
+  /** Most login attempts in the run (default 3). */
+  maxAttempts?: number;
+}
+
+export const defaultMaxLogins = 3;
+
+const dialogues: Record<Protocol, Dialogue> = { smtp, imap, pop3 };
+
+/** A verified TLS session ready for the login, or why none could be had. */
+export interface Verified {
+  session: Session;
+  caps: Capabilities;
+}
+
+/** TLS versions a mail client sends a credential over (RFC 8996: not 1.0 or 1.1). */
+const modernTls = new Set(['TLSv1.2', 'TLSv1.3']);
+
+/**
+ * Connects to `port` and reaches TLS (implicit, or STARTTLS/STLS), then checks the chain and the name against
+ * the trusted roots (with --ca's). Returns the session with capabilities re-read inside TLS, or why not.
+ */
+export async function verifiedSession(
+  port: PortResult,
+  target: {
+    servername: string;
+    trust: Trust;
+    limits: Limits;
+    ehloName?: string | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<Verified | { why: string; session: Session }> {
+  const dialogue = dialogues[port.protocol];
+  const session = new Session(target.limits, target.signal);
+  const tlsOptions = { servername: target.servername, trust: target.trust };
+  const ehlo = () => ({ ehloName: target.ehloName ?? addressLiteral(session.localAddress) });
+  let socket: Awaited<ReturnType<Session['handshake']>>;
+  if (port.expectedTls === 'implicit') {
+    const raw = await session.connectRaw(port.address, port.port);
+    socket = await session.handshake(raw, tlsOptions);
+  } else {
+    await session.connect(port.address, port.port);
+    const greeting = await dialogue.greeting(session);
+    if (greeting.kind !== 'ok') return { why: `the greeting refused service`, session };
+    const caps = await dialogue.capabilities(session, ehlo());
+    if (!caps.starttls)
+      return { why: `no verified TLS: ${dialogue.startTlsCommand} is not offered`, session };
+    const reply = await dialogue.startTls(session);
+    if (!reply.accepted) return { why: `no verified TLS: ${dialogue.startTlsCommand} was refused`, session };
+    socket = (await session.upgrade(tlsOptions)).socket;
+  }
+  const facts = readTlsFacts(socket, target.servername, { trust: target.trust });
+  if (!facts.trusted)
+    return { why: `no verified TLS: the chain did not verify (${facts.trustError ?? 'untrusted'})`, session };
+  if (!facts.nameMatches)
+    return { why: `no verified TLS: the certificate does not name ${target.servername}`, session };
+  if (!modernTls.has(facts.protocol))
+    return { why: `no verified TLS: ${facts.protocol} is below TLS 1.2`, session };
+  if (port.expectedTls === 'implicit') {
+    const greeting = await dialogue.greeting(session);
+    if (greeting.kind !== 'ok') return { why: 'the greeting refused service', session };
+  }
+  return { session, caps: await dialogue.capabilities(session, ehlo()) };
+}
+
+/** Why the probe's own TLS session on the port rules out a login, or undefined when it verified. */
+function unverified(port: PortResult): string | undefined {
+  const tls = port.tls;
+  if (!tls) return 'the probe reached no TLS on this port';
+  if (!tls.trusted) return `the chain did not verify (${tls.trustError ?? 'untrusted'})`;
+  if (!tls.nameMatches) return `the certificate does not name ${tls.checkedName}`;
+  if (!modernTls.has(tls.protocol)) return `${tls.protocol} is below TLS 1.2`;
+  return undefined;
+}
+
+/** The account backend a port's login goes to: 143/993, 110/995 and 587/465 share one each. */
+function backend(port: PortResult): string {
+  return port.protocol === 'smtp' ? 'submission' : port.protocol;
+}
+
+/** Implicit TLS first (a client's first pick since RFC 8314 §3.3), then the lower port number. */
+function preference(a: PortResult, b: PortResult): number {
+  const rank = (p: PortResult) => (p.expectedTls === 'implicit' ? 0 : 1);
+  // A stable sort: addresses keep the order they were probed in.
+  return rank(a) - rank(b) || a.port - b.port;
+}
+
+/**
+ * One login attempt on `port`: a verified TLS session, the way a mail client would pick, the credential once.
+ * The exchange's transcript (secret-free: placeholders, then scrubbed) is appended to the port's transcript.
+ */
+export async function tryLogin(
+  port: PortResult,
+  options: LoginOptions,
+  target: Parameters<typeof verifiedSession>[1],
+): Promise<LoginFacts> {
+  const c = options.credential;
+  const scrub = scrubber(c);
+  const secret = c.kind;
+  let session: Session | undefined;
+  try {
+    const verified = await verifiedSession(port, target);
+    session = verified.session;
+    if ('why' in verified) return { outcome: 'not-tried', why: verified.why, secret };
+    const protocol = port.protocol;
+    const offered = offeredWays(protocol, verified.caps);
+    const way = loginWays(protocol, verified.caps, c.kind)[0];
+    if (!way)
+      return {
+        outcome: 'not-offered',
+        offered,
+        why:
+          c.kind === 'token'
+            ? 'neither OAUTHBEARER nor XOAUTH2 is offered over TLS'
+            : 'no password mechanism (PLAIN, LOGIN, the protocol’s own) is offered over TLS',
+        secret,
+      };
+    const answer = await logIn(protocol, session, way, c, verified.caps);
+    try {
+      if (answer.outcome === 'works' || answer.outcome === 'rejected')
+        await dialogues[protocol].quit(session);
+    } catch {
+      // the answer is in; a server that lingers after it changes nothing
+    }
+    return {
+      outcome: answer.outcome,
+      mechanism: answer.mechanism,
+      offered,
+      reply: scrub(answer.reply),
+      secret,
+    };
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    return { outcome: 'error', why: scrub(text), secret };
+  } finally {
+    if (session) {
+      session.close();
+      appendTranscript(port, session.transcript, scrub, target.limits);
+    }
+  }
+}
+
+function appendTranscript(
+  port: PortResult,
+  entries: TranscriptEntry[],
+  scrub: (text: string) => string,
+  limits: Limits,
+) {
+  const base = port.timings.total ?? 0;
+  port.transcript.push({ at: base, dir: '-', text: 'login check: a connection of its own', tls: false });
+  for (const entry of entries)
+    port.transcript.push({ ...entry, at: base + entry.at, text: scrub(entry.text) });
+  // The same caps as the probe's own transcript; what they left out before is added to, not forgotten.
+  const before = port.transcriptOmitted;
+  capTranscript(port, limits);
+  const now = port.transcriptOmitted;
+  if (before && now && now !== before)
+    port.transcriptOmitted = { entries: before.entries + now.entries, chars: before.chars + now.chars };
+}
+
+/**
+ * Runs the login check on the probed ports, in place (`port.login`). Lockout rules: ports that share an
+ * account backend get one attempt between them (unless eachPort), the first with verified TLS in order of
+ * preference; at most maxAttempts credentials are sent in the run; after a rejection, a lock or an
+ * app-password refusal no further attempt is made for the account. Port 25 is never logged in on.
+ */
+export async function runLogins(
+  ports: PortResult[],
+  options: LoginOptions,
+  target: Parameters<typeof verifiedSession>[1],
+): Promise<void> {
+  const max = options.maxAttempts ?? defaultMaxLogins;
+  let attempts = 0;
+  let stopped: string | undefined;
+  const done = new Map<string, number>();
+  for (const port of [...ports].sort(preference)) {
+    const secret = options.credential.kind;
+    if (port.service === 'smtp') {
+      port.login = {
+        outcome: 'not-tried',
+        why: 'port 25 is for relay: mail clients log in on 465 or 587',
+        secret,
+      };
+      continue;
+    }
+    if (port.status !== 'open') {
+      port.login = { outcome: 'not-tried', why: `the port is ${port.status}`, secret };
+      continue;
+    }
+    if (stopped) {
+      port.login = { outcome: 'not-tried', why: stopped, secret };
+      continue;
+    }
+    const group = options.eachPort ? `${port.port}` : backend(port);
+    const earlier = done.get(group);
+    if (earlier !== undefined) {
+      port.login = {
+        outcome: 'not-tried',
+        why: `the same account was tried on port ${earlier} (one attempt per backend; --login-each-port tries each)`,
+        secret,
+      };
+      continue;
+    }
+    if (attempts >= max) {
+      port.login = {
+        outcome: 'not-tried',
+        why: `the run's cap of ${max} login attempts was reached (--login-max)`,
+        secret,
+      };
+      continue;
+    }
+    // What the probe saw already rules a port out without a connection; the login's own connection checks again.
+    const seen = unverified(port);
+    if (seen) {
+      port.login = { outcome: 'not-tried', why: `no verified TLS: ${seen}`, secret };
+      continue;
+    }
+    const facts = await tryLogin(port, options, target);
+    port.login = facts;
+    // A port where nothing was sent leaves its backend to the next port that shares it.
+    if (facts.outcome === 'not-tried' || facts.outcome === 'not-offered') continue;
+    attempts++;
+    done.set(group, port.port);
+    if (facts.outcome === 'rejected' || facts.outcome === 'locked' || facts.outcome === 'app-password')
+      stopped = `the login was ${facts.outcome === 'locked' ? 'locked or throttled' : 'refused'} on port ${port.port}: no further attempt for this account (lockout safety)`;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The login exchanges on the wire, run only inside TLS the caller has verified (probe/login.ts): SMTP AUTH
+ * (RFC 4954; PLAIN RFC 4616, LOGIN, XOAUTH2, OAUTHBEARER RFC 7628), IMAP AUTHENTICATE and LOGIN (RFC 9051
+ * §6.2.2-§6.2.3), POP3 AUTH and USER/PASS (RFC 5034, RFC 1939 §7). Every line that carries the secret is
+ * recorded in the transcript as a placeholder, and every text kept is scrubbed of the secret's encodings.
+ */
+import { ProtocolError, ServiceClosingError } from '../errors.js';
+import type { Capabilities, LoginFacts, Protocol } from '../types/index.js';
+import { ReplyBudget } from './dialogue.js';
+import type { Session } from './session.js';
+import { readSmtpReply } from './smtp.js';
+
+/** A login: the user name and its secret (a password, or an OAuth 2.0 bearer token, RFC 6750). */
+export interface Credential {
+  user: string;
+  secret: string;
+  kind: 'password' | 'token';
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+/** The SASL PLAIN message (RFC 4616 §2): no authorization identity, the user, the password. */
+const plainMessage = (c: Credential) => `\u0000${c.user}\u0000${c.secret}`;
+/** Google's and Microsoft's XOAUTH2 initial client response. */
+const xoauth2Message = (c: Credential) => `user=${c.user}\u0001auth=Bearer ${c.secret}\u0001\u0001`;
+/** OAUTHBEARER's initial client response (RFC 7628 §3.1): a GS2 header, then the bearer token. */
+const oauthBearerMessage = (c: Credential) =>
+  `n,a=${saslName(c.user)},\u0001auth=Bearer ${c.secret}\u0001\u0001`;
+/** A saslname (RFC 5801 §4): "," and "=" escaped as =2C and =3D. */
+const saslName = (user: string) => user.replace(/=/g, '=3D').replace(/,/g, '=2C');
+
+/**
+ * Every form the secret takes on the wire or could take in an output: as is, base64 alone (LOGIN), inside each
+ * SASL message (PLAIN, XOAUTH2, OAUTHBEARER), IMAP-quoted, JSON-escaped. Never shown anywhere.
+ */
+export function secretForms(c: Credential): string[] {
+  const quoted = c.secret.replace(/[\\"]/g, (m) => `\\${m}`);
+  const json = JSON.stringify(c.secret).slice(1, -1);
+  const forms = [
+    c.secret,
+    quoted,
+    json,
+    b64(c.secret),
+    b64(plainMessage(c)),
+    b64(xoauth2Message(c)),
+    b64(oauthBearerMessage(c)),
+  ];
+  return [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every form of the secret in `text` with a placeholder. */
+export function scrubber(c: Credential): (text: string) => string {
+  const forms = secretForms(c);
+  return (text) => {
+    let out = text;
+    for (const form of forms) out = out.split(form).join('<secret>');
+    return out;
+  };
+}
+
+/** The ways a mail client would log in, in the order it picks them, for the kind of secret given. */
+export function loginWays(protocol: Protocol, caps: Capabilities, kind: Credential['kind']): string[] {
+  const sasl = caps.authMechanisms;
+  if (kind === 'token') return ['OAUTHBEARER', 'XOAUTH2'].filter((m) => sasl.includes(m));
+  const ways = ['PLAIN', 'LOGIN'].filter((m) => sasl.includes(m));
+  if (protocol === 'imap' && caps.plaintextLogin) ways.push('LOGIN command');
+  if (protocol === 'pop3' && caps.plaintextLogin) ways.push('USER');
+  // IMAP: AUTHENTICATE LOGIN is not what clients pick; the LOGIN command is (RFC 9051 §6.2.3).
+  return protocol === 'imap' ? ways.filter((w) => w !== 'LOGIN') : ways;
+}
+
+/** What a mail client lists as offered: each SASL mechanism, and the protocol's own command. */
+export function offeredWays(protocol: Protocol, caps: Capabilities): string[] {
+  return [
+    ...caps.authMechanisms,
+    ...(caps.plaintextLogin ? [protocol === 'imap' ? 'LOGIN command' : 'USER'] : []),
+  ];
+}
+
+/** Words that ask for an app password or a web login (Gmail 534 5.7.9 / 5.7.14, Microsoft, Yahoo, Apple). */
+const appPasswordText =
+  /application[- ]specific password|app(?:lication)?[- ]password|web ?login|WebLoginRequired|web browser|\[WEBALERT\b|\b5\.7\.9\b|\b5\.7\.14\b|Please log ?in via/i;
+/** Words of a lock or a throttle ([UNAVAILABLE] RFC 5530 §3, [IN-USE]/[SYS/TEMP]/[LOGIN-DELAY] RFC 3206/2449). */
+const lockedText =
+  /\[UNAVAILABLE\]|\[IN-USE\]|\[SYS\/TEMP\]|\[LOGIN-DELAY|too many|rate[- ]limit|locked|throttl|try again later|temporar/i;
+
+/** The judgement-free reading of a refusal's words: app-password, locked, or a plain rejection. */
+function refusal(text: string, temporary: boolean): LoginFacts['outcome'] {
+  if (appPasswordText.test(text)) return 'app-password';
+  if (temporary || lockedText.test(text)) return 'locked';
+  return 'rejected';
+}
+
+export interface LoginAnswer {
+  outcome: LoginFacts['outcome'];
+  mechanism: string;
+  reply: string;
+}
+
+/**
+ * The answer to a challenge after the whole credential was sent: OAUTHBEARER's dummy response %x01 (RFC 7628
+ * §3.2.3), XOAUTH2's empty line, else `*`, which cancels the exchange (RFC 4954 §4, RFC 9051 §6.2.2, RFC 5034 §4).
+ */
+const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH2' ? '' : '*');
+
+const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
+
+/** SMTP AUTH (RFC 4954) with `way`; the session is inside verified TLS, after EHLO. */
+async function smtpLogin(session: Session, way: string, c: Credential): Promise<LoginAnswer> {
+  const mechanism = `AUTH ${way}`;
+  const read = async () => {
+    const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+    return { code: reply.code, text: `${reply.code} ${reply.lines.join(' ')}` };
+  };
+  let reply: { code: number; text: string };
+  try {
+    if (way === 'LOGIN') {
+      session.send('AUTH LOGIN');
+      reply = await read();
+      if (reply.code === 334) {
+        session.send(b64(c.user));
+        reply = await read();
+        if (reply.code === 334) {
+          session.send(b64(c.secret), { shown: hidden('password, base64', b64(c.secret).length) });
+          reply = await read();
+        }
+      }
+    } else {
+      const message =
+        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
+      const encoded = b64(message);
+      session.send(`AUTH ${way} ${encoded}`, {
+        shown: `AUTH ${way} ${hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length)}`,
+      });
+      reply = await read();
+      // A bearer refusal comes as a 334 error challenge; the client answers it to end the exchange (RFC 7628
+      // §3.2.3). A 334 after PLAIN's initial response asks for more than there is: the exchange is cancelled.
+      if (reply.code === 334) {
+        session.send(endOf(way));
+        reply = await read();
+      }
+    }
+  } catch (error) {
+    if (error instanceof ServiceClosingError) return { outcome: 'locked', mechanism, reply: error.message };
+    throw error;
+  }
+  if (reply.code === 235) return { outcome: 'works', mechanism, reply: reply.text };
+  if (reply.code === 504) return { outcome: 'not-offered', mechanism, reply: reply.text };
+  return {
+    outcome: refusal(reply.text, reply.code >= 400 && reply.code < 500),
+    mechanism,
+    reply: reply.text,
+  };
+}
+
+/** Reads up to the tagged reply or a continuation request, skipping untagged lines (RFC 9051 §7). */
+async function imapReply(session: Session, tag: string): Promise<string> {
+  const budget = new ReplyBudget(session);
+  for (;;) {
+    const line = await session.readLine('check', session.limits.replyMs);
+    budget.add(line);
+    if (line.text.startsWith('+') || line.text.startsWith(`${tag} `)) return line.text;
+    if (/^\* BYE\b/i.test(line.text)) throw new ServiceClosingError(line.text);
+    if (!line.text.startsWith('*'))
+      throw new ProtocolError(`expected tag ${tag}, got ${JSON.stringify(line.text.slice(0, 80))}`);
+  }
+}
+
+/** An IMAP quoted string (RFC 9051 §4.3), or undefined when the text needs a literal. */
+function imapQuoted(text: string): string | undefined {
+  return /^[\x20-\x7e]*$/.test(text) ? `"${text.replace(/[\\"]/g, (m) => `\\${m}`)}"` : undefined;
+}
+
+/** IMAP AUTHENTICATE (SASL-IR, RFC 4959, when offered) or LOGIN with the password as a literal. */
+async function imapLogin(
+  session: Session,
+  way: string,
+  c: Credential,
+  caps: Capabilities,
+): Promise<LoginAnswer> {
+  const tag = 'mpl1';
+  const mechanism = way === 'LOGIN command' ? 'LOGIN' : `AUTHENTICATE ${way}`;
+  let reply: string;
+  try {
+    if (way === 'LOGIN command') {
+      const user = imapQuoted(c.user) ?? `{${Buffer.byteLength(c.user)}}`;
+      if (user.startsWith('{'))
+        throw new ProtocolError('a user name that needs an IMAP literal is not supported');
+      const bytes = Buffer.byteLength(c.secret);
+      session.send(`${tag} LOGIN ${user} {${bytes}}`, { untaggedAllowed: true });
+      reply = await imapReply(session, tag);
+      if (reply.startsWith('+')) {
+        session.send(c.secret, { shown: hidden('password, IMAP literal', bytes) });
+        reply = await imapReply(session, tag);
+      }
+    } else {
+      const message =
+        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
+      const encoded = b64(message);
+      const what = way === 'PLAIN' ? 'credentials, base64' : 'token, base64';
+      const saslIr = caps.list.some((atom) => atom.toUpperCase() === 'SASL-IR');
+      if (saslIr) {
+        session.send(`${tag} AUTHENTICATE ${way} ${encoded}`, {
+          untaggedAllowed: true,
+          shown: `${tag} AUTHENTICATE ${way} ${hidden(what, encoded.length)}`,
+        });
+      } else {
+        session.send(`${tag} AUTHENTICATE ${way}`, { untaggedAllowed: true });
+        reply = await imapReply(session, tag);
+        if (!reply.startsWith('+')) return imapAnswer(reply, mechanism);
+        session.send(encoded, { shown: hidden(what, encoded.length) });
+      }
+      reply = await imapReply(session, tag);
+      if (reply.startsWith('+')) {
+        // A bearer refusal as an error challenge: the client's answer ends the exchange (RFC 7628 §3.2.3).
+        session.send(endOf(way));
+        reply = await imapReply(session, tag);
+      }
+    }
+  } catch (error) {
+    if (error instanceof ServiceClosingError) return { outcome: 'locked', mechanism, reply: error.message };
+    throw error;
+  }
+  return imapAnswer(reply, mechanism);
+}
+
+function imapAnswer(reply: string, mechanism: string): LoginAnswer {
+  if (/^\S+ OK\b/i.test(reply)) return { outcome: 'works', mechanism, reply };
+  if (/^\S+ BAD\b/i.test(reply) && /unsupported|unknown|mechanism/i.test(reply))
+    return { outcome: 'not-offered', mechanism, reply };
+  return { outcome: refusal(reply, false), mechanism, reply };
+}
+
+/** POP3 AUTH (RFC 5034) or USER/PASS (RFC 1939 §7). */
+async function pop3Login(session: Session, way: string, c: Credential): Promise<LoginAnswer> {
+  const mechanism = way === 'USER' ? 'USER/PASS' : `AUTH ${way}`;
+  const read = async () => {
+    const line = await session.readLine('check', session.limits.replyMs);
+    new ReplyBudget(session).add(line);
+    return line.text;
+  };
+  let reply: string;
+  if (way === 'USER') {
+    session.send(`USER ${c.user}`);
+    reply = await read();
+    if (/^\+OK\b/i.test(reply)) {
+      session.send(`PASS ${c.secret}`, { shown: `PASS ${hidden('password', Buffer.byteLength(c.secret))}` });
+      reply = await read();
+    }
+  } else {
+    session.send(`AUTH ${way}`);
+    reply = await read();
+    if (/^\+(?: |$)/.test(reply)) {
+      const message =
+        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
+      const encoded = b64(message);
+      session.send(encoded, {
+        shown: hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length),
+      });
+      reply = await read();
+      if (/^\+(?: |$)/.test(reply)) {
+        session.send(endOf(way));
+        reply = await read();
+      }
+    }
+  }
+  if (/^\+OK\b/i.test(reply)) return { outcome: 'works', mechanism, reply };
+  if (!/^-ERR\b/i.test(reply)) throw new ProtocolError('expected +OK or -ERR');
+  return { outcome: refusal(reply, false), mechanism, reply };
+}
+
+/** Logs in on a session inside verified TLS with `way` (one of loginWays'). Throws when the exchange breaks. */
+export function logIn(
+  protocol: Protocol,
+  session: Session,
+  way: string,
+  c: Credential,
+  caps: Capabilities,
+): Promise<LoginAnswer> {
+  if (protocol === 'smtp') return smtpLogin(session, way, c);
+  if (protocol === 'imap') return imapLogin(session, way, c, caps);
+  return pop3Login(session, way, c);
+}

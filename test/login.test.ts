@@ -1,0 +1,586 @@
+/**
+ * The login check's wire exchanges and judgements against scripted servers (what is sent, what the transcript
+ * shows instead of the secret, how each reply is read), its options as a user types them, and the bytes a run
+ * sends on the wire with and without the new options. The real-server cases are in test/login-real.test.ts.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tlsFile } from '../src/demo/servers.js';
+import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
+import { defaultLimits } from '../src/limits.js';
+import { runLogins, tryLogin } from '../src/probe/login.js';
+import { type Credential, logIn, loginWays, scrubber, secretForms } from '../src/protocols/login.js';
+import { queueIdOf } from '../src/protocols/mailbox.js';
+import { trustFrom } from '../src/tls/trust.js';
+import type { Capabilities, PortResult } from '../src/types/index.js';
+import { cli, mainScript, root } from './helpers/cli.js';
+import { lockstepSession } from './helpers/scripted.js';
+
+const password: Credential = { user: 'alice@example.test', secret: 'S3cret"pass\\word', kind: 'password' };
+const token: Credential = { user: 'alice@example.test', secret: 'ya29.bearer-token-xyz', kind: 'token' };
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+const caps = (over: Partial<Capabilities>): Capabilities => ({
+  command: 'EHLO',
+  ok: true,
+  list: [],
+  starttls: false,
+  authMechanisms: [],
+  plaintextLogin: false,
+  ...over,
+});
+
+/** Nothing written or recorded holds any form of the secret, but the wire does where it must. */
+function secretFree(texts: string[], c: Credential) {
+  for (const form of secretForms(c)) for (const text of texts) expect(text).not.toContain(form);
+}
+
+describe('the login exchanges', () => {
+  it('SMTP AUTH PLAIN sends the RFC 4616 message as an initial response; the transcript hides it', async () => {
+    const { session, written } = lockstepSession('', ['235 2.7.0 Authentication successful\r\n']);
+    const answer = await logIn('smtp', session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }));
+    expect(answer).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
+    expect(written).toEqual([`AUTH PLAIN ${b64(`\0${password.user}\0${password.secret}`)}\r\n`]);
+    expect(session.transcript[0]?.text).toBe('AUTH PLAIN <credentials, base64: 48 bytes, not shown>');
+    secretFree(
+      session.transcript.map((e) => e.text),
+      password,
+    );
+  });
+
+  it('SMTP AUTH LOGIN: the user and the password each after a 334; 535 is a rejection', async () => {
+    const { session, written } = lockstepSession('', [
+      '334 VXNlcm5hbWU6\r\n',
+      '334 UGFzc3dvcmQ6\r\n',
+      '535 5.7.8 Error: authentication failed\r\n',
+    ]);
+    const answer = await logIn('smtp', session, 'LOGIN', password, caps({ authMechanisms: ['LOGIN'] }));
+    expect(answer).toMatchObject({ outcome: 'rejected', reply: '535 5.7.8 Error: authentication failed' });
+    expect(written).toEqual(['AUTH LOGIN\r\n', `${b64(password.user)}\r\n`, `${b64(password.secret)}\r\n`]);
+    secretFree(
+      session.transcript.map((e) => e.text),
+      password,
+    );
+  });
+
+  it.each([
+    ['534-5.7.9 Application-specific password required.\r\n534 5.7.9 Learn more\r\n', 'app-password'],
+    [
+      '534-5.7.14 <https://accounts.example> Please log in via your web browser\r\n534 5.7.14 then try again\r\n',
+      'app-password',
+    ],
+    ['454 4.7.0 Temporary authentication failure\r\n', 'locked'],
+    ['450 4.7.1 Error: too many AUTH commands from 127.0.0.2\r\n', 'locked'],
+    ['421 4.7.0 mail.test Error: too many errors\r\n', 'locked'],
+    ['504 5.5.4 Unrecognized authentication type\r\n', 'not-offered'],
+    ['535 5.7.8 Error: authentication failed\r\n', 'rejected'],
+  ])('SMTP reply %j reads as %s', async (reply, outcome) => {
+    const { session } = lockstepSession('', [reply]);
+    const answer = await logIn('smtp', session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }));
+    expect(answer.outcome).toBe(outcome);
+  });
+
+  it('SMTP XOAUTH2: the error challenge is answered with an empty line, then the refusal is read', async () => {
+    const { session, written } = lockstepSession('', [
+      `334 ${b64('{"status":"401"}')}\r\n`,
+      '535 5.7.8 Username and Password not accepted\r\n',
+    ]);
+    const answer = await logIn('smtp', session, 'XOAUTH2', token, caps({ authMechanisms: ['XOAUTH2'] }));
+    expect(answer.outcome).toBe('rejected');
+    expect(written[0]).toBe(
+      `AUTH XOAUTH2 ${b64(`user=${token.user}\u0001auth=Bearer ${token.secret}\u0001\u0001`)}\r\n`,
+    );
+    expect(written[1]).toBe('\r\n');
+    secretFree(
+      session.transcript.map((e) => e.text),
+      token,
+    );
+  });
+
+  it('IMAP LOGIN sends the password as a literal after the continuation; [AUTHENTICATIONFAILED] is a rejection', async () => {
+    const { session, written } = lockstepSession('', [
+      '+ OK\r\n',
+      'mpl1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n',
+    ]);
+    const answer = await logIn('imap', session, 'LOGIN command', password, caps({ plaintextLogin: true }));
+    expect(answer).toMatchObject({ outcome: 'rejected', mechanism: 'LOGIN' });
+    expect(written).toEqual([
+      `mpl1 LOGIN "alice@example.test" {${password.secret.length}}\r\n`,
+      `${password.secret}\r\n`,
+    ]);
+    expect(session.transcript.map((e) => e.text)).toContain(
+      `<password, IMAP literal: ${password.secret.length} bytes, not shown>`,
+    );
+    secretFree(
+      session.transcript.map((e) => e.text),
+      password,
+    );
+  });
+
+  it('IMAP AUTHENTICATE PLAIN with SASL-IR; [UNAVAILABLE] is a lock, OK works', async () => {
+    const offered = caps({ list: ['IMAP4rev1', 'SASL-IR', 'AUTH=PLAIN'], authMechanisms: ['PLAIN'] });
+    const locked = lockstepSession('', ['mpl1 NO [UNAVAILABLE] Temporary authentication failure.\r\n']);
+    expect((await logIn('imap', locked.session, 'PLAIN', password, offered)).outcome).toBe('locked');
+    expect(locked.written[0]).toMatch(/^mpl1 AUTHENTICATE PLAIN [A-Za-z0-9+/=]+\r\n$/);
+    const works = lockstepSession('', ['mpl1 OK Logged in\r\n']);
+    expect((await logIn('imap', works.session, 'PLAIN', password, offered)).outcome).toBe('works');
+    const web = lockstepSession('', ['mpl1 NO [WEBALERT https://x.example/] Web login required\r\n']);
+    expect((await logIn('imap', web.session, 'PLAIN', password, offered)).outcome).toBe('app-password');
+  });
+
+  it('POP3 USER/PASS and AUTH PLAIN; -ERR [AUTH] is a rejection, [IN-USE] a lock', async () => {
+    const user = lockstepSession('', ['+OK\r\n', '-ERR [AUTH] Authentication failed.\r\n']);
+    expect(
+      (await logIn('pop3', user.session, 'USER', password, caps({ plaintextLogin: true }))).outcome,
+    ).toBe('rejected');
+    expect(user.written).toEqual([`USER ${password.user}\r\n`, `PASS ${password.secret}\r\n`]);
+    expect(user.session.transcript.map((e) => e.text)).toContain(
+      `PASS <password: ${Buffer.byteLength(password.secret)} bytes, not shown>`,
+    );
+    secretFree(
+      user.session.transcript.map((e) => e.text),
+      password,
+    );
+    const plain = lockstepSession('', ['+ \r\n', '-ERR [IN-USE] Mailbox locked\r\n']);
+    expect(
+      (await logIn('pop3', plain.session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }))).outcome,
+    ).toBe('locked');
+    expect(plain.written).toEqual(['AUTH PLAIN\r\n', `${b64(`\0${password.user}\0${password.secret}`)}\r\n`]);
+  });
+
+  it('IMAP AUTHENTICATE without SASL-IR sends the response after the continuation', async () => {
+    const { session, written } = lockstepSession('', ['+ \r\n', 'mpl1 OK Logged in\r\n']);
+    const offered = caps({ list: ['IMAP4rev1', 'AUTH=PLAIN'], authMechanisms: ['PLAIN'] });
+    expect((await logIn('imap', session, 'PLAIN', password, offered)).outcome).toBe('works');
+    expect(written).toEqual([
+      'mpl1 AUTHENTICATE PLAIN\r\n',
+      `${b64(`\0${password.user}\0${password.secret}`)}\r\n`,
+    ]);
+    secretFree(
+      session.transcript.map((e) => e.text),
+      password,
+    );
+  });
+
+  it('a challenge after the whole PLAIN credential is cancelled with *, never answered with more', async () => {
+    const { session, written } = lockstepSession('', ['334 \r\n', '501 5.7.0 Authentication aborted\r\n']);
+    const answer = await logIn('smtp', session, 'PLAIN', password, caps({ authMechanisms: ['PLAIN'] }));
+    expect(written[1]).toBe('*\r\n');
+    expect(answer.outcome).toBe('rejected');
+  });
+
+  it('picks the mechanism as a mail client does', () => {
+    expect(loginWays('smtp', caps({ authMechanisms: ['LOGIN', 'PLAIN', 'XOAUTH2'] }), 'password')).toEqual([
+      'PLAIN',
+      'LOGIN',
+    ]);
+    expect(loginWays('smtp', caps({ authMechanisms: ['LOGIN', 'PLAIN', 'XOAUTH2'] }), 'token')).toEqual([
+      'XOAUTH2',
+    ]);
+    expect(loginWays('imap', caps({ authMechanisms: ['LOGIN'], plaintextLogin: true }), 'password')).toEqual([
+      'LOGIN command',
+    ]);
+    expect(loginWays('pop3', caps({ authMechanisms: [], plaintextLogin: true }), 'password')).toEqual([
+      'USER',
+    ]);
+    expect(loginWays('imap', caps({ authMechanisms: ['PLAIN'] }), 'token')).toEqual([]);
+  });
+
+  it('scrubs every form of the secret from a server text that echoes it', () => {
+    const scrub = scrubber(password);
+    const echoed = `NO bad: ${password.secret} / ${b64(password.secret)} / ${b64(`\0${password.user}\0${password.secret}`)}`;
+    expect(scrub(echoed)).toBe('NO bad: <secret> / <secret> / <secret>');
+  });
+
+  it('reads a queue id from the final reply to DATA', () => {
+    expect(queueIdOf('250 2.0.0 Ok: queued as 97051212CB7')).toBe('97051212CB7');
+    expect(queueIdOf('250 OK id=1qXyZ-0001Ab-Cd')).toBe('1qXyZ-0001Ab-Cd');
+    expect(queueIdOf('250 ok')).toBeUndefined();
+  });
+});
+
+describe('the lockout rules without a connection', () => {
+  const port = (over: Partial<PortResult>): PortResult => ({
+    port: 993,
+    service: 'imaps',
+    protocol: 'imap',
+    expectedTls: 'implicit',
+    address: '127.0.0.1',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    startedAt: new Date().toISOString(),
+    timings: { total: 1 },
+    transcript: [],
+    ...over,
+  });
+
+  it('sends nothing where the probe saw no TLS, an untrusted chain or a wrong name, and never on 25', async () => {
+    const ports = [
+      port({ port: 25, service: 'smtp', protocol: 'smtp', expectedTls: 'starttls' }),
+      port({ port: 143, service: 'imap', expectedTls: 'starttls' }),
+      port({
+        tls: {
+          protocol: 'TLSv1.3',
+          cipher: 'x',
+          trusted: false,
+          trustError: 'self-signed',
+          checkedName: 'h',
+          nameMatches: true,
+        },
+      }),
+      port({
+        port: 995,
+        service: 'pop3s',
+        protocol: 'pop3',
+        tls: { protocol: 'TLSv1.3', cipher: 'x', trusted: true, checkedName: 'h', nameMatches: false },
+      }),
+      port({ port: 465, service: 'submissions', protocol: 'smtp', status: 'refused' }),
+    ];
+    // An unroutable target: a connection attempt would fail the test by its 'error' outcome.
+    await runLogins(
+      ports,
+      { credential: password },
+      { servername: 'h', trust: trustFrom(), limits: { ...defaultLimits, connectMs: 50 } },
+    );
+    expect(ports.map((p) => [p.port, p.login?.outcome, p.login?.why])).toEqual([
+      [25, 'not-tried', 'port 25 is for relay: mail clients log in on 465 or 587'],
+      [143, 'not-tried', 'no verified TLS: the probe reached no TLS on this port'],
+      [993, 'not-tried', 'no verified TLS: the chain did not verify (self-signed)'],
+      [995, 'not-tried', 'no verified TLS: the certificate does not name h'],
+      [465, 'not-tried', 'the port is refused'],
+    ]);
+    for (const p of ports) expect(p.transcript).toEqual([]);
+  });
+});
+
+describe('the expectations', () => {
+  it('reads login and delivery<=S in the flag and the file', () => {
+    expect(parseExpectFlag('587=login,delivery<=30')).toEqual({ port: 587, login: true, maxDeliveryS: 30 });
+    expect(parseExpectFlag('993=login')).toEqual({ port: 993, login: true });
+    expect(parseExpectDocument({ ports: { '465': { login: true, maxDeliveryS: 45 } } }, 'f.json')).toEqual([
+      { port: 465, login: true, maxDeliveryS: 45 },
+    ]);
+    expect(() => parseExpectDocument({ ports: { '465': { maxDeliveryS: 'soon' } } }, 'f.json')).toThrow(
+      /expected a whole number of seconds/,
+    );
+  });
+
+  it('refuses login and delivery expectations without --login and --round-trip', async () => {
+    const login = await cli(['127.0.0.1', '--expect', '587=login']);
+    expect(login.code).toBe(2);
+    expect(login.stderr).toMatch(/the expectation 'login' needs --login USER/);
+    const trip = await cli([
+      '127.0.0.1',
+      '--expect',
+      '587=delivery<=30',
+      '--login',
+      'a',
+      '--password-env',
+      'PATH',
+    ]);
+    expect(trip.code).toBe(2);
+    expect(trip.stderr).toMatch(/'delivery<=S' needs --login USER and --round-trip/);
+  });
+});
+
+describe('the options', () => {
+  it('serve --login-module takes the credential from its own environment only', async () => {
+    const none = await cli(['serve', '--login-module'], {
+      MAILPROBE_LOGIN_USER: '',
+      MAILPROBE_LOGIN_PASSWORD: '',
+    });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--login-module needs MAILPROBE_LOGIN_USER in the environment/);
+    const both = await cli(['serve', '--login-module'], {
+      MAILPROBE_LOGIN_USER: 'a',
+      MAILPROBE_LOGIN_PASSWORD: 'p',
+      MAILPROBE_LOGIN_TOKEN: 't',
+    });
+    expect(both.stderr).toMatch(/exactly one of MAILPROBE_LOGIN_PASSWORD and MAILPROBE_LOGIN_TOKEN/);
+  });
+
+  it.each([['--password'], ['--pass'], ['--token'], ['--secret']])(
+    '%s is refused with one line and exit 2, before any connection',
+    async (option) => {
+      const run = await cli(['127.0.0.1', '--login', 'alice', option, 'hunter2']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /is refused: a secret on the command line shows in ps and the shell history/,
+      );
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).not.toContain('hunter2');
+    },
+  );
+
+  it('needs a source of the secret; an unset variable or an unreadable file is one line and exit 2', async () => {
+    const unset = await cli([
+      '127.0.0.1',
+      '--login',
+      'alice',
+      '--password-env',
+      'MAILPROBE_NOT_SET_ANYWHERE',
+    ]);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/MAILPROBE_NOT_SET_ANYWHERE is not set or empty/);
+    const file = await cli(['127.0.0.1', '--login', 'alice', '--password-file', '/nonexistent/pw']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/cannot be read \(ENOENT\)/);
+    const both = await cli(['127.0.0.1', '--login', 'a', '--password-env', 'A', '--token-env', 'B']);
+    expect(both.stderr).toMatch(/give one source of the secret/);
+    const orphan = await cli(['127.0.0.1', '--password-env', 'A']);
+    expect(orphan.stderr).toMatch(/--password-env needs --login USER/);
+    const batch = await cli(['batch', '--login', 'alice', '--password-env', 'PATH']);
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toMatch(/--login is an option of mailprobe <host>, not of batch/);
+    const discovery = await cli(['alice@example.test', '--login', 'alice', '--password-env', 'PATH']);
+    expect(discovery.code).toBe(2);
+    expect(discovery.stderr).toMatch(/--login applies to one host, not to discovery/);
+    const trip = await cli(['127.0.0.1', '--login', 'a', '--password-env', 'PATH', '--keep']);
+    expect(trip.stderr).toMatch(/apply to --round-trip/);
+  });
+});
+
+/** Plaintext servers that record every byte they receive: SMTP (no STARTTLS), IMAP, POP3. */
+const servers: net.Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+function recorder(kind: 'smtp' | 'imap' | 'pop3'): Promise<{ port: number; bytes: () => string }> {
+  let received = '';
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    const say = (text: string) => socket.write(text);
+    say(kind === 'smtp' ? '220 rec ESMTP\r\n' : kind === 'imap' ? '* OK rec ready\r\n' : '+OK rec ready\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const tag = line.split(' ')[0] ?? '';
+        if (kind === 'smtp') {
+          if (/^EHLO/i.test(line)) say('250-rec\r\n250 AUTH PLAIN LOGIN\r\n');
+          else if (/^QUIT/i.test(line)) {
+            say('221 bye\r\n');
+            socket.end();
+          } else say('502 no\r\n');
+        } else if (kind === 'imap') {
+          if (/ CAPABILITY$/i.test(line)) say(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+          else if (/ LOGOUT$/i.test(line)) {
+            say(`* BYE\r\n${tag} OK bye\r\n`);
+            socket.end();
+          } else say(`${tag} BAD no\r\n`);
+        } else if (/^CAPA/i.test(line)) say('+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n');
+        else if (/^QUIT/i.test(line)) {
+          say('+OK bye\r\n');
+          socket.end();
+        } else say('-ERR no\r\n');
+      }
+    });
+  });
+  servers.push(server);
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      resolve({ port: address.port, bytes: () => received });
+    }),
+  );
+}
+
+describe('the bytes on the wire', () => {
+  it('a run without the new options sends what it sent before them; --login adds nothing without verified TLS', async () => {
+    // What the release before the login check sent to these servers (recorded from d302418's build).
+    const before = {
+      smtp: 'EHLO [127.0.0.1]\r\nQUIT\r\n',
+      imap: 'mp1 CAPABILITY\r\nmp2 LOGOUT\r\n',
+      pop3: 'CAPA\r\nQUIT\r\n',
+    };
+    for (const extra of [[], ['--login', 'alice', '--password-env', 'MAILPROBE_TEST_SECRET']]) {
+      const smtp = await recorder('smtp');
+      const imap = await recorder('imap');
+      const pop3 = await recorder('pop3');
+      const run = await cli(
+        [
+          '127.0.0.1',
+          '--port',
+          `${smtp.port}=submission`,
+          '--port',
+          `${imap.port}=imap`,
+          '--port',
+          `${pop3.port}=pop3`,
+          '--json',
+          '--no-fast-filtered',
+          ...extra,
+        ],
+        { MAILPROBE_TEST_SECRET: 'never-sent-anywhere' },
+      );
+      expect(run.stdout, run.stderr).toContain('"hosts"');
+      expect({ smtp: smtp.bytes(), imap: imap.bytes(), pop3: pop3.bytes() }).toEqual(before);
+      if (extra.length > 0) {
+        const report = JSON.parse(run.stdout) as {
+          hosts: { ports: { login?: { outcome: string; why: string } }[] }[];
+        };
+        for (const p of report.hosts[0]?.ports ?? [])
+          expect(p.login).toMatchObject({
+            outcome: 'not-tried',
+            why: expect.stringMatching(/^no verified TLS/),
+          });
+        expect(run.stdout).not.toContain('never-sent-anywhere');
+      }
+    }
+  });
+});
+
+/** An implicit-TLS SMTP server (the test CA's localhost certificate) that accepts AUTH PLAIN and records it. */
+function tlsSubmission(): Promise<{ port: number; auth: () => string[] }> {
+  const auth: string[] = [];
+  const server = tls.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.pem') }, (socket) => {
+    socket.on('error', () => {});
+    socket.write('220 rec ESMTP\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^EHLO/i.test(line)) socket.write('250-rec\r\n250 AUTH PLAIN LOGIN\r\n');
+        else if (/^AUTH PLAIN /i.test(line)) {
+          auth.push(Buffer.from(line.slice(11), 'base64').toString('utf8'));
+          socket.write('235 2.7.0 Authentication successful\r\n');
+        } else if (/^QUIT/i.test(line)) {
+          socket.write('221 bye\r\n');
+          socket.end();
+        } else socket.write('502 no\r\n');
+      }
+    });
+  });
+  servers.push(server as unknown as net.Server);
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ port: (server.address() as net.AddressInfo).port, auth: () => auth }),
+    ),
+  );
+}
+
+const python = (() => {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!python && process.env.CI)
+  it('the prompt test prerequisites', () => {
+    throw new Error('CI=true and the prompt test cannot run: needs python3');
+  });
+
+describe.skipIf(!python)('the prompt on a terminal', () => {
+  it('asks for the password without echoing it, and logs in with what was typed, inside verified TLS', async () => {
+    const server = await tlsSubmission();
+    const typed = 'typed-on-the-terminal-42';
+    const spec = {
+      columns: 100,
+      type: { after: 'password for alice@example.test (not echoed): ', text: `${typed}\r` },
+      command: [
+        process.execPath,
+        mainScript,
+        '127.0.0.1',
+        '--port',
+        `${server.port}=submissions`,
+        '--ca',
+        `${root}fixtures/tls/ca.pem`,
+        '--servername',
+        'localhost',
+        '--login',
+        'alice@example.test',
+        '--json',
+      ],
+      unsetEnv: ['CI'],
+    };
+    // Asynchronously: the server above answers in this process while the CLI runs.
+    const { stdout } = await promisify(execFile)(
+      'python3',
+      [`${root}test/helpers/terminal.py`, JSON.stringify(spec)],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    const run = JSON.parse(stdout) as { code: number; stdout: string; terminal: string };
+    expect(run.terminal).toContain('password for alice@example.test (not echoed): ');
+    expect(run.terminal).not.toContain(typed);
+    expect(server.auth()).toEqual([`\u0000alice@example.test\u0000${typed}`]);
+    const report = JSON.parse(run.stdout) as { hosts: { ports: { login?: { outcome: string } }[] }[] };
+    expect(report.hosts[0]?.ports[0]?.login?.outcome).toBe('works');
+    secretFree([run.stdout, run.terminal], { user: 'alice@example.test', secret: typed, kind: 'password' });
+  });
+});
+
+describe('the login connection checks TLS itself', () => {
+  const port = (tcp: number): PortResult => ({
+    port: tcp,
+    service: 'submissions',
+    protocol: 'smtp',
+    expectedTls: 'implicit',
+    address: '127.0.0.1',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    startedAt: new Date().toISOString(),
+    timings: { total: 1 },
+    transcript: [],
+  });
+  const limits = { ...defaultLimits, connectMs: 2000, tlsMs: 2000, greetingMs: 2000, replyMs: 2000 };
+
+  it('sends nothing over TLS whose chain or name does not verify, whatever the probe saw', async () => {
+    const server = await tlsSubmission();
+    const untrusted = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(), limits },
+    );
+    expect(untrusted).toMatchObject({
+      outcome: 'not-tried',
+      why: expect.stringMatching(/^no verified TLS: the chain did not verify/),
+    });
+    const ca = tlsFile('ca.pem');
+    const misnamed = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'mail.other.test', trust: trustFrom(ca), limits },
+    );
+    expect(misnamed).toMatchObject({
+      outcome: 'not-tried',
+      why: 'no verified TLS: the certificate does not name mail.other.test',
+    });
+    expect(server.auth()).toEqual([]);
+    const verified = await tryLogin(
+      port(server.port),
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(ca), limits },
+    );
+    expect(verified).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
+    expect(server.auth()).toEqual([`\u0000${password.user}\u0000${password.secret}`]);
+  });
+
+  it("the login's transcript is held to the port's caps, adding to what they left out before", async () => {
+    const server = await tlsSubmission();
+    const capped = { ...port(server.port), transcriptOmitted: { entries: 3, chars: 40 } };
+    const small = { ...limits, transcriptEntries: 4 };
+    const facts = await tryLogin(
+      capped,
+      { credential: password },
+      { servername: 'localhost', trust: trustFrom(tlsFile('ca.pem')), limits: small },
+    );
+    expect(facts.outcome).toBe('works');
+    expect(capped.transcript).toHaveLength(4);
+    expect(capped.transcriptOmitted.entries).toBeGreaterThan(3);
+  });
+});
