@@ -44,7 +44,12 @@ export {
   type ServiceReference,
   services,
 } from './reference/table.js';
-export { renderDiscoveryHead, renderPublishedCheck, renderSettings } from './render/discovery.js';
+export {
+  renderDiscoveryHead,
+  renderDiscoveryTail,
+  renderPublishedCheck,
+  renderSettings,
+} from './render/discovery.js';
 export { renderEgressHuman, renderEgressJson } from './render/egress.js';
 export { type HumanOptions, renderHuman } from './render/human.js';
 export { type JsonReport, renderJson, schemaVersion } from './render/json.js';

@@ -225,6 +225,16 @@ const sites: Site[] = [
     },
   },
   {
+    // STARTTLS published for an implicit-TLS port that is not safe either (TLS 1.1 only): it fails as published.
+    names: ['autoconfig.unfit.test'],
+    https: true,
+    files: {
+      '/mail/config-v1.1.xml': autoconfig([
+        { type: 'imap', host: 'old.example.test', port: 993, socket: 'STARTTLS' },
+      ]),
+    },
+  },
+  {
     names: ['autoconfig.tls11.test'],
     https: true,
     files: {
@@ -323,6 +333,8 @@ const records = [
     'badname',
   ].map((d) => `--mx-host=${d}.test,${good},10`),
   '--mx-host=viamx.test,mx.provider.test,10',
+  // No port fit to publish: its only mail host refuses 25 and offers only TLS 1.1 on 993.
+  '--mx-host=unfit.test,old.example.test,10',
   // Publishes nothing for clients: only an MX, in its own domain.
   '--mx-host=bare.test,mx.bare.test,10',
   '--host-record=mx.bare.test,127.0.0.11',
@@ -441,7 +453,22 @@ describe.skipIf(missing !== undefined)(
           ['publish', 'nothing-here.test', ...common(tls)],
           ['publish', 'bare.test', ...common(tls)],
           ['publish', 'victor@badname.test', ...common(tls)],
+          // Discovery at 80 columns (issue 24): a healthy domain and a broken one, in full, -q and --verbose.
+          ['COLUMNS=80', 'alice@good.test', ...common(tls), '--no-color'],
+          ['COLUMNS=80', 'bob@mismatch.test', ...common(tls), '--no-color'],
+          ['COLUMNS=80', 'alice@good.test', ...common(tls), '--no-color', '-q'],
+          ['COLUMNS=80', 'bob@mismatch.test', ...common(tls), '--no-color', '-q'],
+          ['COLUMNS=80', 'bob@mismatch.test', ...common(tls), '--no-color', '--verbose'],
+          // publish (issue 24): --no-web, no port fit to publish, --write-dir.
+          ['publish', 'alice@good.test', ...common(tls), '--no-web'],
+          ['publish', 'george@unfit.test', ...common(tls)],
+          ['publish', 'alice@good.test', ...common(tls), '--write-dir', join(dir, 'out')],
+          ['publish', 'alice@good.test', ...common(tls), '--write-dir', join(dir, 'out')],
+          ['publish', 'alice@good.test', ...common(tls), '--write-dir', join(dir, 'out'), '--overwrite'],
+          ['publish', 'alice@good.test', ...common(tls), '--write-dir', '/proc/mailprobe-not-here'],
+          ['publish', 'george@unfit.test', ...common(tls), '--write-dir', join(dir, 'unfit')],
         ],
+        limitMs: 170_000,
       });
       expect(run.code, run.stderr).toBe(0);
       const results = JSON.parse(run.stdout) as { code: number; stdout: string; stderr: string }[];
@@ -759,37 +786,107 @@ describe.skipIf(missing !== undefined)(
       expect(mismatch?.code, mismatch?.stderr).toBe(1);
       expect(mismatch?.stdout).toContain('<socketType>SSL</socketType>');
       expect(mismatch?.stdout).toContain(
-        '  - IMAP mail.example.test:993 STARTTLS (socketType STARTTLS): the port does implicit TLS, not STARTTLS',
+        '  - IMAP mail.example.test:993 STARTTLS (socketType STARTTLS): fails as published: the port does implicit TLS, not STARTTLS: it waits for a plaintext greeting on an implicit-TLS port, then times out',
       );
       expect(mismatch?.stdout).toContain(
-        '  - SMTP mail.example.test:587 TLS (socketType SSL): the port does STARTTLS, not implicit TLS',
+        '  - SMTP mail.example.test:587 TLS (socketType SSL): fails as published: the port does STARTTLS, not implicit TLS: its TLS handshake meets a plaintext greeting and fails',
       );
       expect(poxRun?.stdout).toContain('<Encryption>SSL</Encryption>');
       expect(poxRun?.stdout).toMatch(
         /https:\/\/adsrv\.pox\.test\/autodiscover\/autodiscover\.xml\n {2}- IMAP mail\.example\.test:993 STARTTLS \(Encryption TLS\)/,
       );
     });
-    it('the human report shows the sources, the drift findings with evidence, and each client pick in its words', () => {
+    it('the human report shows the answer first, the drift findings, each client pick in its words; --verbose the sources and evidence', () => {
       const human = publishRuns[3];
       expect(human?.code).toBe(1);
       const text = human?.stdout ?? '';
-      // The answer first: each client's outcome and the worst drift, right under the title.
-      expect(text.split('\n').slice(0, 3)).toEqual([
-        'bob@mismatch.test (domain mismatch.test)',
-        'clients: Thunderbird: incoming fails, outgoing fails · Outlook: nothing published · SRV clients: nothing published',
-        '2 findings about what the domain publishes, worst high published-encryption-mismatch (details at the end)',
+      // The answer first: the domain's verdict, the settings, each client's outcome with its error, the worst.
+      expect(text.slice(0, text.indexOf('\n\n')).split('\n')).toEqual([
+        'bob@mismatch.test: FAILED: 2 findings ≥ high, all about what it publishes',
+        'incoming: IMAP · mail.example.test · port 993 · SSL/TLS',
+        'outgoing: SMTP · mail.example.test · port 587 · STARTTLS',
+        'Thunderbird: incoming fails "Connection to server mail.example.test timed out." · outgoing fails "SSL received a record that exceeded the maximum permissible',
+        '   length."',
+        'Outlook, SRV clients: nothing published',
+        'worst: high published-encryption-mismatch: IMAP mail.example.test:993 is published with STARTTLS but the port does implicit TLS',
       ]);
-      expect(text).toContain('published client settings');
-      expect(text).toMatch(
-        /autoconfig {2}https:\/\/autoconfig\.mismatch\.test\/mail\/config-v1\.1\.xml\?emailaddress=bob%40mismatch\.test {2}→ HTTP 200 OK/,
-      );
-      expect(text).toContain('IMAP mail.example.test:993 STARTTLS (socketType STARTTLS)');
+      // Sources not found: one line a kind; the source list and the DNS table only under --verbose.
+      expect(text).toContain(' ISPDB: not published (2 URLs tried)');
+      expect(text).toContain(' SRV: not published (6 names asked)');
+      expect(text).not.toContain('published client settings');
+      expect(text).not.toMatch(/^DNS$/m);
       expect(text).toMatch(
         /HIGH {3}published-encryption-mismatch: IMAP mail\.example\.test:993 is published with STARTTLS but the port does implicit TLS/,
       );
       expect(text).toMatch(
         /Thunderbird .*\n {3}incoming {2}IMAP mail\.example\.test:993 STARTTLS {2}fails\n {13}"Connection to server mail\.example\.test timed out\."/,
       );
+      const verbose = publishRuns[14]?.stdout ?? '';
+      expect(verbose).toMatch(/^DNS$/m);
+      expect(verbose).toContain('published client settings');
+      expect(verbose).toContain('IMAP mail.example.test:993 STARTTLS (socketType STARTTLS)');
+      expect(verbose).toContain('observed: 127.0.0.11: implicit TLS, IMAP, TLSv1.3');
+    });
+    it('discovery at 80 columns: the first block (≤ 8 lines) has the settings; -q stops there (≤ 10); no line wider', () => {
+      const runs = { good: publishRuns[10], mismatch: publishRuns[11] };
+      const quiet = { good: publishRuns[12], mismatch: publishRuns[13] };
+      for (const [name, run] of Object.entries(runs)) {
+        const text = run?.stdout ?? '';
+        const lines = text.split('\n');
+        for (const line of [...lines, ...(publishRuns[14]?.stdout ?? '').split('\n')])
+          expect([...line].length, `${name}: ${line}`).toBeLessThanOrEqual(80);
+        const block = text.slice(0, text.indexOf('\n\n')).split('\n');
+        expect(block.length, block.join('\n')).toBeLessThanOrEqual(8);
+        expect(block).toContain('incoming: IMAP · mail.example.test · port 993 · SSL/TLS');
+        expect(block.some((line) => line.startsWith('outgoing: SMTP · mail.example.test · port '))).toBe(
+          true,
+        );
+        expect(block.some((line) => line.startsWith('worst: '))).toBe(true);
+        const short = quiet[name as keyof typeof quiet]?.stdout ?? '';
+        expect(short.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
+        expect(short.trimEnd()).toBe(block.join('\n'));
+      }
+      expect(runs.good?.stdout.split('\n')[0]).toBe('alice@good.test: PASSED');
+      expect(runs.good?.stdout).toContain('Thunderbird, Outlook, SRV clients: incoming safe · outgoing safe');
+      // The broken domain's clients, with the words Thunderbird shows, within the block.
+      expect(runs.mismatch?.stdout.slice(0, runs.mismatch.stdout.indexOf('\n\n'))).toContain(
+        'Thunderbird: incoming fails "Connection to server mail.example.test timed out."',
+      );
+    });
+    it("the domain's verdict says where its failure comes from; a host's counts only its own findings", () => {
+      const { report } = of('mismatch.test');
+      // The run fails on what the domain publishes; its one host has no failing finding of its own.
+      expect(report.result).toMatchObject({ passed: false, failingFindings: 2, failingPublished: 2 });
+      const text = publishRuns[11]?.stdout ?? '';
+      expect(text.split('\n')[0]).toBe(
+        'bob@mismatch.test: FAILED: 2 findings ≥ high, all about what it publishes',
+      );
+      for (const host of report.hosts) {
+        const failing = host.findings.filter((f) => ['high', 'critical'].includes(f.severity)).length;
+        const start = text.indexOf(`\n${host.host}  →`);
+        expect(start, host.host).toBeGreaterThan(0);
+        const verdict = text.slice(start).split('\n')[2] ?? '';
+        expect(verdict).toMatch(failing > 0 ? /FAILED/ : /PASSED/);
+        expect(verdict).not.toMatch(failing > 0 ? /PASSED/ : /FAILED/);
+      }
+      expect(of('good.test').report.result).toMatchObject({ passed: true, failingPublished: 0 });
+    });
+    it('the README shows a real run of discovery at 80 columns, numbers aside', () => {
+      const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+      const start =
+        readme.indexOf('$ mailprobe bob@mismatch.test\n') + '$ mailprobe bob@mismatch.test\n'.length;
+      const sample = readme.slice(start, readme.indexOf('```', start)).trimEnd().split('\n');
+      const numbersAside = (line: string) => line.replace(/\d+(\.\d+)?/g, 'N').trimEnd();
+      const run = (publishRuns[11]?.stdout ?? '').split('\n').map(numbersAside);
+      // Each line shown is a line of the run, in order; " …" stands for lines left out.
+      let at = 0;
+      for (const line of sample) {
+        if (line.trim() === '…') continue;
+        const found = run.indexOf(numbersAside(line), at);
+        expect(found, `README line not in the run (in order): ${line}`).toBeGreaterThanOrEqual(at);
+        at = found + 1;
+      }
+      expect(sample.slice(0, 8).map(numbersAside)).toEqual(run.slice(0, 8));
     });
     it('a published host no host can have (xn--a.test) is a problem of its source; the rest of the run, and publish, go on', () => {
       const { code, report, stderr } = of('badname.test');
@@ -810,6 +907,64 @@ describe.skipIf(missing !== undefined)(
       expect(publish?.stderr).toBe('');
       expect(publish?.stdout).toContain(`_submissions._tcp.badname.test. 3600 IN SRV 0 1 465 ${good}.`);
       expect(publish?.stdout).toContain('https://autoconfig.badname.test/mail/config-v1.1.xml');
+    });
+    it('publish --no-web compares the SRV records, the one source DNS holds', () => {
+      const run = publishRuns[15];
+      expect(run?.code, run?.stderr).toBe(0);
+      expect(run?.stdout).not.toContain('nothing is published');
+      expect(run?.stdout).toContain(
+        [
+          '# differences with what is published now (--no-web: the SRV records only; autoconfig, ISPDB and Autodiscover not fetched)',
+          'SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.good.test',
+          '  matches',
+        ].join('\n'),
+      );
+    });
+    it('publish with no port fit to publish: fix the servers first, above the zone lines; STARTTLS on an implicit-TLS port fails', () => {
+      const run = publishRuns[16];
+      expect(run?.code, run?.stderr).toBe(3);
+      const text = run?.stdout ?? '';
+      expect(text.indexOf('fix the servers first')).toBeGreaterThanOrEqual(0);
+      expect(text.indexOf('fix the servers first')).toBeLessThan(
+        text.indexOf('_imaps._tcp.unfit.test. 3600 IN SRV'),
+      );
+      expect(text).not.toContain('<clientConfig');
+      // The port works but is not safe (TLS 1.1 only); published as STARTTLS a client fails there all the same.
+      expect(text).toContain(
+        '  - IMAP old.example.test:993 STARTTLS (socketType STARTTLS): fails as published: the port does implicit TLS, not STARTTLS',
+      );
+      expect(text).not.toContain('works, not safe');
+    });
+    it('publish --write-dir writes the three documents as files; an existing file is refused (exit 2) unless --overwrite', () => {
+      const [first, again, overwrite, unwritable, unfit] = publishRuns.slice(17);
+      const out = join(dir, 'out');
+      expect(first?.code, first?.stderr).toBe(0);
+      expect(first?.stdout).toContain(`# config-v1.1.xml written to ${join(out, 'config-v1.1.xml')}`);
+      expect(first?.stdout).not.toContain('<clientConfig');
+      const config = readAutoconfig(readFileSync(join(out, 'config-v1.1.xml'), 'utf8'), 'good.test');
+      expect(config.problems).toEqual([]);
+      expect(config.settings.map((s) => `${s.protocol} ${s.port} ${s.security}`)).toEqual([
+        'IMAP 993 TLS',
+        'SMTP 465 TLS',
+      ]);
+      const response = readAutodiscover(readFileSync(join(out, 'autodiscover.xml'), 'utf8'), 'good.test');
+      expect(response.problems).toEqual([]);
+      const zone = readFileSync(join(out, 'srv.zone'), 'utf8').split('\n');
+      expect(zone).toContain('_imaps._tcp.good.test. 3600 IN SRV 0 1 993 mail.example.test.');
+      expect(zone.filter((line) => line !== '' && !line.startsWith(';'))).toHaveLength(6);
+      expect(again?.code).toBe(2);
+      expect(again?.stdout).toBe('');
+      expect(again?.stderr.trim().split('\n')).toEqual([
+        `mailprobe: publish --write-dir: ${join(out, 'config-v1.1.xml')} exists (--overwrite replaces it) (see mailprobe --help)`,
+      ]);
+      expect(overwrite?.code, overwrite?.stderr).toBe(0);
+      expect(unwritable?.code).toBe(74);
+      expect(unwritable?.stderr.trim().split('\n')).toEqual([
+        'mailprobe: cannot write /proc/mailprobe-not-here (ENOENT)',
+      ]);
+      expect(unfit?.code).toBe(3);
+      expect(unfit?.stderr).toContain('nothing written to');
+      expect(existsSync(join(dir, 'unfit', 'srv.zone'))).toBe(false);
     });
     it('--no-web: no published source is fetched, the DNS records are still read', () => {
       const run = publishRuns[4];

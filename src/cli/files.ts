@@ -3,7 +3,16 @@
  * would be read whole); reports are written to a temporary file beside the target and renamed over it, so a
  * reader never sees half a report and a symlink at the target is replaced, never written through.
  */
-import { lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errorCode, UsageError } from '../errors.js';
 
@@ -83,6 +92,32 @@ export function writeReportFile(path: string, text: string): void {
       // never created
     }
     throw new WriteError(path, error);
+  }
+}
+
+/**
+ * Writes a new file whole (a temporary file beside it, then a hard link to the name, which fails when the name
+ * exists): a file already there is never replaced (UsageError naming `force`, exit 2); a write error is a
+ * WriteError (exit 74).
+ */
+export function writeNewFile(path: string, text: string, force: string): void {
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
+  );
+  try {
+    writeFileSync(temporary, text, { flag: 'wx', mode: 0o644 });
+    linkSync(temporary, path);
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST' && existsSync(temporary))
+      throw new UsageError(`${path} exists (${force} replaces it)`);
+    throw new WriteError(path, error);
+  } finally {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created
+    }
   }
 }
 

@@ -1,5 +1,8 @@
 /** Probes, judges, checks expectations, renders, writes report files and sets the exit code. */
 
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorCode } from '../errors.js';
 import {
   buildPublication,
   type CheckedHost,
@@ -25,8 +28,9 @@ import {
   trustFrom,
 } from '../index.js';
 import { renderChainsPem } from '../render/pem.js';
+import { publicationFiles, srvZone } from '../render/publication.js';
 import { exitCodes, failPlugin } from './exit.js';
-import { writeReportFile } from './files.js';
+import { WriteError, writeNewFile, writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
 import { useColor } from './options.js';
 import { type Progress, spinner } from './spinner.js';
@@ -249,7 +253,7 @@ export async function discoverAndReport(
 export async function publishAndReport(
   target: string,
   probe: ProbeOptions,
-  options: DomainBounds & { json: boolean },
+  options: DomainBounds & { json: boolean; writeDir?: string; overwrite?: boolean },
 ): Promise<void> {
   const stop = interruption();
   try {
@@ -262,9 +266,19 @@ export async function publishAndReport(
     }
     const { hosts: verdicts } = judge(hosts, { discovery });
     const publication = buildPublication(discovery, verdicts);
+    const written =
+      options.writeDir !== undefined && publication.autoconfig && publication.autodiscover
+        ? writePublication(options.writeDir, publication, options.overwrite === true)
+        : undefined;
     process.stdout.write(
-      options.json ? `${JSON.stringify(publication, null, 2)}\n` : renderPublication(publication),
+      options.json
+        ? `${JSON.stringify(written ? { ...publication, written } : publication, null, 2)}\n`
+        : renderPublication(publication, written),
     );
+    if (options.writeDir !== undefined && !written)
+      process.stderr.write(
+        `mailprobe: nothing written to ${options.writeDir}: no port is fit to publish (fix the servers first)\n`,
+      );
     process.exitCode =
       publication.offers.length === 0
         ? exitCodes.resolve
@@ -280,4 +294,35 @@ export async function publishAndReport(
     }
     throw error;
   }
+}
+
+/**
+ * `publish --write-dir`: the three documents as files (the folder made when missing, not its parents). Each is written whole or
+ * not at all; an existing file is replaced only with --overwrite (else exit 2), a write error is exit 74.
+ */
+function writePublication(
+  dir: string,
+  publication: Parameters<typeof renderPublication>[0],
+  overwrite: boolean,
+): Record<keyof typeof publicationFiles, string> {
+  const path = (name: string) => join(dir, name);
+  try {
+    // Not { recursive: true }: Node's loops forever on some paths (/proc/x); a missing parent is a write error.
+    mkdirSync(dir);
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw new WriteError(dir, error);
+  }
+  const documents = {
+    autoconfig: publication.autoconfig ?? '',
+    autodiscover: publication.autodiscover ?? '',
+    srv: srvZone(publication),
+  };
+  const written = {} as Record<keyof typeof publicationFiles, string>;
+  for (const kind of Object.keys(publicationFiles) as (keyof typeof publicationFiles)[]) {
+    const target = path(publicationFiles[kind]);
+    if (overwrite) writeReportFile(target, documents[kind]);
+    else writeNewFile(target, documents[kind], '--overwrite');
+    written[kind] = target;
+  }
+  return written;
 }

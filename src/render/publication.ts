@@ -24,7 +24,16 @@ export interface Publication {
   differences: SourceDifference[];
   /** Something is published, and every published setting is among the offers (nothing published is broken or unsafe). */
   matches: boolean;
+  /** --no-web: the web sources (autoconfig, ISPDB, Autodiscover) were not fetched; only the SRV records were compared. */
+  onlySrv?: true;
 }
+
+/** The names `publish --write-dir` gives the three documents. */
+export const publicationFiles = {
+  autoconfig: 'config-v1.1.xml',
+  autodiscover: 'autodiscover.xml',
+  srv: 'srv.zone',
+} as const;
 
 function autoconfigXml(domain: string, offers: Offer[]): string {
   const server = (offer: Offer) => {
@@ -103,24 +112,58 @@ export function publicationDocument(judgement: PublicationJudgement): Publicatio
   };
 }
 
-/** The publication as text: the three documents, then the differences. */
-export function renderPublication(publication: Publication): string {
+/** The SRV zone file: the records, with a comment saying where they go. */
+export function srvZone(publication: Publication): string {
+  return `; SRV records (RFC 6186, RFC 8314 §5.1) for the zone of ${publication.domain}\n${publication.srv.join('\n')}\n`;
+}
+
+/**
+ * The publication as text: the three documents (or, with `written`, where each was written), then the differences.
+ * When no port is fit to publish, it says to fix the servers first, above the zone lines.
+ */
+export function renderPublication(
+  publication: Publication,
+  written?: Partial<Record<keyof typeof publicationFiles, string>>,
+): string {
   const d = publication.domain;
   const out: string[] = [];
+  const where = {
+    autoconfig: `serve at https://autoconfig.${d}/mail/config-v1.1.xml and https://${d}/.well-known/autoconfig/mail/config-v1.1.xml`,
+    autodiscover: `answer POST https://autodiscover.${d}/autodiscover/autodiscover.xml`,
+    srv: `in the zone of ${d}`,
+  };
   if (!publication.autoconfig || !publication.autodiscover) {
-    out.push(`# ${d}: no port worked safely on every address, so there is nothing fit to publish.`, '');
+    out.push(
+      `# ${d}: fix the servers first. No port worked safely on every address, so nothing is fit to publish:`,
+      '# the SRV lines below would tell clients that no service is offered. Run `mailprobe HOST` on each mail',
+      '# host to see what to fix, then run publish again.',
+    );
+  } else if (written?.autoconfig && written.autodiscover) {
+    out.push(
+      `# config-v1.1.xml written to ${written.autoconfig} — ${where.autoconfig}`,
+      `# Autodiscover POX response written to ${written.autodiscover} — ${where.autodiscover}`,
+    );
   } else {
     out.push(
-      `# config-v1.1.xml — serve at https://autoconfig.${d}/mail/config-v1.1.xml and https://${d}/.well-known/autoconfig/mail/config-v1.1.xml`,
+      `# config-v1.1.xml — ${where.autoconfig}`,
       publication.autoconfig,
-      `# Autodiscover POX response — answer POST https://autodiscover.${d}/autodiscover/autodiscover.xml`,
+      `# Autodiscover POX response — ${where.autodiscover}`,
       publication.autodiscover,
     );
   }
-  out.push(`# SRV records (RFC 6186, RFC 8314 §5.1) — in the zone of ${d}`, ...publication.srv, '');
-  out.push('# differences with what is published now');
+  if (written?.srv) out.push(`# SRV records written to ${written.srv} — ${where.srv}`, '');
+  else out.push(`# SRV records (RFC 6186, RFC 8314 §5.1) — ${where.srv}`, ...publication.srv, '');
+  out.push(
+    publication.onlySrv
+      ? '# differences with what is published now (--no-web: the SRV records only; autoconfig, ISPDB and Autodiscover not fetched)'
+      : '# differences with what is published now',
+  );
   if (publication.differences.length === 0)
-    out.push('nothing is published (no autoconfig, ISPDB entry, Autodiscover or SRV record)');
+    out.push(
+      publication.onlySrv
+        ? 'no SRV record is published'
+        : 'nothing is published (no autoconfig, ISPDB entry, Autodiscover or SRV record)',
+    );
   for (const difference of publication.differences) {
     out.push(sanitize(difference.source));
     if (difference.remove.length === 0 && difference.add.length === 0 && !difference.replace?.length)

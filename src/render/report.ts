@@ -2,8 +2,8 @@
  * One judged run in the format asked for: JSON, JUnit, Markdown, OpenMetrics, or the human report (with a
  * discovery's head, suggested settings and published-settings check around the hosts when there was one).
  */
-import type { CheckedHost, Outcome } from '../rules/outcome.js';
-import { renderDiscoveryHead, renderPublishedCheck, renderSettings } from './discovery.js';
+import { type CheckedHost, hostOutcome, type Outcome } from '../rules/outcome.js';
+import { renderDiscoveryHead, renderDiscoveryTail } from './discovery.js';
 import { type HumanOptions, renderHuman } from './human.js';
 import { type JsonReport, renderJson } from './json.js';
 import { renderJunit } from './junit.js';
@@ -31,10 +31,12 @@ export function renderReport(
   if (format === 'junit') return renderJunit(hosts, outcome, discovery?.publishedCheck);
   if (format === 'markdown') return renderMarkdown(hosts, outcome, discovery?.publishedCheck);
   if (format === 'openmetrics') return renderOpenMetrics(hosts, outcome);
-  const { color } = human;
-  const body = hosts.map((host) => renderHuman(host, { ...human, outcome })).join('\n');
-  if (!discovery) return body;
-  return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}${
-    discovery.publishedCheck ? renderPublishedCheck(discovery.publishedCheck, { color }) : ''
-  }`;
+  if (!discovery) return hosts.map((host) => renderHuman(host, { ...human, outcome })).join('\n');
+  // With discovery, the first block has the domain's verdict; each host's says only what its own findings do.
+  const head = renderDiscoveryHead(discovery, hosts, outcome, human);
+  if (human.quiet) return head;
+  const body = hosts
+    .map((host) => renderHuman(host, { ...human, outcome: hostOutcome(host, outcome) }))
+    .join('\n');
+  return `${head}${body}\n${renderDiscoveryTail(discovery, human)}`;
 }

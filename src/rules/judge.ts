@@ -51,6 +51,7 @@ export function judge(results: HostResult[], options: JudgeOptions = {}): Judgem
     // What a domain publishes fails the run as a port's findings do.
     const failing = published.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
     result.failingFindings += failing;
+    result.failingPublished = failing;
     if (failing > 0) result.passed = false;
   }
   return {

@@ -19,6 +19,11 @@ export interface Outcome {
   failingFindings: number;
   /** Unmet expectations, over all hosts. */
   failedExpectations: number;
+  /**
+   * With discovery: how many of failingFindings are about what the domain publishes (not about a host's ports),
+   * so the domain's verdict can say where its failure comes from.
+   */
+  failingPublished?: number;
   /** The run was interrupted (Ctrl-C): what the report shows is what was seen until then. */
   interrupted?: true;
   /** Why the run failed before or apart from the findings: bad input (exit 2), nothing to probe (exit 3). */
@@ -49,4 +54,13 @@ export function outcome(hosts: CheckedHost[], failOn: Severity): Outcome {
     failingFindings,
     failedExpectations,
   };
+}
+
+/**
+ * One host's own pass or fail within a run: its findings and expectations only. With discovery, a host's verdict
+ * says this, never the domain's (a finding about what the domain publishes does not fail a host).
+ */
+export function hostOutcome(host: CheckedHost, run: Outcome): Outcome {
+  const own = outcome([host], run.failOn);
+  return run.interrupted ? { ...own, passed: false, interrupted: true } : own;
 }

@@ -6,6 +6,8 @@
  */
 import type { Discovery, PublishedSecurity, PublishedSetting } from '../types/index.js';
 import type { HostVerdict } from './evaluate.js';
+import { otherSays } from './published/clients.js';
+import { checkSetting, modeOf, modeWords, observe } from './published/observed.js';
 import { ranked } from './settings.js';
 
 /** A port that worked and was safe on every address: something worth publishing. */
@@ -119,6 +121,41 @@ function notOfferedButWorks(discovery: Discovery, offers: Offer[]): SourceDiffer
   return out;
 }
 
+/**
+ * Why a published setting should go, judged as a client uses it (the published protocol, host, port and
+ * encryption): it fails (STARTTLS published for an implicit-TLS port fails, whatever the port's own findings),
+ * works but is not safe, or works safely but is not the server chosen to publish.
+ */
+function whyNot(
+  discovery: Discovery,
+  hosts: HostVerdict[],
+  setting: PublishedSetting,
+  offers: Offer[],
+): string {
+  const seen = observe(discovery, hosts, setting);
+  if (seen.missing) return seen.missing;
+  const check = checkSetting(seen, setting, '');
+  const modes = [...new Set(seen.ports.map(modeOf))];
+  const does = modes.map((mode) => modeWords[mode]).join(' or ');
+  if (!check.works) {
+    const mismatch =
+      setting.security !== 'plain' && modes.every((mode) => mode === 'TLS' || mode === 'STARTTLS')
+        ? `the port does ${does}, not ${setting.security === 'TLS' ? 'implicit TLS' : 'STARTTLS'}: `
+        : '';
+    return `fails as published: ${mismatch}${otherSays(check, seen.ports) ?? check.observed}`;
+  }
+  if (setting.security === 'plain')
+    return 'works, but without encryption: passwords cross the network readable';
+  if (!check.safe) {
+    const findings = [...new Set(seen.ports.flatMap((p) => p.findings))];
+    return `works, not safe${findings.length > 0 ? ` (${findings.join(', ')})` : ''}`;
+  }
+  const chosen = offers.find((o) => o.protocol === setting.protocol && o.security === setting.security);
+  return chosen
+    ? `works safely, but ${chosen.host}:${chosen.port} is the server to publish for ${setting.protocol} with ${setting.security === 'TLS' ? 'implicit TLS' : 'STARTTLS'}`
+    : 'works safely';
+}
+
 export function judgePublication(discovery: Discovery, hosts: HostVerdict[]): PublicationJudgement {
   const offers = observedOffers(discovery, hosts);
   const same = (s: PublishedSetting, o: Offer) =>
@@ -128,21 +165,7 @@ export function judgePublication(discovery: Discovery, hosts: HostVerdict[]): Pu
     if (source.settings.length === 0) continue;
     const remove = source.settings
       .filter((s) => !offers.some((o) => same(s, o)))
-      .map((setting) => {
-        const host = hosts.find((h) => h.host === setting.host);
-        const ports = host?.ports.filter((p) => p.port === setting.port) ?? [];
-        const why =
-          ports.length === 0
-            ? host
-              ? 'the port was not probed'
-              : 'the host was not probed or has no address'
-            : setting.security === 'plain'
-              ? 'no encryption'
-              : ports.every((p) => p.works && p.safe === true)
-                ? `the port does ${ports[0]?.expectedTls === 'implicit' ? 'implicit TLS' : 'STARTTLS'}, not ${setting.security === 'TLS' ? 'implicit TLS' : 'STARTTLS'}`
-                : `${[...new Set(ports.map((p) => (p.works ? `works, not safe (${p.findings.join(', ')})` : p.status)))].join('; ')}`;
-        return { setting, why };
-      });
+      .map((setting) => ({ setting, why: whyNot(discovery, hosts, setting, offers) }));
     const add = offers.filter(
       (o) =>
         !source.settings.some((s) => same(s, o)) &&

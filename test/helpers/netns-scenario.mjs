@@ -25,8 +25,17 @@ try {
   if (spec.clis) {
     // Several runs of the CLI against the same servers: their results as one JSON array.
     const results = [];
-    for (const cli of spec.clis)
-      results.push(await collect(process.execPath, [`${root}dist/src/cli/main.js`, ...cli]));
+    // A run's leading NAME=value words (COLUMNS=80) are its environment, as a shell would take them.
+    for (const cli of spec.clis) {
+      const env = { ...process.env };
+      let args = cli;
+      while (/^[A-Z_]+=/.test(args[0] ?? '')) {
+        const [name, ...value] = (args[0] ?? '').split('=');
+        env[name] = value.join('=');
+        args = args.slice(1);
+      }
+      results.push(await collect(process.execPath, [`${root}dist/src/cli/main.js`, ...args], env));
+    }
     process.stdout.write(JSON.stringify(results));
   } else {
     // spec.run: any program and its arguments (the benchmarks' timer); spec.cli: the built CLI's arguments.
@@ -112,14 +121,15 @@ async function startDnsmasq(records) {
 }
 
 /** One run of a program: its exit code and output. */
-function collect(file, args) {
+function collect(file, args, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code: code ?? 99, stdout, stderr }));
+    const started = Date.now();
+    child.on('close', (code) => resolve({ code: code ?? 99, stdout, stderr, ms: Date.now() - started }));
   });
 }
 

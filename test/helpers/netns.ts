@@ -117,11 +117,13 @@ export class Netns {
     nginx?: { config: string; wait: string };
     /** Instead of one CLI run: several, against the same servers (stdout is then a JSON array of results). */
     clis?: string[][];
+    /** ms before the whole scenario is killed (default 60 s; 600 s with `run`). */
+    limitMs?: number;
   }): Promise<{ code: number; stdout: string; stderr: string }> {
     return this.run(
       process.execPath,
       [`${root}test/helpers/netns-scenario.mjs`, JSON.stringify(spec)],
-      spec.run ? 600_000 : 60_000,
+      spec.limitMs ?? (spec.run ? 600_000 : 60_000),
     );
   }
 

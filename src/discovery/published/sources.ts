@@ -13,9 +13,10 @@
 import type { Dns } from '../../net/dns.js';
 import { hostNameProblem } from '../../net/names.js';
 import type { Trust } from '../../tls/trust.js';
-import type { Discovery, PublishedSetting, PublishedSource } from '../../types/index.js';
+import type { Discovery, PublishedSource } from '../../types/index.js';
 import { autodiscoverRequest, readAutoconfig, readAutodiscover } from './documents.js';
 import { registrableDomain, webFetch } from './fetch.js';
+import { srvSource } from './srv.js';
 
 /** Thunderbird's public ISPDB; the domain name is appended. */
 export const defaultIspdb = 'https://autoconfig.thunderbird.net/v1.1/';
@@ -40,16 +41,6 @@ interface Plan {
   viaMx?: true;
   post?: boolean;
 }
-
-/** SRV names and what a client reads from them (RFC 6186 §3, RFC 8314 §5.1). */
-const srvSettings: Record<string, Pick<PublishedSetting, 'direction' | 'protocol' | 'security'>> = {
-  '_submissions._tcp': { direction: 'outgoing', protocol: 'SMTP', security: 'TLS' },
-  '_submission._tcp': { direction: 'outgoing', protocol: 'SMTP', security: 'STARTTLS' },
-  '_imaps._tcp': { direction: 'incoming', protocol: 'IMAP', security: 'TLS' },
-  '_imap._tcp': { direction: 'incoming', protocol: 'IMAP', security: 'STARTTLS' },
-  '_pop3s._tcp': { direction: 'incoming', protocol: 'POP3', security: 'TLS' },
-  '_pop3._tcp': { direction: 'incoming', protocol: 'POP3', security: 'STARTTLS' },
-};
 
 /** The MX-derived domains a client tries (step 3): the top MX less its first label, and its registrable domain. */
 function mxDomains(discovery: Discovery): string[] {
@@ -113,32 +104,6 @@ async function autodiscoverTargets(dns: Dns, domain: string): Promise<string[]> 
   } catch {
     return [];
   }
-}
-
-/** The SRV records discovery read, as one source (RFC 6186), in record order. */
-function srvSource(discovery: Discovery): PublishedSource | undefined {
-  const settings: PublishedSetting[] = [];
-  for (const record of discovery.records) {
-    if (record.kind !== 'SRV' || record.note || record.answer === '') continue;
-    const prefix = record.query.slice(0, record.query.length - discovery.domain.length - 1);
-    const meaning = srvSettings[prefix];
-    const [, , port, target] = record.answer.split(' ');
-    if (!meaning || !port || !target) continue;
-    settings.push({
-      ...meaning,
-      host: target.replace(/\.$/, '').toLowerCase(),
-      port: Number(port),
-      as: `SRV ${prefix}`,
-    });
-  }
-  return settings.length > 0
-    ? {
-        kind: 'srv',
-        location: `SRV _submissions/_submission/_imaps/_imap/_pop3s/_pop3._tcp.${discovery.domain}`,
-        domain: discovery.domain,
-        settings,
-      }
-    : undefined;
 }
 
 /**
