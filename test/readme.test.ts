@@ -13,6 +13,7 @@ import { publishedRules } from '../src/rules/published/judge.js';
 import { rules } from '../src/rules/rules.js';
 import { statusGloss } from '../src/types/index.js';
 import { cli, root } from './helpers/cli.js';
+import { readmeBlock, sampleTokens } from './helpers/readme-samples.js';
 
 const exec = promisify(execFile);
 
@@ -76,14 +77,16 @@ describe('README', () => {
     const sample = frontPage.slice(start, frontPage.indexOf('```', start));
     const run = await cli(['demo', '--no-color'], { COLUMNS: '120' });
     // Ports, times and days vary from run to run, and with them the padding and where a line wraps.
-    const tokens = (text: string) =>
-      text
-        .replace(/\d+(\.\d+)?/g, 'N')
-        .split(/\s+/)
-        .filter(Boolean);
-    expect(tokens(sample)).toEqual(tokens(run.stdout));
+    expect(sampleTokens(sample)).toEqual(sampleTokens(run.stdout));
     // The demo's banner has no numbers that vary: the README shows it exactly.
     expect(sample.split('\n').slice(0, 2)).toEqual(run.stdout.split('\n').slice(0, 2));
+  });
+  it('shows a real job summary of `mailprobe demo --format markdown`: the same words, numbers aside', async () => {
+    const sample = readmeBlock(
+      'What a job summary shows, from a real run (`mailprobe demo --format markdown`',
+    );
+    const run = await cli(['demo', '--format', 'markdown']);
+    expect(sampleTokens(sample)).toEqual(sampleTokens(run.stdout));
   });
 });
 
