@@ -227,6 +227,19 @@ function fixLines(group: FindingGroup, ports: PortVerdict[], pad: string, max: n
   return wrapText(`${pad}fix: ${action}`, max, `${pad}     `);
 }
 
+/**
+ * The opt-in login check and round trip are about what the server answered: their findings show it, and what it
+ * means, without --verbose (`server: 535 5.7.8 …`, then the detail), wrapped, never cut.
+ */
+function answerLines(group: FindingGroup, pad: string, max: number): string[] {
+  if (!/^(login|round-trip)-/.test(group.finding.id)) return [];
+  const first = group.members[0];
+  if (!first) return [];
+  return [...first.evidence.filter((line) => line.startsWith('server: ')), first.detail].flatMap((line) =>
+    wrapText(`${pad}${sanitize(line)}`, max, `${pad}  `),
+  );
+}
+
 /** One finding: severity, id, where and what it means; then its fix (under --verbose: settings, detail, evidence, RFC). */
 function groupLines(
   group: FindingGroup,
@@ -239,7 +252,11 @@ function groupLines(
   const { finding } = group;
   const pad = '         ';
   const head = `${severityLabel(finding.severity, s)} ${s.bold(finding.id)} ${s.dim(`on ${group.where.join(', ')}`)} · ${sanitize(finding.title)}`;
-  const lines = [...wrapText(head, max, pad), ...fixLines(group, ports, pad, max)];
+  const lines = [
+    ...wrapText(head, max, pad),
+    ...fixLines(group, ports, pad, max),
+    ...answerLines(group, pad, max),
+  ];
   if (!verbose) return lines;
   const settings = settingGroups(group.members.flatMap((member) => member.fixes ?? [])).flatMap((entry) => [
     ...settingBlock(entry.label, entry.settings, `${pad}  `, max),
@@ -366,10 +383,14 @@ function verdictLines(
     .slice(0, 3);
   if (serious.length > 0) {
     lines.push(`${s.bold('fix first')}:`);
-    for (const group of serious)
+    for (const group of serious) {
+      // A title's own parenthesis ("(opt-in check)") joins the one that names the finding: never two in a row.
+      const [, title, aside] = /^(.*?)(?: \(([^()]*)\))?$/.exec(group.finding.title) ?? [];
+      const where = `${group.where.slice(0, 4).join(', ')}${group.where.length > 4 ? ', …' : ''}`;
       lines.push(
-        ` - ${sanitize(group.finding.title)} (${group.finding.id}, on ${group.where.slice(0, 4).join(', ')}${group.where.length > 4 ? ', …' : ''})`,
+        ` - ${sanitize(title ?? group.finding.title)} (${group.finding.id}, on ${where}${aside ? `; ${sanitize(aside)}` : ''})`,
       );
+    }
   }
   return lines;
 }
