@@ -110,6 +110,11 @@ export function options<T>(yargs: Argv<T>) {
       describe:
         'print each certificate chain as the server sent it, in PEM (as openssl s_client -showcerts), instead of the report',
     })
+    .option('dane', {
+      type: 'boolean',
+      describe:
+        'look up the TLSA records of each port (_PORT._tcp.HOST, with the DO bit) and match them against the chain sent (DANE, RFC 7672)',
+    })
     .option('expect-file', {
       type: 'string',
       describe: 'JSON file of expectations per port (see README); validated before probing',
@@ -189,6 +194,7 @@ export async function handler(args: ProbeArgs): Promise<void> {
     ...(dnsServer ? { dnsServer } : {}),
     ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
     ...(showCerts ? { keepCertificates: true } : {}),
+    ...(args.dane === true ? { dane: true } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');

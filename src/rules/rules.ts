@@ -6,6 +6,7 @@ import { addressRules } from './addresses.js';
 import { authenticationRules } from './authentication.js';
 import { certificateRules } from './certificate.js';
 import { connectivityRules } from './connectivity.js';
+import { daneRules } from './dane.js';
 import { optInRules } from './opt-in.js';
 import type { Rule } from './rule.js';
 import { startTlsRules } from './starttls.js';
@@ -18,6 +19,7 @@ export const rules: readonly Rule[] = [
   ...startTlsRules,
   ...authenticationRules,
   ...certificateRules,
+  ...daneRules,
   ...addressRules,
   ...optInRules,
 ];

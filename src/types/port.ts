@@ -1,5 +1,5 @@
 /** A port as observed: its status, transcript, greeting, capabilities, STARTTLS, checks, timings. */
-import type { TlsFacts } from './tls.js';
+import type { TlsaLookup, TlsFacts } from './tls.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
 /** The services a port can be mapped to (IANA service names). */
@@ -167,6 +167,8 @@ export interface PortResult {
   starttls?: StartTlsFacts;
   /** The TLS session and its certificate, when TLS was set up. */
   tls?: TlsFacts;
+  /** The TLSA records of this service (`_PORT._tcp.HOST`), when DANE was asked for (--dane). */
+  dane?: TlsaLookup;
   /** The second connection's evidence, when one was made. */
   crossCheck?: CrossCheck;
   /** Transcript entries and characters left out at the caps (limits transcriptEntries, transcriptChars). */
