@@ -36,7 +36,14 @@ interface Report {
     ports: {
       port: number;
       status: string;
-      dane?: { name: string; outcome: string; authenticData: boolean; rcode?: string; records: unknown[] };
+      dane?: {
+        name: string;
+        outcome: string;
+        authenticData: boolean;
+        rcode?: string;
+        records: unknown[];
+        transport?: string;
+      };
     }[];
     findings: { id: string; severity: string; port: number; detail: string; evidence: string[] }[];
   }[];
@@ -84,7 +91,13 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
           records: [
             '@ IN MX 10 mx.dane.test.',
             '_submission._tcp IN SRV 0 1 587 ee.dane.test.',
-            ...['mx', 'ee', 'renewed', 'notls'].map((name) => `${name} IN A 127.0.0.1`),
+            ...['mx', 'ee', 'renewed', 'notls', 'big'].map((name) => `${name} IN A 127.0.0.1`),
+            // More than 1232 bytes of TLSA: the UDP answer is truncated, the TCP one is whole.
+            ...Array.from(
+              { length: 24 },
+              (_, i) => `_25._tcp.big IN TLSA 3 0 2 ${String(i).padStart(2, '0').repeat(64)}`,
+            ),
+            `_25._tcp.big IN TLSA 3 1 1 ${leaf}`,
             `_25._tcp.mx IN TLSA 2 1 1 ${ca}`,
             `_25._tcp.ee IN TLSA 3 1 1 ${leaf}`,
             `_587._tcp.ee IN TLSA 3 1 1 ${leaf}`,
@@ -196,6 +209,47 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
     const found = ids(await probe('notls.dane.test'));
     expect(found.map((f) => f.id)).toEqual(['dane-none']);
     expect(found[0]?.detail).toContain('validated');
+  }, 30_000);
+
+  it('a TLSA set too big for UDP is asked again over TCP (RFC 7766)', async () => {
+    const report = await probe('big.dane.test');
+    expect(report.hosts[0]?.ports[0]?.dane).toMatchObject({ outcome: 'found', transport: 'tcp' });
+    expect(report.hosts[0]?.ports[0]?.dane?.records).toHaveLength(25);
+    expect(ids(report).map((f) => f.id)).toEqual(['dane-valid']);
+  }, 30_000);
+
+  it('a system resolver off loopback: its AD bit is not believed, the result is unvalidated', async () => {
+    const resolvConf = `/etc/netns/${host?.netns.name}/resolv.conf`;
+    const before = readFileSync(resolvConf, 'utf8');
+    writeFileSync(resolvConf, 'nameserver 10.53.0.1\noptions timeout:1 attempts:1\n');
+    try {
+      const run = await host?.mailprobe([
+        'ee.dane.test',
+        '--dane',
+        '-4',
+        '--ports',
+        '25',
+        '--timeout',
+        '3000',
+        '--json',
+      ]);
+      const report = validReport<Report>(run?.stdout ?? '');
+      // The answer is signed and the AD bit is set, but the path to 10.53.0.1 is not one the user vouched for.
+      expect(report.hosts[0]?.ports[0]?.dane).toMatchObject({
+        resolver: '10.53.0.1:53',
+        resolverTrusted: false,
+        authenticData: true,
+      });
+      const found = ids(report);
+      expect(found.map((f) => f.id)).toEqual(['dane-unvalidated']);
+      expect(found[0]?.detail).toContain('--dns-server');
+      // The same resolver named with --dns-server is trusted.
+      const again = ['ee.dane.test', '--dane', '-4', '--ports', '25', '--dns-server', '10.53.0.1', '--json'];
+      const named = validReport<Report>((await host?.mailprobe(again))?.stdout ?? '');
+      expect(ids(named).map((f) => f.id)).toEqual(['dane-valid']);
+    } finally {
+      writeFileSync(resolvConf, before);
+    }
   }, 30_000);
 
   it('the submission port a domain publishes in SRV gets its own TLSA lookup (RFC 7673)', async () => {

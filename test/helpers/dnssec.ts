@@ -1,7 +1,7 @@
 /**
  * A real DNSSEC rig inside a test's network namespace: NSD (authoritative, 127.0.0.3:53) serving zones signed
  * with ldns-signzone (ldnsutils), and Unbound (validating, 127.0.0.1:53) with a trust anchor (the DS of each
- * signed zone) and a stub zone pointing at NSD. An unsigned zone stays insecure (no anchor covers it); a zone
+ * signed zone) and a stub zone pointing at NSD; Unbound also answers on 10.53.0.1, an address off loopback. An unsigned zone stays insecure (no anchor covers it); a zone
  * whose signed text is altered after signing is bogus (Unbound answers SERVFAIL).
  */
 import { execFileSync } from 'node:child_process';
@@ -88,6 +88,7 @@ ${zones.map((zone) => `zone:\n  name: "${zone.name}"\n  zonefile: "${zone.name}.
     join(dir, 'unbound.conf'),
     `server:
   interface: 127.0.0.1
+  interface: 10.53.0.1
   port: 53
   username: ""
   chroot: ""
@@ -101,6 +102,7 @@ ${zones.map((zone) => `zone:\n  name: "${zone.name}"\n  zonefile: "${zone.name}.
   do-ip6: no
   do-not-query-localhost: no
   access-control: 127.0.0.0/8 allow
+  access-control: 10.0.0.0/8 allow
   module-config: "validator iterator"
   qname-minimisation: no
   local-zone: "test." nodefault
@@ -108,6 +110,8 @@ ${anchors.map((ds) => `  trust-anchor: "${ds}"\n`).join('')}remote-control:
   control-enable: no
 ${zones.map((zone) => `stub-zone:\n  name: "${zone.name}"\n  stub-addr: 127.0.0.3\n`).join('')}`,
   );
+  // 10.53.0.1 stands for a resolver across the network (its AD bit is not to be believed).
+  ns.addresses('10.53.0.1');
   ns.daemon('nsd', '-c', join(dir, 'nsd.conf'));
   ns.daemon('unbound', '-c', join(dir, 'unbound.conf'));
   const pids = ['nsd.pid', 'unbound.pid'].map((name) => readPid(join(dir, name)));
