@@ -115,6 +115,11 @@ export function options<T>(yargs: Argv<T>) {
       describe:
         'look up the TLSA records of each port (_PORT._tcp.HOST, with the DO bit) and match them against the chain sent (DANE, RFC 7672)',
     })
+    .option('mta-sts', {
+      type: 'boolean',
+      describe:
+        'with discovery: look up MTA-STS (TXT record, policy over HTTPS) and TLS-RPT, and say which MX hosts a sending server would refuse',
+    })
     .option('expect-file', {
       type: 'string',
       describe: 'JSON file of expectations per port (see README); validated before probing',
@@ -172,6 +177,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
     throw new UsageError(`--show-certs and --format ${report.format} both say what goes to stdout`);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))
     throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
+  if (!discovering && args['mta-sts'] === true)
+    throw new UsageError('--mta-sts applies to discovery (an address, or --discover)');
   if (!discovering && (args.ispdb !== undefined || args.web === false))
     throw new UsageError('--ispdb, --no-ispdb and --no-web apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {
@@ -203,7 +210,13 @@ export async function handler(args: ProbeArgs): Promise<void> {
       target,
       probe,
       { ...report, showCerts },
-      { perHost, maxHosts, deadlineMs: deadline, ...web },
+      {
+        perHost,
+        maxHosts,
+        deadlineMs: deadline,
+        ...web,
+        ...(args['mta-sts'] === true ? { mtaSts: true } : {}),
+      },
     );
   else await probeAndReport(target, probe, { ...report, expectations, showCerts });
 }

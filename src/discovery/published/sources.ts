@@ -207,3 +207,5 @@ async function fetchSource(
   if (read.notADocument) source.ignored = read.notADocument;
   return source;
 }
+
+export { lookupTransportPolicy } from './mta-sts.js';
