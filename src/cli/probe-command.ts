@@ -68,7 +68,7 @@ export function options<T>(yargs: Argv<T>) {
     .option('check', {
       type: 'string',
       describe:
-        'opt-in checks, comma-separated: injection, auth-required, tls-versions, or all (see README for the bytes sent)',
+        'opt-in checks, comma-separated: injection, auth-required, tls-versions, tls-required, or all (see README for the bytes sent)',
     })
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
     .option('expect', {

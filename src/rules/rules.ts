@@ -10,6 +10,7 @@ import { daneRules } from './dane.js';
 import { optInRules } from './opt-in.js';
 import type { Rule } from './rule.js';
 import { startTlsRules } from './starttls.js';
+import { transportRules } from './transport.js';
 
 export { expiringSoonDays } from './certificate.js';
 export type { Hit, Rule } from './rule.js';
@@ -22,4 +23,5 @@ export const rules: readonly Rule[] = [
   ...daneRules,
   ...addressRules,
   ...optInRules,
+  ...transportRules,
 ];

@@ -285,6 +285,21 @@ export interface CheckResults {
   authRequired?: AuthRequiredFacts;
   /** --check tls-versions, on ports where TLS was set up. */
   tlsVersions?: TlsVersionFacts;
+  /** --check tls-required, on the plaintext-start SMTP ports (25, 587). */
+  tlsRequired?: TlsRequiredFacts;
+}
+
+/** `MAIL FROM:<>` before STARTTLS, then RSET and QUIT: does the server refuse mail before TLS (RFC 3207 §4)? */
+export interface TlsRequiredFacts {
+  /**
+   * proven: 530 naming STARTTLS or TLS (Postfix: "530 5.7.0 Must issue a STARTTLS command first");
+   * not-required: 250, mail is taken before TLS; unclear: any other reply (a 530 that names authentication, RFC
+   * 4954 §6); not-tested: the check did not finish.
+   */
+  verdict: 'proven' | 'not-required' | 'unclear' | 'not-tested';
+  /** The reply to MAIL FROM:<>, as "code text". */
+  reply?: string;
+  detail: string;
 }
 
 // What discovery found in DNS (src/discover.ts).
