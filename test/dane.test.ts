@@ -184,6 +184,28 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
     expect(found[0]?.detail).toContain('TLSA 2 1 1 (chain 1)');
   }, 30_000);
 
+  it('--expect 25=dane=valid holds for a matching record and fails the run for a mismatch (--dane implied)', async () => {
+    const expect25 = (name: string) =>
+      host?.mailprobe([
+        name,
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--expect',
+        '25=dane=valid',
+        '--json',
+      ]);
+    const good = await expect25('ee.dane.test');
+    const bad = await expect25('renewed.dane.test');
+    const failed = (run: { stdout: string } | undefined) =>
+      validReport<{ result: { failedExpectations: number } }>(run?.stdout ?? '').result.failedExpectations;
+    expect(failed(good)).toBe(0);
+    expect(failed(bad)).toBe(1);
+    expect(bad?.code).toBe(1);
+  }, 30_000);
+
   it('a TLSA record left over from before a renewal is critical on port 25', async () => {
     const found = ids(await probe('renewed.dane.test'));
     expect(found.map((f) => [f.id, f.severity])).toEqual([['dane-mismatch', 'critical']]);

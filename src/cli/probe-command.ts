@@ -201,7 +201,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
     ...(dnsServer ? { dnsServer } : {}),
     ...(args['fast-filtered'] === false ? { fastFiltered: false } : {}),
     ...(showCerts ? { keepCertificates: true } : {}),
-    ...(args.dane === true ? { dane: true } : {}),
+    // An expectation about DANE needs the TLSA records: --dane is implied.
+    ...(args.dane === true || expectations?.some((e) => e.dane !== undefined) ? { dane: true } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');

@@ -7,7 +7,7 @@
 import { UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { isService, referenceTable } from '../reference/table.js';
-import type { Service } from '../types/index.js';
+import type { DaneStatus, Service } from '../types/index.js';
 
 /** Mechanisms that must (offer) or must not (notOffer) be advertised. */
 export interface AuthExpectation {
@@ -41,9 +41,15 @@ export interface PortExpectation {
   greeting?: string;
   /** The whole port probe takes at most this many ms. */
   maxLatencyMs?: number;
+  /** What DANE says of the port (valid, mismatch, …): the TLSA records are then looked up (--dane implied). */
+  dane?: DaneStatus;
 }
 
 const states = ['open', 'closed', 'refused', 'filtered'] as const;
+/** Every DaneStatus, in the order the messages list them (the check below holds the list to the type). */
+const daneStatuses = ['valid', 'mismatch', 'no-tls', 'unusable', 'unvalidated', 'unknown', 'none'] as const;
+const everyDaneStatus: Exclude<DaneStatus, (typeof daneStatuses)[number]> extends never ? true : never = true;
+void everyDaneStatus;
 const tlsModes = ['implicit', 'starttls', 'none'] as const;
 const keys = [
   'service',
@@ -56,6 +62,7 @@ const keys = [
   'authAfterTls',
   'greeting',
   'maxLatencyMs',
+  'dane',
 ];
 
 function portNumber(text: string, where: string): number {
@@ -71,7 +78,7 @@ function defaultService(port: number): Service | undefined {
 
 /**
  * `--expect PORT=WORD[,WORD...]`. Words: works, fails, open, closed, refused, filtered, tls (or implicit),
- * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME.
+ * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, dane=STATUS.
  */
 export function parseExpectFlag(text: string): PortExpectation {
   const where = `--expect ${echo(text)}`;
@@ -95,11 +102,13 @@ export function parseExpectFlag(text: string): PortExpectation {
     else if (word === 'safe' || word === 'unsafe') set('safe', word === 'safe', word);
     else if (number?.[1] === 'cert-days>=') set('certDaysAtLeast', Number(number[2]), word);
     else if (number?.[1] === 'latency<=') set('maxLatencyMs', Number(number[2]), word);
+    else if (word.startsWith('dane=') && (daneStatuses as readonly string[]).includes(word.slice(5)))
+      set('dane', word.slice(5) as DaneStatus, word);
     else if (word.startsWith('service=') && isService(word.slice(8)))
       set('service', word.slice(8) as Service, word);
     else {
       throw new UsageError(
-        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME)`,
+        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, dane=${daneStatuses.join('|')})`,
       );
     }
   }
@@ -194,6 +203,10 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
         expectation[key] = value;
       } else if (key === 'authBeforeTls' || key === 'authAfterTls') {
         expectation[key] = mechanisms(value, at);
+      } else if (key === 'dane') {
+        if (!(daneStatuses as readonly unknown[]).includes(value))
+          throw new UsageError(`${at}: expected one of ${daneStatuses.join(', ')}`);
+        expectation.dane = value as DaneStatus;
       } else if (key === 'greeting') {
         if (typeof value !== 'string')
           throw new UsageError(`${at}: expected a regular expression as a string`);

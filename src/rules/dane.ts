@@ -12,11 +12,10 @@
  *   of the chain as sent above the leaf (RFC 7671 §5.2.2); the leaf must then chain to it, be in date and carry
  *   the host's name (RFC 7672 §3.1.2, §3.2.2).
  */
-import type { ChainCertificate, TlsaLookup, TlsaRecord } from '../types/index.js';
+import type { ChainCertificate, DaneStatus, TlsaLookup, TlsaRecord } from '../types/index.js';
 import { isRelay, type PortResult, type Rule } from './rule.js';
 
-/** What DANE says of one port, the word the reports, expectations and metrics use. */
-export type DaneStatus = 'valid' | 'mismatch' | 'no-tls' | 'unusable' | 'unvalidated' | 'unknown' | 'none';
+export type { DaneStatus } from '../types/index.js';
 
 const usages = ['PKIX-TA', 'PKIX-EE', 'DANE-TA', 'DANE-EE'];
 const selectors = ['Cert', 'SPKI'];

@@ -28,12 +28,12 @@ export const transportRules: readonly Rule[] = [
     severity: 'info',
     title: 'TLS is required: mail before STARTTLS is refused with 530',
     reference: 'RFC 3207 §4',
+    // On port 25 only: on 587 a refusal before TLS is what is expected, and its proof stays in checks.tlsRequired.
     check: (port) =>
-      port.checks?.tlsRequired?.verdict === 'proven'
+      port.checks?.tlsRequired?.verdict === 'proven' && isRelay(port)
         ? {
-            detail: isRelay(port)
-              ? 'senders without TLS cannot deliver here (RFC 3207 §4 says a publicly-referenced MX must not require it); senders with TLS are unaffected'
-              : 'no message can be submitted before STARTTLS',
+            detail:
+              'senders without TLS cannot deliver here (RFC 3207 §4 says a publicly-referenced MX must not require it); senders with TLS are unaffected',
             evidence: [`C: MAIL FROM:<>`, `S: ${port.checks.tlsRequired.reply ?? ''}`],
           }
         : undefined,

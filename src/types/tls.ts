@@ -199,3 +199,6 @@ export interface TlsaLookup {
   /** What failed, when the outcome is failed. */
   error?: string;
 }
+
+/** What DANE says of one port (rules/dane.ts decides it), the words `--expect PORT=dane=WORD` takes. */
+export type DaneStatus = 'valid' | 'mismatch' | 'no-tls' | 'unusable' | 'unvalidated' | 'unknown' | 'none';
