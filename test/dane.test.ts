@@ -206,6 +206,29 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
     expect(bad?.code).toBe(1);
   }, 30_000);
 
+  it('OpenMetrics (and so serve): mailprobe_port_dane_status per port', async () => {
+    const metrics = async (name: string) =>
+      (
+        await host?.mailprobe([
+          name,
+          '--dns-server',
+          '127.0.0.1',
+          '--dane',
+          '-4',
+          '--ports',
+          '25',
+          '--timeout',
+          '3000',
+          '--format',
+          'openmetrics',
+        ])
+      )?.stdout ?? '';
+    expect(await metrics('ee.dane.test')).toMatch(
+      /^mailprobe_port_dane_status\{target="ee\.dane\.test",port="25",.*status="valid"\} 1$/m,
+    );
+    expect(await metrics('mx.bogus.test')).toMatch(/^mailprobe_port_dane_status\{.*status="unknown"\} 1$/m);
+  }, 30_000);
+
   it('a TLSA record left over from before a renewal is critical on port 25', async () => {
     const found = ids(await probe('renewed.dane.test'));
     expect(found.map((f) => [f.id, f.severity])).toEqual([['dane-mismatch', 'critical']]);

@@ -50,6 +50,8 @@ export interface ServeOptions {
   failOn?: Severity;
   /** The one DNS server to ask, instead of the system resolver. */
   dnsServer?: string;
+  /** Look up each port's TLSA records and match them (DANE, mailprobe_port_dane_status). */
+  dane?: boolean;
 }
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
@@ -395,6 +397,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         addresses,
         afterConnect: refuseConnection,
         signal: controller.signal,
+        ...(options.dane
+          ? { dane: true, ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}) }
+          : {}),
       });
       const judged = judge([result], { failOn: options.failOn ?? 'high' });
       answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);

@@ -5,6 +5,7 @@
  * `--format openmetrics` prints for node_exporter's textfile collector. Written by hand: the format is small, and a
  * metrics library would cost start-up time.
  */
+import { daneStatus } from '../rules/dane.js';
 import { severities } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
 
@@ -56,6 +57,10 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
     'mailprobe_certificate_not_after_seconds',
     "The leaf certificate's notAfter (Unix time).",
   );
+  const dane = family(
+    'mailprobe_port_dane_status',
+    'What DANE says of the port (--dane): 1 for its status (valid, mismatch, no-tls, unusable, unvalidated, unknown, none).',
+  );
   const findings = family('mailprobe_port_findings', 'Findings on the port, by severity.');
   const duration = family('mailprobe_probe_duration_seconds', 'How long probing the target took.');
   const success = family(
@@ -88,6 +93,8 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
         notAfter.samples.push(
           `mailprobe_certificate_not_after_seconds${labels(base)} ${Date.parse(certificate.validTo) / 1000}`,
         );
+      const daneWord = daneStatus(port);
+      if (daneWord) dane.samples.push(`mailprobe_port_dane_status${labels({ ...base, status: daneWord })} 1`);
       for (const severity of severities) {
         const count = host.findings.filter(
           (f) => f.port === port.port && f.address === port.address && f.severity === severity,
