@@ -229,6 +229,29 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
     expect(await metrics('mx.bogus.test')).toMatch(/^mailprobe_port_dane_status\{.*status="unknown"\} 1$/m);
   }, 30_000);
 
+  it('serve --dane answers /probe with the DANE status of the port', async () => {
+    const main = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+    // Inside the namespace: serve on 127.0.0.1:9925, one scrape, then SIGTERM.
+    const script = `
+      const { spawn } = require('node:child_process');
+      const http = require('node:http');
+      const serve = spawn(process.execPath, [${JSON.stringify(main)}, 'serve', '--dane', '--dns-server', '127.0.0.1',
+        '--allow', '127.0.0.0/8', '--timeout', '3000', '--min-interval', '1'], { stdio: 'ignore' });
+      const get = () => new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: 9925,
+        path: '/probe?target=ee.dane.test&module=smtp' }, (res) => { let body = ''; res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body)); }).on('error', reject));
+      (async () => {
+        for (let i = 0; i < 100; i++) {
+          try { process.stdout.write(await get()); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+        }
+        serve.kill('SIGTERM');
+      })();`;
+    const run = await host?.netns.run(process.execPath, ['-e', script]);
+    expect(run?.stdout).toMatch(
+      /^mailprobe_port_dane_status\{target="ee\.dane\.test",port="25",.*status="valid"\} 1$/m,
+    );
+  }, 30_000);
+
   it('a TLSA record left over from before a renewal is critical on port 25', async () => {
     const found = ids(await probe('renewed.dane.test'));
     expect(found.map((f) => [f.id, f.severity])).toEqual([['dane-mismatch', 'critical']]);
