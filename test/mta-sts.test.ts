@@ -233,6 +233,27 @@ ${servers.join('\n')}
       expect(refused?.detail).toContain('not valid for mx2.sts.test');
     }, 30_000);
 
+    it('the human report opens with the transport policy: the mode, the MX senders refuse and why, TLS-RPT', async () => {
+      const run = await host?.mailprobe([
+        'postmaster@enforce.sts.test',
+        '--mta-sts',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+      ]);
+      const text = run?.stdout ?? '';
+      const block = text.slice(text.indexOf('transport policy'), text.indexOf('\nDNS\n'));
+      expect(text.indexOf('transport policy')).toBeGreaterThan(0);
+      expect(block).toMatch(/MTA-STS +enforce · max_age 86400 s · mx mx1\.sts\.test/);
+      expect(block).toMatch(/refused +mx2\.sts\.test: no mx pattern of the policy matches it/);
+      expect(block).toMatch(/TLS-RPT +mailto:tlsrpt@enforce\.sts\.test/);
+    }, 30_000);
+
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {
       const { findings } = await discover('wildcard');
       const refused = findings.filter((f) => f.id === 'mta-sts-mx-refused');

@@ -5,6 +5,7 @@ import type { ClientSetting, ClientSettings } from '../rules/settings.js';
 import type { Discovery, PublishedSource } from '../types/index.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
+import { renderTransport } from './transport.js';
 
 export function renderDiscoveryHead(
   discovery: Discovery & { publishedCheck?: PublishedJudgement },
@@ -39,7 +40,7 @@ export function renderDiscoveryHead(
     ? `${s.bold('published client settings')}\n${renderSources(discovery.published).join('\n')}\n\n`
     : '';
   const answer = discovery.publishedCheck ? `${renderClientAnswer(discovery.publishedCheck, s)}\n` : '';
-  return `${s.bold(title)}\n${answer}\n${s.bold('DNS')}\n${columns(rows)
+  return `${s.bold(title)}\n${answer}\n${renderTransport(discovery, options)}${s.bold('DNS')}\n${columns(rows)
     .map((line) => ` ${line}`)
     .join(
       '\n',
