@@ -97,7 +97,7 @@ const hit = (subject: TransportSubject, title: string, detail: string, evidence:
 });
 
 const recordEvidence = (transport: TransportPolicyFacts) => [
-  `${transport.stsRecord.name} TXT: ${transport.stsRecord.outcome === 'found' ? transport.stsRecord.records.map((r) => JSON.stringify(r)).join(', ') : transport.stsRecord.outcome}${transport.stsRecord.detail ? ` (${transport.stsRecord.detail})` : ''}`,
+  `${transport.stsRecord.name} TXT: ${transport.stsRecord.outcome === 'found' ? transport.stsRecord.records.map((r) => JSON.stringify(r.slice(0, 200))).join(', ') : transport.stsRecord.outcome}${transport.stsRecord.detail ? ` (${transport.stsRecord.detail})` : ''}`,
 ];
 const fetchEvidence = (transport: TransportPolicyFacts) =>
   transport.policyFetch
@@ -252,7 +252,7 @@ export const transportRules: PublishedRule<TransportSubject>[] = [
             `the TLS-RPT record of ${subject.discovery.domain} is not valid`,
             `${subject.transport.tlsRptProblem}: senders send no reports`,
             [
-              `${subject.transport.tlsRptRecord.name} TXT: ${subject.transport.tlsRptRecord.records.map((r) => JSON.stringify(r)).join(', ')}`,
+              `${subject.transport.tlsRptRecord.name} TXT: ${subject.transport.tlsRptRecord.records.map((r) => JSON.stringify(r.slice(0, 200))).join(', ')}`,
             ],
           )
         : undefined,
