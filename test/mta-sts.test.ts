@@ -254,6 +254,28 @@ ${servers.join('\n')}
       expect(block).toMatch(/TLS-RPT +mailto:tlsrpt@enforce\.sts\.test/);
     }, 30_000);
 
+    it('OpenMetrics: the mode, max_age and each MX refused or not', async () => {
+      const run = await host?.mailprobe([
+        'postmaster@enforce.sts.test',
+        '--mta-sts',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+        '--format',
+        'openmetrics',
+      ]);
+      const text = run?.stdout ?? '';
+      expect(text).toContain('mailprobe_mta_sts_mode{domain="enforce.sts.test",mode="enforce"} 1');
+      expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+    }, 30_000);
+
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {
       const { findings } = await discover('wildcard');
       const refused = findings.filter((f) => f.id === 'mta-sts-mx-refused');
