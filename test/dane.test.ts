@@ -117,9 +117,11 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
         },
       ]),
     );
+    // Dovecot gives Postfix's submission service its SASL socket (without it smtpd exits and master throttles).
     host.start({
       cert: 'withca',
       postfix: { services: ['smtp', 'submission'], starttlsOn25: true, authBeforeTls: false },
+      dovecot: { listeners: ['imaps'], plaintextAuth: false },
     });
   }, 60_000);
 
@@ -319,6 +321,28 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
       writeFileSync(resolvConf, before);
     }
   }, 30_000);
+
+  it('a domain report opens with the DANE status of each MX', async () => {
+    const run = await host?.mailprobe([
+      'dane.test',
+      '--discover',
+      '--max-hosts',
+      '1',
+      '--dns-server',
+      '127.0.0.1',
+      '--dane',
+      '-4',
+      '--no-web',
+      '--timeout',
+      '3000',
+      '--ca',
+      join(root, 'tls', 'ca.pem'),
+    ]);
+    const text = run?.stdout ?? '';
+    const block = text.slice(text.indexOf('transport policy'), text.indexOf('\nDNS\n'));
+    expect(text.indexOf('transport policy')).toBeGreaterThan(0);
+    expect(block).toMatch(/DANE +mx\.dane\.test: valid/);
+  }, 60_000);
 
   it('the submission port a domain publishes in SRV gets its own TLSA lookup (RFC 7673)', async () => {
     const run = await host?.mailprobe([

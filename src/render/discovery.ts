@@ -2,14 +2,14 @@
 import type { ClientPick, PickVerdict } from '../rules/published/clients.js';
 import type { PublishedJudgement } from '../rules/published/judge.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
-import type { Discovery, PublishedSource } from '../types/index.js';
+import type { Discovery, HostResult, PublishedSource } from '../types/index.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 import { renderTransport } from './transport.js';
 
 export function renderDiscoveryHead(
   discovery: Discovery & { publishedCheck?: PublishedJudgement },
-  options: { color: boolean },
+  options: { color: boolean; hosts?: readonly HostResult[] | undefined },
 ): string {
   const s = style(options.color);
   const rows = discovery.records.map((record) => [

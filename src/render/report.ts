@@ -34,7 +34,7 @@ export function renderReport(
   const { color } = human;
   const body = hosts.map((host) => renderHuman(host, { ...human, outcome })).join('\n');
   if (!discovery) return body;
-  return `${renderDiscoveryHead(discovery, { color })}${body}\n${renderSettings(discovery.settings, { color })}${
+  return `${renderDiscoveryHead(discovery, { color, hosts })}${body}\n${renderSettings(discovery.settings, { color })}${
     discovery.publishedCheck ? renderPublishedCheck(discovery.publishedCheck, { color }) : ''
   }`;
 }
