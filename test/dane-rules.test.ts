@@ -92,7 +92,7 @@ describe('DANE rules', () => {
   });
   it('PKIX-EE (1) and PKIX-TA (0) records are unusable for SMTP (RFC 7672 §3.1.3)', () => {
     const result = port([record(1, 1, 1, leafSpki), record(0, 1, 1, caSpki)]);
-    expect(hits(result)).toEqual([['dane-unusable', 'medium']]);
+    expect(hits(result)).toEqual([['dane-unusable', 'low']]);
   });
   it('DANE-TA needs the host name on the leaf (RFC 7672 §3.2.2); DANE-EE does not', () => {
     expect(daneStatus(port([record(2, 1, 1, caSpki)], { nameMatches: false }))).toBe('mismatch');
@@ -117,7 +117,7 @@ describe('DANE rules', () => {
   });
   it('the AD bit from a resolver not trusted is not validation', () => {
     expect(hits(port([record(3, 1, 1, leafSpki)], { trusted: false }))).toEqual([
-      ['dane-unvalidated', 'medium'],
+      ['dane-unvalidated', 'low'],
     ]);
   });
   it('names records as RFC 7218 does', () => {

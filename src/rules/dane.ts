@@ -173,7 +173,8 @@ export const daneRules: readonly Rule[] = [
   },
   {
     id: 'dane-unvalidated',
-    severity: 'medium',
+    // low: the port is no less safe than without the records (senders ignore them); it does not make it unsafe.
+    severity: 'low',
     title: 'TLSA records found, but not validated by a resolver you trust',
     reference: 'RFC 7672 §2.2 (only secure TLSA records count); RFC 6698 §4.1; RFC 4035 §3.2.3 (AD bit)',
     check: (port) => {
@@ -196,7 +197,8 @@ export const daneRules: readonly Rule[] = [
   },
   {
     id: 'dane-unusable',
-    severity: 'medium',
+    // low: senders still require TLS (unauthenticated), so the port is no less safe than without the records.
+    severity: 'low',
     title: 'the validated TLSA records are all unusable for SMTP',
     reference: 'RFC 7672 §3.1.3 (PKIX-TA and PKIX-EE are unusable); RFC 7671 §4',
     check: (port) =>
