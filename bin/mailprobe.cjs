@@ -311,7 +311,7 @@ function start() {
   }
 
   // The engine bundle is required by the CLI bundle when a command probes: give it its cache too.
-  const bundles = new Set([path.join(folder, 'engine.cjs'), path.join(folder, 'published.cjs')]);
+  const bundles = new Set(['engine.cjs', 'published.cjs', 'dane.cjs'].map((name) => path.join(folder, name)));
   const loadJs = Module._extensions['.js'];
   Module._extensions['.js'] = function load(module, filename) {
     if (bundles.has(filename)) return run(module, filename);

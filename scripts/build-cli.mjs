@@ -1,7 +1,7 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
 // the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
 // requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
-// only then; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
+// only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
 // string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
 // sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
@@ -85,6 +85,13 @@ const plugins = [
           ? { path: './html.cjs', external: true }
           : undefined,
       );
+      // The probe's `import('../discovery/tlsa.js')` (--dane) loads a bundle of its own with the DNS wire-format
+      // library (dns-packet), so a probe without --dane never reads it.
+      b.onResolve({ filter: /(^|\/)discovery\/tlsa\.js$/ }, (args) =>
+        args.importer === join(root, 'dist/src/probe/host.js')
+          ? { path: './dane.cjs', external: true }
+          : undefined,
+      );
       // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
       b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
         args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
@@ -147,6 +154,15 @@ const published = await build({
 for (const bundle of ['engine.cjs', 'cli.cjs'])
   if (readFileSync(join(out, bundle), 'utf8').includes('Content-Security-Policy'))
     throw new Error(`the HTML report is inside ${bundle}: import it with import('../render/html.js')`);
+const dane = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [join(root, 'dist/src/discovery/tlsa.js')],
+  outfile: join(out, 'dane.cjs'),
+  metafile: true,
+});
+if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./dane.cjs"'))
+  throw new Error('the engine bundle does not load dane.cjs: the TLSA lookup was bundled into it');
 if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./published.cjs"'))
   throw new Error(
     'the engine bundle does not load published.cjs: the published-settings code was bundled into it',
@@ -179,7 +195,7 @@ if (
   throw new Error('ora or the spinner is inside cli.cjs: import them through ./engine.js');
 // The bin runs these with a code cache named after the build: a hash of the content on the first line, read
 // from the source the bin reads anyway (bin/mailprobe.cjs).
-for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'ports.cjs']) {
+for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'dane.cjs', 'ports.cjs']) {
   const file = join(out, name);
   const text = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -189,7 +205,7 @@ mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of [result, engine, published, cliui].flatMap((built) =>
+for (const input of [result, engine, published, dane, cliui].flatMap((built) =>
   Object.keys(built.metafile.inputs),
 )) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);

@@ -69,7 +69,7 @@ export function options<T>(yargs: Argv<T>) {
     .option('check', {
       type: 'string',
       describe:
-        'opt-in checks, comma-separated: injection, auth-required, tls-versions, or all (see README for the bytes sent)',
+        'opt-in checks, comma-separated: injection, auth-required, tls-versions, tls-required, or all (see README for the bytes sent)',
     })
     .option('concurrency', { type: 'string', default: '16', describe: 'most ports probed at once' })
     .option('expect', {
@@ -110,6 +110,16 @@ export function options<T>(yargs: Argv<T>) {
       type: 'boolean',
       describe:
         'print each certificate chain as the server sent it, in PEM (as openssl s_client -showcerts), instead of the report',
+    })
+    .option('dane', {
+      type: 'boolean',
+      describe:
+        'look up the TLSA records of each port (_PORT._tcp.HOST, with the DO bit) and match them against the chain sent (DANE, RFC 7672)',
+    })
+    .option('mta-sts', {
+      type: 'boolean',
+      describe:
+        'with discovery: look up MTA-STS (TXT record, policy over HTTPS) and TLS-RPT, and say which MX hosts a sending server would refuse',
     })
     .option('expect-file', {
       type: 'string',
@@ -174,6 +184,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
     throw new UsageError(`--show-certs and --format ${report.format} both say what goes to stdout`);
   if (!discovering && (maxHosts !== undefined || deadline !== undefined))
     throw new UsageError('--max-hosts and --deadline apply to discovery (an address, or --discover)');
+  if (!discovering && args['mta-sts'] === true)
+    throw new UsageError('--mta-sts applies to discovery (an address, or --discover)');
   if (!discovering && (args.ispdb !== undefined || args.web === false))
     throw new UsageError('--ispdb, --no-ispdb and --no-web apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {
@@ -206,6 +218,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
           ...(login.roundTrip ? { roundTrip: login.roundTrip } : {}),
         }
       : {}),
+    // An expectation about DANE needs the TLSA records: --dane is implied.
+    ...(args.dane === true || expectations?.some((e) => e.dane !== undefined) ? { dane: true } : {}),
   };
   // The engine loads only when a probe runs, so `ports` and `--help` start faster.
   const { discoverAndReport, probeAndReport } = await import('./engine.js');
@@ -214,7 +228,13 @@ export async function handler(args: ProbeArgs): Promise<void> {
       target,
       probe,
       { ...report, showCerts },
-      { perHost, maxHosts, deadlineMs: deadline, ...web },
+      {
+        perHost,
+        maxHosts,
+        deadlineMs: deadline,
+        ...web,
+        ...(args['mta-sts'] === true ? { mtaSts: true } : {}),
+      },
     );
   else await probeAndReport(target, probe, { ...report, expectations, showCerts });
 }

@@ -184,6 +184,8 @@ interface DomainBounds {
   deadlineMs?: number | undefined;
   published?: boolean;
   ispdb?: string | false | undefined;
+  /** --mta-sts: look up MTA-STS and TLS-RPT for the domain. */
+  mtaSts?: boolean;
 }
 
 /** The probe options, Ctrl-C's signal joined to the caller's, and the domain bounds that were given. */
@@ -199,6 +201,7 @@ function domainOptions(
     ...(bounds.deadlineMs ? { deadlineMs: bounds.deadlineMs } : {}),
     ...(bounds.published === false ? { published: false } : {}),
     ...(bounds.ispdb !== undefined ? { ispdb: bounds.ispdb } : {}),
+    ...(bounds.mtaSts ? { mtaSts: true } : {}),
   };
 }
 

@@ -36,6 +36,10 @@ export function builder(yargs: Argv) {
       describe:
         'a name clients reach this server by (the Host header), besides its address; other Host headers get 421; repeatable',
     })
+    .option('dane', {
+      type: 'boolean',
+      describe: "look up each port's TLSA records and match them (DANE): mailprobe_port_dane_status",
+    })
     .option('grace', {
       type: 'string',
       describe: 'on SIGTERM or SIGINT, ms the running probes may take before they are aborted (default 5000)',
@@ -67,6 +71,7 @@ interface Args {
   ca?: string | undefined;
   'dns-server'?: string | undefined;
   'login-module'?: boolean | undefined;
+  dane?: boolean | undefined;
 }
 
 /** The login module's credential: only from serve's own environment, never from a request or the command line. */
@@ -121,6 +126,7 @@ export async function handler(args: Args): Promise<void> {
     hostNames,
     ...basics,
     ...(login ? { login } : {}),
+    ...(args.dane === true ? { dane: true } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

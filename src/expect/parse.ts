@@ -7,7 +7,7 @@
 import { UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { isService, referenceTable } from '../reference/table.js';
-import type { Service } from '../types/index.js';
+import type { DaneStatus, Service } from '../types/index.js';
 
 /** Mechanisms that must (offer) or must not (notOffer) be advertised. */
 export interface AuthExpectation {
@@ -45,9 +45,15 @@ export interface PortExpectation {
   login?: boolean;
   /** With --round-trip: the test message arrives within this many seconds. */
   maxDeliveryS?: number;
+  /** What DANE says of the port (valid, mismatch, …): the TLSA records are then looked up (--dane implied). */
+  dane?: DaneStatus;
 }
 
 const states = ['open', 'closed', 'refused', 'filtered'] as const;
+/** Every DaneStatus, in the order the messages list them (the check below holds the list to the type). */
+const daneStatuses = ['valid', 'mismatch', 'no-tls', 'unusable', 'unvalidated', 'unknown', 'none'] as const;
+const everyDaneStatus: Exclude<DaneStatus, (typeof daneStatuses)[number]> extends never ? true : never = true;
+void everyDaneStatus;
 const tlsModes = ['implicit', 'starttls', 'none'] as const;
 const keys = [
   'service',
@@ -62,6 +68,7 @@ const keys = [
   'maxLatencyMs',
   'login',
   'maxDeliveryS',
+  'dane',
 ];
 
 function portNumber(text: string, where: string): number {
@@ -77,7 +84,8 @@ function defaultService(port: number): Service | undefined {
 
 /**
  * `--expect PORT=WORD[,WORD...]`. Words: works, fails, open, closed, refused, filtered, tls (or implicit),
- * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME; with --login: login, delivery<=S.
+ * starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, dane=STATUS; with --login: login,
+ * delivery<=S.
  */
 export function parseExpectFlag(text: string): PortExpectation {
   const where = `--expect ${echo(text)}`;
@@ -103,11 +111,13 @@ export function parseExpectFlag(text: string): PortExpectation {
     else if (number?.[1] === 'latency<=') set('maxLatencyMs', Number(number[2]), word);
     else if (number?.[1] === 'delivery<=') set('maxDeliveryS', Number(number[2]), word);
     else if (word === 'login') set('login', true, word);
+    else if (word.startsWith('dane=') && (daneStatuses as readonly string[]).includes(word.slice(5)))
+      set('dane', word.slice(5) as DaneStatus, word);
     else if (word.startsWith('service=') && isService(word.slice(8)))
       set('service', word.slice(8) as Service, word);
     else {
       throw new UsageError(
-        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, login, delivery<=S)`,
+        `${where}: unknown word '${echo(word)}' (works, fails, open, closed, refused, filtered, tls, starttls, none, safe, unsafe, cert-days>=N, latency<=MS, service=NAME, login, delivery<=S, dane=${daneStatuses.join('|')})`,
       );
     }
   }
@@ -202,6 +212,10 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
         expectation[key] = value;
       } else if (key === 'authBeforeTls' || key === 'authAfterTls') {
         expectation[key] = mechanisms(value, at);
+      } else if (key === 'dane') {
+        if (!(daneStatuses as readonly unknown[]).includes(value))
+          throw new UsageError(`${at}: expected one of ${daneStatuses.join(', ')}`);
+        expectation.dane = value as DaneStatus;
       } else if (key === 'greeting') {
         if (typeof value !== 'string')
           throw new UsageError(`${at}: expected a regular expression as a string`);

@@ -56,6 +56,8 @@ export interface ServeOptions {
    * safe across scrapes: at most one login run per target a minute, and none for an hour after a refusal.
    */
   login?: LoginOptions;
+  /** Look up each port's TLSA records and match them (DANE, mailprobe_port_dane_status). */
+  dane?: boolean;
 }
 
 /** Least ms between two login runs on one target, whatever --min-interval says. */
@@ -460,6 +462,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         afterConnect: refuseConnection,
         signal: controller.signal,
         ...(loginModule && options.login ? { login: options.login } : {}),
+        ...(options.dane
+          ? { dane: true, ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}) }
+          : {}),
       });
       if (
         loginModule &&

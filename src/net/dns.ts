@@ -91,6 +91,11 @@ export class Dns {
     return this.resolver.resolveSrv(name);
   }
 
+  /** TXT records, each as its strings (RFC 1035 §3.3.14). */
+  txt(name: string) {
+    return this.resolver.resolveTxt(name);
+  }
+
   cname(name: string) {
     return this.resolver.resolveCname(name);
   }

@@ -19,6 +19,7 @@ import type {
   TlsVersionFacts,
 } from '../types/index.js';
 import type { CheckName } from './check-names.js';
+import { tlsRequired } from './tls-required.js';
 
 export type {
   AuthRequiredFacts,
@@ -342,6 +343,11 @@ export async function runChecks(
       }),
     );
   }
+  if (checks.includes('tls-required') && plainStart && result.protocol === 'smtp')
+    out.tlsRequired = await once(
+      (session) => tlsRequired(target, session),
+      (error) => ({ verdict: 'not-tested', detail: `the check ended: ${message(error)}` }),
+    );
   const tlsReachable = result.expectedTls === 'implicit' || result.starttls?.upgraded === true;
   if (checks.includes('tls-versions') && tlsReachable) {
     out.tlsVersions = await tlsVersions(result, dialogue, target, newSession);

@@ -26,6 +26,8 @@ export interface DomainProbeOptions extends ProbeOptions {
   deadlineMs?: number;
   /** Called once discovery has found the hosts, before any is probed (for progress). */
   onDiscovered?: (discovery: Discovery) => void;
+  /** Look up MTA-STS (the TXT record and the policy over HTTPS) and TLS-RPT for the domain (--mta-sts). */
+  mtaSts?: boolean;
 }
 
 /** What DNS said and what each host that could be probed showed. */
@@ -63,11 +65,24 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
             family: options.family,
           }),
         );
+  // MTA-STS and TLS-RPT need only the domain: looked up alongside DNS discovery, in the published bundle.
+  const transport = options.mtaSts
+    ? import('../discovery/published/sources.js').then(({ lookupTransportPolicy }) =>
+        lookupTransportPolicy(parseTarget(target).domain, {
+          dns,
+          trust,
+          timeoutMs: options.limits?.connectMs ?? 5000,
+          signal: AbortSignal.any([stop, webStop.signal]),
+          family: options.family,
+        }),
+      )
+    : undefined;
   try {
     discovery = await discovering;
   } catch (error) {
     webStop.abort();
     void publishing?.catch(() => {}); // its fetches end at once, and nothing waits for it
+    void transport?.catch(() => {});
     if (error instanceof AbortedError && !options.signal?.aborted)
       throw new ResolveError(
         parseTarget(target).domain,
@@ -98,6 +113,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
             : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
     );
   }
+  if (transport !== undefined) discovery.transport = await transport;
   const published = new Set(
     (discovery.published ?? []).flatMap((source) => source.settings.map((s) => s.host)),
   );

@@ -52,6 +52,11 @@ export interface ProbeOptions extends ProgressEvents {
   /** The one DNS server to ask (ADDR:PORT), instead of the system resolver. */
   dnsServer?: string;
   /**
+   * Look up the TLSA records of each STARTTLS or TLS port probed (`_PORT._tcp.HOST`, RFC 7672 / 7673) and keep the
+   * digests of each chain they are matched against (PortResult.dane). Off by default: one more DNS query a port.
+   */
+  dane?: boolean;
+  /**
    * The host's addresses, already resolved (and checked, by `serve`): these are probed and the name is not
    * looked up again, so what was checked is what is probed.
    */
@@ -160,6 +165,7 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         signal: options.signal,
         checks: options.checks,
         ...(options.keepCertificates ? { keepCertificates: true } : {}),
+        ...(options.dane ? { daneDigests: true } : {}),
         onPhase: options.onPhase ? (phase) => options.onPhase?.(where, phase) : undefined,
         connectWatch: fast?.watch(address, spec.port),
         afterConnect: options.afterConnect,
@@ -177,6 +183,26 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
       );
     }
   }
+  // The TLSA lookups run beside the probes (one a port number, shared by its addresses); the DNS wire-format code
+  // is loaded only here, so a probe without --dane never reads it.
+  const tlsa =
+    options.dane && !isIP(servername)
+      ? import('../discovery/tlsa.js').then(({ lookupTlsa }) =>
+          Promise.all(
+            [...new Set(ports.map((spec) => spec.port))].map(
+              async (port) =>
+                [
+                  port,
+                  await lookupTlsa(servername, port, {
+                    server: options.dnsServer,
+                    timeoutMs: limits.connectMs,
+                    signal: options.signal,
+                  }),
+                ] as const,
+            ),
+          ),
+        )
+      : undefined;
   const results = await Promise.all(jobs).finally(() => fast?.close());
   if (options.login) {
     await runLogins(results, options.login, {
@@ -186,6 +212,11 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
       ehloName: options.ehloName,
       signal: options.signal,
     });
+  }
+  const found = tlsa === undefined ? undefined : new Map(await tlsa);
+  for (const result of found ? results : []) {
+    const lookup = found?.get(result.port);
+    if (lookup) result.dane = lookup;
   }
   const notes = [...named.notes];
   for (const family of [4, 6] as const) {

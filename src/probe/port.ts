@@ -61,6 +61,8 @@ export interface PortTarget {
   checks?: readonly CheckName[] | undefined;
   /** Keep each certificate of the chain as PEM in the facts (ChainCertificate.pem). */
   keepCertificates?: boolean | undefined;
+  /** Keep the digests TLSA records name in each chain certificate (ChainCertificate.dane): --dane. */
+  daneDigests?: boolean | undefined;
   /** The host's coordinator for deciding "filtered" early (fast-filtered.ts); without it, the full deadline. */
   connectWatch?: ConnectWatch | undefined;
   /** Awaited before each connection to the port, cross-check and checks included (batch mode's pacing). */
@@ -192,6 +194,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     ocsp: stapledOcsp(socket),
     at: Date.parse(result.startedAt),
     keepCertificates: target.keepCertificates,
+    daneDigests: target.daneDigests,
   });
   let phase: Phase = 'connect';
   const enter = (next: Phase) => {

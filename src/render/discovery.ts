@@ -12,10 +12,11 @@ import type { PickVerdict } from '../rules/published/clients.js';
 import type { PublishedJudgement } from '../rules/published/judge.js';
 import type { PublishedFinding } from '../rules/published/rule.js';
 import type { ClientSetting, ClientSettings } from '../rules/settings.js';
-import type { Discovery, PublishedSource } from '../types/index.js';
+import type { Discovery, HostResult, PublishedSource } from '../types/index.js';
 import { publishedCheckLines } from './published-check.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
+import { renderTransport } from './transport.js';
 import { wrap } from './wrap.js';
 
 /** What the discovery parts render: the discovery, its chosen settings and its published check. */
@@ -60,6 +61,19 @@ export function renderDiscoveryHead(
       : []),
   ];
   if (bounds.length > 0) out.push('', ...bounds.flatMap((b) => wrap(b, max)).map((l) => s.yellow(l)));
+  // The transport policy (MTA-STS, TLS-RPT, each MX's DANE status): what other mail servers will enforce.
+  const transport = renderTransport(discovery, {
+    color: layout.color,
+    hosts: hosts as unknown as readonly HostResult[],
+  });
+  if (transport)
+    out.push(
+      '',
+      ...transport
+        .trimEnd()
+        .split('\n')
+        .flatMap((line) => wrap(line, max, '   ')),
+    );
   out.push(
     '',
     s.bold('published for mail clients'),

@@ -5,8 +5,12 @@
  * `--format openmetrics` prints for node_exporter's textfile collector. Written by hand: the format is small, and a
  * metrics library would cost start-up time.
  */
+import { daneStatus } from '../rules/dane.js';
 import { severities } from '../rules/finding.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
+import { mxHosts, usablePolicy } from '../rules/published/transport.js';
+import type { Discovery } from '../types/index.js';
 
 /** A label value, escaped as OpenMetrics requires (backslash, double quote, line feed). */
 function labelValue(value: string): string {
@@ -25,7 +29,11 @@ interface Family {
   samples: string[];
 }
 
-export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): string {
+export function renderOpenMetrics(
+  hosts: CheckedHost[],
+  outcome: Outcome,
+  discovery?: Discovery & { publishedCheck?: PublishedJudgement | undefined },
+): string {
   const families: Family[] = [];
   const family = (name: string, help: string) => {
     const found = families.find((f) => f.name === name);
@@ -55,6 +63,10 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
   const notAfter = family(
     'mailprobe_certificate_not_after_seconds',
     "The leaf certificate's notAfter (Unix time).",
+  );
+  const dane = family(
+    'mailprobe_port_dane_status',
+    'What DANE says of the port (--dane): 1 for its status (valid, mismatch, no-tls, unusable, unvalidated, unknown, none).',
   );
   const findings = family('mailprobe_port_findings', 'Findings on the port, by severity.');
   const login = family(
@@ -94,6 +106,8 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
         );
       if (port.login)
         login.samples.push(`mailprobe_port_login${labels({ ...base, outcome: port.login.outcome })} 1`);
+      const daneWord = daneStatus(port);
+      if (daneWord) dane.samples.push(`mailprobe_port_dane_status${labels({ ...base, status: daneWord })} 1`);
       for (const severity of severities) {
         const count = host.findings.filter(
           (f) => f.port === port.port && f.address === port.address && f.severity === severity,
@@ -105,10 +119,47 @@ export function renderOpenMetrics(hosts: CheckedHost[], outcome: Outcome): strin
       `mailprobe_probe_duration_seconds${labels({ target: host.host })} ${host.durationMs / 1000}`,
     );
   }
+  if (discovery?.transport) transportMetrics(discovery, family);
   success.samples.push(`probe_success ${outcome.passed ? 1 : 0}`);
   const text = families
     .filter((f) => f.samples.length > 0)
     .map((f) => `# TYPE ${f.name} gauge\n# HELP ${f.name} ${f.help}\n${f.samples.join('\n')}`)
     .join('\n');
   return `${text}\n# EOF\n`;
+}
+
+/** With discovery and --mta-sts: the MTA-STS mode senders apply, its max_age, and each MX refused or not. */
+function transportMetrics(
+  discovery: Discovery & { publishedCheck?: PublishedJudgement | undefined },
+  family: (name: string, help: string) => Family,
+): void {
+  const transport = discovery.transport;
+  if (!transport) return;
+  const domain = { domain: discovery.domain };
+  const policy = usablePolicy(transport);
+  const mode =
+    policy?.mode ?? (transport.stsRecord.outcome === 'none' && !transport.policy ? 'absent' : 'unusable');
+  family(
+    'mailprobe_mta_sts_mode',
+    'The MTA-STS mode sending servers apply (enforce, testing, none), or absent, or unusable (published but not applied).',
+  ).samples.push(`mailprobe_mta_sts_mode${labels({ ...domain, mode })} 1`);
+  if (policy?.maxAge !== undefined)
+    family(
+      'mailprobe_mta_sts_max_age_seconds',
+      "The MTA-STS policy's max_age: how long senders cache it.",
+    ).samples.push(`mailprobe_mta_sts_max_age_seconds${labels(domain)} ${policy.maxAge}`);
+  if (policy?.mode !== 'enforce' && policy?.mode !== 'testing') return;
+  const failing = new Set(
+    (discovery.publishedCheck?.findings ?? [])
+      .filter((f) => f.id === 'mta-sts-mx-refused' || f.id === 'mta-sts-mx-would-fail')
+      .map((f) => f.host),
+  );
+  const mx = family(
+    'mailprobe_mta_sts_mx_refused',
+    'Sending servers applying the MTA-STS policy refuse (enforce) or report (testing) this MX: 1, else 0.',
+  );
+  for (const host of mxHosts(discovery))
+    mx.samples.push(
+      `mailprobe_mta_sts_mx_refused${labels({ ...domain, mx: host })} ${failing.has(host) ? 1 : 0}`,
+    );
 }

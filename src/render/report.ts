@@ -30,7 +30,7 @@ export function renderReport(
   if (format === 'json') return renderJson(hosts, outcome, discovery);
   if (format === 'junit') return renderJunit(hosts, outcome, discovery?.publishedCheck);
   if (format === 'markdown') return renderMarkdown(hosts, outcome, discovery?.publishedCheck);
-  if (format === 'openmetrics') return renderOpenMetrics(hosts, outcome);
+  if (format === 'openmetrics') return renderOpenMetrics(hosts, outcome, discovery);
   if (!discovery) return hosts.map((host) => renderHuman(host, { ...human, outcome })).join('\n');
   // With discovery, the first block has the domain's verdict; each host's says only what its own findings do.
   const head = renderDiscoveryHead(discovery, hosts, outcome, human);

@@ -5,6 +5,7 @@
 
 import type { PortExpectation } from '../expect/parse.js';
 import { echo } from '../limits.js';
+import { daneStatus } from './dane.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import { authenticationOffered, wholeDaysLeft } from './facts.js';
 
@@ -142,6 +143,17 @@ function checkPort(port: PortVerdict, expectation: PortExpectation, host: HostVe
       `greeting~/${echo(expectation.greeting)}/`,
       port.greeting !== undefined && new RegExp(expectation.greeting).test(text),
       text || '(no greeting)',
+    );
+  }
+  if (expectation.dane !== undefined) {
+    const seen = daneStatus(port);
+    add(
+      `dane=${expectation.dane}`,
+      seen === expectation.dane,
+      seen ?? 'no TLSA lookup',
+      port.dane
+        ? [`${port.dane.name}: ${port.dane.outcome}${port.dane.rcode ? ` (${port.dane.rcode})` : ''}`]
+        : [status],
     );
   }
   if (expectation.maxLatencyMs !== undefined) {

@@ -6,10 +6,12 @@ import { addressRules } from './addresses.js';
 import { authenticationRules } from './authentication.js';
 import { certificateRules } from './certificate.js';
 import { connectivityRules } from './connectivity.js';
+import { daneRules } from './dane.js';
 import { loginRules } from './login.js';
 import { optInRules } from './opt-in.js';
 import type { Rule } from './rule.js';
 import { startTlsRules } from './starttls.js';
+import { transportRules } from './transport.js';
 
 export { expiringSoonDays } from './certificate.js';
 export type { Hit, Rule } from './rule.js';
@@ -19,7 +21,9 @@ export const rules: readonly Rule[] = [
   ...startTlsRules,
   ...authenticationRules,
   ...certificateRules,
+  ...daneRules,
   ...addressRules,
   ...optInRules,
   ...loginRules,
+  ...transportRules,
 ];

@@ -18,6 +18,8 @@ export interface TlsFactsContext {
   at?: number;
   /** Keep each certificate of the chain as PEM (`ChainCertificate.pem`). */
   keepCertificates?: boolean | undefined;
+  /** Keep the digests a TLSA record may name (ChainCertificate.dane): DANE was asked for. */
+  daneDigests?: boolean | undefined;
 }
 
 /**
@@ -94,6 +96,14 @@ function readCertificate(
       const cert = sent[index];
       if (cert) entry.pem = cert.toString();
     });
+  if (context.daneDigests)
+    verdict.chain.forEach((entry, index) => {
+      const cert = sent[index];
+      if (cert) {
+        const digests = daneDigests(cert);
+        if (digests) entry.dane = digests;
+      }
+    });
   // The leaf as the chain describes it (read once per certificate, see chain.ts).
   const leaf = verdict.chain[0] as ChainCertificate;
   const names = leaf.subjectAltNames ?? [];
@@ -135,5 +145,20 @@ function readCertificate(
         error: error instanceof Error ? error.message : String(error),
       };
     }
+  }
+}
+
+/** SHA-256/512 of the SubjectPublicKeyInfo and SHA-512 of the certificate (RFC 6698 §2.1.2-2.1.3), or none. */
+function daneDigests(cert: X509Certificate): ChainCertificate['dane'] | undefined {
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  try {
+    const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+      spkiSha256: createHash('sha256').update(spki).digest('hex'),
+      spkiSha512: createHash('sha512').update(spki).digest('hex'),
+      certSha512: createHash('sha512').update(cert.raw).digest('hex'),
+    };
+  } catch {
+    return undefined; // a key this Node cannot export: no TLSA record can be matched against it
   }
 }

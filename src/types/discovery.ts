@@ -128,4 +128,50 @@ export interface Discovery {
   deadline?: { ms: number; notProbed: string[] };
   /** The published sources of client settings (autoconfig, ISPDB, Autodiscover, SRV), in client priority order. */
   published?: PublishedSource[];
+  /** What the domain publishes for servers that send it mail (MTA-STS, TLS-RPT), with --mta-sts. */
+  transport?: TransportPolicyFacts;
+}
+
+/** One TXT lookup: the strings of each record (joined per record), or why there are none. */
+export interface TxtFact {
+  /** The name asked, e.g. _mta-sts.example.org. */
+  name: string;
+  /** found: records (of any content); none: NXDOMAIN or no TXT; failed: SERVFAIL, timeout. */
+  outcome: 'found' | 'none' | 'failed';
+  /** Every TXT record at the name, each one's strings joined (RFC 7208 §3.3 style), as received. */
+  records: string[];
+  /** Why, when failed. */
+  detail?: string;
+}
+
+/** An MTA-STS policy as read (RFC 8461 §3.2), and every way it breaks the strict syntax. */
+export interface MtaStsPolicy {
+  version?: string;
+  mode?: string;
+  mx: string[];
+  maxAge?: number;
+  /** Each problem: a missing or repeated key, a value out of range, a line that is not key: value. */
+  problems: string[];
+}
+
+/** MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) of a mail domain: facts only. */
+export interface TransportPolicyFacts {
+  /** `_mta-sts.DOMAIN` TXT (RFC 8461 §3.1). */
+  stsRecord: TxtFact;
+  /** The `id` of the one valid `v=STSv1` record, when there is one. */
+  stsId?: string;
+  /** Why the TXT record is not one valid `v=STSv1; id=…` record, when found but unusable. */
+  stsRecordProblem?: string;
+  /** The policy fetch (https://mta-sts.DOMAIN/.well-known/mta-sts.txt, RFC 8461 §3.3): no redirect followed, 64 KiB cap. */
+  policyFetch?: WebFetchFact;
+  /** The Content-Type of the policy's 200 answer, as sent. */
+  policyContentType?: string;
+  /** The policy as read, when a 200 with a text/plain body arrived. */
+  policy?: MtaStsPolicy;
+  /** `_smtp._tls.DOMAIN` TXT (RFC 8460 §3). */
+  tlsRptRecord: TxtFact;
+  /** The rua URIs of the one valid `v=TLSRPTv1` record, when there is one. */
+  tlsRptRua?: string[];
+  /** Why the TLS-RPT record is not one valid record, when found but unusable. */
+  tlsRptProblem?: string;
 }

@@ -1,7 +1,7 @@
 /** A port as observed: its status, transcript, greeting, capabilities, STARTTLS, checks, timings. */
 
 import type { LoginFacts, RoundTripFacts } from './login.js';
-import type { TlsFacts } from './tls.js';
+import type { TlsaLookup, TlsFacts } from './tls.js';
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
 /** The services a port can be mapped to (IANA service names). */
@@ -171,6 +171,8 @@ export interface PortResult {
   starttls?: StartTlsFacts;
   /** The TLS session and its certificate, when TLS was set up. */
   tls?: TlsFacts;
+  /** The TLSA records of this service (`_PORT._tcp.HOST`), when DANE was asked for (--dane). */
+  dane?: TlsaLookup;
   /** The second connection's evidence, when one was made. */
   crossCheck?: CrossCheck;
   /** Transcript entries and characters left out at the caps (limits transcriptEntries, transcriptChars). */
@@ -291,6 +293,21 @@ export interface CheckResults {
   authRequired?: AuthRequiredFacts;
   /** --check tls-versions, on ports where TLS was set up. */
   tlsVersions?: TlsVersionFacts;
+  /** --check tls-required, on the plaintext-start SMTP ports (25, 587). */
+  tlsRequired?: TlsRequiredFacts;
+}
+
+/** `MAIL FROM:<>` before STARTTLS, then RSET and QUIT: does the server refuse mail before TLS (RFC 3207 §4)? */
+export interface TlsRequiredFacts {
+  /**
+   * proven: 530 naming STARTTLS or TLS (Postfix: "530 5.7.0 Must issue a STARTTLS command first");
+   * not-required: 250, mail is taken before TLS; unclear: any other reply (a 530 that names authentication, RFC
+   * 4954 §6); not-tested: the check did not finish.
+   */
+  verdict: 'proven' | 'not-required' | 'unclear' | 'not-tested';
+  /** The reply to MAIL FROM:<>, as "code text". */
+  reply?: string;
+  detail: string;
 }
 
 // What discovery found in DNS (src/discover.ts).

@@ -60,6 +60,12 @@ export interface ChainCertificate {
   sha256: string;
   /** Serial number, hex. */
   serialNumber: string;
+  /**
+   * The digests a TLSA record names (RFC 6698 §2.1.2-2.1.3), kept only when DANE was asked for (`--dane`): SHA-256
+   * and SHA-512 of the DER SubjectPublicKeyInfo, and SHA-512 of the DER certificate (its SHA-256 is `sha256`).
+   * Lower-case hex, no separators.
+   */
+  dane?: { spkiSha256: string; spkiSha512: string; certSha512: string };
   /** What is wrong with this certificate; empty when nothing is. */
   problems: CertificateProblem[];
   /**
@@ -152,3 +158,47 @@ export interface CertificateFacts {
   /** Certificates in the chain the server sent, leaf included. */
   chainLength: number;
 }
+
+/** One TLSA record as the DNS gave it (RFC 6698 §2.1). */
+export interface TlsaRecord {
+  /** Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE (RFC 7218). */
+  usage: number;
+  /** 0 the whole certificate, 1 its SubjectPublicKeyInfo. */
+  selector: number;
+  /** 0 exact bytes, 1 SHA-256, 2 SHA-512. */
+  matchingType: number;
+  /** The certificate association data, lower-case hex. */
+  data: string;
+}
+
+/**
+ * The TLSA lookup for one service (`_PORT._tcp.HOST`, RFC 6698 §3), asked with the DO bit over UDP (TCP when the
+ * answer is truncated). Facts only: whether the answer is validated is the resolver's AD bit, and whether that
+ * bit counts is whether the resolver is one the user trusts (named with --dns-server, or on loopback).
+ */
+export interface TlsaLookup {
+  /** The name asked, e.g. _25._tcp.mx.example.org. */
+  name: string;
+  port: number;
+  /** The resolver asked, ADDR:PORT. */
+  resolver: string;
+  /** Why its AD bit counts, or why not: "named with --dns-server", "on loopback", "not on loopback: ...". */
+  resolverTrust: string;
+  /** The AD bit may be believed: the resolver was named with --dns-server or is on loopback. */
+  resolverTrusted: boolean;
+  /** found: TLSA records; none: NOERROR without any or NXDOMAIN; failed: SERVFAIL, REFUSED, timeout, garbage. */
+  outcome: 'found' | 'none' | 'failed';
+  /** The response code (NOERROR, NXDOMAIN, SERVFAIL, ...), when an answer came. */
+  rcode?: string;
+  /** The AD (authentic data) bit of the answer (RFC 4035 §3.2.3). */
+  authenticData: boolean;
+  /** The transport the answer came by. */
+  transport?: 'udp' | 'tcp';
+  /** The records found (answer section, TLSA type only). */
+  records: TlsaRecord[];
+  /** What failed, when the outcome is failed. */
+  error?: string;
+}
+
+/** What DANE says of one port (rules/dane.ts decides it), the words `--expect PORT=dane=WORD` takes. */
+export type DaneStatus = 'valid' | 'mismatch' | 'no-tls' | 'unusable' | 'unvalidated' | 'unknown' | 'none';

@@ -14,6 +14,8 @@ export interface PostfixOptions {
   services: ('smtp' | 'submission' | 'submissions')[];
   /** Offer STARTTLS on port 25. */
   starttlsOn25: boolean;
+  /** Require it there (smtpd_tls_security_level = encrypt: 530 5.7.0 to MAIL before STARTTLS). */
+  requireTlsOn25?: boolean;
   /** Allow AUTH before STARTTLS on 587 (smtpd_tls_auth_only = no, TLS optional there). */
   authBeforeTls: boolean;
   /**
@@ -114,7 +116,7 @@ maillog_file_prefixes = ${root}
 smtpd_banner = $myhostname ESMTP
 smtpd_tls_cert_file = ${tls}/${cert}.pem
 smtpd_tls_key_file = ${tls}/${cert}.key
-smtpd_tls_security_level = ${options.starttlsOn25 ? 'may' : 'none'}
+smtpd_tls_security_level = ${options.requireTlsOn25 ? 'encrypt' : options.starttlsOn25 ? 'may' : 'none'}
 smtpd_tls_auth_only = ${options.authBeforeTls ? 'no' : 'yes'}
 smtpd_tls_protocols = >=TLSv1.2
 smtpd_tls_mandatory_protocols = >=TLSv1.2

@@ -33,12 +33,18 @@ export interface WebFetchOptions {
   signal?: AbortSignal | undefined;
   /** Only this address family (-4, -6), as for the probes. */
   family?: 4 | 6 | 'both' | undefined;
+  /** Most redirects followed (default 3); 0: none (an MTA-STS policy, RFC 8461 §3.3). */
+  maxRedirects?: number;
+  /** The Accept header (default: XML first). */
+  accept?: string;
 }
 
 export interface WebFetchResult {
   fact: WebFetchFact;
   /** The body, when the outcome is ok. */
   text?: string;
+  /** The Content-Type header of the final answer, as sent. */
+  contentType?: string;
 }
 
 const maxRedirects = 3;
@@ -149,13 +155,14 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
         redirects.push(entry);
         // A POST keeps its body only through 307/308; a client would not re-send it as a GET elsewhere.
         const followable = method === 'GET' || status === 307 || status === 308;
-        if (hop >= maxRedirects || !followable || !/^https?:$/.test(next.protocol))
+        const most = options.maxRedirects ?? maxRedirects;
+        if (hop >= most || !followable || !/^https?:$/.test(next.protocol))
           return {
             fact: fact({
               outcome: 'http-error',
               status,
               address: answered,
-              detail: `redirect to ${echo(next.href)} not followed (${hop >= maxRedirects ? `more than ${maxRedirects} redirects` : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
+              detail: `redirect to ${echo(next.href)} not followed (${hop >= most ? (most === 0 ? 'no redirect is followed here' : `more than ${most} redirects`) : !followable ? `a ${status} would turn the POST into a GET` : 'not an HTTP URL'})`,
             }),
           };
         current = next;
@@ -166,6 +173,9 @@ export async function webFetch(url: string, options: WebFetchOptions): Promise<W
         return {
           fact: fact({ outcome: 'ok', status, address: answered, detail, bytes: response.bytes }),
           text: response.text,
+          ...(typeof response.headers['content-type'] === 'string'
+            ? { contentType: response.headers['content-type'] }
+            : {}),
         };
       if (status === 404 || status === 410)
         return { fact: fact({ outcome: 'not-found', status, address: answered, detail }) };
@@ -239,7 +249,7 @@ function request(
     signal,
     headers: {
       'user-agent': 'mailprobe (published client settings check)',
-      accept: 'application/xml, text/xml;q=0.9, */*;q=0.1',
+      accept: options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
       ...(body ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } : {}),
     },
     ...(secure

@@ -172,3 +172,5 @@ async function fetchSource(
   if (read.notADocument) source.ignored = read.notADocument;
   return source;
 }
+
+export { lookupTransportPolicy } from './mta-sts.js';

@@ -21,6 +21,7 @@ import {
   recordRules,
   redirectRules,
 } from './sources.js';
+import { mxRules, mxSubjects, transportRules } from './transport.js';
 
 export interface PublishedJudgement {
   findings: PublishedFinding[];
@@ -37,7 +38,17 @@ export const publishedRules: PublishedRule<never>[] = [
   ...domainRules,
   ...protocolRules,
   ...recordRules,
+  ...transportRules,
+  ...mxRules,
 ];
+
+/** MTA-STS and TLS-RPT (--mta-sts): the domain's transport policy, then each MX under it. */
+function applyTransport(findings: Findings, discovery: Discovery, hosts: HostVerdict[]): void {
+  if (!discovery.transport) return;
+  const subject = { discovery, transport: discovery.transport, hosts };
+  findings.apply(transportRules, subject);
+  for (const mx of mxSubjects(subject)) findings.apply(mxRules, mx);
+}
 
 /** The findings so far, one per rule and key, in the order first found. */
 class Findings {
@@ -107,6 +118,7 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
   for (const record of discovery.records) findings.apply(recordRules, { record, hosts });
   for (const protocol of ['IMAP', 'POP3', 'SMTP'] as const)
     findings.apply(protocolRules, { ...domain, protocol });
+  applyTransport(findings, discovery, hosts);
   return { findings: findings.sorted(), checks, clients: predict(sources, checks, observed) };
 }
 
@@ -117,5 +129,6 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
 export function judgeRecords(discovery: Discovery, hosts: HostVerdict[]): PublishedJudgement | undefined {
   const findings = new Findings();
   for (const record of discovery.records) findings.apply(recordRules, { record, hosts });
+  applyTransport(findings, discovery, hosts);
   return findings.size === 0 ? undefined : { findings: findings.sorted(), checks: [], clients: [] };
 }

@@ -1,0 +1,211 @@
+/**
+ * TLSA lookups (RFC 6698 §3, RFC 7672 §2.2): `_PORT._tcp.HOST` asked of one resolver with the DO bit (RFC 3225)
+ * and the AD bit (RFC 6840 §5.7), over UDP, again over TCP when the answer is truncated (RFC 7766). Node 20 has
+ * no TLSA lookup: the messages are written and read with dns-packet (the DNS wire format, RFC 1035 §4), loaded
+ * only by this module, which the probe loads only for --dane.
+ *
+ * The trust rule: the AD bit is a claim of the resolver, worth only what the path to it is worth (RFC 6698
+ * §4.1, RFC 4035 §4.9.3). It counts when the user named the resolver (--dns-server) or the resolver is on
+ * loopback; otherwise the lookup says so (`resolverTrusted: false`) and the rules never call it validated.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import * as packet from 'dns-packet';
+import type { TlsaLookup, TlsaRecord } from '../types/index.js';
+
+export interface TlsaOptions {
+  /** ADDR or ADDR:PORT ([ADDR]:PORT for IPv6), as parsed from --dns-server; the system's first resolver otherwise. */
+  server?: string | undefined;
+  /** Per-try deadline in ms (UDP, then TCP). */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Largest answer read over TCP (a TLSA RRset with its signatures is a few KB). */
+const maxTcpAnswer = 65_535;
+
+/** ADDR:PORT → [address, port]; a bare address gets port 53. */
+export function splitServer(server: string): [string, number] {
+  const bracketed = /^\[(.+)\]:(\d+)$/.exec(server);
+  if (bracketed) return [bracketed[1] as string, Number(bracketed[2])];
+  if (net.isIP(server) !== 0) return [server, 53];
+  const colon = server.lastIndexOf(':');
+  return [server.slice(0, colon), Number(server.slice(colon + 1))];
+}
+
+const isLoopback = (address: string) =>
+  address === '::1' || /^127\./.test(address) || /^::ffff:127\./i.test(address);
+
+/** The resolver to ask and whether its AD bit counts (the trust rule above). */
+function chooseResolver(server: string | undefined): {
+  address: string;
+  port: number;
+  trust: string;
+  trusted: boolean;
+} {
+  if (server) {
+    const [address, port] = splitServer(server);
+    return { address, port, trust: 'named with --dns-server', trusted: true };
+  }
+  const first = process.getBuiltinModule('node:dns').getServers()[0];
+  if (!first) return { address: '127.0.0.1', port: 53, trust: 'no resolver configured', trusted: false };
+  const [address, port] = splitServer(first);
+  return isLoopback(address)
+    ? { address, port, trust: 'the system resolver, on loopback', trusted: true }
+    : {
+        address,
+        port,
+        trust: `the system resolver ${address} is not on loopback: its AD bit crosses the network unprotected (name a resolver you trust with --dns-server)`,
+        trusted: false,
+      };
+}
+
+function query(name: string, id: number): Buffer {
+  return packet.encode({
+    type: 'query',
+    id,
+    flags: packet.RECURSION_DESIRED | packet.AUTHENTIC_DATA,
+    questions: [{ type: 'TLSA', name, class: 'IN' }],
+    // EDNS(0) with DO (RFC 3225 §3); 1232 bytes, the DNS flag day 2020 size, so big RRsets come over TCP.
+    additionals: [
+      { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: packet.DNSSEC_OK } as unknown as packet.Answer,
+    ],
+  });
+}
+
+type Answer = { message: packet.DecodedPacket & { rcode?: string }; transport: 'udp' | 'tcp' };
+
+/** One answer over UDP whose id and question match ours; rejects on timeout or abort. */
+function overUdp(
+  address: string,
+  port: number,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const id = Math.floor(Math.random() * 65_536);
+    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    const done = (error: Error | undefined, answer?: Answer) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.close();
+      if (error) reject(error);
+      else resolve(answer as Answer);
+    };
+    const onAbort = () => done(new Error('aborted'));
+    const timer = setTimeout(() => done(new Error('the DNS server did not answer in time')), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) => done(error));
+    socket.on('message', (bytes, from) => {
+      if (from.port !== port) return;
+      const message = decode(bytes, id, name);
+      if (message) done(undefined, { message, transport: 'udp' });
+    });
+    socket.send(query(name, id), port, address);
+  });
+}
+
+/** The same question over TCP (RFC 7766): two-byte length, then the message. */
+function overTcp(
+  address: string,
+  port: number,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const id = Math.floor(Math.random() * 65_536);
+    const socket = net.connect({ host: address, port });
+    let buffered = Buffer.alloc(0);
+    const done = (error: Error | undefined, answer?: Answer) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(answer as Answer);
+    };
+    const onAbort = () => done(new Error('aborted'));
+    const timer = setTimeout(
+      () => done(new Error('the DNS server did not answer in time over TCP')),
+      timeoutMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) => done(error));
+    socket.on('connect', () => {
+      const message = query(name, id);
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(message.length);
+      socket.write(Buffer.concat([length, message]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length > maxTcpAnswer + 2) return done(new Error('the DNS answer over TCP is too long'));
+      if (buffered.length < 2) return;
+      const size = buffered.readUInt16BE(0);
+      if (buffered.length < size + 2) return;
+      const message = decode(buffered.subarray(2, size + 2), id, name);
+      if (message) done(undefined, { message, transport: 'tcp' });
+      else done(new Error('the DNS answer over TCP does not answer the question asked'));
+    });
+    socket.on('end', () => done(new Error('the DNS server closed the TCP connection before answering')));
+  });
+}
+
+/** The message, when it is a response to our id and question; undefined for anything else (spoofs, garbage). */
+function decode(bytes: Buffer, id: number, name: string): Answer['message'] | undefined {
+  try {
+    const message = packet.decode(bytes);
+    const question = message.questions?.[0];
+    if (message.type !== 'response' || message.id !== id) return undefined;
+    if (!question || question.name.toLowerCase() !== name.toLowerCase() || question.type !== 'TLSA')
+      return undefined;
+    return message;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asks for `_PORT._tcp.HOST` TLSA. Never throws: a failure is an outcome (`failed`, with why). */
+export async function lookupTlsa(host: string, port: number, options: TlsaOptions = {}): Promise<TlsaLookup> {
+  const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
+  const resolver = chooseResolver(options.server);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const lookup: TlsaLookup = {
+    name,
+    port,
+    resolver: `${resolver.address.includes(':') ? `[${resolver.address}]` : resolver.address}:${resolver.port}`,
+    resolverTrust: resolver.trust,
+    resolverTrusted: resolver.trusted,
+    outcome: 'failed',
+    authenticData: false,
+    records: [],
+  };
+  try {
+    let answer = await overUdp(resolver.address, resolver.port, name, timeoutMs, options.signal);
+    if (answer.message.flag_tc)
+      answer = await overTcp(resolver.address, resolver.port, name, timeoutMs, options.signal);
+    const { message } = answer;
+    lookup.transport = answer.transport;
+    lookup.rcode = message.rcode ?? 'NOERROR';
+    lookup.authenticData = message.flag_ad === true;
+    if (lookup.rcode === 'NOERROR' || lookup.rcode === 'NXDOMAIN') {
+      lookup.records = (message.answers ?? [])
+        .filter((record): record is packet.TlsaAnswer => record.type === 'TLSA')
+        .map(
+          (record): TlsaRecord => ({
+            usage: record.data.usage,
+            selector: record.data.selector,
+            matchingType: record.data.matchingType,
+            data: record.data.certificate.toString('hex'),
+          }),
+        );
+      lookup.outcome = lookup.records.length > 0 ? 'found' : 'none';
+    } else {
+      lookup.error = `the resolver answered ${lookup.rcode}`;
+    }
+  } catch (error) {
+    lookup.error = error instanceof Error ? error.message : String(error);
+  }
+  return lookup;
+}

@@ -1,0 +1,94 @@
+/**
+ * The "transport policy" block of a domain's human report (--mta-sts, --dane): what a sending server does with
+ * mail to the domain, answer first: the MTA-STS mode, which MX hosts senders refuse (from the rules' findings),
+ * TLS-RPT, and the DANE status of each MX's port 25. Shows what rules/published/transport.ts and rules/dane.ts
+ * judged; judges nothing itself.
+ */
+import { daneStatus } from '../rules/dane.js';
+import type { PublishedJudgement } from '../rules/published/judge.js';
+import { mxHosts } from '../rules/published/transport.js';
+import type { Discovery, HostResult } from '../types/index.js';
+import { sanitize } from './sanitize.js';
+import { columns, style } from './style.js';
+
+export function renderTransport(
+  discovery: Discovery & { publishedCheck?: PublishedJudgement },
+  options: { color: boolean; hosts?: readonly HostResult[] | undefined },
+): string {
+  const s = style(options.color);
+  const dane = daneLine(discovery, options.hosts ?? [], s);
+  const transport = discovery.transport;
+  if (!transport)
+    return dane
+      ? `${s.bold('transport policy (mail from other servers)')}\n ${columns([dane]).join('')}\n\n`
+      : '';
+  const findings = (discovery.publishedCheck?.findings ?? []).filter((f) => /^(mta-sts|tls-rpt)-/.test(f.id));
+  const find = (id: string) => findings.find((f) => f.id === id);
+  const mode = find('mta-sts-mode');
+  const policy = transport.policy;
+  const sts = mode
+    ? policy?.mode === 'enforce'
+      ? s.green(`enforce · max_age ${policy.maxAge} s · mx ${policy.mx.map(sanitize).join(', ')}`)
+      : `${policy?.mode ?? '?'} · max_age ${policy?.maxAge} s · mx ${(policy?.mx ?? []).map(sanitize).join(', ')}`
+    : find('mta-sts-none')
+      ? 'none: senders use opportunistic TLS'
+      : s.red(
+          `not applied by senders: ${
+            (
+              find('mta-sts-policy-unfetchable') ??
+                find('mta-sts-policy-invalid') ??
+                find('mta-sts-policy-without-txt') ??
+                find('mta-sts-txt-invalid') ??
+                find('mta-sts-lookup-failed')
+            )?.id ?? 'no usable policy'
+          }`,
+        );
+  const rows: string[][] = [['MTA-STS', sts]];
+  for (const f of findings.filter((x) => x.id === 'mta-sts-mx-refused' || x.id === 'mta-sts-mx-would-fail'))
+    rows.push([
+      f.id === 'mta-sts-mx-refused' ? s.red('refused') : s.yellow('would fail'),
+      `${sanitize(f.host ?? '')}: ${sanitize(f.evidence.join('; '))}`,
+    ]);
+  rows.push([
+    'TLS-RPT',
+    transport.tlsRptRua
+      ? transport.tlsRptRua.map(sanitize).join(', ')
+      : transport.tlsRptProblem
+        ? s.yellow(sanitize(transport.tlsRptProblem))
+        : transport.tlsRptRecord.outcome === 'failed'
+          ? s.yellow('lookup failed')
+          : 'none',
+  ]);
+  if (dane) rows.push(dane);
+  return `${s.bold('transport policy (mail from other servers)')}\n${columns(rows)
+    .map((line) => ` ${line}`)
+    .join('\n')}\n\n`;
+}
+
+/** "DANE  mx1: valid · mx2: mismatch", from each MX host's port 25 (every address), when any was looked up. */
+function daneLine(
+  discovery: Discovery,
+  hosts: readonly HostResult[],
+  s: ReturnType<typeof style>,
+): string[] | undefined {
+  const words = mxHosts(discovery).flatMap((mx) => {
+    const statuses = [
+      ...new Set(
+        hosts
+          .filter((host) => host.host.toLowerCase() === mx)
+          .flatMap((host) => host.ports.filter((port) => port.port === 25).map(daneStatus))
+          .filter((status) => status !== undefined),
+      ),
+    ];
+    if (statuses.length === 0) return [];
+    const text = statuses.join('/');
+    const colour =
+      statuses.includes('mismatch') || statuses.includes('no-tls')
+        ? s.red
+        : statuses.every((x) => x === 'valid')
+          ? s.green
+          : s.yellow;
+    return [`${sanitize(mx)}: ${colour(text)}`];
+  });
+  return words.length > 0 ? ['DANE', words.join(' · ')] : undefined;
+}

@@ -1,0 +1,314 @@
+/**
+ * What a domain publishes for the servers that send it mail, judged as a sending server acts on it: MTA-STS
+ * (RFC 8461: the TXT record, the policy as fetched, its mode, each MX against the policy's mx patterns and what
+ * its port 25 showed) and TLS-RPT (RFC 8460). Pure: discovery.transport and the host verdicts in, hits out.
+ */
+import type { Discovery, TransportPolicyFacts } from '../../types/index.js';
+import type { HostVerdict } from '../evaluate.js';
+import type { PublishedRule } from './rule.js';
+
+export interface TransportSubject {
+  discovery: Discovery;
+  transport: TransportPolicyFacts;
+  hosts: HostVerdict[];
+}
+
+/** One MX host of the domain with what a sending server under the policy would do with it. */
+export interface MxSubject extends TransportSubject {
+  mx: string;
+  /** Why a sender applying the policy fails this MX; empty when it delivers. */
+  reasons: string[];
+  mode: 'enforce' | 'testing';
+}
+
+const policyUrl = (domain: string) => `https://mta-sts.${domain}/.well-known/mta-sts.txt`;
+
+/** RFC 8461 §4.1: an mx pattern matches the MX host exactly, or `*.` stands for exactly one left-most label. */
+export function mxMatches(pattern: string, host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (pattern.startsWith('*.')) {
+    const rest = pattern.slice(1);
+    return name.endsWith(rest) && name.length > rest.length && !name.slice(0, -rest.length).includes('.');
+  }
+  return pattern === name;
+}
+
+/** The MX host names of the domain, in preference order (a null MX has none). */
+export function mxHosts(discovery: Discovery): string[] {
+  return discovery.records
+    .filter((record) => record.kind === 'MX' && record.note === undefined)
+    .map((record) => record.answer.split(/\s+/)[1]?.replace(/\.$/, '').toLowerCase() ?? '')
+    .filter((host) => host !== '');
+}
+
+/** A policy a sender applies: fetched as RFC 8461 §3.3 requires, with no syntax problem, and a valid TXT. */
+export function usablePolicy(transport: TransportPolicyFacts) {
+  const policy = transport.policy;
+  return transport.stsId && policy && policy.problems.length === 0 ? policy : undefined;
+}
+
+/** Why a sender applying the policy would not deliver to this MX (RFC 8461 §4.1, §4.2, §5). */
+export function mxReasons(mx: string, patterns: string[], hosts: HostVerdict[]): string[] {
+  const reasons: string[] = [];
+  if (!patterns.some((pattern) => mxMatches(pattern, mx)))
+    reasons.push(`no mx pattern of the policy matches it (${patterns.join(', ')})`);
+  const host = hosts.find((entry) => entry.host.toLowerCase() === mx);
+  const ports = host?.ports.filter((port) => port.port === 25) ?? [];
+  if (ports.length === 0) {
+    reasons.push('its port 25 was not probed');
+    return reasons;
+  }
+  for (const port of ports) {
+    const where = `port 25 on ${port.address}`;
+    if (port.status !== 'open') reasons.push(`${where}: ${port.status}`);
+    else if (!port.starttls?.advertised) reasons.push(`${where}: STARTTLS is not offered`);
+    else if (!port.tls) reasons.push(`${where}: STARTTLS did not give a TLS session`);
+    else if (!port.tls.nameMatches)
+      reasons.push(
+        `${where}: the certificate is not valid for ${mx} (${port.tls.nameError ?? 'name mismatch'})`,
+      );
+    else if (!port.tls.trusted)
+      reasons.push(
+        `${where}: the certificate is not trusted (${port.tls.trustProblems?.[0]?.detail ?? port.tls.trustError ?? 'untrusted'})`,
+      );
+  }
+  return reasons;
+}
+
+function fetchFailure(transport: TransportPolicyFacts): string | undefined {
+  const fetched = transport.policyFetch;
+  if (!fetched) return 'the policy was not fetched';
+  if (fetched.outcome !== 'ok') {
+    if (fetched.redirects?.length)
+      return `the policy is behind a redirect (HTTP ${fetched.redirects[0]?.status} to ${fetched.redirects[0]?.to}), which senders never follow`;
+    return `${fetched.detail}`;
+  }
+  if (!/^text\/plain\s*(;|$)/i.test(transport.policyContentType ?? ''))
+    return `the policy is served as ${transport.policyContentType ?? 'no Content-Type'}, not text/plain`;
+  return undefined;
+}
+
+const hit = (subject: TransportSubject, title: string, detail: string, evidence: string[], key = '') => ({
+  key: `${subject.discovery.domain} ${key}`,
+  source: policyUrl(subject.discovery.domain),
+  title,
+  detail,
+  evidence: evidence.filter((line) => line !== ''),
+});
+
+const recordEvidence = (transport: TransportPolicyFacts) => [
+  `${transport.stsRecord.name} TXT: ${transport.stsRecord.outcome === 'found' ? transport.stsRecord.records.map((r) => JSON.stringify(r.slice(0, 200))).join(', ') : transport.stsRecord.outcome}${transport.stsRecord.detail ? ` (${transport.stsRecord.detail})` : ''}`,
+];
+const fetchEvidence = (transport: TransportPolicyFacts) =>
+  transport.policyFetch
+    ? [
+        `GET ${transport.policyFetch.url}: ${transport.policyFetch.detail}${transport.policyContentType ? `, Content-Type ${transport.policyContentType}` : ''}${transport.policyFetch.bytes !== undefined ? `, ${transport.policyFetch.bytes} bytes` : ''}`,
+      ]
+    : [];
+
+export const transportRules: PublishedRule<TransportSubject>[] = [
+  {
+    id: 'mta-sts-policy-unfetchable',
+    severity: 'high',
+    title: 'the MTA-STS record is published but its policy cannot be fetched as senders fetch it',
+    reference: 'RFC 8461 §3.3, §3.2',
+    check: (subject) => {
+      const { transport } = subject;
+      if (!transport.stsId) return undefined;
+      const why = fetchFailure(transport);
+      if (!why) return undefined;
+      return hit(
+        subject,
+        `the MTA-STS policy of ${subject.discovery.domain} cannot be fetched`,
+        `${why}. Sending servers without a cached policy apply none (opportunistic TLS, no protection); those with one keep the old policy until its max_age runs out. Serve the policy over HTTPS with a certificate valid for mta-sts.${subject.discovery.domain}, as text/plain, at most 64 KiB, with no redirect.`,
+        [...recordEvidence(transport), ...fetchEvidence(transport)],
+      );
+    },
+  },
+  {
+    id: 'mta-sts-policy-invalid',
+    severity: 'high',
+    title: 'the MTA-STS policy breaks the strict syntax, and senders discard it',
+    reference: 'RFC 8461 §3.2',
+    check: (subject) => {
+      const policy = subject.transport.policy;
+      if (!policy || policy.problems.length === 0) return undefined;
+      return hit(
+        subject,
+        `the MTA-STS policy of ${subject.discovery.domain} is not valid`,
+        `${policy.problems.join('; ')}. A sending server discards the policy: no protection.`,
+        [...fetchEvidence(subject.transport), ...policy.problems],
+      );
+    },
+  },
+  {
+    id: 'mta-sts-policy-without-txt',
+    severity: 'medium',
+    title: 'an MTA-STS policy is served, but no valid _mta-sts TXT record points to it',
+    reference: 'RFC 8461 §3.1, §5',
+    check: (subject) => {
+      const { transport } = subject;
+      if (transport.stsId || !transport.policy) return undefined;
+      return hit(
+        subject,
+        `${subject.discovery.domain} serves an MTA-STS policy without a valid TXT record`,
+        `${transport.stsRecordProblem ?? 'there is no _mta-sts TXT record'}: sending servers look for the TXT record first and never fetch the policy; publish "v=STSv1; id=…"`,
+        [...recordEvidence(transport), ...fetchEvidence(transport)],
+      );
+    },
+  },
+  {
+    id: 'mta-sts-txt-invalid',
+    severity: 'medium',
+    title: 'the _mta-sts TXT record is not one valid v=STSv1 record',
+    reference: 'RFC 8461 §3.1',
+    check: (subject) =>
+      subject.transport.stsRecordProblem && !subject.transport.policy
+        ? hit(
+            subject,
+            `the _mta-sts TXT record of ${subject.discovery.domain} is not valid`,
+            `${subject.transport.stsRecordProblem}: senders ignore it`,
+            recordEvidence(subject.transport),
+          )
+        : undefined,
+  },
+  {
+    id: 'mta-sts-lookup-failed',
+    severity: 'medium',
+    title: 'the _mta-sts TXT lookup failed: MTA-STS status unknown',
+    reference: 'RFC 8461 §3.1, §5.1',
+    check: (subject) =>
+      subject.transport.stsRecord.outcome === 'failed'
+        ? hit(
+            subject,
+            `MTA-STS status of ${subject.discovery.domain} unknown`,
+            'not "no MTA-STS": the DNS lookup failed; senders then use a cached policy, or none',
+            recordEvidence(subject.transport),
+          )
+        : undefined,
+  },
+  {
+    id: 'mta-sts-mode',
+    severity: 'info',
+    title: 'the MTA-STS mode senders apply',
+    reference: 'RFC 8461 §5',
+    check: (subject) => {
+      const policy = usablePolicy(subject.transport);
+      if (!policy) return undefined;
+      const words: Record<string, string> = {
+        enforce: 'senders refuse to deliver to an MX that is not covered or fails TLS',
+        testing: 'senders deliver anyway and report failures (TLS-RPT)',
+        none: 'senders apply no policy (a policy being withdrawn)',
+      };
+      return hit(
+        subject,
+        `MTA-STS mode ${policy.mode} for ${subject.discovery.domain} (max_age ${policy.maxAge ?? '?'} s, id ${subject.transport.stsId})`,
+        `${words[policy.mode ?? ''] ?? ''}; mx ${policy.mx.join(', ') || '(none)'}`,
+        [...recordEvidence(subject.transport), ...fetchEvidence(subject.transport)],
+        'mode',
+      );
+    },
+  },
+  {
+    id: 'mta-sts-none',
+    severity: 'info',
+    title: 'no MTA-STS: sending servers use opportunistic TLS',
+    reference: 'RFC 8461 §2',
+    check: (subject) =>
+      subject.transport.stsRecord.outcome === 'none' && !subject.transport.policy
+        ? hit(
+            subject,
+            `${subject.discovery.domain} publishes no MTA-STS policy`,
+            'sending servers accept any certificate, or none, from its MX hosts unless DANE says otherwise (--dane)',
+            [...recordEvidence(subject.transport), ...fetchEvidence(subject.transport)],
+          )
+        : undefined,
+  },
+  {
+    id: 'tls-rpt-missing',
+    severity: 'low',
+    title: 'a transport policy is published without a TLS-RPT record to hear of failures',
+    reference: 'RFC 8460 §3; RFC 8461 §2',
+    check: (subject) => {
+      const { transport } = subject;
+      if (transport.tlsRptRecord.outcome !== 'none' || !transport.stsId) return undefined;
+      return hit(
+        subject,
+        `${subject.discovery.domain} has MTA-STS but no TLS-RPT record`,
+        `publish _smtp._tls.${subject.discovery.domain} TXT "v=TLSRPTv1; rua=mailto:…" to receive the reports of senders that fail TLS to your MX hosts`,
+        [`${transport.tlsRptRecord.name} TXT: none`],
+      );
+    },
+  },
+  {
+    id: 'tls-rpt-invalid',
+    severity: 'low',
+    title: 'the TLS-RPT record is not one valid v=TLSRPTv1 record',
+    reference: 'RFC 8460 §3',
+    check: (subject) =>
+      subject.transport.tlsRptProblem
+        ? hit(
+            subject,
+            `the TLS-RPT record of ${subject.discovery.domain} is not valid`,
+            `${subject.transport.tlsRptProblem}: senders send no reports`,
+            [
+              `${subject.transport.tlsRptRecord.name} TXT: ${subject.transport.tlsRptRecord.records.map((r) => JSON.stringify(r.slice(0, 200))).join(', ')}`,
+            ],
+          )
+        : undefined,
+  },
+];
+
+export const mxRules: PublishedRule<MxSubject>[] = [
+  {
+    id: 'mta-sts-mx-refused',
+    severity: 'critical',
+    title: 'MTA-STS enforce: sending servers refuse to deliver to this MX',
+    reference: 'RFC 8461 §4.1, §4.2, §5',
+    check: (subject) =>
+      subject.mode === 'enforce' && subject.reasons.length > 0
+        ? {
+            ...hit(
+              subject,
+              `MTA-STS enforce: senders refuse to deliver to MX ${subject.mx}`,
+              `${subject.reasons.join('; ')}. Mail goes to the other MX hosts, or waits in the senders' queues; cover the MX in the policy's mx lines and give it STARTTLS with a certificate valid for its name.`,
+              subject.reasons,
+              subject.mx,
+            ),
+            at: { host: subject.mx, port: 25 },
+          }
+        : undefined,
+  },
+  {
+    id: 'mta-sts-mx-would-fail',
+    severity: 'medium',
+    title: 'MTA-STS testing: this MX fails the policy (senders deliver, and report it)',
+    reference: 'RFC 8461 §4.1, §5; RFC 8460',
+    check: (subject) =>
+      subject.mode === 'testing' && subject.reasons.length > 0
+        ? {
+            ...hit(
+              subject,
+              `MTA-STS testing: MX ${subject.mx} fails the policy`,
+              `${subject.reasons.join('; ')}. In enforce mode senders would refuse it; fix this before switching to enforce.`,
+              subject.reasons,
+              subject.mx,
+            ),
+            at: { host: subject.mx, port: 25 },
+          }
+        : undefined,
+  },
+];
+
+/** Every MX subject of the domain's usable enforce or testing policy. */
+export function mxSubjects(subject: TransportSubject): MxSubject[] {
+  const policy = usablePolicy(subject.transport);
+  if (!policy || (policy.mode !== 'enforce' && policy.mode !== 'testing')) return [];
+  const mode = policy.mode;
+  return mxHosts(subject.discovery).map((mx) => ({
+    ...subject,
+    mx,
+    mode,
+    reasons: mxReasons(mx, policy.mx, subject.hosts),
+  }));
+}

@@ -1,0 +1,126 @@
+/**
+ * The DANE rules on hand-built facts (src/rules/dane.ts): the cases the real rig (test/dane.test.ts) does not set
+ * up — unusable records, DANE-TA with a wrong name or an out-of-date leaf, no TLS, SHA-512 — each against the
+ * RFC 7672 sentence it follows.
+ */
+import { describe, expect, it } from 'vitest';
+import { daneRules, daneStatus, describeTlsa } from '../src/rules/dane.js';
+import type { ChainCertificate, PortResult, TlsaLookup, TlsaRecord } from '../src/types/index.js';
+
+const leafSpki = 'aa'.repeat(32);
+const caSpki = 'bb'.repeat(32);
+
+function cert(index: number, spki: string, problems: ChainCertificate['problems'] = []): ChainCertificate {
+  return {
+    index,
+    role: index === 0 ? 'leaf' : 'root',
+    subject: `CN=${index}`,
+    issuer: 'CN=1',
+    keyType: 'ec',
+    keyBits: 256,
+    signatureAlgorithm: 'ecdsa-with-SHA256',
+    ca: index > 0,
+    selfSigned: index > 0,
+    sha256: `${'CC:'.repeat(31)}CC`,
+    serialNumber: '01',
+    problems,
+    dane: { spkiSha256: spki, spkiSha512: spki.repeat(2), certSha512: 'dd'.repeat(64) },
+  };
+}
+
+function port(
+  records: TlsaRecord[],
+  options: {
+    ad?: boolean;
+    trusted?: boolean;
+    nameMatches?: boolean;
+    tls?: boolean;
+    leaf?: ChainCertificate;
+  } = {},
+): PortResult {
+  const dane: TlsaLookup = {
+    name: '_25._tcp.mx.example',
+    port: 25,
+    resolver: '127.0.0.1:53',
+    resolverTrust: 'named with --dns-server',
+    resolverTrusted: options.trusted ?? true,
+    outcome: records.length > 0 ? 'found' : 'none',
+    rcode: 'NOERROR',
+    authenticData: options.ad ?? true,
+    records,
+  };
+  return {
+    port: 25,
+    service: 'smtp',
+    protocol: 'smtp',
+    expectedTls: 'starttls',
+    address: '192.0.2.1',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    dane,
+    ...(options.tls === false
+      ? {}
+      : {
+          tls: {
+            protocol: 'TLSv1.3',
+            cipher: 'TLS_AES_128_GCM_SHA256',
+            trusted: false,
+            checkedName: 'mx.example',
+            nameMatches: options.nameMatches ?? true,
+            chain: [options.leaf ?? cert(0, leafSpki), cert(1, caSpki)],
+          },
+        }),
+  } as unknown as PortResult;
+}
+
+const record = (usage: number, selector: number, matchingType: number, data: string): TlsaRecord => ({
+  usage,
+  selector,
+  matchingType,
+  data,
+});
+const hits = (result: PortResult) =>
+  daneRules.flatMap((rule) => {
+    const hit = rule.check(result, {} as never);
+    return hit ? [[rule.id, hit.severity ?? rule.severity]] : [];
+  });
+
+describe('DANE rules', () => {
+  it('3 1 2 (SHA-512 of the SPKI) matches the leaf', () => {
+    expect(daneStatus(port([record(3, 1, 2, leafSpki.repeat(2))]))).toBe('valid');
+  });
+  it('PKIX-EE (1) and PKIX-TA (0) records are unusable for SMTP (RFC 7672 §3.1.3)', () => {
+    const result = port([record(1, 1, 1, leafSpki), record(0, 1, 1, caSpki)]);
+    expect(hits(result)).toEqual([['dane-unusable', 'low']]);
+  });
+  it('DANE-TA needs the host name on the leaf (RFC 7672 §3.2.2); DANE-EE does not', () => {
+    expect(daneStatus(port([record(2, 1, 1, caSpki)], { nameMatches: false }))).toBe('mismatch');
+    const detail = daneRules
+      .find((rule) => rule.id === 'dane-mismatch')
+      ?.check(port([record(2, 1, 1, caSpki)], { nameMatches: false }), {} as never)
+      ?.evidence.join('\n');
+    expect(detail).toContain('names count under DANE-TA');
+    expect(daneStatus(port([record(3, 1, 1, leafSpki)], { nameMatches: false }))).toBe('valid');
+  });
+  it('DANE-TA needs the leaf in date; DANE-EE ignores dates (RFC 7672 §3.1.1)', () => {
+    const expired = cert(0, leafSpki, ['expired']);
+    expect(daneStatus(port([record(2, 1, 1, caSpki)], { leaf: expired }))).toBe('mismatch');
+    expect(daneStatus(port([record(3, 1, 1, leafSpki)], { leaf: expired }))).toBe('valid');
+  });
+  it('DANE-TA never matches the leaf itself, DANE-EE never a CA', () => {
+    expect(daneStatus(port([record(2, 1, 1, leafSpki)]))).toBe('mismatch');
+    expect(daneStatus(port([record(3, 1, 1, caSpki)]))).toBe('mismatch');
+  });
+  it('validated records and no TLS: critical on 25 (RFC 7672 §2.2)', () => {
+    expect(hits(port([record(3, 1, 1, leafSpki)], { tls: false }))).toEqual([['dane-no-tls', 'critical']]);
+  });
+  it('the AD bit from a resolver not trusted is not validation', () => {
+    expect(hits(port([record(3, 1, 1, leafSpki)], { trusted: false }))).toEqual([
+      ['dane-unvalidated', 'low'],
+    ]);
+  });
+  it('names records as RFC 7218 does', () => {
+    expect(describeTlsa(record(3, 1, 1, 'ab'))).toBe('3 1 1 (DANE-EE SPKI SHA2-256) ab');
+  });
+});

@@ -1,0 +1,324 @@
+/**
+ * MTA-STS and TLS-RPT against real parts (issue 26): NSD and Unbound serve the domains' MX, TXT and A records, a
+ * real nginx serves the policies over HTTPS with the test CA, and the real Postfix answers on port 25 for the MX
+ * hosts (its certificate is valid for mx1.sts.test only), all in one network namespace. One domain per case.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnssecMissing, startDnssec } from './helpers/dnssec.js';
+import { MailHost, mailServersMissing, makeTls } from './helpers/mail-servers.js';
+import { netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { validReport } from './helpers/schema.js';
+
+const missing =
+  netnsMissing() ??
+  mailServersMissing() ??
+  dnssecMissing() ??
+  (execFileSync('sh', ['-c', 'command -v nginx || true']).toString().trim()
+    ? undefined
+    : 'needs nginx: apt-get install -y nginx');
+if (missing && process.env.CI) {
+  it('MTA-STS rig prerequisites', () => {
+    throw new Error(`CI=true and the MTA-STS tests cannot run: ${missing}`);
+  });
+} else if (missing) {
+  console.warn(`skipping the MTA-STS tests: ${missing}`);
+}
+
+const web = '127.0.0.30';
+const policy = (mode: string, mx: string[]) =>
+  `version: STSv1\r\nmode: ${mode}\r\n${mx.map((m) => `mx: ${m}\r\n`).join('')}max_age: 86400\r\n`;
+
+/** One site per domain: the policy file, or a redirect, served for mta-sts.DOMAIN. */
+const sites: Record<string, { body?: string; redirect?: string; badCert?: boolean }> = {
+  testing: { body: policy('testing', ['mx1.sts.test']) },
+  enforce: { body: policy('enforce', ['mx1.sts.test']) },
+  wildcard: { body: policy('enforce', ['*.sts.test']) },
+  badcert: { body: policy('enforce', ['mx1.sts.test']), badCert: true },
+  redirect: { redirect: 'https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt' },
+  big: { body: `${policy('enforce', ['mx1.sts.test'])}${'# padding\r\n'.repeat(7000)}` },
+  notxt: { body: policy('enforce', ['mx1.sts.test']) },
+  syntax: { body: 'version: STSv1\nmode: enforced\nmx: mx1.sts.test\n' },
+};
+
+interface Finding {
+  id: string;
+  severity: string;
+  title: string;
+  detail: string;
+  evidence: string[];
+  host?: string;
+}
+interface Report {
+  discovery: {
+    transport?: {
+      stsId?: string;
+      policy?: { mode?: string };
+      policyFetch?: { outcome: string; detail: string };
+    };
+    publishedCheck?: { findings: Finding[] };
+  };
+}
+
+describe.skipIf(missing !== undefined)(
+  'MTA-STS and TLS-RPT with real nginx, NSD, Unbound and Postfix',
+  () => {
+    let root = '';
+    let host: MailHost | undefined;
+    const pids: number[] = [];
+
+    beforeAll(() => {
+      sweepStaleNamespaces();
+      root = mkdtempSync(join(tmpdir(), 'mailprobe-mta-sts-'));
+      execFileSync('chmod', ['755', root]);
+      const tls = join(root, 'tls');
+      makeTls(tls, 'mx1.sts.test');
+      const names = Object.keys(sites)
+        .filter((name) => !sites[name]?.badCert)
+        .map((name) => `DNS:mta-sts.${name}.sts.test`)
+        .join(',');
+      execFileSync('bash', [
+        '-c',
+        `cd ${tls} && openssl req -new -newkey rsa:2048 -nodes -keyout web.key -out web.csr -subj /CN=web 2>/dev/null &&
+       printf 'subjectAltName=${names}\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > web.ext &&
+       openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -out web.pem -extfile web.ext 2>/dev/null`,
+      ]);
+      mkdirSync(join(root, 'mail'), { mode: 0o755 });
+      host = new MailHost(join(root, 'mail'), tls);
+      host.netns.addresses(web);
+      const dns = join(root, 'dns');
+      mkdirSync(dns);
+      const domain = (name: string, mx: string[], txt: string[]) => [
+        ...mx.map((m, i) => `${name} IN MX ${10 * (i + 1)} ${m}.`),
+        ...txt,
+        ...(sites[name] ? [`mta-sts.${name} IN A ${web}`] : []),
+      ];
+      const sts = (name: string) => `_mta-sts.${name} IN TXT "v=STSv1; id=20261207"`;
+      pids.push(
+        ...startDnssec(host.netns, dns, [
+          {
+            name: 'sts.test',
+            signed: false,
+            records: [
+              'mx1 IN A 127.0.0.1',
+              'mx2 IN A 127.0.0.1',
+              ...domain('none', ['mx1.sts.test'], []),
+              ...domain('testing', ['mx1.sts.test'], [sts('testing')]),
+              ...domain(
+                'enforce',
+                ['mx1.sts.test', 'mx2.sts.test'],
+                [
+                  sts('enforce'),
+                  '_smtp._tls.enforce IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@enforce.sts.test"',
+                ],
+              ),
+              ...domain('wildcard', ['mx1.sts.test', 'mx2.sts.test'], [sts('wildcard')]),
+              ...domain('badcert', ['mx1.sts.test'], [sts('badcert')]),
+              ...domain('redirect', ['mx1.sts.test'], [sts('redirect')]),
+              ...domain('big', ['mx1.sts.test'], [sts('big')]),
+              ...domain(
+                'txtonly',
+                ['mx1.sts.test'],
+                [sts('txtonly'), '_smtp._tls.txtonly IN TXT "v=TLSRPTv1; rua=ftp://x"'],
+              ),
+              ...domain('notxt', ['mx1.sts.test'], []),
+              ...domain('syntax', ['mx1.sts.test'], [sts('syntax')]),
+            ],
+          },
+        ]),
+      );
+      // nginx: one HTTPS server per mta-sts name, the policy as text/plain.
+      const www = join(root, 'www');
+      const servers = Object.entries(sites).map(([name, site]) => {
+        const dir = join(www, name);
+        if (site.body !== undefined) {
+          mkdirSync(join(dir, '.well-known'), { recursive: true });
+          writeFileSync(join(dir, '.well-known', 'mta-sts.txt'), site.body);
+        }
+        const cert = site.badCert ? 'other' : 'web';
+        return `  server {
+    listen ${web}:443 ssl;
+    server_name mta-sts.${name}.sts.test;
+    ssl_certificate ${tls}/${cert}.pem;
+    ssl_certificate_key ${tls}/${cert}.key;
+    root ${dir};
+    location = /.well-known/mta-sts.txt { ${site.redirect ? `return 302 ${site.redirect};` : 'default_type text/plain;'} }
+  }`;
+      });
+      mkdirSync(join(root, 'nginx', 'tmp'), { recursive: true });
+      const config = join(root, 'nginx', 'nginx.conf');
+      writeFileSync(
+        config,
+        `user root;
+worker_processes 1;
+pid ${root}/nginx/nginx.pid;
+error_log ${root}/nginx/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  types { text/plain txt; }
+  client_body_temp_path ${root}/nginx/tmp/body;
+  proxy_temp_path ${root}/nginx/tmp/proxy;
+  fastcgi_temp_path ${root}/nginx/tmp/fastcgi;
+  uwsgi_temp_path ${root}/nginx/tmp/uwsgi;
+  scgi_temp_path ${root}/nginx/tmp/scgi;
+${servers.join('\n')}
+}
+`,
+      );
+      mkdirSync(dirname(config), { recursive: true });
+      host.netns.daemon('nginx', '-c', config);
+      host.start({
+        cert: 'server',
+        postfix: { services: ['smtp'], starttlsOn25: true, authBeforeTls: false },
+      });
+    }, 60_000);
+
+    afterAll(() => {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+      host?.stop();
+      if (root) rmSync(root, { recursive: true, force: true });
+    });
+
+    async function discover(domain: string): Promise<{ report: Report; findings: Finding[] }> {
+      const run = await host?.mailprobe([
+        `postmaster@${domain}.sts.test`,
+        '--mta-sts',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--json',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+      ]);
+      if (!run?.stdout) throw new Error(`mailprobe printed nothing (exit ${run?.code}): ${run?.stderr}`);
+      const report = validReport<Report>(run.stdout);
+      const findings = (report.discovery.publishedCheck?.findings ?? []).filter((f) =>
+        /^(mta-sts|tls-rpt)-/.test(f.id),
+      );
+      return { report, findings };
+    }
+    const ids = (findings: Finding[]) => findings.map((f) => f.id).sort();
+
+    it('no policy: said once, senders use opportunistic TLS', async () => {
+      const { findings } = await discover('none');
+      expect(ids(findings)).toEqual(['mta-sts-none']);
+    }, 30_000);
+
+    it('testing: the mode, a covered MX that passes, and the missing TLS-RPT record', async () => {
+      const { report, findings } = await discover('testing');
+      expect(report.discovery.transport).toMatchObject({ stsId: '20261207', policy: { mode: 'testing' } });
+      expect(ids(findings)).toEqual(['mta-sts-mode', 'tls-rpt-missing']);
+      expect(findings.find((f) => f.id === 'mta-sts-mode')?.title).toContain('mode testing');
+    }, 30_000);
+
+    it('enforce with an MX not covered: senders refuse exactly that MX, and say why', async () => {
+      const { findings } = await discover('enforce');
+      expect(ids(findings)).toEqual(['mta-sts-mode', 'mta-sts-mx-refused']);
+      const refused = findings.find((f) => f.id === 'mta-sts-mx-refused');
+      expect(refused).toMatchObject({ severity: 'critical', host: 'mx2.sts.test' });
+      expect(refused?.detail).toContain('no mx pattern of the policy matches it');
+      expect(refused?.detail).toContain('not valid for mx2.sts.test');
+    }, 30_000);
+
+    it('the human report opens with the transport policy: the mode, the MX senders refuse and why, TLS-RPT', async () => {
+      const run = await host?.mailprobe([
+        'postmaster@enforce.sts.test',
+        '--mta-sts',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+      ]);
+      const text = run?.stdout ?? '';
+      const block = text.slice(text.indexOf('transport policy'), text.indexOf('\nDNS\n'));
+      expect(text.indexOf('transport policy')).toBeGreaterThan(0);
+      expect(block).toMatch(/MTA-STS +enforce · max_age 86400 s · mx mx1\.sts\.test/);
+      expect(block).toMatch(/refused +mx2\.sts\.test: no mx pattern of the policy matches it/);
+      expect(block).toMatch(/TLS-RPT +mailto:tlsrpt@enforce\.sts\.test/);
+    }, 30_000);
+
+    it('OpenMetrics: the mode, max_age and each MX refused or not', async () => {
+      const run = await host?.mailprobe([
+        'postmaster@enforce.sts.test',
+        '--mta-sts',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+        '--format',
+        'openmetrics',
+      ]);
+      const text = run?.stdout ?? '';
+      expect(text).toContain('mailprobe_mta_sts_mode{domain="enforce.sts.test",mode="enforce"} 1');
+      expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+    }, 30_000);
+
+    it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {
+      const { findings } = await discover('wildcard');
+      const refused = findings.filter((f) => f.id === 'mta-sts-mx-refused');
+      expect(refused.map((f) => f.host)).toEqual(['mx2.sts.test']);
+      expect(refused[0]?.detail).not.toContain('no mx pattern');
+    }, 30_000);
+
+    it('a policy over a certificate not valid for mta-sts.DOMAIN cannot be fetched', async () => {
+      const { report, findings } = await discover('badcert');
+      expect(report.discovery.transport?.policyFetch?.outcome).toBe('failed');
+      expect(ids(findings)).toContain('mta-sts-policy-unfetchable');
+      expect(findings.find((f) => f.id === 'mta-sts-policy-unfetchable')?.detail).toMatch(
+        /ERR_TLS_CERT_ALTNAME_INVALID|altname|certificate/i,
+      );
+    }, 30_000);
+
+    it('a policy behind a redirect is not followed (RFC 8461 §3.3)', async () => {
+      const { findings } = await discover('redirect');
+      const unfetchable = findings.find((f) => f.id === 'mta-sts-policy-unfetchable');
+      expect(unfetchable?.detail).toContain('behind a redirect');
+      expect(ids(findings)).not.toContain('mta-sts-mode');
+    }, 30_000);
+
+    it('a policy over 64 KiB is refused', async () => {
+      const { findings } = await discover('big');
+      expect(findings.find((f) => f.id === 'mta-sts-policy-unfetchable')?.detail).toContain('65536 bytes');
+    }, 30_000);
+
+    it('a TXT record without a policy, and a TLS-RPT record that is not valid', async () => {
+      const { findings } = await discover('txtonly');
+      expect(ids(findings)).toEqual(['mta-sts-policy-unfetchable', 'tls-rpt-invalid']);
+    }, 30_000);
+
+    it('a policy without a TXT record is never fetched by senders', async () => {
+      const { findings } = await discover('notxt');
+      expect(ids(findings)).toEqual(['mta-sts-policy-without-txt']);
+    }, 30_000);
+
+    it('a policy that breaks the strict syntax is discarded', async () => {
+      const { findings } = await discover('syntax');
+      const invalid = findings.find((f) => f.id === 'mta-sts-policy-invalid');
+      expect(invalid?.detail).toContain('mode is "enforced"');
+      expect(invalid?.detail).toContain('max_age is missing');
+    }, 30_000);
+  },
+);
