@@ -107,7 +107,24 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     target.beforeConnect,
     target.afterConnect,
   );
-  const result = await probeOnce(target, session);
+  const stop: FirstStop = {};
+  let result = await probeOnce(target, session, stop);
+  // A timeout may be the network's, not the server's: one more try on a fresh connection, under the same port
+  // deadline and the same per-address pacing (beforeConnect). Never after a refusal, a reset or the server's words.
+  if (mayRetry(result, stop) && deadline.remaining() > 0 && !target.signal?.aborted) {
+    const again: FirstStop = {};
+    const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
+    // A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
+    const retryTarget = result.crossCheck
+      ? { ...target, limits: { ...target.limits, silenceMs: target.limits.greetingMs } }
+      : target;
+    const second = await probeOnce(
+      retryTarget,
+      new Session(target.limits, target.signal, deadline, origin, target.beforeConnect, target.afterConnect),
+      again,
+    );
+    result = afterRetry(result, second, mayRetry(second, again));
+  }
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
   if (needsCrossCheck(result)) {
@@ -177,8 +194,44 @@ export function capTranscript(
   result.transcriptOmitted = { entries: omittedEntries, chars: omittedChars };
 }
 
+/** How a try ended, beside its result: on a phase's own deadline (not the port's), and whether the server spoke. */
+interface FirstStop {
+  /** The try ended on its phase's own timeout, not the port deadline's, nor any error. */
+  timedOut?: boolean;
+}
+
+/**
+ * A try that may be retried on a fresh connection (issue 28): it ended `silent`, `stalled` or `tls-failed` on a
+ * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
+ * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline.
+ */
+function mayRetry(result: PortResult, stop: FirstStop): boolean {
+  if (!stop.timedOut) return false;
+  if (result.status === 'silent') return result.detected === undefined;
+  if (result.status === 'tls-failed') return true;
+  return result.status === 'stalled' && result.failedPhase !== 'greeting';
+}
+
+/**
+ * The retry's verdict when it got further than a timeout (the port works, or the server said what it is): the
+ * first try is noted as the network's (`firstTry`). When the retry timed out too, the first try stands and the
+ * retry is noted (`retry`).
+ */
+function afterRetry(first: PortResult, second: PortResult, secondTimedOut: boolean): PortResult {
+  const seen = (result: PortResult) => ({
+    status: result.status,
+    detail: result.statusDetail,
+    ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
+  });
+  if (secondTimedOut || second.status === 'aborted') return { ...first, retry: seen(second) };
+  if (first.crossCheck && !second.crossCheck) second.crossCheck = first.crossCheck;
+  second.startedAt = first.startedAt;
+  second.firstTry = seen(first);
+  return second;
+}
+
 /** The main dialogue on one connection, top to bottom; the session is closed when it returns. */
-async function probeOnce(target: PortTarget, session: Session): Promise<PortResult> {
+async function probeOnce(target: PortTarget, session: Session, stop: FirstStop = {}): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
   const tlsOptions = { servername: target.servername, trust: target.trust };
@@ -281,6 +334,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     const at = phase as Phase; // assigned by enter(), which the compiler does not follow
     const received = at === 'greeting' ? session.receivedBytes : 0;
     const stopped = classify(error, at, result.transcript, received);
+    stop.timedOut = error instanceof PhaseTimeoutError && !error.portDeadline;
     settle(result, { ...stopped, failedPhase: at });
     if (stopped.status === 'stalled' && at === 'greeting') {
       // Nothing was sent during a greeting that began and did not end, and nothing will be: its text is evidence.
