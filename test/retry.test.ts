@@ -19,6 +19,7 @@ type FirstConnection =
   | 'reset' // an RST at once
   | 'refuse-554' // the server's own words: 554 and a close
   | 'half-greeting' // "220-" and a pause: a postscreen-like greet wait
+  | 'swallow-tls' // the dialogue passes up to STARTTLS; the client's ClientHello never reaches the server
   | 'silent-always'; // every connection silent
 
 /** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
@@ -41,7 +42,14 @@ async function front(backend: number, first: FirstConnection) {
     upstream.on('close', () => socket.destroy());
     upstream.pipe(socket);
     if (index === 0 && first === 'swallow') socket.resume();
-    else socket.pipe(upstream);
+    else if (index === 0 && first === 'swallow-tls') {
+      let cut = false;
+      socket.on('data', (bytes: Buffer) => {
+        if (cut) return;
+        upstream.write(bytes);
+        if (/STARTTLS\r\n/i.test(bytes.toString('latin1'))) cut = true;
+      });
+    } else socket.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -98,6 +106,15 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.status).toBe('open');
     expect(result.starttls?.upgraded).toBe(true);
     expect(result.firstTry?.status).toBe('stalled');
+    expect(connections()).toBe(2);
+  });
+
+  it('a lost ServerHello after the STARTTLS OK: starttls-failed on its deadline, then the retry upgrades', async () => {
+    const { port, connections } = await front(await fixture(submission), 'swallow-tls');
+    const result = await probe(port, 'submission', { limits });
+    expect(result.status).toBe('open');
+    expect(result.starttls?.upgraded).toBe(true);
+    expect(result.firstTry).toMatchObject({ status: 'starttls-failed', failedPhase: 'tls' });
     expect(connections()).toBe(2);
   });
 

@@ -93,6 +93,11 @@ function inheritedFd(file: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** The targets a resume file is matched against: each document's `input` found is marked done. */
+export interface ResumeIndex {
+  markDone(input: string): void;
+}
+
 /** What a batch document begins with: every one is `{"input":"…",…}` (src/batch.ts writes input first). */
 const documentStart = Buffer.from('{"input":"');
 
@@ -138,21 +143,16 @@ function documentInput(bytes: Buffer): string | undefined {
  * line cut off mid-write removed (the run was stopped while writing it), so that the output appended next stays
  * NDJSON. A file that is the target list itself, is not a regular file, or holds anything else is refused (exit
  * 2) and left as it was. A file that does not exist yet is an empty one: the first run of a resumable job.
- * Memory: one line at a time, and the inputs of `wanted` that were found.
+ * Memory: one line at a time; the targets found are marked in `wanted` (a bit each, src/modes/batch.ts TargetList).
  */
-export function resumeDone(
-  file: string,
-  wanted: ReadonlySet<string>,
-  input: TargetsText['identity'],
-): Set<string> {
+export function resumeDone(file: string, wanted: ResumeIndex, input: TargetsText['identity']): void {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return new Set();
+    if (errorCode(error) === 'ENOENT') return;
     throw new UsageError(`--resume: cannot read ${file} (${errorCode(error) ?? 'error'})`);
   }
-  const done = new Set<string>();
   let cut: number | undefined;
   let stat: Stats;
   try {
@@ -177,7 +177,7 @@ export function resumeDone(
     const finish = (bytes: Buffer) => {
       const found = documentInput(bytes);
       if (found === undefined) throw notOurs(lineNumber, 'is not a batch document');
-      if (wanted.has(found)) done.add(found);
+      wanted.markDone(found);
     };
     for (;;) {
       let read: number;
@@ -213,7 +213,7 @@ export function resumeDone(
       const last = Buffer.concat(pieces, pending);
       const found = documentInput(last);
       if (found !== undefined) {
-        if (wanted.has(found)) done.add(found);
+        wanted.markDone(found);
         cut = -1;
       } else if (last.subarray(0, documentStart.length).equals(documentStart.subarray(0, last.length)))
         cut = lineStart;
@@ -240,5 +240,4 @@ export function resumeDone(
       closeSync(writable);
     }
   }
-  return done;
 }

@@ -8,10 +8,12 @@ export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
 export {
   documentInput,
   parseShard,
+  parseTarget,
   parseTargets,
   renderBatchError,
   runBatch,
   shardOf,
+  TargetList,
 } from '../modes/batch.js';
 export { runBatchInWorkers, serveBatchWorker } from '../modes/batch-workers.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../modes/egress.js';

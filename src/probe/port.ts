@@ -201,14 +201,16 @@ interface FirstStop {
 }
 
 /**
- * A try that may be retried on a fresh connection (issue 28): it ended `silent`, `stalled` or `tls-failed` on a
+ * A try that may be retried on a fresh connection (issue 28): it ended `silent`, `stalled`, `tls-failed` or
+ * `starttls-failed` (the handshake after the STARTTLS OK) on a
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
  * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline.
  */
 function mayRetry(result: PortResult, stop: FirstStop): boolean {
   if (!stop.timedOut) return false;
   if (result.status === 'silent') return result.detected === undefined;
-  if (result.status === 'tls-failed') return true;
+  // A handshake (implicit TLS, or after the STARTTLS OK) that ran out of time: a lost ServerHello looks so.
+  if (result.status === 'tls-failed' || result.status === 'starttls-failed') return true;
   return result.status === 'stalled' && result.failedPhase !== 'greeting';
 }
 
