@@ -19,6 +19,7 @@ import {
 
 /** What the parent sends a worker: its options, then its targets a chunk at a time as it asks, then the end. */
 export type ToWorker =
+  | { t: 'batch'; messages: ToWorker[] }
   | { t: 'start'; options: WorkerOptions }
   | { t: 'targets'; targets: BatchTarget[] }
   | { t: 'end' }
@@ -28,6 +29,7 @@ export type ToWorker =
 
 /** What a worker sends the parent. */
 export type FromWorker =
+  | { t: 'batch'; messages: FromWorker[] }
   | { t: 'document'; input: string; line: string; passed: boolean }
   | { t: 'acquire'; id: number; address: string }
   | { t: 'release'; address: string; rateLimited: boolean }
@@ -50,6 +52,28 @@ export interface WorkersOptions extends BatchOptions {
   workers: number;
   /** Starts one worker: a Node process running the worker script, with an IPC channel (child_process.fork). */
   fork: () => ChildProcess;
+}
+
+/**
+ * A channel's sender that gathers the messages of one turn of the event loop into one (`batch`), in order: a
+ * fleet run sends four messages a port (acquire, grant, release, document), and each send is a serialisation
+ * and a write of its own (issue 28 item 2).
+ */
+function gathered<M extends { t: string }>(channel: {
+  connected: boolean;
+  send?: (message: M | { t: 'batch'; messages: M[] }) => boolean;
+}): (message: M) => void {
+  let queue: M[] = [];
+  return (message) => {
+    queue.push(message);
+    if (queue.length > 1) return;
+    setImmediate(() => {
+      const out = queue;
+      queue = [];
+      if (!channel.connected) return;
+      channel.send?.(out.length === 1 ? (out[0] as M) : { t: 'batch', messages: out });
+    });
+  };
 }
 
 /** Targets sent to a worker at once. */
@@ -123,9 +147,7 @@ export async function runBatchInWorkers(
     let finished = false;
     /** The connection slots this worker holds, by address. */
     const held = new Map<string, number>();
-    const send = (message: ToWorker) => {
-      if (child.connected) child.send(message);
-    };
+    const send = gathered<ToWorker>(child);
     let resolveEnded: () => void = () => {};
     const worker: Worker = {
       send,
@@ -136,8 +158,11 @@ export async function runBatchInWorkers(
         resolveEnded = resolve;
       }),
     };
-    child.on('message', (message: FromWorker) => {
+    const receive = (message: FromWorker): void => {
       switch (message.t) {
+        case 'batch':
+          for (const one of message.messages) receive(one);
+          return;
         case 'document': {
           const target = worker.pending.get(message.input);
           if (!target) return;
@@ -172,7 +197,8 @@ export async function runBatchInWorkers(
           child.disconnect();
           return;
       }
-    });
+    };
+    child.on('message', receive);
     let startError: string | undefined;
     child.on('error', (error) => {
       if (child.pid === undefined) startError ??= error.message;
@@ -264,9 +290,7 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
   const queue: BatchTarget[] = [];
   const waiters: (() => void)[] = [];
   let ended = false;
-  const send = (message: FromWorker) => {
-    if (channel.connected) channel.send?.(message);
-  };
+  const send = gathered<FromWorker>(channel as Parameters<typeof gathered<FromWorker>>[0]);
   const ask = (message: { t: 'acquire' | 'pace'; address: string }) =>
     new Promise<boolean>((resolve) => {
       const id = next++;
@@ -277,8 +301,11 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
   channel.on('SIGINT', () => {});
   // A parent that is gone takes the run with it.
   channel.on('disconnect', () => process.exit(0));
-  channel.on('message', (message: ToWorker) => {
+  const receive = (message: ToWorker): void => {
     switch (message.t) {
+      case 'batch':
+        for (const one of message.messages) receive(one);
+        return;
       case 'grant':
         waiting.get(message.id)?.(message.backedOff);
         waiting.delete(message.id);
@@ -332,5 +359,6 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
         return;
       }
     }
-  });
+  };
+  channel.on('message', receive);
 }
