@@ -16,6 +16,7 @@ import {
   renderBatchError,
   runBatch,
 } from './batch.js';
+import { gathered } from './batch-channel.js';
 
 /** What the parent sends a worker: its options, then its targets a chunk at a time as it asks, then the end. */
 export type ToWorker =
@@ -52,28 +53,6 @@ export interface WorkersOptions extends BatchOptions {
   workers: number;
   /** Starts one worker: a Node process running the worker script, with an IPC channel (child_process.fork). */
   fork: () => ChildProcess;
-}
-
-/**
- * A channel's sender that gathers the messages of one turn of the event loop into one (`batch`), in order: a
- * fleet run sends four messages a port (acquire, grant, release, document), and each send is a serialisation
- * and a write of its own (issue 28 item 2).
- */
-function gathered<M extends { t: string }>(channel: {
-  connected: boolean;
-  send?: (message: M | { t: 'batch'; messages: M[] }) => boolean;
-}): (message: M) => void {
-  let queue: M[] = [];
-  return (message) => {
-    queue.push(message);
-    if (queue.length > 1) return;
-    setImmediate(() => {
-      const out = queue;
-      queue = [];
-      if (!channel.connected) return;
-      channel.send?.(out.length === 1 ? (out[0] as M) : { t: 'batch', messages: out });
-    });
-  };
 }
 
 /** Targets sent to a worker at once. */

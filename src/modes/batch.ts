@@ -10,197 +10,22 @@
 import { ResolveError, UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
-import { isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { backedOff, unprobedResult } from '../probe/classify.js';
-import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from '../probe/host.js';
-import { isService, referenceTable } from '../reference/table.js';
+import { type ProbeOptions, probeHost } from '../probe/host.js';
 import { failureReport, jsonReport } from '../render/json.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
 import type { PortResult, Service } from '../types/index.js';
+import { type BatchTarget, documentInput } from './batch-targets.js';
 
-/** One target of the batch: a host and the ports to probe there. */
-export interface BatchTarget {
-  /** The input line, as given (trimmed). */
-  input: string;
-  host: string;
-  ports: PortSpec[];
-}
-
-/**
- * Reads targets: a host or address a line (the seven ports, or `ports`: the CLI's --ports/--port), or
- * `host,port,service`, or ZGrab2's CSV (`ip,domain,tag` or `ip,domain,tag,port`: the domain when there is one,
- * the port with its reference service). A line that names its port keeps it, whatever `ports` says.
- * Blank lines, `#` comments and repeated lines are skipped; a line that names no target is a target that fails with the reason.
- */
-export function parseTargets(
-  text: string,
-  ports: readonly PortSpec[] = defaultPorts,
-): {
-  targets: BatchTarget[];
-  errors: { input: string; reason: string }[];
-} {
-  const targets: BatchTarget[] = [];
-  const errors: { input: string; reason: string }[] = [];
-  for (const input of new TargetList(text)) {
-    const parsed = parseTarget(input, ports);
-    if ('reason' in parsed) errors.push(parsed);
-    else targets.push(parsed);
-  }
-  return { targets, errors };
-}
-
-/** One target line (trimmed, not blank, not a comment): the target, or why it names none. */
-export function parseTarget(
-  input: string,
-  ports: readonly PortSpec[] = defaultPorts,
-): BatchTarget | { input: string; reason: string } {
-  const fields = input.split(',').map((field) => field.trim());
-  let host = fields[0] ?? '';
-  let linePorts: PortSpec[] = ports as PortSpec[];
-  if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '') && isService(fields[2] ?? '')) {
-    linePorts = [{ port: Number(fields[1]), service: fields[2] as Service }];
-  } else if (fields.length >= 3) {
-    // ZGrab2: ip, domain, tag[, port]
-    host = fields[1] || fields[0] || '';
-    const port = fields[3] ? Number(fields[3]) : undefined;
-    if (port !== undefined) {
-      const row = referenceTable.find((entry) => entry.port === port);
-      if (!row)
-        return {
-          input,
-          reason: `port ${echo(fields[3] ?? '', 80)} has no reference service (use host,port,service)`,
-        };
-      linePorts = [{ port, service: row.service }];
-    }
-  } else if (fields.length !== 1) {
-    return { input, reason: 'expected HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port])' };
-  }
-  const named = normalizeHostName(host);
-  if (!named || (!isIP(named.name) && !isHostName(named.name)))
-    return { input, reason: `'${host.slice(0, 80)}' is not a host name or IP address` };
-  if (linePorts.some((spec) => spec.port < 1 || spec.port > 65535))
-    return { input, reason: 'a port out of range (1-65535)' };
-  return { input, host: named.name, ports: linePorts };
-}
-
-/**
- * The distinct target lines of a list's text, in order, read lazily (issue 28: a million targets in constant
- * memory): no object per line is kept, only the text and, per distinct line, where it starts and ends (8 bytes), a
- * slot of an open-addressing index on its `input` key (4 bytes at load ≤ 1/2, so 8) and a done bit for --resume.
- * A line is trimmed; blank lines and `#` comments are skipped; a line repeated (the same `input` key, see
- * documentInput) is one target.
- */
-export class TargetList implements Iterable<string> {
-  /** Distinct lines. */
-  size = 0;
-  /** Of them, the lines --resume found done. */
-  doneCount = 0;
-  private bounds = new Uint32Array(2048);
-  private slots = new Int32Array(4096).fill(-1);
-  private done: Uint8Array | undefined;
-
-  constructor(private readonly text: string) {
-    let from = 0;
-    while (from <= text.length) {
-      let to = text.indexOf('\n', from);
-      if (to < 0) to = text.length;
-      let start = from;
-      let end = to;
-      while (start < end && isSpace(text.charCodeAt(start))) start++;
-      while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-      if (end > start && text.charCodeAt(start) !== 0x23) this.add(start, end);
-      from = to + 1;
-    }
-  }
-
-  private line(index: number): string {
-    return this.text.slice(this.bounds[index * 2], this.bounds[index * 2 + 1]);
-  }
-
-  private add(start: number, end: number): void {
-    const key = documentInput(this.text.slice(start, end));
-    const at = this.find(key);
-    if (this.slots[at] !== -1) return;
-    if ((this.size + 1) * 2 > this.bounds.length) {
-      const grown = new Uint32Array(this.bounds.length * 2);
-      grown.set(this.bounds);
-      this.bounds = grown;
-    }
-    this.bounds[this.size * 2] = start;
-    this.bounds[this.size * 2 + 1] = end;
-    this.slots[at] = this.size++;
-    if (this.size * 2 > this.slots.length) this.rehash();
-  }
-
-  private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-    for (let index = 0; index < this.size; index++)
-      this.slots[this.find(documentInput(this.line(index)))] = index;
-  }
-
-  /** The slot of `key`: the one holding it, or the empty one where it would go. */
-  private find(key: string): number {
-    const mask = this.slots.length - 1;
-    let at = fnv1aUnits(key) & mask;
-    for (;;) {
-      const index = this.slots[at] as number;
-      if (index === -1 || documentInput(this.line(index)) === key) return at;
-      at = (at + 1) & mask;
-    }
-  }
-
-  /** Is `input` (a document's `input`) one of the lines? */
-  has(input: string): boolean {
-    return this.slots[this.find(input)] !== -1;
-  }
-
-  /** --resume: the line whose document's `input` this is has one already. */
-  markDone(input: string): void {
-    const index = this.slots[this.find(input)] as number;
-    if (index === -1) return;
-    this.done ??= new Uint8Array(this.size);
-    if (this.done[index] === 1) return;
-    this.done[index] = 1;
-    this.doneCount++;
-  }
-
-  isDone(index: number): boolean {
-    return this.done?.[index] === 1;
-  }
-
-  /** The lines not done, in order. */
-  *[Symbol.iterator](): Iterator<string> {
-    for (let index = 0; index < this.size; index++) if (!this.isDone(index)) yield this.line(index);
-  }
-}
-
-function isSpace(code: number): boolean {
-  return (
-    code === 0x20 ||
-    (code >= 0x09 && code <= 0x0d) ||
-    code === 0xa0 ||
-    code === 0xfeff ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000
-  );
-}
-
-/** FNV-1a over UTF-16 code units: the index's hash (not the shard's, which is over UTF-8 bytes). */
-function fnv1aUnits(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+export {
+  type BatchTarget,
+  documentInput,
+  parseTarget,
+  parseTargets,
+  TargetList,
+} from './batch-targets.js';
 
 /** `i/n`, 1-based: this process takes shard i of n. */
 export function parseShard(text: string): { index: number; count: number } {
@@ -308,14 +133,6 @@ export class LocalGate implements AddressGate {
     this.nextAt.set(address, at + this.intervalMs);
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   }
-}
-
-/**
- * The `input` of a target's document: the line as given, or for a line longer than 1 KiB (no target is: it can
- * only be an error) its first KiB and its length. --resume matches documents to lines by this.
- */
-export function documentInput(input: string): string {
-  return echo(input);
 }
 
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */

@@ -38,6 +38,7 @@ import {
 } from './classify.js';
 import { crossCheck, greetingOrTls, hasRoute, needsCrossCheck, nudge } from './evidence.js';
 import type { ConnectWatch } from './fast-filtered.js';
+import { afterRetry, type FirstStop, mayRetry } from './retry.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 
@@ -192,44 +193,6 @@ export function capTranscript(
   all.length = 0;
   all.push(...bounded);
   result.transcriptOmitted = { entries: omittedEntries, chars: omittedChars };
-}
-
-/** How a try ended, beside its result: on a phase's own deadline (not the port's), and whether the server spoke. */
-interface FirstStop {
-  /** The try ended on its phase's own timeout, not the port deadline's, nor any error. */
-  timedOut?: boolean;
-}
-
-/**
- * A try that may be retried on a fresh connection (issue 28): it ended `silent`, `stalled`, `tls-failed` or
- * `starttls-failed` (the handshake after the STARTTLS OK) on a
- * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
- * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline.
- */
-function mayRetry(result: PortResult, stop: FirstStop): boolean {
-  if (!stop.timedOut) return false;
-  if (result.status === 'silent') return result.detected === undefined;
-  // A handshake (implicit TLS, or after the STARTTLS OK) that ran out of time: a lost ServerHello looks so.
-  if (result.status === 'tls-failed' || result.status === 'starttls-failed') return true;
-  return result.status === 'stalled' && result.failedPhase !== 'greeting';
-}
-
-/**
- * The retry's verdict when it got further than a timeout (the port works, or the server said what it is): the
- * first try is noted as the network's (`firstTry`). When the retry timed out too, the first try stands and the
- * retry is noted (`retry`).
- */
-function afterRetry(first: PortResult, second: PortResult, secondTimedOut: boolean): PortResult {
-  const seen = (result: PortResult) => ({
-    status: result.status,
-    detail: result.statusDetail,
-    ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
-  });
-  if (secondTimedOut || second.status === 'aborted') return { ...first, retry: seen(second) };
-  if (first.crossCheck && !second.crossCheck) second.crossCheck = first.crossCheck;
-  second.startedAt = first.startedAt;
-  second.firstTry = seen(first);
-  return second;
 }
 
 /** The main dialogue on one connection, top to bottom; the session is closed when it returns. */
