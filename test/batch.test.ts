@@ -280,8 +280,11 @@ describe('mailprobe batch (the CLI)', () => {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      // The working target is done within a second; the silent one waits 30 s for a greeting.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The working target is done within a second or so (its workers started: --workers defaults to the cores);
+      // the silent one waits 30 s for a greeting. Ctrl-C once the first document is out.
+      for (let waited = 0; waited < 20_000 && !stdout.includes('\n'); waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       expect(code).toBe(130);

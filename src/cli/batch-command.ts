@@ -64,6 +64,9 @@ export function builder(yargs: Argv) {
     .example('$0 batch hosts.txt --resume out.ndjson >> out.ndjson', 'finish a run that was stopped');
 }
 
+/** Each worker's V8 semi-space, in MB (--max-semi-space-size). */
+export const workerSemiSpaceMb = 4;
+
 /** The most worker processes chosen without --workers. */
 export const maxDefaultWorkers = 16;
 
@@ -184,8 +187,14 @@ export async function handler(args: Args): Promise<void> {
         ...options,
         workers,
         // No output of their own: documents come back over the channel, and nothing they could print is wanted.
+        // A young generation of 4 MB a semi-space (V8's default grows to 16): a worker's live heap is small and
+        // its garbage short-lived, so this keeps its RSS about 25 MB lower for a few % more CPU (issue 28).
         fork: () =>
-          fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' }),
+          fork(script, [], {
+            stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+            serialization: 'advanced',
+            execArgv: [...process.execArgv, `--max-semi-space-size=${workerSemiSpaceMb}`],
+          }),
       });
     } else await runBatch(targets(), options);
   } finally {

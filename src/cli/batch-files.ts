@@ -57,6 +57,44 @@ export function readTargets(file: string): TargetsText {
     if (stat.isDirectory()) throw new UsageError(`batch: ${name} is a folder, not a list of targets`);
     if (stat.isFile() && stat.size > maxInputBytes)
       throw new UsageError(`batch: ${name} is ${stat.size} bytes, more than the ${maxInputBytes} allowed`);
+    // A regular file is read into one buffer of its size (a list of a million lines is then held twice at most,
+    // as bytes and as text, not three times); a stream a chunk at a time.
+    if (stat.isFile() && stat.size > 0) {
+      const whole = Buffer.allocUnsafe(stat.size);
+      let filled = 0;
+      while (filled < whole.length) {
+        let read: number;
+        try {
+          read = readSync(fd, whole, filled, whole.length - filled, null);
+        } catch (error) {
+          throw new UsageError(`batch: cannot read ${name} (${errorCode(error) ?? 'error'})`);
+        }
+        if (read === 0) break;
+        filled += read;
+      }
+      // A file that grew while read: the rest as for a stream.
+      const more = readRest(fd, name, maxInputBytes - filled);
+      return {
+        text: (more.length > 0
+          ? Buffer.concat([whole.subarray(0, filled), more])
+          : whole.subarray(0, filled)
+        ).toString('utf8'),
+        identity: { dev: stat.dev, ino: stat.ino },
+      };
+    }
+    const rest = readRest(fd, name, maxInputBytes);
+    return {
+      text: rest.toString('utf8'),
+      identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
+    };
+  } finally {
+    if (own) closeSync(fd);
+  }
+}
+
+/** Reads `fd` to its end, a chunk at a time, at most `limit` bytes (else the usage error of a list too long). */
+function readRest(fd: number, name: string, limit: number): Buffer {
+  {
     const chunks: Buffer[] = [];
     let total = 0;
     const buffer = Buffer.allocUnsafe(chunkBytes);
@@ -74,16 +112,11 @@ export function readTargets(file: string): TargetsText {
       }
       if (read === 0) break;
       total += read;
-      if (total > maxInputBytes)
+      if (total > limit)
         throw new UsageError(`batch: ${name} gives more than the ${maxInputBytes} bytes allowed`);
       chunks.push(Buffer.from(buffer.subarray(0, read)));
     }
-    return {
-      text: Buffer.concat(chunks, total).toString('utf8'),
-      identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
-    };
-  } finally {
-    if (own) closeSync(fd);
+    return Buffer.concat(chunks, total);
   }
 }
 
