@@ -24,7 +24,8 @@ const chunkBytes = 1024 * 1024;
 
 /** Where the targets came from: its device and inode, so that --resume can refuse to name the same file. */
 export interface TargetsText {
-  text: string;
+  /** The list as bytes (UTF-8): TargetList decodes it a line at a time. */
+  bytes: Buffer;
   identity?: { dev: number; ino: number } | undefined;
 }
 
@@ -57,8 +58,8 @@ export function readTargets(file: string): TargetsText {
     if (stat.isDirectory()) throw new UsageError(`batch: ${name} is a folder, not a list of targets`);
     if (stat.isFile() && stat.size > maxInputBytes)
       throw new UsageError(`batch: ${name} is ${stat.size} bytes, more than the ${maxInputBytes} allowed`);
-    // A regular file is read into one buffer of its size (a list of a million lines is then held twice at most,
-    // as bytes and as text, not three times); a stream a chunk at a time.
+    // A regular file is read into one buffer of its size, a stream a chunk at a time; the bytes are all that is
+    // kept (TargetList decodes a line at a time), so a list of a million lines is held once.
     if (stat.isFile() && stat.size > 0) {
       const whole = Buffer.allocUnsafe(stat.size);
       let filled = 0;
@@ -75,16 +76,13 @@ export function readTargets(file: string): TargetsText {
       // A file that grew while read: the rest as for a stream.
       const more = readRest(fd, name, maxInputBytes - filled);
       return {
-        text: (more.length > 0
-          ? Buffer.concat([whole.subarray(0, filled), more])
-          : whole.subarray(0, filled)
-        ).toString('utf8'),
+        bytes: more.length > 0 ? Buffer.concat([whole.subarray(0, filled), more]) : whole.subarray(0, filled),
         identity: { dev: stat.dev, ino: stat.ino },
       };
     }
     const rest = readRest(fd, name, maxInputBytes);
     return {
-      text: rest.toString('utf8'),
+      bytes: rest,
       identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
     };
   } finally {

@@ -83,8 +83,8 @@ export function parseTarget(
 }
 
 /**
- * The distinct target lines of a list's text, in order, read lazily (issue 28: a million targets in constant
- * memory): no object per line is kept, only the text and, per distinct line, where it starts and ends (8 bytes), a
+ * The distinct target lines of a list, in order, read lazily (issue 28: a million targets in constant memory): no
+ * object per line is kept, only the list's bytes (never its whole text as a string besides) and, per distinct line, where it starts and ends (8 bytes), a
  * slot of an open-addressing index on its `input` key (4 bytes at load ≤ 1/2, so 8) and a done bit for --resume.
  * A line is trimmed; blank lines and `#` comments are skipped; a line repeated (the same `input` key, see
  * documentInput) is one target.
@@ -98,26 +98,31 @@ export class TargetList implements Iterable<string> {
   private slots = new Int32Array(4096).fill(-1);
   private done: Uint8Array | undefined;
 
-  constructor(private readonly text: string) {
+  /** The list's bytes (UTF-8): its text is decoded a line at a time, never whole. */
+  private readonly bytes: Buffer;
+
+  constructor(text: string | Buffer) {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    this.bytes = bytes;
     let from = 0;
-    while (from <= text.length) {
-      let to = text.indexOf('\n', from);
-      if (to < 0) to = text.length;
-      let start = from;
-      let end = to;
-      while (start < end && isSpace(text.charCodeAt(start))) start++;
-      while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-      if (end > start && text.charCodeAt(start) !== 0x23) this.add(start, end);
+    while (from <= bytes.length) {
+      let to = bytes.indexOf(10, from);
+      if (to < 0) to = bytes.length;
+      if (to > from) {
+        const line = bytes.toString('utf8', from, to).trim();
+        if (line !== '' && !line.startsWith('#')) this.add(from, to, line);
+      }
       from = to + 1;
     }
   }
 
+  /** A distinct line, trimmed. */
   private line(index: number): string {
-    return this.text.slice(this.bounds[index * 2], this.bounds[index * 2 + 1]);
+    return this.bytes.toString('utf8', this.bounds[index * 2], this.bounds[index * 2 + 1]).trim();
   }
 
-  private add(start: number, end: number): void {
-    const key = documentInput(this.text.slice(start, end));
+  private add(start: number, end: number, line: string): void {
+    const key = documentInput(line);
     const at = this.find(key);
     if (this.slots[at] !== -1) return;
     if ((this.size + 1) * 2 > this.bounds.length) {
@@ -171,22 +176,6 @@ export class TargetList implements Iterable<string> {
   *[Symbol.iterator](): Iterator<string> {
     for (let index = 0; index < this.size; index++) if (!this.isDone(index)) yield this.line(index);
   }
-}
-
-function isSpace(code: number): boolean {
-  return (
-    code === 0x20 ||
-    (code >= 0x09 && code <= 0x0d) ||
-    code === 0xa0 ||
-    code === 0xfeff ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000
-  );
 }
 
 /** FNV-1a over UTF-16 code units: the index's hash (not the shard's, which is over UTF-8 bytes). */

@@ -1,7 +1,7 @@
 // Run with --expose-gc: the heap (and array buffers) of a long batch run, as the CLI runs it (TargetList, parseTarget, runBatch over a
 // generator). `node --expose-gc batch-heap.mjs PORT N` probes N targets on 127.0.0.1:PORT (nothing listens there:
 // refused at once) and prints JSON: the heap after a full GC once a tenth of the documents are out and at the
-// end, and the bytes a line that a TargetList of 1,000,000 lines keeps beside its text.
+// end, and the bytes a line that a TargetList of 1,000,000 lines keeps beside the list's bytes.
 import { parseTarget, runBatch, TargetList } from '../../dist/src/modes/batch.js';
 
 const [portText, countText] = process.argv.slice(2);
@@ -13,12 +13,12 @@ const heap = () => {
   return heapUsed + arrayBuffers;
 };
 
-// The index beside the text: a million distinct lines.
-const text = Array.from({ length: 1_000_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`).join(
-  '\n',
+// The index beside the list's bytes: a million distinct lines.
+const bytes = Buffer.from(
+  Array.from({ length: 1_000_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`).join('\n'),
 );
 const before = heap();
-const index = new TargetList(text);
+const index = new TargetList(bytes);
 const indexBytes = (heap() - before) / index.size;
 
 // N distinct lines (ZGrab2: ip, domain, tag), each probing the one port given.
