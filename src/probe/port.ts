@@ -113,7 +113,6 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
   // A timeout may be the network's, not the server's: one more try on a fresh connection, under the same port
   // deadline and the same per-address pacing (beforeConnect). Never after a refusal, a reset or the server's words.
   if (mayRetry(result, stop) && deadline.remaining() > 0 && !target.signal?.aborted) {
-    const again: FirstStop = {};
     const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
     // A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
     const retryTarget = result.crossCheck
@@ -122,9 +121,8 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     const second = await probeOnce(
       retryTarget,
       new Session(target.limits, target.signal, deadline, origin, target.beforeConnect, target.afterConnect),
-      again,
     );
-    result = afterRetry(result, second, mayRetry(second, again));
+    result = afterRetry(result, second);
   }
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.

@@ -25,19 +25,19 @@ export function mayRetry(result: PortResult, stop: FirstStop): boolean {
 }
 
 /**
- * The retry's verdict when it got further than a timeout (the port works, or the server said what it is): the
- * first try is noted as the network's (`firstTry`). When the retry timed out too, the first try stands and the
- * retry is noted (`retry`).
+ * The retry's verdict when the port worked on it: the first try is noted as the network's (`firstTry`). Otherwise
+ * (it timed out too, or failed another way) the first try stands and the retry is noted (`retry`): only a port
+ * that works on the retry changes its verdict.
  */
-export function afterRetry(first: PortResult, second: PortResult, secondTimedOut: boolean): PortResult {
+export function afterRetry(first: PortResult, second: PortResult): PortResult {
   const seen = (result: PortResult) => ({
     status: result.status,
     detail: result.statusDetail,
     ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
   });
-  if (secondTimedOut || second.status === 'aborted') return { ...first, retry: seen(second) };
-  if (first.crossCheck && !second.crossCheck) second.crossCheck = first.crossCheck;
+  if (second.status !== 'open') return { ...first, retry: seen(second) };
   second.startedAt = first.startedAt;
   second.firstTry = seen(first);
+  if (first.crossCheck && !second.crossCheck) second.crossCheck = first.crossCheck;
   return second;
 }

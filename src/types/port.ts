@@ -174,12 +174,12 @@ export interface PortResult {
   /** Set when the port was called filtered before its connect deadline: the evidence (src/fast-filtered.ts). */
   filteredEarly?: FilteredEvidence;
   /**
-   * The first try ended on a timeout (silent, stalled or tls-failed) and a retry on a fresh connection got
-   * further: what the first try saw. The status and everything else are the retry's (the network lost the
-   * first try, not the server).
+   * The first try ended on a timeout (silent, stalled, tls-failed, starttls-failed) and the port worked on a
+   * retry on a fresh connection: what the first try saw. The status and everything else are the retry's (the
+   * network lost the first try, not the server).
    */
   firstTry?: TryOutcome;
-  /** The first try ended on a timeout and its retry on a fresh connection timed out too: what the retry saw. */
+  /** The first try ended on a timeout and its retry on a fresh connection did not work either: what it saw. */
   retry?: TryOutcome;
   /** The port could not be tested because this machine has no route to the address's family. */
   noRouteFromHere?: true;
