@@ -749,7 +749,12 @@ describe('batch files: --resume validated before any change, streams of targets,
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mailprobe-batch-files-'));
     targets = targetFile(dir, 'targets.txt', lines);
-    output = (await cli(['batch', targets, '--timeout', '500', '--quiet'])).stdout;
+    // Documents come out as targets finish (over the workers: in any order); the tests below take them in the
+    // order of the lines.
+    const produced = (await cli(['batch', targets, '--timeout', '500', '--quiet'])).stdout
+      .split('\n')
+      .filter((line) => line !== '');
+    output = `${lines.map((line) => produced.find((d) => docs(d)[0]?.input === line) ?? '').join('\n')}\n`;
     expect(docs(output)).toHaveLength(3);
   });
 

@@ -20,6 +20,19 @@ describe('TargetList: the distinct lines of a list, read lazily', () => {
     expect(list.has('# c')).toBe(false);
   });
 
+  it('lines that are not plain ASCII: trimmed as String#trim does, repeated ones once, long ones by their key', () => {
+    const long = `x${'é'.repeat(700)}`;
+    const list = new TargetList(
+      Buffer.concat([
+        Buffer.from(`\u00a0host\u3000\nhost\nhéllo\n  héllo \n${long}\n${long}\n`),
+        Buffer.from([0xff, 0x0a, 0xfe, 0x0a]),
+      ]),
+    );
+    expect([...list]).toEqual(['host', 'héllo', long, '\ufffd']);
+    expect(list.has('host')).toBe(true);
+    expect(list.has('héllo')).toBe(true);
+  });
+
   it('--resume marks: the lines done are left out, counted once', () => {
     const list = new TargetList('a\nb\nc\n');
     list.markDone('b');

@@ -129,8 +129,12 @@ export async function handler(args: Args): Promise<void> {
   if (lines.size === 0) throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
   if (args.resume !== undefined) resumeDone(args.resume, lines, targetsText.identity);
   const mine = (input: string) => !shard || shardOf(input, shard.count) === shard.index;
-  let total = 0;
-  for (const input of lines) if (mine(input)) total++;
+  // Without --shard every line not done is this run's: no pass over the lines to count them.
+  let total = lines.size - lines.doneCount;
+  if (shard) {
+    total = 0;
+    for (const input of lines) if (mine(input)) total++;
+  }
   const progress = !args.quiet;
   const live = progress && process.stderr.isTTY === true;
   let finished = 0;

@@ -94,7 +94,10 @@ export class TargetList implements Iterable<string> {
   size = 0;
   /** Of them, the lines --resume found done. */
   doneCount = 0;
+  /** Where each distinct line starts and ends in `bytes`, trimmed: two numbers a line. */
   private bounds = new Uint32Array(2048);
+  /** Each distinct line's hash (of its `input` key), for growing the index without decoding every line. */
+  private hashes = new Uint32Array(1024);
   private slots = new Int32Array(4096).fill(-1);
   private done: Uint8Array | undefined;
 
@@ -108,44 +111,98 @@ export class TargetList implements Iterable<string> {
     while (from <= bytes.length) {
       let to = bytes.indexOf(10, from);
       if (to < 0) to = bytes.length;
-      if (to > from) {
-        const line = bytes.toString('utf8', from, to).trim();
-        if (line !== '' && !line.startsWith('#')) this.add(from, to, line);
-      }
+      this.scan(from, to);
       from = to + 1;
     }
   }
 
-  /** A distinct line, trimmed. */
-  private line(index: number): string {
-    return this.bytes.toString('utf8', this.bounds[index * 2], this.bounds[index * 2 + 1]).trim();
+  /**
+   * One line of the list. An ASCII line of at most 1 KiB (what a target is) is trimmed, hashed and compared as
+   * bytes, with no string made; any other line is decoded and trimmed as a string (its `input` key may differ from
+   * its text: documentInput).
+   */
+  private scan(from: number, to: number): void {
+    const bytes = this.bytes;
+    let start = from;
+    let end = to;
+    while (start < end && isAsciiSpace(bytes[start] as number)) start++;
+    while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--;
+    if (start === end || bytes[start] === 0x23) return;
+    let ascii = end - start <= 1024;
+    let hash = 0x811c9dc5;
+    for (let i = start; ascii && i < end; i++) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80) ascii = false;
+      hash = Math.imul(hash ^ byte, 0x01000193);
+    }
+    if (ascii) {
+      hash >>>= 0;
+      const at = this.findBytes(start, end, hash);
+      if (this.slots[at] === -1) this.add(at, start, end, hash);
+      return;
+    }
+    const decoded = bytes.toString('utf8', start, end);
+    const line = decoded.trim();
+    if (line === '' || line.startsWith('#')) return;
+    // The whitespace trimmed is whole characters, each from its own bytes: the bounds of the line as bytes.
+    const lead = Buffer.byteLength(decoded.slice(0, decoded.length - decoded.trimStart().length));
+    const trail = Buffer.byteLength(decoded.slice(decoded.trimEnd().length));
+    const key = documentInput(line);
+    const keyHash = fnv1aUnits(key);
+    const at = this.find(key, keyHash);
+    if (this.slots[at] === -1) this.add(at, start + lead, end - trail, keyHash);
   }
 
-  private add(start: number, end: number, line: string): void {
-    const key = documentInput(line);
-    const at = this.find(key);
-    if (this.slots[at] !== -1) return;
+  /** A distinct line (trimmed). */
+  private line(index: number): string {
+    return this.bytes.toString('utf8', this.bounds[index * 2], this.bounds[index * 2 + 1]);
+  }
+
+  private add(at: number, start: number, end: number, hash: number): void {
     if ((this.size + 1) * 2 > this.bounds.length) {
       const grown = new Uint32Array(this.bounds.length * 2);
       grown.set(this.bounds);
       this.bounds = grown;
+      const hashes = new Uint32Array(this.hashes.length * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
     }
     this.bounds[this.size * 2] = start;
     this.bounds[this.size * 2 + 1] = end;
+    this.hashes[this.size] = hash;
     this.slots[at] = this.size++;
     if (this.size * 2 > this.slots.length) this.rehash();
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-    for (let index = 0; index < this.size; index++)
-      this.slots[this.find(documentInput(this.line(index)))] = index;
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let index = 0; index < this.size; index++) {
+      let at = (this.hashes[index] as number) & mask;
+      while (slots[at] !== -1) at = (at + 1) & mask;
+      slots[at] = index;
+    }
+    this.slots = slots;
+  }
+
+  /** The slot of an ASCII line of at most 1 KiB (its own `input` key), by its bytes. */
+  private findBytes(start: number, end: number, hash: number): number {
+    const mask = this.slots.length - 1;
+    let at = hash & mask;
+    for (;;) {
+      const index = this.slots[at] as number;
+      if (index === -1) return at;
+      const from = this.bounds[index * 2] as number;
+      const to = this.bounds[index * 2 + 1] as number;
+      if (to - from === end - start && this.bytes.compare(this.bytes, start, end, from, to) === 0) return at;
+      at = (at + 1) & mask;
+    }
   }
 
   /** The slot of `key`: the one holding it, or the empty one where it would go. */
-  private find(key: string): number {
+  private find(key: string, hash = fnv1aUnits(key)): number {
     const mask = this.slots.length - 1;
-    let at = fnv1aUnits(key) & mask;
+    let at = hash & mask;
     for (;;) {
       const index = this.slots[at] as number;
       if (index === -1 || documentInput(this.line(index)) === key) return at;
@@ -178,7 +235,15 @@ export class TargetList implements Iterable<string> {
   }
 }
 
-/** FNV-1a over UTF-16 code units: the index's hash (not the shard's, which is over UTF-8 bytes). */
+/** Whitespace that String#trim removes, in ASCII: tab, LF, VT, FF, CR, space. */
+function isAsciiSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+}
+
+/**
+ * FNV-1a over UTF-16 code units: the index's hash (not the shard's, which is over UTF-8 bytes). Over an ASCII
+ * line it is the hash of its bytes (TargetList.scan).
+ */
 function fnv1aUnits(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
