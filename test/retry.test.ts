@@ -8,6 +8,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FixtureOptions } from '../src/demo/servers.js';
 import { fixtureServers } from './helpers/fixtures.js';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
 
 const { fixture, track } = fixtureServers();
@@ -183,4 +184,53 @@ describe('never retried', () => {
     expect(result.firstTry ?? result.retry).toBeUndefined();
     expect(connections()).toBe(1);
   });
+});
+
+const netnsGap = netnsMissing();
+if (netnsGap && process.env.CI) {
+  it('network namespace prerequisites (the lost SYN-ACK)', () => {
+    throw new Error(`CI=true and the namespace tests cannot run: ${netnsGap}`);
+  });
+}
+
+describe.skipIf(netnsGap !== undefined)('a lost SYN-ACK, in a network namespace', () => {
+  it('the first SYN-ACK dropped: the connect recovers within its deadline (a second SYN), and the port works', async () => {
+    sweepStaleNamespaces();
+    const ns = new Netns();
+    try {
+      // The first SYN-ACK from the server's port is dropped on its way in; the next one passes.
+      ns.exec(
+        'iptables',
+        ...['-A', 'INPUT', '-p', 'tcp', '--sport', '587', '--tcp-flags', 'SYN,ACK', 'SYN,ACK'],
+        ...['-m', 'statistic', '--mode', 'nth', '--every', '2', '--packet', '0', '-j', 'DROP'],
+      );
+      const ca = new URL('../fixtures/tls/ca.pem', import.meta.url).pathname;
+      const run = await ns.scenario({
+        servers: [{ protocol: 'smtp', tls: 'starttls', port: 587, host: '127.0.0.1' }],
+        cli: [
+          '127.0.0.1',
+          '--ports',
+          '587',
+          '--ca',
+          ca,
+          '--servername',
+          'localhost',
+          '--timeout',
+          '3000',
+          '--json',
+        ],
+      });
+      const port = (
+        JSON.parse(run.stdout) as {
+          hosts: { ports: { status: string; timings: { connect?: number }; firstTry?: object }[] }[];
+        }
+      ).hosts[0]?.ports[0];
+      expect(port?.status, run.stderr).toBe('open');
+      // The SYN-ACK was lost: the connect took a retransmission (the kernel's at 1 s, or the early extra SYN).
+      expect(port?.timings.connect ?? 0).toBeGreaterThan(300);
+      expect(port?.firstTry).toBeUndefined();
+    } finally {
+      ns.destroy();
+    }
+  }, 60_000);
 });
