@@ -18,8 +18,10 @@ export {
   type BatchOptions,
   type BatchTarget,
   LocalGate,
+  parseTarget,
   parseTargets,
   runBatch,
+  TargetList,
 } from './modes/batch.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from './modes/egress.js';
 export { type MonitorOptions, type MonitorResult, monitor } from './modes/monitor.js';

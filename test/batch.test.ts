@@ -280,8 +280,11 @@ describe('mailprobe batch (the CLI)', () => {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      // The working target is done within a second; the silent one waits 30 s for a greeting.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The working target is done within a second or so (its workers started: --workers defaults to the cores);
+      // the silent one waits 30 s for a greeting. Ctrl-C once the first document is out.
+      for (let waited = 0; waited < 20_000 && !stdout.includes('\n'); waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       expect(code).toBe(130);
@@ -746,7 +749,12 @@ describe('batch files: --resume validated before any change, streams of targets,
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mailprobe-batch-files-'));
     targets = targetFile(dir, 'targets.txt', lines);
-    output = (await cli(['batch', targets, '--timeout', '500', '--quiet'])).stdout;
+    // Documents come out as targets finish (over the workers: in any order); the tests below take them in the
+    // order of the lines.
+    const produced = (await cli(['batch', targets, '--timeout', '500', '--quiet'])).stdout
+      .split('\n')
+      .filter((line) => line !== '');
+    output = `${lines.map((line) => produced.find((d) => docs(d)[0]?.input === line) ?? '').join('\n')}\n`;
     expect(docs(output)).toHaveLength(3);
   });
 

@@ -276,18 +276,25 @@ describe('slow plaintext servers are not harmed by the TLS attempt', () => {
     });
     expect(server.seen[0]?.received[0]?.bytes.toString()).toMatch(/^EHLO /);
     expect(server.seen[0]?.received[0]?.at).toBeGreaterThanOrEqual(690);
-    expect(server.seen).toHaveLength(1);
+    // This server answers nothing after its greeting: the EHLO reply's timeout earns one retry (issue 28), a
+    // plaintext connection like the first; never a ClientHello.
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]?.received[0]?.bytes.toString()).toMatch(/^EHLO /);
+    expect(result.retry).toMatchObject({ status: 'stalled', failedPhase: 'capabilities' });
     // The greeting was read on the first connection (this server then answers nothing more).
     expect(result.greeting?.lines).toEqual(['mail.example ESMTP']);
   });
 
-  it('silent to the end: silent, one TLS attempt (outcome nothing) and no third connection', async () => {
+  it('silent to the end: silent, one TLS attempt (outcome nothing), one plaintext retry, no more', async () => {
     const server = await recordingServer(() => {});
     const result = await probe(server.port, 'submission', { limits: { greetingMs: 800, silenceMs: 200 } });
     await pause(200);
     expect(result.status).toBe('silent');
     expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'nothing' });
-    expect(server.seen).toHaveLength(2);
+    // The first connection, its TLS attempt, and the retry after the greeting's timeout (no second TLS attempt).
+    expect(server.seen).toHaveLength(3);
+    expect(server.seen[2]?.received[0]?.bytes[0]).not.toBe(0x16);
+    expect(result.retry?.status).toBe('silent');
     expect(findingIds(result)).toEqual(['server-silent']);
   });
 });

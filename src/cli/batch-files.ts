@@ -24,7 +24,8 @@ const chunkBytes = 1024 * 1024;
 
 /** Where the targets came from: its device and inode, so that --resume can refuse to name the same file. */
 export interface TargetsText {
-  text: string;
+  /** The list as bytes (UTF-8): TargetList decodes it a line at a time. */
+  bytes: Buffer;
   identity?: { dev: number; ino: number } | undefined;
 }
 
@@ -57,6 +58,41 @@ export function readTargets(file: string): TargetsText {
     if (stat.isDirectory()) throw new UsageError(`batch: ${name} is a folder, not a list of targets`);
     if (stat.isFile() && stat.size > maxInputBytes)
       throw new UsageError(`batch: ${name} is ${stat.size} bytes, more than the ${maxInputBytes} allowed`);
+    // A regular file is read into one buffer of its size, a stream a chunk at a time; the bytes are all that is
+    // kept (TargetList decodes a line at a time), so a list of a million lines is held once.
+    if (stat.isFile() && stat.size > 0) {
+      const whole = Buffer.allocUnsafe(stat.size);
+      let filled = 0;
+      while (filled < whole.length) {
+        let read: number;
+        try {
+          read = readSync(fd, whole, filled, whole.length - filled, null);
+        } catch (error) {
+          throw new UsageError(`batch: cannot read ${name} (${errorCode(error) ?? 'error'})`);
+        }
+        if (read === 0) break;
+        filled += read;
+      }
+      // A file that grew while read: the rest as for a stream.
+      const more = readRest(fd, name, maxInputBytes - filled);
+      return {
+        bytes: more.length > 0 ? Buffer.concat([whole.subarray(0, filled), more]) : whole.subarray(0, filled),
+        identity: { dev: stat.dev, ino: stat.ino },
+      };
+    }
+    const rest = readRest(fd, name, maxInputBytes);
+    return {
+      bytes: rest,
+      identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
+    };
+  } finally {
+    if (own) closeSync(fd);
+  }
+}
+
+/** Reads `fd` to its end, a chunk at a time, at most `limit` bytes (else the usage error of a list too long). */
+function readRest(fd: number, name: string, limit: number): Buffer {
+  {
     const chunks: Buffer[] = [];
     let total = 0;
     const buffer = Buffer.allocUnsafe(chunkBytes);
@@ -74,16 +110,11 @@ export function readTargets(file: string): TargetsText {
       }
       if (read === 0) break;
       total += read;
-      if (total > maxInputBytes)
+      if (total > limit)
         throw new UsageError(`batch: ${name} gives more than the ${maxInputBytes} bytes allowed`);
       chunks.push(Buffer.from(buffer.subarray(0, read)));
     }
-    return {
-      text: Buffer.concat(chunks, total).toString('utf8'),
-      identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
-    };
-  } finally {
-    if (own) closeSync(fd);
+    return Buffer.concat(chunks, total);
   }
 }
 
@@ -91,6 +122,11 @@ function inheritedFd(file: string): number | undefined {
   if (file === '/dev/stdin') return 0;
   const match = /^\/(?:dev|proc\/self)\/fd\/(\d+)$/.exec(file);
   return match ? Number(match[1]) : undefined;
+}
+
+/** The targets a resume file is matched against: each document's `input` found is marked done. */
+export interface ResumeIndex {
+  markDone(input: string): void;
 }
 
 /** What a batch document begins with: every one is `{"input":"…",…}` (src/batch.ts writes input first). */
@@ -138,21 +174,16 @@ function documentInput(bytes: Buffer): string | undefined {
  * line cut off mid-write removed (the run was stopped while writing it), so that the output appended next stays
  * NDJSON. A file that is the target list itself, is not a regular file, or holds anything else is refused (exit
  * 2) and left as it was. A file that does not exist yet is an empty one: the first run of a resumable job.
- * Memory: one line at a time, and the inputs of `wanted` that were found.
+ * Memory: one line at a time; the targets found are marked in `wanted` (a bit each, src/modes/batch.ts TargetList).
  */
-export function resumeDone(
-  file: string,
-  wanted: ReadonlySet<string>,
-  input: TargetsText['identity'],
-): Set<string> {
+export function resumeDone(file: string, wanted: ResumeIndex, input: TargetsText['identity']): void {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return new Set();
+    if (errorCode(error) === 'ENOENT') return;
     throw new UsageError(`--resume: cannot read ${file} (${errorCode(error) ?? 'error'})`);
   }
-  const done = new Set<string>();
   let cut: number | undefined;
   let stat: Stats;
   try {
@@ -177,7 +208,7 @@ export function resumeDone(
     const finish = (bytes: Buffer) => {
       const found = documentInput(bytes);
       if (found === undefined) throw notOurs(lineNumber, 'is not a batch document');
-      if (wanted.has(found)) done.add(found);
+      wanted.markDone(found);
     };
     for (;;) {
       let read: number;
@@ -213,7 +244,7 @@ export function resumeDone(
       const last = Buffer.concat(pieces, pending);
       const found = documentInput(last);
       if (found !== undefined) {
-        if (wanted.has(found)) done.add(found);
+        wanted.markDone(found);
         cut = -1;
       } else if (last.subarray(0, documentStart.length).equals(documentStart.subarray(0, last.length)))
         cut = lineStart;
@@ -240,5 +271,4 @@ export function resumeDone(
       closeSync(writable);
     }
   }
-  return done;
 }

@@ -9,10 +9,12 @@ export {
   documentInput,
   fnv1a,
   parseShard,
+  parseTarget,
   parseTargets,
   renderBatchError,
   runBatch,
   shardOf,
+  TargetList,
 } from '../modes/batch.js';
 export { runBatchInWorkers, serveBatchWorker } from '../modes/batch-workers.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../modes/egress.js';

@@ -16,16 +16,21 @@ import {
   renderBatchError,
   runBatch,
 } from './batch.js';
+import { gathered } from './batch-channel.js';
 
-/** What the parent sends a worker. */
+/** What the parent sends a worker: its options, then its targets a chunk at a time as it asks, then the end. */
 export type ToWorker =
-  | { t: 'start'; targets: BatchTarget[]; options: WorkerOptions }
+  | { t: 'batch'; messages: ToWorker[] }
+  | { t: 'start'; options: WorkerOptions }
+  | { t: 'targets'; targets: BatchTarget[] }
+  | { t: 'end' }
   | { t: 'grant'; id: number; backedOff: boolean }
   | { t: 'paced'; id: number }
   | { t: 'abort' };
 
 /** What a worker sends the parent. */
 export type FromWorker =
+  | { t: 'batch'; messages: FromWorker[] }
   | { t: 'document'; input: string; line: string; passed: boolean }
   | { t: 'acquire'; id: number; address: string }
   | { t: 'release'; address: string; rateLimited: boolean }
@@ -50,134 +55,203 @@ export interface WorkersOptions extends BatchOptions {
   fork: () => ChildProcess;
 }
 
-/** Probes every target over `workers` processes; the same contract as runBatch. */
+/** Targets sent to a worker at once. */
+const chunkSize = 64;
+
+/**
+ * Probes every target over `workers` processes; the same contract as runBatch. Targets are pulled from `targets`
+ * as the workers need them (each holds at most a window of a few times its share of --concurrency, sent or
+ * queued), so neither the parent nor a worker keeps more than that of a list of any length.
+ */
 export async function runBatchInWorkers(
-  targets: BatchTarget[],
+  targets: Iterable<BatchTarget>,
   options: WorkersOptions,
 ): Promise<{ passed: number; failed: number; notDone: number }> {
   const gate = options.gate ?? new LocalGate(options.perAddress ?? 2, options.addressIntervalMs ?? 0);
   const failOn = options.failOn ?? 'high';
   const counts = { passed: 0, failed: 0, notDone: 0 };
-  if (targets.length === 0) return counts;
+  const list = Array.isArray(targets) ? (targets as BatchTarget[]) : undefined;
+  if (list?.length === 0) return counts;
   // --concurrency is over all workers: never more workers than targets probed at once, and the targets at once
-  // split between the workers that have any, so that their sum is exactly --concurrency.
+  // split between the workers, so that their sum is exactly --concurrency (for a list given whole, between the
+  // workers that have any).
   const concurrency = Math.max(1, options.hostConcurrency ?? 64);
-  const count = Math.max(1, Math.min(options.workers, targets.length, concurrency));
-  const byWorker: BatchTarget[][] = Array.from({ length: count }, () => []);
-  for (const target of targets) byWorker[workerOf(target.host, count)]?.push(target);
-  const shares = byWorker.filter((share) => share.length > 0);
+  const count = Math.max(1, Math.min(options.workers, list?.length ?? Number.POSITIVE_INFINITY, concurrency));
+  const used = list
+    ? [...new Set(list.map((target) => workerOf(target.host, count)))].sort((a, b) => a - b)
+    : Array.from({ length: count }, (_, index) => index);
   const { onDocument, signal, gate: _gate, fork, workers: _workers, trust, ...rest } = options;
+  const shareOf = (index: number): number => {
+    const rank = Math.max(0, used.indexOf(index));
+    return Math.floor(concurrency / used.length) + (rank < concurrency % used.length ? 1 : 0);
+  };
   const optionsFor = (index: number): WorkerOptions => ({
     ...rest,
     // A Trust does not cross the process boundary: its PEM does, and each worker builds its own.
     ...(trust?.ca !== undefined ? { ca: trust.ca } : {}),
-    hostConcurrency: Math.floor(concurrency / shares.length) + (index < concurrency % shares.length ? 1 : 0),
+    hostConcurrency: Math.max(1, shareOf(index)),
   });
+
+  interface Worker {
+    send(message: ToWorker): void;
+    /** Targets sent or queued and not yet reported, by input. */
+    pending: Map<string, BatchTarget>;
+    queue: BatchTarget[];
+    window: number;
+    /** The process ended: targets that come for it get a document with the reason at once. */
+    gone?: string;
+    wake?: (() => void) | undefined;
+    ended: Promise<void>;
+  }
   const children: ChildProcess[] = [];
+  const workers = new Map<number, Worker>();
   const onAbort = () => {
     for (const child of children) if (child.connected) child.send({ t: 'abort' } satisfies ToWorker);
+    for (const worker of workers.values()) worker.wake?.();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+
+  const lost = (target: BatchTarget, why: string) => {
+    if (signal?.aborted) {
+      counts.notDone++;
+      return;
+    }
+    counts.failed++;
+    onDocument(renderBatchError(target.input, why, failOn, 70), target, false);
+  };
+
+  const start = (index: number): Worker => {
+    const child = fork();
+    children.push(child);
+    let finished = false;
+    /** The connection slots this worker holds, by address. */
+    const held = new Map<string, number>();
+    const send = gathered<ToWorker>(child);
+    let resolveEnded: () => void = () => {};
+    const worker: Worker = {
+      send,
+      pending: new Map(),
+      queue: [],
+      window: Math.max(chunkSize * 2, shareOf(index) * 4),
+      ended: new Promise<void>((resolve) => {
+        resolveEnded = resolve;
+      }),
+    };
+    const receive = (message: FromWorker): void => {
+      switch (message.t) {
+        case 'batch':
+          for (const one of message.messages) receive(one);
+          return;
+        case 'document': {
+          const target = worker.pending.get(message.input);
+          if (!target) return;
+          worker.pending.delete(message.input);
+          worker.wake?.();
+          if (signal?.aborted) return;
+          counts[message.passed ? 'passed' : 'failed']++;
+          onDocument(message.line, target, message.passed);
+          return;
+        }
+        case 'acquire':
+          void gate.acquire(message.address).then((backedOff) => {
+            // A slot granted to a worker that is gone goes back at once.
+            if (!child.connected) return gate.release(message.address, false);
+            held.set(message.address, (held.get(message.address) ?? 0) + 1);
+            send({ t: 'grant', id: message.id, backedOff });
+          });
+          return;
+        case 'release': {
+          const count = held.get(message.address) ?? 0;
+          if (count <= 1) held.delete(message.address);
+          else held.set(message.address, count - 1);
+          gate.release(message.address, message.rateLimited);
+          return;
+        }
+        case 'pace':
+          void gate.pace(message.address).then(() => send({ t: 'paced', id: message.id }));
+          return;
+        case 'done':
+          // Messages arrive in order: every document came before this. Closing the channel ends the worker.
+          finished = true;
+          child.disconnect();
+          return;
+      }
+    };
+    child.on('message', receive);
+    let startError: string | undefined;
+    child.on('error', (error) => {
+      if (child.pid === undefined) startError ??= error.message;
+    });
+    let ended = false;
+    const end = (code: number | null, exitSignal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      // The slots a worker held when it ended go back, or other workers would wait for them forever.
+      for (const [address, count] of held) for (let i = 0; i < count; i++) gate.release(address, false);
+      held.clear();
+      // Targets the worker left without a document: none after Ctrl-C (a resumed run probes them), and
+      // otherwise one each, with the reason, as for any target that could not be probed; so for any that come
+      // for it later.
+      const how = exitSignal ? `signal ${exitSignal}` : `exit code ${code}`;
+      worker.gone = startError
+        ? `not probed: its batch worker process could not be started (${startError})`
+        : `not probed: its batch worker process ended (${how}) ${finished ? 'after' : 'before'} reporting it`;
+      const left = [...worker.pending.values()];
+      worker.pending.clear();
+      worker.queue = [];
+      for (const target of left) lost(target, worker.gone);
+      worker.wake?.();
+      resolveEnded();
+    };
+    // A worker that ended on its own (or was never started) gets 'close' once its channel is read to
+    // the end, so no document still on its way is taken for lost. After 'done' the channel is closed
+    // here, and Node then gives 'exit' only: every document came before 'done'.
+    child.once('close', end);
+    child.once('exit', (code, exitSignal) => {
+      if (finished) end(code, exitSignal);
+      // A 'close' that never comes must not hold the run: the channel has had two seconds to drain.
+      else setTimeout(() => end(code, exitSignal), 2000);
+    });
+    send({ t: 'start', options: optionsFor(index) });
+    if (signal?.aborted) send({ t: 'abort' });
+    return worker;
+  };
+
+  const flush = (worker: Worker) => {
+    if (worker.queue.length === 0 || worker.gone) return;
+    worker.send({ t: 'targets', targets: worker.queue });
+    worker.queue = [];
+  };
   try {
-    await Promise.all(
-      shares.map(
-        (share, index) =>
-          new Promise<void>((resolve) => {
-            const pending = new Map(share.map((target) => [target.input, target]));
-            const child = fork();
-            children.push(child);
-            let finished = false;
-            /** The connection slots this worker holds, by address. */
-            const held = new Map<string, number>();
-            const send = (message: ToWorker) => {
-              if (child.connected) child.send(message);
-            };
-            child.on('message', (message: FromWorker) => {
-              switch (message.t) {
-                case 'document': {
-                  const target = pending.get(message.input);
-                  if (!target) return;
-                  pending.delete(message.input);
-                  if (signal?.aborted) return;
-                  counts[message.passed ? 'passed' : 'failed']++;
-                  onDocument(message.line, target, message.passed);
-                  return;
-                }
-                case 'acquire':
-                  void gate.acquire(message.address).then((backedOff) => {
-                    // A slot granted to a worker that is gone goes back at once.
-                    if (!child.connected) return gate.release(message.address, false);
-                    held.set(message.address, (held.get(message.address) ?? 0) + 1);
-                    send({ t: 'grant', id: message.id, backedOff });
-                  });
-                  return;
-                case 'release': {
-                  const count = held.get(message.address) ?? 0;
-                  if (count <= 1) held.delete(message.address);
-                  else held.set(message.address, count - 1);
-                  gate.release(message.address, message.rateLimited);
-                  return;
-                }
-                case 'pace':
-                  void gate.pace(message.address).then(() => send({ t: 'paced', id: message.id }));
-                  return;
-                case 'done':
-                  // Messages arrive in order: every document came before this. Closing the channel ends the worker.
-                  finished = true;
-                  child.disconnect();
-                  return;
-              }
-            });
-            let startError: string | undefined;
-            child.on('error', (error) => {
-              if (child.pid === undefined) startError ??= error.message;
-            });
-            let ended = false;
-            const end = (code: number | null, exitSignal: NodeJS.Signals | null) => {
-              if (ended) return;
-              ended = true;
-              // The slots a worker held when it ended go back, or other workers would wait for them forever.
-              for (const [address, count] of held)
-                for (let i = 0; i < count; i++) gate.release(address, false);
-              held.clear();
-              // Targets the worker left without a document: none after Ctrl-C (a resumed run probes them), and
-              // otherwise one each, with the reason, as for any target that could not be probed.
-              for (const target of pending.values()) {
-                if (signal?.aborted) {
-                  counts.notDone++;
-                  continue;
-                }
-                const how = exitSignal ? `signal ${exitSignal}` : `exit code ${code}`;
-                counts.failed++;
-                onDocument(
-                  renderBatchError(
-                    target.input,
-                    startError
-                      ? `not probed: its batch worker process could not be started (${startError})`
-                      : `not probed: its batch worker process ended (${how}) ${finished ? 'after' : 'before'} reporting it`,
-                    failOn,
-                    70,
-                  ),
-                  target,
-                  false,
-                );
-              }
-              resolve();
-            };
-            // A worker that ended on its own (or was never started) gets 'close' once its channel is read to
-            // the end, so no document still on its way is taken for lost. After 'done' the channel is closed
-            // here, and Node then gives 'exit' only: every document came before 'done'.
-            child.once('close', end);
-            child.once('exit', (code, exitSignal) => {
-              if (finished) end(code, exitSignal);
-              // A 'close' that never comes must not hold the run: the channel has had two seconds to drain.
-              else setTimeout(() => end(code, exitSignal), 2000);
-            });
-            send({ t: 'start', targets: share, options: optionsFor(index) });
-            if (signal?.aborted) send({ t: 'abort' });
-          }),
-      ),
-    );
+    for (const target of targets) {
+      if (signal?.aborted) break;
+      const index = workerOf(target.host, count);
+      let worker = workers.get(index);
+      if (!worker) {
+        worker = start(index);
+        workers.set(index, worker);
+      }
+      if (worker.gone) {
+        lost(target, worker.gone);
+        continue;
+      }
+      worker.pending.set(target.input, target);
+      worker.queue.push(target);
+      if (worker.queue.length >= chunkSize) flush(worker);
+      // A worker with a full window: everything queued goes out, then wait for its documents.
+      while (worker.pending.size >= worker.window && !worker.gone && !signal?.aborted) {
+        for (const other of workers.values()) flush(other);
+        await new Promise<void>((resolve) => {
+          (worker as Worker).wake = resolve;
+        });
+        worker.wake = undefined;
+      }
+    }
+    for (const worker of workers.values()) {
+      flush(worker);
+      worker.send({ t: 'end' });
+    }
+    await Promise.all([...workers.values()].map((worker) => worker.ended));
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -192,9 +266,10 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
   let next = 0;
   const waiting = new Map<number, (value: boolean) => void>();
   const controller = new AbortController();
-  const send = (message: FromWorker) => {
-    if (channel.connected) channel.send?.(message);
-  };
+  const queue: BatchTarget[] = [];
+  const waiters: (() => void)[] = [];
+  let ended = false;
+  const send = gathered<FromWorker>(channel as Parameters<typeof gathered<FromWorker>>[0]);
   const ask = (message: { t: 'acquire' | 'pace'; address: string }) =>
     new Promise<boolean>((resolve) => {
       const id = next++;
@@ -205,8 +280,11 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
   channel.on('SIGINT', () => {});
   // A parent that is gone takes the run with it.
   channel.on('disconnect', () => process.exit(0));
-  channel.on('message', (message: ToWorker) => {
+  const receive = (message: ToWorker): void => {
     switch (message.t) {
+      case 'batch':
+        for (const one of message.messages) receive(one);
+        return;
       case 'grant':
         waiting.get(message.id)?.(message.backedOff);
         waiting.delete(message.id);
@@ -218,9 +296,30 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
       case 'abort':
         controller.abort();
         return;
+      case 'targets':
+        queue.push(...message.targets);
+        for (const wake of waiters.splice(0)) wake();
+        return;
+      case 'end':
+        ended = true;
+        for (const wake of waiters.splice(0)) wake();
+        return;
       case 'start': {
         const interval = message.options.addressIntervalMs ?? 0;
-        runBatch(message.targets, {
+        // The targets as the parent sends them: a queue read by runBatch's workers, waiting when it is empty.
+        const source: AsyncIterable<BatchTarget> = {
+          [Symbol.asyncIterator]: () => ({
+            next: async (): Promise<IteratorResult<BatchTarget>> => {
+              for (;;) {
+                const target = queue.shift();
+                if (target) return { done: false, value: target };
+                if (ended) return { done: true, value: undefined };
+                await new Promise<void>((resolve) => waiters.push(resolve));
+              }
+            },
+          }),
+        };
+        runBatch(source, {
           ...message.options,
           signal: controller.signal,
           gate: {
@@ -239,5 +338,6 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
         return;
       }
     }
-  });
+  };
+  channel.on('message', receive);
 }

@@ -10,82 +10,22 @@
 import { ResolveError, UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
-import { isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { backedOff, unprobedResult } from '../probe/classify.js';
-import { defaultPorts, type PortSpec, type ProbeOptions, probeHost } from '../probe/host.js';
-import { isService, referenceTable } from '../reference/table.js';
+import { type ProbeOptions, probeHost } from '../probe/host.js';
 import { failureReport, jsonReport } from '../render/json.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
 import type { PortResult, Service } from '../types/index.js';
+import { type BatchTarget, documentInput } from './batch-targets.js';
 
-/** One target of the batch: a host and the ports to probe there. */
-export interface BatchTarget {
-  /** The input line, as given (trimmed). */
-  input: string;
-  host: string;
-  ports: PortSpec[];
-}
-
-/**
- * Reads targets: a host or address a line (the seven ports, or `ports`: the CLI's --ports/--port), or
- * `host,port,service`, or ZGrab2's CSV (`ip,domain,tag` or `ip,domain,tag,port`: the domain when there is one,
- * the port with its reference service). A line that names its port keeps it, whatever `ports` says.
- * Blank lines, `#` comments and repeated lines are skipped; a line that names no target is a target that fails with the reason.
- */
-export function parseTargets(
-  text: string,
-  ports: readonly PortSpec[] = defaultPorts,
-): {
-  targets: BatchTarget[];
-  errors: { input: string; reason: string }[];
-} {
-  const targets: BatchTarget[] = [];
-  const errors: { input: string; reason: string }[] = [];
-  const seen = new Set<string>();
-  for (const raw of text.split('\n')) {
-    const input = raw.trim();
-    // A line given twice is one target: it is probed, and reported, once.
-    if (input === '' || input.startsWith('#') || seen.has(input)) continue;
-    seen.add(input);
-    const fields = input.split(',').map((field) => field.trim());
-    let host = fields[0] ?? '';
-    let linePorts: PortSpec[] = [...ports];
-    if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '') && isService(fields[2] ?? '')) {
-      linePorts = [{ port: Number(fields[1]), service: fields[2] as Service }];
-    } else if (fields.length >= 3) {
-      // ZGrab2: ip, domain, tag[, port]
-      host = fields[1] || fields[0] || '';
-      const port = fields[3] ? Number(fields[3]) : undefined;
-      if (port !== undefined) {
-        const row = referenceTable.find((entry) => entry.port === port);
-        if (!row) {
-          errors.push({
-            input,
-            reason: `port ${echo(fields[3] ?? '', 80)} has no reference service (use host,port,service)`,
-          });
-          continue;
-        }
-        linePorts = [{ port, service: row.service }];
-      }
-    } else if (fields.length !== 1) {
-      errors.push({ input, reason: 'expected HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port])' });
-      continue;
-    }
-    const named = normalizeHostName(host);
-    if (!named || (!isIP(named.name) && !isHostName(named.name))) {
-      errors.push({ input, reason: `'${host.slice(0, 80)}' is not a host name or IP address` });
-      continue;
-    }
-    if (linePorts.some((spec) => spec.port < 1 || spec.port > 65535)) {
-      errors.push({ input, reason: 'a port out of range (1-65535)' });
-      continue;
-    }
-    targets.push({ input, host: named.name, ports: linePorts });
-  }
-  return { targets, errors };
-}
+export {
+  type BatchTarget,
+  documentInput,
+  parseTarget,
+  parseTargets,
+  TargetList,
+} from './batch-targets.js';
 
 /** `i/n`, 1-based: this process takes shard i of n. */
 export function parseShard(text: string): { index: number; count: number } {
@@ -195,14 +135,6 @@ export class LocalGate implements AddressGate {
   }
 }
 
-/**
- * The `input` of a target's document: the line as given, or for a line longer than 1 KiB (no target is: it can
- * only be an error) its first KiB and its length. --resume matches documents to lines by this.
- */
-export function documentInput(input: string): string {
-  return echo(input);
-}
-
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */
 export function renderBatchError(input: string, message: string, failOn: Severity, exitCode = 2): string {
   return JSON.stringify({ input: documentInput(input), ...failureReport(echo(message), exitCode, failOn) });
@@ -210,7 +142,7 @@ export function renderBatchError(input: string, message: string, failOn: Severit
 
 /** Probes every target, streaming one document each through onDocument; returns how many passed and failed. */
 export async function runBatch(
-  targets: BatchTarget[],
+  targets: Iterable<BatchTarget> | AsyncIterable<BatchTarget>,
   options: BatchOptions,
 ): Promise<{ passed: number; failed: number; notDone: number }> {
   const gate = options.gate ?? new LocalGate(options.perAddress ?? 2, options.addressIntervalMs ?? 0);
@@ -269,16 +201,21 @@ export async function runBatch(
     counts[passed ? 'passed' : 'failed']++;
     options.onDocument(line, target, passed);
   };
-  // A fixed set of workers pulls targets in order: memory does not grow with the length of the input.
-  let next = 0;
+  // A fixed set of workers pulls targets in order, one at a time from the source (a list read lazily, or a
+  // worker's queue): nothing of a target is kept once its document is written, so memory does not grow with the
+  // length of the input.
+  const source: Iterator<BatchTarget> | AsyncIterator<BatchTarget> =
+    Symbol.asyncIterator in targets ? targets[Symbol.asyncIterator]() : targets[Symbol.iterator]();
   const worker = async () => {
-    while (next < targets.length) {
-      const target = targets[next++];
-      if (target) await one(target);
+    for (;;) {
+      const step = await source.next();
+      if (step.done) return;
+      await one(step.value);
     }
   };
+  const width = Math.max(1, options.hostConcurrency ?? 64);
   await Promise.all(
-    Array.from({ length: Math.min(Math.max(1, options.hostConcurrency ?? 64), targets.length) }, worker),
+    Array.from({ length: Array.isArray(targets) ? Math.min(width, targets.length) : width }, worker),
   );
   return counts;
 }

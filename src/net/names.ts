@@ -119,6 +119,24 @@ function nonPublicBlocks(): net.BlockList {
   return nonPublic;
 }
 
+/** The IPv4 ranges of nonPublicBlocks, as [first octet, second octet from, second octet to]. */
+const v4Ranges: readonly (readonly [number, number, number])[] = [
+  [0, 0, 255],
+  [10, 0, 255],
+  [100, 64, 127],
+  [127, 0, 255],
+  [169, 254, 254],
+  [172, 16, 31],
+  [192, 168, 168],
+];
+
+function nonPublicV4(address: string): boolean {
+  const dot = address.indexOf('.');
+  const first = Number(address.slice(0, dot));
+  const second = Number(address.slice(dot + 1, address.indexOf('.', dot + 1)));
+  return v4Ranges.some(([a, from, to]) => first === a && second >= from && second <= to);
+}
+
 const addressKinds = new Map<string, string | undefined>();
 
 /**
@@ -140,7 +158,10 @@ function addressKind(address: string): string | undefined {
   const [bare, type] = mapped
     ? [mapped, 'ipv4' as const]
     : [address, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
-  if (!nonPublicBlocks().check(bare, type)) return undefined;
+  // IPv4 by its number, the same blocks as nonPublicBlocks (BlockList.check builds a SocketAddress a call, and in
+  // a fleet every address is new).
+  const blocked = type === 'ipv4' ? nonPublicV4(bare) : nonPublicBlocks().check(bare, type);
+  if (!blocked) return undefined;
   if (/^127\.|^::1$/.test(bare)) return 'loopback';
   if (/^169\.254\.|^fe[89ab]/i.test(bare)) return 'link-local';
   return 'private';

@@ -38,6 +38,7 @@ import {
 } from './classify.js';
 import { crossCheck, greetingOrTls, hasRoute, needsCrossCheck, nudge } from './evidence.js';
 import type { ConnectWatch } from './fast-filtered.js';
+import { afterRetry, type FirstStop, mayRetry } from './retry.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 
@@ -109,7 +110,22 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     target.beforeConnect,
     target.afterConnect,
   );
-  const result = await probeOnce(target, session);
+  const stop: FirstStop = {};
+  let result = await probeOnce(target, session, stop);
+  // A timeout may be the network's, not the server's: one more try on a fresh connection, under the same port
+  // deadline and the same per-address pacing (beforeConnect). Never after a refusal, a reset or the server's words.
+  if (mayRetry(result, stop) && deadline.remaining() > 0 && !target.signal?.aborted) {
+    const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
+    // A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
+    const retryTarget = result.crossCheck
+      ? { ...target, limits: { ...target.limits, silenceMs: target.limits.greetingMs } }
+      : target;
+    const second = await probeOnce(
+      retryTarget,
+      new Session(target.limits, target.signal, deadline, origin, target.beforeConnect, target.afterConnect),
+    );
+    result = afterRetry(result, second);
+  }
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
   if (needsCrossCheck(result)) {
@@ -180,7 +196,7 @@ export function capTranscript(
 }
 
 /** The main dialogue on one connection, top to bottom; the session is closed when it returns. */
-async function probeOnce(target: PortTarget, session: Session): Promise<PortResult> {
+async function probeOnce(target: PortTarget, session: Session, stop: FirstStop = {}): Promise<PortResult> {
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
   const tlsOptions = { servername: target.servername, trust: target.trust };
@@ -286,6 +302,7 @@ async function probeOnce(target: PortTarget, session: Session): Promise<PortResu
     const at = phase as Phase; // assigned by enter(), which the compiler does not follow
     const received = at === 'greeting' ? session.receivedBytes : 0;
     const stopped = classify(error, at, result.transcript, received);
+    stop.timedOut = error instanceof PhaseTimeoutError && !error.portDeadline;
     settle(result, { ...stopped, failedPhase: at });
     if (stopped.status === 'stalled' && at === 'greeting') {
       // Nothing was sent during a greeting that began and did not end, and nothing will be: its text is evidence.

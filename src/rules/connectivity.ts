@@ -65,6 +65,22 @@ export const connectivityRules: readonly Rule[] = [
         : undefined,
   },
   {
+    id: 'first-try-lost',
+    severity: 'info',
+    title: 'the first try timed out and a retry on a fresh connection got through: the network lost it',
+    reference: 'RFC 9293 §3.8.1 (lost segments are retransmitted on a backed-off timer)',
+    check: (port) =>
+      port.firstTry
+        ? {
+            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; a second one, within the port's deadline, ended ${port.status}: the path lost packets, the server did not fail`,
+            evidence: [
+              `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
+              ...statusEvidence(port).map((line) => `retry: ${line}`),
+            ],
+          }
+        : undefined,
+  },
+  {
     id: 'port-25-blocked',
     severity: 'high',
     title: 'port 25 is dropped on the way while the submission ports answer',

@@ -179,6 +179,14 @@ export interface PortResult {
   transcriptOmitted?: { entries: number; chars: number };
   /** Set when the port was called filtered before its connect deadline: the evidence (src/fast-filtered.ts). */
   filteredEarly?: FilteredEvidence;
+  /**
+   * The first try ended on a timeout (silent, stalled, tls-failed, starttls-failed) and the port worked on a
+   * retry on a fresh connection: what the first try saw. The status and everything else are the retry's (the
+   * network lost the first try, not the server).
+   */
+  firstTry?: TryOutcome;
+  /** The first try ended on a timeout and its retry on a fresh connection did not work either: what it saw. */
+  retry?: TryOutcome;
   /** The port could not be tested because this machine has no route to the address's family. */
   noRouteFromHere?: true;
   /** Server lines that arrived when no reply was due (after a whole reply, before the next command). */
@@ -193,6 +201,13 @@ export interface PortResult {
   timings: Timings;
   /** The dialogue as seen, capped (transcriptOmitted says what was left out). */
   transcript: TranscriptEntry[];
+}
+
+/** How one try of a port ended (a retry after a timeout: PortResult.firstTry, PortResult.retry). */
+export interface TryOutcome {
+  status: Status;
+  detail: string;
+  failedPhase?: Phase;
 }
 
 /** The observed facts for one host. */

@@ -73,7 +73,13 @@ async function probe(line) {
   } else {
     const plain = net.connect({ host, port });
     await reply(plain, done);
-    await ask(plain, step.capabilities);
+    const capabilities = await ask(plain, step.capabilities);
+    // A server that offers no upgrade (the plaintext SMTP dialogues): QUIT, as mailprobe does.
+    if (!/STARTTLS|STLS/.test(capabilities)) {
+      await ask(plain, step.quit);
+      plain.destroy();
+      return;
+    }
     await ask(plain, step.upgrade);
     socket = await secure({ socket: plain });
     socket.getPeerX509Certificate();

@@ -7,18 +7,22 @@
 //   - `mailprobe batch` with each --workers count given (default 1 and 2).
 // Prints JSON: for each run the probes per second and CPU a probe (the run's and the servers'), and for the
 // mailprobe runs the peak RSS (getrusage of the child, via python3) and every status seen.
-// Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor]
+// Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor] [--plain]   (WORKERS: a count, or 'default')
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const probes = Number(process.argv[2] ?? 10_000);
-const workerCounts = (process.argv[3] ?? '1,2').split(',').map(Number);
+// 'default': no --workers (the number of cores, as a user runs it); it counts as that many processes.
+const workerArgs = (process.argv[3] ?? '1,2').split(',');
+const cores = Math.min(16, availableParallelism());
+const workerCounts = workerArgs.map((text) => (text === 'default' ? cores : Number(text)));
 const withFloor = !process.argv.includes('--no-floor');
+const plain = process.argv.includes('--plain');
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-fleet-'));
 
 function must(command, args) {
@@ -72,10 +76,16 @@ try {
     server.stdout.once('data', (chunk) => resolve(JSON.parse(chunk.toString())));
   });
   const lines = [];
+  // --plain: only plaintext SMTP dialogues (greeting, EHLO, QUIT; no STARTTLS offered), one an address;
+  // otherwise the seven reference services an address.
+  const plainPort = services.find((s) => s.service === 'smtp-plain')?.port;
+  const mixed = services.filter((s) => s.service !== 'smtp-plain');
   for (let i = 0; lines.length < probes; i++) {
-    const address = `127.2.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-    for (const { port, service } of services)
-      if (lines.length < probes) lines.push(`${address},${port},${service}`);
+    const address = `127.${2 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+    if (plain) lines.push(`${address},${plainPort},smtp`);
+    else
+      for (const { port, service } of mixed)
+        if (lines.length < probes) lines.push(`${address},${port},${service}`);
   }
   const targets = join(dir, 'targets.txt');
   writeFileSync(targets, `${lines.join('\n')}\n`);
@@ -123,7 +133,8 @@ try {
       });
     }
   }
-  for (const workers of workerCounts) {
+  for (const [k, workers] of workerCounts.entries()) {
+    const byDefault = workerArgs[k] === 'default';
     const before = cpuOf(server.pid);
     const out = join(dir, `out-${workers}.ndjson`);
     const started = performance.now();
@@ -140,8 +151,7 @@ try {
         'batch',
         targets,
         '--quiet',
-        '--workers',
-        String(workers),
+        ...(byDefault ? [] : ['--workers', String(workers)]),
         '--ca',
         ca,
       ],
@@ -160,7 +170,7 @@ try {
     }
     rmSync(out);
     runs.push({
-      run: `mailprobe --workers ${workers}`,
+      run: byDefault ? `mailprobe (${workers} workers)` : `mailprobe --workers ${workers}`,
       workers,
       probes,
       documents,

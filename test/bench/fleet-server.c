@@ -38,6 +38,8 @@ static struct service services[] = {
     {"smtp", SMTP, 0, -1, 0},  {"submissions", SMTP, 1, -1, 0}, {"submission", SMTP, 0, -1, 0},
     {"imap", IMAP, 0, -1, 0},  {"imaps", IMAP, 1, -1, 0},       {"pop3", POP3, 0, -1, 0},
     {"pop3s", POP3, 1, -1, 0},
+    /* Plaintext SMTP that offers no STARTTLS: the benchmark's plaintext dialogues (fleet-run.mjs --plain). */
+    {"smtp-plain", SMTP, 0, -1, 0},
 };
 #define SERVICES (sizeof services / sizeof services[0])
 
@@ -84,7 +86,7 @@ static const char *greeting(int protocol) {
 
 /* The reply to one line, as servers.ts's reply() with default options; *upgrade or *end set when it applies. */
 static void answer(struct conn *c, char *line, char *out, size_t size, int *upgrade, int *end) {
-  int offer_tls = !c->service->implicit && !c->secure;
+  int offer_tls = !c->service->implicit && !c->secure && strcmp(c->service->name, "smtp-plain") != 0;
   int auth_ok = c->secure;
   char verb[32] = "";
   *upgrade = 0;

@@ -84,3 +84,80 @@ it.skipIf(missing !== undefined)(
   },
   3_600_000,
 );
+
+const plainRuns = Number(process.env.FLEET_PLAIN_ROUNDS ?? 3);
+
+it.skipIf(missing !== undefined)(
+  'fleet, plaintext SMTP dialogues: probes per second against the floor in as many processes, same run',
+  async () => {
+    sweepStaleNamespaces();
+    // Greeting, EHLO, QUIT on a server that offers no STARTTLS (fleet-server.c's smtp-plain), one an address.
+    // Each round: the floor in one and in as many processes as the default workers, then mailprobe with
+    // --workers 1 and with the default; the ratios are mailprobe's rate over the floor's in as many processes.
+    const lines = [
+      `fleet, plaintext SMTP dialogues (10,000 port probes a run, ${plainRuns} rounds; targets: >= 3500 probes/s and >= 0.9 x the floor in as many processes):`,
+    ];
+    const ratios: Record<string, number[]> = {};
+    for (let round = 0; round < plainRuns; round++) {
+      const runs = await fleet(10_000, ['1,default', '--plain']);
+      const floors = runs.filter((run) => run.processes !== undefined);
+      const parts: string[] = [];
+      for (const run of runs) {
+        if (run.processes !== undefined) {
+          parts.push(`${run.run} ${run.perSecond.toFixed(0)}/s (${run.cpuMsPerProbe.toFixed(2)} ms CPU)`);
+          continue;
+        }
+        const floor = floors.find((candidate) => candidate.processes === run.workers);
+        const ratio = floor ? run.perSecond / floor.perSecond : Number.NaN;
+        ratios[run.run] = [...(ratios[run.run] ?? []), ratio];
+        parts.push(
+          `${run.run} ${run.perSecond.toFixed(0)}/s (${run.cpuMsPerProbe.toFixed(2)} ms CPU) = ${ratio.toFixed(2)} x the floor in ${run.workers}`,
+        );
+      }
+      lines.push(`  round ${round + 1}: ${parts.join('; ')}`);
+    }
+    for (const [run, values] of Object.entries(ratios)) {
+      const sorted = [...values].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+      lines.push(
+        `  ${run}: median ${median.toFixed(2)} x the floor (target >= 0.9: ${median >= 0.9 ? 'met' : 'NOT met'})`,
+      );
+    }
+    console.log(lines.join('\n'));
+  },
+  3_600_000,
+);
+
+it.skipIf(missing !== undefined)(
+  'fleet memory: peak RSS at 10,000, 100,000 and 1,000,000 targets with the default options, and the slope',
+  async () => {
+    sweepStaleNamespaces();
+    // Plaintext SMTP targets (the cheapest full dialogue), one an address, default options (no --workers).
+    const sizes = (process.env.FLEET_MEMORY_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+    const points: { targets: number; mb: number; perSecond: number }[] = [];
+    for (const targets of sizes) {
+      const [run] = await fleet(targets, ['default', '--plain', '--no-floor']);
+      if (!run?.maxRssKb) continue;
+      expect(run.documents).toBe(targets);
+      points.push({ targets, mb: run.maxRssKb / 1024, perSecond: run.perSecond });
+    }
+    const first = points[0];
+    const last = points.at(-1);
+    const slope =
+      first && last && last.targets > first.targets
+        ? ((last.mb - first.mb) / (last.targets - first.targets)) * 100_000
+        : Number.NaN;
+    const million = points.find((point) => point.targets === 1_000_000);
+    console.log(
+      [
+        'fleet memory: peak RSS of the largest batch process (the parent or a worker), default options, plaintext SMTP targets:',
+        ...points.map(
+          (point) =>
+            `  ${String(point.targets).padStart(9)} targets: ${point.mb.toFixed(0).padStart(4)} MB (${point.perSecond.toFixed(0)} probes/s)`,
+        ),
+        `  slope: ${slope.toFixed(1)} MB per 100,000 targets${million ? `; at 1,000,000: ${million.mb.toFixed(0)} MB (target <= 150: ${million.mb <= 150 ? 'met' : 'NOT met'})` : ''}`,
+      ].join('\n'),
+    );
+  },
+  7_200_000,
+);

@@ -1,0 +1,236 @@
+/**
+ * The retry rule (issue 28, docs/reference.md "One retry after a timeout"): a port whose first try ends `silent`,
+ * `stalled` or `tls-failed` on a phase's own timeout gets one more try on a fresh connection, within the port's
+ * deadline; a port that works on the retry works, and the report says the first try was lost. Never retried: a
+ * refusal, a reset, a server's own words (a 554, a greeting that began and paused).
+ */
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import type { FixtureOptions } from '../src/demo/servers.js';
+import { fixtureServers } from './helpers/fixtures.js';
+import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
+import { findingIds, judge, probe } from './helpers/probe.js';
+
+const { fixture, track } = fixtureServers();
+
+/** What the first connection to the front meets; later connections reach the real server. */
+type FirstConnection =
+  | 'silent' // accepted, nothing ever sent: a lost greeting
+  | 'swallow' // the server's bytes arrive, the client's never reach it: a lost reply, a lost ServerHello
+  | 'reset' // an RST at once
+  | 'refuse-554' // the server's own words: 554 and a close
+  | 'half-greeting' // "220-" and a pause: a postscreen-like greet wait
+  | 'swallow-tls' // the dialogue passes up to STARTTLS; the client's ClientHello never reaches the server
+  | 'silent-always'; // every connection silent
+
+/** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
+async function front(backend: number, first: FirstConnection) {
+  let connections = 0;
+  const held = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const index = connections++;
+    held.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => held.delete(socket));
+    if (first === 'silent-always' || (index === 0 && first === 'silent')) return;
+    if (index === 0 && first === 'reset') return socket.resetAndDestroy();
+    if (index === 0 && first === 'refuse-554') return socket.end('554 5.7.1 no service for you\r\n');
+    if (index === 0 && first === 'half-greeting') return void socket.write('220-mail.test ESMTP\r\n');
+    const upstream = net.connect({ host: '127.0.0.1', port: backend });
+    held.add(upstream);
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    upstream.pipe(socket);
+    if (index === 0 && first === 'swallow') socket.resume();
+    else if (index === 0 && first === 'swallow-tls') {
+      let cut = false;
+      socket.on('data', (bytes: Buffer) => {
+        if (cut) return;
+        upstream.write(bytes);
+        if (/STARTTLS\r\n/i.test(bytes.toString('latin1'))) cut = true;
+      });
+    } else socket.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  track({
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of held) socket.destroy();
+        server.close(() => resolve());
+      }),
+  } as never);
+  return { port, connections: () => connections };
+}
+
+const smtpPlain: FixtureOptions = { protocol: 'smtp', tls: 'none' };
+const submissions: FixtureOptions = { protocol: 'smtp', tls: 'implicit' };
+const submission: FixtureOptions = { protocol: 'smtp', tls: 'starttls' };
+// No early TLS try on the silent first connection: the greeting deadline runs out first.
+const limits = { greetingMs: 500, replyMs: 500, tlsMs: 500, silenceMs: 10_000, portMs: 6000 };
+
+describe('one retry on a fresh connection after a timeout', () => {
+  it('a lost greeting: silent, then the retry greets; the port works and the first try is noted', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'silent', failedPhase: 'greeting' });
+    expect(result.retry).toBeUndefined();
+    expect(connections()).toBe(2);
+    expect(findingIds(result)).toContain('first-try-lost');
+    const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
+    expect(finding?.evidence.join('\n')).toMatch(/first try: silent/);
+  });
+
+  it('a lost reply (EHLO never reaches the server): stalled, then the retry works', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'swallow');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'stalled', failedPhase: 'capabilities' });
+    expect(connections()).toBe(2);
+  });
+
+  it('a lost ServerHello on implicit TLS: tls-failed on its deadline, then the retry handshakes', async () => {
+    const { port, connections } = await front(await fixture(submissions), 'swallow');
+    const result = await probe(port, 'submissions', { limits });
+    expect(result.status).toBe('open');
+    expect(result.tls?.chain?.length).toBeGreaterThan(0);
+    expect(result.firstTry).toMatchObject({ status: 'tls-failed', failedPhase: 'tls' });
+    expect(connections()).toBe(2);
+  });
+
+  it('a lost reply after STARTTLS was offered: the retry upgrades', async () => {
+    const { port, connections } = await front(await fixture(submission), 'swallow');
+    const result = await probe(port, 'submission', { limits });
+    expect(result.status).toBe('open');
+    expect(result.starttls?.upgraded).toBe(true);
+    expect(result.firstTry?.status).toBe('stalled');
+    expect(connections()).toBe(2);
+  });
+
+  it('a lost ServerHello after the STARTTLS OK: starttls-failed on its deadline, then the retry upgrades', async () => {
+    const { port, connections } = await front(await fixture(submission), 'swallow-tls');
+    const result = await probe(port, 'submission', { limits });
+    expect(result.status).toBe('open');
+    expect(result.starttls?.upgraded).toBe(true);
+    expect(result.firstTry).toMatchObject({ status: 'starttls-failed', failedPhase: 'tls' });
+    expect(connections()).toBe(2);
+  });
+
+  it('a port silent on both tries stays silent, the retry noted, within the port deadline', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent-always');
+    const started = Date.now();
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('silent');
+    expect(result.firstTry).toBeUndefined();
+    expect(result.retry?.status).toBe('silent');
+    expect(findingIds(result)).not.toContain('first-try-lost');
+    // The first try, the retry, then the cross-check's TLS handshake (a wrong TLS mode?) that silence asks for.
+    expect(connections()).toBe(3);
+    expect(result.crossCheck?.tried).toBe('implicit-tls');
+    expect(Date.now() - started).toBeLessThan(limits.portMs + 750);
+  });
+
+  it('no retry when the port deadline has run out', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent');
+    const result = await probe(port, 'smtp', { limits: { ...limits, portMs: 500 } });
+    expect(result.status).toBe('silent');
+    expect(result.retry).toBeUndefined();
+    // The one other connection is the cross-check's, not a retry (it would have been first).
+    expect(result.crossCheck).toBeDefined();
+    expect(connections()).toBe(2);
+  });
+});
+
+describe('never retried', () => {
+  it('a refusal (RST to the SYN)', async () => {
+    const { connections } = await front(await fixture(smtpPlain), 'silent');
+    // A port nothing listens on: take one, close it.
+    const closed = await new Promise<number>((resolve) => {
+      const probeServer = net.createServer().listen(0, '127.0.0.1', () => {
+        const free = (probeServer.address() as net.AddressInfo).port;
+        probeServer.close(() => resolve(free));
+      });
+    });
+    const result = await probe(closed, 'smtp', { limits });
+    expect(result.status).toBe('refused');
+    expect(result.firstTry ?? result.retry).toBeUndefined();
+    expect(connections()).toBe(0);
+  });
+
+  it('a reset', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'reset');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('reset');
+    expect(result.firstTry ?? result.retry).toBeUndefined();
+    expect(connections()).toBe(1);
+  });
+
+  it("the server's own words: 554 and a close", async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'refuse-554');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('rejected');
+    expect(result.firstTry ?? result.retry).toBeUndefined();
+    expect(connections()).toBe(1);
+  });
+
+  it('a greeting that began and paused (a greet wait): stalled, one connection', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'half-greeting');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('stalled');
+    expect(result.failedPhase).toBe('greeting');
+    expect(result.firstTry ?? result.retry).toBeUndefined();
+    expect(connections()).toBe(1);
+  });
+});
+
+const netnsGap = netnsMissing();
+if (netnsGap && process.env.CI) {
+  it('network namespace prerequisites (the lost SYN-ACK)', () => {
+    throw new Error(`CI=true and the namespace tests cannot run: ${netnsGap}`);
+  });
+}
+
+describe.skipIf(netnsGap !== undefined)('a lost SYN-ACK, in a network namespace', () => {
+  it('the first SYN-ACK dropped: the connect recovers within its deadline (a second SYN), and the port works', async () => {
+    sweepStaleNamespaces();
+    const ns = new Netns();
+    try {
+      // The first SYN-ACK from the server's port is dropped on its way in; the next one passes.
+      ns.exec(
+        'iptables',
+        ...['-A', 'INPUT', '-p', 'tcp', '--sport', '587', '--tcp-flags', 'SYN,ACK', 'SYN,ACK'],
+        ...['-m', 'statistic', '--mode', 'nth', '--every', '2', '--packet', '0', '-j', 'DROP'],
+      );
+      const ca = new URL('../fixtures/tls/ca.pem', import.meta.url).pathname;
+      const run = await ns.scenario({
+        servers: [{ protocol: 'smtp', tls: 'starttls', port: 587, host: '127.0.0.1' }],
+        cli: [
+          '127.0.0.1',
+          '--ports',
+          '587',
+          '--ca',
+          ca,
+          '--servername',
+          'localhost',
+          '--timeout',
+          '3000',
+          '--json',
+        ],
+      });
+      const port = (
+        JSON.parse(run.stdout) as {
+          hosts: { ports: { status: string; timings: { connect?: number }; firstTry?: object }[] }[];
+        }
+      ).hosts[0]?.ports[0];
+      expect(port?.status, run.stderr).toBe('open');
+      // The SYN-ACK was lost: the connect took a retransmission (the kernel's at 1 s, or the early extra SYN).
+      expect(port?.timings.connect ?? 0).toBeGreaterThan(300);
+      expect(port?.firstTry).toBeUndefined();
+    } finally {
+      ns.destroy();
+    }
+  }, 60_000);
+});
