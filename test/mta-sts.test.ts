@@ -4,7 +4,7 @@
  * hosts (its certificate is valid for mx1.sts.test only), all in one network namespace. One domain per case.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +237,8 @@ ${servers.join('\n')}
       const run = await host?.mailprobe([
         'postmaster@enforce.sts.test',
         '--mta-sts',
+        '--expect',
+        'mta-sts=testing',
         '--no-web',
         '--dns-server',
         '127.0.0.1',
@@ -252,6 +254,8 @@ ${servers.join('\n')}
       expect(block).toMatch(/MTA-STS +enforce · max_age 86400 s · mx mx1\.sts\.test/);
       expect(block).toMatch(/refused +mx2\.sts\.test: no mx pattern of the policy matches it/);
       expect(block).toMatch(/TLS-RPT +mailto:tlsrpt@enforce\.sts\.test/);
+      expect(block).toMatch(/expected +✗ mta-sts=testing, observed enforce \(id 20261207, max_age 86400 s\)/);
+      expect(text).toMatch(/1 expectation not met/);
     }, 30_000);
 
     it('OpenMetrics: the mode, max_age and each MX refused or not', async () => {
@@ -274,6 +278,74 @@ ${servers.join('\n')}
       expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
       expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
       expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+    }, 30_000);
+
+    it('--expect mta-sts=MODE: met passes the run, unmet fails it (exit 1) with a JUnit case and a Markdown row', async () => {
+      const out = join(root, 'expect');
+      mkdirSync(out, { recursive: true });
+      const run = (mode: string, name: string) =>
+        host?.mailprobe([
+          'postmaster@testing.sts.test',
+          '--expect',
+          `mta-sts=${mode}`,
+          '--no-web',
+          '--dns-server',
+          '127.0.0.1',
+          '-4',
+          '--timeout',
+          '3000',
+          '--ca',
+          join(root, 'tls', 'ca.pem'),
+          '--json',
+          '--junit',
+          join(out, `${name}.xml`),
+          '--markdown',
+          join(out, `${name}.md`),
+        ]);
+      // --mta-sts is implied: the policy is looked up without it.
+      const [met, unmet] = await Promise.all([run('testing', 'met'), run('enforce', 'unmet')]);
+      expect(met?.code, met?.stderr).toBe(0);
+      const metReport = validReport<{
+        discovery: { publishedCheck?: { expectations?: { passed: boolean; observed: string }[] } };
+      }>(met?.stdout ?? '');
+      expect(metReport.discovery.publishedCheck?.expectations).toEqual([
+        expect.objectContaining({ passed: true, observed: 'testing (id 20261207, max_age 86400 s)' }),
+      ]);
+      expect(unmet?.code, unmet?.stderr).toBe(1);
+      const junit = readFileSync(join(out, 'unmet.xml'), 'utf8');
+      expect(junit).toContain('name="testing.sts.test expect mta-sts=enforce"');
+      expect(junit).toContain(
+        'message="expected mta-sts=enforce, observed testing (id 20261207, max_age 86400 s)"',
+      );
+      expect(readFileSync(join(out, 'met.xml'), 'utf8')).toMatch(
+        /<testcase classname="published" name="testing\.sts\.test expect mta-sts=testing" time="0\.000"\/>/,
+      );
+      const markdown = readFileSync(join(out, 'unmet.md'), 'utf8');
+      // Markdown cells escape what would format: the parentheses and the underscore.
+      expect(markdown).toContain(
+        String.raw`| testing.sts.test | mta-sts=enforce | ❌ | testing \(id 20261207, max\_age 86400 s\) |`,
+      );
+      expect(markdown).toContain('**Domain expectations**: 0 of 1 met');
+      // A domain without a policy: none is what senders apply.
+      const none = await host?.mailprobe([
+        'postmaster@none.sts.test',
+        '--expect',
+        'mta-sts=none',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+        '--markdown',
+        join(out, 'none.md'),
+      ]);
+      expect(none?.code, none?.stderr).toBe(0);
+      expect(readFileSync(join(out, 'none.md'), 'utf8')).toContain(
+        '| none.sts.test | mta-sts=none | ✅ | none: no MTA-STS record or policy |',
+      );
     }, 30_000);
 
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {
