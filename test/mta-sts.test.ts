@@ -126,6 +126,10 @@ describe.skipIf(missing !== undefined)(
               ),
               ...domain('notxt', ['mx1.sts.test'], []),
               ...domain('syntax', ['mx1.sts.test'], [sts('syntax')]),
+              // serve's transport module, hostile: the MX is outside --allow, the policy's web address inside.
+              'mxh IN A 127.0.0.31',
+              ...domain('hostile', ['mxh.sts.test'], [sts('hostile')]),
+              'mta-sts.hostile IN A 127.0.0.32',
             ],
           },
         ]),
@@ -346,6 +350,64 @@ ${servers.join('\n')}
       expect(readFileSync(join(out, 'none.md'), 'utf8')).toContain(
         '| none.sts.test | mta-sts=none | ✅ | none: no MTA-STS record or policy |',
       );
+    }, 30_000);
+
+    it('serve module=transport: the mode, max_age, expiry, each MX refused or not and its DANE status; an MX outside --allow is refused and nothing is sent', async () => {
+      const script = join(root, 'serve-transport.mjs');
+      writeFileSync(
+        script,
+        `import net from 'node:net';
+import { readFileSync } from 'node:fs';
+const { createProbeServer } = await import(${JSON.stringify(new URL('../dist/src/modes/serve.js', import.meta.url).href)});
+// Listeners where the hostile domain's MX and policy host would be: any connection to them is counted.
+const seen = { mx: 0, web: 0 };
+const listen = (address, port, key) => new Promise((resolve) => {
+  const server = net.createServer((socket) => { seen[key]++; socket.destroy(); });
+  server.listen(port, address, () => resolve(server));
+});
+const listeners = [await listen('127.0.0.31', 25, 'mx'), await listen('127.0.0.32', 443, 'web')];
+const ask = async (allow, target) => {
+  const server = createProbeServer({
+    allow, dnsServer: '127.0.0.1', ca: readFileSync(${JSON.stringify(join(root, 'tls', 'ca.pem'))}, 'utf8'),
+    limits: { connectMs: 3000 }, minIntervalMs: 1,
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const answer = await fetch(\`http://127.0.0.1:\${server.address().port}/probe?target=\${target}&module=transport\`);
+  const body = await answer.text();
+  await server.shutdown(100);
+  return { status: answer.status, body };
+};
+const enforce = await ask(['127.0.0.0/8'], 'enforce.sts.test');
+const hostile = await ask(['127.0.0.32/32'], 'hostile.sts.test');
+for (const l of listeners) l.close();
+console.log(JSON.stringify({ enforce, hostile, seen }));
+`,
+      );
+      const run = await host?.netns.run(process.execPath, [script], 30_000);
+      const out = JSON.parse(run?.stdout || '{}') as {
+        enforce: { status: number; body: string };
+        hostile: { status: number; body: string };
+        seen: { mx: number; web: number };
+      };
+      expect(out.enforce?.status, run?.stderr).toBe(200);
+      const text = out.enforce.body;
+      expect(text).toContain('mailprobe_mta_sts_mode{domain="enforce.sts.test",mode="enforce"} 1');
+      expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
+      expect(text).toContain('mailprobe_mta_sts_policy_expiry_days{domain="enforce.sts.test"} 1');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+      // Each MX's port 25, with DANE looked up (the zone is unsigned: no TLSA, or an unvalidated answer).
+      for (const mx of ['mx1', 'mx2'])
+        expect(text).toMatch(
+          new RegExp(
+            `mailprobe_port_dane_status\\{target="${mx}\\.sts\\.test",port="25",service="smtp",address="127\\.0\\.0\\.1",status="[a-z-]+"\\} 1`,
+          ),
+        );
+      expect(text).toMatch(/mailprobe_port_up\{target="mx1\.sts\.test",port="25"[^}]*\} 1/);
+      // The hostile domain: its MX address is outside --allow; refused before any connection, to either host.
+      expect(out.hostile.status).toBe(403);
+      expect(out.hostile.body).toContain('mxh.sts.test 127.0.0.31 is outside the allowed networks');
+      expect(out.seen).toEqual({ mx: 0, web: 0 });
     }, 30_000);
 
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {

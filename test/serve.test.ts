@@ -237,6 +237,14 @@ describe('the safe defaults', () => {
         address !== '' && !address.startsWith('127.') && address !== '::1' && !address.startsWith('fe80'),
     );
 
+  it('module=transport takes a mail domain: an IP address is a 400, and the module is listed', async () => {
+    const get = await start({});
+    const ip = await get('/probe?target=192.0.2.1&module=transport');
+    expect(ip).toMatchObject({ code: 400, body: expect.stringContaining('takes a mail domain') });
+    const unknown = await get('/probe?target=example.org&module=nope');
+    expect(unknown.body).toMatch(/is not one of .*transport/);
+  });
+
   it('probes no loopback, link-local, unspecified, multicast or own address unless --allow names it', async () => {
     const get = await start({});
     const refused = [

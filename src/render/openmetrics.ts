@@ -148,6 +148,13 @@ function transportMetrics(
       'mailprobe_mta_sts_max_age_seconds',
       "The MTA-STS policy's max_age: how long senders cache it.",
     ).samples.push(`mailprobe_mta_sts_max_age_seconds${labels(domain)} ${policy.maxAge}`);
+  if (policy?.maxAge !== undefined)
+    family(
+      'mailprobe_mta_sts_policy_expiry_days',
+      'Days until the policy as fetched by this probe expires from a sender cache (max_age from the fetch, RFC 8461 §3.2).',
+    ).samples.push(
+      `mailprobe_mta_sts_policy_expiry_days${labels(domain)} ${Math.round((policy.maxAge / 86400) * 1000) / 1000}`,
+    );
   if (policy?.mode !== 'enforce' && policy?.mode !== 'testing') return;
   const failing = new Set(
     (discovery.publishedCheck?.findings ?? [])
