@@ -42,6 +42,7 @@ const sites: Record<string, { body?: string; redirect?: string; badCert?: boolea
   big: { body: `${policy('enforce', ['mx1.sts.test'])}${'# padding\r\n'.repeat(7000)}` },
   notxt: { body: policy('enforce', ['mx1.sts.test']) },
   syntax: { body: 'version: STSv1\nmode: enforced\nmx: mx1.sts.test\n' },
+  changed: { body: policy('testing', ['mx1.sts.test']) },
 };
 
 interface Finding {
@@ -126,6 +127,7 @@ describe.skipIf(missing !== undefined)(
               ),
               ...domain('notxt', ['mx1.sts.test'], []),
               ...domain('syntax', ['mx1.sts.test'], [sts('syntax')]),
+              ...domain('changed', ['mx1.sts.test'], [sts('changed')]),
               // serve's transport module, hostile: the MX is outside --allow, the policy's web address inside.
               'mxh IN A 127.0.0.31',
               ...domain('hostile', ['mxh.sts.test'], [sts('hostile')]),
@@ -408,6 +410,44 @@ console.log(JSON.stringify({ enforce, hostile, seen }));
       expect(out.hostile.status).toBe(403);
       expect(out.hostile.body).toContain('mxh.sts.test 127.0.0.31 is outside the allowed networks');
       expect(out.seen).toEqual({ mx: 0, web: 0 });
+    }, 30_000);
+
+    it('serve module=transport remembers the policy: changed under the same TXT id is a finding and a metric', async () => {
+      const script = join(root, 'serve-changed.mjs');
+      const file = join(root, 'www', 'changed', '.well-known', 'mta-sts.txt');
+      writeFileSync(
+        script,
+        `import { readFileSync, writeFileSync } from 'node:fs';
+const { createProbeServer } = await import(${JSON.stringify(new URL('../dist/src/modes/serve.js', import.meta.url).href)});
+const server = createProbeServer({
+  allow: ['127.0.0.0/8'], dnsServer: '127.0.0.1', ca: readFileSync(${JSON.stringify(join(root, 'tls', 'ca.pem'))}, 'utf8'),
+  limits: { connectMs: 3000 }, minIntervalMs: 1, failOn: 'medium',
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const ask = async () => (await fetch(\`http://127.0.0.1:\${server.address().port}/probe?target=changed.sts.test&module=transport\`)).text();
+const first = await ask();
+const same = await ask();
+// The policy changes (testing to enforce); the TXT record keeps id=20261207.
+writeFileSync(${JSON.stringify(file)}, readFileSync(${JSON.stringify(file)}, 'utf8').replace('mode: testing', 'mode: enforce'));
+const changed = await ask();
+await server.shutdown(100);
+console.log(JSON.stringify({ first, same, changed }));
+`,
+      );
+      const run = await host?.netns.run(process.execPath, [script], 30_000);
+      const out = JSON.parse(run?.stdout || '{}') as { first: string; same: string; changed: string };
+      const metric = 'mailprobe_mta_sts_policy_changed_same_id{domain="changed.sts.test"}';
+      // The first probe has nothing to compare with; the second saw the same policy; the third a changed one.
+      expect(out.first, run?.stderr).toContain(
+        'mailprobe_mta_sts_mode{domain="changed.sts.test",mode="testing"} 1',
+      );
+      expect(out.first).not.toContain(metric);
+      expect(out.same).toContain(`${metric} 0`);
+      expect(out.same).toContain('probe_success 1');
+      expect(out.changed).toContain('mailprobe_mta_sts_mode{domain="changed.sts.test",mode="enforce"} 1');
+      expect(out.changed).toContain(`${metric} 1`);
+      // A medium finding, and --fail-on medium: the probe fails on it.
+      expect(out.changed).toContain('probe_success 0');
     }, 30_000);
 
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {

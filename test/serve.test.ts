@@ -21,6 +21,7 @@ import {
   RecentProbes,
   requestBudgetMs,
 } from '../src/modes/serve.js';
+import { PolicyMemory } from '../src/modes/serve-transport.js';
 import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
@@ -236,6 +237,24 @@ describe('the safe defaults', () => {
       (address) =>
         address !== '' && !address.startsWith('127.') && address !== '::1' && !address.startsWith('fe80'),
     );
+
+  it("the transport module's policy memory is bounded: the least recently seen domain is forgotten first", () => {
+    const memory = new PolicyMemory(2);
+    const facts = (id: string) => ({
+      stsRecord: { name: '', outcome: 'found' as const, records: [] },
+      tlsRptRecord: { name: '', outcome: 'none' as const, records: [] },
+      stsId: id,
+      policy: { version: 'STSv1', mode: 'enforce', mx: ['mx.a'], maxAge: 86400, problems: [] },
+    });
+    expect(memory.exchange('a.example', facts('1'))).toBeUndefined();
+    memory.exchange('b.example', facts('1'));
+    expect(memory.exchange('a.example', facts('2'))).toMatchObject({ id: '1' });
+    memory.exchange('c.example', facts('1'));
+    expect(memory.size).toBe(2);
+    // b was the least recently seen: forgotten; a is still remembered (with its latest id).
+    expect(memory.exchange('b.example', facts('1'))).toBeUndefined();
+    expect(memory.exchange('c.example', facts('1'))).toMatchObject({ id: '1' });
+  });
 
   it('module=transport takes a mail domain: an IP address is a 400, and the module is listed', async () => {
     const get = await start({});

@@ -14,12 +14,49 @@ import { type Address, absent, Dns, dnsReason } from '../net/dns.js';
 import { type ProbeOptions, probeHost } from '../probe/host.js';
 import type { PortTarget } from '../probe/port.js';
 import type { Trust } from '../tls/trust.js';
-import type { Discovery, DnsRecordFact, HostResult } from '../types/index.js';
+import type { Discovery, DnsRecordFact, HostResult, TransportPolicyFacts } from '../types/index.js';
 
 /** Most MX hosts of one domain checked and probed (the ones of highest preference). */
 export const maxTransportMx = 10;
 
+/**
+ * The last usable MTA-STS policy each domain showed (its TXT id and a digest of the policy as senders read it),
+ * for `mta-sts-policy-changed-same-id`. At most `cap` domains (the least recently seen is forgotten first).
+ */
+export class PolicyMemory {
+  private readonly seen = new Map<string, { id: string; policyDigest: string; at: string }>();
+
+  constructor(readonly cap = 10_000) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** Records what the domain shows now (a usable policy with an id), and returns what it showed before. */
+  exchange(domain: string, transport: TransportPolicyFacts): TransportPolicyFacts['earlier'] {
+    const earlier = this.seen.get(domain);
+    const policy = transport.policy;
+    if (transport.stsId && policy && policy.problems.length === 0) {
+      transport.policyDigest = process
+        .getBuiltinModule('node:crypto')
+        .createHash('sha256')
+        .update(JSON.stringify([policy.mode, policy.mx, policy.maxAge]))
+        .digest('hex');
+      this.seen.delete(domain);
+      this.seen.set(domain, {
+        id: transport.stsId,
+        policyDigest: transport.policyDigest,
+        at: new Date().toISOString(),
+      });
+      while (this.seen.size > this.cap) this.seen.delete(this.seen.keys().next().value ?? '');
+    }
+    return earlier;
+  }
+}
+
 export interface TransportProbe {
+  /** The policies earlier probes saw, when the server keeps them. */
+  memory?: PolicyMemory | undefined;
   dns: Dns;
   /** Why an address may not be probed (serve's --allow and special ranges), or undefined. */
   policy: (address: string) => string | undefined;
@@ -150,6 +187,8 @@ export async function probeTransport(
     }),
   ]);
   const hosts = probed.filter((host): host is HostResult => host !== undefined);
+  const earlier = options.memory?.exchange(domain, transport);
+  if (earlier) transport.earlier = earlier;
   return {
     discovery: {
       domain,

@@ -23,6 +23,7 @@ import { renderOpenMetrics } from '../render/openmetrics.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
+import { PolicyMemory, probeTransport } from './serve-transport.js';
 
 export interface ServeOptions {
   /** Deadlines and caps of each probe. */
@@ -381,6 +382,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     response.end(body);
   };
 
+  // The transport module's memory: each domain's last MTA-STS policy (id and digest), bounded.
+  const policyMemory = new PolicyMemory();
   // The login module's memory, per target: when it last ran, and until when a refusal holds it back.
   const loginLast = new Map<string, number>();
   const loginPausedUntil = new Map<string, number>();
@@ -442,7 +445,6 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     const timer = setTimeout(() => controller.abort(), budgetMs);
     try {
       if (transportModule) {
-        const { probeTransport } = await import('./serve-transport.js');
         const seen = await probeTransport(
           named.name,
           {
@@ -453,6 +455,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
             signal: controller.signal,
             afterConnect: refuseConnection,
             dnsServer: options.dnsServer,
+            memory: policyMemory,
           },
           begin + budgetMs - 100,
         );
