@@ -8,7 +8,9 @@ export type { Candidate, Discovery, DnsRecordFact } from './discovery/hosts.js';
 export { AbortedError, ResolveError, UsageError } from './errors.js';
 export {
   type AuthExpectation,
+  type DomainExpectation,
   type PortExpectation,
+  parseDomainExpectFlag,
   parseExpectDocument,
   parseExpectFlag,
 } from './expect/parse.js';
@@ -71,7 +73,7 @@ export { type Publication, renderPublication } from './render/publication.js';
 export { renderReference } from './render/reference.js';
 export { type DiscoveryReport, type Format, type HumanLayout, renderReport } from './render/report.js';
 export type { HostVerdict, PortVerdict, Recommendation, Recommended } from './rules/evaluate.js';
-export type { ExpectationResult } from './rules/expectations.js';
+export type { DomainExpectationResult, ExpectationResult } from './rules/expectations.js';
 export type { Finding, Severity } from './rules/finding.js';
 export { severities } from './rules/finding.js';
 export { type Judgement, type JudgeOptions, judge } from './rules/judge.js';

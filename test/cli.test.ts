@@ -274,6 +274,26 @@ describe('mailprobe CLI', () => {
       ['alice@example.org', '--ports', '587'],
       /apply to one host, not to discovery/,
     ],
+    [
+      'a port expectation with discovery',
+      ['alice@example.org', '--expect', '25=starttls'],
+      /--expect PORT=\.\.\., --expect-file and --servername apply to one host, not to discovery/,
+    ],
+    [
+      'an MTA-STS expectation for one host',
+      ['127.0.0.1', '--expect', 'mta-sts=enforce'],
+      /--expect mta-sts=MODE applies to discovery/,
+    ],
+    [
+      'an unknown MTA-STS mode',
+      ['alice@example.org', '--expect', 'mta-sts=strict'],
+      /unknown MTA-STS mode 'strict' \(enforce, testing, none\)/,
+    ],
+    [
+      'two MTA-STS modes',
+      ['alice@example.org', '--expect', 'mta-sts=enforce', '--expect', 'mta-sts=testing'],
+      /enforce and testing contradict each other/,
+    ],
     ['an empty --ports', ['127.0.0.1', '--ports', ''], /--ports: no port given/],
     [
       'contradictory expectation words',

@@ -1,9 +1,9 @@
 /** Expectations: parsing (with one-line errors naming the source and key) and the pure check. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
-import { checkExpectations } from '../src/rules/expectations.js';
-import type { PortResult } from '../src/types/index.js';
+import { parseDomainExpectFlag, parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
+import { checkDomainExpectations, checkExpectations } from '../src/rules/expectations.js';
+import type { Discovery, PortResult } from '../src/types/index.js';
 import { judge } from './helpers/probe.js';
 
 describe('--expect flags', () => {
@@ -266,5 +266,61 @@ describe('checking a verdict against expectations', () => {
       ['authBeforeTls.notOffer APOP', false, 'before TLS: APOP'],
       ['authAfterTls.notOffer APOP', true, 'after TLS: USER'],
     ]);
+  });
+});
+
+describe('--expect mta-sts=MODE: the mode senders apply (RFC 8461 §5)', () => {
+  const record = (outcome: 'found' | 'none' | 'failed', records: string[] = []) => ({
+    name: '_mta-sts.example.org',
+    outcome,
+    records,
+    ...(outcome === 'failed' ? { detail: 'SERVFAIL' } : {}),
+  });
+  const discovery = (transport: Record<string, unknown>) =>
+    ({
+      domain: 'example.org',
+      records: [],
+      transport: {
+        tlsRptRecord: { name: '_smtp._tls.example.org', outcome: 'none', records: [] },
+        ...transport,
+      },
+    }) as unknown as Discovery;
+  const policy = { version: 'STSv1', mode: 'enforce', mx: ['mx.example.org'], maxAge: 86400, problems: [] };
+  const seen = (transport: Record<string, unknown>, mode: 'enforce' | 'testing' | 'none') =>
+    checkDomainExpectations(discovery(transport), { mtaSts: mode })[0];
+
+  it('parses the modes, and refuses another word', () => {
+    expect(parseDomainExpectFlag('mta-sts=Enforce')).toEqual({ mtaSts: 'enforce' });
+    expect(() => parseDomainExpectFlag('mta-sts=strict')).toThrow(/unknown MTA-STS mode 'strict'/);
+  });
+
+  it('a usable policy in enforce meets enforce, not testing', () => {
+    const usable = { stsRecord: record('found', ['v=STSv1; id=1']), stsId: '1', policy };
+    expect(seen(usable, 'enforce')).toMatchObject({
+      passed: true,
+      observed: 'enforce (id 1, max_age 86400 s)',
+    });
+    expect(seen(usable, 'testing')?.passed).toBe(false);
+  });
+
+  it('a policy with a syntax problem is one senders discard: none, and why', () => {
+    const broken = {
+      stsRecord: record('found', ['v=STSv1; id=1']),
+      stsId: '1',
+      policy: { ...policy, problems: ['mode is "enforced"'] },
+    };
+    expect(seen(broken, 'enforce')?.passed).toBe(false);
+    expect(seen(broken, 'none')).toMatchObject({
+      passed: true,
+      observed: 'none: published but senders cannot use it (the policy is invalid: mode is "enforced")',
+    });
+  });
+
+  it('a failed TXT lookup is unknown: no mode expectation is met', () => {
+    for (const mode of ['enforce', 'testing', 'none'] as const)
+      expect(seen({ stsRecord: record('failed') }, mode)).toMatchObject({
+        passed: false,
+        observed: 'unknown: the _mta-sts TXT lookup failed',
+      });
   });
 });

@@ -4,7 +4,7 @@
  * hosts (its certificate is valid for mx1.sts.test only), all in one network namespace. One domain per case.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ const sites: Record<string, { body?: string; redirect?: string; badCert?: boolea
   big: { body: `${policy('enforce', ['mx1.sts.test'])}${'# padding\r\n'.repeat(7000)}` },
   notxt: { body: policy('enforce', ['mx1.sts.test']) },
   syntax: { body: 'version: STSv1\nmode: enforced\nmx: mx1.sts.test\n' },
+  changed: { body: policy('testing', ['mx1.sts.test']) },
 };
 
 interface Finding {
@@ -126,6 +127,11 @@ describe.skipIf(missing !== undefined)(
               ),
               ...domain('notxt', ['mx1.sts.test'], []),
               ...domain('syntax', ['mx1.sts.test'], [sts('syntax')]),
+              ...domain('changed', ['mx1.sts.test'], [sts('changed')]),
+              // serve's transport module, hostile: the MX is outside --allow, the policy's web address inside.
+              'mxh IN A 127.0.0.31',
+              ...domain('hostile', ['mxh.sts.test'], [sts('hostile')]),
+              'mta-sts.hostile IN A 127.0.0.32',
             ],
           },
         ]),
@@ -237,6 +243,8 @@ ${servers.join('\n')}
       const run = await host?.mailprobe([
         'postmaster@enforce.sts.test',
         '--mta-sts',
+        '--expect',
+        'mta-sts=testing',
         '--no-web',
         '--dns-server',
         '127.0.0.1',
@@ -252,6 +260,8 @@ ${servers.join('\n')}
       expect(block).toMatch(/MTA-STS +enforce · max_age 86400 s · mx mx1\.sts\.test/);
       expect(block).toMatch(/refused +mx2\.sts\.test: no mx pattern of the policy matches it/);
       expect(block).toMatch(/TLS-RPT +mailto:tlsrpt@enforce\.sts\.test/);
+      expect(block).toMatch(/expected +✗ mta-sts=testing, observed enforce \(id 20261207, max_age 86400 s\)/);
+      expect(text).toMatch(/1 expectation not met/);
     }, 30_000);
 
     it('OpenMetrics: the mode, max_age and each MX refused or not', async () => {
@@ -274,6 +284,170 @@ ${servers.join('\n')}
       expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
       expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
       expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+    }, 30_000);
+
+    it('--expect mta-sts=MODE: met passes the run, unmet fails it (exit 1) with a JUnit case and a Markdown row', async () => {
+      const out = join(root, 'expect');
+      mkdirSync(out, { recursive: true });
+      const run = (mode: string, name: string) =>
+        host?.mailprobe([
+          'postmaster@testing.sts.test',
+          '--expect',
+          `mta-sts=${mode}`,
+          '--no-web',
+          '--dns-server',
+          '127.0.0.1',
+          '-4',
+          '--timeout',
+          '3000',
+          '--ca',
+          join(root, 'tls', 'ca.pem'),
+          '--json',
+          '--junit',
+          join(out, `${name}.xml`),
+          '--markdown',
+          join(out, `${name}.md`),
+        ]);
+      // --mta-sts is implied: the policy is looked up without it.
+      const [met, unmet] = await Promise.all([run('testing', 'met'), run('enforce', 'unmet')]);
+      expect(met?.code, met?.stderr).toBe(0);
+      const metReport = validReport<{
+        discovery: { publishedCheck?: { expectations?: { passed: boolean; observed: string }[] } };
+      }>(met?.stdout ?? '');
+      expect(metReport.discovery.publishedCheck?.expectations).toEqual([
+        expect.objectContaining({ passed: true, observed: 'testing (id 20261207, max_age 86400 s)' }),
+      ]);
+      expect(unmet?.code, unmet?.stderr).toBe(1);
+      const junit = readFileSync(join(out, 'unmet.xml'), 'utf8');
+      expect(junit).toContain('name="testing.sts.test expect mta-sts=enforce"');
+      expect(junit).toContain(
+        'message="expected mta-sts=enforce, observed testing (id 20261207, max_age 86400 s)"',
+      );
+      expect(readFileSync(join(out, 'met.xml'), 'utf8')).toMatch(
+        /<testcase classname="published" name="testing\.sts\.test expect mta-sts=testing" time="0\.000"\/>/,
+      );
+      const markdown = readFileSync(join(out, 'unmet.md'), 'utf8');
+      // Markdown cells escape what would format: the parentheses and the underscore.
+      expect(markdown).toContain(
+        String.raw`| testing.sts.test | mta-sts=enforce | ❌ | testing \(id 20261207, max\_age 86400 s\) |`,
+      );
+      expect(markdown).toContain('**Domain expectations**: 0 of 1 met');
+      // A domain without a policy: none is what senders apply.
+      const none = await host?.mailprobe([
+        'postmaster@none.sts.test',
+        '--expect',
+        'mta-sts=none',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1',
+        '-4',
+        '--timeout',
+        '3000',
+        '--ca',
+        join(root, 'tls', 'ca.pem'),
+        '--markdown',
+        join(out, 'none.md'),
+      ]);
+      expect(none?.code, none?.stderr).toBe(0);
+      expect(readFileSync(join(out, 'none.md'), 'utf8')).toContain(
+        '| none.sts.test | mta-sts=none | ✅ | none: no MTA-STS record or policy |',
+      );
+    }, 30_000);
+
+    it('serve module=transport: the mode, max_age, expiry, each MX refused or not and its DANE status; an MX outside --allow is refused and nothing is sent', async () => {
+      const script = join(root, 'serve-transport.mjs');
+      writeFileSync(
+        script,
+        `import net from 'node:net';
+import { readFileSync } from 'node:fs';
+const { createProbeServer } = await import(${JSON.stringify(new URL('../dist/src/modes/serve.js', import.meta.url).href)});
+// Listeners where the hostile domain's MX and policy host would be: any connection to them is counted.
+const seen = { mx: 0, web: 0 };
+const listen = (address, port, key) => new Promise((resolve) => {
+  const server = net.createServer((socket) => { seen[key]++; socket.destroy(); });
+  server.listen(port, address, () => resolve(server));
+});
+const listeners = [await listen('127.0.0.31', 25, 'mx'), await listen('127.0.0.32', 443, 'web')];
+const ask = async (allow, target) => {
+  const server = createProbeServer({
+    allow, dnsServer: '127.0.0.1', ca: readFileSync(${JSON.stringify(join(root, 'tls', 'ca.pem'))}, 'utf8'),
+    limits: { connectMs: 3000 }, minIntervalMs: 1,
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const answer = await fetch(\`http://127.0.0.1:\${server.address().port}/probe?target=\${target}&module=transport\`);
+  const body = await answer.text();
+  await server.shutdown(100);
+  return { status: answer.status, body };
+};
+const enforce = await ask(['127.0.0.0/8'], 'enforce.sts.test');
+const hostile = await ask(['127.0.0.32/32'], 'hostile.sts.test');
+for (const l of listeners) l.close();
+console.log(JSON.stringify({ enforce, hostile, seen }));
+`,
+      );
+      const run = await host?.netns.run(process.execPath, [script], 30_000);
+      const out = JSON.parse(run?.stdout || '{}') as {
+        enforce: { status: number; body: string };
+        hostile: { status: number; body: string };
+        seen: { mx: number; web: number };
+      };
+      expect(out.enforce?.status, run?.stderr).toBe(200);
+      const text = out.enforce.body;
+      expect(text).toContain('mailprobe_mta_sts_mode{domain="enforce.sts.test",mode="enforce"} 1');
+      expect(text).toContain('mailprobe_mta_sts_max_age_seconds{domain="enforce.sts.test"} 86400');
+      expect(text).toContain('mailprobe_mta_sts_policy_expiry_days{domain="enforce.sts.test"} 1');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx1.sts.test"} 0');
+      expect(text).toContain('mailprobe_mta_sts_mx_refused{domain="enforce.sts.test",mx="mx2.sts.test"} 1');
+      // Each MX's port 25, with DANE looked up (the zone is unsigned: no TLSA, or an unvalidated answer).
+      for (const mx of ['mx1', 'mx2'])
+        expect(text).toMatch(
+          new RegExp(
+            `mailprobe_port_dane_status\\{target="${mx}\\.sts\\.test",port="25",service="smtp",address="127\\.0\\.0\\.1",status="[a-z-]+"\\} 1`,
+          ),
+        );
+      expect(text).toMatch(/mailprobe_port_up\{target="mx1\.sts\.test",port="25"[^}]*\} 1/);
+      // The hostile domain: its MX address is outside --allow; refused before any connection, to either host.
+      expect(out.hostile.status).toBe(403);
+      expect(out.hostile.body).toContain('mxh.sts.test 127.0.0.31 is outside the allowed networks');
+      expect(out.seen).toEqual({ mx: 0, web: 0 });
+    }, 30_000);
+
+    it('serve module=transport remembers the policy: changed under the same TXT id is a finding and a metric', async () => {
+      const script = join(root, 'serve-changed.mjs');
+      const file = join(root, 'www', 'changed', '.well-known', 'mta-sts.txt');
+      writeFileSync(
+        script,
+        `import { readFileSync, writeFileSync } from 'node:fs';
+const { createProbeServer } = await import(${JSON.stringify(new URL('../dist/src/modes/serve.js', import.meta.url).href)});
+const server = createProbeServer({
+  allow: ['127.0.0.0/8'], dnsServer: '127.0.0.1', ca: readFileSync(${JSON.stringify(join(root, 'tls', 'ca.pem'))}, 'utf8'),
+  limits: { connectMs: 3000 }, minIntervalMs: 1, failOn: 'medium',
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const ask = async () => (await fetch(\`http://127.0.0.1:\${server.address().port}/probe?target=changed.sts.test&module=transport\`)).text();
+const first = await ask();
+const same = await ask();
+// The policy changes (testing to enforce); the TXT record keeps id=20261207.
+writeFileSync(${JSON.stringify(file)}, readFileSync(${JSON.stringify(file)}, 'utf8').replace('mode: testing', 'mode: enforce'));
+const changed = await ask();
+await server.shutdown(100);
+console.log(JSON.stringify({ first, same, changed }));
+`,
+      );
+      const run = await host?.netns.run(process.execPath, [script], 30_000);
+      const out = JSON.parse(run?.stdout || '{}') as { first: string; same: string; changed: string };
+      const metric = 'mailprobe_mta_sts_policy_changed_same_id{domain="changed.sts.test"}';
+      // The first probe has nothing to compare with; the second saw the same policy; the third a changed one.
+      expect(out.first, run?.stderr).toContain(
+        'mailprobe_mta_sts_mode{domain="changed.sts.test",mode="testing"} 1',
+      );
+      expect(out.first).not.toContain(metric);
+      expect(out.same).toContain(`${metric} 0`);
+      expect(out.same).toContain('probe_success 1');
+      expect(out.changed).toContain('mailprobe_mta_sts_mode{domain="changed.sts.test",mode="enforce"} 1');
+      expect(out.changed).toContain(`${metric} 1`);
+      // A medium finding, and --fail-on medium: the probe fails on it.
+      expect(out.changed).toContain('probe_success 0');
     }, 30_000);
 
     it('a wildcard mx covers both MX hosts; the one whose certificate lacks its name is still refused', async () => {

@@ -21,6 +21,7 @@ import {
   RecentProbes,
   requestBudgetMs,
 } from '../src/modes/serve.js';
+import { PolicyMemory } from '../src/modes/serve-transport.js';
 import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
@@ -236,6 +237,32 @@ describe('the safe defaults', () => {
       (address) =>
         address !== '' && !address.startsWith('127.') && address !== '::1' && !address.startsWith('fe80'),
     );
+
+  it("the transport module's policy memory is bounded: the least recently seen domain is forgotten first", () => {
+    const memory = new PolicyMemory(2);
+    const facts = (id: string) => ({
+      stsRecord: { name: '', outcome: 'found' as const, records: [] },
+      tlsRptRecord: { name: '', outcome: 'none' as const, records: [] },
+      stsId: id,
+      policy: { version: 'STSv1', mode: 'enforce', mx: ['mx.a'], maxAge: 86400, problems: [] },
+    });
+    expect(memory.exchange('a.example', facts('1'))).toBeUndefined();
+    memory.exchange('b.example', facts('1'));
+    expect(memory.exchange('a.example', facts('2'))).toMatchObject({ id: '1' });
+    memory.exchange('c.example', facts('1'));
+    expect(memory.size).toBe(2);
+    // b was the least recently seen: forgotten; a is still remembered (with its latest id).
+    expect(memory.exchange('b.example', facts('1'))).toBeUndefined();
+    expect(memory.exchange('c.example', facts('1'))).toMatchObject({ id: '1' });
+  });
+
+  it('module=transport takes a mail domain: an IP address is a 400, and the module is listed', async () => {
+    const get = await start({});
+    const ip = await get('/probe?target=192.0.2.1&module=transport');
+    expect(ip).toMatchObject({ code: 400, body: expect.stringContaining('takes a mail domain') });
+    const unknown = await get('/probe?target=example.org&module=nope');
+    expect(unknown.body).toMatch(/is not one of .*transport/);
+  });
 
   it('probes no loopback, link-local, unspecified, multicast or own address unless --allow names it', async () => {
     const get = await start({});

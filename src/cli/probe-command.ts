@@ -1,7 +1,12 @@
 /** `mailprobe <host>` (and an address or --discover): its options, checked, then handed to cli/report.ts. */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { expectedService } from '../expect/parse.js';
+import {
+  type DomainExpectation,
+  expectedService,
+  isDomainExpectFlag,
+  parseDomainExpectFlag,
+} from '../expect/parse.js';
 import { defaultLimits, echo, limitsFromTimeout } from '../limits.js';
 import { loginChoice, loginOptions } from './login-options.js';
 import {
@@ -75,7 +80,7 @@ export function options<T>(yargs: Argv<T>) {
     .option('expect', {
       type: 'string',
       describe:
-        'what a port must do, repeatable: PORT=WORD[,WORD] (e.g. 587=starttls,safe 465=tls 25=closed); fails the run when unmet',
+        'what a port must do, repeatable: PORT=WORD[,WORD] (e.g. 587=starttls,safe 465=tls 25=closed), or with discovery mta-sts=enforce|testing|none; fails the run when unmet',
     })
     .option('discover', {
       type: 'boolean',
@@ -138,6 +143,16 @@ export function options<T>(yargs: Argv<T>) {
 /** What the handler reads: the options, and the host as given. */
 export type ProbeArgs = Awaited<ReturnType<typeof options<{ host: string }>>['argv']>;
 
+/** The domain expectations of `--expect mta-sts=MODE` flags; two different modes contradict each other. */
+function domainExpectationsOf(flags: string[]): DomainExpectation | undefined {
+  if (flags.length === 0) return undefined;
+  const parsed = flags.map(parseDomainExpectFlag);
+  const modes = [...new Set(parsed.map((e) => e.mtaSts))];
+  if (modes.length > 1)
+    throw new UsageError(`--expect mta-sts: ${modes.join(' and ')} contradict each other (give one mode)`);
+  return parsed[0];
+}
+
 /** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
 function list(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
@@ -171,7 +186,13 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const limits = { ...(timeout ? limitsFromTimeout(timeout) : {}), ...parseLimits(list(args.limit)) };
   const ca = readCa(args.ca);
   const { family, dnsServer } = networkChoices(args);
-  const expectations = parseExpectations(list(args.expect), args['expect-file']);
+  // `--expect mta-sts=MODE` is about the domain (discovery); every other --expect is about a port of one host.
+  const expectFlags = list(args.expect) ?? [];
+  const domainExpectations = domainExpectationsOf(expectFlags.filter(isDomainExpectFlag));
+  const expectations = parseExpectations(
+    expectFlags.filter((flag) => !isDomainExpectFlag(flag)),
+    args['expect-file'],
+  );
   const web = webChoices(args);
   const login = loginChoice(args as unknown as Record<string, unknown>);
   if (login && discovering) throw new UsageError('--login applies to one host, not to discovery');
@@ -190,9 +211,11 @@ export async function handler(args: ProbeArgs): Promise<void> {
     throw new UsageError('--ispdb, --no-ispdb and --no-web apply to discovery (an address, or --discover)');
   if (discovering && (ports || expectations || args.servername)) {
     throw new UsageError(
-      '--ports, --port, --expect, --expect-file and --servername apply to one host, not to discovery',
+      '--ports, --port, --expect PORT=..., --expect-file and --servername apply to one host, not to discovery',
     );
   }
+  if (!discovering && domainExpectations)
+    throw new UsageError('--expect mta-sts=MODE applies to discovery (an address, or --discover)');
   // With expectations and no port list, exactly the expected ports are probed.
   const probed = ports ?? expectations?.map((e) => ({ port: e.port, service: expectedService(e) }));
   const probe = {
@@ -227,13 +250,14 @@ export async function handler(args: ProbeArgs): Promise<void> {
     await discoverAndReport(
       target,
       probe,
-      { ...report, showCerts },
+      { ...report, showCerts, ...(domainExpectations ? { domainExpectations } : {}) },
       {
         perHost,
         maxHosts,
         deadlineMs: deadline,
         ...web,
-        ...(args['mta-sts'] === true ? { mtaSts: true } : {}),
+        // An expectation about MTA-STS needs the policy: --mta-sts is implied.
+        ...(args['mta-sts'] === true || domainExpectations?.mtaSts ? { mtaSts: true } : {}),
       },
     );
   else await probeAndReport(target, probe, { ...report, expectations, showCerts });

@@ -8,6 +8,7 @@ import {
   type CheckedHost,
   type Discovery,
   type DiscoveryReport,
+  type DomainExpectation,
   type DomainProbeOptions,
   type Format,
   type HostResult,
@@ -51,6 +52,8 @@ export interface ReportOptions {
   /** Findings at or above this severity fail the run. */
   failOn: Severity;
   expectations?: PortExpectation[] | undefined;
+  /** With discovery: what the domain must publish (--expect mta-sts=MODE). */
+  domainExpectations?: DomainExpectation | undefined;
   /** Print each certificate chain as sent, in PEM, on stdout instead of the report (--show-certs). */
   showCerts?: boolean | undefined;
 }
@@ -98,6 +101,7 @@ async function finish(
     published,
   } = judge(results, {
     expectations: report.expectations,
+    domainExpectations: report.domainExpectations,
     failOn: report.failOn,
     discovery,
   });

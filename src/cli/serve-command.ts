@@ -55,7 +55,11 @@ export function builder(yargs: Argv) {
       '$0 serve --listen 192.0.2.5:9925 --allow 198.51.100.0/24 --host-name prober.example.net',
       'reachable by a Prometheus on another machine, probing one network only',
     )
-    .example('curl "http://127.0.0.1:9925/probe?target=mail.example.com&module=submission"', 'one probe');
+    .example('curl "http://127.0.0.1:9925/probe?target=mail.example.com&module=submission"', 'one probe')
+    .example(
+      'curl "http://127.0.0.1:9925/probe?target=example.org&module=transport"',
+      "a domain's MTA-STS, TLS-RPT and each MX's port 25 with DANE",
+    );
 }
 
 interface Args {

@@ -236,6 +236,34 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
   });
 }
 
+/** What a domain must publish, checked in a discovery run (`--expect mta-sts=MODE`). */
+export interface DomainExpectation {
+  /**
+   * The MTA-STS mode sending servers apply (RFC 8461 §5): enforce, testing, or none (a policy in mode none, no
+   * policy, or one published but not usable by senders). The policy is then looked up (--mta-sts implied).
+   */
+  mtaSts?: MtaStsMode;
+}
+
+export const mtaStsModes = ['enforce', 'testing', 'none'] as const;
+export type MtaStsMode = (typeof mtaStsModes)[number];
+
+/** Whether an `--expect` value is about the domain (mta-sts=MODE) rather than a port. */
+export const isDomainExpectFlag = (text: string): boolean => /^mta-sts\s*=/i.test(text.trim());
+
+/** `--expect mta-sts=MODE`: a domain expectation; a bad mode is a UsageError naming the modes. */
+export function parseDomainExpectFlag(text: string): DomainExpectation {
+  const mode = text
+    .trim()
+    .replace(/^mta-sts\s*=\s*/i, '')
+    .toLowerCase();
+  if (!(mtaStsModes as readonly string[]).includes(mode))
+    throw new UsageError(
+      `--expect ${echo(text)}: unknown MTA-STS mode '${echo(mode)}' (${mtaStsModes.join(', ')})`,
+    );
+  return { mtaSts: mode as MtaStsMode };
+}
+
 /** The service a port expectation is judged as. */
 export function expectedService(expectation: PortExpectation): Service {
   const service = expectation.service ?? defaultService(expectation.port);

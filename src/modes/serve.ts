@@ -23,6 +23,7 @@ import { renderOpenMetrics } from '../render/openmetrics.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
+import { PolicyMemory, probeTransport } from './serve-transport.js';
 
 export interface ServeOptions {
   /** Deadlines and caps of each probe. */
@@ -381,6 +382,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     response.end(body);
   };
 
+  // The transport module's memory: each domain's last MTA-STS policy (id and digest), bounded.
+  const policyMemory = new PolicyMemory();
   // The login module's memory, per target: when it last ran, and until when a refusal holds it back.
   const loginLast = new Map<string, number>();
   const loginPausedUntil = new Map<string, number>();
@@ -402,12 +405,21 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     if (!named || (!isIP(named.name) && !isHostName(named.name)))
       return refuse(400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
     const loginModule = module === 'login' && options.login !== undefined;
-    const ports = loginModule ? defaultPorts : Object.hasOwn(modules, module) ? modules[module] : undefined;
+    // `transport`: the target is a mail domain; its MTA-STS, TLS-RPT and each MX's port 25 with DANE.
+    const transportModule = module === 'transport';
+    const ports =
+      loginModule || transportModule
+        ? defaultPorts
+        : Object.hasOwn(modules, module)
+          ? modules[module]
+          : undefined;
     if (!ports)
       return refuse(
         400,
-        `module: '${module.slice(0, 50)}' is not one of ${[...Object.keys(modules), ...(options.login ? ['login'] : [])].join(', ')}\n`,
+        `module: '${module.slice(0, 50)}' is not one of ${[...Object.keys(modules), 'transport', ...(options.login ? ['login'] : [])].join(', ')}\n`,
       );
+    if (transportModule && isIP(named.name))
+      return refuse(400, `target: module transport takes a mail domain, not an IP address\n`);
     if (loginModule) {
       const paused = loginPausedUntil.get(named.name);
       if (paused !== undefined && paused > Date.now())
@@ -432,6 +444,35 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     running.add(controller);
     const timer = setTimeout(() => controller.abort(), budgetMs);
     try {
+      if (transportModule) {
+        const seen = await probeTransport(
+          named.name,
+          {
+            dns,
+            policy,
+            trust,
+            limits: options.limits ?? {},
+            signal: controller.signal,
+            afterConnect: refuseConnection,
+            dnsServer: options.dnsServer,
+            memory: policyMemory,
+          },
+          begin + budgetMs - 100,
+        );
+        if ('refused' in seen)
+          return refuse(
+            403,
+            `${named.name} is not probed: ${seen.refused.slice(0, 8).join('; ')}${seen.refused.length > 8 ? `; and ${seen.refused.length - 8} more` : ''}\n`,
+          );
+        const judged = judge(seen.hosts, { failOn: options.failOn ?? 'high', discovery: seen.discovery });
+        const extra = {
+          ...seen.discovery,
+          ...(judged.published ? { publishedCheck: judged.published } : {}),
+        };
+        if (kind === 'html') await page(response, 200, form, judged);
+        else answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome, extra), openMetricsType);
+        return;
+      }
       // Resolved once: the addresses checked are the addresses probed (a name served with TTL 0 cannot answer
       // the check with one address and the probe with another).
       const found = await abortable(dns.addresses(named.name), controller.signal, 'dns');

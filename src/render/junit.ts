@@ -139,6 +139,21 @@ function publishedSuite(published: PublishedJudgement, result: Outcome): { host:
       seconds: 0,
       failure: { message: `${f.severity} ${f.id}`, body: body([f]) },
     });
+  // --expect mta-sts=MODE: one case per domain expectation, as a port's expectations are.
+  for (const e of published.expectations ?? [])
+    cases.push({
+      classname: 'published',
+      name: `${e.domain} expect ${e.expectation}`,
+      seconds: 0,
+      ...(e.passed
+        ? {}
+        : {
+            failure: {
+              message: `expected ${e.expectation}, observed ${e.observed}`,
+              body: e.evidence.join('\n'),
+            },
+          }),
+    });
   if (cases.length === 0)
     cases.push({ classname: 'published', name: 'no published setting to check', seconds: 0 });
   return {

@@ -85,6 +85,21 @@ export function renderMarkdown(
     if (published.findings.length === 0) out.push('No drift: every published setting works as published.');
     for (const f of published.findings) out.push(`- **${f.severity}** \`${f.id}\`: ${cell(f.title, 200)}`);
     out.push('');
+    const expected = published.expectations ?? [];
+    if (expected.length > 0) {
+      const failed = expected.filter((e) => !e.passed).length;
+      out.push(
+        `**Domain expectations**: ${expected.length - failed} of ${expected.length} met`,
+        '',
+        '| domain | expectation | result | observed |',
+        '|---|---|---|---|',
+        ...expected.map(
+          (e) =>
+            `| ${cell(e.domain)} | ${cell(e.expectation)} | ${e.passed ? '✅' : '❌'} | ${cell(e.observed)} |`,
+        ),
+        '',
+      );
+    }
   }
   return `${out.join('\n')}\n`;
 }

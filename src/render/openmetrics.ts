@@ -148,6 +148,21 @@ function transportMetrics(
       'mailprobe_mta_sts_max_age_seconds',
       "The MTA-STS policy's max_age: how long senders cache it.",
     ).samples.push(`mailprobe_mta_sts_max_age_seconds${labels(domain)} ${policy.maxAge}`);
+  if (policy?.maxAge !== undefined)
+    family(
+      'mailprobe_mta_sts_policy_expiry_days',
+      'Days until the policy as fetched by this probe expires from a sender cache (max_age from the fetch, RFC 8461 §3.2).',
+    ).samples.push(
+      `mailprobe_mta_sts_policy_expiry_days${labels(domain)} ${Math.round((policy.maxAge / 86400) * 1000) / 1000}`,
+    );
+  // serve's transport module, from the second probe of a domain on: its policy changed under the same id.
+  if (transport.earlier && transport.policyDigest)
+    family(
+      'mailprobe_mta_sts_policy_changed_same_id',
+      'The policy differs from the one an earlier probe saw, under the same TXT id (senders keep the cached one): 1, else 0.',
+    ).samples.push(
+      `mailprobe_mta_sts_policy_changed_same_id${labels(domain)} ${(discovery.publishedCheck?.findings ?? []).some((f) => f.id === 'mta-sts-policy-changed-same-id') ? 1 : 0}`,
+    );
   if (policy?.mode !== 'enforce' && policy?.mode !== 'testing') return;
   const failing = new Set(
     (discovery.publishedCheck?.findings ?? [])

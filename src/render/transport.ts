@@ -60,6 +60,14 @@ export function renderTransport(
           : 'none',
   ]);
   if (dane) rows.push(dane);
+  // --expect mta-sts=MODE: met or not, with what was seen.
+  for (const e of discovery.publishedCheck?.expectations ?? [])
+    rows.push([
+      'expected',
+      e.passed
+        ? s.green(`✓ ${e.expectation}`)
+        : s.red(`✗ ${e.expectation}, observed ${sanitize(e.observed)}`),
+    ]);
   return `${s.bold('transport policy (mail from other servers)')}\n${columns(rows)
     .map((line) => ` ${line}`)
     .join('\n')}\n\n`;

@@ -3,11 +3,13 @@
  * A port never probed fails its expectations.
  */
 
-import type { PortExpectation } from '../expect/parse.js';
+import type { DomainExpectation, PortExpectation } from '../expect/parse.js';
 import { echo } from '../limits.js';
+import type { Discovery } from '../types/index.js';
 import { daneStatus } from './dane.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import { authenticationOffered, wholeDaysLeft } from './facts.js';
+import { usablePolicy } from './published/transport.js';
 
 /** The outcome of one expectation on one port and address. */
 export interface ExpectationResult {
@@ -212,6 +214,69 @@ export function checkExpectations(
       });
     }
     for (const port of ports) results.push(...checkPort(port, expectation, verdict));
+  }
+  return results;
+}
+
+/** The outcome of one expectation about the domain (`--expect mta-sts=MODE`). */
+export interface DomainExpectationResult {
+  /** The domain it is about. */
+  domain: string;
+  /** What was expected, e.g. "mta-sts=enforce". */
+  expectation: string;
+  passed: boolean;
+  /** What was observed, in a few words. */
+  observed: string;
+  /** The facts behind it. */
+  evidence: string[];
+}
+
+/**
+ * The MTA-STS mode sending servers apply (RFC 8461 §5): the mode of a policy they can use (a valid TXT record and
+ * a policy fetched as §3.3 requires, with no syntax problem); none when there is no policy, or one they cannot
+ * use; undefined when the TXT lookup failed (a sender would retry: the mode is unknown).
+ */
+function appliedMode(discovery: Discovery): { mode?: string; observed: string; evidence: string[] } {
+  const transport = discovery.transport;
+  if (!transport) return { observed: 'no MTA-STS lookup', evidence: [] };
+  const record = transport.stsRecord;
+  const evidence = [
+    `${record.name} TXT: ${record.outcome === 'found' ? record.records.map((r) => JSON.stringify(r.slice(0, 200))).join(', ') : record.outcome}${record.detail ? ` (${record.detail})` : ''}`,
+    ...(transport.policyFetch ? [`GET ${transport.policyFetch.url}: ${transport.policyFetch.detail}`] : []),
+  ];
+  const policy = usablePolicy(transport);
+  if (policy?.mode)
+    return {
+      mode: policy.mode,
+      observed: `${policy.mode} (id ${transport.stsId}, max_age ${policy.maxAge} s)`,
+      evidence,
+    };
+  if (record.outcome === 'failed') return { observed: 'unknown: the _mta-sts TXT lookup failed', evidence };
+  if (record.outcome === 'none' && !transport.policy)
+    return { mode: 'none', observed: 'none: no MTA-STS record or policy', evidence };
+  const why = !transport.stsId
+    ? (transport.stsRecordProblem ?? 'no valid _mta-sts TXT record')
+    : !transport.policy
+      ? 'the policy could not be fetched'
+      : `the policy is invalid: ${transport.policy.problems.join('; ')}`;
+  return { mode: 'none', observed: `none: published but senders cannot use it (${why})`, evidence };
+}
+
+/** Checks what the domain publishes against the domain expectations: a pure function. */
+export function checkDomainExpectations(
+  discovery: Discovery,
+  expectations: DomainExpectation,
+): DomainExpectationResult[] {
+  const results: DomainExpectationResult[] = [];
+  if (expectations.mtaSts) {
+    const seen = appliedMode(discovery);
+    results.push({
+      domain: discovery.domain,
+      expectation: `mta-sts=${expectations.mtaSts}`,
+      passed: seen.mode === expectations.mtaSts,
+      observed: seen.observed,
+      evidence: seen.evidence,
+    });
   }
   return results;
 }

@@ -3,10 +3,10 @@
  * run's pass or fail, and (with discovery) the settings a mail client should use. Pure: results in,
  * judgement out; the renderers only show what this returns.
  */
-import type { PortExpectation } from '../expect/parse.js';
+import type { DomainExpectation, PortExpectation } from '../expect/parse.js';
 import type { Discovery, HostResult } from '../types/index.js';
 import { evaluate } from './evaluate.js';
-import { checkExpectations } from './expectations.js';
+import { checkDomainExpectations, checkExpectations } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';
 import { type CheckedHost, type Outcome, outcome } from './outcome.js';
 import { judgePublished, judgeRecords, type PublishedJudgement } from './published/judge.js';
@@ -15,6 +15,8 @@ import { type ClientSettings, chooseSettings } from './settings.js';
 export interface JudgeOptions {
   /** What each port must do; unmet expectations fail the run. */
   expectations?: PortExpectation[] | undefined;
+  /** With discovery: what the domain must publish; unmet, they fail the run as a port's do. */
+  domainExpectations?: DomainExpectation | undefined;
   /** Findings at or above this severity fail the run (default high). */
   failOn?: Severity | undefined;
   /** With discovery: what DNS published, to choose client settings from. */
@@ -53,6 +55,12 @@ export function judge(results: HostResult[], options: JudgeOptions = {}): Judgem
     result.failingFindings += failing;
     result.failingPublished = failing;
     if (failing > 0) result.passed = false;
+    if (options.discovery && options.domainExpectations) {
+      published.expectations = checkDomainExpectations(options.discovery, options.domainExpectations);
+      const failed = published.expectations.filter((e) => !e.passed).length;
+      result.failedExpectations += failed;
+      if (failed > 0) result.passed = false;
+    }
   }
   return {
     hosts,

@@ -174,4 +174,11 @@ export interface TransportPolicyFacts {
   tlsRptRua?: string[];
   /** Why the TLS-RPT record is not one valid record, when found but unusable. */
   tlsRptProblem?: string;
+  /**
+   * serve's transport module only: a digest (SHA-256, hex) of the policy as senders read it (mode, mx lines in
+   * order, max_age), to compare with an earlier probe's.
+   */
+  policyDigest?: string;
+  /** serve's transport module only: what an earlier probe of the same server saw (the last usable policy). */
+  earlier?: { id: string; policyDigest: string; at: string };
 }

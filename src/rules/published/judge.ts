@@ -6,6 +6,7 @@
  */
 import type { Discovery } from '../../types/index.js';
 import type { HostVerdict, PortVerdict } from '../evaluate.js';
+import type { DomainExpectationResult } from '../expectations.js';
 import { severityRank } from '../finding.js';
 import { type ClientPick, predict } from './clients.js';
 import { checkSetting, modeOf, observe, type SettingCheck } from './observed.js';
@@ -27,6 +28,8 @@ export interface PublishedJudgement {
   findings: PublishedFinding[];
   checks: SettingCheck[];
   clients: ClientPick[];
+  /** With `--expect mta-sts=MODE`: each domain expectation and what was observed. */
+  expectations?: DomainExpectationResult[];
 }
 
 /** Every rule about what a domain publishes (the README lists them all, with their severities). */

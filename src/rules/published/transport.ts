@@ -158,6 +158,29 @@ export const transportRules: PublishedRule<TransportSubject>[] = [
     },
   },
   {
+    id: 'mta-sts-policy-changed-same-id',
+    severity: 'medium',
+    title: 'the MTA-STS policy changed but the id of its TXT record did not: senders keep the cached policy',
+    reference: 'RFC 8461 §3.1, §3.3, §5.1',
+    check: (subject) => {
+      const { transport } = subject;
+      const earlier = transport.earlier;
+      if (!earlier || !transport.stsId || !transport.policyDigest || !usablePolicy(transport))
+        return undefined;
+      if (earlier.id !== transport.stsId || earlier.policyDigest === transport.policyDigest) return undefined;
+      return hit(
+        subject,
+        `the MTA-STS policy of ${subject.discovery.domain} changed under the same id ${transport.stsId}`,
+        `the policy differs from the one seen at ${earlier.at} (its mode, mx lines or max_age), but the _mta-sts TXT id is still ${transport.stsId}: senders that cached the earlier policy do not refetch it until its max_age runs out; change the id whenever the policy changes`,
+        [
+          `earlier: id ${earlier.id}, policy sha256 ${earlier.policyDigest.slice(0, 16)}… at ${earlier.at}`,
+          `now: id ${transport.stsId}, policy sha256 ${transport.policyDigest.slice(0, 16)}…`,
+          ...recordEvidence(transport),
+        ],
+      );
+    },
+  },
+  {
     id: 'mta-sts-txt-invalid',
     severity: 'medium',
     title: 'the _mta-sts TXT record is not one valid v=STSv1 record',

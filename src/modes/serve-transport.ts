@@ -1,0 +1,205 @@
+/**
+ * `serve`'s `transport` module: a domain's transport policy as sending servers see it. The MX records, the MTA-STS
+ * and TLS-RPT TXT records and the policy fetched as RFC 8461 §3.3 requires, and port 25 of each MX with DANE
+ * (RFC 7672). Every MX address and every address of mta-sts.DOMAIN is resolved once and checked against serve's
+ * address policy before any connection; one refused address refuses the whole probe, and nothing is sent. What
+ * is checked is what is connected to: the policy fetch is given the addresses checked (it follows no redirect),
+ * each MX probe its own, and each connection's remote address is checked again before a byte is sent.
+ */
+import { errorCode, ResolveError } from '../errors.js';
+import { defaultLimits, type Limits } from '../limits.js';
+import { abortable } from '../net/abort.js';
+import { monotonicMs } from '../net/clock.js';
+import { type Address, absent, Dns, dnsReason } from '../net/dns.js';
+import { type ProbeOptions, probeHost } from '../probe/host.js';
+import type { PortTarget } from '../probe/port.js';
+import type { Trust } from '../tls/trust.js';
+import type { Discovery, DnsRecordFact, HostResult, TransportPolicyFacts } from '../types/index.js';
+
+/** Most MX hosts of one domain checked and probed (the ones of highest preference). */
+export const maxTransportMx = 10;
+
+/**
+ * The last usable MTA-STS policy each domain showed (its TXT id and a digest of the policy as senders read it),
+ * for `mta-sts-policy-changed-same-id`. At most `cap` domains (the least recently seen is forgotten first).
+ */
+export class PolicyMemory {
+  private readonly seen = new Map<string, { id: string; policyDigest: string; at: string }>();
+
+  constructor(readonly cap = 10_000) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** Records what the domain shows now (a usable policy with an id), and returns what it showed before. */
+  exchange(domain: string, transport: TransportPolicyFacts): TransportPolicyFacts['earlier'] {
+    const earlier = this.seen.get(domain);
+    const policy = transport.policy;
+    if (transport.stsId && policy && policy.problems.length === 0) {
+      transport.policyDigest = process
+        .getBuiltinModule('node:crypto')
+        .createHash('sha256')
+        .update(JSON.stringify([policy.mode, policy.mx, policy.maxAge]))
+        .digest('hex');
+      this.seen.delete(domain);
+      this.seen.set(domain, {
+        id: transport.stsId,
+        policyDigest: transport.policyDigest,
+        at: new Date().toISOString(),
+      });
+      while (this.seen.size > this.cap) this.seen.delete(this.seen.keys().next().value ?? '');
+    }
+    return earlier;
+  }
+}
+
+export interface TransportProbe {
+  /** The policies earlier probes saw, when the server keeps them. */
+  memory?: PolicyMemory | undefined;
+  dns: Dns;
+  /** Why an address may not be probed (serve's --allow and special ranges), or undefined. */
+  policy: (address: string) => string | undefined;
+  trust: Trust;
+  limits: Partial<Limits>;
+  signal: AbortSignal;
+  afterConnect: PortTarget['afterConnect'];
+  dnsServer?: string | undefined;
+}
+
+type Settled = { addresses: Address[] } | { error: unknown };
+
+/** A resolver whose addresses are only the ones resolved and checked before: a second lookup cannot differ. */
+class PinnedDns extends Dns {
+  constructor(
+    private readonly real: Dns,
+    private readonly pinned: Map<string, Settled>,
+  ) {
+    super(real.options);
+  }
+
+  override async addresses(host: string): Promise<Address[]> {
+    const found = this.pinned.get(host.toLowerCase());
+    if (!found) throw new ResolveError(host, 'not resolved before the address check: not connected to');
+    if ('error' in found) throw found.error;
+    return found.addresses;
+  }
+
+  override txt(name: string) {
+    return this.real.txt(name);
+  }
+}
+
+async function settle(dns: Dns, host: string, signal: AbortSignal): Promise<Settled> {
+  try {
+    return { addresses: await abortable(dns.addresses(host), signal, 'dns') };
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return { error };
+  }
+}
+
+/**
+ * Resolves and checks, then looks up and probes. Returns the refusals (nothing was connected to) when any address
+ * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX.
+ */
+export async function probeTransport(
+  domain: string,
+  options: TransportProbe,
+  /** When (monotonicMs) every port must have ended, as it stands then: the request's budget less 100 ms. */
+  endsAt: number,
+): Promise<{ refused: string[] } | { discovery: Discovery; hosts: HostResult[] }> {
+  const { dns, signal } = options;
+  const records: DnsRecordFact[] = [];
+  let exchanges: string[] = [];
+  try {
+    const mx = await abortable(dns.mx(domain), signal, 'dns');
+    const sorted = [...mx].sort((a, b) => a.priority - b.priority);
+    for (const record of sorted)
+      records.push({ kind: 'MX', query: domain, answer: `${record.priority} ${record.exchange || '.'}` });
+    if (sorted.length === 1 && (sorted[0]?.exchange ?? '') === '' && records[0]) {
+      records[0].note = 'null-mx';
+      records[0].detail = 'null MX: the domain accepts no mail (RFC 7505)';
+    }
+    exchanges = [
+      ...new Set(
+        sorted.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((name) => name !== ''),
+      ),
+    ].slice(0, maxTransportMx);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const code = errorCode(error) ?? '';
+    records.push({
+      kind: 'MX',
+      query: domain,
+      answer: '',
+      note: absent.has(code) ? 'no-record' : 'failed',
+      detail: dnsReason(error),
+    });
+  }
+  const web = `mta-sts.${domain}`;
+  const names = [...new Set([...exchanges, web])];
+  const resolved = new Map(
+    await Promise.all(names.map(async (name) => [name, await settle(dns, name, signal)] as const)),
+  );
+  const refused = names.flatMap((name) => {
+    const found = resolved.get(name);
+    return found && 'addresses' in found
+      ? found.addresses.flatMap(({ address }) => {
+          const why = options.policy(address);
+          return why ? [`${name} ${address} is ${why}`] : [];
+        })
+      : [];
+  });
+  if (refused.length > 0) return { refused };
+  const { lookupTransportPolicy } = await import('../discovery/published/sources.js');
+  // What is left once the names are resolved: the ports and the policy fetch end within it.
+  const portMs = Math.max(
+    1,
+    Math.floor(Math.min(options.limits.portMs ?? defaultLimits.portMs, endsAt - monotonicMs())),
+  );
+  const timeoutMs = Math.max(1, Math.min(options.limits.connectMs ?? defaultLimits.connectMs, portMs));
+  const probeOptions: ProbeOptions = {
+    ports: [{ port: 25, service: 'smtp' }],
+    limits: { ...options.limits, portMs },
+    trust: options.trust,
+    afterConnect: options.afterConnect,
+    signal,
+    dane: true,
+    ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
+  };
+  const [transport, ...probed] = await Promise.all([
+    lookupTransportPolicy(domain, {
+      dns: new PinnedDns(dns, new Map([[web, resolved.get(web) ?? { addresses: [] }]])),
+      trust: options.trust,
+      timeoutMs,
+      signal,
+    }),
+    ...exchanges.map((host) => {
+      const found = resolved.get(host);
+      // An MX without an address is not probed: the policy rules say so ("its port 25 was not probed").
+      if (!found || !('addresses' in found) || found.addresses.length === 0)
+        return Promise.resolve(undefined);
+      return probeHost(host, { ...probeOptions, addresses: found.addresses }).catch((error: unknown) => {
+        if (error instanceof ResolveError) return undefined;
+        throw error;
+      });
+    }),
+  ]);
+  const hosts = probed.filter((host): host is HostResult => host !== undefined);
+  const earlier = options.memory?.exchange(domain, transport);
+  if (earlier) transport.earlier = earlier;
+  return {
+    discovery: {
+      domain,
+      records,
+      candidates: exchanges.map((host) => ({
+        host,
+        sources: ['MX'],
+        ports: [{ port: 25, service: 'smtp' as const }],
+      })),
+      transport,
+    },
+    hosts,
+  };
+}
