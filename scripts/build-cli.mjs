@@ -75,7 +75,9 @@ const plugins = [
       // Discovery's `import('./published/sources.js')` loads a bundle of its own (the public-suffix list and the
       // XML parser are most of its size), so a probe of one host never reads them.
       b.onResolve({ filter: /(^|\/)published\/sources\.js$/ }, (args) =>
-        args.importer === join(root, 'dist/src/probe/domain.js')
+        [join(root, 'dist/src/probe/domain.js'), join(root, 'dist/src/modes/serve-transport.js')].includes(
+          args.importer,
+        )
           ? { path: './published.cjs', external: true }
           : undefined,
       );
@@ -167,6 +169,18 @@ if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./published.cjs"')
   throw new Error(
     'the engine bundle does not load published.cjs: the published-settings code was bundled into it',
   );
+// No input of a bundle loaded on demand (published, dane) may be inside the engine bundle as well: a new dynamic
+// import of one from another file would otherwise put it back on every probe's start-up path.
+for (const [name, lazy] of [
+  ['published.cjs', published],
+  ['dane.cjs', dane],
+]) {
+  const inside = Object.keys(lazy.metafile.inputs).filter(
+    (input) => input.includes('node_modules/') && input in engine.metafile.inputs,
+  );
+  if (inside.length > 0)
+    throw new Error(`${inside.length} inputs of ${name} are bundled into engine.cjs too, e.g. ${inside[0]}`);
+}
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
 if (argsertReplaced !== 1) throw new Error(`yargs' argsert was left out ${argsertReplaced} times, not once`);
