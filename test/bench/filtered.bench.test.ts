@@ -140,7 +140,7 @@ it.skipIf(netnsMissing() !== undefined)(
         lines.push(
           `  loss ${String(loss * 100).padStart(2)}%: ${notWorking} of ${ports} live ports reported not working = ${share.toFixed(1)} %${target}` +
             `${statuses.size > 0 ? ` [${[...statuses].map(([status, n]) => `${status} ${n}`).join(', ')}]` : ''}; ` +
-            `${recovered} worked on the retry after a timeout (firstTry); ${early} wrong early "filtered" (target 0), ${deadline} filtered at the connect deadline (every SYN lost for 2 s)`,
+            `${recovered} worked on the retry after a timeout (firstTry); ${early} wrong early "filtered" (target 0), ${deadline} filtered at the connect deadline (every SYN lost)`,
         );
       } finally {
         ns.destroy();
