@@ -144,6 +144,10 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.status).toBe('open');
     expect(result.firstTry).toMatchObject({ status: 'silent', failedPhase: 'greeting', retries: 2 });
     expect(connections()).toBe(3);
+    const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
+    expect(finding?.detail).toMatch(
+      /after 1 more that timed out too, connection 3, within the port's deadline, ended open/,
+    );
   });
 
   it('a ServerHello lost on three tries in a row: the fourth (the last retry) handshakes', async () => {
