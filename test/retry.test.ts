@@ -7,6 +7,9 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FixtureOptions } from '../src/demo/servers.js';
+import { FastFiltered } from '../src/probe/fast-filtered.js';
+import { maxRetries, mayRetry } from '../src/probe/retry.js';
+import type { PortResult } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
@@ -24,11 +27,12 @@ type FirstConnection =
   | 'silent-always'; // every connection silent
 
 /** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
-async function front(backend: number, first: FirstConnection) {
+async function front(backend: number, first: FirstConnection, times = 1) {
   let connections = 0;
   const held = new Set<net.Socket>();
   const server = net.createServer((socket) => {
-    const index = connections++;
+    // The first `times` connections misbehave as one: `index` 0 for each of them.
+    const index = connections++ < times ? 0 : 1;
     held.add(socket);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => held.delete(socket));
@@ -127,10 +131,41 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.firstTry).toBeUndefined();
     expect(result.retry?.status).toBe('silent');
     expect(findingIds(result)).not.toContain('first-try-lost');
-    // The first try, the retry, then the cross-check's TLS handshake (a wrong TLS mode?) that silence asks for.
-    expect(connections()).toBe(3);
+    expect(result.retry?.retries).toBe(maxRetries);
+    // The first try, the retries, then the cross-check's TLS handshake (a wrong TLS mode?) that silence asks for.
+    expect(connections()).toBe(2 + maxRetries);
     expect(result.crossCheck?.tried).toBe('implicit-tls');
     expect(Date.now() - started).toBeLessThan(limits.portMs + 750);
+  });
+
+  it('a greeting lost on two tries in a row: the third try works (more than one retry)', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent', 2);
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'silent', failedPhase: 'greeting', retries: 2 });
+    expect(connections()).toBe(3);
+    const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
+    expect(finding?.detail).toMatch(
+      /after 1 more that timed out too, connection 3, within the port's deadline, ended open/,
+    );
+  });
+
+  it('a ServerHello lost on three tries in a row: the fourth (the last retry) handshakes', async () => {
+    const { port, connections } = await front(await fixture(submissions), 'swallow', 3);
+    const result = await probe(port, 'submissions', { limits });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'tls-failed', retries: 3 });
+    expect(connections()).toBe(4);
+  });
+
+  it('no more tries than the port deadline holds', async () => {
+    // Each silent try takes its 500 ms greeting deadline: a 1,200 ms port has room for the first and two retries.
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent-always');
+    const started = Date.now();
+    const result = await probe(port, 'smtp', { limits: { ...limits, portMs: 1200 } });
+    expect(result.status).toBe('silent');
+    expect(connections()).toBeLessThanOrEqual(3 + 1);
+    expect(Date.now() - started).toBeLessThan(1200 + 750);
   });
 
   it('no retry when the port deadline has run out', async () => {
@@ -186,6 +221,37 @@ describe('never retried', () => {
   });
 });
 
+describe('a connect deadline (filtered) is retried only when the address is up and the path loses packets', () => {
+  const filtered = { status: 'filtered', failedPhase: 'connect', statusDetail: '' } as unknown as PortResult;
+  const peer = { port: 465, connectMs: 1012 };
+
+  it('retried with a lossy peer; not without one, not when called filtered early, not on the port deadline', () => {
+    expect(mayRetry(filtered, { timedOut: true }, peer)).toBe(true);
+    expect(mayRetry(filtered, { timedOut: true }, undefined)).toBe(false);
+    expect(mayRetry(filtered, { timedOut: false }, peer)).toBe(false);
+    const early = { ...filtered, filteredEarly: {} } as unknown as PortResult;
+    expect(mayRetry(early, { timedOut: true }, peer)).toBe(false);
+  });
+
+  it('a lossy peer: another port of the same address answered only after a lost SYN', () => {
+    const host = new FastFiltered([
+      { address: '192.0.2.1', port: 587 },
+      { address: '192.0.2.1', port: 465 },
+      { address: '192.0.2.1', port: 25 },
+      { address: '192.0.2.2', port: 993 },
+    ]);
+    const watch587 = host.watch('192.0.2.1', 587);
+    // Answers at once and answers on another address are no evidence for this one.
+    host.watch('192.0.2.1', 25).answered(2);
+    host.watch('192.0.2.2', 993).answered(1500);
+    expect(watch587.lossyPeer?.()).toBeUndefined();
+    // Answered after the kernel's retry at 1 s: a SYN (or its SYN-ACK) was lost.
+    host.watch('192.0.2.1', 465).answered(1012);
+    expect(watch587.lossyPeer?.()).toEqual({ port: 465, connectMs: 1012 });
+    host.close();
+  });
+});
+
 const netnsGap = netnsMissing();
 if (netnsGap && process.env.CI) {
   it('network namespace prerequisites (the lost SYN-ACK)', () => {
@@ -232,5 +298,86 @@ describe.skipIf(netnsGap !== undefined)('a lost SYN-ACK, in a network namespace'
     } finally {
       ns.destroy();
     }
+  }, 60_000);
+});
+
+describe.skipIf(netnsGap !== undefined)('a connect deadline on a lossy path, in a network namespace', () => {
+  /**
+   * Two ports of one address through the host's coordinator (FastFiltered), as a host probe runs them: 465's first
+   * SYN-ACK is dropped (it answers after a lost SYN), every SYN-ACK from 587 is dropped until 587's connect is
+   * entered a second time (or, with `lossy` false, for good and with 465 answering at once).
+   */
+  const run = async (lossy: boolean) => {
+    sweepStaleNamespaces();
+    const ns = new Netns();
+    try {
+      const synAck = ['-p', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN,ACK'];
+      if (lossy)
+        ns.exec(
+          'iptables',
+          ...['-A', 'INPUT', ...synAck, '--sport', '465'],
+          ...['-m', 'statistic', '--mode', 'nth', '--every', '1000', '--packet', '0', '-j', 'DROP'],
+        );
+      ns.exec('iptables', '-A', 'INPUT', ...synAck, '--sport', '587', '-j', 'DROP');
+      const dist = new URL('../dist/src/', import.meta.url).pathname;
+      const script = `
+        const { execFileSync } = require('node:child_process');
+        (async () => {
+          const { probePort } = await import(${JSON.stringify(`${dist}probe/port.js`)});
+          const { FastFiltered } = await import(${JSON.stringify(`${dist}probe/fast-filtered.js`)});
+          const host = new FastFiltered([{ address: '127.0.0.1', port: 465 }, { address: '127.0.0.1', port: 587 }]);
+          const { defaultLimits } = await import(${JSON.stringify(`${dist}limits.js`)});
+          const limits = { ...defaultLimits, connectMs: 1500, tlsMs: 1500, greetingMs: 1500, replyMs: 1500, silenceMs: 1500, portMs: 12000 };
+          let connects = 0;
+          const one = (port, service) => probePort({
+            address: '127.0.0.1', family: 4, port, service, servername: 'localhost',
+            ca: require('node:fs').readFileSync(${JSON.stringify(new URL('../fixtures/tls/ca.pem', import.meta.url).pathname)}, 'utf8'),
+            limits, connectWatch: host.watch('127.0.0.1', port),
+            onPhase: (phase) => {
+              if (port !== 587 || phase !== 'connect' || ++connects !== 2 || !${lossy}) return;
+              execFileSync('iptables', ['-D', 'INPUT', '-p', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '--sport', '587', '-j', 'DROP']);
+            },
+          }).then((r) => { host.finished('127.0.0.1', port); return r; });
+          const results = await Promise.all([one(465, 'submissions'), one(587, 'submission')]);
+          host.close();
+          process.stdout.write(JSON.stringify({ results, connects }));
+        })();`;
+      const out = await ns.scenario({
+        servers: [
+          { protocol: 'smtp', tls: 'implicit', port: 465, host: '127.0.0.1' },
+          { protocol: 'smtp', tls: 'starttls', port: 587, host: '127.0.0.1' },
+        ],
+        run: [process.execPath, '-e', script],
+        limitMs: 60_000,
+      });
+      return {
+        ...(JSON.parse(out.stdout) as { results: PortResult[]; connects: number }),
+        stderr: out.stderr,
+      };
+    } finally {
+      ns.destroy();
+    }
+  };
+
+  it('465 answered after a lost SYN, 587 every SYN lost for its deadline: the fresh connection gets through', async () => {
+    const { results, connects, stderr } = await run(true);
+    const [p465, p587] = results;
+    expect(p465?.status, JSON.stringify(p465?.transcript) + stderr).toBe('open');
+    expect(p465?.timings.connect ?? 0).toBeGreaterThan(300);
+    expect(p587?.status, stderr).toBe('open');
+    expect(p587?.firstTry).toMatchObject({ status: 'filtered', failedPhase: 'connect' });
+    expect(p587?.transcript.map((entry) => entry.text).join('\n')).toMatch(
+      /port 465 of this address answered/,
+    );
+    expect(connects).toBe(2);
+  }, 60_000);
+
+  it('465 answered at once: 587 is filtered on its deadline, no fresh connection', async () => {
+    const { results, connects, stderr } = await run(false);
+    const [p465, p587] = results;
+    expect(p465?.status, JSON.stringify(p465?.transcript) + stderr).toBe('open');
+    expect(p587?.status, stderr).toBe('filtered');
+    expect(p587?.retry).toBeUndefined();
+    expect(connects).toBe(1);
   }, 60_000);
 });

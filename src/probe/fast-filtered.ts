@@ -14,7 +14,7 @@
 import { monotonicMs } from '../net/clock.js';
 import type { ConnectWatch, FilteredEvidence } from '../types/index.js';
 
-export type { ConnectWatch, FilteredEvidence } from '../types/index.js';
+export type { ConnectWatch, FilteredEvidence, LossyPeer } from '../types/index.js';
 
 /** The first SYN is retransmitted by the kernel after about 1 s (RFC 6298 §2.1); an answer before that is to the first. */
 const firstSynWindowMs = 1000;
@@ -80,6 +80,15 @@ export class FastFiltered {
         this.check();
       },
       verdict,
+      lossyPeer: () => {
+        for (const other of this.jobs.values()) {
+          if (other === job || other.address !== job.address || other.port === job.port) continue;
+          if (other.connectMs === undefined) continue;
+          if (other.connectMs >= firstSynWindowMs || other.extras.length > 0)
+            return { port: other.port, connectMs: Math.round(other.connectMs) };
+        }
+        return undefined;
+      },
     };
   }
 

@@ -38,7 +38,7 @@ import {
 } from './classify.js';
 import { crossCheck, greetingOrTls, hasRoute, needsCrossCheck, nudge } from './evidence.js';
 import type { ConnectWatch } from './fast-filtered.js';
-import { afterRetry, type FirstStop, mayRetry } from './retry.js';
+import { type FirstStop, withRetries } from './retry.js';
 
 export const dialogues: Readonly<Record<Protocol, Dialogue>> = { smtp, imap, pop3 };
 
@@ -111,21 +111,30 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     target.afterConnect,
   );
   const stop: FirstStop = {};
-  let result = await probeOnce(target, session, stop);
-  // A timeout may be the network's, not the server's: one more try on a fresh connection, under the same port
-  // deadline and the same per-address pacing (beforeConnect). Never after a refusal, a reset or the server's words.
-  if (mayRetry(result, stop) && deadline.remaining() > 0 && !target.signal?.aborted) {
-    const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
-    // A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
-    const retryTarget = result.crossCheck
-      ? { ...target, limits: { ...target.limits, silenceMs: target.limits.greetingMs } }
-      : target;
-    const second = await probeOnce(
-      retryTarget,
-      new Session(target.limits, target.signal, deadline, origin, target.beforeConnect, target.afterConnect),
+  const first = await probeOnce(target, session, stop);
+  // A timeout may be the network's: more tries on fresh connections (retry.ts), under the port's deadline and
+  // pacing. A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
+  const retryTarget = first.crossCheck
+    ? { ...target, limits: { ...target.limits, silenceMs: target.limits.greetingMs } }
+    : target;
+  // Each later connection (a retry, a check) times its transcript from the port's start.
+  const fresh = () =>
+    new Session(
+      target.limits,
+      target.signal,
+      deadline,
+      monotonicMs() - (Date.now() - Date.parse(first.startedAt)),
+      target.beforeConnect,
+      target.afterConnect,
     );
-    result = afterRetry(result, second);
-  }
+  const result = await withRetries(first, stop, {
+    connectMs: target.limits.connectMs,
+    watch: target.connectWatch,
+    signal: target.signal,
+    deadline,
+    session: fresh,
+    once: (retrySession, retryStop) => probeOnce(retryTarget, retrySession, retryStop),
+  });
   const dialogue = dialogues[result.protocol];
   // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
   if (needsCrossCheck(result)) {
@@ -136,22 +145,7 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
   }
   result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   if (target.checks?.length && result.status === 'open') {
-    const origin = monotonicMs() - (Date.now() - Date.parse(result.startedAt));
-    result.checks = await runChecks(
-      result,
-      dialogue,
-      target,
-      target.checks,
-      () =>
-        new Session(
-          target.limits,
-          target.signal,
-          deadline,
-          origin,
-          target.beforeConnect,
-          target.afterConnect,
-        ),
-    );
+    result.checks = await runChecks(result, dialogue, target, target.checks, fresh);
     result.timings.total = Math.round((Date.now() - Date.parse(result.startedAt)) * 10) / 10;
   }
   capTranscript(result, target.limits);

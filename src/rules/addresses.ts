@@ -54,13 +54,14 @@ export const addressRules: readonly Rule[] = [
       'a published record (MX, SRV, autoconfig, ISPDB, Autodiscover) points at a loopback or private address',
     reference: 'RFC 5321 §5.1; RFC 6186 §3; RFC 1918; RFC 4193; RFC 6890',
     check: (port, host) => {
-      const published = (host.publishedBy ?? []).filter((source) =>
+      // Nothing published (a probe by address, a batch line): nothing to look up.
+      if (!host.publishedBy?.length) return undefined;
+      const published = host.publishedBy.filter((source) =>
         /^(MX|SRV|autoconfig|ISPDB|Autodiscover)\b/.test(source),
       );
-      const kind = nonPublicAddress(port.address);
+      const kind = published.length === 0 ? undefined : nonPublicAddress(port.address);
       // Once per address: on the first port probed there.
-      if (published.length === 0 || !kind || host.ports.find((p) => p.address === port.address) !== port)
-        return undefined;
+      if (!kind || host.ports.find((p) => p.address === port.address) !== port) return undefined;
       return {
         detail: `${published.join(', ')} names ${host.host}, which resolves to ${port.address} (${kind}): mail clients and servers elsewhere cannot reach it, and a probe from inside a network reaches whatever that address is there`,
         evidence: [`${host.host} → ${port.address} (${kind})`, `published by ${published.join(', ')}`],

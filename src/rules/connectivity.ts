@@ -72,7 +72,7 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.firstTry
         ? {
-            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; a second one, within the port's deadline, ended ${port.status}: the path lost packets, the server did not fail`,
+            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, connection ${(port.firstTry.retries ?? 1) + 1}` : 'a second one'}, within the port's deadline, ended ${port.status}: the path lost packets, the server did not fail`,
             evidence: [
               `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
               ...statusEvidence(port).map((line) => `retry: ${line}`),

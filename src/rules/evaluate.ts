@@ -161,9 +161,12 @@ export function evaluate(host: HostResult): HostVerdict {
     }
   }
   // Worst first; within a severity, in the order of the table (the order the ports were asked for).
-  const order = new Map(host.ports.map((port, index) => [`${port.port} ${port.address}`, index]));
-  const place = (finding: Finding) => order.get(`${finding.port} ${finding.address}`) ?? 0;
-  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || place(a) - place(b));
+  if (host.ports.length > 1) {
+    const order = new Map(host.ports.map((port, index) => [`${port.port} ${port.address}`, index]));
+    const place = (finding: Finding) => order.get(`${finding.port} ${finding.address}`) ?? 0;
+    findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || place(a) - place(b));
+  } else if (findings.length > 1)
+    findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
   const ports = host.ports.map((port) => judgePort(port, findings));
   const worst = findings.reduce<Severity | null>(
     (max, finding) =>

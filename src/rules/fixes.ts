@@ -169,13 +169,15 @@ export function fixesFor(id: string, protocol: string): ServerFix[] {
   return (fixTable[id]?.fixes ?? []).filter((fix) => speaks[fix.server].includes(protocol));
 }
 
+/** Each family's name as a word of its own: not part of a host name (mail.postfix.org) or another word. */
+const familyWords = (['postfix', 'exim', 'dovecot'] as const).map(
+  (family) => [family, new RegExp(`(?<![\\w.-])${family}(?![\\w.-])`, 'i')] as const,
+);
+
 /** The server family a port's greeting names (Postfix, Exim or Dovecot put their name there by default). */
 export function greetingFamily(port: Pick<PortResult, 'greeting' | 'protocol'>): ServerFamily | undefined {
   const text = port.greeting?.lines.join(' ') ?? '';
-  const named = (['postfix', 'exim', 'dovecot'] as const).find((family) =>
-    // A word of its own: not part of a host name (mail.postfix.org) or another word.
-    new RegExp(`(?<![\\w.-])${family}(?![\\w.-])`, 'i').test(text),
-  );
+  const named = familyWords.find(([, word]) => word.test(text))?.[0];
   return named && speaks[named].includes(port.protocol) ? named : undefined;
 }
 

@@ -35,9 +35,13 @@ export const startTlsRules: readonly Rule[] = [
       if (port.protocol !== 'smtp') return undefined;
       const greeting = port.greeting?.lines.join('') ?? '';
       const maskedGreeting =
-        greeting.length >= 8 && (greeting.match(/\*/g)?.length ?? 0) >= greeting.length / 2;
-      const maskedLines = (port.capabilities?.list ?? []).filter((line) => /^X{4,}[A-Z0-9]?$/.test(line));
-      if (!maskedGreeting && maskedLines.length === 0) return undefined;
+        greeting.length >= 8 &&
+        greeting.includes('*') &&
+        (greeting.match(/\*/g)?.length ?? 0) >= greeting.length / 2;
+      const maskedLine = (port.capabilities?.list ?? []).some(
+        (line) => line.startsWith('XXXX') && /^X{4,}[A-Z0-9]?$/.test(line),
+      );
+      if (!maskedGreeting && !maskedLine) return undefined;
       return {
         detail:
           'the greeting or EHLO lines are replaced by asterisks or XXXX: a firewall rewrites SMTP on the way and ' +

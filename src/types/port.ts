@@ -208,6 +208,8 @@ export interface TryOutcome {
   status: Status;
   detail: string;
   failedPhase?: Phase;
+  /** How many retries ran, when more than one (each after a timeout; `maxRetries` at most). */
+  retries?: number;
 }
 
 /** The observed facts for one host. */
@@ -357,4 +359,16 @@ export interface ConnectWatch {
   unanswered(): void;
   /** Resolves with the evidence when this port may be called filtered; never resolves otherwise. */
   verdict: Promise<FilteredEvidence>;
+  /**
+   * Another port of the same address that answered (connected or refused) only after a lost SYN (an extra SYN,
+   * or after the kernel's retry): the host is up and the path loses packets. Undefined otherwise.
+   */
+  lossyPeer?(): LossyPeer | undefined;
+}
+
+/** A port of the same address whose connect was answered only after a lost SYN (ConnectWatch.lossyPeer). */
+export interface LossyPeer {
+  port: number;
+  /** ms from its first SYN to the answer. */
+  connectMs: number;
 }

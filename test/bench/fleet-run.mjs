@@ -8,6 +8,7 @@
 // Prints JSON: for each run the probes per second and CPU a probe (the run's and the servers'), and for the
 // mailprobe runs the peak RSS (getrusage of the child, via python3) and every status seen.
 // Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor] [--plain]   (WORKERS: a count, or 'default')
+// MAILPROBE_BENCH_PROF=DIR: each batch run under `node --cpu-prof` (build with MAILPROBE_NO_MINIFY=1 to read it).
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -147,6 +148,10 @@ try {
           'r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_maxrss, code, r.ru_utime + r.ru_stime)',
         out,
         process.execPath,
+        // MAILPROBE_BENCH_PROF=DIR: a CPU profile of each batch run (with --workers 1, the whole run) in DIR.
+        ...(process.env.MAILPROBE_BENCH_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MAILPROBE_BENCH_PROF}`]
+          : []),
         `${root}bin/mailprobe.cjs`,
         'batch',
         targets,
