@@ -213,8 +213,18 @@ export async function handler(args: Args): Promise<void> {
     lastDrawn = now;
     process.stderr.write(`\r\x1b[2K${finished}/${total} targets, ${failed} failed`);
   };
+  // The documents finished in one turn of the event loop go out in one write (one system call, not one a line:
+  // issue 28); whatever is pending is written before the run's last words, interrupted or not.
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    process.stdout.write(text);
+  };
   const write = (line: string, passed: boolean) => {
-    process.stdout.write(`${line}\n`);
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(`${line}\n`);
     if (html && htmlDir !== undefined) {
       const page = pageFor(line, html, command);
       writeReportFile(join(htmlDir, page.name(fnv1a)), page.html);
@@ -272,6 +282,7 @@ export async function handler(args: Args): Promise<void> {
       });
     } else await runBatch(targets(), options);
   } finally {
+    flush();
     stop.release();
   }
   draw(true);
