@@ -33,6 +33,7 @@ const importMetaUrl = {
 };
 let shimReplaced = 0;
 let argsertReplaced = 0;
+let spinnersTrimmed = 0;
 const packageVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const cliFolder = join(root, 'dist/src/cli');
 const plugins = [
@@ -61,6 +62,13 @@ const plugins = [
       b.onLoad({ filter: /\/yargs\/build\/lib\/argsert\.js$/ }, () => {
         argsertReplaced++;
         return { contents: 'export function argsert() {}', loader: 'js' };
+      });
+      // ora picks `dots` (or `line` where the terminal has no Unicode) from cli-spinners' 90-odd spinners, and
+      // mailprobe names none: the other 31 KB of the list would be read on every probe's start-up.
+      b.onLoad({ filter: /\/cli-spinners\/spinners\.json$/ }, (args) => {
+        spinnersTrimmed++;
+        const { dots, line } = JSON.parse(readFileSync(args.path, 'utf8'));
+        return { contents: JSON.stringify({ dots, line }), loader: 'json' };
       });
       // The version is known when the bundles are built: no package.json read at start-up.
       b.onLoad({ filter: /dist\/src\/version\.js$/ }, () => ({
@@ -194,6 +202,8 @@ for (const [name, lazy] of [
 }
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
+if (spinnersTrimmed !== 1)
+  throw new Error(`cli-spinners' list was trimmed ${spinnersTrimmed} times, not once`);
 if (argsertReplaced !== 1) throw new Error(`yargs' argsert was left out ${argsertReplaced} times, not once`);
 await build({
   ...common,
