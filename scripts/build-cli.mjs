@@ -1,14 +1,15 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
 // the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
 // requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
-// only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
+// only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; login.cjs (the login
+// check and the round trip, sharing the engine's modules), which engine.cjs requires only for --login; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
 // string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
 // sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -31,6 +32,20 @@ const importMetaUrl = {
   define: { 'import.meta.url': '__bundle_url' },
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
+// Bundles the engine loads on demand that use the engine's own modules (its errors, sessions, rules): each file
+// here is in the bundle, and every other mailprobe module it imports is taken from engine.cjs (`__shared`), so
+// there is one copy of each and an error class thrown in one bundle is the one checked with instanceof in the
+// other. The importers listed load the file with a dynamic import, lowered to a require of the bundle.
+const onDemand = [
+  {
+    name: 'login.cjs',
+    // The login check and the round trip (--login, --round-trip).
+    files: {
+      'dist/src/probe/login.js': ['dist/src/probe/host.js'],
+      'dist/src/modes/roundtrip.js': ['dist/src/cli/report.js'],
+    },
+  },
+];
 let shimReplaced = 0;
 let argsertReplaced = 0;
 let spinnersTrimmed = 0;
@@ -102,6 +117,16 @@ const plugins = [
           ? { path: './dane.cjs', external: true }
           : undefined,
       );
+      for (const { name, files } of onDemand)
+        for (const [file, importers] of Object.entries(files))
+          b.onResolve({ filter: new RegExp(`/${basename(file).replace('.', '\\.')}$`) }, (args) =>
+            join(args.resolveDir, args.path) !== join(root, file)
+              ? undefined
+              : importers.some((importer) => args.importer === join(root, importer))
+                ? { path: `./${name}`, external: true }
+                : // Elsewhere (the library's index.js re-exports it) the file goes in only if something uses it.
+                  { path: join(root, file), sideEffects: false },
+          );
       // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
       b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
         args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
@@ -121,7 +146,7 @@ const result = await build({
   metafile: true,
   supported: { 'dynamic-import': false },
 });
-const engine = await build({
+const engineOptions = {
   ...common,
   ...importMetaUrl,
   entryPoints: [join(root, 'dist/src/cli/engine.js')],
@@ -129,7 +154,78 @@ const engine = await build({
   plugins,
   metafile: true,
   supported: { 'dynamic-import': false },
+};
+// First without writing, to know which modules the engine holds; then each bundle on demand, which takes those
+// from the engine; then the engine again, exporting them as `__shared`.
+const engineInputs = new Set(
+  Object.entries(Object.values((await build({ ...engineOptions, write: false })).metafile.outputs)[0].inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path),
+);
+const shared = new Set();
+const onDemandBuilt = [];
+for (const { name, files } of onDemand) {
+  const built = await build({
+    ...common,
+    ...importMetaUrl,
+    stdin: {
+      contents: Object.keys(files)
+        .map((file) => `export * from ${JSON.stringify(`./${file}`)};`)
+        .join('\n'),
+      resolveDir: root,
+      sourcefile: name,
+    },
+    outfile: join(out, name),
+    metafile: true,
+    supported: { 'dynamic-import': false },
+    plugins: [
+      {
+        name: 'engine-shared',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/engine\.cjs$/ }, () => ({ path: './engine.cjs', external: true }));
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const path = relative(root, join(args.resolveDir, args.path));
+            if (!args.importer.startsWith(join(root, 'dist/src/')) || !engineInputs.has(path))
+              return undefined;
+            shared.add(path);
+            return { path, namespace: 'engine-shared' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'engine-shared' }, (args) => ({
+            contents: `module.exports = require("./engine.cjs").__shared[${JSON.stringify(args.path)}];`,
+            loader: 'js',
+          }));
+        },
+      },
+      ...plugins,
+    ],
+  });
+  onDemandBuilt.push([name, built]);
+}
+const sharedList = [...shared].sort();
+const engine = await build({
+  ...engineOptions,
+  entryPoints: undefined,
+  stdin: {
+    contents: [
+      "export * from './dist/src/cli/engine.js';",
+      ...sharedList.map((path, i) => `import * as shared${i} from ${JSON.stringify(`./${path}`)};`),
+      `export const __shared = {${sharedList.map((path, i) => `${JSON.stringify(path)}: shared${i}`).join(', ')}};`,
+    ].join('\n'),
+    resolveDir: root,
+    sourcefile: 'engine.js',
+  },
 });
+// One copy of each module: none of a bundle on demand's own is in the engine, and it loads the engine's.
+for (const [name, built] of onDemandBuilt) {
+  const engineOutput = Object.values(engine.metafile.outputs)[0].inputs;
+  const inside = Object.keys(built.metafile.inputs).filter(
+    (input) => input.startsWith('dist/src/') && (engineOutput[input]?.bytesInOutput ?? 0) > 0,
+  );
+  if (inside.length > 0)
+    throw new Error(`${inside.length} modules of ${name} are bundled into engine.cjs too, e.g. ${inside[0]}`);
+  if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes(`"./${name}"`))
+    throw new Error(`the engine bundle does not load ${name}: its code was bundled into it`);
+}
 // `mailprobe ports` with only its own flags, which the bin runs without the CLI bundle.
 await build({
   ...common,
@@ -202,8 +298,7 @@ for (const [name, lazy] of [
 }
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
-if (spinnersTrimmed !== 1)
-  throw new Error(`cli-spinners' list was trimmed ${spinnersTrimmed} times, not once`);
+if (spinnersTrimmed === 0) throw new Error("cli-spinners' list was not trimmed: its file moved");
 if (argsertReplaced !== 1) throw new Error(`yargs' argsert was left out ${argsertReplaced} times, not once`);
 await build({
   ...common,
@@ -230,7 +325,14 @@ if (
   throw new Error('ora or the spinner is inside cli.cjs: import them through ./engine.js');
 // The bin runs these with a code cache named after the build: a hash of the content on the first line, read
 // from the source the bin reads anyway (bin/mailprobe.cjs).
-for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'dane.cjs', 'ports.cjs']) {
+for (const name of [
+  'cli.cjs',
+  'engine.cjs',
+  'published.cjs',
+  'dane.cjs',
+  'ports.cjs',
+  ...onDemand.map((lazy) => lazy.name),
+]) {
   const file = join(out, name);
   const text = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -240,9 +342,14 @@ mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of [result, engine, published, dane, cliui].flatMap((built) =>
-  Object.keys(built.metafile.inputs),
-)) {
+for (const input of [
+  result,
+  engine,
+  published,
+  dane,
+  cliui,
+  ...onDemandBuilt.map(([, built]) => built),
+].flatMap((built) => Object.keys(built.metafile.inputs))) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match?.[1]) folders.add(join(root, match[1]));
 }
