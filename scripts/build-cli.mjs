@@ -45,6 +45,19 @@ const onDemand = [
       'dist/src/modes/roundtrip.js': ['dist/src/cli/report.js'],
     },
   },
+  {
+    name: 'modes.cjs',
+    // batch, serve, egress and the demo servers, for their commands (and batch's worker processes).
+    files: {
+      'dist/src/cli/modes.js': [
+        'batch-command',
+        'batch-worker',
+        'demo-command',
+        'egress-command',
+        'serve-command',
+      ].map((command) => `dist/src/cli/${command}.js`),
+    },
+  },
 ];
 let shimReplaced = 0;
 let argsertReplaced = 0;
@@ -115,6 +128,13 @@ const plugins = [
       b.onResolve({ filter: /(^|\/)discovery\/tlsa\.js$/ }, (args) =>
         args.importer === join(root, 'dist/src/probe/host.js')
           ? { path: './dane.cjs', external: true }
+          : undefined,
+      );
+      // The library's index.js only re-exports: what the bundles use of it goes in, the rest (the modes, which
+      // modes.cjs holds) stays out of engine.cjs.
+      b.onResolve({ filter: /^\.\.?\// }, (args) =>
+        args.importer === join(root, 'dist/src/index.js')
+          ? { path: join(args.resolveDir, args.path), sideEffects: false }
           : undefined,
       );
       for (const { name, files } of onDemand)
@@ -223,9 +243,22 @@ for (const [name, built] of onDemandBuilt) {
   );
   if (inside.length > 0)
     throw new Error(`${inside.length} modules of ${name} are bundled into engine.cjs too, e.g. ${inside[0]}`);
-  if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes(`"./${name}"`))
-    throw new Error(`the engine bundle does not load ${name}: its code was bundled into it`);
+  if (
+    !['engine.cjs', 'cli.cjs'].some((loader) =>
+      readFileSync(join(out, loader), 'utf8').includes(`"./${name}"`),
+    )
+  )
+    throw new Error(`neither cli.cjs nor engine.cjs loads ${name}: its code was bundled into one of them`);
 }
+// Nor is a module in two bundles on demand (each would have its own copy).
+for (const [index, [name, built]] of onDemandBuilt.entries())
+  for (const [other, otherBuilt] of onDemandBuilt.slice(index + 1)) {
+    const both = Object.keys(built.metafile.inputs).filter(
+      (input) => input.startsWith('dist/src/') && input in otherBuilt.metafile.inputs,
+    );
+    if (both.length > 0)
+      throw new Error(`${name} and ${other} both bundle ${both[0]}: load it from engine.cjs`);
+  }
 // `mailprobe ports` with only its own flags, which the bin runs without the CLI bundle.
 await build({
   ...common,
