@@ -1,6 +1,6 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
-// the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
-// requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
+// the commands, option checks) and engine.cjs (the engine, the report, ora), which cli.cjs requires only
+// when a command probes; modes.cjs (batch, serve, egress, the demo servers), required only by those commands; published.cjs (discovery's published settings), which engine.cjs requires
 // only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; login.cjs (the login
 // check and the round trip, sharing the engine's modules), which engine.cjs requires only for --login; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
 // string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
