@@ -265,7 +265,7 @@ function start() {
               other.endsWith('.bin') &&
               (other.startsWith(prefix)
                 ? !other.startsWith(`${prefix}${tag}-`)
-                : !/^(cli|engine|published|ports)-/.test(other))
+                : !/^(cli|engine|published|dane|login|modes|ports)-/.test(other))
             )
               fs.unlinkSync(path.join(cache, other));
         } catch {
@@ -310,8 +310,14 @@ function start() {
     });
   }
 
-  // The engine bundle is required by the CLI bundle when a command probes: give it its cache too.
-  const bundles = new Set(['engine.cjs', 'published.cjs', 'dane.cjs'].map((name) => path.join(folder, name)));
+  // The engine bundle is required by the CLI bundle when a command probes, the modes (batch, serve, egress,
+  // demo) by their commands, and the engine's bundles on demand (published, dane, login) by it: give them their
+  // caches too.
+  const bundles = new Set(
+    ['engine.cjs', 'published.cjs', 'dane.cjs', 'login.cjs', 'modes.cjs'].map((name) =>
+      path.join(folder, name),
+    ),
+  );
   const loadJs = Module._extensions['.js'];
   Module._extensions['.js'] = function load(module, filename) {
     if (bundles.has(filename)) return run(module, filename);

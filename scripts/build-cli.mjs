@@ -1,14 +1,15 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
-// the commands, option checks) and engine.cjs (the engine, the report, ora, the demo servers), which cli.cjs
-// requires only when a command probes; published.cjs (discovery's published settings), which engine.cjs requires
-// only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
+// the commands, option checks) and engine.cjs (the engine, the report, ora), which cli.cjs requires only
+// when a command probes; modes.cjs (batch, serve, egress, the demo servers), required only by those commands; published.cjs (discovery's published settings), which engine.cjs requires
+// only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; login.cjs (the login
+// check and the round trip, sharing the engine's modules), which engine.cjs requires only for --login; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
 // string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
 // sit beside the bundles. Runs after tsc (it bundles dist/src/cli/entry.js and engine.js). The library (dist/src, the
 // "exports" map) is tsc's output, unbundled. Why: start-up time; see README "Start-up".
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -31,8 +32,36 @@ const importMetaUrl = {
   define: { 'import.meta.url': '__bundle_url' },
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
+// Bundles the engine loads on demand that use the engine's own modules (its errors, sessions, rules): each file
+// here is in the bundle, and every other mailprobe module it imports is taken from engine.cjs (`__shared`), so
+// there is one copy of each and an error class thrown in one bundle is the one checked with instanceof in the
+// other. The importers listed load the file with a dynamic import, lowered to a require of the bundle.
+const onDemand = [
+  {
+    name: 'login.cjs',
+    // The login check and the round trip (--login, --round-trip).
+    files: {
+      'dist/src/probe/login.js': ['dist/src/probe/host.js'],
+      'dist/src/modes/roundtrip.js': ['dist/src/cli/report.js'],
+    },
+  },
+  {
+    name: 'modes.cjs',
+    // batch, serve, egress and the demo servers, for their commands (and batch's worker processes).
+    files: {
+      'dist/src/cli/modes.js': [
+        'batch-command',
+        'batch-worker',
+        'demo-command',
+        'egress-command',
+        'serve-command',
+      ].map((command) => `dist/src/cli/${command}.js`),
+    },
+  },
+];
 let shimReplaced = 0;
 let argsertReplaced = 0;
+let spinnersTrimmed = 0;
 const packageVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const cliFolder = join(root, 'dist/src/cli');
 const plugins = [
@@ -61,6 +90,13 @@ const plugins = [
       b.onLoad({ filter: /\/yargs\/build\/lib\/argsert\.js$/ }, () => {
         argsertReplaced++;
         return { contents: 'export function argsert() {}', loader: 'js' };
+      });
+      // ora picks `dots` (or `line` where the terminal has no Unicode) from cli-spinners' 90-odd spinners, and
+      // mailprobe names none: the other 31 KB of the list would be read on every probe's start-up.
+      b.onLoad({ filter: /\/cli-spinners\/spinners\.json$/ }, (args) => {
+        spinnersTrimmed++;
+        const { dots, line } = JSON.parse(readFileSync(args.path, 'utf8'));
+        return { contents: JSON.stringify({ dots, line }), loader: 'json' };
       });
       // The version is known when the bundles are built: no package.json read at start-up.
       b.onLoad({ filter: /dist\/src\/version\.js$/ }, () => ({
@@ -94,6 +130,23 @@ const plugins = [
           ? { path: './dane.cjs', external: true }
           : undefined,
       );
+      // The library's index.js only re-exports: what the bundles use of it goes in, the rest (the modes, which
+      // modes.cjs holds) stays out of engine.cjs.
+      b.onResolve({ filter: /^\.\.?\// }, (args) =>
+        args.importer === join(root, 'dist/src/index.js')
+          ? { path: join(args.resolveDir, args.path), sideEffects: false }
+          : undefined,
+      );
+      for (const { name, files } of onDemand)
+        for (const [file, importers] of Object.entries(files))
+          b.onResolve({ filter: new RegExp(`/${basename(file).replace('.', '\\.')}$`) }, (args) =>
+            join(args.resolveDir, args.path) !== join(root, file)
+              ? undefined
+              : importers.some((importer) => args.importer === join(root, importer))
+                ? { path: `./${name}`, external: true }
+                : // Elsewhere (the library's index.js re-exports it) the file goes in only if something uses it.
+                  { path: join(root, file), sideEffects: false },
+          );
       // The commands' `import('./engine.js')` loads the other bundle (a require, with dynamic imports lowered).
       b.onResolve({ filter: /^\.\/engine\.js$/ }, (args) =>
         args.importer.startsWith(cliFolder) && args.importer !== join(cliFolder, 'engine.js')
@@ -113,7 +166,7 @@ const result = await build({
   metafile: true,
   supported: { 'dynamic-import': false },
 });
-const engine = await build({
+const engineOptions = {
   ...common,
   ...importMetaUrl,
   entryPoints: [join(root, 'dist/src/cli/engine.js')],
@@ -121,7 +174,91 @@ const engine = await build({
   plugins,
   metafile: true,
   supported: { 'dynamic-import': false },
+};
+// First without writing, to know which modules the engine holds; then each bundle on demand, which takes those
+// from the engine; then the engine again, exporting them as `__shared`.
+const engineInputs = new Set(
+  Object.entries(Object.values((await build({ ...engineOptions, write: false })).metafile.outputs)[0].inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path),
+);
+const shared = new Set();
+const onDemandBuilt = [];
+for (const { name, files } of onDemand) {
+  const built = await build({
+    ...common,
+    ...importMetaUrl,
+    stdin: {
+      contents: Object.keys(files)
+        .map((file) => `export * from ${JSON.stringify(`./${file}`)};`)
+        .join('\n'),
+      resolveDir: root,
+      sourcefile: name,
+    },
+    outfile: join(out, name),
+    metafile: true,
+    supported: { 'dynamic-import': false },
+    plugins: [
+      {
+        name: 'engine-shared',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/engine\.cjs$/ }, () => ({ path: './engine.cjs', external: true }));
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const path = relative(root, join(args.resolveDir, args.path));
+            if (!args.importer.startsWith(join(root, 'dist/src/')) || !engineInputs.has(path))
+              return undefined;
+            shared.add(path);
+            return { path, namespace: 'engine-shared' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'engine-shared' }, (args) => ({
+            contents: `module.exports = require("./engine.cjs").__shared[${JSON.stringify(args.path)}];`,
+            loader: 'js',
+          }));
+        },
+      },
+      ...plugins,
+    ],
+  });
+  onDemandBuilt.push([name, built]);
+}
+const sharedList = [...shared].sort();
+const engine = await build({
+  ...engineOptions,
+  entryPoints: undefined,
+  stdin: {
+    contents: [
+      "export * from './dist/src/cli/engine.js';",
+      ...sharedList.map((path, i) => `import * as shared${i} from ${JSON.stringify(`./${path}`)};`),
+      `export const __shared = {${sharedList.map((path, i) => `${JSON.stringify(path)}: shared${i}`).join(', ')}};`,
+    ].join('\n'),
+    resolveDir: root,
+    sourcefile: 'engine.js',
+  },
 });
+// One copy of each module: none of a bundle on demand's own is in the engine, and it loads the engine's.
+for (const [name, built] of onDemandBuilt) {
+  const engineOutput = Object.values(engine.metafile.outputs)[0].inputs;
+  const inside = Object.keys(built.metafile.inputs).filter(
+    (input) => input.startsWith('dist/src/') && (engineOutput[input]?.bytesInOutput ?? 0) > 0,
+  );
+  if (inside.length > 0)
+    throw new Error(`${inside.length} modules of ${name} are bundled into engine.cjs too, e.g. ${inside[0]}`);
+  if (
+    !['engine.cjs', 'cli.cjs'].some((loader) =>
+      readFileSync(join(out, loader), 'utf8').includes(`"./${name}"`),
+    )
+  )
+    throw new Error(`neither cli.cjs nor engine.cjs loads ${name}: its code was bundled into one of them`);
+}
+// Nor is a module in two bundles on demand (each would have its own copy).
+for (const [index, [name, built]] of onDemandBuilt.entries())
+  for (const [other, otherBuilt] of onDemandBuilt.slice(index + 1)) {
+    const both = Object.keys(built.metafile.inputs).filter(
+      (input) => input.startsWith('dist/src/') && input in otherBuilt.metafile.inputs,
+    );
+    if (both.length > 0)
+      throw new Error(`${name} and ${other} both bundle ${both[0]}: load it from engine.cjs`);
+  }
 // `mailprobe ports` with only its own flags, which the bin runs without the CLI bundle.
 await build({
   ...common,
@@ -169,6 +306,17 @@ if (!readFileSync(join(out, 'engine.cjs'), 'utf8').includes('"./published.cjs"')
   throw new Error(
     'the engine bundle does not load published.cjs: the published-settings code was bundled into it',
   );
+// Node's crypto, tls, dns, dgram, http and child_process load on first use (process.getBuiltinModule): a static
+// import of one in a file of the two start-up bundles loads it on every run (node:crypto costs about 1.5 ms).
+for (const bundle of ['cli.cjs', 'engine.cjs']) {
+  const loaded = /require\("node:(crypto|tls|dns|dns\/promises|dgram|http|https|child_process)"\)/.exec(
+    readFileSync(join(out, bundle), 'utf8'),
+  );
+  if (loaded)
+    throw new Error(
+      `${bundle} loads node:${loaded[1]} at start-up: use process.getBuiltinModule('node:${loaded[1]}')`,
+    );
+}
 // No input of a bundle loaded on demand (published, dane) may be inside the engine bundle as well: a new dynamic
 // import of one from another file would otherwise put it back on every probe's start-up path.
 for (const [name, lazy] of [
@@ -183,6 +331,7 @@ for (const [name, lazy] of [
 }
 // A yargs release that moves its shim would silently lose the locales: fail the build instead.
 if (shimReplaced !== 1) throw new Error(`yargs' platform shim was replaced ${shimReplaced} times, not once`);
+if (spinnersTrimmed === 0) throw new Error("cli-spinners' list was not trimmed: its file moved");
 if (argsertReplaced !== 1) throw new Error(`yargs' argsert was left out ${argsertReplaced} times, not once`);
 await build({
   ...common,
@@ -209,7 +358,14 @@ if (
   throw new Error('ora or the spinner is inside cli.cjs: import them through ./engine.js');
 // The bin runs these with a code cache named after the build: a hash of the content on the first line, read
 // from the source the bin reads anyway (bin/mailprobe.cjs).
-for (const name of ['cli.cjs', 'engine.cjs', 'published.cjs', 'dane.cjs', 'ports.cjs']) {
+for (const name of [
+  'cli.cjs',
+  'engine.cjs',
+  'published.cjs',
+  'dane.cjs',
+  'ports.cjs',
+  ...onDemand.map((lazy) => lazy.name),
+]) {
   const file = join(out, name);
   const text = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -219,9 +375,14 @@ mkdirSync(join(out, 'locales'));
 cpSync(join(yargsDir, 'locales'), join(out, 'locales'), { recursive: true });
 // The notices of the third-party code the bundle carries, one per package folder it took code from.
 const folders = new Set();
-for (const input of [result, engine, published, dane, cliui].flatMap((built) =>
-  Object.keys(built.metafile.inputs),
-)) {
+for (const input of [
+  result,
+  engine,
+  published,
+  dane,
+  cliui,
+  ...onDemandBuilt.map(([, built]) => built),
+].flatMap((built) => Object.keys(built.metafile.inputs))) {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match?.[1]) folders.add(join(root, match[1]));
 }

@@ -284,3 +284,30 @@ describe('bin/mailprobe.cjs trusts a cache only where no one else can write', ()
     expect(written.filter((name) => name.includes('ports-'))).toEqual([]);
   });
 });
+
+describe('bin/mailprobe.cjs bundles', () => {
+  it("batch --workers 2 runs from modes.cjs, which takes the engine's modules from engine.cjs, in every process", () => {
+    const home = mkdtempSync(join(tmpdir(), 'mailprobe-modes-'));
+    try {
+      const targets = join(home, 'targets.txt');
+      writeFileSync(targets, '127.0.0.1,1,smtp\n127.0.0.1,2,smtp\n127.0.0.1,3,smtp\n');
+      // Refused ports: the run fails (exit 1), each target judged by a worker, whose bundle is batch-worker.cjs.
+      const run = spawnSync(process.execPath, [bin, 'batch', targets, '--workers', '2', '--timeout', '500'], {
+        encoding: 'utf8',
+        env: { ...process.env, MAILPROBE_NO_CACHE: undefined, XDG_CACHE_HOME: home },
+      });
+      expect(run.status, run.stderr).toBe(1);
+      const documents = run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { hosts: { ports: { status: string }[] }[] });
+      expect(documents.map((d) => d.hosts[0]?.ports[0]?.status)).toEqual(['refused', 'refused', 'refused']);
+      const folder = join(home, 'mailprobe', readdirSync(join(home, 'mailprobe'))[0] ?? '');
+      expect(
+        readdirSync(folder).filter((name) => /^(cli|engine|modes)-.*-batch\.bin$/.test(name)),
+      ).toHaveLength(3);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,10 @@
  * sends on the wire with and without the new options. The real-server cases are in test/login-real.test.ts.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -520,6 +523,45 @@ describe.skipIf(!python)('the prompt on a terminal', () => {
     const report = JSON.parse(run.stdout) as { hosts: { ports: { login?: { outcome: string } }[] }[] };
     expect(report.hosts[0]?.ports[0]?.login?.outcome).toBe('works');
     secretFree([run.stdout, run.terminal], { user: 'alice@example.test', secret: typed, kind: 'password' });
+  });
+});
+
+describe("the package's bin", () => {
+  it('logs in from the bundle loaded only with --login (dist/cli/login.cjs), with the engine and its own caches', async () => {
+    const server = await tlsSubmission();
+    const cache = mkdtempSync(join(tmpdir(), 'mailprobe-login-bin-'));
+    try {
+      const args = [
+        `${root}bin/mailprobe.cjs`,
+        '127.0.0.1',
+        '--port',
+        `${server.port}=submissions`,
+        '--ca',
+        `${root}fixtures/tls/ca.pem`,
+        '--servername',
+        'localhost',
+        '--login',
+        'alice@example.test',
+        '--password-env',
+        'MP_BIN_SECRET',
+        '--json',
+      ];
+      const env = { ...process.env, MP_BIN_SECRET: 'bin-secret-7', XDG_CACHE_HOME: cache };
+      // Twice: the first run writes the code caches, the second runs from them.
+      for (const run of [1, 2]) {
+        const { stdout } = await promisify(execFile)(process.execPath, args, { env, encoding: 'utf8' });
+        const report = JSON.parse(stdout) as { hosts: { ports: { login?: { outcome: string } }[] }[] };
+        expect(report.hosts[0]?.ports[0]?.login?.outcome, `run ${run}`).toBe('works');
+      }
+      expect(server.auth()).toEqual([
+        '\u0000alice@example.test\u0000bin-secret-7',
+        '\u0000alice@example.test\u0000bin-secret-7',
+      ]);
+      const caches = readdirSync(join(cache, 'mailprobe', readdirSync(join(cache, 'mailprobe'))[0] ?? ''));
+      expect(caches.filter((name) => /^(cli|engine|login)-.*-probe\.bin$/.test(name))).toHaveLength(3);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
 

@@ -170,7 +170,7 @@ export async function handler(args: Args): Promise<void> {
     runBatchInWorkers,
     shardOf,
     TargetList,
-  } = await import('./engine.js');
+  } = await import('./modes.js');
   // One page a target, written as its document is: see pageFor.
   const html = htmlDir === undefined ? undefined : await import('../render/html.js');
   const command = html?.shellCommand(['mailprobe', ...process.argv.slice(2)]);

@@ -70,7 +70,7 @@ export function demoBanner(ports: readonly DemoPort[] = demoPorts): string {
 /** Starts the demo host, prints the banner before a human report, probes it and reports; always exits 0. */
 export async function handler(args: ReportArgs): Promise<void> {
   const report = reportOptions(args);
-  const { probeAndReport, startFixture, startRawServer, tlsFile } = await import('./engine.js');
+  const { probeAndReport, startFixture, startRawServer, tlsFile } = await import('./modes.js');
   const fixtures: Fixture[] = [];
   try {
     // A port that was just freed: nothing listens there, so the probe is refused.

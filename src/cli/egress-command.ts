@@ -51,7 +51,7 @@ export async function handler(args: Args): Promise<void> {
     liveLine,
     renderEgressHuman,
     renderEgressJson,
-  } = await import('./engine.js');
+  } = await import('./modes.js');
   const hosts =
     args.via === undefined
       ? defaultEgressHosts

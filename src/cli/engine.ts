@@ -1,25 +1,9 @@
 /**
- * Everything the commands load only when they probe: the engine, the report, the demo servers, egress. One
- * module, so the package's bin can ship it as a bundle of its own (dist/cli/engine.cjs) that `ports`, `--help`
- * and bad input never load. See README "Start-up".
+ * What the commands load only when they probe: the engine and the report. One module, so the package's bin can
+ * ship it as a bundle of its own (dist/cli/engine.cjs) that `ports`, `--help` and bad input never load. The
+ * modes (batch, serve, egress, the demo servers) are in ./modes.js, a bundle of their own (dist/cli/modes.cjs)
+ * that a probe never loads. See CONTRIBUTING "Start-up and speed".
  */
 
-export { startFixture, startRawServer, tlsFile } from '../demo/servers.js';
-export {
-  documentInput,
-  fnv1a,
-  parseShard,
-  parseTarget,
-  parseTargets,
-  renderBatchError,
-  runBatch,
-  shardOf,
-  TargetList,
-} from '../modes/batch.js';
-export { runBatchInWorkers, serveBatchWorker } from '../modes/batch-workers.js';
-export { checkEgress, defaultControlPort, defaultEgressHosts } from '../modes/egress.js';
-export { canonicalAddress, createProbeServer, parseCidr } from '../modes/serve.js';
-export { Dns } from '../net/dns.js';
-export { renderEgressHuman, renderEgressJson } from '../render/egress.js';
 export { discoverAndReport, probeAndReport, publishAndReport } from './report.js';
 export { egressLine, liveLine } from './spinner.js';

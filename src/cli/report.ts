@@ -24,7 +24,6 @@ import {
   renderPlugin,
   renderPublication,
   renderReport,
-  runRoundTrip,
   type Severity,
   trustFrom,
 } from '../index.js';
@@ -167,7 +166,9 @@ export async function probeAndReport(
   }
   try {
     // The round trip (--round-trip) after the login check: submit, then watch the mailbox.
-    if (probe.roundTrip && probe.login && !stop.interrupted())
+    // Loaded only then: a probe without it never evaluates the round trip (start-up, CONTRIBUTING).
+    if (probe.roundTrip && probe.login && !stop.interrupted()) {
+      const { runRoundTrip } = await import('../modes/roundtrip.js');
       result.roundTrip = await runRoundTrip(result, {
         ...probe.roundTrip,
         credential: probe.login.credential,
@@ -176,6 +177,7 @@ export async function probeAndReport(
         ehloName: probe.ehloName,
         signal: stop.signal,
       });
+    }
   } finally {
     stop.release();
   }

@@ -113,7 +113,7 @@ export async function handler(args: Args): Promise<void> {
   const grace = positiveInteger(args.grace, '--grace', 600_000) ?? 5000;
   const basics = probeBasics(args);
   const login = args['login-module'] ? { credential: loginFromEnvironment() } : undefined;
-  const { canonicalAddress, createProbeServer, parseCidr } = await import('./engine.js');
+  const { canonicalAddress, createProbeServer, parseCidr } = await import('./modes.js');
   for (const cidr of allow) parseCidr(cidr);
   // Only a loopback listener is out of other machines' reach: anything else must say what it may probe.
   const canonical = canonicalAddress(host);

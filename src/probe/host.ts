@@ -13,7 +13,7 @@ import { type Trust, trustFrom } from '../tls/trust.js';
 import type { HostResult, PortResult } from '../types/index.js';
 import type { CheckName } from './checks.js';
 import { FastFiltered } from './fast-filtered.js';
-import { type LoginOptions, runLogins } from './login.js';
+import type { LoginOptions } from './login.js';
 import { type PortTarget, probePort } from './port.js';
 
 /** Progress events, for spinners and logs. */
@@ -205,6 +205,8 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
       : undefined;
   const results = await Promise.all(jobs).finally(() => fast?.close());
   if (options.login) {
+    // Loaded only with --login: a probe without it never evaluates the login check (start-up, CONTRIBUTING).
+    const { runLogins } = await import('./login.js');
     await runLogins(results, options.login, {
       servername,
       trust,
