@@ -81,7 +81,7 @@ async function command(session: Session, phase: 'capabilities' | 'starttls' | 'q
 }
 
 /** Reads to the tagged reply of `tag` or a continuation request, skipping untagged lines (RFC 9051 §7). */
-async function taggedOrContinuation(session: Session, tag: string): Promise<string> {
+export async function taggedOrContinuation(session: Session, tag: string): Promise<string> {
   const budget = new ReplyBudget(session);
   for (;;) {
     const line = await session.readLine('check', session.limits.replyMs);

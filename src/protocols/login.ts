@@ -7,6 +7,7 @@
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Capabilities, LoginFacts, Protocol } from '../types/index.js';
 import { ReplyBudget } from './dialogue.js';
+import { taggedOrContinuation } from './imap.js';
 import type { Session } from './session.js';
 import { readSmtpReply } from './smtp.js';
 
@@ -153,19 +154,6 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
   };
 }
 
-/** Reads up to the tagged reply or a continuation request, skipping untagged lines (RFC 9051 §7). */
-async function imapReply(session: Session, tag: string): Promise<string> {
-  const budget = new ReplyBudget(session);
-  for (;;) {
-    const line = await session.readLine('check', session.limits.replyMs);
-    budget.add(line);
-    if (line.text.startsWith('+') || line.text.startsWith(`${tag} `)) return line.text;
-    if (/^\* BYE\b/i.test(line.text)) throw new ServiceClosingError(line.text);
-    if (!line.text.startsWith('*'))
-      throw new ProtocolError(`expected tag ${tag}, got ${JSON.stringify(line.text.slice(0, 80))}`);
-  }
-}
-
 /** An IMAP quoted string (RFC 9051 §4.3), or undefined when the text needs a literal. */
 function imapQuoted(text: string): string | undefined {
   return /^[\x20-\x7e]*$/.test(text) ? `"${text.replace(/[\\"]/g, (m) => `\\${m}`)}"` : undefined;
@@ -188,10 +176,10 @@ async function imapLogin(
         throw new ProtocolError('a user name that needs an IMAP literal is not supported');
       const bytes = Buffer.byteLength(c.secret);
       session.send(`${tag} LOGIN ${user} {${bytes}}`, { untaggedAllowed: true });
-      reply = await imapReply(session, tag);
+      reply = await taggedOrContinuation(session, tag);
       if (reply.startsWith('+')) {
         session.send(c.secret, { shown: hidden('password, IMAP literal', bytes) });
-        reply = await imapReply(session, tag);
+        reply = await taggedOrContinuation(session, tag);
       }
     } else {
       const message =
@@ -206,15 +194,15 @@ async function imapLogin(
         });
       } else {
         session.send(`${tag} AUTHENTICATE ${way}`, { untaggedAllowed: true });
-        reply = await imapReply(session, tag);
+        reply = await taggedOrContinuation(session, tag);
         if (!reply.startsWith('+')) return imapAnswer(reply, mechanism);
         session.send(encoded, { shown: hidden(what, encoded.length) });
       }
-      reply = await imapReply(session, tag);
+      reply = await taggedOrContinuation(session, tag);
       if (reply.startsWith('+')) {
         // A bearer refusal as an error challenge: the client's answer ends the exchange (RFC 7628 §3.2.3).
         session.send(endOf(way));
-        reply = await imapReply(session, tag);
+        reply = await taggedOrContinuation(session, tag);
       }
     }
   } catch (error) {

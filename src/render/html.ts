@@ -12,7 +12,7 @@ import { isoTime } from '../net/clock.js';
 import { referenceVersion } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
 import type { Finding, FindingBase } from '../rules/finding.js';
-import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
 import type { ChainCertificate, TlsFacts } from '../types/index.js';
 import { statusGloss } from '../types/index.js';
 import { version } from '../version.js';
@@ -85,11 +85,7 @@ const day = (iso: string | undefined) => (iso ? text(iso.slice(0, 10)) : '?');
 
 /** The answer first: works from here, safe, passed or failed, what to use, what to fix first. */
 function answer(host: CheckedHost, outcome: Outcome): string {
-  const byPort = new Map<number, PortVerdict[]>();
-  for (const port of host.ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
-  const all = [...byPort.values()];
-  const working = all.filter((ports) => ports.some((p) => p.works)).length;
-  const safe = all.filter((ports) => ports.every((p) => p.safe === true)).length;
+  const { ports: count, working, safe } = portCounts(host);
   const why = [
     outcome.failingFindings > 0
       ? `${plural(outcome.failingFindings, 'finding')} at or above ${outcome.failOn}`
@@ -104,7 +100,7 @@ function answer(host: CheckedHost, outcome: Outcome): string {
   const serious = host.findings.filter((f) => ['critical', 'high', 'medium'].includes(f.severity));
   const firstFixes = [...new Map(serious.map((f) => [f.id, f])).values()].slice(0, 3);
   return `<section class="answer ${outcome.passed ? 'passed' : 'failed'}" aria-label="The answer">
-<p class="verdict">Works from here: ${working} of ${plural(all.length, 'port')} · Safe: ${safe} of ${all.length} · ${verdict}</p>
+<p class="verdict">Works from here: ${working} of ${plural(count, 'port')} · Safe: ${safe} of ${count} · ${verdict}</p>
 <p><strong>Use:</strong> ${text(host.recommendation.text)}</p>
 ${
   firstFixes.length

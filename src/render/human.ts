@@ -7,7 +7,7 @@ import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
 import { type Finding, type Severity, severities, severityRank } from '../rules/finding.js';
 import { fixAction, greetingFamily, needsServername, type ServerFix, serverLabel } from '../rules/fixes.js';
-import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
 import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style, width } from './style.js';
@@ -360,13 +360,9 @@ function verdictLines(
   options: HumanOptions,
   s: Style,
 ): string[] {
-  const byPort = new Map<number, PortVerdict[]>();
-  for (const port of verdict.ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
-  const all = [...byPort.values()];
-  const working = all.filter((ports) => ports.some((p) => p.works)).length;
-  const safe = all.filter((ports) => ports.every((p) => p.safe === true)).length;
+  const { ports: count, working, safe } = portCounts(verdict);
   const lines = [
-    `${s.bold('works from here')}: ${working} of ${plural(all.length, 'port')} · ${s.bold('safe')}: ${safe} of ${all.length}${
+    `${s.bold('works from here')}: ${working} of ${plural(count, 'port')} · ${s.bold('safe')}: ${safe} of ${count}${
       options.outcome
         ? ` · ${options.outcome.passed ? s.green('PASSED') : s.red('FAILED')}${options.outcome.interrupted ? ' (interrupted)' : ''}${
             options.outcome.failingFindings > 0

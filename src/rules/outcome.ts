@@ -66,3 +66,22 @@ export function hostOutcome(host: CheckedHost, run: Outcome): Outcome {
   const own = outcome([host], run.failOn);
   return run.interrupted ? { ...own, passed: false, interrupted: true } : own;
 }
+
+/**
+ * How many of a host's ports work from here and how many are safe, one count a port number (a port works when it
+ * works on some address, and is safe when it is safe on every address): the counts of the report's first line.
+ */
+export function portCounts(host: Pick<CheckedHost, 'ports'>): {
+  ports: number;
+  working: number;
+  safe: number;
+} {
+  const byPort = new Map<number, CheckedHost['ports']>();
+  for (const port of host.ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
+  const all = [...byPort.values()];
+  return {
+    ports: all.length,
+    working: all.filter((ports) => ports.some((p) => p.works)).length,
+    safe: all.filter((ports) => ports.every((p) => p.safe === true)).length,
+  };
+}
