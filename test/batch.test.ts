@@ -338,8 +338,9 @@ describe('runBatch limits', () => {
       expect(counter.most).toBe(2);
       const gaps = counter.accepted.slice(1).map((at, i) => at - (counter.accepted[i] ?? 0));
       // Without pacing, two connections would start together (gap ~0). The server shares the client's event
-      // loop, so one accept may be seen a few ms late: each gap is checked loosely, the whole span tightly.
-      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(30);
+      // loop, so one accept may be seen late on a loaded machine (a gap of 29.7 ms after a late one was seen in
+      // CI): each gap is checked loosely, the whole span tightly.
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(15);
       expect((counter.accepted.at(-1) ?? 0) - (counter.accepted[0] ?? 0)).toBeGreaterThanOrEqual(
         40 * gaps.length - 5,
       );
