@@ -37,8 +37,10 @@ const authRefs =
   'RFC 4954 §4, §6; RFC 9051 §6.2.2-§6.2.3, §7.1 (RFC 5530); RFC 5034 §4; RFC 1939 §7; RFC 3206';
 
 /** The round trip's findings sit on the port the message was submitted on (its first address). */
-const submittedHere = (port: PortResult, submittedOn: number | undefined, addresses: string[]) =>
-  submittedOn === port.port && addresses[0] === port.address;
+const submittedHere = (
+  port: PortResult,
+  host: { roundTrip?: { submittedOn?: number }; addresses: { address: string }[] },
+) => host.roundTrip?.submittedOn === port.port && host.addresses[0]?.address === port.address;
 
 export const loginRules: readonly Rule[] = [
   loginRule(
@@ -120,14 +122,7 @@ export const loginRules: readonly Rule[] = [
     check: (port, host) => {
       const trip = host.roundTrip;
       if (!trip || trip.arrivedAfterS === undefined) return undefined;
-      if (
-        !submittedHere(
-          port,
-          trip.submittedOn,
-          host.addresses.map((a) => a.address),
-        )
-      )
-        return undefined;
+      if (!submittedHere(port, host)) return undefined;
       return {
         detail: `accepted on port ${trip.submittedOn} and found on port ${trip.searchedOn} after ${trip.arrivedAfterS} s`,
         evidence: roundTripEvidence(trip),
@@ -142,14 +137,7 @@ export const loginRules: readonly Rule[] = [
     check: (port, host) => {
       const trip = host.roundTrip;
       if (!trip?.accepted || trip.arrivedAfterS !== undefined || trip.failedStep) return undefined;
-      if (
-        !submittedHere(
-          port,
-          trip.submittedOn,
-          host.addresses.map((a) => a.address),
-        )
-      )
-        return undefined;
+      if (!submittedHere(port, host)) return undefined;
       return {
         detail: `accepted on port ${trip.submittedOn}${trip.queueId ? ` (queue id ${trip.queueId})` : ''} but not in the mailbox after ${trip.waitedS} s: look in the server's mail log for the queue id`,
         evidence: roundTripEvidence(trip),
@@ -165,16 +153,7 @@ export const loginRules: readonly Rule[] = [
       const trip = host.roundTrip;
       if (!trip?.failedStep) return undefined;
       const first = host.ports.find((p) => p.port === trip.submittedOn) ?? host.ports[0];
-      if (
-        trip.submittedOn !== undefined
-          ? !submittedHere(
-              port,
-              trip.submittedOn,
-              host.addresses.map((a) => a.address),
-            )
-          : port !== first
-      )
-        return undefined;
+      if (trip.submittedOn !== undefined ? !submittedHere(port, host) : port !== first) return undefined;
       return {
         detail: `the ${trip.failedStep} step failed: ${trip.why ?? 'no reason given'}`,
         evidence: roundTripEvidence(trip),
