@@ -79,7 +79,10 @@ export const limitMaxima: Readonly<Limits> = Object.freeze({
  * A timer beyond 2^31-1 ms fires at once in Node (with a TimeoutOverflowWarning): a false "silent".
  */
 export function invalidLimit(limits: Partial<Limits>): string | undefined {
-  for (const [name, value] of Object.entries(limits)) {
+  // for...in over own keys, not Object.entries: every port of a fleet run checks its limits (issue 28).
+  for (const name in limits) {
+    if (!Object.hasOwn(limits, name)) continue;
+    const value = limits[name as keyof Limits];
     const max = limitMaxima[name as keyof Limits];
     if (max === undefined) return `unknown limit ${name}`;
     if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max)

@@ -14,7 +14,17 @@ const twoDigits = (n: number) => String(n).padStart(2, '0');
  * local time zone for toISOString (ICU reads /etc/localtime and the zone database, about 0.3 ms, before a
  * probe's first socket); the UTC fields need no zone.
  */
+let lastIso = { ms: Number.NaN, text: '' };
+
 export function isoTime(ms: number = Date.now()): string {
+  // A fleet run asks several times a millisecond: the same millisecond, the same text.
+  if (ms === lastIso.ms) return lastIso.text;
+  const text = isoTimeOf(ms);
+  lastIso = { ms, text };
+  return text;
+}
+
+function isoTimeOf(ms: number): string {
   const d = new Date(ms);
   const year = d.getUTCFullYear();
   if (!Number.isFinite(year) || year < 0 || year > 9999) return d.toISOString();

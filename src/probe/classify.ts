@@ -34,6 +34,8 @@ export function unprobedResult(
   target: { address: string; family: 4 | 6; port: number; service: Service },
   status: Status,
   statusDetail: string,
+  /** When the port's probe started (Date.now()); default now. */
+  startedMs: number = Date.now(),
 ): PortResult {
   const reference = referenceFor(target.service);
   return {
@@ -45,7 +47,7 @@ export function unprobedResult(
     family: target.family,
     status,
     statusDetail,
-    startedAt: isoTime(),
+    startedAt: isoTime(startedMs),
     timings: { total: 0 },
     transcript: [],
   };

@@ -30,15 +30,17 @@ export function jsonReport(
   result: Outcome,
   discovery?: JsonReport['discovery'],
 ): JsonReport {
-  return {
+  // Filled in, not spread: a property after a spread costs about 1 µs on Node 20 (CONTRIBUTING, "Hot paths").
+  const report: JsonReport = {
     schemaVersion,
     tool: { name: 'mailprobe', version: version() },
     reference: referenceVersion,
     generatedAt: isoTime(),
     result,
-    ...(discovery ? { discovery } : {}),
-    hosts,
-  };
+  } as JsonReport;
+  if (discovery) report.discovery = discovery;
+  report.hosts = hosts;
+  return report;
 }
 
 /** The JSON report of a run that ended before any host was judged (bad input, a host that does not resolve). */

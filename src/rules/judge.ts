@@ -62,10 +62,8 @@ export function judge(results: HostResult[], options: JudgeOptions = {}): Judgem
       if (failed > 0) result.passed = false;
     }
   }
-  return {
-    hosts,
-    outcome: result,
-    ...(options.discovery ? { settings: chooseSettings(options.discovery, hosts) } : {}),
-    ...(published ? { published } : {}),
-  };
+  const judgement: Judgement = { hosts, outcome: result };
+  if (options.discovery) judgement.settings = chooseSettings(options.discovery, hosts);
+  if (published) judgement.published = published;
+  return judgement;
 }

@@ -107,16 +107,17 @@ function readCertificate(
   // The leaf as the chain describes it (read once per certificate, see chain.ts).
   const leaf = verdict.chain[0] as ChainCertificate;
   const names = leaf.subjectAltNames ?? [];
+  // Filled in, not spread: a property after a spread costs about 1 µs on Node 20 (CONTRIBUTING, "Hot paths").
   const certificate: CertificateFacts = {
     subject: leaf.subject,
     issuer: leaf.issuer,
     subjectAltNames: [...names],
-    ...(leaf.validFrom !== undefined ? { validFrom: leaf.validFrom } : {}),
-    ...(leaf.validTo !== undefined ? { validTo: leaf.validTo } : {}),
-    ...(leaf.unreadableDates ? { unreadableDates: [...leaf.unreadableDates] } : {}),
-    sha256: leaf.sha256,
-    chainLength: sent.length,
-  };
+  } as CertificateFacts;
+  if (leaf.validFrom !== undefined) certificate.validFrom = leaf.validFrom;
+  if (leaf.validTo !== undefined) certificate.validTo = leaf.validTo;
+  if (leaf.unreadableDates) certificate.unreadableDates = [...leaf.unreadableDates];
+  certificate.sha256 = leaf.sha256;
+  certificate.chainLength = sent.length;
   facts.certificate = certificate;
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');
   facts.nameMatches = isIP(name)
