@@ -91,6 +91,23 @@ export function invalidLimit(limits: Partial<Limits>): string | undefined {
   return undefined;
 }
 
+/**
+ * Limits objects probeHost built and checked: probePort need not check them again for each port. Frozen, so
+ * what was checked is what is used.
+ */
+const checked = new WeakSet<object>();
+
+/** Freezes and marks a limits object that invalidLimit passed. */
+export function checkedLimits(limits: Limits): Readonly<Limits> {
+  checked.add(Object.freeze(limits));
+  return limits;
+}
+
+/** The limits object was checked and frozen by checkedLimits. */
+export function isChecked(limits: Partial<Limits>): boolean {
+  return checked.has(limits);
+}
+
 /*
  * Echoing input back: a line of a target list, an expectation, a tag name of a published document. What the
  * user or a server gave may be any length (a 100 MB line, a 256 KB tag name); a report or an error message

@@ -4,7 +4,7 @@ export { defaultPorts, type PortSpec } from '../reference/table.js';
 
 import pLimit from 'p-limit';
 import { type Phase, ResolveError, UsageError } from '../errors.js';
-import { defaultLimits, invalidLimit, type Limits } from '../limits.js';
+import { checkedLimits, defaultLimits, invalidLimit, type Limits } from '../limits.js';
 import { abortable } from '../net/abort.js';
 import { isoTime, monotonicMs } from '../net/clock.js';
 import { Dns } from '../net/dns.js';
@@ -116,9 +116,10 @@ export function pickAddresses(addresses: HostResult['addresses']): HostResult['a
 export async function probeHost(host: string, options: ProbeOptions = {}): Promise<HostResult> {
   const started = monotonicMs();
   const startedAt = isoTime();
-  const limits: Limits = Object.assign({}, defaultLimits, options.limits);
-  const badLimit = invalidLimit(limits);
+  // The defaults are valid: only what the caller gave is checked, and the whole is marked checked for probePort.
+  const badLimit = options.limits === undefined ? undefined : invalidLimit(options.limits);
   if (badLimit) throw new UsageError(`limits: ${badLimit}`);
+  const limits: Limits = checkedLimits(Object.assign({}, defaultLimits, options.limits));
   // The name for SNI and certificate checks, and for DNS: A-label form, no trailing dot (RFC 9525 §6.3).
   const named = normalizeHostName(options.servername ?? host);
   if (!named || (!isIP(named.name) && !isHostName(named.name)))
@@ -237,14 +238,13 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
         `IPv${family} not tested from here: this machine has no IPv${family} route (${unrouted.join(', ')}); mail clients here fall back to the other family`,
       );
   }
-  return {
-    host,
-    servername,
-    ...(notes.length > 0 ? { notes } : {}),
-    addresses,
-    resolveMs,
-    startedAt,
-    durationMs: Math.round((monotonicMs() - started) * 10) / 10,
-    ports: results,
-  };
+  // Filled in, not spread: a property after a spread costs about 1 µs on Node 20 (CONTRIBUTING, "Hot paths").
+  const hostResult = { host, servername } as HostResult;
+  if (notes.length > 0) hostResult.notes = notes;
+  hostResult.addresses = addresses;
+  hostResult.resolveMs = resolveMs;
+  hostResult.startedAt = startedAt;
+  hostResult.durationMs = Math.round((monotonicMs() - started) * 10) / 10;
+  hostResult.ports = results;
+  return hostResult;
 }

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { FilteredEarlyError, type Phase, PhaseTimeoutError, UsageError } from '../errors.js';
-import { invalidLimit, type Limits } from '../limits.js';
+import { invalidLimit, isChecked, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { isEhloArgument, isHostName, isIP } from '../net/names.js';
@@ -91,7 +91,7 @@ export type PortProbeTarget = Omit<PortTarget, 'trust'> & {
 
 export async function probePort(given: PortProbeTarget): Promise<PortResult> {
   const target: PortTarget = Object.assign({}, given, { trust: given.trust ?? trustFrom(given.ca) });
-  const badLimit = invalidLimit(target.limits);
+  const badLimit = isChecked(target.limits) ? undefined : invalidLimit(target.limits);
   if (badLimit) throw new UsageError(`limits: ${badLimit}`);
   // User values that reach the wire are checked before any connection (RFC 5321 §4.1.2, RFC 6066 §3).
   if (target.ehloName !== undefined && !isEhloArgument(target.ehloName))
