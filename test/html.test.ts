@@ -197,6 +197,47 @@ describe('the HTML report', () => {
     expect(shown).toContain('MX 10 · 127.0.0.1');
   });
 
+  it('--mta-sts: the transport policy as a table (mode, refused MX, TLS-RPT), server text escaped', () => {
+    const discovery = {
+      domain: 'example.test',
+      records: [],
+      candidates: [],
+      settings: { notes: [] },
+      transport: {
+        stsRecord: { name: '_mta-sts.example.test', outcome: 'found', records: ['v=STSv1; id=1'] },
+        stsId: '1',
+        policy: { version: 'STSv1', mode: 'enforce', mx: [`mx1.example.test${payload}`], maxAge: 86400, problems: [] },
+        tlsRptRecord: { name: '_smtp._tls.example.test', outcome: 'found', records: [] },
+        tlsRptRua: [`mailto:tlsrpt@example.test${payload}`],
+      },
+      publishedCheck: {
+        checks: [],
+        clients: [],
+        findings: [
+          { id: 'mta-sts-mode', severity: 'info', title: 't', detail: 'd', evidence: [], reference: 'RFC 8461' },
+          {
+            id: 'mta-sts-mx-refused',
+            severity: 'critical',
+            title: 't',
+            detail: 'd',
+            evidence: [`no mx pattern matches it${payload}`],
+            reference: 'RFC 8461 §4.1',
+            host: `mx2.example.test${payload}`,
+          },
+        ],
+      },
+    } as unknown as Parameters<typeof renderHtml>[2];
+    const html = renderHtml([], outcome([], 'high'), discovery);
+    const { text: shown } = expectInertHtml(html, markers);
+    expect(html).toMatch(/<h2>Transport policy \(mail from other servers\)<\/h2>/);
+    expect(shown).toMatch(/MTA-STSenforce · max_age 86400 s · mx mx1\.example\.test/);
+    expect(shown).toMatch(/refusedmx2\.example\.test.*: no mx pattern matches it/);
+    expect(shown).toMatch(/TLS-RPTmailto:tlsrpt@example\.test/);
+    // Without --mta-sts or --dane, no such section.
+    const plain = renderHtml([], outcome([], 'high'), { ...discovery, transport: undefined } as typeof discovery);
+    expect(plain).not.toContain('Transport policy');
+  });
+
   it('a run that fails before probing writes a page that says why', () => {
     const { text: shown } = expectInertHtml(renderHtmlFailure(`bad <b>${payload}`, 2), markers);
     expect(shown).toContain('✗ FAILED before any host was probed: bad <b><script>');

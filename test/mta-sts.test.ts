@@ -253,8 +253,14 @@ ${servers.join('\n')}
         '3000',
         '--ca',
         join(root, 'tls', 'ca.pem'),
+        '--html',
+        join(root, 'transport.html'),
       ]);
       const text = run?.stdout ?? '';
+      // The HTML report (--html) has the same block, as a table.
+      const page = readFileSync(join(root, 'transport.html'), 'utf8');
+      expect(page).toContain('<h2>Transport policy (mail from other servers)</h2>');
+      expect(page).toMatch(/<th scope="row">refused<\/th><td class="long">mx2\.sts\.test: no mx pattern/);
       const block = text.slice(text.indexOf('transport policy'), text.indexOf('\nDNS\n'));
       expect(text.indexOf('transport policy')).toBeGreaterThan(0);
       expect(block).toMatch(/MTA-STS +enforce · max_age 86400 s · mx mx1\.sts\.test/);

@@ -19,6 +19,8 @@ import { version } from '../version.js';
 import { htmlStyle } from './html-style.js';
 import type { DiscoveryReport } from './report.js';
 import { sanitize } from './sanitize.js';
+import { style } from './style.js';
+import { transportHeading, transportRows } from './transport.js';
 
 /** What the page says about the run itself: how it was started, and where from. */
 export interface HtmlContext {
@@ -324,7 +326,23 @@ ${dialogues(host)}
 </section>`;
 }
 
-function discoverySection(discovery: DiscoveryReport): string {
+/**
+ * --mta-sts, --dane: the transport policy (what other mail servers will enforce), the human report's rows as a
+ * table; none without those options.
+ */
+function transportSection(discovery: DiscoveryReport, hosts: readonly CheckedHost[]): string {
+  const rows = transportRows(
+    discovery,
+    hosts as unknown as Parameters<typeof transportRows>[1],
+    style(false),
+  );
+  if (rows.length === 0) return '';
+  const heading = transportHeading.charAt(0).toUpperCase() + transportHeading.slice(1);
+  return `<h2>${text(heading)}</h2><div class="scroll" tabindex="0" role="region" aria-label="Transport policy"><table>
+<tbody>${rows.map(([label, value]) => `<tr><th scope="row">${text(label ?? '')}</th><td class="long">${text(value ?? '')}</td></tr>`).join('\n')}</tbody></table></div>`;
+}
+
+function discoverySection(discovery: DiscoveryReport, hosts: readonly CheckedHost[]): string {
   const setting = (label: string, s: DiscoveryReport['settings']['incoming']) =>
     `<dt>${label}</dt><dd>${s ? `${text(s.host)}, port ${s.port}, ${text(s.protocol)}, ${text(s.security)} <span class="muted">(${text(s.source)})</span>` : '<span class="bad">✗ none works safely</span>'}</dd>`;
   const published = discovery.publishedCheck;
@@ -337,6 +355,7 @@ ${discovery.leftOut?.length ? `<p class="muted">Left out (beyond --max-hosts): $
 ${discovery.deadline ? `<p class="bad">✗ The run's deadline (${discovery.deadline.ms} ms) ran out; not probed: ${discovery.deadline.notProbed.map(text).join(', ') || 'none'}</p>` : ''}
 <dl>${setting('incoming', discovery.settings.incoming)}${setting('outgoing', discovery.settings.outgoing)}</dl>
 ${discovery.settings.notes.length ? `<ul>${discovery.settings.notes.map((n) => `<li>${text(n)}</li>`).join('')}</ul>` : ''}
+${transportSection(discovery, hosts)}
 ${
   published
     ? `<h2>What the domain publishes for mail clients</h2>${
@@ -403,7 +422,7 @@ export function renderHtml(
     context.errorPage && outcome.error
       ? `<p class="answer failed" role="alert"><span class="bad">✗ FAILED</span> before any host was probed: ${text(outcome.error.message)} (exit ${outcome.error.exitCode})</p>`
       : '',
-    discovery ? discoverySection(discovery) : '',
+    discovery ? discoverySection(discovery, hosts) : '',
     contents,
     ...hosts.map((h) => hostSection(h, outcome, single ? 'h1' : 'h2')),
     hosts.length > 0 || context.command ? provenance(hosts, context) : '',

@@ -11,17 +11,33 @@ import type { Discovery, HostResult } from '../types/index.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 
+/** The block's heading. */
+export const transportHeading = 'transport policy (mail from other servers)';
+
 export function renderTransport(
   discovery: Discovery & { publishedCheck?: PublishedJudgement },
   options: { color: boolean; hosts?: readonly HostResult[] | undefined },
 ): string {
   const s = style(options.color);
-  const dane = daneLine(discovery, options.hosts ?? [], s);
+  const rows = transportRows(discovery, options.hosts ?? [], s);
+  if (rows.length === 0) return '';
+  return `${s.bold(transportHeading)}\n${columns(rows)
+    .map((line) => ` ${line}`)
+    .join('\n')}\n\n`;
+}
+
+/**
+ * The block's rows, label then text (the HTML report shows them as a table): none without --mta-sts or --dane.
+ * Server and DNS text is sanitized here; `s` colours it for a terminal, or not.
+ */
+export function transportRows(
+  discovery: Discovery & { publishedCheck?: PublishedJudgement },
+  hosts: readonly HostResult[],
+  s: ReturnType<typeof style>,
+): string[][] {
+  const dane = daneLine(discovery, hosts, s);
   const transport = discovery.transport;
-  if (!transport)
-    return dane
-      ? `${s.bold('transport policy (mail from other servers)')}\n ${columns([dane]).join('')}\n\n`
-      : '';
+  if (!transport) return dane ? [dane] : [];
   const findings = (discovery.publishedCheck?.findings ?? []).filter((f) => /^(mta-sts|tls-rpt)-/.test(f.id));
   const find = (id: string) => findings.find((f) => f.id === id);
   const mode = find('mta-sts-mode');
@@ -68,9 +84,7 @@ export function renderTransport(
         ? s.green(`✓ ${e.expectation}`)
         : s.red(`✗ ${e.expectation}, observed ${sanitize(e.observed)}`),
     ]);
-  return `${s.bold('transport policy (mail from other servers)')}\n${columns(rows)
-    .map((line) => ` ${line}`)
-    .join('\n')}\n\n`;
+  return rows;
 }
 
 /** "DANE  mx1: valid · mx2: mismatch", from each MX host's port 25 (every address), when any was looked up. */
