@@ -187,13 +187,21 @@ export async function handler(args: Args): Promise<void> {
   // --ports/--port: the ports of every line that names only a host (a line's own port wins).
   const ports = parsePorts(list(args.ports), list(args.port));
   const failOn = (args['fail-on'] as Severity | undefined) ?? 'high';
-  // A file or a stream (a pipe, a FIFO, <(cmd), /dev/stdin), read to its end before probing begins: lines are
-  // counted and deduplicated, and --resume is matched against all of them. The lines are parsed one at a time as
-  // they are probed: per line, only its bytes and about 17 bytes of index are kept (TargetList).
-  const targetsText = readTargets(file);
-  const lines = new TargetList(targetsText.bytes);
-  if (lines.size === 0) throw new UsageError(`${file === '-' ? 'stdin' : file} names no target`);
-  if (args.resume !== undefined) resumeDone(args.resume, lines, targetsText.identity);
+  // A file or a stream (a pipe, a FIFO, <(cmd), /dev/stdin), indexed to its end before probing begins: lines are
+  // counted and deduplicated, and --resume is matched against all of them. A file is read where it is (a stream is
+  // copied to a temporary file first), and read again as its lines are probed, each parsed as it is reached: per
+  // distinct line, 12 bytes of index are kept (TargetList), never the line itself.
+  const name = file === '-' ? 'stdin' : file;
+  const targetsInput = readTargets(file);
+  let lines: InstanceType<typeof TargetList>;
+  try {
+    lines = new TargetList(targetsInput.list);
+    if (lines.size === 0) throw new UsageError(`${name} names no target`);
+    if (args.resume !== undefined) resumeDone(args.resume, lines, targetsInput.identity);
+  } catch (error) {
+    targetsInput.close();
+    throw error;
+  }
   const mine = (input: string) => !shard || shardOf(input, shard.count) === shard.index;
   // Without --shard every line not done is this run's: no pass over the lines to count them.
   let total = lines.size - lines.doneCount;
@@ -284,9 +292,18 @@ export async function handler(args: Args): Promise<void> {
   } finally {
     flush();
     stop.release();
+    targetsInput.close();
   }
   draw(true);
   if (live) process.stderr.write('\n');
+  // The list file changed (or could not be read) during the run: the targets after that point were not taken.
+  if (lines.changed !== undefined && !stop.interrupted()) {
+    process.stderr.write(
+      `mailprobe: batch: ${name} ${lines.changed}: ${finished} of ${total} targets done; the rest were not probed (run again with --resume to finish)\n`,
+    );
+    process.exitCode = exitCodes.usage;
+    return;
+  }
   if (stop.interrupted()) {
     process.stderr.write(
       `mailprobe: interrupted: ${finished} of ${total} targets done; run again with --resume to finish\n`,

@@ -24,6 +24,7 @@ export {
   documentInput,
   parseTarget,
   parseTargets,
+  type TargetFile,
   TargetList,
 } from './batch-targets.js';
 
