@@ -386,7 +386,8 @@ class Reader {
         return true;
       }
       // No newline in the rest of the chunk: kept (a copy: the buffer is read into again).
-      (pieces ??= []).push(Buffer.from(this.chunk.subarray(this.at)));
+      pieces ??= [];
+      pieces.push(Buffer.from(this.chunk.subarray(this.at)));
       total += this.chunk.length - this.at;
       this.at = this.chunk.length;
     }
