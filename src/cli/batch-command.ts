@@ -73,6 +73,12 @@ export function builder(yargs: Argv) {
 /** Each worker's V8 semi-space, in MB (--max-semi-space-size). */
 export const workerSemiSpaceMb = 4;
 
+/**
+ * The young generation's growth factor of the process that runs the workers (V8's --semi-space-growth-factor,
+ * set when the workers start; V8's default 2): 1, it does not grow.
+ */
+export const parentSemiSpaceGrowth = 1;
+
 /** The most worker processes chosen without --workers. */
 export const maxDefaultWorkers = 16;
 
@@ -269,6 +275,12 @@ export async function handler(args: Args): Promise<void> {
     };
     // More processes than targets (or than targets at once) would only start processes that get nothing.
     if (Math.min(workers, total, hostConcurrency) > 1) {
+      // This process then only hands out targets and writes documents: its garbage is short-lived, and V8's young
+      // generation, which grows to 16 MB a semi-space, would be the largest part of its memory. Kept at the size
+      // it has now (1 MB a semi-space), this process is about 25 MB smaller for no measurable CPU (issue 28).
+      process
+        .getBuiltinModule('node:v8')
+        .setFlagsFromString(`--semi-space-growth-factor=${parentSemiSpaceGrowth}`);
       const { fork } = process.getBuiltinModule('node:child_process');
       // The bundle's worker beside the bundle (the installed bin), or the compiled module beside this one.
       const bundled = fileURLToPath(new URL('./batch-worker.cjs', import.meta.url));
