@@ -7,6 +7,7 @@
 
 import { fstatSync, readSync } from 'node:fs';
 import { echo } from '../limits.js';
+import { chunkBytes, Reader } from './batch-lines.js';
 
 /**
  * A list in a file: an open descriptor of a regular file (read with positional reads, so its offset is never
@@ -22,8 +23,6 @@ export interface TargetFile {
   error?: (why: string) => Error;
 }
 
-/** Bytes read from a file at once. */
-const chunkBytes = 1 << 20;
 /** Bytes read back at once to compare an earlier line. */
 const sideBytes = 4096;
 
@@ -313,96 +312,6 @@ export class TargetList implements Iterable<string> {
       if (found === 0 || ((this.done?.[at >> 3] ?? 0) & (1 << (at & 7))) !== 0) continue;
       yield this.text ?? reader.line.toString('latin1', this.start, this.end);
     }
-  }
-}
-
-/**
- * Reads a list a line at a time, a chunk at a time: `line[from, to)` is the line (without its newline), which
- * starts at `offset` in the list. A line that spans chunks is copied whole.
- */
-class Reader {
-  chunk: Buffer = Buffer.alloc(0);
-  /** Where `chunk` starts in the list, and where in it the next line starts. */
-  private chunkAt = 0;
-  private at = 0;
-  private readonly buffer: Buffer;
-  line: Buffer = this.chunk;
-  from = 0;
-  to = 0;
-  offset = 0;
-
-  constructor(private readonly list: TargetList) {
-    this.buffer = list.inMemory ? Buffer.alloc(0) : Buffer.allocUnsafe(Math.min(chunkBytes, list.byteLength));
-  }
-
-  /** The next chunk, whole (for counting lines): false at the end. */
-  nextChunk(): boolean {
-    const position = this.chunkAt + this.chunk.length;
-    if (position >= this.list.byteLength) return false;
-    this.chunk = this.list.view(position, this.list.byteLength - position, this.buffer);
-    this.chunkAt = position;
-    this.at = 0;
-    return this.chunk.length > 0;
-  }
-
-  /** The next line: false at the end of the list (or when the file changed: TargetList.changed). */
-  next(): boolean {
-    let pieces: Buffer[] | undefined;
-    let total = 0;
-    const offset = this.chunkAt + this.at;
-    for (;;) {
-      if (this.at >= this.chunk.length) {
-        let more = false;
-        try {
-          more = this.list.checkUnchanged() && this.nextChunk();
-        } catch (error) {
-          this.list.changed = `could not be read (${(error as { code?: string }).code ?? 'error'})`;
-        }
-        if (!more) {
-          if (!pieces) return false;
-          if (this.chunkAt + this.chunk.length < this.list.byteLength) return false;
-          this.line = Buffer.concat(pieces, total);
-          this.from = 0;
-          this.to = total;
-          this.offset = offset;
-          return true;
-        }
-      }
-      const newline = this.chunk.indexOf(10, this.at);
-      if (newline >= 0) {
-        if (pieces) {
-          pieces.push(this.chunk.subarray(this.at, newline));
-          total += newline - this.at;
-          this.line = Buffer.concat(pieces, total);
-          this.from = 0;
-          this.to = total;
-        } else {
-          this.line = this.chunk;
-          this.from = this.at;
-          this.to = newline;
-        }
-        this.offset = offset;
-        this.at = newline + 1;
-        return true;
-      }
-      // No newline in the rest of the chunk: kept (a copy: the buffer is read into again).
-      pieces ??= [];
-      pieces.push(Buffer.from(this.chunk.subarray(this.at)));
-      total += this.chunk.length - this.at;
-      this.at = this.chunk.length;
-    }
-  }
-
-  /** Does the chunk held start at or before `offset` (a line that started there is whole in it)? */
-  holds(offset: number): boolean {
-    return offset >= this.chunkAt && offset < this.chunkAt + this.at;
-  }
-
-  /** The line at `offset`, in the chunk held. */
-  lineIn(offset: number): { bytes: Buffer; from: number; to: number } {
-    const from = offset - this.chunkAt;
-    const newline = this.chunk.indexOf(10, from);
-    return { bytes: this.chunk, from, to: newline < 0 ? this.chunk.length : newline };
   }
 }
 
