@@ -122,7 +122,7 @@ describe('TargetList over a file', () => {
     }
   });
 
-  it('keeps 12 bytes of index a distinct line, however long the lines: never the lines themselves', () => {
+  it('keeps 12 bytes of index a line, however long the lines: never the lines themselves', () => {
     const lines = Array.from(
       { length: 200_000 },
       (_, i) => `mail-${i}.customer-${i % 977}.example.net,587,submission`,
@@ -138,6 +138,22 @@ describe('TargetList over a file', () => {
     } finally {
       close();
     }
+  });
+
+  it('beyond a million lines the table grows with the distinct lines: at most 16 bytes each, and every line', () => {
+    const count = 1_700_000;
+    const text = Array.from({ length: count }, (_, i) => `h${i}`).join('\n');
+    const list = new TargetList(text);
+    expect(list.size).toBe(count);
+    expect(list.indexBytes / list.size).toBeLessThanOrEqual(16);
+    let i = 0;
+    for (const line of list) if (line !== `h${i++}`) break;
+    expect(i).toBe(count);
+    expect(list.has('h1699999') && list.has('h0') && !list.has('h1700000')).toBe(true);
+    // Two million blank lines and repeats: the table is no bigger than a million lines' (12 MiB).
+    const blank = new TargetList(`${'\n'.repeat(1_000_000)}${'a\n'.repeat(1_000_000)}`);
+    expect([...blank]).toEqual(['a']);
+    expect(blank.indexBytes).toBeLessThanOrEqual(12 * 1024 * 1024 + 16);
   });
 
   it('a file that changes during a walk ends it, and says so', () => {

@@ -1,7 +1,9 @@
 /**
  * A batch target list read a line at a time, a chunk at a time (Reader), from the bytes or the file a TargetList
- * (batch-list.ts) reads.
+ * (batch-list.ts) reads; a file measured (measureFile) and stamped (fileStamp); the hash of a line's key.
  */
+
+import { fstatSync, readSync } from 'node:fs';
 
 /** Bytes read from a file at once. */
 export const chunkBytes = 1 << 20;
@@ -108,4 +110,69 @@ export class Reader {
     const newline = this.chunk.indexOf(10, from);
     return { bytes: this.chunk, from, to: newline < 0 ? this.chunk.length : newline };
   }
+}
+
+/**
+ * A file's length and lines (1 + its newlines), read to its end (a file that grows while read is read as it
+ * grows), within `max` bytes, and its stamp (fileStamp) at the end.
+ */
+export function measureFile(
+  fd: number,
+  max: number,
+  fail: (why: string) => Error,
+): { length: number; lines: number; stamp: string } {
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  let length = 0;
+  let lines = 1;
+  let stamp = '';
+  /** Where the file ended last (a size that says more, with nothing more to read, is taken once only). */
+  let atEnd = -1;
+  for (;;) {
+    let read: number;
+    try {
+      read = readSync(fd, buffer, 0, buffer.length, length);
+    } catch (error) {
+      throw fail(`could not be read (${(error as { code?: string }).code ?? 'error'})`);
+    }
+    // At the end: the end of the file as it is now (a file still being written is read to where it is).
+    if (read === 0) {
+      stamp = fileStamp(fd) ?? '';
+      if (Number(stamp.split(' ')[0]) <= length || length === atEnd) break;
+      atEnd = length;
+      continue;
+    }
+    length += read;
+    if (length > max) throw fail(`is more than the ${max} bytes allowed`);
+    const chunk = buffer.subarray(0, read);
+    for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  return { length, lines, stamp };
+}
+
+/** A file's size and modification time (ns), to tell that it changed; undefined if it cannot be read. */
+export function fileStamp(fd: number): string | undefined {
+  try {
+    const stat = fstatSync(fd, { bigint: true });
+    return `${stat.size} ${stat.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whitespace that String#trim removes, in ASCII: tab, LF, VT, FF, CR, space. */
+export function isAsciiSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+}
+
+/**
+ * FNV-1a over UTF-16 code units: the table's hash (not the shard's, which is over UTF-8 bytes). Over an ASCII
+ * line it is the hash of its bytes (TargetList.scan).
+ */
+export function fnv1aUnits(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

@@ -5,13 +5,15 @@
  * where it starts. Two lines with the same hash are told apart by reading the earlier one back.
  */
 
-import { fstatSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { echo } from '../limits.js';
-import { chunkBytes, Reader } from './batch-lines.js';
+import { fileStamp, fnv1aUnits, isAsciiSpace, measureFile, Reader } from './batch-lines.js';
+
+export { fnv1aUnits } from './batch-lines.js';
 
 /**
  * A list in a file: an open descriptor of a regular file (read with positional reads, so its offset is never
- * used), and the most bytes read from it (beyond them, `tooLong` is thrown).
+ * used), and the most bytes read from it (beyond them, `error` is thrown).
  */
 export interface TargetFile {
   fd: number;
@@ -23,15 +25,23 @@ export interface TargetFile {
   error?: (why: string) => Error;
 }
 
+/**
+ * Lines of a list whose table is made for all of them at once (1.5 slots a line: 12 bytes); a longer list's table
+ * starts there (12 MiB) and grows with its distinct lines only, so that blank, comment or repeated lines never
+ * cost more than that.
+ */
+const presizedLines = 1 << 20;
+
 /** Bytes read back at once to compare an earlier line. */
 const sideBytes = 4096;
 
 /**
  * The distinct target lines of a list, in order, read lazily: from bytes in memory (a string or a Buffer, as given)
  * or from a file (`{ fd }`), which is then never held whole. A line is trimmed; blank lines and `#` comments are
- * skipped; a line repeated (the same `input` key, see documentInput) is one target. Per distinct line, 12 bytes at
- * most are kept (an open-addressing table of 1.5 slots a line of the list, 8 bytes a slot: the line's FNV-1a hash
- * and its offset) and, with --resume, a done bit a slot. A line whose hash matches an earlier line's is compared
+ * skipped; a line repeated (the same `input` key, see documentInput) is one target. Per distinct line, 12 bytes
+ * are kept for a list of up to 1 Mi lines, at most 16 beyond (an open-addressing table of 1.5 slots a line, 8
+ * bytes a slot: the line's FNV-1a hash and its offset, never fuller than 3/4) and, with --resume, a done bit a
+ * slot. A line whose hash matches an earlier line's is compared
  * with it exactly, read back from the list: a collision never drops a target.
  *
  * A file must not change while it is walked: each chunk read checks its size and modification time against those
@@ -52,8 +62,8 @@ export class TargetList implements Iterable<string> {
   /** The file's size and modification time when indexed. */
   private stamp = '';
   /** Slots: two numbers each, the line's hash and 1 + its offset in the list (0: an empty slot). */
-  private readonly table: Uint32Array;
-  private readonly slots: number;
+  private table: Uint32Array;
+  private slots: number;
   private done: Uint8Array | undefined;
   /** A buffer to read an earlier line back into. */
   private side: Buffer | undefined;
@@ -77,11 +87,14 @@ export class TargetList implements Iterable<string> {
       this.bytes = undefined;
       this.fd = list.fd;
       if (list.error) fail = list.error;
-      const measured = this.measure(list.maxBytes ?? 2 ** 31, fail);
+      const measured = measureFile(this.fd, list.maxBytes ?? 2 ** 31, fail);
       this.length = measured.length;
       lines = measured.lines;
+      this.stamp = measured.stamp;
     }
-    this.slots = lines + (lines >> 1) + 1;
+    // 1.5 slots a line, up to presizedLines lines; beyond, the table grows with the distinct lines (growTable).
+    const presized = Math.min(lines, presizedLines);
+    this.slots = presized + (presized >> 1) + 1;
     this.table = new Uint32Array(this.slots * 2);
     const reader = new Reader(this);
     while (reader.next()) {
@@ -94,6 +107,7 @@ export class TargetList implements Iterable<string> {
           this.table[at * 2] = hash;
           this.table[at * 2 + 1] = reader.offset + 1;
           this.size++;
+          if (this.size * 4 > this.slots * 3) this.growTable();
           break;
         }
         if (this.table[at * 2] === hash && this.sameAs(offset - 1, reader)) break;
@@ -104,45 +118,22 @@ export class TargetList implements Iterable<string> {
   }
 
   /**
-   * A file's length and lines (1 + its newlines), read to its end (a file that grows while read is read as it
-   * grows), within `max` bytes.
+   * Half as many slots again (a table fuller than 3/4 would probe long runs), each line moved by its hash: no line
+   * is read. Only while the list is indexed (a slot's done bit is by its place).
    */
-  private measure(max: number, fail: (why: string) => Error): { length: number; lines: number } {
-    const buffer = Buffer.allocUnsafe(chunkBytes);
-    let length = 0;
-    let lines = 1;
-    /** Where the file ended last (a size that says more, with nothing more to read, is taken once only). */
-    let atEnd = -1;
-    for (;;) {
-      let read: number;
-      try {
-        read = readSync(this.fd, buffer, 0, buffer.length, length);
-      } catch (error) {
-        throw fail(`could not be read (${(error as { code?: string }).code ?? 'error'})`);
-      }
-      // At the end: the end of the file as it is now (a file still being written is read to where it is).
-      if (read === 0) {
-        const ended = length;
-        this.stamp = this.stat() ?? '';
-        if (Number(this.stamp.split(' ')[0]) <= length || ended === atEnd) break;
-        atEnd = ended;
-        continue;
-      }
-      length += read;
-      if (length > max) throw fail(`is more than the ${max} bytes allowed`);
-      const chunk = buffer.subarray(0, read);
-      for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
+  private growTable(): void {
+    const old = this.table;
+    const slots = this.slots + (this.slots >> 1) + 1;
+    const table = new Uint32Array(slots * 2);
+    for (let from = 0; from < old.length; from += 2) {
+      if (old[from + 1] === 0) continue;
+      let at = (old[from] as number) % slots;
+      while (table[at * 2 + 1] !== 0) at = at + 1 === slots ? 0 : at + 1;
+      table[at * 2] = old[from] as number;
+      table[at * 2 + 1] = old[from + 1] as number;
     }
-    return { length, lines };
-  }
-
-  private stat(): string | undefined {
-    try {
-      const stat = fstatSync(this.fd, { bigint: true });
-      return `${stat.size} ${stat.mtimeNs}`;
-    } catch {
-      return undefined;
-    }
+    this.table = table;
+    this.slots = slots;
   }
 
   /** Bytes of the list from `position`, at most `max`: a view of the bytes in memory, or read into `into`. */
@@ -169,7 +160,7 @@ export class TargetList implements Iterable<string> {
   /** A file walked: has it changed since it was indexed? Sets `changed` when it has. */
   checkUnchanged(): boolean {
     if (this.fd < 0 || this.changed) return this.changed === undefined;
-    if (this.stat() !== this.stamp)
+    if (fileStamp(this.fd) !== this.stamp)
       this.changed = 'changed while it was read (its size or modification time)';
     return this.changed === undefined;
   }
@@ -313,22 +304,4 @@ export class TargetList implements Iterable<string> {
       yield this.text ?? reader.line.toString('latin1', this.start, this.end);
     }
   }
-}
-
-/** Whitespace that String#trim removes, in ASCII: tab, LF, VT, FF, CR, space. */
-function isAsciiSpace(byte: number): boolean {
-  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
-}
-
-/**
- * FNV-1a over UTF-16 code units: the table's hash (not the shard's, which is over UTF-8 bytes). Over an ASCII
- * line it is the hash of its bytes (TargetList.scan).
- */
-export function fnv1aUnits(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
