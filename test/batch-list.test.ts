@@ -235,7 +235,13 @@ describe('mailprobe batch: the list read where it is', () => {
 
   it('a stream is copied to a temporary file that has no name from the start, and nothing is left after', async () => {
     const spoolDir = mkdtempSync(join(dir, 'tmp-'));
-    const lines = ['localhost', `127.0.0.1,${port},smtp`, `127.0.0.1,${port},smtp`, '# c', 'bad host!'];
+    const lines = [
+      `127.0.0.1,${port},submission`,
+      `127.0.0.1,${port},smtp`,
+      `127.0.0.1,${port},smtp`,
+      '# c',
+      'bad host!',
+    ];
     let links: string[] = [];
     const result = await run(['batch', '-', '--workers', '1', '--timeout', '500', '--quiet'], {
       env: { TMPDIR: spoolDir },
@@ -254,7 +260,7 @@ describe('mailprobe batch: the list read where it is', () => {
     });
     expect(result.stderr).toBe('');
     expect(inputs(result.stdout).sort()).toEqual(
-      ['127.0.0.1,' + port + ',smtp', 'bad host!', 'localhost'].sort(),
+      [`127.0.0.1,${port},smtp`, `127.0.0.1,${port},submission`, 'bad host!'].sort(),
     );
     // The copy was open while the run went on, under TMPDIR, with no name left.
     expect(
@@ -268,10 +274,10 @@ describe('mailprobe batch: the list read where it is', () => {
     const readOnly = join(dir, 'missing', 'tmp');
     const result = await run(['batch', '-', '--workers', '1', '--timeout', '500', '--quiet'], {
       env: { TMPDIR: readOnly },
-      stdin: `localhost\nlocalhost\nbad host!\n`,
+      stdin: `127.0.0.1,${port},smtp\n127.0.0.1,${port},smtp\nbad host!\n`,
     });
     expect(result.stderr).toBe('');
-    expect(inputs(result.stdout).sort()).toEqual(['bad host!', 'localhost']);
+    expect(inputs(result.stdout).sort()).toEqual([`127.0.0.1,${port},smtp`, 'bad host!']);
     mkdirSync(join(dir, 'missing'), { recursive: true });
   }, 30_000);
 
