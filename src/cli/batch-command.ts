@@ -75,7 +75,7 @@ export const workerSemiSpaceMb = 4;
 
 /**
  * The young generation's growth factor of the process that runs the workers (V8's --semi-space-growth-factor,
- * set when the workers start; V8's default 2): 1, it does not grow.
+ * set as `batch` starts; V8's default 2, set back for a run in this process): 1, it does not grow.
  */
 export const parentSemiSpaceGrowth = 1;
 
