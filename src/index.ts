@@ -23,6 +23,7 @@ export {
   parseTarget,
   parseTargets,
   runBatch,
+  type TargetFile,
   TargetList,
 } from './modes/batch.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from './modes/egress.js';

@@ -1,7 +1,8 @@
 /**
  * The files of `mailprobe batch`: the targets (a regular file, or a stream: a pipe, a FIFO, `<(cmd)`, /dev/stdin)
  * and the partial output named by --resume, which is read as a stream, validated whole before anything is
- * changed, and never the input itself. Nothing here holds a whole file in memory but the targets' text (at most
+ * changed, and never the input itself. Nothing here holds a whole file in memory: the targets are read where they
+ * are, a stream's copied to a temporary file first (only when none can be written, held in memory, at most
  * `maxInputBytes`); a resume file of any size is read a chunk at a time.
  */
 import {
@@ -11,10 +12,13 @@ import {
   ftruncateSync,
   openSync,
   readSync,
+  rmSync,
   type Stats,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { errorCode, UsageError } from '../errors.js';
+import type { TargetFile } from '../modes/batch-list.js';
 
 /** The largest target list read, a file or a stream: 512 MiB. */
 export const maxInputBytes = 512 * 1024 * 1024;
@@ -22,18 +26,27 @@ export const maxInputBytes = 512 * 1024 * 1024;
 export const maxResumeLine = 64 * 1024 * 1024;
 const chunkBytes = 1024 * 1024;
 
-/** Where the targets came from: its device and inode, so that --resume can refuse to name the same file. */
-export interface TargetsText {
-  /** The list as bytes (UTF-8): TargetList decodes it a line at a time. */
-  bytes: Buffer;
+/**
+ * The targets as TargetList reads them (`list`), and where they came from: its device and inode, so that --resume
+ * can refuse to name the same file.
+ */
+export interface TargetsInput {
+  /**
+   * A regular file named by its path: read where it is, a chunk at a time, never held whole. A stream (a pipe, a
+   * FIFO, stdin, even one redirected from a file): copied to a temporary file first (spoolStream), or its bytes
+   * when no temporary file could be written.
+   */
+  list: Buffer | TargetFile;
   identity?: { dev: number; ino: number } | undefined;
+  /** Closes the file read (a temporary copy has no name left: its space is freed as it is closed). */
+  close(): void;
 }
 
 /**
- * Reads the targets: a regular file of at most `maxInputBytes`, or a stream (a pipe, a FIFO, a character device,
+ * Opens the targets: a regular file of at most `maxInputBytes`, or a stream (a pipe, a FIFO, a character device,
  * a socket) read to its end, with the same bound. `-` is stdin. Anything else (a folder) is one line and exit 2.
  */
-export function readTargets(file: string): TargetsText {
+export function readTargets(file: string): TargetsInput {
   const name = file === '-' ? 'stdin' : file;
   let fd: number;
   // An inherited descriptor by its name: /dev/stdin, /dev/fd/N. A socket (what a parent process may hand over
@@ -48,6 +61,7 @@ export function readTargets(file: string): TargetsText {
       throw new UsageError(`batch: cannot read ${name} (${errorCode(error) ?? 'error'})`);
     fd = inherited;
   }
+  let kept = false;
   try {
     let stat: Stats;
     try {
@@ -58,44 +72,44 @@ export function readTargets(file: string): TargetsText {
     if (stat.isDirectory()) throw new UsageError(`batch: ${name} is a folder, not a list of targets`);
     if (stat.isFile() && stat.size > maxInputBytes)
       throw new UsageError(`batch: ${name} is ${stat.size} bytes, more than the ${maxInputBytes} allowed`);
-    // A regular file is read into one buffer of its size, a stream a chunk at a time; the bytes are all that is
-    // kept (TargetList decodes a line at a time), so a list of a million lines is held once.
-    if (stat.isFile() && stat.size > 0) {
-      const whole = Buffer.allocUnsafe(stat.size);
-      let filled = 0;
-      while (filled < whole.length) {
-        let read: number;
-        try {
-          read = readSync(fd, whole, filled, whole.length - filled, null);
-        } catch (error) {
-          throw new UsageError(`batch: cannot read ${name} (${errorCode(error) ?? 'error'})`);
-        }
-        if (read === 0) break;
-        filled += read;
-      }
-      // A file that grew while read: the rest as for a stream.
-      const more = readRest(fd, name, maxInputBytes - filled);
+    const error = (why: string) => new UsageError(`batch: ${name} ${why}`);
+    // A regular file this process opened is read where it is (positional reads: its offset is never used), once
+    // to index its lines and again as they are probed. Its size 0 may be a file of /proc: read as a stream.
+    if (own && stat.isFile() && stat.size > 0) {
+      kept = true;
+      const opened = fd;
       return {
-        bytes: more.length > 0 ? Buffer.concat([whole.subarray(0, filled), more]) : whole.subarray(0, filled),
+        list: { fd: opened, maxBytes: maxInputBytes, error },
         identity: { dev: stat.dev, ino: stat.ino },
+        close: () => closeSync(opened),
       };
     }
-    const rest = readRest(fd, name, maxInputBytes);
+    const spooled = spoolStream(fd, name);
     return {
-      bytes: rest,
+      list: typeof spooled === 'number' ? { fd: spooled, maxBytes: maxInputBytes, error } : spooled,
       identity: stat.isFile() || stat.isFIFO() ? { dev: stat.dev, ino: stat.ino } : undefined,
+      close: () => {
+        if (typeof spooled === 'number') closeSync(spooled);
+      },
     };
   } finally {
-    if (own) closeSync(fd);
+    if (own && !kept) closeSync(fd);
   }
 }
 
-/** Reads `fd` to its end, a chunk at a time, at most `limit` bytes (else the usage error of a list too long). */
-function readRest(fd: number, name: string, limit: number): Buffer {
-  {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buffer = Buffer.allocUnsafe(chunkBytes);
+/**
+ * A stream read to its end (at most `maxInputBytes`) into a temporary file of this process's only (in
+ * os.tmpdir(), mode 0600, removed from its folder as soon as it is made: nothing is left behind, even when the
+ * process is killed), whose descriptor is returned. When no temporary file can be made or written (a read-only or
+ * full TMPDIR), the stream's bytes are kept in memory instead, as they are returned.
+ */
+export function spoolStream(fd: number, name: string): number | Buffer {
+  let spool = createSpool();
+  let written = 0;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  try {
     for (;;) {
       let read: number;
       try {
@@ -110,12 +124,54 @@ function readRest(fd: number, name: string, limit: number): Buffer {
       }
       if (read === 0) break;
       total += read;
-      if (total > limit)
+      if (total > maxInputBytes)
         throw new UsageError(`batch: ${name} gives more than the ${maxInputBytes} bytes allowed`);
+      if (spool !== undefined) {
+        try {
+          for (let done = 0; done < read; )
+            done += writeSync(spool, buffer, done, read - done, written + done);
+          written += read;
+          continue;
+        } catch {
+          // The temporary file cannot take more (a full disk): what it holds is read back, the rest kept here.
+          const back = Buffer.allocUnsafe(written);
+          for (let done = 0; done < written; ) {
+            const got = readSync(spool, back, done, written - done, done);
+            if (got === 0) break;
+            done += got;
+          }
+          chunks.push(back);
+          closeSync(spool);
+          spool = undefined;
+        }
+      }
       chunks.push(Buffer.from(buffer.subarray(0, read)));
     }
-    return Buffer.concat(chunks, total);
+  } catch (error) {
+    if (spool !== undefined) closeSync(spool);
+    throw error;
   }
+  return spool ?? Buffer.concat(chunks, total);
+}
+
+/** A temporary file, open for reading and writing, already removed from its folder; undefined if none can be made. */
+function createSpool(): number | undefined {
+  const { tmpdir } = process.getBuiltinModule('node:os');
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
+  const path = `${tmpdir()}/mailprobe-targets-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch {
+    return undefined;
+  }
+  try {
+    unlinkSync(path);
+  } catch {
+    // Removed at exit, then (also after Ctrl-C, which ends the run through its normal end).
+    process.once('exit', () => rmSync(path, { force: true }));
+  }
+  return fd;
 }
 
 function inheritedFd(file: string): number | undefined {
@@ -176,7 +232,7 @@ function documentInput(bytes: Buffer): string | undefined {
  * 2) and left as it was. A file that does not exist yet is an empty one: the first run of a resumable job.
  * Memory: one line at a time; the targets found are marked in `wanted` (a bit each, src/modes/batch.ts TargetList).
  */
-export function resumeDone(file: string, wanted: ResumeIndex, input: TargetsText['identity']): void {
+export function resumeDone(file: string, wanted: ResumeIndex, input: TargetsInput['identity']): void {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);

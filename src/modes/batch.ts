@@ -25,6 +25,7 @@ export {
   documentInput,
   parseTarget,
   parseTargets,
+  type TargetFile,
   TargetList,
 } from './batch-targets.js';
 
