@@ -234,7 +234,8 @@ describe('the HTML report', () => {
     expect(shown).toMatch(/refusedmx2\.example\.test.*: no mx pattern matches it/);
     expect(shown).toMatch(/TLS-RPTmailto:tlsrpt@example\.test/);
     // Without --mta-sts or --dane, no such section.
-    const plain = renderHtml([], outcome([], 'high'), { ...discovery, transport: undefined } as typeof discovery);
+    const { transport: _transport, ...withoutTransport } = discovery as NonNullable<typeof discovery>;
+    const plain = renderHtml([], outcome([], 'high'), withoutTransport);
     expect(plain).not.toContain('Transport policy');
   });
 

@@ -111,9 +111,9 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     target.afterConnect,
   );
   const stop: FirstStop = {};
-  // The port's start, as a number: a fleet run reads it twice a port (Date.parse of startedAt cost 4 µs a port).
-  const startedMs = Date.now();
-  const first = await probeOnce(target, session, stop, startedMs);
+  // The port's start as a number: Date.parse(startedAt) cost a fleet run 4 µs a port.
+  const startedMs = session.startedMs;
+  const first = await probeOnce(target, session, stop);
   // A timeout may be the network's: more tries on fresh connections (retry.ts), under the port's deadline and
   // pacing. A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
   const retryTarget = first.crossCheck
@@ -163,8 +163,8 @@ export function capTranscript(
   limits: Pick<Limits, 'transcriptEntries' | 'transcriptChars'>,
 ): void {
   const all = result.transcript;
-  // The usual port: within both caps, nothing to copy (a fleet run bounds every port's transcript).
   if (all.length <= limits.transcriptEntries) {
+    // The usual port: within both caps, nothing to copy.
     let chars = 0;
     for (const entry of all) chars += entry.text.length;
     if (chars <= limits.transcriptChars) return;
@@ -198,12 +198,8 @@ export function capTranscript(
 }
 
 /** The main dialogue on one connection, top to bottom; the session is closed when it returns. */
-async function probeOnce(
-  target: PortTarget,
-  session: Session,
-  stop: FirstStop = {},
-  startedMs: number = Date.now(),
-): Promise<PortResult> {
+async function probeOnce(target: PortTarget, session: Session, stop: FirstStop = {}): Promise<PortResult> {
+  const startedMs = session.startedMs;
   const reference = referenceFor(target.service);
   const dialogue = dialogues[reference.protocol];
   const tlsOptions = { servername: target.servername, trust: target.trust };

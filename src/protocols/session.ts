@@ -25,6 +25,8 @@ export class Session {
   readonly deadline: Deadline;
   /** monotonicMs() at which this session's transcript clock starts. */
   readonly began: number;
+  /** Date.now() when the session was made: the start of its port's try (PortResult.startedAt). */
+  readonly startedMs = Date.now();
   /** Server lines that arrived when no reply was due (before a command was written), as sent. */
   readonly unsolicited: string[] = [];
   private sockets: net.Socket[] = [];
