@@ -2,7 +2,9 @@
  * The half of a run after the probing: judges, checks expectations, renders, writes the report files and stdout,
  * sets the exit code (and `publish`'s documents). cli/report.ts loads it while the sockets are open: in the
  * package's bin it is a bundle of its own (dist/cli/judge.cjs, the rules and renderers), so a probe's first socket
- * does not wait for its code. See CONTRIBUTING "Start-up and speed".
+ * does not wait for its code. See CONTRIBUTING "Start-up and speed". It imports each function from its own module,
+ * not from ../index.js: judge.cjs takes the modules engine.cjs holds from it, and the library's index taken that
+ * way would pull every module it re-exports into the bundles (the build fails).
  */
 
 import { mkdirSync } from 'node:fs';
