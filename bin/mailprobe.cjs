@@ -265,7 +265,7 @@ function start() {
               other.endsWith('.bin') &&
               (other.startsWith(prefix)
                 ? !other.startsWith(`${prefix}${tag}-`)
-                : !/^(cli|engine|published|dane|login|modes|ports)-/.test(other))
+                : !/^(cli|engine|judge|published|dane|login|modes|ports)-/.test(other))
             )
               fs.unlinkSync(path.join(cache, other));
         } catch {
@@ -311,10 +311,10 @@ function start() {
   }
 
   // The engine bundle is required by the CLI bundle when a command probes, the modes (batch, serve, egress,
-  // demo) by their commands, and the engine's bundles on demand (published, dane, login) by it: give them their
-  // caches too.
+  // demo) by their commands, and the engine's bundles on demand (judge, published, dane, login) by it: give them
+  // their caches too.
   const bundles = new Set(
-    ['engine.cjs', 'published.cjs', 'dane.cjs', 'login.cjs', 'modes.cjs'].map((name) =>
+    ['engine.cjs', 'judge.cjs', 'published.cjs', 'dane.cjs', 'login.cjs', 'modes.cjs'].map((name) =>
       path.join(folder, name),
     ),
   );

@@ -1,6 +1,7 @@
 // Builds the CLI the package's bin runs (dist/cli/), as CommonJS bundles: cli.cjs (the command line: yargs,
-// the commands, option checks) and engine.cjs (the engine, the report, ora), which cli.cjs requires only
-// when a command probes; modes.cjs (batch, serve, egress, the demo servers), required only by those commands; published.cjs (discovery's published settings), which engine.cjs requires
+// the commands, option checks) and engine.cjs (the engine, the report flows, ora), which cli.cjs requires only
+// when a command probes; judge.cjs (the rules and the renderers: judging and rendering a probed host), which
+// engine.cjs requires once the probe's first sockets are open; modes.cjs (batch, serve, egress, the demo servers), required only by those commands; published.cjs (discovery's published settings), which engine.cjs requires
 // only then; dane.cjs (the TLSA lookup and dns-packet), which engine.cjs requires only for --dane; login.cjs (the login
 // check and the round trip, sharing the engine's modules), which engine.cjs requires only for --login; ports.cjs (`mailprobe ports` with only its own flags, which the bin runs without cli.cjs);
 // string-width.cjs and cliui.cjs, loaded only for non-ASCII text and for help layout; yargs' locales
@@ -32,11 +33,17 @@ const importMetaUrl = {
   define: { 'import.meta.url': '__bundle_url' },
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
-// Bundles the engine loads on demand that use the engine's own modules (its errors, sessions, rules): each file
-// here is in the bundle, and every other mailprobe module it imports is taken from engine.cjs (`__shared`), so
-// there is one copy of each and an error class thrown in one bundle is the one checked with instanceof in the
-// other. The importers listed load the file with a dynamic import, lowered to a require of the bundle.
+// Bundles the engine loads on demand that use the engine's own modules (its errors, sessions, limits): each file
+// here is in the bundle, and every other mailprobe module it imports is taken from engine.cjs (`__shared`), or from
+// an earlier bundle of this list that holds it (modes.cjs takes the rules from judge.cjs), so there is one copy of
+// each and an error class thrown in one bundle is the one checked with instanceof in the other. The importers
+// listed load the file with a dynamic import, lowered to a require of the bundle.
 const onDemand = [
+  {
+    name: 'judge.cjs',
+    // Judging and rendering a probed host (the rules, the renderers), loaded while the probe's sockets are open.
+    files: { 'dist/src/cli/finish.js': ['dist/src/cli/report.js'] },
+  },
   {
     name: 'login.cjs',
     // The login check and the round trip (--login, --round-trip).
@@ -175,23 +182,35 @@ const engineOptions = {
   metafile: true,
   supported: { 'dynamic-import': false },
 };
-// First without writing, to know which modules the engine holds; then each bundle on demand, which takes those
-// from the engine; then the engine again, exporting them as `__shared`.
+// First without writing, to know which modules the engine holds; then each bundle on demand, in the list's order,
+// which takes those from the engine and the ones an earlier bundle on demand holds from that bundle (modes.cjs
+// takes the rules from judge.cjs); then the engine, and each bundle others take from, again, exporting what the
+// others take as `__shared`.
 const engineInputs = new Set(
   Object.entries(Object.values((await build({ ...engineOptions, write: false })).metafile.outputs)[0].inputs)
     .filter(([, input]) => input.bytesInOutput > 0)
     .map(([path]) => path),
 );
-const shared = new Set();
-const onDemandBuilt = [];
-for (const { name, files } of onDemand) {
-  const built = await build({
+/** The bundle each module is taken from: the engine's, then each bundle on demand's own. */
+const providers = new Map([...engineInputs].map((path) => [path, 'engine.cjs']));
+/** What the other bundles take from each bundle: its `__shared` export. */
+const sharedFrom = new Map();
+function sharedExport(name) {
+  const list = [...(sharedFrom.get(name) ?? [])].sort();
+  return [
+    ...list.map((path, i) => `import * as shared${i} from ${JSON.stringify(`./${path}`)};`),
+    `export const __shared = {${list.map((path, i) => `${JSON.stringify(path)}: shared${i}`).join(', ')}};`,
+  ];
+}
+function buildOnDemand({ name, files }) {
+  return build({
     ...common,
     ...importMetaUrl,
     stdin: {
-      contents: Object.keys(files)
-        .map((file) => `export * from ${JSON.stringify(`./${file}`)};`)
-        .join('\n'),
+      contents: [
+        ...Object.keys(files).map((file) => `export * from ${JSON.stringify(`./${file}`)};`),
+        ...(sharedFrom.has(name) ? sharedExport(name) : []),
+      ].join('\n'),
       resolveDir: root,
       sourcefile: name,
     },
@@ -202,35 +221,57 @@ for (const { name, files } of onDemand) {
       {
         name: 'engine-shared',
         setup(b) {
-          b.onResolve({ filter: /^\.\/engine\.cjs$/ }, () => ({ path: './engine.cjs', external: true }));
+          b.onResolve({ filter: /^\.\/[a-z]+\.cjs$/, namespace: 'engine-shared' }, (args) => ({
+            path: args.path,
+            external: true,
+          }));
           b.onResolve({ filter: /^\.\.?\// }, (args) => {
             const path = relative(root, join(args.resolveDir, args.path));
-            if (!args.importer.startsWith(join(root, 'dist/src/')) || !engineInputs.has(path))
+            const provider = providers.get(path);
+            if (
+              !args.importer.startsWith(join(root, 'dist/src/')) ||
+              provider === undefined ||
+              provider === name
+            )
               return undefined;
-            shared.add(path);
-            return { path, namespace: 'engine-shared' };
+            if (!sharedFrom.has(provider)) sharedFrom.set(provider, new Set());
+            sharedFrom.get(provider).add(path);
+            return { path: `${provider}:${path}`, namespace: 'engine-shared' };
           });
-          b.onLoad({ filter: /.*/, namespace: 'engine-shared' }, (args) => ({
-            contents: `module.exports = require("./engine.cjs").__shared[${JSON.stringify(args.path)}];`,
-            loader: 'js',
-          }));
+          b.onLoad({ filter: /.*/, namespace: 'engine-shared' }, (args) => {
+            const [provider, path] = args.path.split(':');
+            return {
+              contents: `module.exports = require("./${provider}").__shared[${JSON.stringify(path)}];`,
+              loader: 'js',
+            };
+          });
         },
       },
       ...plugins,
     ],
   });
-  onDemandBuilt.push([name, built]);
 }
-const sharedList = [...shared].sort();
+const onDemandBuilt = [];
+for (const lazy of onDemand) {
+  const built = await buildOnDemand(lazy);
+  onDemandBuilt.push([lazy.name, built]);
+  for (const input of Object.keys(built.metafile.inputs))
+    if (input.startsWith('dist/src/') && !providers.has(input)) providers.set(input, lazy.name);
+}
+for (const [index, [name]] of onDemandBuilt.entries())
+  if (sharedFrom.has(name)) {
+    const inputs = Object.keys(onDemandBuilt[index][1].metafile.inputs).sort().join();
+    const built = await buildOnDemand(onDemand[index]);
+    // Exporting what the others take must not change what the bundle holds.
+    if (Object.keys(built.metafile.inputs).sort().join() !== inputs)
+      throw new Error(`${name} holds other modules once it exports those the other bundles take from it`);
+    onDemandBuilt[index][1] = built;
+  }
 const engine = await build({
   ...engineOptions,
   entryPoints: undefined,
   stdin: {
-    contents: [
-      "export * from './dist/src/cli/engine.js';",
-      ...sharedList.map((path, i) => `import * as shared${i} from ${JSON.stringify(`./${path}`)};`),
-      `export const __shared = {${sharedList.map((path, i) => `${JSON.stringify(path)}: shared${i}`).join(', ')}};`,
-    ].join('\n'),
+    contents: ["export * from './dist/src/cli/engine.js';", ...sharedExport('engine.cjs')].join('\n'),
     resolveDir: root,
     sourcefile: 'engine.js',
   },
@@ -250,6 +291,17 @@ for (const [name, built] of onDemandBuilt) {
   )
     throw new Error(`neither cli.cjs nor engine.cjs loads ${name}: its code was bundled into one of them`);
 }
+// The rules and renderers are judge.cjs's, loaded once the sockets are open: one imported from the probe's path
+// would be taken from the engine instead, its code read before every probe's first socket.
+{
+  const early = Object.entries(Object.values(engine.metafile.outputs)[0].inputs).find(
+    ([input, { bytesInOutput }]) => /^dist\/src\/(rules|render)\//.test(input) && bytesInOutput > 0,
+  );
+  if (early)
+    throw new Error(
+      `${early[0]} is inside engine.cjs: judging and rendering belong to judge.cjs (cli/finish.ts)`,
+    );
+}
 // Nor is a module in two bundles on demand (each would have its own copy).
 for (const [index, [name, built]] of onDemandBuilt.entries())
   for (const [other, otherBuilt] of onDemandBuilt.slice(index + 1)) {
@@ -257,7 +309,7 @@ for (const [index, [name, built]] of onDemandBuilt.entries())
       (input) => input.startsWith('dist/src/') && input in otherBuilt.metafile.inputs,
     );
     if (both.length > 0)
-      throw new Error(`${name} and ${other} both bundle ${both[0]}: load it from engine.cjs`);
+      throw new Error(`${name} and ${other} both bundle ${both[0]}: load it from one of them`);
   }
 // `mailprobe ports` with only its own flags, which the bin runs without the CLI bundle.
 await build({
@@ -290,7 +342,7 @@ const published = await build({
   outfile: join(out, 'published.cjs'),
   metafile: true,
 });
-for (const bundle of ['engine.cjs', 'cli.cjs'])
+for (const bundle of ['engine.cjs', 'cli.cjs', 'judge.cjs'])
   if (readFileSync(join(out, bundle), 'utf8').includes('Content-Security-Policy'))
     throw new Error(`the HTML report is inside ${bundle}: import it with import('../render/html.js')`);
 const dane = await build({

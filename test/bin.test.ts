@@ -286,6 +286,56 @@ describe('bin/mailprobe.cjs trusts a cache only where no one else can write', ()
 });
 
 describe('bin/mailprobe.cjs bundles', () => {
+  it('a probe opens its first socket before the rules and renderers (judge.cjs) or perf_hooks load, then judges', () => {
+    const home = mkdtempSync(join(tmpdir(), 'mailprobe-judge-'));
+    try {
+      const seen = join(home, 'first-socket.json');
+      const hook = join(home, 'hook.cjs');
+      // At the first client socket: the bundles the process has loaded, and whether the `performance` global was
+      // made (perf_hooks and seven internal modules).
+      writeFileSync(
+        hook,
+        `const folder = ${JSON.stringify(join(root, 'dist/cli'))};
+let done = false;
+require('node:diagnostics_channel').subscribe('net.client.socket', () => {
+  if (done) return;
+  done = true;
+  require('node:fs').writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
+    bundles: Object.keys(require.cache).filter((file) => file.startsWith(folder)),
+    perfHooks: process.moduleLoadList.includes('NativeModule perf_hooks'),
+  }));
+});`,
+      );
+      // Twice: the first run writes the code caches, the second runs from them. Human output, outside CI: the
+      // spinner's bookkeeping runs (it is shown only on a terminal).
+      for (const round of [1, 2]) {
+        const run = spawnSync(
+          process.execPath,
+          ['--require', hook, bin, '127.0.0.1', '--port', '1=smtp', '--timeout', '500', '--no-color'],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, MAILPROBE_NO_CACHE: undefined, XDG_CACHE_HOME: home, CI: undefined },
+          },
+        );
+        expect(run.status, `round ${round}: ${run.stderr}`).toBe(1);
+        expect(run.stdout).toMatch(/no-port-works on 1/);
+        const first = JSON.parse(readFileSync(seen, 'utf8')) as { bundles: string[]; perfHooks: boolean };
+        expect(first.bundles, `round ${round}`).toEqual([join(root, 'dist/cli/engine.cjs')]);
+        expect(first.perfHooks, `round ${round}`).toBe(false);
+      }
+      // The finding this run raised is judged by code the engine does not hold: it came from judge.cjs, loaded
+      // after the first socket (and with a code cache of its own).
+      expect(readFileSync(join(root, 'dist/cli/engine.cjs'), 'utf8')).not.toContain('"no-port-works"');
+      expect(readFileSync(join(root, 'dist/cli/judge.cjs'), 'utf8')).toContain('"no-port-works"');
+      const folder = join(home, 'mailprobe', readdirSync(join(home, 'mailprobe'))[0] ?? '');
+      expect(
+        readdirSync(folder).filter((name) => /^(cli|engine|judge)-.*-probe\.bin$/.test(name)),
+      ).toHaveLength(3);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("batch --workers 2 runs from modes.cjs, which takes the engine's modules from engine.cjs, in every process", () => {
     const home = mkdtempSync(join(tmpdir(), 'mailprobe-modes-'));
     try {

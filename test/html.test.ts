@@ -315,9 +315,11 @@ describe('--html FILE from the bundled CLI', () => {
   });
 
   it('the HTML renderer is a bundle of its own, loaded only when a page is made', () => {
-    for (const bundle of ['cli.cjs', 'engine.cjs'])
+    for (const bundle of ['cli.cjs', 'engine.cjs', 'judge.cjs'])
       expect(readFileSync(join(root, 'dist/cli', bundle), 'utf8')).not.toContain('Content-Security-Policy');
-    expect(readFileSync(join(root, 'dist/cli/engine.cjs'), 'utf8')).toContain('"./html.cjs"');
+    // The report's page is made after judging, from judge.cjs (cli/finish.ts), which the engine loads.
+    expect(readFileSync(join(root, 'dist/cli/judge.cjs'), 'utf8')).toContain('"./html.cjs"');
+    expect(readFileSync(join(root, 'dist/cli/engine.cjs'), 'utf8')).toContain('"./judge.cjs"');
     expect(readFileSync(join(root, 'dist/cli/html.cjs'), 'utf8')).toContain('Content-Security-Policy');
   });
 

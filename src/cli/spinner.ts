@@ -3,6 +3,7 @@
  * long. Only for people: a terminal, human output, not in CI. ora loads only once probing has lasted 150 ms.
  */
 import { defaultLimits, type Limits } from '../limits.js';
+import { monotonicMs } from '../net/clock.js';
 import type { Phase } from '../types/index.js';
 import { useColor } from './color.js';
 
@@ -261,12 +262,14 @@ export function spinner(
   const limits: Limits = { ...defaultLimits, ...given };
   const waits = new Map<string, Wait>();
   const started = new Map<string, number>();
-  const live = liveLine(report, (room) => progressLine(done, total, waits.values(), performance.now(), room));
+  const live = liveLine(report, (room) => progressLine(done, total, waits.values(), monotonicMs(), room));
   if (!live) return undefined;
   return {
     phase: (port, address, phase, service) => {
       const key = `${port} ${address}`;
-      const now = performance.now();
+      // Not performance.now(): the first port's first phase comes before its socket, and the `performance` global
+      // loads perf_hooks and seven internal modules on first use (about 1 ms).
+      const now = monotonicMs();
       const start = started.get(key) ?? now;
       started.set(key, start);
       const deadlineMs = phaseDeadline(phase, limits, start, now);
