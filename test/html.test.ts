@@ -206,7 +206,13 @@ describe('the HTML report', () => {
       transport: {
         stsRecord: { name: '_mta-sts.example.test', outcome: 'found', records: ['v=STSv1; id=1'] },
         stsId: '1',
-        policy: { version: 'STSv1', mode: 'enforce', mx: [`mx1.example.test${payload}`], maxAge: 86400, problems: [] },
+        policy: {
+          version: 'STSv1',
+          mode: 'enforce',
+          mx: [`mx1.example.test${payload}`],
+          maxAge: 86400,
+          problems: [],
+        },
         tlsRptRecord: { name: '_smtp._tls.example.test', outcome: 'found', records: [] },
         tlsRptRua: [`mailto:tlsrpt@example.test${payload}`],
       },
@@ -214,7 +220,14 @@ describe('the HTML report', () => {
         checks: [],
         clients: [],
         findings: [
-          { id: 'mta-sts-mode', severity: 'info', title: 't', detail: 'd', evidence: [], reference: 'RFC 8461' },
+          {
+            id: 'mta-sts-mode',
+            severity: 'info',
+            title: 't',
+            detail: 'd',
+            evidence: [],
+            reference: 'RFC 8461',
+          },
           {
             id: 'mta-sts-mx-refused',
             severity: 'critical',
