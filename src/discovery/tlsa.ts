@@ -75,6 +75,36 @@ function query(name: string, id: number): Buffer {
 
 type Answer = { message: packet.DecodedPacket & { rcode?: string }; transport: 'udp' | 'tcp' };
 
+/**
+ * One exchange with the DNS server: `start` opens its socket and hands back a closer, and calls `done` once with
+ * the answer or an error; the first of that, the deadline and an abort settles it, and the socket is closed.
+ */
+function exchange(
+  timeoutMs: number,
+  timeoutText: string,
+  signal: AbortSignal | undefined,
+  start: (done: (error: Error | undefined, answer?: Answer) => void) => () => void,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let close: (() => void) | undefined;
+    let settled = false;
+    const done = (error: Error | undefined, answer?: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      close?.();
+      if (error) reject(error);
+      else resolve(answer as Answer);
+    };
+    const onAbort = () => done(new Error('aborted'));
+    const timer = setTimeout(() => done(new Error(timeoutText)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    close = start(done);
+    if (settled) close();
+  });
+}
+
 /** One answer over UDP whose id and question match ours; rejects on timeout or abort. */
 function overUdp(
   address: string,
@@ -83,19 +113,9 @@ function overUdp(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  return exchange(timeoutMs, 'the DNS server did not answer in time', signal, (done) => {
     const id = Math.floor(Math.random() * 65_536);
     const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
-    const done = (error: Error | undefined, answer?: Answer) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.close();
-      if (error) reject(error);
-      else resolve(answer as Answer);
-    };
-    const onAbort = () => done(new Error('aborted'));
-    const timer = setTimeout(() => done(new Error('the DNS server did not answer in time')), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (error) => done(error));
     socket.on('message', (bytes, from) => {
       if (from.port !== port) return;
@@ -103,6 +123,7 @@ function overUdp(
       if (message) done(undefined, { message, transport: 'udp' });
     });
     socket.send(query(name, id), port, address);
+    return () => socket.close();
   });
 }
 
@@ -114,23 +135,10 @@ function overTcp(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  return exchange(timeoutMs, 'the DNS server did not answer in time over TCP', signal, (done) => {
     const id = Math.floor(Math.random() * 65_536);
     const socket = net.connect({ host: address, port });
     let buffered = Buffer.alloc(0);
-    const done = (error: Error | undefined, answer?: Answer) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(answer as Answer);
-    };
-    const onAbort = () => done(new Error('aborted'));
-    const timer = setTimeout(
-      () => done(new Error('the DNS server did not answer in time over TCP')),
-      timeoutMs,
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (error) => done(error));
     socket.on('connect', () => {
       const message = query(name, id);
@@ -149,6 +157,7 @@ function overTcp(
       else done(new Error('the DNS answer over TCP does not answer the question asked'));
     });
     socket.on('end', () => done(new Error('the DNS server closed the TCP connection before answering')));
+    return () => socket.destroy();
   });
 }
 

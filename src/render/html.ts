@@ -19,7 +19,7 @@ import { version } from '../version.js';
 import { htmlStyle } from './html-style.js';
 import type { DiscoveryReport } from './report.js';
 import { sanitize } from './sanitize.js';
-import { style } from './style.js';
+import { style, transcriptFlags } from './style.js';
 import { transportHeading, transportRows } from './transport.js';
 
 /** What the page says about the run itself: how it was started, and where from. */
@@ -291,12 +291,7 @@ function dialogues(host: CheckedHost): string {
   const out = ['<h2>Dialogues</h2>'];
   for (const port of host.ports) {
     const lines = port.transcript.map((entry) => {
-      const flags = [
-        entry.tls ? 'tls' : '',
-        entry.truncated ? 'truncated' : '',
-        entry.bareLf ? 'bare-LF' : '',
-        entry.unsolicited ? 'unsolicited' : '',
-      ].filter(Boolean);
+      const flags = transcriptFlags(entry);
       const who = entry.dir === '-' ? 'n' : entry.dir;
       return `<span class="t-${who}">${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text(entry.text)}${flags.length ? ` [${flags.join(',')}]` : ''}</span>`;
     });

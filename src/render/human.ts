@@ -10,7 +10,7 @@ import { fixAction, greetingFamily, needsServername, type ServerFix, serverLabel
 import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
 import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
-import { columns, type Style, style, width } from './style.js';
+import { columns, type Style, style, transcriptFlags, width } from './style.js';
 
 export interface HumanOptions {
   color: boolean;
@@ -526,12 +526,7 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
       for (const entry of port.transcript) {
         // Client lines and notes can carry server text too (an error message): everything is sanitised.
         const text = sanitize(entry.text);
-        const flags = [
-          entry.tls ? 'tls' : '',
-          entry.truncated ? 'truncated' : '',
-          entry.bareLf ? 'bare-LF' : '',
-          entry.unsolicited ? 'unsolicited' : '',
-        ].filter(Boolean);
+        const flags = transcriptFlags(entry);
         out.push(
           ...wrapText(
             `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,

@@ -1,3 +1,5 @@
+import type { TranscriptEntry } from '../types/index.js';
+
 /** ANSI styling, on only when asked (the CLI decides: a TTY, no NO_COLOR, no --no-color). */
 export interface Style {
   bold: (text: string) => string;
@@ -19,6 +21,16 @@ export function style(color: boolean): Style {
     green: wrap(32, 39),
     yellow: wrap(33, 39),
   };
+}
+
+/** The marks a transcript line carries, in the order both dialogues (terminal and HTML) show them. */
+export function transcriptFlags(entry: TranscriptEntry): string[] {
+  const flags: string[] = [];
+  if (entry.tls) flags.push('tls');
+  if (entry.truncated) flags.push('truncated');
+  if (entry.bareLf) flags.push('bare-LF');
+  if (entry.unsolicited) flags.push('unsolicited');
+  return flags;
 }
 
 /** Visible width of a string without its ANSI styling. */
