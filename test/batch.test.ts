@@ -532,7 +532,8 @@ describe('mailprobe batch --workers (several processes)', () => {
     try {
       const child = spawn(
         process.execPath,
-        [mainScript, 'batch', file, '--workers', '2', '--timeout', '2000', '--quiet'],
+        // Three workers: this process probes one share, and two are forked (the hosts hash to all three).
+        [mainScript, 'batch', file, '--workers', '3', '--timeout', '2000', '--quiet'],
         { stdio: 'pipe' },
       );
       let stdout = '';
@@ -565,7 +566,13 @@ describe('mailprobe batch --workers (several processes)', () => {
   });
 
   it('the connection slot a dying worker held goes to the worker waiting for it (no hang)', async () => {
-    const workers = [2, 3, 4, 5, 6, 7, 8].find((n) => workerOf('localhost', n) !== workerOf('127.0.0.1', n));
+    // Two forked workers (share 0 may be this process's own, which is not the one to kill).
+    const workers = [2, 3, 4, 5, 6, 7, 8].find(
+      (n) =>
+        workerOf('localhost', n) !== workerOf('127.0.0.1', n) &&
+        workerOf('localhost', n) !== 0 &&
+        workerOf('127.0.0.1', n) !== 0,
+    );
     let first: (() => void) | undefined;
     const connected = new Promise<void>((resolve) => {
       first = resolve;
@@ -629,8 +636,9 @@ describe('mailprobe batch --workers (several processes)', () => {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       for (let i = 0; i < 50 && !stdout.includes('\n'); i++)
         await new Promise((resolve) => setTimeout(resolve, 100));
+      // Two workers: this process probes one share and one worker is forked for the other.
       const workers = childrenOf(child.pid ?? 0);
-      expect(workers).toHaveLength(2);
+      expect(workers).toHaveLength(1);
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       expect(code).toBe(130);
@@ -724,6 +732,32 @@ describe('mailprobe batch --workers (several processes)', () => {
       expect(d.result.error?.exitCode).toBe(70);
       expect(d.result.error?.message).toMatch(/could not be started \(spawn .* ENOENT\)/);
     }
+    expect(counts).toEqual({ passed: 0, failed: 3, notDone: 0 });
+  });
+
+  it('with local, the first share is probed in this process and only the others are forked', async () => {
+    // With two workers, 127.0.0.1 and 127.0.0.3 hash to share 0, 127.0.0.2 to share 1.
+    const lines = ['127.0.0.1,1,smtp', '127.0.0.2,1,smtp', '127.0.0.3,1,smtp'];
+    expect(lines.map((line) => workerOf(line.split(',')[0] ?? '', 2))).toEqual([0, 1, 0]);
+    const { targets } = parseTargets(lines.join('\n'));
+    const out: Doc[] = [];
+    let forks = 0;
+    const counts = await runBatchInWorkers(targets, {
+      workers: 2,
+      local: true,
+      fork: () => {
+        forks++;
+        return spawn('/nonexistent/mailprobe-worker', [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+      },
+      onDocument: (line) => out.push(JSON.parse(line) as Doc),
+    });
+    expect(forks).toBe(1);
+    const byInput = new Map(out.map((d) => [d.input, d]));
+    // Share 0 was probed here: port 1 refuses. Share 1's process could not be started.
+    expect(byInput.get(lines[0] ?? '')?.hosts[0]?.ports[0]?.status).toBe('refused');
+    expect(byInput.get(lines[2] ?? '')?.hosts[0]?.ports[0]?.status).toBe('refused');
+    expect(byInput.get(lines[1] ?? '')?.result.error?.message).toMatch(/could not be started/);
+    expect(out).toHaveLength(3);
     expect(counts).toEqual({ passed: 0, failed: 3, notDone: 0 });
   });
 

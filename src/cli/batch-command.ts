@@ -44,7 +44,7 @@ export function builder(yargs: Argv) {
     .option('concurrency', { type: 'string', describe: 'targets probed at once (default 64)' })
     .option('workers', {
       type: 'string',
-      describe: `processes to probe in (default: the number of cores, at most ${maxDefaultWorkers}; 1 probes in this process): the per-address limits hold across them`,
+      describe: `processes to probe in (default: the number of cores, at most ${maxDefaultWorkers}; up to ${localShareMaxWorkers}, this process is one of them): the per-address limits hold across them`,
     })
     .option('per-address', { type: 'string', describe: 'connections at once to one address (default 2)' })
     .option('address-interval', {
@@ -78,6 +78,14 @@ export const workerSemiSpaceMb = 4;
  * set as `batch` starts; V8's default 2, set back for a run in this process): 1, it does not grow.
  */
 export const parentSemiSpaceGrowth = 1;
+
+/**
+ * Up to this many --workers, this process probes a share too (workers - 1 are forked); above it, it only hands
+ * out targets and writes documents. Its part per probe (the per-address gate's messages, the documents) is about
+ * 0.07 ms of CPU against a TLS probe's 1.1 ms (issue 28): beside three or fewer workers that leaves most of a
+ * core idle, beside many it is a core's work of its own.
+ */
+export const localShareMaxWorkers = 4;
 
 /** The most worker processes chosen without --workers. */
 export const maxDefaultWorkers = 16;
@@ -167,11 +175,11 @@ export async function handler(args: Args): Promise<void> {
   if (args.file === undefined && process.stdin.isTTY)
     throw new UsageError('batch: give a target FILE, or pipe targets on stdin (batch -)');
   const htmlDir = args['html-dir'] === undefined ? undefined : pagesFolder(args['html-dir']);
-  // With workers (the default on more than one core), this process only hands out targets and writes documents:
-  // its garbage is short-lived, and V8's young generation, which grows to 16 MB a semi-space, would be the
-  // largest part of its memory. Kept at the size it has at start (1 or 2 MB a semi-space), this process is about
-  // 25 MB smaller, for no measurable CPU (issue 28). Set before any work, so that the targets' index does not grow
-  // it either; a run in this process (--workers 1) lets it grow again (V8's default), as it probes.
+  // With more workers than localShareMaxWorkers, this process only hands out targets and writes documents: its
+  // garbage is short-lived, and V8's young generation, which grows to 16 MB a semi-space, would be the largest part
+  // of its memory. Kept at the size it has at start (1 or 2 MB a semi-space), this process is about 25 MB smaller,
+  // for no measurable CPU (issue 28). Set before any work, so that the targets' index does not grow it either; a
+  // run that probes in this process (--workers 1 to localShareMaxWorkers) lets it grow again (V8's default).
   const v8 = process.getBuiltinModule('node:v8');
   v8.setFlagsFromString(`--semi-space-growth-factor=${parentSemiSpaceGrowth}`);
   const {
@@ -288,9 +296,13 @@ export async function handler(args: Args): Promise<void> {
       const script = existsSync(bundled)
         ? bundled
         : fileURLToPath(new URL('./batch-worker.js', import.meta.url));
+      const local = workers <= localShareMaxWorkers;
+      // A share probed here: the young generation may grow as with --workers 1.
+      if (local) v8.setFlagsFromString('--semi-space-growth-factor=2');
       await runBatchInWorkers(targets(), {
         ...options,
         workers,
+        local,
         // No output of their own: documents come back over the channel, and nothing they could print is wanted.
         // A young generation of 4 MB a semi-space (V8's default grows to 16): a worker's live heap is small and
         // its garbage short-lived, so this keeps its RSS about 25 MB lower for a few % more CPU (issue 28).

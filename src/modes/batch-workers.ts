@@ -1,6 +1,7 @@
 /**
  * Batch mode over several processes (`mailprobe batch --workers N`): one process of Node runs its JavaScript and
- * its TLS on one core, so a fleet run spreads its targets over N worker processes. The per-address limits stay in
+ * its TLS on one core, so a fleet run spreads its targets over N workers: N processes, or, with `local`, this
+ * process (the first share, over an in-process channel) and N - 1 others. The per-address limits stay in
  * this (the parent) process: a worker asks for a connection slot, and for its turn under --address-interval,
  * before each connection, so that the limits hold across workers even when two names share an address. Each
  * worker sends back its targets' documents; the parent is the only writer of the output. A worker that ends
@@ -16,7 +17,7 @@ import {
   renderBatchError,
   runBatch,
 } from './batch.js';
-import { gathered } from './batch-channel.js';
+import { gathered, localWorker, type ParentChannel, type WorkerProcess } from './batch-channel.js';
 
 /** What the parent sends a worker: its options, then its targets a chunk at a time as it asks, then the end. */
 export type ToWorker =
@@ -53,6 +54,11 @@ export interface WorkersOptions extends BatchOptions {
   workers: number;
   /** Starts one worker: a Node process running the worker script, with an IPC channel (child_process.fork). */
   fork: () => ChildProcess;
+  /**
+   * The first worker's share runs in this process (localWorker), so that `workers` processes probe in all:
+   * this one and workers - 1 forked. Otherwise this process only hands out targets and writes documents.
+   */
+  local?: boolean;
 }
 
 /** Targets sent to a worker at once. */
@@ -80,7 +86,7 @@ export async function runBatchInWorkers(
   const used = list
     ? [...new Set(list.map((target) => workerOf(target.host, count)))].sort((a, b) => a - b)
     : Array.from({ length: count }, (_, index) => index);
-  const { onDocument, signal, gate: _gate, fork, workers: _workers, trust, ...rest } = options;
+  const { onDocument, signal, gate: _gate, fork, workers: _workers, local, trust, ...rest } = options;
   const shareOf = (index: number): number => {
     const rank = Math.max(0, used.indexOf(index));
     return Math.floor(concurrency / used.length) + (rank < concurrency % used.length ? 1 : 0);
@@ -103,7 +109,7 @@ export async function runBatchInWorkers(
     wake?: (() => void) | undefined;
     ended: Promise<void>;
   }
-  const children: ChildProcess[] = [];
+  const children: WorkerProcess[] = [];
   const workers = new Map<number, Worker>();
   const onAbort = () => {
     for (const child of children) if (child.connected) child.send({ t: 'abort' } satisfies ToWorker);
@@ -121,12 +127,17 @@ export async function runBatchInWorkers(
   };
 
   const start = (index: number): Worker => {
-    const child = fork();
+    let child: WorkerProcess;
+    if (local && index === 0) {
+      const pair = localWorker();
+      child = pair.child;
+      serveBatchWorker(pair.channel, pair.fail);
+    } else child = fork() as unknown as WorkerProcess;
     children.push(child);
     let finished = false;
     /** The connection slots this worker holds, by address. */
     const held = new Map<string, number>();
-    const send = gathered<ToWorker>(child);
+    const send = gathered<ToWorker>(child as Parameters<typeof gathered<ToWorker>>[0]);
     let resolveEnded: () => void = () => {};
     const worker: Worker = {
       send,
@@ -262,7 +273,10 @@ export async function runBatchInWorkers(
  * A worker's side: reads its share and options from the parent, probes them with runBatch under the parent's
  * per-address gate, sends each document back, then 'done'; it exits when the parent closes the channel. Run by dist/cli/batch-worker.cjs.
  */
-export function serveBatchWorker(channel: NodeJS.Process = process): void {
+export function serveBatchWorker(
+  channel: ParentChannel = process as unknown as ParentChannel,
+  fail: (code: number) => void = (code) => process.exit(code),
+): void {
   let next = 0;
   const waiting = new Map<number, (value: boolean) => void>();
   const controller = new AbortController();
@@ -279,7 +293,7 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
   // The parent decides about Ctrl-C (the terminal sends it to the whole process group).
   channel.on('SIGINT', () => {});
   // A parent that is gone takes the run with it.
-  channel.on('disconnect', () => process.exit(0));
+  channel.on('disconnect', () => fail(0));
   const receive = (message: ToWorker): void => {
     switch (message.t) {
       case 'batch':
@@ -333,7 +347,7 @@ export function serveBatchWorker(channel: NodeJS.Process = process): void {
           onDocument: (line, target, passed) => send({ t: 'document', input: target.input, line, passed }),
         }).then(
           () => send({ t: 'done' }),
-          () => process.exit(70),
+          () => fail(70),
         );
         return;
       }
