@@ -3,7 +3,10 @@
 // the service uses it (or start with TLS), read the certificate, ask again over TLS, say QUIT/LOGOUT and read the
 // answer; no judging, no report, only a count. `node fleet-floor.mjs TARGETS CA [CONCURRENCY] [I/N]` (lines I, I+N,
 // I+2N, ... when I/N is given: one of N processes) prints JSON with the probes per second and its own CPU.
-import { readFileSync } from 'node:fs';
+// FLOOR_DOCUMENT=TEMPLATE FLOOR_OUT=FILE: besides, for each probe, build a report document from TEMPLATE (one of
+// mailprobe's NDJSON lines, parsed afresh), set its input and time, serialise it and append it to FILE, as a tool
+// that writes one document a probe must at the least; nothing in it is judged or observed (a reference only).
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -89,6 +92,23 @@ async function probe(line) {
   socket.destroy();
 }
 
+const template = process.env.FLOOR_DOCUMENT
+  ? readFileSync(process.env.FLOOR_DOCUMENT, 'utf8').trim()
+  : undefined;
+const out = template && process.env.FLOOR_OUT ? openSync(process.env.FLOOR_OUT, 'a') : undefined;
+let pending = '';
+function document(line) {
+  if (template === undefined || out === undefined) return;
+  const doc = JSON.parse(template);
+  doc.input = line;
+  doc.generatedAt = new Date().toISOString();
+  pending += `${JSON.stringify(doc)}\n`;
+  if (pending.length >= 65_536) {
+    writeSync(out, pending);
+    pending = '';
+  }
+}
+
 let next = 0;
 let failed = 0;
 const started = performance.now();
@@ -96,10 +116,17 @@ await Promise.all(
   Array.from({ length: Number(concurrencyText) }, async () => {
     while (next < lines.length) {
       const line = lines[next++];
-      await probe(line).catch(() => failed++);
+      await probe(line).then(
+        () => document(line),
+        () => failed++,
+      );
     }
   }),
 );
+if (out !== undefined) {
+  writeSync(out, pending);
+  closeSync(out);
+}
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage();
 process.stdout.write(

@@ -7,7 +7,10 @@
 //   - `mailprobe batch` with each --workers count given (default 1 and 2).
 // Prints JSON: for each run the probes per second and CPU a probe (the run's and the servers'), and for the
 // mailprobe runs the peak RSS (getrusage of the child, via python3) and every status seen.
-// Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor] [--plain]   (WORKERS: a count, or 'default')
+// --documents: besides, the floor writing one report document a probe (FLOOR_DOCUMENT in fleet-floor.mjs; the
+// template is mailprobe's document for the first target), in as many processes as the most workers: a reference
+// for what building and writing the documents alone costs.
+// Usage: node fleet-run.mjs N [WORKERS,...] [--no-floor] [--plain] [--documents]   (WORKERS: a count, or 'default')
 // MAILPROBE_BENCH_PROF=DIR: each batch run under `node --cpu-prof` (build with MAILPROBE_NO_MINIFY=1 to read it).
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ const cores = Math.min(16, availableParallelism());
 const workerCounts = workerArgs.map((text) => (text === 'default' ? cores : Number(text)));
 const withFloor = !process.argv.includes('--no-floor');
 const plain = process.argv.includes('--plain');
+const withDocuments = process.argv.includes('--documents');
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-fleet-'));
 
 function must(command, args) {
@@ -94,9 +98,24 @@ try {
 
   const runs = [];
   // The floor first, each mailprobe run after it, against the same servers.
-  if (withFloor) {
+  const template = join(dir, 'template.json');
+  if (withDocuments) {
+    const first = join(dir, 'first.txt');
+    writeFileSync(first, `${lines[0]}\n`);
+    const one = spawnSync(
+      process.execPath,
+      [`${root}bin/mailprobe.cjs`, 'batch', first, '--quiet', '--ca', ca],
+      {
+        encoding: 'utf8',
+      },
+    );
+    writeFileSync(template, one.stdout);
+  }
+  const floorRuns = withFloor ? [...new Set([1, Math.max(...workerCounts)])].map((p) => [p, false]) : [];
+  if (withDocuments) floorRuns.push([Math.max(...workerCounts), true]);
+  if (floorRuns.length > 0) {
     // In one process, then in as many processes as the most workers (each a part of the lines), at once.
-    for (const processes of [...new Set([1, Math.max(...workerCounts)])]) {
+    for (const [processes, documents] of floorRuns) {
       const before = cpuOf(server.pid);
       const started = performance.now();
       const parts = await Promise.all(
@@ -113,7 +132,12 @@ try {
                   String(Math.ceil(64 / processes)),
                   `${i + 1}/${processes}`,
                 ],
-                { stdio: ['ignore', 'pipe', 'inherit'] },
+                {
+                  stdio: ['ignore', 'pipe', 'inherit'],
+                  env: documents
+                    ? { ...process.env, FLOOR_DOCUMENT: template, FLOOR_OUT: join(dir, `floor-${i}.ndjson`) }
+                    : process.env,
+                },
               );
               let out = '';
               child.stdout.on('data', (chunk) => (out += chunk));
@@ -122,9 +146,12 @@ try {
         ),
       );
       const seconds = (performance.now() - started) / 1000;
+      if (documents)
+        for (let i = 0; i < processes; i++) rmSync(join(dir, `floor-${i}.ndjson`), { force: true });
       runs.push({
-        run: `floor, ${processes} process${processes > 1 ? 'es' : ''}`,
+        run: `floor${documents ? ' writing documents' : ''}, ${processes} process${processes > 1 ? 'es' : ''}`,
         processes,
+        writesDocuments: documents,
         probes,
         failed: parts.reduce((sum, part) => sum + part.failed, 0),
         seconds,
