@@ -269,6 +269,36 @@ describe('mailprobe batch (the CLI)', () => {
     expect(all.sort()).toEqual([...lines].sort());
   });
 
+  it("keeps a server's exact text, inert when printed: C1, DEL, bidi and zero-width characters \\u-escaped", async () => {
+    const banner = 'x\u009b31m \u202eevil\u200b \u007f\u2066end';
+    const hostile = await startRawServer((socket) => {
+      socket.write(`220 ${banner}\r\n`);
+      socket.on('data', (data: Buffer) => {
+        const text = data.toString();
+        if (text.startsWith('EHLO')) socket.write('250 ok\r\n');
+        if (text.startsWith('QUIT')) socket.end('221 bye\r\n');
+      });
+    });
+    try {
+      // The server's banner, and a bad line of the user's own with a bidi override (its error document).
+      const probed = `127.0.0.1,${hostile.port},smtp`;
+      const bad = 'bad\u202eline,1,smtp';
+      const list = targetFile(dir, 'inert.txt', [probed, bad]);
+      const run = await cli(['batch', list, '--workers', '1', '--timeout', '2000', '--quiet']);
+      // Not one of those characters as itself on the line; the JSON escape of each instead.
+      expect(run.stdout).not.toMatch(/[\u007f-\u009f\u200b\u202e\u2066]/);
+      for (const escape of ['\\u009b', '\\u202e', '\\u200b', '\\u007f', '\\u2066'])
+        expect(run.stdout).toContain(escape);
+      // Parsed, the text is exact, as the server sent it.
+      const out = docs(run.stdout);
+      const doc = out.find((d) => d.input === probed);
+      expect(doc?.hosts[0]?.ports[0]?.greeting?.lines[0]).toBe(banner);
+      expect(out.find((d) => d.input !== probed)?.result.error).toBeDefined();
+    } finally {
+      await hostile.close();
+    }
+  });
+
   it('Ctrl-C: exit 130, documents only for finished targets, and --resume then finishes the job', async () => {
     const silent = await startRawServer(() => {}); // accepts and never greets
     const targets = join(dir, 'interrupt.txt');

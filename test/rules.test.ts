@@ -733,3 +733,25 @@ describe("every way to log in before TLS, judged with and without the check's pr
     expect(verdict.ports[0]?.safe).toBe(false);
   });
 });
+
+describe('JSON outputs with outside text: exact when parsed, inert when printed', () => {
+  const hostile = 'x\u009b31m \u202eevil\u200b\u007f\u2066\u061c\ufeff end';
+  it('inertJson escapes DEL, C1, bidi and zero-width characters, and leaves other text as it is', async () => {
+    const { inertJson } = await import('../src/render/json.js');
+    const text = inertJson(JSON.stringify({ text: hostile, plain: 'ünïcødé ✓ 中文' }));
+    expect(text).not.toMatch(/[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/);
+    expect(JSON.parse(text)).toEqual({ text: hostile, plain: 'ünïcødé ✓ 中文' });
+    const clean = JSON.stringify({ plain: 'ünïcødé ✓' });
+    expect(inertJson(clean)).toBe(clean);
+  });
+
+  it('egress --json: a greeting with those characters', async () => {
+    const { renderEgressJson } = await import('../src/render/egress.js');
+    const result = { conclusion: 'not-blocked', summary: hostile, families: [] } as unknown as Parameters<
+      typeof renderEgressJson
+    >[0];
+    const text = renderEgressJson(result);
+    expect(text).not.toMatch(/[\u007f-\u009f\u202e\u200b]/);
+    expect((JSON.parse(text) as { egress: { summary: string } }).egress.summary).toBe(hostile);
+  });
+});

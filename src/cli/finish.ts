@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { errorCode } from '../errors.js';
 import type { DomainExpectation, PortExpectation } from '../expect/parse.js';
 import { buildPublication } from '../modes/publish.js';
+import { inertJson } from '../render/json.js';
 import { renderChainsPem } from '../render/pem.js';
 import { type PluginThresholds, renderPlugin } from '../render/plugin.js';
 import { publicationFiles, renderPublication, srvZone } from '../render/publication.js';
@@ -138,7 +139,7 @@ export function publish(
       : undefined;
   process.stdout.write(
     options.json
-      ? `${JSON.stringify(written ? { ...publication, written } : publication, null, 2)}\n`
+      ? `${inertJson(JSON.stringify(written ? { ...publication, written } : publication, null, 2))}\n`
       : renderPublication(publication, written),
   );
   if (options.writeDir !== undefined && !written)

@@ -13,7 +13,7 @@ import { monotonicMs } from '../net/clock.js';
 import { backedOff, unprobedResult } from '../probe/classify.js';
 import { type ProbeOptions, probeHost } from '../probe/host.js';
 import type { PortTarget, probePort } from '../probe/port.js';
-import { failureReport, jsonReport } from '../render/json.js';
+import { failureReport, inertJson, jsonReport } from '../render/json.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
@@ -139,7 +139,9 @@ export class LocalGate implements AddressGate {
 
 /** The document of a target that could not be probed: the single-host report with no host and the reason. */
 export function renderBatchError(input: string, message: string, failOn: Severity, exitCode = 2): string {
-  return JSON.stringify({ input: documentInput(input), ...failureReport(echo(message), exitCode, failOn) });
+  return inertJson(
+    JSON.stringify({ input: documentInput(input), ...failureReport(echo(message), exitCode, failOn) }),
+  );
 }
 
 /** Probes every target, streaming one document each through onDocument; returns how many passed and failed. */
@@ -193,8 +195,11 @@ export async function runBatch(
       );
       const judged = judge([result], { failOn });
       passed = judged.outcome.passed;
-      line = JSON.stringify(
-        Object.assign({ input: documentInput(target.input) }, jsonReport(judged.hosts, judged.outcome)),
+      // Exact server text, inert when printed, as --json's (inertJson).
+      line = inertJson(
+        JSON.stringify(
+          Object.assign({ input: documentInput(target.input) }, jsonReport(judged.hosts, judged.outcome)),
+        ),
       );
     } catch (error) {
       // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.

@@ -3,19 +3,22 @@
 import { isoTime } from '../net/clock.js';
 import type { EgressResult } from '../types/index.js';
 import { version } from '../version.js';
+import { inertJson } from './json.js';
 import { sanitize } from './sanitize.js';
 import { columns, style } from './style.js';
 
 export function renderEgressJson(result: EgressResult): string {
-  return `${JSON.stringify(
-    {
-      schemaVersion: 1,
-      tool: { name: 'mailprobe', version: version() },
-      generatedAt: isoTime(),
-      egress: result,
-    },
-    null,
-    2,
+  return `${inertJson(
+    JSON.stringify(
+      {
+        schemaVersion: 1,
+        tool: { name: 'mailprobe', version: version() },
+        generatedAt: isoTime(),
+        egress: result,
+      },
+      null,
+      2,
+    ),
   )}\n`;
 }
 

@@ -67,19 +67,26 @@ export function renderJsonFailure(
   return `${JSON.stringify(failureReport(message, exitCode, failOn), null, 2)}\n`;
 }
 
+const notInert = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+const notInertAll = new RegExp(notInert.source, 'g');
+
 /**
- * Exact server text is kept. JSON.stringify escapes C0 controls itself; DEL, C1 controls (0x9B acts as CSI
- * on some terminals) and bidi/zero-width controls are escaped here too, so the document stays exact when
- * parsed and inert when printed.
+ * JSON text made inert when printed, still exact when parsed: JSON.stringify escapes C0 controls itself; DEL, C1
+ * controls (0x9B acts as CSI on some terminals) and bidi/zero-width controls are escaped here too. For every JSON
+ * output that carries text from outside (a server's words, a web page, DNS): the report, batch's documents,
+ * egress, publish. A document with none of them (nearly every one) is only scanned.
  */
+export function inertJson(text: string): string {
+  return notInert.test(text)
+    ? text.replace(notInertAll, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+    : text;
+}
+
+/** The JSON report: exact server text, inert when printed (inertJson). */
 export function renderJson(
   hosts: CheckedHost[],
   result: Outcome,
   discovery?: JsonReport['discovery'],
 ): string {
-  const text = JSON.stringify(jsonReport(hosts, result, discovery), null, 2).replace(
-    /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
-    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
-  );
-  return `${text}\n`;
+  return `${inertJson(JSON.stringify(jsonReport(hosts, result, discovery), null, 2))}\n`;
 }
