@@ -287,8 +287,8 @@ describe('mailprobe batch (the CLI)', () => {
       const run = await cli(['batch', list, '--workers', '1', '--timeout', '2000', '--quiet']);
       // Not one of those characters as itself on the line; the JSON escape of each instead.
       expect(run.stdout).not.toMatch(/[\u007f-\u009f\u200b\u202e\u2066]/);
-      for (const escape of ['\\u009b', '\\u202e', '\\u200b', '\\u007f', '\\u2066'])
-        expect(run.stdout).toContain(escape);
+      for (const escaped of ['\\u009b', '\\u202e', '\\u200b', '\\u007f', '\\u2066'])
+        expect(run.stdout).toContain(escaped);
       // Parsed, the text is exact, as the server sent it.
       const out = docs(run.stdout);
       const doc = out.find((d) => d.input === probed);

@@ -4,7 +4,7 @@
  * RFC 7672 sentence it follows.
  */
 import { describe, expect, it } from 'vitest';
-import { daneRules, daneStatus, describeTlsa } from '../src/rules/dane.js';
+import { daneRules, daneStatus, describeTlsa, leafCarries } from '../src/rules/dane.js';
 import type { ChainCertificate, PortResult, TlsaLookup, TlsaRecord } from '../src/types/index.js';
 
 const leafSpki = 'aa'.repeat(32);
@@ -119,6 +119,44 @@ describe('DANE rules', () => {
     expect(hits(port([record(3, 1, 1, leafSpki)], { trusted: false }))).toEqual([
       ['dane-unvalidated', 'low'],
     ]);
+  });
+  it('DANE-TA with records from an alias expanded name: the leaf may carry that name (RFC 7672 §3.2.3)', () => {
+    const named = (names: string[]) => ({
+      ...cert(0, leafSpki),
+      subjectAltNames: names.map((n) => `DNS:${n}`),
+    });
+    const viaAlias = (leaf: ChainCertificate, name = '_25._tcp.mail.provider.example', secure = true) => {
+      const result = port([record(2, 1, 1, caSpki)], { nameMatches: false, leaf });
+      Object.assign(result.dane as TlsaLookup, {
+        name,
+        alias: { host: 'mx.example', target: 'mail.provider.example', secure },
+      });
+      return result;
+    };
+    expect(daneStatus(viaAlias(named(['mail.provider.example'])))).toBe('valid');
+    expect(daneStatus(viaAlias(named(['*.provider.example'])))).toBe('valid');
+    // Records from the host's own name: the expanded name is not a reference identifier then.
+    expect(daneStatus(viaAlias(named(['mail.provider.example']), '_25._tcp.mx.example'))).toBe('mismatch');
+    expect(daneStatus(viaAlias(named(['other.example'])))).toBe('mismatch');
+    const evidence = daneRules
+      .find((rule) => rule.id === 'dane-mismatch')
+      ?.check(viaAlias(named(['other.example'])), {} as never)
+      ?.evidence.join('\n');
+    expect(evidence).toContain('mx.example is an alias of mail.provider.example, validated');
+    expect(evidence).toContain('does not carry the name mx.example or mail.provider.example');
+  });
+  it('leaf names: exact or a leftmost wildcard label, the CN only without DNS names (RFC 6125 §6.4.3)', () => {
+    const leaf = (subjectAltNames: string[], subject = 'CN=cn.example') => ({
+      ...cert(0, leafSpki),
+      subject,
+      subjectAltNames,
+    });
+    expect(leafCarries(leaf(['DNS:Mail.Example.']), 'mail.example')).toBe(true);
+    expect(leafCarries(leaf(['DNS:*.example']), 'mail.example')).toBe(true);
+    expect(leafCarries(leaf(['DNS:*.example']), 'a.mail.example')).toBe(false);
+    expect(leafCarries(leaf(['DNS:*.example']), 'example')).toBe(false);
+    expect(leafCarries(leaf(['IP Address:127.0.0.1']), 'cn.example')).toBe(true);
+    expect(leafCarries(leaf(['DNS:other.example']), 'cn.example')).toBe(false);
   });
   it('names records as RFC 7218 does', () => {
     expect(describeTlsa(record(3, 1, 1, 'ab'))).toBe('3 1 1 (DANE-EE SPKI SHA2-256) ab');

@@ -43,6 +43,7 @@ interface Report {
         rcode?: string;
         records: unknown[];
         transport?: string;
+        alias?: { host: string; target: string; secure: boolean };
       };
     }[];
     findings: { id: string; severity: string; port: number; detail: string; evidence: string[] }[];
@@ -102,12 +103,23 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
             `_25._tcp.ee IN TLSA 3 1 1 ${leaf}`,
             `_587._tcp.ee IN TLSA 3 1 1 ${leaf}`,
             `_25._tcp.renewed IN TLSA 3 1 1 ${before}`,
+            // An MX name that is an alias of a provider's host, whose TLSA records are there (RFC 7672 §2.2.3).
+            'alias IN CNAME mx.provider.test.',
           ],
+        },
+        {
+          name: 'provider.test',
+          records: ['mx IN A 127.0.0.1', `_25._tcp.mx IN TLSA 3 1 1 ${leaf}`],
         },
         {
           name: 'plain.test',
           signed: false,
-          records: ['mx IN A 127.0.0.1', `_25._tcp.mx IN TLSA 3 1 1 ${leaf}`],
+          // An alias in an unsigned zone: not validated, so the provider's records are not the host's.
+          records: [
+            'mx IN A 127.0.0.1',
+            `_25._tcp.mx IN TLSA 3 1 1 ${leaf}`,
+            'alias IN CNAME mx.provider.test.',
+          ],
         },
         {
           name: 'bogus.test',
@@ -320,6 +332,29 @@ describe.skipIf(missing !== undefined)('DANE with real NSD, Unbound and Postfix'
     } finally {
       writeFileSync(resolvConf, before);
     }
+  }, 30_000);
+
+  it('an MX name that is a validated alias: TLSA at the expanded name first (RFC 7672 §2.2.3)', async () => {
+    const report = await probe('alias.dane.test');
+    const port = report.hosts[0]?.ports[0];
+    expect(port?.dane).toMatchObject({
+      name: '_25._tcp.mx.provider.test',
+      outcome: 'found',
+      authenticData: true,
+      alias: { host: 'alias.dane.test', target: 'mx.provider.test', secure: true },
+    });
+    expect(ids(report).map((f) => f.id)).toEqual(['dane-valid']);
+    expect(ids(report)[0]?.evidence.join('\n')).toContain('alias.dane.test is an alias of mx.provider.test');
+  }, 30_000);
+
+  it('an alias that does not validate: only the host name counts, and it has no records', async () => {
+    const report = await probe('alias.plain.test');
+    expect(report.hosts[0]?.ports[0]?.dane).toMatchObject({
+      name: '_25._tcp.alias.plain.test',
+      outcome: 'none',
+      alias: { target: 'mx.provider.test', secure: false },
+    });
+    expect(ids(report).map((f) => f.id)).toEqual(['dane-none']);
   }, 30_000);
 
   it('a domain report opens with the DANE status of each MX', async () => {

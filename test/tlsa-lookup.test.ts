@@ -30,11 +30,24 @@ function answer(
   });
 }
 
-/** A UDP server on 127.0.0.1 answering each query with the messages `reply` gives; returns its port. */
-async function udp(reply: (query: packet.DecodedPacket, raw: Buffer) => Buffer[]): Promise<number> {
+/** An answer with no records (NOERROR, NODATA) to the question asked. */
+const nodata = (query: packet.DecodedPacket) =>
+  packet.encode({ type: 'response', id: query.id ?? 0, flags: 0, questions: query.questions ?? [] });
+
+/**
+ * A UDP server on 127.0.0.1 answering each TLSA query with the messages `reply` gives; returns its port. The
+ * lookup also asks for the host's addresses (is it an alias?): those get NODATA, unless `all` hands them to
+ * `reply` too.
+ */
+async function udp(
+  reply: (query: packet.DecodedPacket, raw: Buffer) => Buffer[],
+  all = false,
+): Promise<number> {
   const socket = dgram.createSocket('udp4');
   socket.on('message', (raw, from) => {
-    for (const message of reply(packet.decode(raw), raw)) socket.send(message, from.port, from.address);
+    const query = packet.decode(raw);
+    const messages = all || query.questions?.[0]?.type === 'TLSA' ? reply(query, raw) : [nodata(query)];
+    for (const message of messages) socket.send(message, from.port, from.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   closers.push(() => socket.close());
@@ -139,5 +152,104 @@ describe('lookupTlsa against hostile servers', () => {
     });
     expect(servfail).toMatchObject({ outcome: 'failed', rcode: 'SERVFAIL' });
     expect(nxdomain).toMatchObject({ outcome: 'none', rcode: 'NXDOMAIN' });
+  });
+});
+
+describe('lookupTlsa for a host name that is an alias (RFC 7672 §2.2.3)', () => {
+  const tlsaRecord = (name: string) =>
+    ({ type: 'TLSA', name, ttl: 60, data: record }) as unknown as packet.Answer;
+  /** A resolver for mx.example CNAME mail.provider.example (AD as `secure`), with TLSA where `tlsaAt` says. */
+  function resolver(secure: boolean, tlsaAt: string[], asked: string[]) {
+    return udp((query) => {
+      const question = query.questions?.[0];
+      const name = question?.name ?? '';
+      asked.push(`${question?.type} ${name}`);
+      const flags = secure ? packet.AUTHENTIC_DATA : 0;
+      const reply = (answers: packet.Answer[], rcode = 0) =>
+        packet.encode({
+          type: 'response',
+          id: query.id ?? 0,
+          flags: flags | rcode,
+          questions: query.questions ?? [],
+          answers,
+        });
+      if (question?.type === 'A')
+        return [
+          reply(
+            name === 'mx.example'
+              ? [
+                  { type: 'CNAME', name: 'mx.example', ttl: 60, data: 'mail.provider.example' },
+                  { type: 'A', name: 'mail.provider.example', ttl: 60, data: '127.0.0.1' },
+                ]
+              : [{ type: 'A', name, ttl: 60, data: '127.0.0.1' }],
+          ),
+        ];
+      if (question?.type !== 'TLSA') return [reply([])];
+      return [tlsaAt.includes(name) ? reply([tlsaRecord(name)]) : reply([], 3)];
+    }, true);
+  }
+
+  it('a validated alias: the expanded name is asked first, and its records are used', async () => {
+    const asked: string[] = [];
+    const port = await resolver(true, ['_25._tcp.mail.provider.example'], asked);
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(lookup).toMatchObject({
+      name: '_25._tcp.mail.provider.example',
+      outcome: 'found',
+      authenticData: true,
+      alias: { host: 'mx.example', target: 'mail.provider.example', secure: true },
+    });
+  });
+
+  it('a validated alias with no records at the expanded name: the host name itself, as before', async () => {
+    const asked: string[] = [];
+    const port = await resolver(true, ['_25._tcp.mx.example'], asked);
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(asked).toContain('TLSA _25._tcp.mail.provider.example');
+    expect(lookup).toMatchObject({
+      name: '_25._tcp.mx.example',
+      outcome: 'found',
+      alias: { target: 'mail.provider.example', secure: true },
+    });
+  });
+
+  it('an alias that did not validate: only the host name is asked, and the alias is noted', async () => {
+    const asked: string[] = [];
+    const port = await resolver(false, ['_25._tcp.mail.provider.example'], asked);
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(asked).not.toContain('TLSA _25._tcp.mail.provider.example');
+    expect(lookup).toMatchObject({
+      name: '_25._tcp.mx.example',
+      outcome: 'none',
+      alias: { target: 'mail.provider.example', secure: false },
+    });
+  });
+
+  it('a CNAME loop in the answer ends, and no alias is taken from it', async () => {
+    const port = await udp((query) => {
+      const question = query.questions?.[0];
+      const answers =
+        question?.type === 'A'
+          ? [
+              { type: 'CNAME', name: 'mx.example', ttl: 60, data: 'a.example' },
+              { type: 'CNAME', name: 'a.example', ttl: 60, data: 'mx.example' },
+            ]
+          : [];
+      return [
+        packet.encode({
+          type: 'response',
+          id: query.id ?? 0,
+          flags: packet.AUTHENTIC_DATA | (question?.type === 'TLSA' ? 3 : 0),
+          questions: query.questions ?? [],
+          answers: answers as packet.Answer[],
+        }),
+      ];
+    }, true);
+    const started = Date.now();
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(lookup.outcome).toBe('none');
+    expect(lookup.name).toBe('_25._tcp.mx.example');
+    expect(lookup.alias).toBeUndefined();
   });
 });

@@ -17,7 +17,8 @@ export {
   shardOf,
   TargetList,
 } from '../modes/batch.js';
-export { runBatchInWorkers, serveBatchWorker } from '../modes/batch-workers.js';
+export { serveBatchWorker } from '../modes/batch-channel.js';
+export { runBatchInWorkers } from '../modes/batch-workers.js';
 export { checkEgress, defaultControlPort, defaultEgressHosts } from '../modes/egress.js';
 export { canonicalAddress, createProbeServer, parseCidr } from '../modes/serve.js';
 export { Dns } from '../net/dns.js';

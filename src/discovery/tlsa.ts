@@ -60,12 +60,15 @@ function chooseResolver(server: string | undefined): {
       };
 }
 
-function query(name: string, id: number): Buffer {
+/** What is asked: TLSA records, or a host's addresses (to see whether its name is an alias, and its chain). */
+type QueryType = 'TLSA' | 'A' | 'AAAA';
+
+function query(name: string, type: QueryType, id: number): Buffer {
   return packet.encode({
     type: 'query',
     id,
     flags: packet.RECURSION_DESIRED | packet.AUTHENTIC_DATA,
-    questions: [{ type: 'TLSA', name, class: 'IN' }],
+    questions: [{ type, name, class: 'IN' }],
     // EDNS(0) with DO (RFC 3225 §3); 1232 bytes, the DNS flag day 2020 size, so big RRsets come over TCP.
     additionals: [
       { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: packet.DNSSEC_OK } as unknown as packet.Answer,
@@ -110,6 +113,7 @@ function overUdp(
   address: string,
   port: number,
   name: string,
+  type: QueryType,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Answer> {
@@ -119,10 +123,10 @@ function overUdp(
     socket.on('error', (error) => done(error));
     socket.on('message', (bytes, from) => {
       if (from.port !== port) return;
-      const message = decode(bytes, id, name);
+      const message = decode(bytes, id, name, type);
       if (message) done(undefined, { message, transport: 'udp' });
     });
-    socket.send(query(name, id), port, address);
+    socket.send(query(name, type, id), port, address);
     return () => socket.close();
   });
 }
@@ -132,6 +136,7 @@ function overTcp(
   address: string,
   port: number,
   name: string,
+  type: QueryType,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Answer> {
@@ -141,7 +146,7 @@ function overTcp(
     let buffered = Buffer.alloc(0);
     socket.on('error', (error) => done(error));
     socket.on('connect', () => {
-      const message = query(name, id);
+      const message = query(name, type, id);
       const length = Buffer.alloc(2);
       length.writeUInt16BE(message.length);
       socket.write(Buffer.concat([length, message]));
@@ -152,7 +157,7 @@ function overTcp(
       if (buffered.length < 2) return;
       const size = buffered.readUInt16BE(0);
       if (buffered.length < size + 2) return;
-      const message = decode(buffered.subarray(2, size + 2), id, name);
+      const message = decode(buffered.subarray(2, size + 2), id, name, type);
       if (message) done(undefined, { message, transport: 'tcp' });
       else done(new Error('the DNS answer over TCP does not answer the question asked'));
     });
@@ -162,12 +167,12 @@ function overTcp(
 }
 
 /** The message, when it is a response to our id and question; undefined for anything else (spoofs, garbage). */
-function decode(bytes: Buffer, id: number, name: string): Answer['message'] | undefined {
+function decode(bytes: Buffer, id: number, name: string, type: QueryType): Answer['message'] | undefined {
   try {
     const message = packet.decode(bytes);
     const question = message.questions?.[0];
     if (message.type !== 'response' || message.id !== id) return undefined;
-    if (!question || question.name.toLowerCase() !== name.toLowerCase() || question.type !== 'TLSA')
+    if (!question || question.name.toLowerCase() !== name.toLowerCase() || question.type !== type)
       return undefined;
     return message;
   } catch {
@@ -175,11 +180,99 @@ function decode(bytes: Buffer, id: number, name: string): Answer['message'] | un
   }
 }
 
-/** Asks for `_PORT._tcp.HOST` TLSA. Never throws: a failure is an outcome (`failed`, with why). */
+/** One question, over UDP, and again over TCP when the answer is truncated. */
+async function ask(
+  resolver: { address: string; port: number },
+  name: string,
+  type: QueryType,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Answer> {
+  const answer = await overUdp(resolver.address, resolver.port, name, type, timeoutMs, signal);
+  return answer.message.flag_tc
+    ? overTcp(resolver.address, resolver.port, name, type, timeoutMs, signal)
+    : answer;
+}
+
+const bare = (name: string) => name.replace(/\.$/, '').toLowerCase();
+
+/**
+ * Where HOST leads when it is an alias: the CNAME chain in the answer to its addresses (A, then AAAA when A has
+ * none), followed from HOST (at most 16 links; a loop ends it), and whether the answer validated (the AD bit of a
+ * trusted resolver covers every link: RFC 4035 §3.2.3). Undefined when HOST is not an alias or nothing answered.
+ */
+async function aliasOf(
+  host: string,
+  resolver: ReturnType<typeof chooseResolver>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ target: string; secure: boolean } | undefined> {
+  for (const type of ['A', 'AAAA'] as const) {
+    let answer: Answer;
+    try {
+      answer = await ask(resolver, host, type, timeoutMs, signal);
+    } catch {
+      return undefined;
+    }
+    const records = answer.message.answers ?? [];
+    const next = new Map<string, string>();
+    for (const record of records)
+      if (record.type === 'CNAME' && typeof record.data === 'string')
+        next.set(bare(record.name), bare(record.data));
+    let target = bare(host);
+    const seen = new Set([target]);
+    for (let link = 0; link < 16; link++) {
+      const to = next.get(target);
+      if (to === undefined) break;
+      // A loop (or a chain longer than 16): the name leads nowhere a sender could connect to.
+      if (seen.has(to) || link === 15) return undefined;
+      seen.add(to);
+      target = to;
+    }
+    if (target !== bare(host)) return { target, secure: resolver.trusted && answer.message.flag_ad === true };
+    // Addresses and no alias; or no answer of this type, where the other one may show the chain.
+    if (records.some((record) => record.type === type) || answer.message.rcode === 'NXDOMAIN')
+      return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Asks for `_PORT._tcp.HOST` TLSA. Never throws: a failure is an outcome (`failed`, with why).
+ *
+ * When HOST is an alias whose chain validated, the TLSA base domain is first the fully expanded name, then HOST
+ * when no validated records are there (RFC 7672 §2.2.3, RFC 7671 §7), as a DANE sender looks them up; the
+ * lookup says which (`name`) and where the alias led (`alias`). An alias that did not validate changes nothing:
+ * HOST's own name is asked.
+ */
 export async function lookupTlsa(host: string, port: number, options: TlsaOptions = {}): Promise<TlsaLookup> {
-  const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
   const resolver = chooseResolver(options.server);
   const timeoutMs = options.timeoutMs ?? 5000;
+  // The alias question and HOST's own TLSA question at once: a silent resolver costs one deadline, not two.
+  const [alias, lookup] = await Promise.all([
+    aliasOf(host.replace(/\.$/, ''), resolver, timeoutMs, options.signal),
+    lookupAt(host, port, resolver, timeoutMs, options.signal),
+  ]);
+  if (alias?.secure) {
+    const expanded = await lookupAt(alias.target, port, resolver, timeoutMs, options.signal);
+    expanded.alias = { host: bare(host), target: alias.target, secure: true };
+    // Validated records there, or no answer at all (a sender defers: the status is unknown), end it.
+    if (expanded.outcome === 'failed' || (expanded.outcome === 'found' && expanded.authenticData))
+      return expanded;
+  }
+  if (alias) lookup.alias = { host: bare(host), target: alias.target, secure: alias.secure };
+  return lookup;
+}
+
+/** The TLSA records at one base domain. */
+async function lookupAt(
+  host: string,
+  port: number,
+  resolver: ReturnType<typeof chooseResolver>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<TlsaLookup> {
+  const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
   const lookup: TlsaLookup = {
     name,
     port,
@@ -191,9 +284,7 @@ export async function lookupTlsa(host: string, port: number, options: TlsaOption
     records: [],
   };
   try {
-    let answer = await overUdp(resolver.address, resolver.port, name, timeoutMs, options.signal);
-    if (answer.message.flag_tc)
-      answer = await overTcp(resolver.address, resolver.port, name, timeoutMs, options.signal);
+    const answer = await ask(resolver, name, 'TLSA', timeoutMs, signal);
     const { message } = answer;
     lookup.transport = answer.transport;
     lookup.rcode = message.rcode ?? 'NOERROR';

@@ -9,40 +9,18 @@
  * reason: no target is lost silently.
  */
 import type { ChildProcess } from 'node:child_process';
+import { type BatchOptions, type BatchTarget, fnv1a, LocalGate, renderBatchError } from './batch.js';
 import {
-  type BatchOptions,
-  type BatchTarget,
-  fnv1a,
-  LocalGate,
-  renderBatchError,
-  runBatch,
-} from './batch.js';
-import { gathered, localWorker, type ParentChannel, type WorkerProcess } from './batch-channel.js';
+  type FromWorker,
+  gathered,
+  localWorker,
+  serveBatchWorker,
+  type ToWorker,
+  type WorkerOptions,
+  type WorkerProcess,
+} from './batch-channel.js';
 
-/** What the parent sends a worker: its options, then its targets a chunk at a time as it asks, then the end. */
-export type ToWorker =
-  | { t: 'batch'; messages: ToWorker[] }
-  | { t: 'start'; options: WorkerOptions }
-  | { t: 'targets'; targets: BatchTarget[] }
-  | { t: 'end' }
-  | { t: 'grant'; id: number; backedOff: boolean }
-  | { t: 'paced'; id: number }
-  | { t: 'abort' };
-
-/** What a worker sends the parent. */
-export type FromWorker =
-  | { t: 'batch'; messages: FromWorker[] }
-  | { t: 'document'; input: string; line: string; passed: boolean }
-  | { t: 'acquire'; id: number; address: string }
-  | { t: 'release'; address: string; rateLimited: boolean }
-  | { t: 'pace'; id: number; address: string }
-  | { t: 'done' };
-
-/** The options a worker runs its share with (data only: they cross a process boundary). */
-export type WorkerOptions = Omit<
-  BatchOptions,
-  'onDocument' | 'signal' | 'gate' | 'onResolved' | 'onPhase' | 'onPortStart' | 'probePort' | 'trust'
->;
+export type { FromWorker, ToWorker, WorkerOptions } from './batch-channel.js';
 
 /** The worker (0-based) a target goes to: FNV-1a of its host, so one host's lines share a worker. */
 export function workerOf(host: string, count: number): number {
@@ -267,91 +245,4 @@ export async function runBatchInWorkers(
     signal?.removeEventListener('abort', onAbort);
   }
   return counts;
-}
-
-/**
- * A worker's side: reads its share and options from the parent, probes them with runBatch under the parent's
- * per-address gate, sends each document back, then 'done'; it exits when the parent closes the channel. Run by dist/cli/batch-worker.cjs.
- */
-export function serveBatchWorker(
-  channel: ParentChannel = process as unknown as ParentChannel,
-  fail: (code: number) => void = (code) => process.exit(code),
-): void {
-  let next = 0;
-  const waiting = new Map<number, (value: boolean) => void>();
-  const controller = new AbortController();
-  const queue: BatchTarget[] = [];
-  const waiters: (() => void)[] = [];
-  let ended = false;
-  const send = gathered<FromWorker>(channel as Parameters<typeof gathered<FromWorker>>[0]);
-  const ask = (message: { t: 'acquire' | 'pace'; address: string }) =>
-    new Promise<boolean>((resolve) => {
-      const id = next++;
-      waiting.set(id, resolve);
-      send({ ...message, id });
-    });
-  // The parent decides about Ctrl-C (the terminal sends it to the whole process group).
-  channel.on('SIGINT', () => {});
-  // A parent that is gone takes the run with it.
-  channel.on('disconnect', () => fail(0));
-  const receive = (message: ToWorker): void => {
-    switch (message.t) {
-      case 'batch':
-        for (const one of message.messages) receive(one);
-        return;
-      case 'grant':
-        waiting.get(message.id)?.(message.backedOff);
-        waiting.delete(message.id);
-        return;
-      case 'paced':
-        waiting.get(message.id)?.(false);
-        waiting.delete(message.id);
-        return;
-      case 'abort':
-        controller.abort();
-        return;
-      case 'targets':
-        queue.push(...message.targets);
-        for (const wake of waiters.splice(0)) wake();
-        return;
-      case 'end':
-        ended = true;
-        for (const wake of waiters.splice(0)) wake();
-        return;
-      case 'start': {
-        const interval = message.options.addressIntervalMs ?? 0;
-        // The targets as the parent sends them: a queue read by runBatch's workers, waiting when it is empty.
-        const source: AsyncIterable<BatchTarget> = {
-          [Symbol.asyncIterator]: () => ({
-            next: async (): Promise<IteratorResult<BatchTarget>> => {
-              for (;;) {
-                const target = queue.shift();
-                if (target) return { done: false, value: target };
-                if (ended) return { done: true, value: undefined };
-                await new Promise<void>((resolve) => waiters.push(resolve));
-              }
-            },
-          }),
-        };
-        runBatch(source, {
-          ...message.options,
-          signal: controller.signal,
-          gate: {
-            acquire: (address) => ask({ t: 'acquire', address }),
-            release: (address, rateLimited) => send({ t: 'release', address, rateLimited }),
-            // No interval, no round trip to the parent.
-            pace: async (address) => {
-              if (interval > 0) await ask({ t: 'pace', address });
-            },
-          },
-          onDocument: (line, target, passed) => send({ t: 'document', input: target.input, line, passed }),
-        }).then(
-          () => send({ t: 'done' }),
-          () => fail(70),
-        );
-        return;
-      }
-    }
-  };
-  channel.on('message', receive);
 }

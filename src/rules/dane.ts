@@ -58,6 +58,37 @@ export interface TlsaMatch {
   why?: string;
 }
 
+/** The records came from the alias's expanded name (RFC 7672 §2.2.3), not from the host name itself. */
+const fromExpanded = (lookup: TlsaLookup) =>
+  lookup.alias !== undefined && lookup.name.toLowerCase().endsWith(`._tcp.${lookup.alias.target}`);
+
+/**
+ * A DNS name of the leaf (its DNS subjectAltNames; its subject CN when it has none) is `name`, exactly or by a
+ * wildcard in the leftmost label only (RFC 6125 §6.4.3).
+ */
+export function leafCarries(leaf: ChainCertificate, name: string): boolean {
+  const want = name.replace(/\.$/, '').toLowerCase();
+  const dns = (leaf.subjectAltNames ?? [])
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice(4).replace(/\.$/, '').toLowerCase());
+  const cn = /(?:^|,\s*)CN=([^,]+)/.exec(leaf.subject)?.[1];
+  const names = dns.length > 0 ? dns : cn ? [cn.toLowerCase()] : [];
+  return names.some((candidate) =>
+    candidate.startsWith('*.')
+      ? want.includes('.') && want.slice(want.indexOf('.')) === candidate.slice(1) && want.indexOf('.') > 0
+      : candidate === want,
+  );
+}
+
+/**
+ * With the records from an alias's expanded name, the expanded name is a reference identifier too (RFC 7672
+ * §3.2.3, RFC 7671 §7): the leaf may carry either.
+ */
+function carriesExpandedName(port: PortResult, leaf: ChainCertificate): boolean {
+  const lookup = port.dane;
+  return lookup?.alias !== undefined && fromExpanded(lookup) && leafCarries(leaf, lookup.alias.target);
+}
+
 /** Each usable record against the chain as sent (RFC 7671 §5.1-5.2; RFC 7672 §3.1). */
 export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] {
   const chain = port.tls?.chain ?? [];
@@ -80,9 +111,9 @@ export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] 
       ? `certificate ${broken.index} does not chain to the trust anchor`
       : leaf.problems.includes('expired') || leaf.problems.includes('not-yet-valid')
         ? 'the leaf is out of date (dates count under DANE-TA)'
-        : port.tls?.nameMatches
+        : port.tls?.nameMatches || carriesExpandedName(port, leaf)
           ? undefined
-          : `the leaf does not carry the name ${port.tls?.checkedName ?? ''} (names count under DANE-TA)`;
+          : `the leaf does not carry the name ${port.tls?.checkedName ?? ''}${port.dane?.alias && fromExpanded(port.dane) ? ` or ${port.dane.alias.target}` : ''} (names count under DANE-TA)`;
     return why ? { record, index, accepted: false, why } : { record, index, accepted: true };
   });
 }
@@ -102,8 +133,19 @@ export function daneStatus(port: PortResult): DaneStatus | undefined {
   return matchTlsa(lookup.records, port).some((match) => match.accepted) ? 'valid' : 'mismatch';
 }
 
+function aliasEvidence(lookup: TlsaLookup): string[] {
+  const alias = lookup.alias;
+  if (!alias) return [];
+  return [
+    alias.secure
+      ? `${alias.host} is an alias of ${alias.target}, validated: the TLSA records are looked up at ${alias.target} first, then at ${alias.host} (RFC 7672 §2.2.3); used: ${lookup.name}`
+      : `${alias.host} is an alias of ${alias.target}, not validated: only ${alias.host} counts as the TLSA base domain (RFC 7672 §2.2.3)`,
+  ];
+}
+
 function lookupEvidence(lookup: TlsaLookup): string[] {
   return [
+    ...aliasEvidence(lookup),
     `${lookup.name} TLSA asked of ${lookup.resolver} (${lookup.resolverTrust})${lookup.transport ? ` over ${lookup.transport.toUpperCase()}` : ''}: ${lookup.rcode ?? 'no answer'}${lookup.authenticData ? ', AD set' : ', AD not set'}`,
     ...lookup.records.slice(0, 8).map((record) => `TLSA ${describeTlsa(record)}`),
     ...(lookup.error ? [lookup.error] : []),

@@ -198,6 +198,11 @@ export interface TlsaLookup {
   records: TlsaRecord[];
   /** What failed, when the outcome is failed. */
   error?: string;
+  /**
+   * The host name is an alias (a CNAME chain in the answer to its addresses): where it led, and whether the chain
+   * validated. Validated, the expanded name was asked first (RFC 7672 §2.2.3); `name` says which was used.
+   */
+  alias?: { host: string; target: string; secure: boolean };
 }
 
 /** What DANE says of one port (rules/dane.ts decides it), the words `--expect PORT=dane=WORD` takes. */
