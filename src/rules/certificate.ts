@@ -54,15 +54,20 @@ function datedCertificates(port: PortResult): { label: string; validTo: string; 
     const validTo = port.tls?.certificate?.validTo;
     return validTo ? [{ label: 'leaf', validTo, left: daysLeft(port) }] : [];
   }
-  return chain
-    .filter((cert) => !cert.problems.includes('unrelated'))
-    .flatMap((cert) => (cert.validTo === undefined ? [] : [{ ...cert, validTo: cert.validTo }]))
-    .map((cert) => ({
+  // A loop, not a spread of each certificate: on Node 20 a property after a spread costs about 1 µs, and every
+  // TLS port of a fleet run comes here (CONTRIBUTING, "Hot paths").
+  const started = Date.parse(port.startedAt);
+  const dated: { label: string; validTo: string; left: number | undefined }[] = [];
+  for (const cert of chain) {
+    if (cert.problems.includes('unrelated') || cert.validTo === undefined) continue;
+    dated.push({
       label:
         cert.index === 0 ? 'leaf' : cert.selfSigned ? 'root' : `certificate ${cert.index} (${cert.subject})`,
       validTo: cert.validTo,
-      left: (Date.parse(cert.validTo) - Date.parse(port.startedAt)) / dayMs,
-    }));
+      left: (Date.parse(cert.validTo) - started) / dayMs,
+    });
+  }
+  return dated;
 }
 export const certificateRules: readonly Rule[] = [
   {

@@ -72,6 +72,30 @@ export function readTlsFacts(
   return facts;
 }
 
+/**
+ * The leaf carries `name` (RFC 6125: subjectAltName only, wildcards in the leftmost label), remembered by the
+ * leaf's SHA-256 and the name: a fleet run asks it of the same certificate thousands of times, and OpenSSL's
+ * check costs about 8 µs. Bounded, as servers choose their certificates.
+ */
+const nameChecks = new Map<string, boolean>();
+function nameMatches(x509: X509Certificate, sha256: string, name: string): boolean {
+  const key = `${sha256} ${name}`;
+  const known = nameChecks.get(key);
+  if (known !== undefined) return known;
+  const matches = isIP(name)
+    ? x509.checkIP(name) !== undefined
+    : x509.checkHost(name, {
+        subject: 'never',
+        wildcards: true,
+        partialWildcards: false,
+        multiLabelWildcards: false,
+        singleLabelSubdomains: false,
+      }) !== undefined;
+  if (nameChecks.size >= 2000) nameChecks.clear();
+  nameChecks.set(key, matches);
+  return matches;
+}
+
 function readCertificate(
   facts: TlsFacts,
   x509: X509Certificate,
@@ -120,15 +144,7 @@ function readCertificate(
   certificate.chainLength = sent.length;
   facts.certificate = certificate;
   const name = checkedName.replace(/^\[(.*)\]$/, '$1');
-  facts.nameMatches = isIP(name)
-    ? x509.checkIP(name) !== undefined
-    : x509.checkHost(name, {
-        subject: 'never',
-        wildcards: true,
-        partialWildcards: false,
-        multiLabelWildcards: false,
-        singleLabelSubdomains: false,
-      }) !== undefined;
+  facts.nameMatches = nameMatches(x509, leaf.sha256, name);
   if (!facts.nameMatches) {
     const kind = isIP(name) ? 'IP Address:' : 'DNS:';
     const relevant = names.filter((entry) => entry.startsWith(kind));
