@@ -119,7 +119,9 @@ export function localWorker(): {
 
 /**
  * A worker's side: reads its share and options from the parent, probes them with runBatch under the parent's
- * per-address gate, sends each document back, then 'done'; it exits when the parent closes the channel. Run by dist/cli/batch-worker.cjs.
+ * per-address gate, sends each document back, then 'done'; it ends when the parent closes the channel. Run by
+ * dist/cli/batch-worker.cjs in a worker process (`fail` exits it), and by the parent for its own share over a
+ * localWorker's channel (`fail` ends that share as a crashed worker's).
  */
 export function serveBatchWorker(
   channel: ParentChannel = process as unknown as ParentChannel,
