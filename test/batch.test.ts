@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/modes/batch.js';
+import { localWorker } from '../src/modes/batch-channel.js';
 import { runBatchInWorkers, workerOf } from '../src/modes/batch-workers.js';
 import type { PortResult } from '../src/types/index.js';
 import { cli, mainScript } from './helpers/cli.js';
@@ -789,6 +790,31 @@ describe('mailprobe batch --workers (several processes)', () => {
     expect(byInput.get(lines[1] ?? '')?.result.error?.message).toMatch(/could not be started/);
     expect(out).toHaveLength(3);
     expect(counts).toEqual({ passed: 0, failed: 3, notDone: 0 });
+  });
+
+  it('the in-process channel: messages in order both ways, none after the end, exit then close with the code', async () => {
+    const { child, channel, fail } = localWorker();
+    const toWorker: unknown[] = [];
+    const toParent: unknown[] = [];
+    const ends: string[] = [];
+    channel.on('message', (message: never) => toWorker.push(message));
+    child.on('message', (message: never) => toParent.push(message));
+    child.once('exit', (code) => ends.push(`exit ${code}`));
+    child.once('close', (code) => ends.push(`close ${code}`));
+    expect(child.send(1) && child.send(2) && channel.send?.('a')).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(toWorker).toEqual([1, 2]);
+    expect(toParent).toEqual(['a']);
+    // A share that fails ends as a crashed worker does: 'exit', then 'close', with its code, once.
+    fail(70);
+    fail(71);
+    expect(child.connected).toBe(false);
+    expect(child.send(3)).toBe(false);
+    expect(channel.send?.('b')).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual(['exit 70', 'close 70']);
+    expect(toWorker).toEqual([1, 2]);
+    expect(toParent).toEqual(['a']);
   });
 
   it('--workers must be a whole number from 1 to 256 (exit 2, one line)', async () => {
