@@ -289,16 +289,17 @@ export async function handler(args: Args): Promise<void> {
       },
     };
     // More processes than targets (or than targets at once) would only start processes that get nothing.
-    if (Math.min(workers, total, hostConcurrency) > 1) {
+    const inWorkers = Math.min(workers, total, hostConcurrency) > 1;
+    const local = workers <= localShareMaxWorkers;
+    // This process probes (alone, or a share beside its workers): its young generation may grow (V8's default).
+    if (!inWorkers || local) v8.setFlagsFromString('--semi-space-growth-factor=2');
+    if (inWorkers) {
       const { fork } = process.getBuiltinModule('node:child_process');
       // The bundle's worker beside the bundle (the installed bin), or the compiled module beside this one.
       const bundled = fileURLToPath(new URL('./batch-worker.cjs', import.meta.url));
       const script = existsSync(bundled)
         ? bundled
         : fileURLToPath(new URL('./batch-worker.js', import.meta.url));
-      const local = workers <= localShareMaxWorkers;
-      // A share probed here: the young generation may grow as with --workers 1.
-      if (local) v8.setFlagsFromString('--semi-space-growth-factor=2');
       await runBatchInWorkers(targets(), {
         ...options,
         workers,
@@ -313,10 +314,7 @@ export async function handler(args: Args): Promise<void> {
             execArgv: [...process.execArgv, `--max-semi-space-size=${workerSemiSpaceMb}`],
           }),
       });
-    } else {
-      v8.setFlagsFromString('--semi-space-growth-factor=2');
-      await runBatch(targets(), options);
-    }
+    } else await runBatch(targets(), options);
   } finally {
     flush();
     stop.release();

@@ -13,6 +13,7 @@
  *   the host's name (RFC 7672 §3.1.2, §3.2.2).
  */
 import type { ChainCertificate, DaneStatus, TlsaLookup, TlsaRecord } from '../types/index.js';
+import { mxMatches } from './published/transport.js';
 import { isRelay, type PortResult, type Rule } from './rule.js';
 
 export type { DaneStatus } from '../types/index.js';
@@ -73,11 +74,8 @@ export function leafCarries(leaf: ChainCertificate, name: string): boolean {
     .map((entry) => entry.slice(4).replace(/\.$/, '').toLowerCase());
   const cn = /(?:^|,\s*)CN=([^,]+)/.exec(leaf.subject)?.[1];
   const names = dns.length > 0 ? dns : cn ? [cn.toLowerCase()] : [];
-  return names.some((candidate) =>
-    candidate.startsWith('*.')
-      ? want.includes('.') && want.slice(want.indexOf('.')) === candidate.slice(1) && want.indexOf('.') > 0
-      : candidate === want,
-  );
+  // The same rule as an MTA-STS mx pattern's (RFC 8461 §4.1): exact, or `*.` for one left-most label.
+  return names.some((candidate) => mxMatches(candidate, want));
 }
 
 /**

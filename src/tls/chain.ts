@@ -93,7 +93,8 @@ interface CertificateRead {
 const reads = new Map<string, CertificateRead>();
 const verdicts = new Map<string, boolean>();
 
-function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+/** Sets `key` in a memo bounded at 2000 entries (cleared when full), and gives `value` back. */
+export function remember<V>(memo: Map<string, V>, key: string, value: V): V {
   if (memo.size >= 2000) memo.clear();
   memo.set(key, value);
   return value;

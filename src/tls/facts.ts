@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { isIP } from '../net/names.js';
 import type { CertificateFacts, TlsFacts } from '../types/index.js';
-import { type ChainCertificate, sentCertificates, verifyChain } from './chain.js';
+import { type ChainCertificate, remember, sentCertificates, verifyChain } from './chain.js';
 import { parseOcspResponse } from './der.js';
 import { type Trust, trustFrom } from './trust.js';
 
@@ -82,7 +82,7 @@ function nameMatches(x509: X509Certificate, sha256: string, name: string): boole
   const key = `${sha256} ${name}`;
   const known = nameChecks.get(key);
   if (known !== undefined) return known;
-  const matches = isIP(name)
+  const matches: boolean = isIP(name)
     ? x509.checkIP(name) !== undefined
     : x509.checkHost(name, {
         subject: 'never',
@@ -91,9 +91,7 @@ function nameMatches(x509: X509Certificate, sha256: string, name: string): boole
         multiLabelWildcards: false,
         singleLabelSubdomains: false,
       }) !== undefined;
-  if (nameChecks.size >= 2000) nameChecks.clear();
-  nameChecks.set(key, matches);
-  return matches;
+  return remember(nameChecks, key, matches);
 }
 
 function readCertificate(

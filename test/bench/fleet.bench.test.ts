@@ -49,6 +49,10 @@ async function fleet(probes: number, args: string[]): Promise<Run[]> {
   }
 }
 
+/** The middle value (the upper one of an even count). */
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
 const plainRuns = Number(process.env.FLEET_PLAIN_ROUNDS ?? 3);
 const tlsRuns = Number(process.env.FLEET_TLS_ROUNDS ?? 3);
 
@@ -92,9 +96,9 @@ it.skipIf(missing !== undefined)(
       }
     }
     for (const [run, values] of Object.entries(ratios)) {
-      const median = [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+      const middle = median(values);
       lines.push(
-        `  ${run}: median ${median.toFixed(2)} x the floor in as many processes over ${values.length} rounds (target >= 0.95 with the default workers: ${median >= 0.95 ? 'met' : 'NOT met'})`,
+        `  ${run}: median ${middle.toFixed(2)} x the floor in as many processes over ${values.length} rounds (target >= 0.95 with the default workers: ${middle >= 0.95 ? 'met' : 'NOT met'})`,
       );
     }
     for (const run of await fleet(long, ['2', '--no-floor'])) lines.push(describe(run, []));
@@ -123,8 +127,6 @@ it.skipIf(missing !== undefined)(
     // (fleet-floor.mjs FLOOR_DOCUMENT), in as many processes as the default workers.
     const withDocuments: number[] = [];
     const documentsOverFloor: number[] = [];
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
     for (let round = 0; round < plainRuns; round++) {
       const runs = await fleet(10_000, ['1,default', '--plain', '--documents']);
       const floors = runs.filter((run) => run.processes !== undefined && !run.writesDocuments);
