@@ -182,3 +182,17 @@ export function parseDnsServer(text: string): string {
   }
   return isIP(host) === 6 ? `[${host}]:${port ?? 53}` : `${host}:${port ?? 53}`;
 }
+
+/**
+ * A name pattern matches a host name exactly, or `*.` stands for exactly one left-most label: an MTA-STS mx
+ * pattern (RFC 8461 §4.1) and a certificate's DNS name (RFC 6125 §6.4.3) both match so. The host is compared
+ * lower-case, without a final dot; the pattern as given.
+ */
+export function namePatternMatches(pattern: string, host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (pattern.startsWith('*.')) {
+    const rest = pattern.slice(1);
+    return name.endsWith(rest) && name.length > rest.length && !name.slice(0, -rest.length).includes('.');
+  }
+  return pattern === name;
+}

@@ -12,8 +12,8 @@
  *   of the chain as sent above the leaf (RFC 7671 §5.2.2); the leaf must then chain to it, be in date and carry
  *   the host's name (RFC 7672 §3.1.2, §3.2.2).
  */
+import { namePatternMatches } from '../net/names.js';
 import type { ChainCertificate, DaneStatus, TlsaLookup, TlsaRecord } from '../types/index.js';
-import { mxMatches } from './published/transport.js';
 import { isRelay, type PortResult, type Rule } from './rule.js';
 
 export type { DaneStatus } from '../types/index.js';
@@ -74,8 +74,7 @@ export function leafCarries(leaf: ChainCertificate, name: string): boolean {
     .map((entry) => entry.slice(4).replace(/\.$/, '').toLowerCase());
   const cn = /(?:^|,\s*)CN=([^,]+)/.exec(leaf.subject)?.[1];
   const names = dns.length > 0 ? dns : cn ? [cn.toLowerCase()] : [];
-  // The same rule as an MTA-STS mx pattern's (RFC 8461 §4.1): exact, or `*.` for one left-most label.
-  return names.some((candidate) => mxMatches(candidate, want));
+  return names.some((candidate) => namePatternMatches(candidate, want));
 }
 
 /**

@@ -3,6 +3,7 @@
  * (RFC 8461: the TXT record, the policy as fetched, its mode, each MX against the policy's mx patterns and what
  * its port 25 showed) and TLS-RPT (RFC 8460). Pure: discovery.transport and the host verdicts in, hits out.
  */
+import { namePatternMatches } from '../../net/names.js';
 import type { Discovery, TransportPolicyFacts } from '../../types/index.js';
 import type { HostVerdict } from '../evaluate.js';
 import type { PublishedRule } from './rule.js';
@@ -24,14 +25,7 @@ export interface MxSubject extends TransportSubject {
 const policyUrl = (domain: string) => `https://mta-sts.${domain}/.well-known/mta-sts.txt`;
 
 /** RFC 8461 §4.1: an mx pattern matches the MX host exactly, or `*.` stands for exactly one left-most label. */
-export function mxMatches(pattern: string, host: string): boolean {
-  const name = host.toLowerCase().replace(/\.$/, '');
-  if (pattern.startsWith('*.')) {
-    const rest = pattern.slice(1);
-    return name.endsWith(rest) && name.length > rest.length && !name.slice(0, -rest.length).includes('.');
-  }
-  return pattern === name;
-}
+export const mxMatches = namePatternMatches;
 
 /** The MX host names of the domain, in preference order (a null MX has none). */
 export function mxHosts(discovery: Discovery): string[] {
