@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture, startRawServer } from '../src/demo/servers.js';
 import { parseShard, parseTargets, runBatch, shardOf } from '../src/modes/batch.js';
-import { localWorker } from '../src/modes/batch-channel.js';
+import { localWorker, serveBatchWorker } from '../src/modes/batch-channel.js';
 import { runBatchInWorkers, workerOf } from '../src/modes/batch-workers.js';
 import type { PortResult } from '../src/types/index.js';
 import { cli, mainScript } from './helpers/cli.js';
@@ -815,6 +815,20 @@ describe('mailprobe batch --workers (several processes)', () => {
     expect(ends).toEqual(['exit 70', 'close 70']);
     expect(toWorker).toEqual([1, 2]);
     expect(toParent).toEqual(['a']);
+  });
+
+  it("the in-process share: a failed run ends it as a crashed worker's, exit 70 with the reason", async () => {
+    const { child, channel, fail } = localWorker();
+    serveBatchWorker(channel, fail);
+    const ends: string[] = [];
+    child.once('exit', (code) => ends.push(`exit ${code}`));
+    child.once('close', (code) => ends.push(`close ${code}`));
+    // A concurrency that is not a number makes runBatch itself reject (nothing from outside can).
+    child.send({ t: 'start', options: { hostConcurrency: Symbol('bad') } });
+    for (let i = 0; i < 20 && ends.length < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual(['exit 70', 'close 70']);
+    expect(child.failure).toMatch(/Symbol/);
+    expect(child.connected).toBe(false);
   });
 
   it('--workers must be a whole number from 1 to 256 (exit 2, one line)', async () => {

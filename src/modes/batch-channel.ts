@@ -56,6 +56,8 @@ export function gathered<M extends { t: string }>(channel: {
 export interface WorkerProcess {
   readonly pid?: number | undefined;
   readonly connected: boolean;
+  /** Set only on a localWorker's end: why the share probed in this process failed, once it has. */
+  readonly failure?: string | undefined;
   send(message: unknown): boolean;
   disconnect(): void;
   on(event: 'message', listener: (message: never) => void): unknown;
@@ -83,12 +85,13 @@ export interface ParentChannel {
 export function localWorker(): {
   child: WorkerProcess;
   channel: ParentChannel;
-  fail: (code: number) => void;
+  fail: (code: number, reason?: string) => void;
 } {
   const { EventEmitter } = process.getBuiltinModule('node:events');
   const link = { connected: true };
   class End extends EventEmitter {
     other: End | undefined;
+    failure: string | undefined;
     readonly pid = process.pid;
     get connected(): boolean {
       return link.connected;
@@ -106,9 +109,10 @@ export function localWorker(): {
   const channel = new End();
   child.other = channel;
   channel.other = child;
-  const fail = (code: number) => {
+  const fail = (code: number, reason?: string) => {
     if (!link.connected) return;
     link.connected = false;
+    if (reason !== undefined) child.failure = reason;
     queueMicrotask(() => {
       child.emit('exit', code, null);
       child.emit('close', code, null);
@@ -125,7 +129,7 @@ export function localWorker(): {
  */
 export function serveBatchWorker(
   channel: ParentChannel = process as unknown as ParentChannel,
-  fail: (code: number) => void = (code) => process.exit(code),
+  fail: (code: number, reason?: string) => void = (code) => process.exit(code),
 ): void {
   let next = 0;
   const waiting = new Map<number, (value: boolean) => void>();
@@ -197,7 +201,7 @@ export function serveBatchWorker(
           onDocument: (line, target, passed) => send({ t: 'document', input: target.input, line, passed }),
         }).then(
           () => send({ t: 'done' }),
-          () => fail(70),
+          (error: unknown) => fail(70, error instanceof Error ? error.message : String(error)),
         );
         return;
       }

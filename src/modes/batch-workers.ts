@@ -182,9 +182,12 @@ export async function runBatchInWorkers(
       // otherwise one each, with the reason, as for any target that could not be probed; so for any that come
       // for it later.
       const how = exitSignal ? `signal ${exitSignal}` : `exit code ${code}`;
+      const when = finished ? 'after' : 'before';
       worker.gone = startError
         ? `not probed: its batch worker process could not be started (${startError})`
-        : `not probed: its batch worker process ended (${how}) ${finished ? 'after' : 'before'} reporting it`;
+        : child.failure !== undefined
+          ? `not probed: the share probed in mailprobe's own process failed (${child.failure}) ${when} reporting it`
+          : `not probed: its batch worker process ended (${how}) ${when} reporting it`;
       const left = [...worker.pending.values()];
       worker.pending.clear();
       worker.queue = [];
