@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
+import { mxRules, mxSubjects, type TransportSubject } from '../src/rules/published/transport.js';
 import type { Discovery, PublishedSource } from '../src/types/index.js';
 
 const autoconfig: PublishedSource = {
@@ -137,5 +138,33 @@ describe('the published-settings rules', () => {
     expect(findings.find((f) => f.id === 'published-redirect-downgrade')?.title).toBe(
       `autoconfig ${autoconfig.location} redirects from https to http`,
     );
+  });
+});
+
+describe('MTA-STS, MX by MX: what this machine could not reach is never a reason (RFC 8461 §4, §5)', () => {
+  const subjectWith = (ports: { address: string; status: string; starttls?: { advertised: boolean } }[]) =>
+    ({
+      discovery: { domain: 'x.test', records: [{ kind: 'MX', answer: '10 mx.x.test.' }] },
+      transport: { stsId: '1', policy: { mode: 'enforce', mx: ['mx.x.test'], problems: [] } },
+      hosts: [{ host: 'mx.x.test', ports: ports.map((port) => ({ port: 25, ...port })) }],
+    }) as unknown as TransportSubject;
+  const fired = (subject: TransportSubject) =>
+    mxSubjects(subject).flatMap((mx) => mxRules.filter((rule) => rule.check(mx)).map((rule) => rule.id));
+
+  it('port 25 filtered from here: unchecked (info), never refused', () => {
+    const subject = subjectWith([{ address: '192.0.2.1', status: 'filtered' }]);
+    expect(fired(subject)).toEqual(['mta-sts-mx-unchecked']);
+    const [mx] = mxSubjects(subject);
+    expect(mx?.reasons).toEqual([]);
+    expect(mx?.unchecked).toEqual(['port 25 on 192.0.2.1: filtered, no dialogue to check']);
+  });
+
+  it('a dialogue without STARTTLS is a reason; another address filtered does not hide it', () => {
+    const subject = subjectWith([
+      { address: '192.0.2.1', status: 'open', starttls: { advertised: false } },
+      { address: '192.0.2.2', status: 'filtered' },
+    ]);
+    expect(fired(subject)).toEqual(['mta-sts-mx-refused']);
+    expect(mxSubjects(subject)[0]?.reasons).toEqual(['port 25 on 192.0.2.1: STARTTLS is not offered']);
   });
 });

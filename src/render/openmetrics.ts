@@ -169,11 +169,17 @@ function transportMetrics(
       .filter((f) => f.id === 'mta-sts-mx-refused' || f.id === 'mta-sts-mx-would-fail')
       .map((f) => f.host),
   );
+  // An MX not checked from here (its port 25 unreachable from this machine) has no sample: unknown, not 0.
+  const unchecked = new Set(
+    (discovery.publishedCheck?.findings ?? [])
+      .filter((f) => f.id === 'mta-sts-mx-unchecked')
+      .map((f) => f.host),
+  );
   const mx = family(
     'mailprobe_mta_sts_mx_refused',
-    'Sending servers applying the MTA-STS policy refuse (enforce) or report (testing) this MX: 1, else 0.',
+    'Sending servers applying the MTA-STS policy refuse (enforce) or report (testing) this MX: 1, else 0; no sample for an MX not checked from here.',
   );
-  for (const host of mxHosts(discovery))
+  for (const host of mxHosts(discovery).filter((name) => !unchecked.has(name)))
     mx.samples.push(
       `mailprobe_mta_sts_mx_refused${labels({ ...domain, mx: host })} ${failing.has(host) ? 1 : 0}`,
     );

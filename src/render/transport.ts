@@ -60,11 +60,13 @@ export function transportRows(
           }`,
         );
   const rows: string[][] = [['MTA-STS', sts]];
-  for (const f of findings.filter((x) => x.id === 'mta-sts-mx-refused' || x.id === 'mta-sts-mx-would-fail'))
-    rows.push([
-      f.id === 'mta-sts-mx-refused' ? s.red('refused') : s.yellow('would fail'),
-      `${sanitize(f.host ?? '')}: ${sanitize(f.evidence.join('; '))}`,
-    ]);
+  const mxWords: Record<string, string> = {
+    'mta-sts-mx-refused': s.red('refused'),
+    'mta-sts-mx-would-fail': s.yellow('would fail'),
+    'mta-sts-mx-unchecked': 'unchecked',
+  };
+  for (const f of findings.filter((x) => mxWords[x.id] !== undefined))
+    rows.push([mxWords[f.id] as string, `${sanitize(f.host ?? '')}: ${sanitize(f.evidence.join('; '))}`]);
   rows.push([
     'TLS-RPT',
     transport.tlsRptRua

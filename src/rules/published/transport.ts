@@ -19,6 +19,12 @@ export interface MxSubject extends TransportSubject {
   mx: string;
   /** Why a sender applying the policy fails this MX; empty when it delivers. */
   reasons: string[];
+  /**
+   * The MX's port 25 addresses with no completed dialogue from here (filtered, refused, not probed, …): what this
+   * machine could not reach says nothing about the policy, so these are never reasons (a sender elsewhere may
+   * well reach them); with no reason, the MX is reported unchecked.
+   */
+  unchecked: string[];
   mode: 'enforce' | 'testing';
 }
 
@@ -41,20 +47,27 @@ export function usablePolicy(transport: TransportPolicyFacts) {
   return transport.stsId && policy && policy.problems.length === 0 ? policy : undefined;
 }
 
-/** Why a sender applying the policy would not deliver to this MX (RFC 8461 §4.1, §4.2, §5). */
-export function mxReasons(mx: string, patterns: string[], hosts: HostVerdict[]): string[] {
+/**
+ * Why a sender applying the policy would not deliver to this MX (RFC 8461 §4.1, §4.2, §5): an mx pattern that does
+ * not cover it, or a dialogue on its port 25 that ended without STARTTLS and a certificate valid for its name. A
+ * port with no dialogue from here is `unchecked`, never a reason: the policy is about TLS, not about this
+ * machine's path (a port 25 blocked by the local network is a finding of its own).
+ */
+export function mxReasons(
+  mx: string,
+  patterns: string[],
+  hosts: HostVerdict[],
+): { reasons: string[]; unchecked: string[] } {
   const reasons: string[] = [];
+  const unchecked: string[] = [];
   if (!patterns.some((pattern) => mxMatches(pattern, mx)))
     reasons.push(`no mx pattern of the policy matches it (${patterns.join(', ')})`);
   const host = hosts.find((entry) => entry.host.toLowerCase() === mx);
   const ports = host?.ports.filter((port) => port.port === 25) ?? [];
-  if (ports.length === 0) {
-    reasons.push('its port 25 was not probed');
-    return reasons;
-  }
+  if (ports.length === 0) unchecked.push('its port 25 was not probed');
   for (const port of ports) {
     const where = `port 25 on ${port.address}`;
-    if (port.status !== 'open') reasons.push(`${where}: ${port.status}`);
+    if (port.status !== 'open') unchecked.push(`${where}: ${port.status}, no dialogue to check`);
     else if (!port.starttls?.advertised) reasons.push(`${where}: STARTTLS is not offered`);
     else if (!port.tls) reasons.push(`${where}: STARTTLS did not give a TLS session`);
     else if (!port.tls.nameMatches)
@@ -66,7 +79,7 @@ export function mxReasons(mx: string, patterns: string[], hosts: HostVerdict[]):
         `${where}: the certificate is not trusted (${port.tls.trustProblems?.[0]?.detail ?? port.tls.trustError ?? 'untrusted'})`,
       );
   }
-  return reasons;
+  return { reasons, unchecked };
 }
 
 function fetchFailure(transport: TransportPolicyFacts): string | undefined {
@@ -278,6 +291,25 @@ export const transportRules: PublishedRule<TransportSubject>[] = [
 
 export const mxRules: PublishedRule<MxSubject>[] = [
   {
+    id: 'mta-sts-mx-unchecked',
+    severity: 'info',
+    title: 'MTA-STS: this MX could not be checked against the policy from here',
+    reference: 'RFC 8461 §4.1, §4.2, §5',
+    check: (subject) =>
+      subject.reasons.length === 0 && subject.unchecked.length > 0
+        ? {
+            ...hit(
+              subject,
+              `MTA-STS ${subject.mode}: MX ${subject.mx} not checked from here`,
+              `${subject.unchecked.join('; ')}. Whether senders deliver to it under the policy (STARTTLS, a certificate valid for ${subject.mx}) is unknown; probe it from a network that reaches its port 25.`,
+              subject.unchecked,
+              subject.mx,
+            ),
+            at: { host: subject.mx, port: 25 },
+          }
+        : undefined,
+  },
+  {
     id: 'mta-sts-mx-refused',
     severity: 'critical',
     title: 'MTA-STS enforce: sending servers refuse to deliver to this MX',
@@ -326,6 +358,6 @@ export function mxSubjects(subject: TransportSubject): MxSubject[] {
     ...subject,
     mx,
     mode,
-    reasons: mxReasons(mx, policy.mx, subject.hosts),
+    ...mxReasons(mx, policy.mx, subject.hosts),
   }));
 }
