@@ -36,6 +36,7 @@ function port(
     nameMatches?: boolean;
     tls?: boolean;
     leaf?: ChainCertificate;
+    chain?: ChainCertificate[];
   } = {},
 ): PortResult {
   const dane: TlsaLookup = {
@@ -68,7 +69,7 @@ function port(
             trusted: false,
             checkedName: 'mx.example',
             nameMatches: options.nameMatches ?? true,
-            chain: [options.leaf ?? cert(0, leafSpki), cert(1, caSpki)],
+            chain: options.chain ?? [options.leaf ?? cert(0, leafSpki), cert(1, caSpki)],
           },
         }),
   } as unknown as PortResult;
@@ -107,6 +108,36 @@ describe('DANE rules', () => {
     const expired = cert(0, leafSpki, ['expired']);
     expect(daneStatus(port([record(2, 1, 1, caSpki)], { leaf: expired }))).toBe('mismatch');
     expect(daneStatus(port([record(3, 1, 1, leafSpki)], { leaf: expired }))).toBe('valid');
+  });
+  it('DANE-TA: every certificate between the leaf and the trust anchor must be in date (RFC 7671 §5.2.2)', () => {
+    const result = port([record(2, 1, 1, 'ee'.repeat(32))], {
+      chain: [cert(0, leafSpki), cert(1, caSpki, ['expired']), cert(2, 'ee'.repeat(32))],
+    });
+    expect(daneStatus(result)).toBe('mismatch');
+    const evidence = daneRules
+      .find((rule) => rule.id === 'dane-mismatch')
+      ?.check(result, {} as never)
+      ?.evidence.join('\n');
+    expect(evidence).toContain('certificate 1, between the leaf and the trust anchor, is out of date');
+    // The same chain in date is accepted.
+    const inDate = port([record(2, 1, 1, 'ee'.repeat(32))], {
+      chain: [cert(0, leafSpki), cert(1, caSpki), cert(2, 'ee'.repeat(32))],
+    });
+    expect(daneStatus(inDate)).toBe('valid');
+  });
+  it('matching type 0 (Full) is compared by the SHA-256 of its data (RFC 6698 §2.1.3)', () => {
+    const full = (usage: number, selector: number, sha256: string): TlsaRecord => ({
+      ...record(usage, selector, 0, '3082'),
+      dataSha256: sha256,
+    });
+    expect(daneStatus(port([full(3, 1, leafSpki)]))).toBe('valid');
+    expect(daneStatus(port([full(3, 0, 'cc'.repeat(32))]))).toBe('valid');
+    expect(daneStatus(port([full(2, 1, caSpki)]))).toBe('valid');
+    // A Full record that matches beside a stale digest: valid, not a mismatch.
+    expect(daneStatus(port([full(3, 1, leafSpki), record(3, 1, 1, 'ff'.repeat(32))]))).toBe('valid');
+    expect(daneStatus(port([full(3, 1, 'ff'.repeat(32))]))).toBe('mismatch');
+    // Without its digest (hand-built facts), a Full record matches nothing.
+    expect(daneStatus(port([record(3, 1, 0, leafSpki)]))).toBe('mismatch');
   });
   it('DANE-TA never matches the leaf itself, DANE-EE never a CA', () => {
     expect(daneStatus(port([record(2, 1, 1, leafSpki)]))).toBe('mismatch');

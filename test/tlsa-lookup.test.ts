@@ -155,6 +155,79 @@ describe('lookupTlsa against hostile servers', () => {
   });
 });
 
+describe('lookupTlsa never trusts more of an answer than it must', () => {
+  const withAnswers = (query: packet.DecodedPacket, answers: unknown[], rcode = 0) =>
+    packet.encode({
+      type: 'response',
+      id: query.id ?? 0,
+      flags: packet.AUTHENTIC_DATA | rcode,
+      questions: query.questions ?? [],
+      answers: answers as packet.Answer[],
+    });
+  const tlsa = (name: string, data = record) => ({ type: 'TLSA', name, ttl: 60, data });
+
+  it('an answer forged from another address (same port, id and question, AD set) is never read', async () => {
+    // The real resolver is silent; a forger on 127.0.0.54 sends the perfect answer from port 53's twin.
+    const resolver = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => resolver.bind(0, '127.0.0.1', resolve));
+    const port = resolver.address().port;
+    const forger = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => forger.bind(port, '127.0.0.54', resolve));
+    closers.push(
+      () => resolver.close(),
+      () => forger.close(),
+    );
+    resolver.on('message', (raw, from) => {
+      const query = packet.decode(raw);
+      if (query.questions?.[0]?.type === 'TLSA')
+        forger.send(answer(query, { ad: true }), from.port, from.address);
+      else resolver.send(nodata(query), from.port, from.address);
+    });
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 400 });
+    expect(lookup).toMatchObject({ outcome: 'failed', records: [] });
+  });
+
+  it('records owned by another name are not counted; a CNAME chain in the answer is followed', async () => {
+    const port = await udp((query) => {
+      const name = query.questions?.[0]?.name ?? '';
+      return name.startsWith('_25._tcp.other')
+        ? [withAnswers(query, [tlsa('_25._tcp.elsewhere.example')])]
+        : [
+            withAnswers(query, [
+              { type: 'CNAME', name, ttl: 60, data: '_tlsa.provider.example' },
+              tlsa('_tlsa.provider.example'),
+            ]),
+          ];
+    });
+    const other = await lookupTlsa('other.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(other).toMatchObject({ outcome: 'none', records: [] });
+    const chained = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(chained).toMatchObject({ outcome: 'found', records: [{ usage: 3 }] });
+  });
+
+  it('NXDOMAIN is none, whatever records it carries', async () => {
+    const port = await udp((query) => [withAnswers(query, [tlsa(query.questions?.[0]?.name ?? '')], 3)]);
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    expect(lookup).toMatchObject({ outcome: 'none', rcode: 'NXDOMAIN', records: [] });
+  });
+
+  it('a Full (matching type 0) record carries the SHA-256 of its data, for the rules to compare', async () => {
+    const full = { usage: 3, selector: 1, matchingType: 0, certificate: Buffer.from('a key, in DER') };
+    const port = await udp((query) => [withAnswers(query, [tlsa(query.questions?.[0]?.name ?? '', full)])]);
+    const lookup = await lookupTlsa('mx.example', 25, { server: `127.0.0.1:${port}`, timeoutMs: 1000 });
+    const { createHash } = await import('node:crypto');
+    expect(lookup.records).toEqual([
+      {
+        usage: 3,
+        selector: 1,
+        matchingType: 0,
+        data: full.certificate.toString('hex'),
+        dataSha256: createHash('sha256').update(full.certificate).digest('hex'),
+      },
+    ]);
+  });
+});
+
 describe('lookupTlsa for a host name that is an alias (RFC 7672 §2.2.3)', () => {
   const tlsaRecord = (name: string) =>
     ({ type: 'TLSA', name, ttl: 60, data: record }) as unknown as packet.Answer;

@@ -126,7 +126,9 @@ function overUdp(
       const message = decode(bytes, id, name, type);
       if (message) done(undefined, { message, transport: 'udp' });
     });
-    socket.send(query(name, type, id), port, address);
+    // Connected: the kernel hands over datagrams from the resolver's address and port only, so an answer forged
+    // from elsewhere never counts, AD bit or not (and a closed port fails at once, by ICMP).
+    socket.connect(port, address, () => socket.send(query(name, type, id)));
     return () => socket.close();
   });
 }
@@ -195,6 +197,41 @@ async function ask(
 }
 
 const bare = (name: string) => name.replace(/\.$/, '').toLowerCase();
+
+/** `name` and every name its CNAME chain in `answers` leads to (at most 16 links). */
+function chainFrom(name: string, answers: packet.Answer[]): Set<string> {
+  const owners = new Set([bare(name)]);
+  let current = bare(name);
+  for (let link = 0; link < 16; link++) {
+    let to: string | undefined;
+    for (const record of answers)
+      if (record.type === 'CNAME' && bare(record.name) === current) to = bare(record.data);
+    if (to === undefined || owners.has(to)) break;
+    current = to;
+    owners.add(current);
+  }
+  return owners;
+}
+
+/**
+ * A TLSA record's facts. For matching type 0 (Full: the certificate or key itself, RFC 6698 §2.1.3) also the SHA-256
+ * of the data, which the rules compare with the certificate's or key's SHA-256: equal digests, equal bytes.
+ */
+function tlsaRecord(data: packet.TlsaData): TlsaRecord {
+  const record: TlsaRecord = {
+    usage: data.usage,
+    selector: data.selector,
+    matchingType: data.matchingType,
+    data: data.certificate.toString('hex'),
+  };
+  if (data.matchingType === 0)
+    record.dataSha256 = process
+      .getBuiltinModule('node:crypto')
+      .createHash('sha256')
+      .update(data.certificate)
+      .digest('hex');
+  return record;
+}
 
 /**
  * Where HOST leads when it is an alias: the CNAME chain in the answer to its addresses (A, then AAAA when A has
@@ -290,16 +327,18 @@ async function lookupAt(
     lookup.rcode = message.rcode ?? 'NOERROR';
     lookup.authenticData = message.flag_ad === true;
     if (lookup.rcode === 'NOERROR' || lookup.rcode === 'NXDOMAIN') {
-      lookup.records = (message.answers ?? [])
-        .filter((record): record is packet.TlsaAnswer => record.type === 'TLSA')
-        .map(
-          (record): TlsaRecord => ({
-            usage: record.data.usage,
-            selector: record.data.selector,
-            matchingType: record.data.matchingType,
-            data: record.data.certificate.toString('hex'),
-          }),
-        );
+      // Only records owned by the name asked, or by a name its CNAME chain in the same answer leads to; and none
+      // under NXDOMAIN, which says the name (or the end of its chain) does not exist (RFC 1034 §4.3.2).
+      const owners = chainFrom(name, message.answers ?? []);
+      lookup.records =
+        lookup.rcode === 'NXDOMAIN'
+          ? []
+          : (message.answers ?? [])
+              .filter(
+                (record): record is packet.TlsaAnswer =>
+                  record.type === 'TLSA' && owners.has(bare(record.name)),
+              )
+              .map((record) => tlsaRecord(record.data));
       lookup.outcome = lookup.records.length > 0 ? 'found' : 'none';
     } else {
       lookup.error = `the resolver answered ${lookup.rcode}`;

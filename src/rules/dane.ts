@@ -6,11 +6,12 @@
  *   its answer carries the AD bit. Anything else is "unvalidated" and never shown as secure.
  * - A failed lookup (SERVFAIL, timeout) is "DANE status unknown", never "no DANE" (RFC 7672 §2.2.1: a sender
  *   defers the mail).
- * - Usable records (RFC 7672 §3.1.3): usage DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 1 or 2
- *   (0, the full data, is compared too). PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP.
+ * - Usable records (RFC 7672 §3.1.3): usage DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 or 2
+ *   (0, Full, by the SHA-256 of its data: RFC 6698 §2.1.3). PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP.
  * - DANE-EE(3) matches the leaf only, names and dates ignored (RFC 7672 §3.1.1). DANE-TA(2) matches a certificate
- *   of the chain as sent above the leaf (RFC 7671 §5.2.2); the leaf must then chain to it, be in date and carry
- *   the host's name (RFC 7672 §3.1.2, §3.2.2).
+ *   of the chain as sent above the leaf (RFC 7671 §5.2.2); the leaf must then chain to it, it and every
+ *   certificate between it and the trust anchor be in date, and the leaf carry the host's name (RFC 7672 §3.1.2,
+ *   §3.2.2).
  */
 import { namePatternMatches } from '../net/names.js';
 import type { ChainCertificate, DaneStatus, TlsaLookup, TlsaRecord } from '../types/index.js';
@@ -35,18 +36,25 @@ export function describeTlsa(record: TlsaRecord): string {
 export const usable = (record: TlsaRecord) =>
   (record.usage === 2 || record.usage === 3) &&
   (record.selector === 0 || record.selector === 1) &&
-  (record.matchingType === 1 || record.matchingType === 2);
+  (record.matchingType === 0 || record.matchingType === 1 || record.matchingType === 2);
 
 /** The digest of a certificate a record names, or undefined when it cannot be computed from the facts. */
 function digestOf(record: TlsaRecord, cert: ChainCertificate): string | undefined {
-  if (record.selector === 0 && record.matchingType === 1)
-    return cert.sha256.replaceAll(':', '').toLowerCase();
+  // Full (0): the data's SHA-256 against the certificate's or the key's.
+  const matching = record.matchingType === 0 ? 1 : record.matchingType;
+  if (record.selector === 0 && matching === 1) return cert.sha256.replaceAll(':', '').toLowerCase();
   if (!cert.dane) return undefined;
-  if (record.selector === 0 && record.matchingType === 2) return cert.dane.certSha512;
-  if (record.selector === 1 && record.matchingType === 1) return cert.dane.spkiSha256;
-  if (record.selector === 1 && record.matchingType === 2) return cert.dane.spkiSha512;
+  if (record.selector === 0 && matching === 2) return cert.dane.certSha512;
+  if (record.selector === 1 && matching === 1) return cert.dane.spkiSha256;
+  if (record.selector === 1 && matching === 2) return cert.dane.spkiSha512;
   return undefined;
 }
+
+/** The record names this certificate. */
+const recordNames = (record: TlsaRecord, cert: ChainCertificate) => {
+  const want = record.matchingType === 0 ? record.dataSha256 : record.data.toLowerCase();
+  return want !== undefined && digestOf(record, cert) === want;
+};
 
 /** One record matched: the certificate it names (by index in the chain as sent), or why it does not count. */
 export interface TlsaMatch {
@@ -90,24 +98,27 @@ function carriesExpandedName(port: PortResult, leaf: ChainCertificate): boolean 
 export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] {
   const chain = port.tls?.chain ?? [];
   return records.filter(usable).map((record) => {
-    const want = record.data.toLowerCase();
     if (record.usage === 3) {
       const leaf = chain[0];
-      const matched = leaf !== undefined && digestOf(record, leaf) === want;
+      const matched = leaf !== undefined && recordNames(record, leaf);
       return matched ? { record, index: 0, accepted: true } : { record, accepted: false };
     }
     // DANE-TA: a certificate above the leaf, as sent.
-    const index = chain.findIndex((cert, at) => at > 0 && digestOf(record, cert) === want);
+    const index = chain.findIndex((cert, at) => at > 0 && recordNames(record, cert));
     if (index < 0) return { record, accepted: false };
     const path = chain.slice(0, index + 1);
     const broken = path.find(
       (cert) => cert.problems.includes('unrelated') || cert.problems.includes('out-of-order'),
     );
     const leaf = chain[0] as ChainCertificate;
+    // The path below the trust anchor is validated as PKIX validates it, dates included (RFC 7671 §5.2.2).
+    const outOfDate = path
+      .slice(0, -1)
+      .find((cert) => cert.problems.includes('expired') || cert.problems.includes('not-yet-valid'));
     const why = broken
       ? `certificate ${broken.index} does not chain to the trust anchor`
-      : leaf.problems.includes('expired') || leaf.problems.includes('not-yet-valid')
-        ? 'the leaf is out of date (dates count under DANE-TA)'
+      : outOfDate
+        ? `${outOfDate.index === 0 ? 'the leaf' : `certificate ${outOfDate.index}, between the leaf and the trust anchor,`} is out of date (dates count under DANE-TA)`
         : port.tls?.nameMatches || carriesExpandedName(port, leaf)
           ? undefined
           : `the leaf does not carry the name ${port.tls?.checkedName ?? ''}${port.dane?.alias && fromExpanded(port.dane) ? ` or ${port.dane.alias.target}` : ''} (names count under DANE-TA)`;

@@ -169,6 +169,11 @@ export interface TlsaRecord {
   matchingType: number;
   /** The certificate association data, lower-case hex. */
   data: string;
+  /**
+   * Matching type 0 (Full) only: SHA-256 of the data, lower-case hex, compared with the certificate's SHA-256
+   * (selector 0) or its key's (selector 1).
+   */
+  dataSha256?: string;
 }
 
 /**
