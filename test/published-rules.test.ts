@@ -1,5 +1,6 @@
 /** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
 import { describe, expect, it } from 'vitest';
+import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
 import { mxRules, mxSubjects, type TransportSubject } from '../src/rules/published/transport.js';
@@ -166,5 +167,37 @@ describe('MTA-STS, MX by MX: what this machine could not reach is never a reason
     ]);
     expect(fired(subject)).toEqual(['mta-sts-mx-refused']);
     expect(mxSubjects(subject)[0]?.reasons).toEqual(['port 25 on 192.0.2.1: STARTTLS is not offered']);
+  });
+});
+
+describe('MTA-STS and TLS-RPT syntax, as the RFCs write it', () => {
+  const policy = (extra: string) =>
+    readPolicy(`version: STSv1\r\nmode: enforce\r\nmx: mx.x.test\r\nmax_age: 86400\r\n${extra}`);
+
+  it('policy extension keys may hold - and . (RFC 8461 §3.2 sts-policy-ext-name); they are ignored', () => {
+    expect(policy('x-report-uri: https://example.test/r\r\next.v2: yes\r\n').problems).toEqual([]);
+    expect(policy('-bad: 1\r\n').problems).toEqual(['line 5 is not key: value: "-bad: 1"']);
+    expect(policy(`${'k'.repeat(33)}: 1\r\n`).problems).toHaveLength(1);
+  });
+
+  it('TLS-RPT: blanks around the commas, = in a URI, several rua fields (RFC 8460 §3)', () => {
+    expect(readTlsRptRecord(['v=TLSRPTv1; rua=mailto:a@x.test, mailto:b@x.test'])).toEqual({
+      rua: ['mailto:a@x.test', 'mailto:b@x.test'],
+    });
+    expect(readTlsRptRecord(['v=TLSRPTv1; rua=https://r.x.test/tlsrpt?d=x.test'])).toEqual({
+      rua: ['https://r.x.test/tlsrpt?d=x.test'],
+    });
+    expect(readTlsRptRecord(['v=TLSRPTv1; rua=mailto:a@x.test; rua=https://r.x.test/'])).toEqual({
+      rua: ['mailto:a@x.test', 'https://r.x.test/'],
+    });
+  });
+
+  it('TLS-RPT still refuses what is not a record: no rua, another scheme, a blank inside a URI', () => {
+    expect(readTlsRptRecord(['v=TLSRPTv1; x=1']).problem).toMatch(/not v=TLSRPTv1; rua=/);
+    expect(readTlsRptRecord(['v=TLSRPTv1; rua=ftp://r.x.test/']).problem).toMatch(
+      /neither mailto: nor https:/,
+    );
+    expect(readTlsRptRecord(['v=TLSRPTv1; rua=mailto:a @x.test']).problem).toBeDefined();
+    expect(readStsRecord(['v=STSv1; id=2026; x-ext.1=yes'])).toEqual({ id: '2026' });
   });
 });

@@ -37,16 +37,27 @@ async function txt(dns: Dns, name: string): Promise<TxtFact> {
   }
 }
 
-/** `k1=v1; k2=v2` fields (RFC 8461 §3.1 and RFC 8460 §3 share the grammar); undefined when malformed. */
+/**
+ * `k1=v1; k2=v2` fields (RFC 8461 §3.1 and RFC 8460 §3 share the grammar); undefined when malformed. A value is
+ * visible ASCII without `;` or `=` (the ext-value of both RFCs), except TLS-RPT's `rua`: URIs (which may hold `=`),
+ * separated by commas with optional blanks around them; several `rua` fields add up.
+ */
 function fields(record: string): Map<string, string> | undefined {
   const out = new Map<string, string>();
   for (const part of record.split(';')) {
     const field = part.trim();
     if (field === '') continue;
-    const match = /^([A-Za-z0-9_.-]+)=([\x21-\x3a\x3c\x3e-\x7e]+)$/.exec(field);
+    const match = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,31})=(.*)$/.exec(field);
     if (!match) return undefined;
     const [, key, value] = match as unknown as [string, string, string];
-    if (!out.has(key)) out.set(key, value);
+    const valid =
+      key === 'rua'
+        ? /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]+(?:[ \t]*,[ \t]*[\x21-\x2b\x2d-\x3a\x3c-\x7e]+)*$/.test(value)
+        : /^[\x21-\x3a\x3c\x3e-\x7e]+$/.test(value);
+    if (!valid) return undefined;
+    const earlier = out.get(key);
+    if (earlier === undefined) out.set(key, value);
+    else if (key === 'rua') out.set(key, `${earlier},${value}`);
   }
   return out;
 }
@@ -85,7 +96,8 @@ export function readPolicy(text: string): MtaStsPolicy {
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
   for (const [index, line] of lines.entries()) {
-    const match = /^([A-Za-z0-9_]+)[ \t]*:[ \t]*(.*?)[ \t]*$/.exec(line);
+    // sts-policy-ext-name (RFC 8461 §3.2): a letter or digit, then up to 31 of letters, digits, _ - and .
+    const match = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,31})[ \t]*:[ \t]*(.*?)[ \t]*$/.exec(line);
     if (!match) {
       policy.problems.push(`line ${index + 1} is not key: value: ${JSON.stringify(line.slice(0, 80))}`);
       continue;
