@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
-import { mxRules, mxSubjects, type TransportSubject } from '../src/rules/published/transport.js';
+import { mxRules, mxSubjects } from '../src/rules/published/mx.js';
+import type { TransportSubject } from '../src/rules/published/transport.js';
 import type { Discovery, PublishedSource } from '../src/types/index.js';
 
 const autoconfig: PublishedSource = {

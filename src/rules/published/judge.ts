@@ -9,6 +9,7 @@ import type { HostVerdict, PortVerdict } from '../evaluate.js';
 import type { DomainExpectationResult } from '../expectations.js';
 import { severityRank } from '../finding.js';
 import { type ClientPick, predict } from './clients.js';
+import { mxRules, mxSubjects } from './mx.js';
 import { checkSetting, modeOf, observe, type SettingCheck } from './observed.js';
 import type { PublishedFinding, PublishedRule } from './rule.js';
 import { settingRules } from './settings.js';
@@ -22,7 +23,7 @@ import {
   recordRules,
   redirectRules,
 } from './sources.js';
-import { mxRules, mxSubjects, transportRules } from './transport.js';
+import { transportRules } from './transport.js';
 
 export interface PublishedJudgement {
   findings: PublishedFinding[];

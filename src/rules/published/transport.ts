@@ -1,7 +1,7 @@
 /**
  * What a domain publishes for the servers that send it mail, judged as a sending server acts on it: MTA-STS
- * (RFC 8461: the TXT record, the policy as fetched, its mode, each MX against the policy's mx patterns and what
- * its port 25 showed) and TLS-RPT (RFC 8460). Pure: discovery.transport and the host verdicts in, hits out.
+ * (RFC 8461: the TXT record, the policy as fetched, its mode; each MX against the policy is mx.ts) and TLS-RPT
+ * (RFC 8460). Pure: discovery.transport and the host verdicts in, hits out.
  */
 import { namePatternMatches } from '../../net/names.js';
 import type { Discovery, TransportPolicyFacts } from '../../types/index.js';
@@ -12,20 +12,6 @@ export interface TransportSubject {
   discovery: Discovery;
   transport: TransportPolicyFacts;
   hosts: HostVerdict[];
-}
-
-/** One MX host of the domain with what a sending server under the policy would do with it. */
-export interface MxSubject extends TransportSubject {
-  mx: string;
-  /** Why a sender applying the policy fails this MX; empty when it delivers. */
-  reasons: string[];
-  /**
-   * The MX's port 25 addresses with no completed dialogue from here (filtered, refused, not probed, …): what this
-   * machine could not reach says nothing about the policy, so these are never reasons (a sender elsewhere may
-   * well reach them); with no reason, the MX is reported unchecked.
-   */
-  unchecked: string[];
-  mode: 'enforce' | 'testing';
 }
 
 const policyUrl = (domain: string) => `https://mta-sts.${domain}/.well-known/mta-sts.txt`;
@@ -47,41 +33,6 @@ export function usablePolicy(transport: TransportPolicyFacts) {
   return transport.stsId && policy && policy.problems.length === 0 ? policy : undefined;
 }
 
-/**
- * Why a sender applying the policy would not deliver to this MX (RFC 8461 §4.1, §4.2, §5): an mx pattern that does
- * not cover it, or a dialogue on its port 25 that ended without STARTTLS and a certificate valid for its name. A
- * port with no dialogue from here is `unchecked`, never a reason: the policy is about TLS, not about this
- * machine's path (a port 25 blocked by the local network is a finding of its own).
- */
-export function mxReasons(
-  mx: string,
-  patterns: string[],
-  hosts: HostVerdict[],
-): { reasons: string[]; unchecked: string[] } {
-  const reasons: string[] = [];
-  const unchecked: string[] = [];
-  if (!patterns.some((pattern) => mxMatches(pattern, mx)))
-    reasons.push(`no mx pattern of the policy matches it (${patterns.join(', ')})`);
-  const host = hosts.find((entry) => entry.host.toLowerCase() === mx);
-  const ports = host?.ports.filter((port) => port.port === 25) ?? [];
-  if (ports.length === 0) unchecked.push('its port 25 was not probed');
-  for (const port of ports) {
-    const where = `port 25 on ${port.address}`;
-    if (port.status !== 'open') unchecked.push(`${where}: ${port.status}, no dialogue to check`);
-    else if (!port.starttls?.advertised) reasons.push(`${where}: STARTTLS is not offered`);
-    else if (!port.tls) reasons.push(`${where}: STARTTLS did not give a TLS session`);
-    else if (!port.tls.nameMatches)
-      reasons.push(
-        `${where}: the certificate is not valid for ${mx} (${port.tls.nameError ?? 'name mismatch'})`,
-      );
-    else if (!port.tls.trusted)
-      reasons.push(
-        `${where}: the certificate is not trusted (${port.tls.trustProblems?.[0]?.detail ?? port.tls.trustError ?? 'untrusted'})`,
-      );
-  }
-  return { reasons, unchecked };
-}
-
 function fetchFailure(transport: TransportPolicyFacts): string | undefined {
   const fetched = transport.policyFetch;
   if (!fetched) return 'the policy was not fetched';
@@ -95,7 +46,13 @@ function fetchFailure(transport: TransportPolicyFacts): string | undefined {
   return undefined;
 }
 
-const hit = (subject: TransportSubject, title: string, detail: string, evidence: string[], key = '') => ({
+export const hit = (
+  subject: TransportSubject,
+  title: string,
+  detail: string,
+  evidence: string[],
+  key = '',
+) => ({
   key: `${subject.discovery.domain} ${key}`,
   source: policyUrl(subject.discovery.domain),
   title,
@@ -288,76 +245,3 @@ export const transportRules: PublishedRule<TransportSubject>[] = [
         : undefined,
   },
 ];
-
-export const mxRules: PublishedRule<MxSubject>[] = [
-  {
-    id: 'mta-sts-mx-unchecked',
-    severity: 'info',
-    title: 'MTA-STS: this MX could not be checked against the policy from here',
-    reference: 'RFC 8461 §4.1, §4.2, §5',
-    check: (subject) =>
-      subject.reasons.length === 0 && subject.unchecked.length > 0
-        ? {
-            ...hit(
-              subject,
-              `MTA-STS ${subject.mode}: MX ${subject.mx} not checked from here`,
-              `${subject.unchecked.join('; ')}. Whether senders deliver to it under the policy (STARTTLS, a certificate valid for ${subject.mx}) is unknown; probe it from a network that reaches its port 25.`,
-              subject.unchecked,
-              subject.mx,
-            ),
-            at: { host: subject.mx, port: 25 },
-          }
-        : undefined,
-  },
-  {
-    id: 'mta-sts-mx-refused',
-    severity: 'critical',
-    title: 'MTA-STS enforce: sending servers refuse to deliver to this MX',
-    reference: 'RFC 8461 §4.1, §4.2, §5',
-    check: (subject) =>
-      subject.mode === 'enforce' && subject.reasons.length > 0
-        ? {
-            ...hit(
-              subject,
-              `MTA-STS enforce: senders refuse to deliver to MX ${subject.mx}`,
-              `${subject.reasons.join('; ')}. Mail goes to the other MX hosts, or waits in the senders' queues; cover the MX in the policy's mx lines and give it STARTTLS with a certificate valid for its name.`,
-              subject.reasons,
-              subject.mx,
-            ),
-            at: { host: subject.mx, port: 25 },
-          }
-        : undefined,
-  },
-  {
-    id: 'mta-sts-mx-would-fail',
-    severity: 'medium',
-    title: 'MTA-STS testing: this MX fails the policy (senders deliver, and report it)',
-    reference: 'RFC 8461 §4.1, §5; RFC 8460',
-    check: (subject) =>
-      subject.mode === 'testing' && subject.reasons.length > 0
-        ? {
-            ...hit(
-              subject,
-              `MTA-STS testing: MX ${subject.mx} fails the policy`,
-              `${subject.reasons.join('; ')}. In enforce mode senders would refuse it; fix this before switching to enforce.`,
-              subject.reasons,
-              subject.mx,
-            ),
-            at: { host: subject.mx, port: 25 },
-          }
-        : undefined,
-  },
-];
-
-/** Every MX subject of the domain's usable enforce or testing policy. */
-export function mxSubjects(subject: TransportSubject): MxSubject[] {
-  const policy = usablePolicy(subject.transport);
-  if (!policy || (policy.mode !== 'enforce' && policy.mode !== 'testing')) return [];
-  const mode = policy.mode;
-  return mxHosts(subject.discovery).map((mx) => ({
-    ...subject,
-    mx,
-    mode,
-    ...mxReasons(mx, policy.mx, subject.hosts),
-  }));
-}
