@@ -115,6 +115,29 @@ describe('parseTargets', () => {
     expect(errors.every((e) => e.reason.length > 0)).toBe(true);
   });
 
+  it('a misspelt service or a numeric ZGrab2 domain is a bad line, never an address nobody named', () => {
+    // Read as ZGrab2 (ip, domain, tag), "12510" resolves to 0.0.48.222 (inet_aton's one-number form).
+    const { targets, errors } = parseTargets(
+      [
+        '127.0.0.1,12510,nosuch',
+        '127.0.0.1,587,Submission',
+        '10.0.0.1,127.1,tag',
+        '10.0.0.2,192.0.2.9,tag',
+      ].join('\n'),
+    );
+    expect(errors).toEqual([
+      {
+        input: '127.0.0.1,12510,nosuch',
+        reason: expect.stringMatching(/^'nosuch' is not a service \(one of smtp,/),
+      },
+      { input: '10.0.0.1,127.1,tag', reason: "the ZGrab2 domain field '127.1' is a number, not a domain" },
+    ]);
+    expect(targets.map((t) => [t.host, t.ports.map((p) => `${p.port}/${p.service}`).join(' ')])).toEqual([
+      ['127.0.0.1', '587/submission'],
+      ['192.0.2.9', '25/smtp 465/submissions 587/submission 143/imap 993/imaps 110/pop3 995/pop3s'],
+    ]);
+  });
+
   it('gives the ports asked for (--ports/--port) to every line that names only a host; a line with a port keeps it', () => {
     const asked = [
       { port: 587, service: 'submission' as const },

@@ -7,7 +7,6 @@ import { echo } from '../limits.js';
 import { isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../probe/host.js';
 import { isService, referenceTable } from '../reference/table.js';
-import type { Service } from '../types/index.js';
 import { TargetList } from './batch-list.js';
 
 export { type TargetFile, TargetList } from './batch-list.js';
@@ -51,6 +50,9 @@ export function parseTargets(
   return { targets, errors };
 }
 
+/** Decimal, octal or hex numbers in up to four dotted parts: what inet_aton (and so a resolver) reads as IPv4. */
+const numericForm = /^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$/i;
+
 /** One target line (trimmed, not blank, not a comment): the target, or why it names none. */
 export function parseTarget(
   input: string,
@@ -59,10 +61,23 @@ export function parseTarget(
   const fields = input.split(',').map((field) => field.trim());
   let host = fields[0] ?? '';
   let linePorts: PortSpec[] = ports as PortSpec[];
-  if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '') && isService(fields[2] ?? '')) {
-    linePorts = [{ port: Number(fields[1]), service: fields[2] as Service }];
+  if (fields.length === 3 && /^\d+$/.test(fields[1] ?? '')) {
+    // HOST,PORT,SERVICE: a number in the middle is a port, never a ZGrab2 domain (resolved, "12510" is the
+    // address 0.0.48.222: a misspelt service must not send the probe to an address nobody named).
+    const service = (fields[2] ?? '').toLowerCase();
+    if (!isService(service))
+      return {
+        input,
+        reason: `'${echo(fields[2] ?? '', 40)}' is not a service (one of ${referenceTable.map((row) => row.service).join(', ')})`,
+      };
+    linePorts = [{ port: Number(fields[1]), service }];
   } else if (fields.length >= 3) {
-    // ZGrab2: ip, domain, tag[, port]
+    // ZGrab2: ip, domain, tag[, port]. A domain that is only numbers is an address in disguise, not a domain.
+    if (numericForm.test(fields[1] ?? '') && !isIP(fields[1] ?? ''))
+      return {
+        input,
+        reason: `the ZGrab2 domain field '${echo(fields[1] ?? '', 40)}' is a number, not a domain`,
+      };
     host = fields[1] || fields[0] || '';
     const port = fields[3] ? Number(fields[3]) : undefined;
     if (port !== undefined) {
