@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { parseDomainExpectFlag, parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
-import { checkDomainExpectations, checkExpectations } from '../src/rules/expectations.js';
+import {
+  boundedMatch,
+  checkDomainExpectations,
+  checkExpectations,
+  patternBudgetMs,
+} from '../src/rules/expectations.js';
 import type { Discovery, PortResult } from '../src/types/index.js';
 import { judge } from './helpers/probe.js';
 
@@ -233,6 +238,20 @@ describe('checking a verdict against expectations', () => {
       [465, 'probed', false, 'not probed'],
       [993, 'probed', false, 'not probed'],
     ]);
+  });
+
+  it('a greeting pattern that backtracks on the server text ends within its budget, not matched', () => {
+    const hostile = {
+      ...submission,
+      greeting: { kind: 'ok' as const, lines: [`${'a'.repeat(40)}!`], code: 220 },
+    };
+    const started = Date.now();
+    const [result] = checkExpectations(judge(hostile), [{ port: 587, greeting: '^(\\w+\\s?)+ ESMTP$' }]);
+    expect(Date.now() - started).toBeLessThan(patternBudgetMs + 2000);
+    expect(result).toMatchObject({ passed: false, observed: expect.stringContaining('did not finish') });
+    // An ordinary pattern still matches.
+    expect(boundedMatch('ESMTP Postfix$', 'mail.example ESMTP Postfix')).toBe(true);
+    expect(boundedMatch('^Exim', 'mail.example ESMTP Postfix')).toBe(false);
   });
 
   it('APOP counts as offered before TLS when the POP3 greeting carries a timestamp', () => {

@@ -27,6 +27,36 @@ export interface ExpectationResult {
   evidence: string[];
 }
 
+/** The most a --expect-file greeting pattern may run on one greeting. */
+export const patternBudgetMs = 200;
+
+let patternContext: { context: object; script: import('node:vm').Script } | undefined;
+
+/**
+ * The user's pattern tested on text the server chose, within patternBudgetMs: a pattern that backtracks
+ * catastrophically (`^(\w+\s?)+ ESMTP$` on a long word and no ESMTP) would otherwise run for minutes, past
+ * every deadline. V8 stops a script at its `timeout`, also inside a regular expression.
+ */
+export function boundedMatch(pattern: string, text: string): boolean | 'too-slow' {
+  const vm = process.getBuiltinModule('node:vm');
+  patternContext ??= {
+    context: vm.createContext(Object.create(null)),
+    script: new vm.Script('pattern.test(text)'),
+  };
+  const { context, script } = patternContext;
+  const slots = context as { pattern: RegExp | undefined; text: string | undefined };
+  slots.pattern = new RegExp(pattern);
+  slots.text = text;
+  try {
+    return script.runInContext(context, { timeout: patternBudgetMs }) === true;
+  } catch {
+    return 'too-slow';
+  } finally {
+    slots.pattern = undefined;
+    slots.text = undefined;
+  }
+}
+
 function observedTls(port: PortVerdict): 'implicit' | 'starttls' | 'none' | undefined {
   if (port.status === 'wrong-tls-mode') return port.crossCheck?.tried === 'plaintext' ? 'none' : 'implicit';
   if (port.status !== 'open') return undefined;
@@ -141,10 +171,13 @@ function checkPort(port: PortVerdict, expectation: PortExpectation, host: HostVe
   }
   if (expectation.greeting !== undefined) {
     const text = port.greeting?.lines.join(' ') ?? '';
+    const matched = port.greeting !== undefined ? boundedMatch(expectation.greeting, text) : false;
     add(
       `greeting~/${echo(expectation.greeting)}/`,
-      port.greeting !== undefined && new RegExp(expectation.greeting).test(text),
-      text || '(no greeting)',
+      matched === true,
+      matched === 'too-slow'
+        ? `the pattern did not finish on this greeting within ${patternBudgetMs} ms (a pattern that backtracks on the server's text; not matched)`
+        : text || '(no greeting)',
     );
   }
   if (expectation.dane !== undefined) {
