@@ -311,6 +311,45 @@ describe('the safe defaults', () => {
     expect(canonicalAddress('[::FFFF:7F00:1]')).toEqual({ address: '127.0.0.1', family: 4 });
   });
 
+  it('judges an IPv6 address that embeds an IPv4 one (NAT64, IPv4-compatible, -translated, 6to4, Teredo) as both', async () => {
+    const embedded = [
+      '64:ff9b::7f00:1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::7f00:1',
+      '::127.0.0.1',
+      '::ffff:0:127.0.0.1',
+      '2002:7f00:1::1',
+      '2001:0:7f00:1::1',
+    ];
+    const policy = addressPolicy([], () => new Set());
+    for (const address of embedded)
+      expect(policy(address), address).toMatch(/, which is a (loopback|link-local) address/);
+    expect(policy('64:ff9b::7f00:1')).toMatch(
+      /NAT64 address .* of 127\.0\.0\.1, which is a loopback address/,
+    );
+    expect(policy('64:ff9b::a9fe:a9fe')).toMatch(/169\.254\.169\.254, which is a link-local address/);
+    // Both must pass: the IPv4 network named, and the IPv6 one too when --allow is given.
+    const both = addressPolicy(['::/0', '127.0.0.0/8', '169.254.169.254/32'], () => new Set());
+    for (const address of embedded) expect(both(address), address).toBe(undefined);
+    expect(addressPolicy(['64:ff9b::/96', '0.0.0.0/0'])('64:ff9b::7f00:1')).toMatch(
+      /which is a loopback address/,
+    );
+    expect(addressPolicy(['64:ff9b::/96'])('64:ff9b::c000:209')).toMatch(/which is outside the allowed/);
+    expect(addressPolicy(['64:ff9b::/96', '192.0.2.0/24'])('64:ff9b::c000:209')).toBe(undefined);
+    expect(addressPolicy(['::/0', '0.0.0.0/0'], () => new Set(['192.0.2.9']))('2002:c000:209::1')).toMatch(
+      /own address/,
+    );
+    // IPv6's own ::1 and public addresses are not read as IPv4.
+    expect(addressPolicy(['::1/128'])('::1')).toBe(undefined);
+    expect(policy('2001:db8::7f00:1')).toBe(undefined);
+    const get = await start({});
+    for (const target of embedded) {
+      const answer = await get(`/probe?target=${target}&module=submission`);
+      expect(answer.code, target).toBe(403);
+      expect(answer.body).toMatch(/probed only when --allow names it/);
+    }
+  });
+
   it('answers 421 to a Host that is not this server, unless it is named with --host-name', async () => {
     const get = await start({ allow: ['127.0.0.0/8'], hostNames: ['prober.example.net'] });
     expect((await get('/metrics', 'rebound.example.com:9925')).code).toBe(421);
@@ -319,6 +358,25 @@ describe('the safe defaults', () => {
     expect((await get('/metrics', 'localhost:9925')).code).toBe(200);
     expect((await get('/metrics', 'Prober.Example.Net:9925')).code).toBe(200);
     expect((await get('/metrics')).code).toBe(200);
+  });
+
+  it('answers 400 to a request with more than one Host header (RFC 9112 §3.2)', async () => {
+    const server = createProbeServer({ minIntervalMs: 1 });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    for (const second of [`127.0.0.1:${port}`, 'attacker.example']) {
+      const answer = await rawRequest(
+        port,
+        `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nhost: ${second}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer, second).toMatch(/^HTTP\/1\.1 400 .*more than one Host header/s);
+    }
+    const one = await rawRequest(
+      port,
+      `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(one).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it('a reachable --listen without --allow refuses to start; --allow-any or --allow lets it', async () => {

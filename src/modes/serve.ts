@@ -2,11 +2,11 @@
  * `mailprobe serve`: the engine behind an HTTP endpoint in blackbox_exporter's multi-target pattern.
  * GET /probe?target=HOST&module=MODULE probes HOST's ports of MODULE and answers OpenMetrics text; GET /metrics
  * answers the server's own health. Safe to expose: every request gets an HTTP answer (400 for what cannot be
- * parsed), a request whose Host is not this server is refused (421: a web page cannot reach it through DNS
- * rebinding), loopback, link-local, unspecified and multicast targets and this machine's own addresses are
- * probed only when `allow` names them, a name is resolved once and exactly the addresses checked are probed (the
- * remote address of each connection is checked again before a byte is sent), the probe ends before Prometheus'
- * scrape timeout, and memory stays bounded whatever the clients send.
+ * parsed, and for more than one Host), a request whose Host is not this server is refused (421: a web page
+ * cannot reach it through DNS rebinding), loopback, link-local, unspecified and multicast targets (an IPv6 address
+ * embedding one included) and this machine's own addresses are probed only when `allow` names them, a name is
+ * resolved once and exactly the addresses checked are probed (the remote address of each connection is checked
+ * again before a byte is sent), the probe ends before Prometheus' scrape timeout, and memory stays bounded whatever the clients send.
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -130,6 +130,33 @@ function addressBits(address: string, family: 4 | 6): bigint {
   return all.reduce((n, group) => (n << 16n) | BigInt(group), 0n);
 }
 
+/**
+ * The IPv4 address that an IPv6 address in a form that reaches an IPv4 host embeds, with the form's name, or
+ * undefined. IPv4-mapped ::ffff:0:0/96 is already read as IPv4 by canonicalAddress. The forms:
+ * - NAT64: the well-known prefix 64:ff9b::/96 (RFC 6052 §2.1), and the local-use 64:ff9b:1::/48 (RFC 8215) read
+ *   in the /96 layout (RFC 6052 §2.2): the IPv4 address in the last 32 bits;
+ * - IPv4-translated ::ffff:0:0/96 (RFC 2765 §2.1) and IPv4-compatible ::/96 (RFC 4291 §2.5.5.1, deprecated): the
+ *   last 32 bits, except ::/104 (`::`, `::1` and their like are IPv6's own);
+ * - 6to4 2002::/16 (RFC 3056 §2): bits 16-47;
+ * - Teredo 2001::/32 (RFC 4380 §4): the server's address, bits 32-63 (the client's, obfuscated, is not read).
+ */
+function embeddedIpv4(bits: bigint): { address: string; form: string } | undefined {
+  const at = (shift: bigint) => {
+    const v = Number((bits >> shift) & 0xffffffffn);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  };
+  if (bits >> 32n === 0x64_ff9b_0000_0000_0000_0000n || bits >> 80n === 0x64_ff9b_0001n)
+    return { address: at(0n), form: 'the NAT64 address (RFC 6052, RFC 8215) of' };
+  if (bits >> 32n === 0xffff_0000n)
+    return { address: at(0n), form: 'the IPv4-translated address (RFC 2765) of' };
+  if (bits >> 32n === 0n && bits >> 24n !== 0n)
+    return { address: at(0n), form: 'the IPv4-compatible address (RFC 4291) of' };
+  if (bits >> 112n === 0x2002n) return { address: at(80n), form: 'a 6to4 address (RFC 3056) of' };
+  if (bits >> 96n === 0x2001_0000n)
+    return { address: at(64n), form: 'a Teredo address (RFC 4380) with the server' };
+  return undefined;
+}
+
 interface Network {
   text: string;
   family: 4 | 6;
@@ -185,7 +212,8 @@ function ownAddresses(): Set<string> {
  * The address policy of `serve`: why an address is not probed, or undefined when it may be. With `allow`, only
  * addresses inside one of its networks; whatever `allow` says, a loopback, link-local, unspecified or multicast
  * address needs an allowed network no wider than its range, and one of this machine's own addresses (other than
- * loopback) needs an allowed network of that one address (/32, /128).
+ * loopback) needs an allowed network of that one address (/32, /128). An IPv6 address that embeds an IPv4 one
+ * (NAT64, 6to4, ...: embeddedIpv4) is probed only when the IPv4 address may be too.
  */
 export function addressPolicy(
   allow: readonly string[],
@@ -194,10 +222,8 @@ export function addressPolicy(
   const networks = allow.map(network);
   // Made here, not when the module loads: the probe commands share this bundle.
   const specialRanges = specialRangeTexts.map(([text = '', kind = '']) => ({ range: network(text), kind }));
-  return (text) => {
-    const canonical = canonicalAddress(text);
-    if (!canonical) return `'${text.slice(0, 60)}' is not an IP address`;
-    const address = { family: canonical.family, bits: addressBits(canonical.address, canonical.family) };
+  const judge = (canonical: { address: string; family: 4 | 6 }, bits: bigint): string | undefined => {
+    const address = { family: canonical.family, bits };
     const allowedBy = networks.filter((net) => contains(net, address));
     if (networks.length > 0 && allowedBy.length === 0) return 'outside the allowed networks';
     for (const { range, kind } of specialRanges)
@@ -208,6 +234,16 @@ export function addressPolicy(
     if (!loopback && own().has(canonical.address) && !allowedBy.some((net) => net.prefix === width))
       return `this machine's own address, probed only when --allow names it (--allow ${canonical.address}/${width})`;
     return undefined;
+  };
+  return (text) => {
+    const canonical = canonicalAddress(text);
+    if (!canonical) return `'${text.slice(0, 60)}' is not an IP address`;
+    const bits = addressBits(canonical.address, canonical.family);
+    const why = judge(canonical, bits);
+    const embedded = why || canonical.family === 4 ? undefined : embeddedIpv4(bits);
+    if (!embedded) return why;
+    const inner = judge({ address: embedded.address, family: 4 }, addressBits(embedded.address, 4));
+    return inner && `${embedded.form} ${embedded.address}, which is ${inner}`;
   };
 }
 
@@ -574,6 +610,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       return answer(response, 400, 'a bad percent-escape in the request target\n');
     const mark = raw.indexOf('?');
     const path = mark < 0 ? raw : raw.slice(0, mark);
+    // RFC 9112 §3.2: more than one Host is a 400 (node:http keeps the first and drops the others).
+    if (request.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'host').length > 1)
+      return answer(response, 400, 'more than one Host header\n');
     if (!hostNamesServer(request.headers.host, socket.localAddress ?? '', hostNames))
       return answer(
         response,
