@@ -68,6 +68,21 @@ export class ServiceClosingError extends Error {
   }
 }
 
+/**
+ * The server refused the step every mail session needs (SMTP EHLO, and HELO after it): service refused, as in a
+ * greeting, though the connection stays up.
+ */
+export class CommandRefusedError extends Error {
+  readonly code = 'COMMAND_REFUSED';
+  constructor(
+    /** The command and the server's words, as sent. */
+    readonly reply: string,
+  ) {
+    super(`the server refused ${reply.slice(0, 120)}`);
+    this.name = 'CommandRefusedError';
+  }
+}
+
 /** The server broke the protocol: a malformed or oversized reply, a wrong tag, a huge literal. */
 export class ProtocolError extends Error {
   readonly code = 'PROTOCOL_ERROR';

@@ -275,6 +275,25 @@ const cases: Case[] = [
     check: (result) => expect(findingIds(result)).not.toContain('starttls-not-offered'),
   },
   {
+    name: 'refuses EHLO with 554 (a policy refusal): rejected, never "no STARTTLS"',
+    service: 'smtp',
+    server: raw(smtpLike('220 mail.test ESMTP\r\n', { EHLO: '554 5.7.1 refused\r\n', QUIT: '221 bye\r\n' })),
+    status: 'rejected',
+    findings: ['greeting-rejected'],
+    check: (result) => {
+      expect(findingIds(result)).not.toContain('starttls-not-offered');
+      expect(result.statusDetail).toContain('EHLO [127.0.0.1]: 554 5.7.1 refused');
+    },
+  },
+  {
+    name: 'does not know EHLO (502) and refuses HELO with 550: rejected',
+    service: 'submission',
+    server: raw(smtpLike('220 mail.test\r\n', { EHLO: '502 5.5.1 unknown\r\n', HELO: '550 not you\r\n' })),
+    status: 'rejected',
+    findings: ['greeting-rejected'],
+    check: (result) => expect(result.statusDetail).toContain('HELO [127.0.0.1]: 550 not you'),
+  },
+  {
     name: 'closes right after EHLO',
     service: 'submission',
     server: raw((socket) => {

@@ -5,6 +5,7 @@
  */
 import {
   AbortedError,
+  CommandRefusedError,
   ConnectionClosedError,
   errorCode,
   FilteredEarlyError,
@@ -94,7 +95,7 @@ export function classify(
   const detail = message(error);
   if (error instanceof AbortedError) return { status: 'aborted', detail };
   if (error instanceof FilteredEarlyError) return { status: 'filtered', detail };
-  if (error instanceof ServiceClosingError) {
+  if (error instanceof ServiceClosingError || error instanceof CommandRefusedError) {
     return {
       status: rateLimitText.test(error.reply) ? 'rate-limited' : 'rejected',
       detail: `${phase}: ${error.reply}`,

@@ -1,5 +1,5 @@
 /** SMTP (RFC 5321): greeting, EHLO/HELO capabilities, STARTTLS (RFC 3207), QUIT, and the opt-in checks' parts. */
-import { ProtocolError, ServiceClosingError } from '../errors.js';
+import { CommandRefusedError, ProtocolError, ServiceClosingError } from '../errors.js';
 import { monotonicMs } from '../net/clock.js';
 import type { Capabilities, Greeting } from '../types/index.js';
 import {
@@ -138,8 +138,12 @@ export const smtp: Dialogue = {
     if (reply.code === 500 || reply.code === 502) {
       session.send(`HELO ${ehloName}`);
       const helo = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
+      if (helo.code !== 250) throw refused('HELO', ehloName, helo);
       return { ...smtpCapabilities('HELO', helo), list: [] };
     }
+    // Any other refusal of EHLO (550, 554, 501 for our name, a 4xx) refuses the session: no mail goes this way,
+    // and "no STARTTLS" would blame the server for a list it never sent (RFC 5321 §4.1.1.1, §4.2.2).
+    if (reply.code !== 250) throw refused('EHLO', ehloName, reply);
     return smtpCapabilities('EHLO', reply);
   },
 
@@ -154,6 +158,9 @@ export const smtp: Dialogue = {
     await readSmtpReply(session, 'quit', session.limits.replyMs);
   },
 };
+
+const refused = (command: string, name: string, reply: SmtpReply) =>
+  new CommandRefusedError(`${command} ${name}: ${reply.code} ${reply.lines.join(' ')}`);
 
 /** The EHLO argument when the user gives none: our own address as an address literal (RFC 5321 §4.1.3). */
 export function addressLiteral(address: string | undefined): string {
