@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError } from '../errors.js';
+import { monotonicMs } from './clock.js';
 
 /** One line as the server sent it, without its line end. */
 export interface Line {
@@ -39,6 +40,8 @@ export class LineReader {
   private readonly highWater: number;
   /** Every byte received through this reader, for the transcript's accounting. */
   receivedBytes = 0;
+  /** monotonicMs() when the first byte arrived (a greeting that began and did not end says when it began). */
+  firstByteAt: number | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -52,6 +55,7 @@ export class LineReader {
   }
 
   private readonly onData = (chunk: Buffer) => {
+    if (this.receivedBytes === 0) this.firstByteAt = monotonicMs();
     this.receivedBytes += chunk.length;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     this.drop();

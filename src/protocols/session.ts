@@ -240,6 +240,12 @@ export class Session {
     return this.reader?.receivedBytes ?? 0;
   }
 
+  /** When the first byte arrived on the connection being read, on the transcript's clock (ms); undefined before. */
+  get firstByteAt(): number | undefined {
+    const at = this.reader?.firstByteAt;
+    return at === undefined ? undefined : Math.round((at - this.began) * 10) / 10;
+  }
+
   /**
    * Calls `listener` once, when the next bytes arrive on the socket being read (a greeting beginning); returns a
    * function that stops listening. Nothing is read or consumed here: the reader still gets every byte.

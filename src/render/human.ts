@@ -114,7 +114,8 @@ function observedOther(port: PortVerdict): string {
     case 'stalled': {
       if (port.failedPhase !== 'greeting') break;
       const first = port.transcript.find((entry) => entry.dir === 'S')?.text ?? '';
-      return `greeting began, then paused ${seconds(port.timings.greeting ?? 0)}: “${clip(sanitize(first.trim()), 28)}”`;
+      // Not "paused": a greeting sent a byte at a time never pauses long, and still does not end.
+      return `greeting began, unfinished after ${seconds(port.timings.greeting ?? 0)}: “${clip(sanitize(first.trim()), 28)}”`;
     }
     case 'rejected':
     case 'rate-limited':

@@ -47,7 +47,8 @@ export function greetingPaused(port: PortResult): boolean {
 function suggestedWait(waitedMs: number): string {
   if (waitedMs < 10_000) return 'run again with --timeout 10000 (or more), or --limit greetingMs=30000';
   const next = Math.min(300_000, Math.max(60_000, Math.ceil((waitedMs * 2) / 10_000) * 10_000));
-  return `run again with --limit greetingMs=${next} (RFC 5321 lets a client wait up to 300000 ms)`;
+  // The port's own deadline (portMs, 60 s by default) must outlast the longer greeting, or it ends the port first.
+  return `run again with --limit greetingMs=${next} --limit portMs=${next + 30_000} (RFC 5321 lets a client wait up to 300000 ms for the greeting)`;
 }
 
 export const connectivityRules: readonly Rule[] = [
