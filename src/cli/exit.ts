@@ -1,3 +1,5 @@
+import { sanitize } from '../render/sanitize.js';
+
 /** mailprobe's exit codes, as documented in the README. */
 export const exitCodes = {
   /** No finding at or above the failing severity (high by default). */
@@ -39,9 +41,12 @@ export function exitEpilogue(): string {
     )}; with --format plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad input, no DNS answer, an error)`;
 }
 
-/** Prints one line to stderr and sets the exit code; never a stack trace. */
+/**
+ * Prints one line to stderr and sets the exit code; never a stack trace. The message may quote a file's bytes (a
+ * JSON parser's complaint about a binary file): its control characters are shown, never sent to the terminal.
+ */
 export function fail(message: string, code: number): void {
-  process.stderr.write(`mailprobe: ${message}\n`);
+  process.stderr.write(`mailprobe: ${sanitize(message)}\n`);
   process.exitCode = code;
 }
 

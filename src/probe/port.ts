@@ -313,8 +313,7 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
       // Nothing was sent during a greeting that began and did not end, and nothing will be: its text is evidence.
       session.recordUnfinished();
       const portDeadline = error instanceof PhaseTimeoutError && error.portDeadline;
-      // When the first byte came, not when the unfinished line was written down (at the deadline).
-      const firstAt = session.firstByteAt ?? result.transcript.find((entry) => entry.dir === 'S')?.at;
+      const firstAt = session.firstByteAt ?? result.transcript.find((entry) => entry.dir === 'S')?.at; // not the deadline
       settle(
         result,
         greetingStalled({ received, firstAt, portDeadline, greetingMs: target.limits.greetingMs }),
