@@ -422,6 +422,29 @@ const cases: Case[] = [
     findings: ['protocol-violation'],
   },
   {
+    name: 'IMAP: refuses CAPABILITY, but its greeting listed STARTTLS: STARTTLS is tried, not "not offered"',
+    service: 'imap',
+    server: raw((socket) => {
+      socket.write('* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n');
+      let buffer = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('latin1');
+        for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
+          const [tag = '', verb = ''] = buffer.slice(0, lf).trim().split(' ');
+          buffer = buffer.slice(lf + 1);
+          if (verb.toUpperCase() === 'LOGOUT') socket.end(`* BYE bye\r\n${tag} OK done\r\n`);
+          else socket.write(`${tag} NO not now\r\n`);
+        }
+      });
+    }),
+    status: 'open',
+    findings: ['starttls-refused'],
+    check: (result) => {
+      expect(result.capabilities).toMatchObject({ ok: true, starttls: true });
+      expect(result.starttls).toMatchObject({ advertised: true, attempted: true, accepted: false });
+    },
+  },
+  {
     name: 'IMAP: never sends the tagged response',
     service: 'imap',
     server: raw((socket) => {

@@ -255,7 +255,7 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
 
     enter('capabilities');
     const ehloName = target.ehloName ?? addressLiteral(session.localAddress);
-    result.capabilities = await dialogue.capabilities(session, { ehloName });
+    result.capabilities = await dialogue.capabilities(session, { ehloName, greeting });
 
     if (reference.tls === 'starttls') {
       const starttls: NonNullable<PortResult['starttls']> = {

@@ -106,7 +106,11 @@ export interface Dialogue {
   readonly checks: CheckScripts;
   /** Reads the greeting within `ms` (default: the greeting deadline). */
   greeting(session: Session, ms?: number): Promise<Greeting>;
-  capabilities(session: Session, options: { ehloName: string }): Promise<Capabilities>;
+  /**
+   * Asks for the capabilities. `greeting`: the plaintext greeting of this connection, given only before any TLS
+   * (IMAP may list its capabilities there, RFC 9051 §7.1; nothing learnt before TLS is trusted after it).
+   */
+  capabilities(session: Session, options: { ehloName: string; greeting?: Greeting }): Promise<Capabilities>;
   startTls(session: Session): Promise<StartTlsReply>;
   quit(session: Session): Promise<void>;
 }

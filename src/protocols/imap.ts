@@ -184,9 +184,13 @@ export const imap: Dialogue = {
     return { kind: 'refused', lines };
   },
 
-  async capabilities(session) {
+  async capabilities(session, { greeting }) {
     const response = await command(session, 'capabilities', 'CAPABILITY');
     const ok = response.status === 'OK';
+    // CAPABILITY refused, but the greeting listed them ([CAPABILITY …], RFC 9051 §7.1): that list is the server's
+    // word too, and clients use it; "no STARTTLS" would contradict what it said.
+    const listed = ok ? [] : capabilityAtoms((greeting?.lines ?? []).map((line) => `* OK ${line}`));
+    if (listed.length > 0) return imapCapabilities('CAPABILITY (refused; the greeting lists them)', true, listed);
     return imapCapabilities('CAPABILITY', ok, ok ? capabilityAtoms(response.untagged) : []);
   },
 
