@@ -138,12 +138,13 @@ export const smtp: Dialogue = {
     if (reply.code === 500 || reply.code === 502) {
       session.send(`HELO ${ehloName}`);
       const helo = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-      if (helo.code !== 250) throw refused('HELO', ehloName, helo);
+      if (helo.code >= 400) throw refused('HELO', ehloName, helo);
       return { ...smtpCapabilities('HELO', helo), list: [] };
     }
     // Any other refusal of EHLO (550, 554, 501 for our name, a 4xx) refuses the session: no mail goes this way,
-    // and "no STARTTLS" would blame the server for a list it never sent (RFC 5321 §4.1.1.1, §4.2.2).
-    if (reply.code !== 250) throw refused('EHLO', ehloName, reply);
+    // and "no STARTTLS" would blame the server for a list it never sent (RFC 5321 §4.1.1.1, §4.2.2). A code that
+    // refuses nothing (a stray 220) stays a capability reply that lists nothing.
+    if (reply.code >= 400) throw refused('EHLO', ehloName, reply);
     return smtpCapabilities('EHLO', reply);
   },
 
