@@ -1,5 +1,3 @@
-import { sanitize } from '../render/sanitize.js';
-
 /** mailprobe's exit codes, as documented in the README. */
 export const exitCodes = {
   /** No finding at or above the failing severity (high by default). */
@@ -46,8 +44,22 @@ export function exitEpilogue(): string {
  * JSON parser's complaint about a binary file): its control characters are shown, never sent to the terminal.
  */
 export function fail(message: string, code: number): void {
-  process.stderr.write(`mailprobe: ${sanitize(message)}\n`);
+  process.stderr.write(`mailprobe: ${inert(message)}\n`);
   process.exitCode = code;
+}
+
+/**
+ * C0 and C1 controls, DEL, and the bidi and zero-width controls as `\xNN` / `\u{NNNN}` (not render/sanitize.ts:
+ * that module lives in the judge bundle, which a usage error must not load).
+ */
+function inert(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
+    (char) => {
+      const point = char.codePointAt(0) ?? 0;
+      return point <= 0xff ? `\\x${point.toString(16).padStart(2, '0')}` : `\\u{${point.toString(16)}}`;
+    },
+  );
 }
 
 /** `--format plugin` (or `--format=plugin`) on the command line, read before (or without) the option parser. */
