@@ -169,7 +169,10 @@ describe('expectation files', () => {
 
   it('a binary file: the parser quotes its bytes, and no control byte reaches the terminal', async () => {
     const file = join(dir, 'binary.json');
-    writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0x9b]));
+    writeFileSync(
+      file,
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0x9b]),
+    );
     const run = await cli(['127.0.0.1', '--expect-file', file]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
