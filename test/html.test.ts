@@ -282,7 +282,11 @@ describe('--html FILE from the bundled CLI', () => {
   });
 
   it('a bad --html is one line and exit 2; a failed run writes a page that says why', async () => {
-    expect(await run(['127.0.0.1', '--html', '-'])).toMatchObject({ code: 2 });
+    // Its own message, not "one <host> at a time" (yargs would take the lone "-" for a second host).
+    expect(await run(['127.0.0.1', '--html', '-'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^mailprobe: --html: expected a FILE/),
+    });
     expect(await run(['127.0.0.1', '--html', join(dir, 'no/such/dir.html')])).toMatchObject({ code: 2 });
     const file = join(dir, 'failed.html');
     const failed = await run(['no-such-host.invalid', '--html', file, '--timeout', '2000']);

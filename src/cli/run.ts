@@ -206,10 +206,11 @@ function everyCommand(args: string[], onFail: OnFail) {
 export async function run(argv: string[]): Promise<void> {
   // `--junit -` (stdout): yargs takes a lone "-" for a positional; `--junit=-` it keeps as the value. `--json -`
   // and `--json=-` are `--json` (stdout), `--json=FILE` is `--json-file FILE`: --json itself takes no value.
+  // `--html -` reaches --html's own check (a page is written to a file), not "one <host> at a time".
   const args = argv.flatMap((arg, i) =>
-    arg === '-' && /^--(json|json-file|junit|markdown)$/.test(argv[i - 1] ?? '')
+    arg === '-' && /^--(json|json-file|junit|markdown|html)$/.test(argv[i - 1] ?? '')
       ? []
-      : /^--(json-file|junit|markdown)$/.test(arg) && argv[i + 1] === '-'
+      : /^--(json-file|junit|markdown|html)$/.test(arg) && argv[i + 1] === '-'
         ? [`${arg}=-`]
         : arg === '--json=-'
           ? ['--json']
