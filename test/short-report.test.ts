@@ -103,6 +103,9 @@ describe('the host report at 80 columns', () => {
     expect(run.stdout).toContain('Postfix main.cf: smtpd_tls_auth_only = yes');
     expect(run.stdout).toContain('Dovecot conf.d/10-auth.conf: disable_plaintext_auth = yes');
     expect(run.stdout).toContain('Dovecot conf.d/10-ssl.conf: ssl_min_protocol = TLSv1.2');
+    // Node's "TLSv1" is TLS 1.0, and is written so.
+    expect(run.stdout).toMatch(/TLS 1\.0 ·/);
+    expect(run.stdout).not.toMatch(/TLS 1 /);
   });
 });
 

@@ -27,8 +27,9 @@ export interface HumanOptions {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
+/** Node's `TLSv1.2` as people write it, `TLS 1.2`; its `TLSv1` is TLS 1.0. */
 function tlsVersion(protocol: string): string {
-  return protocol.replace(/^TLSv/, 'TLS ');
+  return protocol === 'TLSv1' ? 'TLS 1.0' : protocol.replace(/^TLSv/, 'TLS ');
 }
 
 function certSummary(port: PortVerdict): string {
