@@ -245,6 +245,11 @@ describe('mailprobe CLI', () => {
     ],
     ['a malformed host', ['not a host'], /is not a host name or IP address/],
     ['a bad timeout', ['127.0.0.1', '--timeout', '0'], /--timeout/],
+    [
+      'a timeout not written in digits',
+      ['127.0.0.1', '--timeout', '1e3'],
+      /--timeout: '1e3' is not a whole number/,
+    ],
     ['-4 with -6', ['127.0.0.1', '-4', '-6'], /mutually exclusive/],
     ['an unknown option', ['127.0.0.1', '--bogus'], /unknown option --bogus/],
     ['two hosts', ['127.0.0.1', '127.0.0.2'], /one <host> at a time/],

@@ -248,7 +248,8 @@ export function readCa(file: string | undefined): string | undefined {
 export function positiveInteger(value: unknown, option: string, max: number, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (String(value).trim() === '' || !Number.isInteger(number) || number < min || number > max) {
+  // Digits only: Number() also reads "1e3", "0x10" and "1.0", which are not how a whole number is written.
+  if (!/^\s*\d+\s*$/.test(String(value)) || !Number.isInteger(number) || number < min || number > max) {
     throw new UsageError(`${option}: '${echo(String(value))}' is not a whole number from ${min} to ${max}`);
   }
   return number;
