@@ -155,6 +155,8 @@ describe('statuses', () => {
     expect(result.status).toBe('wrong-tls-mode');
     expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'tls-handshake' });
     expect(findingIds(result)).toEqual(['tls-on-plaintext-port']);
+    // Only a handshake was seen: the detail does not claim the protocol inside it.
+    expect(result.statusDetail).toMatch(/the protocol inside it not read/);
   });
 
   it('tls-failed with an alert from the server: no second connection (an alert proves the server speaks TLS)', async () => {

@@ -217,7 +217,7 @@ export function upgradeFailed(stopped: Verdict): Verdict {
 export function tlsInsteadOfGreeting(silenceMs: number): Verdict {
   return {
     status: 'wrong-tls-mode',
-    detail: `a TLS handshake instead of a plaintext greeting (tried on a second connection after ${silenceMs} ms of silence)`,
+    detail: `a TLS handshake instead of a plaintext greeting (tried on a second connection after ${silenceMs} ms of silence; the protocol inside it not read)`,
     failedPhase: 'greeting',
   };
 }
@@ -242,7 +242,7 @@ export function afterCrossCheck(
     detail:
       check.tried === 'plaintext'
         ? `a plaintext ${protocol.toUpperCase()} greeting instead of a TLS handshake`
-        : 'a TLS handshake instead of a plaintext greeting',
+        : 'a TLS handshake instead of a plaintext greeting (the protocol inside it not read)',
   };
 }
 

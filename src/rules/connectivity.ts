@@ -259,7 +259,7 @@ export const connectivityRules: readonly Rule[] = [
   {
     id: 'tls-on-plaintext-port',
     severity: 'medium',
-    title: 'an implicit-TLS server answers on a plaintext port',
+    title: 'a TLS server answers on a plaintext port (what speaks inside the TLS is not read)',
     reference: 'RFC 8314 §3; RFC 3207',
     check: (port) =>
       port.status === 'wrong-tls-mode' && port.crossCheck?.tried === 'implicit-tls'

@@ -49,7 +49,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   'wrong-protocol':
     'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
   'wrong-tls-mode':
-    'the expected protocol answered, but with the wrong TLS mode (plaintext on a TLS port or TLS on a plaintext port)',
+    'the other TLS mode answered: a plaintext greeting of the expected protocol on a TLS port, or a completed TLS handshake on a plaintext port (what speaks inside that TLS is not read)',
   'tls-failed': 'the TLS handshake on an implicit-TLS port failed or stalled',
   'starttls-failed': 'STARTTLS/STLS was accepted, then the TLS handshake failed or stalled',
   'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',
