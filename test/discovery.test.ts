@@ -3,7 +3,8 @@
  * test domains inside a network namespace of the test's own, fixture servers stand for the mail hosts on
  * loopback addresses there, and iptables drops what a test needs dropped. Nothing resolves or connects outside.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -497,7 +498,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
   describe('mailprobe egress', () => {
     const hosts = ['127.0.0.31', '127.0.0.32', '127.0.0.33'];
     // Three independent mail hosts: each its own banner and its own certificate for its own name.
-    const spec = (cli: string[], extra: object[] = []) => ({
+    const spec = (cli: string[], extra: object[] = [], tlsDir = (i: number) => join(dir, `mx${i + 1}`)) => ({
       dnsmasq: hosts.map((address, i) => `--host-record=mx${i + 1}.test,${address}`),
       servers: [
         ...hosts.flatMap((host, i) => [
@@ -506,7 +507,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
             tls: 'starttls',
             host,
             port: 25,
-            tlsDir: join(dir, `mx${i + 1}`),
+            tlsDir: tlsDir(i),
             greeting: `220 mx${i + 1}.test ESMTP ready\r\n`,
           },
           { protocol: 'tcp', host, port: 443 },
@@ -527,6 +528,17 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     beforeAll(() => {
       for (const i of [1, 2, 3]) makeTls(join(dir, `mx${i}`), `mx${i}.test`);
       makeTls(join(dir, 'relay'), 'relay.isp.example');
+      // One provider's MX set: one certificate whose names cover mx1, mx2 and mx3.
+      mkdirSync(join(dir, 'shared'));
+      execFileSync(
+        'openssl',
+        [
+          ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=mx1.test'],
+          ...['-addext', 'subjectAltName=DNS:mx1.test,DNS:mx2.test,DNS:mx3.test'],
+          ...['-keyout', join(dir, 'shared', 'server.key'), '-out', join(dir, 'shared', 'server.pem')],
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
     });
 
     it('not blocked: 25 answers on the mail hosts (exit 0)', async () => {
@@ -534,6 +546,19 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(run.code).toBe(0);
       expect(egress(run.stdout).conclusion).toBe('not-blocked');
       expect(egress(run.stdout).nextStep).toBeUndefined();
+    });
+
+    it("not blocked: one provider's hosts share a certificate valid for each, with their own greetings (exit 0)", async () => {
+      const shared = () => join(dir, 'shared');
+      const ns = netns(...hosts);
+      const run = await ns.scenario(spec(['--json'], [], shared));
+      expect(run.code).toBe(0);
+      const result = egress(run.stdout);
+      expect(result.conclusion).toBe('not-blocked');
+      expect(result.hosts.map((h) => h.evidence)).toEqual(['open', 'open', 'open']);
+      for (const host of result.hosts) expect(host.why.join(' ')).not.toMatch(/the same certificate/);
+      const human = await ns.scenario(spec([], [], shared));
+      expect(human.stdout).toMatch(/^outbound port 25: not blocked/);
     });
 
     it('on a terminal: a spinner on stderr says which hosts and ports are tried; the table fits 80 columns', async () => {

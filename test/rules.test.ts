@@ -502,12 +502,27 @@ describe('the egress conclusion', () => {
       'intercepted',
     ],
     [
-      'independent hosts present the same certificate',
+      'independent hosts present the same certificate, not valid for one of them',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'connected', control: 'connected', smtp: smtp('a', 'CC') },
+        {
+          host: 'b',
+          address: '192.0.2.2',
+          port25: 'connected',
+          control: 'connected',
+          smtp: smtp('b', 'CC', { nameMatches: false }),
+        },
+      ],
+      'intercepted',
+    ],
+    [
+      "one provider's hosts share a certificate valid for each, with their own greetings",
       [
         { host: 'a', address: '192.0.2.1', port25: 'connected', control: 'connected', smtp: smtp('a', 'CC') },
         { host: 'b', address: '192.0.2.2', port25: 'connected', control: 'connected', smtp: smtp('b', 'CC') },
+        { host: 'c', address: '192.0.2.3', port25: 'connected', control: 'connected', smtp: smtp('c', 'CC') },
       ],
-      'intercepted',
+      'not-blocked',
     ],
     [
       'certificates not valid for their hosts, on independent hosts',

@@ -4,8 +4,9 @@
  * family, the evidence concludes one of:
  * - blocked: on at least two hosts the control port answered while 25 timed out, or was refused by a host
  *   whose control port connected (a live mail host does not refuse 25: something on the path does);
- * - intercepted: 25 connected, but what answered is not those hosts: the same banner or certificate from
- *   independent hosts, a certificate not valid for the host's name, or STARTTLS missing from a host that offers it;
+ * - intercepted: 25 connected, but what answered is not those hosts: the same banner from independent hosts, the
+ *   same certificate not valid for the name of at least one host it was shown for (one valid for each is one
+ *   provider's MX set), certificates not valid for the hosts' names, or STARTTLS missing from hosts that offer it;
  * - not blocked: 25 connected and the dialogue looked like each host's own;
  * - inconclusive: anything else (a host that refuses every port proves nothing).
  */
@@ -93,20 +94,24 @@ export function hostEvidence(
 }
 
 /**
- * What the observations of one address family conclude, across hosts. Hosts that share a banner or a
- * certificate with another independent host are marked intercepted (with why) on the way.
+ * What the observations of one address family conclude, across hosts. Hosts that share a banner with another
+ * independent host, or a certificate not valid for one of them, are marked intercepted (with why) on the way.
  */
 export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclusion' | 'summary'> {
-  // Independent hosts answering with the same banner or certificate are one server on the path.
+  // Independent hosts answering with the same banner (or a certificate, as below) are one server on the path.
   const connected = hosts.filter((h) => h.smtp?.status === 'open');
-  const shared = (key: (h: EgressHost) => string | undefined, what: string) => {
+  const shared = (
+    key: (h: EgressHost) => string | undefined,
+    what: string,
+    telling: (group: EgressHost[]) => boolean = () => true,
+  ) => {
     const groups = new Map<string, EgressHost[]>();
     for (const h of connected) {
       const value = key(h);
       if (value) groups.set(value, [...(groups.get(value) ?? []), h]);
     }
     for (const [value, group] of groups) {
-      if (group.length < 2) continue;
+      if (group.length < 2 || !telling(group)) continue;
       for (const h of group) {
         h.evidence = 'intercepted';
         h.why.push(
@@ -119,7 +124,13 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
     }
   };
   shared((h) => h.smtp?.greeting, 'greeting');
-  shared((h) => h.smtp?.certificate, 'certificate');
+  // One certificate whose names cover every host it was shown for is one provider's MX set, not a relay: it
+  // tells only when it is not valid for at least one of those hosts (what answered there is someone else).
+  shared(
+    (h) => h.smtp?.certificate,
+    'certificate',
+    (group) => group.some((h) => h.smtp?.nameMatches !== true),
+  );
   // Oddities that independent hosts share: STARTTLS missing, a certificate not valid for the host's name.
   for (const odd of ['STARTTLS is not offered here', 'is not valid for']) {
     const showing = connected.filter((h) => h.why.some((reason) => reason.includes(odd)));
