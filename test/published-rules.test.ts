@@ -1,9 +1,12 @@
 /** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
 import { describe, expect, it } from 'vitest';
+import { addCandidate } from '../src/discovery/hosts.js';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
+import type { HostVerdict } from '../src/rules/evaluate.js';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
 import { mxRules, mxSubjects } from '../src/rules/published/mx.js';
+import { checkSetting, observe } from '../src/rules/published/observed.js';
 import type { TransportSubject } from '../src/rules/published/transport.js';
 import type { Discovery, PublishedSource } from '../src/types/index.js';
 
@@ -200,5 +203,68 @@ describe('MTA-STS and TLS-RPT syntax, as the RFCs write it', () => {
     );
     expect(readTlsRptRecord(['v=TLSRPTv1; rua=mailto:a @x.test']).problem).toBeDefined();
     expect(readStsRecord(['v=STSv1; id=2026; x-ext.1=yes'])).toEqual({ id: '2026' });
+  });
+});
+
+describe('one port named as two services by two records (RFC 6186 §3): each is probed and judged as its own', () => {
+  it('the candidate list keeps both services of the port; the same service once', () => {
+    const candidates = new Map();
+    addCandidate(candidates, 'mail.x.test', [{ port: 143, service: 'imaps' }], 'SRV _imaps._tcp');
+    addCandidate(candidates, 'mail.x.test', [{ port: 143, service: 'imap' }], 'SRV _imap._tcp');
+    addCandidate(candidates, 'mail.x.test', [{ port: 143, service: 'imap' }], 'guess');
+    expect(candidates.get('mail.x.test')?.ports).toEqual([
+      { port: 143, service: 'imaps' },
+      { port: 143, service: 'imap' },
+    ]);
+  });
+
+  it('a STARTTLS setting is judged on the STARTTLS probe, not on the implicit-TLS one that failed', () => {
+    const port = (service: string, fields: object) => ({
+      port: 143,
+      service,
+      protocol: 'imap',
+      address: '192.0.2.1',
+      findings: [],
+      ...fields,
+    });
+    const host = {
+      host: 'mail.x.test',
+      ports: [
+        port('imaps', {
+          expectedTls: 'implicit',
+          status: 'wrong-tls-mode',
+          works: false,
+          safe: false,
+          crossCheck: { tried: 'plaintext', outcome: 'mail-greeting', detail: 'ready' },
+        }),
+        port('imap', {
+          expectedTls: 'starttls',
+          status: 'open',
+          works: true,
+          safe: true,
+          starttls: { upgraded: true },
+          tls: { protocol: 'TLSv1.3' },
+        }),
+      ],
+    } as unknown as HostVerdict;
+    const discovery = { domain: 'x.test' } as unknown as Discovery;
+    const setting = (security: 'STARTTLS' | 'TLS') =>
+      ({
+        direction: 'incoming',
+        protocol: 'IMAP',
+        host: 'mail.x.test',
+        port: 143,
+        security,
+        as: 'SRV',
+      }) as const;
+    expect(
+      checkSetting(observe(discovery, [host], setting('STARTTLS')), setting('STARTTLS'), 'SRV'),
+    ).toMatchObject({
+      works: true,
+      safe: true,
+    });
+    expect(checkSetting(observe(discovery, [host], setting('TLS')), setting('TLS'), 'SRV')).toMatchObject({
+      works: false,
+    });
   });
 });

@@ -247,8 +247,7 @@ export function readCa(file: string | undefined): string | undefined {
 /** A whole number from `min` (1 unless given) to `max` (never '', which Number reads as 0); absent: undefined. */
 export function positiveInteger(value: unknown, option: string, max: number, min = 1): number | undefined {
   if (value === undefined) return undefined;
-  const number = Number(value);
-  // Digits only: Number() also reads "1e3", "0x10" and "1.0", which are not how a whole number is written.
+  const number = Number(value); // digits only below: Number() also reads "1e3", "0x10" and "1.0"
   if (!/^\s*\d+\s*$/.test(String(value)) || !Number.isInteger(number) || number < min || number > max) {
     throw new UsageError(`${option}: '${echo(String(value))}' is not a whole number from ${min} to ${max}`);
   }

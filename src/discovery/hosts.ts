@@ -39,7 +39,11 @@ export function parseTarget(text: string): { domain: string; email?: string } {
 
 const code = (error: unknown) => errorCode(error) ?? 'error';
 
-/** Adds a host (or more ports and a source to a host already found) to a candidate list; a port is probed once. */
+/**
+ * Adds a host (or more ports and a source to a host already found) to a candidate list. A port is probed once per
+ * service: two records that name it as different services (`_imaps._tcp` and `_imap._tcp` on 143, or
+ * `_submission._tcp` on 25 beside the MX) get a probe each, so each is judged as a client uses it.
+ */
 export function addCandidate(
   candidates: Map<string, Candidate>,
   host: string,
@@ -48,7 +52,8 @@ export function addCandidate(
 ): void {
   const key = host.toLowerCase();
   const entry = candidates.get(key) ?? { host: key, ports: [], sources: [] };
-  for (const spec of ports) if (!entry.ports.some((p) => p.port === spec.port)) entry.ports.push(spec);
+  for (const spec of ports)
+    if (!entry.ports.some((p) => p.port === spec.port && p.service === spec.service)) entry.ports.push(spec);
   if (!entry.sources.includes(source)) entry.sources.push(source);
   candidates.set(key, entry);
 }

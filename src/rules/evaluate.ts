@@ -63,12 +63,19 @@ export interface HostVerdict extends Omit<HostResult, 'ports'> {
   worst: Severity | null;
 }
 
+/** A port as probed: its number and the service it was judged as (one port may be probed as two). */
+export const portKey = (port: { port: number; service: string }) => `${port.port}/${port.service}`;
+
 /** Findings of this severity or above make a port unsafe. */
 const unsafeFrom: Severity = 'medium';
 
 function judgePort(port: PortResult, findings: Finding[]): PortVerdict {
   const works = port.status === 'open';
-  const own = findings.filter((finding) => finding.port === port.port && finding.address === port.address);
+  // The same port may be probed as two services (two published records disagree): each has its own findings.
+  const own = findings.filter(
+    (finding) =>
+      finding.port === port.port && finding.address === port.address && finding.service === port.service,
+  );
   // A login or round-trip finding is about the account and the delivery, not the port's safety.
   const serious = own.some(
     (finding) =>
@@ -108,13 +115,13 @@ const order: Record<Service, number> = {
 
 function recommend(ports: PortVerdict[]): Recommendation {
   // A port is recommended only when it works and is safe on every address probed.
-  const byPort = new Map<number, PortVerdict[]>();
-  for (const port of ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
+  const byPort = new Map<string, PortVerdict[]>();
+  for (const port of ports) byPort.set(portKey(port), [...(byPort.get(portKey(port)) ?? []), port]);
   const good: Recommended[] = [];
-  for (const [portNumber, seen] of byPort) {
+  for (const seen of byPort.values()) {
     const first = seen[0];
     if (first && seen.every((port) => port.works && port.safe === true)) {
-      good.push({ port: portNumber, service: first.service, tls: first.expectedTls });
+      good.push({ port: first.port, service: first.service, tls: first.expectedTls });
     }
   }
   good.sort((a, b) => order[a.service] - order[b.service] || a.port - b.port);

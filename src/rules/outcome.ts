@@ -1,5 +1,5 @@
 /** Pass or fail: findings at or above --fail-on and unmet expectations, over all hosts. */
-import type { HostVerdict } from './evaluate.js';
+import { type HostVerdict, portKey } from './evaluate.js';
 import type { ExpectationResult } from './expectations.js';
 import { type Severity, severityRank } from './finding.js';
 
@@ -76,8 +76,8 @@ export function portCounts(host: Pick<CheckedHost, 'ports'>): {
   working: number;
   safe: number;
 } {
-  const byPort = new Map<number, CheckedHost['ports']>();
-  for (const port of host.ports) byPort.set(port.port, [...(byPort.get(port.port) ?? []), port]);
+  const byPort = new Map<string, CheckedHost['ports']>();
+  for (const port of host.ports) byPort.set(portKey(port), [...(byPort.get(portKey(port)) ?? []), port]);
   const all = [...byPort.values()];
   return {
     ports: all.length,

@@ -5,7 +5,7 @@
  * themselves are written by render/publication.ts.
  */
 import type { Discovery, PublishedSecurity, PublishedSetting } from '../types/index.js';
-import type { HostVerdict } from './evaluate.js';
+import { type HostVerdict, portKey } from './evaluate.js';
 import { otherSays } from './published/clients.js';
 import { checkSetting, modeOf, modeWords, observe } from './published/observed.js';
 import { ranked } from './settings.js';
@@ -52,8 +52,8 @@ const key = (o: { protocol: string; security: string }) => `${o.protocol} ${o.se
 export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offer[] {
   const found = new Map<string, Offer>();
   for (const host of ranked(discovery, hosts)) {
-    for (const port of [...new Set(host.ports.map((p) => p.port))]) {
-      const all = host.ports.filter((p) => p.port === port);
+    for (const probed of [...new Set(host.ports.map(portKey))]) {
+      const all = host.ports.filter((p) => portKey(p) === probed);
       const first = all[0];
       if (!first || first.service === 'smtp') continue; // port 25 is relay, not submission
       if (!all.every((p) => p.works && p.safe === true)) continue;
@@ -62,7 +62,7 @@ export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offe
         direction: protocol === 'SMTP' ? 'outgoing' : 'incoming',
         protocol,
         host: host.host,
-        port,
+        port: first.port,
         security: first.expectedTls === 'implicit' ? 'TLS' : 'STARTTLS',
       };
       if (!found.has(key(offer))) found.set(key(offer), offer);

@@ -74,7 +74,15 @@ export function observe(discovery: Discovery, hosts: HostVerdict[], setting: Pub
       return { ports: [], missing: 'not probed (--deadline)' };
     return { ports: [], missing: 'the host name did not resolve to an address' };
   }
-  const ports = host.ports.filter((p) => p.port === setting.port);
+  const all = host.ports.filter((p) => p.port === setting.port);
+  // Probed as the setting's own protocol and mode when two records named the port differently (hosts.ts).
+  const own = all.filter(
+    (p) =>
+      p.protocol.toUpperCase() === setting.protocol &&
+      (p.expectedTls === 'implicit') === (setting.security === 'TLS') &&
+      !(setting.direction === 'outgoing' && p.service === 'smtp'),
+  );
+  const ports = own.length > 0 ? own : all;
   return ports.length > 0 ? { ports, host } : { ports, host, missing: 'the port was not probed' };
 }
 
