@@ -171,7 +171,7 @@ function run(
   const { hosts, outcome } = judge([host], { failOn: options.failOn, expectations: options.expectations });
   if (options.interrupted) Object.assign(outcome, { passed: false, interrupted: true });
   const output = renderPlugin(hosts, outcome, options.thresholds ?? defaultPluginThresholds);
-  return { ...output, ...parse(output.text) };
+  return { ...output, ...parse(output.text), passed: outcome.passed };
 }
 
 describe('renderPlugin: the state, the status line, the performance data', () => {
@@ -343,7 +343,7 @@ describe('renderPlugin: the state, the status line, the performance data', () =>
       ],
       state: 'OK',
       code: 0,
-      status: /^MAILPROBE OK - 2 of 2 ports work \(993\), cert 50 d left$/,
+      status: /^MAILPROBE OK - 1 of 1 ports work \(993\), cert 50 d left$/,
       perf: ["'993 time'=90ms;;;0", "'993 cert days'=50;21:;7:"],
     },
   ];
@@ -376,6 +376,52 @@ describe('renderPlugin: the state, the status line, the performance data', () =>
       'WARNING',
     ]);
     expect(out.long).toContain('465 (submissions) on 192.0.2.10: refused');
+  });
+});
+
+describe('renderPlugin follows the run outcome the other formats show', () => {
+  it('a finding at or above --fail-on on a port expected closed is CRITICAL, as the run FAILED', () => {
+    // --expect 995=closed,service=pop3s --fail-on info: port-closed (info) fails the run in every other format.
+    const out = run([port('submission'), port('imaps'), refused('pop3s')], {
+      failOn: 'info',
+      expectations: [{ port: 995, state: 'closed', service: 'pop3s' }],
+    });
+    expect(out.passed).toBe(false);
+    expect([out.state, out.exitCode]).toEqual(['CRITICAL', 2]);
+    expect(out.status).toBe('MAILPROBE CRITICAL - 995 port-closed');
+  });
+
+  it('a run that fails on a certificate the day thresholds let pass is still CRITICAL, never OK', () => {
+    // cert-expiring-soon (medium, 14 days) fails the run at --fail-on medium, whatever --warning-days says.
+    const out = run([port('imaps', { daysLeft: 10 })], {
+      failOn: 'medium',
+      thresholds: { warningDays: 5, criticalDays: 2 },
+    });
+    expect([out.state, out.exitCode]).toEqual(['CRITICAL', 2]);
+    expect(out.status).toBe('MAILPROBE CRITICAL - 993 cert-expiring-soon');
+  });
+
+  it('the OK line lists only the ports that work', () => {
+    const out = run([port('submission'), port('imaps'), refused('pop3s')], {
+      expectations: [{ port: 995, state: 'closed' }],
+    });
+    expect([out.state, out.exitCode]).toEqual(['OK', 0]);
+    expect(out.status).toBe('MAILPROBE OK - 2 of 3 ports work (587, 993), cert 200 d left');
+  });
+
+  it('counts a port once over its addresses, as the human report does', () => {
+    const v6 = { address: '2001:db8::10', family: 6 as const };
+    const out = run([
+      port('submission'),
+      port('submission', v6),
+      port('imaps'),
+      { ...refused('imaps'), ...v6 },
+    ]);
+    // The refused address makes it CRITICAL; the count is still per port number.
+    expect(out.items).toContain("'ports working'=2;;;0;2");
+    const ok = run([port('submission'), port('submission', v6), port('imaps'), port('imaps', v6)]);
+    expect(ok.status).toBe('MAILPROBE OK - 2 of 2 ports work (587, 993), cert 200 d left');
+    expect(ok.items).toContain("'ports working'=2;;;0;2");
   });
 });
 

@@ -3,12 +3,13 @@
  * development guidelines (https://www.monitoring-plugins.org/doc/guidelines.html): one status line of at most 80
  * characters, then `|` and the performance data (`label=value[UOM];[warn];[crit];[min];[max]`), then the long
  * output, one line per problem and per port; and the state's exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
- * Pure: the judged result and the thresholds in, the text and the exit code out.
+ * Pure: the judged result and the thresholds in, the text and the exit code out. A run that fails (`outcome.passed`
+ * false, as every other format reports it) is never OK nor WARNING here: at least CRITICAL.
  */
 
 import type { PortVerdict } from '../rules/evaluate.js';
 import { severityRank } from '../rules/finding.js';
-import type { CheckedHost, Outcome } from '../rules/outcome.js';
+import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
 import { sanitize } from './sanitize.js';
 
 /** The plugin states, by their exit codes. */
@@ -92,13 +93,23 @@ export function renderPlugin(
   const portLines: string[] = [];
   const perfdata: string[] = [];
   const { warningDays, criticalDays, warningMs, criticalMs } = thresholds;
+  const failOn = severityRank(outcome.failOn);
+  // Ports that work out of the ports, one count a port number over its addresses, as the human report's first line.
   let working = 0;
+  let ports = 0;
   let probed = 0;
   for (const host of hosts) {
+    const counts = portCounts(host);
+    working += counts.working;
+    ports += counts.ports;
     const met = (host.expectations ?? []).filter((e) => e.passed);
     /** The port was expected not to work (`--expect 25=closed`) and that expectation was met. */
     const downAsExpected = (port: number) =>
       met.some((e) => e.port === port && /^(state=(closed|refused|filtered)|fails)$/.test(e.expectation));
+    /** Every port that does not work was expected not to: no-port-works does not fail the run (src/rules/outcome.ts). */
+    const hostDownAsExpected = host.ports.every((p) => p.works || downAsExpected(p.port));
+    /** Port and address already CRITICAL by their status (they do not work, and were not expected not to). */
+    const critical = new Set<string>();
     // One series per port: its slowest address, its certificate with the fewest days left.
     const series = new Map<number, { ms?: number; days?: number }>();
     for (const port of host.ports) {
@@ -122,15 +133,16 @@ export function renderPlugin(
       }
       if (!port.works) {
         portLines.push(`${where}: ${port.status}`);
-        if (!downAsExpected(port.port))
+        if (!downAsExpected(port.port)) {
+          critical.add(`${port.port} ${port.address}`);
           problems.push({
             state: 2,
             short: `${port.port} ${port.status}`,
             long: `${where}: ${port.status} (${cut(plain(port.statusDetail), 120)})`,
           });
+        }
         continue;
       }
-      working++;
       const ms = Math.round(port.timings.total);
       entry.ms = Math.max(entry.ms ?? 0, ms);
       const left = fewestDaysLeft(port);
@@ -169,20 +181,22 @@ export function renderPlugin(
           long: `${result.port}${result.address ? ` on ${result.address}` : ''}: expected ${result.expectation}, observed ${plain(result.observed)}`,
         });
     for (const finding of host.findings) {
-      if (downAsExpected(finding.port)) continue;
-      // The thresholds judge the certificates' days here, in place of the rule's fixed 14 days.
-      if (finding.id === 'cert-expiring-soon') continue;
-      // A port that does not work is already CRITICAL by its status; its findings say why, in the other reports.
-      if (host.ports.some((p) => p.port === finding.port && p.address === finding.address && !p.works))
-        continue;
       const rank = severityRank(finding.severity);
-      const state = rank >= severityRank(outcome.failOn) ? 2 : rank >= severityRank('medium') ? 1 : 0;
-      if (state > 0)
-        problems.push({
-          state: state as 1 | 2,
-          short: `${finding.port} ${finding.id}`,
-          long: `${finding.port} (${finding.service}) on ${finding.address}: ${finding.id} (${finding.severity}): ${plain(finding.title)}`,
-        });
+      // A finding at or above --fail-on fails the run in every format (outcome.ts counts it), so it is CRITICAL here,
+      // on a port expected down too; only no-port-works on a host expected down does not fail the run.
+      const fails = rank >= failOn && !(finding.id === 'no-port-works' && hostDownAsExpected);
+      if (!fails) {
+        if (rank < severityRank('medium') || downAsExpected(finding.port)) continue;
+        // The thresholds judge the certificates' days here, in place of the rule's fixed 14 days.
+        if (finding.id === 'cert-expiring-soon') continue;
+      }
+      // A port that does not work is already CRITICAL by its status; its findings say why, in the other reports.
+      if (critical.has(`${finding.port} ${finding.address}`)) continue;
+      problems.push({
+        state: fails ? 2 : 1,
+        short: `${finding.port} ${finding.id}`,
+        long: `${finding.port} (${finding.service}) on ${finding.address}: ${finding.id} (${finding.severity}): ${plain(finding.title)}`,
+      });
     }
     for (const [port, { ms, days: left }] of series) {
       const label = hosts.length > 1 ? `${host.host}_${port}` : String(port);
@@ -194,7 +208,19 @@ export function renderPlugin(
         );
     }
   }
-  perfdata.push(`'ports working'=${working};;;0;${probed}`);
+  // A run that fails for what no port shows here (what a domain publishes, with discovery) is CRITICAL all the same.
+  if (!outcome.passed && !outcome.interrupted && !problems.some((p) => p.state === 2)) {
+    const published = outcome.failingPublished ?? 0;
+    problems.push({
+      state: 2,
+      short:
+        published > 0
+          ? `${published} published-record finding${published === 1 ? '' : 's'} at or above ${outcome.failOn}`
+          : 'the run failed',
+      long: `the run failed: ${outcome.failingFindings} finding${outcome.failingFindings === 1 ? '' : 's'} at or above ${outcome.failOn}, ${outcome.failedExpectations} expectation${outcome.failedExpectations === 1 ? '' : 's'} not met${published > 0 ? ` (${published} about what the domain publishes)` : ''}`,
+    });
+  }
+  perfdata.push(`'ports working'=${working};;;0;${ports}`);
   // The worst state: CRITICAL, then UNKNOWN (a port not tested), then WARNING, as Icinga ranks them.
   const rank = [0, 1, 3, 2];
   let code = problems.reduce<0 | 1 | 2 | 3>(
@@ -217,9 +243,9 @@ export function renderPlugin(
     const fewest = [...hosts.flatMap((h) => h.ports.filter((p) => p.works).map(fewestDaysLeft))].filter(
       (d): d is number => d !== undefined,
     );
-    const ports = [...new Set(hosts.flatMap((h) => h.ports.map((p) => p.port)))];
-    const list = ports.length <= 4 ? ` (${ports.join(', ')})` : '';
-    summary = `${working} of ${probed} ports work${list}${fewest.length > 0 ? `, cert ${Math.min(...fewest)} d left` : ''}`;
+    const works = [...new Set(hosts.flatMap((h) => h.ports.filter((p) => p.works).map((p) => p.port)))];
+    const list = works.length > 0 && works.length <= 4 ? ` (${works.join(', ')})` : '';
+    summary = `${working} of ${ports} ports work${list}${fewest.length > 0 ? `, cert ${Math.min(...fewest)} d left` : ''}`;
   }
   const state = pluginStates[code];
   const long = [
