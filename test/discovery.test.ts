@@ -717,6 +717,33 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       );
     });
 
+    it('rejected on 25 with an ICMP unreachable while the control port connects: blocked (exit 1)', async () => {
+      for (const icmp of ['icmp-admin-prohibited', 'icmp-host-prohibited', 'icmp-net-unreachable']) {
+        const ns = netns(...hosts);
+        ns.exec(
+          'iptables',
+          '-A',
+          'OUTPUT',
+          '-p',
+          'tcp',
+          '--dport',
+          '25',
+          '-j',
+          'REJECT',
+          '--reject-with',
+          icmp,
+        );
+        const run = await ns.scenario(spec(['--json']));
+        expect(run.code, icmp).toBe(1);
+        const result = egress(run.stdout);
+        expect(result.conclusion, icmp).toBe('blocked');
+        expect(result.hosts.map((h) => [h.port25, h.control, h.evidence])).toEqual(
+          Array(3).fill(['unreachable', 'connected', 'blocked']),
+        );
+        expect(result.nextStep).toMatch(/^next step: /);
+      }
+    });
+
     it('no DNS at all: says DNS failed, and how to get names resolved, not "no host could be tried" (exit 4)', async () => {
       const ns = netns(...hosts);
       // The mail hosts are there, but the DNS server named answers nothing (no dnsmasq: the port is closed).

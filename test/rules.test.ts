@@ -454,6 +454,22 @@ describe('the egress conclusion', () => {
       'blocked',
     ],
     [
+      'an ICMP unreachable on 25 while the control port connects (a firewall REJECT)',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'unreachable', control: 'connected' },
+        { host: 'b', address: '192.0.2.2', port25: 'unreachable', control: 'connected' },
+      ],
+      'blocked',
+    ],
+    [
+      'hosts unreachable on every port prove nothing',
+      [
+        { host: 'a', address: '192.0.2.1', port25: 'unreachable', control: 'unreachable' },
+        { host: 'b', address: '192.0.2.2', port25: 'unreachable', control: 'unreachable' },
+      ],
+      'inconclusive',
+    ],
+    [
       'hosts that refuse every port prove nothing',
       [
         { host: 'a', address: '192.0.2.1', port25: 'refused', control: 'refused' },

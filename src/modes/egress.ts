@@ -2,8 +2,9 @@
  * Does this network let outbound SMTP out, untouched? Port 25 is tried on several independent mail hosts
  * known to accept SMTP on it, with a control port on the same hosts that networks rarely block. Per address
  * family, the evidence concludes one of:
- * - blocked: on at least two hosts the control port answered while 25 timed out, or was refused by a host
- *   whose control port connected (a live mail host does not refuse 25: something on the path does);
+ * - blocked: on at least two hosts the control port answered while 25 timed out, or was refused or rejected
+ *   as unreachable (ICMP) while the control port connected (a live mail host does not refuse 25, and an address
+ *   reachable on one port is not unreachable on another: something on the path stops 25);
  * - intercepted: 25 connected, but what answered is not those hosts: the same banner from independent hosts, the
  *   same certificate not valid for the name of at least one host it was shown for (one valid for each is one
  *   provider's MX set), certificates not valid for the hosts' names, or STARTTLS missing from hosts that offer it;
@@ -85,6 +86,13 @@ export function hostEvidence(
     };
   if (port25 === 'refused' && control === 'connected')
     return { evidence: 'blocked', why: ['25 was refused by a live mail host whose control port connected'] };
+  // An ICMP unreachable for 25 alone (admin- or host-prohibited, net unreachable) while the same address
+  // connects on the control port: the address is reachable, so a firewall's REJECT stopped 25.
+  if (port25 === 'unreachable' && control === 'connected')
+    return {
+      evidence: 'blocked',
+      why: ['25 was rejected as unreachable (ICMP) while the control port of the same host connected'],
+    };
   if (port25 === 'refused' && control === 'refused')
     return {
       evidence: 'unknown',
