@@ -459,4 +459,48 @@ describe('a hostile document cannot turn a check into a port scan', () => {
     ]);
     expect(discovery.leftOut).toEqual(['z.example.org']);
   });
+
+  it('a document served from a public address cannot aim a probe at an address inside this network', () => {
+    const setting = (host: string, port: number): PublishedSetting => ({
+      direction: 'incoming',
+      protocol: 'IMAP',
+      host,
+      port,
+      security: 'TLS',
+      as: 'socketType SSL',
+    });
+    const fetched = (address: string) => ({
+      url: 'https://autoconfig.example.org/mail/config-v1.1.xml',
+      method: 'GET' as const,
+      outcome: 'ok' as const,
+      detail: 'HTTP 200',
+      ms: 1,
+      address,
+    });
+    const discovery: Discovery = {
+      domain: 'example.org',
+      records: [],
+      candidates: [],
+      published: [
+        {
+          kind: 'autoconfig',
+          location: 'a',
+          domain: 'example.org',
+          fetch: fetched('203.0.113.5'),
+          settings: [setting('127.0.0.77', 6379), setting('10.0.0.77', 80), setting('mail.example.org', 993)],
+        },
+        // Served from inside (a test rig, a company's own network): checked as before.
+        {
+          kind: 'autodiscover',
+          location: 'b',
+          domain: 'example.org',
+          fetch: fetched('10.0.0.5'),
+          settings: [setting('10.0.0.78', 993)],
+        },
+      ],
+    };
+    addPublishedHosts(discovery, 10);
+    expect(discovery.candidates.map((c) => c.host)).toEqual(['mail.example.org', '10.0.0.78']);
+    expect(discovery.privateRefused).toEqual(['127.0.0.77', '10.0.0.77']);
+  });
 });

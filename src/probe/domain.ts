@@ -8,6 +8,7 @@ import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discove
 import { AbortedError, ResolveError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
+import { isIP, nonPublicAddress } from '../net/names.js';
 import { referenceTable } from '../reference/table.js';
 import { trustFrom } from '../tls/trust.js';
 import type { Discovery, HostResult, PublishedSetting, Service } from '../types/index.js';
@@ -186,7 +187,15 @@ export function addPublishedHosts(discovery: Discovery, maxHosts: number): void 
   const candidates = new Map(discovery.candidates.map((c) => [c.host, c]));
   for (const source of discovery.published ?? []) {
     if (source.kind === 'srv') continue; // already among the candidates
+    // Served from a public address, a document may not name a server inside this network (as a redirect may not
+    // lead there, fetch.ts): an address literal of loopback, private or link-local is not probed.
+    const fromPublic = source.fetch?.address !== undefined && !nonPublicAddress(source.fetch.address);
     for (const setting of source.settings) {
+      if (fromPublic && isIP(setting.host) && nonPublicAddress(setting.host)) {
+        const refused = discovery.privateRefused ?? [];
+        if (!refused.includes(setting.host)) discovery.privateRefused = [...refused, setting.host];
+        continue;
+      }
       if (!candidates.has(setting.host) && candidates.size >= maxHosts) {
         const leftOut = discovery.leftOut ?? [];
         if (!leftOut.includes(setting.host)) discovery.leftOut = [...leftOut, setting.host];

@@ -124,6 +124,11 @@ export interface Discovery {
   candidates: Candidate[];
   /** Hosts found beyond `maxHosts`, not probed. */
   leftOut?: string[];
+  /**
+   * Loopback, private or link-local addresses that a document served from a public address named as a server:
+   * not probed (a document from outside must not aim probes into the network the check runs in).
+   */
+  privateRefused?: string[];
   /** Set when the run's deadline ran out: the hosts whose probe never started (those running were aborted). */
   deadline?: { ms: number; notProbed: string[] };
   /** The published sources of client settings (autoconfig, ISPDB, Autodiscover, SRV), in client priority order. */

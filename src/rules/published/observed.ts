@@ -68,6 +68,11 @@ export interface Observed {
 export function observe(discovery: Discovery, hosts: HostVerdict[], setting: PublishedSetting): Observed {
   const host = hosts.find((h) => h.host === setting.host);
   if (!host) {
+    if (discovery.privateRefused?.includes(setting.host))
+      return {
+        ports: [],
+        missing: 'not probed: a document served from a public address names an address inside this network',
+      };
     if (discovery.leftOut?.includes(setting.host))
       return { ports: [], missing: 'not probed (over --max-hosts)' };
     if (discovery.deadline?.notProbed.includes(setting.host))
