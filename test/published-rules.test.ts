@@ -1,7 +1,8 @@
 /** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
 import { describe, expect, it } from 'vitest';
-import { addCandidate } from '../src/discovery/hosts.js';
+import { addCandidate, discover } from '../src/discovery/hosts.js';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
+import type { Dns } from '../src/net/dns.js';
 import type { HostVerdict } from '../src/rules/evaluate.js';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
@@ -266,5 +267,33 @@ describe('one port named as two services by two records (RFC 6186 §3): each is 
     expect(checkSetting(observe(discovery, [host], setting('TLS')), setting('TLS'), 'SRV')).toMatchObject({
       works: false,
     });
+  });
+});
+
+describe('a null MX beside other MX records (RFC 7505 §3)', () => {
+  it('is kept as a record with a note, not dropped; the other MX hosts are still probed', async () => {
+    const dns = {
+      mx: async () => [
+        { priority: 0, exchange: '' },
+        { priority: 10, exchange: 'mx.mixed.test' },
+      ],
+      srv: async () => {
+        throw Object.assign(new Error('none'), { code: 'ENODATA' });
+      },
+      cname: async () => [],
+      addresses: async () => {
+        throw Object.assign(new Error('none'), { code: 'ENOTFOUND' });
+      },
+    } as unknown as Dns;
+    const discovery = await discover('mixed.test', dns);
+    expect(discovery.records.filter((r) => r.kind === 'MX')).toEqual([
+      expect.objectContaining({
+        answer: '0 .',
+        note: 'null-mx',
+        detail: expect.stringMatching(/RFC 7505 §3 forbids/),
+      }),
+      expect.objectContaining({ answer: '10 mx.mixed.test' }),
+    ]);
+    expect(discovery.candidates.map((c) => c.host)).toContain('mx.mixed.test');
   });
 });

@@ -133,6 +133,15 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
       'dns',
     );
     for (const [index, record] of sorted.entries()) {
+      // A null MX beside other MX records: RFC 7505 §3 forbids it (senders may take either meaning).
+      if (record.exchange === '' && sorted.length > 1)
+        records.push({
+          kind: 'MX',
+          query: domain,
+          answer: `${record.priority} .`,
+          note: 'null-mx',
+          detail: 'a null MX beside other MX records, which RFC 7505 §3 forbids',
+        });
       if (record.exchange === '') continue;
       const fact: DnsRecordFact = {
         kind: 'MX',

@@ -67,7 +67,11 @@ export function chooseSettings(discovery: Discovery, verdicts: HostVerdict[]): C
 
   for (const record of discovery.records) {
     if (record.note === 'null-mx')
-      notes.push(`${record.query} publishes a null MX: it accepts no mail (RFC 7505)`);
+      notes.push(
+        discovery.records.filter((r) => r.kind === 'MX' && r.note !== 'null-mx' && r.answer !== '').length > 0
+          ? `${record.query} publishes a null MX beside other MX records, which RFC 7505 §3 forbids: a sender may take it as accepting no mail, or use the others`
+          : `${record.query} publishes a null MX: it accepts no mail (RFC 7505)`,
+      );
     if (record.note === 'cname-target' || record.note === 'address-literal')
       notes.push(`MX ${record.answer}: ${record.detail}`);
     if (record.kind !== 'SRV') continue;
