@@ -49,12 +49,57 @@ export function secretForms(c: Credential): string[] {
   return [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every form of the secret in `text` with a placeholder. */
+/** A piece of the secret or of an encoding this long or longer is scrubbed wherever it stands. */
+export const scrubPiece = 8;
+/** A base64 word (a run of the base64 alphabet) this long or longer that is part of an encoding sent is scrubbed. */
+const scrubWord = 4;
+/** What stands on either side of a secret shorter than scrubPiece for it to be scrubbed: a word of its own. */
+const wordEdge = /[\s"'`<>()[\]{},;:]/;
+
+/** The base64 of each message that carries the secret on the wire (LOGIN's password, PLAIN, XOAUTH2, OAUTHBEARER). */
+function encodings(c: Credential): string[] {
+  const all = [b64(c.secret), b64(plainMessage(c)), b64(xoauth2Message(c)), b64(oauthBearerMessage(c))];
+  return [...new Set(all)].filter((form) => form.length > 0);
+}
+
+/**
+ * Replaces every piece of the secret in `text` with a placeholder, so that an echo cut short (an error keeps 80
+ * characters of a line) or split over reply lines hides nothing either: any run of `scrubPiece` characters that is
+ * part of the secret (as is, quoted, JSON-escaped) or of an encoding sent, and any base64 word of `scrubWord` or
+ * more that is part of an encoding. A secret shorter than `scrubPiece` is replaced only where it stands as a word of
+ * its own: replacing each of its occurrences inside other words would mangle the text and show the secret by where
+ * the placeholders fall. Each run replaced reads `<secret>`; the runs may hide a little more than the secret.
+ */
 export function scrubber(c: Credential): (text: string) => string {
-  const forms = secretForms(c);
+  const encoded = encodings(c);
+  const forms = [...new Set([...secretForms(c), ...encoded])];
+  const pieces = new Set<string>();
+  for (const form of forms.filter((f) => f.length >= scrubPiece))
+    for (let at = 0; at + scrubPiece <= form.length; at++) pieces.add(form.slice(at, at + scrubPiece));
+  const short = forms.filter((f) => f.length < scrubPiece);
   return (text) => {
-    let out = text;
-    for (const form of forms) out = out.split(form).join('<secret>');
+    const hidden = new Uint8Array(text.length);
+    for (let at = 0; at + scrubPiece <= text.length; at++)
+      if (pieces.has(text.slice(at, at + scrubPiece))) hidden.fill(1, at, at + scrubPiece);
+    for (const word of text.matchAll(/[A-Za-z0-9+/=]+/g))
+      if (word[0].length >= scrubWord && encoded.some((e) => e.includes(word[0])))
+        hidden.fill(1, word.index, word.index + word[0].length);
+    for (const form of short)
+      for (let at = text.indexOf(form); at >= 0; at = text.indexOf(form, at + 1)) {
+        const end = at + form.length;
+        if (
+          (at === 0 || wordEdge.test(text[at - 1] ?? '')) &&
+          (end === text.length || wordEdge.test(text[end] ?? ''))
+        )
+          hidden.fill(1, at, end);
+      }
+    let out = '';
+    for (let at = 0; at < text.length; ) {
+      const start = at;
+      const secret = hidden[at] === 1;
+      while (at < text.length && (hidden[at] === 1) === secret) at++;
+      out += secret ? '<secret>' : text.slice(start, at);
+    }
     return out;
   };
 }

@@ -1,0 +1,136 @@
+/**
+ * The secret in no output, whatever the server echoes: an echo cut short by an error's 80 characters, split over
+ * reply lines, or a secret so short that it stands inside other words. Scripted servers on loopback only.
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tlsFile } from '../src/demo/servers.js';
+import { defaultLimits } from '../src/limits.js';
+import { tryLogin } from '../src/probe/login.js';
+import { type Credential, scrubber, secretForms } from '../src/protocols/login.js';
+import { trustFrom } from '../src/tls/trust.js';
+import type { PortResult } from '../src/types/index.js';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const long: Credential = {
+  user: 'alice.with-a-rather-long-name@example.test',
+  secret: 'S3cret"pass\\word!',
+  kind: 'password',
+};
+const plain = (c: Credential) => b64(`\0${c.user}\0${c.secret}`);
+
+/** Every form of the secret the wire carries, each with and without its padding. */
+const wireForms = (c: Credential) => [
+  ...secretForms(c),
+  plain(c),
+  b64(c.secret),
+  plain(c).replace(/=+$/, ''),
+  b64(c.secret).replace(/=+$/, ''),
+];
+
+/** Whether `text` holds 8 characters of any form of the secret, or base64 that decodes to 6 of the secret's. */
+function leaks(text: string, c: Credential): string | undefined {
+  for (const form of wireForms(c))
+    for (let at = 0; at + 8 <= form.length; at++)
+      if (text.includes(form.slice(at, at + 8))) return `holds ${form.slice(at, at + 8)}`;
+  const pieces = [...Array(Math.max(0, c.secret.length - 5)).keys()].map((at) => c.secret.slice(at, at + 6));
+  for (const [run] of text.matchAll(/[A-Za-z0-9+/]{4,}/g))
+    for (let offset = 0; offset < 4; offset++) {
+      const decoded = Buffer.from(
+        run.slice(offset, offset + Math.floor((run.length - offset) / 4) * 4),
+        'base64',
+      );
+      const words = decoded.toString('latin1');
+      const hit = pieces.find((piece) => words.includes(piece));
+      if (hit) return `decodes to ${hit}`;
+    }
+  return undefined;
+}
+
+const servers: net.Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** An implicit-TLS SMTP server (the test CA's localhost certificate) that answers AUTH with `answer`. */
+function submission(answer: (line: string) => string): Promise<number> {
+  const server = tls.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.pem') }, (socket) => {
+    socket.on('error', () => {});
+    socket.write('220 rec ESMTP\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^EHLO/i.test(line)) socket.write('250-rec\r\n250 AUTH PLAIN LOGIN\r\n');
+        else if (/^QUIT/i.test(line)) {
+          socket.write('221 bye\r\n');
+          socket.end();
+        } else socket.write(answer(line));
+      }
+    });
+  });
+  servers.push(server as unknown as net.Server);
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
+}
+
+const port = (tcp: number): PortResult => ({
+  port: tcp,
+  service: 'submissions',
+  protocol: 'smtp',
+  expectedTls: 'implicit',
+  address: '127.0.0.1',
+  family: 4,
+  status: 'open',
+  statusDetail: '',
+  startedAt: new Date().toISOString(),
+  timings: { total: 1 },
+  transcript: [],
+});
+const target = {
+  servername: 'localhost',
+  trust: trustFrom(tlsFile('ca.pem')),
+  limits: { ...defaultLimits, connectMs: 2000, tlsMs: 2000, greetingMs: 2000, replyMs: 2000 },
+};
+
+/** Logs in on a server that answers AUTH with `answer`; every text kept (JSON's, and so every format's). */
+async function kept(c: Credential, answer: (line: string) => string) {
+  const p = port(await submission(answer));
+  const facts = await tryLogin(p, { credential: c }, target);
+  return { facts, texts: [JSON.stringify(facts), ...p.transcript.map((e) => e.text)] };
+}
+
+describe('an echo of the secret', () => {
+  it('cut short by a malformed line kept to 80 characters is scrubbed: no piece of it, nothing that decodes to it', async () => {
+    const { facts, texts } = await kept(long, (line) =>
+      line.startsWith('AUTH PLAIN ') ? `535-5.7.8 no\r\nOOPS ${line.slice(11)}\r\n` : '502 no\r\n',
+    );
+    expect(facts).toMatchObject({
+      outcome: 'error',
+      why: expect.stringMatching(/^malformed SMTP reply line/),
+    });
+    // The error keeps the line cut short: the base64 without its end, which the whole forms did not match.
+    expect(facts.why).toContain('OOPS <secret>');
+    for (const text of texts) expect(leaks(text, long), text).toBeUndefined();
+  });
+
+  it('of the bare password, cut anywhere, is scrubbed from 8 characters on', () => {
+    const scrub = scrubber(long);
+    for (let cut = 8; cut <= long.secret.length; cut++)
+      expect(scrub(`-ERR no such password: ${long.secret.slice(0, cut)}`)).toBe(
+        '-ERR no such password: <secret>',
+      );
+    for (let cut = 0; cut + 8 <= long.secret.length; cut++)
+      expect(scrub(`NO ${long.secret.slice(cut)}`)).toBe('NO <secret>');
+  });
+
+  it('keeps what is no echo: the server words, the user name on its own', () => {
+    const scrub = scrubber(long);
+    const words = `535 5.7.8 Error: authentication failed for ${long.user} (${b64(long.user)})`;
+    expect(scrub(words)).toBe(words);
+  });
+});
