@@ -659,6 +659,11 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       }
       const human = await ns.scenario(spec([], [relay]));
       expect(human.stdout).toMatch(/^outbound port 25: INTERCEPTED/);
+      // The shared certificate is named by its fingerprint's first 16 hex digits: every line fits 80 columns.
+      expect(human.stdout.replace(/\n */g, ' ')).toMatch(
+        /the same certificate as mx\d\.test, mx\d\.test: ([0-9A-F]{2}:){7}[0-9A-F]{2}…/,
+      );
+      expect(human.stdout.split('\n').filter((line) => [...line].length > 80)).toEqual([]);
     });
 
     it('refused everywhere, control port too: proves nothing (exit 4); the same host twice counts once', async () => {

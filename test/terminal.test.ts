@@ -229,6 +229,42 @@ describe('the egress spinner line and report', () => {
       expect(lines.some((line) => line.startsWith(` ${host}  `))).toBe(true);
     expect(text).toContain('2001:db8:ffff:ffff:ffff:ffff:ffff:0 · intercepted: 25 reached the host');
   });
+
+  it("a shared certificate's fingerprint is shortened and a long greeting is cut: 80 columns; JSON keeps it whole", async () => {
+    const { renderEgressHuman, renderEgressJson } = await import('../src/render/egress.js');
+    const { concludeEgress, concludeFamily, hostEvidence } = await import('../src/modes/egress.js');
+    const fingerprint = Array.from({ length: 32 }, (_, i) => (0xa0 + i).toString(16).toUpperCase()).join(':');
+    const greeting = `220 relay.isp.example-${'x'.repeat(90)}`;
+    const hosts = ['mx1.test', 'mx2.test', 'mx3.test'].map((host, i) => {
+      const observed = {
+        host,
+        address: `127.0.0.3${i + 1}`,
+        family: 4 as const,
+        port25: 'connected' as const,
+        control: 'connected' as const,
+        smtp: {
+          status: 'open' as const,
+          greeting,
+          starttls: true,
+          certificate: fingerprint,
+          certificateSubject: 'CN=relay.isp.example',
+          nameMatches: false,
+        },
+      };
+      return { ...observed, ...hostEvidence(observed) };
+    });
+    const family = { family: 4 as const, ...concludeFamily(hosts) };
+    const result = { ...concludeEgress([family]), controlPort: 443, families: [family], hosts };
+    expect(result.conclusion).toBe('intercepted');
+    const text = renderEgressHuman(result, { color: false });
+    expect(text.split('\n').filter((line) => [...line].length > 80)).toEqual([]);
+    expect(text.replace(/\n */g, ' ')).toContain(
+      `the same certificate as mx2.test, mx3.test: ${fingerprint.slice(0, 23)}…`,
+    );
+    expect(text).not.toContain(fingerprint);
+    const json = JSON.parse(renderEgressJson(result)) as { egress: typeof result };
+    expect(json.egress.hosts.map((h) => h.smtp.certificate)).toEqual(Array(3).fill(fingerprint));
+  });
 });
 
 describe('the report, shaped for a person', () => {

@@ -101,6 +101,16 @@ export function hostEvidence(
   return { evidence: 'unknown', why: [`25 ${port25 ?? 'not tried'}, control ${control ?? 'not tried'}`] };
 }
 
+/** A SHA-256 fingerprint (`AB:CD:…`, 95 characters) by its first 16 hex digits and an ellipsis. */
+function shortFingerprint(fingerprint: string): string {
+  let digits = 0;
+  for (let i = 0; i < fingerprint.length; i++) {
+    if (/[0-9a-f]/i.test(fingerprint[i] as string) && ++digits === 16)
+      return i + 1 < fingerprint.length ? `${fingerprint.slice(0, i + 1)}…` : fingerprint;
+  }
+  return fingerprint;
+}
+
 /**
  * What the observations of one address family conclude, across hosts. Hosts that share a banner with another
  * independent host, or a certificate not valid for one of them, are marked intercepted (with why) on the way.
@@ -112,6 +122,7 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
     key: (h: EgressHost) => string | undefined,
     what: string,
     telling: (group: EgressHost[]) => boolean = () => true,
+    shown: (value: string) => string = (value) => value.slice(0, 100),
   ) => {
     const groups = new Map<string, EgressHost[]>();
     for (const h of connected) {
@@ -126,7 +137,7 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
           `the same ${what} as ${group
             .filter((o) => o !== h)
             .map((o) => o.host)
-            .join(', ')}: ${value.slice(0, 100)}`,
+            .join(', ')}: ${shown(value)}`,
         );
       }
     }
@@ -134,10 +145,12 @@ export function concludeFamily(hosts: EgressHost[]): Pick<EgressFamily, 'conclus
   shared((h) => h.smtp?.greeting, 'greeting');
   // One certificate whose names cover every host it was shown for is one provider's MX set, not a relay: it
   // tells only when it is not valid for at least one of those hosts (what answered there is someone else).
+  // Its SHA-256 is named by its first 16 hex digits, to fit a line of 80 columns (`smtp.certificate` has it whole).
   shared(
     (h) => h.smtp?.certificate,
     'certificate',
     (group) => group.some((h) => h.smtp?.nameMatches !== true),
+    shortFingerprint,
   );
   // Oddities that independent hosts share: STARTTLS missing, a certificate not valid for the host's name.
   for (const odd of ['STARTTLS is not offered here', 'is not valid for']) {

@@ -22,12 +22,19 @@ export function renderEgressJson(result: EgressResult): string {
   )}\n`;
 }
 
-/** Greedy word wrap to `max` columns (a word longer than that keeps its own line, whole). */
+/** Greedy word wrap to `max` columns; a word longer than that (a long token in a greeting) is cut in pieces. */
 function wrap(text: string, max: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > max) {
+  const words = text.split(' ').flatMap((word) => {
+    const chars = [...word];
+    if (chars.length <= max) return [word];
+    const pieces: string[] = [];
+    for (let i = 0; i < chars.length; i += max) pieces.push(chars.slice(i, i + max).join(''));
+    return pieces;
+  });
+  for (const word of words) {
+    if (line && [...line].length + 1 + [...word].length > max) {
       lines.push(line);
       line = word;
     } else line = line ? `${line} ${word}` : word;
@@ -38,7 +45,8 @@ function wrap(text: string, max: number): string[] {
 /**
  * The human report, within 80 columns: the headline; one row per host (its name, then what 25 and the control
  * port did), each followed by indented lines with its address, what that says and why, and the greeting on 25;
- * the summary and the next step, wrapped. Only a host name longer than the table allows makes a row wider.
+ * the summary and the next step, wrapped (a word too long for a line is cut). Only a host name longer than the
+ * table allows makes a row wider.
  */
 export function renderEgressHuman(result: EgressResult, options: { color: boolean }): string {
   const s = style(options.color);
