@@ -118,6 +118,17 @@ describe('an echo of the secret', () => {
     for (const text of texts) expect(leaks(text, long), text).toBeUndefined();
   });
 
+  it('split over two reply lines is scrubbed in both halves', async () => {
+    const { facts, texts } = await kept(long, (line) => {
+      if (!line.startsWith('AUTH PLAIN ')) return '502 no\r\n';
+      const echo = line.slice(11);
+      const half = Math.floor(echo.length / 2) + 1;
+      return `535-5.7.8 bad ${echo.slice(0, half)}\r\n535 5.7.8 ${echo.slice(half)}\r\n`;
+    });
+    expect(facts).toMatchObject({ outcome: 'rejected', reply: '535 5.7.8 bad <secret> 5.7.8 <secret>' });
+    for (const text of texts) expect(leaks(text, long), text).toBeUndefined();
+  });
+
   it('of the bare password, cut anywhere, is scrubbed from 8 characters on', () => {
     const scrub = scrubber(long);
     for (let cut = 8; cut <= long.secret.length; cut++)
@@ -132,5 +143,28 @@ describe('an echo of the secret', () => {
     const scrub = scrubber(long);
     const words = `535 5.7.8 Error: authentication failed for ${long.user} (${b64(long.user)})`;
     expect(scrub(words)).toBe(words);
+  });
+});
+
+describe('a secret shorter than 8 characters', () => {
+  const one: Credential = { user: 'alice@example.test', secret: '5', kind: 'password' };
+  const short: Credential = { user: 'alice@example.test', secret: 'ab1', kind: 'password' };
+
+  it('is scrubbed only where it stands as a word of its own, so other words stay whole', () => {
+    expect(scrubber(one)('535 5.7.8 Error: authentication failed')).toBe(
+      '535 5.7.8 Error: authentication failed',
+    );
+    expect(scrubber(one)('-ERR bad password "5"')).toBe('-ERR bad password "<secret>"');
+    expect(scrubber(short)('-ERR tab1 is not ab1')).toBe('-ERR tab1 is not <secret>');
+  });
+
+  it('its encodings are scrubbed all the same', () => {
+    const text = `535 5.7.8 bad ${b64(short.secret)} ${plain(short)}`;
+    expect(scrubber(short)(text)).toBe('535 5.7.8 bad <secret> <secret>');
+  });
+
+  it('a login whose server echoes it keeps its words whole', async () => {
+    const { facts } = await kept(one, () => '535 5.7.8 Error: authentication failed\r\n');
+    expect(facts).toMatchObject({ outcome: 'rejected', reply: '535 5.7.8 Error: authentication failed' });
   });
 });

@@ -14,11 +14,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tlsFile } from '../src/demo/servers.js';
 import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { defaultLimits } from '../src/limits.js';
+import { runRoundTrip } from '../src/modes/roundtrip.js';
 import { runLogins, tryLogin } from '../src/probe/login.js';
 import { type Credential, logIn, loginWays, scrubber, secretForms } from '../src/protocols/login.js';
 import { queueIdOf } from '../src/protocols/mailbox.js';
 import { trustFrom } from '../src/tls/trust.js';
-import type { Capabilities, PortResult } from '../src/types/index.js';
+import type { Capabilities, HostResult, PortResult } from '../src/types/index.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { lockstepSession } from './helpers/scripted.js';
 
@@ -624,5 +625,138 @@ describe('the login connection checks TLS itself', () => {
     expect(facts.outcome).toBe('works');
     expect(capped.transcript).toHaveLength(4);
     expect(capped.transcriptOmitted.entries).toBeGreaterThan(3);
+  });
+});
+
+/**
+ * A mail system over implicit TLS (the test CA's localhost certificate) sharing one maildrop: submission (AUTH
+ * PLAIN, MAIL, RCPT, DATA, queue id `queueId`) and POP3 (AUTH PLAIN, LIST, TOP, DELE) that counts its logins. A
+ * POP3 session shows the maildrop as it was at its login (RFC 1939 §8), as Dovecot's does, unless `live`.
+ */
+async function mailSystem(options: { queueId: string; deliverAfterMs?: number; live?: boolean }) {
+  const maildrop: string[] = [];
+  let logins = 0;
+  const pop3Commands: string[] = [];
+  const listen = (server: tls.Server) => {
+    servers.push(server as unknown as net.Server);
+    return new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+    );
+  };
+  const lines = (socket: tls.TLSSocket, each: (line: string) => void) => {
+    socket.on('error', () => {});
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        each(line);
+      }
+    });
+  };
+  const cert = { key: tlsFile('server.key'), cert: tlsFile('server.pem') };
+  const submission = tls.createServer(cert, (socket) => {
+    socket.write('220 sub ESMTP\r\n');
+    let data: string[] | undefined;
+    lines(socket, (line) => {
+      if (data) {
+        if (line !== '.') return void data.push(line);
+        const subject = data.find((l) => l.startsWith('Subject: ')) ?? '';
+        data = undefined;
+        setTimeout(() => maildrop.push(subject), options.deliverAfterMs ?? 0);
+        socket.write(`250 2.0.0 Ok: queued as ${options.queueId}\r\n`);
+      } else if (/^EHLO/i.test(line)) socket.write('250-sub\r\n250 AUTH PLAIN\r\n');
+      else if (/^AUTH PLAIN /i.test(line)) socket.write('235 2.7.0 Authentication successful\r\n');
+      else if (/^(MAIL|RCPT)/i.test(line)) socket.write('250 2.1.0 Ok\r\n');
+      else if (/^DATA/i.test(line)) {
+        data = [];
+        socket.write('354 go ahead\r\n');
+      } else if (/^QUIT/i.test(line)) {
+        socket.write('221 bye\r\n');
+        socket.end();
+      } else socket.write('502 no\r\n');
+    });
+  });
+  const pop3 = tls.createServer(cert, (socket) => {
+    socket.write('+OK pop ready\r\n');
+    let authenticating = false;
+    let view: string[] = [];
+    const shown = () => (options.live ? maildrop : view);
+    lines(socket, (line) => {
+      pop3Commands.push(authenticating ? '<credential>' : line);
+      if (authenticating) {
+        authenticating = false;
+        logins++;
+        view = [...maildrop];
+        socket.write('+OK logged in\r\n');
+      } else if (/^CAPA/i.test(line)) socket.write('+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n');
+      else if (/^AUTH PLAIN$/i.test(line)) {
+        authenticating = true;
+        socket.write('+ \r\n');
+      } else if (/^STAT/i.test(line)) socket.write(`+OK ${shown().length} 100\r\n`);
+      else if (/^LIST/i.test(line))
+        socket.write(
+          `+OK\r\n${shown()
+            .map((_, i) => `${i + 1} 100\r\n`)
+            .join('')}.\r\n`,
+        );
+      else if (/^TOP \d+ 0$/i.test(line)) {
+        const subject = shown()[Number(line.split(' ')[1]) - 1];
+        socket.write(subject === undefined ? '-ERR no such message\r\n' : `+OK\r\n${subject}\r\n\r\n.\r\n`);
+      } else if (/^(DELE|NOOP|UIDL)/i.test(line)) socket.write('+OK\r\n');
+      else if (/^QUIT/i.test(line)) {
+        socket.write('+OK bye\r\n');
+        socket.end();
+      } else socket.write('-ERR no\r\n');
+    });
+  });
+  const submissionPort = await listen(submission);
+  const pop3Port = await listen(pop3);
+  const port = (tcp: number, service: 'submissions' | 'pop3s'): PortResult => ({
+    port: tcp,
+    service,
+    protocol: service === 'pop3s' ? 'pop3' : 'smtp',
+    expectedTls: 'implicit',
+    address: '127.0.0.1',
+    family: 4,
+    status: 'open',
+    statusDetail: '',
+    startedAt: new Date().toISOString(),
+    timings: { total: 1 },
+    transcript: [],
+    login: { outcome: 'works', secret: 'password' },
+  });
+  const host: HostResult = {
+    host: 'localhost',
+    servername: 'localhost',
+    addresses: [{ address: '127.0.0.1', family: 4 }],
+    resolveMs: 0,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    ports: [port(submissionPort, 'submissions'), port(pop3Port, 'pop3s')],
+  };
+  return { host, logins: () => logins, pop3Commands };
+}
+
+const tripLimits = { ...defaultLimits, connectMs: 2000, tlsMs: 2000, greetingMs: 2000, replyMs: 2000 };
+
+describe('the round trip', () => {
+  it('scrubs the queue id of the reply to the message as it scrubs the reply', async () => {
+    const alnum: Credential = { user: 'alice@example.test', secret: 'Tr1pSecret2024x', kind: 'password' };
+    const system = await mailSystem({ queueId: alnum.secret });
+    const trip = await runRoundTrip(system.host, {
+      credential: alnum,
+      trust: trustFrom(tlsFile('ca.pem')),
+      limits: tripLimits,
+      waitS: 2,
+      pollMs: 20,
+    });
+    expect(trip).toMatchObject({
+      accepted: true,
+      queueId: '<secret>',
+      acceptReply: '250 2.0.0 Ok: queued as <secret>',
+    });
+    secretFree([JSON.stringify(trip)], alnum);
   });
 });

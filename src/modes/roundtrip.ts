@@ -113,7 +113,8 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
     if (!submitted.accepted) return fail('submit', `${submitted.step} refused: ${submitted.reply}`);
     const acceptedAt = monotonicMs();
     facts.accepted = true;
-    if (submitted.queueId) facts.queueId = submitted.queueId;
+    // The queue id is the server's word too: an echo of the secret there is scrubbed like the reply.
+    if (submitted.queueId) facts.queueId = scrub(submitted.queueId);
     sending.session.send('QUIT');
     if (mailbox.protocol === 'pop3')
       return await searchPop3(mailbox, options, target, facts, acceptedAt, waitS, sessions);
