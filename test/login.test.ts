@@ -742,6 +742,42 @@ async function mailSystem(options: { queueId: string; deliverAfterMs?: number; l
 const tripLimits = { ...defaultLimits, connectMs: 2000, tlsMs: 2000, greetingMs: 2000, replyMs: 2000 };
 
 describe('the round trip', () => {
+  const trip = (system: Awaited<ReturnType<typeof mailSystem>>, waitS: number) =>
+    runRoundTrip(system.host, {
+      credential: password,
+      trust: trustFrom(tlsFile('ca.pem')),
+      limits: tripLimits,
+      waitS,
+      pollMs: 40,
+    });
+
+  it('watches a POP3 maildrop on one login, then one last look: never a login per look', async () => {
+    // Never delivered: the whole wait is watched (LIST every 200 ms), then one more login looks a last time.
+    const never = await mailSystem({ queueId: 'Q1', deliverAfterMs: 60_000 });
+    const missed = await trip(never, 1.2);
+    expect(missed).toMatchObject({ accepted: true, deleted: false });
+    expect(missed.arrivedAfterS).toBeUndefined();
+    expect(missed.failedStep).toBeUndefined();
+    expect(missed.waitedS).toBeGreaterThanOrEqual(1.2);
+    expect(never.logins()).toBe(2);
+    expect(never.pop3Commands.filter((c) => c === 'LIST').length).toBeGreaterThan(3);
+  });
+
+  it('over POP3, finds a message that came after the login on the last look, or on the one session that shows it', async () => {
+    // A session that shows the maildrop as at its login: the last look finds it, and deletes it.
+    const snapshot = await mailSystem({ queueId: 'Q2', deliverAfterMs: 300 });
+    const late = await trip(snapshot, 1);
+    expect(late).toMatchObject({ accepted: true, deleted: true });
+    expect(late.arrivedAfterS).toBeGreaterThanOrEqual(1);
+    expect(snapshot.logins()).toBe(2);
+    // A session that shows new mail: found on it, one login.
+    const live = await mailSystem({ queueId: 'Q3', deliverAfterMs: 300, live: true });
+    const seen = await trip(live, 5);
+    expect(seen).toMatchObject({ accepted: true, deleted: true });
+    expect(seen.arrivedAfterS).toBeLessThan(2);
+    expect(live.logins()).toBe(1);
+  });
+
   it('scrubs the queue id of the reply to the message as it scrubs the reply', async () => {
     const alnum: Credential = { user: 'alice@example.test', secret: 'Tr1pSecret2024x', kind: 'password' };
     const system = await mailSystem({ queueId: alnum.secret });

@@ -160,8 +160,11 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
 }
 
 /**
- * POP3 shows the maildrop as it was at the login (RFC 1939 §8), so each look is a login of its own: every 5 s
- * (pollMs × 5) until the message is there or the wait is over; found, it is deleted (DELE, then QUIT).
+ * POP3: one login watches the maildrop, LIST and TOP asked again on that session every 5 s (pollMs × 5) until the
+ * message is there or the wait is over; found, it is deleted (DELE, then QUIT). A session may show the maildrop
+ * only as it was at its login (RFC 1939 §8: Dovecot's does), so a message that came later is not seen on it: when
+ * the wait ends with no sign of it, one more login takes a last look. Two POP3 logins at most, whatever the wait,
+ * never a login per look (a server that limits logins would lock the account out).
  */
 async function searchPop3(
   mailbox: PortResult,
@@ -173,15 +176,24 @@ async function searchPop3(
   sessions: Session[],
 ): Promise<RoundTripFacts> {
   const scrub = scrubber(options.credential);
+  const seconds = () => Math.round(((monotonicMs() - acceptedAt) / 1000) * 10) / 10;
+  // The watching session's deadline is the port's plus the wait, as IMAP's is.
+  const watching = { ...target, limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 } };
+  let reading = await loggedIn(mailbox, options, watching);
+  sessions.push(reading.session);
+  let lastLook = false;
   for (;;) {
-    const reading = await loggedIn(mailbox, options, target);
-    sessions.push(reading.session);
     if ('why' in reading)
-      return { ...facts, failedStep: 'search', why: scrub(`logging in on ${mailbox.port}: ${reading.why}`) };
+      return {
+        ...facts,
+        waitedS: seconds(),
+        failedStep: 'search',
+        why: scrub(`logging in on ${mailbox.port}${lastLook ? ' for a last look' : ''}: ${reading.why}`),
+      };
     const found = await pop3Find(reading.session, facts.token);
     const waited = (monotonicMs() - acceptedAt) / 1000;
     if (found.length > 0) {
-      facts.arrivedAfterS = Math.round(waited * 10) / 10;
+      facts.arrivedAfterS = seconds();
       facts.waitedS = facts.arrivedAfterS;
       if (options.keep) return facts;
       let deleted = true;
@@ -193,11 +205,18 @@ async function searchPop3(
         ? facts
         : { ...facts, failedStep: 'delete', why: 'the server refused to delete the test message' };
     }
-    await pop3Command(reading.session, 'QUIT').catch(() => undefined);
-    reading.session.close();
-    if (waited >= waitS || options.signal?.aborted) {
-      facts.waitedS = Math.round(waited * 10) / 10;
+    if (lastLook || options.signal?.aborted) {
+      await pop3Command(reading.session, 'QUIT').catch(() => undefined);
+      facts.waitedS = seconds();
       return facts;
+    }
+    if (waited >= waitS) {
+      await pop3Command(reading.session, 'QUIT').catch(() => undefined);
+      reading.session.close();
+      reading = await loggedIn(mailbox, options, target);
+      sessions.push(reading.session);
+      lastLook = true;
+      continue;
     }
     await sleep(Math.min((options.pollMs ?? 1000) * 5, Math.max(1, (waitS - waited) * 1000)), options.signal);
   }
