@@ -176,6 +176,27 @@ describe('the login exchanges', () => {
     expect(answer.outcome).toBe('rejected');
   });
 
+  it.each([
+    ['smtp', 'PLAIN', '334 \r\n', ['AUTH PLAIN', '*']],
+    ['smtp', 'LOGIN', '334 \r\n', ['AUTH LOGIN', 'user', 'password', '*']],
+    ['smtp', 'XOAUTH2', '334 \r\n', ['AUTH XOAUTH2', '']],
+    ['imap', 'PLAIN', '+ \r\n', ['mpl1 AUTHENTICATE PLAIN', '*']],
+    ['imap', 'LOGIN command', '+ \r\n', ['mpl1 LOGIN', 'password']],
+    ['pop3', 'PLAIN', '+ \r\n', ['AUTH PLAIN', 'credentials', '*']],
+  ] as const)(
+    '%s %s: a server that asks for more forever gave no final answer, an error, not a refusal',
+    async (protocol, way, ask, steps) => {
+      const { session, written } = lockstepSession('', Array(8).fill(ask));
+      const c = way === 'XOAUTH2' ? token : password;
+      const offered = caps({ list: ['SASL-IR'], authMechanisms: [way], plaintextLogin: true });
+      await expect(logIn(protocol, session, way, c, offered)).rejects.toThrow(
+        /^no final answer to the credential: the server still asked for more \(\+?(334)? ?\)$/,
+      );
+      // The credential once, then the answer that ends the exchange; nothing more.
+      expect(written).toHaveLength(steps.length);
+    },
+  );
+
   it('picks the mechanism as a mail client does', () => {
     expect(loginWays('smtp', caps({ authMechanisms: ['LOGIN', 'PLAIN', 'XOAUTH2'] }), 'password')).toEqual([
       'PLAIN',

@@ -151,6 +151,14 @@ const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH
 
 const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
 
+/**
+ * A server that still asks for more (`334`, `+`) after the whole credential and the answer that ends the exchange
+ * gave no final answer: it neither took nor refused the secret, so the exchange is an error, not a rejection.
+ */
+function noFinalAnswer(reply: string): never {
+  throw new ProtocolError(`no final answer to the credential: the server still asked for more (${reply})`);
+}
+
 /** SMTP AUTH (RFC 4954) with `way`; the session is inside verified TLS, after EHLO. */
 async function smtpLogin(session: Session, way: string, c: Credential): Promise<LoginAnswer> {
   const mechanism = `AUTH ${way}`;
@@ -169,6 +177,11 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
         if (reply.code === 334) {
           session.send(b64(c.secret), { shown: hidden('password, base64', b64(c.secret).length) });
           reply = await read();
+          if (reply.code === 334) {
+            session.send(endOf(way));
+            reply = await read();
+            if (reply.code === 334) noFinalAnswer(reply.text);
+          }
         }
       }
     } else {
@@ -184,6 +197,7 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
       if (reply.code === 334) {
         session.send(endOf(way));
         reply = await read();
+        if (reply.code === 334) noFinalAnswer(reply.text);
       }
     }
   } catch (error) {
@@ -258,6 +272,8 @@ async function imapLogin(
 }
 
 function imapAnswer(reply: string, mechanism: string): LoginAnswer {
+  // A continuation after the whole credential (and the answer that ends AUTHENTICATE) is no final answer.
+  if (reply.startsWith('+')) noFinalAnswer(reply);
   if (/^\S+ OK\b/i.test(reply)) return { outcome: 'works', mechanism, reply };
   if (/^\S+ BAD\b/i.test(reply) && /unsupported|unknown|mechanism/i.test(reply))
     return { outcome: 'not-offered', mechanism, reply };
@@ -294,6 +310,7 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
       if (/^\+(?: |$)/.test(reply)) {
         session.send(endOf(way));
         reply = await read();
+        if (/^\+(?: |$)/.test(reply)) noFinalAnswer(reply);
       }
     }
   }

@@ -112,7 +112,10 @@ export const loginRules: readonly Rule[] = [
     'the login exchange broke off (opt-in check)',
     authRefs,
     (l) => l.outcome === 'error',
-    () => 'the exchange ended before the server answered the credential',
+    (l) =>
+      l.why?.startsWith('no final answer')
+        ? 'the server gave no final answer to the credential: it neither took nor refused it, and kept asking for more'
+        : 'the exchange ended before the server answered the credential',
   ),
   {
     id: 'round-trip-arrived',
