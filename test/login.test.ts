@@ -634,6 +634,64 @@ describe('the login connection checks TLS itself', () => {
     expect(server.auth()).toEqual([`\u0000${password.user}\u0000${password.secret}`]);
   });
 
+  it('a login that broke off before the credential was sent is no attempt: the port sharing the account is tried', async () => {
+    // Two submission ports, one account: the first connection to either drops right after the TLS handshake.
+    let connections = 0;
+    const auth: string[] = [];
+    const listen = () => {
+      const server = tls.createServer(
+        { key: tlsFile('server.key'), cert: tlsFile('server.pem') },
+        (socket) => {
+          socket.on('error', () => {});
+          if (++connections === 1) return void socket.destroy();
+          socket.write('220 rec ESMTP\r\n');
+          let buffer = '';
+          socket.on('data', (chunk: Buffer) => {
+            buffer += chunk.toString('latin1');
+            for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+              const line = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              if (/^EHLO/i.test(line)) socket.write('250-rec\r\n250 AUTH PLAIN\r\n');
+              else if (/^AUTH PLAIN /i.test(line)) {
+                auth.push(line);
+                socket.write('235 2.7.0 Authentication successful\r\n');
+              } else if (/^QUIT/i.test(line)) {
+                socket.write('221 bye\r\n');
+                socket.end();
+              } else socket.write('502 no\r\n');
+            }
+          });
+        },
+      );
+      servers.push(server as unknown as net.Server);
+      return new Promise<number>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+      );
+    };
+    const verifiedTls = {
+      protocol: 'TLSv1.3',
+      cipher: 'x',
+      trusted: true,
+      checkedName: 'localhost',
+      nameMatches: true,
+    };
+    const ports = [
+      { ...port(await listen()), tls: verifiedTls },
+      { ...port(await listen()), tls: verifiedTls },
+    ].sort((a, b) => a.port - b.port);
+    await runLogins(
+      ports,
+      { credential: password, maxAttempts: 1 },
+      { servername: 'localhost', trust: trustFrom(tlsFile('ca.pem')), limits },
+    );
+    expect(ports[0]?.login).toMatchObject({
+      outcome: 'error',
+      why: expect.stringMatching(/^before the credential was sent \(no attempt counted\): /),
+    });
+    expect(ports[1]?.login).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
+    expect(auth).toHaveLength(1);
+  });
+
   it("the login's transcript is held to the port's caps, adding to what they left out before", async () => {
     const server = await tlsSubmission();
     const capped = { ...port(server.port), transcriptOmitted: { entries: 3, chars: 40 } };

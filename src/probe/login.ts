@@ -6,7 +6,14 @@
 import type { Limits } from '../limits.js';
 import type { Dialogue } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
-import { type Credential, logIn, loginWays, offeredWays, scrubber } from '../protocols/login.js';
+import {
+  type Credential,
+  credentialSent,
+  logIn,
+  loginWays,
+  offeredWays,
+  scrubber,
+} from '../protocols/login.js';
 import { pop3 } from '../protocols/pop3.js';
 import { Session } from '../protocols/session.js';
 import { addressLiteral, smtp } from '../protocols/smtp.js';
@@ -116,19 +123,29 @@ export async function tryLogin(
   options: LoginOptions,
   target: Parameters<typeof verifiedSession>[1],
 ): Promise<LoginFacts> {
+  return (await attempt(port, options, target)).facts;
+}
+
+/** tryLogin's facts, and whether any byte of the credential was written: a login without one is no attempt. */
+async function attempt(
+  port: PortResult,
+  options: LoginOptions,
+  target: Parameters<typeof verifiedSession>[1],
+): Promise<{ facts: LoginFacts; sent: boolean }> {
   const c = options.credential;
   const scrub = scrubber(c);
   const secret = c.kind;
   let session: Session | undefined;
+  const done = (facts: LoginFacts) => ({ facts, sent: session !== undefined && credentialSent(session) });
   try {
     const verified = await verifiedSession(port, target);
     session = verified.session;
-    if ('why' in verified) return { outcome: 'not-tried', why: verified.why, secret };
+    if ('why' in verified) return done({ outcome: 'not-tried', why: verified.why, secret });
     const protocol = port.protocol;
     const offered = offeredWays(protocol, verified.caps);
     const way = loginWays(protocol, verified.caps, c.kind)[0];
     if (!way)
-      return {
+      return done({
         outcome: 'not-offered',
         offered,
         why:
@@ -136,7 +153,7 @@ export async function tryLogin(
             ? 'neither OAUTHBEARER nor XOAUTH2 is offered over TLS'
             : 'no password mechanism (PLAIN, LOGIN, the protocol’s own) is offered over TLS',
         secret,
-      };
+      });
     const answer = await logIn(protocol, session, way, c, verified.caps);
     try {
       if (answer.outcome === 'works' || answer.outcome === 'rejected')
@@ -144,16 +161,19 @@ export async function tryLogin(
     } catch {
       // the answer is in; a server that lingers after it changes nothing
     }
-    return {
+    return done({
       outcome: answer.outcome,
       mechanism: answer.mechanism,
       offered,
       reply: scrub(answer.reply),
       secret,
-    };
+    });
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return { outcome: 'error', why: scrub(text), secret };
+    const text = scrub(error instanceof Error ? error.message : String(error));
+    const result = done({ outcome: 'error', why: text, secret });
+    // Nothing of the credential went out: the account's one attempt is left to a port that shares it.
+    if (!result.sent) result.facts.why = `before the credential was sent (no attempt counted): ${text}`;
+    return result;
   } finally {
     if (session) {
       session.close();
@@ -237,12 +257,14 @@ export async function runLogins(
       port.login = { outcome: 'not-tried', why: `no verified TLS: ${seen}`, secret };
       continue;
     }
-    const facts = await tryLogin(port, options, target);
+    const { facts, sent } = await attempt(port, options, target);
     port.login = facts;
-    // A port where nothing was sent leaves its backend to the next port that shares it.
-    if (facts.outcome === 'not-tried' || facts.outcome === 'not-offered') continue;
-    attempts++;
-    done.set(group, port.port);
+    // A port where no byte of the credential was sent (no verified TLS, nothing offered, the connection lost
+    // before it) leaves its backend to the next port that shares it, and counts no attempt.
+    if (sent) {
+      attempts++;
+      done.set(group, port.port);
+    }
     if (facts.outcome === 'rejected' || facts.outcome === 'locked' || facts.outcome === 'app-password')
       stopped = `the login was ${facts.outcome === 'locked' ? 'locked or throttled' : 'refused'} on port ${port.port}: no further attempt for this account (lockout safety)`;
   }

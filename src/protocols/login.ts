@@ -151,6 +151,18 @@ const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH
 
 const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
 
+/** The sessions on which a line that carries the secret was written (its writing begun, at least). */
+const carried = new WeakSet<Session>();
+
+/** Whether any byte of the secret went out on `session`: a login without one is no attempt (lockout rules). */
+export const credentialSent = (session: Session) => carried.has(session);
+
+/** Writes a line that carries the secret, recorded in the transcript as `shown`. */
+function sendSecret(session: Session, line: string, shown: string, untaggedAllowed = false) {
+  carried.add(session);
+  session.send(line, { shown, ...(untaggedAllowed ? { untaggedAllowed } : {}) });
+}
+
 /**
  * A server that still asks for more (`334`, `+`) after the whole credential and the answer that ends the exchange
  * gave no final answer: it neither took nor refused the secret, so the exchange is an error, not a rejection.
@@ -175,7 +187,7 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
         session.send(b64(c.user));
         reply = await read();
         if (reply.code === 334) {
-          session.send(b64(c.secret), { shown: hidden('password, base64', b64(c.secret).length) });
+          sendSecret(session, b64(c.secret), hidden('password, base64', b64(c.secret).length));
           reply = await read();
           if (reply.code === 334) {
             session.send(endOf(way));
@@ -188,9 +200,11 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
       const message =
         way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
       const encoded = b64(message);
-      session.send(`AUTH ${way} ${encoded}`, {
-        shown: `AUTH ${way} ${hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length)}`,
-      });
+      sendSecret(
+        session,
+        `AUTH ${way} ${encoded}`,
+        `AUTH ${way} ${hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length)}`,
+      );
       reply = await read();
       // A bearer refusal comes as a 334 error challenge; the client answers it to end the exchange (RFC 7628
       // §3.2.3). A 334 after PLAIN's initial response asks for more than there is: the exchange is cancelled.
@@ -237,7 +251,7 @@ async function imapLogin(
       session.send(`${tag} LOGIN ${user} {${bytes}}`, { untaggedAllowed: true });
       reply = await taggedOrContinuation(session, tag);
       if (reply.startsWith('+')) {
-        session.send(c.secret, { shown: hidden('password, IMAP literal', bytes) });
+        sendSecret(session, c.secret, hidden('password, IMAP literal', bytes));
         reply = await taggedOrContinuation(session, tag);
       }
     } else {
@@ -247,15 +261,17 @@ async function imapLogin(
       const what = way === 'PLAIN' ? 'credentials, base64' : 'token, base64';
       const saslIr = caps.list.some((atom) => atom.toUpperCase() === 'SASL-IR');
       if (saslIr) {
-        session.send(`${tag} AUTHENTICATE ${way} ${encoded}`, {
-          untaggedAllowed: true,
-          shown: `${tag} AUTHENTICATE ${way} ${hidden(what, encoded.length)}`,
-        });
+        sendSecret(
+          session,
+          `${tag} AUTHENTICATE ${way} ${encoded}`,
+          `${tag} AUTHENTICATE ${way} ${hidden(what, encoded.length)}`,
+          true,
+        );
       } else {
         session.send(`${tag} AUTHENTICATE ${way}`, { untaggedAllowed: true });
         reply = await taggedOrContinuation(session, tag);
         if (!reply.startsWith('+')) return imapAnswer(reply, mechanism);
-        session.send(encoded, { shown: hidden(what, encoded.length) });
+        sendSecret(session, encoded, hidden(what, encoded.length));
       }
       reply = await taggedOrContinuation(session, tag);
       if (reply.startsWith('+')) {
@@ -293,7 +309,7 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
     session.send(`USER ${c.user}`);
     reply = await read();
     if (/^\+OK\b/i.test(reply)) {
-      session.send(`PASS ${c.secret}`, { shown: `PASS ${hidden('password', Buffer.byteLength(c.secret))}` });
+      sendSecret(session, `PASS ${c.secret}`, `PASS ${hidden('password', Buffer.byteLength(c.secret))}`);
       reply = await read();
     }
   } else {
@@ -303,9 +319,11 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
       const message =
         way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
       const encoded = b64(message);
-      session.send(encoded, {
-        shown: hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length),
-      });
+      sendSecret(
+        session,
+        encoded,
+        hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length),
+      );
       reply = await read();
       if (/^\+(?: |$)/.test(reply)) {
         session.send(endOf(way));

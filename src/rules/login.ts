@@ -115,7 +115,9 @@ export const loginRules: readonly Rule[] = [
     (l) =>
       l.why?.startsWith('no final answer')
         ? 'the server gave no final answer to the credential: it neither took nor refused it, and kept asking for more'
-        : 'the exchange ended before the server answered the credential',
+        : l.why?.startsWith('before the credential was sent')
+          ? 'the connection broke off before the credential was sent: no attempt was counted for the account'
+          : 'the exchange ended before the server answered the credential',
   ),
   {
     id: 'round-trip-arrived',
