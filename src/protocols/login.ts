@@ -148,7 +148,6 @@ export interface LoginAnswer {
  * §3.2.3), XOAUTH2's empty line, else `*`, which cancels the exchange (RFC 4954 §4, RFC 9051 §6.2.2, RFC 5034 §4).
  */
 const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH2' ? '' : '*');
-
 const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
 
 /** The sessions on which a line that carries the secret was written (its writing begun, at least). */
