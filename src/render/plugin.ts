@@ -9,7 +9,7 @@
 
 import type { PortVerdict } from '../rules/evaluate.js';
 import { severityRank } from '../rules/finding.js';
-import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
+import { type CheckedHost, failsRun, type Outcome, portCounts } from '../rules/outcome.js';
 import { sanitize } from './sanitize.js';
 
 /** The plugin states, by their exit codes. */
@@ -93,7 +93,6 @@ export function renderPlugin(
   const portLines: string[] = [];
   const perfdata: string[] = [];
   const { warningDays, criticalDays, warningMs, criticalMs } = thresholds;
-  const failOn = severityRank(outcome.failOn);
   // Ports that work out of the ports, one count a port number over its addresses, as the human report's first line.
   let working = 0;
   let ports = 0;
@@ -106,8 +105,7 @@ export function renderPlugin(
     /** The port was expected not to work (`--expect 25=closed`) and that expectation was met. */
     const downAsExpected = (port: number) =>
       met.some((e) => e.port === port && /^(state=(closed|refused|filtered)|fails)$/.test(e.expectation));
-    /** Every port that does not work was expected not to: no-port-works does not fail the run (src/rules/outcome.ts). */
-    const hostDownAsExpected = host.ports.every((p) => p.works || downAsExpected(p.port));
+    const failing = failsRun(host, outcome.failOn);
     /** Port and address already CRITICAL by their status (they do not work, and were not expected not to). */
     const critical = new Set<string>();
     // One series per port: its slowest address, its certificate with the fewest days left.
@@ -182,9 +180,9 @@ export function renderPlugin(
         });
     for (const finding of host.findings) {
       const rank = severityRank(finding.severity);
-      // A finding at or above --fail-on fails the run in every format (outcome.ts counts it), so it is CRITICAL here,
-      // on a port expected down too; only no-port-works on a host expected down does not fail the run.
-      const fails = rank >= failOn && !(finding.id === 'no-port-works' && hostDownAsExpected);
+      // A finding that fails the run in every format (outcome.ts counts it) is CRITICAL here, on a port expected down
+      // too; only no-port-works on a host expected down does not fail the run.
+      const fails = failing(finding);
       if (!fails) {
         if (rank < severityRank('medium') || downAsExpected(finding.port)) continue;
         // The thresholds judge the certificates' days here, in place of the rule's fixed 14 days.

@@ -1,7 +1,7 @@
 /** Pass or fail: findings at or above --fail-on and unmet expectations, over all hosts. */
 import { type HostVerdict, portKey } from './evaluate.js';
 import type { ExpectationResult } from './expectations.js';
-import { type Severity, severityRank } from './finding.js';
+import { type Finding, type Severity, severityRank } from './finding.js';
 
 /** A host verdict with the expectations it was checked against (absent when none were given). */
 export interface CheckedHost extends HostVerdict {
@@ -38,16 +38,20 @@ function downAsExpected(host: CheckedHost): boolean {
   return met.length > 0 && host.ports.every((p) => p.works || met.some((e) => e.port === p.port));
 }
 
-export function outcome(hosts: CheckedHost[], failOn: Severity): Outcome {
+/** Whether a finding of `host` fails the run at `failOn`: what outcome() counts, and plugin mode's CRITICAL. */
+export function failsRun(host: CheckedHost, failOn: Severity): (finding: Finding) => boolean {
   const least = severityRank(failOn);
+  // A host expected to be down that is down fails on its expectations, not on no-port-works.
+  const down = host.expectations !== undefined && downAsExpected(host);
+  return (finding) => severityRank(finding.severity) >= least && !(down && finding.id === 'no-port-works');
+}
+
+export function outcome(hosts: CheckedHost[], failOn: Severity): Outcome {
   let failingFindings = 0;
   let failedExpectations = 0;
   for (const host of hosts) {
-    // A host expected to be down that is down fails on its expectations, not on no-port-works.
-    const down = host.expectations !== undefined && downAsExpected(host);
-    for (const finding of host.findings)
-      if (severityRank(finding.severity) >= least && !(down && finding.id === 'no-port-works'))
-        failingFindings++;
+    const fails = failsRun(host, failOn);
+    for (const finding of host.findings) if (fails(finding)) failingFindings++;
     for (const result of host.expectations ?? []) if (!result.passed) failedExpectations++;
   }
   return {
