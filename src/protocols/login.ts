@@ -150,6 +150,17 @@ export interface LoginAnswer {
 const endOf = (way: string) => (way === 'OAUTHBEARER' ? 'AQ==' : way === 'XOAUTH2' ? '' : '*');
 const hidden = (what: string, bytes: number) => `<${what}: ${bytes} bytes, not shown>`;
 
+/** A SASL initial response (PLAIN, XOAUTH2, OAUTHBEARER) in base64, and how the transcript shows it. */
+function saslResponse(way: string, c: Credential): { encoded: string; shown: string } {
+  const message =
+    way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
+  const encoded = b64(message);
+  return {
+    encoded,
+    shown: hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length),
+  };
+}
+
 /** The sessions on which a line that carries the secret was written (its writing begun, at least). */
 const carried = new WeakSet<Session>();
 
@@ -196,14 +207,8 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
         }
       }
     } else {
-      const message =
-        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
-      const encoded = b64(message);
-      sendSecret(
-        session,
-        `AUTH ${way} ${encoded}`,
-        `AUTH ${way} ${hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length)}`,
-      );
+      const { encoded, shown } = saslResponse(way, c);
+      sendSecret(session, `AUTH ${way} ${encoded}`, `AUTH ${way} ${shown}`);
       reply = await read();
       // A bearer refusal comes as a 334 error challenge; the client answers it to end the exchange (RFC 7628
       // §3.2.3). A 334 after PLAIN's initial response asks for more than there is: the exchange is cancelled.
@@ -254,23 +259,20 @@ async function imapLogin(
         reply = await taggedOrContinuation(session, tag);
       }
     } else {
-      const message =
-        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
-      const encoded = b64(message);
-      const what = way === 'PLAIN' ? 'credentials, base64' : 'token, base64';
+      const { encoded, shown } = saslResponse(way, c);
       const saslIr = caps.list.some((atom) => atom.toUpperCase() === 'SASL-IR');
       if (saslIr) {
         sendSecret(
           session,
           `${tag} AUTHENTICATE ${way} ${encoded}`,
-          `${tag} AUTHENTICATE ${way} ${hidden(what, encoded.length)}`,
+          `${tag} AUTHENTICATE ${way} ${shown}`,
           true,
         );
       } else {
         session.send(`${tag} AUTHENTICATE ${way}`, { untaggedAllowed: true });
         reply = await taggedOrContinuation(session, tag);
         if (!reply.startsWith('+')) return imapAnswer(reply, mechanism);
-        sendSecret(session, encoded, hidden(what, encoded.length));
+        sendSecret(session, encoded, shown);
       }
       reply = await taggedOrContinuation(session, tag);
       if (reply.startsWith('+')) {
@@ -315,14 +317,8 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
     session.send(`AUTH ${way}`);
     reply = await read();
     if (/^\+(?: |$)/.test(reply)) {
-      const message =
-        way === 'PLAIN' ? plainMessage(c) : way === 'XOAUTH2' ? xoauth2Message(c) : oauthBearerMessage(c);
-      const encoded = b64(message);
-      sendSecret(
-        session,
-        encoded,
-        hidden(way === 'PLAIN' ? 'credentials, base64' : 'token, base64', encoded.length),
-      );
+      const { encoded, shown } = saslResponse(way, c);
+      sendSecret(session, encoded, shown);
       reply = await read();
       if (/^\+(?: |$)/.test(reply)) {
         session.send(endOf(way));
