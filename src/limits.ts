@@ -114,6 +114,14 @@ export function isChecked(limits: Partial<Limits>): boolean {
  * carries at most its first KiB, and says how long it was.
  */
 
+/**
+ * Characters that act on a terminal or hide text, beyond the C0 controls: DEL, the C1 controls (0x9B acts as CSI on
+ * some terminals), the bidi marks, embeddings, overrides and isolates, the zero-width characters, the BOM and the
+ * line and paragraph separators. A character class's body, for the JSON (inertJson), the terminal (sanitize) and
+ * the error lines (fail).
+ */
+export const invisibleControls = '\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
+
 /** Most bytes (UTF-8) of one piece of input echoed in a report or a message. */
 export const echoBytes = 1024;
 

@@ -1,3 +1,5 @@
+import { invisibleControls } from '../limits.js';
+
 /** mailprobe's exit codes, as documented in the README. */
 export const exitCodes = {
   /** No finding at or above the failing severity (high by default). */
@@ -49,17 +51,14 @@ export function fail(message: string, code: number): void {
 }
 
 /**
- * C0 and C1 controls, DEL, and the bidi and zero-width controls as `\xNN` / `\u{NNNN}` (not render/sanitize.ts:
- * that module lives in the judge bundle, which a usage error must not load).
+ * C0 controls and the invisibleControls as `\xNN` / `\u{NNNN}` (not render/sanitize.ts: that module lives in the
+ * judge bundle, which a usage error must not load).
  */
 function inert(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
-    (char) => {
-      const point = char.codePointAt(0) ?? 0;
-      return point <= 0xff ? `\\x${point.toString(16).padStart(2, '0')}` : `\\u{${point.toString(16)}}`;
-    },
-  );
+  return text.replace(new RegExp(`[\\u0000-\\u001f${invisibleControls}]`, 'g'), (char) => {
+    const point = char.codePointAt(0) ?? 0;
+    return point <= 0xff ? `\\x${point.toString(16).padStart(2, '0')}` : `\\u{${point.toString(16)}}`;
+  });
 }
 
 /** `--format plugin` (or `--format=plugin`) on the command line, read before (or without) the option parser. */

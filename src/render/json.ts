@@ -1,4 +1,5 @@
 /** The JSON report (schema v1, schema/report-1.schema.json): the judged hosts as data, exact server text kept. */
+import { invisibleControls } from '../limits.js';
 import { isoTime } from '../net/clock.js';
 import { referenceVersion } from '../reference/table.js';
 import type { CheckedHost, Outcome } from '../rules/outcome.js';
@@ -67,7 +68,7 @@ export function renderJsonFailure(
   return `${JSON.stringify(failureReport(message, exitCode, failOn), null, 2)}\n`;
 }
 
-const notInert = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+const notInert = new RegExp(`[${invisibleControls}]`);
 const notInertAll = new RegExp(notInert.source, 'g');
 
 /**

@@ -1,3 +1,5 @@
+import { invisibleControls } from '../limits.js';
+
 /**
  * Makes server text safe to print on a terminal: every C0 and C1 control character, DEL, and the Unicode
  * bidi and zero-width controls are replaced by a visible stand-in, so escape sequences (CSI, OSC 8/52,
@@ -12,22 +14,15 @@ export function sanitize(text: string): string {
       out += String.fromCodePoint(0x2400 + code); // ␀ … ␟ (␛ for ESC, ␍ for CR)
     else if (code === 0x7f) out += '␡';
     else if (code >= 0x80 && code <= 0x9f) out += `\\x${code.toString(16)}`;
-    else if (isInvisibleControl(code)) out += `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
+    else if (code >= 0x61c && invisible.test(char))
+      out += `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
     else out += char;
   }
   return out;
 }
 
-/** Bidi embedding/override/isolate marks, zero-width characters, the BOM and the line/paragraph separators. */
-function isInvisibleControl(code: number): boolean {
-  return (
-    code === 0x061c ||
-    (code >= 0x200b && code <= 0x200f) ||
-    (code >= 0x2028 && code <= 0x202e) ||
-    (code >= 0x2060 && code <= 0x2069) ||
-    code === 0xfeff
-  );
-}
+/** Bidi marks, zero-width characters, the BOM and the line/paragraph separators (DEL and C1 are caught above). */
+const invisible = new RegExp(`[${invisibleControls}]`);
 
 /** Shortens display text to `max` characters (after sanitising), marking the cut. */
 export function clip(text: string, max: number): string {
