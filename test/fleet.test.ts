@@ -195,4 +195,12 @@ describe('non-public addresses, IPv4 without a BlockList call', () => {
     expect(nonPublicAddress('::ffff:10.1.2.3')).toBe('private');
     expect(nonPublicAddress('192.0.2.1')).toBeUndefined();
   });
+
+  it('an IPv6 address that reaches an IPv4 host (NAT64, 6to4) is as public as that host', () => {
+    expect(nonPublicAddress('64:ff9b::7f00:1')).toBe('loopback');
+    expect(nonPublicAddress('64:ff9b::a9fe:a9fe')).toBe('link-local');
+    expect(nonPublicAddress('2002:a00:1::1')).toBe('private');
+    expect(nonPublicAddress('64:ff9b::808:808')).toBeUndefined();
+    expect(nonPublicAddress('2001:db8::7f00:1')).not.toBe('loopback');
+  });
 });

@@ -154,6 +154,14 @@ export function nonPublicAddress(address: string): string | undefined {
 function addressKind(address: string): string | undefined {
   const family = isIP(address);
   if (family === 0) return undefined;
+  // An IPv6 address that reaches an IPv4 host (NAT64, 6to4, ...) is as public as that host.
+  if (family === 6) {
+    const canonical = canonicalAddress(address);
+    const inner =
+      canonical && canonical.family === 6 ? embeddedIpv4(addressBits(canonical.address, 6)) : undefined;
+    const kind = inner ? addressKind(inner.address) : undefined;
+    if (kind) return kind;
+  }
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   const [bare, type] = mapped
     ? [mapped, 'ipv4' as const]
@@ -195,4 +203,67 @@ export function namePatternMatches(pattern: string, host: string): boolean {
     return name.endsWith(rest) && name.length > rest.length && !name.slice(0, -rest.length).includes('.');
   }
   return pattern === name;
+}
+
+/** An IP address in one canonical form: no brackets, no zone id, an IPv4-mapped IPv6 address as the IPv4 one. */
+export function canonicalAddress(text: string): { address: string; family: 4 | 6 } | undefined {
+  const bare = text.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 4) return { address: bare, family };
+  if (family !== 6) return undefined;
+  const address = new (process.getBuiltinModule('node:net').SocketAddress)({ address: bare, family: 'ipv6' })
+    .address;
+  const mapped = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(address);
+  if (mapped?.[1]) return { address: mapped[1], family: 4 };
+  if (mapped?.[2] && mapped[3]) {
+    const high = Number.parseInt(mapped[2], 16);
+    const low = Number.parseInt(mapped[3], 16);
+    return { address: `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, family: 4 };
+  }
+  return { address, family: 6 };
+}
+
+/** The address as a number (32 or 128 bits), from canonicalAddress's form. */
+export function addressBits(address: string, family: 4 | 6): bigint {
+  if (family === 4) return address.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);
+  const [head = '', tail] = address.split('::');
+  const groups = (text: string) =>
+    text === ''
+      ? []
+      : text.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [Number.parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return all.reduce((n, group) => (n << 16n) | BigInt(group), 0n);
+}
+
+/**
+ * The IPv4 address that an IPv6 address in a form that reaches an IPv4 host embeds, with the form's name, or
+ * undefined. IPv4-mapped ::ffff:0:0/96 is already read as IPv4 by canonicalAddress. The forms:
+ * - NAT64: the well-known prefix 64:ff9b::/96 (RFC 6052 §2.1), and the local-use 64:ff9b:1::/48 (RFC 8215) read
+ *   in the /96 layout (RFC 6052 §2.2): the IPv4 address in the last 32 bits;
+ * - IPv4-translated ::ffff:0:0/96 (RFC 2765 §2.1) and IPv4-compatible ::/96 (RFC 4291 §2.5.5.1, deprecated): the
+ *   last 32 bits, except ::/104 (`::`, `::1` and their like are IPv6's own);
+ * - 6to4 2002::/16 (RFC 3056 §2): bits 16-47;
+ * - Teredo 2001::/32 (RFC 4380 §4): the server's address, bits 32-63 (the client's, obfuscated, is not read).
+ */
+export function embeddedIpv4(bits: bigint): { address: string; form: string } | undefined {
+  const at = (shift: bigint) => {
+    const v = Number((bits >> shift) & 0xffffffffn);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  };
+  if (bits >> 32n === 0x64_ff9b_0000_0000_0000_0000n || bits >> 80n === 0x64_ff9b_0001n)
+    return { address: at(0n), form: 'the NAT64 address (RFC 6052, RFC 8215) of' };
+  if (bits >> 32n === 0xffff_0000n)
+    return { address: at(0n), form: 'the IPv4-translated address (RFC 2765) of' };
+  if (bits >> 32n === 0n && bits >> 24n !== 0n)
+    return { address: at(0n), form: 'the IPv4-compatible address (RFC 4291) of' };
+  if (bits >> 112n === 0x2002n) return { address: at(80n), form: 'a 6to4 address (RFC 3056) of' };
+  if (bits >> 96n === 0x2001_0000n)
+    return { address: at(64n), form: 'a Teredo address (RFC 4380) with the server' };
+  return undefined;
 }
