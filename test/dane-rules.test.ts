@@ -125,6 +125,28 @@ describe('DANE rules', () => {
     });
     expect(daneStatus(inDate)).toBe('valid');
   });
+  it('DANE-TA anchor not sent (tls.tlsaIssuer): every certificate sent is below it and must be in date', () => {
+    const anchored = (chain: ChainCertificate[], issuer: number | undefined) => {
+      const result = port([record(2, 0, 0, '3082'), record(2, 1, 1, caSpki)], { chain });
+      if (result.tls && issuer !== undefined) result.tls.tlsaIssuer = issuer;
+      return result;
+    };
+    const [leaf, intermediate] = [cert(0, leafSpki), { ...cert(1, 'ee'.repeat(32)), selfSigned: false }];
+    expect(daneStatus(anchored([leaf, intermediate], 0))).toBe('valid');
+    // Without the fact, nothing sent is the record's certificate: a mismatch.
+    expect(daneStatus(anchored([leaf, intermediate], undefined))).toBe('mismatch');
+    // The fact names the other record (2 1 1): it is no Full record's own, so nothing matches.
+    expect(daneStatus(anchored([leaf, intermediate], 1))).toBe('mismatch');
+    const stale = anchored([leaf, { ...intermediate, problems: ['expired'] }], 0);
+    expect(daneStatus(stale)).toBe('mismatch');
+    const evidence = daneRules
+      .find((rule) => rule.id === 'dane-mismatch')
+      ?.check(stale, {} as never)
+      ?.evidence.join('\n');
+    expect(evidence).toContain(
+      "names the record's own, issuer of chain 1, not sent but certificate 1, between the leaf and the trust anchor, is out of date",
+    );
+  });
   it('matching type 0 (Full) is compared by the SHA-256 of its data (RFC 6698 §2.1.3)', () => {
     const full = (usage: number, selector: number, sha256: string): TlsaRecord => ({
       ...record(usage, selector, 0, '3082'),

@@ -9,6 +9,7 @@ import { abortable } from '../net/abort.js';
 import { isoTime, monotonicMs } from '../net/clock.js';
 import { Dns } from '../net/dns.js';
 import { isEhloArgument, isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { omittedAnchor } from '../tls/facts.js';
 import { type Trust, trustFrom } from '../tls/trust.js';
 import type { HostResult, PortResult } from '../types/index.js';
 import type { CheckName } from './checks.js';
@@ -226,7 +227,10 @@ export async function probeHost(host: string, options: ProbeOptions = {}): Promi
   const found = tlsa === undefined ? undefined : new Map(await tlsa);
   for (const result of found ? results : []) {
     const lookup = found?.get(result.port);
-    if (lookup) result.dane = lookup;
+    if (!lookup) continue;
+    result.dane = lookup;
+    const issuer = result.tls && omittedAnchor(result.tls, lookup.records);
+    if (result.tls && issuer !== undefined) result.tls.tlsaIssuer = issuer;
   }
   const notes = [...named.notes];
   for (const family of results.some((r) => r.noRouteFromHere) ? ([4, 6] as const) : []) {

@@ -9,7 +9,8 @@
  * - Usable records (RFC 7672 §3.1.3): usage DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 or 2
  *   (0, Full, by the SHA-256 of its data: RFC 6698 §2.1.3). PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP.
  * - DANE-EE(3) matches the leaf only, names and dates ignored (RFC 7672 §3.1.1). DANE-TA(2) matches a certificate
- *   of the chain as sent above the leaf (RFC 7671 §5.2.2); the leaf must then chain to it, it and every
+ *   of the chain as sent above the leaf (RFC 7671 §5.2.2), or, for a Full record the server left out of its chain,
+ *   the record's own certificate or key (`tls.tlsaIssuer`, RFC 7671 §5.2.2-5.2.3); the leaf must then chain to it, it and every
  *   certificate between it and the trust anchor be in date, and the leaf carry the host's name (RFC 7672 §3.1.2,
  *   §3.2.2).
  */
@@ -65,7 +66,18 @@ export interface TlsaMatch {
   accepted: boolean;
   /** Why a matching DANE-TA record does not make the chain accepted. */
   why?: string;
+  /**
+   * The trust anchor is the record's own certificate or key, which signed the last certificate sent; `index` is
+   * then the chain's length (the place the anchor would have had).
+   */
+  notSent?: boolean;
 }
+
+/** Where a match's certificate is: "chain 1", or the record's own when the server did not send it. */
+export const matchedWhere = (match: TlsaMatch) =>
+  match.notSent
+    ? `the record's own, issuer of chain ${(match.index ?? 1) - 1}, not sent`
+    : `chain ${match.index}`;
 
 /** The records came from the alias's expanded name (RFC 7672 §2.2.3), not from the host name itself. */
 const fromExpanded = (lookup: TlsaLookup) =>
@@ -103,8 +115,10 @@ export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] 
       const matched = leaf !== undefined && recordNames(record, leaf);
       return matched ? { record, index: 0, accepted: true } : { record, accepted: false };
     }
-    // DANE-TA: a certificate above the leaf, as sent.
-    const index = chain.findIndex((cert, at) => at > 0 && recordNames(record, cert));
+    // DANE-TA: a certificate above the leaf, as sent; or a Full record's own certificate or key, which signed the
+    // last certificate sent (the server left the trust anchor out: RFC 7671 §5.2.2-5.2.3).
+    const omitted = record.matchingType === 0 && port.dane?.records[port.tls?.tlsaIssuer ?? -1] === record;
+    const index = omitted ? chain.length : chain.findIndex((cert, at) => at > 0 && recordNames(record, cert));
     if (index < 0) return { record, accepted: false };
     const path = chain.slice(0, index + 1);
     const broken = path.find(
@@ -112,9 +126,9 @@ export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] 
     );
     const leaf = chain[0] as ChainCertificate;
     // The path below the trust anchor is validated as PKIX validates it, dates included (RFC 7671 §5.2.2).
-    const outOfDate = path
-      .slice(0, -1)
-      .find((cert) => cert.problems.includes('expired') || cert.problems.includes('not-yet-valid'));
+    const outOfDate = (omitted ? path : path.slice(0, -1)).find(
+      (cert) => cert.problems.includes('expired') || cert.problems.includes('not-yet-valid'),
+    );
     const why = broken
       ? `certificate ${broken.index} does not chain to the trust anchor`
       : outOfDate
@@ -122,7 +136,11 @@ export function matchTlsa(records: TlsaRecord[], port: PortResult): TlsaMatch[] 
         : port.tls?.nameMatches || carriesExpandedName(port, leaf)
           ? undefined
           : `the leaf does not carry the name ${port.tls?.checkedName ?? ''}${port.dane?.alias && fromExpanded(port.dane) ? ` or ${port.dane.alias.target}` : ''} (names count under DANE-TA)`;
-    return why ? { record, index, accepted: false, why } : { record, index, accepted: true };
+    const match: TlsaMatch = why
+      ? { record, index, accepted: false, why }
+      : { record, index, accepted: true };
+    if (omitted) match.notSent = true;
+    return match;
   });
 }
 
@@ -184,7 +202,7 @@ export const daneRules: readonly Rule[] = [
       if (daneStatus(port) !== 'mismatch' || !port.dane) return undefined;
       const notes = matchTlsa(port.dane.records, port)
         .filter((match) => match.why)
-        .map((match) => `TLSA ${describeTlsa(match.record)} names chain ${match.index} but ${match.why}`);
+        .map((match) => `TLSA ${describeTlsa(match.record)} names ${matchedWhere(match)} but ${match.why}`);
       return {
         severity: isRelay(port) ? 'critical' : 'high',
         detail: `${whatSendersDo(port)}: the certificate changed (a renewal with a new key?) without the TLSA records; publish a record for the new key beside the old one, wait the TTL, then switch`,
@@ -272,7 +290,7 @@ export const daneRules: readonly Rule[] = [
         detail: `DANE-aware senders require TLS to this host and accept its certificate by ${accepted
           .map(
             (match) =>
-              `TLSA ${match.record.usage} ${match.record.selector} ${match.record.matchingType} (chain ${match.index})`,
+              `TLSA ${match.record.usage} ${match.record.selector} ${match.record.matchingType} (${matchedWhere(match)})`,
           )
           .join(', ')}`,
         evidence: [...lookupEvidence(port.dane), ...chainEvidence(port)],

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { isIP } from '../net/names.js';
-import type { CertificateFacts, TlsFacts } from '../types/index.js';
+import type { CertificateFacts, TlsaRecord, TlsFacts } from '../types/index.js';
 import { type ChainCertificate, remember, sentCertificates, verifyChain } from './chain.js';
 import { parseOcspResponse } from './der.js';
 import { type Trust, trustFrom } from './trust.js';
@@ -118,7 +118,9 @@ function readCertificate(
       const cert = sent[index];
       if (cert) entry.pem = cert.toString();
     });
-  if (context.daneDigests)
+  if (context.daneDigests) {
+    // The last certificate sent: a DANE-TA Full record may name the trust anchor that issued it (omittedAnchor).
+    chainTops.set(facts, (sent[sent.length - 1] as X509Certificate).raw);
     verdict.chain.forEach((entry, index) => {
       const cert = sent[index];
       if (cert) {
@@ -126,6 +128,7 @@ function readCertificate(
         if (digests) entry.dane = digests;
       }
     });
+  }
   // The leaf as the chain describes it (read once per certificate, see chain.ts).
   const leaf = verdict.chain[0] as ChainCertificate;
   const names = leaf.subjectAltNames ?? [];
@@ -161,6 +164,55 @@ function readCertificate(
       };
     }
   }
+}
+
+/** With --dane: the DER of the last certificate each session's server sent (not in the report). */
+const chainTops = new WeakMap<TlsFacts, Buffer>();
+
+/**
+ * The first DANE-TA Full record (2 0 0: a certificate, 2 1 0: a public key) whose certificate or key signed the
+ * last certificate the server sent, when no certificate sent is that record's: the server left the trust anchor
+ * out of its chain, as RFC 7671 §5.2.2-5.2.3 allow for Full records (the client takes it from the record, as
+ * OpenSSL's DANE verifier does). Its index in `records`, or undefined. Needs the facts of a --dane session.
+ */
+export function omittedAnchor(facts: TlsFacts, records: readonly TlsaRecord[]): number | undefined {
+  const top = chainTops.get(facts);
+  if (!top) return undefined;
+  const sent = new Set(
+    (facts.chain ?? []).flatMap((cert) => [
+      cert.sha256.replaceAll(':', '').toLowerCase(),
+      cert.dane?.spkiSha256,
+    ]),
+  );
+  const crypto = process.getBuiltinModule('node:crypto');
+  let issued: X509Certificate;
+  try {
+    issued = new crypto.X509Certificate(top);
+  } catch {
+    return undefined;
+  }
+  return firstIndex(records, (record) => {
+    if (record.usage !== 2 || record.matchingType !== 0 || !/^(?:[0-9a-f]{2})+$/.test(record.data))
+      return false;
+    if (record.dataSha256 !== undefined && sent.has(record.dataSha256)) return false; // sent after all
+    const der = Buffer.from(record.data, 'hex');
+    try {
+      if (record.selector === 0) {
+        const anchor = new crypto.X509Certificate(der);
+        return issued.checkIssued(anchor) && issued.verify(anchor.publicKey);
+      }
+      if (record.selector === 1)
+        return issued.verify(crypto.createPublicKey({ key: der, format: 'der', type: 'spki' }));
+    } catch {
+      // data that is no certificate or key: it names nothing
+    }
+    return false;
+  });
+}
+
+function firstIndex<T>(list: readonly T[], test: (item: T) => boolean): number | undefined {
+  const index = list.findIndex(test);
+  return index < 0 ? undefined : index;
 }
 
 /** SHA-256/512 of the SubjectPublicKeyInfo and SHA-512 of the certificate (RFC 6698 §2.1.2-2.1.3), or none. */

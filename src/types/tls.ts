@@ -131,6 +131,12 @@ export interface TlsFacts {
   nameMatches: boolean;
   /** Why the name does not match, when it does not. */
   nameError?: string;
+  /**
+   * With --dane: the index in `dane.records` of a DANE-TA Full record (2 0 0, a certificate; 2 1 0, a public key)
+   * whose certificate or key signed the last certificate of `chain`, none sent being that record's: the server
+   * left the trust anchor out, as RFC 7671 §5.2.2-5.2.3 allow; a DANE client takes it from the record.
+   */
+  tlsaIssuer?: number;
 }
 
 /** A stapled OCSP response: its status as sent. The responder's signature is not verified. */
