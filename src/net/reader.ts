@@ -155,6 +155,13 @@ export class LineReader {
     return undefined;
   }
 
+  /** The next line when it has arrived whole already (or is the last, unterminated, of an ended stream). */
+  lineNow(): Line | undefined {
+    const line = this.tryLine();
+    this.refill();
+    return line;
+  }
+
   /** The next line; rejects when the connection ends or fails first. */
   readLine(): Promise<Line> {
     return new Promise<Line>((resolve, reject) => {
