@@ -11,6 +11,7 @@ import { severityRank } from '../finding.js';
 import { type ClientPick, predict } from './clients.js';
 import { mxRules, mxSubjects } from './mx.js';
 import { checkSetting, modeOf, observe, type SettingCheck } from './observed.js';
+import { recordRules } from './records.js';
 import type { PublishedFinding, PublishedRule } from './rule.js';
 import { settingRules } from './settings.js';
 import {
@@ -20,7 +21,6 @@ import {
   domainRules,
   problemRules,
   protocolRules,
-  recordRules,
   redirectRules,
 } from './sources.js';
 import { transportRules } from './transport.js';

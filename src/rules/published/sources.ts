@@ -1,16 +1,10 @@
 /**
  * The rules about the sources themselves, not one setting: a document that cannot be read or says its
  * encryption ambiguously, a redirect that leaves the domain, downgrades or points into a private network, an
- * autoconfig file only over HTTP or only through the MX's domain, sources that disagree, and the DNS records
- * (a name no host can have, an SRV "." for a service that runs), which need no web source.
+ * autoconfig file only over HTTP or only through the MX's domain, sources that disagree. The rules about the DNS
+ * records themselves are in records.ts.
  */
-import type {
-  Discovery,
-  DnsRecordFact,
-  PublishedSetting,
-  PublishedSource,
-  RedirectHop,
-} from '../../types/index.js';
+import type { Discovery, PublishedSetting, PublishedSource, RedirectHop } from '../../types/index.js';
 import type { HostVerdict } from '../evaluate.js';
 import { label, type PublishedRule, refs, settingText, usable } from './rule.js';
 
@@ -30,12 +24,6 @@ export interface RedirectSubject {
 export interface DomainSubject {
   discovery: Discovery;
   sources: PublishedSource[];
-  hosts: HostVerdict[];
-}
-
-/** One DNS record of the discovery. */
-export interface RecordSubject {
-  record: DnsRecordFact;
   hosts: HostVerdict[];
 }
 
@@ -249,55 +237,3 @@ const sourcesDisagree: PublishedRule<ProtocolSubject> = {
 
 /** The domain's sources, once per protocol (IMAP, POP3, SMTP). */
 export const protocolRules = [sourcesDisagree];
-
-const invalidName: PublishedRule<RecordSubject> = {
-  id: 'published-invalid-name',
-  severity: 'medium',
-  title: 'an MX or SRV record names a host that cannot exist',
-  reference: 'RFC 5890 §2.3.2.1; RFC 5891 §5.4',
-  check: ({ record }) => {
-    if (record.note !== 'invalid-name') return undefined;
-    const where = `${record.kind} ${record.query}`;
-    return {
-      key: `${where} ${record.answer}`,
-      source: where,
-      title: `${where} names a host that cannot exist`,
-      detail: `${record.detail ?? 'the target is not a host name'}. No client or server can reach it: it is skipped (not probed), and the rest of the run goes on. Publish the host's A-label form (RFC 5890).`,
-      evidence: [`${where}: ${record.answer}`],
-      reference:
-        record.kind === 'MX'
-          ? 'RFC 5321 §5.1; RFC 5890 §2.3.2.1; RFC 5891 §5.4'
-          : 'RFC 2782; RFC 6186 §3; RFC 5890 §2.3.2.1; RFC 5891 §5.4',
-    };
-  },
-};
-
-const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
-  id: 'srv-not-offered-but-runs',
-  severity: 'low',
-  title: 'an SRV record says a service is not offered, but it runs',
-  reference: 'RFC 6186 §3, §3.4; RFC 2782; RFC 8314 §5.1',
-  check: ({ record, hosts }) => {
-    if (record.kind !== 'SRV' || record.note !== 'not-offered') return undefined;
-    const service = record.query.split('.')[0]?.slice(1) ?? '';
-    const running = hosts.flatMap((h) =>
-      h.ports
-        .filter((p) => p.service === service && p.works)
-        .map((p) => `${h.host}:${p.port} (${p.address})${p.safe ? '' : ', not safe'}`),
-    );
-    if (running.length === 0) return undefined;
-    return {
-      key: record.query,
-      source: `SRV ${record.query}`,
-      title: `SRV ${record.query} says ${service} is not offered, but it runs`,
-      detail: `Clients that read SRV records will not use a service that works${['imaps', 'pop3s', 'submissions'].includes(service) ? ', and take the STARTTLS port where implicit TLS is preferred (RFC 8314 §5.1)' : ''}. Publish its SRV record (mailprobe publish prints it), or stop the service.`,
-      evidence: [`SRV ${record.query}: ${record.answer}`, `works: ${running.join(', ')}`],
-    };
-  },
-};
-
-/**
- * Each DNS record of the discovery, one subject each: these need no web source (they are judged with --no-web
- * too).
- */
-export const recordRules = [invalidName, srvNotOfferedButRuns];
