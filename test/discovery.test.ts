@@ -346,6 +346,77 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(publish?.stdout).toContain('_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.');
     });
 
+    it('an SRV record of port 0 is unusable: a finding on the record, never probed, never a connection failure', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.20');
+      const run = await ns.scenario({
+        dnsmasq: [
+          '--mx-host=example.test,mx.example.test,10',
+          '--host-record=mx.example.test,127.0.0.20',
+          '--host-record=mail.example.test,127.0.0.11',
+          '--srv-host=_imaps._tcp.example.test,mail.example.test,0,0,1',
+          '--srv-host=_submissions._tcp.example.test,mail.example.test,465,0,1',
+        ],
+        servers: servers(),
+        clis: [
+          ['alice@example.test', ...common(tls), '--json'],
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['alice@example.test', ...common(tls), '--no-web'],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [web, noWeb, human] = JSON.parse(run.stdout) as Run[];
+      for (const result of [web, noWeb]) {
+        expect(result?.stderr).toBe('');
+        // A medium finding: the run does not fail on it (--fail-on high).
+        expect(result?.code).toBe(0);
+        const report = validReport<JsonReport>(result?.stdout ?? '');
+        expect(report.discovery?.records).toEqual(
+          expect.arrayContaining([
+            {
+              kind: 'SRV',
+              query: '_imaps._tcp.example.test',
+              answer: '0 1 0 mail.example.test',
+              note: 'port-zero',
+              detail: 'the SRV record names port 0, which takes no connection',
+            },
+          ]),
+        );
+        // No port 0 anywhere: not among the candidates, not probed.
+        expect(report.discovery?.candidates.flatMap((c) => c.ports.map((p) => p.port))).not.toContain(0);
+        expect(report.hosts.flatMap((h) => h.ports.map((p) => p.port))).not.toContain(0);
+        const findings = publishedFindings(result);
+        expect(findings.filter((f) => f.id === 'srv-port-zero')).toEqual([
+          {
+            id: 'srv-port-zero',
+            severity: 'medium',
+            sources: ['SRV _imaps._tcp.example.test'],
+            evidence: ['SRV _imaps._tcp.example.test: 0 1 0 mail.example.test'],
+          },
+        ]);
+        expect(findings.filter((f) => f.id === 'published-not-working')).toEqual([]);
+      }
+      expect(human?.stdout).toContain('SRV: 1 record, 1 unusable');
+      expect(human?.stdout).toMatch(
+        /MEDIUM +srv-port-zero: SRV _imaps\._tcp\.example\.test names port 0: the record is unusable/,
+      );
+    });
+
+    it('a domain whose only SRV record names port 0, and nothing else: exit 3 with one line that says so', async () => {
+      const ns = netns();
+      const run = await ns.scenario({
+        dnsmasq: [
+          '--host-record=box.zero.test,127.0.0.11',
+          '--srv-host=_imaps._tcp.zero.test,box.zero.test,0,0,1',
+        ],
+        servers: [],
+        cli: ['bob@zero.test', ...dnsArgs, '--timeout', '500', '--no-web'],
+      });
+      expect(run.code).toBe(3);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        'mailprobe: cannot resolve zero.test: no mail host found: its SRV "0 1 0 box.zero.test" names port 0, which takes no connection, and nothing else was found',
+      ]);
+    });
+
     it('an SRV "." is checked on the mail host the other SRV records name: the port is tried there too', async () => {
       const ns = netns('127.0.0.11', '127.0.0.12');
       const run = await ns.scenario({

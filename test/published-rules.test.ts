@@ -2,10 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { addCandidate, discover } from '../src/discovery/hosts.js';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
+import { startPublished } from '../src/discovery/published/sources.js';
+import { srvSource } from '../src/discovery/published/srv.js';
 import type { Dns } from '../src/net/dns.js';
 import type { HostVerdict } from '../src/rules/evaluate.js';
 import { severityRank } from '../src/rules/finding.js';
-import { judgePublished, publishedRules } from '../src/rules/published/judge.js';
+import { judgePublished, judgeRecords, publishedRules } from '../src/rules/published/judge.js';
 import { mxRules, mxSubjects } from '../src/rules/published/mx.js';
 import { checkSetting, observe } from '../src/rules/published/observed.js';
 import type { TransportSubject } from '../src/rules/published/transport.js';
@@ -295,5 +297,80 @@ describe('a null MX beside other MX records (RFC 7505 §3)', () => {
       expect.objectContaining({ answer: '10 mx.mixed.test' }),
     ]);
     expect(discovery.candidates.map((c) => c.host)).toContain('mx.mixed.test');
+  });
+});
+
+/** A resolver that answers only the SRV questions given (no MX, no address anywhere): nothing leaves the process. */
+function srvOnly(
+  answers: Record<string, { name: string; port: number; priority: number; weight: number }[]>,
+) {
+  const none = (code: string) => async () => {
+    throw Object.assign(new Error('none'), { code });
+  };
+  return {
+    mx: none('ENODATA'),
+    srv: async (name: string) => {
+      const answer = answers[name];
+      if (!answer) throw Object.assign(new Error('none'), { code: 'ENODATA' });
+      return answer;
+    },
+    cname: async () => [],
+    addresses: none('ENOTFOUND'),
+  } as unknown as Dns;
+}
+
+describe('an SRV record of port 0 (RFC 2782): unusable, never probed', () => {
+  const dns = srvOnly({
+    '_imaps._tcp.zero.test': [{ name: 'mail.zero.test', port: 0, priority: 0, weight: 1 }],
+    '_submissions._tcp.zero.test': [{ name: 'mail.zero.test', port: 465, priority: 0, weight: 1 }],
+    '_autodiscover._tcp.zero.test': [{ name: 'ad.zero.test', port: 0, priority: 0, weight: 1 }],
+  });
+
+  it('is kept as a record with a note; its port is no candidate, the other records are probed as before', async () => {
+    const discovery = await discover('zero.test', dns);
+    expect(discovery.records.filter((r) => r.kind === 'SRV' && r.answer !== '')).toEqual([
+      {
+        kind: 'SRV',
+        query: '_submissions._tcp.zero.test',
+        answer: '0 1 465 mail.zero.test',
+      },
+      {
+        kind: 'SRV',
+        query: '_imaps._tcp.zero.test',
+        answer: '0 1 0 mail.zero.test',
+        note: 'port-zero',
+        detail: 'the SRV record names port 0, which takes no connection',
+      },
+    ]);
+    const ports = discovery.candidates.flatMap((c) => c.ports.map((p) => p.port));
+    expect(ports).not.toContain(0);
+    expect(discovery.candidates.find((c) => c.host === 'mail.zero.test')?.ports).toEqual([
+      { port: 465, service: 'submissions' },
+    ]);
+  });
+
+  it('is a finding on the record (its evidence the record), not a port that does not work', async () => {
+    const discovery = await discover('zero.test', dns);
+    for (const judgement of [judgeRecords(discovery, []), judgePublished(discovery, [])]) {
+      const findings = judgement?.findings ?? [];
+      expect(findings.filter((f) => f.id === 'srv-port-zero')).toEqual([
+        expect.objectContaining({
+          severity: 'medium',
+          sources: ['SRV _imaps._tcp.zero.test'],
+          evidence: ['SRV _imaps._tcp.zero.test: 0 1 0 mail.zero.test'],
+          reference: expect.stringMatching(/RFC 2782.*RFC 6186/),
+        }),
+      ]);
+      expect(findings.find((f) => f.id === 'srv-port-zero')?.title).toMatch(/unusable/);
+      expect(findings.filter((f) => f.id === 'published-not-working')).toEqual([]);
+    }
+    // What an SRV client is told leaves the record out: there is no setting of port 0 to check.
+    expect(srvSource(discovery)?.settings.map((s) => s.port)).toEqual([465]);
+  });
+
+  it('an _autodiscover._tcp record of port 0 is not fetched', async () => {
+    const finish = startPublished({ domain: 'zero.test' }, { dns, ispdb: false, timeoutMs: 500 });
+    const sources = await finish(await discover('zero.test', dns));
+    expect(sources.map((s) => s.location).filter((l) => l.includes('ad.zero.test'))).toEqual([]);
   });
 });

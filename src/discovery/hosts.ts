@@ -205,6 +205,17 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
         });
         continue;
       }
+      // Port 0 (reserved) takes no connection: the record is unusable, and not probed (a probe would only fail).
+      if (record.port === 0) {
+        records.push({
+          kind: 'SRV',
+          query,
+          answer,
+          note: 'port-zero',
+          detail: 'the SRV record names port 0, which takes no connection',
+        });
+        continue;
+      }
       records.push({ kind: 'SRV', query, answer });
       add(record.name, [{ port: record.port, service: result.service }], `SRV ${result.prefix}`);
     }

@@ -103,14 +103,29 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     const nullMx = discovery.records.some((r) => r.note === 'null-mx');
     const failed = discovery.records.find((r) => r.note === 'failed');
     const invalid = discovery.records.filter((r) => r.note === 'invalid-name');
+    const portZero = discovery.records.filter((r) => r.note === 'port-zero');
+    const quoted = (list: typeof invalid) =>
+      list.map((r) => `${r.kind} ${JSON.stringify(r.answer.slice(0, 80))}`).join(', ');
+    const unusable = [
+      ...(invalid.length > 0
+        ? [
+            `its ${quoted(invalid)} ${invalid.length === 1 ? 'names a host' : 'name hosts'} that cannot exist (${invalid[0]?.detail?.replace(/^.*?: /, '') ?? ''})`,
+          ]
+        : []),
+      ...(portZero.length > 0
+        ? [
+            `its ${quoted(portZero)} ${portZero.length === 1 ? 'names' : 'name'} port 0, which takes no connection`,
+          ]
+        : []),
+    ];
     throw new ResolveError(
       discovery.domain,
       nullMx
         ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
         : failed
           ? `DNS failed: ${failed.detail ?? ''}`
-          : invalid.length > 0
-            ? `no mail host found: its ${invalid.map((r) => `${r.kind} ${JSON.stringify(r.answer.slice(0, 80))}`).join(', ')} ${invalid.length === 1 ? 'names a host' : 'name hosts'} that cannot exist (${invalid[0]?.detail?.replace(/^.*?: /, '') ?? ''}), and nothing else was found`
+          : unusable.length > 0
+            ? `no mail host found: ${unusable.join('; ')}, and nothing else was found`
             : 'no mail host found: no MX, no SRV, no published client settings, and none of mail., smtp., imap., pop., pop3. or the domain itself resolves',
     );
   }

@@ -259,13 +259,21 @@ const kindLabel = { autoconfig: 'autoconfig', ispdb: 'ISPDB', autodiscover: 'Aut
 function sourceSummary(discovery: Discovery): string[] {
   const srvNames = discovery.records.filter((r) => r.kind === 'SRV');
   const notOffered = srvNames.filter((r) => r.note === 'not-offered').length;
+  // Records no client can use: a target no host can have, port 0.
+  const unusable = srvNames.filter((r) => r.note === 'invalid-name' || r.note === 'port-zero').length;
   const srvSettings = srvNames.filter((r) => !r.note && r.answer !== '').length;
+  const others = [
+    ...(notOffered > 0 ? [`${notOffered} "." (not offered)`] : []),
+    ...(unusable > 0 ? [`${unusable} unusable`] : []),
+  ];
   const srv =
     srvSettings > 0
-      ? `SRV: ${plural(srvSettings, 'record')}${notOffered > 0 ? `, ${notOffered} "." (not offered)` : ''}`
-      : notOffered > 0
-        ? `SRV: only "." records (${notOffered}, not offered)`
-        : `SRV: not published (${plural(srvNames.length, 'name')} asked)`;
+      ? `SRV: ${plural(srvSettings, 'record')}${others.map((other) => `, ${other}`).join('')}`
+      : unusable > 0
+        ? `SRV: no usable record (${others.join(', ')})`
+        : notOffered > 0
+          ? `SRV: only "." records (${notOffered}, not offered)`
+          : `SRV: not published (${plural(srvNames.length, 'name')} asked)`;
   if (!discovery.published) return ['autoconfig, ISPDB, Autodiscover: not fetched (--no-web)', srv];
   const out: string[] = [];
   for (const kind of ['autoconfig', 'ispdb', 'autodiscover'] as const) {

@@ -11,7 +11,8 @@ export interface DnsRecordFact {
   answer: string;
   /**
    * What is special about it: null-mx, not-offered, cname-target, address-literal, invalid-name (a target no
-   * host can have, e.g. an xn-- label IDNA refuses: not probed), no-record, failed.
+   * host can have, e.g. an xn-- label IDNA refuses: not probed), port-zero (an SRV record of port 0, which takes
+   * no connection: not probed), no-record, failed.
    */
   note?:
     | 'null-mx'
@@ -19,6 +20,7 @@ export interface DnsRecordFact {
     | 'cname-target'
     | 'address-literal'
     | 'invalid-name'
+    | 'port-zero'
     | 'no-record'
     | 'failed';
   /** Why, in a few words, when there is a note. */

@@ -89,13 +89,13 @@ function plans(discovery: Discovery, ispdb: string | false, autodiscoverSrv: str
 
 /**
  * The _autodiscover._tcp SRV targets as URLs (records with a "." target, a target no host can have, such as an
- * xn-- label IDNA refuses, or a failed query give none).
+ * xn-- label IDNA refuses, port 0, which takes no connection, or a failed query give none).
  */
 async function autodiscoverTargets(dns: Dns, domain: string): Promise<string[]> {
   try {
     const records = await dns.srv(`_autodiscover._tcp.${domain}`);
     return records
-      .filter((r) => r.name !== '' && hostNameProblem(r.name) === undefined)
+      .filter((r) => r.name !== '' && r.port !== 0 && hostNameProblem(r.name) === undefined)
       .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
       .map(
         (r) =>

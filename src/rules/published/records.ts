@@ -1,7 +1,8 @@
 /**
  * The rules about a domain's DNS records themselves (MX and SRV), which need no web source: they are judged with
- * --no-web too. A name no host can have, and an SRV "." for a service that runs.
+ * --no-web too. A name no host can have, an SRV record of port 0, and an SRV "." for a service that runs.
  */
+import { defaultPorts } from '../../reference/table.js';
 import type { DnsRecordFact } from '../../types/index.js';
 import type { HostVerdict } from '../evaluate.js';
 import type { PublishedRule } from './rule.js';
@@ -34,6 +35,25 @@ const invalidName: PublishedRule<RecordSubject> = {
   },
 };
 
+const srvPortZero: PublishedRule<RecordSubject> = {
+  id: 'srv-port-zero',
+  severity: 'medium',
+  title: 'an SRV record names port 0, which takes no connection',
+  reference: 'RFC 2782 (Port); RFC 6186 §3; IANA port registry (port 0 reserved)',
+  check: ({ record }) => {
+    if (record.kind !== 'SRV' || record.note !== 'port-zero') return undefined;
+    const service = record.query.split('.')[0]?.slice(1) ?? '';
+    const port = defaultPorts.find((spec) => spec.service === service)?.port;
+    return {
+      key: `${record.query} ${record.answer}`,
+      source: `SRV ${record.query}`,
+      title: `SRV ${record.query} names port 0: the record is unusable`,
+      detail: `Port 0 is reserved and takes no connection, so no client can use this record (it was not probed: this says nothing about the host). A client that reads it fails there and goes on to the domain's next record for ${service}, if there is one. Publish the port the service listens on${port ? ` (${port} for ${service})` : ''}, or, when the service is not offered, the record "0 0 0 ." alone.`,
+      evidence: [`SRV ${record.query}: ${record.answer}`],
+    };
+  },
+};
+
 const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
   id: 'srv-not-offered-but-runs',
   severity: 'low',
@@ -62,4 +82,4 @@ const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
  * Each DNS record of the discovery, one subject each: these need no web source (they are judged with --no-web
  * too).
  */
-export const recordRules = [invalidName, srvNotOfferedButRuns];
+export const recordRules = [invalidName, srvPortZero, srvNotOfferedButRuns];
