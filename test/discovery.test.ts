@@ -401,6 +401,54 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       );
     });
 
+    it('an SRV "." beside a record that names a server: flagged (clients differ), and the server is probed as before', async () => {
+      const ns = netns('127.0.0.11', '127.0.0.20');
+      const run = await ns.scenario({
+        dnsmasq: [
+          '--mx-host=example.test,mx.example.test,10',
+          '--host-record=mx.example.test,127.0.0.20',
+          '--host-record=mail.example.test,127.0.0.11',
+          '--srv-host=_imaps._tcp.example.test',
+          '--srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1',
+        ],
+        servers: servers(),
+        clis: [
+          ['alice@example.test', ...common(tls), '--json'],
+          ['alice@example.test', ...common(tls), '--no-web', '--json'],
+          ['alice@example.test', ...common(tls), '--no-web'],
+        ],
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const [web, noWeb, human] = JSON.parse(run.stdout) as Run[];
+      for (const result of [web, noWeb]) {
+        expect(result?.stderr).toBe('');
+        expect(result?.code).toBe(0);
+        const report = validReport<JsonReport>(result?.stdout ?? '');
+        const mail = report.hosts.find((h) => h.host === 'mail.example.test');
+        expect(mail?.ports.find((p) => p.port === 993)).toMatchObject({ service: 'imaps', works: true });
+        const findings = publishedFindings(result);
+        expect(findings.filter((f) => f.id === 'srv-not-offered-mixed')).toEqual([
+          {
+            id: 'srv-not-offered-mixed',
+            severity: 'low',
+            sources: ['SRV _imaps._tcp.example.test'],
+            evidence: [
+              'SRV _imaps._tcp.example.test: 0 1 993 mail.example.test',
+              'SRV _imaps._tcp.example.test: 0 0 1 .',
+            ],
+          },
+        ]);
+        // Not "not offered, but it runs": the server that runs is published by the same name.
+        expect(findings.filter((f) => f.id === 'srv-not-offered-but-runs')).toEqual([]);
+        expect(report.discovery?.settings.notes).toContain(
+          'SRV _imaps._tcp.example.test publishes "." (not offered) beside records that name servers: clients differ on whether imaps is offered',
+        );
+      }
+      expect(human?.stdout).toMatch(
+        /LOW +srv-not-offered-mixed: SRV _imaps\._tcp\.example\.test says both that imaps is not offered \("\."\) and where it runs/,
+      );
+    });
+
     it('a domain whose only SRV record names port 0, and nothing else: exit 3 with one line that says so', async () => {
       const ns = netns();
       const run = await ns.scenario({

@@ -374,3 +374,60 @@ describe('an SRV record of port 0 (RFC 2782): unusable, never probed', () => {
     expect(sources.map((s) => s.location).filter((l) => l.includes('ad.zero.test'))).toEqual([]);
   });
 });
+
+describe('an SRV answer that mixes "." with records naming servers (RFC 2782, RFC 6186 §3.4)', () => {
+  const dns = srvOnly({
+    '_imaps._tcp.mixed.test': [
+      { name: '', port: 0, priority: 0, weight: 0 },
+      { name: 'mail.mixed.test', port: 1993, priority: 0, weight: 1 },
+    ],
+  });
+  const works = {
+    host: 'mail.mixed.test',
+    addresses: [{ address: '192.0.2.1' }],
+    ports: [{ port: 1993, service: 'imaps', address: '192.0.2.1', works: true, safe: true, findings: [] }],
+  } as unknown as HostVerdict;
+
+  // On a port of its own, where a "." alone would have its service's standard port (993) tried too.
+  it('the servers named are probed as before; the "." adds no check of its own', async () => {
+    const discovery = await discover('mixed.test', dns);
+    expect(discovery.records.filter((r) => r.query === '_imaps._tcp.mixed.test')).toEqual([
+      { kind: 'SRV', query: '_imaps._tcp.mixed.test', answer: '0 1 1993 mail.mixed.test' },
+      expect.objectContaining({ answer: '0 0 0 .', note: 'not-offered' }),
+    ]);
+    expect(discovery.candidates.find((c) => c.host === 'mail.mixed.test')).toEqual({
+      host: 'mail.mixed.test',
+      ports: [{ port: 1993, service: 'imaps' }],
+      sources: ['SRV _imaps._tcp'],
+    });
+  });
+
+  it('is one finding with every record of the name as evidence, and not "not offered, but it runs"', async () => {
+    const discovery = await discover('mixed.test', dns);
+    for (const judgement of [judgeRecords(discovery, [works]), judgePublished(discovery, [works])]) {
+      const findings = judgement?.findings ?? [];
+      expect(findings.filter((f) => f.id === 'srv-not-offered-mixed')).toEqual([
+        expect.objectContaining({
+          severity: 'low',
+          sources: ['SRV _imaps._tcp.mixed.test'],
+          evidence: [
+            'SRV _imaps._tcp.mixed.test: 0 1 1993 mail.mixed.test',
+            'SRV _imaps._tcp.mixed.test: 0 0 0 .',
+          ],
+          reference: expect.stringMatching(/RFC 2782.*RFC 6186 §3/),
+          detail: expect.stringMatching(/Clients differ/),
+        }),
+      ]);
+      expect(findings.filter((f) => f.id === 'srv-not-offered-but-runs')).toEqual([]);
+    }
+  });
+
+  it('a "." alone is no mix: a service that runs is still srv-not-offered-but-runs', async () => {
+    const alone = await discover(
+      'mixed.test',
+      srvOnly({ '_imaps._tcp.mixed.test': [{ name: '', port: 0, priority: 0, weight: 0 }] }),
+    );
+    const ids = judgeRecords(alone, [works])?.findings.map((f) => f.id);
+    expect(ids).toEqual(['srv-not-offered-but-runs']);
+  });
+});

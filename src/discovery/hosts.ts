@@ -245,12 +245,20 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
 /**
  * An SRV "." says a service is decidedly not offered (RFC 6186 §3.4, RFC 2782). Its standard port is tried all the
  * same on the hosts the domain's other SRV records name (its mail hosts), when not already probed there: a service
- * that runs after all is drift (srv-not-offered-but-runs), and SRV-reading clients miss it.
+ * that runs after all is drift (srv-not-offered-but-runs), and SRV-reading clients miss it. Not when other records
+ * of the same name name servers: those are the ones probed (srv-not-offered-mixed).
  */
 function checkNotOffered(domain: string, records: DnsRecordFact[], candidates: Map<string, Candidate>): void {
   const srvHosts = [...candidates.values()].filter((c) => c.sources.some((s) => s.startsWith('SRV ')));
   for (const record of records) {
     if (record.kind !== 'SRV' || record.note !== 'not-offered') continue;
+    // A "." beside records that name servers for the same service: those are probed, and the "." contradicts them.
+    if (
+      records.some(
+        (r) => r.kind === 'SRV' && r.query === record.query && r.answer !== '' && r.note !== 'not-offered',
+      )
+    )
+      continue;
     const prefix = record.query.slice(0, record.query.length - domain.length - 1);
     const service = srvServices.find(([name]) => name === prefix)?.[1];
     const spec = defaultPorts.find((port) => port.service === service);

@@ -5,6 +5,7 @@
  */
 import type { Discovery } from '../types/index.js';
 import type { HostVerdict } from './evaluate.js';
+import { targetsBeside } from './published/records.js';
 
 export interface ClientSetting {
   /** The server name a client should use. */
@@ -77,6 +78,11 @@ export function chooseSettings(discovery: Discovery, verdicts: HostVerdict[]): C
     if (record.kind !== 'SRV') continue;
     const service = record.query.split('.')[0]?.slice(1) ?? '';
     if (record.note === 'not-offered') {
+      if (targetsBeside(discovery.records, record).length > 0) {
+        const note = `SRV ${record.query} publishes "." (not offered) beside records that name servers: clients differ on whether ${service} is offered`;
+        if (!notes.includes(note)) notes.push(note);
+        continue;
+      }
       const offered = verdicts.flatMap((v) =>
         v.ports.filter((p) => p.service === service && p.works && p.safe).map((p) => `${v.host}:${p.port}`),
       );

@@ -119,7 +119,8 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
   }
   const domain: DomainSubject = { discovery, sources, hosts };
   findings.apply(domainRules, domain);
-  for (const record of discovery.records) findings.apply(recordRules, { record, hosts });
+  for (const record of discovery.records)
+    findings.apply(recordRules, { record, records: discovery.records, hosts });
   for (const protocol of ['IMAP', 'POP3', 'SMTP'] as const)
     findings.apply(protocolRules, { ...domain, protocol });
   applyTransport(findings, discovery, hosts);
@@ -132,7 +133,8 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
  */
 export function judgeRecords(discovery: Discovery, hosts: HostVerdict[]): PublishedJudgement | undefined {
   const findings = new Findings();
-  for (const record of discovery.records) findings.apply(recordRules, { record, hosts });
+  for (const record of discovery.records)
+    findings.apply(recordRules, { record, records: discovery.records, hosts });
   applyTransport(findings, discovery, hosts);
   return findings.size === 0 ? undefined : { findings: findings.sorted(), checks: [], clients: [] };
 }

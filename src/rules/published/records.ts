@@ -1,16 +1,33 @@
 /**
  * The rules about a domain's DNS records themselves (MX and SRV), which need no web source: they are judged with
- * --no-web too. A name no host can have, an SRV record of port 0, and an SRV "." for a service that runs.
+ * --no-web too. A name no host can have, an SRV record of port 0, an SRV "." beside records that name servers, and
+ * an SRV "." for a service that runs.
  */
 import { defaultPorts } from '../../reference/table.js';
 import type { DnsRecordFact } from '../../types/index.js';
 import type { HostVerdict } from '../evaluate.js';
 import type { PublishedRule } from './rule.js';
 
-/** One DNS record of the discovery. */
+/** One DNS record of the discovery, with all of them (a record can be judged only beside the others of its name). */
 export interface RecordSubject {
   record: DnsRecordFact;
+  records: DnsRecordFact[];
   hosts: HostVerdict[];
+}
+
+/**
+ * The SRV records of the same name as an SRV "." that name a target (usable or not): RFC 2782 gives "." its meaning
+ * ("decidedly not available") only as the one record of its name, so beside these the answer contradicts itself.
+ */
+export function targetsBeside(records: DnsRecordFact[], dot: DnsRecordFact): DnsRecordFact[] {
+  if (dot.kind !== 'SRV' || dot.note !== 'not-offered') return [];
+  return records.filter(
+    (r) =>
+      r.kind === 'SRV' &&
+      r.query === dot.query &&
+      r.answer !== '' &&
+      (r.note === undefined || r.note === 'invalid-name' || r.note === 'port-zero'),
+  );
 }
 
 const invalidName: PublishedRule<RecordSubject> = {
@@ -54,13 +71,35 @@ const srvPortZero: PublishedRule<RecordSubject> = {
   },
 };
 
+const srvNotOfferedMixed: PublishedRule<RecordSubject> = {
+  id: 'srv-not-offered-mixed',
+  severity: 'low',
+  title: 'an SRV answer holds a "." (not offered) beside records that name servers',
+  reference: 'RFC 2782 (Target, usage rules); RFC 6186 §3, §3.4',
+  check: ({ record, records }) => {
+    const others = targetsBeside(records, record);
+    if (others.length === 0) return undefined;
+    const service = record.query.split('.')[0]?.slice(1) ?? '';
+    const all = records.filter((r) => r.kind === 'SRV' && r.query === record.query && r.answer !== '');
+    return {
+      key: record.query,
+      source: `SRV ${record.query}`,
+      title: `SRV ${record.query} says both that ${service} is not offered (".") and where it runs`,
+      detail: `A "." target means the service is decidedly not available (RFC 2782), and RFC 6186 §3.4 says a client seeing one MUST take the service as not offered; yet ${others.length === 1 ? 'another record names a server' : `${others.length} other records name servers`} for it. Clients differ: one that follows RFC 6186 skips ${service} at this domain, while one that follows only RFC 2782's selection (which gives up only when "." is the single record) uses the other targets. Those targets are probed as usual. Publish one or the other: drop the "." record when the service is offered, or the other records when it is not.`,
+      evidence: all.map((r) => `SRV ${r.query}: ${r.answer}`),
+    };
+  },
+};
+
 const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
   id: 'srv-not-offered-but-runs',
   severity: 'low',
   title: 'an SRV record says a service is not offered, but it runs',
   reference: 'RFC 6186 §3, §3.4; RFC 2782; RFC 8314 §5.1',
-  check: ({ record, hosts }) => {
+  check: ({ record, records, hosts }) => {
     if (record.kind !== 'SRV' || record.note !== 'not-offered') return undefined;
+    // A "." beside records that name servers is srv-not-offered-mixed: those records are published already.
+    if (targetsBeside(records, record).length > 0) return undefined;
     const service = record.query.split('.')[0]?.slice(1) ?? '';
     const running = hosts.flatMap((h) =>
       h.ports
@@ -82,4 +121,4 @@ const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
  * Each DNS record of the discovery, one subject each: these need no web source (they are judged with --no-web
  * too).
  */
-export const recordRules = [invalidName, srvPortZero, srvNotOfferedButRuns];
+export const recordRules = [invalidName, srvPortZero, srvNotOfferedMixed, srvNotOfferedButRuns];
