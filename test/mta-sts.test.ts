@@ -42,6 +42,7 @@ const sites: Record<string, { body?: string; redirect?: string; badCert?: boolea
   big: { body: `${policy('enforce', ['mx1.sts.test'])}${'# padding\r\n'.repeat(7000)}` },
   notxt: { body: policy('enforce', ['mx1.sts.test']) },
   syntax: { body: 'version: STSv1\nmode: enforced\nmx: mx1.sts.test\n' },
+  maxage: { body: 'version: STSv1\r\nmode: enforce\r\nmx: mx1.sts.test\r\nmax_age: 40000000\r\n' },
   changed: { body: policy('testing', ['mx1.sts.test']) },
 };
 
@@ -57,7 +58,7 @@ interface Report {
   discovery: {
     transport?: {
       stsId?: string;
-      policy?: { mode?: string };
+      policy?: { mode?: string; maxAge?: number };
       policyFetch?: { outcome: string; detail: string };
     };
     publishedCheck?: { findings: Finding[] };
@@ -127,6 +128,7 @@ describe.skipIf(missing !== undefined)(
               ),
               ...domain('notxt', ['mx1.sts.test'], []),
               ...domain('syntax', ['mx1.sts.test'], [sts('syntax')]),
+              ...domain('maxage', ['mx1.sts.test'], [sts('maxage')]),
               ...domain('changed', ['mx1.sts.test'], [sts('changed')]),
               // serve's transport module, hostile: the MX is outside --allow, the policy's web address inside.
               'mxh IN A 127.0.0.31',
@@ -499,6 +501,16 @@ console.log(JSON.stringify({ first, same, changed }));
       const invalid = findings.find((f) => f.id === 'mta-sts-policy-invalid');
       expect(invalid?.detail).toContain('mode is "enforced"');
       expect(invalid?.detail).toContain('max_age is missing');
+    }, 30_000);
+
+    it('a max_age above 31557600 is its own finding: senders differ on it, the policy is not called invalid', async () => {
+      const { report, findings } = await discover('maxage');
+      expect(report.discovery.transport).toMatchObject({ policy: { mode: 'enforce', maxAge: 40_000_000 } });
+      expect(ids(findings)).toEqual(['mta-sts-max-age-too-long', 'mta-sts-mode', 'tls-rpt-missing']);
+      expect(findings.find((f) => f.id === 'mta-sts-max-age-too-long')).toMatchObject({
+        severity: 'medium',
+        evidence: [expect.stringMatching(/^GET https:\/\/mta-sts\.maxage\.sts\.test\//), 'max_age: 40000000'],
+      });
     }, 30_000);
   },
 );

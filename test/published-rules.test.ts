@@ -6,6 +6,7 @@ import { startPublished } from '../src/discovery/published/sources.js';
 import { srvSource } from '../src/discovery/published/srv.js';
 import type { Dns } from '../src/net/dns.js';
 import type { HostVerdict } from '../src/rules/evaluate.js';
+import { checkDomainExpectations } from '../src/rules/expectations.js';
 import { severityRank } from '../src/rules/finding.js';
 import { judgePublished, judgeRecords, publishedRules } from '../src/rules/published/judge.js';
 import { mxRules, mxSubjects } from '../src/rules/published/mx.js';
@@ -429,5 +430,58 @@ describe('an SRV answer that mixes "." with records naming servers (RFC 2782, RF
     );
     const ids = judgeRecords(alone, [works])?.findings.map((f) => f.id);
     expect(ids).toEqual(['srv-not-offered-but-runs']);
+  });
+});
+
+describe('MTA-STS max_age above 31557600 (RFC 8461 §3.2): grammatical, over the maximum, and senders differ', () => {
+  const text = (maxAge: string) =>
+    `version: STSv1\r\nmode: enforce\r\nmx: mx.x.test\r\nmax_age: ${maxAge}\r\n`;
+  const judged = (maxAge: string) => {
+    const discovery = {
+      domain: 'x.test',
+      records: [{ kind: 'MX', query: 'x.test', answer: '10 mx.x.test' }],
+      candidates: [],
+      transport: {
+        stsRecord: { name: '_mta-sts.x.test', outcome: 'found', records: ['v=STSv1; id=1'] },
+        stsId: '1',
+        policy: readPolicy(text(maxAge)),
+        tlsRptRecord: { name: '_smtp._tls.x.test', outcome: 'found', records: [] },
+        tlsRptRua: ['mailto:r@x.test'],
+      },
+    } as unknown as Discovery;
+    return { discovery, findings: judgeRecords(discovery, [])?.findings ?? [] };
+  };
+
+  it('is read as published (1 to 10 digits), not as a syntax problem', () => {
+    expect(readPolicy(text('31557601'))).toMatchObject({ maxAge: 31_557_601, problems: [] });
+    expect(readPolicy(text('9999999999'))).toMatchObject({ maxAge: 9_999_999_999, problems: [] });
+    expect(readPolicy(text('99999999999')).problems).toEqual(['max_age "99999999999" is not 1 to 10 digits']);
+    expect(readPolicy(text('1e9')).problems).toEqual(['max_age "1e9" is not 1 to 10 digits']);
+  });
+
+  it('is its own finding (medium), not mta-sts-policy-invalid: the policy is still judged as usable', () => {
+    const { findings } = judged('40000000');
+    const ids = findings.map((f) => f.id);
+    expect(ids).not.toContain('mta-sts-policy-invalid');
+    expect(ids).toContain('mta-sts-mode');
+    expect(findings.filter((f) => f.id === 'mta-sts-max-age-too-long')).toEqual([
+      expect.objectContaining({
+        severity: 'medium',
+        reference: 'RFC 8461 §3.2',
+        evidence: ['max_age: 40000000'],
+        detail: expect.stringMatching(/senders differ.*some discard the whole policy.*others apply it/),
+      }),
+    ]);
+    // The maximum itself is no finding.
+    expect(judged('31557600').findings.map((f) => f.id)).not.toContain('mta-sts-max-age-too-long');
+  });
+
+  it('--expect mta-sts=enforce: the mode, and that some senders discard the policy', () => {
+    const [result] = checkDomainExpectations(judged('40000000').discovery, { mtaSts: 'enforce' });
+    expect(result).toMatchObject({
+      passed: true,
+      observed:
+        'enforce (id 1, max_age 40000000 s, above the maximum of 31557600: some senders discard the policy)',
+    });
   });
 });

@@ -9,7 +9,7 @@ import type { Discovery } from '../types/index.js';
 import { daneStatus } from './dane.js';
 import type { HostVerdict, PortVerdict } from './evaluate.js';
 import { authenticationOffered, wholeDaysLeft } from './facts.js';
-import { usablePolicy } from './published/transport.js';
+import { maxMaxAge, usablePolicy } from './published/transport.js';
 
 /** The outcome of one expectation on one port and address. */
 export interface ExpectationResult {
@@ -281,7 +281,7 @@ function appliedMode(discovery: Discovery): { mode?: string; observed: string; e
   if (policy?.mode)
     return {
       mode: policy.mode,
-      observed: `${policy.mode} (id ${transport.stsId}, max_age ${policy.maxAge} s)`,
+      observed: `${policy.mode} (id ${transport.stsId}, max_age ${policy.maxAge} s${(policy.maxAge ?? 0) > maxMaxAge ? `, above the maximum of ${maxMaxAge}: some senders discard the policy` : ''})`,
       evidence,
     };
   if (record.outcome === 'failed') return { observed: 'unknown: the _mta-sts TXT lookup failed', evidence };

@@ -14,8 +14,6 @@ import { webFetch } from './fetch.js';
 
 /** RFC 8461 §3.3: "senders SHOULD impose a limit of 64 KiB". */
 export const maxPolicyBytes = 64 * 1024;
-/** RFC 8461 §3.2: max_age at most 31557600 (about a year). */
-const maxMaxAge = 31_557_600;
 
 export interface TransportOptions {
   dns: Dns;
@@ -111,8 +109,10 @@ export function readPolicy(text: string): MtaStsPolicy {
     if (key === 'version') policy.version = value;
     else if (key === 'mode') policy.mode = value;
     else if (key === 'max_age') {
-      if (/^\d{1,10}$/.test(value) && Number(value) <= maxMaxAge) policy.maxAge = Number(value);
-      else policy.problems.push(`max_age ${JSON.stringify(value.slice(0, 20))} is not 0 to ${maxMaxAge}`);
+      // The grammar is 1*10DIGIT (RFC 8461 §3.2); a value above the prose's maximum of 31557600 is read as
+      // published and judged by the rules (mta-sts-max-age-too-long), as senders differ on it.
+      if (/^\d{1,10}$/.test(value)) policy.maxAge = Number(value);
+      else policy.problems.push(`max_age ${JSON.stringify(value.slice(0, 20))} is not 1 to 10 digits`);
     } else if (key === 'mx') {
       if (/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]*[a-z0-9]$/i.test(value))
         policy.mx.push(value.toLowerCase());

@@ -16,6 +16,9 @@ export interface TransportSubject {
 
 const policyUrl = (domain: string) => `https://mta-sts.${domain}/.well-known/mta-sts.txt`;
 
+/** RFC 8461 §3.2: max_age is at most 31557600 seconds (about a year). */
+export const maxMaxAge = 31_557_600;
+
 /** RFC 8461 §4.1: an mx pattern matches the MX host exactly, or `*.` stands for exactly one left-most label. */
 export const mxMatches = namePatternMatches;
 
@@ -118,6 +121,23 @@ export const transportRules: PublishedRule<TransportSubject>[] = [
         `${subject.discovery.domain} serves an MTA-STS policy without a valid TXT record`,
         `${transport.stsRecordProblem ?? 'there is no _mta-sts TXT record'}: sending servers look for the TXT record first and never fetch the policy; publish "v=STSv1; id=…"`,
         [...recordEvidence(transport), ...fetchEvidence(transport)],
+      );
+    },
+  },
+  {
+    id: 'mta-sts-max-age-too-long',
+    severity: 'medium',
+    title: `the MTA-STS policy's max_age is above the maximum of ${maxMaxAge}: senders differ on it`,
+    reference: 'RFC 8461 §3.2',
+    check: (subject) => {
+      const maxAge = subject.transport.policy?.maxAge;
+      if (maxAge === undefined || maxAge <= maxMaxAge) return undefined;
+      return hit(
+        subject,
+        `the MTA-STS policy of ${subject.discovery.domain} has max_age ${maxAge}, above the maximum of ${maxMaxAge}`,
+        `RFC 8461 §3.2 allows max_age up to ${maxMaxAge} seconds (about a year); its grammar takes up to 10 digits, and senders differ on a larger value: some discard the whole policy as invalid (no protection from them), others apply it and cache it for less or for the value given. Publish at most ${maxMaxAge} (weeks or more is what the RFC expects).`,
+        [...fetchEvidence(subject.transport), `max_age: ${maxAge}`],
+        'max_age',
       );
     },
   },
