@@ -500,6 +500,10 @@ describe('a reader that quits early', () => {
     const version = await closedPipe(['--version']);
     expect(version.stderr).toBe('');
     expect(version.code).toBe(0);
+    // A report file that is the same pipe (--html /dev/stdout): its reader quit too, no error (exit 74).
+    const page = await closedPipe(['demo', '--html', '/dev/stdout', '-q']);
+    expect(page.stderr).toBe('');
+    expect(page.code).toBe(0);
     const server = await startRawServer((socket) => socket.end('554 no service\r\n'));
     try {
       const probe = await closedPipe([

@@ -67,6 +67,23 @@ describe('a report on every exit', () => {
     );
   });
 
+  it("exit 2 for a value outside --fail-on's or --format's list: the files say why too", async () => {
+    const json = join(dir, 'choices.json');
+    for (const bad of [
+      ['--fail-on', 'hgih'],
+      ['--format', 'yaml'],
+    ] as const) {
+      writeFileSync(json, '{"stale": true}');
+      const run = await cli(['127.0.0.1', '--json-file', json, ...bad]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^mailprobe: ${bad[0]}: '${bad[1]}' is not one of `));
+      const report = validReport<{ result: { error?: { exitCode: number; message: string } } }>(
+        readFileSync(json, 'utf8'),
+      );
+      expect(report.result.error).toMatchObject({ exitCode: 2, message: expect.stringContaining(bad[1]) });
+    }
+  });
+
   it('exit 3 (the host does not resolve): the JUnit file says so', async () => {
     const junit = join(dir, 'resolve.xml');
     const run = await cli([

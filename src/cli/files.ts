@@ -74,6 +74,8 @@ export function writeReportFile(path: string, text: string): void {
       // Appended: /dev/stdout may be a file the shell opened with >>, never to be truncated from here.
       writeFileSync(path, text, { flag: 'a' });
     } catch (error) {
+      // A pipe whose reader quit early (`--html /dev/stdout | head`) took what it wanted, as stdout does (stdout.ts).
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
       throw new WriteError(path, error);
     }
     return;

@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { echo } from '../limits.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { writesThrough } from './files.js';
 import { positiveInteger } from './options.js';
@@ -17,9 +18,7 @@ export function reportBuilder<T>(yargs: Argv<T>) {
   return yargs
     .option('format', {
       type: 'string',
-      choices: formats,
-      describe:
-        'what to print on stdout (default: human; openmetrics: for a textfile collector; plugin: for Nagios, Icinga, Naemon, Checkmk)',
+      describe: `what to print on stdout, one of ${formats.join(', ')} (default: human; openmetrics: for a textfile collector; plugin: for Nagios, Icinga, Naemon, Checkmk)`,
     })
     .option('warning-days', {
       type: 'string',
@@ -55,8 +54,7 @@ export function reportBuilder<T>(yargs: Argv<T>) {
     })
     .option('fail-on', {
       type: 'string',
-      choices: severities as unknown as string[],
-      describe: 'lowest finding severity that fails the run (default: high)',
+      describe: `lowest finding severity that fails the run, one of ${severities.join(', ')} (default: high)`,
     })
     .option('quiet', {
       alias: 'q',
@@ -145,6 +143,12 @@ function pluginThresholds(args: ReportArgs, format: string): ReportOptions['plug
  */
 export const requestedFiles: ReportOptions['files'] = {};
 
+/** A value of an option that takes one of a list, or exit 2 naming the list. */
+function oneOf(option: string, value: string | undefined, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value))
+    throw new UsageError(`--${option}: '${echo(value)}' is not one of ${allowed.join(', ')}`);
+}
+
 export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectations'> {
   const files = requestedFiles;
   // `-` names stdout, as for most command-line tools: that format is printed instead of the human report.
@@ -179,6 +183,9 @@ export function reportOptions(args: ReportArgs): Omit<ReportOptions, 'expectatio
         `--${optionOf(kind)} and --${optionOf(other[0])} name the same file (${path}); give each its own`,
       );
   }
+  // Checked here, not by yargs: a value outside the list fails after the files are known, so they say why too.
+  oneOf('format', args.format, formats);
+  oneOf('fail-on', args['fail-on'], severities);
   const dash = toStdout[0];
   if (dash && args.format !== undefined && args.format !== dash)
     throw new UsageError(

@@ -41,6 +41,21 @@ export function dnsReason(error: unknown): string {
   return reasons[code] ?? code;
 }
 
+/**
+ * A name under the special-use domain "invalid" (RFC 6761 §6.4): it never resolves, and resolvers should answer
+ * so at once without asking a DNS server. getaddrinfo and c-ares ask anyway; mailprobe does not.
+ */
+export const neverResolves = (name: string) => /(?:^|\.)invalid\.?$/i.test(name);
+
+const invalidReason = 'a name under .invalid never resolves (RFC 6761 §6.4); no DNS query was sent';
+
+/** What a query for a name under .invalid gives: no such name, as c-ares says it. */
+function noSuchName(name: string): Promise<never> {
+  return Promise.reject(
+    Object.assign(new Error(`${name}: ${invalidReason}`), { code: 'ENOTFOUND', hostname: name }),
+  );
+}
+
 export class Dns {
   private made: dnsTypes.Resolver | undefined;
 
@@ -60,6 +75,7 @@ export class Dns {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
     const literal = isIP(bare);
     if (literal !== 0) return [{ address: bare, family: literal as 4 | 6 }];
+    if (neverResolves(bare)) throw new ResolveError(host, invalidReason, true);
     if (!this.options.server) {
       try {
         const found = await dns().lookup(bare, { all: true, verbatim: true });
@@ -84,19 +100,23 @@ export class Dns {
   }
 
   mx(domain: string) {
+    if (neverResolves(domain)) return noSuchName(domain);
     return this.resolver.resolveMx(domain);
   }
 
   srv(name: string) {
+    if (neverResolves(name)) return noSuchName(name);
     return this.resolver.resolveSrv(name);
   }
 
   /** TXT records, each as its strings (RFC 1035 §3.3.14). */
   txt(name: string) {
+    if (neverResolves(name)) return noSuchName(name);
     return this.resolver.resolveTxt(name);
   }
 
   cname(name: string) {
+    if (neverResolves(name)) return noSuchName(name);
     return this.resolver.resolveCname(name);
   }
 }
