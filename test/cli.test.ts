@@ -67,6 +67,37 @@ describe('mailprobe CLI', () => {
     expect(bad.stderr).toMatch(/unknown option --bogus/);
   });
 
+  it('ports fits the width (COLUMNS through a pipe), from the bin too, and keeps every fact of the table', async () => {
+    const { referenceTable, referenceVersion } = await import('../src/reference/table.js');
+    for (const columns of [80, 50]) {
+      const env = { COLUMNS: String(columns), MAILPROBE_NO_CACHE: '1' };
+      const run = await cli(['ports', '--no-color'], env);
+      expect(run.code).toBe(0);
+      const wide = run.stdout.split('\n').filter((line) => [...line].length > columns);
+      expect(wide, run.stdout).toEqual([]);
+      // The package's bin takes its fast path (dist/cli/ports.cjs): the same table.
+      const bin = execFileSync(process.execPath, [`${root}bin/mailprobe.cjs`, 'ports', '--no-color'], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
+      expect(bin).toBe(run.stdout);
+      // Wrapped, never cut: each row's every cell and reference, and the note, read whole.
+      const text = run.stdout.replace(/\s+/g, ' ');
+      for (const row of referenceTable) {
+        expect(run.stdout).toMatch(new RegExp(`^ ${row.port} +${row.service} +${row.protocol}`, 'im'));
+        for (const fact of [row.role, row.expected, ...row.reference.split('; ')])
+          expect(text).toContain(fact);
+      }
+      expect(text).toContain(`reference table ${referenceVersion}; RFC 8314 §3.3 prefers implicit TLS`);
+      expect(text).toContain('both are policy choices.');
+    }
+    // Wide enough (or no width known), one line a port, the references in their column.
+    const wide = await cli(['ports', '--no-color'], { COLUMNS: '200' });
+    expect(wide.stdout).toMatch(
+      /^ 25 +smtp +SMTP +relay +plain \+ STARTTLS +RFC 5321 §4\.5\.3\.2; RFC 3207/m,
+    );
+  });
+
   it("every command's options pass yargs' own API checks, and the bundle (built without them) prints the same help", () => {
     // The unbundled CLI runs yargs' argsert on every call mailprobe makes to yargs; the bundle leaves it out.
     for (const command of [[], ['demo'], ['ports'], ['egress'], ['serve'], ['batch'], ['publish']]) {

@@ -23,7 +23,7 @@ import type { CheckedHost, Outcome } from '../rules/outcome.js';
 import type { Discovery, HostResult } from '../types/index.js';
 import { exitCodes } from './exit.js';
 import { WriteError, writeNewFile, writeReportFile } from './files.js';
-import { useColor } from './options.js';
+import { outputWidth, useColor } from './options.js';
 
 export interface ReportOptions {
   /** What goes to stdout: a report, or a monitoring plugin's status line (with `plugin`'s thresholds). */
@@ -56,8 +56,7 @@ function render(
   if (format !== 'human') return renderReport(format, hosts, result, { color: false }, discovery);
   const color = useColor(report.color, process.stdout);
   // Fitted to the terminal; through a pipe, to COLUMNS when it is set (as shells and CI runners set it).
-  const terminal = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS);
-  const width = Number.isFinite(terminal) && terminal > 0 ? terminal : undefined;
+  const width = outputWidth(process.stdout);
   return renderReport(
     format,
     hosts,

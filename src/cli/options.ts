@@ -254,7 +254,7 @@ export function positiveInteger(value: unknown, option: string, max: number, min
   return number;
 }
 
-export { useColor } from './color.js';
+export { outputWidth, useColor } from './color.js';
 
 /** `--timeout`, `--ca` and `--dns-server` of the commands that probe for others (serve, batch). */
 export const probeBasicOptions = {

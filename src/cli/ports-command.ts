@@ -1,7 +1,7 @@
-/** `mailprobe ports`: the reference table, as text or JSON. */
+/** `mailprobe ports`: the reference table, as text (fitted to the terminal, or COLUMNS through a pipe) or JSON. */
 import type { Argv } from 'yargs';
 import { referenceTable, referenceVersion } from '../reference/table.js';
-import { useColor } from './color.js';
+import { outputWidth, useColor } from './color.js';
 
 export const command = 'ports';
 export const describe = 'print the reference table: how each mail port should behave, and why';
@@ -20,5 +20,7 @@ export async function handler(args: { json: boolean; color?: boolean | undefined
     return;
   }
   const { renderReference } = await import('../render/reference.js');
-  process.stdout.write(renderReference({ color: useColor(args.color, process.stdout) }));
+  process.stdout.write(
+    renderReference({ color: useColor(args.color, process.stdout), width: outputWidth(process.stdout) }),
+  );
 }
