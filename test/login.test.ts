@@ -462,29 +462,52 @@ describe('the bytes on the wire', () => {
   });
 });
 
-/** An implicit-TLS SMTP server (the test CA's localhost certificate) that accepts AUTH PLAIN and records it. */
-function tlsSubmission(): Promise<{ port: number; auth: () => string[] }> {
+/**
+ * An SMTP submission server with the test CA's localhost certificate, over implicit TLS or (`starttls`) after
+ * STARTTLS, that answers AUTH PLAIN with `answer` (default: accepted) and records the credentials.
+ */
+function tlsSubmission(
+  options: { starttls?: boolean; answer?: string } = {},
+): Promise<{ port: number; auth: () => string[] }> {
   const auth: string[] = [];
-  const server = tls.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.pem') }, (socket) => {
+  const cert = { key: tlsFile('server.key'), cert: tlsFile('server.pem') };
+  const context = tls.createSecureContext(cert);
+  const session = (socket: net.Socket, secure: boolean) => {
     socket.on('error', () => {});
-    socket.write('220 rec ESMTP\r\n');
     let buffer = '';
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buffer += chunk.toString('latin1');
       for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (/^EHLO/i.test(line)) socket.write('250-rec\r\n250 AUTH PLAIN LOGIN\r\n');
-        else if (/^AUTH PLAIN /i.test(line)) {
+        if (/^EHLO/i.test(line))
+          socket.write(`250-rec\r\n250 ${secure ? 'AUTH PLAIN LOGIN' : 'STARTTLS'}\r\n`);
+        else if (/^STARTTLS/i.test(line) && !secure) {
+          socket.off('data', onData);
+          socket.write('220 2.0.0 go ahead\r\n', () =>
+            session(new tls.TLSSocket(socket, { isServer: true, secureContext: context }), true),
+          );
+          return;
+        } else if (/^AUTH PLAIN /i.test(line) && secure) {
           auth.push(Buffer.from(line.slice(11), 'base64').toString('utf8'));
-          socket.write('235 2.7.0 Authentication successful\r\n');
+          socket.write(options.answer ?? '235 2.7.0 Authentication successful\r\n');
         } else if (/^QUIT/i.test(line)) {
           socket.write('221 bye\r\n');
           socket.end();
         } else socket.write('502 no\r\n');
       }
-    });
-  });
+    };
+    socket.on('data', onData);
+  };
+  const server = options.starttls
+    ? net.createServer((socket) => {
+        socket.write('220 rec ESMTP\r\n');
+        session(socket, false);
+      })
+    : tls.createServer(cert, (socket) => {
+        socket.write('220 rec ESMTP\r\n');
+        session(socket, true);
+      });
   servers.push(server as unknown as net.Server);
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
@@ -583,6 +606,31 @@ describe("the package's bin", () => {
       expect(caches.filter((name) => /^(cli|engine|login)-.*-probe\.bin$/.test(name))).toHaveLength(3);
     } finally {
       rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a login finding in the report at 80 columns', () => {
+  const login = ['--login', 'alice@example.test', '--password-env', 'MP_FOLD_SECRET'];
+  const common = ['--ca', `${root}fixtures/tls/ca.pem`, '--servername', 'localhost', '--no-color'];
+  const env = { MP_FOLD_SECRET: 'fold-secret-9', COLUMNS: '80' };
+
+  it("folds a server's reply holding a 200-character word, its control characters still shown inert", async () => {
+    const word = `${'w'.repeat(100)}\u001b[31m${'v'.repeat(100)}`;
+    const server = await tlsSubmission({ answer: `535 5.7.8 refused: ${word} (see the help)\r\n` });
+    for (const verbose of [[], ['--verbose']]) {
+      const run = await cli(
+        ['127.0.0.1', '--port', `${server.port}=submissions`, ...login, ...common, ...verbose],
+        env,
+      );
+      expect(run.code, run.stderr).toBe(1);
+      const wide = run.stdout.split('\n').filter((line) => [...line].length > 80);
+      expect(wide, run.stdout).toEqual([]);
+      // Every character of the reply is there, in order, the escape as its stand-in (␛), never the byte.
+      expect(run.stdout).not.toContain('\u001b');
+      expect(run.stdout.replace(/\s+/g, '')).toContain(
+        `server:5355.7.8refused:${'w'.repeat(100)}␛[31m${'v'.repeat(100)}(seethehelp)`,
+      );
     }
   });
 });

@@ -331,6 +331,51 @@ describe('the report, shaped for a person', () => {
     }
   });
 
+  it('a long host name, servername and address list fold within 80 columns, every fact still there', async () => {
+    const { judge } = await import('../src/rules/judge.js');
+    const { renderHuman } = await import('../src/render/human.js');
+    const { probe } = await import('./helpers/probe.js');
+    const { startFixture } = await import('../src/demo/servers.js');
+    const server = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    try {
+      const label = (c: string) => c.repeat(60);
+      const name = `${label('a')}.${label('b')}.${label('c')}.example`; // 190 characters, a valid name
+      const v6 = Array.from({ length: 6 }, (_, i) => `2001:db8:ffff:ffff:ffff:ffff:ffff:${i + 1}`);
+      const result = await probe(server.port, 'submission');
+      const host = {
+        host: name,
+        servername: name,
+        addresses: [
+          { address: '127.0.0.1', family: 4 as const },
+          ...v6.map((address) => ({ address, family: 6 as const })),
+        ],
+        resolveMs: 0,
+        startedAt: new Date().toISOString(),
+        durationMs: 1,
+        // The same port on a long IPv6 address too: the table's address column is as wide as it.
+        ports: [result, { ...result, address: v6[0] ?? '', family: 6 as const }],
+      };
+      const [verdict] = judge([host]).hosts;
+      if (!verdict) throw new Error('no verdict');
+      for (const verbose of [false, true]) {
+        const text = renderHuman(verdict, { color: false, width: 80, verbose });
+        const wide = text.split('\n').filter((line) => [...line].length > 80);
+        expect(wide, text).toEqual([]);
+        // Folded, not cut: the name and each address whole once the line breaks are taken out; the settings.
+        const flat = text.replace(/\s+/g, '');
+        expect(flat.startsWith(`${name}→127.0.0.1,`)).toBe(true);
+        for (const address of v6) expect(flat).toContain(address);
+        expect(flat).toContain(`outgoing${name},port${server.port},SMTP,STARTTLS`);
+        expect(text).toMatch(
+          new RegExp(`^ ${server.port} +2001:db8:ffff:ffff:ffff:ffff:ffff:1 +submission +✓ +✓$`, 'm'),
+        );
+        expect(flat).toContain('STARTTLS→TLS1.3·certok');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('batch with no FILE on a terminal says to give one, instead of waiting for typed targets (exit 2)', () => {
     const run = onTerminal({
       columns: 100,

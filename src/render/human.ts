@@ -11,6 +11,7 @@ import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js'
 import { certificateLines } from './certificates.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style, transcriptFlags, width } from './style.js';
+import { wrap } from './wrap.js';
 
 export interface HumanOptions {
   color: boolean;
@@ -165,25 +166,6 @@ function groupFindings(findings: Finding[], showAddress: boolean): FindingGroup[
   return [...groups.values()];
 }
 
-/**
- * Wraps text at spaces to `max` columns, keeping its leading indent; continuation lines start with `indent`.
- * A word wider than a line is never cut: it stands alone on its line (the terminal folds it).
- */
-function wrapText(text: string, max: number, indent: string): string[] {
-  if (max <= 20 || width(text) <= max) return [text];
-  const lead = /^\s*/.exec(text)?.[0] ?? '';
-  const lines: string[] = [];
-  let line = lead;
-  for (const word of text.slice(lead.length).split(' ')) {
-    if (line.trim() && width(line) + 1 + width(word) > max) {
-      lines.push(line);
-      line = indent + word;
-    } else line = line.trim() ? `${line} ${word}` : `${line}${word}`;
-  }
-  if (line.trim()) lines.push(line);
-  return lines;
-}
-
 /** Each server's settings for one finding, grouped by file: the label ("Postfix main.cf"), the settings, notes. */
 function settingGroups(fixes: ServerFix[]): { label: string; settings: string[]; notes: string[] }[] {
   const byFile = new Map<string, { label: string; settings: string[]; notes: string[] }>();
@@ -226,19 +208,20 @@ function fixLines(group: FindingGroup, ports: PortVerdict[], pad: string, max: n
     return settingGroups(fixes).flatMap((entry) =>
       settingBlock(`fix: ${entry.label}`, entry.settings, pad, max),
     );
-  return wrapText(`${pad}fix: ${action}`, max, `${pad}     `);
+  return wrap(`${pad}fix: ${action}`, max, `${pad}     `);
 }
 
 /**
  * The opt-in login check and round trip are about what the server answered: their findings show it, and what it
- * means, without --verbose (`server: 535 5.7.8 …`, then the detail), wrapped, never cut.
+ * means, without --verbose (`server: 535 5.7.8 …`, then the detail), wrapped (a word longer than a line broken
+ * over lines), never cut short.
  */
 function answerLines(group: FindingGroup, pad: string, max: number): string[] {
   if (!/^(login|round-trip)-/.test(group.finding.id)) return [];
   const first = group.members[0];
   if (!first) return [];
   return [...first.evidence.filter((line) => line.startsWith('server: ')), first.detail].flatMap((line) =>
-    wrapText(`${pad}${sanitize(line)}`, max, `${pad}  `),
+    wrap(`${pad}${sanitize(line)}`, max, `${pad}  `),
   );
 }
 
@@ -255,14 +238,14 @@ function groupLines(
   const pad = '         ';
   const head = `${severityLabel(finding.severity, s)} ${s.bold(finding.id)} ${s.dim(`on ${group.where.join(', ')}`)} · ${sanitize(finding.title)}`;
   const lines = [
-    ...wrapText(head, max, pad),
+    ...wrap(head, max, pad),
     ...fixLines(group, ports, pad, max),
     ...answerLines(group, pad, max),
   ];
   if (!verbose) return lines;
   const settings = settingGroups(group.members.flatMap((member) => member.fixes ?? [])).flatMap((entry) => [
     ...settingBlock(entry.label, entry.settings, `${pad}  `, max),
-    ...entry.notes.flatMap((note) => wrapText(`${pad}    (${note})`, max, `${pad}     `)),
+    ...entry.notes.flatMap((note) => wrap(`${pad}    (${note})`, max, `${pad}     `)),
   ]);
   // Each port's own detail and evidence when the group has several (the first port's alone otherwise).
   const several = group.members.length > 1;
@@ -274,14 +257,14 @@ function groupLines(
   return [
     ...lines,
     ...settings,
-    ...details.flatMap((member) => wrapText(`${pad}${label(member)}${sanitize(member.detail)}`, max, pad)),
-    // Evidence wraps, never cut: the token a finding is about (AUTH=PLAIN) stays whole.
+    ...details.flatMap((member) => wrap(`${pad}${label(member)}${sanitize(member.detail)}`, max, pad)),
+    // Evidence wraps, never cut short: the token a finding is about (AUTH=PLAIN) stays whole on its line.
     ...group.members.flatMap((member) =>
       member.evidence.flatMap((line) =>
-        wrapText(`  ${pad}${label(member)}${sanitize(line)}`, max, `    ${pad}`).map((l) => s.dim(l)),
+        wrap(`  ${pad}${label(member)}${sanitize(line)}`, max, `    ${pad}`).map((l) => s.dim(l)),
       ),
     ),
-    ...wrapText(`  ${pad}ref: ${finding.reference}`, max, `  ${pad}     `).map((line) => s.dim(line)),
+    ...wrap(`  ${pad}ref: ${finding.reference}`, max, `  ${pad}     `).map((line) => s.dim(line)),
   ];
 }
 
@@ -393,9 +376,14 @@ function verdictLines(
   return lines;
 }
 
-/** Lays out the port table within `max` columns: drops "expected" first, then wraps "observed" at its separators. */
+/**
+ * Lays out the port table within `max` columns: drops "expected" first, then wraps "observed" at its separators;
+ * when the other columns leave it too little room (long IPv6 addresses), "observed" goes on lines under its row.
+ */
 function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: number | undefined): string[] {
-  const build = (withExpected: boolean, observedWidth: number | undefined) => {
+  // Under its row, "observed" starts below the address (or service) column.
+  const indent = ' '.repeat(1 + Math.max(4, ...verdict.ports.map((p) => String(p.port).length)) + 2);
+  const build = (withExpected: boolean, observedWidth: number | undefined, under = false) => {
     const header = [
       'port',
       ...(showAddress ? ['address'] : []),
@@ -403,9 +391,11 @@ function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: n
       ...(withExpected ? ['expected'] : []),
       'works',
       'safe',
-      'observed',
+      ...(under ? [] : ['observed']),
     ];
     const rows: string[][] = [];
+    // The lines under each row (by its index in the laid-out table, the header being 0), when `under`.
+    const beneath = new Map<number, string[]>();
     for (const port of verdict.ports) {
       const cells = [
         String(port.port),
@@ -424,10 +414,18 @@ function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: n
               .map((part) => part.text)
               .join(' · ');
       const parts = observedWidth === undefined ? [text] : wrapParts(fitted, observedWidth);
+      if (under) {
+        rows.push(cells);
+        beneath.set(rows.length, parts);
+        continue;
+      }
       rows.push([...cells, parts[0] ?? '']);
       for (const more of parts.slice(1)) rows.push([...cells.map(() => ''), more]);
     }
-    return columns([header.map((h) => s.bold(h)), ...rows]).map((line) => ` ${line}`);
+    return columns([header.map((h) => s.bold(h)), ...rows]).flatMap((line, i) => [
+      ` ${line}`,
+      ...(beneath.get(i) ?? []).map((part) => `${indent}${part}`),
+    ]);
   };
   const widest = (lines: string[]) => Math.max(...lines.map(width));
   const full = build(true, undefined);
@@ -436,7 +434,11 @@ function tableLines(verdict: CheckedHost, showAddress: boolean, s: Style, max: n
   if (widest(noExpected) <= max) return noExpected;
   // The fixed columns' width: a table whose observed cells are empty is as wide as they and the header word.
   const fixed = widest(build(false, 0)) - 'observed'.length;
-  return build(false, Math.max(24, max - fixed));
+  if (max - fixed >= 24) return build(false, max - fixed);
+  // Narrower than even that: a line that still does not fit wraps (the last resort; nothing is cut short).
+  return build(false, Math.max(24, max - indent.length), true).flatMap((line) =>
+    width(line) <= max ? [line] : wrap(line, max, indent),
+  );
 }
 
 /** Splits an "observed" cell at its " · " separators (then at spaces) into pieces of at most `max` columns. */
@@ -463,6 +465,24 @@ function wrapParts(text: string, max: number): string[] {
   return lines;
 }
 
+/** The first line: the host, its addresses, the ports and the time, wrapped (a long name cut), the name in bold. */
+function hostLines(verdict: CheckedHost, s: Style, max: number): string[] {
+  const host = sanitize(verdict.host);
+  const ports = plural(new Set(verdict.ports.map((p) => p.port)).size, 'port');
+  const addresses = verdict.addresses.map((a) => a.address).join(', ');
+  const lines = wrap(`${host}  →  ${addresses}   ${ports} in ${seconds(verdict.durationMs)}`, max, '   ');
+  // Styled after wrapping: the name in bold over as many lines as it was cut into, each after its indent.
+  let left = [...host].length;
+  return lines.map((line) => {
+    if (left <= 0) return line;
+    const indent = /^ */.exec(line)?.[0] ?? '';
+    const chars = [...line.slice(indent.length)];
+    const name = chars.slice(0, left);
+    left -= name.length;
+    return `${indent}${s.bold(name.join(''))}${chars.slice(name.length).join('')}`;
+  });
+}
+
 export function renderHuman(verdict: CheckedHost, options: HumanOptions): string {
   const s = style(options.color);
   const showAddress = verdict.addresses.length > 1;
@@ -471,23 +491,20 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   const groups = groupFindings(verdict.findings, showAddress);
   const out: string[] = [];
   out.push(
-    `${s.bold(sanitize(verdict.host))}  →  ${verdict.addresses.map((a) => a.address).join(', ')}   ${plural(
-      new Set(verdict.ports.map((p) => p.port)).size,
-      'port',
-    )} in ${seconds(verdict.durationMs)}`,
-    ...verdictLines(verdict, groups, options, s).flatMap((line) => wrapText(line, lineMax, '   ')),
+    ...hostLines(verdict, s, lineMax),
+    ...verdictLines(verdict, groups, options, s).flatMap((line) => wrap(line, lineMax, '   ')),
   );
   if (options.quiet) return `${out.join('\n')}\n`;
   out.push('', ...tableLines(verdict, showAddress, s, max), '');
   // Each leaf and chain: under --verbose (the table says whether each certificate is fine).
   const certificates = options.verbose
-    ? certificateLines(verdict, true, s).flatMap((line) => wrapText(line, lineMax, '   '))
+    ? certificateLines(verdict, true, s).flatMap((line) => wrap(line, lineMax, '   '))
     : [];
   if (certificates.length > 0) out.push(s.bold('certificates'), ...certificates, '');
   if (verdict.notes?.length)
     out.push(
       ...verdict.notes
-        .flatMap((note) => wrapText(`note: ${sanitize(note)}`, lineMax, '      '))
+        .flatMap((note) => wrap(`note: ${sanitize(note)}`, lineMax, '      '))
         .map((l) => s.dim(l)),
       '',
     );
@@ -511,9 +528,12 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
     );
     for (const e of verdict.expectations) {
       const where = `${e.port}${e.address && showAddress ? ` ${e.address}` : ''}`;
-      out.push(
-        ` ${e.passed ? s.green('✓') : s.red('✗')} ${where.padEnd(showAddress ? 22 : 5)} ${e.expectation}  ${s.dim(`observed: ${clip(sanitize(e.observed), 80)}`)}`,
-      );
+      const head = ` ${e.passed ? s.green('✓') : s.red('✗')} ${where.padEnd(showAddress ? 22 : 5)} ${e.expectation}`;
+      const seen = `observed: ${clip(sanitize(e.observed), 80)}`;
+      // On the expectation's line when it fits, else wrapped on the lines below it.
+      if (width(`${head}  ${seen}`) <= lineMax) out.push(`${head}  ${s.dim(seen)}`);
+      else
+        out.push(...wrap(head, lineMax, '   '), ...wrap(`   ${seen}`, lineMax, '     ').map((l) => s.dim(l)));
     }
   }
   if (options.verbose) {
@@ -521,16 +541,18 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
       out.push('', s.bold(`transcript ${port.port} ${port.address}`));
       if (port.transcriptOmitted)
         out.push(
-          s.dim(
+          ...wrap(
             `  (capped: ${port.transcriptOmitted.entries} entries and ${port.transcriptOmitted.chars} characters left out; see transcriptEntries, transcriptChars)`,
-          ),
+            lineMax,
+            '   ',
+          ).map((l) => s.dim(l)),
         );
       for (const entry of port.transcript) {
         // Client lines and notes can carry server text too (an error message): everything is sanitised.
         const text = sanitize(entry.text);
         const flags = transcriptFlags(entry);
         out.push(
-          ...wrapText(
+          ...wrap(
             `  ${entry.at.toFixed(1).padStart(8)} ms ${entry.dir} ${text}${flags.length ? s.dim(`  [${flags.join(',')}]`) : ''}`,
             lineMax,
             ' '.repeat(16),
@@ -542,7 +564,7 @@ export function renderHuman(verdict: CheckedHost, options: HumanOptions): string
   if (needsServername(verdict, verdict.findings))
     out.push(
       '',
-      ...wrapText(
+      ...wrap(
         `hint: no certificate names ${verdict.servername}: pass --servername NAME (the host name the server is known by) to check them against it`,
         lineMax,
         '      ',
