@@ -633,6 +633,22 @@ describe('a login finding in the report at 80 columns', () => {
       );
     }
   });
+
+  it('--verbose prints what the answer means once, then the rest of the evidence and the RFC', async () => {
+    const server = await tlsSubmission({ answer: '535 5.7.8 Error: authentication failed\r\n' });
+    const run = await cli(
+      ['127.0.0.1', '--port', `${server.port}=submissions`, ...login, ...common, '--verbose'],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const text = run.stdout.replace(/\n +/g, ' ');
+    const count = (needle: string) => text.split(needle).length - 1;
+    expect(count('the server refused the password with AUTH PLAIN'), run.stdout).toBe(1);
+    expect(count('server: 535 5.7.8 Error: authentication failed')).toBe(1);
+    // The evidence that was not shown above, and the RFC, still are.
+    expect(text).toContain('mechanism: AUTH PLAIN');
+    expect(text).toContain('ref: RFC 4954 §4, §6');
+  });
 });
 
 describe('the login connection checks TLS itself', () => {

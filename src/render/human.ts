@@ -214,15 +214,17 @@ function fixLines(group: FindingGroup, ports: PortVerdict[], pad: string, max: n
 /**
  * The opt-in login check and round trip are about what the server answered: their findings show it, and what it
  * means, without --verbose (`server: 535 5.7.8 …`, then the detail), wrapped (a word longer than a line broken
- * over lines), never cut short.
+ * over lines), never cut short; --verbose does not repeat them.
  */
 function answerLines(group: FindingGroup, pad: string, max: number): string[] {
-  if (!/^(login|round-trip)-/.test(group.finding.id)) return [];
+  return answered(group).flatMap((line) => wrap(`${pad}${sanitize(line)}`, max, `${pad}  `));
+}
+
+/** What answerLines shows of the group's first finding: the server's answer, then the detail (what it means). */
+function answered(group: FindingGroup): string[] {
   const first = group.members[0];
-  if (!first) return [];
-  return [...first.evidence.filter((line) => line.startsWith('server: ')), first.detail].flatMap((line) =>
-    wrap(`${pad}${sanitize(line)}`, max, `${pad}  `),
-  );
+  if (!first || !/^(login|round-trip)-/.test(group.finding.id)) return [];
+  return [...first.evidence.filter((line) => line.startsWith('server: ')), first.detail];
 }
 
 /** One finding: severity, id, where and what it means; then its fix (under --verbose: settings, detail, evidence, RFC). */
@@ -247,22 +249,28 @@ function groupLines(
     ...settingBlock(entry.label, entry.settings, `${pad}  `, max),
     ...entry.notes.flatMap((note) => wrap(`${pad}    (${note})`, max, `${pad}     `)),
   ]);
-  // Each port's own detail and evidence when the group has several (the first port's alone otherwise).
+  // Each port's own detail and evidence when the group has several (the first port's alone otherwise); what the
+  // answer lines above already show (a login's reply and what it means) is not shown twice.
   const several = group.members.length > 1;
   const label = (member: Finding) =>
     several ? `${member.port}${showAddress ? ` ${member.address}` : ''}: ` : '';
+  const shown = answered(group);
   const details = group.members.filter(
-    (member, i) => i === 0 || group.members.findIndex((other) => other.detail === member.detail) === i,
+    (member, i) =>
+      group.members.findIndex((other) => other.detail === member.detail) === i &&
+      !shown.includes(member.detail),
   );
   return [
     ...lines,
     ...settings,
     ...details.flatMap((member) => wrap(`${pad}${label(member)}${sanitize(member.detail)}`, max, pad)),
     // Evidence wraps, never cut short: the token a finding is about (AUTH=PLAIN) stays whole on its line.
-    ...group.members.flatMap((member) =>
-      member.evidence.flatMap((line) =>
-        wrap(`  ${pad}${label(member)}${sanitize(line)}`, max, `    ${pad}`).map((l) => s.dim(l)),
-      ),
+    ...group.members.flatMap((member, i) =>
+      member.evidence
+        .filter((line) => i > 0 || !shown.includes(line))
+        .flatMap((line) =>
+          wrap(`  ${pad}${label(member)}${sanitize(line)}`, max, `    ${pad}`).map((l) => s.dim(l)),
+        ),
     ),
     ...wrap(`  ${pad}ref: ${finding.reference}`, max, `  ${pad}     `).map((line) => s.dim(line)),
   ];
