@@ -1,7 +1,12 @@
 /** Expectations: parsing (with one-line errors naming the source and key) and the pure check. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { parseDomainExpectFlag, parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
+import {
+  expectedService,
+  parseDomainExpectFlag,
+  parseExpectDocument,
+  parseExpectFlag,
+} from '../src/expect/parse.js';
 import {
   boundedMatch,
   checkDomainExpectations,
@@ -115,6 +120,21 @@ describe('expectation files', () => {
       expect(() => parseExpectDocument(document, 'f.json')).toThrow(message);
     });
   }
+
+  it('a custom port takes its service from --port; a service= that contradicts it is refused', () => {
+    const given = [{ port: 2525, service: 'submission' as const }];
+    const [file] = parseExpectDocument({ ports: { '2525': { works: true } } }, 'f.json', given);
+    expect(file).toEqual({ port: 2525, works: true });
+    expect(file && expectedService(file, given)).toBe('submission');
+    expect(expectedService(parseExpectFlag('2525=login'), given)).toBe('submission');
+    expect(expectedService(parseExpectFlag('587=works'), [])).toBe('submission');
+    expect(() => expectedService(parseExpectFlag('2525=works'))).toThrow(
+      /^--expect 2525: port 2525 is not in the reference table; add service=NAME \(or --port 2525=SERVICE\)$/,
+    );
+    expect(() => expectedService(parseExpectFlag('2525=service=imap'), given)).toThrow(
+      /^--expect 2525: service=imap contradicts the port's submission/,
+    );
+  });
 });
 
 describe('input echoed in an error is capped at 1 KiB, with its length', () => {

@@ -310,6 +310,53 @@ describe('the expectations', () => {
     expect(trip.code).toBe(2);
     expect(trip.stderr).toMatch(/'delivery<=S' needs --login USER and --round-trip/);
   });
+
+  it('--expect P=login takes the service --port P=submission gives, and the run exits by the login', async () => {
+    const args = (port: number, ...more: string[]) => [
+      '127.0.0.1',
+      ...more,
+      '--expect',
+      `${port}=login`,
+      '--login',
+      'alice@example.test',
+      '--password-env',
+      'MP_EXPECT_SECRET',
+      '--ca',
+      `${root}fixtures/tls/ca.pem`,
+      '--servername',
+      'localhost',
+      '--no-color',
+    ];
+    const env = { MP_EXPECT_SECRET: 'expect-secret-3' };
+    const accepts = await tlsSubmission({ starttls: true });
+    const met = await cli(args(accepts.port, '--port', `${accepts.port}=submission`), env);
+    expect(met.code, met.stderr).toBe(0);
+    expect(met.stdout).toMatch(/expectations: 1 of 1 met/);
+    expect(met.stdout).toMatch(new RegExp(`^ ${accepts.port} +submission +STARTTLS required`, 'm'));
+    expect(accepts.auth()).toEqual(['\u0000alice@example.test\u0000expect-secret-3']);
+    // Unmet: exit 1 (not a usage error).
+    const refuses = await tlsSubmission({
+      starttls: true,
+      answer: '535 5.7.8 Error: authentication failed\r\n',
+    });
+    const unmet = await cli(args(refuses.port, '--port', `${refuses.port}=submission`), env);
+    expect(unmet.code, unmet.stderr).toBe(1);
+    expect(unmet.stdout).toMatch(/expectations: 0 of 1 met/);
+    // Nothing names the service: one line, exit 2, before any connection.
+    const unknown = await cli(args(accepts.port), env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe(
+      `mailprobe: --expect ${accepts.port}: port ${accepts.port} is not in the reference table; add service=NAME (or --port ${accepts.port}=SERVICE) (see mailprobe --help)\n`,
+    );
+    // A service= other than the one --port probes the port as: one line, exit 2.
+    const both = await cli(
+      args(accepts.port, '--port', `${accepts.port}=submission`, '--expect', `${accepts.port}=service=imap`),
+      env,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^mailprobe: --expect \d+: service=imap contradicts the port's submission/);
+    expect(accepts.auth()).toHaveLength(1);
+  });
 });
 
 describe('the options', () => {

@@ -82,10 +82,11 @@ export function parseLimits(values: string[] | undefined): Partial<Limits> {
   return limits;
 }
 
-/** Expectations from `--expect` flags and an `--expect-file`, merged per port (flags win). */
+/** Expectations from `--expect` and `--expect-file`, merged per port (flags win), with `ports`' services. */
 export function parseExpectations(
   flags: string[] | undefined,
   file: string | undefined,
+  ports: readonly PortSpec[] = [],
 ): PortExpectation[] | undefined {
   const list: PortExpectation[] = [];
   if (file !== undefined) {
@@ -94,17 +95,16 @@ export function parseExpectations(
     try {
       document = JSON.parse(text);
     } catch (error) {
-      throw new UsageError(
-        `${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`${file}: not valid JSON (${reason})`);
     }
-    list.push(...parseExpectDocument(document, file));
+    list.push(...parseExpectDocument(document, file, ports));
   }
   for (const flag of flags ?? []) list.push(parseExpectFlag(flag));
   if (list.length === 0) return undefined;
   const merged = mergeExpectations(list);
   for (const expectation of merged) {
-    expectedService(expectation);
+    expectedService(expectation, ports);
     const conflict = contradiction(expectation);
     if (conflict) throw new UsageError(`--expect ${expectation.port} (flags and file merged): ${conflict}`);
   }

@@ -192,6 +192,7 @@ export async function handler(args: ProbeArgs): Promise<void> {
   const expectations = parseExpectations(
     expectFlags.filter((flag) => !isDomainExpectFlag(flag)),
     args['expect-file'],
+    ports,
   );
   const web = webChoices(args);
   const login = loginChoice(args as unknown as Record<string, unknown>);

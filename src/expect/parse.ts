@@ -6,7 +6,7 @@
 
 import { UsageError } from '../errors.js';
 import { echo } from '../limits.js';
-import { isService, referenceTable } from '../reference/table.js';
+import { isService, type PortSpec, referenceTable } from '../reference/table.js';
 import type { DaneStatus, Service } from '../types/index.js';
 
 /** Mechanisms that must (offer) or must not (notOffer) be advertised. */
@@ -78,8 +78,12 @@ function portNumber(text: string, where: string): number {
   return port;
 }
 
-function defaultService(port: number): Service | undefined {
-  return referenceTable.find((row) => row.port === port)?.service;
+/** The service a port is probed as without a service= of its own: `--port`'s (`given`), else the reference table's. */
+function defaultService(port: number, given: readonly PortSpec[] = []): Service | undefined {
+  return (
+    given.find((spec) => spec.port === port)?.service ??
+    referenceTable.find((row) => row.port === port)?.service
+  );
 }
 
 /**
@@ -167,9 +171,14 @@ function mechanisms(value: unknown, where: string): AuthExpectation {
 
 /**
  * Parses an expectations document: `{ "ports": { "587": { "tls": "starttls", "safe": true }, ... } }`.
- * `source` names the file in error messages.
+ * `source` names the file in error messages; `given` are the ports the command line names with their service
+ * (`--port 2525=submission`), which a port outside the reference table may take its service from.
  */
-export function parseExpectDocument(document: unknown, source: string): PortExpectation[] {
+export function parseExpectDocument(
+  document: unknown,
+  source: string,
+  given: readonly PortSpec[] = [],
+): PortExpectation[] {
   if (!isObject(document) || !isObject(document.ports)) {
     throw new UsageError(
       `${source}: expected an object with a "ports" object, for example {"ports": {"587": {"tls": "starttls"}}}`,
@@ -227,8 +236,10 @@ export function parseExpectDocument(document: unknown, source: string): PortExpe
         expectation.greeting = value;
       }
     }
-    if (!expectation.service && !defaultService(expectation.port)) {
-      throw new UsageError(`${where}: port ${expectation.port} is not in the reference table; add "service"`);
+    if (!expectation.service && !defaultService(expectation.port, given)) {
+      throw new UsageError(
+        `${where}: port ${expectation.port} is not in the reference table; add "service" (or --port ${expectation.port}=SERVICE)`,
+      );
     }
     const conflict = contradiction(expectation);
     if (conflict) throw new UsageError(`${where}: ${conflict}`);
@@ -264,12 +275,22 @@ export function parseDomainExpectFlag(text: string): DomainExpectation {
   return { mtaSts: mode as MtaStsMode };
 }
 
-/** The service a port expectation is judged as. */
-export function expectedService(expectation: PortExpectation): Service {
-  const service = expectation.service ?? defaultService(expectation.port);
+/**
+ * The service a port expectation is judged as: its own service=, else the one `--port` or `--ports` gives the
+ * port (`given`), else the reference table's. A service= other than the one the port is probed as is a mistake:
+ * the port cannot be judged as both.
+ */
+export function expectedService(expectation: PortExpectation, given: readonly PortSpec[] = []): Service {
+  const { port } = expectation;
+  const probed = given.find((spec) => spec.port === port)?.service;
+  if (expectation.service && probed && expectation.service !== probed)
+    throw new UsageError(
+      `--expect ${port}: service=${expectation.service} contradicts the port's ${probed} (--port ${port}=${probed} or --ports)`,
+    );
+  const service = expectation.service ?? defaultService(port, given);
   if (!service)
     throw new UsageError(
-      `--expect ${expectation.port}: port ${expectation.port} is not in the reference table; add service=NAME`,
+      `--expect ${port}: port ${port} is not in the reference table; add service=NAME (or --port ${port}=SERVICE)`,
     );
   return service;
 }
