@@ -55,6 +55,24 @@ describe('the host report at 80 columns', () => {
     expect(run.stdout).toContain('no findings');
   });
 
+  it('client settings: a role with no port probed says so, never "none works safely"', async () => {
+    const { args } = await host([['submissions', { protocol: 'smtp', tls: 'implicit' }]]);
+    const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /settings for a mail client: incoming no port probed · outgoing localhost, port\s+\d+, SMTP, SSL\/TLS/,
+    );
+    // A reading port probed that is not safe: none works safely.
+    const both = await host([
+      ['submissions', { protocol: 'smtp', tls: 'implicit' }],
+      ['imap', { protocol: 'imap', tls: 'none' }],
+    ]);
+    const second = await cli(['127.0.0.1', '--servername', 'localhost', ...both.args, ...common], at80);
+    expect(second.stdout).toMatch(
+      /settings for a mail client: incoming none works safely · outgoing localhost/,
+    );
+  });
+
   it('one mistake per port: at most 40 lines, none wider than 80, one count, the recap last and right', async () => {
     const { args, port } = await host(mistakes);
     const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);

@@ -3,6 +3,7 @@
  * notes, the findings with their fixes, expectations, a --servername hint, and the recap line last; --verbose adds
  * each finding's settings, detail, evidence and RFC, the certificates and the transcripts.
  */
+import { referenceFor } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
 import { upgradeCommand } from '../rules/facts.js';
 import { type Finding, type Severity, severities, severityRank } from '../rules/finding.js';
@@ -331,8 +332,14 @@ function findingsHeader(verdict: CheckedHost, showAddress: boolean): string {
 /** What to type into a mail client, from the ports that work and are safe on every address (the recommendation). */
 function clientSettings(verdict: CheckedHost): string[] {
   const name = verdict.servername;
-  const describe = (entry: { port: number; service: string; tls: 'implicit' | 'starttls' } | undefined) => {
-    if (!entry) return 'none works safely';
+  // No port of that role probed (`--ports 587`): nothing is known of it, which "none works safely" would not say.
+  const probed = (roles: string[]) =>
+    verdict.ports.some((port) => roles.includes(referenceFor(port.service).role));
+  const describe = (
+    entry: { port: number; service: string; tls: 'implicit' | 'starttls' } | undefined,
+    roles: string[],
+  ) => {
+    if (!entry) return probed(roles) ? 'none works safely' : 'no port probed';
     const protocol = entry.service.startsWith('imap')
       ? 'IMAP'
       : entry.service.startsWith('pop3')
@@ -343,7 +350,9 @@ function clientSettings(verdict: CheckedHost): string[] {
   };
   const { reading, sending } = verdict.recommendation;
   if (reading.length === 0 && sending.length === 0) return [];
-  return [`settings for a mail client: incoming ${describe(reading[0])} · outgoing ${describe(sending[0])}`];
+  return [
+    `settings for a mail client: incoming ${describe(reading[0], ['mailbox-access', 'download'])} · outgoing ${describe(sending[0], ['submission'])}`,
+  ];
 }
 
 /** The first lines: does it work from here, is it safe, what to use, did the run pass, what to fix first. */
