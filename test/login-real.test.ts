@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Credential, secretForms } from '../src/protocols/login.js';
+import { type Credential, secretForms } from '../src/protocols/secret.js';
 import {
   lmtpMissing,
   loginPassword,

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tlsFile } from '../src/demo/servers.js';
 import { defaultLimits } from '../src/limits.js';
 import { tryLogin } from '../src/probe/login.js';
-import { type Credential, scrubber, secretForms } from '../src/protocols/login.js';
+import { type Credential, scrubber, secretForms } from '../src/protocols/secret.js';
 import { trustFrom } from '../src/tls/trust.js';
 import type { PortResult } from '../src/types/index.js';
 

@@ -6,7 +6,7 @@
 import { defaultLimits, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { verifiedSession } from '../probe/login.js';
-import { type Credential, logIn, loginWays, scrubber } from '../protocols/login.js';
+import { logIn, loginWays } from '../protocols/login.js';
 import {
   imapCommand,
   imapDelete,
@@ -16,6 +16,7 @@ import {
   submitMessage,
   testMessage,
 } from '../protocols/mailbox.js';
+import { type Credential, scrubber } from '../protocols/secret.js';
 import type { Session } from '../protocols/session.js';
 import type { Trust } from '../tls/trust.js';
 import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';

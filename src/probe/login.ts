@@ -6,15 +6,9 @@
 import type { Limits } from '../limits.js';
 import type { Dialogue } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
-import {
-  type Credential,
-  credentialSent,
-  logIn,
-  loginWays,
-  offeredWays,
-  scrubber,
-} from '../protocols/login.js';
+import { credentialSent, logIn, loginWays, offeredWays } from '../protocols/login.js';
 import { pop3 } from '../protocols/pop3.js';
+import { type Credential, scrubber } from '../protocols/secret.js';
 import { Session } from '../protocols/session.js';
 import { addressLiteral, smtp } from '../protocols/smtp.js';
 import { readTlsFacts } from '../tls/facts.js';
@@ -22,7 +16,7 @@ import type { Trust } from '../tls/trust.js';
 import type { Capabilities, LoginFacts, PortResult, Protocol, TranscriptEntry } from '../types/index.js';
 import { capTranscript } from './port.js';
 
-export type { Credential } from '../protocols/login.js';
+export type { Credential } from '../protocols/secret.js';
 
 export interface LoginOptions {
   credential: Credential;
