@@ -129,14 +129,71 @@ describe('an echo of the secret', () => {
     for (const text of texts) expect(leaks(text, long), text).toBeUndefined();
   });
 
-  it('of the bare password, cut anywhere, is scrubbed from 8 characters on', () => {
+  it('of the bare password, cut off at the end, is scrubbed however short; cut at its start, from 8 characters on', () => {
     const scrub = scrubber(long);
-    for (let cut = 8; cut <= long.secret.length; cut++)
+    for (let cut = 1; cut <= long.secret.length; cut++)
       expect(scrub(`-ERR no such password: ${long.secret.slice(0, cut)}`)).toBe(
         '-ERR no such password: <secret>',
       );
     for (let cut = 0; cut + 8 <= long.secret.length; cut++)
       expect(scrub(`NO ${long.secret.slice(cut)}`)).toBe('NO <secret>');
+  });
+
+  it('of an encoding, cut off at the end of a reply after 1 to 3 characters (up to 2 bytes of the secret), is scrubbed', () => {
+    const scrub = scrubber(long);
+    for (const form of [b64(long.secret), long.secret])
+      for (let cut = 1; cut <= form.length; cut++) {
+        const echo = form.slice(0, cut);
+        expect(scrub(`535 5.7.8 bad ${echo}`), echo).toBe('535 5.7.8 bad <secret>');
+        // An error keeps 80 characters of a line, quoted: the cut echo then stands before the closing quote
+        // (which goes too when the secret's next character is a quote: it may be the secret's).
+        expect(scrub(`malformed SMTP reply line: ${JSON.stringify(`OOPS ${echo}`)}`), echo).toMatch(
+          /^malformed SMTP reply line: "OOPS <secret>"?$/,
+        );
+      }
+  });
+
+  it('cut off after 1 to 3 characters at the end of a reply, through a login, leaves nothing of the secret', async () => {
+    const password = (line: string) =>
+      Buffer.from(line.slice(11), 'base64').toString('utf8').split('\0')[2] ?? '';
+    for (const echo of [
+      (line: string) => password(line).slice(0, 3),
+      (line: string) => b64(password(line)).slice(0, 1),
+      (line: string) => b64(password(line)).slice(0, 3),
+    ]) {
+      const { facts, texts } = await kept(long, (line) =>
+        line.startsWith('AUTH PLAIN ') ? `535 5.7.8 no such password: ${echo(line)}\r\n` : '502 no\r\n',
+      );
+      expect(facts).toMatchObject({ outcome: 'rejected', reply: '535 5.7.8 no such password: <secret>' });
+      expect(texts.filter((text) => text.includes('no such password'))).toEqual([
+        expect.stringContaining('"reply":"535 5.7.8 no such password: <secret>"'),
+        '535 5.7.8 no such password: <secret>',
+      ]);
+    }
+  });
+
+  it('keeps ordinary last words: a reply that ends in a short word is not taken for a cut-off echo', () => {
+    const scrub = scrubber(long);
+    const [raw, encoded] = [long.secret, b64(long.secret)];
+    for (const words of [
+      '+OK Logged in.',
+      'mpl1 OK Logged in',
+      '221 2.0.0 Bye',
+      '454 4.7.0 Try again in 5',
+      '535 5.7.8 Error: authentication failed: (reason unavailable)',
+      '-ERR [AUTH] Authentication failed.',
+      // The first characters of the PLAIN, XOAUTH2 and OAUTHBEARER base64 carry only the user name.
+      '250 2.0.0 Ok: queued as A',
+      `535 5.7.8 ${b64(`\0${long.user}`).slice(0, 3)}`,
+      `-ERR ${b64(`user=${long.user}`).slice(0, 3)}`,
+      `-ERR ${b64(`n,a=${long.user}`).slice(0, 3)}`,
+      // The first characters of the secret, but not at the end, or not a word of their own.
+      `NO ${raw.slice(0, 2)} is not it`,
+      `535 5.7.8 ${encoded.slice(0, 3)} and more`,
+      `-ERR X${raw.slice(0, 3)}`,
+      `535 5.7.8 bad${encoded.slice(0, 2)}`,
+    ])
+      expect(scrub(words)).toBe(words);
   });
 
   it('keeps what is no echo: the server words, the user name on its own', () => {
@@ -156,6 +213,9 @@ describe('a secret shorter than 8 characters', () => {
     );
     expect(scrubber(one)('-ERR bad password "5"')).toBe('-ERR bad password "<secret>"');
     expect(scrubber(short)('-ERR tab1 is not ab1')).toBe('-ERR tab1 is not <secret>');
+    // Cut off at the end: its first characters as a word of their own there.
+    expect(scrubber(short)('-ERR no such password: ab')).toBe('-ERR no such password: <secret>');
+    expect(scrubber(short)('-ERR tab')).toBe('-ERR tab');
   });
 
   it('its encodings are scrubbed all the same', () => {

@@ -23,22 +23,20 @@ export const oauthBearerMessage = (c: Credential) =>
 /** A saslname (RFC 5801 §4): "," and "=" escaped as =2C and =3D. */
 const saslName = (user: string) => user.replace(/=/g, '=3D').replace(/,/g, '=2C');
 
+/** The secret as it may stand in a text: as is, IMAP-quoted, JSON-escaped. */
+function plainForms(c: Credential): string[] {
+  return [c.secret, c.secret.replace(/[\\"]/g, (m) => `\\${m}`), JSON.stringify(c.secret).slice(1, -1)];
+}
+
+/** Each message that carries the secret on the wire, before its base64: LOGIN's password, PLAIN, XOAUTH2, OAUTHBEARER. */
+const messages = (c: Credential) => [c.secret, plainMessage(c), xoauth2Message(c), oauthBearerMessage(c)];
+
 /**
  * Every form the secret takes on the wire or could take in an output: as is, base64 alone (LOGIN), inside each
  * SASL message (PLAIN, XOAUTH2, OAUTHBEARER), IMAP-quoted, JSON-escaped. Never shown anywhere.
  */
 export function secretForms(c: Credential): string[] {
-  const quoted = c.secret.replace(/[\\"]/g, (m) => `\\${m}`);
-  const json = JSON.stringify(c.secret).slice(1, -1);
-  const forms = [
-    c.secret,
-    quoted,
-    json,
-    b64(c.secret),
-    b64(plainMessage(c)),
-    b64(xoauth2Message(c)),
-    b64(oauthBearerMessage(c)),
-  ];
+  const forms = [...plainForms(c), ...messages(c).map(b64)];
   return [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
 }
 
@@ -48,20 +46,43 @@ export const scrubPiece = 8;
 const scrubWord = 4;
 /** What stands on either side of a secret shorter than scrubPiece for it to be scrubbed: a word of its own. */
 const wordEdge = /[\s"'`<>()[\]{},;:]/;
+/** What stands before a base64 word: anything outside the base64 alphabet. */
+const base64Edge = /[^A-Za-z0-9+/=]/;
+/** What may close a text after an echo cut off at its end: blanks, and the quote or bracket around it. */
+const closers = new Set([' ', '\t', '\r', '\n', '"', "'", '`', ')', ']', '}', '>']);
 
 /** The base64 of each message that carries the secret on the wire (LOGIN's password, PLAIN, XOAUTH2, OAUTHBEARER). */
 function encodings(c: Credential): string[] {
-  const all = [b64(c.secret), b64(plainMessage(c)), b64(xoauth2Message(c)), b64(oauthBearerMessage(c))];
-  return [...new Set(all)].filter((form) => form.length > 0);
+  return [...new Set(messages(c).map(b64))].filter((form) => form.length > 0);
+}
+
+/**
+ * The forms whose first characters, cut off at the end of a text, are scrubbed however few they are: each with the
+ * first of its characters that carries a bit of the secret (`from`: 0 for the secret as is; in a SASL message's
+ * base64, 6 bits a character, the one that holds the secret's first bit), what must stand before the cut echo for
+ * it to be a word of its own, and the length from which the other rules hide it wherever it stands (`below`).
+ */
+function cutForms(c: Credential): { form: string; from: number; edge: RegExp; below: number }[] {
+  const plain = plainForms(c).map((form) => ({ form, from: 0, edge: wordEdge, below: scrubPiece }));
+  const encoded = messages(c).map((message) => {
+    const before = Buffer.byteLength(message.slice(0, Math.max(0, message.indexOf(c.secret))), 'utf8');
+    return { form: b64(message), from: Math.floor((8 * before) / 6), edge: base64Edge, below: scrubWord };
+  });
+  return [...plain, ...encoded].filter((cut) => cut.form.length > 0);
 }
 
 /**
  * Replaces every piece of the secret in `text` with a placeholder, so that an echo cut short (an error keeps 80
  * characters of a line) or split over reply lines hides nothing either: any run of `scrubPiece` characters that is
  * part of the secret (as is, quoted, JSON-escaped) or of an encoding sent, and any base64 word of `scrubWord` or
- * more that is part of an encoding. A secret shorter than `scrubPiece` is replaced only where it stands as a word of
- * its own: replacing each of its occurrences inside other words would mangle the text and show the secret by where
- * the placeholders fall. Each run replaced reads `<secret>`; the runs may hide a little more than the secret.
+ * more that is part of an encoding. An echo cut off at the end of the text (before blanks or a closing quote at
+ * most) is replaced however short it is: a word of its own there that is the first characters of a form, as soon as
+ * they carry a bit of the secret (the first characters of the PLAIN, XOAUTH2 and OAUTHBEARER base64 carry only the
+ * user name and are left, so a reply that ends in `A` keeps it); the cost is that a reply whose last word happens to
+ * be the first characters of the secret or of its base64 loses that word. A secret shorter than `scrubPiece` is
+ * replaced elsewhere only where it stands as a word of its own: replacing each of its occurrences inside other words
+ * would mangle the text and show the secret by where the placeholders fall. Each run replaced reads `<secret>`; the
+ * runs may hide a little more than the secret.
  */
 export function scrubber(c: Credential): (text: string) => string {
   const encoded = encodings(c);
@@ -70,6 +91,7 @@ export function scrubber(c: Credential): (text: string) => string {
   for (const form of forms.filter((f) => f.length >= scrubPiece))
     for (let at = 0; at + scrubPiece <= form.length; at++) pieces.add(form.slice(at, at + scrubPiece));
   const short = forms.filter((f) => f.length < scrubPiece);
+  const cut = cutForms(c);
   return (text) => {
     const hidden = new Uint8Array(text.length);
     for (let at = 0; at + scrubPiece <= text.length; at++)
@@ -86,6 +108,17 @@ export function scrubber(c: Credential): (text: string) => string {
         )
           hidden.fill(1, at, end);
       }
+    let closed = text.length;
+    while (closed > 0 && closers.has(text[closed - 1] ?? '')) closed--;
+    for (const end of new Set([text.length, closed]))
+      for (const { form, from, edge, below } of cut)
+        for (let length = Math.min(form.length, end, below - 1); length > from; length--) {
+          const at = end - length;
+          if (text.startsWith(form.slice(0, length), at) && (at === 0 || edge.test(text[at - 1] ?? ''))) {
+            hidden.fill(1, at, end);
+            break;
+          }
+        }
     let out = '';
     for (let at = 0; at < text.length; ) {
       const start = at;
