@@ -22,11 +22,14 @@ import { type Credential, scrubber, secretForms } from '../src/protocols/secret.
 import { trustFrom } from '../src/tls/trust.js';
 import type { Capabilities, HostResult, PortResult } from '../src/types/index.js';
 import { cli, mainScript, root } from './helpers/cli.js';
+import { fixtureServers } from './helpers/fixtures.js';
+import { validReport } from './helpers/schema.js';
 import { lockstepSession } from './helpers/scripted.js';
 
 const password: Credential = { user: 'alice@example.test', secret: 'S3cret"pass\\word', kind: 'password' };
 const token: Credential = { user: 'alice@example.test', secret: 'ya29.bearer-token-xyz', kind: 'token' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
+const { fixture } = fixtureServers();
 
 const caps = (over: Partial<Capabilities>): Capabilities => ({
   command: 'EHLO',
@@ -800,8 +803,81 @@ describe('the login connection checks TLS itself', () => {
       outcome: 'error',
       why: expect.stringMatching(/^before the credential was sent \(no attempt counted\): /),
     });
+    // The broken connection is closed and its transcript kept, as after any other login.
+    expect(ports[0]?.transcript.map((entry) => entry.text)).toContain('login check: a connection of its own');
     expect(ports[1]?.login).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
     expect(auth).toHaveLength(1);
+  });
+
+  it('bytes after the STARTTLS OK on its own connection are dropped, noted and counted, as the probe counts its own', async () => {
+    const injected = '250 injected\r\n';
+    const accept = (command: string, state: { tls: boolean }) =>
+      state.tls && /^AUTH PLAIN /i.test(command) ? '235 2.7.0 Authentication successful\r\n' : undefined;
+    const submission = (tcp: number): PortResult => ({
+      ...port(tcp),
+      service: 'submission',
+      expectedTls: 'starttls',
+    });
+    const target = { servername: 'localhost', trust: trustFrom(tlsFile('ca.pem')), limits };
+    const injecting = submission(
+      await fixture({ protocol: 'smtp', tls: 'starttls', starttls: 'ok-extra-bytes', on: accept }),
+    );
+    const facts = await tryLogin(injecting, { credential: password }, target);
+    expect(facts).toMatchObject({ outcome: 'works', bytesAfterOk: injected.length });
+    expect(injecting.transcript.map((entry) => entry.text)).toContain(
+      `discarded ${injected.length} bytes received after the STARTTLS OK`,
+    );
+    // The injected reply is never read as the answer to EHLO or to the credential.
+    expect(injecting.transcript.map((entry) => entry.text)).not.toContain('250 injected');
+    const clean = submission(await fixture({ protocol: 'smtp', tls: 'starttls', on: accept }));
+    const none = await tryLogin(clean, { credential: password }, target);
+    expect(none.outcome).toBe('works');
+    expect(none).not.toHaveProperty('bytesAfterOk');
+  });
+
+  it('bytes after the STARTTLS OK on the login connection are in its JSON and in starttls-bytes-after-ok', async () => {
+    const injected = '250 injected\r\n';
+    const tcp = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      starttls: 'ok-extra-bytes',
+      on: (command, state) =>
+        state.tls && /^AUTH PLAIN /i.test(command) ? '235 2.7.0 Authentication successful\r\n' : undefined,
+    });
+    const run = await cli(
+      [
+        '127.0.0.1',
+        '--port',
+        `${tcp}=submission`,
+        '--ca',
+        `${root}fixtures/tls/ca.pem`,
+        '--servername',
+        'localhost',
+        '--login',
+        'alice@example.test',
+        '--password-env',
+        'MP_INJECTED_SECRET',
+        '--json',
+      ],
+      { MP_INJECTED_SECRET: 'injected-secret-7' },
+    );
+    const report = validReport<{
+      hosts: {
+        ports: { starttls?: { bytesAfterOk: number }; login?: { outcome: string; bytesAfterOk?: number } }[];
+        findings: { id: string; evidence: string[] }[];
+      }[];
+    }>(run.stdout);
+    const [host] = report.hosts;
+    expect(host?.ports[0]?.starttls?.bytesAfterOk).toBe(injected.length);
+    expect(host?.ports[0]?.login).toMatchObject({ outcome: 'works', bytesAfterOk: injected.length });
+    expect(host?.findings.filter((finding) => finding.id === 'starttls-bytes-after-ok')).toEqual([
+      expect.objectContaining({
+        evidence: [
+          `${injected.length} bytes discarded before the TLS handshake`,
+          `${injected.length} bytes discarded before the TLS handshake on the login check’s own connection`,
+        ],
+      }),
+    ]);
   });
 
   it("the login's transcript is held to the port's caps, adding to what they left out before", async () => {

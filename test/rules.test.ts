@@ -410,6 +410,33 @@ describe('rules over hand-built results', () => {
     ]);
   });
 
+  it('bytes after the STARTTLS OK on the login check’s own connection make the same finding as the probe’s', () => {
+    const login = { outcome: 'works' as const, secret: 'password' as const, bytesAfterOk: 14 };
+    const onLoginOnly = judge(result('submission', { login }));
+    expect(onLoginOnly.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['starttls-bytes-after-ok', 'medium'],
+      ['login-works', 'info'],
+    ]);
+    expect(onLoginOnly.findings[0]?.evidence).toEqual([
+      '14 bytes discarded before the TLS handshake on the login check’s own connection',
+    ]);
+    // Not a finding about the account: the port is no longer safe, as with the probe's own connection.
+    expect(onLoginOnly.ports[0]?.safe).toBe(false);
+    const starttls = { advertised: true, attempted: true, accepted: true, upgraded: true, bytesAfterOk: 9 };
+    const onBoth = judge(result('submission', { starttls, login }));
+    expect(onBoth.findings.filter((f) => f.id === 'starttls-bytes-after-ok')).toEqual([
+      expect.objectContaining({
+        detail: expect.stringMatching(
+          /^9 bytes arrived after the OK line, and 14 on the login check’s own connection, and were discarded/,
+        ),
+        evidence: [
+          '9 bytes discarded before the TLS handshake',
+          '14 bytes discarded before the TLS handshake on the login check’s own connection',
+        ],
+      }),
+    ]);
+  });
+
   it('recommends only ports that work and are safe on every address', () => {
     const verdict = judge(
       result('submission'),

@@ -41,7 +41,9 @@ const modernTls = new Set(['TLSv1.2', 'TLSv1.3']);
 
 /**
  * Connects to `port` and reaches TLS (implicit, or STARTTLS/STLS), then checks the chain and the name against
- * the trusted roots (with --ca's). Returns the session with capabilities re-read inside TLS, or why not.
+ * the trusted roots (with --ca's). Returns the session with capabilities re-read inside TLS, or why not. Bytes the
+ * server sent after its STARTTLS OK are dropped, as the probe drops them, and counted on the session (`bytesAfterOk`).
+ * The caller may hand in the session, to close it and keep its transcript whatever happens.
  */
 export async function verifiedSession(
   port: PortResult,
@@ -52,9 +54,9 @@ export async function verifiedSession(
     ehloName?: string | undefined;
     signal?: AbortSignal | undefined;
   },
+  session = new Session(target.limits, target.signal),
 ): Promise<Verified | { why: string; session: Session }> {
   const dialogue = dialogues[port.protocol];
-  const session = new Session(target.limits, target.signal);
   const tlsOptions = { servername: target.servername, trust: target.trust };
   const ehlo = () => ({ ehloName: target.ehloName ?? addressLiteral(session.localAddress) });
   let socket: Awaited<ReturnType<Session['handshake']>>;
@@ -70,7 +72,10 @@ export async function verifiedSession(
       return { why: `no verified TLS: ${dialogue.startTlsCommand} is not offered`, session };
     const reply = await dialogue.startTls(session);
     if (!reply.accepted) return { why: `no verified TLS: ${dialogue.startTlsCommand} was refused`, session };
-    socket = (await session.upgrade(tlsOptions)).socket;
+    const upgraded = await session.upgrade(tlsOptions);
+    if (upgraded.discarded > 0)
+      session.note(`discarded ${upgraded.discarded} bytes received after the ${dialogue.startTlsCommand} OK`);
+    socket = upgraded.socket;
   }
   const facts = readTlsFacts(socket, target.servername, { trust: target.trust });
   if (!facts.trusted)
@@ -129,11 +134,15 @@ async function attempt(
   const c = options.credential;
   const scrub = scrubber(c);
   const secret = c.kind;
-  let session: Session | undefined;
-  const done = (facts: LoginFacts) => ({ facts, sent: session !== undefined && credentialSent(session) });
+  // Made here, so that it is closed and its transcript kept however the login ends.
+  const session = new Session(target.limits, target.signal);
+  // The server's bytes after its STARTTLS OK, dropped as the probe drops them, are kept as the probe keeps them.
+  const done = (facts: LoginFacts) => ({
+    facts: session.bytesAfterOk > 0 ? { ...facts, bytesAfterOk: session.bytesAfterOk } : facts,
+    sent: credentialSent(session),
+  });
   try {
-    const verified = await verifiedSession(port, target);
-    session = verified.session;
+    const verified = await verifiedSession(port, target, session);
     if ('why' in verified) return done({ outcome: 'not-tried', why: verified.why, secret });
     const protocol = port.protocol;
     const offered = offeredWays(protocol, verified.caps);
@@ -169,10 +178,8 @@ async function attempt(
     if (!result.sent) result.facts.why = `before the credential was sent (no attempt counted): ${text}`;
     return result;
   } finally {
-    if (session) {
-      session.close();
-      appendTranscript(port, session.transcript, scrub, target.limits);
-    }
+    session.close();
+    appendTranscript(port, session.transcript, scrub, target.limits);
   }
 }
 

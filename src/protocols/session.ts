@@ -33,6 +33,8 @@ export class Session {
   private reader: LineReader | undefined;
   private socket: Duplex | undefined;
   tlsActive = false;
+  /** Bytes the server sent after its STARTTLS/STLS OK, before the handshake, that upgrade() dropped (RFC 3207 §6). */
+  bytesAfterOk = 0;
 
   constructor(
     readonly limits: Limits,
@@ -167,6 +169,7 @@ export class Session {
     const raw = this.socket;
     if (!raw || !this.reader) throw new Error('upgrade before connect');
     const discarded = this.reader.detach();
+    this.bytesAfterOk += discarded;
     this.reader = undefined;
     const socket = await this.handshake(raw as net.Socket, options);
     return { discarded, socket };

@@ -86,13 +86,24 @@ export const startTlsRules: readonly Rule[] = [
     severity: 'medium',
     title: 'the server sent bytes after its STARTTLS OK, before the handshake',
     reference: 'RFC 3207 §6; RFC 2595 §3.1; CVE-2011-0411 class (response injection)',
-    check: (port) =>
-      port.starttls && port.starttls.bytesAfterOk > 0
-        ? {
-            detail: `${port.starttls.bytesAfterOk} bytes arrived after the OK line and were discarded; a client that keeps them can be fed forged replies`,
-            evidence: [`${port.starttls.bytesAfterOk} bytes discarded before the TLS handshake`],
-          }
-        : undefined,
+    check: (port) => {
+      // The probe's connection, and the login check's own (--login), which drops them the same way.
+      const probe = port.starttls?.bytesAfterOk ?? 0;
+      const login = port.login?.bytesAfterOk ?? 0;
+      if (probe === 0 && login === 0) return undefined;
+      const own = ' on the login check’s own connection';
+      const seen =
+        probe > 0 && login > 0
+          ? `${probe} bytes arrived after the OK line, and ${login}${own},`
+          : `${probe || login} bytes arrived after the OK line${probe > 0 ? '' : own}`;
+      return {
+        detail: `${seen} and were discarded; a client that keeps them can be fed forged replies`,
+        evidence: [
+          ...(probe > 0 ? [`${probe} bytes discarded before the TLS handshake`] : []),
+          ...(login > 0 ? [`${login} bytes discarded before the TLS handshake${own}`] : []),
+        ],
+      };
+    },
   },
   {
     id: 'starttls-advertised-after-tls',

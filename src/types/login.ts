@@ -28,6 +28,11 @@ export interface LoginFacts {
   why?: string;
   /** The secret given: a password, or an OAuth 2.0 bearer token (RFC 6750). */
   secret: 'password' | 'token';
+  /**
+   * Bytes the server sent on the login's own connection after its STARTTLS/STLS OK, before the handshake:
+   * discarded, as the probe discards them (PortResult.starttls.bytesAfterOk); absent when there were none.
+   */
+  bytesAfterOk?: number;
 }
 
 /** What the round trip (submit one message, find it in the mailbox) saw, step by step. */
