@@ -43,6 +43,9 @@ describe('well-configured servers, each protocol in each TLS mode', () => {
         expect(result.capabilitiesAfterTls?.ok).toBe(true);
         expect(result.capabilitiesAfterTls?.starttls).toBe(false);
       }
+      // Over TLS, implicit or after STARTTLS, a well-configured server offers a way to log in.
+      const overTls = c.tls === 'implicit' ? result.capabilities : result.capabilitiesAfterTls;
+      expect(overTls?.authMechanisms.length || overTls?.plaintextLogin).toBeTruthy();
       for (const phase of ['connect', 'greeting', 'capabilities', 'tls'] as const)
         expect(result.timings[phase]).toBeGreaterThanOrEqual(0);
       expect(result.transcript.some((entry) => entry.dir === 'C' && /QUIT|LOGOUT/.test(entry.text))).toBe(
