@@ -345,6 +345,38 @@ describe.skipIf(missing !== undefined)('real Postfix and Dovecot', () => {
     expect(report.recommendation.text).toBe('sending 587 (STARTTLS) · reading 993 (IMAP, TLS)');
   });
 
+  it('submission without SASL (smtpd_sasl_auth_enable = no): 587 and 465 are safe but offer no login, and are not named for sending', async () => {
+    const { run, report, port } = await probe('no-auth-submission', {
+      cert: 'server',
+      postfix: {
+        services: ['submission', 'submissions'],
+        starttlsOn25: true,
+        authBeforeTls: false,
+        noAuthOnSubmission: true,
+      },
+      dovecot: { listeners: ['imaps'], plaintextAuth: false },
+    });
+    expect(run.code, run.stderr).toBe(0); // low: it does not fail the run
+    for (const address of addresses)
+      for (const number of [465, 587])
+        expect(port(number, address), `${number} ${address}`).toMatchObject({
+          works: true,
+          safe: true,
+          findings: ['submission-auth-not-offered'],
+        });
+    const [finding] = report.findings.filter((f) => f.id === 'submission-auth-not-offered' && f.port === 587);
+    expect(finding?.severity).toBe('low');
+    // The EHLO Postfix sends over TLS, as it is: everything but AUTH.
+    expect(finding?.evidence).toEqual([
+      expect.stringMatching(/^EHLO over TLS lists: PIPELINING, .*CHUNKING$/),
+    ]);
+    expect(finding?.evidence[0]).not.toMatch(/AUTH/);
+    expect(report.recommendation.sending).toEqual([]);
+    expect(report.recommendation.text).toBe(
+      'sending: no port offers a login (465, 587: no AUTH over TLS) · reading 993 (IMAP, TLS)',
+    );
+  });
+
   it('expired certificate: reported as expired, with the date', async () => {
     const { run, report } = await probe('expired-certificate', { ...wellConfigured, cert: 'expired' });
     expect(run.code).toBe(1);

@@ -12,7 +12,8 @@ import { pop3Capabilities } from '../src/protocols/pop3.js';
 import { smtpCapabilities } from '../src/protocols/smtp.js';
 import { referenceFor } from '../src/reference/table.js';
 import { observed } from '../src/render/human.js';
-import { evaluate } from '../src/rules/evaluate.js';
+import { evaluate, type PortVerdict } from '../src/rules/evaluate.js';
+import { observedOffers } from '../src/rules/publication.js';
 import { rules } from '../src/rules/rules.js';
 import type { AuthRequiredFacts, PortResult, Service } from '../src/types/index.js';
 import { judge } from './helpers/probe.js';
@@ -48,14 +49,25 @@ function result(service: Service, overrides: Partial<PortResult> = {}): PortResu
     status: 'open',
     statusDetail: '',
     greeting: { kind: 'ok', lines: ['mail.example ready'] },
-    capabilities: {
-      command: 'EHLO',
-      ok: true,
-      list: ['STARTTLS'],
-      starttls: true,
-      authMechanisms: [],
-      plaintextLogin: false,
-    },
+    // Over TLS on 465, the list a client logs in with: AUTH, as a submission port lists it.
+    capabilities:
+      service === 'submissions'
+        ? {
+            command: 'EHLO',
+            ok: true,
+            list: ['AUTH PLAIN LOGIN'],
+            starttls: false,
+            authMechanisms: ['LOGIN', 'PLAIN'],
+            plaintextLogin: false,
+          }
+        : {
+            command: 'EHLO',
+            ok: true,
+            list: ['STARTTLS'],
+            starttls: true,
+            authMechanisms: [],
+            plaintextLogin: false,
+          },
     ...(row.tls === 'starttls'
       ? { starttls: { advertised: true, attempted: true, accepted: true, upgraded: true, bytesAfterOk: 0 } }
       : {}),
@@ -194,6 +206,65 @@ const loginTable: { name: string; ports: PortResult[]; ids: string[] }[] = [
   },
 ];
 
+/** An EHLO reply read over TLS, listing `list`. */
+const ehloOverTls = (list: string[]) =>
+  smtpCapabilities('EHLO', { code: 250, lines: ['mail.example', ...list] });
+
+/** A submission port that offers no AUTH over TLS: judged on the list over TLS only (issue: RFC 6409 §7, §4.3). */
+const submissionTable: { name: string; ports: PortResult[]; ids: string[] }[] = [
+  {
+    name: '587 with AUTH only after STARTTLS (the usual set-up)',
+    ports: [
+      offering('submission', ['STARTTLS', 'PIPELINING'], {
+        capabilitiesAfterTls: ehloOverTls(['PIPELINING', 'AUTH PLAIN LOGIN']),
+      }),
+    ],
+    ids: [],
+  },
+  {
+    name: '587 with no AUTH before or over TLS',
+    ports: [
+      offering('submission', ['STARTTLS', 'PIPELINING'], {
+        capabilitiesAfterTls: ehloOverTls(['PIPELINING']),
+      }),
+    ],
+    ids: ['submission-auth-not-offered'],
+  },
+  {
+    name: '587 with AUTH before STARTTLS only, none over TLS',
+    ports: [
+      offering('submission', ['STARTTLS', 'AUTH CRAM-MD5'], {
+        capabilitiesAfterTls: ehloOverTls(['PIPELINING']),
+      }),
+    ],
+    ids: ['challenge-auth-before-tls', 'submission-auth-not-offered'],
+  },
+  {
+    name: '465 with no AUTH over TLS',
+    ports: [result('submissions', { capabilities: ehloOverTls(['PIPELINING', '8BITMIME']) })],
+    ids: ['submission-auth-not-offered'],
+  },
+  {
+    name: '587 with only AUTH EXTERNAL over TLS (a client certificate logs in)',
+    ports: [offering('submission', ['STARTTLS'], { capabilitiesAfterTls: ehloOverTls(['AUTH EXTERNAL']) })],
+    ids: [],
+  },
+  {
+    name: '587 where TLS was not reached (no STARTTLS): not judged on the list before TLS',
+    ports: [
+      offering('submission', ['PIPELINING'], {
+        starttls: { advertised: false, attempted: false, accepted: false, upgraded: false, bytesAfterOk: 0 },
+      }),
+    ],
+    ids: ['starttls-not-offered'],
+  },
+  {
+    name: '25 with no AUTH over TLS (relay: no login expected)',
+    ports: [offering('smtp', ['STARTTLS'], { capabilitiesAfterTls: ehloOverTls(['PIPELINING']) })],
+    ids: [],
+  },
+];
+
 describe('rules over hand-built results', () => {
   const table: { name: string; ports: PortResult[]; ids: string[] }[] = [
     { name: 'a clean port', ports: [result('submission')], ids: [] },
@@ -315,6 +386,7 @@ describe('rules over hand-built results', () => {
     },
   ];
   for (const row of loginTable) table.push(row);
+  for (const row of submissionTable) table.push(row);
   for (const row of table) {
     it(`${row.name} → ${row.ids.join(', ') || 'no finding'}`, () => {
       expect(judge(...row.ports).findings.map((finding) => finding.id)).toEqual(row.ids);
@@ -435,6 +507,48 @@ describe('rules over hand-built results', () => {
         ],
       }),
     ]);
+  });
+
+  it('a submission port with no AUTH over TLS is safe but not recommended for sending, and the line says why', () => {
+    const noAuth = (overrides: Partial<PortResult> = {}) =>
+      offering('submission', ['STARTTLS', 'PIPELINING'], {
+        capabilitiesAfterTls: ehloOverTls(['PIPELINING', 'SIZE 10240000']),
+        ...overrides,
+      });
+    const alone = judge(noAuth(), result('imaps'));
+    expect(alone.findings).toEqual([
+      expect.objectContaining({
+        id: 'submission-auth-not-offered',
+        severity: 'low',
+        port: 587,
+        evidence: ['EHLO over TLS lists: PIPELINING, SIZE 10240000'],
+      }),
+    ]);
+    expect(alone.ports[0]).toMatchObject({ works: true, safe: true });
+    expect(observed(alone.ports[0] as PortVerdict)).toMatch(/ · no AUTH over TLS$/);
+    expect(alone.recommendation.sending).toEqual([]);
+    expect(alone.recommendation.text).toBe(
+      'sending: no port offers a login (587: no AUTH over TLS) · reading 993 (IMAP, TLS)',
+    );
+    // Another submission port where a client can log in is the one named, and the one to publish.
+    const beside = judge(noAuth(), result('submissions'), result('imaps'));
+    expect(beside.recommendation.text).toBe('sending 465 (TLS) · reading 993 (IMAP, TLS)');
+    const offers = observedOffers({ domain: 'example.test', records: [], candidates: [] }, [beside]);
+    expect(offers.map((offer) => `${offer.protocol} ${offer.security} ${offer.port}`)).toEqual([
+      'IMAP TLS 993',
+      'SMTP TLS 465',
+    ]);
+    // No AUTH on one address is enough: the port is not named for sending on any.
+    const oneAddress = judge(
+      offering('submission', ['STARTTLS'], { capabilitiesAfterTls: ehloOverTls(['AUTH PLAIN']) }),
+      noAuth({ address: '2001:db8::10', family: 6 }),
+    );
+    expect(oneAddress.findings.map((f) => [f.id, f.address])).toEqual([
+      ['submission-auth-not-offered', '2001:db8::10'],
+    ]);
+    expect(oneAddress.recommendation.text).toBe(
+      'sending: no port offers a login (587: no AUTH over TLS) · reading: no port probed',
+    );
   });
 
   it('recommends only ports that work and are safe on every address', () => {

@@ -5,7 +5,7 @@
  */
 import { referenceFor } from '../reference/table.js';
 import type { PortVerdict } from '../rules/evaluate.js';
-import { upgradeCommand } from '../rules/facts.js';
+import { submissionWithoutLogin, upgradeCommand } from '../rules/facts.js';
 import { type Finding, type Severity, severities, severityRank } from '../rules/finding.js';
 import { fixAction, greetingFamily, needsServername, type ServerFix, serverLabel } from '../rules/fixes.js';
 import { type CheckedHost, type Outcome, portCounts } from '../rules/outcome.js';
@@ -99,6 +99,7 @@ function observedParts(port: PortVerdict, brief = false): ObservedPart[] {
     else if (!offeredBefore && after && offersAuth(after))
       parts.push({ text: 'auth only after TLS', extra: true });
   }
+  if (submissionWithoutLogin(port)) parts.push({ text: 'no AUTH over TLS' });
   const problems = parts.filter((part) => !part.extra);
   return brief && problems.length > 0 ? problems : parts;
 }

@@ -1,9 +1,17 @@
 /**
  * Authentication: every way to log in that a plaintext-start port offers before TLS, judged by what a client
- * configured without TLS would expose, and by what `--check auth-required` proved when it ran.
+ * configured without TLS would expose, and by what `--check auth-required` proved when it ran; and a submission
+ * port that offers no way to log in once TLS is up.
  */
 
-import { type LoginKind, type LoginWay, loginWaysBeforeTls, stillOpen } from './facts.js';
+import {
+  capabilitiesOverTls,
+  type LoginKind,
+  type LoginWay,
+  loginWaysBeforeTls,
+  stillOpen,
+  submissionWithoutLogin,
+} from './facts.js';
 import type { Severity } from './finding.js';
 import { isRelay, type PortResult, plainStart, type Rule, serverLines } from './rule.js';
 
@@ -112,6 +120,22 @@ export const authenticationRules: readonly Rule[] = [
       `a client that logs in this way sends no password, but the exchange can be recorded and attacked offline with a dictionary, and the session after it, the whole mailbox or message included, travels in cleartext${unknownNote(open)}`,
     () => 'medium',
   ),
+  {
+    id: 'submission-auth-not-offered',
+    // Low: nothing crosses in cleartext, so the port stays safe; but a client cannot log in to send (evaluate.ts
+    // leaves such a port out of the recommendation).
+    severity: 'low',
+    title: 'a submission port offers no way to log in (no AUTH over TLS)',
+    reference: 'RFC 6409 §7 (AUTH: MUST on submission), §4.3, §3.3; RFC 4954 §3',
+    check: (port) => {
+      const caps = capabilitiesOverTls(port);
+      if (!caps || !submissionWithoutLogin(port)) return undefined;
+      return {
+        detail: `the ${caps.command} reply over TLS lists no AUTH, so a mail client has no way to log in to send here; the server may take mail only from networks it trusts (RFC 6409 §4.3), and a client elsewhere is refused. Nothing crosses in cleartext: the port is not unsafe, but it is not recommended for sending. Offer SMTP AUTH once TLS is up`,
+        evidence: [`${caps.command} over TLS lists: ${caps.list.join(', ') || '(nothing)'}`],
+      };
+    },
+  },
   {
     id: 'imap-preauth-plaintext',
     severity: 'high',

@@ -1,7 +1,13 @@
 /** One host's verdict: every rule over every port, then works/safe per port and the recommendation. */
 import { referenceFor } from '../reference/table.js';
 import type { HostResult, PortResult, Service } from '../types/index.js';
-import { loginWaysBeforeTls, stillOpen, upgradeCommand, wholeDaysLeft } from './facts.js';
+import {
+  loginWaysBeforeTls,
+  stillOpen,
+  submissionWithoutLogin,
+  upgradeCommand,
+  wholeDaysLeft,
+} from './facts.js';
 import { type Finding, type Severity, severityRank } from './finding.js';
 import { fixesFor } from './fixes.js';
 import { rules } from './rules.js';
@@ -118,13 +124,17 @@ function recommend(ports: PortVerdict[]): Recommendation {
   const byPort = new Map<string, PortVerdict[]>();
   for (const port of ports) byPort.set(portKey(port), [...(byPort.get(portKey(port)) ?? []), port]);
   const good: Recommended[] = [];
+  // Safe submission ports that list no AUTH over TLS on some address: no client can log in there to send.
+  const noLogin: number[] = [];
   for (const seen of byPort.values()) {
     const first = seen[0];
     if (first && seen.every((port) => port.works && port.safe === true)) {
-      good.push({ port: first.port, service: first.service, tls: first.expectedTls });
+      if (seen.some(submissionWithoutLogin)) noLogin.push(first.port);
+      else good.push({ port: first.port, service: first.service, tls: first.expectedTls });
     }
   }
   good.sort((a, b) => order[a.service] - order[b.service] || a.port - b.port);
+  noLogin.sort((a, b) => a - b);
   const sending = good.filter((entry) => referenceFor(entry.service).role === 'submission');
   const reading = good.filter((entry) =>
     ['mailbox-access', 'download'].includes(referenceFor(entry.service).role),
@@ -140,9 +150,11 @@ function recommend(ports: PortVerdict[]): Recommendation {
   const line = (label: string, list: Recommended[], roles: string[]) =>
     list.length > 0
       ? `${label} ${list.map(describe).join(' or ')}`
-      : probed(roles)
-        ? `${label}: no port works safely`
-        : `${label}: no port probed`;
+      : label === 'sending' && noLogin.length > 0
+        ? `${label}: no port offers a login (${noLogin.join(', ')}: no AUTH over TLS)`
+        : probed(roles)
+          ? `${label}: no port works safely`
+          : `${label}: no port probed`;
   const text = [
     line('sending', sending, ['submission']),
     line('reading', reading, ['mailbox-access', 'download']),

@@ -1,8 +1,10 @@
 /**
  * Facts derived from the observed results, computed in one place for every reader (rules, expectations,
- * renderers): certificate days left, the password mechanisms offered, the upgrade command's name.
+ * renderers): certificate days left, the password mechanisms offered, the upgrade command's name, the capability
+ * list over TLS and a submission port that offers no login there.
  */
 import { type LoginWayOffered, loginWaysOffered, passwordMechanisms } from '../protocols/logins.js';
+import { referenceFor } from '../reference/table.js';
 import type { Capabilities, PortResult, Protocol } from '../types/index.js';
 
 export {
@@ -67,6 +69,34 @@ export function loginWaysBeforeTls(port: PortResult): LoginWay[] {
 
 /** A way that may still work before TLS: not proved refused by the check. */
 export const stillOpen = (way: LoginWay) => way.proof !== 'refused';
+
+/**
+ * The capability list a mail client logs in with: the one read over TLS (re-read after STARTTLS, or the only one on
+ * an implicit-TLS port), when TLS was reached and the server answered the request.
+ */
+export function capabilitiesOverTls(port: PortResult): Capabilities | undefined {
+  const caps =
+    port.expectedTls === 'implicit'
+      ? port.tls
+        ? port.capabilities
+        : undefined
+      : port.starttls?.upgraded
+        ? port.capabilitiesAfterTls
+        : undefined;
+  return caps?.ok ? caps : undefined;
+}
+
+/**
+ * A submission port (587, 465, or a port named one with --port) that works and, over TLS, lists no AUTH at all: a
+ * mail client has no way to log in to send there (RFC 6409 §7 makes AUTH a MUST on submission; §4.3 lets the server
+ * authorize by other means, such as a trusted network, which only a client there has). AUTH offered only once TLS
+ * is up is the normal case: the list before TLS is never read for this.
+ */
+export function submissionWithoutLogin(port: PortResult): boolean {
+  if (port.status !== 'open' || referenceFor(port.service).role !== 'submission') return false;
+  const caps = capabilitiesOverTls(port);
+  return caps !== undefined && caps.authMechanisms.length === 0;
+}
 
 /** Everything a capability list offers to authenticate with: SASL mechanisms, and LOGIN (IMAP) or USER (POP3). */
 export function authenticationOffered(caps: Capabilities, protocol: Protocol): string[] {

@@ -99,6 +99,17 @@ export const fixTable: Readonly<Record<string, FixEntry>> = {
     action: 'refuse logging in before TLS',
     fixes: [...authAfterTls, { server: 'dovecot', file: 'conf.d/10-ssl.conf', setting: 'ssl = required' }],
   },
+  'submission-auth-not-offered': {
+    action: 'offer SMTP AUTH once TLS is up on the submission ports',
+    fixes: [
+      {
+        server: 'postfix',
+        file: 'master.cf (submission, submissions)',
+        setting: '-o smtpd_sasl_auth_enable=yes',
+        note: 'with smtpd_sasl_type and smtpd_sasl_path (Dovecot: smtpd_sasl_type = dovecot, smtpd_sasl_path = private/auth)',
+      },
+    ],
+  },
   'starttls-not-offered': {
     action: 'offer STARTTLS (a certificate and key configured)',
     fixes: [

@@ -6,6 +6,7 @@
  */
 import type { Discovery, PublishedSecurity, PublishedSetting } from '../types/index.js';
 import { type HostVerdict, portKey } from './evaluate.js';
+import { submissionWithoutLogin } from './facts.js';
 import { otherSays } from './published/clients.js';
 import { checkSetting, modeOf, modeWords, observe } from './published/observed.js';
 import { ranked } from './settings.js';
@@ -57,6 +58,8 @@ export function observedOffers(discovery: Discovery, hosts: HostVerdict[]): Offe
       const first = all[0];
       if (!first || first.service === 'smtp') continue; // port 25 is relay, not submission
       if (!all.every((p) => p.works && p.safe === true)) continue;
+      // A submission port no client can log in on is no setting to publish (submission-auth-not-offered).
+      if (all.some(submissionWithoutLogin)) continue;
       const protocol = first.protocol === 'imap' ? 'IMAP' : first.protocol === 'pop3' ? 'POP3' : 'SMTP';
       const offer: Offer = {
         direction: protocol === 'SMTP' ? 'outgoing' : 'incoming',

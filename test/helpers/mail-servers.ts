@@ -18,6 +18,8 @@ export interface PostfixOptions {
   requireTlsOn25?: boolean;
   /** Allow AUTH before STARTTLS on 587 (smtpd_tls_auth_only = no, TLS optional there). */
   authBeforeTls: boolean;
+  /** smtpd_sasl_auth_enable left at its default (no) on 587 and 465: no AUTH, before TLS or over it. */
+  noAuthOnSubmission?: boolean;
   /**
    * Port 25 behind postscreen(8) with its default greet wait (6 s): `220-` at once, the rest from smtpd after the
    * wait. postscreen_access_list is emptied, or the namespace's loopback client (mynetworks) would skip the wait.
@@ -126,11 +128,11 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 ${options.postscreen ? 'postscreen_access_list =\n' : ''}${(options.mainCfLines ?? []).join('\n')}
 `;
   const submissionLevel = options.authBeforeTls ? 'may' : 'encrypt';
+  const sasl = options.noAuthOnSubmission ? '' : ' -o smtpd_sasl_auth_enable=yes';
   const lines: Record<PostfixOptions['services'][number], string> = {
     smtp: 'smtp inet n - n - - smtpd',
-    submission: `submission inet n - n - - smtpd -o smtpd_tls_security_level=${submissionLevel} -o smtpd_sasl_auth_enable=yes`,
-    submissions:
-      'submissions inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes',
+    submission: `submission inet n - n - - smtpd -o smtpd_tls_security_level=${submissionLevel}${sasl}`,
+    submissions: `submissions inet n - n - - smtpd -o smtpd_tls_wrappermode=yes${sasl}`,
   };
   // The internal services a running Postfix needs, chroot off (the config lives outside /var/spool/postfix).
   const internal = [
