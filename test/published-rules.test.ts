@@ -271,6 +271,41 @@ describe('one port named as two services by two records (RFC 6186 §3): each is 
       works: false,
     });
   });
+
+  it('an outgoing setting on a submission port with no AUTH over TLS says a client cannot log in there', () => {
+    const submission = (authMechanisms: string[]) =>
+      ({
+        host: 'mail.x.test',
+        ports: [
+          {
+            port: 465,
+            service: 'submissions',
+            protocol: 'smtp',
+            address: '192.0.2.1',
+            expectedTls: 'implicit',
+            status: 'open',
+            works: true,
+            safe: true,
+            findings: [],
+            tls: { protocol: 'TLSv1.3' },
+            capabilities: { command: 'EHLO', ok: true, list: ['PIPELINING'], authMechanisms },
+          },
+        ],
+      }) as unknown as HostVerdict;
+    const discovery = { domain: 'x.test' } as unknown as Discovery;
+    const setting = {
+      direction: 'outgoing',
+      protocol: 'SMTP',
+      host: 'mail.x.test',
+      port: 465,
+      security: 'TLS',
+      as: 'SRV',
+    } as const;
+    const check = (authMechanisms: string[]) =>
+      checkSetting(observe(discovery, [submission(authMechanisms)], setting), setting, 'SRV').observed;
+    expect(check([])).toContain('no AUTH over TLS (submission-auth-not-offered)');
+    expect(check(['PLAIN'])).not.toContain('AUTH');
+  });
 });
 
 describe('a null MX beside other MX records (RFC 7505 §3)', () => {

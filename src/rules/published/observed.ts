@@ -5,6 +5,7 @@
  */
 import type { Discovery, PublishedSecurity, PublishedSetting } from '../../types/index.js';
 import type { HostVerdict, PortVerdict } from '../evaluate.js';
+import { submissionWithoutLogin } from '../facts.js';
 
 /** One published setting, checked live. */
 export interface SettingCheck extends PublishedSetting {
@@ -131,6 +132,7 @@ function describe(port: PortVerdict, mode: Mode): string {
   const where = `${port.address}`;
   if (mode === 'down') return `${where}: ${port.status} (${port.statusDetail})`;
   if (port.status === 'open' && mode !== 'plain' && port.tls)
-    return `${where}: ${modeWords[mode]}, ${port.protocol.toUpperCase()}, ${port.tls.protocol}`;
+    // A submission port listing no AUTH over TLS: a client set up this way cannot log in to send there.
+    return `${where}: ${modeWords[mode]}, ${port.protocol.toUpperCase()}, ${port.tls.protocol}${submissionWithoutLogin(port) ? ', no AUTH over TLS (submission-auth-not-offered)' : ''}`;
   return `${where}: ${modeWords[mode]}${port.status === 'open' ? `, ${port.protocol.toUpperCase()}` : ''}`;
 }
