@@ -138,6 +138,51 @@ describe('parseTargets', () => {
     ]);
   });
 
+  it('a number form that is not an IPv4 address as written is a bad line, never the address a resolver reads', () => {
+    // inet_aton reads 127.0.0.010 as 127.0.0.8 (octal), 127.1 and 2130706433 as 127.0.0.1.
+    const lines = [
+      '127.0.0.010,25,smtp',
+      '127.1',
+      '0x7f.1',
+      '2130706433,587,submission',
+      '198.51.100.9,,tag',
+    ];
+    const { targets, errors } = parseTargets([...lines, '10.0.0.3,,tag,25'].join('\n'));
+    expect(errors).toEqual(
+      lines.slice(0, 4).map((input) => ({
+        input,
+        reason: `'${input.split(',')[0]}' is not a valid IPv4 address`,
+      })),
+    );
+    expect(targets.map((t) => t.host)).toEqual(['198.51.100.9', '10.0.0.3']);
+  });
+
+  it('a ZGrab2 port that is not digits, or a fifth field, is a bad line', () => {
+    const { targets, errors } = parseTargets(
+      ['127.0.0.1,,tag,0x19', '127.0.0.1,,tag,2.5e1', '127.0.0.1,,tag,25,junk', '127.0.0.2,,tag,25'].join(
+        '\n',
+      ),
+    );
+    expect(errors.map((e) => e.input)).toEqual([
+      '127.0.0.1,,tag,0x19',
+      '127.0.0.1,,tag,2.5e1',
+      '127.0.0.1,,tag,25,junk',
+    ]);
+    expect(errors[0]?.reason).toBe("the ZGrab2 port field '0x19' is not a port number");
+    expect(targets.map((t) => `${t.host} ${t.ports.map((p) => p.port).join()}`)).toEqual(['127.0.0.2 25']);
+  });
+
+  it('a line over 1 KiB is a bad line: its document could not say which line it answers', () => {
+    const pad = ' '.repeat(1100);
+    const { targets, errors } = parseTargets(
+      [`127.0.0.1${pad},25,smtp`, `127.0.0.1${pad},26,smtp`, '127.0.0.1,27,smtp'].join('\n'),
+    );
+    // Both are bad lines; with the same first KiB and length they are one `input`, so one document says it.
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.reason).toBe('the line is longer than 1024 bytes; no target line is');
+    expect(targets.map((t) => t.ports[0]?.port)).toEqual([27]);
+  });
+
   it('gives the ports asked for (--ports/--port) to every line that names only a host; a line with a port keeps it', () => {
     const asked = [
       { port: 587, service: 'submission' as const },
@@ -400,6 +445,31 @@ describe('runBatch limits', () => {
       );
     } finally {
       await slow.close();
+    }
+  });
+
+  it('--per-address holds for every spelling of one address (::1 and 0::1, 127.0.0.1 and ::ffff:127.0.0.1)', async () => {
+    for (const spellings of [
+      ['::1', '0:0:0:0:0:0:0:1', '::0:1', '0::1'],
+      ['127.0.0.1', '::ffff:127.0.0.1', '::ffff:7f00:1'],
+    ]) {
+      const { counter, handle } = slowRefusals(150);
+      const slow = await startRawServer(handle, '::');
+      try {
+        const { targets } = parseTargets(spellings.map((a) => `${a},${slow.port},smtp`).join('\n'));
+        let documents = 0;
+        await runBatch(targets, {
+          hostConcurrency: spellings.length,
+          perAddress: 1,
+          limits: { connectMs: 2000, greetingMs: 2000, portMs: 8000 },
+          fastFiltered: false,
+          onDocument: () => documents++,
+        });
+        expect(documents).toBe(spellings.length);
+        expect(counter.most).toBe(1);
+      } finally {
+        await slow.close();
+      }
     }
   });
 

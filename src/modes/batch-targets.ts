@@ -3,7 +3,7 @@
  * memory, issue 28), each parsed into a host and its ports as it is reached (parseTarget).
  */
 
-import { echo } from '../limits.js';
+import { echo, echoBytes } from '../limits.js';
 import { isHostName, isIP, normalizeHostName } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../probe/host.js';
 import { isService, referenceTable } from '../reference/table.js';
@@ -58,6 +58,9 @@ export function parseTarget(
   input: string,
   ports: readonly PortSpec[] = defaultPorts,
 ): BatchTarget | { input: string; reason: string } {
+  // Its document could not say which line it answers (documentInput keeps the first KiB): no target is so long.
+  if (input.length > echoBytes / 4 && Buffer.byteLength(input, 'utf8') > echoBytes)
+    return { input, reason: `the line is longer than ${echoBytes} bytes; no target line is` };
   const fields = input.split(',').map((field) => field.trim());
   let host = fields[0] ?? '';
   let linePorts: PortSpec[] = ports as PortSpec[];
@@ -71,7 +74,7 @@ export function parseTarget(
         reason: `'${echo(fields[2] ?? '', 40)}' is not a service (one of ${referenceTable.map((row) => row.service).join(', ')})`,
       };
     linePorts = [{ port: Number(fields[1]), service }];
-  } else if (fields.length >= 3) {
+  } else if (fields.length === 3 || fields.length === 4) {
     // ZGrab2: ip, domain, tag[, port]. A domain that is only numbers is an address in disguise, not a domain.
     if (numericForm.test(fields[1] ?? '') && !isIP(fields[1] ?? ''))
       return {
@@ -79,6 +82,8 @@ export function parseTarget(
         reason: `the ZGrab2 domain field '${echo(fields[1] ?? '', 40)}' is a number, not a domain`,
       };
     host = fields[1] || fields[0] || '';
+    if (fields[3] && !/^\d+$/.test(fields[3]))
+      return { input, reason: `the ZGrab2 port field '${echo(fields[3], 40)}' is not a port number` };
     const port = fields[3] ? Number(fields[3]) : undefined;
     if (port !== undefined) {
       const row = referenceTable.find((entry) => entry.port === port);
@@ -92,6 +97,11 @@ export function parseTarget(
   } else if (fields.length !== 1) {
     return { input, reason: 'expected HOST, HOST,PORT,SERVICE or ZGrab2 CSV (ip,domain,tag[,port])' };
   }
+  // Digits and dots (or hex parts) that are not an IPv4 address as written: a resolver reads 127.1, 0x7f.1,
+  // 2130706433 or 127.0.0.010 (octal) as another address than the one typed, as `mailprobe HOST` refuses them.
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (numericForm.test(bare) && !isIP(bare))
+    return { input, reason: `'${echo(host, 80)}' is not a valid IPv4 address` };
   const named = normalizeHostName(host);
   if (!named || (!isIP(named.name) && !isHostName(named.name)))
     return { input, reason: `'${host.slice(0, 80)}' is not a host name or IP address` };

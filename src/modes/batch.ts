@@ -10,6 +10,7 @@
 import { ResolveError, UsageError } from '../errors.js';
 import { echo } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
+import { canonicalAddress } from '../net/names.js';
 import { backedOff, unprobedResult } from '../probe/classify.js';
 import { type ProbeOptions, probeHost } from '../probe/host.js';
 import type { PortTarget, probePort } from '../probe/port.js';
@@ -164,7 +165,11 @@ export async function runBatch(
     {
       // Each port goes through its address's limits; an address that asked to slow down is left alone.
       probePort: async (portTarget: PortTarget, probe: typeof probePort): Promise<PortResult> => {
-        const address = portTarget.address;
+        // One key for one host: ::1 and 0:0:0:0:0:0:0:1, 127.0.0.1 and ::ffff:127.0.0.1 share their limits.
+        const address =
+          portTarget.family === 6
+            ? (canonicalAddress(portTarget.address)?.address ?? portTarget.address)
+            : portTarget.address;
         const backedOff = await gate.acquire(address);
         let rateLimited = false;
         try {
