@@ -117,10 +117,15 @@ export function isChecked(limits: Partial<Limits>): boolean {
 /**
  * Characters that act on a terminal or hide text, beyond the C0 controls: DEL, the C1 controls (0x9B acts as CSI on
  * some terminals), the bidi marks, embeddings, overrides and isolates, the zero-width characters, the BOM and the
- * line and paragraph separators. A character class's body, for the JSON (inertJson), the terminal (sanitize) and
- * the error lines (fail).
+ * line and paragraph separators, and the rest of Unicode's Default_Ignorable_Code_Point set that shows nothing
+ * (the soft hyphen, the combining grapheme joiner, the Hangul fillers, the Mongolian selectors, the invisible
+ * operators, the tags; the variation selectors of emoji are left alone), with the interlinear annotation marks.
+ * A character class's body for a regular expression with the `u` flag, for the JSON (inertJson), the terminal
+ * (sanitize) and the error lines (fail).
  */
-export const invisibleControls = '\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
+export const invisibleControls =
+  '\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u2028-\\u202e' +
+  '\\u2060-\\u206f\\u3164\\ufeff\\uffa0\\ufff0-\\ufffb\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}\\u{e0000}-\\u{e0fff}';
 
 /** Most bytes (UTF-8) of one piece of input echoed in a report or a message. */
 export const echoBytes = 1024;

@@ -917,6 +917,25 @@ describe('JSON outputs with outside text: exact when parsed, inert when printed'
     expect(inertJson(clean)).toBe(clean);
   });
 
+  it('the rest of the invisible (default-ignorable) characters: escaped in JSON, shown as <U+…> on a terminal', async () => {
+    const { inertJson } = await import('../src/render/json.js');
+    const { sanitize } = await import('../src/render/sanitize.js');
+    // A soft hyphen hides in "ok.example\u00ad.com"; tags (U+E0041, beyond U+FFFF) and fillers show nothing.
+    const hidden = ['\u00ad', '\u034f', '\u115f', '\u180e', '\u206a', '\u3164', '\ufff9', '\u{e0041}'];
+    const text = `220 ok.example${hidden.join('x')}.com`;
+    const json = inertJson(JSON.stringify({ text, emoji: 'ok ❤️ é' }));
+    for (const char of hidden) expect(json).not.toContain(char);
+    expect(json).toContain('\\udb40\\udc41'); // a code point beyond U+FFFF as its surrogate pair's escapes
+    expect(JSON.parse(json)).toEqual({ text, emoji: 'ok ❤️ é' });
+    const shown = sanitize(text);
+    for (const char of hidden) expect(shown).not.toContain(char);
+    expect(shown).toBe(
+      '220 ok.example<U+00AD>x<U+034F>x<U+115F>x<U+180E>x<U+206A>x<U+3164>x<U+FFF9>x<U+E0041>.com',
+    );
+    // An emoji's variation selector is not hidden text: left alone.
+    expect(sanitize('ok ❤️')).toBe('ok ❤️');
+  });
+
   it('egress --json: a greeting with those characters', async () => {
     const { renderEgressJson } = await import('../src/render/egress.js');
     const result = { conclusion: 'not-blocked', summary: hostile, families: [] } as unknown as Parameters<

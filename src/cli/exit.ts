@@ -55,7 +55,7 @@ export function fail(message: string, code: number): void {
  * judge bundle, which a usage error must not load).
  */
 function inert(text: string): string {
-  return text.replace(new RegExp(`[\\u0000-\\u001f${invisibleControls}]`, 'g'), (char) => {
+  return text.replace(new RegExp(`[\\u0000-\\u001f${invisibleControls}]`, 'gu'), (char) => {
     const point = char.codePointAt(0) ?? 0;
     return point <= 0xff ? `\\x${point.toString(16).padStart(2, '0')}` : `\\u{${point.toString(16)}}`;
   });

@@ -68,8 +68,15 @@ export function renderJsonFailure(
   return `${JSON.stringify(failureReport(message, exitCode, failOn), null, 2)}\n`;
 }
 
-const notInert = new RegExp(`[${invisibleControls}]`);
-const notInertAll = new RegExp(notInert.source, 'g');
+const notInert = new RegExp(`[${invisibleControls}]`, 'u');
+const notInertAll = new RegExp(notInert.source, 'gu');
+
+/** A character as JSON's \\u escapes: one, or a surrogate pair's two for a code point beyond U+FFFF. */
+const escaped = (char: string) => {
+  let out = '';
+  for (let i = 0; i < char.length; i++) out += `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+};
 
 /**
  * JSON text made inert when printed, still exact when parsed: JSON.stringify escapes C0 controls itself; DEL, C1
@@ -78,9 +85,7 @@ const notInertAll = new RegExp(notInert.source, 'g');
  * egress, publish. A document with none of them (nearly every one) is only scanned.
  */
 export function inertJson(text: string): string {
-  return notInert.test(text)
-    ? text.replace(notInertAll, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
-    : text;
+  return notInert.test(text) ? text.replace(notInertAll, escaped) : text;
 }
 
 /** The JSON report: exact server text, inert when printed (inertJson). */

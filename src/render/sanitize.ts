@@ -14,15 +14,15 @@ export function sanitize(text: string): string {
       out += String.fromCodePoint(0x2400 + code); // ␀ … ␟ (␛ for ESC, ␍ for CR)
     else if (code === 0x7f) out += '␡';
     else if (code >= 0x80 && code <= 0x9f) out += `\\x${code.toString(16)}`;
-    else if (code >= 0x61c && invisible.test(char))
+    else if (code >= 0xad && invisible.test(char))
       out += `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
     else out += char;
   }
   return out;
 }
 
-/** Bidi marks, zero-width characters, the BOM and the line/paragraph separators (DEL and C1 are caught above). */
-const invisible = new RegExp(`[${invisibleControls}]`);
+/** Bidi marks, zero-width and other invisible characters, the BOM, the line/paragraph separators (see limits.ts). */
+const invisible = new RegExp(`[${invisibleControls}]`, 'u');
 
 /** Shortens display text to `max` characters (after sanitising), marking the cut. */
 export function clip(text: string, max: number): string {
