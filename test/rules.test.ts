@@ -509,6 +509,72 @@ describe('rules over hand-built results', () => {
     ]);
   });
 
+  it('bytes after the STARTTLS OK on the round trip’s own connections make it too, on the port and address they were seen on', () => {
+    const starttls = { advertised: true, attempted: true, accepted: true, upgraded: true, bytesAfterOk: 9 };
+    const login = { outcome: 'works' as const, secret: 'password' as const, bytesAfterOk: 14 };
+    const submission = result('submission', { starttls, login });
+    const other = { ...result('submission'), address: '192.0.2.11' };
+    const host = {
+      host: 'mail.example',
+      servername: 'mail.example',
+      addresses: [
+        { address: '192.0.2.10', family: 4 as const },
+        { address: '192.0.2.11', family: 4 as const },
+      ],
+      resolveMs: 0,
+      startedAt,
+      durationMs: 0,
+    };
+    const roundTrip = {
+      token: 'mailprobe-0',
+      recipient: 'alice@mail.example',
+      accepted: true,
+      waitedS: 1,
+      deleted: true,
+      submittedOn: 587,
+      searchedOn: 993,
+      // Two connections to 587 on the first address (none on the second), none to 993.
+      bytesAfterOk: [
+        { port: 587, address: '192.0.2.10', bytes: 5 },
+        { port: 587, address: '192.0.2.10', bytes: 6 },
+      ],
+    };
+    const verdict = evaluate({ ...host, ports: [submission, other, result('imaps')], roundTrip });
+    expect(verdict.findings.filter((f) => f.id === 'starttls-bytes-after-ok')).toEqual([
+      expect.objectContaining({
+        port: 587,
+        address: '192.0.2.10',
+        detail: expect.stringMatching(
+          /^9 bytes arrived after the OK line, and 14 on the login check’s own connection, and 11 on the round trip’s own connections, and were discarded/,
+        ),
+        evidence: [
+          '9 bytes discarded before the TLS handshake',
+          '14 bytes discarded before the TLS handshake on the login check’s own connection',
+          '11 bytes discarded before the TLS handshake on the round trip’s own connections',
+        ],
+      }),
+    ]);
+    // On the round trip's connection alone: the port is no longer safe, as with the probe's own connection.
+    const alone = evaluate({
+      ...host,
+      ports: [result('submission'), result('imaps')],
+      roundTrip: { ...roundTrip, bytesAfterOk: [{ port: 993, address: '192.0.2.10', bytes: 14 }] },
+    });
+    expect(alone.findings.filter((f) => f.id === 'starttls-bytes-after-ok')).toEqual([
+      expect.objectContaining({
+        port: 993,
+        detail: expect.stringMatching(
+          /^14 bytes arrived after the OK line on the round trip’s own connection and were discarded/,
+        ),
+        evidence: ['14 bytes discarded before the TLS handshake on the round trip’s own connection'],
+      }),
+    ]);
+    expect(alone.ports.map((port) => [port.port, port.safe])).toEqual([
+      [587, true],
+      [993, false],
+    ]);
+  });
+
   it('a submission port with no AUTH over TLS is safe but not recommended for sending, and the line says why', () => {
     const noAuth = (overrides: Partial<PortResult> = {}) =>
       offering('submission', ['STARTTLS', 'PIPELINING'], {

@@ -5,7 +5,7 @@
  */
 import { defaultLimits, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
-import { verifiedSession } from '../probe/login.js';
+import { OwnConnection, type verifiedSession } from '../probe/login.js';
 import { logIn, loginWays } from '../protocols/login.js';
 import {
   imapCommand,
@@ -16,8 +16,7 @@ import {
   submitMessage,
   testMessage,
 } from '../protocols/mailbox.js';
-import { type Credential, scrubber } from '../protocols/secret.js';
-import type { Session } from '../protocols/session.js';
+import { type Credential, type Scrub, scrubber } from '../protocols/secret.js';
 import type { Trust } from '../tls/trust.js';
 import type { HostResult, PortResult, RoundTripFacts } from '../types/index.js';
 
@@ -50,25 +49,68 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 const worksOn = (ports: PortResult[], match: (p: PortResult) => boolean) =>
   ports.filter((p) => match(p) && p.login?.outcome === 'works').sort((a, b) => a.port - b.port)[0];
 
-/** A session logged in on `port` over verified TLS, or why not. */
-async function loggedIn(
-  port: PortResult,
-  options: RoundTripOptions,
-  target: Parameters<typeof verifiedSession>[1],
-) {
-  const verified = await verifiedSession(port, target);
-  if ('why' in verified) return { session: verified.session, why: verified.why };
+/** A connection of the round trip's own, logged in on its port over verified TLS, or why not. */
+async function loggedIn(connection: OwnConnection, options: RoundTripOptions) {
+  const { session, port } = connection;
+  const verified = await connection.verify();
+  if ('why' in verified) return { connection, session, why: verified.why };
   const way = loginWays(port.protocol, verified.caps, options.credential.kind)[0];
-  if (!way) return { session: verified.session, why: 'no login mechanism offered' };
-  const answer = await logIn(port.protocol, verified.session, way, options.credential, verified.caps);
+  if (!way) return { connection, session, why: 'no login mechanism offered' };
+  const answer = await logIn(port.protocol, session, way, options.credential, verified.caps);
   if (answer.outcome !== 'works')
-    return { session: verified.session, why: `login ${answer.outcome}: ${answer.reply}` };
-  return { session: verified.session, caps: verified.caps };
+    return { connection, session, why: `login ${answer.outcome}: ${answer.reply}` };
+  return { connection, session, caps: verified.caps };
 }
 
-/** Runs the round trip on a probed host whose ports carry login results; never throws for what a server does. */
+/** Where the round trip runs: the target, and its connections, each ended (closed, its transcript kept) at the end. */
+interface Trip {
+  target: Parameters<typeof verifiedSession>[1];
+  connections: OwnConnection[];
+  scrub: Scrub;
+}
+
+/** A connection of the round trip's own to `port`, ended with the round trip however it ends. */
+function connect(trip: Trip, port: PortResult, target = trip.target): OwnConnection {
+  const connection = new OwnConnection(port, target, trip.scrub, 'round trip');
+  trip.connections.push(connection);
+  return connection;
+}
+
+/**
+ * Runs the round trip on a probed host whose ports carry login results; never throws for what a server does.
+ * Each connection is closed at the end, however the round trip ends, and its transcript kept in its port's; bytes
+ * a server sent after its STARTTLS OK on one are kept in `bytesAfterOk`, as the login check keeps its own.
+ */
 export async function runRoundTrip(host: HostResult, options: RoundTripOptions): Promise<RoundTripFacts> {
-  const scrub = scrubber(options.credential);
+  const trip: Trip = {
+    target: {
+      servername: host.servername,
+      trust: options.trust,
+      limits: { ...defaultLimits, ...options.limits },
+      ehloName: options.ehloName,
+      signal: options.signal,
+    },
+    connections: [],
+    scrub: scrubber(options.credential),
+  };
+  let facts: RoundTripFacts;
+  try {
+    facts = await submitAndSearch(host, options, trip);
+  } finally {
+    for (const connection of trip.connections) connection.end();
+  }
+  const injected = trip.connections
+    .filter(({ session }) => session.bytesAfterOk > 0)
+    .map(({ port, session }) => ({ port: port.port, address: port.address, bytes: session.bytesAfterOk }));
+  return injected.length > 0 ? { ...facts, bytesAfterOk: injected } : facts;
+}
+
+async function submitAndSearch(
+  host: HostResult,
+  options: RoundTripOptions,
+  trip: Trip,
+): Promise<RoundTripFacts> {
+  const { scrub, target } = trip;
   const user = options.credential.user;
   const recipient = options.recipient ?? (user.includes('@') ? user : `${user}@${host.servername}`);
   const from = user.includes('@') ? user : recipient;
@@ -76,13 +118,6 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
   const token = `mailprobe-${process.getBuiltinModule('node:crypto').randomBytes(9).toString('hex')}`;
   const waitS = options.waitS ?? 60;
   const facts: RoundTripFacts = { token, recipient, accepted: false, waitedS: 0, deleted: false };
-  const target = {
-    servername: host.servername,
-    trust: options.trust,
-    limits: { ...defaultLimits, ...options.limits },
-    ehloName: options.ehloName,
-    signal: options.signal,
-  };
   const submit = worksOn(host.ports, (p) => p.service === 'submission' || p.service === 'submissions');
   if (!submit)
     return { ...facts, failedStep: 'submit', why: 'no submission port (587, 465) where the login works' };
@@ -97,7 +132,6 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
     };
   facts.submittedOn = submit.port;
   facts.searchedOn = mailbox.port;
-  const sessions: Session[] = [];
   const fail = (step: 'submit' | 'search' | 'delete', why: string): RoundTripFacts => ({
     ...facts,
     failedStep: step,
@@ -105,8 +139,7 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
   });
   try {
     // Submit.
-    const sending = await loggedIn(submit, options, target);
-    sessions.push(sending.session);
+    const sending = await loggedIn(connect(trip, submit), options);
     if ('why' in sending) return fail('submit', `logging in on ${submit.port}: ${sending.why}`);
     const lines = testMessage(from, recipient, token, new Date());
     const submitted = await submitMessage(sending.session, from, recipient, lines);
@@ -118,14 +151,11 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
     if (submitted.queueId) facts.queueId = scrub(submitted.queueId);
     sending.session.send('QUIT');
     if (mailbox.protocol === 'pop3')
-      return await searchPop3(mailbox, options, target, facts, acceptedAt, waitS, sessions);
+      return await searchPop3(mailbox, options, trip, facts, acceptedAt, waitS);
     // Search.
     // The mailbox is watched for up to waitS on one connection: its deadline is the port's plus the wait.
-    const reading = await loggedIn(mailbox, options, {
-      ...target,
-      limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 },
-    });
-    sessions.push(reading.session);
+    const watching = { ...target, limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 } };
+    const reading = await loggedIn(connect(trip, mailbox, watching), options);
     if ('why' in reading) return fail('search', `logging in on ${mailbox.port}: ${reading.why}`);
     const select = await imapCommand(reading.session, 'SELECT INBOX');
     if (!select.ok) return fail('search', `SELECT INBOX refused: ${select.tagged}`);
@@ -155,8 +185,6 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
         : 'delete'
       : 'submit';
     return fail(step, error instanceof Error ? error.message : String(error));
-  } finally {
-    for (const session of sessions) session.close();
   }
 }
 
@@ -170,18 +198,16 @@ export async function runRoundTrip(host: HostResult, options: RoundTripOptions):
 async function searchPop3(
   mailbox: PortResult,
   options: RoundTripOptions,
-  target: Parameters<typeof verifiedSession>[1],
+  trip: Trip,
   facts: RoundTripFacts,
   acceptedAt: number,
   waitS: number,
-  sessions: Session[],
 ): Promise<RoundTripFacts> {
-  const scrub = scrubber(options.credential);
+  const { scrub, target } = trip;
   const seconds = () => Math.round(((monotonicMs() - acceptedAt) / 1000) * 10) / 10;
   // The watching session's deadline is the port's plus the wait, as IMAP's is.
   const watching = { ...target, limits: { ...target.limits, portMs: target.limits.portMs + waitS * 1000 } };
-  let reading = await loggedIn(mailbox, options, watching);
-  sessions.push(reading.session);
+  let reading = await loggedIn(connect(trip, mailbox, watching), options);
   let lastLook = false;
   for (;;) {
     if ('why' in reading)
@@ -213,9 +239,8 @@ async function searchPop3(
     }
     if (waited >= waitS) {
       await pop3Command(reading.session, 'QUIT').catch(() => undefined);
-      reading.session.close();
-      reading = await loggedIn(mailbox, options, target);
-      sessions.push(reading.session);
+      reading.connection.end();
+      reading = await loggedIn(connect(trip, mailbox), options);
       lastLook = true;
       continue;
     }

@@ -8,7 +8,7 @@ import type { Dialogue } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
 import { credentialSent, logIn, loginWays, offeredWays } from '../protocols/login.js';
 import { pop3 } from '../protocols/pop3.js';
-import { type Credential, scrubber } from '../protocols/secret.js';
+import { type Credential, type Scrub, scrubber } from '../protocols/secret.js';
 import { Session } from '../protocols/session.js';
 import { addressLiteral, smtp } from '../protocols/smtp.js';
 import { readTlsFacts } from '../tls/facts.js';
@@ -134,15 +134,15 @@ async function attempt(
   const c = options.credential;
   const scrub = scrubber(c);
   const secret = c.kind;
-  // Made here, so that it is closed and its transcript kept however the login ends.
-  const session = new Session(target.limits, target.signal);
+  const connection = new OwnConnection(port, target, scrub, 'login check');
+  const session = connection.session;
   // The server's bytes after its STARTTLS OK, dropped as the probe drops them, are kept as the probe keeps them.
   const done = (facts: LoginFacts) => ({
     facts: session.bytesAfterOk > 0 ? { ...facts, bytesAfterOk: session.bytesAfterOk } : facts,
     sent: credentialSent(session),
   });
   try {
-    const verified = await verifiedSession(port, target, session);
+    const verified = await connection.verify();
     if ('why' in verified) return done({ outcome: 'not-tried', why: verified.why, secret });
     const protocol = port.protocol;
     const offered = offeredWays(protocol, verified.caps);
@@ -178,19 +178,52 @@ async function attempt(
     if (!result.sent) result.facts.why = `before the credential was sent (no attempt counted): ${text}`;
     return result;
   } finally {
-    session.close();
-    appendTranscript(port, session.transcript, scrub, target.limits);
+    connection.end();
+  }
+}
+
+/**
+ * A connection of the login check's or the round trip's own to `port`, made before anything can throw, so that
+ * however the exchange ends, end() closes it and keeps its transcript, scrubbed, in the port's (after a line
+ * naming whose it is). verify() reaches verified TLS on it (verifiedSession): bytes the server sent after its
+ * STARTTLS OK are dropped, noted in the transcript and counted on the session (`bytesAfterOk`).
+ */
+export class OwnConnection {
+  readonly session: Session;
+  private ended = false;
+
+  constructor(
+    readonly port: PortResult,
+    private readonly target: Parameters<typeof verifiedSession>[1],
+    private readonly scrub: Scrub,
+    /** Whose connection it is, for the transcript: `login check`, `round trip`. */
+    private readonly whose: string,
+  ) {
+    this.session = new Session(target.limits, target.signal);
+  }
+
+  verify(): ReturnType<typeof verifiedSession> {
+    return verifiedSession(this.port, this.target, this.session);
+  }
+
+  /** Closes the connection and keeps its transcript in the port's; once, however often it is called. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.session.close();
+    appendTranscript(this.port, this.session.transcript, this.scrub, this.target.limits, this.whose);
   }
 }
 
 function appendTranscript(
   port: PortResult,
   entries: TranscriptEntry[],
-  scrub: (text: string) => string,
+  scrub: Scrub,
   limits: Limits,
+  whose: string,
 ) {
   const base = port.timings.total ?? 0;
-  port.transcript.push({ at: base, dir: '-', text: 'login check: a connection of its own', tls: false });
+  port.transcript.push({ at: base, dir: '-', text: `${whose}: a connection of its own`, tls: false });
   for (const entry of entries)
     port.transcript.push({ ...entry, at: base + entry.at, text: scrub(entry.text) });
   // The same caps as the probe's own transcript; what they left out before is added to, not forgotten.

@@ -71,6 +71,9 @@ function cutForms(c: Credential): { form: string; from: number; edge: RegExp; be
   return [...plain, ...encoded].filter((cut) => cut.form.length > 0);
 }
 
+/** A scrubber's function: the text with every piece of the secret replaced. */
+export type Scrub = (text: string) => string;
+
 /**
  * Replaces every piece of the secret in `text` with a placeholder, so that an echo cut short (an error keeps 80
  * characters of a line) or split over reply lines hides nothing either: any run of `scrubPiece` characters that is
@@ -84,7 +87,7 @@ function cutForms(c: Credential): { form: string; from: number; edge: RegExp; be
  * would mangle the text and show the secret by where the placeholders fall. Each run replaced reads `<secret>`; the
  * runs may hide a little more than the secret.
  */
-export function scrubber(c: Credential): (text: string) => string {
+export function scrubber(c: Credential): Scrub {
   const encoded = encodings(c);
   const forms = [...new Set([...secretForms(c), ...encoded])];
   const pieces = new Set<string>();

@@ -86,22 +86,26 @@ export const startTlsRules: readonly Rule[] = [
     severity: 'medium',
     title: 'the server sent bytes after its STARTTLS OK, before the handshake',
     reference: 'RFC 3207 §6; RFC 2595 §3.1; CVE-2011-0411 class (response injection)',
-    check: (port) => {
-      // The probe's connection, and the login check's own (--login), which drops them the same way.
-      const probe = port.starttls?.bytesAfterOk ?? 0;
-      const login = port.login?.bytesAfterOk ?? 0;
-      if (probe === 0 && login === 0) return undefined;
-      const own = ' on the login check’s own connection';
-      const seen =
-        probe > 0 && login > 0
-          ? `${probe} bytes arrived after the OK line, and ${login}${own},`
-          : `${probe || login} bytes arrived after the OK line${probe > 0 ? '' : own}`;
+    check: (port, host) => {
+      // The probe's connection, and the login check's own (--login) and the round trip's (--round-trip), which
+      // drop them the same way. Nothing is built for the many ports where none were seen (a fleet's hot path).
+      if (!port.starttls?.bytesAfterOk && !port.login?.bytesAfterOk && !host.roundTrip?.bytesAfterOk)
+        return undefined;
+      const trip = (host.roundTrip?.bytesAfterOk ?? []).filter(
+        (seen) => seen.port === port.port && seen.address === port.address,
+      );
+      const tripBytes = trip.reduce((sum, seen) => sum + seen.bytes, 0);
+      const seen = [
+        { bytes: port.starttls?.bytesAfterOk ?? 0, on: '' },
+        { bytes: port.login?.bytesAfterOk ?? 0, on: ' on the login check’s own connection' },
+        { bytes: tripBytes, on: ` on the round trip’s own connection${trip.length > 1 ? 's' : ''}` },
+      ].filter(({ bytes }) => bytes > 0);
+      const [first, ...more] = seen;
+      if (!first) return undefined;
+      const others = more.map(({ bytes, on }) => `, and ${bytes}${on}`).join('');
       return {
-        detail: `${seen} and were discarded; a client that keeps them can be fed forged replies`,
-        evidence: [
-          ...(probe > 0 ? [`${probe} bytes discarded before the TLS handshake`] : []),
-          ...(login > 0 ? [`${login} bytes discarded before the TLS handshake${own}`] : []),
-        ],
+        detail: `${first.bytes} bytes arrived after the OK line${first.on}${others}${more.length > 0 ? ',' : ''} and were discarded; a client that keeps them can be fed forged replies`,
+        evidence: seen.map(({ bytes, on }) => `${bytes} bytes discarded before the TLS handshake${on}`),
       };
     },
   },

@@ -58,4 +58,9 @@ export interface RoundTripFacts {
   deleted: boolean;
   /** What went wrong, in a few words, when a step failed. */
   why?: string;
+  /**
+   * Each of the round trip's own connections on which the server sent bytes after its STARTTLS/STLS OK, before
+   * the handshake: discarded, as the probe and the login check discard them; absent when there were none.
+   */
+  bytesAfterOk?: { port: number; address: string; bytes: number }[];
 }
