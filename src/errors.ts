@@ -59,12 +59,21 @@ export class ConnectionClosedError extends Error {
  */
 export class ServiceClosingError extends Error {
   readonly code = 'SERVICE_CLOSING';
+  /** Where each line of a reply joined from several (SMTP) stands in the message, for the scrubber (secret.ts). */
+  readonly lines: (readonly [number, number])[];
   constructor(
     /** The server's words, as sent. */
     readonly reply: string,
+    /** Where each line stands in `reply`, when it was joined from several. */
+    lines: readonly (readonly [number, number])[] = [],
   ) {
-    super(`the server is closing the service: ${reply.slice(0, 120)}`);
+    const prefix = 'the server is closing the service: ';
+    const kept = reply.slice(0, 120);
+    super(`${prefix}${kept}`);
     this.name = 'ServiceClosingError';
+    this.lines = lines
+      .filter(([start]) => start <= kept.length)
+      .map(([start, end]) => [prefix.length + start, prefix.length + Math.min(end, kept.length)] as const);
   }
 }
 

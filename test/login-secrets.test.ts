@@ -9,6 +9,7 @@ import { tlsFile } from '../src/demo/servers.js';
 import { defaultLimits } from '../src/limits.js';
 import { tryLogin } from '../src/probe/login.js';
 import { type Credential, scrubber, secretForms } from '../src/protocols/secret.js';
+import { replyLineWords, replyText } from '../src/protocols/smtp.js';
 import { trustFrom } from '../src/tls/trust.js';
 import type { PortResult } from '../src/types/index.js';
 
@@ -200,6 +201,102 @@ describe('an echo of the secret', () => {
     const scrub = scrubber(long);
     const words = `535 5.7.8 Error: authentication failed for ${long.user} (${b64(long.user)})`;
     expect(scrub(words)).toBe(words);
+  });
+});
+
+describe('an echo split over reply lines', () => {
+  const scrub = scrubber(long);
+  /** The lines as one reply, as the login and the round trip keep it (`reply`, `acceptReply`), scrubbed. */
+  const joined = (lines: string[]) => {
+    const reply = replyText({ code: 535, lines });
+    return scrub(reply.text, reply.lines);
+  };
+  /** Each line as the transcript keeps it, scrubbed. */
+  const transcript = (lines: string[]) =>
+    lines.map((line, index) => {
+      const text = `535${index === lines.length - 1 ? ' ' : '-'}${line}`;
+      return scrub(text, replyLineWords(text));
+    });
+
+  it('whose first part is 1 to 3 characters is scrubbed in the middle of the joined reply, as at the end of its line', () => {
+    for (const form of [b64(long.secret), long.secret])
+      for (let cut = 1; cut <= 3; cut++) {
+        const lines = [`5.7.8 bad ${form.slice(0, cut)}`, `5.7.8 ${form.slice(cut)}`];
+        expect(transcript(lines), form.slice(0, cut)).toEqual([
+          '535-5.7.8 bad <secret>',
+          '535 5.7.8 <secret>',
+        ]);
+        expect(joined(lines), form.slice(0, cut)).toBe('535 5.7.8 bad <secret> 5.7.8 <secret>');
+      }
+  });
+
+  it('whose last part is 1 to 3 characters (7 of the bare password) is scrubbed at the start of its line and in the joined reply', () => {
+    for (const [form, most] of [
+      [b64(long.secret), 3],
+      [plain(long), 3],
+      [long.secret, 7],
+    ] as const)
+      for (let cut = 1; cut <= most; cut++) {
+        const tail = form.slice(-cut);
+        const lines = [`5.7.8 bad ${form.slice(0, -cut)}`, `${tail} try again`];
+        // The base64 padding alone carries none of the secret: it stays.
+        const shown = /^=+$/.test(tail) ? tail : '<secret>';
+        expect(transcript(lines), tail).toEqual(['535-5.7.8 bad <secret>', `535 ${shown} try again`]);
+        expect(joined(lines), tail).toBe(`535 5.7.8 bad <secret> ${shown} try again`);
+      }
+  });
+
+  it('through a login, in two or in a closing reply, leaves none of it in the reply or the transcript', async () => {
+    const password = (line: string) =>
+      b64(Buffer.from(line.slice(11), 'base64').toString('utf8').split('\0')[2] ?? '');
+    for (const [answer, reply, lines] of [
+      [
+        (echo: string) => `535-5.7.8 bad ${echo.slice(0, 2)}\r\n535 5.7.8 ${echo.slice(2)}\r\n`,
+        '535 5.7.8 bad <secret> 5.7.8 <secret>',
+        ['535-5.7.8 bad <secret>', '535 5.7.8 <secret>'],
+      ],
+      [
+        (echo: string) => `535-5.7.8 bad ${echo.slice(0, -3)}\r\n535 ${echo.slice(-3)} 5.7.8 try again\r\n`,
+        '535 5.7.8 bad <secret> <secret> 5.7.8 try again',
+        ['535-5.7.8 bad <secret>', '535 <secret> 5.7.8 try again'],
+      ],
+      [
+        (echo: string) => `421-4.7.0 bad ${echo.slice(0, 3)}\r\n421 4.7.0 ${echo.slice(3)}\r\n`,
+        'the server is closing the service: 421 4.7.0 bad <secret> 421 4.7.0 <secret>',
+        ['421-4.7.0 bad <secret>', '421 4.7.0 <secret>'],
+      ],
+    ] as const) {
+      const { facts, texts } = await kept(long, (line) =>
+        line.startsWith('AUTH PLAIN ') ? answer(password(line)) : '502 no\r\n',
+      );
+      expect(facts.reply).toBe(reply);
+      expect(texts.filter((text) => /^4\d\d|^5\d\d/.test(text) && text.includes('bad'))).toEqual([lines[0]]);
+      expect(texts).toContain(lines[1]);
+    }
+  });
+
+  it('keeps ordinary short words at the ends of the lines: only the first or last characters of the secret go', () => {
+    const lines = [
+      '5.7.8 Authentication failed',
+      'ok',
+      'A',
+      'Bye',
+      'Try again in 5',
+      'SIZE 10240000',
+      '8BITMIME',
+      'queued as A',
+      '5.7.0 =',
+      // The first characters of the PLAIN base64 carry only the user name; the padding, nothing.
+      `${b64(`\0${long.user}`).slice(0, 3)}`,
+      '== padding',
+      // The first or last characters of the secret, but not a word of their own.
+      `bad${b64(long.secret).slice(0, 2)}`,
+      `${long.secret.slice(-2)}x and more`,
+    ];
+    expect(transcript(lines)).toEqual(
+      lines.map((line, index) => `535${index === lines.length - 1 ? ' ' : '-'}${line}`),
+    );
+    expect(joined(lines)).toBe(`535 ${lines.join(' ')}`);
   });
 });
 

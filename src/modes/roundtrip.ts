@@ -58,7 +58,11 @@ async function loggedIn(connection: OwnConnection, options: RoundTripOptions) {
   if (!way) return { connection, session, why: 'no login mechanism offered' };
   const answer = await logIn(port.protocol, session, way, options.credential, verified.caps);
   if (answer.outcome !== 'works')
-    return { connection, session, why: `login ${answer.outcome}: ${answer.reply}` };
+    return {
+      connection,
+      session,
+      why: `login ${answer.outcome}: ${connection.scrub(answer.reply, answer.lines)}`,
+    };
   return { connection, session, caps: verified.caps };
 }
 
@@ -143,8 +147,9 @@ async function submitAndSearch(
     if ('why' in sending) return fail('submit', `logging in on ${submit.port}: ${sending.why}`);
     const lines = testMessage(from, recipient, token, new Date());
     const submitted = await submitMessage(sending.session, from, recipient, lines);
-    facts.acceptReply = scrub(submitted.reply);
-    if (!submitted.accepted) return fail('submit', `${submitted.step} refused: ${submitted.reply}`);
+    // Scrubbed as joined from its lines, as the transcript's lines are; `fail` scrubs the whole again.
+    facts.acceptReply = scrub(submitted.reply, submitted.lines);
+    if (!submitted.accepted) return fail('submit', `${submitted.step} refused: ${facts.acceptReply}`);
     const acceptedAt = monotonicMs();
     facts.accepted = true;
     // The queue id is the server's word too: an echo of the secret there is scrubbed like the reply.

@@ -10,7 +10,7 @@ import { credentialSent, logIn, loginWays, offeredWays } from '../protocols/logi
 import { pop3 } from '../protocols/pop3.js';
 import { type Credential, type Scrub, scrubber } from '../protocols/secret.js';
 import { Session } from '../protocols/session.js';
-import { addressLiteral, smtp } from '../protocols/smtp.js';
+import { addressLiteral, replyLineWords, smtp } from '../protocols/smtp.js';
 import { readTlsFacts } from '../tls/facts.js';
 import type { Trust } from '../tls/trust.js';
 import type { Capabilities, LoginFacts, PortResult, Protocol, TranscriptEntry } from '../types/index.js';
@@ -168,7 +168,7 @@ async function attempt(
       outcome: answer.outcome,
       mechanism: answer.mechanism,
       offered,
-      reply: scrub(answer.reply),
+      reply: scrub(answer.reply, answer.lines),
       secret,
     });
   } catch (error) {
@@ -195,7 +195,7 @@ export class OwnConnection {
   constructor(
     readonly port: PortResult,
     private readonly target: Parameters<typeof verifiedSession>[1],
-    private readonly scrub: Scrub,
+    readonly scrub: Scrub,
     /** Whose connection it is, for the transcript: `login check`, `round trip`. */
     private readonly whose: string,
   ) {
@@ -224,8 +224,11 @@ function appendTranscript(
 ) {
   const base = port.timings.total ?? 0;
   port.transcript.push({ at: base, dir: '-', text: `${whose}: a connection of its own`, tls: false });
+  // An SMTP reply line's words start after its code: the end of an echo split over lines stands there.
+  const lines = (entry: TranscriptEntry) =>
+    port.protocol === 'smtp' && entry.dir === 'S' ? replyLineWords(entry.text) : undefined;
   for (const entry of entries)
-    port.transcript.push({ ...entry, at: base + entry.at, text: scrub(entry.text) });
+    port.transcript.push({ ...entry, at: base + entry.at, text: scrub(entry.text, lines(entry)) });
   // The same caps as the probe's own transcript; what they left out before is added to, not forgotten.
   const before = port.transcriptOmitted;
   capTranscript(port, limits);

@@ -8,9 +8,16 @@ import { ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Capabilities, LoginFacts, Protocol } from '../types/index.js';
 import { ReplyBudget } from './dialogue.js';
 import { taggedOrContinuation } from './imap.js';
-import { b64, type Credential, oauthBearerMessage, plainMessage, xoauth2Message } from './secret.js';
+import {
+  b64,
+  type Credential,
+  oauthBearerMessage,
+  plainMessage,
+  type Span,
+  xoauth2Message,
+} from './secret.js';
 import type { Session } from './session.js';
-import { readSmtpReply } from './smtp.js';
+import { readSmtpReply, replyText } from './smtp.js';
 
 /** The ways a mail client would log in, in the order it picks them, for the kind of secret given. */
 export function loginWays(protocol: Protocol, caps: Capabilities, kind: Credential['kind']): string[] {
@@ -49,6 +56,8 @@ export interface LoginAnswer {
   outcome: LoginFacts['outcome'];
   mechanism: string;
   reply: string;
+  /** SMTP: where each line of the reply stands in `reply`, joined from them; scrub(reply, lines) hides each's ends. */
+  lines?: readonly Span[];
 }
 
 /**
@@ -94,9 +103,9 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
   const mechanism = `AUTH ${way}`;
   const read = async () => {
     const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-    return { code: reply.code, text: `${reply.code} ${reply.lines.join(' ')}` };
+    return { code: reply.code, ...replyText(reply) };
   };
-  let reply: { code: number; text: string };
+  let reply: { code: number; text: string; lines: Span[] };
   try {
     if (way === 'LOGIN') {
       session.send('AUTH LOGIN');
@@ -127,16 +136,14 @@ async function smtpLogin(session: Session, way: string, c: Credential): Promise<
       }
     }
   } catch (error) {
-    if (error instanceof ServiceClosingError) return { outcome: 'locked', mechanism, reply: error.message };
+    if (error instanceof ServiceClosingError)
+      return { outcome: 'locked', mechanism, reply: error.message, lines: error.lines };
     throw error;
   }
-  if (reply.code === 235) return { outcome: 'works', mechanism, reply: reply.text };
-  if (reply.code === 504) return { outcome: 'not-offered', mechanism, reply: reply.text };
-  return {
-    outcome: refusal(reply.text, reply.code >= 400 && reply.code < 500),
-    mechanism,
-    reply: reply.text,
-  };
+  const { text, lines } = reply;
+  if (reply.code === 235) return { outcome: 'works', mechanism, reply: text, lines };
+  if (reply.code === 504) return { outcome: 'not-offered', mechanism, reply: text, lines };
+  return { outcome: refusal(text, reply.code >= 400 && reply.code < 500), mechanism, reply: text, lines };
 }
 
 /** An IMAP quoted string (RFC 9051 §4.3), or undefined when the text needs a literal. */

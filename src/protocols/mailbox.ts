@@ -5,14 +5,17 @@
  */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
 import { ReplyBudget } from './dialogue.js';
+import type { Span } from './secret.js';
 import type { Session } from './session.js';
-import { readSmtpReply } from './smtp.js';
+import { readSmtpReply, replyText } from './smtp.js';
 
 export interface Submitted {
   accepted: boolean;
   /** The step that refused, and the server's reply. */
   step: 'MAIL' | 'RCPT' | 'DATA' | 'message';
   reply: string;
+  /** Where each line of the reply stands in `reply`, joined from them; scrub(reply, lines) hides each's ends. */
+  lines: readonly Span[];
   queueId?: string;
 }
 
@@ -47,17 +50,23 @@ export async function submitMessage(
 ): Promise<Submitted> {
   const read = async () => {
     const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-    return { code: reply.code, text: `${reply.code} ${reply.lines.join(' ')}` };
+    return { code: reply.code, ...replyText(reply) };
   };
+  const refused = (step: Submitted['step'], reply: { text: string; lines: Span[] }): Submitted => ({
+    accepted: false,
+    step,
+    reply: reply.text,
+    lines: reply.lines,
+  });
   session.send(`MAIL FROM:<${from}>`);
   let reply = await read();
-  if (reply.code !== 250) return { accepted: false, step: 'MAIL', reply: reply.text };
+  if (reply.code !== 250) return refused('MAIL', reply);
   session.send(`RCPT TO:<${to}>`);
   reply = await read();
-  if (reply.code !== 250 && reply.code !== 251) return { accepted: false, step: 'RCPT', reply: reply.text };
+  if (reply.code !== 250 && reply.code !== 251) return refused('RCPT', reply);
   session.send('DATA');
   reply = await read();
-  if (reply.code !== 354) return { accepted: false, step: 'DATA', reply: reply.text };
+  if (reply.code !== 354) return refused('DATA', reply);
   // Dot-stuffing (RFC 5321 §4.5.2); the message's lines hold no leading dot, but a recipient's could.
   for (const line of lines) session.send(line.startsWith('.') ? `.${line}` : line);
   session.send('.');
@@ -68,6 +77,7 @@ export async function submitMessage(
     accepted: reply.code === 250,
     step: 'message',
     reply: reply.text,
+    lines: reply.lines,
     ...(queueId ? { queueId } : {}),
   };
 }

@@ -50,6 +50,8 @@ const wordEdge = /[\s"'`<>()[\]{},;:]/;
 const base64Edge = /[^A-Za-z0-9+/=]/;
 /** What may close a text after an echo cut off at its end: blanks, and the quote or bracket around it. */
 const closers = new Set([' ', '\t', '\r', '\n', '"', "'", '`', ')', ']', '}', '>']);
+/** What may open a text before the end of an echo cut off at its start: blanks, and the quote or bracket around it. */
+const openers = new Set([' ', '\t', '\r', '\n', '"', "'", '`', '(', '[', '{', '<']);
 
 /** The base64 of each message that carries the secret on the wire (LOGIN's password, PLAIN, XOAUTH2, OAUTHBEARER). */
 function encodings(c: Credential): string[] {
@@ -71,8 +73,34 @@ function cutForms(c: Credential): { form: string; from: number; edge: RegExp; be
   return [...plain, ...encoded].filter((cut) => cut.form.length > 0);
 }
 
-/** A scrubber's function: the text with every piece of the secret replaced. */
-export type Scrub = (text: string) => string;
+/**
+ * The forms whose last characters, cut off at the start of a text or of a line (the end of an echo split over
+ * reply lines), are scrubbed however few they are: each with how many of its last characters carry none of the
+ * secret's bits (`after`: what follows the secret in a SASL message, and the base64 padding), and the length from
+ * which the other rules hide it wherever it stands (`below`). What stands after such a tail for it to be a word of
+ * its own is a word edge, for base64 too: `5` of `5.7.8` is no tail.
+ */
+function tailForms(c: Credential): { form: string; after: number; below: number }[] {
+  const plain = plainForms(c).map((form) => ({ form, after: 0, below: scrubPiece }));
+  const encoded = messages(c).map((message) => {
+    const through = Buffer.byteLength(
+      message.slice(0, message.lastIndexOf(c.secret) + c.secret.length),
+      'utf8',
+    );
+    const form = b64(message);
+    return { form, after: form.length - Math.ceil((8 * through) / 6), below: scrubWord };
+  });
+  return [...plain, ...encoded].filter((tail) => tail.form.length > 0);
+}
+
+/**
+ * Where one line of a text joined from several (an SMTP reply's lines joined by blanks) stands in it, from its
+ * first character to the one after its last; the scrubber takes each line's ends as a text's.
+ */
+export type Span = readonly [start: number, end: number];
+
+/** A scrubber's function: the text with every piece of the secret replaced; `lines`: where its lines stand. */
+export type Scrub = (text: string, lines?: readonly Span[]) => string;
 
 /**
  * Replaces every piece of the secret in `text` with a placeholder, so that an echo cut short (an error keeps 80
@@ -81,8 +109,13 @@ export type Scrub = (text: string) => string;
  * more that is part of an encoding. An echo cut off at the end of the text (before blanks or a closing quote at
  * most) is replaced however short it is: a word of its own there that is the first characters of a form, as soon as
  * they carry a bit of the secret (the first characters of the PLAIN, XOAUTH2 and OAUTHBEARER base64 carry only the
- * user name and are left, so a reply that ends in `A` keeps it); the cost is that a reply whose last word happens to
- * be the first characters of the secret or of its base64 loses that word. A secret shorter than `scrubPiece` is
+ * user name and are left, so a reply that ends in `A` keeps it); and so is the end of an echo cut off at the start
+ * of the text (after blanks or an opening quote at most): a word of its own there that is the last characters of a
+ * form, as soon as they carry a bit of the secret (base64 padding alone does not). The cost is that a text whose
+ * last or first word happens to be the first or last characters of the secret or of its base64 loses that word.
+ * With `lines` (where each line of a text joined from several stands in it), each line's ends count as the
+ * text's, so that the joined text hides what each line on its own would: an echo split over reply lines leaves
+ * none of its first or last characters in the middle of the joined reply. A secret shorter than `scrubPiece` is
  * replaced elsewhere only where it stands as a word of its own: replacing each of its occurrences inside other words
  * would mangle the text and show the secret by where the placeholders fall. Each run replaced reads `<secret>`; the
  * runs may hide a little more than the secret.
@@ -95,7 +128,8 @@ export function scrubber(c: Credential): Scrub {
     for (let at = 0; at + scrubPiece <= form.length; at++) pieces.add(form.slice(at, at + scrubPiece));
   const short = forms.filter((f) => f.length < scrubPiece);
   const cut = cutForms(c);
-  return (text) => {
+  const tails = tailForms(c);
+  return (text, lines = []) => {
     const hidden = new Uint8Array(text.length);
     for (let at = 0; at + scrubPiece <= text.length; at++)
       if (pieces.has(text.slice(at, at + scrubPiece))) hidden.fill(1, at, at + scrubPiece);
@@ -111,17 +145,37 @@ export function scrubber(c: Credential): Scrub {
         )
           hidden.fill(1, at, end);
       }
-    let closed = text.length;
-    while (closed > 0 && closers.has(text[closed - 1] ?? '')) closed--;
-    for (const end of new Set([text.length, closed]))
-      for (const { form, from, edge, below } of cut)
-        for (let length = Math.min(form.length, end, below - 1); length > from; length--) {
-          const at = end - length;
-          if (text.startsWith(form.slice(0, length), at) && (at === 0 || edge.test(text[at - 1] ?? ''))) {
-            hidden.fill(1, at, end);
-            break;
+    // The ends of the text, and of each line it was joined from, as the text's own lines would have them.
+    for (const [start, end] of [[0, text.length] as const, ...lines]) {
+      let closed = end;
+      while (closed > start && closers.has(text[closed - 1] ?? '')) closed--;
+      for (const stop of new Set([end, closed]))
+        for (const { form, from, edge, below } of cut)
+          for (let length = Math.min(form.length, stop - start, below - 1); length > from; length--) {
+            const at = stop - length;
+            if (
+              text.startsWith(form.slice(0, length), at) &&
+              (at === start || edge.test(text[at - 1] ?? ''))
+            ) {
+              hidden.fill(1, at, stop);
+              break;
+            }
           }
-        }
+      let opened = start;
+      while (opened < end && openers.has(text[opened] ?? '')) opened++;
+      for (const begin of new Set([start, opened]))
+        for (const { form, after, below } of tails)
+          for (let length = Math.min(form.length, end - begin, below - 1); length > after; length--) {
+            const stop = begin + length;
+            if (
+              text.startsWith(form.slice(form.length - length), begin) &&
+              (stop === end || wordEdge.test(text[stop] ?? ''))
+            ) {
+              hidden.fill(1, begin, stop);
+              break;
+            }
+          }
+    }
     let out = '';
     for (let at = 0; at < text.length; ) {
       const start = at;

@@ -11,6 +11,7 @@ import {
   requiresTlsText,
   type StartTlsReply,
 } from './dialogue.js';
+import type { Span } from './secret.js';
 import type { Session } from './session.js';
 
 /** One SMTP reply (RFC 5321 §4.2): its code and the text of each line. */
@@ -20,6 +21,27 @@ export interface SmtpReply {
 }
 
 const replyLine = /^(\d{3})(?:([ -])(.*)|)$/s;
+
+/**
+ * A reply as one text, its code and its lines' words joined by blanks (`535 first second`, or with the code before
+ * each line's words: `421 first 421 second`), and where each line's words stand in it: the scrubber takes each
+ * line's ends as a text's, so the joined text hides what the lines do in the transcript (secret.ts).
+ */
+export function replyText(reply: SmtpReply, codeOnEach = false): { text: string; lines: Span[] } {
+  let text = '';
+  const lines: Span[] = [];
+  for (const [index, line] of reply.lines.entries()) {
+    text += index === 0 ? `${reply.code} ` : codeOnEach ? ` ${reply.code} ` : ' ';
+    lines.push([text.length, text.length + line.length]);
+    text += line;
+  }
+  return { text, lines };
+}
+
+/** Where a reply line's words stand in it, after its code and its `-` or blank (`535-5.7.8 bad`: from 4 on). */
+export function replyLineWords(text: string): Span[] {
+  return /^\d{3}[ -]/.test(text) ? [[4, text.length]] : [];
+}
 
 /**
  * Reads one whole reply: `ddd-text` lines continue it, `ddd text` (or a bare `ddd`) ends it. All lines
@@ -56,8 +78,10 @@ export async function readSmtpReply(
     lines.push(match[3] ?? '');
     if (match[2] === '-') continue;
     // 421 after the greeting: the service is closing, at whatever step (RFC 5321 §3.8, §4.2.5).
-    if (code === 421 && phase !== 'greeting' && phase !== 'quit')
-      throw new ServiceClosingError(lines.map((text) => `421 ${text}`).join(' '));
+    if (code === 421 && phase !== 'greeting' && phase !== 'quit') {
+      const closing = replyText({ code, lines }, true);
+      throw new ServiceClosingError(closing.text, closing.lines);
+    }
     return { code, lines } satisfies SmtpReply;
   }
 }
