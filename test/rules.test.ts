@@ -593,12 +593,15 @@ describe('rules over hand-built results', () => {
     expect(alone.ports[0]).toMatchObject({ works: true, safe: true });
     expect(observed(alone.ports[0] as PortVerdict)).toMatch(/ · no AUTH over TLS$/);
     expect(alone.recommendation.sending).toEqual([]);
+    // The ports left out for it, for a renderer to say why (the human report's client settings line).
+    expect(alone.recommendation.noLogin).toEqual([587]);
     expect(alone.recommendation.text).toBe(
       'sending: no port offers a login (587: no AUTH over TLS) · reading 993 (IMAP, TLS)',
     );
     // Another submission port where a client can log in is the one named, and the one to publish.
     const beside = judge(noAuth(), result('submissions'), result('imaps'));
     expect(beside.recommendation.text).toBe('sending 465 (TLS) · reading 993 (IMAP, TLS)');
+    expect(beside.recommendation.noLogin).toEqual([587]);
     const offers = observedOffers({ domain: 'example.test', records: [], candidates: [] }, [beside]);
     expect(offers.map((offer) => `${offer.protocol} ${offer.security} ${offer.port}`)).toEqual([
       'IMAP TLS 993',
@@ -628,6 +631,7 @@ describe('rules over hand-built results', () => {
     expect(verdict.recommendation.sending.map((entry) => entry.port)).toEqual([465]);
     expect(verdict.recommendation.reading.map((entry) => entry.port)).toEqual([993]);
     expect(verdict.recommendation.text).toBe('sending 465 (TLS) · reading 993 (IMAP, TLS)');
+    expect(verdict.recommendation).not.toHaveProperty('noLogin');
   });
 });
 

@@ -73,6 +73,34 @@ describe('the host report at 80 columns', () => {
     );
   });
 
+  it('client settings: a submission port that offers no login says so, as the use: line does', async () => {
+    // 587 over STARTTLS whose EHLO over TLS lists no AUTH (submission-auth-not-offered), and 993.
+    const noAuth = (command: string, state: { tls: boolean }) =>
+      state.tls && /^EHLO/i.test(command) ? '250-localhost greets you\r\n250 8BITMIME\r\n' : undefined;
+    const { args, port } = await host([
+      ['submission', { protocol: 'smtp', tls: 'starttls', on: noAuth }],
+      ['imaps', { protocol: 'imap', tls: 'implicit' }],
+    ]);
+    const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);
+    expect(run.code, run.stderr).toBe(0);
+    const all = lines(run.stdout);
+    expect(all.filter((line) => [...line].length > 80)).toEqual([]);
+    // Wrapped at 80 columns: read as one text.
+    const text = run.stdout.replace(/\n +/g, ' ');
+    const noLogin = `no port offers a login (${port.submission}: no AUTH over TLS)`;
+    expect(text).toContain(`use: sending: ${noLogin} · reading ${port.imaps} (IMAP, TLS)`);
+    expect(text).toContain(
+      `settings for a mail client: incoming localhost, port ${port.imaps}, IMAP, SSL/TLS · outgoing ${noLogin}`,
+    );
+    expect(text).not.toContain('none works safely');
+    // The same in the JSON: the recommendation names the port left out.
+    const json = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common, '--json']);
+    const report = validReport<{ hosts: { recommendation: { sending: unknown[]; noLogin?: number[] } }[] }>(
+      json.stdout,
+    );
+    expect(report.hosts[0]?.recommendation).toMatchObject({ sending: [], noLogin: [port.submission] });
+  });
+
   it('one mistake per port: at most 40 lines, none wider than 80, one count, the recap last and right', async () => {
     const { args, port } = await host(mistakes);
     const run = await cli(['127.0.0.1', '--servername', 'localhost', ...args, ...common], at80);

@@ -336,10 +336,14 @@ function clientSettings(verdict: CheckedHost): string[] {
   // No port of that role probed (`--ports 587`): nothing is known of it, which "none works safely" would not say.
   const probed = (roles: string[]) =>
     verdict.ports.some((port) => roles.includes(referenceFor(port.service).role));
+  // Safe submission ports that offer no login are no setting either, but "none works safely" would not say why.
+  const noLogin = verdict.recommendation.noLogin ?? [];
   const describe = (
     entry: { port: number; service: string; tls: 'implicit' | 'starttls' } | undefined,
     roles: string[],
   ) => {
+    if (!entry && roles.includes('submission') && noLogin.length > 0)
+      return `no port offers a login (${noLogin.join(', ')}: no AUTH over TLS)`;
     if (!entry) return probed(roles) ? 'none works safely' : 'no port probed';
     const protocol = entry.service.startsWith('imap')
       ? 'IMAP'

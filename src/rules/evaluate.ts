@@ -56,6 +56,11 @@ export interface Recommendation {
   reading: Recommended[];
   /** One line for people. */
   text: string;
+  /**
+   * Submission ports that work and are safe on every address but list no AUTH over TLS on some
+   * (submission-auth-not-offered), left out of `sending`: no client can log in there. Only when there are some.
+   */
+  noLogin?: number[];
 }
 
 export interface HostVerdict extends Omit<HostResult, 'ports'> {
@@ -159,7 +164,10 @@ function recommend(ports: PortVerdict[]): Recommendation {
     line('sending', sending, ['submission']),
     line('reading', reading, ['mailbox-access', 'download']),
   ].join(' · ');
-  return { sending, reading, text };
+  // Filled in, not spread: every host of a fleet run is judged here (CONTRIBUTING, "Hot paths").
+  const recommendation: Recommendation = { sending, reading, text };
+  if (noLogin.length > 0) recommendation.noLogin = noLogin;
+  return recommendation;
 }
 
 /** Applies every rule to every port: a pure function of the observed result. */
