@@ -2,7 +2,7 @@
  * Batch mode: targets in, one document per target out, sharding whose union is the whole, per-address limits,
  * back-off on a rate-limit reply, resume from a partial output.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import {
   closeSync,
   linkSync,
@@ -883,6 +883,44 @@ describe('mailprobe batch --workers (several processes)', () => {
     expect(byInput.get(lines[1] ?? '')?.result.error?.message).toMatch(/could not be started/);
     expect(out).toHaveLength(3);
     expect(counts).toEqual({ passed: 0, failed: 3, notDone: 0 });
+  });
+
+  it('a document that cannot be written (onDocument throws) stops every worker, then the run throws it', async () => {
+    // Three workers: this process probes one share, two are forked; every target's port refuses at once.
+    const { targets } = parseTargets(
+      Array.from({ length: 9 }, (_, i) => `127.0.0.${i + 1},1,smtp`).join('\n'),
+    );
+    const children: ChildProcess[] = [];
+    const full = new Error('cannot write page.html (ENOSPC)');
+    let calls = 0;
+    // Before: the error was thrown inside the workers' message handler, uncaught, and ended the process.
+    const run = runBatchInWorkers(targets, {
+      workers: 3,
+      local: true,
+      fork: () => {
+        const child = fork(mainScript.replace(/main\.js$/, 'batch-worker.js'), [], {
+          stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+          serialization: 'advanced',
+        });
+        children.push(child);
+        return child;
+      },
+      onDocument: () => {
+        calls++;
+        throw full;
+      },
+    });
+    await expect(run).rejects.toBe(full);
+    expect(calls).toBe(1);
+    expect(children).toHaveLength(2);
+    for (const child of children) expect(child.connected).toBe(false);
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode !== null || child.signalCode !== null
+          ? undefined
+          : new Promise((resolve) => child.once('exit', resolve)),
+      ),
+    );
   });
 
   it('the in-process channel: messages in order both ways, none after the end, exit then close with the code', async () => {

@@ -89,19 +89,34 @@ export async function runBatchInWorkers(
   }
   const children: WorkerProcess[] = [];
   const workers = new Map<number, Worker>();
+  /**
+   * What onDocument threw (it could not write a document): the run stops as on `signal` (the workers are told to
+   * abort, no document is taken after it), and runBatchInWorkers throws it once every worker has ended, as
+   * runBatch rejects. Never thrown inside a worker's message or exit handler, where nothing would catch it.
+   */
+  let failure: { error: unknown } | undefined;
+  const stopped = () => signal?.aborted === true || failure !== undefined;
   const onAbort = () => {
     for (const child of children) if (child.connected) child.send({ t: 'abort' } satisfies ToWorker);
     for (const worker of workers.values()) worker.wake?.();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const deliver = (line: string, target: BatchTarget, passed: boolean) => {
+    try {
+      onDocument(line, target, passed);
+    } catch (error) {
+      failure = { error };
+      if (!signal?.aborted) onAbort();
+    }
+  };
 
   const lost = (target: BatchTarget, why: string) => {
-    if (signal?.aborted) {
+    if (stopped()) {
       counts.notDone++;
       return;
     }
     counts.failed++;
-    onDocument(renderBatchError(target.input, why, failOn, 70), target, false);
+    deliver(renderBatchError(target.input, why, failOn, 70), target, false);
   };
 
   const start = (index: number): Worker => {
@@ -136,9 +151,9 @@ export async function runBatchInWorkers(
           if (!target) return;
           worker.pending.delete(message.input);
           worker.wake?.();
-          if (signal?.aborted) return;
+          if (stopped()) return;
           counts[message.passed ? 'passed' : 'failed']++;
-          onDocument(message.line, target, message.passed);
+          deliver(message.line, target, message.passed);
           return;
         }
         case 'acquire':
@@ -205,7 +220,7 @@ export async function runBatchInWorkers(
       else setTimeout(() => end(code, exitSignal), 2000);
     });
     send({ t: 'start', options: optionsFor(index) });
-    if (signal?.aborted) send({ t: 'abort' });
+    if (stopped()) send({ t: 'abort' });
     return worker;
   };
 
@@ -216,7 +231,7 @@ export async function runBatchInWorkers(
   };
   try {
     for (const target of targets) {
-      if (signal?.aborted) break;
+      if (stopped()) break;
       const index = workerOf(target.host, count);
       let worker = workers.get(index);
       if (!worker) {
@@ -231,7 +246,7 @@ export async function runBatchInWorkers(
       worker.queue.push(target);
       if (worker.queue.length >= chunkSize) flush(worker);
       // A worker with a full window: everything queued goes out, then wait for its documents.
-      while (worker.pending.size >= worker.window && !worker.gone && !signal?.aborted) {
+      while (worker.pending.size >= worker.window && !worker.gone && !stopped()) {
         for (const other of workers.values()) flush(other);
         await new Promise<void>((resolve) => {
           (worker as Worker).wake = resolve;
@@ -247,5 +262,6 @@ export async function runBatchInWorkers(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+  if (failure) throw failure.error;
   return counts;
 }
