@@ -5,15 +5,14 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
 import { readTargets, resumeDone } from './batch-files.js';
+import { pagesFolder, pageWriter } from './batch-pages.js';
 import { exitCodes } from './exit.js';
-import { writeReportFile } from './files.js';
 import { interruption } from './interrupt.js';
 import { parsePorts, positiveInteger, probeBasicOptions, probeBasics } from './options.js';
 
@@ -116,53 +115,6 @@ interface Args {
   port?: string | string[] | undefined;
 }
 
-/** --html-dir: an existing folder this process can write to, or one line and exit 2. */
-function pagesFolder(dir: string): string {
-  const path = resolve(dir);
-  try {
-    if (!statSync(path).isDirectory()) throw new UsageError(`--html-dir: ${dir} is not a folder`);
-    accessSync(path, constants.W_OK);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`--html-dir: cannot write into ${dir} (missing or not writable)`);
-  }
-  return path;
-}
-
-/**
- * A target's page, from its NDJSON document (the same data, so workers need not send more): one page a target,
- * not one for the run, because a batch can be 100,000 targets (one page would be unbounded, held in memory
- * to the end and too big to open) and because each page goes to the people of that host. Named after the
- * input line, made safe for a file name, and its FNV-1a hash (two lines never share a page).
- */
-function pageFor(
-  line: string,
-  html: typeof import('../render/html.js'),
-  command: string | undefined,
-): { html: string; name: (hash: (text: string) => number) => string } {
-  const document = JSON.parse(line) as import('../render/json.js').JsonReport;
-  const input = document.input ?? '';
-  const page =
-    document.hosts.length > 0
-      ? html.renderHtml(document.hosts, document.result, undefined, {
-          command,
-          generatedAt: document.generatedAt,
-        })
-      : html.renderHtmlFailure(
-          `${input}: ${document.result.error?.message ?? 'not probed'}`,
-          document.result.error?.exitCode ?? 2,
-        );
-  const safe = input
-    .toLowerCase()
-    .replace(/[^a-z0-9.-]+/g, '_')
-    .replace(/^\.+/, '_')
-    .slice(0, 80);
-  return {
-    html: page,
-    name: (hash) => `${safe || 'target'}-${hash(input).toString(16).padStart(8, '0')}.html`,
-  };
-}
-
 /** A repeatable option's values: yargs gives one string, or an array when the option is repeated. */
 function list(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
@@ -192,9 +144,12 @@ export async function handler(args: Args): Promise<void> {
     shardOf,
     TargetList,
   } = await import('./modes.js');
-  // One page a target, written as its document is: see pageFor.
+  // One page a target, written as its document is (batch-pages.ts).
   const html = htmlDir === undefined ? undefined : await import('../render/html.js');
-  const command = html?.shellCommand(['mailprobe', ...process.argv.slice(2)]);
+  const writePage =
+    html && htmlDir !== undefined
+      ? pageWriter(htmlDir, html, html.shellCommand(['mailprobe', ...process.argv.slice(2)]), fnv1a)
+      : undefined;
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
   const workers = positiveInteger(args.workers, '--workers', 256) ?? defaultWorkers();
@@ -251,42 +206,51 @@ export async function handler(args: Args): Promise<void> {
     pending = [];
     process.stdout.write(text);
   };
+  // Ctrl-C: every probe stops at once; unfinished targets get no document, so --resume probes them again. A page
+  // that cannot be written (a full disk, its name taken by a folder) stops the run the same way, then ends it as
+  // a report file that cannot be written does (one line, exit 74): its target gets no document either.
+  const stop = interruption();
+  const halt = new AbortController();
+  const signal = halt.signal;
+  stop.signal.addEventListener('abort', () => halt.abort(), { once: true });
+  let pageFailure: { error: unknown } | undefined;
   const write = (line: string, passed: boolean) => {
+    if (signal.aborted) return;
+    try {
+      writePage?.(line);
+    } catch (error) {
+      pageFailure = { error };
+      halt.abort();
+      return;
+    }
     if (pending.length === 0) setImmediate(flush);
     pending.push(`${line}\n`);
-    if (html && htmlDir !== undefined) {
-      const page = pageFor(line, html, command);
-      writeReportFile(join(htmlDir, page.name(fnv1a)), page.html);
-    }
     finished++;
     if (!passed) failed++;
     draw(false);
   };
-  // Ctrl-C: every probe stops at once; unfinished targets get no document, so --resume probes them again.
-  const stop = interruption();
   // The targets of this shard not yet done, parsed as they are reached; a line that names no target gets its
-  // document here, in its turn.
+  // document here, in its turn. None once the run is stopped.
   function* targets() {
     for (const input of lines) {
+      if (signal.aborted) return;
       if (!mine(input)) continue;
       const parsed = parseTarget(input, ports);
       if (!('reason' in parsed)) yield parsed;
-      else if (!stop.interrupted()) write(renderBatchError(parsed.input, parsed.reason, failOn), false);
+      else write(renderBatchError(parsed.input, parsed.reason, failOn), false);
     }
   }
   // Every probe of every target listens to this one signal.
-  setMaxListeners(0, stop.signal);
+  setMaxListeners(0, signal);
   try {
     const options = {
       hostConcurrency,
       perAddress,
       addressIntervalMs,
       failOn,
-      signal: stop.signal,
+      signal,
       ...basics,
-      onDocument: (line: string, _target: unknown, passed: boolean) => {
-        if (!stop.interrupted()) write(line, passed);
-      },
+      onDocument: (line: string, _target: unknown, passed: boolean) => write(line, passed),
     };
     // More processes than targets (or than targets at once) would only start processes that get nothing.
     const inWorkers = Math.min(workers, total, hostConcurrency) > 1;
@@ -322,6 +286,7 @@ export async function handler(args: Args): Promise<void> {
   }
   draw(true);
   if (live) process.stderr.write('\n');
+  if (pageFailure) throw pageFailure.error;
   // The list file changed (or could not be read) during the run: the targets after that point were not taken.
   if (lines.changed !== undefined && !stop.interrupted()) {
     process.stderr.write(

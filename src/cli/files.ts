@@ -1,7 +1,8 @@
 /**
  * Files the CLI reads and writes. Inputs are regular files of bounded size (a FIFO would block, a huge file
  * would be read whole); reports are written to a temporary file beside the target and renamed over it, so a
- * reader never sees half a report and a symlink at the target is replaced, never written through.
+ * reader never sees half a report and a symlink at the target is replaced, never written through (but for a
+ * stream the user names for a report, such as /dev/stdout: writesThrough).
  */
 import {
   existsSync,
@@ -65,21 +66,31 @@ export class WriteError extends Error {
 }
 
 /**
- * Writes a report atomically: a temporary file in the same folder, then a rename over the target. A failure
- * leaves the target as it was and throws a WriteError.
+ * Writes a report the user named: to a stream it names (writesThrough: `--html /dev/stdout`), else atomically
+ * (replaceFile). A failure throws a WriteError.
  */
 export function writeReportFile(path: string, text: string): void {
-  if (writesThrough(path)) {
-    try {
-      // Appended: /dev/stdout may be a file the shell opened with >>, never to be truncated from here.
-      writeFileSync(path, text, { flag: 'a' });
-    } catch (error) {
-      // A pipe whose reader quit early (`--html /dev/stdout | head`) took what it wanted, as stdout does (stdout.ts).
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
-      throw new WriteError(path, error);
-    }
+  if (!writesThrough(path)) {
+    replaceFile(path, text);
     return;
   }
+  try {
+    // Appended: /dev/stdout may be a file the shell opened with >>, never to be truncated from here.
+    writeFileSync(path, text, { flag: 'a' });
+  } catch (error) {
+    // A pipe whose reader quit early (`--html /dev/stdout | head`) took what it wanted, as stdout does (stdout.ts).
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    throw new WriteError(path, error);
+  }
+}
+
+/**
+ * Writes a file atomically, whatever is at its name: a temporary file in the same folder (created, never opened
+ * if there), then a rename over the name, which replaces the entry itself (a file, a symlink, a FIFO, a device
+ * node), never what it points to; a folder there fails (EISDIR). A failure leaves the name as it was and throws a
+ * WriteError. For files the run names itself (batch's pages), where nothing is meant to be written through.
+ */
+export function replaceFile(path: string, text: string): void {
   const temporary = join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
