@@ -1,8 +1,8 @@
 /**
  * `batch --html-dir`: what is already in the folder never hangs the run or reaches the NDJSON (a FIFO, a symlink
  * to /dev/stdout or to a file elsewhere at a page's name is replaced, never written through); a page that cannot
- * be written ends the run with one line and exit 74, whatever --workers, with the documents written so far kept.
- * Targets are names under .invalid,
+ * be written ends the run with one line and exit 74, whatever --workers, with the documents written so far kept;
+ * two lines never share a page, even lines whose safe names are the same. Targets are names under .invalid,
  * which are never resolved (RFC 6761 §6.4): each gets the failure page, at once.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PageNames, pageName } from '../src/cli/batch-pages.js';
 import { root } from './helpers/cli.js';
 import { expectInertHtml } from './helpers/html.js';
 
@@ -117,5 +118,33 @@ describe('batch --html-dir', () => {
       for (const input of done)
         expect(readdirSync(folder).filter((name) => name.startsWith(`${input}-`))).toHaveLength(1);
     }
+  });
+
+  it('two lines whose safe names and 32-bit FNV-1a hashes are the same get two pages', async () => {
+    // Found by brute force: both were named mailserverfleetexamplehostnameab.invalid-b049e55c.html.
+    const pair = ['MAiLsERveRFlEETexamplehostnameab.invalid', 'MaIlservErFleeTExamplehostnameab.invalid'];
+    const file = join(dir, 'pair.txt');
+    writeFileSync(file, `${pair.join('\n')}\n`);
+    const folder = join(dir, 'pair');
+    mkdirSync(folder);
+    const result = await run(['batch', file, '--html-dir', folder, '-q']);
+    expect(result.code).toBe(1);
+    const pages = readdirSync(folder).sort();
+    expect(pages).toHaveLength(2);
+    const shown = pages.map((page) => expectInertHtml(readFileSync(join(folder, page), 'utf8')).text);
+    for (const input of pair) expect(shown.filter((text) => text.includes(`${input}:`))).toHaveLength(1);
+    for (const page of pages)
+      expect(page).toMatch(/^mailserverfleetexamplehostnameab\.invalid-[0-9a-f]{20}\.html$/);
+  });
+
+  it('one run never gives a name twice, however many pages (the table grows)', () => {
+    const names = new PageNames();
+    const given = new Set<string>();
+    for (let i = 0; i < 5000; i++) given.add(names.take(`host${i}.invalid`));
+    expect(given.size).toBe(5000);
+    // The same 64 bits again (here, the same line): the later page gets -2, then -3.
+    expect(names.take('host7.invalid')).toBe(`${pageName('host7.invalid').name}-2.html`);
+    expect(names.take('host7.invalid')).toBe(`${pageName('host7.invalid').name}-3.html`);
+    expect(given).toContain(`${pageName('host7.invalid').name}.html`);
   });
 });

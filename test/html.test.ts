@@ -312,8 +312,8 @@ describe('--html FILE from the bundled CLI', () => {
     expect(run1.code).toBe(1);
     const files = readdirSync(pages).sort();
     expect(files).toEqual([
-      expect.stringMatching(/^127\.0\.0\.1_\d+_submissions-[0-9a-f]{8}\.html$/),
-      expect.stringMatching(/^bad_host_name_25_smtp-[0-9a-f]{8}\.html$/),
+      expect.stringMatching(/^127\.0\.0\.1_\d+_submissions-[0-9a-f]{20}\.html$/),
+      expect.stringMatching(/^bad_host_name_25_smtp-[0-9a-f]{20}\.html$/),
     ]);
     const good = expectInertHtml(readFileSync(join(pages, files[0] ?? ''), 'utf8')).text;
     expect(good).toMatch(/Works from here: 1 of 1 port · Safe: 1 of 1 · ✓ PASSED/);

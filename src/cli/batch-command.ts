@@ -134,21 +134,13 @@ export async function handler(args: Args): Promise<void> {
   // run that probes in this process (--workers 1 to localShareMaxWorkers) lets it grow again (V8's default).
   const v8 = process.getBuiltinModule('node:v8');
   v8.setFlagsFromString(`--semi-space-growth-factor=${parentSemiSpaceGrowth}`);
-  const {
-    fnv1a,
-    parseShard,
-    parseTarget,
-    renderBatchError,
-    runBatch,
-    runBatchInWorkers,
-    shardOf,
-    TargetList,
-  } = await import('./modes.js');
+  const { parseShard, parseTarget, renderBatchError, runBatch, runBatchInWorkers, shardOf, TargetList } =
+    await import('./modes.js');
   // One page a target, written as its document is (batch-pages.ts).
   const html = htmlDir === undefined ? undefined : await import('../render/html.js');
   const writePage =
     html && htmlDir !== undefined
-      ? pageWriter(htmlDir, html, html.shellCommand(['mailprobe', ...process.argv.slice(2)]), fnv1a)
+      ? pageWriter(htmlDir, html, html.shellCommand(['mailprobe', ...process.argv.slice(2)]))
       : undefined;
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const hostConcurrency = positiveInteger(args.concurrency, '--concurrency', 10_000) ?? 64;
