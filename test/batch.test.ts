@@ -338,6 +338,27 @@ describe('mailprobe batch (the CLI)', () => {
     expect(all.sort()).toEqual([...lines].sort());
   });
 
+  it('--resume with --shard counts only its shard as done; a file of another list is said to be one', async () => {
+    const whole = join(dir, 'whole.ndjson');
+    writeFileSync(whole, (await cli(['batch', file, '--timeout', '2000', '--quiet'])).stdout);
+    const parts = await Promise.all(
+      [1, 2, 3].map((index) => cli(['batch', file, '--shard', `${index}/3`, '--resume', whole])),
+    );
+    // Each shard's lines are all in the file: nothing to probe, and "already done" is its own share.
+    const done = parts.map((run) => Number(/(\d+) already done/.exec(run.stderr)?.[1] ?? 0));
+    expect(parts.map((run) => run.stdout)).toEqual(['', '', '']);
+    expect(done.reduce((a, b) => a + b, 0)).toBe(lines.length);
+    expect(parts.every((run) => /^mailprobe batch: 0 targets \(shard/m.test(run.stderr))).toBe(true);
+    const other = targetFile(dir, 'other-list.txt', ['127.0.9.99,1,smtp']);
+    const run = await cli(['batch', other, '--resume', whole, '--timeout', '500', '--quiet']);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `--resume: none of the ${lines.length} documents in .*whole\\.ndjson answers a line of .*other-list\\.txt`,
+      ),
+    );
+    expect(docs(run.stdout).map((d) => d.input)).toEqual(['127.0.9.99,1,smtp']);
+  });
+
   it("keeps a server's exact text, inert when printed: C1, DEL, bidi and zero-width characters \\u-escaped", async () => {
     const banner = 'x\u009b31m \u202eevil\u200b \u007f\u2066end';
     const hostile = await startRawServer((socket) => {

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { type Severity, severities } from '../rules/finding.js';
-import { readTargets, resumeDone } from './batch-files.js';
+import { readTargets } from './batch-files.js';
 import { pagesFolder, pageWriter } from './batch-pages.js';
+import { resumeRun } from './batch-resume.js';
 import { exitCodes } from './exit.js';
 import { interruption } from './interrupt.js';
 import { parsePorts, positiveInteger, probeBasicOptions, probeBasics } from './options.js';
@@ -160,17 +161,17 @@ export async function handler(args: Args): Promise<void> {
   // copied to a temporary file first), and read again as its lines are probed, each parsed as it is reached: per
   // distinct line, 12 bytes of index are kept (16 at most beyond a million lines: TargetList), never the line.
   const name = file === '-' ? 'stdin' : file;
+  const mine = (input: string) => !shard || shardOf(input, shard.count) === shard.index;
   const targetsInput = readTargets(file);
   let lines: InstanceType<typeof TargetList>;
   try {
     lines = new TargetList(targetsInput.list);
     if (lines.size === 0) throw new UsageError(`${name} names no target`);
-    if (args.resume !== undefined) resumeDone(args.resume, lines, targetsInput.identity);
+    if (args.resume !== undefined) resumeRun(args.resume, lines, mine, targetsInput.identity, name);
   } catch (error) {
     targetsInput.close();
     throw error;
   }
-  const mine = (input: string) => !shard || shardOf(input, shard.count) === shard.index;
   // Without --shard every line not done is this run's: no pass over the lines to count them.
   let total = lines.size - lines.doneCount;
   if (shard) {
