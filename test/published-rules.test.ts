@@ -520,3 +520,31 @@ describe('MTA-STS max_age above 31557600 (RFC 8461 §3.2): grammatical, over the
     });
   });
 });
+
+describe('the domain report: outgoing when the only submission ports offer no login', () => {
+  it('says no server offers a login, as each host use: line does, not "no server works safely"', async () => {
+    const { renderDiscoveryHead } = await import('../src/render/discovery.js');
+    const discovery = {
+      domain: 'x.test',
+      records: [],
+      candidates: [],
+      settings: { notes: [] },
+    } as unknown as Parameters<typeof renderDiscoveryHead>[0];
+    const host = (noLogin?: number[]) =>
+      ({
+        host: 'mail.x.test',
+        servername: 'mail.x.test',
+        addresses: [],
+        ports: [],
+        findings: [],
+        recommendation: { sending: [], reading: [], text: '', ...(noLogin ? { noLogin } : {}) },
+      }) as unknown as Parameters<typeof renderDiscoveryHead>[1][number];
+    const outcome = { failOn: 'high', passed: true, failingFindings: 0, failedExpectations: 0 } as const;
+    const head = (hosts: Parameters<typeof renderDiscoveryHead>[1]) =>
+      renderDiscoveryHead(discovery, hosts, outcome, { color: false, quiet: true, width: 160 });
+    expect(head([host([465, 587])])).toContain(
+      'outgoing: no server offers a login (mail.x.test:465, mail.x.test:587: no AUTH over TLS)',
+    );
+    expect(head([host()])).toContain('outgoing: no server works safely');
+  });
+});

@@ -136,7 +136,13 @@ function firstBlock(
   const parts: { text: string; cut: number; paint?: (line: string) => string }[] = [
     { text: `${title}: ${domainVerdict(hosts, outcome)}`, cut: 0, paint: (l) => paintVerdict(l, s) },
     { text: `incoming: ${setting(discovery.settings.incoming)}`, cut: 0 },
-    { text: `outgoing: ${setting(discovery.settings.outgoing)}`, cut: 0 },
+    {
+      text: `outgoing: ${setting(
+        discovery.settings.outgoing,
+        hosts.flatMap((host) => (host.recommendation.noLogin ?? []).map((port) => `${host.host}:${port}`)),
+      )}`,
+      cut: 0,
+    },
     ...clientLines(discovery).map((text) => ({ text, cut: 1, paint: (l: string) => paintPick(l, s) })),
     { text: worstProblem(discovery, hosts), cut: 2 },
   ];
@@ -196,7 +202,10 @@ function paintVerdict(line: string, s: Style): string {
 }
 
 /** A setting to type in, as a mail client's form asks for it. */
-function setting(value: ClientSetting | undefined): string {
+function setting(value: ClientSetting | undefined, noLogin: string[] = []): string {
+  // Only submission ports that offer no AUTH over TLS work safely: say so, as each host's use: line does.
+  if (!value && noLogin.length > 0)
+    return `no server offers a login (${noLogin.map(sanitize).join(', ')}: no AUTH over TLS)`;
   if (!value) return 'no server works safely';
   return `${value.protocol} · ${sanitize(value.host)} · port ${value.port} · ${value.security === 'TLS' ? 'SSL/TLS' : 'STARTTLS'}`;
 }
