@@ -154,6 +154,20 @@ describe('an echo of the secret', () => {
       }
   });
 
+  it('its first or last 1 to 3 characters alone on a malformed line: the error quoting that line keeps none', async () => {
+    const password = (line: string) =>
+      b64(Buffer.from(line.slice(11), 'base64').toString('utf8').split('\0')[2] ?? '');
+    for (const piece of [(echo: string) => echo.slice(0, 3), (echo: string) => echo.slice(-3)]) {
+      const { facts, texts } = await kept(long, (line) =>
+        line.startsWith('AUTH PLAIN ') ? `535-5.7.8 no\r\n${piece(password(line))}\r\n` : '502 no\r\n',
+      );
+      expect(facts).toMatchObject({ outcome: 'error', why: 'malformed SMTP reply line: "<secret>"' });
+      expect(texts.filter((text) => text.includes('malformed'))).toEqual([
+        expect.stringContaining('"why":"malformed SMTP reply line: \\"<secret>\\""'),
+      ]);
+    }
+  });
+
   it('cut off after 1 to 3 characters at the end of a reply, through a login, leaves nothing of the secret', async () => {
     const password = (line: string) =>
       Buffer.from(line.slice(11), 'base64').toString('utf8').split('\0')[2] ?? '';

@@ -8,7 +8,7 @@ import type { Dialogue } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
 import { credentialSent, logIn, loginWays, offeredWays } from '../protocols/login.js';
 import { pop3 } from '../protocols/pop3.js';
-import { type Credential, type Scrub, scrubber } from '../protocols/secret.js';
+import { type Credential, quotedLines, type Scrub, scrubber } from '../protocols/secret.js';
 import { Session } from '../protocols/session.js';
 import { addressLiteral, replyLineWords, smtp } from '../protocols/smtp.js';
 import { readTlsFacts } from '../tls/facts.js';
@@ -172,7 +172,8 @@ async function attempt(
       secret,
     });
   } catch (error) {
-    const text = scrub(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    const text = scrub(message, quotedLines(message));
     const result = done({ outcome: 'error', why: text, secret });
     // Nothing of the credential went out: the account's one attempt is left to a port that shares it.
     if (!result.sent) result.facts.why = `before the credential was sent (no attempt counted): ${text}`;

@@ -99,6 +99,16 @@ function tailForms(c: Credential): { form: string; after: number; below: number 
  */
 export type Span = readonly [start: number, end: number];
 
+/**
+ * Where the server lines an error message quotes stand (`malformed SMTP reply line: "…"`, JSON-quoted): each is a
+ * line of its own to a scrubber, so an echo's first or last characters there go as at a line's ends.
+ */
+export function quotedLines(message: string): Span[] {
+  return [...message.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(
+    (m) => [m.index + 1, m.index + 1 + (m[1]?.length ?? 0)] as const,
+  );
+}
+
 /** A scrubber's function: the text with every piece of the secret replaced; `lines`: where its lines stand. */
 export type Scrub = (text: string, lines?: readonly Span[]) => string;
 
