@@ -191,7 +191,7 @@ export function omittedAnchor(facts: TlsFacts, records: readonly TlsaRecord[]): 
   } catch {
     return undefined;
   }
-  return firstIndex(records, (record) => {
+  const index = records.findIndex((record) => {
     if (record.usage !== 2 || record.matchingType !== 0 || !/^(?:[0-9a-f]{2})+$/.test(record.data))
       return false;
     if (record.dataSha256 !== undefined && sent.has(record.dataSha256)) return false; // sent after all
@@ -208,10 +208,6 @@ export function omittedAnchor(facts: TlsFacts, records: readonly TlsaRecord[]): 
     }
     return false;
   });
-}
-
-function firstIndex<T>(list: readonly T[], test: (item: T) => boolean): number | undefined {
-  const index = list.findIndex(test);
   return index < 0 ? undefined : index;
 }
 
