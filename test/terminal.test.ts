@@ -289,9 +289,34 @@ describe('the report, shaped for a person', () => {
   it('--quiet prints the verdict lines only', async () => {
     const run = await cli(['demo', '--no-color', '--quiet']);
     expect(run.stdout).toMatch(
-      /^This is a demo.*\n.*\n127\.0\.0\.1 {2}→ {2}127\.0\.0\.1 {3}7 ports in \d+\.\d s\nworks from here/,
+      /^This is a demo.*\n.*\n127\.0\.0\.1 {2}→ {2}127\.0\.0\.1 {3}7 ports in (?:\d+ ms|\d+\.\d s)\nworks from here/,
     );
     expect(run.stdout).not.toMatch(/findings|certificates| port {3}service/);
+  });
+
+  it('the header gives a run under a second in ms (never "0.0 s"), a longer one in seconds', async () => {
+    const { judge } = await import('../src/rules/judge.js');
+    const { renderHuman } = await import('../src/render/human.js');
+    const header = (durationMs: number) => {
+      const host = {
+        host: 'localhost',
+        servername: 'localhost',
+        addresses: [{ address: '127.0.0.1', family: 4 as const }],
+        resolveMs: 0,
+        startedAt: new Date().toISOString(),
+        durationMs,
+        ports: [],
+      };
+      const [verdict] = judge([host]).hosts;
+      if (!verdict) throw new Error('no verdict');
+      return renderHuman(verdict, { color: false })
+        .split('\n')
+        .find((line) => line.includes('→'));
+    };
+    expect(header(40.4)).toMatch(/ports? in 40 ms$/);
+    expect(header(999.4)).toMatch(/ in 999 ms$/);
+    expect(header(999.6)).toMatch(/ in 1\.0 s$/);
+    expect(header(1234)).toMatch(/ in 1\.2 s$/);
   });
 
   it('one finding on several ports and addresses is one entry that lists them all', async () => {

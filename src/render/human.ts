@@ -26,7 +26,8 @@ export interface HumanOptions {
   outcome?: Outcome | undefined;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** A duration as people read it: whole ms under a second (a 40 ms run is not "0.0 s"), else seconds to 0.1. */
+const seconds = (ms: number) => (ms < 999.5 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 /** Node's `TLSv1.2` as people write it, `TLS 1.2`; its `TLSv1` is TLS 1.0. */
