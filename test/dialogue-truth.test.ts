@@ -68,6 +68,44 @@ describe('a refusal after the greeting', () => {
     expect(findingIds(result)).toEqual(['greeting-rejected']);
   });
 
+  // A line-at-a-time raw server: `answer` gives each command's reply, or [reply, 'close'] to hang up after it.
+  const scripted = (greeting: string, answer: (command: string) => string | [string, 'close']) =>
+    raw((socket) => {
+      socket.write(greeting);
+      let buffer = '';
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (let lf = buffer.indexOf('\n'); lf >= 0; lf = buffer.indexOf('\n')) {
+          const reply = answer(buffer.slice(0, lf).replace(/\r$/, ''));
+          buffer = buffer.slice(lf + 1);
+          if (typeof reply === 'string') socket.write(reply);
+          else return void socket.end(reply[0]);
+        }
+      });
+    });
+
+  it('IMAP: * BYE in answer to our LOGOUT, then a close with no tagged OK, is a goodbye, not a refusal', async () => {
+    const port = await scripted('* OK ready\r\n', (command) => {
+      const [tag, verb] = command.split(' ');
+      if (verb === 'CAPABILITY') return `* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n${tag} OK done\r\n`;
+      if (verb === 'LOGOUT') return ['* BYE IMAP4rev1 Server logging out\r\n', 'close'];
+      return `${tag} BAD unknown\r\n`;
+    });
+    const result = await probe(port, 'imap');
+    expect(result.status).toBe('open');
+    expect(findingIds(result)).not.toContain('greeting-rejected');
+    expect(judge(result).ports[0]).toMatchObject({ works: true });
+  });
+
+  it('POP3: -ERR to a command, then a close in answer to QUIT (no +OK), leaves the verdict as it was', async () => {
+    const port = await scripted('+OK ready\r\n', (command) =>
+      command === 'QUIT' ? ['', 'close'] : '-ERR unknown command\r\n',
+    );
+    const result = await probe(port, 'pop3');
+    expect(result.status).toBe('open');
+    expect(findingIds(result)).not.toContain('greeting-rejected');
+  });
+
   it('POP3: -ERR to CAPA on a server that carries on is still open (RFC 2449 is optional)', async () => {
     const port = await fixture({
       protocol: 'pop3',

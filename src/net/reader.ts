@@ -54,6 +54,11 @@ export class LineReader {
     socket.on('error', this.onError);
   }
 
+  /** The other side has closed (end of stream, a close or an error): no more bytes will come. */
+  get closed(): boolean {
+    return this.ended || this.failure !== undefined;
+  }
+
   private readonly onData = (chunk: Buffer) => {
     if (this.receivedBytes === 0) this.firstByteAt = monotonicMs();
     this.receivedBytes += chunk.length;

@@ -17,6 +17,7 @@ import {
 import { isoTime } from '../net/clock.js';
 import { classifyConnectError } from '../net/dial.js';
 import { NotThisProtocol } from '../protocols/dialogue.js';
+import type { Session } from '../protocols/session.js';
 import { referenceFor } from '../reference/table.js';
 import type { CrossCheck, Greeting, PortResult, Protocol, Service, Status } from '../types/index.js';
 
@@ -145,12 +146,43 @@ export function greetingRefused(greeting: Greeting): Verdict {
   };
 }
 
+/** How long the goodbye waits, after last words that refuse service, for the close that would follow them. */
+export const hangUpWaitMs = 200;
+
+/**
+ * Says the protocol's goodbye (`quit`) after a completed dialogue. The verdict is made: a server that lingers or
+ * mumbles at QUIT changes nothing but the transcript, unless its last words refused service and it hung up after
+ * them, before the goodbye (quitFailed): after such words only, the goodbye waits up to hangUpWaitMs for that
+ * close before it is sent (Session.hungUp).
+ */
+export async function goodbye(
+  session: Session,
+  result: PortResult,
+  quit: () => Promise<void>,
+): Promise<void> {
+  const hungUpBefore =
+    refusalBeforeClose(result.transcript) !== undefined && (await session.hungUp(hangUpWaitMs));
+  try {
+    await quit();
+  } catch (error) {
+    const verdict = quitFailed(error, result.transcript, hungUpBefore);
+    if (verdict) settle(result, verdict);
+    session.note(`QUIT/LOGOUT: ${message(error)}`);
+  }
+}
+
 /**
  * QUIT (LOGOUT) failed after a completed dialogue. The verdict stands, unless the server had already refused
- * service and hung up (POP3 -ERR then a close, RFC 1939 §3): then the refusal is the verdict.
+ * service and hung up before the goodbye was said (`hungUpBefore`: POP3 -ERR then a close, RFC 1939 §3): then
+ * the refusal is the verdict. A server still there at the goodbye that closes in answer to it (a * BYE with no
+ * tagged OK, RFC 9051 §6.1.3; a close with no +OK) said goodbye sloppily: its earlier -ERR answered a command.
  */
-export function quitFailed(error: unknown, transcript: PortResult['transcript']): Verdict | undefined {
-  const refusal = error instanceof AbortedError ? undefined : refusalBeforeClose(transcript);
+function quitFailed(
+  error: unknown,
+  transcript: PortResult['transcript'],
+  hungUpBefore: boolean,
+): Verdict | undefined {
+  const refusal = error instanceof AbortedError || !hungUpBefore ? undefined : refusalBeforeClose(transcript);
   const code = errorCode(error) ?? '';
   if (!refusal || !(error instanceof ConnectionClosedError || code === 'ECONNRESET' || code === 'EPIPE'))
     return undefined;

@@ -9,8 +9,7 @@ import { invalidLimit, isChecked, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { isEhloArgument, isHostName, isIP } from '../net/names.js';
-import type { Dialogue } from '../protocols/dialogue.js';
-import { NotThisProtocol } from '../protocols/dialogue.js';
+import { type Dialogue, NotThisProtocol } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
 import { pop3 } from '../protocols/pop3.js';
 import { Session } from '../protocols/session.js';
@@ -26,11 +25,11 @@ import {
   afterNudge,
   classify,
   dialogueCompleted,
+  goodbye,
   greetingRefused,
   greetingStalled,
   message,
   noRouteFromHere,
-  quitFailed,
   settle,
   tlsInsteadOfGreeting,
   unprobedResult,
@@ -293,15 +292,7 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
 
     settle(result, dialogueCompleted());
     enter('quit');
-    try {
-      await dialogue.quit(session);
-    } catch (error) {
-      // The verdict is made; a server that lingers or mumbles at QUIT changes nothing but the transcript,
-      // unless it had already refused service and hung up (classify.ts).
-      const verdict = quitFailed(error, result.transcript);
-      if (verdict) settle(result, verdict);
-      session.note(`QUIT/LOGOUT: ${message(error)}`);
-    }
+    await goodbye(session, result, () => dialogue.quit(session));
     return result;
   } catch (error) {
     const at = phase as Phase; // assigned by enter(), which the compiler does not follow

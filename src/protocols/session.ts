@@ -252,6 +252,25 @@ export class Session {
     return this.reader?.receivedBytes ?? 0;
   }
 
+  /**
+   * Whether the server hangs up within `ms` (at once when it already has): a close sent right after its last
+   * words arrives with them or just after. No connection counts as hung up.
+   */
+  hungUp(ms: number): Promise<boolean> {
+    const socket = this.socket;
+    if (!this.reader || !socket || this.reader.closed) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (closed: boolean) => {
+        clearTimeout(timer);
+        socket.off('end', onClose).off('close', onClose).off('error', onClose);
+        resolve(closed);
+      };
+      const onClose = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      socket.once('end', onClose).once('close', onClose).once('error', onClose);
+    });
+  }
+
   /** When the first byte arrived on the connection being read, on the transcript's clock (ms); undefined before. */
   get firstByteAt(): number | undefined {
     const at = this.reader?.firstByteAt;
