@@ -17,13 +17,16 @@ export function readmeBlock(after: string): string {
  * the padding and where a line wraps; the words and their order do not.
  */
 export function sampleTokens(text: string): string[] {
-  return text
+  return blankTimes(text)
     .replace(/\d+(\.\d+)?/g, 'N')
     .split(/\s+/)
     .filter(Boolean);
 }
 
-/** A report with the durations blanked (`7 ports in N s`): for a real run on fixed ports, all else is stable. */
+/**
+ * A report with the durations blanked (`7 ports in DURATION`: under a second it is in ms, above in s): for a real
+ * run on fixed ports, all else is stable.
+ */
 export function blankTimes(text: string): string {
-  return text.replace(/\b\d+(\.\d+)? (s|ms)\b/g, 'N $2');
+  return text.replace(/\b\d+(\.\d+)? (s|ms)\b/g, 'DURATION');
 }
