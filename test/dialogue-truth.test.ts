@@ -27,6 +27,30 @@ describe('a refusal after the greeting', () => {
     );
   });
 
+  it('SMTP: a 521 greeting (a host that accepts no mail, RFC 7504 §3) is a refusal, not a protocol violation', async () => {
+    const port = await raw((socket) => socket.end('521 5.3.2 mx.example.org does not accept mail\r\n'));
+    const result = await probe(port, 'smtp');
+    expect(result.status).toBe('rejected');
+    expect(findingIds(result)).toEqual(['greeting-rejected']);
+    const finding = judge(result).findings[0];
+    expect(finding?.evidence.join('\n')).toContain('521 5.3.2 mx.example.org does not accept mail');
+    expect(finding?.reference).toContain('RFC 7504 §3');
+  });
+
+  it('the evidence of a refusal is the last server lines, the refusal among them, however long the reply before it', async () => {
+    const port = await raw((socket) => {
+      socket.write('220 mail.example ESMTP\r\n');
+      socket.once('data', () =>
+        socket.end(
+          '250-mail.example\r\n250-PIPELINING\r\n250-SIZE 10\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n421 4.3.2 shutting down\r\n',
+        ),
+      );
+    });
+    const result = await probe(port, 'submission');
+    const finding = judge(result).findings.find((f) => f.id === 'greeting-rejected');
+    expect(finding?.evidence).toContain('S: 421 4.3.2 shutting down');
+  });
+
   it('SMTP: a 421 to STARTTLS without a hang-up is rejected too', async () => {
     const port = await fixture({
       protocol: 'smtp',

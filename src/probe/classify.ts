@@ -152,16 +152,18 @@ export const hangUpWaitMs = 200;
 /**
  * Says the protocol's goodbye (`quit`) after a completed dialogue. The verdict is made: a server that lingers or
  * mumbles at QUIT changes nothing but the transcript, unless its last words refused service and it hung up after
- * them, before the goodbye (quitFailed): after such words only, the goodbye waits up to hangUpWaitMs for that
- * close before it is sent (Session.hungUp).
+ * them, before the goodbye (quitFailed): after such words only (or bytes no command asked for), the goodbye
+ * waits up to hangUpWaitMs for that close before it is sent (Session.hungUp).
  */
 export async function goodbye(
   session: Session,
   result: PortResult,
   quit: () => Promise<void>,
 ): Promise<void> {
+  // Words no command asked for join the transcript as the goodbye is sent (Session.send): they may refuse too.
   const hungUpBefore =
-    refusalBeforeClose(result.transcript) !== undefined && (await session.hungUp(hangUpWaitMs));
+    (refusalBeforeClose(result.transcript) !== undefined || session.pendingBytes > 0) &&
+    (await session.hungUp(hangUpWaitMs));
   try {
     await quit();
   } catch (error) {

@@ -252,6 +252,11 @@ export class Session {
     return this.reader?.receivedBytes ?? 0;
   }
 
+  /** Bytes received that no read has taken yet (words no command asked for, or a reply still arriving). */
+  get pendingBytes(): number {
+    return this.reader?.pending ?? 0;
+  }
+
   /**
    * Whether the server hangs up within `ms` (at once when it already has): a close sent right after its last
    * words arrives with them or just after. No connection counts as hung up.

@@ -148,9 +148,10 @@ export const smtp: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const reply = await readSmtpReply(session, 'greeting', ms);
-    // 220 is service ready; 421 and 554 refuse service (RFC 5321 §3.1, §4.2.3).
+    // 220 is service ready; 421 and 554 refuse service (RFC 5321 §3.1, §4.2.3), and so does 521, a host that
+    // accepts no mail at all (RFC 7504 §3).
     if (reply.code === 220) return { kind: 'ok', lines: reply.lines, code: reply.code } satisfies Greeting;
-    if (reply.code === 421 || reply.code === 554)
+    if (reply.code === 421 || reply.code === 554 || reply.code === 521)
       return { kind: 'refused', lines: reply.lines, code: reply.code };
     throw new ProtocolError(`unexpected greeting code ${reply.code}`);
   },

@@ -1,5 +1,13 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
-import { type HostResult, isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
+import {
+  type HostResult,
+  isRelay,
+  lastServerLines,
+  type PortResult,
+  type Rule,
+  serverLines,
+  statusEvidence,
+} from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
 function earlyEvidence(port: PortResult): string[] {
@@ -144,7 +152,7 @@ export const connectivityRules: readonly Rule[] = [
       port.status === 'closed'
         ? {
             detail: `closed during ${port.failedPhase ?? 'the dialogue'}`,
-            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+            evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
   },
@@ -195,7 +203,7 @@ export const connectivityRules: readonly Rule[] = [
       port.status === 'stalled' && !greetingPaused(port)
         ? {
             detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`,
-            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+            evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
   },
@@ -203,7 +211,8 @@ export const connectivityRules: readonly Rule[] = [
     id: 'greeting-rejected',
     severity: 'high',
     title: 'the server refused service',
-    reference: 'RFC 5321 §3.1, §3.8, §4.2.3, §4.2.5 (421/554); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
+    reference:
+      'RFC 5321 §3.1, §3.8, §4.2.3, §4.2.5 (421/554); RFC 7504 §3 (521); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
     check: (port) =>
       port.status === 'rejected'
         ? {
@@ -211,7 +220,7 @@ export const connectivityRules: readonly Rule[] = [
               ? `the server refused service at the ${port.failedPhase} step and closed: mail clients cannot use this port now`
               : 'the greeting refuses service: mail clients cannot use this port from here',
             evidence: port.failedPhase
-              ? [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)]
+              ? [...statusEvidence(port), ...lastServerLines(port, 2)]
               : serverLines(port, () => true).slice(0, 3),
           }
         : undefined,
@@ -225,7 +234,7 @@ export const connectivityRules: readonly Rule[] = [
       port.status === 'rate-limited'
         ? {
             detail: 'too many connections or too high a rate: try again later, with --concurrency 1',
-            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+            evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
   },
@@ -288,7 +297,7 @@ export const connectivityRules: readonly Rule[] = [
       port.status === 'protocol-error'
         ? {
             detail: port.statusDetail,
-            evidence: [...statusEvidence(port), ...serverLines(port, () => true).slice(-2)],
+            evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
   },

@@ -31,6 +31,16 @@ export function serverLines(port: PortResult, match: (text: string) => boolean):
     .slice(0, 5);
 }
 
+/** The last `count` server lines of the transcript, as evidence ("S: …"): the words a step ended on. */
+export function lastServerLines(port: PortResult, count: number): string[] {
+  const lines: string[] = [];
+  for (let i = port.transcript.length - 1; i >= 0 && lines.length < count; i--) {
+    const entry = port.transcript[i];
+    if (entry?.dir === 'S') lines.unshift(`S: ${entry.text}`);
+  }
+  return lines;
+}
+
 /** The port's status and its detail, as evidence. */
 export function statusEvidence(port: PortResult): string[] {
   return [`status ${port.status}${port.statusDetail ? `: ${port.statusDetail}` : ''}`];
