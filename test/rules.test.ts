@@ -405,6 +405,22 @@ describe('rules over hand-built results', () => {
     expect(verdict.findings[0]?.detail).toMatch(/run "mailprobe egress"/);
   });
 
+  it('submission-auth-not-offered never says the port is not unsafe beside a login offered before TLS', () => {
+    const verdict = judge(
+      offering('submission', ['STARTTLS', 'AUTH PLAIN LOGIN'], {
+        capabilitiesAfterTls: ehloOverTls(['PIPELINING']),
+      }),
+    );
+    expect(verdict.findings.map((f) => f.id)).toEqual([
+      'cleartext-auth-before-tls',
+      'submission-auth-not-offered',
+    ]);
+    expect(verdict.ports[0]?.safe).toBe(false);
+    const detail = verdict.findings.find((f) => f.id === 'submission-auth-not-offered')?.detail ?? '';
+    expect(detail).not.toMatch(/nothing crosses in cleartext|port is not unsafe/i);
+    expect(detail).toMatch(/this alone .* does not make the port unsafe/i);
+  });
+
   it('every finding carries evidence and a reference', () => {
     const verdict = judge(
       result('smtp', { status: 'filtered' }),
