@@ -131,7 +131,7 @@ export const authenticationRules: readonly Rule[] = [
       const caps = capabilitiesOverTls(port);
       if (!caps || !submissionWithoutLogin(port)) return undefined;
       return {
-        detail: `the ${caps.command} reply over TLS lists no AUTH, so a mail client has no way to log in to send here; the server may take mail only from networks it trusts (RFC 6409 §4.3), and a client elsewhere is refused. Nothing crosses in cleartext: the port is not unsafe, but it is not recommended for sending. Offer SMTP AUTH once TLS is up`,
+        detail: `the ${caps.command} reply over TLS lists no AUTH, so a mail client has no way to log in to send here; the server may take mail only from networks it trusts (RFC 6409 §4.3), and a client elsewhere is refused. This alone puts nothing in cleartext and does not make the port unsafe, but the port is not recommended for sending. Offer SMTP AUTH once TLS is up`,
         evidence: [`${caps.command} over TLS lists: ${caps.list.join(', ') || '(nothing)'}`],
       };
     },
