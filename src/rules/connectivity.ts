@@ -1,13 +1,6 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
-import {
-  type HostResult,
-  isRelay,
-  lastServerLines,
-  type PortResult,
-  type Rule,
-  serverLines,
-  statusEvidence,
-} from './rule.js';
+import type { HostResult, PortResult } from '../types/index.js';
+import { isRelay, lastServerLines, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
 function earlyEvidence(port: PortResult): string[] {
@@ -76,12 +69,13 @@ export const connectivityRules: readonly Rule[] = [
   {
     id: 'first-try-lost',
     severity: 'info',
-    title: 'the first try timed out and a retry on a fresh connection got through: the network lost it',
+    title:
+      'the first try timed out and a retry on a fresh connection got through: most likely the network lost it',
     reference: 'RFC 9293 §3.8.1 (lost segments are retransmitted on a backed-off timer)',
     check: (port) =>
       port.firstTry
         ? {
-            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, connection ${(port.firstTry.retries ?? 1) + 1}` : 'a second one'}, within the port's deadline, ended ${port.status}: the path lost packets, the server did not fail`,
+            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, connection ${(port.firstTry.retries ?? 1) + 1}` : 'a second one'}, within the port's deadline, ended ${port.status}: a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words`,
             evidence: [
               `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
               ...statusEvidence(port).map((line) => `retry: ${line}`),
@@ -202,7 +196,7 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.status === 'stalled' && !greetingPaused(port)
         ? {
-            detail: `no reply during ${port.failedPhase ?? 'the dialogue'}`,
+            detail: `no complete reply during ${port.failedPhase ?? 'the dialogue'} before its deadline`,
             evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
@@ -333,7 +327,7 @@ export const connectivityRules: readonly Rule[] = [
       const sources = host.publishedBy ?? [];
       if (sources.length > 0 && sources.every((source) => source === 'guess')) return undefined;
       return {
-        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} answered with its mail protocol: a mail client cannot use this host from here`,
+        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} works (none is open): a mail client cannot use this host from here`,
         evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
       };
     },

@@ -44,7 +44,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   stalled:
     'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline',
   rejected:
-    'the server refused service: in its greeting (SMTP 421/554, IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421 or a refused EHLO: 550, 554, 501 for the EHLO name, a 4xx, or HELO refused after EHLO 500/502; IMAP * BYE, POP3 -ERR then a close)',
+    'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421 or a refused EHLO: 550, 554, 501 for the EHLO name, a 4xx, or HELO refused after EHLO 500/502; IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
   'wrong-protocol':
     'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
