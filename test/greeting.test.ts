@@ -176,9 +176,10 @@ describe('a greeting that begins at once and ends later (postscreen)', () => {
 
 /**
  * An implicit-TLS server (IMAPS) that records its connections and the first byte each client sent: a TCP server
- * that hands each connection to a TLS server once the client has spoken (a TLS server never speaks first).
+ * that hands each connection to a TLS server once the client has spoken (a TLS server never speaks first),
+ * `handshakeDelayMs` later (a slow handshake, as over a long path).
  */
-async function tlsServer() {
+async function tlsServer(handshakeDelayMs = 0) {
   const seen: { openedAt: number; firstByte?: number }[] = [];
   const started = performance.now();
   const sockets = new Set<net.Socket>();
@@ -198,7 +199,9 @@ async function tlsServer() {
       if (bytes[0] !== undefined) entry.firstByte = bytes[0];
       socket.pause();
       socket.unshift(bytes);
-      inner.emit('connection', socket);
+      const handOver = () => socket.destroyed || inner.emit('connection', socket);
+      if (handshakeDelayMs > 0) setTimeout(handOver, handshakeDelayMs);
+      else handOver();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -304,5 +307,54 @@ describe('slow plaintext servers are not harmed by the TLS attempt', () => {
     for (const seen of server.seen.slice(2)) expect(seen.received[0]?.bytes[0]).not.toBe(0x16);
     expect(result.retry?.status).toBe('silent');
     expect(findingIds(result)).toEqual(['server-silent']);
+  });
+});
+
+describe("a silent port's TLS cross-check gets its time: it comes before the retries", () => {
+  // The relay port (no early TLS try) with a greeting deadline the retries would repeat until the port deadline.
+  const limits = { greetingMs: 1000, replyMs: 500, silenceMs: 3000, portMs: 2500 };
+
+  it('an implicit-TLS server on 25 is found right after the first try, not after retries left it no time', async () => {
+    const server = await tlsServer();
+    const started = performance.now();
+    const result = await probe(server.port, 'smtp', { limits });
+    const elapsed = performance.now() - started;
+    expect(result.status).toBe('wrong-tls-mode');
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'tls-handshake' });
+    // No retry was spent first: the first connection (sent its goodbye), then the cross-check's ClientHello.
+    expect(result.retry).toBeUndefined();
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]?.firstByte).toBe(0x16);
+    expect(elapsed).toBeLessThan(limits.greetingMs + limits.replyMs + 400);
+    expect(findingIds(result)).toEqual(['tls-on-plaintext-port']);
+  });
+
+  it('with no time left of the port deadline the cross-check is not run, and nothing says it found nothing', async () => {
+    const server = await tlsServer();
+    // The greeting's wait takes the whole port deadline.
+    const result = await probe(server.port, 'smtp', { limits: { ...limits, portMs: 1000 } });
+    await pause(100);
+    expect(result.status).toBe('silent');
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'not-run' });
+    expect(result.crossCheck?.detail).toMatch(/no time was left of the port deadline of 1000 ms/);
+    // No connection that could not finish: the first one only.
+    expect(server.seen).toHaveLength(1);
+    const finding = judge(result).findings.find((f) => f.id === 'server-silent');
+    expect(finding?.detail).toMatch(/was not tried .*: whether this port speaks implicit TLS is not known/);
+    expect(finding?.detail).not.toMatch(/found nothing/);
+    expect(finding?.evidence).toContain(`cross-check: not-run: ${result.crossCheck?.detail}`);
+  });
+
+  it('a cross-check the port deadline cuts short is out of time, not "found nothing"', async () => {
+    // A handshake slower (600 ms) than what the port deadline leaves after the first try (about 250 ms).
+    const server = await tlsServer(600);
+    const result = await probe(server.port, 'smtp', { limits: { ...limits, replyMs: 50, portMs: 1300 } });
+    await pause(100);
+    expect(result.status).toBe('silent');
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'out-of-time' });
+    expect(result.crossCheck?.detail).toMatch(/Port deadline ran out/);
+    const finding = judge(result).findings.find((f) => f.id === 'server-silent');
+    expect(finding?.detail).toMatch(/did not finish .*: whether this port speaks implicit TLS is not known/);
+    expect(finding?.detail).not.toMatch(/found nothing/);
   });
 });

@@ -82,7 +82,9 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.status).toBe('open');
     expect(result.firstTry).toMatchObject({ status: 'silent', failedPhase: 'greeting' });
     expect(result.retry).toBeUndefined();
-    expect(connections()).toBe(2);
+    // The first try, the silent port's TLS cross-check (before any retry: it met a plaintext greeting), the retry.
+    expect(result.crossCheck).toMatchObject({ tried: 'implicit-tls', outcome: 'nothing' });
+    expect(connections()).toBe(3);
     expect(findingIds(result)).toContain('first-try-lost');
     const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
     expect(finding?.evidence.join('\n')).toMatch(/first try: silent/);
@@ -132,21 +134,23 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.retry?.status).toBe('silent');
     expect(findingIds(result)).not.toContain('first-try-lost');
     expect(result.retry?.retries).toBe(maxRetries);
-    // The first try, the retries, then the cross-check's TLS handshake (a wrong TLS mode?) that silence asks for.
+    // The first try, the cross-check's TLS handshake (a wrong TLS mode?) that silence asks for, then the retries.
     expect(connections()).toBe(2 + maxRetries);
     expect(result.crossCheck?.tried).toBe('implicit-tls');
     expect(Date.now() - started).toBeLessThan(limits.portMs + 750);
   });
 
   it('a greeting lost on two tries in a row: the third try works (more than one retry)', async () => {
-    const { port, connections } = await front(await fixture(smtpPlain), 'silent', 2);
+    // Three silent connections: the first try, its TLS cross-check, the first retry.
+    const { port, connections } = await front(await fixture(smtpPlain), 'silent', 3);
     const result = await probe(port, 'smtp', { limits });
     expect(result.status).toBe('open');
     expect(result.firstTry).toMatchObject({ status: 'silent', failedPhase: 'greeting', retries: 2 });
-    expect(connections()).toBe(3);
+    expect(connections()).toBe(4);
     const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
+    // Tries are counted, not connections (the cross-check's is not a try).
     expect(finding?.detail).toMatch(
-      /after 1 more that timed out too, connection 3, within the port's deadline, ended open/,
+      /after 1 more that timed out too, try 3, on a fresh connection within the port's deadline, ended open/,
     );
   });
 
@@ -173,9 +177,9 @@ describe('one retry on a fresh connection after a timeout', () => {
     const result = await probe(port, 'smtp', { limits: { ...limits, portMs: 500 } });
     expect(result.status).toBe('silent');
     expect(result.retry).toBeUndefined();
-    // The one other connection is the cross-check's, not a retry (it would have been first).
-    expect(result.crossCheck).toBeDefined();
-    expect(connections()).toBe(2);
+    // No cross-check either: with no time left it is not started, and says so.
+    expect(result.crossCheck?.outcome).toBe('not-run');
+    expect(connections()).toBe(1);
   });
 });
 

@@ -270,7 +270,8 @@ export function afterCrossCheck(
       status: 'aborted',
       detail: 'aborted during the second connection that tells a wrong TLS mode from a dead port',
     };
-  if (check.outcome === 'nothing') return undefined;
+  // Nothing found, or no evidence either way (not run, out of time): the first verdict stands.
+  if (check.outcome !== 'mail-greeting' && check.outcome !== 'tls-handshake') return undefined;
   return {
     status: 'wrong-tls-mode',
     detail:

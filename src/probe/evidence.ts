@@ -125,8 +125,10 @@ export async function greetingOrTls(
     return undefined;
   }
   if ('failed' in first) {
-    tried.check = { tried: 'implicit-tls', outcome: 'nothing', detail: message(first.failed) };
-    session.note(`the TLS handshake found nothing (${tried.check.detail}); the first connection waits on`);
+    tried.check = failedCheck('implicit-tls', first.failed);
+    session.note(
+      `the TLS handshake ${tried.check.outcome === 'nothing' ? 'found nothing' : 'ran out of the port deadline'} (${tried.check.detail}); the first connection waits on`,
+    );
   } else {
     session.note(dropped);
   }
@@ -173,19 +175,33 @@ export async function nudge(
 
 /** Whether a port's first verdict may be a wrong TLS mode, to be told apart by a second connection (crossCheck). */
 export function needsCrossCheck(result: PortResult): boolean {
+  // One second connection at most: a port that had its cross-check (or the early TLS try) does not get another.
+  if (result.crossCheck) return false;
   // An alert from the server proves it speaks TLS (OpenSSL names only alerts it received "… alert …"; a
   // plaintext answer is "wrong version number"): a plaintext greeting cannot be there, so no second connection.
   if (result.expectedTls === 'implicit')
     return result.status === 'tls-failed' && !/\balert\b/i.test(result.statusDetail);
-  // A TLS handshake already tried after the first connection's silence (greetingOrTls) is not tried again.
-  if (result.crossCheck) return false;
   return result.status === 'silent' || (result.status === 'wrong-protocol' && result.detected === 'tls');
+}
+
+/**
+ * What a second connection that ended without its answer found: `nothing` on its own deadlines or the server's
+ * doing, `out-of-time` when the port's deadline ended it (no evidence either way).
+ */
+function failedCheck(tried: CrossCheck['tried'], error: unknown): CrossCheck {
+  const detail =
+    error instanceof NotThisProtocol
+      ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}`
+      : message(error);
+  const cut = error instanceof PhaseTimeoutError && error.portDeadline;
+  return { tried, outcome: cut ? 'out-of-time' : 'nothing', detail };
 }
 
 /**
  * A second connection, within the same port deadline, to tell a wrong TLS mode from a broken port:
  * on an implicit-TLS port whose handshake failed, read a plaintext greeting; on a plaintext port that
- * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`.
+ * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`. With no time
+ * left of the port's deadline it is not started (`not-run`): a connection that could not finish proves nothing.
  */
 export async function crossCheck(
   expectedTls: PortResult['expectedTls'],
@@ -193,6 +209,16 @@ export async function crossCheck(
   first: Session,
   dialogue: Dialogue,
 ): Promise<{ check: CrossCheck; aborted: boolean }> {
+  const tried = expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls';
+  if (first.deadline.remaining() <= 0 && !first.deadline.aborted)
+    return {
+      check: {
+        tried,
+        outcome: 'not-run',
+        detail: `no time was left of the port deadline of ${target.limits.portMs} ms`,
+      },
+      aborted: false,
+    };
   const session = new Session(
     target.limits,
     target.signal,
@@ -223,15 +249,7 @@ export async function crossCheck(
     }
   } catch (error) {
     aborted = error instanceof AbortedError;
-    const detail =
-      error instanceof NotThisProtocol
-        ? `${error.message}: ${JSON.stringify(error.line.slice(0, 80))}`
-        : message(error);
-    check = {
-      tried: expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls',
-      outcome: 'nothing',
-      detail,
-    };
+    check = failedCheck(tried, error);
   } finally {
     session.close();
     for (const entry of session.transcript) first.transcript.push(entry);

@@ -101,33 +101,24 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     throw new UsageError(`servername ${JSON.stringify(target.servername.slice(0, 80))} is not a host name`);
   // One absolute deadline for the port, opt-in checks included (they are part of probing the port).
   const deadline = new Deadline(target.limits.portMs, target.signal);
-  const session = new Session(
-    target.limits,
-    target.signal,
-    deadline,
-    undefined,
-    target.beforeConnect,
-    target.afterConnect,
-  );
+  const connection = (origin?: number) =>
+    new Session(target.limits, target.signal, deadline, origin, target.beforeConnect, target.afterConnect);
+  const session = connection();
   const stop: FirstStop = {};
   // The port's start as a number: Date.parse(startedAt) cost a fleet run 4 µs a port.
   const startedMs = session.startedMs;
   const first = await probeOnce(target, session, stop);
+  const dialogue = dialogues[first.protocol];
+  // A silent port's cross-check comes before any retry: a TLS server there explains the silence, and retries
+  // would spend the port's deadline it needs (a TLS handshake on a new connection; docs/reference.md).
+  if (first.status === 'silent') await checkTlsMode(first, target, session, dialogue);
   // A timeout may be the network's: more tries on fresh connections (retry.ts), under the port's deadline and
-  // pacing. A TLS handshake already tried after the first try's silence (greetingOrTls) is not tried again.
+  // pacing. A TLS handshake already tried after the first try's silence is not tried again.
   const retryTarget = first.crossCheck
     ? { ...target, limits: { ...target.limits, silenceMs: target.limits.greetingMs } }
     : target;
   // Each later connection (a retry, a check) times its transcript from the port's start.
-  const fresh = () =>
-    new Session(
-      target.limits,
-      target.signal,
-      deadline,
-      monotonicMs() - (Date.now() - startedMs),
-      target.beforeConnect,
-      target.afterConnect,
-    );
+  const fresh = () => connection(monotonicMs() - (Date.now() - startedMs));
   const result = await withRetries(first, stop, {
     connectMs: target.limits.connectMs,
     watch: target.connectWatch,
@@ -136,14 +127,9 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
     session: fresh,
     once: (retrySession, retryStop) => probeOnce(retryTarget, retrySession, retryStop),
   });
-  const dialogue = dialogues[result.protocol];
-  // A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline.
-  if (needsCrossCheck(result)) {
-    const { check, aborted } = await crossCheck(result.expectedTls, target, session, dialogue);
-    result.crossCheck = check;
-    const verdict = afterCrossCheck(check, aborted, result.protocol);
-    if (verdict) settle(result, verdict);
-  }
+  // Other failures that may be a wrong TLS mode (an implicit-TLS handshake that failed) get theirs after the retries:
+  // a plaintext server answers a ClientHello with its greeting at once, a lost ServerHello is what a retry is for.
+  await checkTlsMode(result, target, session, dialogue);
   result.timings.total = Math.round((Date.now() - startedMs) * 10) / 10;
   if (target.checks?.length && result.status === 'open') {
     result.checks = await runChecks(result, dialogue, target, target.checks, fresh);
@@ -151,6 +137,15 @@ export async function probePort(given: PortProbeTarget): Promise<PortResult> {
   }
   capTranscript(result, target.limits);
   return result;
+}
+
+/** A failure that may be a wrong TLS mode gets its evidence from a second connection, under the same deadline. */
+async function checkTlsMode(result: PortResult, target: PortTarget, session: Session, dialogue: Dialogue) {
+  if (!needsCrossCheck(result)) return;
+  const { check, aborted } = await crossCheck(result.expectedTls, target, session, dialogue);
+  result.crossCheck = check;
+  const verdict = afterCrossCheck(check, aborted, result.protocol);
+  if (verdict) settle(result, verdict);
 }
 
 /**

@@ -40,6 +40,19 @@ function outboundBlock(port: PortResult, host: HostResult): PortResult[] {
   );
 }
 
+/**
+ * What the silent port's cross-check (a TLS handshake on a new connection) showed: found nothing, or no evidence
+ * either way (not tried, or cut short, for want of time in the port's deadline).
+ */
+function crossCheckWords(check: PortResult['crossCheck']): string {
+  if (!check) return '';
+  if (check.outcome === 'nothing')
+    return `; a TLS handshake on a new connection found nothing (${check.detail})`;
+  return `; the TLS handshake on a new connection that would show an implicit-TLS server here ${
+    check.outcome === 'not-run' ? 'was not tried' : 'did not finish'
+  } (${check.detail}): whether this port speaks implicit TLS is not known (raise --limit portMs)`;
+}
+
 export const connectivityRules: readonly Rule[] = [
   {
     id: 'port-closed',
@@ -63,7 +76,7 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.firstTry
         ? {
-            detail: `the first connection ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, connection ${(port.firstTry.retries ?? 1) + 1}` : 'a second one'}, within the port's deadline, ended ${port.status}: a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words`,
+            detail: `the first try ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, try ${(port.firstTry.retries ?? 1) + 1}` : 'a second try'}, on a fresh connection within the port's deadline, ended ${port.status}: a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words`,
             evidence: [
               `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
               ...statusEvidence(port).map((line) => `retry: ${line}`),
@@ -146,8 +159,13 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.status === 'silent'
         ? {
-            detail: `the connection opened but the server sent nothing before the deadline${port.crossCheck ? `; a TLS handshake on a new connection found ${port.crossCheck.outcome}` : ''}`,
-            evidence: statusEvidence(port),
+            detail: `the connection opened but the server sent nothing before the deadline${crossCheckWords(port.crossCheck)}`,
+            evidence: [
+              ...statusEvidence(port),
+              ...(port.crossCheck
+                ? [`cross-check: ${port.crossCheck.outcome}: ${port.crossCheck.detail}`]
+                : []),
+            ],
           }
         : undefined,
   },

@@ -131,8 +131,12 @@ export type Timings = Partial<Record<Phase, number>> & { total: number };
 export interface CrossCheck {
   /** What the second connection tried. */
   tried: 'plaintext' | 'implicit-tls';
-  /** What it found: the protocol's greeting in plaintext, or a completed handshake. */
-  outcome: 'mail-greeting' | 'tls-handshake' | 'nothing';
+  /**
+   * What it found: the protocol's greeting in plaintext, or a completed handshake; `nothing` when it ended
+   * without either within its own deadlines. No evidence either way: `not-run` (no time was left of the port's
+   * deadline to start it), `out-of-time` (the port's deadline ended it before it finished).
+   */
+  outcome: 'mail-greeting' | 'tls-handshake' | 'nothing' | 'not-run' | 'out-of-time';
   /** What it saw, in a few words (the greeting, the negotiated protocol, or why nothing). */
   detail: string;
 }
