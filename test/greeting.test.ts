@@ -358,3 +358,67 @@ describe("a silent port's TLS cross-check gets its time: it comes before the ret
     expect(finding?.detail).not.toMatch(/found nothing/);
   });
 });
+
+describe('a greeting that comes only after its deadline (in answer to the goodbye)', () => {
+  it('is stalled in the greeting with the late line as evidence, not silent; "silent for" is the greeting wait', async () => {
+    const server = await recordingServer((socket) => {
+      later(socket, 700, '220 mail.example ESMTP\r\n');
+      socket.on(
+        'data',
+        (chunk: Buffer) => /QUIT/i.test(chunk.toString()) && later(socket, 750, '221 bye\r\n'),
+      );
+    });
+    const result = await probe(server.port, 'submission', {
+      limits: { greetingMs: 400, replyMs: 600, silenceMs: 3000, portMs: 5000 },
+    });
+    await pause(100);
+    expect(result).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
+    expect(result.lateGreeting?.line).toBe('220 mail.example ESMTP');
+    expect(result.lateGreeting?.at).toBeGreaterThanOrEqual(690);
+    expect(result.statusDetail).toMatch(
+      /no greeting within its deadline of 400 ms; the greeting came at \d+ ms/,
+    );
+    // The greeting's timing is the wait for the greeting, not the goodbye's wait after it.
+    expect(result.timings.greeting).toBeLessThan(550);
+    expect(result.timings.quit).toBeGreaterThan(200);
+    // The server spoke: no retry, no TLS cross-check; one connection.
+    expect(result.retry ?? result.firstTry ?? result.crossCheck).toBeUndefined();
+    expect(server.seen).toHaveLength(1);
+
+    const verdict = judge(result);
+    expect(verdict.findings.map((f) => f.id)).toEqual(['greeting-late']);
+    const finding = verdict.findings[0];
+    expect(finding?.severity).toBe('medium');
+    expect(finding?.detail).toMatch(/the port is not silent/);
+    expect(finding?.detail).toMatch(/--timeout 10000/);
+    expect(finding?.evidence.join('\n')).toMatch(/S \(at \d+ ms\): 220 mail\.example ESMTP/);
+    const text = renderHuman(verdict, { color: false });
+    expect(text).toMatch(/no greeting in \d+ ms, then at (?:\d+ ms|\d\.\d s): “220 mail\.example ESMTP”/);
+    expect(text).not.toMatch(/silent for|server sent nothing|no greeting arrived/);
+  });
+
+  it('IMAP and POP3 greetings too; an answer that is not a greeting (221) leaves the port silent', async () => {
+    for (const [service, greeting] of [
+      ['imap', '* OK IMAP4rev1 ready\r\n'],
+      ['pop3', '+OK POP3 ready\r\n'],
+    ] as const) {
+      const server = await recordingServer((socket) => later(socket, 500, greeting));
+      const result = await probe(server.port, service, {
+        limits: { greetingMs: 300, replyMs: 500, silenceMs: 3000 },
+      });
+      expect(result.status, service).toBe('stalled');
+      expect(result.lateGreeting?.line).toBe(greeting.trim());
+      expect(findingIds(result)).toEqual(['greeting-late']);
+    }
+    const quitOnly = await recordingServer((socket) =>
+      socket.on('data', () => socket.end('221 2.0.0 bye\r\n')),
+    );
+    const silent = await probe(quitOnly.port, 'submission', {
+      limits: { greetingMs: 300, replyMs: 500, silenceMs: 3000, portMs: 900 },
+    });
+    expect(silent.status).toBe('silent');
+    expect(silent.lateGreeting).toBeUndefined();
+    // The silent figure is the greeting's wait alone.
+    expect(silent.timings.greeting).toBeLessThan(450);
+  });
+});

@@ -225,20 +225,40 @@ export function noRouteFromHere(family: 4 | 6, detail: string): Verdict {
 }
 
 /**
+ * The first line of a greeting that offers service: SMTP 220 (RFC 5321 §4.2, §4.3.1), IMAP `* OK` or
+ * `* PREAUTH` (RFC 9051 §7.1), POP3 `+OK` (RFC 1939 §4). Not an answer to the goodbye (221, `* BYE`).
+ */
+const serviceGreeting: Readonly<Record<Protocol, RegExp>> = {
+  smtp: /^220(?:[ -]|$)/,
+  imap: /^\* (?:OK|PREAUTH)\b/i,
+  pop3: /^\+OK\b/i,
+};
+
+/**
  * What a silent server answered when sent the protocol's goodbye (evidence.ts `nudge`): another protocol makes
- * it `wrong-protocol`; an abort while asking leaves the evidence incomplete; anything else leaves it silent.
+ * it `wrong-protocol`; the protocol's own greeting is a greeting slower than its deadline (`stalled` in the
+ * greeting: the server is there, not silent); an abort while asking leaves the evidence incomplete; anything else
+ * leaves it silent.
  */
 export function afterNudge(
-  answer: PortResult['detected'] | 'aborted' | undefined,
+  answer: { detected: PortResult['detected']; line: string; at: number } | 'aborted' | undefined,
   expected: Protocol,
   goodbye: string,
+  greetingMs: number,
 ): Verdict | undefined {
   if (answer === 'aborted')
     return { status: 'aborted', detail: 'aborted while asking a silent server what it is' };
-  if (answer === undefined || answer === 'unknown' || answer === expected) return undefined;
+  const command = goodbye.replace(/^mp0 /, '');
+  if (answer?.detected === expected && serviceGreeting[expected].test(answer.line))
+    return {
+      status: 'stalled',
+      detail: `no greeting within its deadline of ${greetingMs} ms; the greeting came at ${Math.round(answer.at)} ms, after ${command} was sent to see what answers: "${answer.line.slice(0, 120)}"`,
+      failedPhase: 'greeting',
+    };
+  if (answer === undefined || answer.detected === 'unknown' || answer.detected === expected) return undefined;
   return {
     status: 'wrong-protocol',
-    detail: `silent until sent ${goodbye.replace(/^mp0 /, '')}, then answered as ${answer}`,
+    detail: `silent until sent ${command}, then answered as ${answer.detected}`,
   };
 }
 

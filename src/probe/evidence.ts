@@ -8,7 +8,7 @@ import { AbortedError, PhaseTimeoutError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { Deadline } from '../net/deadline.js';
 import { isIP } from '../net/names.js';
-import { type Dialogue, detectProtocol, NotThisProtocol } from '../protocols/dialogue.js';
+import { type Detected, type Dialogue, detectProtocol, NotThisProtocol } from '../protocols/dialogue.js';
 import { Session } from '../protocols/session.js';
 import { referenceFor } from '../reference/table.js';
 import type { Trust } from '../tls/trust.js';
@@ -155,19 +155,29 @@ export function hasRoute(address: string, port: number): Promise<boolean> {
   });
 }
 
+/** The one line a silent server answered the goodbye with: what it looks like, its text, and when it came. */
+export interface NudgeAnswer {
+  detected: Detected;
+  line: string;
+  /** ms from the port's start (the transcript's clock). */
+  at: number;
+}
+
 /**
- * A silent server may be one that waits for the client to speak first (HTTP, a proxy). Sending the
- * protocol's own goodbye (QUIT, LOGOUT) and reading one line shows what it is without doing harm.
+ * A silent server may be one that waits for the client to speak first (HTTP, a proxy), or a mail server slower
+ * than the greeting deadline. Sending the protocol's own goodbye (QUIT, LOGOUT) and reading one line shows what
+ * it is without doing harm. That wait is the goodbye's (`quit` in the timings), not the greeting's.
  */
 export async function nudge(
   session: Session,
   dialogue: Dialogue,
-): Promise<PortResult['detected'] | 'aborted' | undefined> {
+): Promise<NudgeAnswer | 'aborted' | undefined> {
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
     session.send(dialogue.goodbye, { keepPending: true });
-    const line = await session.readLine('greeting', session.limits.replyMs);
-    return detectProtocol(line.text);
+    const line = await session.readLine('quit', session.limits.replyMs);
+    const at = session.transcript.findLast((entry) => entry.dir === 'S')?.at ?? 0;
+    return { detected: detectProtocol(line.text), line: line.text, at };
   } catch (error) {
     return error instanceof AbortedError ? 'aborted' : undefined;
   }

@@ -320,9 +320,12 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
     if (stopped.status === 'silent' && error instanceof PhaseTimeoutError && !error.portDeadline) {
       // A server that waits for the client to speak first: what it answers to the goodbye says what it is.
       const answer = await nudge(session, dialogue);
-      const verdict = afterNudge(answer, reference.protocol, dialogue.goodbye);
+      const verdict = afterNudge(answer, reference.protocol, dialogue.goodbye, target.limits.greetingMs);
       if (verdict) settle(result, verdict);
-      if (verdict?.status === 'wrong-protocol' && answer && answer !== 'aborted') result.detected = answer;
+      if (verdict?.status === 'wrong-protocol' && answer && answer !== 'aborted')
+        result.detected = answer.detected;
+      if (verdict?.status === 'stalled' && answer && answer !== 'aborted')
+        result.lateGreeting = { line: answer.line, at: answer.at };
     }
     if (upgrading && result.starttls) {
       settle(result, upgradeFailed(stopped));

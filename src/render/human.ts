@@ -118,6 +118,9 @@ function observedOther(port: PortVerdict): string {
       return `connected, silent for ${seconds(port.timings.greeting ?? 0)}`;
     case 'stalled': {
       if (port.failedPhase !== 'greeting') break;
+      const late = port.lateGreeting;
+      if (late)
+        return `no greeting in ${seconds(port.timings.greeting ?? 0)}, then at ${seconds(late.at)}: “${clip(sanitize(late.line.trim()), 28)}”`;
       const first = port.transcript.find((entry) => entry.dir === 'S')?.text ?? '';
       // Not "paused": a greeting sent a byte at a time never pauses long, and still does not end.
       return `greeting began, unfinished after ${seconds(port.timings.greeting ?? 0)}: “${clip(sanitize(first.trim()), 28)}”`;

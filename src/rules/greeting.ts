@@ -1,10 +1,13 @@
 /**
  * The greeting that did not end in time though the server was there (`stalled` in the greeting): held back after
- * its first bytes (greeting-delayed). Part of connectivity.
+ * its first bytes (greeting-delayed), or sent only after the deadline (greeting-late). Part of connectivity.
  */
 import { isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
 
-/** The greeting began (bytes arrived) and did not end within its deadline: `stalled` in the greeting phase. */
+/**
+ * The greeting began (bytes arrived) and did not end within its deadline, or came only after it: `stalled` in the
+ * greeting phase. Such a port was not tested to its end.
+ */
 export function greetingPaused(port: PortResult): boolean {
   return port.status === 'stalled' && port.failedPhase === 'greeting';
 }
@@ -28,7 +31,7 @@ export const greetingRules: readonly Rule[] = [
     reference:
       'RFC 5321 §4.5.3.2.1 (a client waits 5 minutes for the 220); RFC 5321 §4.3.1; Postfix postscreen(8)',
     check: (port) => {
-      if (!greetingPaused(port)) return undefined;
+      if (!greetingPaused(port) || port.lateGreeting) return undefined;
       const sent = serverLines(port, () => true);
       const waited = port.timings.greeting ?? 0;
       const postscreen =
@@ -43,6 +46,24 @@ export const greetingRules: readonly Rule[] = [
             : 'the server began its greeting and did not finish it: it holds the greeting back on purpose, or is stuck'
         }. mailprobe sent nothing and gave up after ${inSeconds(waited)}; to see the port, wait longer than the server: ${suggestedWait(waited)}`,
         evidence: [...statusEvidence(port), ...sent],
+      };
+    },
+  },
+  {
+    id: 'greeting-late',
+    severity: 'medium',
+    title: 'the greeting came only after its deadline: the server greets slower than mailprobe waited',
+    reference:
+      'RFC 5321 §4.5.3.2.1 (a client waits 5 minutes for the 220); RFC 9051 §7.1 and RFC 1939 §4 (the server greets first; no client timeout is set)',
+    check: (port) => {
+      const late = port.lateGreeting;
+      if (!greetingPaused(port) || !late) return undefined;
+      const waited = port.timings.greeting ?? 0;
+      return {
+        // As with a held-back greeting: sending servers wait up to 5 minutes on 25; mail clients give up sooner.
+        severity: isRelay(port) ? 'low' : 'medium',
+        detail: `not one byte arrived in the ${inSeconds(waited)} mailprobe waited for the greeting; the server's greeting came at ${inSeconds(late.at)}, after mailprobe had sent its goodbye to see what answers: the port is not silent, its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets). The dialogue was not tested; to see the port, wait longer than the server: ${suggestedWait(late.at)}`,
+        evidence: [...statusEvidence(port), `S (at ${Math.round(late.at)} ms): ${late.line}`],
       };
     },
   },

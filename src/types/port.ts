@@ -42,7 +42,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   closed: 'the server closed the connection before the dialogue finished',
   silent: 'connected, but not one byte of a greeting arrived before its deadline',
   stalled:
-    'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline',
+    'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline; or the greeting came only after its deadline',
   rejected:
     'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421 or a refused EHLO: 550, 554, 501 for the EHLO name, a 4xx, or HELO refused after EHLO 500/502; IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
@@ -163,6 +163,11 @@ export interface PortResult {
   statusDetail: string;
   /** The phase the probe was in when it stopped early. */
   failedPhase?: Phase;
+  /**
+   * No greeting came before its deadline, then the server's own greeting came (read after the goodbye sent to
+   * see what answers): its first line, and when it came (ms from the port's start, the transcript's clock).
+   */
+  lateGreeting?: { line: string; at: number };
   /** What answered, when it was not the expected protocol. */
   detected?: 'smtp' | 'imap' | 'pop3' | 'ssh' | 'http' | 'tls' | 'unknown';
   /** The greeting, when one was read. */
