@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { probeHost } from '../src/probe/host.js';
+import type { PortResult } from '../src/types/index.js';
 import { cli } from './helpers/cli.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
@@ -24,6 +25,9 @@ describe('a refusal after the greeting', () => {
     expect(judge(result).ports[0]).toMatchObject({ works: false, safe: null });
     expect(judge(result).findings[0]?.evidence.join('\n')).toContain(
       '421 4.7.0 mail.example closing connection',
+    );
+    expect(judge(result).findings[0]?.detail).toBe(
+      'the server refused service at the capabilities step, saying it is closing the connection: mail clients cannot use this port now',
     );
   });
 
@@ -90,6 +94,7 @@ describe('a refusal after the greeting', () => {
     const result = await probe(port, 'pop3');
     expect(result.status).toBe('rejected');
     expect(findingIds(result)).toEqual(['greeting-rejected']);
+    expect(judge(result).findings[0]?.detail).toContain('and closed');
   });
 
   // A line-at-a-time raw server: `answer` gives each command's reply, or [reply, 'close'] to hang up after it.
@@ -138,6 +143,58 @@ describe('a refusal after the greeting', () => {
     });
     const result = await probe(port, 'pop3');
     expect(result.status).toBe('open');
+  });
+});
+
+describe('a refused EHLO: then HELO, as a client does (RFC 5321 §3.2, §4.1.4)', () => {
+  const sent = (result: PortResult) => result.transcript.filter((e) => e.dir === 'C').map((e) => e.text);
+
+  for (const refusal of ['550 5.7.1 go away', '501 5.5.4 Invalid domain name']) {
+    it(`EHLO answered ${refusal.slice(0, 3)}: HELO is accepted, the port is open and judged on what HELO gives`, async () => {
+      const port = await fixture({
+        protocol: 'smtp',
+        tls: 'starttls',
+        on: (command) => (command.startsWith('EHLO') ? `${refusal}\r\n` : undefined),
+      });
+      const result = await probe(port, 'submission');
+      expect(result.status).toBe('open');
+      expect(sent(result)).toEqual(['EHLO [127.0.0.1]', 'HELO [127.0.0.1]', 'QUIT']);
+      expect(result.capabilities).toMatchObject({ command: 'HELO', ok: true, refusal, list: [] });
+      const finding = judge(result).findings.find((f) => f.id === 'starttls-not-offered');
+      expect(finding?.detail).toContain('accept EHLO and offer STARTTLS');
+      expect(finding?.evidence).toEqual([
+        `EHLO was refused: ${refusal}`,
+        'HELO was accepted, and a HELO reply lists no extensions: STARTTLS is offered only in the EHLO reply (RFC 3207 §4)',
+      ]);
+    });
+  }
+
+  it('EHLO and HELO both refused: rejected, with both refusals, and not "closed" (the server stayed)', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command) => (/^(EHLO|HELO) /.test(command) ? '501 5.5.4 Invalid domain name\r\n' : undefined),
+    });
+    const result = await probe(port, 'submission');
+    expect(result.status).toBe('rejected');
+    expect(result.statusDetail).toBe(
+      'capabilities: EHLO [127.0.0.1]: 501 5.5.4 Invalid domain name; HELO [127.0.0.1]: 501 5.5.4 Invalid domain name',
+    );
+    const finding = judge(result).findings.find((f) => f.id === 'greeting-rejected');
+    expect(finding?.detail).toBe(
+      'the server refused service at the capabilities step: mail clients cannot use this port now',
+    );
+  });
+
+  it('a 554 to EHLO still ends the session: no HELO', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command) => (command.startsWith('EHLO') ? '554 5.7.1 refused\r\n' : undefined),
+    });
+    const result = await probe(port, 'submission');
+    expect(result.status).toBe('rejected');
+    expect(sent(result)).toEqual(['EHLO [127.0.0.1]']);
   });
 });
 

@@ -190,9 +190,12 @@ export const imap: Dialogue = {
     // CAPABILITY refused, but the greeting listed them ([CAPABILITY …], RFC 9051 §7.1): that list is the server's
     // word too, and clients use it; "no STARTTLS" would contradict what it said.
     const listed = ok ? [] : capabilityAtoms((greeting?.lines ?? []).map((line) => `* OK ${line}`));
-    if (listed.length > 0)
-      return imapCapabilities('CAPABILITY (refused; the greeting lists them)', true, listed);
-    return imapCapabilities('CAPABILITY', ok, ok ? capabilityAtoms(response.untagged) : []);
+    const caps =
+      listed.length > 0
+        ? imapCapabilities('CAPABILITY (refused; the greeting lists them)', true, listed)
+        : imapCapabilities('CAPABILITY', ok, ok ? capabilityAtoms(response.untagged) : []);
+    if (!ok) caps.refusal = response.tagged;
+    return caps;
   },
 
   async startTls(session): Promise<StartTlsReply> {

@@ -96,7 +96,7 @@ export const pop3: Dialogue = {
     session.send('CAPA');
     const first = await status(session, 'capabilities');
     // Servers without RFC 2449 answer -ERR: capabilities are then unknown, which is not an error.
-    if (!first.ok) return pop3Capabilities(false, []);
+    if (!first.ok) return { ...pop3Capabilities(false, []), refusal: first.text };
     const budget = new ReplyBudget(session);
     const list: string[] = [];
     for (;;) {

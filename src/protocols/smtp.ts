@@ -159,16 +159,19 @@ export const smtp: Dialogue = {
   async capabilities(session, { ehloName }) {
     session.send(`EHLO ${ehloName}`);
     const reply = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-    // A server that does not know EHLO answers 500 or 502; then HELO (RFC 5321 §3.2), which lists nothing.
-    if (reply.code === 500 || reply.code === 502) {
+    // An EHLO the server does not accept is answered 500, 501, 502 or 550 (RFC 5321 §4.1.4; 504 too, §4.3.2), and the
+    // server stays in the state it was in: the connection is still up, and a client falls back to HELO (§3.2), which
+    // lists no extensions. The refusal is kept: it is why no extension, STARTTLS included, is offered.
+    if (heloAfter.has(reply.code)) {
+      const ehlo = `${reply.code} ${reply.lines.join(' ')}`;
       session.send(`HELO ${ehloName}`);
       const helo = await readSmtpReply(session, 'capabilities', session.limits.replyMs);
-      if (helo.code >= 400) throw refused('HELO', ehloName, helo);
-      return { ...smtpCapabilities('HELO', helo), list: [] };
+      if (helo.code >= 400) throw refused('HELO', ehloName, helo, `EHLO ${ehloName}: ${ehlo}; `);
+      return { ...smtpCapabilities('HELO', helo), refusal: ehlo, list: [] };
     }
-    // Any other refusal of EHLO (550, 554, 501 for our name, a 4xx) refuses the session: no mail goes this way,
-    // and "no STARTTLS" would blame the server for a list it never sent (RFC 5321 §4.1.1.1, §4.2.2). A code that
-    // refuses nothing (a stray 220) stays a capability reply that lists nothing.
+    // Any other refusal of EHLO (554, a 4xx) refuses the session: no mail goes this way, and "no STARTTLS" would
+    // blame the server for a list it never sent (RFC 5321 §4.1.1.1, §4.2.2). A code that refuses nothing (a stray
+    // 220) stays a capability reply that lists nothing.
     if (reply.code >= 400) throw refused('EHLO', ehloName, reply);
     return smtpCapabilities('EHLO', reply);
   },
@@ -185,8 +188,12 @@ export const smtp: Dialogue = {
   },
 };
 
-const refused = (command: string, name: string, reply: SmtpReply) =>
-  new CommandRefusedError(`${command} ${name}: ${reply.code} ${reply.lines.join(' ')}`);
+/** The replies to an EHLO the server does not accept, after which a client sends HELO (RFC 5321 §4.1.4, §4.3.2). */
+const heloAfter = new Set([500, 501, 502, 504, 550]);
+
+/** The session refused at `command`; `before` is what was refused before it (the EHLO before a HELO). */
+const refused = (command: string, name: string, reply: SmtpReply, before = '') =>
+  new CommandRefusedError(`${before}${command} ${name}: ${reply.code} ${reply.lines.join(' ')}`);
 
 /** The EHLO argument when the user gives none: our own address as an address literal (RFC 5321 §4.1.3). */
 export function addressLiteral(address: string | undefined): string {

@@ -53,6 +53,13 @@ function crossCheckWords(check: PortResult['crossCheck']): string {
   } (${check.detail}): whether this port speaks implicit TLS is not known (raise --limit portMs)`;
 }
 
+/** How a refusal after the greeting ended: hung up, said "closing" (421, BYE), or neither (RFC 5321 §4.1.4). */
+function refusalEnd(port: PortResult): string {
+  const last = port.transcript.findLast((entry) => entry.dir === 'S')?.text ?? '';
+  if (/closed after "/.test(port.statusDetail) || /^-ERR\b/i.test(last)) return ' and closed';
+  return /^(421[ -]|\* BYE\b)/i.test(last) ? ', saying it is closing the connection' : '';
+}
+
 export const connectivityRules: readonly Rule[] = [
   {
     id: 'port-closed',
@@ -188,12 +195,12 @@ export const connectivityRules: readonly Rule[] = [
     severity: 'high',
     title: 'the server refused service',
     reference:
-      'RFC 5321 §3.1, §3.8, §4.2.3, §4.2.5 (421/554); RFC 7504 §3 (521); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
+      'RFC 5321 §3.1, §3.8, §4.1.4, §4.2.3, §4.2.5 (421/554); RFC 7504 §3 (521); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
     check: (port) =>
       port.status === 'rejected'
         ? {
             detail: port.failedPhase
-              ? `the server refused service at the ${port.failedPhase} step and closed: mail clients cannot use this port now`
+              ? `the server refused service at the ${port.failedPhase} step${refusalEnd(port)}: mail clients cannot use this port now`
               : 'the greeting refuses service: mail clients cannot use this port from here',
             evidence: port.failedPhase
               ? [...statusEvidence(port), ...lastServerLines(port, 2)]

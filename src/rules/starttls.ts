@@ -1,5 +1,27 @@
 /** STARTTLS and the TLS session: offered, accepted, upgraded cleanly, and the version negotiated. */
-import { isRelay, plainStart, type Rule, serverLines, statusEvidence } from './rule.js';
+import { isRelay, type PortResult, plainStart, type Rule, serverLines, statusEvidence } from './rule.js';
+
+/**
+ * What shows the upgrade is not offered, in the order it was seen: the capability request and how it was answered
+ * (refused, with the server's words; HELO after a refused EHLO, whose reply lists no extensions).
+ */
+function notOfferedEvidence(port: PortResult): string[] {
+  const caps = port.capabilities;
+  const asked = caps?.command.split(' ')[0] ?? 'capabilities';
+  const evidence: string[] = [];
+  if (caps?.command === 'HELO') {
+    if (caps.refusal) evidence.push(`EHLO was refused: ${caps.refusal}`);
+    evidence.push(
+      'HELO was accepted, and a HELO reply lists no extensions: STARTTLS is offered only in the EHLO reply (RFC 3207 §4)',
+    );
+  } else if (caps?.ok) {
+    if (caps.refusal) evidence.push(`${asked} was refused: ${caps.refusal}`);
+    evidence.push(`${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}`);
+  } else {
+    evidence.push(`${asked} was refused${caps?.refusal ? `: ${caps.refusal}` : ''}`);
+  }
+  return evidence;
+}
 
 export const startTlsRules: readonly Rule[] = [
   {
@@ -11,18 +33,16 @@ export const startTlsRules: readonly Rule[] = [
       if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised)
         return undefined;
       if (port.greeting?.kind === 'preauth') return undefined;
-      const caps = port.capabilities;
+      // EHLO refused, HELO accepted: the fix is on the EHLO as much as on TLS.
+      const ehlo =
+        port.capabilities?.command === 'HELO' && port.capabilities.refusal ? 'accept EHLO and ' : '';
       return {
         // On the relay port STARTTLS is optional (RFC 3207) but expected of a modern MTA.
         severity: isRelay(port) ? 'medium' : 'high',
         detail: isRelay(port)
-          ? 'mail to this host travels in cleartext from other servers; offer STARTTLS'
-          : 'passwords and mail cross the network in cleartext; offer STARTTLS or use the implicit-TLS port',
-        evidence: [
-          caps?.ok
-            ? `${caps.command} lists: ${caps.list.join(', ') || '(nothing)'}`
-            : `${caps?.command ?? 'capabilities'} was refused`,
-        ],
+          ? `mail to this host travels in cleartext from other servers; ${ehlo}offer STARTTLS`
+          : `passwords and mail cross the network in cleartext; ${ehlo}offer STARTTLS or use the implicit-TLS port`,
+        evidence: notOfferedEvidence(port),
       };
     },
   },

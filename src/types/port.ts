@@ -44,7 +44,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   stalled:
     'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline; or the greeting came only after its deadline',
   rejected:
-    'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421 or a refused EHLO: 550, 554, 501 for the EHLO name, a 4xx, or HELO refused after EHLO 500/502; IMAP * BYE, POP3 -ERR then a close)',
+    'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421, an EHLO refused with 554 or a 4xx, or HELO refused after an EHLO refused with 500, 501, 502, 504 or 550; IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
   'wrong-protocol':
     'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
@@ -96,6 +96,11 @@ export interface Capabilities {
   command: string;
   /** Whether the server answered the command positively. */
   ok: boolean;
+  /**
+   * The server's refusal of the capability request, as sent, when it refused it: POP3's `-ERR` to CAPA, IMAP's tagged
+   * NO or BAD to CAPABILITY, SMTP's EHLO reply before the HELO that `command` then names.
+   */
+  refusal?: string;
   /** The capability words as sent (SMTP: the keyword lines after the first; IMAP: atoms; POP3: lines). */
   list: string[];
   /** STARTTLS (SMTP, IMAP) or STLS (POP3) is advertised. */
