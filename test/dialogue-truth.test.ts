@@ -93,8 +93,10 @@ describe('a refusal after the greeting', () => {
     });
     const result = await probe(port, 'pop3');
     expect(result.status).toBe('rejected');
+    // The STLS sent after the refused CAPA (a probe for the capabilities) found the close: that step's.
+    expect(result.failedPhase).toBe('capabilities');
     expect(findingIds(result)).toEqual(['greeting-rejected']);
-    expect(judge(result).findings[0]?.detail).toContain('and closed');
+    expect(judge(result).findings[0]?.detail).toContain('at the capabilities step and closed');
   });
 
   // A line-at-a-time raw server: `answer` gives each command's reply, or [reply, 'close'] to hang up after it.
@@ -195,6 +197,90 @@ describe('a refused EHLO: then HELO, as a client does (RFC 5321 §3.2, §4.1.4)'
     const result = await probe(port, 'submission');
     expect(result.status).toBe('rejected');
     expect(sent(result)).toEqual(['EHLO [127.0.0.1]']);
+  });
+});
+
+describe('capabilities that could not be read: the upgrade is tried, and its answer judged (RFC 2449 §5)', () => {
+  const sent = (result: PortResult) => result.transcript.filter((e) => e.dir === 'C').map((e) => e.text);
+  const noCapa = (command: string, state: { tls: boolean }) =>
+    command === 'CAPA' && !state.tls ? '-ERR no CAPA\r\n' : undefined;
+
+  it('POP3: CAPA refused, STLS works: the port is judged on its TLS session, not "STLS not offered"', async () => {
+    const port = await fixture({ protocol: 'pop3', tls: 'starttls', on: noCapa });
+    const result = await probe(port, 'pop3');
+    expect(result.status).toBe('open');
+    expect(result.capabilities).toMatchObject({ ok: false, refusal: '-ERR no CAPA' });
+    expect(result.starttls).toMatchObject({
+      advertised: false,
+      attempted: true,
+      accepted: true,
+      upgraded: true,
+    });
+    expect(result.tls).toBeDefined();
+    expect(findingIds(result)).toEqual([]);
+    expect(judge(result).ports[0]).toMatchObject({ works: true, safe: true });
+  });
+
+  it('POP3: CAPA refused and STLS refused: not offered, the two refusals the evidence', async () => {
+    const port = await fixture({ protocol: 'pop3', tls: 'starttls', starttls: 'refuse', on: noCapa });
+    const result = await probe(port, 'pop3');
+    expect(result.status).toBe('open');
+    expect(findingIds(result)).toEqual(['starttls-not-offered']);
+    expect(judge(result).findings[0]?.evidence).toEqual([
+      'CAPA was refused: -ERR no CAPA',
+      'STLS, sent though not listed (the capabilities unknown), was refused: -ERR STLS not available',
+    ]);
+  });
+
+  it('IMAP: CAPABILITY refused and the greeting lists nothing: STARTTLS is tried, and works', async () => {
+    const port = await fixture({
+      protocol: 'imap',
+      tls: 'starttls',
+      greeting: '* OK ready\r\n',
+      on: (command, state) =>
+        command.endsWith(' CAPABILITY') && !state.tls ? `${command.split(' ')[0]} NO not now\r\n` : undefined,
+    });
+    const result = await probe(port, 'imap');
+    expect(result.status).toBe('open');
+    expect(result.capabilities).toMatchObject({ ok: false, refusal: 'mp1 NO not now' });
+    expect(result.starttls).toMatchObject({ advertised: false, attempted: true, upgraded: true });
+    expect(findingIds(result)).toEqual([]);
+  });
+
+  it('IMAP: CAPABILITY and STARTTLS refused: not offered, with both replies', async () => {
+    const port = await fixture({
+      protocol: 'imap',
+      tls: 'starttls',
+      starttls: 'refuse',
+      greeting: '* OK ready\r\n',
+      on: (command) => (command.endsWith(' CAPABILITY') ? `${command.split(' ')[0]} BAD no\r\n` : undefined),
+    });
+    const result = await probe(port, 'imap');
+    expect(findingIds(result)).toEqual(['starttls-not-offered']);
+    expect(judge(result).findings[0]?.evidence).toEqual([
+      'CAPABILITY was refused: mp1 BAD no',
+      'STARTTLS, sent though not listed (the capabilities unknown), was refused: mp2 BAD STARTTLS not available',
+    ]);
+  });
+
+  it('a server that lists its capabilities without the upgrade is never sent it', async () => {
+    for (const protocol of ['pop3', 'imap'] as const) {
+      const result = await probe(await fixture({ protocol, tls: 'none' }), protocol);
+      expect(result.starttls).toMatchObject({ advertised: false, attempted: false });
+      expect(sent(result).some((text) => /STARTTLS|STLS/.test(text))).toBe(false);
+      expect(judge(result).findings[0]?.evidence[0]).toMatch(/^CAPA(BILITY)? lists: /);
+    }
+  });
+
+  it('SMTP: no STARTTLS after HELO (an EHLO extension, RFC 3207 §4), even when the EHLO was refused', async () => {
+    const port = await fixture({
+      protocol: 'smtp',
+      tls: 'starttls',
+      on: (command) => (command.startsWith('EHLO') ? '502 5.5.2 unknown\r\n' : undefined),
+    });
+    const result = await probe(port, 'submission');
+    expect(sent(result)).toEqual(['EHLO [127.0.0.1]', 'HELO [127.0.0.1]', 'QUIT']);
+    expect(findingIds(result)).toEqual(['starttls-not-offered']);
   });
 });
 

@@ -155,7 +155,8 @@ const cases: Case[] = [
       const timer = setTimeout(() => socket.destroyed || socket.write('+OK late\r\n'), 600);
       socket.on('close', () => clearTimeout(timer));
       socket.on('data', (chunk: Buffer) => {
-        if (/^CAPA/.test(chunk.toString())) socket.write('-ERR no\r\n');
+        // CAPA refused, so STLS is tried anyway (dialogue.ts upgradeWorthTrying): refused too.
+        if (/^(CAPA|STLS)/.test(chunk.toString())) socket.write('-ERR no\r\n');
         if (/^QUIT/.test(chunk.toString())) socket.end('+OK bye\r\n');
       });
     }),
@@ -483,7 +484,8 @@ const cases: Case[] = [
   },
   // POP3.
   {
-    name: 'POP3: CAPA answered -ERR',
+    // CAPA is optional (RFC 2449 §5): STLS is tried anyway, and works.
+    name: 'POP3: CAPA answered -ERR, before and after TLS',
     service: 'pop3',
     server: fixture({
       protocol: 'pop3',
@@ -491,8 +493,12 @@ const cases: Case[] = [
       on: (line) => (line === 'CAPA' ? '-ERR unknown command\r\n' : undefined),
     }),
     status: 'open',
-    findings: ['starttls-not-offered'],
-    check: (result) => expect(result.capabilities?.ok).toBe(false),
+    findings: [],
+    check: (result) => {
+      expect(result.capabilities).toMatchObject({ ok: false, refusal: '-ERR unknown command' });
+      expect(result.starttls).toMatchObject({ advertised: false, attempted: true, upgraded: true });
+      expect(result.capabilitiesAfterTls?.ok).toBe(false);
+    },
   },
   {
     name: 'POP3: a CAPA list that never ends with "."',

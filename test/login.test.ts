@@ -880,6 +880,24 @@ describe('the login connection checks TLS itself', () => {
     ]);
   });
 
+  it('a POP3 server that refuses CAPA before TLS is sent STLS all the same, as the probe sends it', async () => {
+    const tcp = await fixture({
+      protocol: 'pop3',
+      tls: 'starttls',
+      on: (command, state) =>
+        command === 'CAPA' && !state.tls
+          ? '-ERR no CAPA\r\n'
+          : state.tls && command === b64(`\0${password.user}\0${password.secret}`)
+            ? '+OK Logged in.\r\n'
+            : undefined,
+    });
+    const pop3: PortResult = { ...port(tcp), service: 'pop3', protocol: 'pop3', expectedTls: 'starttls' };
+    const target = { servername: 'localhost', trust: trustFrom(tlsFile('ca.pem')), limits };
+    const facts = await tryLogin(pop3, { credential: password }, target);
+    expect(facts).toMatchObject({ outcome: 'works', mechanism: 'AUTH PLAIN' });
+    expect(pop3.transcript.map((entry) => entry.text)).toContain('STLS');
+  });
+
   it("the login's transcript is held to the port's caps, adding to what they left out before", async () => {
     const server = await tlsSubmission();
     const capped = { ...port(server.port), transcriptOmitted: { entries: 3, chars: 40 } };

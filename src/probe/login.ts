@@ -4,7 +4,7 @@
  */
 
 import type { Limits } from '../limits.js';
-import type { Dialogue } from '../protocols/dialogue.js';
+import { type Dialogue, upgradeWorthTrying } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
 import { credentialSent, logIn, loginWays, offeredWays } from '../protocols/login.js';
 import { pop3 } from '../protocols/pop3.js';
@@ -68,7 +68,7 @@ export async function verifiedSession(
     const greeting = await dialogue.greeting(session);
     if (greeting.kind !== 'ok') return { why: `the greeting refused service`, session };
     const caps = await dialogue.capabilities(session, ehlo());
-    if (!caps.starttls)
+    if (!upgradeWorthTrying(port.protocol, caps, greeting))
       return { why: `no verified TLS: ${dialogue.startTlsCommand} is not offered`, session };
     const reply = await dialogue.startTls(session);
     if (!reply.accepted) return { why: `no verified TLS: ${dialogue.startTlsCommand} was refused`, session };

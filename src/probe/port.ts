@@ -9,7 +9,7 @@ import { invalidLimit, isChecked, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { isEhloArgument, isHostName, isIP } from '../net/names.js';
-import { type Dialogue, NotThisProtocol } from '../protocols/dialogue.js';
+import { type Dialogue, NotThisProtocol, upgradeWorthTrying } from '../protocols/dialogue.js';
 import { imap } from '../protocols/imap.js';
 import { pop3 } from '../protocols/pop3.js';
 import { Session } from '../protocols/session.js';
@@ -260,9 +260,9 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
         bytesAfterOk: 0,
       };
       result.starttls = starttls;
-      // After PREAUTH the session is authenticated and STARTTLS is no longer allowed (RFC 9051 §6.2.1).
-      if (starttls.advertised && greeting.kind !== 'preauth') {
-        enter('starttls');
+      // Offered, or unknown (CAPA or CAPABILITY refused): then sent to probe for it, in that phase (dialogue.ts).
+      if (upgradeWorthTrying(reference.protocol, result.capabilities, greeting)) {
+        enter(starttls.advertised ? 'starttls' : 'capabilities');
         starttls.attempted = true;
         const reply = await dialogue.startTls(session);
         // Written in place (the same keys, in the same order, as a copy would have).

@@ -115,6 +115,19 @@ export interface Dialogue {
   quit(session: Session): Promise<void>;
 }
 
+/**
+ * Whether a client sends the upgrade command (STARTTLS, STLS) on this connection: when the capabilities offer it,
+ * and when they are unknown because the server refused to list them (POP3 CAPA answered -ERR: "the client will have
+ * to probe for capabilities", RFC 2449 §5, and RFC 2595 §4 does not make STLS depend on CAPA; IMAP CAPABILITY refused
+ * with no list in the greeting), so that the answer, not the missing list, says whether it is offered. Not for SMTP:
+ * STARTTLS is offered in the EHLO reply (RFC 3207 §4), and HELO lists nothing. Never after IMAP PREAUTH: the session
+ * is authenticated and STARTTLS is no longer allowed (RFC 9051 §6.2.1).
+ */
+export function upgradeWorthTrying(protocol: Protocol, caps: Capabilities, greeting?: Greeting): boolean {
+  if (greeting?.kind === 'preauth') return false;
+  return caps.starttls || (!caps.ok && protocol !== 'smtp');
+}
+
 /** Counts a reply's lines and bytes against the caps. */
 export class ReplyBudget {
   private lines = 0;

@@ -95,7 +95,8 @@ export const pop3: Dialogue = {
   async capabilities(session) {
     session.send('CAPA');
     const first = await status(session, 'capabilities');
-    // Servers without RFC 2449 answer -ERR: capabilities are then unknown, which is not an error.
+    // Servers without RFC 2449 answer -ERR: capabilities are then unknown, which is not an error (the client probes,
+    // RFC 2449 §5: see upgradeWorthTrying).
     if (!first.ok) return { ...pop3Capabilities(false, []), refusal: first.text };
     const budget = new ReplyBudget(session);
     const list: string[] = [];

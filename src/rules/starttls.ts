@@ -1,12 +1,15 @@
 /** STARTTLS and the TLS session: offered, accepted, upgraded cleanly, and the version negotiated. */
+import { upgradeCommand } from './facts.js';
 import { isRelay, type PortResult, plainStart, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /**
  * What shows the upgrade is not offered, in the order it was seen: the capability request and how it was answered
- * (refused, with the server's words; HELO after a refused EHLO, whose reply lists no extensions).
+ * (refused, with the server's words; HELO after a refused EHLO, whose reply lists no extensions), and the answer to
+ * the upgrade command when it was sent without being listed (the capabilities unknown, dialogue.ts).
  */
 function notOfferedEvidence(port: PortResult): string[] {
   const caps = port.capabilities;
+  const word = upgradeCommand(port.protocol);
   const asked = caps?.command.split(' ')[0] ?? 'capabilities';
   const evidence: string[] = [];
   if (caps?.command === 'HELO') {
@@ -20,6 +23,11 @@ function notOfferedEvidence(port: PortResult): string[] {
   } else {
     evidence.push(`${asked} was refused${caps?.refusal ? `: ${caps.refusal}` : ''}`);
   }
+  const st = port.starttls;
+  if (st?.attempted && !st.advertised && !st.accepted)
+    evidence.push(
+      `${word}, sent though not listed (the capabilities unknown), was refused: ${(st.reply ?? []).join(' ') || '(no reply)'}`,
+    );
   return evidence;
 }
 
@@ -28,11 +36,12 @@ export const startTlsRules: readonly Rule[] = [
     id: 'starttls-not-offered',
     severity: 'high',
     title: 'STARTTLS is not offered on a plaintext port',
-    reference: 'RFC 3207 §4; RFC 9051 §6.2.1; RFC 2595 §4; RFC 8314 §3',
+    reference: 'RFC 3207 §4; RFC 9051 §6.2.1; RFC 2595 §4; RFC 2449 §5; RFC 8314 §3',
     check: (port) => {
       if (!plainStart(port) || port.status !== 'open' || !port.starttls || port.starttls.advertised)
         return undefined;
-      if (port.greeting?.kind === 'preauth') return undefined;
+      // Not listed but sent anyway (the capabilities unknown) and accepted: offered after all.
+      if (port.greeting?.kind === 'preauth' || port.starttls.accepted) return undefined;
       // EHLO refused, HELO accepted: the fix is on the EHLO as much as on TLS.
       const ehlo =
         port.capabilities?.command === 'HELO' && port.capabilities.refusal ? 'accept EHLO and ' : '';
@@ -76,8 +85,10 @@ export const startTlsRules: readonly Rule[] = [
     title: 'STARTTLS is advertised but refused',
     reference: 'RFC 3207 §4 (454); RFC 9051 §6.2.1; RFC 2595 §4',
     check: (port) =>
-      // A 421 to STARTTLS is the whole service closing (greeting-rejected), not a refusal of TLS.
+      // A 421 to STARTTLS is the whole service closing (greeting-rejected), not a refusal of TLS. Sent though not
+      // listed (the capabilities unknown) and refused: not offered (starttls-not-offered), with the reply.
       port.starttls?.attempted &&
+      port.starttls.advertised &&
       !port.starttls.accepted &&
       port.status !== 'rejected' &&
       port.status !== 'rate-limited'
