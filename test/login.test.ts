@@ -4,13 +4,14 @@
  * sends on the wire with and without the new options. The real-server cases are in test/login-real.test.ts.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { secretFileBytes } from '../src/cli/login-options.js';
 import { tlsFile } from '../src/demo/servers.js';
 import { parseExpectDocument, parseExpectFlag } from '../src/expect/parse.js';
 import { defaultLimits } from '../src/limits.js';
@@ -40,6 +41,18 @@ const caps = (over: Partial<Capabilities>): Capabilities => ({
   plaintextLogin: false,
   ...over,
 });
+
+/** Runs the built CLI under a 2 GB address-space limit, killed after 10 s. */
+function limited(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'sh',
+      ['-c', 'ulimit -v 2000000; exec "$@"', 'sh', process.execPath, mainScript, ...args],
+      { timeout: 10_000, killSignal: 'SIGKILL' },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
 
 /** Nothing written or recorded holds any form of the secret, but the wire does where it must. */
 function secretFree(texts: string[], c: Credential) {
@@ -404,7 +417,7 @@ describe('the options', () => {
     expect(unset.stderr).toMatch(/MAILPROBE_NOT_SET_ANYWHERE is not set or empty/);
     const file = await cli(['127.0.0.1', '--login', 'alice', '--password-file', '/nonexistent/pw']);
     expect(file.code).toBe(2);
-    expect(file.stderr).toMatch(/cannot be read \(ENOENT\)/);
+    expect(file.stderr).toMatch(/--password-file: cannot read \/nonexistent\/pw \(ENOENT\)/);
     const both = await cli(['127.0.0.1', '--login', 'a', '--password-env', 'A', '--token-env', 'B']);
     expect(both.stderr).toMatch(/give one source of the secret/);
     const orphan = await cli(['127.0.0.1', '--password-env', 'A']);
@@ -417,6 +430,44 @@ describe('the options', () => {
     expect(discovery.stderr).toMatch(/--login applies to one host, not to discovery/);
     const trip = await cli(['127.0.0.1', '--login', 'a', '--password-env', 'PATH', '--keep']);
     expect(trip.stderr).toMatch(/apply to --round-trip/);
+  });
+  it('reads a secret file only if it is a regular file of at most 64 KiB: anything else is one line and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailprobe-secret-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const empty = join(dir, 'empty');
+      writeFileSync(empty, '');
+      // A first line that is a password, then more than the limit: the size is checked, not only the line.
+      const big = join(dir, 'big');
+      const bigText = `S3cret\n${'x'.repeat(secretFileBytes)}\n`;
+      writeFileSync(big, bigText);
+      const cases: [string, string, RegExp][] = [
+        ['--password-file', '/dev/zero', /--password-file: \/dev\/zero is not a regular file/],
+        ['--token-file', fifo, /--token-file: .*fifo is not a regular file/],
+        ['--password-file', dir, /--password-file: .* is not a regular file/],
+        ['--password-file', empty, /--password-file: .*empty is empty/],
+        [
+          '--token-file',
+          big,
+          new RegExp(
+            `--token-file: .*big is ${Buffer.byteLength(bigText)} bytes, more than the ${secretFileBytes} allowed`,
+          ),
+        ],
+      ];
+      for (const [option, file, message] of cases) {
+        // Bounded in time and memory: the old code read /dev/zero until memory ran out, and waited on a FIFO.
+        const result = await limited(['127.0.0.1', '--ports', '25', '--login', 'u', option, file]);
+        expect(result.code, `${option} ${file}: ${result.stderr}`).toBe(2);
+        expect(result.stdout).toBe('');
+        const lines = result.stderr.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(message);
+        expect(result.stderr).not.toContain('S3cret');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -5,11 +5,16 @@
  * stream the user names for a report, such as /dev/stdout: writesThrough).
  */
 import {
+  closeSync,
+  constants,
   existsSync,
+  fstatSync,
   linkSync,
   lstatSync,
-  readFileSync,
+  openSync,
+  readSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -17,25 +22,50 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { errorCode, UsageError } from '../errors.js';
 
-/** Reads a user-named input file: a regular file of at most `maxBytes`, or one line and exit 2. */
+/**
+ * Reads a user-named input file: a regular file of at most `maxBytes`, or one line and exit 2. It is opened without
+ * waiting (a FIFO is refused, never waited on) and checked on the descriptor read, and no more than `maxBytes` is
+ * ever read (a file that grows after the check, or a device such as /dev/zero, costs no memory).
+ */
 export function readInputFile(option: string, file: string, maxBytes: number): string {
-  let size: number;
+  const cannot = (error: unknown) =>
+    new UsageError(`${option}: cannot read ${file} (${errorCode(error) ?? 'error'})`);
+  let fd: number;
   try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new UsageError(`${option}: ${file} is not a regular file`);
-    size = stat.size;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const code = errorCode(error) ?? 'error';
-    throw new UsageError(`${option}: cannot read ${file} (${code})`);
+    throw cannot(error);
   }
-  if (size > maxBytes)
-    throw new UsageError(`${option}: ${file} is ${size} bytes, more than the ${maxBytes} allowed`);
   try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = errorCode(error) ?? 'error';
-    throw new UsageError(`${option}: cannot read ${file} (${code})`);
+    let stat: Stats;
+    try {
+      stat = fstatSync(fd);
+    } catch (error) {
+      throw cannot(error);
+    }
+    if (!stat.isFile()) throw new UsageError(`${option}: ${file} is not a regular file`);
+    if (stat.size > maxBytes)
+      throw new UsageError(`${option}: ${file} is ${stat.size} bytes, more than the ${maxBytes} allowed`);
+    // A chunk at a time until the end, never past maxBytes + 1 (the file may have grown since fstat).
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(65_536, maxBytes + 1 - length));
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        throw cannot(error);
+      }
+      if (read === 0) break;
+      chunks.push(chunk.subarray(0, read));
+      length += read;
+      if (length > maxBytes)
+        throw new UsageError(`${option}: ${file} is more than the ${maxBytes} bytes allowed`);
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -2,10 +2,10 @@
  * The login check's and round trip's options: the user name, the secret from an environment variable, a file or
  * a prompt on the terminal (never from the command line), the lockout knobs, the round trip's recipient and wait.
  */
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { echo } from '../limits.js';
+import { readInputFile } from './files.js';
 
 /** Options that would put a secret on the command line (seen in `ps` and the shell's history): refused. */
 export const refusedSecretOptions = ['password', 'pass', 'token', 'secret'] as const;
@@ -68,6 +68,9 @@ export interface LoginChoice {
 }
 
 type Args = Record<string, unknown>;
+
+/** The largest --password-file or --token-file read (a bearer token is a few KiB; the prompt takes 4096 bytes). */
+export const secretFileBytes = 65_536;
 
 const firstLine = (text: string) => text.split(/\r?\n/)[0] ?? '';
 
@@ -151,12 +154,8 @@ export function loginChoice(args: Args): LoginChoice | undefined {
     secret = value;
   } else if (source?.endsWith('-file')) {
     const file = String(args[source]);
-    try {
-      secret = firstLine(readFileSync(file, 'utf8'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new UsageError(`--${source}: ${echo(file)} cannot be read (${code})`);
-    }
+    // A regular file of bounded size: a FIFO would block, /dev/zero would be read until memory runs out.
+    secret = firstLine(readInputFile(`--${source}`, file, secretFileBytes));
     if (secret === '') throw new UsageError(`--${source}: ${echo(file)} is empty`);
   } else {
     secret = prompt(`password for ${name}`);
