@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,6 +301,43 @@ describe('mailprobe CLI', () => {
     ['a partial IPv4 address', ['1.2.3'], /'1\.2\.3' is not a valid IPv4 address/],
     ['no host', [], /missing <host>/],
     ['a malformed address', ['@example.org'], /'@example\.org' is not a mail address/],
+    // An address or domain that is not a mail domain is refused before any lookup (the DNS server given answers
+    // nothing: the old code went on to probe 127.0.0.1 as a guessed name and said PASSED with every port refused).
+    [
+      'an address at an IP address',
+      ['alice@127.0.0.1', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /'alice@127\.0\.0\.1': its domain is an IP address, not a mail domain \(to probe that host: mailprobe 127\.0\.0\.1\)/,
+    ],
+    [
+      'an address at an address literal',
+      ['alice@[127.0.0.1]', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /its domain is an address literal, not a mail domain/,
+    ],
+    [
+      'an IPv6 address with --discover',
+      ['[::1]', '--discover', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /'\[::1\]' is an IP address, not a mail domain \(to probe that host: mailprobe ::1\)/,
+    ],
+    [
+      'an address at a number a resolver reads as an address',
+      ['alice@0x7f000001', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /its domain is a number a resolver reads as an IPv4 address/,
+    ],
+    [
+      'an address with two @',
+      ['a@b@c', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /'a@b@c' is not a mail address \(more than one @\)/,
+    ],
+    [
+      'publish of an IP address',
+      ['publish', '127.0.0.1', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /'127\.0\.0\.1' is an IP address, not a mail domain/,
+    ],
+    [
+      'publish of an address with two @',
+      ['publish', 'a@b@c', '--no-web', '--dns-server', '127.0.0.1:1'],
+      /'a@b@c' is not a mail address/,
+    ],
     [
       'a bad --dns-server',
       ['example.org', '--discover', '--dns-server', 'dns.example'],
@@ -380,6 +418,44 @@ describe('mailprobe CLI', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
     });
   }
+
+  it('an address or domain that is no mail domain asks no DNS question, from the CLI or the library', async () => {
+    const asked: string[] = [];
+    const dns = createSocket('udp4');
+    dns.on('message', (message) => asked.push(message.toString('latin1')));
+    await new Promise<void>((resolve) => dns.bind(0, '127.0.0.1', resolve));
+    const dnsServer = `127.0.0.1:${dns.address().port}`;
+    try {
+      const targets = ['a@b@c.test', 'alice@127.0.0.1', 'alice@[127.0.0.1]', '[::1]', 'alice@0x7f000001'];
+      for (const target of targets) {
+        for (const args of [
+          [target, '--discover', '--no-web', '--dns-server', dnsServer, '--deadline', '3000'],
+          ['publish', target, '--no-web', '--dns-server', dnsServer, '--deadline', '3000'],
+        ]) {
+          const run = await cli(args);
+          expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        }
+        // The library refuses the same before any question: discover() and probeDomain() throw UsageError.
+        const { discover } = await import('../src/discovery/hosts.js');
+        const { probeDomain } = await import('../src/probe/domain.js');
+        const { Dns } = await import('../src/net/dns.js');
+        const { UsageError } = await import('../src/errors.js');
+        await expect(discover(target, new Dns({ server: dnsServer }))).rejects.toBeInstanceOf(UsageError);
+        await expect(
+          probeDomain(target, { dnsServer, published: false, deadlineMs: 3000 }),
+        ).rejects.toBeInstanceOf(UsageError);
+      }
+      // A mail domain is asked about: the server above hears the questions.
+      await cli(['alice@example.test', '--no-web', '--dns-server', dnsServer, '--deadline', '1000']);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.join('')).toContain('example');
+      expect(asked.filter((question) => !question.includes('example'))).toEqual([]);
+    } finally {
+      dns.close();
+    }
+  });
 });
 
 describe('options anywhere', () => {

@@ -1,6 +1,7 @@
 /** Parsing and validating the command line's values: ports, limits, checks, expectations, hosts, files, colour. */
 
 import type { Argv } from 'yargs';
+import { mailTargetProblem } from '../discovery/target.js';
 import { UsageError } from '../errors.js';
 import {
   contradiction,
@@ -126,12 +127,11 @@ export function parseChecks(values: string[] | undefined): CheckName[] {
   return [...new Set(names)] as CheckName[];
 }
 
-/** An address: something@domain; returns the domain (the local part is never used or sent). */
-export function checkMailbox(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at < 1 || at === address.length - 1 || /\s/.test(address))
-    throw new UsageError(`'${echo(address)}' is not a mail address`);
-  return address.slice(at + 1);
+/** A mail domain or an address at one (discovery, publish): its domain, checked; the local part is never used or sent. */
+export function checkMailTarget(target: string): string {
+  const problem = mailTargetProblem(target);
+  if (problem) throw new UsageError(echo(problem));
+  return checkHost(target.slice(target.lastIndexOf('@') + 1));
 }
 
 /** A host name (RFC 1123 labels, or an IDN that converts to them) or an IP literal, bracketed or not. */

@@ -12,7 +12,7 @@ import { loginChoice, loginOptions } from './login-options.js';
 import {
   checkEhloName,
   checkHost,
-  checkMailbox,
+  checkMailTarget,
   networkChoices,
   networkOptions,
   parseChecks,
@@ -167,7 +167,8 @@ export async function handler(args: ProbeArgs): Promise<void> {
     given.includes('@') && !given.includes('://') ? { host: given } : parseTarget(given);
   // An address (alice@example.org) or --discover: find the mail hosts of the domain first.
   const discovering = target.includes('@') || args.discover === true;
-  checkHost(target.includes('@') ? checkMailbox(target) : target);
+  if (discovering) checkMailTarget(target);
+  else checkHost(target);
   if (named && (discovering || args.ports !== undefined || args.port !== undefined))
     throw new UsageError(
       `'${echo(given)}' names its port: give no --ports, --port or --discover with it (or give the host alone)`,

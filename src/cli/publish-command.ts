@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import {
-  checkHost,
-  checkMailbox,
+  checkMailTarget,
   familyOf,
   familyOptions,
   positiveInteger,
@@ -77,7 +76,7 @@ interface Args {
 export async function handler(args: Args): Promise<void> {
   const target = String(args.domain ?? '');
   if (target === '') throw new UsageError('missing <domain>');
-  checkHost(target.includes('@') ? checkMailbox(target) : target);
+  checkMailTarget(target);
   const maxHosts = positiveInteger(args['max-hosts'], '--max-hosts', 1000);
   const deadlineMs = positiveInteger(args.deadline, '--deadline', 86_400_000);
   const web = webChoices(args);

@@ -1,9 +1,10 @@
-import { errorCode, ResolveError } from '../errors.js';
+import { errorCode, ResolveError, UsageError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { absent, type Dns, dnsReason } from '../net/dns.js';
 import { hostNameProblem, isIP } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../reference/table.js';
 import type { Candidate, Discovery, DnsRecordFact, Service } from '../types/index.js';
+import { mailTargetProblem } from './target.js';
 
 export type { Candidate, Discovery, DnsRecordFact } from '../types/index.js';
 
@@ -58,7 +59,13 @@ export function addCandidate(
   candidates.set(key, entry);
 }
 
+/**
+ * The domain's mail hosts, from DNS. Throws UsageError, before any query, for a target that is no mail domain nor
+ * an address at one (an IP address, an address literal, two @: mailTargetProblem).
+ */
 export async function discover(target: string, dns: Dns, options: DiscoverOptions = {}): Promise<Discovery> {
+  const problem = mailTargetProblem(target);
+  if (problem) throw new UsageError(problem);
   const { domain, email } = parseTarget(target);
   const signal = options.signal;
   const records: DnsRecordFact[] = [];

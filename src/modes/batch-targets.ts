@@ -4,7 +4,7 @@
  */
 
 import { echo, echoBytes } from '../limits.js';
-import { isHostName, isIP, normalizeHostName } from '../net/names.js';
+import { isHostName, isIP, normalizeHostName, numericForm } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../probe/host.js';
 import { isService, referenceTable } from '../reference/table.js';
 import { TargetList } from './batch-list.js';
@@ -49,9 +49,6 @@ export function parseTargets(
   }
   return { targets, errors };
 }
-
-/** Decimal, octal or hex numbers in up to four dotted parts: what inet_aton (and so a resolver) reads as IPv4. */
-const numericForm = /^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$/i;
 
 /** One target line (trimmed, not blank, not a comment): the target, or why it names none. */
 export function parseTarget(

@@ -20,6 +20,9 @@ export function isIP(text: string): 0 | 4 | 6 {
   return process.getBuiltinModule('node:net').isIPv6(text) ? 6 : 0;
 }
 
+/** Decimal, octal or hex numbers in up to four dotted parts: what inet_aton (and so a resolver) reads as IPv4. */
+export const numericForm = /^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$/i;
+
 /** A host name as it goes on the wire (DNS, SNI) and into certificate matching, with what was changed. */
 export interface NormalizedName {
   /** A-label form (RFC 5890), lower case, no brackets, no trailing dot; an IP literal as is. */
