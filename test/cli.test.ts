@@ -384,6 +384,17 @@ describe('mailprobe CLI', () => {
       ['127.0.0.1', '--limit', 'portMs=3000000000'],
       /--limit: portMs must be from 1 to 2147483647/,
     ],
+    // Names every object inherits are no limit and no scheme (the old code took them: exit 1, and exit 70).
+    ...['toString', 'constructor', 'valueOf', 'hasOwnProperty'].map((name): [string, string[], RegExp] => [
+      `--limit ${name}=5, a name every object has`,
+      ['127.0.0.1', '--ports', '25', '--limit', `${name}=5`],
+      new RegExp(`--limit: '${name}=5' is not NAME=NUMBER`),
+    ]),
+    [
+      'a scheme named as a name every object has',
+      ['constructor://127.0.0.1'],
+      /unknown scheme constructor:\/\//,
+    ],
     ['a --ca that is a folder', ['127.0.0.1', '--ca', '/tmp'], /--ca: \/tmp is not a regular file/],
     [
       'an --ispdb that is not an http(s) URL',

@@ -70,7 +70,7 @@ export function parseLimits(values: string[] | undefined): Partial<Limits> {
   for (const value of values ?? []) {
     const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
     const name = match?.[1] ?? '';
-    if (!match || !(name in defaultLimits)) {
+    if (!match || !Object.hasOwn(defaultLimits, name)) {
       throw new UsageError(
         `--limit: '${value}' is not NAME=NUMBER with NAME one of ${Object.keys(defaultLimits).join(', ')}`,
       );
@@ -179,7 +179,7 @@ export function parseTarget(text: string): { host: string; port?: PortSpec } {
   if (isIP(text)) return { host: text };
   const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
   const scheme = url ? (url[1] ?? '').toLowerCase() : undefined;
-  if (scheme !== undefined && !(scheme in schemes))
+  if (scheme !== undefined && !Object.hasOwn(schemes, scheme))
     throw new UsageError(
       `'${echo(text)}': unknown scheme ${echo(scheme)}:// (one of ${Object.keys(schemes).join(', ')})`,
     );
