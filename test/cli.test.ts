@@ -287,6 +287,27 @@ describe('mailprobe CLI', () => {
     ['two hosts', ['127.0.0.1', '127.0.0.2'], /one <host> at a time/],
     ['a word after the host', ['127.0.0.1', 'demo'], /unexpected argument 'demo'/],
     ['a misspelt option', ['127.0.0.1', '--colour'], /unknown option --colour \(did you mean --color\?\)/],
+    // A negation with a value is an option of this very command that takes none (the old line contradicted itself).
+    [
+      '--no-color=x',
+      ['127.0.0.1', '--no-color=x'],
+      /^mailprobe: --no-color takes no value: give --no-color alone \(/,
+    ],
+    [
+      'demo --no-color=x',
+      ['demo', '--no-color=x'],
+      /^mailprobe: --no-color takes no value: give --no-color alone \(/,
+    ],
+    [
+      '--no-fast-filtered=true',
+      ['127.0.0.1', '--no-fast-filtered=true'],
+      /^mailprobe: --no-fast-filtered takes no value: give --no-fast-filtered alone \(/,
+    ],
+    [
+      'batch --no-color=x, an option batch has not',
+      ['batch', '--no-color=x'],
+      /--no-color is an option of demo, ports, egress, mailprobe <host>, not of batch/,
+    ],
     [
       'an invalid choice, in one line',
       ['127.0.0.1', '--fail-on', 'severe'],

@@ -76,17 +76,30 @@ function oneLine(
     // The command this line runs, as the messages name it.
     const current = commandWords.includes(args[0] ?? '') ? (args[0] ?? '') : probeName;
     const flag = (word: string) => (word.length === 1 ? `-${word}` : `--${word}`);
-    // An option of another command says whose it is; any other unknown option gets "did you mean".
-    const elsewhere = options.filter((word) => (takers.get(word) ?? []).some((owner) => owner !== current));
-    const unknownHere = options.filter((word) => !elsewhere.includes(word));
-    const parts = elsewhere.map(
-      (word) => `${flag(word)} is an option of ${(takers.get(word) ?? []).join(', ')}, not of ${current}`,
+    // An option of this command is unknown to yargs only when given a value it cannot take (`--no-color=x`: a
+    // negation takes none); an option of another command says whose it is; any other gets "did you mean".
+    const ownersOf = (word: string) => takers.get(word) ?? [];
+    const valued = options.filter(
+      (word) => ownersOf(word).includes(current) && args.some((arg) => arg.startsWith(`--${word}=`)),
     );
+    const elsewhere = options.filter(
+      (word) => ownersOf(word).length > 0 && !ownersOf(word).includes(current),
+    );
+    const unknownHere = options.filter((word) => !valued.includes(word) && !elsewhere.includes(word));
+    const parts = [
+      ...valued.map((word) => `${flag(word)} takes no value: give ${flag(word)} alone`),
+      ...elsewhere.map(
+        (word) => `${flag(word)} is an option of ${ownersOf(word).join(', ')}, not of ${current}`,
+      ),
+    ];
     if (unknownHere.length > 0)
       parts.push(
         `unknown option${unknownHere.length > 1 ? 's' : ''} ${unknownHere
           .map((word) => {
-            const guess = closest(word, names);
+            const guess = closest(
+              word,
+              names.filter((name) => name !== word),
+            );
             return `${flag(word)}${guess ? ` (did you mean ${flag(guess)}?)` : ''}`;
           })
           .join(', ')}`,
