@@ -390,6 +390,8 @@ describe('mailprobe CLI', () => {
       /enforce and testing contradict each other/,
     ],
     ['an empty --ports', ['127.0.0.1', '--ports', ''], /--ports: no port given/],
+    ['an empty --check', ['127.0.0.1', '--ports', '25', '--check', ''], /--check: no check given \(one of /],
+    ['a --check of commas only', ['127.0.0.1', '--ports', '25', '--check', ' , '], /--check: no check given/],
     [
       'contradictory expectation words',
       ['127.0.0.1', '--expect', '993=starttls,implicit'],

@@ -119,11 +119,11 @@ export function parseChecks(values: string[] | undefined): CheckName[] {
     .map((name) => name.trim().toLowerCase())
     .filter(Boolean);
   if (names.includes('all')) return [...checkNames];
-  for (const name of names) {
-    if (!(checkNames as readonly string[]).includes(name)) {
+  if (values?.length && names.length === 0)
+    throw new UsageError(`--check: no check given (one of ${checkNames.join(', ')}, all)`);
+  for (const name of names)
+    if (!(checkNames as readonly string[]).includes(name))
       throw new UsageError(`--check: unknown check '${echo(name)}' (one of ${checkNames.join(', ')}, all)`);
-    }
-  }
   return [...new Set(names)] as CheckName[];
 }
 
