@@ -303,6 +303,15 @@ describe('mailprobe CLI', () => {
       ['127.0.0.1', '--no-fast-filtered=true'],
       /^mailprobe: --no-fast-filtered takes no value: give --no-fast-filtered alone \(/,
     ],
+    // A negation of an option that takes a value (yargs made it false: a port list, a file, a user "false").
+    ['--no-ports', ['127.0.0.1', '--no-ports'], /--no-ports is not an option: --ports takes a value/],
+    ['--no-ca', ['127.0.0.1', '--ports', '25', '--no-ca'], /--no-ca is not an option: --ca takes a value/],
+    [
+      '--no-login',
+      ['127.0.0.1', '--ports', '25', '--no-login', '--password-env', 'PATH'],
+      /--no-login is not an option: --login takes a value/,
+    ],
+    ['serve --no-allow', ['serve', '--no-allow'], /--no-allow is not an option: --allow takes a value/],
     [
       'batch --no-color=x, an option batch has not',
       ['batch', '--no-color=x'],
@@ -452,6 +461,26 @@ describe('mailprobe CLI', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
     });
   }
+
+  it('--no-ispdb, the one negation of an option that takes a value, still parses (the run goes on to DNS)', async () => {
+    for (const args of [
+      ['alice@example.test', '--no-ispdb', '--no-web', '--dns-server', '127.0.0.1:1', '--deadline', '2000'],
+      [
+        'publish',
+        'example.test',
+        '--no-ispdb',
+        '--no-web',
+        '--dns-server',
+        '127.0.0.1:1',
+        '--deadline',
+        '2000',
+      ],
+    ]) {
+      const run = await cli(args);
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).toMatch(/cannot resolve example\.test/);
+    }
+  });
 
   it('an address or domain that is no mail domain asks no DNS question, from the CLI or the library', async () => {
     const asked: string[] = [];

@@ -165,10 +165,24 @@ function givenOnce(argv: Record<string, unknown>): void {
       );
 }
 
+/** The options that take a value and also mean something negated: `--no-ispdb` (no ISPDB). */
+const negatable = new Set(['ispdb']);
+
+/**
+ * `--no-OPTION` of an option that takes a value (`--no-ports`, `--no-ca`, `--no-login`, `--no-allow`): yargs makes
+ * it the value false, which none of them means; refused, never read as a port list, a file name or a user "false".
+ */
+function noNegatedValues(argv: Record<string, unknown>, instance: unknown): void {
+  const takesValue = (instance as { getOptions?: () => { string?: string[] } }).getOptions?.().string ?? [];
+  for (const name of takesValue)
+    if (!negatable.has(name) && [argv[name]].flat().some((value) => typeof value === 'boolean'))
+      throw new UsageError(`--no-${name} is not an option: --${name} takes a value`);
+}
+
 type OnFail = (message: string, error: Error | undefined, instance: unknown) => never;
 
 async function probeLine(args: string[], onFail: OnFail): Promise<void> {
-  const argv = await probe
+  const parser = probe
     .options(yargs(args))
     .scriptName('mailprobe')
     .strict()
@@ -178,9 +192,10 @@ async function probeLine(args: string[], onFail: OnFail): Promise<void> {
     .help(false)
     .version(false)
     .wrap(100)
-    .fail(onFail)
-    .parseAsync();
+    .fail(onFail);
+  const argv = await parser.parseAsync();
   givenOnce(argv);
+  noNegatedValues(argv, parser);
   await probe.handler({ ...argv, host: String(argv._[0]) });
 }
 
@@ -247,7 +262,16 @@ export async function run(argv: string[]): Promise<void> {
         `'${echo(args[0] ?? '')}' is not a command: did you mean ${meant}? (a host of that name: ${echo(args[0] ?? '')}.)`,
       );
     if (namesNoCommand(args)) await probeLine(args, onFail);
-    else await everyCommand(args, onFail).middleware(givenOnce).parseAsync();
+    else {
+      const parser = everyCommand(args, onFail);
+      await parser
+        .middleware((argv) => {
+          givenOnce(argv);
+          // The command's own options: yargs has set them up on this instance by the time it runs middleware.
+          noNegatedValues(argv, parser);
+        })
+        .parseAsync();
+    }
   } catch (error) {
     // By code, not instanceof: the engine may come from a bundle of its own, with its own copies of the classes.
     const kind = errorCode(error);
