@@ -28,7 +28,6 @@ import {
   goodbye,
   greetingRefused,
   greetingStalled,
-  message,
   noRouteFromHere,
   settle,
   tlsInsteadOfGreeting,
