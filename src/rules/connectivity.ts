@@ -1,7 +1,7 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
 import type { HostResult, PortResult } from '../types/index.js';
 import { greetingPaused, greetingRules } from './greeting.js';
-import { isRelay, lastServerLines, type Rule, serverLines, statusEvidence } from './rule.js';
+import { lastServerLines, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
 function earlyEvidence(port: PortResult): string[] {
