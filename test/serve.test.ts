@@ -1,22 +1,29 @@
 /**
- * `mailprobe serve` facing hostile clients, hostile DNS and a shutdown: every request gets an HTTP answer and
- * the process lives on (random request lines, paths, queries and headers on raw sockets); a name resolved with
- * TTL 0 to an allowed address and then to another is never probed at the other (system resolver and
- * --dns-server); loopback, link-local, unspecified, multicast and this machine's own addresses are probed only
- * when --allow names them, a reachable --listen needs --allow or --allow-any, a foreign Host header gets 421;
- * SIGTERM ends it within the grace with exit 0; the per-target memory is bounded.
+ * `mailprobe serve` facing hostile clients, hostile DNS and a shutdown: every request gets an HTTP answer and the
+ * process lives on (random request lines, paths, queries and headers on raw sockets); a name resolved with TTL 0 to
+ * an allowed address and then to another is never probed at the other (system resolver and --dns-server); loopback,
+ * link-local, unspecified, multicast and this machine's own addresses are probed only when --allow names them, a
+ * reachable --listen needs --allow or --allow-any, a foreign Host header gets 421; SIGTERM ends it within the grace
+ * with exit 0; the per-target memory is bounded. The login module and --min-interval take an address however it is
+ * written as one target, and a name as its addresses too: after a refusal no login reaches the server again (in a
+ * namespace, an IMAPS server that refuses every login).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { join } from 'node:path';
+import * as packet from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   addressPolicy,
   canonicalAddress,
+  canonicalTarget,
   createProbeServer,
+  LoginGate,
   PeerRefusedError,
   RecentProbes,
   requestBudgetMs,
@@ -282,6 +289,8 @@ describe('the safe defaults', () => {
       ...(own ? [own] : []),
     ];
     for (const target of refused) {
+      // Spellings of one address are one target for --min-interval (1 ms here).
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const answer = await get(`/probe?target=${target}&module=submission`);
       expect(answer.code, target).toBe(403);
       expect(answer.body).toMatch(/probed only when --allow names it/);
@@ -466,6 +475,43 @@ describe('bounds', () => {
     expect(requestBudgetMs('-1', 30_000)).toBe(undefined);
     expect(requestBudgetMs('ten', 30_000)).toBe(undefined);
   });
+
+  it('the login gate: a start holds a minute, a refusal an hour, on every key; both expire; bounded', () => {
+    const gate = new LoginGate(4, 60_000, 3_600_000);
+    expect(gate.check(['mail.test', '::1'], 0)).toBe(undefined);
+    gate.start(['mail.test', '::1'], 0);
+    // Another name for the address is held back by the address.
+    expect(gate.check(['other.test', '::1'], 1000)).toMatchObject({
+      code: 429,
+      why: expect.stringMatching(/one login run a minute at most \(::1\)/),
+    });
+    expect(gate.check(['::1'], 59_999)?.code).toBe(429);
+    expect(gate.check(['::1'], 60_000)).toBe(undefined);
+    expect(gate.size).toBe(0); // the starts expired
+    gate.start(['::1'], 60_000);
+    gate.refused(['::1', 'mail.test'], 61_000);
+    expect(gate.check(['mail.test'], 200_000)?.why).toMatch(
+      /^a login was refused there; no login for 58 more minutes/,
+    );
+    expect(gate.check(['x.test', '::1'], 3_660_999)?.why).toMatch(/a login was refused there \(::1\)/);
+    expect(gate.check(['::1'], 3_661_000)).toBe(undefined);
+    expect(gate.size).toBe(0);
+    // Full: no new run starts (503), and nothing held back is forgotten to make room.
+    gate.start(['a', 'b', 'c'], 4_000_000);
+    expect(gate.check(['d', 'e'], 4_000_001)).toMatchObject({ code: 503 });
+    expect(gate.check(['d'], 4_000_001)).toBe(undefined);
+    expect(gate.check(['a'], 4_000_001)?.code).toBe(429);
+    expect(gate.check(['d', 'e'], 4_060_000)).toBe(undefined);
+  });
+
+  it('an IP address target has one canonical form, its zone id kept', () => {
+    for (const spelling of ['::1', '0::1', '0:0::1', '::0:1', '0000::0001', '0:0:0:0:0:0:0:1', '[::1]'])
+      expect(canonicalTarget(spelling.replace(/^\[|\]$/g, '')), spelling).toBe('::1');
+    expect(canonicalTarget('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(canonicalTarget('::FFFF:7F00:1')).toBe('127.0.0.1');
+    expect(canonicalTarget('FE80::0:1%eth0')).toBe('fe80::1%eth0');
+    expect(canonicalTarget('mail.example.org')).toBe('mail.example.org');
+  });
 });
 
 describe('SIGTERM', () => {
@@ -517,6 +563,114 @@ describe('SIGTERM', () => {
   }, 20_000);
 });
 
+/** A DNS server on loopback: `answer` gives each question its rcode and records (loopback addresses only). */
+async function loopbackDns(
+  answer: (name: string, type: string) => { rcode?: number; answers?: packet.Answer[] },
+): Promise<{ server: string; close: () => void }> {
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (raw, from) => {
+    try {
+      const query = packet.decode(raw);
+      const question = query.questions?.[0];
+      if (!question) return;
+      const { rcode = 0, answers = [] } = answer(question.name.toLowerCase(), question.type);
+      const reply = packet.encode({
+        type: 'response',
+        id: query.id ?? 0,
+        flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | rcode,
+        questions: query.questions ?? [],
+        answers,
+      });
+      socket.send(reply, from.port, from.address);
+    } catch {
+      // a malformed query gets no answer
+    }
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { server: `127.0.0.1:${socket.address().port}`, close: () => socket.close() };
+}
+
+describe('hostile clients and browsers', () => {
+  const servers: ReturnType<typeof createProbeServer>[] = [];
+  const closers: (() => void)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) close();
+    await Promise.all(servers.splice(0).map((server) => server.shutdown(100)));
+  });
+  async function listen(options: Parameters<typeof createProbeServer>[0]) {
+    const server = createProbeServer({ limits: { connectMs: 500 }, minIntervalMs: 1, ...options });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ code: number; body: string }>((resolve, reject) => {
+        const request = http.get(
+          { host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers }, agent: false },
+          (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            response.on('end', () => resolve({ code: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+      });
+    return { server, port, get };
+  }
+
+  it('login module: another spelling of an address, or a name that resolves to it, is the same target', async () => {
+    const dns = await loopbackDns((name, type) =>
+      name === 'mail.login.test'
+        ? { answers: type === 'AAAA' ? [{ type: 'AAAA', name, ttl: 0, data: '::1' }] : [] }
+        : { rcode: 3 },
+    );
+    closers.push(dns.close);
+    // Nothing listens on these loopback ports: each run ends at once, and no credential goes anywhere.
+    const { get } = await listen({
+      login: { credential: { user: 'alice@login.test', secret: 'not-a-secret', kind: 'password' } },
+      allow: ['127.0.0.0/8', '::1/128'],
+      dnsServer: dns.server,
+    });
+    // A request refused before the run (a bad scrape-timeout header) does not use the target's login slot.
+    const bad = await get('/probe?target=::1&module=login', { 'x-prometheus-scrape-timeout-seconds': 'ten' });
+    expect(bad.code).toBe(400);
+    const first = await get('/probe?target=::1&module=login');
+    expect(first.code).toBe(200);
+    // The metrics name the target in its canonical form.
+    expect(first.body).toMatch(/^mailprobe_port_up\{target="::1",port="993",/m);
+    for (const spelling of ['0::1', '0:0::1', '::0:1', '0000::0001', '[::1]', '0:0:0:0:0:0:0:1', '[0::1]']) {
+      const again = await get(`/probe?target=${encodeURIComponent(spelling)}&module=login`);
+      expect(again.code, spelling).toBe(429);
+      expect(again.body).toMatch(/^::1: one login run a minute at most \(lockout safety\)$/m);
+    }
+    // A name that resolves to the address: held back by the address.
+    const named = await get('/probe?target=mail.login.test&module=login');
+    expect(named).toMatchObject({
+      code: 429,
+      body: expect.stringContaining('one login run a minute at most (::1)'),
+    });
+    // An IPv4 address and its IPv4-mapped spellings are one target too.
+    expect((await get('/probe?target=127.0.0.1&module=login')).code).toBe(200);
+    for (const spelling of ['::ffff:127.0.0.1', '::ffff:7f00:1', '[::FFFF:127.0.0.1]'])
+      expect((await get(`/probe?target=${encodeURIComponent(spelling)}&module=login`)).code, spelling).toBe(
+        429,
+      );
+    // Any module: the answer's label is the canonical address, however the request spelled it.
+    const labelled = await get('/probe?target=0000::0001&module=submission');
+    expect(labelled.body).toMatch(
+      /^mailprobe_port_up\{target="::1",port="587",service="submission",address="::1"\}/m,
+    );
+  }, 30_000);
+
+  it('--min-interval holds for every spelling of an address', async () => {
+    const { get } = await listen({ allow: ['::1/128'], minIntervalMs: 60_000 });
+    expect((await get('/probe?target=::1&module=submission')).code).toBe(200);
+    for (const spelling of ['0::1', '0000::0001', '[0:0::1]']) {
+      const again = await get(`/probe?target=${encodeURIComponent(spelling)}&module=submission`);
+      expect(again, spelling).toMatchObject({ code: 429, body: '::1 was probed less than 60000 ms ago\n' });
+    }
+  });
+});
+
 const missing = netnsMissing();
 if (missing && process.env.CI) {
   it('DNS rebinding test prerequisites', () => {
@@ -558,3 +712,108 @@ describe.skipIf(missing !== undefined)('DNS rebinding (TTL 0, an allowed address
     }, 60_000);
   }
 });
+
+describe.skipIf(missing !== undefined)(
+  'the login module after a refusal (an IMAPS server that refuses every login)',
+  () => {
+    it('no second login reaches the server for another spelling of its address, or a name for it', async () => {
+      sweepStaleNamespaces();
+      const ns = new Netns();
+      const dir = mkdtempSync(join(os.tmpdir(), 'mailprobe-serve-login-'));
+      try {
+        // Inside the namespace: an IMAPS server on 993 of 127.0.0.1 and ::1 (the test CA's certificate names both)
+        // that refuses every login and counts them, and serve with the login module; mail.test is 127.0.0.1 and
+        // ::1 in the namespace's hosts file.
+        const script = join(dir, 'scenario.mjs');
+        writeFileSync(
+          script,
+          `import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+const { createProbeServer } = await import(${JSON.stringify(`${root}dist/src/modes/serve.js`)});
+const file = (name) => readFileSync(${JSON.stringify(`${root}fixtures/tls/`)} + name);
+const logins = [];
+const refuseEveryLogin = (socket) => {
+  socket.on('error', () => {});
+  socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\\r\\n');
+  let buffer = '';
+  let continuation;
+  socket.on('data', (chunk) => {
+    buffer += chunk.toString('latin1');
+    let end;
+    while ((end = buffer.indexOf('\\r\\n')) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (continuation) { socket.write(continuation + ' NO [AUTHENTICATIONFAILED] Authentication failed.\\r\\n'); continuation = undefined; continue; }
+      const [tag, command = ''] = line.split(' ');
+      const verb = command.toUpperCase();
+      if (verb === 'CAPABILITY') socket.write('* CAPABILITY IMAP4rev1 AUTH=PLAIN\\r\\n' + tag + ' OK done\\r\\n');
+      else if (verb === 'AUTHENTICATE' || verb === 'LOGIN') {
+        logins.push(socket.localAddress);
+        if (verb === 'AUTHENTICATE' && !line.slice(tag.length + command.length + 2).includes(' ')) { continuation = tag; socket.write('+ \\r\\n'); }
+        else socket.write(tag + ' NO [AUTHENTICATIONFAILED] Authentication failed.\\r\\n');
+      } else if (verb === 'LOGOUT') { socket.end('* BYE\\r\\n' + tag + ' OK bye\\r\\n'); }
+      else socket.write(tag + ' BAD unknown\\r\\n');
+    }
+  });
+};
+const listen = (address) => new Promise((resolve) => {
+  const imaps = tls.createServer({ key: file('server.key'), cert: file('server.pem') }, refuseEveryLogin);
+  imaps.listen(993, address, () => resolve(imaps));
+});
+const imaps = [await listen('::1'), await listen('127.0.0.1')];
+const server = createProbeServer({
+  login: { credential: { user: 'alice@mail.test', secret: 'not-the-password', kind: 'password' } },
+  ca: file('ca.pem').toString(),
+  allow: ['127.0.0.0/8', '::1/128'],
+  minIntervalMs: 1,
+  limits: { connectMs: 2000 },
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const results = [];
+for (const target of ${JSON.stringify(['::1', '0::1', '0:0::1', '::0:1', '0000::0001', '[::1]', 'mail.test', '127.0.0.1', '::ffff:127.0.0.1', 'localhost'])}) {
+  const before = logins.length;
+  const answer = await fetch('http://127.0.0.1:' + server.address().port + '/probe?module=login&target=' + encodeURIComponent(target));
+  results.push({ target, code: answer.status, body: await answer.text(), logins: logins.length - before });
+}
+await server.shutdown(100);
+for (const listener of imaps) listener.close();
+console.log(JSON.stringify(results));
+`,
+        );
+        const run = await ns.run(process.execPath, [script], 60_000);
+        const results = JSON.parse(run.stdout || '[]') as {
+          target: string;
+          code: number;
+          body: string;
+          logins: number;
+        }[];
+        expect(
+          results.map((r) => r.target),
+          run.stderr,
+        ).toHaveLength(10);
+        const [first, ...rest] = results;
+        // The first run logs in once and is refused: the server's refusal pauses logins there for an hour.
+        expect(first).toMatchObject({ target: '::1', code: 200 });
+        expect(first?.logins).toBeGreaterThan(0);
+        expect(first?.body).toMatch(
+          /^mailprobe_port_login\{target="::1",port="993",[^}]*outcome="rejected"\} 1$/m,
+        );
+        const byTarget = Object.fromEntries(rest.map((r) => [r.target, r]));
+        for (const target of ['0::1', '0:0::1', '::0:1', '0000::0001', '[::1]', 'mail.test']) {
+          expect(byTarget[target], target).toMatchObject({ code: 429, logins: 0 });
+          expect(byTarget[target]?.body).toMatch(
+            /a login was refused there.*; no login for 60 more minutes \(lockout safety\)/,
+          );
+        }
+        // 127.0.0.1 is another address: its own run, refused, then held back however it is named.
+        expect(byTarget['127.0.0.1']).toMatchObject({ code: 200 });
+        expect(byTarget['127.0.0.1']?.logins).toBeGreaterThan(0);
+        for (const target of ['::ffff:127.0.0.1', 'localhost'])
+          expect(byTarget[target], target).toMatchObject({ code: 429, logins: 0 });
+      } finally {
+        ns.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 90_000);
+  },
+);

@@ -30,9 +30,11 @@ import { renderOpenMetrics } from '../render/openmetrics.js';
 import type { Severity } from '../rules/finding.js';
 import { judge } from '../rules/judge.js';
 import { trustFrom } from '../tls/trust.js';
+import { LoginGate } from './serve-login.js';
 import { PolicyMemory, probeTransport } from './serve-transport.js';
 
 export { canonicalAddress } from '../net/names.js';
+export { LoginGate, loginIntervalMs, loginPauseMs } from './serve-login.js';
 
 export interface ServeOptions {
   /** Deadlines and caps of each probe. */
@@ -69,11 +71,6 @@ export interface ServeOptions {
   /** Look up each port's TLSA records and match them (DANE, mailprobe_port_dane_status). */
   dane?: boolean;
 }
-
-/** Least ms between two login runs on one target, whatever --min-interval says. */
-export const loginIntervalMs = 60_000;
-/** After a refusal (rejected, locked, app password), no login on the target for this long. */
-export const loginPauseMs = 3_600_000;
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
 export interface ProbeServer extends http.Server {
@@ -289,6 +286,16 @@ export class RecentProbes {
 
 const openMetricsType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
+/**
+ * An IP address in one canonical form, its zone id kept (`0::1` and `0000::0001` are `::1`, `::ffff:127.0.0.1` is
+ * 127.0.0.1, `FE80::1%eth0` is `fe80::1%eth0`); a name as it is.
+ */
+export function canonicalTarget(name: string): string {
+  const canonical = isIP(name) ? canonicalAddress(name) : undefined;
+  if (!canonical) return name;
+  return canonical.family === 6 ? `${canonical.address}${/%.*$/.exec(name)?.[0] ?? ''}` : canonical.address;
+}
+
 export function createProbeServer(options: ServeOptions = {}): ProbeServer {
   const policy = addressPolicy(options.allow ?? []);
   const hostNames = new Set((options.hostNames ?? []).map((name) => name.toLowerCase().replace(/\.$/, '')));
@@ -366,9 +373,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
 
   // The transport module's memory: each domain's last MTA-STS policy (id and digest), bounded.
   const policyMemory = new PolicyMemory();
-  // The login module's memory, per target: when it last ran, and until when a refusal holds it back.
-  const loginLast = new Map<string, number>();
-  const loginPausedUntil = new Map<string, number>();
+  // The login module's memory, per target (its canonical address, or its name and each address it resolved to):
+  // when a run last started there, and until when a refusal holds logins back. Bounded.
+  const loginGate = new LoginGate();
   const probe = async (
     query: URLSearchParams,
     request: http.IncomingMessage,
@@ -386,6 +393,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     const named = normalizeHostName(target);
     if (!named || (!isIP(named.name) && !isHostName(named.name)))
       return refuse(400, `target: '${target.slice(0, 100)}' is not a host name or IP address\n`);
+    // An IP address in its one canonical form: the key of the rate and login limits, and the target probed and
+    // labelled, however the request spelled it.
+    const host = canonicalTarget(named.name);
     const loginModule = module === 'login' && options.login !== undefined;
     // `transport`: the target is a mail domain; its MTA-STS, TLS-RPT and each MX's port 25 with DANE.
     const transportModule = module === 'transport';
@@ -402,24 +412,15 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       );
     if (transportModule && isIP(named.name))
       return refuse(400, `target: module transport takes a mail domain, not an IP address\n`);
-    if (loginModule) {
-      const paused = loginPausedUntil.get(named.name);
-      if (paused !== undefined && paused > Date.now())
-        return refuse(
-          429,
-          `${named.name}: a login was refused there; no login for ${Math.ceil((paused - Date.now()) / 60_000)} more minutes (lockout safety)\n`,
-        );
-      const last = loginLast.get(named.name);
-      if (last !== undefined && Date.now() - last < loginIntervalMs)
-        return refuse(429, `${named.name}: one login run a minute at most (lockout safety)\n`);
-      loginLast.set(named.name, Date.now());
-    }
+    // Asked again, with the addresses, when the run starts; a refused request leaves no trace in the gate.
+    const held = loginModule ? loginGate.check([host]) : undefined;
+    if (held) return refuse(held.code, `${host}: ${held.why}\n`);
     const budgetMs = requestBudgetMs(request.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs);
     if (budgetMs === undefined)
       return refuse(400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
     if (stats.inFlight >= maxConcurrent) return refuse(503, `${maxConcurrent} probes are running already\n`);
-    if (!recent.take(`${named.name} ${module}`))
-      return refuse(429, `${named.name} was probed less than ${minIntervalMs} ms ago\n`);
+    if (!recent.take(`${host} ${module}`))
+      return refuse(429, `${host} was probed less than ${minIntervalMs} ms ago\n`);
     stats.inFlight++;
     const begin = monotonicMs();
     const controller = new AbortController();
@@ -457,7 +458,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       }
       // Resolved once: the addresses checked are the addresses probed (a name served with TTL 0 cannot answer
       // the check with one address and the probe with another).
-      const found = await abortable(dns.addresses(named.name), controller.signal, 'dns');
+      const found = await abortable(dns.addresses(host), controller.signal, 'dns');
       const addresses = [...new Map(found.map((entry) => [entry.address, entry])).values()];
       const refused = addresses.flatMap(({ address }) => {
         const why = policy(address);
@@ -466,7 +467,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       if (refused.length > 0)
         return refuse(
           403,
-          `${named.name} is not probed: ${refused.slice(0, 8).join('; ')}${refused.length > 8 ? `; and ${refused.length - 8} more` : ''}\n`,
+          `${host} is not probed: ${refused.slice(0, 8).join('; ')}${refused.length > 8 ? `; and ${refused.length - 8} more` : ''}\n`,
         );
       // Every port ends at the request's budget less 100 ms, as it stands then (a port that never greeted is
       // `silent`), so that the answer is judged, rendered and sent before the scraper gives up.
@@ -477,7 +478,17 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         return kind === 'html'
           ? refuse(200, 'resolving the target took the whole time allowed: no port was probed')
           : failedProbe(response);
-      const result = await probeHost(named.name, {
+      // The login run starts here, on the target and on every address it resolved to, or not at all: checked and
+      // recorded at once, so two requests naming one target (or a name and its address) cannot both start.
+      const loginKeys = [host, ...addresses.map(({ address }) => canonicalTarget(address))].filter(
+        (key, i, all) => all.indexOf(key) === i,
+      );
+      if (loginModule) {
+        const waits = loginGate.check(loginKeys);
+        if (waits) return refuse(waits.code, `${host}: ${waits.why}\n`);
+        loginGate.start(loginKeys);
+      }
+      const result = await probeHost(host, {
         ports,
         limits: { ...options.limits, portMs: Math.max(1, Math.min(limits.portMs, left)) },
         trust,
@@ -493,7 +504,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         loginModule &&
         result.ports.some((p) => ['rejected', 'locked', 'app-password'].includes(p.login?.outcome ?? ''))
       )
-        loginPausedUntil.set(named.name, Date.now() + loginPauseMs);
+        loginGate.refused(loginKeys);
       const judged = judge([result], { failOn: options.failOn ?? 'high' });
       if (kind === 'html') await page(response, 200, form, judged);
       else answer(response, 200, renderOpenMetrics(judged.hosts, judged.outcome), openMetricsType);
