@@ -6,7 +6,8 @@
  * reachable --listen needs --allow or --allow-any, a foreign Host header gets 421; SIGTERM ends it within the grace
  * with exit 0; the per-target memory is bounded. The login module and --min-interval take an address however it is
  * written as one target, and a name as its addresses too: after a refusal no login reaches the server again (in a
- * namespace, an IMAPS server that refuses every login).
+ * namespace, an IMAPS server that refuses every login). A client that pipelines without reading is cut off at the
+ * cap, connections are capped, a silent client gets 408 within about 10 s, CONNECT gets 405.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -24,6 +25,8 @@ import {
   canonicalTarget,
   createProbeServer,
   LoginGate,
+  maxConnections,
+  maxPipelined,
   PeerRefusedError,
   RecentProbes,
   requestBudgetMs,
@@ -474,6 +477,10 @@ describe('bounds', () => {
     expect(requestBudgetMs('0.8', 30_000)).toBe(400);
     expect(requestBudgetMs('-1', 30_000)).toBe(undefined);
     expect(requestBudgetMs('ten', 30_000)).toBe(undefined);
+    // Decimal only, as Prometheus writes it: Number() would read these as 16, 10, 10 and 20 s.
+    for (const header of ['0x10', '1e1', '0b1010', ' 0x14', 'Infinity', '', '.5', '5.'])
+      expect(requestBudgetMs(header, 30_000), header).toBe(undefined);
+    expect(requestBudgetMs('9.5', 30_000)).toBe(9000);
   });
 
   it('the login gate: a start holds a minute, a refusal an hour, on every key; both expire; bounded', () => {
@@ -669,6 +676,115 @@ describe('hostile clients and browsers', () => {
       expect(again, spelling).toMatchObject({ code: 429, body: '::1 was probed less than 60000 ms ago\n' });
     }
   });
+
+  it('answers CONNECT, as every method but GET, 405 with Allow: GET', async () => {
+    const { port, get } = await listen({});
+    for (const request of [
+      `CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n`,
+      `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
+      `POST /metrics HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    ]) {
+      const answer = await rawRequest(port, request);
+      expect(answer, request).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+      expect(answer).toMatch(/\r\nallow: GET\r\n/i);
+      expect(answer).toContain('only GET\n');
+    }
+    expect((await get('/metrics')).body).toMatch(/^mailprobe_serve_requests_total\{code="405"\} 3$/m);
+  });
+
+  it('a client that sends nothing, or half its headers, gets 408 within about 10 s', async () => {
+    const { port } = await listen({});
+    const waitFor = (bytes: string) =>
+      new Promise<{ answer: string; ms: number }>((resolve) => {
+        const begin = performance.now();
+        const socket = net.connect({ host: '127.0.0.1', port });
+        let answer = '';
+        socket.on('error', () => {});
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+        socket.on('close', () => resolve({ answer, ms: performance.now() - begin }));
+        if (bytes) socket.write(bytes);
+      });
+    const [silent, half] = await Promise.all([waitFor(''), waitFor('GET /metrics HTTP/1.1\r\nHost: 127.0')]);
+    for (const { answer, ms } of [silent, half]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(ms).toBeGreaterThan(9_000);
+      expect(ms).toBeLessThan(15_000);
+    }
+  }, 30_000);
+
+  it(`a client that pipelines requests without reading the answers is cut off at ${maxPipelined}: memory stays bounded`, async () => {
+    const { server, port, get } = await listen({});
+    // Up to the cap, pipelining works: every answer comes, in order.
+    const some = await rawRequest(
+      port,
+      `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(maxPipelined - 1) +
+        `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+    expect(some.match(/HTTP\/1\.1 200 /g)).toHaveLength(maxPipelined);
+    // 2000 requests at once, on a connection that is not read: the server closes it at the cap and answers
+    // no more than the cap (it used to answer all of them, holding every answer in memory).
+    for (const path of ['/', '/metrics']) {
+      const before = Number(
+        /^mailprobe_serve_requests_total\{code="200"\} (\d+)$/m.exec((await get('/metrics')).body)?.[1],
+      );
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.pause();
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(2000));
+      let open = 1;
+      for (let i = 0; i < 100 && open > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        open = await new Promise<number>((resolve) => server.getConnections((_, count) => resolve(count)));
+      }
+      expect(open, path).toBe(0);
+      // What it gets once it reads: at most the cap's answers, then the end.
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.resume();
+      });
+      expect((received.match(/HTTP\/1\.1 200 /g) ?? []).length, path).toBeLessThanOrEqual(maxPipelined);
+      const after = Number(
+        /^mailprobe_serve_requests_total\{code="200"\} (\d+)$/m.exec((await get('/metrics')).body)?.[1],
+      );
+      expect(after - before - 1, path).toBeLessThanOrEqual(maxPipelined);
+    }
+  }, 20_000);
+
+  it(`at most ${maxConnections} connections at once: one more is closed as it is accepted`, async () => {
+    const { server, port, get } = await listen({});
+    const sockets: net.Socket[] = [];
+    try {
+      for (let i = 0; i < maxConnections; i++) {
+        const socket = net.connect({ host: '127.0.0.1', port });
+        socket.on('error', () => {});
+        sockets.push(socket);
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      }
+      let open = 0;
+      for (let i = 0; i < 100 && open < maxConnections; i++) {
+        open = await new Promise<number>((resolve) => server.getConnections((_, count) => resolve(count)));
+        if (open < maxConnections) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(open).toBe(maxConnections);
+      const extra = await rawRequest(port, `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      expect(extra).toBe('');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    // Once they are gone, it answers again.
+    let code = 0;
+    for (let i = 0; i < 100 && code !== 200; i++) {
+      code = await get('/metrics').then(
+        (answer) => answer.code,
+        () => 0,
+      );
+      if (code !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(code).toBe(200);
+  }, 20_000);
 });
 
 const missing = netnsMissing();

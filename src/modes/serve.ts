@@ -2,11 +2,13 @@
  * `mailprobe serve`: the engine behind an HTTP endpoint in blackbox_exporter's multi-target pattern.
  * GET /probe?target=HOST&module=MODULE probes HOST's ports of MODULE and answers OpenMetrics text; GET /metrics
  * answers the server's own health. Safe to expose: every request gets an HTTP answer (400 for what cannot be
- * parsed, and for more than one Host), a request whose Host is not this server is refused (421: a web page
- * cannot reach it through DNS rebinding), loopback, link-local, unspecified and multicast targets (an IPv6 address
- * embedding one included) and this machine's own addresses are probed only when `allow` names them, a name is
- * resolved once and exactly the addresses checked are probed (the remote address of each connection is checked
- * again before a byte is sent), the probe ends before Prometheus' scrape timeout, and memory stays bounded whatever the clients send.
+ * parsed, and for more than one Host; 405 for CONNECT too), a request whose Host is not this server is refused
+ * (421: a web page cannot reach it through DNS rebinding), loopback, link-local, unspecified and multicast targets
+ * (an IPv6 address embedding one included) and this machine's own addresses are probed only when `allow` names
+ * them, a name is resolved once and exactly the addresses checked are probed (the remote address of each
+ * connection is checked again before a byte is sent), the probe ends before Prometheus' scrape timeout, and memory
+ * stays bounded whatever the clients send (at most maxConnections connections, each closed when it has more than
+ * maxPipelined requests waiting).
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -71,6 +73,16 @@ export interface ServeOptions {
   /** Look up each port's TLSA records and match them (DANE, mailprobe_port_dane_status). */
   dane?: boolean;
 }
+
+/** Most connections open at once; a connection beyond them is closed as soon as it is accepted. */
+export const maxConnections = 256;
+/**
+ * Most requests one connection may have waiting for their answer to be sent (HTTP/1.1 pipelining): a client that
+ * sends more before reading the answers has its connection closed, so what one connection holds is bounded.
+ */
+export const maxPipelined = 16;
+/** A client has this long to send a request's headers (Node's default is 60 s); checked every second. */
+export const headersTimeoutMs = 10_000;
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
 export interface ProbeServer extends http.Server {
@@ -223,15 +235,17 @@ export function hostNamesServer(host: string | undefined, localAddress: string, 
 /**
  * The time a probe request may take: the server's deadline, or the Prometheus scrape timeout minus 0.5 s (half
  * of it under 1 s) when shorter, as blackbox_exporter does, so a stalled port is reported before Prometheus gives
- * up. undefined when the header is not a positive number of seconds.
+ * up. undefined when the header is not a positive decimal number of seconds (digits, and a fraction after a point,
+ * as Prometheus writes it: not `0x10`, `1e1` or `Infinity`, which Number() would read).
  */
 export function requestBudgetMs(
   header: string | string[] | undefined,
   deadlineMs: number,
 ): number | undefined {
   if (header === undefined) return deadlineMs;
-  const seconds = Number(Array.isArray(header) ? header[0] : header);
-  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  const text = (Array.isArray(header) ? header[0] : header) ?? '';
+  const seconds = Number(text);
+  if (!/^\s*\d+(?:\.\d+)?\s*$/.test(text) || !Number.isFinite(seconds) || seconds <= 0) return undefined;
   const ms = seconds * 1000;
   return Math.max(1, Math.floor(Math.min(deadlineMs, ms >= 1000 ? ms - 500 : ms / 2)));
 }
@@ -319,10 +333,15 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     code: number,
     body: string,
     type = 'text/plain; charset=utf-8',
+    headers: Record<string, string> = {},
   ) => {
     if (response.headersSent || response.writableEnded) return;
     stats.requests.set(code, (stats.requests.get(code) ?? 0) + 1);
-    response.writeHead(code, { 'content-type': type, ...(closing ? { connection: 'close' } : {}) });
+    response.writeHead(code, {
+      'content-type': type,
+      ...headers,
+      ...(closing ? { connection: 'close' } : {}),
+    });
     response.end(body);
   };
 
@@ -341,6 +360,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       throw new PeerRefusedError(`connected to ${socket.remoteAddress}, which is ${why}: nothing was sent`);
   };
 
+  let htmlModule: typeof import('../render/html.js') | undefined;
   /**
    * The HTML page at `/` (the form) and `/report` (the form and the report): the same page `--html` writes, with
    * a policy that allows nothing but its inline style and a form to this origin, sent as headers too.
@@ -351,7 +371,9 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     form: { target?: string; module?: string; message?: string },
     report?: { hosts: ReturnType<typeof judge>['hosts']; outcome: ReturnType<typeof judge>['outcome'] },
   ) => {
-    const html = await import('../render/html.js');
+    // Loaded once, on first use: from then on a page is rendered and written as its request arrives.
+    htmlModule ??= await import('../render/html.js');
+    const html = htmlModule;
     if (response.headersSent || response.writableEnded) return;
     stats.requests.set(code, (stats.requests.get(code) ?? 0) + 1);
     const query = `target=${encodeURIComponent(form.target ?? '')}&module=${encodeURIComponent(form.module ?? 'all')}`;
@@ -417,7 +439,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     if (held) return refuse(held.code, `${host}: ${held.why}\n`);
     const budgetMs = requestBudgetMs(request.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs);
     if (budgetMs === undefined)
-      return refuse(400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive number of seconds\n');
+      return refuse(400, 'X-Prometheus-Scrape-Timeout-Seconds: not a positive decimal number of seconds\n');
     if (stats.inFlight >= maxConcurrent) return refuse(503, `${maxConcurrent} probes are running already\n`);
     if (!recent.take(`${host} ${module}`))
       return refuse(429, `${host} was probed less than ${minIntervalMs} ms ago\n`);
@@ -553,12 +575,18 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
 
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const socket = request.socket;
-    connections.set(socket, (connections.get(socket) ?? 0) + 1);
+    // The rest of what a connection closed below had sent: nothing to answer it on.
+    if (socket.destroyed) return;
+    const waiting = (connections.get(socket) ?? 0) + 1;
+    connections.set(socket, waiting);
     response.once('close', () => {
       const count = (connections.get(socket) ?? 1) - 1;
       if (connections.has(socket)) connections.set(socket, count);
       if (closing && count === 0) socket.destroy();
     });
+    // A request is waiting until its answer is handed to the network, so a client that sends requests without
+    // reading the answers reaches the cap: what one connection holds stays bounded.
+    if (waiting > maxPipelined) return void socket.destroy();
     if (closing) return answer(response, 503, 'shutting down\n');
     // The request target is parsed by hand, never by `new URL`: it throws on `//%5B`, `//[::1`, `//%zz`.
     const raw = request.url ?? '';
@@ -576,7 +604,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         421,
         `Host '${String(request.headers.host).slice(0, 100)}' is not this server: use its address, or name the host with --host-name\n`,
       );
-    if (request.method !== 'GET') return answer(response, 405, 'only GET\n');
+    if (request.method !== 'GET') return answer(response, 405, 'only GET\n', undefined, { allow: 'GET' });
     if (path === '/probe')
       return void probe(new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1)), request, response).catch(
         (error: unknown) =>
@@ -602,16 +630,36 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     );
   };
 
-  // node:http on first use: the probe commands that share this bundle never load it.
-  const server = process.getBuiltinModule('node:http').createServer((request, response) => {
-    try {
-      handle(request, response);
-    } catch (error) {
-      answer(response, 500, `internal error: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-  }) as ProbeServer;
-  // A client has 10 s to send its request's headers (Node's default is 60 s).
-  server.headersTimeout = 10_000;
+  // node:http on first use: the probe commands that share this bundle never load it. A client has 10 s to send
+  // a request's headers, checked every second (Node checks every 30 s by default: 40 s, not 10).
+  const server = process
+    .getBuiltinModule('node:http')
+    .createServer(
+      { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000 },
+      (request, response) => {
+        try {
+          handle(request, response);
+        } catch (error) {
+          answer(
+            response,
+            500,
+            `internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        }
+      },
+    ) as ProbeServer;
+  server.maxConnections = maxConnections;
+  // A connection on which nothing moves (no byte read or written) for longer than a probe may take is closed: a
+  // client that stops reading its answers does not hold one of the connections for ever.
+  server.timeout = deadlineMs + 10_000;
+  // CONNECT is not a request node:http answers (it hands the socket over): 405, as every method but GET.
+  server.on('connect', (_request: http.IncomingMessage, socket: net.Socket) => {
+    stats.requests.set(405, (stats.requests.get(405) ?? 0) + 1);
+    socket.on('error', () => {});
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nallow: GET\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 9\r\nconnection: close\r\n\r\nonly GET\n',
+    );
+  });
   server.on('connection', (socket: net.Socket) => {
     connections.set(socket, 0);
     socket.once('close', () => connections.delete(socket));
