@@ -7,7 +7,8 @@
  * with exit 0; the per-target memory is bounded. The login module and --min-interval take an address however it is
  * written as one target, and a name as its addresses too: after a refusal no login reaches the server again (in a
  * namespace, an IMAPS server that refuses every login). A client that pipelines without reading is cut off at the
- * cap, connections are capped, a silent client gets 408 within about 10 s, CONNECT gets 405.
+ * cap, connections are capped, a silent client gets 408 within about 10 s, CONNECT gets 405. A request another web
+ * page makes (Sec-Fetch-Site, Origin) gets 403.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -24,6 +25,7 @@ import {
   canonicalAddress,
   canonicalTarget,
   createProbeServer,
+  crossSiteRefusal,
   LoginGate,
   maxConnections,
   maxPipelined,
@@ -675,6 +677,58 @@ describe('hostile clients and browsers', () => {
       const again = await get(`/probe?target=${encodeURIComponent(spelling)}&module=submission`);
       expect(again, spelling).toMatchObject({ code: 429, body: '::1 was probed less than 60000 ms ago\n' });
     }
+  });
+
+  it('refuses what a browser sends for another page (Sec-Fetch-Site, Origin) with 403, before any probe', async () => {
+    const { port, get } = await listen({ allow: ['127.0.0.0/8'] });
+    const own = `http://127.0.0.1:${port}`;
+    const refused: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { origin: `http://localhost:${port}` },
+      { origin: `http://127.0.0.1:${port + 1}` },
+      { origin: `${own}.evil.example` },
+      { origin: `${own}/` },
+      { origin: `http://user@127.0.0.1:${port}` },
+    ];
+    for (const headers of refused)
+      for (const path of [
+        '/probe?target=127.0.0.1&module=submission',
+        '/report?target=127.0.0.1&module=all',
+        '/',
+      ]) {
+        const answer = await get(path, headers);
+        expect(answer.code, JSON.stringify(headers)).toBe(403);
+        expect(answer.body).toMatch(
+          /^(Sec-Fetch-Site:|Origin) .*a request another web page made is refused .*\n$/,
+        );
+        expect(answer.body.trim().split('\n')).toHaveLength(1);
+      }
+    const health = await get('/metrics');
+    expect(health.body).toMatch(/^mailprobe_serve_probe_seconds_count 0$/m);
+    expect(health.body).toMatch(/^mailprobe_serve_requests_total\{code="403"\} 30$/m);
+    // Prometheus and curl send neither; serve's own page sends same-origin (none: typed in the address bar).
+    expect((await get('/probe?target=127.0.0.1&module=submission')).code).toBe(200);
+    for (const headers of [
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate' },
+      { 'sec-fetch-site': 'none' },
+      { 'sec-fetch-site': 'same-origin', origin: own },
+    ]) {
+      expect((await get('/', headers)).code, JSON.stringify(headers)).toBe(200);
+      expect((await get('/report?target=127.0.0.2&module=pop3', headers)).code, JSON.stringify(headers)).toBe(
+        200,
+      );
+    }
+    expect(crossSiteRefusal({ host: 'prober.example.net', origin: 'https://prober.example.net' })).toBe(
+      undefined,
+    );
+    expect(crossSiteRefusal({ host: 'prober.example.net:443', origin: 'https://prober.example.net' })).toBe(
+      undefined,
+    );
+    expect(crossSiteRefusal({ origin: 'http://127.0.0.1:9925' })).toMatch(/^Origin/); // no Host: not a browser's own
   });
 
   it('answers CONNECT, as every method but GET, 405 with Allow: GET', async () => {

@@ -3,12 +3,12 @@
  * GET /probe?target=HOST&module=MODULE probes HOST's ports of MODULE and answers OpenMetrics text; GET /metrics
  * answers the server's own health. Safe to expose: every request gets an HTTP answer (400 for what cannot be
  * parsed, and for more than one Host; 405 for CONNECT too), a request whose Host is not this server is refused
- * (421: a web page cannot reach it through DNS rebinding), loopback, link-local, unspecified and multicast targets
- * (an IPv6 address embedding one included) and this machine's own addresses are probed only when `allow` names
- * them, a name is resolved once and exactly the addresses checked are probed (the remote address of each
- * connection is checked again before a byte is sent), the probe ends before Prometheus' scrape timeout, and memory
- * stays bounded whatever the clients send (at most maxConnections connections, each closed when it has more than
- * maxPipelined requests waiting).
+ * (421: a web page cannot reach it through DNS rebinding), and so is one a browser made for another page (403:
+ * Sec-Fetch-Site, Origin), loopback, link-local, unspecified and multicast targets (an IPv6 address embedding
+ * one included) and this machine's own addresses are probed only when `allow` names them, a name is resolved once
+ * and exactly the addresses checked are probed (the remote address of each connection is checked again before a
+ * byte is sent), the probe ends before Prometheus' scrape timeout, and memory stays bounded whatever the clients
+ * send (at most maxConnections connections, each closed when it has more than maxPipelined requests waiting).
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -230,6 +230,35 @@ export function hostNamesServer(host: string | undefined, localAddress: string, 
     local !== undefined &&
     (local.family === 4 ? local.address.startsWith('127.') : local.address === '::1')
   );
+}
+
+/**
+ * Why a request that a browser sent for another site is refused, or undefined: `Sec-Fetch-Site: cross-site` or
+ * `same-site` (Fetch Metadata: a page of another site, or of another port of this host, asked for it), or an
+ * `Origin` that is not this server's own (`http://` or `https://` and the `Host` the request names). A web page
+ * could otherwise make serve probe where the page says (and, with the login module, send the credential there):
+ * the Host check stops only a page that reaches serve through a name of its own. Prometheus and curl send
+ * neither header; serve's own page sends `same-origin`, and `none` is a URL typed or opened from a bookmark.
+ */
+export function crossSiteRefusal(headers: http.IncomingHttpHeaders): string | undefined {
+  const site = String(headers['sec-fetch-site'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (site === 'cross-site' || site === 'same-site')
+    return `Sec-Fetch-Site: ${site}: a request another web page made is refused (open this server's own page)`;
+  const origin = headers.origin;
+  if (origin === undefined) return undefined;
+  const refusal = `Origin '${origin.slice(0, 100)}' is not this server: a request another web page made is refused (open this server's own page)`;
+  const parts = /^(https?:)\/\/([^/?#@\s]+)$/i.exec(origin.trim());
+  const host = headers.host;
+  if (!parts?.[1] || !parts[2] || host === undefined) return refusal;
+  try {
+    const given = new URL(`${parts[1]}//${parts[2]}`);
+    const own = new URL(`${parts[1]}//${host.trim()}`);
+    return given.host === own.host ? undefined : refusal;
+  } catch {
+    return refusal;
+  }
 }
 
 /**
@@ -604,6 +633,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
         421,
         `Host '${String(request.headers.host).slice(0, 100)}' is not this server: use its address, or name the host with --host-name\n`,
       );
+    const crossSite = crossSiteRefusal(request.headers);
+    if (crossSite) return answer(response, 403, `${crossSite}\n`);
     if (request.method !== 'GET') return answer(response, 405, 'only GET\n', undefined, { allow: 'GET' });
     if (path === '/probe')
       return void probe(new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1)), request, response).catch(
