@@ -8,7 +8,8 @@
  * written as one target, and a name as its addresses too: after a refusal no login reaches the server again (in a
  * namespace, an IMAPS server that refuses every login). A client that pipelines without reading is cut off at the
  * cap, connections are capped, a silent client gets 408 within about 10 s, CONNECT gets 405. A request another web
- * page makes (Sec-Fetch-Site, Origin) gets 403.
+ * page makes (Sec-Fetch-Site, Origin) gets 403. The transport module fails (probe_success 0, with the reason) for a
+ * domain that does not exist or whose DNS fails.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -839,6 +840,29 @@ describe('hostile clients and browsers', () => {
     }
     expect(code).toBe(200);
   }, 20_000);
+
+  it('transport module: a domain that does not exist, or whose DNS fails, is probe_success 0 with the reason', async () => {
+    const dns = await loopbackDns((name) => ({ rcode: name.startsWith('servfail.') ? 2 : 3 }));
+    closers.push(dns.close);
+    const { get } = await listen({ dnsServer: dns.server, limits: { connectMs: 2000 } });
+    const nx = await get('/probe?target=nx.transport.test&module=transport');
+    expect(nx.code).toBe(200);
+    expect(nx.body).toMatch(/^probe_success 0$/m);
+    expect(nx.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve nx\.transport\.test: no such domain \(NXDOMAIN\)/m,
+    );
+    expect(nx.body).not.toMatch(/mailprobe_mta_sts_mode/);
+    const failed = await get('/probe?target=servfail.transport.test&module=transport');
+    expect(failed.body).toMatch(/^probe_success 0$/m);
+    expect(failed.body).toMatch(
+      /^# HELP probe_success The probe failed: .*DNS failed: the DNS server failed \(SERVFAIL\)/m,
+    );
+    const page = await get('/report?target=nx.transport.test&module=transport');
+    expect(page.code).toBe(200);
+    expect(page.body).toContain(
+      'the probe failed: cannot resolve nx.transport.test: no such domain (NXDOMAIN)',
+    );
+  });
 });
 
 const missing = netnsMissing();

@@ -101,7 +101,8 @@ async function settle(dns: Dns, host: string, signal: AbortSignal): Promise<Sett
 
 /**
  * Resolves and checks, then looks up and probes. Returns the refusals (nothing was connected to) when any address
- * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX.
+ * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX. Throws
+ * ResolveError when the domain does not exist (NXDOMAIN) or its MX lookup failed: nothing is looked up further.
  */
 export async function probeTransport(
   domain: string,
@@ -129,13 +130,13 @@ export async function probeTransport(
   } catch (error) {
     if (signal.aborted) throw error;
     const code = errorCode(error) ?? '';
-    records.push({
-      kind: 'MX',
-      query: domain,
-      answer: '',
-      note: absent.has(code) ? 'no-record' : 'failed',
-      detail: dnsReason(error),
-    });
+    // A domain that does not exist, or whose DNS failed, has no transport to report: the probe fails (as the CLI
+    // exits 3 when a domain has no mail host or its DNS failed). A domain with no MX record (NODATA) goes on.
+    if (code !== 'ENODATA')
+      throw absent.has(code)
+        ? new ResolveError(domain, 'no such domain (NXDOMAIN): no MX record, nothing to check', true)
+        : new ResolveError(domain, `DNS failed: ${dnsReason(error)} (its MX records)`);
+    records.push({ kind: 'MX', query: domain, answer: '', note: 'no-record', detail: dnsReason(error) });
   }
   const web = `mta-sts.${domain}`;
   const names = [...new Set([...exchanges, web])];

@@ -339,6 +339,14 @@ export function canonicalTarget(name: string): string {
   return canonical.family === 6 ? `${canonical.address}${/%.*$/.exec(name)?.[0] ?? ''}` : canonical.address;
 }
 
+/** A HELP text as OpenMetrics writes it: backslash, double quote and line feed escaped, other controls blanked. */
+const helpText = (text: string) =>
+  text
+    .slice(0, 300)
+    .replace(/[\\"]/g, '\\$&')
+    .replace(/\n/g, '\\n')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ');
+
 export function createProbeServer(options: ServeOptions = {}): ProbeServer {
   const policy = addressPolicy(options.allow ?? []);
   const hostNames = new Set((options.hostNames ?? []).map((name) => name.toLowerCase().replace(/\.$/, '')));
@@ -374,12 +382,13 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     response.end(body);
   };
 
-  const failedProbe = (response: http.ServerResponse) =>
-    // A target that does not resolve is an answer, as blackbox_exporter gives it: the probe failed.
+  const failedProbe = (response: http.ServerResponse, reason: string) =>
+    // A target that does not resolve is an answer, as blackbox_exporter gives it: the probe failed. OpenMetrics
+    // has no comments: the reason is the family's HELP text (escaped as the format requires).
     answer(
       response,
       200,
-      `# TYPE probe_success gauge\n# HELP probe_success The probe succeeded.\nprobe_success 0\n# EOF\n`,
+      `# TYPE probe_success gauge\n# HELP probe_success The probe failed: ${helpText(reason)}\nprobe_success 0\n# EOF\n`,
       openMetricsType,
     );
 
@@ -525,10 +534,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       const limits = { ...defaultLimits, ...options.limits };
       const left = Math.floor(budgetMs - (monotonicMs() - begin) - 100);
       // Resolving took the whole budget: no port had a chance, and none is reported as if it had.
-      if (left < 50)
-        return kind === 'html'
-          ? refuse(200, 'resolving the target took the whole time allowed: no port was probed')
-          : failedProbe(response);
+      const tooLate = 'resolving the target took the whole time allowed: no port was probed';
+      if (left < 50) return kind === 'html' ? refuse(200, tooLate) : failedProbe(response, tooLate);
       // The login run starts here, on the target and on every address it resolved to, or not at all: checked and
       // recorded at once, so two requests naming one target (or a name and its address) cannot both start.
       const loginKeys = [host, ...addresses.map(({ address }) => canonicalTarget(address))].filter(
@@ -562,7 +569,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     } catch (error) {
       if (kind === 'html' && (error instanceof ResolveError || error instanceof AbortedError))
         await refuse(200, `the probe failed: ${error.message}`);
-      else if (error instanceof ResolveError || error instanceof AbortedError) failedProbe(response);
+      else if (error instanceof ResolveError || error instanceof AbortedError)
+        failedProbe(response, error.message);
       else if (error instanceof UsageError) await refuse(400, `${error.message}\n`);
       else throw error;
     } finally {
