@@ -207,11 +207,15 @@ function failedCheck(tried: CrossCheck['tried'], error: unknown): CrossCheck {
   return { tried, outcome: cut ? 'out-of-time' : 'nothing', detail };
 }
 
+/** The least time left of the port deadline that a cross-check starts with. */
+export const crossCheckMinMs = 50;
+
 /**
  * A second connection, within the same port deadline, to tell a wrong TLS mode from a broken port:
  * on an implicit-TLS port whose handshake failed, read a plaintext greeting; on a plaintext port that
- * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`. With no time
- * left of the port's deadline it is not started (`not-run`): a connection that could not finish proves nothing.
+ * stayed silent, try a TLS handshake. Only this evidence turns a failure into `wrong-tls-mode`. With less than
+ * crossCheckMinMs left of the port's deadline it is not started (`not-run`): a connection that could not finish
+ * proves nothing, and a timer set to the port deadline may fire a fraction of a millisecond before it.
  */
 export async function crossCheck(
   expectedTls: PortResult['expectedTls'],
@@ -220,12 +224,12 @@ export async function crossCheck(
   dialogue: Dialogue,
 ): Promise<{ check: CrossCheck; aborted: boolean }> {
   const tried = expectedTls === 'implicit' ? 'plaintext' : 'implicit-tls';
-  if (first.deadline.remaining() <= 0 && !first.deadline.aborted)
+  if (first.deadline.remaining() < crossCheckMinMs && !first.deadline.aborted)
     return {
       check: {
         tried,
         outcome: 'not-run',
-        detail: `no time was left of the port deadline of ${target.limits.portMs} ms`,
+        detail: `less than ${crossCheckMinMs} ms was left of the port deadline of ${target.limits.portMs} ms`,
       },
       aborted: false,
     };

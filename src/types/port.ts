@@ -138,7 +138,7 @@ export interface CrossCheck {
   tried: 'plaintext' | 'implicit-tls';
   /**
    * What it found: the protocol's greeting in plaintext, or a completed handshake; `nothing` when it ended
-   * without either within its own deadlines. No evidence either way: `not-run` (no time was left of the port's
+   * without either within its own deadlines. No evidence either way: `not-run` (under 50 ms was left of the port's
    * deadline to start it), `out-of-time` (the port's deadline ended it before it finished).
    */
   outcome: 'mail-greeting' | 'tls-handshake' | 'nothing' | 'not-run' | 'out-of-time';
