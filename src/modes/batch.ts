@@ -186,6 +186,20 @@ export async function runBatch(
       },
     },
   );
+  // The targets whose probes end in one turn of the event loop are judged and written together, in the turn's
+  // check phase, not each between two socket callbacks: the judge's code and data stay in the CPU's caches from
+  // one to the next, and the next targets' connections start together (issue 28: about a third less CPU a
+  // plaintext probe in one process, and about 5 % a TLS probe over two; `npm run bench`).
+  let turn: Promise<void> | undefined;
+  const judgingTurn = (): Promise<void> => {
+    turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        turn = undefined;
+        resolve();
+      }),
+    );
+    return turn;
+  };
   const one = async (target: BatchTarget): Promise<void> => {
     if (options.signal?.aborted) {
       counts.notDone++;
@@ -198,6 +212,7 @@ export async function runBatch(
         target.host,
         Object.assign({}, shared, { ports: target.ports, concurrency: target.ports.length * 2 }),
       );
+      await judgingTurn();
       const judged = judge([result], { failOn });
       passed = judged.outcome.passed;
       // Exact server text, inert when printed, as --json's (inertJson).
