@@ -7,8 +7,9 @@
  * with exit 0; the per-target memory is bounded. The login module and --min-interval take an address however it is
  * written as one target, and a name as its addresses too: after a refusal no login reaches the server again (in a
  * namespace, an IMAPS server that refuses every login). A client that pipelines without reading is cut off at the
- * cap, connections are capped, a silent client gets 408 within about 10 s, CONNECT gets 405. A request another web
- * page makes (Sec-Fetch-Site, Origin) gets 403. The transport module fails (probe_success 0, with the reason) for a
+ * cap, connections are capped, a silent client (or one whose request never comes whole) gets 408 within about
+ * 10 s, an idle one is closed after 5 s, a request that carries content is answered at once and its connection
+ * closed (400 for a GET), CONNECT gets 405. A request another web page makes (Sec-Fetch-Site, Origin) gets 403. The transport module fails (probe_success 0, with the reason) for a
  * domain that does not exist or whose DNS fails.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -20,13 +21,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import * as packet from 'dns-packet';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   addressPolicy,
   canonicalAddress,
   canonicalTarget,
   createProbeServer,
   crossSiteRefusal,
+  idleTimeoutMs,
   LoginGate,
   maxConnections,
   maxPipelined,
@@ -35,6 +37,7 @@ import {
   requestBudgetMs,
 } from '../src/modes/serve.js';
 import { PolicyMemory } from '../src/modes/serve-transport.js';
+import { Dns } from '../src/net/dns.js';
 import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
@@ -79,6 +82,33 @@ function rawRequest(port: number, bytes: Buffer | string): Promise<string> {
       resolve(received);
     });
     socket.end(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  });
+}
+
+/**
+ * Sends `bytes` on a fresh connection, then, with `everyMs`, one byte more every `everyMs` (content that never
+ * ends), and returns what came back and when the server closed it; the client gives up after `limitMs`.
+ */
+function tricklingRequest(
+  port: number,
+  bytes: string,
+  everyMs: number | undefined,
+  limitMs: number,
+): Promise<{ answer: string; ms: number }> {
+  return new Promise((resolve) => {
+    const begin = performance.now();
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let answer = '';
+    const drip = everyMs === undefined ? undefined : setInterval(() => socket.write('x'), everyMs);
+    const limit = setTimeout(() => socket.destroy(), limitMs);
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => {
+      clearInterval(drip);
+      clearTimeout(limit);
+      resolve({ answer, ms: performance.now() - begin });
+    });
+    if (bytes) socket.write(bytes, 'latin1');
   });
 }
 
@@ -747,25 +777,72 @@ describe('hostile clients and browsers', () => {
     expect((await get('/metrics')).body).toMatch(/^mailprobe_serve_requests_total\{code="405"\} 3$/m);
   });
 
-  it('a client that sends nothing, or half its headers, gets 408 within about 10 s', async () => {
-    const { port } = await listen({});
-    const waitFor = (bytes: string) =>
-      new Promise<{ answer: string; ms: number }>((resolve) => {
-        const begin = performance.now();
-        const socket = net.connect({ host: '127.0.0.1', port });
-        let answer = '';
-        socket.on('error', () => {});
-        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-        socket.on('close', () => resolve({ answer, ms: performance.now() - begin }));
-        if (bytes) socket.write(bytes);
-      });
-    const [silent, half] = await Promise.all([waitFor(''), waitFor('GET /metrics HTTP/1.1\r\nHost: 127.0')]);
-    for (const { answer, ms } of [silent, half]) {
-      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
-      expect(ms).toBeGreaterThan(9_000);
-      expect(ms).toBeLessThan(15_000);
+  it('a client that sends nothing, half its headers, or half a request queued behind a probe gets 408 within about 10 s; an idle one is closed after 5 s', async () => {
+    // A resolver that never answers: a probe runs until its deadline, 20 s, and a request sent behind it waits.
+    const resolving = vi.spyOn(Dns.prototype, 'addresses').mockImplementation(() => new Promise(() => {}));
+    try {
+      const { port } = await listen({ deadlineMs: 20_000 });
+      const waitFor = (bytes: string, trickle = false) =>
+        tricklingRequest(port, bytes, trickle ? 200 : undefined, 25_000);
+      const [silent, half, queued, idle] = await Promise.all([
+        waitFor(''),
+        waitFor('GET /metrics HTTP/1.1\r\nHost: 127.0'),
+        // Its content sent a byte every 200 ms: the connection moves, and the request is never whole.
+        waitFor(
+          'GET /probe?target=never.test&module=smtp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' +
+            'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nx',
+          true,
+        ),
+        waitFor('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+      ]);
+      for (const [label, { answer, ms }] of Object.entries({ silent, half, queued })) {
+        expect(answer, label).toMatch(/^HTTP\/1\.1 408 /);
+        expect(ms, label).toBeGreaterThan(9_000);
+        expect(ms, label).toBeLessThan(12_500);
+      }
+      // Answered, then nothing: closed after idleTimeoutMs (node:http waits a second more), by the server.
+      expect(idle.answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(idle.answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      expect(idle.ms).toBeGreaterThan(idleTimeoutMs - 500);
+      expect(idle.ms).toBeLessThan(idleTimeoutMs + 2_000);
+    } finally {
+      resolving.mockRestore();
     }
-  }, 30_000);
+  }, 40_000);
+
+  it('a request that carries content is answered at once and its connection closed, however slowly it comes', async () => {
+    const { port, get } = await listen({ allow: ['127.0.0.0/8'] });
+    const head = (method: string, path: string, header: string) =>
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\n\r\n`;
+    // Each sends the rest of its content a byte every 200 ms; it gives up after 5 s.
+    const [plain, chunked, probe, post] = await Promise.all([
+      tricklingRequest(port, `${head('GET', '/metrics', 'Content-Length: 1000')}x`, 200, 5000),
+      tricklingRequest(port, `${head('GET', '/', 'Transfer-Encoding: chunked')}3e8\r\nx`, 200, 5000),
+      tricklingRequest(
+        port,
+        `${head('GET', '/probe?target=127.0.0.1&module=submission', 'Content-Length: 1000')}x`,
+        200,
+        5000,
+      ),
+      tricklingRequest(port, `${head('POST', '/metrics', 'Content-Length: 1000')}x`, 200, 5000),
+    ]);
+    for (const [label, { answer, ms }] of Object.entries({ plain, chunked, probe })) {
+      expect(answer, label).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer, label).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer, label).toContain('a GET takes no content\n');
+      expect(ms, label).toBeLessThan(2000);
+    }
+    expect(post.answer).toMatch(/^HTTP\/1\.1 405 /);
+    expect(post.answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(post.ms).toBeLessThan(2000);
+    // Nothing was probed; a Content-Length of 0 is no content, and keeps the connection as before.
+    expect((await get('/metrics')).body).toMatch(/^mailprobe_serve_probe_seconds_count 0$/m);
+    const kept = await rawRequest(
+      port,
+      head('GET', '/metrics', 'Content-Length: 0') + head('GET', '/metrics', 'Connection: close'),
+    );
+    expect(kept.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+  });
 
   it(`a client that pipelines requests without reading the answers is cut off at ${maxPipelined}: memory stays bounded`, async () => {
     const { server, port, get } = await listen({});

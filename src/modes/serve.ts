@@ -2,13 +2,15 @@
  * `mailprobe serve`: the engine behind an HTTP endpoint in blackbox_exporter's multi-target pattern.
  * GET /probe?target=HOST&module=MODULE probes HOST's ports of MODULE and answers OpenMetrics text; GET /metrics
  * answers the server's own health. Safe to expose: every request gets an HTTP answer (400 for what cannot be
- * parsed, and for more than one Host; 405 for CONNECT too), a request whose Host is not this server is refused
- * (421: a web page cannot reach it through DNS rebinding), and so is one a browser made for another page (403:
- * Sec-Fetch-Site, Origin), loopback, link-local, unspecified and multicast targets (an IPv6 address embedding
- * one included) and this machine's own addresses are probed only when `allow` names them, a name is resolved once
- * and exactly the addresses checked are probed (the remote address of each connection is checked again before a
- * byte is sent), the probe ends before Prometheus' scrape timeout, and memory stays bounded whatever the clients
- * send (at most maxConnections connections, each closed when it has more than maxPipelined requests waiting).
+ * parsed, for more than one Host, and for a GET that carries content; 405 for CONNECT too; 408 for a request not
+ * whole within 10 s), a request whose Host is not this server is refused (421: a web page cannot reach it through
+ * DNS rebinding), and so is one a browser made for another page (403: Sec-Fetch-Site, Origin), loopback,
+ * link-local, unspecified and multicast targets (an IPv6 address embedding one included) and this machine's own
+ * addresses are probed only when `allow` names them, a name is resolved once and exactly the addresses checked
+ * are probed (the remote address of each connection is checked again before a byte is sent), the probe ends
+ * before Prometheus' scrape timeout, and memory and time stay bounded whatever the clients send (at most
+ * maxConnections connections, each closed when it has more than maxPipelined requests waiting, when a request
+ * that carries content has its answer, or when idle for idleTimeoutMs).
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -81,8 +83,13 @@ export const maxConnections = 256;
  * sends more before reading the answers has its connection closed, so what one connection holds is bounded.
  */
 export const maxPipelined = 16;
-/** A client has this long to send a request's headers (Node's default is 60 s); checked every second. */
+/**
+ * A client has this long to send a request's headers, and the whole request (Node's defaults are 60 s and 300 s);
+ * checked every second.
+ */
 export const headersTimeoutMs = 10_000;
+/** A connection with no request under way (after an answer, or none begun) is closed after this long (5 s). */
+export const idleTimeoutMs = 5000;
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */
 export interface ProbeServer extends http.Server {
@@ -329,6 +336,10 @@ export class RecentProbes {
 
 const openMetricsType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
+/** Whether a request carries content (RFC 9112 §6.3: a Transfer-Encoding, or a Content-Length other than 0). */
+const carriesContent = (request: http.IncomingMessage) =>
+  request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
+
 /**
  * An IP address in one canonical form, its zone id kept (`0::1` and `0000::0001` are `::1`, `::ffff:127.0.0.1` is
  * 127.0.0.1, `FE80::1%eth0` is `fe80::1%eth0`); a name as it is.
@@ -374,10 +385,11 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
   ) => {
     if (response.headersSent || response.writableEnded) return;
     stats.requests.set(code, (stats.requests.get(code) ?? 0) + 1);
+    // A request that carries content ends its connection once answered: content sent a byte at a time holds none.
     response.writeHead(code, {
       'content-type': type,
       ...headers,
-      ...(closing ? { connection: 'close' } : {}),
+      ...(closing || carriesContent(response.req) ? { connection: 'close' } : {}),
     });
     response.end(body);
   };
@@ -426,7 +438,7 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
-      ...(closing ? { connection: 'close' } : {}),
+      ...(closing || carriesContent(response.req) ? { connection: 'close' } : {}),
     });
     response.end(body);
   };
@@ -644,6 +656,8 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
     const crossSite = crossSiteRefusal(request.headers);
     if (crossSite) return answer(response, 403, `${crossSite}\n`);
     if (request.method !== 'GET') return answer(response, 405, 'only GET\n', undefined, { allow: 'GET' });
+    // RFC 9110 §9.3.1: a GET's content has no meaning; one that carries some is refused before anything runs.
+    if (carriesContent(request)) return answer(response, 400, 'a GET takes no content\n');
     if (path === '/probe')
       return void probe(new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1)), request, response).catch(
         (error: unknown) =>
@@ -670,26 +684,27 @@ export function createProbeServer(options: ServeOptions = {}): ProbeServer {
   };
 
   // node:http on first use: the probe commands that share this bundle never load it. A client has 10 s to send
-  // a request's headers, checked every second (Node checks every 30 s by default: 40 s, not 10).
-  const server = process
-    .getBuiltinModule('node:http')
-    .createServer(
-      { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000 },
-      (request, response) => {
-        try {
-          handle(request, response);
-        } catch (error) {
-          answer(
-            response,
-            500,
-            `internal error: ${error instanceof Error ? error.message : String(error)}\n`,
-          );
-        }
-      },
-    ) as ProbeServer;
+  // a request's headers and the whole request (a body sent a byte at a time included), checked every second
+  // (Node checks every 30 s by default: 40 s, not 10); then 408, or a close once an answer has begun.
+  const server = process.getBuiltinModule('node:http').createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: headersTimeoutMs,
+      keepAliveTimeout: idleTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    (request, response) => {
+      try {
+        handle(request, response);
+      } catch (error) {
+        answer(response, 500, `internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    },
+  ) as ProbeServer;
   server.maxConnections = maxConnections;
   // A connection on which nothing moves (no byte read or written) for longer than a probe may take is closed: a
-  // client that stops reading its answers does not hold one of the connections for ever.
+  // client that stops reading its answers does not hold one of the connections for ever. One with no request under
+  // way is closed sooner, after idleTimeoutMs (keepAliveTimeout above; node:http adds a second to it).
   server.timeout = deadlineMs + 10_000;
   // CONNECT is not a request node:http answers (it hands the socket over): 405, as every method but GET.
   server.on('connect', (_request: http.IncomingMessage, socket: net.Socket) => {
