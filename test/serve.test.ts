@@ -9,8 +9,10 @@
  * namespace, an IMAPS server that refuses every login). A client that pipelines without reading is cut off at the
  * cap, connections are capped, a silent client (or one whose request never comes whole) gets 408 within about
  * 10 s, an idle one is closed after 5 s, a request that carries content is answered at once and its connection
- * closed (400 for a GET), CONNECT gets 405. A request another web page makes (Sec-Fetch-Site, Origin) gets 403. The transport module fails (probe_success 0, with the reason) for a
- * domain that does not exist or whose DNS fails.
+ * closed (400 for a GET), CONNECT gets 405. A request another web page makes (Sec-Fetch-Site, Origin) gets 403.
+ * The transport module fails (probe_success 0, with the reason) for a domain that does not exist, whose DNS fails,
+ * that publishes a null MX, or that has neither an MX record nor an address; a domain with no MX record is probed
+ * as its own mail host (the implicit MX).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -939,6 +941,46 @@ describe('hostile clients and browsers', () => {
     expect(page.body).toContain(
       'the probe failed: cannot resolve nx.transport.test: no such domain (NXDOMAIN)',
     );
+  });
+
+  it('transport module: a null MX, or no MX and no address, is probe_success 0; no MX is the domain itself (RFC 5321 §5.1)', async () => {
+    // null.transport.test: a null MX. bare.transport.test: exists, no record at all. own.transport.test: no MX, an
+    // address (loopback, where nothing listens on 25). failing.transport.test: no MX, and its A and AAAA fail.
+    const dns = await loopbackDns((name, type) => {
+      if (name === 'null.transport.test' && type === 'MX')
+        return { answers: [{ type: 'MX', name, ttl: 0, data: { preference: 0, exchange: '.' } }] };
+      if (name === 'own.transport.test' && type === 'A')
+        return { answers: [{ type: 'A', name, ttl: 0, data: '127.77.25.1' }] };
+      if (name === 'failing.transport.test' && type !== 'MX') return { rcode: 2 };
+      return name.startsWith('mta-sts.') ? { rcode: 3 } : {};
+    });
+    closers.push(dns.close);
+    const { get } = await listen({
+      dnsServer: dns.server,
+      allow: ['127.0.0.0/8'],
+      limits: { connectMs: 2000 },
+    });
+    const nullMx = await get('/probe?target=null.transport.test&module=transport');
+    expect(nullMx.code).toBe(200);
+    expect(nullMx.body).toMatch(/^probe_success 0$/m);
+    expect(nullMx.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve null\.transport\.test: it publishes a null MX \(accepts no mail, RFC 7505\)/m,
+    );
+    expect(nullMx.body).not.toMatch(/mailprobe_mta_sts_mode/);
+    const bare = await get('/probe?target=bare.transport.test&module=transport');
+    expect(bare.body).toMatch(/^probe_success 0$/m);
+    expect(bare.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve bare\.transport\.test: no MX record and no address \(RFC 5321 §5\.1\)/m,
+    );
+    const failing = await get('/probe?target=failing.transport.test&module=transport');
+    expect(failing.body).toMatch(/^probe_success 0$/m);
+    expect(failing.body).toMatch(/^# HELP probe_success The probe failed: .*DNS failed: .*\(its addresses/m);
+    // No MX, an address: senders deliver to the domain itself, and its port 25 is what is probed.
+    const own = await get('/probe?target=own.transport.test&module=transport');
+    expect(own.body).toMatch(
+      /^mailprobe_port_up\{target="own\.transport\.test",port="25",service="smtp",address="127\.77\.25\.1"\} 0$/m,
+    );
+    expect(own.body).toMatch(/^mailprobe_mta_sts_mode\{domain="own\.transport\.test",mode="absent"\} 1$/m);
   });
 });
 

@@ -101,8 +101,10 @@ async function settle(dns: Dns, host: string, signal: AbortSignal): Promise<Sett
 
 /**
  * Resolves and checks, then looks up and probes. Returns the refusals (nothing was connected to) when any address
- * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX. Throws
- * ResolveError when the domain does not exist (NXDOMAIN) or its MX lookup failed: nothing is looked up further.
+ * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX (the
+ * domain itself when it has no MX record: the implicit MX, RFC 5321 §5.1). Throws ResolveError when the domain
+ * does not exist (NXDOMAIN), publishes a null MX, has neither an MX record nor an address, or its lookups failed:
+ * nothing is looked up further.
  */
 export async function probeTransport(
   domain: string,
@@ -113,9 +115,11 @@ export async function probeTransport(
   const { dns, signal } = options;
   const records: DnsRecordFact[] = [];
   let exchanges: string[] = [];
+  let mxFound = 0;
   try {
     const mx = await abortable(dns.mx(domain), signal, 'dns');
     const sorted = [...mx].sort((a, b) => a.priority - b.priority);
+    mxFound = sorted.length;
     for (const record of sorted)
       records.push({ kind: 'MX', query: domain, answer: `${record.priority} ${record.exchange || '.'}` });
     if (sorted.length === 1 && (sorted[0]?.exchange ?? '') === '' && records[0]) {
@@ -136,13 +140,45 @@ export async function probeTransport(
       throw absent.has(code)
         ? new ResolveError(domain, 'no such domain (NXDOMAIN): no MX record, nothing to check', true)
         : new ResolveError(domain, `DNS failed: ${dnsReason(error)} (its MX records)`);
-    records.push({ kind: 'MX', query: domain, answer: '', note: 'no-record', detail: dnsReason(error) });
+  }
+  // A null MX says the domain accepts no mail (RFC 7505): no transport to report, the probe fails (the CLI exits 3).
+  if (records[0]?.note === 'null-mx')
+    throw new ResolveError(
+      domain,
+      'it publishes a null MX (accepts no mail, RFC 7505): nothing to check',
+      true,
+    );
+  // No MX record: senders deliver to the domain itself, its A and AAAA records (the implicit MX, RFC 5321 §5.1),
+  // and its port 25 is probed, as the CLI's discovery probes the domain itself.
+  const implicit = mxFound === 0;
+  if (implicit) {
+    records.push({
+      kind: 'MX',
+      query: domain,
+      answer: '',
+      note: 'no-record',
+      detail: 'no MX record: the domain itself is its mail host (implicit MX, RFC 5321 §5.1)',
+    });
+    exchanges = [domain];
   }
   const web = `mta-sts.${domain}`;
   const names = [...new Set([...exchanges, web])];
   const resolved = new Map(
     await Promise.all(names.map(async (name) => [name, await settle(dns, name, signal)] as const)),
   );
+  // The implicit MX without an address: the domain has no mail host (the CLI exits 3 too), or its DNS failed.
+  const own = implicit ? resolved.get(domain) : undefined;
+  if (own && 'error' in own)
+    throw own.error instanceof ResolveError && own.error.notFound
+      ? new ResolveError(
+          domain,
+          'no MX record and no address (RFC 5321 §5.1): no mail host, nothing to check',
+          true,
+        )
+      : new ResolveError(
+          domain,
+          `DNS failed: ${own.error instanceof ResolveError ? own.error.reason : dnsReason(own.error)} (its addresses: no MX record, so the implicit MX)`,
+        );
   const refused = names.flatMap((name) => {
     const found = resolved.get(name);
     return found && 'addresses' in found
@@ -196,7 +232,7 @@ export async function probeTransport(
       records,
       candidates: exchanges.map((host) => ({
         host,
-        sources: ['MX'],
+        sources: [implicit ? 'implicit MX' : 'MX'],
         ports: [{ port: 25, service: 'smtp' as const }],
       })),
       transport,
