@@ -303,6 +303,29 @@ describe('mailprobe CLI', () => {
       ['127.0.0.1', '--no-fast-filtered=true'],
       /^mailprobe: --no-fast-filtered takes no value: give --no-fast-filtered alone \(/,
     ],
+    // A flag given a value other than true or false (yargs read it as false, silently: --color=1 was no colour).
+    [
+      '--color=x',
+      ['127.0.0.1', '--ports', '25', '--color=x'],
+      /^mailprobe: --color takes no value: give --color alone \(/,
+    ],
+    [
+      '--verbose=1',
+      ['127.0.0.1', '--ports', '25', '--verbose=1'],
+      /^mailprobe: --verbose takes no value: give --verbose alone \(/,
+    ],
+    ['-qv=x', ['127.0.0.1', '--ports', '25', '-qv=x'], /^mailprobe: -v takes no value: give -v alone \(/],
+    ['ports --color=', ['ports', '--color='], /^mailprobe: --color takes no value: give --color alone \(/],
+    [
+      'serve --dane=x',
+      ['serve', '--listen', 'nowhere', '--dane=x'],
+      /^mailprobe: --dane takes no value: give --dane alone \(/,
+    ],
+    [
+      '--all-addresses=yes',
+      ['127.0.0.1', '--ports', '25', '--all-addresses=yes'],
+      /^mailprobe: --all-addresses takes no value: give --all-addresses alone \(/,
+    ],
     // A negation of an option that takes a value (yargs made it false: a port list, a file, a user "false").
     ['--no-ports', ['127.0.0.1', '--no-ports'], /--no-ports is not an option: --ports takes a value/],
     ['--no-ca', ['127.0.0.1', '--ports', '25', '--no-ca'], /--no-ca is not an option: --ca takes a value/],
@@ -461,6 +484,15 @@ describe('mailprobe CLI', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
     });
   }
+
+  it('a flag given true or false is the flag or its negation: --color=true colours, --color=false does not', async () => {
+    const on = await cli(['ports', '--color=true']);
+    const off = await cli(['ports', '--color=false']);
+    expect([on.code, off.code]).toEqual([0, 0]);
+    expect(on.stdout).toContain('\u001b[');
+    expect(off.stdout).not.toContain('\u001b[');
+    expect(off.stdout).toContain('submissions');
+  });
 
   it('--no-ispdb, the one negation of an option that takes a value, still parses (the run goes on to DNS)', async () => {
     for (const args of [

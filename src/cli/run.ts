@@ -179,6 +179,25 @@ function noNegatedValues(argv: Record<string, unknown>, instance: unknown): void
       throw new UsageError(`--no-${name} is not an option: --${name} takes a value`);
 }
 
+/**
+ * A flag given a value (`--color=x`, `--verbose=1`, `-v=x`): yargs reads any value but `true` as false, silently.
+ * `true` and `false` are taken (`--color=false` is `--no-color`); anything else is refused, as a negation's value is.
+ */
+function noFlagValues(args: string[], instance: unknown): void {
+  const flags = new Set(
+    (instance as { getOptions?: () => { boolean?: string[] } }).getOptions?.().boolean ?? [],
+  );
+  for (const arg of args) {
+    if (arg === '--') return;
+    // `-qv=x`: the value is the last letter's.
+    const match = /^(?:--([^=]+)|-[A-Za-z0-9]*([A-Za-z0-9]))=(.*)$/s.exec(arg);
+    const name = match?.[1] ?? match?.[2] ?? '';
+    const flag = name.length === 1 ? `-${name}` : `--${name}`;
+    if (flags.has(name) && match?.[3] !== 'true' && match?.[3] !== 'false')
+      throw new UsageError(`${flag} takes no value: give ${flag} alone`);
+  }
+}
+
 type OnFail = (message: string, error: Error | undefined, instance: unknown) => never;
 
 async function probeLine(args: string[], onFail: OnFail): Promise<void> {
@@ -196,6 +215,7 @@ async function probeLine(args: string[], onFail: OnFail): Promise<void> {
   const argv = await parser.parseAsync();
   givenOnce(argv);
   noNegatedValues(argv, parser);
+  noFlagValues(args, parser);
   await probe.handler({ ...argv, host: String(argv._[0]) });
 }
 
@@ -269,6 +289,7 @@ export async function run(argv: string[]): Promise<void> {
           givenOnce(argv);
           // The command's own options: yargs has set them up on this instance by the time it runs middleware.
           noNegatedValues(argv, parser);
+          noFlagValues(args, parser);
         })
         .parseAsync();
     }
