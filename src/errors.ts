@@ -101,6 +101,25 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * A line longer than mailprobe's own cap (`lineBytes`) that the protocol allows (any IMAP line: RFC 9051 sets no
+ * line length limit; an SMTP or POP3 line under a cap below their 512 octets): the dialogue stops there, and the
+ * cause is the cap, never the server's fault.
+ */
+export class LineCapError extends Error {
+  readonly code = 'LINE_CAP';
+  constructor(
+    readonly lineBytes: number,
+    /** What the protocol allows, with its reference. */
+    allowed: string,
+  ) {
+    super(
+      `a line longer than mailprobe's cap of ${lineBytes} bytes (${allowed}): mailprobe stopped the dialogue there; raise the cap with --limit lineBytes=N`,
+    );
+    this.name = 'LineCapError';
+  }
+}
+
 /** Invalid input from the user (a bad port, service, option or file). The CLI exits 2 on it. */
 export class UsageError extends Error {
   readonly code = 'USAGE';

@@ -24,7 +24,10 @@ export interface Limits {
   replyMs: number;
   /** The whole port, all phases and any second connection together, in ms: an absolute deadline. */
   portMs: number;
-  /** Longest line kept, in bytes; longer lines are cut and marked truncated. */
+  /**
+   * Longest line kept, in bytes; longer lines are cut and marked truncated, and stop the dialogue: a protocol error
+   * where the protocol allows no such line (SMTP, POP3: 512 octets), mailprobe's own limit where it does (IMAP).
+   */
   lineBytes: number;
   /** Most bytes kept for one reply (all its lines); beyond it the reply is a protocol error. */
   replyBytes: number;

@@ -466,6 +466,27 @@ const cases: Case[] = [
     findings: ['protocol-violation'],
   },
   {
+    // IMAP sets no line length limit (RFC 9051): a line over mailprobe's cap is the cap's doing, not the server's.
+    name: "IMAP: a CAPABILITY line longer than mailprobe's line cap",
+    service: 'imap',
+    server: raw((socket) => {
+      socket.write('* OK ready\r\n');
+      socket.once('data', () =>
+        socket.write(`* CAPABILITY IMAP4rev2 STARTTLS ${'X-ATOM '.repeat(1000)}\r\nmp1 OK done\r\n`),
+      );
+    }),
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: (result) => {
+      expect(result.failedPhase).toBe('capabilities');
+      expect(result.statusDetail).toMatch(/a line longer than mailprobe's cap of 4096 bytes/);
+      expect(result.statusDetail).toMatch(/--limit lineBytes=/);
+      const finding = judge(result).findings.find((f) => f.id === 'probe-incomplete');
+      expect(finding?.detail).toMatch(/IMAP sets no line length limit/);
+      expect(finding?.detail).not.toMatch(/protocol|violat/i);
+    },
+  },
+  {
     name: "IMAP: an [ALERT] before TLS is shown as the server's words",
     service: 'imap',
     server: fixture({
@@ -499,6 +520,15 @@ const cases: Case[] = [
       expect(result.starttls).toMatchObject({ advertised: false, attempted: true, upgraded: true });
       expect(result.capabilitiesAfterTls?.ok).toBe(false);
     },
+  },
+  {
+    // POP3 allows 512 octets a status line (RFC 2449 §4): one over the cap of 4096 is the server's violation.
+    name: "POP3: a greeting longer than mailprobe's line cap",
+    service: 'pop3',
+    server: raw((socket) => socket.write(`+OK ${'x'.repeat(5000)}\r\n`)),
+    status: 'protocol-error',
+    findings: ['protocol-violation'],
+    check: (result) => expect(result.statusDetail).toMatch(/longer than 4096 bytes .*RFC 2449 §4/),
   },
   {
     name: 'POP3: a CAPA list that never ends with "."',

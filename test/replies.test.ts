@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '../src/errors.js';
+import { LineCapError, ProtocolError } from '../src/errors.js';
 import { NotThisProtocol } from '../src/protocols/dialogue.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
@@ -69,6 +69,21 @@ describe('SMTP reply reader', () => {
       code: 250,
       lines: ['next'],
     });
+  });
+
+  it("blames its own cap, not the server, for a line the protocol allows: any IMAP line, SMTP's under 512", async () => {
+    const imapLine = scriptedSession([`* OK ${'x'.repeat(5000)}\r\n`]).session;
+    const error = await imap.greeting(imapLine).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LineCapError);
+    expect(error).not.toBeInstanceOf(ProtocolError);
+    expect((error as Error).message).toMatch(
+      /mailprobe's cap of 4096 bytes \(IMAP sets no line length limit/,
+    );
+    // Under a cap below SMTP's own 512 octets, a 300-byte reply line is within the protocol.
+    const smtpLine = scriptedSession([`250 ${'x'.repeat(300)}\r\n`], { lineBytes: 100 }).session;
+    const small = await readSmtpReply(smtpLine, 'capabilities', 1000).catch((e: unknown) => e);
+    expect(small).toBeInstanceOf(LineCapError);
+    expect((small as Error).message).toMatch(/mailprobe's cap of 100 bytes/);
   });
 
   it('stops a reply that exceeds the line cap', async () => {

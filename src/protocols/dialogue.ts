@@ -1,5 +1,5 @@
 /** The one small interface every protocol speaks through, protocol detection from a first line, and reply caps. */
-import { ProtocolError } from '../errors.js';
+import { LineCapError, ProtocolError } from '../errors.js';
 import type { Line } from '../net/reader.js';
 import type { Capabilities, Greeting, PortResult, Protocol } from '../types/index.js';
 import type { Session } from './session.js';
@@ -128,18 +128,37 @@ export function upgradeWorthTrying(protocol: Protocol, caps: Capabilities, greet
   return caps.starttls || (!caps.ok && protocol !== 'smtp');
 }
 
+/** The longest line each protocol allows a server, its line end excluded, and what says so. */
+const lineLimits: Readonly<Record<Protocol, { bytes: number; allowed: string }>> = {
+  smtp: { bytes: 510, allowed: 'SMTP allows 512 octets a reply line with its CRLF, RFC 5321 §4.5.3.1.5' },
+  pop3: {
+    bytes: 510,
+    allowed: 'POP3 allows 512 octets a status or capability line with its CRLF, RFC 2449 §4, §5',
+  },
+  imap: { bytes: Number.POSITIVE_INFINITY, allowed: 'IMAP sets no line length limit, RFC 9051' },
+};
+
 /** Counts a reply's lines and bytes against the caps. */
 export class ReplyBudget {
   private lines = 0;
   private bytes = 0;
-  constructor(private readonly session: Session) {}
+  constructor(
+    private readonly session: Session,
+    private readonly protocol: Protocol,
+  ) {}
 
   /**
-   * Counts one line. A line cut at the line cap is a protocol error: SMTP allows 512 octets a reply line
-   * (RFC 5321 §4.5.3.1.5), and a reply judged from its first 4 KiB could be judged wrong.
+   * Counts one line. A line cut at the line cap is never judged from its first part: it is a protocol error when
+   * the protocol allows no line that long (SMTP, POP3: 512 octets), and mailprobe's own limit when it does (IMAP
+   * sets none, or a cap set below 512): the dialogue stops either way, and only the first blames the server.
    */
   add(line: Line): void {
-    if (line.truncated) throw new ProtocolError(`a line longer than ${this.session.limits.lineBytes} bytes`);
+    if (line.truncated) {
+      const cap = this.session.limits.lineBytes;
+      const limit = lineLimits[this.protocol];
+      if (cap < limit.bytes) throw new LineCapError(cap, limit.allowed);
+      throw new ProtocolError(`a line longer than ${cap} bytes (${limit.allowed})`);
+    }
     this.addBytes(line.bytes);
   }
 

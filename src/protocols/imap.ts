@@ -61,7 +61,7 @@ async function readImapLine(
 async function command(session: Session, phase: 'capabilities' | 'starttls' | 'quit', verb: string) {
   const tag = nextTag(session);
   session.send(`${tag} ${verb}`, { untaggedAllowed: true });
-  const budget = new ReplyBudget(session);
+  const budget = new ReplyBudget(session, 'imap');
   const untagged: string[] = [];
   for (;;) {
     const text = await readImapLine(session, phase, budget);
@@ -82,7 +82,7 @@ async function command(session: Session, phase: 'capabilities' | 'starttls' | 'q
 
 /** Reads to the tagged reply of `tag` or a continuation request, skipping untagged lines (RFC 9051 §7). */
 export async function taggedOrContinuation(session: Session, tag: string): Promise<string> {
-  const budget = new ReplyBudget(session);
+  const budget = new ReplyBudget(session, 'imap');
   for (;;) {
     const line = await session.readLine('check', session.limits.replyMs);
     budget.add(line);
@@ -174,7 +174,7 @@ export const imap: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session).add(line);
+    new ReplyBudget(session, 'imap').add(line);
     const match = /^\* (OK|PREAUTH|BYE)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
     const kind = (match[1] ?? '').toUpperCase();

@@ -217,7 +217,7 @@ async function pop3Login(session: Session, way: string, c: Credential): Promise<
   const mechanism = way === 'USER' ? 'USER/PASS' : `AUTH ${way}`;
   const read = async () => {
     const line = await session.readLine('check', session.limits.replyMs);
-    new ReplyBudget(session).add(line);
+    new ReplyBudget(session, 'pop3').add(line);
     return line.text;
   };
   let reply: string;

@@ -88,7 +88,7 @@ let tagNumber = 0;
 export async function imapCommand(session: Session, verb: string) {
   const tag = `mpr${++tagNumber}`;
   session.send(`${tag} ${verb}`, { untaggedAllowed: true });
-  const budget = new ReplyBudget(session);
+  const budget = new ReplyBudget(session, 'imap');
   const untagged: string[] = [];
   for (;;) {
     const line = await session.readLine('check', session.limits.replyMs);
@@ -128,7 +128,7 @@ export async function imapDelete(session: Session, uids: number[], uidPlus: bool
 /** One POP3 command and its status line; with `multiline`, the lines up to "." too (dot-unstuffed). */
 export async function pop3Command(session: Session, command: string, multiline = false) {
   session.send(command);
-  const budget = new ReplyBudget(session);
+  const budget = new ReplyBudget(session, 'pop3');
   const first = await session.readLine('check', session.limits.replyMs);
   budget.add(first);
   const ok = /^\+OK\b/i.test(first.text);

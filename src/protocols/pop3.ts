@@ -15,7 +15,7 @@ import type { Session } from './session.js';
 /** Reads a single-line POP3 status response (RFC 1939 §3): +OK or -ERR. */
 async function status(session: Session, phase: 'capabilities' | 'starttls' | 'quit') {
   const line = await session.readLine(phase, session.limits.replyMs);
-  new ReplyBudget(session).add(line);
+  new ReplyBudget(session, 'pop3').add(line);
   const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
   if (!match) throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(line.text.slice(0, 80))}`);
   return { ok: match[1]?.toUpperCase() === '+OK', text: line.text };
@@ -58,7 +58,7 @@ export const pop3: Dialogue = {
       if (!way.sasl && way.name !== 'USER') throw new Error(`${way.name} is never tried`);
       session.send(way.sasl ? `AUTH ${way.name}` : 'USER mailprobe');
       const first = await session.readLine('check', session.limits.replyMs);
-      new ReplyBudget(session).add(first);
+      new ReplyBudget(session, 'pop3').add(first);
       if (way.sasl && /^\+(?: |$)/.test(first.text)) {
         session.send('*'); // cancels the exchange (RFC 5034 §4)
         const answered = await cancelAnswered(session.readLine('check', session.limits.replyMs));
@@ -82,7 +82,7 @@ export const pop3: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session).add(line);
+    new ReplyBudget(session, 'pop3').add(line);
     const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
     const lines = [match[2] ?? ''];
@@ -98,7 +98,7 @@ export const pop3: Dialogue = {
     // Servers without RFC 2449 answer -ERR: capabilities are then unknown, which is not an error (the client probes,
     // RFC 2449 §5: see upgradeWorthTrying).
     if (!first.ok) return { ...pop3Capabilities(false, []), refusal: first.text };
-    const budget = new ReplyBudget(session);
+    const budget = new ReplyBudget(session, 'pop3');
     const list: string[] = [];
     for (;;) {
       const line = await session.readLine('capabilities', session.limits.replyMs);

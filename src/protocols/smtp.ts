@@ -53,7 +53,7 @@ export async function readSmtpReply(
   ms: number,
 ) {
   // Bytes already waiting before the command was written belong to no command (checked by send()).
-  const budget = new ReplyBudget(session);
+  const budget = new ReplyBudget(session, 'smtp');
   const lines: string[] = [];
   let code: number | undefined;
   // The greeting's deadline is for the whole greeting: a `220-` line at once and the rest after a greet wait

@@ -54,7 +54,8 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   'starttls-failed': 'STARTTLS/STLS was accepted, then the TLS handshake failed or stalled',
   'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',
   aborted: 'the probe was aborted by the caller',
-  'local-error': 'the probe failed on this machine (for example no free sockets)',
+  'local-error':
+    'the probe failed on this machine (for example no free sockets), or stopped at its own line cap (lineBytes) on a line the protocol allows (IMAP sets no limit)',
 };
 
 /** One line of the dialogue. `S` came from the server, `C` was sent by mailprobe, `-` is mailprobe's note. */
