@@ -397,6 +397,44 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     expect(text).not.toMatch(/silent for|server sent nothing|no greeting arrived/);
   });
 
+  it('a late greeting that refuses service (554, * BYE, -ERR, 421) is the refusal, with its lateness as evidence', async () => {
+    for (const [service, greeting, status] of [
+      ['submission', '554 5.7.1 mail.example: no service for you\r\n', 'rejected'],
+      ['imap', '* BYE not taking connections\r\n', 'rejected'],
+      ['pop3', '-ERR access denied\r\n', 'rejected'],
+      ['submission', '421 4.7.0 too many connections, try again later\r\n', 'rate-limited'],
+    ] as const) {
+      const server = await recordingServer((socket) => later(socket, 500, greeting));
+      const result = await probe(server.port, service, {
+        limits: { greetingMs: 300, replyMs: 500, silenceMs: 3000 },
+      });
+      await pause(50);
+      expect(result.status, service).toBe(status);
+      expect(result.failedPhase).toBe('greeting');
+      expect(result.statusDetail).toContain(greeting.trim());
+      expect(result.statusDetail).toMatch(/none came within its deadline of 300 ms/);
+      expect(result.lateGreeting?.line).toBe(greeting.trim());
+      // The server spoke: no retry, no TLS cross-check.
+      expect(result.retry ?? result.firstTry ?? result.crossCheck).toBeUndefined();
+      expect(server.seen).toHaveLength(1);
+      const verdict = judge(result);
+      const id = status === 'rejected' ? 'greeting-rejected' : 'rate-limited';
+      expect(findingIds(result)).toEqual([id]);
+      const finding = verdict.findings.find((f) => f.id === id);
+      // When it came: in the status detail, and as the line's own time on a refusal.
+      expect(finding?.evidence.join('\n')).toMatch(/the greeting, at \d+ ms: none came/);
+      if (status === 'rejected') {
+        expect(finding?.evidence).toContain(
+          `S (at ${Math.round(result.lateGreeting?.at ?? 0)} ms): ${greeting.trim()}`,
+        );
+        expect(finding?.detail).toMatch(/the greeting refuses service/);
+        // Sent after mailprobe spoke: it may answer that (sendmail's greet_pause answers early talk with 554).
+        expect(finding?.detail).toMatch(/came only at \d\.\d s, after .*goodbye/);
+        expect(finding?.detail).toMatch(/--timeout 10000/);
+      }
+    }
+  });
+
   it('IMAP and POP3 greetings too; an answer that is not a greeting (221) leaves the port silent', async () => {
     for (const [service, greeting] of [
       ['imap', '* OK IMAP4rev1 ready\r\n'],

@@ -238,10 +238,20 @@ const serviceGreeting: Readonly<Record<Protocol, RegExp>> = {
 };
 
 /**
+ * The first line of a greeting that refuses service, as greeting() reads it: SMTP 421, 554 or 521 (RFC 5321 §3.1,
+ * §4.2.3; RFC 7504 §3), IMAP `* BYE` (RFC 9051 §7.1.5), POP3 `-ERR` (RFC 1939 §4).
+ */
+const refusingGreeting: Readonly<Record<Protocol, RegExp>> = {
+  smtp: /^(?:421|521|554)(?:[ -]|$)/,
+  imap: /^\* BYE\b/i,
+  pop3: /^-ERR\b/i,
+};
+
+/**
  * What a silent server answered when sent the protocol's goodbye (evidence.ts `nudge`): another protocol makes
  * it `wrong-protocol`; the protocol's own greeting is a greeting slower than its deadline (`stalled` in the
- * greeting: the server is there, not silent); an abort while asking leaves the evidence incomplete; anything else
- * leaves it silent.
+ * greeting: the server is there, not silent), and one that refuses service is the refusal it is (`rejected`, or
+ * `rate-limited`, as in time); an abort while asking leaves the evidence incomplete; anything else leaves it silent.
  */
 export function afterNudge(
   answer: { detected: PortResult['detected']; line: string; at: number } | 'aborted' | undefined,
@@ -256,6 +266,12 @@ export function afterNudge(
     return {
       status: 'stalled',
       detail: `no greeting within its deadline of ${greetingMs} ms; the greeting came at ${Math.round(answer.at)} ms, after ${command} was sent to see what answers: "${answer.line.slice(0, 120)}"`,
+      failedPhase: 'greeting',
+    };
+  if (answer?.detected === expected && refusingGreeting[expected].test(answer.line))
+    return {
+      status: rateLimitText.test(answer.line) ? 'rate-limited' : 'rejected',
+      detail: `${answer.line.slice(0, 120)} (the greeting, at ${Math.round(answer.at)} ms: none came within its deadline of ${greetingMs} ms, and ${command} had been sent to see what answers)`,
       failedPhase: 'greeting',
     };
   if (answer === undefined || answer.detected === 'unknown' || answer.detected === expected) return undefined;

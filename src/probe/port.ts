@@ -323,7 +323,8 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
       if (verdict) settle(result, verdict);
       if (verdict?.status === 'wrong-protocol' && answer && answer !== 'aborted')
         result.detected = answer.detected;
-      if (verdict?.status === 'stalled' && answer && answer !== 'aborted')
+      // The protocol's own greeting, late: slow (stalled) or refusing service (rejected, rate-limited).
+      if (verdict && answer && answer !== 'aborted' && answer.detected === reference.protocol)
         result.lateGreeting = { line: answer.line, at: answer.at };
     }
     if (upgrading && result.starttls) {

@@ -1,6 +1,6 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
 import type { HostResult, PortResult } from '../types/index.js';
-import { greetingPaused, greetingRules } from './greeting.js';
+import { greetingPaused, greetingRules, lateRefusal } from './greeting.js';
 import { lastServerLines, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
@@ -198,14 +198,14 @@ export const connectivityRules: readonly Rule[] = [
       'RFC 5321 §3.1, §3.8, §4.1.4, §4.2.3, §4.2.5 (421/554); RFC 7504 §3 (521); RFC 9051 §7.1.5 (BYE); RFC 1939 §3, §4 (-ERR)',
     check: (port) =>
       port.status === 'rejected'
-        ? {
+        ? (lateRefusal(port) ?? {
             detail: port.failedPhase
               ? `the server refused service at the ${port.failedPhase} step${refusalEnd(port)}: mail clients cannot use this port now`
               : 'the greeting refuses service: mail clients cannot use this port from here',
             evidence: port.failedPhase
               ? [...statusEvidence(port), ...lastServerLines(port, 2)]
               : serverLines(port, () => true).slice(0, 3),
-          }
+          })
         : undefined,
   },
   {

@@ -1,8 +1,9 @@
 /**
  * The greeting that did not end in time though the server was there (`stalled` in the greeting): held back after
- * its first bytes (greeting-delayed), or sent only after the deadline (greeting-late). Part of connectivity.
+ * its first bytes (greeting-delayed), or sent only after the deadline (greeting-late); and how a refusing greeting
+ * sent only after the deadline is told (lateRefusal). Part of connectivity.
  */
-import { isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
+import { type Hit, isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /**
  * The greeting began (bytes arrived) and did not end within its deadline, or came only after it: `stalled` in the
@@ -22,6 +23,20 @@ function suggestedWait(waitedMs: number): string {
 
 /** ms as the findings say them: seconds to 0.1. */
 const inSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * A greeting that refused service, read only after its deadline (in answer to the goodbye): the refusal is the
+ * verdict, its lateness the evidence. It came after mailprobe spoke, so it may answer that: sendmail's greet_pause
+ * greets a client that talked first with 554 instead of 220. Undefined for a refusal in time.
+ */
+export function lateRefusal(port: PortResult): Hit | undefined {
+  const late = port.lateGreeting;
+  if (!late) return undefined;
+  return {
+    detail: `the greeting refuses service: mail clients cannot use this port from here. It came only at ${inSeconds(late.at)}, after not one byte in the ${inSeconds(port.timings.greeting ?? 0)} mailprobe waited for it and after mailprobe had sent its goodbye to see what answers, so it may answer that goodbye (sendmail's greet_pause refuses a client that talks before the greeting with 554); to see the greeting a client that waits gets: ${suggestedWait(late.at)}`,
+    evidence: [...statusEvidence(port), `S (at ${Math.round(late.at)} ms): ${late.line}`],
+  };
+}
 
 export const greetingRules: readonly Rule[] = [
   {

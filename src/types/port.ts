@@ -42,9 +42,9 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   closed: 'the server closed the connection before the dialogue finished',
   silent: 'connected, but not one byte of a greeting arrived before its deadline',
   stalled:
-    'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline; or the greeting came only after its deadline',
+    'the greeting began (at least one byte) or a command was sent, then the rest did not arrive before its deadline; or a greeting that offers service came only after its deadline',
   rejected:
-    'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR) or at a later step (SMTP 421, an EHLO refused with 554 or a 4xx, or HELO refused after an EHLO refused with 500, 501, 502, 504 or 550; IMAP * BYE, POP3 -ERR then a close)',
+    'the server refused service: in its greeting (SMTP 421/554, or 521 for a host that accepts no mail, RFC 7504 §3; IMAP * BYE, POP3 -ERR), in time or only after its deadline, or at a later step (SMTP 421, an EHLO refused with 554 or a 4xx, or HELO refused after an EHLO refused with 500, 501, 502, 504 or 550; IMAP * BYE, POP3 -ERR then a close)',
   'rate-limited': 'the server refused service for too many connections or too high a rate',
   'wrong-protocol':
     'something other than the expected mail protocol answered (HTTP, SSH, another mail protocol)',
@@ -171,7 +171,8 @@ export interface PortResult {
   failedPhase?: Phase;
   /**
    * No greeting came before its deadline, then the server's own greeting came (read after the goodbye sent to
-   * see what answers): its first line, and when it came (ms from the port's start, the transcript's clock).
+   * see what answers): its first line, and when it came (ms from the port's start, the transcript's clock). The
+   * port is `stalled`, or `rejected` / `rate-limited` when that greeting refuses service.
    */
   lateGreeting?: { line: string; at: number };
   /** What answered, when it was not the expected protocol. */
