@@ -343,6 +343,9 @@ describe("a silent port's TLS cross-check gets its time: it comes before the ret
     expect(finding?.detail).toMatch(/was not tried .*: whether this port speaks implicit TLS is not known/);
     expect(finding?.detail).not.toMatch(/found nothing/);
     expect(finding?.evidence).toContain(`cross-check: not-run: ${result.crossCheck?.detail}`);
+    // Nor that no client can use the host: a client set up for implicit TLS there might.
+    const none = judge(result).findings.find((f) => f.id === 'no-port-works');
+    expect(none?.detail).toContain(`whether ${server.port} (127.0.0.1) speaks implicit TLS is not known`);
   });
 
   it('a cross-check the port deadline cuts short is out of time, not "found nothing"', async () => {

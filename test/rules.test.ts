@@ -472,6 +472,40 @@ describe('rules over hand-built results', () => {
     expect(as(['autoconfig'])).toBe(1);
   });
 
+  it('no-port-works names each silent port whose TLS cross-check did not run or finish, and claims no more', () => {
+    const nothing = result('pop3', {
+      status: 'silent',
+      crossCheck: { tried: 'implicit-tls', outcome: 'nothing', detail: 'ECONNRESET' },
+    });
+    const cut = result('imap', {
+      status: 'silent',
+      crossCheck: {
+        tried: 'implicit-tls',
+        outcome: 'out-of-time',
+        detail: "Port deadline ran out awaiting 'tls'",
+      },
+    });
+    const notRun = result('submission', {
+      status: 'silent',
+      crossCheck: { tried: 'implicit-tls', outcome: 'not-run', detail: 'less than 50 ms was left' },
+    });
+    const finding = judge(nothing, cut, notRun).findings.find((f) => f.id === 'no-port-works');
+    expect(finding?.detail).toMatch(
+      /whether 143 \(192\.0\.2\.10\), 587 \(192\.0\.2\.10\) speak implicit TLS is not known/,
+    );
+    expect(finding?.detail).toMatch(/that a mail client cannot use this host from here is not proven/);
+    expect(finding?.detail).not.toMatch(/: a mail client cannot use this host/);
+    expect(finding?.evidence).toContain(
+      "port 143 192.0.2.10: silent, TLS cross-check out-of-time: Port deadline ran out awaiting 'tls'",
+    );
+    expect(finding?.evidence).toContain(
+      'port 587 192.0.2.10: silent, TLS cross-check not-run: less than 50 ms was left',
+    );
+    // A cross-check that ran and found nothing is evidence: the plain claim stands.
+    const known = judge(nothing).findings.find((f) => f.id === 'no-port-works');
+    expect(known?.detail).toMatch(/\(none is open\): a mail client cannot use this host from here$/);
+  });
+
   it('rule ids are unique kebab-case', () => {
     const ids = rules.map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);

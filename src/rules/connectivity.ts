@@ -53,6 +53,13 @@ function crossCheckWords(check: PortResult['crossCheck']): string {
   } (${check.detail}): whether this port speaks implicit TLS is not known (raise --limit portMs)`;
 }
 
+/** The evidence of a silent port whose TLS cross-check did not run or finish (its TLS mode not known), or ''. */
+function tlsModeUnknown(port: PortResult): string {
+  const check = port.status === 'silent' ? port.crossCheck : undefined;
+  const unknown = check?.outcome === 'not-run' || check?.outcome === 'out-of-time';
+  return unknown ? `, TLS cross-check ${check.outcome}: ${check.detail}` : '';
+}
+
 /** How a refusal after the greeting ended: hung up, said "closing" (421, BYE), or neither (RFC 5321 §4.1.4). */
 function refusalEnd(port: PortResult): string {
   const last = port.transcript.findLast((entry) => entry.dir === 'S')?.text ?? '';
@@ -315,9 +322,16 @@ export const connectivityRules: readonly Rule[] = [
       // claimed it serves mail, so that it does not is no finding; its ports still show what they did.
       const sources = host.publishedBy ?? [];
       if (sources.length > 0 && sources.every((source) => source === 'guess')) return undefined;
+      const unknown = tested.filter((p) => tlsModeUnknown(p) !== '').map((p) => `${p.port} (${p.address})`);
       return {
-        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} works (none is open): a mail client cannot use this host from here`,
-        evidence: tested.slice(0, 8).map((p) => `port ${p.port} ${p.address}: ${p.status}`),
+        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} works (none is open)${
+          unknown.length === 0
+            ? ': a mail client cannot use this host from here'
+            : `, but whether ${unknown.join(', ')} speak${unknown.length === 1 ? 's' : ''} implicit TLS is not known (the TLS cross-check did not run or finish within the port deadline; raise --limit portMs): that a mail client cannot use this host from here is not proven`
+        }`,
+        evidence: tested
+          .slice(0, 8)
+          .map((p) => `port ${p.port} ${p.address}: ${p.status}${tlsModeUnknown(p)}`),
       };
     },
   },
