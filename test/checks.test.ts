@@ -60,12 +60,43 @@ describe('STARTTLS command injection (opt-in)', () => {
     });
   }
 
+  // The capability request refused, the upgrade is sent all the same (upgradeWorthTrying) and works: that upgrade
+  // is checked too, though nothing advertised it.
+  for (const [protocol, refused] of [
+    ['pop3', (line: string) => (line === 'CAPA' ? '-ERR unknown command\r\n' : undefined)],
+    [
+      'imap',
+      (line: string) => (/^\S+ CAPABILITY$/.test(line) ? `${line.split(' ')[0]} NO not now\r\n` : undefined),
+    ],
+  ] as const) {
+    it(`${protocol.toUpperCase()}: capabilities refused, the upgrade tried anyway and working is checked too`, async () => {
+      const { result } = await probeWith(
+        {
+          protocol,
+          tls: 'starttls',
+          injectionBug: true,
+          // No [CAPABILITY] in the IMAP greeting: the list is unknown, not "no STARTTLS".
+          ...(protocol === 'imap' ? { greeting: '* OK ready\r\n' } : {}),
+          on: (line, { tls }) => (tls ? undefined : refused(line)),
+        },
+        services[protocol],
+        ['injection'],
+      );
+      expect(result.starttls).toMatchObject({ advertised: false, attempted: true, upgraded: true });
+      expect(result.checks?.injection?.verdict).toBe('vulnerable');
+      expect(findingIds(result)).toEqual(['starttls-injection']);
+    });
+  }
+
   it('a server that refuses the pipelined STARTTLS is safe', async () => {
+    // The probe's own STARTTLS (sent alone) works, so the check runs; the check's, pipelined, is refused.
+    let upgrades = 0;
     const { result } = await probeWith(
       {
         protocol: 'smtp',
         tls: 'starttls',
-        on: (line) => (line === 'STARTTLS' ? '554 5.5.1 Error: command pipelining\r\n' : undefined),
+        on: (line) =>
+          line === 'STARTTLS' && ++upgrades > 1 ? '554 5.5.1 Error: command pipelining\r\n' : undefined,
       },
       'submission',
       ['injection'],
@@ -74,6 +105,19 @@ describe('STARTTLS command injection (opt-in)', () => {
       verdict: 'safe',
       detail: expect.stringMatching(/refused: 554/),
     });
+  });
+});
+
+describe('the injection check follows the upgrade, not the advertisement', () => {
+  it('is not run where the upgrade was refused: there is no TLS session to inject into', async () => {
+    const { result, connections } = await probeWith(
+      { protocol: 'smtp', tls: 'starttls', starttls: 'refuse' },
+      'submission',
+      ['injection'],
+    );
+    expect(result.starttls).toMatchObject({ advertised: true, attempted: true, upgraded: false });
+    expect(result.checks?.injection).toBeUndefined();
+    expect(connections).toBe(1);
   });
 });
 

@@ -327,7 +327,8 @@ export async function runChecks(
       result.transcript.push(...session.transcript);
     }
   };
-  if (checks.includes('injection') && plainStart && result.starttls?.advertised) {
+  // Where the upgrade was tried and worked, advertised or not (sent after CAPA/CAPABILITY was refused, dialogue.ts).
+  if (checks.includes('injection') && plainStart && result.starttls?.upgraded === true) {
     out.injection = await once(
       (session) => injection(dialogue, target, session),
       (error) => ({ verdict: 'not-tested', detail: message(error) }),

@@ -320,7 +320,7 @@ export interface TlsVersionFacts {
 }
 
 export interface CheckResults {
-  /** --check injection, on plaintext-start ports that advertise STARTTLS. */
+  /** --check injection, on plaintext-start ports where the STARTTLS upgrade was tried and worked. */
   injection?: InjectionFacts;
   /** --check auth-required, on the plaintext-start submission and mailbox ports. */
   authRequired?: AuthRequiredFacts;
