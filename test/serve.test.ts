@@ -11,8 +11,9 @@
  * 10 s, an idle one is closed after 5 s, a request that carries content is answered at once and its connection
  * closed (400 for a GET), CONNECT gets 405. A request another web page makes (Sec-Fetch-Site, Origin) gets 403.
  * The transport module fails (probe_success 0, with the reason) for a domain that does not exist, whose DNS fails,
- * that publishes a null MX, or that has neither an MX record nor an address; a domain with no MX record is probed
- * as its own mail host (the implicit MX).
+ * that publishes a null MX, that has neither an MX record nor an address, or none of whose MX hosts has an address;
+ * a domain with no MX record is probed as its own mail host (the implicit MX), and an MX without an address is
+ * named (mailprobe_mx_address_lookup) while the others are probed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -981,6 +982,68 @@ describe('hostile clients and browsers', () => {
       /^mailprobe_port_up\{target="own\.transport\.test",port="25",service="smtp",address="127\.77\.25\.1"\} 0$/m,
     );
     expect(own.body).toMatch(/^mailprobe_mta_sts_mode\{domain="own\.transport\.test",mode="absent"\} 1$/m);
+  });
+
+  it('transport module: no MX host with an address is probe_success 0; the MX hosts without one are named', async () => {
+    // Each domain's MX hosts: a.DOMAIN has an address (loopback, nothing on 25), b.DOMAIN is NXDOMAIN, c.DOMAIN has
+    // no A or AAAA (NODATA), d.DOMAIN's lookup fails (SERVFAIL).
+    const hosts: Record<string, string[]> = {
+      'none.transport.test': ['b', 'c'],
+      'failing.transport.test': ['b', 'd'],
+      'mixed.transport.test': ['a', 'b', 'd'],
+    };
+    const dns = await loopbackDns((name, type) => {
+      const mx = hosts[name];
+      if (mx && type === 'MX')
+        return {
+          answers: mx.map((label, i) => ({
+            type: 'MX',
+            name,
+            ttl: 0,
+            data: { preference: 10 * (i + 1), exchange: `${label}.${name}` },
+          })),
+        };
+      if (mx) return {};
+      if (name.startsWith('a.') && type === 'A')
+        return { answers: [{ type: 'A', name, ttl: 0, data: '127.77.25.2' }] };
+      if (name.startsWith('d.')) return { rcode: 2 };
+      return name.startsWith('c.') ? {} : { rcode: 3 };
+    });
+    closers.push(dns.close);
+    const { get } = await listen({
+      dnsServer: dns.server,
+      allow: ['127.0.0.0/8'],
+      limits: { connectMs: 2000 },
+    });
+    // As the command line exits 3: "none of its mail hosts has an address (…)".
+    const none = await get('/probe?target=none.transport.test&module=transport');
+    expect(none.body).toMatch(/^probe_success 0$/m);
+    expect(none.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve none\.transport\.test: none of its mail hosts has an address \(b\.none\.transport\.test, c\.none\.transport\.test\)/m,
+    );
+    expect(none.body).not.toMatch(/mailprobe_mta_sts_mode/);
+    // One MX without an address, the other's lookup failed: that is a DNS failure, not "no address".
+    const failing = await get('/probe?target=failing.transport.test&module=transport');
+    expect(failing.body).toMatch(/^probe_success 0$/m);
+    expect(failing.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve failing\.transport\.test: DNS failed: the DNS server failed \(SERVFAIL\) \(the addresses of its MX d\.failing\.transport\.test/m,
+    );
+    // One MX with an address: it is probed, and each MX's lookup is a sample.
+    const mixed = await get('/probe?target=mixed.transport.test&module=transport');
+    expect(mixed.body).toMatch(
+      /^mailprobe_port_up\{target="a\.mixed\.transport\.test",port="25",service="smtp",address="127\.77\.25\.2"\} 0$/m,
+    );
+    for (const [label, outcome] of [
+      ['a', 'found'],
+      ['b', 'none'],
+      ['d', 'failed'],
+    ])
+      expect(mixed.body).toMatch(
+        new RegExp(
+          `^mailprobe_mx_address_lookup\\{domain="mixed\\.transport\\.test",mx="${label}\\.mixed\\.transport\\.test",outcome="${outcome}"\\} 1$`,
+          'm',
+        ),
+      );
   });
 });
 

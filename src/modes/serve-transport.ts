@@ -102,9 +102,9 @@ async function settle(dns: Dns, host: string, signal: AbortSignal): Promise<Sett
 /**
  * Resolves and checks, then looks up and probes. Returns the refusals (nothing was connected to) when any address
  * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX (the
- * domain itself when it has no MX record: the implicit MX, RFC 5321 §5.1). Throws ResolveError when the domain
- * does not exist (NXDOMAIN), publishes a null MX, has neither an MX record nor an address, or its lookups failed:
- * nothing is looked up further.
+ * domain itself when it has no MX record: the implicit MX, RFC 5321 §5.1), and each MX's address lookup. Throws
+ * ResolveError when the domain does not exist (NXDOMAIN), publishes a null MX, has neither an MX record nor an
+ * address, none of its MX hosts has an address, or its lookups failed: nothing is looked up further.
  */
 export async function probeTransport(
   domain: string,
@@ -116,6 +116,7 @@ export async function probeTransport(
   const records: DnsRecordFact[] = [];
   let exchanges: string[] = [];
   let mxFound = 0;
+  let cut = false;
   try {
     const mx = await abortable(dns.mx(domain), signal, 'dns');
     const sorted = [...mx].sort((a, b) => a.priority - b.priority);
@@ -130,7 +131,9 @@ export async function probeTransport(
       ...new Set(
         sorted.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((name) => name !== ''),
       ),
-    ].slice(0, maxTransportMx);
+    ];
+    cut = exchanges.length > maxTransportMx;
+    exchanges = exchanges.slice(0, maxTransportMx);
   } catch (error) {
     if (signal.aborted) throw error;
     const code = errorCode(error) ?? '';
@@ -179,6 +182,34 @@ export async function probeTransport(
           domain,
           `DNS failed: ${own.error instanceof ResolveError ? own.error.reason : dnsReason(own.error)} (its addresses: no MX record, so the implicit MX)`,
         );
+  // What each MX host's address lookup gave: senders skip one without an address (RFC 5321 §5.1), and so does this.
+  const mxAddresses: NonNullable<Discovery['mxAddresses']> = exchanges.map((host) => {
+    const found = resolved.get(host) ?? { addresses: [] };
+    if ('addresses' in found)
+      return found.addresses.length > 0
+        ? { host, outcome: 'found' }
+        : { host, outcome: 'none', detail: 'no address records' };
+    return found.error instanceof ResolveError
+      ? { host, outcome: found.error.notFound ? 'none' : 'failed', detail: found.error.reason }
+      : { host, outcome: 'failed', detail: dnsReason(found.error) };
+  });
+  // No MX host has an address: none is usable, the domain has no mail host (RFC 5321 §5.1: an error; the CLI exits
+  // 3, "none of its mail hosts has an address"), or, when a lookup failed, its DNS failed.
+  if (!implicit && exchanges.length > 0 && mxAddresses.every(({ outcome }) => outcome !== 'found')) {
+    const failed = mxAddresses.filter(({ outcome }) => outcome === 'failed');
+    const none = mxAddresses.filter(({ outcome }) => outcome === 'none');
+    const list = (lookups: typeof mxAddresses) => lookups.map(({ host }) => host).join(', ');
+    throw failed.length === 0
+      ? new ResolveError(
+          domain,
+          `none of its ${cut ? `first ${maxTransportMx} ` : ''}mail hosts has an address (${list(none)}): no usable MX (RFC 5321 §5.1), nothing to check`,
+          true,
+        )
+      : new ResolveError(
+          domain,
+          `DNS failed: ${failed[0]?.detail ?? ''} (the addresses of its MX ${list(failed)}${none.length > 0 ? `; no address: ${list(none)}` : ''})`,
+        );
+  }
   const refused = names.flatMap((name) => {
     const found = resolved.get(name);
     return found && 'addresses' in found
@@ -214,7 +245,7 @@ export async function probeTransport(
     }),
     ...exchanges.map((host) => {
       const found = resolved.get(host);
-      // An MX without an address is not probed: the policy rules say so ("its port 25 was not probed").
+      // An MX without an address is not probed: mxAddresses says why, the policy rules "its port 25 was not probed".
       if (!found || !('addresses' in found) || found.addresses.length === 0)
         return Promise.resolve(undefined);
       return probeHost(host, { ...probeOptions, addresses: found.addresses }).catch((error: unknown) => {
@@ -236,6 +267,7 @@ export async function probeTransport(
         ports: [{ port: 25, service: 'smtp' as const }],
       })),
       transport,
+      mxAddresses,
     },
     hosts,
   };

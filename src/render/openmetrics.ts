@@ -163,6 +163,12 @@ function transportMetrics(
     ).samples.push(
       `mailprobe_mta_sts_policy_changed_same_id${labels(domain)} ${(discovery.publishedCheck?.findings ?? []).some((f) => f.id === 'mta-sts-policy-changed-same-id') ? 1 : 0}`,
     );
+  // serve's transport module: each MX host's address lookup (one without an address is not probed).
+  for (const { host, outcome } of discovery.mxAddresses ?? [])
+    family(
+      'mailprobe_mx_address_lookup',
+      'What the address lookup (A, AAAA) of each MX host gave: 1 for found, none (senders skip it, RFC 5321 §5.1) or failed; only a host whose addresses were found is probed.',
+    ).samples.push(`mailprobe_mx_address_lookup${labels({ ...domain, mx: host, outcome })} 1`);
   if (policy?.mode !== 'enforce' && policy?.mode !== 'testing') return;
   const failing = new Set(
     (discovery.publishedCheck?.findings ?? [])

@@ -137,6 +137,12 @@ export interface Discovery {
   published?: PublishedSource[];
   /** What the domain publishes for servers that send it mail (MTA-STS, TLS-RPT), with --mta-sts. */
   transport?: TransportPolicyFacts;
+  /**
+   * serve's transport module: what the address lookup (A and AAAA) of each MX host gave, in preference order:
+   * found, none (no such host or no address: senders skip it, RFC 5321 §5.1) or failed, with why. Only a host
+   * whose addresses were found is probed.
+   */
+  mxAddresses?: { host: string; outcome: 'found' | 'none' | 'failed'; detail?: string }[];
 }
 
 /** One TXT lookup: the strings of each record (joined per record), or why there are none. */
