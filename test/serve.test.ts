@@ -559,7 +559,8 @@ describe('bounds', () => {
 
 describe('SIGTERM', () => {
   it('stops accepting at once, ends the running probe within the grace, ignores a half-sent request, exits 0', async () => {
-    // A DNS server that never answers keeps a probe running (until its 30 s deadline, without the grace).
+    // A DNS server that never answers keeps a probe running about 5 s (the resolver's timeout, 5 s and one try,
+    // not the 30 s deadline: then "the DNS server did not answer in time"); SIGTERM comes 300 ms in.
     const blackHole = dgram.createSocket('udp4');
     blackHole.on('message', () => {});
     await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve));
