@@ -101,22 +101,38 @@ export class ProtocolError extends Error {
   }
 }
 
+/** mailprobe's own caps on what it reads (limits.ts), by their --limit names. */
+export type CapName = 'lineBytes' | 'replyBytes' | 'replyLines' | 'literalBytes';
+
+const capUnits: Readonly<Record<CapName, string>> = {
+  lineBytes: 'bytes',
+  replyBytes: 'bytes',
+  replyLines: 'lines',
+  literalBytes: 'bytes',
+};
+
 /**
- * A line longer than mailprobe's own cap (`lineBytes`) that the protocol allows (any IMAP line: RFC 9051 sets no
- * line length limit; an SMTP or POP3 line under a cap below their 512 octets): the dialogue stops there, and the
- * cause is the cap, never the server's fault.
+ * What the server sent went past one of mailprobe's own caps, where the protocol allows it: a line longer than
+ * `lineBytes` (any IMAP line: RFC 9051 sets no line length limit; an SMTP or POP3 line under a cap below their 512
+ * octets), a reply of more lines or bytes than `replyLines` or `replyBytes` (no mail protocol limits them), an IMAP
+ * literal larger than `literalBytes`. The dialogue stops there, and the cause is the cap, never the server's fault.
  */
-export class LineCapError extends Error {
-  readonly code = 'LINE_CAP';
+export class CapError extends Error {
+  readonly code = 'CAP_REACHED';
   constructor(
-    readonly lineBytes: number,
+    /** The cap, by its --limit name. */
+    readonly cap: CapName,
+    /** Its value in this probe. */
+    readonly value: number,
+    /** What went past it, up to the cap's words: "a line longer than", "an IMAP literal of 70000 bytes, over". */
+    what: string,
     /** What the protocol allows, with its reference. */
     allowed: string,
   ) {
     super(
-      `a line longer than mailprobe's cap of ${lineBytes} bytes (${allowed}): mailprobe stopped the dialogue there; raise the cap with --limit lineBytes=N`,
+      `${what} mailprobe's cap of ${value} ${capUnits[cap]} (${allowed}): mailprobe stopped the dialogue there; raise the cap with --limit ${cap}=N`,
     );
-    this.name = 'LineCapError';
+    this.name = 'CapError';
   }
 }
 

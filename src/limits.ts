@@ -29,11 +29,20 @@ export interface Limits {
    * where the protocol allows no such line (SMTP, POP3: 512 octets), mailprobe's own limit where it does (IMAP).
    */
   lineBytes: number;
-  /** Most bytes kept for one reply (all its lines); beyond it the reply is a protocol error. */
+  /**
+   * Most bytes kept for one reply (all its lines); beyond it the dialogue stops at mailprobe's own limit (no mail
+   * protocol limits a reply's size), never the server's violation.
+   */
   replyBytes: number;
-  /** Most lines in one reply (SMTP continuation lines, IMAP untagged responses, POP3 CAPA lines). */
+  /**
+   * Most lines in one reply (SMTP continuation lines, IMAP untagged responses, POP3 CAPA lines); beyond it the
+   * dialogue stops at mailprobe's own limit (no mail protocol limits them).
+   */
   replyLines: number;
-  /** Largest IMAP literal ({N}) read; a larger one is a protocol error and nothing of it is buffered. */
+  /**
+   * Largest IMAP literal ({N}) read; nothing of a larger one is buffered and the dialogue stops: at mailprobe's own
+   * limit, or the server's violation past the 2^63-1 octets RFC 9051 allows (number64, §9).
+   */
   literalBytes: number;
   /** Most transcript entries kept per port (its first and last ones); the rest are counted, not kept. */
   transcriptEntries: number;

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConnectionClosedError, LineCapError, PhaseTimeoutError, ProtocolError } from '../src/errors.js';
+import { CapError, ConnectionClosedError, PhaseTimeoutError, ProtocolError } from '../src/errors.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
 import type { Session } from '../src/protocols/session.js';
@@ -57,8 +57,9 @@ function cut(bytes: Buffer, points: number[]): Buffer[] {
   return chunks;
 }
 
-// LineCapError: a line the protocol allows, longer than the cap (64 bytes here, below SMTP's and POP3's 512).
-const expectedErrors = [ProtocolError, LineCapError, ConnectionClosedError, PhaseTimeoutError];
+// CapError: what the protocol allows, past one of mailprobe's caps (a line of 64 bytes here, below SMTP's and
+// POP3's 512; a reply's lines or bytes; an IMAP literal).
+const expectedErrors = [ProtocolError, CapError, ConnectionClosedError, PhaseTimeoutError];
 
 /** Runs `read` until it fails; returns what was read and how it ended, as comparable text. */
 async function outcome(chunks: Buffer[], read: (session: Session) => Promise<unknown>) {

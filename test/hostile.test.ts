@@ -119,6 +119,20 @@ interface Case {
 }
 
 const raw = (handler: (socket: net.Socket) => void) => () => startRawServer(handler);
+
+/**
+ * The probe stopped at mailprobe's own cap, on something the protocol allows: local-error and probe-incomplete,
+ * whose words name the cap, its value and how to raise it, and never call it the server's violation.
+ */
+const stoppedAtCap = (cap: string, words: RegExp) => (result: PortResult) => {
+  expect(result.statusDetail).toMatch(words);
+  expect(result.statusDetail).toContain(
+    `mailprobe stopped the dialogue there; raise the cap with --limit ${cap}=N`,
+  );
+  const finding = judge(result).findings.find((f) => f.id === 'probe-incomplete');
+  expect(finding?.detail).toBe(result.statusDetail);
+  expect(finding?.detail).not.toMatch(/protocol|violat|broke/i);
+};
 const fixture = (options: FixtureOptions) => () => startFixture(options);
 
 const cases: Case[] = [
@@ -175,11 +189,13 @@ const cases: Case[] = [
   },
   // Endless or huge replies.
   {
+    // SMTP limits a reply line, not the lines of a reply (RFC 5321 §4.5.3.1.5): the cap is mailprobe's.
     name: 'sends 220- continuation lines forever',
     service: 'submission',
     server: raw((socket) => flood(socket, '220-still greeting\r\n'.repeat(64))),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: stoppedAtCap('replyLines', /^a reply longer than mailprobe's cap of 256 lines \(SMTP limits/),
   },
   {
     name: 'sends one line with no CRLF, forever',
@@ -196,8 +212,9 @@ const cases: Case[] = [
         EHLO: `${'250-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n'.repeat(150_000)}250 end\r\n`,
       }),
     ),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: stoppedAtCap('replyLines', /^a reply longer than mailprobe's cap of 256 lines/),
   },
   {
     name: 'writes every reply one byte at a time',
@@ -409,8 +426,12 @@ const cases: Case[] = [
       socket.write('* OK ready\r\n');
       socket.once('data', () => flood(socket, '* 1 EXISTS\r\n'.repeat(100)));
     }),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: stoppedAtCap(
+      'replyLines',
+      /^a reply longer than mailprobe's cap of 256 lines \(IMAP sets no limit/,
+    ),
   },
   {
     name: 'IMAP: answers with the wrong tag',
@@ -462,8 +483,13 @@ const cases: Case[] = [
       socket.write('* OK ready\r\n');
       socket.once('data', () => flood(socket, '* CAPABILITY {4294967296}\r\n'));
     }),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    // RFC 9051 allows it (a number64, §9): mailprobe's cap stops it, nothing of it is read.
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: stoppedAtCap(
+      'literalBytes',
+      /^an IMAP literal of 4294967296 bytes, larger than mailprobe's cap of 65536 bytes/,
+    ),
   },
   {
     // IMAP sets no line length limit (RFC 9051): a line over mailprobe's cap is the cap's doing, not the server's.
@@ -540,8 +566,12 @@ const cases: Case[] = [
         flood(socket, 'TOP\r\n'.repeat(100));
       });
     }),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    status: 'local-error',
+    findings: ['probe-incomplete'],
+    check: stoppedAtCap(
+      'replyLines',
+      /^a reply longer than mailprobe's cap of 256 lines \(POP3 sets no limit/,
+    ),
   },
   // A middlebox.
   {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineCapError, ProtocolError } from '../src/errors.js';
+import { CapError, ProtocolError } from '../src/errors.js';
 import { NotThisProtocol } from '../src/protocols/dialogue.js';
 import { imap } from '../src/protocols/imap.js';
 import { pop3 } from '../src/protocols/pop3.js';
@@ -74,7 +74,7 @@ describe('SMTP reply reader', () => {
   it("blames its own cap, not the server, for a line the protocol allows: any IMAP line, SMTP's under 512", async () => {
     const imapLine = scriptedSession([`* OK ${'x'.repeat(5000)}\r\n`]).session;
     const error = await imap.greeting(imapLine).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LineCapError);
+    expect(error).toBeInstanceOf(CapError);
     expect(error).not.toBeInstanceOf(ProtocolError);
     expect((error as Error).message).toMatch(
       /mailprobe's cap of 4096 bytes \(IMAP sets no line length limit/,
@@ -82,13 +82,34 @@ describe('SMTP reply reader', () => {
     // Under a cap below SMTP's own 512 octets, a 300-byte reply line is within the protocol.
     const smtpLine = scriptedSession([`250 ${'x'.repeat(300)}\r\n`], { lineBytes: 100 }).session;
     const small = await readSmtpReply(smtpLine, 'capabilities', 1000).catch((e: unknown) => e);
-    expect(small).toBeInstanceOf(LineCapError);
+    expect(small).toBeInstanceOf(CapError);
     expect((small as Error).message).toMatch(/mailprobe's cap of 100 bytes/);
   });
 
-  it('stops a reply that exceeds the line cap', async () => {
-    const { session } = scriptedSession([`${'250-x\r\n'.repeat(20)}250 end\r\n`], { replyLines: 10 });
-    await expect(readSmtpReply(session, 'capabilities', 1000)).rejects.toThrow(/longer than 10 lines/);
+  it("stops a reply past replyLines or replyBytes at its own cap: no mail protocol limits a reply's lines", async () => {
+    for (const [name, limits, words] of [
+      ['replyLines', { replyLines: 10 }, /a reply longer than mailprobe's cap of 10 lines/],
+      ['replyBytes', { replyBytes: 60 }, /a reply larger than mailprobe's cap of 60 bytes/],
+    ] as const) {
+      const { session } = scriptedSession([`${'250-x\r\n'.repeat(20)}250 end\r\n`], limits);
+      const error = await readSmtpReply(session, 'capabilities', 1000).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(CapError);
+      expect(error).not.toBeInstanceOf(ProtocolError);
+      expect((error as CapError).cap).toBe(name);
+      expect((error as Error).message).toMatch(words);
+      expect((error as Error).message).toMatch(/not the lines of a reply, RFC 5321 §4\.5\.3\.1\.5/);
+      expect((error as Error).message).toContain(`--limit ${name}=N`);
+    }
+    // POP3 and IMAP alike: a CAPA list and untagged responses past the cap.
+    const capa = scriptedSession([`+OK\r\n${'TOP\r\n'.repeat(20)}.\r\n`], { replyLines: 10 }).session;
+    const pop = await pop3.capabilities(capa, { ehloName: '' }).catch((e: unknown) => e);
+    expect((pop as Error).message).toMatch(/cap of 10 lines \(POP3 sets no limit .*RFC 1939 §3\)/);
+    const untagged = scriptedSession([`${'* 1 EXISTS\r\n'.repeat(20)}mp1 OK\r\n`], {
+      replyLines: 10,
+    }).session;
+    const many = await imap.capabilities(untagged, { ehloName: '' }).catch((e: unknown) => e);
+    expect(many).toBeInstanceOf(CapError);
+    expect((many as Error).message).toMatch(/cap of 10 lines \(IMAP sets no limit .*RFC 9051 §2\.2\.2\)/);
   });
 
   it('sends HELO only after EHLO is answered 500 or 502', async () => {
@@ -151,9 +172,20 @@ describe('IMAP response reader', () => {
     });
   }
 
-  it('refuses a literal above the cap without buffering it', async () => {
+  it('stops at a literal above its own cap without buffering it; past number64 it is a protocol error', async () => {
     const { session } = scriptedSession(['* X {4294967296}\r\n']);
-    await expect(imap.capabilities(session, { ehloName: '' })).rejects.toThrow(/exceeds/);
+    const error = await imap.capabilities(session, { ehloName: '' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CapError);
+    expect((error as CapError).cap).toBe('literalBytes');
+    expect((error as Error).message).toMatch(
+      /an IMAP literal of 4294967296 bytes, larger than mailprobe's cap of 65536 bytes \(RFC 9051 allows .*2\^63-1/,
+    );
+    expect((error as Error).message).toContain('--limit literalBytes=N');
+    // 2^63 octets: more than RFC 9051's number64 can say (RFC 9051 §9), the server's violation.
+    const huge = scriptedSession(['* X {9223372036854775808}\r\n']).session;
+    const over = await imap.capabilities(huge, { ehloName: '' }).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(ProtocolError);
+    expect((over as Error).message).toMatch(/larger than RFC 9051 allows/);
   });
 
   it('refuses a response with another tag', async () => {

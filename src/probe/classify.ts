@@ -5,11 +5,11 @@
  */
 import {
   AbortedError,
+  CapError,
   CommandRefusedError,
   ConnectionClosedError,
   errorCode,
   FilteredEarlyError,
-  LineCapError,
   type Phase,
   PhaseTimeoutError,
   ProtocolError,
@@ -122,8 +122,8 @@ export function classify(
   }
   if (error instanceof NotThisProtocol) return { status: 'wrong-protocol', detail };
   if (error instanceof ProtocolError) return { status: 'protocol-error', detail };
-  // A line the protocol allows, longer than mailprobe's own cap: the probe stopped, the server broke nothing.
-  if (error instanceof LineCapError) return { status: 'local-error', detail };
+  // What the protocol allows, past one of mailprobe's own caps: the probe stopped, the server broke nothing.
+  if (error instanceof CapError) return { status: 'local-error', detail };
   if (error instanceof ConnectionClosedError) return { status: 'closed', detail };
   if (phase === 'connect') {
     const failure = classifyConnectError(code);

@@ -1,5 +1,5 @@
 /** The one small interface every protocol speaks through, protocol detection from a first line, and reply caps. */
-import { LineCapError, ProtocolError } from '../errors.js';
+import { CapError, ProtocolError } from '../errors.js';
 import type { Line } from '../net/reader.js';
 import type { Capabilities, Greeting, PortResult, Protocol } from '../types/index.js';
 import type { Session } from './session.js';
@@ -138,6 +138,16 @@ const lineLimits: Readonly<Record<Protocol, { bytes: number; allowed: string }>>
   imap: { bytes: Number.POSITIVE_INFINITY, allowed: 'IMAP sets no line length limit, RFC 9051' },
 };
 
+/**
+ * What each protocol says of a reply's size: nothing limits its lines or its bytes (SMTP and POP3 limit each line),
+ * so a reply past replyLines or replyBytes is past mailprobe's own cap.
+ */
+const replyLimits: Readonly<Record<Protocol, string>> = {
+  smtp: 'SMTP limits a reply line to 512 octets, not the lines of a reply, RFC 5321 §4.5.3.1.5',
+  pop3: 'POP3 sets no limit on the lines of a multi-line response, RFC 1939 §3',
+  imap: 'IMAP sets no limit on the responses to a command, RFC 9051 §2.2.2',
+};
+
 /** Counts a reply's lines and bytes against the caps. */
 export class ReplyBudget {
   private lines = 0;
@@ -156,18 +166,22 @@ export class ReplyBudget {
     if (line.truncated) {
       const cap = this.session.limits.lineBytes;
       const limit = lineLimits[this.protocol];
-      if (cap < limit.bytes) throw new LineCapError(cap, limit.allowed);
+      if (cap < limit.bytes) throw new CapError('lineBytes', cap, 'a line longer than', limit.allowed);
       throw new ProtocolError(`a line longer than ${cap} bytes (${limit.allowed})`);
     }
     this.addBytes(line.bytes);
   }
 
-  /** Counts bytes that are not a line (an IMAP literal). */
+  /**
+   * Counts bytes that are not a line (an IMAP literal). A reply past replyLines or replyBytes stops the dialogue
+   * at mailprobe's own cap: no mail protocol limits a reply's lines or bytes.
+   */
   addBytes(bytes: number): void {
     this.lines++;
     this.bytes += bytes;
     const { replyLines, replyBytes } = this.session.limits;
-    if (this.lines > replyLines) throw new ProtocolError(`reply longer than ${replyLines} lines`);
-    if (this.bytes > replyBytes) throw new ProtocolError(`reply larger than ${replyBytes} bytes`);
+    const allowed = replyLimits[this.protocol];
+    if (this.lines > replyLines) throw new CapError('replyLines', replyLines, 'a reply longer than', allowed);
+    if (this.bytes > replyBytes) throw new CapError('replyBytes', replyBytes, 'a reply larger than', allowed);
   }
 }

@@ -1,5 +1,5 @@
 /** IMAP (RFC 9051): greeting, CAPABILITY, STARTTLS, LOGOUT, tags and literals, and the opt-in checks' parts. */
-import { ProtocolError, ServiceClosingError } from '../errors.js';
+import { CapError, ProtocolError, ServiceClosingError } from '../errors.js';
 import type { Capabilities, Greeting } from '../types/index.js';
 import {
   cancelAnswered,
@@ -30,9 +30,12 @@ function nextTag(session: Session): string {
   return `mp${n}`;
 }
 
+/** The largest literal RFC 9051 allows: its size is a number64, at most 2^63-1 (RFC 9051 §9). */
+const number64Max = 9_223_372_036_854_775_807n;
+
 /**
  * Reads one IMAP line, following literals: a line ending in {N} is followed by N raw bytes and then the
- * rest of the line. Literals above the cap are a protocol error and are never buffered.
+ * rest of the line. Literals above the cap are never buffered: past number64 a protocol error, else the cap's.
  */
 async function readImapLine(
   session: Session,
@@ -46,11 +49,16 @@ async function readImapLine(
     text += line.text;
     const literal = literalAtEnd.exec(line.text);
     if (!literal) return text;
-    const size = Number(literal[1]);
-    if (!Number.isSafeInteger(size) || size > session.limits.literalBytes) {
+    const digits = literal[1] ?? '';
+    const cap = session.limits.literalBytes;
+    if (BigInt(digits) > number64Max)
       throw new ProtocolError(
-        `IMAP literal of ${literal[1]} bytes exceeds the ${session.limits.literalBytes}-byte cap`,
+        `an IMAP literal of ${digits} bytes, larger than RFC 9051 allows (2^63-1 octets, a number64, §9)`,
       );
+    const size = Number(digits);
+    if (size > cap) {
+      const allowed = 'RFC 9051 allows a literal of up to 2^63-1 octets, a number64, §9';
+      throw new CapError('literalBytes', cap, `an IMAP literal of ${digits} bytes, larger than`, allowed);
     }
     budget.addBytes(size);
     session.skip(size);
@@ -132,12 +140,13 @@ export const imap: Dialogue = {
   checks: {
     injection: ['mpi1 STARTTLS', 'mpi2 NOOP'],
     async injectedUpgradeReply(session) {
-      for (let lines = 0; lines < session.limits.replyLines; lines++) {
+      const budget = new ReplyBudget(session, 'imap');
+      for (;;) {
         const line = await session.readLine('starttls', session.limits.replyMs);
+        budget.add(line);
         if (line.text.startsWith('mpi1 '))
           return { accepted: /^mpi1 OK\b/i.test(line.text), text: line.text };
       }
-      throw new ProtocolError('no tagged reply to STARTTLS');
     },
     // The tagged completion of mpi2 NOOP (RFC 9051 §6.1.2).
     provesInjected: (line) => /^mpi2 OK\b/i.test(line),

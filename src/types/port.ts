@@ -55,7 +55,7 @@ export const statusGloss: Readonly<Record<Status, string>> = {
   'protocol-error': 'the server broke the protocol (malformed, oversized or mis-tagged reply)',
   aborted: 'the probe was aborted by the caller',
   'local-error':
-    'the probe failed on this machine (for example no free sockets), or stopped at its own line cap (lineBytes) on a line the protocol allows (IMAP sets no limit)',
+    'the probe failed on this machine (for example no free sockets), or stopped at one of its own caps (lineBytes, replyLines, replyBytes, literalBytes) on what the protocol allows (an IMAP line of any length; a reply of any number of lines)',
 };
 
 /** One line of the dialogue. `S` came from the server, `C` was sent by mailprobe, `-` is mailprobe's note. */
