@@ -1,7 +1,7 @@
 /** Small named errors, each with a stable `code`. Probing never throws these to the caller of probeHost. */
-import type { FilteredEvidence, Phase } from './types/index.js';
+import type { CapName, FilteredEvidence, Phase } from './types/index.js';
 
-export type { Phase } from './types/index.js';
+export type { CapName, Phase } from './types/index.js';
 
 /** The `code` of a Node.js system error (ECONNREFUSED, ENOENT, …), when there is one. */
 export function errorCode(error: unknown): string | undefined {
@@ -100,9 +100,6 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
   }
 }
-
-/** mailprobe's own caps on what it reads (limits.ts), by their --limit names. */
-export type CapName = 'lineBytes' | 'replyBytes' | 'replyLines' | 'literalBytes';
 
 const capUnits: Readonly<Record<CapName, string>> = {
   lineBytes: 'bytes',

@@ -132,6 +132,11 @@ const stoppedAtCap = (cap: string, words: RegExp) => (result: PortResult) => {
   const finding = judge(result).findings.find((f) => f.id === 'probe-incomplete');
   expect(finding?.detail).toBe(result.statusDetail);
   expect(finding?.detail).not.toMatch(/protocol|violat|broke/i);
+  // The cap is a fact on the port; the port was not shown unusable, so no-port-works does not say it is.
+  expect(result.capReached).toBe(cap);
+  const none = judge(result).findings.find((f) => f.id === 'no-port-works');
+  expect(none?.detail).toContain(`${result.port} (127.0.0.1) at ${cap} stopped at mailprobe's own cap`);
+  expect(none?.detail).toMatch(/that a mail client cannot use this host from here is not proven$/);
 };
 const fixture = (options: FixtureOptions) => () => startFixture(options);
 
@@ -510,6 +515,7 @@ const cases: Case[] = [
       const finding = judge(result).findings.find((f) => f.id === 'probe-incomplete');
       expect(finding?.detail).toMatch(/IMAP sets no line length limit/);
       expect(finding?.detail).not.toMatch(/protocol|violat/i);
+      expect(result.capReached).toBe('lineBytes');
     },
   },
   {
@@ -554,7 +560,11 @@ const cases: Case[] = [
     server: raw((socket) => socket.write(`+OK ${'x'.repeat(5000)}\r\n`)),
     status: 'protocol-error',
     findings: ['protocol-violation'],
-    check: (result) => expect(result.statusDetail).toMatch(/longer than 4096 bytes .*RFC 2449 §4/),
+    check: (result) => {
+      expect(result.statusDetail).toMatch(/longer than 4096 bytes .*RFC 2449 §4/);
+      // The server's violation, not mailprobe's cap.
+      expect(result.capReached).toBeUndefined();
+    },
   },
   {
     name: 'POP3: a CAPA list that never ends with "."',

@@ -506,6 +506,38 @@ describe('rules over hand-built results', () => {
     expect(known?.detail).toMatch(/\(none is open\): a mail client cannot use this host from here$/);
   });
 
+  it("no-port-works names each port stopped at one of mailprobe's own caps: not shown unusable", () => {
+    const refused = result('pop3', { status: 'refused', statusDetail: 'ECONNREFUSED' });
+    const capped = result('imap', {
+      status: 'local-error',
+      statusDetail: "a reply longer than mailprobe's cap of 256 lines (…)",
+      failedPhase: 'capabilities',
+      capReached: 'replyLines',
+    });
+    const finding = judge(refused, capped).findings.find((f) => f.id === 'no-port-works');
+    expect(finding?.detail).toMatch(
+      /, but 143 \(192\.0\.2\.10\) at replyLines stopped at mailprobe's own cap on what the protocol allows, not at a fault of the server \(raise it with --limit replyLines=N\)/,
+    );
+    expect(finding?.detail).toMatch(/that a mail client cannot use this host from here is not proven$/);
+    expect(finding?.detail).not.toMatch(/: a mail client cannot use this host/);
+    expect(finding?.evidence).toContain(
+      "port 143 192.0.2.10: local-error, stopped at mailprobe's own cap replyLines",
+    );
+    expect(finding?.evidence).toContain('port 110 192.0.2.10: refused');
+    // With a silent port whose TLS mode is not known: both named.
+    const notRun = result('submission', {
+      status: 'silent',
+      crossCheck: { tried: 'implicit-tls', outcome: 'not-run', detail: 'less than 50 ms was left' },
+    });
+    const both = judge(refused, capped, notRun).findings.find((f) => f.id === 'no-port-works');
+    expect(both?.detail).toMatch(
+      /but whether 587 \(192\.0\.2\.10\) speaks implicit TLS is not known .*; and 143 \(192\.0\.2\.10\) at replyLines stopped/,
+    );
+    // Without the capped port, the plain claim stands.
+    const plain = judge(refused).findings.find((f) => f.id === 'no-port-works');
+    expect(plain?.detail).toMatch(/\(none is open\): a mail client cannot use this host from here$/);
+  });
+
   it('rule ids are unique kebab-case', () => {
     const ids = rules.map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -4,7 +4,7 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { FilteredEarlyError, type Phase, PhaseTimeoutError, UsageError } from '../errors.js';
+import { CapError, FilteredEarlyError, type Phase, PhaseTimeoutError, UsageError } from '../errors.js';
 import { invalidLimit, isChecked, type Limits } from '../limits.js';
 import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
@@ -306,6 +306,7 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
     }
     if (error instanceof NotThisProtocol) result.detected = error.detected;
     if (error instanceof FilteredEarlyError) result.filteredEarly = error.evidence;
+    if (error instanceof CapError) result.capReached = error.cap;
     // Unreachable at once may be this machine having no route to that family at all.
     if (
       stopped.status === 'unreachable' &&

@@ -1,6 +1,7 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
 import type { HostResult, PortResult } from '../types/index.js';
 import { greetingPaused, greetingRules, lateRefusal } from './greeting.js';
+import { noPortWorks } from './no-port.js';
 import { lastServerLines, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /** The evidence of an early "filtered": the SYNs that went unanswered and how fast the other ports answered. */
@@ -51,13 +52,6 @@ function crossCheckWords(check: PortResult['crossCheck']): string {
   return `; the TLS handshake on a new connection that would show an implicit-TLS server here ${
     check.outcome === 'not-run' ? 'was not tried' : 'did not finish'
   } (${check.detail}): whether this port speaks implicit TLS is not known (raise --limit portMs)`;
-}
-
-/** The evidence of a silent port whose TLS cross-check did not run or finish (its TLS mode not known), or ''. */
-function tlsModeUnknown(port: PortResult): string {
-  const check = port.status === 'silent' ? port.crossCheck : undefined;
-  const unknown = check?.outcome === 'not-run' || check?.outcome === 'out-of-time';
-  return unknown ? `, TLS cross-check ${check.outcome}: ${check.detail}` : '';
 }
 
 /** How a refusal after the greeting ended: hung up, said "closing" (421, BYE), or neither (RFC 5321 §4.1.4). */
@@ -305,36 +299,7 @@ export const connectivityRules: readonly Rule[] = [
           }
         : undefined,
   },
-  {
-    id: 'no-port-works',
-    severity: 'high',
-    title: 'no port of the host works',
-    reference: 'mailprobe: nothing a mail client could use (RFC 8314 §3; RFC 6409 §3)',
-    check: (port, host) => {
-      // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
-      // A greeting held back past mailprobe's deadline (greeting-delayed) was not tested to its end either.
-      const tested = host.ports.filter(
-        (p) => !p.noRouteFromHere && p.status !== 'aborted' && !greetingPaused(p),
-      );
-      if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
-        return undefined;
-      // A name discovery only guessed (mail., smtp., ..., the domain itself, often just a web site): nothing
-      // claimed it serves mail, so that it does not is no finding; its ports still show what they did.
-      const sources = host.publishedBy ?? [];
-      if (sources.length > 0 && sources.every((source) => source === 'guess')) return undefined;
-      const unknown = tested.filter((p) => tlsModeUnknown(p) !== '').map((p) => `${p.port} (${p.address})`);
-      return {
-        detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} works (none is open)${
-          unknown.length === 0
-            ? ': a mail client cannot use this host from here'
-            : `, but whether ${unknown.join(', ')} speak${unknown.length === 1 ? 's' : ''} implicit TLS is not known (the TLS cross-check did not run or finish within the port deadline; raise --limit portMs): that a mail client cannot use this host from here is not proven`
-        }`,
-        evidence: tested
-          .slice(0, 8)
-          .map((p) => `port ${p.port} ${p.address}: ${p.status}${tlsModeUnknown(p)}`),
-      };
-    },
-  },
+  noPortWorks,
   {
     id: 'probe-incomplete',
     severity: 'info',

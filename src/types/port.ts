@@ -58,6 +58,9 @@ export const statusGloss: Readonly<Record<Status, string>> = {
     'the probe failed on this machine (for example no free sockets), or stopped at one of its own caps (lineBytes, replyLines, replyBytes, literalBytes) on what the protocol allows (an IMAP line of any length; a reply of any number of lines)',
 };
 
+/** mailprobe's own caps on what it reads (limits.ts), by their --limit names: the ones that stop a dialogue. */
+export type CapName = 'lineBytes' | 'replyBytes' | 'replyLines' | 'literalBytes';
+
 /** One line of the dialogue. `S` came from the server, `C` was sent by mailprobe, `-` is mailprobe's note. */
 export interface TranscriptEntry {
   /** ms since the port's probe began. */
@@ -169,6 +172,11 @@ export interface PortResult {
   statusDetail: string;
   /** The phase the probe was in when it stopped early. */
   failedPhase?: Phase;
+  /**
+   * The probe stopped at this cap of mailprobe's own (limits.ts) on what the protocol allows (status
+   * `local-error`): a line, a reply or an IMAP literal longer than the cap. The port was not shown unusable.
+   */
+  capReached?: CapName;
   /**
    * No greeting came before its deadline, then the server's own greeting came (read after the goodbye sent to
    * see what answers): its first line, and when it came (ms from the port's start, the transcript's clock). The

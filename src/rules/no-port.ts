@@ -1,0 +1,73 @@
+/**
+ * no-port-works: no port of the host works. Part of connectivity. A port that did not work was not always shown
+ * unusable: a silent port whose TLS cross-check did not run or finish (its TLS mode not known), and a port that
+ * stopped at one of mailprobe's own caps (`capReached`) are named, and the claim is then not made.
+ */
+import { greetingPaused } from './greeting.js';
+import type { PortResult, Rule } from './rule.js';
+
+/** The evidence of a silent port whose TLS cross-check did not run or finish (its TLS mode not known), or ''. */
+function tlsModeUnknown(port: PortResult): string {
+  const check = port.status === 'silent' ? port.crossCheck : undefined;
+  const unknown = check?.outcome === 'not-run' || check?.outcome === 'out-of-time';
+  return unknown ? `, TLS cross-check ${check.outcome}: ${check.detail}` : '';
+}
+
+/** The evidence of a port stopped at one of mailprobe's own caps, not by the server, or ''. */
+function capStopped(port: PortResult): string {
+  return port.capReached ? `, stopped at mailprobe's own cap ${port.capReached}` : '';
+}
+
+/** "587 (192.0.2.10)": a port named in the detail. */
+const named = (port: PortResult) => `${port.port} (${port.address})`;
+
+/** Why the ports named were not shown unusable, each kind with how to learn more; '' when none is named. */
+function notShown(tested: readonly PortResult[]): string {
+  const unknown = tested.filter((p) => tlsModeUnknown(p) !== '').map(named);
+  const capped = tested.filter((p) => p.capReached);
+  const caps = [...new Set(capped.map((p) => p.capReached))];
+  const reasons = [
+    ...(unknown.length === 0
+      ? []
+      : [
+          `whether ${unknown.join(', ')} speak${unknown.length === 1 ? 's' : ''} implicit TLS is not known (the TLS cross-check did not run or finish within the port deadline; raise --limit portMs)`,
+        ]),
+    ...(capped.length === 0
+      ? []
+      : [
+          `${capped.map((p) => `${named(p)} at ${p.capReached}`).join(', ')} stopped at mailprobe's own cap on what the protocol allows, not at a fault of the server (raise it with ${caps.map((cap) => `--limit ${cap}=N`).join(', ')})`,
+        ]),
+  ];
+  return reasons.join('; and ');
+}
+
+export const noPortWorks: Rule = {
+  id: 'no-port-works',
+  severity: 'high',
+  title: 'no port of the host works',
+  reference: 'mailprobe: nothing a mail client could use (RFC 8314 §3; RFC 6409 §3)',
+  check: (port, host) => {
+    // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
+    // A greeting held back past mailprobe's deadline (greeting-delayed) was not tested to its end either.
+    const tested = host.ports.filter(
+      (p) => !p.noRouteFromHere && p.status !== 'aborted' && !greetingPaused(p),
+    );
+    if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
+      return undefined;
+    // A name discovery only guessed (mail., smtp., ..., the domain itself, often just a web site): nothing
+    // claimed it serves mail, so that it does not is no finding; its ports still show what they did.
+    const sources = host.publishedBy ?? [];
+    if (sources.length > 0 && sources.every((source) => source === 'guess')) return undefined;
+    const unproven = notShown(tested);
+    return {
+      detail: `none of the ${tested.length} port${tested.length === 1 ? '' : 's'} probed on ${host.host} works (none is open)${
+        unproven === ''
+          ? ': a mail client cannot use this host from here'
+          : `, but ${unproven}: that a mail client cannot use this host from here is not proven`
+      }`,
+      evidence: tested
+        .slice(0, 8)
+        .map((p) => `port ${p.port} ${p.address}: ${p.status}${tlsModeUnknown(p)}${capStopped(p)}`),
+    };
+  },
+};
