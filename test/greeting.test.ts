@@ -438,6 +438,49 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     }
   });
 
+  it("IMAP: a * BYE followed by LOGOUT's tagged completion answered the goodbye; alone or then a close, it refuses", async () => {
+    // RFC 9051 §6.1.3: LOGOUT is answered with an untagged BYE, then its tagged OK. Read together or apart.
+    for (const [name, answer] of [
+      ['at once', (socket: net.Socket) => socket.end('* BYE logging out\r\nmp0 OK LOGOUT completed\r\n')],
+      [
+        'the OK 150 ms after the BYE',
+        (socket: net.Socket) => {
+          socket.write('* BYE logging out\r\n');
+          later(socket, 150, 'mp0 OK LOGOUT completed\r\n');
+        },
+      ],
+    ] as const) {
+      const server = await recordingServer((socket) =>
+        socket.on('data', (chunk: Buffer) => /^mp0 LOGOUT\r\n$/.test(chunk.toString()) && answer(socket)),
+      );
+      const result = await probe(server.port, 'imap', {
+        limits: { greetingMs: 300, replyMs: 500, silenceMs: 3000, portMs: 900 },
+      });
+      expect(result.status, name).toBe('silent');
+      expect(result.lateGreeting).toBeUndefined();
+      const lines = result.transcript.filter((entry) => entry.dir === 'S').map((entry) => entry.text);
+      expect(lines.slice(0, 2)).toEqual(['* BYE logging out', 'mp0 OK LOGOUT completed']);
+      expect(findingIds(result)).not.toContain('greeting-rejected');
+    }
+    // The BYE alone, then the close, or then nothing within the wait: the late greeting's refusal.
+    for (const [name, answer] of [
+      ['then the close', (socket: net.Socket) => socket.end('* BYE go away\r\n')],
+      ['then nothing', (socket: net.Socket) => socket.write('* BYE go away\r\n')],
+    ] as const) {
+      const server = await recordingServer((socket) => socket.on('data', () => answer(socket)));
+      const started = performance.now();
+      const result = await probe(server.port, 'imap', {
+        limits: { greetingMs: 300, replyMs: 500, silenceMs: 3000 },
+      });
+      expect(result.status, name).toBe('rejected');
+      expect(result.lateGreeting?.line).toBe('* BYE go away');
+      expect(findingIds(result)).toEqual(['greeting-rejected']);
+      expect(server.seen).toHaveLength(1);
+      // One more line was waited for within the goodbye's own wait, never longer.
+      expect(performance.now() - started).toBeLessThan(300 + 500 + 400);
+    }
+  });
+
   it('IMAP and POP3 greetings too; an answer that is not a greeting (221) leaves the port silent', async () => {
     for (const [service, greeting] of [
       ['imap', '* OK IMAP4rev1 ready\r\n'],

@@ -247,14 +247,23 @@ const refusingGreeting: Readonly<Record<Protocol, RegExp>> = {
   pop3: /^-ERR\b/i,
 };
 
+/** LOGOUT's tagged completion followed the BYE (RFC 9051 §6.1.3): the BYE answered the goodbye, no greeting. */
+function answeredGoodbye(goodbye: string, next = ''): boolean {
+  return next.startsWith(`${goodbye.split(' ')[0]} `) && /^\S+ (?:OK|NO|BAD)\b/i.test(next);
+}
+
 /**
  * What a silent server answered when sent the protocol's goodbye (evidence.ts `nudge`): another protocol makes
  * it `wrong-protocol`; the protocol's own greeting is a greeting slower than its deadline (`stalled` in the
  * greeting: the server is there, not silent), and one that refuses service is the refusal it is (`rejected`, or
- * `rate-limited`, as in time); an abort while asking leaves the evidence incomplete; anything else leaves it silent.
+ * `rate-limited`, as in time), unless the goodbye's tagged completion followed it (an IMAP `* BYE` that answered
+ * LOGOUT); an abort while asking leaves the evidence incomplete; anything else leaves it silent.
  */
 export function afterNudge(
-  answer: { detected: PortResult['detected']; line: string; at: number } | 'aborted' | undefined,
+  answer:
+    | { detected: PortResult['detected']; line: string; at: number; next?: string }
+    | 'aborted'
+    | undefined,
   expected: Protocol,
   goodbye: string,
   greetingMs: number,
@@ -268,7 +277,11 @@ export function afterNudge(
       detail: `no greeting within its deadline of ${greetingMs} ms; the greeting came at ${Math.round(answer.at)} ms, after ${command} was sent to see what answers: "${answer.line.slice(0, 120)}"`,
       failedPhase: 'greeting',
     };
-  if (answer?.detected === expected && refusingGreeting[expected].test(answer.line))
+  if (
+    answer?.detected === expected &&
+    refusingGreeting[expected].test(answer.line) &&
+    !answeredGoodbye(goodbye, answer.next)
+  )
     return {
       status: rateLimitText.test(answer.line) ? 'rate-limited' : 'rejected',
       detail: `${answer.line.slice(0, 120)} (the greeting, at ${Math.round(answer.at)} ms: none came within its deadline of ${greetingMs} ms, and ${command} had been sent to see what answers)`,

@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import { AbortedError, PhaseTimeoutError } from '../errors.js';
 import type { Limits } from '../limits.js';
+import { monotonicMs } from '../net/clock.js';
 import { Deadline } from '../net/deadline.js';
 import { isIP } from '../net/names.js';
 import { type Detected, type Dialogue, detectProtocol, NotThisProtocol } from '../protocols/dialogue.js';
@@ -161,12 +162,16 @@ export interface NudgeAnswer {
   line: string;
   /** ms from the port's start (the transcript's clock). */
   at: number;
+  /** After an IMAP `* BYE`: the line that came next within the same wait, if one did (not a close, not silence). */
+  next?: string;
 }
 
 /**
  * A silent server may be one that waits for the client to speak first (HTTP, a proxy), or a mail server slower
  * than the greeting deadline. Sending the protocol's own goodbye (QUIT, LOGOUT) and reading one line shows what
- * it is without doing harm. That wait is the goodbye's (`quit` in the timings), not the greeting's.
+ * it is without doing harm. That wait is the goodbye's (`quit` in the timings), not the greeting's. An IMAP
+ * `* BYE` may be a greeting that refuses service or the answer to LOGOUT, which ends with LOGOUT's tagged
+ * completion (RFC 9051 §6.1.3): one more line, read within the same wait, tells them apart (classify.ts).
  */
 export async function nudge(
   session: Session,
@@ -175,9 +180,19 @@ export async function nudge(
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
     session.send(dialogue.goodbye, { keepPending: true });
+    const until = monotonicMs() + session.limits.replyMs;
     const line = await session.readLine('quit', session.limits.replyMs);
     const at = session.transcript.findLast((entry) => entry.dir === 'S')?.at ?? 0;
-    return { detected: detectProtocol(line.text), line: line.text, at };
+    const answer: NudgeAnswer = { detected: detectProtocol(line.text), line: line.text, at };
+    if (dialogue.protocol === 'imap' && /^\* BYE\b/i.test(line.text)) {
+      const left = Math.max(1, Math.ceil(until - monotonicMs()));
+      const next = await session.readLine('quit', left).catch((error: unknown) => {
+        if (error instanceof AbortedError) throw error;
+        return undefined; // the close after a refusal, or nothing more within the wait
+      });
+      if (next) answer.next = next.text;
+    }
+    return answer;
   } catch (error) {
     return error instanceof AbortedError ? 'aborted' : undefined;
   }
