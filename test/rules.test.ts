@@ -538,6 +538,24 @@ describe('rules over hand-built results', () => {
     expect(plain?.detail).toMatch(/\(none is open\): a mail client cannot use this host from here$/);
   });
 
+  it('no-port-works names a port mailprobe could not probe for its own error: not shown unusable', () => {
+    const refused = result('pop3', { status: 'refused', statusDetail: 'ECONNREFUSED' });
+    const own = result('imap', { status: 'local-error', statusDetail: 'EMFILE: too many open files' });
+    const finding = judge(refused, own).findings.find((f) => f.id === 'no-port-works');
+    expect(finding?.detail).toMatch(
+      /, but 143 \(192\.0\.2\.10\) could not be probed to its end for an error of mailprobe's own on this machine, not of the server/,
+    );
+    expect(finding?.detail).toMatch(/that a mail client cannot use this host from here is not proven$/);
+    expect(finding?.evidence).toContain(
+      "port 143 192.0.2.10: local-error, mailprobe's own error: EMFILE: too many open files",
+    );
+    // A port stopped at a cap is named as such, not as an error of mailprobe's.
+    const capped = result('imap', { status: 'local-error', statusDetail: 'cap', capReached: 'lineBytes' });
+    expect(judge(refused, capped).findings.find((f) => f.id === 'no-port-works')?.detail).not.toMatch(
+      /error of mailprobe's own/,
+    );
+  });
+
   it('rule ids are unique kebab-case', () => {
     const ids = rules.map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,7 +1,8 @@
 /**
  * no-port-works: no port of the host works. Part of connectivity. A port that did not work was not always shown
- * unusable: a silent port whose TLS cross-check did not run or finish (its TLS mode not known), and a port that
- * stopped at one of mailprobe's own caps (`capReached`) are named, and the claim is then not made.
+ * unusable: a silent port whose TLS cross-check did not run or finish (its TLS mode not known), a port that
+ * stopped at one of mailprobe's own caps (`capReached`), and one mailprobe could not probe for an error of its own
+ * (`local-error`: no free socket, say) are named, and the claim is then not made.
  */
 import { greetingPaused } from './greeting.js';
 import type { PortResult, Rule } from './rule.js';
@@ -18,6 +19,14 @@ function capStopped(port: PortResult): string {
   return port.capReached ? `, stopped at mailprobe's own cap ${port.capReached}` : '';
 }
 
+/** A port mailprobe itself could not probe to its end (no free socket, a local refusal), not at a cap. */
+const ownError = (port: PortResult): boolean => port.status === 'local-error' && !port.capReached;
+
+/** The evidence of such a port: mailprobe's own error, in its words, or ''. */
+function ownErrorEvidence(port: PortResult): string {
+  return ownError(port) ? `, mailprobe's own error: ${port.statusDetail.slice(0, 160)}` : '';
+}
+
 /** "587 (192.0.2.10)": a port named in the detail. */
 const named = (port: PortResult) => `${port.port} (${port.address})`;
 
@@ -26,6 +35,7 @@ function notShown(tested: readonly PortResult[]): string {
   const unknown = tested.filter((p) => tlsModeUnknown(p) !== '').map(named);
   const capped = tested.filter((p) => p.capReached);
   const caps = [...new Set(capped.map((p) => p.capReached))];
+  const own = tested.filter(ownError).map(named);
   const reasons = [
     ...(unknown.length === 0
       ? []
@@ -36,6 +46,11 @@ function notShown(tested: readonly PortResult[]): string {
       ? []
       : [
           `${capped.map((p) => `${named(p)} at ${p.capReached}`).join(', ')} stopped at mailprobe's own cap on what the protocol allows, not at a fault of the server (raise it with ${caps.map((cap) => `--limit ${cap}=N`).join(', ')})`,
+        ]),
+    ...(own.length === 0
+      ? []
+      : [
+          `${own.join(', ')} could not be probed to ${own.length === 1 ? 'its' : 'their'} end for an error of mailprobe's own on this machine, not of the server (its detail says which)`,
         ]),
   ];
   return reasons.join('; and ');
@@ -67,7 +82,10 @@ export const noPortWorks: Rule = {
       }`,
       evidence: tested
         .slice(0, 8)
-        .map((p) => `port ${p.port} ${p.address}: ${p.status}${tlsModeUnknown(p)}${capStopped(p)}`),
+        .map(
+          (p) =>
+            `port ${p.port} ${p.address}: ${p.status}${tlsModeUnknown(p)}${capStopped(p)}${ownErrorEvidence(p)}`,
+        ),
     };
   },
 };
