@@ -543,6 +543,10 @@ describe('runBatch limits', () => {
       expect(out[1]?.port?.status).toBe('rate-limited');
       expect(out[1]?.port?.statusDetail).toMatch(/^not tested: .*backed off/);
       expect(out[1]?.port?.transcript).toEqual([]);
+      // Marked as not probed, so that nothing is claimed of the server from it (no-port-works leaves it out);
+      // the port that said 421 itself was probed.
+      expect(out[1]?.port?.backedOff).toBe(true);
+      expect(out[0]?.port?.backedOff).toBeUndefined();
       // The shape every result starts from (unprobedResult), its fields in the report's order (the judgement follows).
       expect(Object.keys(out[1]?.port ?? {}).slice(0, 11)).toEqual([
         'port',

@@ -86,6 +86,54 @@ describe('SMTP reply reader', () => {
     expect((small as Error).message).toMatch(/mailprobe's cap of 100 bytes/);
   });
 
+  it('blames the server only for a line longer than 512 octets with its CRLF, whatever the cap', async () => {
+    const outcome = async (text: string, lineBytes: number) =>
+      readSmtpReply(scriptedSession([`${text}\r\n`], { lineBytes }).session, 'capabilities', 1000).then(
+        () => 'read',
+        (error: unknown) =>
+          error instanceof CapError ? 'cap' : error instanceof ProtocolError ? 'server' : 'other',
+      );
+    // 510 characters and CRLF are 512 octets: allowed, so a cap that cuts it is mailprobe's.
+    const allowed = `250 ${'x'.repeat(506)}`;
+    expect(await outcome(allowed, 509)).toBe('cap');
+    expect(await outcome(allowed, 510)).toBe('cap');
+    expect(await outcome(allowed, 511)).toBe('read');
+    // 511 characters are one octet too many: a cap of 511 or more that cuts it shows the server's.
+    const over = `250 ${'x'.repeat(507)}`;
+    expect(await outcome(over, 510)).toBe('cap');
+    expect(await outcome(over, 511)).toBe('server');
+  });
+
+  it('a cut first line that is not the protocol greeting is another protocol, not a line over a cap', async () => {
+    for (const [name, greet, text, detected] of [
+      ['IMAP', imap.greeting, `HTTP/1.1 400 Bad Request ${'x'.repeat(5000)}\r\n`, 'http'],
+      ['POP3', pop3.greeting, `HTTP/1.1 400 Bad Request ${'x'.repeat(5000)}\r\n`, 'http'],
+      ['SMTP', smtp.greeting, `SSH-2.0-${'x'.repeat(5000)}\r\n`, 'ssh'],
+      ['IMAP, no line end', imap.greeting, `\u0016\u0003\u0001${'\u0000'.repeat(10_000)}`, 'tls'],
+    ] as const) {
+      const { session } = scriptedSession([text]);
+      const error = await greet(session).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(NotThisProtocol);
+      expect((error as NotThisProtocol).detected, name).toBe(detected);
+    }
+  });
+
+  it("holds a POP3 message's lines to RFC 5322's 998 characters, not POP3's 512-octet status line", async () => {
+    const { pop3Command } = await import('../src/protocols/mailbox.js');
+    const header = `Subject: ${'x'.repeat(700)}`;
+    const read = scriptedSession(['+OK\r\n', `${header}\r\n.\r\n`], { lineBytes: 4096 }).session;
+    await expect(pop3Command(read, 'TOP 1 0', true)).resolves.toMatchObject({ lines: [header] });
+    const capped = scriptedSession(['+OK\r\n', `${header}\r\n.\r\n`], { lineBytes: 600 }).session;
+    const cap = await pop3Command(capped, 'TOP 1 0', true).catch((e: unknown) => e);
+    expect(cap).toBeInstanceOf(CapError);
+    expect((cap as Error).message).toMatch(/RFC 5322 §2\.1\.1/);
+    const over = scriptedSession(['+OK\r\n', `Subject: ${'x'.repeat(5000)}\r\n.\r\n`]).session;
+    const error = await pop3Command(over, 'TOP 1 0', true).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).not.toBeInstanceOf(CapError);
+    expect((error as Error).message).toMatch(/998 characters/);
+  });
+
   it("stops a reply past replyLines or replyBytes at its own cap: no mail protocol limits a reply's lines", async () => {
     for (const [name, limits, words] of [
       ['replyLines', { replyLines: 10 }, /a reply longer than mailprobe's cap of 10 lines/],

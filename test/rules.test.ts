@@ -556,6 +556,31 @@ describe('rules over hand-built results', () => {
     );
   });
 
+  it("no-port-works names a port that refused only after mailprobe's goodbye, and leaves backed-off ports out", () => {
+    const refused = result('pop3', { status: 'refused', statusDetail: 'ECONNREFUSED' });
+    const late = result('smtp', {
+      status: 'rejected',
+      statusDetail: 'refused service',
+      failedPhase: 'greeting',
+      lateGreeting: { line: '554 5.5.0 Improper use of SMTP command pipelining', at: 6200 },
+    });
+    const finding = judge(refused, late).findings.find((f) => f.id === 'no-port-works');
+    expect(finding?.detail).toMatch(
+      /, but 25 \(192\.0\.2\.10\) refused only after mailprobe's goodbye, which it may have answered/,
+    );
+    expect(finding?.detail).toMatch(/is not proven$/);
+    // A port batch mode left alone (its address asked to slow down) was not probed: it does not count.
+    const backedOff = result('imap', {
+      status: 'rate-limited',
+      statusDetail: 'not tested: the address asked to slow down',
+      backedOff: true,
+    });
+    expect(judge(backedOff).findings.map((f) => f.id)).not.toContain('no-port-works');
+    expect(judge(refused, backedOff).findings.find((f) => f.id === 'no-port-works')?.detail).toMatch(
+      /none of the 1 port probed/,
+    );
+  });
+
   it('rule ids are unique kebab-case', () => {
     const ids = rules.map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -256,5 +256,5 @@ export async function runBatch(
 /** A port left alone because its address asked to slow down (a 421 or a rate-limit reply on another port). */
 function notTested(target: { address: string; family: 4 | 6; port: number; service: Service }): PortResult {
   const { status, detail } = backedOff();
-  return unprobedResult(target, status, detail);
+  return Object.assign(unprobedResult(target, status, detail), { backedOff: true as const });
 }

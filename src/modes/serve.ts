@@ -88,7 +88,10 @@ export const maxPipelined = 16;
  * checked every second.
  */
 export const headersTimeoutMs = 10_000;
-/** A connection with no request under way (after an answer, or none begun) is closed after this long (5 s). */
+/**
+ * A kept-alive connection with no request under way after its answer is closed after this long (5 s); one on which
+ * no request has begun falls under headersTimeoutMs (408).
+ */
 export const idleTimeoutMs = 5000;
 
 /** What createProbeServer returns: the HTTP server, and the way to stop it within a bounded time. */

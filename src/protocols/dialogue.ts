@@ -138,6 +138,12 @@ const lineLimits: Readonly<Record<Protocol, { bytes: number; allowed: string }>>
   imap: { bytes: Number.POSITIVE_INFINITY, allowed: 'IMAP sets no line length limit, RFC 9051' },
 };
 
+/** The lines of a message a server sends (POP3 TOP, RETR): 998 characters and CRLF (RFC 5322 §2.1.1). */
+export const messageLineLimit = {
+  bytes: 998,
+  allowed: 'a message line is at most 998 characters with its CRLF after, RFC 5322 §2.1.1',
+};
+
 /**
  * What each protocol says of a reply's size: nothing limits its lines or its bytes (SMTP and POP3 limit each line),
  * so a reply past replyLines or replyBytes is past mailprobe's own cap.
@@ -152,21 +158,25 @@ const replyLimits: Readonly<Record<Protocol, string>> = {
 export class ReplyBudget {
   private lines = 0;
   private bytes = 0;
+  /** `lineLimit`: the limit of the lines counted, when not the protocol's own (a message's lines). */
   constructor(
     private readonly session: Session,
     private readonly protocol: Protocol,
+    private readonly lineLimit: { bytes: number; allowed: string } = lineLimits[protocol],
   ) {}
 
   /**
    * Counts one line. A line cut at the line cap is never judged from its first part: it is a protocol error when
    * the protocol allows no line that long (SMTP, POP3: 512 octets), and mailprobe's own limit when it does (IMAP
-   * sets none, or a cap set below 512): the dialogue stops either way, and only the first blames the server.
+   * sets none, or a cap set below 512): the dialogue stops either way, and only the first blames the server. The
+   * reader cuts a line whose text reaches the cap (its CR counts), so a cut line is longer than the protocol allows
+   * only when the cap is above the protocol's limit.
    */
   add(line: Line): void {
     if (line.truncated) {
       const cap = this.session.limits.lineBytes;
-      const limit = lineLimits[this.protocol];
-      if (cap < limit.bytes) throw new CapError('lineBytes', cap, 'a line longer than', limit.allowed);
+      const limit = this.lineLimit;
+      if (cap <= limit.bytes) throw new CapError('lineBytes', cap, 'a line longer than', limit.allowed);
       throw new ProtocolError(`a line longer than ${cap} bytes (${limit.allowed})`);
     }
     this.addBytes(line.bytes);

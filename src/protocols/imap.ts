@@ -183,9 +183,10 @@ export const imap: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session, 'imap').add(line);
+    // What the first line is comes first: a cut line that is not IMAP's is not stopped at IMAP's (absent) limit.
     const match = /^\* (OK|PREAUTH|BYE)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+    new ReplyBudget(session, 'imap').add(line);
     const kind = (match[1] ?? '').toUpperCase();
     const lines = [match[2] ?? ''];
     if (kind === 'OK') return { kind: 'ok', lines } satisfies Greeting;

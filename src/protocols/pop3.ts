@@ -82,9 +82,10 @@ export const pop3: Dialogue = {
 
   async greeting(session, ms = session.limits.greetingMs) {
     const line = await session.readLine('greeting', ms);
-    new ReplyBudget(session, 'pop3').add(line);
+    // What the first line is comes first: a cut line that is not POP3's breaks no POP3 limit.
     const match = /^([+]OK|-ERR)\b ?(.*)$/is.exec(line.text);
     if (!match) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+    new ReplyBudget(session, 'pop3').add(line);
     const lines = [match[2] ?? ''];
     const kind = match[1]?.toUpperCase() === '+OK' ? 'ok' : 'refused';
     // A timestamp in the greeting offers APOP (RFC 1939 §7): a msg-id, <process.clock@host>.

@@ -64,10 +64,11 @@ export async function readSmtpReply(
       phase,
       endsAt === undefined ? ms : Math.max(1, Math.ceil(endsAt - monotonicMs())),
     );
-    budget.add(line);
     const match = replyLine.exec(line.text);
+    // What the first line is comes first: a cut line that is not SMTP's breaks no SMTP limit.
+    if (!match && code === undefined) throw new NotThisProtocol(detectProtocol(line.text), line.text);
+    budget.add(line);
     if (!match) {
-      if (code === undefined) throw new NotThisProtocol(detectProtocol(line.text), line.text);
       throw new ProtocolError(`malformed SMTP reply line: ${JSON.stringify(line.text.slice(0, 80))}`);
     }
     const lineCode = Number(match[1]);

@@ -33,7 +33,7 @@ export function lateRefusal(port: PortResult): Hit | undefined {
   const late = port.lateGreeting;
   if (!late) return undefined;
   return {
-    detail: `the greeting refuses service: mail clients cannot use this port from here. It came only at ${inSeconds(late.at)}, after not one byte in the ${inSeconds(port.timings.greeting ?? 0)} mailprobe waited for it and after mailprobe had sent its goodbye to see what answers, so it may answer that goodbye (sendmail's greet_pause refuses a client that talks before the greeting with 554); to see the greeting a client that waits gets: ${suggestedWait(late.at)}`,
+    detail: `the greeting, when it came, refused service. It came only at ${inSeconds(late.at)}, after not one byte in the ${inSeconds(port.timings.greeting ?? 0)} mailprobe waited for it and after mailprobe had sent its goodbye to see what answers, so it may answer that goodbye (sendmail's greet_pause refuses a client that talks before the greeting with 554); to see the greeting a client that waits gets: ${suggestedWait(late.at)}`,
     evidence: [...statusEvidence(port), `S (at ${Math.round(late.at)} ms): ${late.line}`],
   };
 }

@@ -2,7 +2,9 @@
  * no-port-works: no port of the host works. Part of connectivity. A port that did not work was not always shown
  * unusable: a silent port whose TLS cross-check did not run or finish (its TLS mode not known), a port that
  * stopped at one of mailprobe's own caps (`capReached`), and one mailprobe could not probe for an error of its own
- * (`local-error`: no free socket, say) are named, and the claim is then not made.
+ * (`local-error`: no free socket, say), and one whose refusing greeting came only after mailprobe's goodbye are
+ * named, and the claim is then not made. Ports not probed at all (no route, aborted, backed off in batch mode) do
+ * not count.
  */
 import { greetingPaused } from './greeting.js';
 import type { PortResult, Rule } from './rule.js';
@@ -27,6 +29,13 @@ function ownErrorEvidence(port: PortResult): string {
   return ownError(port) ? `, mailprobe's own error: ${port.statusDetail.slice(0, 160)}` : '';
 }
 
+/**
+ * A greeting that refused only after mailprobe's goodbye (lateGreeting): it may have refused the client that spoke
+ * first (sendmail's greet_pause), and one that waits may be greeted.
+ */
+const lateRefused = (port: PortResult): boolean =>
+  port.lateGreeting !== undefined && (port.status === 'rejected' || port.status === 'rate-limited');
+
 /** "587 (192.0.2.10)": a port named in the detail. */
 const named = (port: PortResult) => `${port.port} (${port.address})`;
 
@@ -36,6 +45,7 @@ function notShown(tested: readonly PortResult[]): string {
   const capped = tested.filter((p) => p.capReached);
   const caps = [...new Set(capped.map((p) => p.capReached))];
   const own = tested.filter(ownError).map(named);
+  const late = tested.filter(lateRefused).map(named);
   const reasons = [
     ...(unknown.length === 0
       ? []
@@ -52,6 +62,11 @@ function notShown(tested: readonly PortResult[]): string {
       : [
           `${own.join(', ')} could not be probed to ${own.length === 1 ? 'its' : 'their'} end for an error of mailprobe's own on this machine, not of the server (its detail says which)`,
         ]),
+    ...(late.length === 0
+      ? []
+      : [
+          `${late.join(', ')} refused only after mailprobe's goodbye, which ${late.length === 1 ? 'it' : 'they'} may have answered (a client that waits longer for the greeting may be greeted)`,
+        ]),
   ];
   return reasons.join('; and ');
 }
@@ -65,7 +80,7 @@ export const noPortWorks: Rule = {
     // Said once per host, on its first port; ports not tested from here (no route, aborted) do not count.
     // A greeting held back past mailprobe's deadline (greeting-delayed) was not tested to its end either.
     const tested = host.ports.filter(
-      (p) => !p.noRouteFromHere && p.status !== 'aborted' && !greetingPaused(p),
+      (p) => !p.noRouteFromHere && !p.backedOff && p.status !== 'aborted' && !greetingPaused(p),
     );
     if (port !== host.ports[0] || tested.length === 0 || host.ports.some((p) => p.status === 'open'))
       return undefined;

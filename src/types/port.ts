@@ -213,6 +213,8 @@ export interface PortResult {
   retry?: TryOutcome;
   /** The port could not be tested because this machine has no route to the address's family. */
   noRouteFromHere?: true;
+  /** Not probed (batch mode): its address had asked to slow down (a 421 or a rate-limit reply), so it was left alone. */
+  backedOff?: true;
   /** Server lines that arrived when no reply was due (after a whole reply, before the next command). */
   unsolicited?: string[];
   /** Results of the opt-in checks that were asked for and apply to this port. */
