@@ -137,7 +137,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     expect(human.code).toBe(3);
   });
 
-  it('a null MX, and a domain with no mail records at all, are one-line errors with exit 3', async () => {
+  it('a null MX (or only null MX records), and a domain with no mail records at all, are one-line errors with exit 3', async () => {
     const ns = netns();
     const nullMx = await ns.scenario({
       dnsmasq: ['--mx-host=nullmx.test,.,0'],
@@ -147,6 +147,16 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
     expect(nullMx.code).toBe(3);
     expect(nullMx.stderr.trim()).toBe(
       'mailprobe: cannot resolve nullmx.test: it publishes a null MX (accepts no mail, RFC 7505) and no other mail host',
+    );
+    // Several "." and no other MX: no MX names a host, the domain accepts no mail all the same (serve says so too).
+    const nulls = await ns.scenario({
+      dnsmasq: ['--mx-host=nulls.test,.,10', '--mx-host=nulls.test,.,0'],
+      servers: [],
+      cli: ['bob@nulls.test', ...dnsArgs, '--timeout', '500'],
+    });
+    expect(nulls.code).toBe(3);
+    expect(nulls.stderr.trim()).toBe(
+      'mailprobe: cannot resolve nulls.test: it publishes only null MX records, 0 . and 10 . (accepts no mail: no MX names a host; RFC 7505 §3 defines one null MX) and no other mail host',
     );
     const none = await ns.scenario({
       dnsmasq: [],

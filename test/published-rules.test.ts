@@ -1,6 +1,6 @@
 /** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
 import { describe, expect, it } from 'vitest';
-import { addCandidate, discover } from '../src/discovery/hosts.js';
+import { addCandidate, discover, nullMxReason } from '../src/discovery/hosts.js';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
 import { startPublished } from '../src/discovery/published/sources.js';
 import { srvSource } from '../src/discovery/published/srv.js';
@@ -12,6 +12,7 @@ import { judgePublished, judgeRecords, publishedRules } from '../src/rules/publi
 import { mxRules, mxSubjects } from '../src/rules/published/mx.js';
 import { checkSetting, observe } from '../src/rules/published/observed.js';
 import type { TransportSubject } from '../src/rules/published/transport.js';
+import { chooseSettings } from '../src/rules/settings.js';
 import type { Discovery, PublishedSource } from '../src/types/index.js';
 
 const autoconfig: PublishedSource = {
@@ -309,12 +310,10 @@ describe('one port named as two services by two records (RFC 6186 §3): each is 
 });
 
 describe('a null MX beside other MX records (RFC 7505 §3)', () => {
-  it('is kept as a record with a note, not dropped; the other MX hosts are still probed', async () => {
-    const dns = {
-      mx: async () => [
-        { priority: 0, exchange: '' },
-        { priority: 10, exchange: 'mx.mixed.test' },
-      ],
+  /** A resolver with these MX records and nothing else: nothing leaves the process. */
+  const mxOnly = (mx: { priority: number; exchange: string }[]) =>
+    ({
+      mx: async () => mx,
       srv: async () => {
         throw Object.assign(new Error('none'), { code: 'ENODATA' });
       },
@@ -322,7 +321,13 @@ describe('a null MX beside other MX records (RFC 7505 §3)', () => {
       addresses: async () => {
         throw Object.assign(new Error('none'), { code: 'ENOTFOUND' });
       },
-    } as unknown as Dns;
+    }) as unknown as Dns;
+
+  it('is kept as a record with a note, not dropped; the other MX hosts are still probed', async () => {
+    const dns = mxOnly([
+      { priority: 0, exchange: '' },
+      { priority: 10, exchange: 'mx.mixed.test' },
+    ]);
     const discovery = await discover('mixed.test', dns);
     expect(discovery.records.filter((r) => r.kind === 'MX')).toEqual([
       expect.objectContaining({
@@ -333,6 +338,43 @@ describe('a null MX beside other MX records (RFC 7505 §3)', () => {
       expect.objectContaining({ answer: '10 mx.mixed.test' }),
     ]);
     expect(discovery.candidates.map((c) => c.host)).toContain('mx.mixed.test');
+    expect(nullMxReason(discovery.records)).toBeUndefined();
+    // RFC 7505 §3 forbids it, and says nothing of what a sender does then: a finding, with every MX as evidence.
+    const mixed = judgeRecords(discovery, [])?.findings.filter((f) => f.id === 'null-mx-mixed');
+    expect(mixed).toEqual([
+      expect.objectContaining({
+        severity: 'medium',
+        sources: ['MX mixed.test'],
+        evidence: ['MX mixed.test: 0 .', 'MX mixed.test: 10 mx.mixed.test'],
+        reference: expect.stringContaining('RFC 7505 §3'),
+      }),
+    ]);
+  });
+
+  it('several null MX records and no other MX: the domain accepts no mail, one note, no finding', async () => {
+    const discovery = await discover(
+      'nulls.test',
+      mxOnly([
+        { priority: 10, exchange: '' },
+        { priority: 0, exchange: '' },
+      ]),
+    );
+    const mx = discovery.records.filter((r) => r.kind === 'MX');
+    expect(mx.map((r) => [r.answer, r.note])).toEqual([
+      ['0 .', 'null-mx'],
+      ['10 .', 'null-mx'],
+    ]);
+    // Not "beside other MX records": there is none.
+    for (const record of mx)
+      expect(record.detail).toMatch(/^one of 2 null MX records and no other MX: .*accepts no mail/);
+    expect(discovery.candidates.filter((c) => c.sources.some((s) => s.startsWith('MX')))).toEqual([]);
+    expect(nullMxReason(discovery.records)).toBe(
+      'it publishes only null MX records, 0 . and 10 . (accepts no mail: no MX names a host; RFC 7505 §3 defines one null MX)',
+    );
+    expect(judgeRecords(discovery, [])?.findings.map((f) => f.id) ?? []).not.toContain('null-mx-mixed');
+    expect(chooseSettings(discovery, []).notes.filter((n) => /null MX/.test(n))).toEqual([
+      'nulls.test publishes only null MX records: it accepts no mail (RFC 7505)',
+    ]);
   });
 });
 

@@ -11,9 +11,9 @@
  * 10 s, an idle one is closed after 5 s, a request that carries content is answered at once and its connection
  * closed (400 for a GET), CONNECT gets 405. A request another web page makes (Sec-Fetch-Site, Origin) gets 403.
  * The transport module fails (probe_success 0, with the reason) for a domain that does not exist, whose DNS fails,
- * that publishes a null MX, that has neither an MX record nor an address, or none of whose MX hosts has an address;
- * a domain with no MX record is probed as its own mail host (the implicit MX), and an MX without an address is
- * named (mailprobe_mx_address_lookup) while the others are probed.
+ * that publishes only null MX records, that has neither an MX record nor an address, or none of whose MX hosts has an
+ * address; a domain with no MX record is probed as its own mail host (the implicit MX), an MX without an address is
+ * named (mailprobe_mx_address_lookup) while the others are probed, and so are the others beside a null MX.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -983,6 +983,44 @@ describe('hostile clients and browsers', () => {
       /^mailprobe_port_up\{target="own\.transport\.test",port="25",service="smtp",address="127\.77\.25\.1"\} 0$/m,
     );
     expect(own.body).toMatch(/^mailprobe_mta_sts_mode\{domain="own\.transport\.test",mode="absent"\} 1$/m);
+  });
+
+  it('transport module: several null MX records are probe_success 0; a null MX beside other MX is a finding', async () => {
+    // nulls.transport.test: two "." and no other MX. mixed.transport.test: "." beside a.mixed.transport.test
+    // (loopback, nothing on 25), which RFC 7505 §3 forbids.
+    const dns = await loopbackDns((name, type) => {
+      const mx = (preference: number, exchange: string) => ({
+        type: 'MX' as const,
+        name,
+        ttl: 0,
+        data: { preference, exchange },
+      });
+      if (name === 'nulls.transport.test' && type === 'MX') return { answers: [mx(0, '.'), mx(10, '.')] };
+      if (name === 'mixed.transport.test' && type === 'MX')
+        return { answers: [mx(0, '.'), mx(10, 'a.mixed.transport.test')] };
+      if (name === 'a.mixed.transport.test' && type === 'A')
+        return { answers: [{ type: 'A', name, ttl: 0, data: '127.77.25.3' }] };
+      return name.startsWith('mta-sts.') ? { rcode: 3 } : {};
+    });
+    closers.push(dns.close);
+    const { get } = await listen({
+      dnsServer: dns.server,
+      allow: ['127.0.0.0/8'],
+      limits: { connectMs: 2000 },
+    });
+    // As the command line exits 3 with the same words: no MX names a host, the domain accepts no mail.
+    const nulls = await get('/probe?target=nulls.transport.test&module=transport');
+    expect(nulls.body).toMatch(/^probe_success 0$/m);
+    expect(nulls.body).toMatch(
+      /^# HELP probe_success The probe failed: cannot resolve nulls\.transport\.test: it publishes only null MX records, 0 \. and 10 \. \(accepts no mail/m,
+    );
+    expect(nulls.body).not.toMatch(/mailprobe_mta_sts_mode/);
+    // The other MX is probed, and the answer names what was seen (the finding null-mx-mixed, as on the command line).
+    const mixed = await get('/probe?target=mixed.transport.test&module=transport');
+    expect(mixed.body).toMatch(
+      /^mailprobe_port_up\{target="a\.mixed\.transport\.test",port="25",service="smtp",address="127\.77\.25\.3"\} 0$/m,
+    );
+    expect(mixed.body).toMatch(/^mailprobe_mx_null_mixed\{domain="mixed\.transport\.test"\} 1$/m);
   });
 
   it('transport module: no MX host with an address is probe_success 0; the MX hosts without one are named', async () => {

@@ -60,6 +60,31 @@ export function addCandidate(
 }
 
 /**
+ * What a null MX (exchange ".") says, given every exchange of the MX answer: alone, that the domain accepts no mail
+ * (RFC 7505 §3); several and nothing else, the same (no MX names a host); beside other MX records, which RFC 7505 §3
+ * forbids, senders differ (RFC 7505 does not say what a sender does then).
+ */
+export function nullMxDetail(exchanges: string[]): string {
+  const nulls = exchanges.filter((exchange) => exchange === '').length;
+  if (nulls < exchanges.length) return 'a null MX beside other MX records, which RFC 7505 §3 forbids';
+  return nulls === 1
+    ? 'null MX: the domain accepts no mail (RFC 7505)'
+    : `one of ${nulls} null MX records and no other MX: no MX names a host, the domain accepts no mail (RFC 7505 §3 defines a single one)`;
+}
+
+/**
+ * Why the domain accepts no mail, when every MX record of the answer is a null MX (one, or several): the command
+ * line's exit 3 and serve's transport module say it. Undefined when there is none, or other MX records beside.
+ */
+export function nullMxReason(records: DnsRecordFact[]): string | undefined {
+  const mx = records.filter((r) => r.kind === 'MX' && r.answer !== '');
+  if (mx.length === 0 || mx.some((r) => r.note !== 'null-mx')) return undefined;
+  return mx.length === 1
+    ? 'it publishes a null MX (accepts no mail, RFC 7505)'
+    : `it publishes only null MX records, ${mx.map((r) => r.answer).join(' and ')} (accepts no mail: no MX names a host; RFC 7505 §3 defines one null MX)`;
+}
+
+/**
  * The domain's mail hosts, from DNS. Throws UsageError, before any query, for a target that is no mail domain nor
  * an address at one (an IP address, an address literal, two @: mailTargetProblem).
  */
@@ -114,16 +139,6 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
   if ('error' in mx) records.push(failed('MX', domain, mx.error));
   else {
     const sorted = [...mx.value].sort((a, b) => a.priority - b.priority);
-    // RFC 7505: a single MX with an empty ("." ) exchange says the domain accepts no mail at all.
-    if (sorted.length === 1 && (sorted[0]?.exchange ?? '') === '') {
-      records.push({
-        kind: 'MX',
-        query: domain,
-        answer: `${sorted[0]?.priority ?? 0} .`,
-        note: 'null-mx',
-        detail: 'null MX: the domain accepts no mail (RFC 7505)',
-      });
-    }
     // A name no host can have (an xn-- label IDNA refuses): a fact on its record, not a host to probe.
     const badName = (name: string) =>
       name === '' || isIP(name.replace(/^\[|\]$/g, '')) ? undefined : hostNameProblem(name);
@@ -140,16 +155,17 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
       'dns',
     );
     for (const [index, record] of sorted.entries()) {
-      // A null MX beside other MX records: RFC 7505 §3 forbids it (senders may take either meaning).
-      if (record.exchange === '' && sorted.length > 1)
+      // RFC 7505: an empty (".") exchange, a null MX: what it says depends on the other records (nullMxDetail).
+      if (record.exchange === '') {
         records.push({
           kind: 'MX',
           query: domain,
           answer: `${record.priority} .`,
           note: 'null-mx',
-          detail: 'a null MX beside other MX records, which RFC 7505 §3 forbids',
+          detail: nullMxDetail(sorted.map((r) => r.exchange)),
         });
-      if (record.exchange === '') continue;
+        continue;
+      }
       const fact: DnsRecordFact = {
         kind: 'MX',
         query: domain,

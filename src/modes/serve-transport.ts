@@ -6,6 +6,7 @@
  * is checked is what is connected to: the policy fetch is given the addresses checked (it follows no redirect),
  * each MX probe its own, and each connection's remote address is checked again before a byte is sent.
  */
+import { nullMxDetail, nullMxReason } from '../discovery/hosts.js';
 import { errorCode, ResolveError } from '../errors.js';
 import { defaultLimits, type Limits } from '../limits.js';
 import { abortable } from '../net/abort.js';
@@ -103,7 +104,7 @@ async function settle(dns: Dns, host: string, signal: AbortSignal): Promise<Sett
  * Resolves and checks, then looks up and probes. Returns the refusals (nothing was connected to) when any address
  * is outside the policy; otherwise the observations, as a discovery with `transport` and one host per MX (the
  * domain itself when it has no MX record: the implicit MX, RFC 5321 §5.1), and each MX's address lookup. Throws
- * ResolveError when the domain does not exist (NXDOMAIN), publishes a null MX, has neither an MX record nor an
+ * ResolveError when the domain does not exist (NXDOMAIN), publishes only null MX, has neither an MX record nor an
  * address, none of its MX hosts has an address, or its lookups failed: nothing is looked up further.
  */
 export async function probeTransport(
@@ -121,12 +122,17 @@ export async function probeTransport(
     const mx = await abortable(dns.mx(domain), signal, 'dns');
     const sorted = [...mx].sort((a, b) => a.priority - b.priority);
     mxFound = sorted.length;
+    // A null MX ("."): alone or with only others of its kind, the domain accepts no mail; beside other MX records,
+    // which RFC 7505 §3 forbids, those are probed (as the CLI's discovery does), and the record says so.
     for (const record of sorted)
-      records.push({ kind: 'MX', query: domain, answer: `${record.priority} ${record.exchange || '.'}` });
-    if (sorted.length === 1 && (sorted[0]?.exchange ?? '') === '' && records[0]) {
-      records[0].note = 'null-mx';
-      records[0].detail = 'null MX: the domain accepts no mail (RFC 7505)';
-    }
+      records.push({
+        kind: 'MX',
+        query: domain,
+        answer: `${record.priority} ${record.exchange || '.'}`,
+        ...(record.exchange === ''
+          ? { note: 'null-mx' as const, detail: nullMxDetail(sorted.map((r) => r.exchange)) }
+          : {}),
+      });
     exchanges = [
       ...new Set(
         sorted.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((name) => name !== ''),
@@ -144,13 +150,10 @@ export async function probeTransport(
         ? new ResolveError(domain, 'no such domain (NXDOMAIN): no MX record, nothing to check', true)
         : new ResolveError(domain, `DNS failed: ${dnsReason(error)} (its MX records)`);
   }
-  // A null MX says the domain accepts no mail (RFC 7505): no transport to report, the probe fails (the CLI exits 3).
-  if (records[0]?.note === 'null-mx')
-    throw new ResolveError(
-      domain,
-      'it publishes a null MX (accepts no mail, RFC 7505): nothing to check',
-      true,
-    );
+  // Only null MX records (one, or several): the domain accepts no mail (RFC 7505), no transport to report, the probe
+  // fails (the CLI exits 3).
+  const noMail = nullMxReason(records);
+  if (noMail) throw new ResolveError(domain, `${noMail}: nothing to check`, true);
   // No MX record: senders deliver to the domain itself, its A and AAAA records (the implicit MX, RFC 5321 §5.1),
   // and its port 25 is probed, as the CLI's discovery probes the domain itself.
   const implicit = mxFound === 0;

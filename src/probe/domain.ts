@@ -4,7 +4,7 @@
  * servers are not tripped), all within one deadline. Judging (client settings included) is rules/judge.ts.
  */
 import pLimit from 'p-limit';
-import { addCandidate, defaultMaxHosts, discover, parseTarget } from '../discovery/hosts.js';
+import { addCandidate, defaultMaxHosts, discover, nullMxReason, parseTarget } from '../discovery/hosts.js';
 import { AbortedError, ResolveError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
@@ -38,7 +38,7 @@ export interface DomainResult {
 }
 
 /**
- * Throws ResolveError when the domain has no mail host, publishes only a null MX, its DNS fails or outlasts
+ * Throws ResolveError when the domain has no mail host, publishes only null MX, its DNS fails or outlasts
  * the deadline, or no host could be probed at all (a run that tested nothing); never for what a server does.
  */
 export async function probeDomain(target: string, options: DomainProbeOptions = {}): Promise<DomainResult> {
@@ -100,7 +100,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     addPublishedHosts(discovery, options.maxHosts ?? defaultMaxHosts);
   }
   if (discovery.candidates.length === 0) {
-    const nullMx = discovery.records.some((r) => r.note === 'null-mx');
+    const nullMx = nullMxReason(discovery.records);
     const failed = discovery.records.find((r) => r.note === 'failed');
     const invalid = discovery.records.filter((r) => r.note === 'invalid-name');
     const portZero = discovery.records.filter((r) => r.note === 'port-zero');
@@ -121,7 +121,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     throw new ResolveError(
       discovery.domain,
       nullMx
-        ? 'it publishes a null MX (accepts no mail, RFC 7505) and no other mail host'
+        ? `${nullMx} and no other mail host`
         : failed
           ? `DNS failed: ${failed.detail ?? ''}`
           : unusable.length > 0

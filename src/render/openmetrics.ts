@@ -163,6 +163,12 @@ function transportMetrics(
     ).samples.push(
       `mailprobe_mta_sts_policy_changed_same_id${labels(domain)} ${(discovery.publishedCheck?.findings ?? []).some((f) => f.id === 'mta-sts-policy-changed-same-id') ? 1 : 0}`,
     );
+  // A null MX beside other MX records (null-mx-mixed): senders differ, the other MX hosts are probed.
+  if ((discovery.publishedCheck?.findings ?? []).some((f) => f.id === 'null-mx-mixed'))
+    family(
+      'mailprobe_mx_null_mixed',
+      'The MX answer holds a null MX (".") beside other MX records, which RFC 7505 §3 forbids (null-mx-mixed): 1.',
+    ).samples.push(`mailprobe_mx_null_mixed${labels(domain)} 1`);
   // serve's transport module: each MX host's address lookup (one without an address is not probed).
   for (const { host, outcome } of discovery.mxAddresses ?? [])
     family(

@@ -67,12 +67,14 @@ export function chooseSettings(discovery: Discovery, verdicts: HostVerdict[]): C
   const incoming = pick('reading');
 
   for (const record of discovery.records) {
-    if (record.note === 'null-mx')
-      notes.push(
-        discovery.records.filter((r) => r.kind === 'MX' && r.note !== 'null-mx' && r.answer !== '').length > 0
+    // One note for the answer, however many null MX records it holds.
+    const nullMx =
+      record.note !== 'null-mx'
+        ? undefined
+        : discovery.records.some((r) => r.kind === 'MX' && r.note !== 'null-mx' && r.answer !== '')
           ? `${record.query} publishes a null MX beside other MX records, which RFC 7505 §3 forbids: a sender may take it as accepting no mail, or use the others`
-          : `${record.query} publishes a null MX: it accepts no mail (RFC 7505)`,
-      );
+          : `${record.query} publishes ${discovery.records.filter((r) => r.note === 'null-mx').length === 1 ? 'a null MX' : 'only null MX records'}: it accepts no mail (RFC 7505)`;
+    if (nullMx && !notes.includes(nullMx)) notes.push(nullMx);
     if (record.note === 'cname-target' || record.note === 'address-literal')
       notes.push(`MX ${record.answer}: ${record.detail}`);
     if (record.kind !== 'SRV') continue;

@@ -1,7 +1,7 @@
 /**
  * The rules about a domain's DNS records themselves (MX and SRV), which need no web source: they are judged with
- * --no-web too. A name no host can have, an SRV record of port 0, an SRV "." beside records that name servers, and
- * an SRV "." for a service that runs.
+ * --no-web too. A name no host can have, an SRV record of port 0, an SRV "." beside records that name servers, an
+ * SRV "." for a service that runs, and a null MX beside other MX records.
  */
 import { defaultPorts } from '../../reference/table.js';
 import type { DnsRecordFact } from '../../types/index.js';
@@ -117,8 +117,27 @@ const srvNotOfferedButRuns: PublishedRule<RecordSubject> = {
   },
 };
 
+const nullMxMixed: PublishedRule<RecordSubject> = {
+  id: 'null-mx-mixed',
+  severity: 'medium',
+  title: 'an MX answer holds a null MX (".") beside other MX records',
+  reference: 'RFC 7505 §3, §4.1; RFC 5321 §5.1',
+  check: ({ record, records }) => {
+    if (record.kind !== 'MX' || record.note !== 'null-mx') return undefined;
+    const all = records.filter((r) => r.kind === 'MX' && r.query === record.query && r.answer !== '');
+    if (all.every((r) => r.note === 'null-mx')) return undefined;
+    return {
+      key: record.query,
+      source: `MX ${record.query}`,
+      title: `MX ${record.query} says both that the domain accepts no mail (".") and where it takes mail`,
+      detail: `A null MX says the domain accepts no mail, and RFC 7505 §3 says a domain that publishes one MUST NOT publish any other MX record; RFC 7505 does not say what a sender does when it finds both. Senders differ: one that takes any "." as a null MX refuses all mail to the domain at once (556 5.1.10, RFC 7505 §4.1), one that follows RFC 5321 §5.1 alone finds no address for "." and delivers to the other MX hosts. Those are probed as usual. Publish one or the other: drop the null MX when the domain takes mail, or the other MX records when it does not.`,
+      evidence: all.map((r) => `MX ${r.query}: ${r.answer}`),
+    };
+  },
+};
+
 /**
  * Each DNS record of the discovery, one subject each: these need no web source (they are judged with --no-web
  * too).
  */
-export const recordRules = [invalidName, srvPortZero, srvNotOfferedMixed, srvNotOfferedButRuns];
+export const recordRules = [invalidName, srvPortZero, srvNotOfferedMixed, srvNotOfferedButRuns, nullMxMixed];
