@@ -150,6 +150,8 @@ export class ResolveError extends Error {
     readonly reason: string,
     /** True when DNS answered that there is no such name or record, false when the lookup itself failed. */
     readonly notFound = false,
+    /** True when the host has addresses, only none of the family asked for (-4, -6): no lookup failed. */
+    readonly otherFamily = false,
   ) {
     super(`cannot resolve ${host}: ${reason}`);
     this.name = 'ResolveError';

@@ -1,7 +1,9 @@
 /**
  * Discovery, every-address probing and the egress check on real DNS: dnsmasq serves MX, SRV, A and AAAA for
  * test domains inside a network namespace of the test's own, fixture servers stand for the mail hosts on
- * loopback addresses there, and iptables drops what a test needs dropped. Nothing resolves or connects outside.
+ * loopback addresses there, and iptables drops what a test needs dropped. What dnsmasq cannot answer (a SERVFAIL
+ * for one name) comes from a DNS server on loopback whose answers the test writes, naming loopback addresses only.
+ * Nothing resolves or connects outside.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../src/render/json.js';
-import { root } from './helpers/cli.js';
+import { cli, root } from './helpers/cli.js';
+import { loopbackDns } from './helpers/loopback-dns.js';
 import { makeTls } from './helpers/mail-servers.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { validEgress, validReport } from './helpers/schema.js';
@@ -928,5 +931,60 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
       expect(run.code).toBe(4);
       expect(egress(run.stdout).conclusion).toBe('inconclusive');
     });
+  });
+});
+
+describe('on a DNS server on loopback (answers written by the test)', () => {
+  /** MX records for `domain`, each host `label.domain`: A records as given, SERVFAIL for those in `failing`. */
+  async function mxDns(domain: string, mx: Record<string, string | undefined>, failing: string[] = []) {
+    return loopbackDns((name, type) => {
+      const labels = Object.keys(mx);
+      if (name === domain && type === 'MX')
+        return {
+          answers: labels.map((label, i) => ({
+            type: 'MX' as const,
+            name,
+            ttl: 0,
+            data: { preference: 10 * (i + 1), exchange: `${label}.${domain}` },
+          })),
+        };
+      if (name === domain) return {};
+      const label = name.slice(0, -domain.length - 1);
+      if (failing.includes(label)) return { rcode: 2 };
+      const address = mx[label];
+      if (address && type === 'A') return { answers: [{ type: 'A', name, ttl: 0, data: address }] };
+      // An MX host without an address: NXDOMAIN, or no A or AAAA (NODATA) when its value is ''.
+      return address !== undefined ? {} : { rcode: 3 };
+    });
+  }
+  const run = (target: string, server: string, ...more: string[]) =>
+    cli([target, '--discover', '--dns-server', server, '--no-web', '--timeout', '500', ...more]);
+
+  it('an MX host without an address is named, with what DNS said, and is a finding (RFC 5321 §5.1)', async () => {
+    // a: an address on loopback (nothing listens on 25); b: NXDOMAIN; c: exists, no A or AAAA.
+    const dns = await mxDns('part.test', { a: '127.77.25.10', b: undefined, c: '' });
+    try {
+      const json = await run('part.test', dns.server, '--json');
+      const report = validReport<JsonReport>(json.stdout);
+      const none = 'no such host (NXDOMAIN or no address records)';
+      expect(report.discovery?.mxAddresses).toEqual([
+        { host: 'a.part.test', outcome: 'found' },
+        { host: 'b.part.test', outcome: 'none', detail: none },
+        { host: 'c.part.test', outcome: 'none', detail: none },
+      ]);
+      expect(report.hosts.map((h) => h.host)).toEqual(['a.part.test']);
+      const findings = report.discovery?.publishedCheck?.findings.filter((f) => f.id === 'mx-no-address');
+      expect(findings?.map((f) => [f.severity, f.evidence])).toEqual([
+        ['low', ['MX part.test: 20 b.part.test', `b.part.test: ${none}`]],
+        ['low', ['MX part.test: 30 c.part.test', `c.part.test: ${none}`]],
+      ]);
+      const human = await run('part.test', dns.server, '--no-color');
+      expect(human.stdout).toContain(
+        `MX b.part.test has no address (${none}): not probed; senders skip it (RFC 5321 §5.1)`,
+      );
+      expect(human.stdout).toMatch(/mx-no-address/);
+    } finally {
+      dns.close();
+    }
   });
 });

@@ -1,9 +1,10 @@
 /** The published-settings rules: one shape, one list, and the judge's loop (de-duplication, order, severity). */
 import { describe, expect, it } from 'vitest';
-import { addCandidate, discover, nullMxReason } from '../src/discovery/hosts.js';
+import { addCandidate, discover, mxAddressLookup, nullMxReason } from '../src/discovery/hosts.js';
 import { readPolicy, readStsRecord, readTlsRptRecord } from '../src/discovery/published/mta-sts.js';
 import { startPublished } from '../src/discovery/published/sources.js';
 import { srvSource } from '../src/discovery/published/srv.js';
+import { ResolveError } from '../src/errors.js';
 import type { Dns } from '../src/net/dns.js';
 import type { HostVerdict } from '../src/rules/evaluate.js';
 import { checkDomainExpectations } from '../src/rules/expectations.js';
@@ -374,6 +375,37 @@ describe('a null MX beside other MX records (RFC 7505 §3)', () => {
     expect(judgeRecords(discovery, [])?.findings.map((f) => f.id) ?? []).not.toContain('null-mx-mixed');
     expect(chooseSettings(discovery, []).notes.filter((n) => /null MX/.test(n))).toEqual([
       'nulls.test publishes only null MX records: it accepts no mail (RFC 7505)',
+    ]);
+  });
+});
+
+describe('an MX host without an address (RFC 5321 §5.1: it MUST have one)', () => {
+  it('is a finding when DNS says it has none; not when its lookup failed, nor for a family not asked (-4, -6)', () => {
+    const mx = (answer: string) => ({ kind: 'MX' as const, query: 'lookups.test', answer });
+    const discovery = {
+      domain: 'lookups.test',
+      records: [
+        mx('10 a.lookups.test'),
+        mx('20 B.lookups.test'),
+        mx('30 c.lookups.test'),
+        mx('40 d.lookups.test'),
+      ],
+      candidates: [],
+      mxAddresses: [
+        mxAddressLookup('a.lookups.test'),
+        mxAddressLookup('b.lookups.test', new ResolveError('b.lookups.test', 'no such host', true)),
+        mxAddressLookup(
+          'c.lookups.test',
+          new ResolveError('c.lookups.test', 'the DNS server failed (SERVFAIL)'),
+        ),
+        mxAddressLookup('d.lookups.test', new ResolveError('d.lookups.test', 'no IPv4 address', false, true)),
+      ],
+    } as Discovery;
+    expect(discovery.mxAddresses?.map((l) => l.outcome)).toEqual(['found', 'none', 'failed', 'found']);
+    expect(discovery.mxAddresses?.[3]?.detail).toBe('no IPv4 address: not probed');
+    const found = judgeRecords(discovery, [])?.findings.filter((f) => f.id === 'mx-no-address');
+    expect(found?.map((f) => [f.severity, f.reference, f.evidence])).toEqual([
+      ['low', 'RFC 5321 §5.1', ['MX lookups.test: 20 B.lookups.test', 'b.lookups.test: no such host']],
     ]);
   });
 });

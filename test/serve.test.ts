@@ -22,7 +22,6 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import * as packet from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -43,6 +42,7 @@ import { PolicyMemory } from '../src/modes/serve-transport.js';
 import { Dns } from '../src/net/dns.js';
 import { probeHost } from '../src/probe/host.js';
 import { cli, mainScript, root } from './helpers/cli.js';
+import { loopbackDns } from './helpers/loopback-dns.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 
 /** A TCP port nothing listens on now. */
@@ -606,33 +606,6 @@ describe('SIGTERM', () => {
     }
   }, 20_000);
 });
-
-/** A DNS server on loopback: `answer` gives each question its rcode and records (loopback addresses only). */
-async function loopbackDns(
-  answer: (name: string, type: string) => { rcode?: number; answers?: packet.Answer[] },
-): Promise<{ server: string; close: () => void }> {
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (raw, from) => {
-    try {
-      const query = packet.decode(raw);
-      const question = query.questions?.[0];
-      if (!question) return;
-      const { rcode = 0, answers = [] } = answer(question.name.toLowerCase(), question.type);
-      const reply = packet.encode({
-        type: 'response',
-        id: query.id ?? 0,
-        flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | rcode,
-        questions: query.questions ?? [],
-        answers,
-      });
-      socket.send(reply, from.port, from.address);
-    } catch {
-      // a malformed query gets no answer
-    }
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { server: `127.0.0.1:${socket.address().port}`, close: () => socket.close() };
-}
 
 describe('hostile clients and browsers', () => {
   const servers: ReturnType<typeof createProbeServer>[] = [];

@@ -3,7 +3,7 @@ import { abortable } from '../net/abort.js';
 import { absent, type Dns, dnsReason } from '../net/dns.js';
 import { hostNameProblem, isIP } from '../net/names.js';
 import { defaultPorts, type PortSpec } from '../reference/table.js';
-import type { Candidate, Discovery, DnsRecordFact, Service } from '../types/index.js';
+import type { Candidate, Discovery, DnsRecordFact, MxAddressLookup, Service } from '../types/index.js';
 import { mailTargetProblem } from './target.js';
 
 export type { Candidate, Discovery, DnsRecordFact } from '../types/index.js';
@@ -82,6 +82,17 @@ export function nullMxReason(records: DnsRecordFact[]): string | undefined {
   return mx.length === 1
     ? 'it publishes a null MX (accepts no mail, RFC 7505)'
     : `it publishes only null MX records, ${mx.map((r) => r.answer).join(' and ')} (accepts no mail: no MX names a host; RFC 7505 §3 defines one null MX)`;
+}
+
+/**
+ * What the address lookup of an MX host gave, from the error it threw (none: it was found): serve's transport module
+ * and the command line's discovery say it the same way.
+ */
+export function mxAddressLookup(host: string, error?: unknown): MxAddressLookup {
+  if (error === undefined) return { host, outcome: 'found' };
+  if (!(error instanceof ResolveError)) return { host, outcome: 'failed', detail: dnsReason(error) };
+  if (error.otherFamily) return { host, outcome: 'found', detail: `${error.reason}: not probed` };
+  return { host, outcome: error.notFound ? 'none' : 'failed', detail: error.reason };
 }
 
 /**

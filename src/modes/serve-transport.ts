@@ -6,7 +6,7 @@
  * is checked is what is connected to: the policy fetch is given the addresses checked (it follows no redirect),
  * each MX probe its own, and each connection's remote address is checked again before a byte is sent.
  */
-import { nullMxDetail, nullMxReason } from '../discovery/hosts.js';
+import { mxAddressLookup, nullMxDetail, nullMxReason } from '../discovery/hosts.js';
 import { errorCode, ResolveError } from '../errors.js';
 import { defaultLimits, type Limits } from '../limits.js';
 import { abortable } from '../net/abort.js';
@@ -188,13 +188,10 @@ export async function probeTransport(
   // What each MX host's address lookup gave: senders skip one without an address (RFC 5321 §5.1), and so does this.
   const mxAddresses: NonNullable<Discovery['mxAddresses']> = exchanges.map((host) => {
     const found = resolved.get(host) ?? { addresses: [] };
-    if ('addresses' in found)
-      return found.addresses.length > 0
-        ? { host, outcome: 'found' }
-        : { host, outcome: 'none', detail: 'no address records' };
-    return found.error instanceof ResolveError
-      ? { host, outcome: found.error.notFound ? 'none' : 'failed', detail: found.error.reason }
-      : { host, outcome: 'failed', detail: dnsReason(found.error) };
+    if ('error' in found) return mxAddressLookup(host, found.error);
+    return found.addresses.length > 0
+      ? mxAddressLookup(host)
+      : { host, outcome: 'none', detail: 'no address records' };
   });
   // No MX host has an address: none is usable, the domain has no mail host (RFC 5321 §5.1: an error; the CLI exits
   // 3, "none of its mail hosts has an address"), or, when a lookup failed, its DNS failed.

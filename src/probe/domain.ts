@@ -4,7 +4,14 @@
  * servers are not tripped), all within one deadline. Judging (client settings included) is rules/judge.ts.
  */
 import pLimit from 'p-limit';
-import { addCandidate, defaultMaxHosts, discover, nullMxReason, parseTarget } from '../discovery/hosts.js';
+import {
+  addCandidate,
+  defaultMaxHosts,
+  discover,
+  mxAddressLookup,
+  nullMxReason,
+  parseTarget,
+} from '../discovery/hosts.js';
 import { AbortedError, ResolveError } from '../errors.js';
 import { abortable } from '../net/abort.js';
 import { Dns } from '../net/dns.js';
@@ -136,6 +143,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   options.onDiscovered?.(discovery);
   const hostLimit = pLimit(4);
   const notProbed: string[] = [];
+  const unresolved = new Map<string, ResolveError>();
   const settled = await Promise.all(
     discovery.candidates.map((candidate) =>
       hostLimit(() =>
@@ -150,7 +158,13 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
         }).then(
           (result): HostResult => ({ ...result, publishedBy: candidate.sources }),
           (error: unknown) => {
-            if (error instanceof ResolveError) return undefined; // its DNS answer is in the discovery records
+            // No address, or its lookup failed. The discovery's records hold only a guessed name's address lookup,
+            // so it is kept: discovery.mxAddresses says it of an MX (a published host's check says it did not
+            // resolve).
+            if (error instanceof ResolveError) {
+              unresolved.set(candidate.host, error);
+              return undefined;
+            }
             if (error instanceof AbortedError) {
               notProbed.push(candidate.host);
               return undefined;
@@ -162,6 +176,15 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     ),
   );
   const hosts = settled.filter((r): r is HostResult => r !== undefined);
+  // What each MX host's address lookup gave, as serve's transport module says it (one aborted by the deadline is in
+  // deadline.notProbed): senders skip an MX without an address (RFC 5321 §5.1), and the report names it.
+  const mxAddresses = discovery.candidates.flatMap((candidate, i) =>
+    !candidate.sources.some((source) => source.startsWith('MX ')) ||
+    !(settled[i] || unresolved.has(candidate.host))
+      ? []
+      : [mxAddressLookup(candidate.host, unresolved.get(candidate.host))],
+  );
+  if (mxAddresses.length > 0) discovery.mxAddresses = mxAddresses;
   if (timeout.aborted) discovery.deadline = { ms: deadlineMs, notProbed };
   if (hosts.length === 0) {
     throw new ResolveError(

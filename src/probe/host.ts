@@ -94,6 +94,8 @@ export async function resolveHost(
       literal
         ? `it is an IPv${literal} address and -${family} was asked for`
         : `no IPv${family === 'both' ? '4 or IPv6' : family} address`,
+      false,
+      true,
     );
   }
   return wanted;

@@ -16,7 +16,7 @@ import type { Discovery, HostResult, PublishedSource } from '../types/index.js';
 import { publishedCheckLines } from './published-check.js';
 import { clip, sanitize } from './sanitize.js';
 import { columns, type Style, style } from './style.js';
-import { renderTransport } from './transport.js';
+import { mxAddressLines, renderTransport } from './transport.js';
 import { wrap } from './wrap.js';
 
 /** What the discovery parts render: the discovery, its chosen settings and its published check. */
@@ -49,6 +49,7 @@ export function renderDiscoveryHead(
   const out = firstBlock(discovery, hosts, outcome, s, max);
   if (layout.quiet) return `${out.join('\n')}\n`;
   const bounds = [
+    ...mxAddressLines(discovery),
     ...(discovery.leftOut?.length
       ? [
           `left out (over --max-hosts): ${discovery.leftOut.length} more: ${discovery.leftOut.slice(0, 10).map(sanitize).join(', ')}${discovery.leftOut.length > 10 ? ', …' : ''}`,

@@ -169,7 +169,7 @@ function transportMetrics(
       'mailprobe_mx_null_mixed',
       'The MX answer holds a null MX (".") beside other MX records, which RFC 7505 §3 forbids (null-mx-mixed): 1.',
     ).samples.push(`mailprobe_mx_null_mixed${labels(domain)} 1`);
-  // serve's transport module: each MX host's address lookup (one without an address is not probed).
+  // Each MX host's address lookup (serve's transport module, discovery): one without an address is not probed.
   for (const { host, outcome } of discovery.mxAddresses ?? [])
     family(
       'mailprobe_mx_address_lookup',

@@ -1,8 +1,8 @@
 /**
  * The "transport policy" block of a domain's human report (--mta-sts, --dane): what a sending server does with
  * mail to the domain, answer first: the MTA-STS mode, which MX hosts senders refuse (from the rules' findings),
- * TLS-RPT, and the DANE status of each MX's port 25. Shows what rules/published/transport.ts and rules/dane.ts
- * judged; judges nothing itself.
+ * TLS-RPT, and the DANE status of each MX's port 25; and the lines naming an MX host not probed for want of an
+ * address. Shows what rules/published/transport.ts and rules/dane.ts judged; judges nothing itself.
  */
 import { daneStatus } from '../rules/dane.js';
 import type { PublishedJudgement } from '../rules/published/judge.js';
@@ -115,4 +115,18 @@ function daneLine(
     return [`${sanitize(mx)}: ${colour(text)}`];
   });
   return words.length > 0 ? ['DANE', words.join(' · ')] : undefined;
+}
+
+/**
+ * One line an MX host that was not probed for want of an address: none (senders skip it, RFC 5321 §5.1), or its
+ * lookup failed; what DNS said is its evidence (discovery.mxAddresses).
+ */
+export function mxAddressLines(discovery: Discovery): string[] {
+  return (discovery.mxAddresses ?? []).flatMap(({ host, outcome, detail }) =>
+    outcome === 'found'
+      ? []
+      : [
+          `MX ${sanitize(host)} ${outcome === 'none' ? 'has no address' : 'could not be resolved: DNS failed'} (${sanitize(detail ?? '')}): not probed${outcome === 'none' ? '; senders skip it (RFC 5321 §5.1)' : ''}`,
+        ],
+  );
 }

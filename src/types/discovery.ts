@@ -138,11 +138,20 @@ export interface Discovery {
   /** What the domain publishes for servers that send it mail (MTA-STS, TLS-RPT), with --mta-sts. */
   transport?: TransportPolicyFacts;
   /**
-   * serve's transport module: what the address lookup (A and AAAA) of each MX host gave, in preference order:
-   * found, none (no such host or no address: senders skip it, RFC 5321 §5.1) or failed, with why. Only a host
-   * whose addresses were found is probed.
+   * What the address lookup (A and AAAA) of each MX host gave, in preference order (serve's transport module, and
+   * the command line's discovery for each MX it probed or tried to): found, none (no such host or no address:
+   * senders skip it, RFC 5321 §5.1) or failed, with why. Only a host whose addresses were found is probed.
    */
-  mxAddresses?: { host: string; outcome: 'found' | 'none' | 'failed'; detail?: string }[];
+  mxAddresses?: MxAddressLookup[];
+}
+
+/** What the address lookup of one MX host gave. */
+export interface MxAddressLookup {
+  host: string;
+  /** found (its addresses: probed, unless none is of the family asked, -4 or -6), none (NXDOMAIN, no A or AAAA), failed. */
+  outcome: 'found' | 'none' | 'failed';
+  /** Why, when none or failed; when found, that no address is of the family asked (not probed). */
+  detail?: string;
 }
 
 /** One TXT lookup: the strings of each record (joined per record), or why there are none. */

@@ -120,7 +120,12 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
   const domain: DomainSubject = { discovery, sources, hosts };
   findings.apply(domainRules, domain);
   for (const record of discovery.records)
-    findings.apply(recordRules, { record, records: discovery.records, hosts });
+    findings.apply(recordRules, {
+      record,
+      records: discovery.records,
+      hosts,
+      mxAddresses: discovery.mxAddresses ?? [],
+    });
   for (const protocol of ['IMAP', 'POP3', 'SMTP'] as const)
     findings.apply(protocolRules, { ...domain, protocol });
   applyTransport(findings, discovery, hosts);
@@ -134,7 +139,12 @@ export function judgePublished(discovery: Discovery, hosts: HostVerdict[]): Publ
 export function judgeRecords(discovery: Discovery, hosts: HostVerdict[]): PublishedJudgement | undefined {
   const findings = new Findings();
   for (const record of discovery.records)
-    findings.apply(recordRules, { record, records: discovery.records, hosts });
+    findings.apply(recordRules, {
+      record,
+      records: discovery.records,
+      hosts,
+      mxAddresses: discovery.mxAddresses ?? [],
+    });
   applyTransport(findings, discovery, hosts);
   return findings.size === 0 ? undefined : { findings: findings.sorted(), checks: [], clients: [] };
 }

@@ -1,10 +1,10 @@
 /**
  * The rules about a domain's DNS records themselves (MX and SRV), which need no web source: they are judged with
  * --no-web too. A name no host can have, an SRV record of port 0, an SRV "." beside records that name servers, an
- * SRV "." for a service that runs, and a null MX beside other MX records.
+ * SRV "." for a service that runs, a null MX beside other MX records, and an MX naming a host with no address.
  */
 import { defaultPorts } from '../../reference/table.js';
-import type { DnsRecordFact } from '../../types/index.js';
+import type { DnsRecordFact, MxAddressLookup } from '../../types/index.js';
 import type { HostVerdict } from '../evaluate.js';
 import type { PublishedRule } from './rule.js';
 
@@ -13,6 +13,8 @@ export interface RecordSubject {
   record: DnsRecordFact;
   records: DnsRecordFact[];
   hosts: HostVerdict[];
+  /** What the address lookup of each MX host gave (discovery.mxAddresses). */
+  mxAddresses: MxAddressLookup[];
 }
 
 /**
@@ -136,8 +138,35 @@ const nullMxMixed: PublishedRule<RecordSubject> = {
   },
 };
 
+const mxNoAddress: PublishedRule<RecordSubject> = {
+  id: 'mx-no-address',
+  severity: 'low',
+  title: 'an MX record names a host that has no address',
+  reference: 'RFC 5321 §5.1',
+  check: ({ record, mxAddresses }) => {
+    if (record.kind !== 'MX' || record.note === 'null-mx') return undefined;
+    const host = record.answer.split(' ')[1]?.toLowerCase().replace(/\.$/, '');
+    const lookup = mxAddresses.find((l) => l.host === host && l.outcome === 'none');
+    if (!lookup || !host) return undefined;
+    return {
+      key: host,
+      source: `MX ${record.query}`,
+      title: `MX ${record.query} names ${host}, which has no address`,
+      detail: `RFC 5321 §5.1: the host an MX record names MUST return at least one address record (A or AAAA) when queried; ${host} has none (${lookup.detail ?? 'no address'}). Senders skip it and deliver to the other MX hosts (only when none of them is usable must mail fail, §5.1), so it is no mail host: its port 25 was not probed. Publish its A or AAAA record, or remove the MX record.`,
+      evidence: [`MX ${record.query}: ${record.answer}`, `${host}: ${lookup.detail ?? 'no address'}`],
+    };
+  },
+};
+
 /**
  * Each DNS record of the discovery, one subject each: these need no web source (they are judged with --no-web
  * too).
  */
-export const recordRules = [invalidName, srvPortZero, srvNotOfferedMixed, srvNotOfferedButRuns, nullMxMixed];
+export const recordRules = [
+  invalidName,
+  srvPortZero,
+  srvNotOfferedMixed,
+  srvNotOfferedButRuns,
+  nullMxMixed,
+  mxNoAddress,
+];
