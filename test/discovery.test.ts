@@ -935,7 +935,7 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
 });
 
 describe('on a DNS server on loopback (answers written by the test)', () => {
-  /** MX records for `domain`, each host `label.domain`: A records as given, SERVFAIL for those in `failing`. */
+  /** MX records for `domain`, each host `label.domain`: A or AAAA records as given, SERVFAIL for those in `failing`. */
   async function mxDns(domain: string, mx: Record<string, string | undefined>, failing: string[] = []) {
     return loopbackDns((name, type) => {
       const labels = Object.keys(mx);
@@ -952,7 +952,8 @@ describe('on a DNS server on loopback (answers written by the test)', () => {
       const label = name.slice(0, -domain.length - 1);
       if (failing.includes(label)) return { rcode: 2 };
       const address = mx[label];
-      if (address && type === 'A') return { answers: [{ type: 'A', name, ttl: 0, data: address }] };
+      if (address && type === (address.includes(':') ? 'AAAA' : 'A'))
+        return { answers: [{ type: address.includes(':') ? 'AAAA' : 'A', name, ttl: 0, data: address }] };
       // An MX host without an address: NXDOMAIN, or no A or AAAA (NODATA) when its value is ''.
       return address !== undefined ? {} : { rcode: 3 };
     });
@@ -985,6 +986,31 @@ describe('on a DNS server on loopback (answers written by the test)', () => {
       expect(human.stdout).toMatch(/mx-no-address/);
     } finally {
       dns.close();
+    }
+  });
+
+  it('no MX host probed because an address lookup failed: exit 3 says DNS failed, as serve does', async () => {
+    // b: NXDOMAIN; d: its lookup fails (SERVFAIL). Not "none of its mail hosts has an address".
+    const dns = await mxDns('fail.test', { b: undefined, d: undefined }, ['d']);
+    try {
+      const failed = await run('fail.test', dns.server);
+      expect(failed.code).toBe(3);
+      expect(failed.stderr.trim()).toBe(
+        'mailprobe: cannot resolve fail.test: DNS failed: the DNS server failed (SERVFAIL) (the addresses of its MX d.fail.test; no address: b.fail.test)',
+      );
+    } finally {
+      dns.close();
+    }
+    // No lookup failed: an MX with only an IPv6 address, under -4, has no IPv4 address (not "DNS failed").
+    const v6 = await mxDns('v6.test', { a: '::1', b: undefined });
+    try {
+      const none = await run('v6.test', v6.server, '-4');
+      expect(none.code).toBe(3);
+      expect(none.stderr.trim()).toBe(
+        'mailprobe: cannot resolve v6.test: none of its mail hosts has an IPv4 address (a.v6.test, b.v6.test)',
+      );
+    } finally {
+      v6.close();
     }
   });
 });

@@ -160,7 +160,7 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
           (error: unknown) => {
             // No address, or its lookup failed. The discovery's records hold only a guessed name's address lookup,
             // so it is kept: discovery.mxAddresses says it of an MX (a published host's check says it did not
-            // resolve).
+            // resolve), and the error below, when no host could be probed, whether DNS failed.
             if (error instanceof ResolveError) {
               unresolved.set(candidate.host, error);
               return undefined;
@@ -187,11 +187,20 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
   if (mxAddresses.length > 0) discovery.mxAddresses = mxAddresses;
   if (timeout.aborted) discovery.deadline = { ms: deadlineMs, notProbed };
   if (hosts.length === 0) {
+    // No host has an address, or looking one up failed: then DNS failed, as serve's transport module says it.
+    const failed = discovery.candidates.filter(({ host }) => {
+      const error = unresolved.get(host);
+      return error !== undefined && !error.notFound && !error.otherFamily;
+    });
+    const none = discovery.candidates.filter((c) => !failed.includes(c)).map((c) => c.host);
+    const family = options.family === 4 || options.family === 6 ? `IPv${options.family} address` : 'address';
     throw new ResolveError(
       discovery.domain,
       timeout.aborted
         ? `the deadline of ${deadlineMs} ms ran out before any host was probed`
-        : `none of its mail hosts has an address (${discovery.candidates.map((c) => c.host).join(', ')})`,
+        : failed.length > 0
+          ? `DNS failed: ${unresolved.get(failed[0]?.host ?? '')?.reason ?? ''} (the addresses of ${failed.every((c) => c.sources.some((s) => s.startsWith('MX '))) ? 'its MX' : 'its mail hosts'} ${failed.map((c) => c.host).join(', ')}${none.length > 0 ? `; no ${family}: ${none.join(', ')}` : ''})`
+          : `none of its mail hosts has an ${family} (${none.join(', ')})`,
     );
   }
   return { discovery, hosts };
