@@ -377,6 +377,20 @@ describe('a null MX beside other MX records (RFC 7505 §3)', () => {
       'nulls.test publishes only null MX records: it accepts no mail (RFC 7505)',
     ]);
   });
+
+  it('accepts no mail as RFC 5321 §5.1 has it, and is not called the null MX RFC 7505 defines (0 .)', async () => {
+    const discovery = await discover('ten.test', mxOnly([{ priority: 10, exchange: '' }]));
+    const [record] = discovery.records.filter((r) => r.kind === 'MX');
+    expect(record?.answer).toBe('10 .');
+    expect(record?.detail).toMatch(
+      /^an MX of "\." with preference 10: it names no host, so the domain accepts no mail/,
+    );
+    expect(record?.detail).toMatch(/RFC 7505 §3 defines the null MX as 0 \./);
+    expect(nullMxReason(discovery.records)).toMatch(/^it publishes one MX, 10 \., which names no host/);
+    // The null MX itself keeps its words.
+    const zero = await discover('zero.test', mxOnly([{ priority: 0, exchange: '' }]));
+    expect(nullMxReason(zero.records)).toBe('it publishes a null MX (accepts no mail, RFC 7505)');
+  });
 });
 
 describe('an MX host without an address (RFC 5321 §5.1: it MUST have one)', () => {

@@ -576,6 +576,10 @@ describe('rules over hand-built results', () => {
       backedOff: true,
     });
     expect(judge(backedOff).findings.map((f) => f.id)).not.toContain('no-port-works');
+    // Its own finding says it was not connected to, not that the server refused it.
+    expect(judge(backedOff).findings.find((f) => f.id === 'rate-limited')?.detail).toMatch(
+      /^not connected to: another port of this address refused/,
+    );
     expect(judge(refused, backedOff).findings.find((f) => f.id === 'no-port-works')?.detail).toMatch(
       /none of the 1 port probed/,
     );

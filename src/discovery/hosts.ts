@@ -64,12 +64,14 @@ export function addCandidate(
  * (RFC 7505 §3); several and nothing else, the same (no MX names a host); beside other MX records, which RFC 7505 §3
  * forbids, senders differ (RFC 7505 does not say what a sender does then).
  */
-export function nullMxDetail(exchanges: string[]): string {
-  const nulls = exchanges.filter((exchange) => exchange === '').length;
-  if (nulls < exchanges.length) return 'a null MX beside other MX records, which RFC 7505 §3 forbids';
-  return nulls === 1
+export function nullMxDetail(answer: readonly { priority: number; exchange: string }[]): string {
+  const nulls = answer.filter((record) => record.exchange === '');
+  if (nulls.length < answer.length) return 'a null MX beside other MX records, which RFC 7505 §3 forbids';
+  if (nulls.length > 1)
+    return `one of ${nulls.length} null MX records and no other MX: no MX names a host, the domain accepts no mail (RFC 7505 §3 defines a single one)`;
+  return nulls[0]?.priority === 0
     ? 'null MX: the domain accepts no mail (RFC 7505)'
-    : `one of ${nulls} null MX records and no other MX: no MX names a host, the domain accepts no mail (RFC 7505 §3 defines a single one)`;
+    : `an MX of "." with preference ${nulls[0]?.priority}: it names no host, so the domain accepts no mail (RFC 5321 §5.1; RFC 7505 §3 defines the null MX as 0 .)`;
 }
 
 /**
@@ -79,6 +81,8 @@ export function nullMxDetail(exchanges: string[]): string {
 export function nullMxReason(records: DnsRecordFact[]): string | undefined {
   const mx = records.filter((r) => r.kind === 'MX' && r.answer !== '');
   if (mx.length === 0 || mx.some((r) => r.note !== 'null-mx')) return undefined;
+  if (mx.length === 1 && mx[0]?.answer !== '0 .')
+    return `it publishes one MX, ${mx[0]?.answer}, which names no host (accepts no mail: RFC 5321 §5.1; RFC 7505 §3 defines the null MX as 0 .)`;
   return mx.length === 1
     ? 'it publishes a null MX (accepts no mail, RFC 7505)'
     : `it publishes only null MX records, ${mx.map((r) => r.answer).join(' and ')} (accepts no mail: no MX names a host; RFC 7505 §3 defines one null MX)`;
@@ -173,7 +177,7 @@ export async function discover(target: string, dns: Dns, options: DiscoverOption
           query: domain,
           answer: `${record.priority} .`,
           note: 'null-mx',
-          detail: nullMxDetail(sorted.map((r) => r.exchange)),
+          detail: nullMxDetail(sorted),
         });
         continue;
       }

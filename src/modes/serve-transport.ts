@@ -129,9 +129,7 @@ export async function probeTransport(
         kind: 'MX',
         query: domain,
         answer: `${record.priority} ${record.exchange || '.'}`,
-        ...(record.exchange === ''
-          ? { note: 'null-mx' as const, detail: nullMxDetail(sorted.map((r) => r.exchange)) }
-          : {}),
+        ...(record.exchange === '' ? { note: 'null-mx' as const, detail: nullMxDetail(sorted) } : {}),
       });
     exchanges = [
       ...new Set(

@@ -138,10 +138,14 @@ const lineLimits: Readonly<Record<Protocol, { bytes: number; allowed: string }>>
   imap: { bytes: Number.POSITIVE_INFINITY, allowed: 'IMAP sets no line length limit, RFC 9051' },
 };
 
-/** The lines of a message a server sends (POP3 TOP, RETR): 998 characters and CRLF (RFC 5322 §2.1.1). */
-export const messageLineLimit = {
-  bytes: 998,
-  allowed: 'a message line is at most 998 characters with its CRLF after, RFC 5322 §2.1.1',
+/**
+ * The lines of a multi-line POP3 response (a message's lines from TOP, a listing): POP3 sets them no limit (RFC 5322
+ * §2.1.1's 998 characters bind whoever wrote the message, not the server that keeps it), so a cut one is at
+ * mailprobe's own cap.
+ */
+export const pop3DataLines = {
+  bytes: Number.POSITIVE_INFINITY,
+  allowed: 'POP3 sets no limit on the lines of a multi-line response, RFC 1939 §3',
 };
 
 /**
@@ -158,7 +162,6 @@ const replyLimits: Readonly<Record<Protocol, string>> = {
 export class ReplyBudget {
   private lines = 0;
   private bytes = 0;
-  /** `lineLimit`: the limit of the lines counted, when not the protocol's own (a message's lines). */
   constructor(
     private readonly session: Session,
     private readonly protocol: Protocol,
@@ -172,10 +175,9 @@ export class ReplyBudget {
    * reader cuts a line whose text reaches the cap (its CR counts), so a cut line is longer than the protocol allows
    * only when the cap is above the protocol's limit.
    */
-  add(line: Line): void {
+  add(line: Line, limit = this.lineLimit): void {
     if (line.truncated) {
       const cap = this.session.limits.lineBytes;
-      const limit = this.lineLimit;
       if (cap <= limit.bytes) throw new CapError('lineBytes', cap, 'a line longer than', limit.allowed);
       throw new ProtocolError(`a line longer than ${cap} bytes (${limit.allowed})`);
     }

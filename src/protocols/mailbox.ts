@@ -4,7 +4,7 @@
  * UID EXPUNGE with UIDPLUS, RFC 4315, else EXPUNGE).
  */
 import { ProtocolError, ServiceClosingError } from '../errors.js';
-import { messageLineLimit, ReplyBudget } from './dialogue.js';
+import { pop3DataLines, ReplyBudget } from './dialogue.js';
 import type { Span } from './secret.js';
 import type { Session } from './session.js';
 import { readSmtpReply, replyText } from './smtp.js';
@@ -135,12 +135,11 @@ export async function pop3Command(session: Session, command: string, multiline =
   if (!ok && !/^-ERR\b/i.test(first.text))
     throw new ProtocolError(`expected +OK or -ERR, got ${JSON.stringify(first.text.slice(0, 80))}`);
   const lines: string[] = [];
-  // The lines after the status line are a message's (TOP, RETR) or listings: held to a message line's limit.
-  const data = new ReplyBudget(session, 'pop3', messageLineLimit);
   if (ok && multiline)
     for (;;) {
       const line = await session.readLine('check', session.limits.replyMs);
-      data.add(line);
+      // A message's lines (TOP) or a listing's: POP3 limits neither, so a line cut there is at mailprobe's cap.
+      budget.add(line, pop3DataLines);
       if (line.text === '.') break;
       lines.push(line.text.startsWith('..') ? line.text.slice(1) : line.text);
     }

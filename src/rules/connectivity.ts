@@ -217,7 +217,10 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.status === 'rate-limited'
         ? {
-            detail: 'too many connections or too high a rate: try again later, with --concurrency 1',
+            // Batch mode's back-off connected to no port of the address after one said so: nothing of this one.
+            detail: port.backedOff
+              ? 'not connected to: another port of this address refused for load or rate, so batch mode left it alone; try again later, with --concurrency 1'
+              : 'too many connections or too high a rate: try again later, with --concurrency 1',
             evidence: [...statusEvidence(port), ...lastServerLines(port, 2)],
           }
         : undefined,
