@@ -203,11 +203,12 @@ const cases: Case[] = [
     check: stoppedAtCap('replyLines', /^a reply longer than mailprobe's cap of 256 lines \(SMTP limits/),
   },
   {
+    // Not an SMTP greeting, whatever its length: what answers is something else (as a short line of it is).
     name: 'sends one line with no CRLF, forever',
     service: 'submission',
     server: raw((socket) => flood(socket, Buffer.alloc(65536, 'x'))),
-    status: 'protocol-error',
-    findings: ['protocol-violation'],
+    status: 'wrong-protocol',
+    findings: ['wrong-protocol'],
   },
   {
     name: 'answers EHLO with a 10 MB reply',
