@@ -935,7 +935,10 @@ describe.skipIf(missing !== undefined)('on real DNS (dnsmasq) in a network names
 });
 
 describe('on a DNS server on loopback (answers written by the test)', () => {
-  /** MX records for `domain`, each host `label.domain`: A or AAAA records as given, SERVFAIL for those in `failing`. */
+  /**
+   * MX records for `domain`, each host `label.domain`: A or AAAA records as given, SERVFAIL for those in `failing`
+   * (`label`, or `label:A` for its A records only).
+   */
   async function mxDns(domain: string, mx: Record<string, string | undefined>, failing: string[] = []) {
     return loopbackDns((name, type) => {
       const labels = Object.keys(mx);
@@ -950,7 +953,7 @@ describe('on a DNS server on loopback (answers written by the test)', () => {
         };
       if (name === domain) return {};
       const label = name.slice(0, -domain.length - 1);
-      if (failing.includes(label)) return { rcode: 2 };
+      if (failing.includes(label) || failing.includes(`${label}:${type}`)) return { rcode: 2 };
       const address = mx[label];
       if (address && type === (address.includes(':') ? 'AAAA' : 'A'))
         return { answers: [{ type: address.includes(':') ? 'AAAA' : 'A', name, ttl: 0, data: address }] };
@@ -1011,6 +1014,53 @@ describe('on a DNS server on loopback (answers written by the test)', () => {
       );
     } finally {
       v6.close();
+    }
+  });
+
+  it('with -4, a failed IPv4 lookup is a DNS failure even when IPv6 answers; an MX not probed is named', async () => {
+    // a: its A lookup fails (SERVFAIL), its AAAA gives ::1. Not "has no IPv4 address": that lookup failed.
+    const dns = await mxDns('v4fail.test', { a: '::1' }, ['a:A']);
+    try {
+      const failed = await run('v4fail.test', dns.server, '-4');
+      expect(failed.code).toBe(3);
+      expect(failed.stderr.trim()).toBe(
+        'mailprobe: cannot resolve v4fail.test: DNS failed: the DNS server failed (SERVFAIL) for its A records (the addresses of its MX a.v4fail.test)',
+      );
+    } finally {
+      dns.close();
+    }
+    // The preferred MX a as above, or with an AAAA record only; b has an A record (loopback, nothing on 25): b is
+    // probed, and the report says why a is not.
+    for (const [domain, failing, outcome, detail, line] of [
+      [
+        'v4pref.test',
+        ['a:A'],
+        'failed',
+        'the DNS server failed (SERVFAIL) for its A records',
+        'MX a.v4pref.test could not be resolved: DNS failed (the DNS server failed (SERVFAIL) for its A records): not probed',
+      ],
+      [
+        'v6pref.test',
+        [],
+        'found',
+        'no IPv4 address: not probed',
+        'MX a.v6pref.test has addresses, but no IPv4 address: not probed',
+      ],
+    ] as const) {
+      const both = await mxDns(domain, { a: '::1', b: '127.77.25.11' }, [...failing]);
+      try {
+        const json = await run(domain, both.server, '-4', '--json');
+        const report = validReport<JsonReport>(json.stdout);
+        expect(report.discovery?.mxAddresses).toEqual([
+          { host: `a.${domain}`, outcome, detail },
+          { host: `b.${domain}`, outcome: 'found' },
+        ]);
+        expect(report.hosts.map((h) => h.host)).toEqual([`b.${domain}`]);
+        const human = await run(domain, both.server, '-4', '--no-color');
+        expect(human.stdout).toContain(line);
+      } finally {
+        both.close();
+      }
     }
   });
 });

@@ -1,5 +1,6 @@
 /** probeHost: many ports at once, resolution, abort, and no socket or timer left behind. */
-import { describe, expect, it } from 'vitest';
+import dns from 'node:dns/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { referenceFixtures, startFixture, startRawServer } from '../src/demo/servers.js';
 import { ResolveError } from '../src/errors.js';
 import { probeHost, resolveHost } from '../src/probe/host.js';
@@ -75,6 +76,39 @@ describe('probeHost', () => {
     await expect(resolveHost('[::1]', 'both')).resolves.toEqual([{ address: '::1', family: 6 }]);
     await expect(resolveHost('127.0.0.1', 4)).resolves.toEqual([{ address: '127.0.0.1', family: 4 }]);
     await expect(resolveHost('127.0.0.1', 6)).rejects.toBeInstanceOf(ResolveError);
+  });
+
+  it('with -4 or -6, a failed lookup of that family is a DNS failure, not "no address of the family"', async () => {
+    // The system resolver: its IPv4 lookup fails (EAI_AGAIN), its IPv6 lookup gives ::1. getaddrinfo for both
+    // families may give ::1 alone, hiding the failure.
+    const failing = Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' });
+    const lookup = vi.spyOn(dns, 'lookup').mockImplementation((async (
+      _: string,
+      options: { family?: number },
+    ) => {
+      if (options.family === 6) return [{ address: '::1', family: 6 }];
+      if (options.family === 4) throw failing;
+      return [{ address: '::1', family: 6 }];
+    }) as unknown as typeof dns.lookup);
+    try {
+      const error = await resolveHost('v4fail.test', 4).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResolveError);
+      expect(error).toMatchObject({ notFound: false, otherFamily: false });
+      expect((error as ResolveError).reason).toBe('the resolver did not answer (EAI_AGAIN)');
+      // Its IPv4 lookup says there is none: the host has addresses of the other family only.
+      lookup.mockImplementation((async (_: string, options: { family?: number }) => {
+        if (options.family === 4)
+          throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+        return [{ address: '::1', family: 6 }];
+      }) as unknown as typeof dns.lookup);
+      await expect(resolveHost('v6only.test', 4)).rejects.toMatchObject({
+        notFound: false,
+        otherFamily: true,
+      });
+      await expect(resolveHost('v6only.test', 6)).resolves.toEqual([{ address: '::1', family: 6 }]);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 });
 

@@ -70,19 +70,32 @@ export class Dns {
     return this.made;
   }
 
-  /** A and AAAA of a name (IP literals pass through). Throws ResolveError when there is none. */
-  async addresses(host: string): Promise<Address[]> {
+  /**
+   * A and AAAA of a name (IP literals pass through). Throws ResolveError when there is none, or when the lookup of
+   * the family asked (-4, -6) failed, whatever the other family gave: its addresses are unknown, not absent.
+   */
+  async addresses(host: string, family: 4 | 6 | 'both' = 'both'): Promise<Address[]> {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
     const literal = isIP(bare);
     if (literal !== 0) return [{ address: bare, family: literal as 4 | 6 }];
     if (neverResolves(bare)) throw new ResolveError(host, invalidReason, true);
     if (!this.options.server) {
-      try {
-        const found = await dns().lookup(bare, { all: true, verbatim: true });
-        return found
+      const lookup = async (asked: 0 | 4 | 6) =>
+        (await dns().lookup(bare, { all: true, verbatim: true, family: asked }))
           .filter((e) => e.family === 4 || e.family === 6)
           .map((e) => ({ address: e.address, family: e.family as 4 | 6 }));
+      try {
+        // getaddrinfo for both families hides one family's failure when the other answers: ask the family wanted.
+        return await lookup(family === 'both' ? 0 : family);
       } catch (error) {
+        // None of the family asked: the host may have the other's (resolveHost says so), or none at all.
+        if (family !== 'both' && absent.has(codeOf(error))) {
+          const other = await lookup(0).catch((failure: unknown) => {
+            if (absent.has(codeOf(failure))) return [];
+            throw new ResolveError(host, dnsReason(failure));
+          });
+          if (other.length > 0) return other;
+        }
         throw new ResolveError(host, dnsReason(error), absent.has(codeOf(error)));
       }
     }
@@ -91,9 +104,19 @@ export class Dns {
       ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
       ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
     ];
+    const failed = (r: PromiseSettledResult<string[]>) =>
+      r.status === 'rejected' && !absent.has(codeOf(r.reason));
+    // Why a lookup failed, naming its record type when the other lookup did not fail.
+    const failure = (r: PromiseSettledResult<string[]>, type: string) =>
+      new ResolveError(
+        host,
+        `${dnsReason(r.status === 'rejected' ? r.reason : undefined)}${failed(v4) && failed(v6) ? '' : ` for its ${type} records`}`,
+      );
+    if (family === 4 && failed(v4)) throw failure(v4, 'A');
+    if (family === 6 && failed(v6)) throw failure(v6, 'AAAA');
     if (out.length === 0) {
-      const failure = [v4, v6].find((r) => r.status === 'rejected' && !absent.has(codeOf(r.reason)));
-      if (failure?.status === 'rejected') throw new ResolveError(host, dnsReason(failure.reason));
+      if (failed(v4)) throw failure(v4, 'A');
+      if (failed(v6)) throw failure(v6, 'AAAA');
       throw new ResolveError(host, reasons.ENOTFOUND ?? '', true);
     }
     return out;

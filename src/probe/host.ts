@@ -84,7 +84,7 @@ export async function resolveHost(
   family: 4 | 6 | 'both',
   dns: Dns = new Dns(),
 ): Promise<HostResult['addresses']> {
-  const found = await dns.addresses(host);
+  const found = await dns.addresses(host, family);
   const unique = [...new Map(found.map((entry) => [entry.address, entry])).values()];
   const wanted = family === 'both' ? unique : unique.filter((entry) => entry.family === family);
   if (wanted.length === 0) {

@@ -173,7 +173,7 @@ function transportMetrics(
   for (const { host, outcome } of discovery.mxAddresses ?? [])
     family(
       'mailprobe_mx_address_lookup',
-      'What the address lookup (A, AAAA) of each MX host gave: 1 for found, none (senders skip it, RFC 5321 §5.1) or failed; only a host whose addresses were found is probed.',
+      'What the address lookup (A, AAAA) of each MX host gave: 1 for found, none (senders skip it, RFC 5321 §5.1) or failed; only a host whose addresses were found is probed (with -4 or -6, the lookup of that family: found with only the other family is not probed).',
     ).samples.push(`mailprobe_mx_address_lookup${labels({ ...domain, mx: host, outcome })} 1`);
   if (policy?.mode !== 'enforce' && policy?.mode !== 'testing') return;
   const failing = new Set(

@@ -118,13 +118,16 @@ function daneLine(
 }
 
 /**
- * One line an MX host that was not probed for want of an address: none (senders skip it, RFC 5321 §5.1), or its
- * lookup failed; what DNS said is its evidence (discovery.mxAddresses).
+ * One line an MX host that was not probed for want of an address: none (senders skip it, RFC 5321 §5.1), its
+ * lookup failed, or (-4, -6) it has addresses of the other family only; what DNS said is its evidence
+ * (discovery.mxAddresses).
  */
 export function mxAddressLines(discovery: Discovery): string[] {
   return (discovery.mxAddresses ?? []).flatMap(({ host, outcome, detail }) =>
     outcome === 'found'
-      ? []
+      ? detail === undefined
+        ? []
+        : [`MX ${sanitize(host)} has addresses, but ${sanitize(detail)}`]
       : [
           `MX ${sanitize(host)} ${outcome === 'none' ? 'has no address' : 'could not be resolved: DNS failed'} (${sanitize(detail ?? '')}): not probed${outcome === 'none' ? '; senders skip it (RFC 5321 §5.1)' : ''}`,
         ],

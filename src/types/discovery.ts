@@ -148,7 +148,10 @@ export interface Discovery {
 /** What the address lookup of one MX host gave. */
 export interface MxAddressLookup {
   host: string;
-  /** found (its addresses: probed, unless none is of the family asked, -4 or -6), none (NXDOMAIN, no A or AAAA), failed. */
+  /**
+   * found (its addresses: probed, unless none is of the family asked, -4 or -6), none (NXDOMAIN, no A or AAAA),
+   * failed (with -4 or -6, the lookup of that family failed, whatever the other gave).
+   */
   outcome: 'found' | 'none' | 'failed';
   /** Why, when none or failed; when found, that no address is of the family asked (not probed). */
   detail?: string;
