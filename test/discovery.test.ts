@@ -1063,4 +1063,31 @@ describe('on a DNS server on loopback (answers written by the test)', () => {
       }
     }
   });
+
+  it('hosts left out by --max-hosts were not looked up: exit 3 says so, not "none of its mail hosts"', async () => {
+    // a, b: NXDOMAIN (b's lookup fails, SERVFAIL, for fail.cut.test); c: an A record (loopback, nothing on 25), past
+    // --max-hosts 2, never looked up.
+    for (const [domain, failing, said] of [
+      ['cut.test', [], 'none of the 2 mail hosts looked up has an address (a.cut.test, b.cut.test)'],
+      [
+        'fail.cut.test',
+        ['b'],
+        'DNS failed: the DNS server failed (SERVFAIL) (the addresses of its MX b.fail.cut.test; no address: a.fail.cut.test)',
+      ],
+    ] as const) {
+      const dns = await mxDns(domain, { a: undefined, b: undefined, c: '127.77.25.12' }, [...failing]);
+      try {
+        const cut = await run(domain, dns.server, '--max-hosts', '2');
+        expect(cut.code).toBe(3);
+        expect(cut.stderr.trim()).toBe(
+          `mailprobe: cannot resolve ${domain}: ${said}; 1 more mail host was not looked up (over --max-hosts 2: a larger --max-hosts includes it)`,
+        );
+        // As it says: with --max-hosts 3, c is looked up and probed.
+        const all = await run(domain, dns.server, '--max-hosts', '3', '--json');
+        expect(validReport<JsonReport>(all.stdout).hosts.map((h) => h.host)).toEqual([`c.${domain}`]);
+      } finally {
+        dns.close();
+      }
+    }
+  });
 });

@@ -1057,6 +1057,49 @@ describe('hostile clients and browsers', () => {
         ),
       );
   });
+  it('transport module: MX hosts past the first 10 were not looked up, and the answer says so, not "no usable MX"', async () => {
+    // 11 MX hosts: m1 to m10 NXDOMAIN (m1's lookup fails, SERVFAIL, for failing.cut.test), m11 an A record (never
+    // looked up: the module looks up the first 10).
+    const dns = await loopbackDns((name, type) => {
+      if ((name === 'cut.test' || name === 'failing.cut.test') && type === 'MX')
+        return {
+          answers: Array.from({ length: 11 }, (_, i) => ({
+            type: 'MX' as const,
+            name,
+            ttl: 0,
+            data: { preference: 10 * (i + 1), exchange: `m${i + 1}.${name}` },
+          })),
+        };
+      if (name.startsWith('m11.') && type === 'A')
+        return { answers: [{ type: 'A', name, ttl: 0, data: '127.77.25.5' }] };
+      if (name === 'm1.failing.cut.test') return { rcode: 2 };
+      return name.startsWith('m') ? { rcode: 3 } : {};
+    });
+    closers.push(dns.close);
+    const { get } = await listen({
+      dnsServer: dns.server,
+      allow: ['127.0.0.0/8'],
+      limits: { connectMs: 2000 },
+    });
+    const more = String.raw`1 more MX host was not looked up \(this module looks up the first 10; the command line's discovery, with --max-hosts, looks up more\); the first 10: `;
+    const cut = await get('/probe?target=cut.test&module=transport');
+    expect(cut.body).toMatch(/^probe_success 0$/m);
+    expect(cut.body).toMatch(
+      new RegExp(
+        String.raw`^# HELP probe_success The probe failed: cannot resolve cut\.test: ${more}none has an address \(m1\.cut\.test, `,
+        'm',
+      ),
+    );
+    expect(cut.body).not.toMatch(/no usable MX|none of its/);
+    const failing = await get('/probe?target=failing.cut.test&module=transport');
+    expect(failing.body).toMatch(/^probe_success 0$/m);
+    expect(failing.body).toMatch(
+      new RegExp(
+        String.raw`^# HELP probe_success The probe failed: cannot resolve failing\.cut\.test: ${more}DNS failed: the DNS server failed \(SERVFAIL\) \(the addresses of its MX m1\.failing\.cut\.test; no address: `,
+        'm',
+      ),
+    );
+  });
 });
 
 const missing = netnsMissing();

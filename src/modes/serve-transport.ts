@@ -117,7 +117,8 @@ export async function probeTransport(
   const records: DnsRecordFact[] = [];
   let exchanges: string[] = [];
   let mxFound = 0;
-  let cut = false;
+  /** MX hosts past the first maxTransportMx: never looked up. */
+  let skipped = 0;
   try {
     const mx = await abortable(dns.mx(domain), signal, 'dns');
     const sorted = [...mx].sort((a, b) => a.priority - b.priority);
@@ -136,7 +137,7 @@ export async function probeTransport(
         sorted.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((name) => name !== ''),
       ),
     ];
-    cut = exchanges.length > maxTransportMx;
+    skipped = Math.max(0, exchanges.length - maxTransportMx);
     exchanges = exchanges.slice(0, maxTransportMx);
   } catch (error) {
     if (signal.aborted) throw error;
@@ -197,15 +198,23 @@ export async function probeTransport(
     const failed = mxAddresses.filter(({ outcome }) => outcome === 'failed');
     const none = mxAddresses.filter(({ outcome }) => outcome === 'none');
     const list = (lookups: typeof mxAddresses) => lookups.map(({ host }) => host).join(', ');
+    // The MX hosts past the first maxTransportMx were never looked up (one may be usable): said first, as the help
+    // text that carries this is clipped.
+    const notLookedUp =
+      skipped > 0
+        ? `${skipped} more MX host${skipped === 1 ? ' was' : 's were'} not looked up (this module looks up the first ${maxTransportMx}; the command line's discovery, with --max-hosts, looks up more); the first ${maxTransportMx}: `
+        : '';
     throw failed.length === 0
       ? new ResolveError(
           domain,
-          `none of its ${cut ? `first ${maxTransportMx} ` : ''}mail hosts has an address (${list(none)}): no usable MX (RFC 5321 §5.1), nothing to check`,
-          true,
+          skipped > 0
+            ? `${notLookedUp}none has an address (${list(none)})`
+            : `none of its mail hosts has an address (${list(none)}): no usable MX (RFC 5321 §5.1), nothing to check`,
+          skipped === 0,
         )
       : new ResolveError(
           domain,
-          `DNS failed: ${failed[0]?.detail ?? ''} (the addresses of its MX ${list(failed)}${none.length > 0 ? `; no address: ${list(none)}` : ''})`,
+          `${notLookedUp}DNS failed: ${failed[0]?.detail ?? ''} (the addresses of its MX ${list(failed)}${none.length > 0 ? `; no address: ${list(none)}` : ''})`,
         );
   }
   const refused = names.flatMap((name) => {

@@ -194,13 +194,19 @@ export async function probeDomain(target: string, options: DomainProbeOptions = 
     });
     const none = discovery.candidates.filter((c) => !failed.includes(c)).map((c) => c.host);
     const family = options.family === 4 || options.family === 6 ? `IPv${options.family} address` : 'address';
+    // Hosts over --max-hosts were never looked up: nothing is said of them but that.
+    const left = discovery.leftOut?.length ?? 0;
+    const notLookedUp =
+      left > 0
+        ? `; ${left} more mail host${left === 1 ? ' was' : 's were'} not looked up (over --max-hosts ${options.maxHosts ?? defaultMaxHosts}: a larger --max-hosts includes ${left === 1 ? 'it' : 'them'})`
+        : '';
     throw new ResolveError(
       discovery.domain,
       timeout.aborted
         ? `the deadline of ${deadlineMs} ms ran out before any host was probed`
         : failed.length > 0
-          ? `DNS failed: ${unresolved.get(failed[0]?.host ?? '')?.reason ?? ''} (the addresses of ${failed.every((c) => c.sources.some((s) => s.startsWith('MX '))) ? 'its MX' : 'its mail hosts'} ${failed.map((c) => c.host).join(', ')}${none.length > 0 ? `; no ${family}: ${none.join(', ')}` : ''})`
-          : `none of its mail hosts has an ${family} (${none.join(', ')})`,
+          ? `DNS failed: ${unresolved.get(failed[0]?.host ?? '')?.reason ?? ''} (the addresses of ${failed.every((c) => c.sources.some((s) => s.startsWith('MX '))) ? 'its MX' : 'its mail hosts'} ${failed.map((c) => c.host).join(', ')}${none.length > 0 ? `; no ${family}: ${none.join(', ')}` : ''})${notLookedUp}`
+          : `none of ${left > 0 ? `the ${none.length} mail hosts looked up` : 'its mail hosts'} has an ${family} (${none.join(', ')})${notLookedUp}`,
     );
   }
   return { discovery, hosts };
