@@ -165,7 +165,6 @@ export class ReplyBudget {
   constructor(
     private readonly session: Session,
     private readonly protocol: Protocol,
-    private readonly lineLimit: { bytes: number; allowed: string } = lineLimits[protocol],
   ) {}
 
   /**
@@ -173,9 +172,10 @@ export class ReplyBudget {
    * the protocol allows no line that long (SMTP, POP3: 512 octets), and mailprobe's own limit when it does (IMAP
    * sets none, or a cap set below 512): the dialogue stops either way, and only the first blames the server. The
    * reader cuts a line whose text reaches the cap (its CR counts), so a cut line is longer than the protocol allows
-   * only when the cap is above the protocol's limit.
+   * only when the cap is above the protocol's limit. `limit`: the line's own, when not the protocol's (the lines of a
+   * POP3 multi-line response).
    */
-  add(line: Line, limit = this.lineLimit): void {
+  add(line: Line, limit: { bytes: number; allowed: string } = lineLimits[this.protocol]): void {
     if (line.truncated) {
       const cap = this.session.limits.lineBytes;
       if (cap <= limit.bytes) throw new CapError('lineBytes', cap, 'a line longer than', limit.allowed);
