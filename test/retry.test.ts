@@ -24,7 +24,8 @@ type FirstConnection =
   | 'refuse-554' // the server's own words: 554 and a close
   | 'half-greeting' // "220-" and a pause: a postscreen-like greet wait
   | 'swallow-tls' // the dialogue passes up to STARTTLS; the client's ClientHello never reaches the server
-  | 'silent-always'; // every connection silent
+  | 'silent-always' // every connection silent
+  | 'greet-when-spoken-to'; // no greeting until the client sends a byte: a lost last ACK of the handshake
 
 /** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
 async function front(backend: number, first: FirstConnection, times = 1) {
@@ -40,6 +41,19 @@ async function front(backend: number, first: FirstConnection, times = 1) {
     if (index === 0 && first === 'reset') return socket.resetAndDestroy();
     if (index === 0 && first === 'refuse-554') return socket.end('554 5.7.1 no service for you\r\n');
     if (index === 0 && first === 'half-greeting') return void socket.write('220-mail.test ESMTP\r\n');
+    if (index === 0 && first === 'greet-when-spoken-to') {
+      // The server has not accepted the connection (its SYN-ACK's ACK was lost) until a segment of ours arrives.
+      socket.once('data', (bytes: Buffer) => {
+        const upstream = net.connect({ host: '127.0.0.1', port: backend }, () => upstream.write(bytes));
+        held.add(upstream);
+        upstream.on('error', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+        upstream.on('close', () => socket.destroy());
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      return;
+    }
     const upstream = net.connect({ host: '127.0.0.1', port: backend });
     held.add(upstream);
     upstream.on('error', () => socket.destroy());
@@ -138,6 +152,28 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(connections()).toBe(2 + maxRetries);
     expect(result.crossCheck?.tried).toBe('implicit-tls');
     expect(Date.now() - started).toBeLessThan(limits.portMs + 750);
+  });
+
+  it('a greeting that comes only after the goodbye (a lost last ACK of the handshake): the retry works', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'greet-when-spoken-to');
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
+    expect(result.firstTry?.detail).toMatch(/the greeting came at \d+ ms, after QUIT was sent/);
+    expect(result.lateGreeting).toBeUndefined();
+    expect(connections()).toBe(2);
+    expect(findingIds(result)).toContain('first-try-lost');
+    expect(findingIds(result)).not.toContain('greeting-late');
+  });
+
+  it('a greeting that comes only after the goodbye on every try: stalled, the retries noted', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'greet-when-spoken-to', 10);
+    const result = await probe(port, 'smtp', { limits });
+    expect(result.status).toBe('stalled');
+    expect(result.lateGreeting?.line).toMatch(/^220 /);
+    expect(result.retry).toMatchObject({ status: 'stalled', failedPhase: 'greeting', retries: maxRetries });
+    expect(connections()).toBe(1 + maxRetries);
+    expect(findingIds(result)).toContain('greeting-late');
   });
 
   it('a greeting lost on two tries in a row: the third try works (more than one retry)', async () => {

@@ -23,7 +23,8 @@ export interface FirstStop {
  * A try that may be retried on a fresh connection (issue 28): it ended `silent`, `stalled`, `tls-failed` or
  * `starttls-failed` (the handshake after the STARTTLS OK) on a
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
- * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline.
+ * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline. A
+ * greeting whose first byte came only after the goodbye is retried: that is a lost last ACK of the handshake.
  */
 export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyPeer): boolean {
   if (!stop.timedOut) return false;
@@ -34,7 +35,11 @@ export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyP
   if (result.status === 'silent') return result.detected === undefined;
   // A handshake (implicit TLS, or after the STARTTLS OK) that ran out of time: a lost ServerHello looks so.
   if (result.status === 'tls-failed' || result.status === 'starttls-failed') return true;
-  return result.status === 'stalled' && result.failedPhase !== 'greeting';
+  if (result.status !== 'stalled') return false;
+  // A greeting that began and paused is the server's own (a greet wait). One whose first byte came only after our
+  // goodbye (lateGreeting, an OK greeting: a refusal is `rejected`) is what a lost last ACK of the handshake looks
+  // like: the server accepts the connection, and greets, only when a segment of ours completes the handshake.
+  return result.failedPhase !== 'greeting' || result.lateGreeting !== undefined;
 }
 
 /**
