@@ -576,6 +576,61 @@ describe('runBatch limits', () => {
   });
 });
 
+describe('runBatch judges in rounds', () => {
+  /** A loopback port nothing listens on: each probe there ends at once (refused). */
+  const closedPort = async (): Promise<number> => {
+    const server = await startRawServer(() => {});
+    await server.close();
+    return server.port;
+  };
+
+  it('every target probed is written by the time runBatch resolves, the last round included', async () => {
+    const port = await closedPort();
+    const { targets } = parseTargets(
+      Array.from({ length: 45 }, (_, i) => `127.0.0.${i + 1},${port},smtp`).join('\n'),
+    );
+    const inputs: string[] = [];
+    const counts = await runBatch(targets, {
+      hostConcurrency: 45,
+      onDocument: (_line, target) => inputs.push(target.input),
+    });
+    expect(inputs.sort()).toEqual(targets.map((t) => t.input).sort());
+    expect(counts.passed + counts.failed).toBe(45);
+  });
+
+  it('what a round throws (the document writer) rejects the run, as it did when a target was judged alone', async () => {
+    const port = await closedPort();
+    const { targets } = parseTargets([1, 2, 3].map((i) => `127.0.0.${i},${port},smtp`).join('\n'));
+    await expect(
+      runBatch(targets, {
+        hostConcurrency: 3,
+        onDocument: () => {
+          throw new Error('the output is gone');
+        },
+      }),
+    ).rejects.toThrow('the output is gone');
+  });
+
+  it('a stop while targets wait for their round: not written, counted as not done', async () => {
+    const port = await closedPort();
+    const { targets } = parseTargets(
+      Array.from({ length: 6 }, (_, i) => `127.0.0.${i + 1},${port},smtp`).join('\n'),
+    );
+    const controller = new AbortController();
+    let documents = 0;
+    const counts = await runBatch(targets, {
+      hostConcurrency: 6,
+      signal: controller.signal,
+      onDocument: () => {
+        documents++;
+        controller.abort();
+      },
+    });
+    expect(documents).toBe(1);
+    expect(counts.notDone).toBe(5);
+  });
+});
+
 describe('mailprobe batch --workers (several processes)', () => {
   let dir: string;
   beforeAll(() => {
