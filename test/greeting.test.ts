@@ -9,9 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { contextOptions, type Fixture } from '../src/demo/servers.js';
 import { maxRetries } from '../src/probe/retry.js';
 import { renderHuman } from '../src/render/human.js';
+import { renderJson } from '../src/render/json.js';
 import { evaluate } from '../src/rules/evaluate.js';
+import { judge as judgeHosts } from '../src/rules/judge.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
+import { validReport } from './helpers/schema.js';
 
 const { track } = fixtureServers();
 
@@ -365,21 +368,24 @@ describe("a silent port's TLS cross-check gets its time: it comes before the ret
 describe('a greeting that comes only after its deadline (in answer to the goodbye)', () => {
   it('is stalled in the greeting with the late line as evidence, not silent; "silent for" is the greeting wait', async () => {
     const server = await recordingServer((socket) => {
-      later(socket, 700, '220 mail.example ESMTP\r\n');
+      // On the server's own time, over a second after the goodbye (a greeting just after it would be retried as
+      // a lost last ACK of the handshake: test/retry.test.ts).
+      later(socket, 1500, '220 mail.example ESMTP\r\n');
       socket.on(
         'data',
-        (chunk: Buffer) => /QUIT/i.test(chunk.toString()) && later(socket, 750, '221 bye\r\n'),
+        (chunk: Buffer) => /QUIT/i.test(chunk.toString()) && later(socket, 1150, '221 bye\r\n'),
       );
     });
     const result = await probe(server.port, 'submission', {
-      limits: { greetingMs: 400, replyMs: 600, silenceMs: 3000, portMs: 5000 },
+      limits: { greetingMs: 400, replyMs: 1500, silenceMs: 3000, portMs: 5000 },
     });
     await pause(100);
     expect(result).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
     expect(result.lateGreeting?.line).toBe('220 mail.example ESMTP');
-    expect(result.lateGreeting?.at).toBeGreaterThanOrEqual(690);
+    expect(result.lateGreeting?.at).toBeGreaterThanOrEqual(1490);
+    expect(result.lateGreeting?.afterGoodbyeMs).toBeGreaterThan(1000);
     expect(result.statusDetail).toMatch(
-      /no greeting within its deadline of 400 ms; the greeting came at \d+ ms/,
+      /no greeting within its deadline of 400 ms; the greeting came at \d+ ms, \d+ ms after QUIT was sent/,
     );
     // The greeting's timing is the wait for the greeting, not the goodbye's wait after it.
     expect(result.timings.greeting).toBeLessThan(550);
@@ -397,6 +403,12 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     expect(finding?.evidence.join('\n')).toMatch(/S \(at \d+ ms\): 220 mail\.example ESMTP/);
     const text = renderHuman(verdict, { color: false });
     expect(text).toMatch(/no greeting in \d+ ms, then at (?:\d+ ms|\d\.\d s): “220 mail\.example ESMTP”/);
+    // The JSON report carries it, as the schema says (afterGoodbyeMs included).
+    const whole = judgeHosts([{ ...verdict, ports: [result] }]);
+    const json = validReport<{ hosts: { ports: { lateGreeting?: object }[] }[] }>(
+      renderJson(whole.hosts, whole.outcome),
+    );
+    expect(json.hosts[0]?.ports[0]?.lateGreeting).toMatchObject({ afterGoodbyeMs: expect.any(Number) });
     expect(text).not.toMatch(/silent for|server sent nothing|no greeting arrived/);
   });
 

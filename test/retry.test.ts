@@ -8,7 +8,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FixtureOptions } from '../src/demo/servers.js';
 import { FastFiltered } from '../src/probe/fast-filtered.js';
-import { maxRetries, mayRetry } from '../src/probe/retry.js';
+import { lostAckGreetingMs, maxRetries, mayRetry } from '../src/probe/retry.js';
 import type { PortResult } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
@@ -25,7 +25,8 @@ type FirstConnection =
   | 'half-greeting' // "220-" and a pause: a postscreen-like greet wait
   | 'swallow-tls' // the dialogue passes up to STARTTLS; the client's ClientHello never reaches the server
   | 'silent-always' // every connection silent
-  | 'greet-when-spoken-to'; // no greeting until the client sends a byte: a lost last ACK of the handshake
+  | 'greet-when-spoken-to' // no greeting until the client sends a byte: a lost last ACK of the handshake
+  | 'greet-at-1700'; // the greeting at 1.7 s, on the server's own time (a slow reverse DNS lookup)
 
 /** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
 async function front(backend: number, first: FirstConnection, times = 1) {
@@ -41,17 +42,25 @@ async function front(backend: number, first: FirstConnection, times = 1) {
     if (index === 0 && first === 'reset') return socket.resetAndDestroy();
     if (index === 0 && first === 'refuse-554') return socket.end('554 5.7.1 no service for you\r\n');
     if (index === 0 && first === 'half-greeting') return void socket.write('220-mail.test ESMTP\r\n');
-    if (index === 0 && first === 'greet-when-spoken-to') {
-      // The server has not accepted the connection (its SYN-ACK's ACK was lost) until a segment of ours arrives.
-      socket.once('data', (bytes: Buffer) => {
-        const upstream = net.connect({ host: '127.0.0.1', port: backend }, () => upstream.write(bytes));
+    if (index === 0 && (first === 'greet-when-spoken-to' || first === 'greet-at-1700')) {
+      // The server has not accepted the connection (its SYN-ACK's ACK was lost) until a segment of ours arrives;
+      // or it greets when its own work is done, whatever the client sent meanwhile.
+      const bytes: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => bytes.push(chunk));
+      const greet = () => {
+        socket.removeAllListeners('data');
+        const upstream = net.connect({ host: '127.0.0.1', port: backend }, () =>
+          upstream.write(Buffer.concat(bytes)),
+        );
         held.add(upstream);
         upstream.on('error', () => socket.destroy());
         socket.on('close', () => upstream.destroy());
         upstream.on('close', () => socket.destroy());
         upstream.pipe(socket);
         socket.pipe(upstream);
-      });
+      };
+      if (first === 'greet-at-1700') setTimeout(greet, 1700);
+      else socket.once('data', () => setImmediate(greet));
       return;
     }
     const upstream = net.connect({ host: '127.0.0.1', port: backend });
@@ -159,11 +168,24 @@ describe('one retry on a fresh connection after a timeout', () => {
     const result = await probe(port, 'smtp', { limits });
     expect(result.status).toBe('open');
     expect(result.firstTry).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
-    expect(result.firstTry?.detail).toMatch(/the greeting came at \d+ ms, after QUIT was sent/);
+    expect(result.firstTry?.detail).toMatch(/the greeting came at \d+ ms, \d+ ms after QUIT was sent/);
     expect(result.lateGreeting).toBeUndefined();
     expect(connections()).toBe(2);
-    expect(findingIds(result)).toContain('first-try-lost');
     expect(findingIds(result)).not.toContain('greeting-late');
+    const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
+    expect(finding?.detail).toMatch(/last ACK of the TCP handshake is lost/);
+    expect(finding?.detail).toMatch(/a server slow on a first connection only/);
+  });
+
+  it("a greeting on the server's own time, over a second after the goodbye: a slow server, not retried", async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'greet-at-1700');
+    const result = await probe(port, 'smtp', { limits: { ...limits, replyMs: 2500 } });
+    expect(result.status).toBe('stalled');
+    expect(result.lateGreeting?.afterGoodbyeMs).toBeGreaterThan(lostAckGreetingMs);
+    expect(result.firstTry ?? result.retry).toBeUndefined();
+    expect(connections()).toBe(1);
+    expect(findingIds(result)).toContain('greeting-late');
+    expect(findingIds(result)).not.toContain('first-try-lost');
   });
 
   it('a greeting that comes only after the goodbye on every try: stalled, the retries noted', async () => {
@@ -171,6 +193,7 @@ describe('one retry on a fresh connection after a timeout', () => {
     const result = await probe(port, 'smtp', { limits });
     expect(result.status).toBe('stalled');
     expect(result.lateGreeting?.line).toMatch(/^220 /);
+    expect(result.lateGreeting?.afterGoodbyeMs).toBeLessThanOrEqual(lostAckGreetingMs);
     expect(result.retry).toMatchObject({ status: 'stalled', failedPhase: 'greeting', retries: maxRetries });
     expect(connections()).toBe(1 + maxRetries);
     expect(findingIds(result)).toContain('greeting-late');

@@ -562,7 +562,11 @@ describe('rules over hand-built results', () => {
       status: 'rejected',
       statusDetail: 'refused service',
       failedPhase: 'greeting',
-      lateGreeting: { line: '554 5.5.0 Improper use of SMTP command pipelining', at: 6200 },
+      lateGreeting: {
+        line: '554 5.5.0 Improper use of SMTP command pipelining',
+        at: 6200,
+        afterGoodbyeMs: 0.4,
+      },
     });
     const finding = judge(refused, late).findings.find((f) => f.id === 'no-port-works');
     expect(finding?.detail).toMatch(

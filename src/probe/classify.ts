@@ -261,7 +261,7 @@ function answeredGoodbye(goodbye: string, next = ''): boolean {
  */
 export function afterNudge(
   answer:
-    | { detected: PortResult['detected']; line: string; at: number; next?: string }
+    | { detected: PortResult['detected']; line: string; at: number; goodbyeAt: number; next?: string }
     | 'aborted'
     | undefined,
   expected: Protocol,
@@ -274,7 +274,7 @@ export function afterNudge(
   if (answer?.detected === expected && serviceGreeting[expected].test(answer.line))
     return {
       status: 'stalled',
-      detail: `no greeting within its deadline of ${greetingMs} ms; the greeting came at ${Math.round(answer.at)} ms, after ${command} was sent to see what answers: "${answer.line.slice(0, 120)}"`,
+      detail: `no greeting within its deadline of ${greetingMs} ms; the greeting came at ${Math.round(answer.at)} ms, ${Math.round(answer.at - answer.goodbyeAt)} ms after ${command} was sent to see what answers: "${answer.line.slice(0, 120)}"`,
       failedPhase: 'greeting',
     };
   if (

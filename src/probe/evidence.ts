@@ -162,6 +162,8 @@ export interface NudgeAnswer {
   line: string;
   /** ms from the port's start (the transcript's clock). */
   at: number;
+  /** When the goodbye was sent, on the same clock. */
+  goodbyeAt: number;
   /** After an IMAP `* BYE`: the line that came next within the same wait, if one did (not a close, not silence). */
   next?: string;
 }
@@ -180,10 +182,11 @@ export async function nudge(
   try {
     session.note('no greeting: sending the goodbye command to see what answers');
     session.send(dialogue.goodbye, { keepPending: true });
+    const goodbyeAt = session.transcript.findLast((entry) => entry.dir === 'C')?.at ?? 0;
     const until = monotonicMs() + session.limits.replyMs;
     const line = await session.readLine('quit', session.limits.replyMs);
     const at = session.transcript.findLast((entry) => entry.dir === 'S')?.at ?? 0;
-    const answer: NudgeAnswer = { detected: detectProtocol(line.text), line: line.text, at };
+    const answer: NudgeAnswer = { detected: detectProtocol(line.text), line: line.text, at, goodbyeAt };
     if (dialogue.protocol === 'imap' && /^\* BYE\b/i.test(line.text)) {
       const left = Math.max(1, Math.ceil(until - monotonicMs()));
       const next = await session.readLine('quit', left).catch((error: unknown) => {

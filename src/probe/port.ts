@@ -326,7 +326,11 @@ async function probeOnce(target: PortTarget, session: Session, stop: FirstStop =
         result.detected = answer.detected;
       // The protocol's own greeting, late: slow (stalled) or refusing service (rejected, rate-limited).
       if (verdict && answer && answer !== 'aborted' && answer.detected === reference.protocol)
-        result.lateGreeting = { line: answer.line, at: answer.at };
+        result.lateGreeting = {
+          line: answer.line,
+          at: answer.at,
+          afterGoodbyeMs: Math.round((answer.at - answer.goodbyeAt) * 10) / 10,
+        };
     }
     if (upgrading && result.starttls) {
       settle(result, upgradeFailed(stopped));

@@ -24,7 +24,7 @@ export interface FirstStop {
  * `starttls-failed` (the handshake after the STARTTLS OK) on a
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
  * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline. A
- * greeting whose first byte came only after the goodbye is retried: that is a lost last ACK of the handshake.
+ * greeting that came only just after the goodbye is retried: that is a lost last ACK of the handshake.
  */
 export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyPeer): boolean {
   if (!stop.timedOut) return false;
@@ -36,11 +36,21 @@ export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyP
   // A handshake (implicit TLS, or after the STARTTLS OK) that ran out of time: a lost ServerHello looks so.
   if (result.status === 'tls-failed' || result.status === 'starttls-failed') return true;
   if (result.status !== 'stalled') return false;
-  // A greeting that began and paused is the server's own (a greet wait). One whose first byte came only after our
-  // goodbye (lateGreeting, an OK greeting: a refusal is `rejected`) is what a lost last ACK of the handshake looks
-  // like: the server accepts the connection, and greets, only when a segment of ours completes the handshake.
-  return result.failedPhase !== 'greeting' || result.lateGreeting !== undefined;
+  if (result.failedPhase !== 'greeting') return true;
+  // A greeting that began and paused is the server's own (a greet wait). An OK greeting (a refusal is `rejected`)
+  // whose first byte came only just after our goodbye is what a lost last ACK of the handshake looks like: the
+  // server accepts the connection, and greets, only when a segment of ours completes the handshake. One that came
+  // later is a server slower than the deadline (it greets on its own time, not on our segment's).
+  const late = result.lateGreeting;
+  return late !== undefined && late.afterGoodbyeMs <= lostAckGreetingMs;
 }
+
+/**
+ * The most time from the goodbye to a late greeting that is taken for a lost last ACK: the goodbye's segment,
+ * retransmitted once or twice (Linux's least RTO is 200 ms), and the greeting; a greeting retransmitted after the
+ * server's SYN-ACK was (RFC 6298 §5.7: a 3 s timer) is left out, as is a slow server's chance greeting.
+ */
+export const lostAckGreetingMs = 1000;
 
 /**
  * The retries' verdict (`second` is the last of `retries` retries) when the port worked on it: the first try is noted as the network's (`firstTry`). Otherwise

@@ -84,7 +84,11 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.firstTry
         ? {
-            detail: `the first try ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, try ${(port.firstTry.retries ?? 1) + 1}` : 'a second try'}, on a fresh connection within the port's deadline, ended ${port.status}: a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words`,
+            detail: `the first try ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, try ${(port.firstTry.retries ?? 1) + 1}` : 'a second try'}, on a fresh connection within the port's deadline, ended ${port.status}: ${
+              port.firstTry.status === 'stalled' && port.firstTry.failedPhase === 'greeting'
+                ? "the first try's greeting came only just after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it; a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same"
+                : "a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words"
+            }`,
             evidence: [
               `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
               ...statusEvidence(port).map((line) => `retry: ${line}`),

@@ -182,7 +182,12 @@ export interface PortResult {
    * see what answers): its first line, and when it came (ms from the port's start, the transcript's clock). The
    * port is `stalled`, or `rejected` / `rate-limited` when that greeting refuses service.
    */
-  lateGreeting?: { line: string; at: number };
+  lateGreeting?: {
+    line: string;
+    at: number;
+    /** ms from the goodbye mailprobe sent to this greeting. */
+    afterGoodbyeMs: number;
+  };
   /** What answered, when it was not the expected protocol. */
   detected?: 'smtp' | 'imap' | 'pop3' | 'ssh' | 'http' | 'tls' | 'unknown';
   /** The greeting, when one was read. */
