@@ -598,6 +598,63 @@ describe('runBatch judges in rounds', () => {
     expect(counts.passed + counts.failed).toBe(45);
   });
 
+  it('targets that end without a turn of the event loop (every port backed off) still give it one, a round at a time', async () => {
+    // Every address backed off: no connection, and each probe ends in microtasks.
+    const gate = { acquire: async () => true, release: () => {}, pace: async () => {} };
+    const { targets } = parseTargets(
+      Array.from({ length: 300 }, (_, i) => `127.0.${Math.floor(i / 250)}.${(i % 250) + 1},25,smtp`).join(
+        '\n',
+      ),
+    );
+    let turn = 0;
+    let spinning = true;
+    const spin = () => {
+      turn++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const turns: number[] = [];
+    const counts = await runBatch(targets, {
+      hostConcurrency: 4,
+      gate,
+      onDocument: () => turns.push(turn),
+    });
+    spinning = false;
+    expect(counts.passed + counts.failed).toBe(300);
+    const byTurn = new Map<number, number>();
+    for (const at of turns) byTurn.set(at, (byTurn.get(at) ?? 0) + 1);
+    const perTurn = [...byTurn.values()];
+    // A round of 32 due (and what the other slots ended meanwhile) a turn, never the whole run in one turn; the
+    // last turn also holds the run's last round, of what was left.
+    expect(perTurn.length).toBeGreaterThanOrEqual(Math.floor(300 / (32 + 4)));
+    expect(Math.max(...perTurn.slice(0, -1))).toBeLessThanOrEqual(32 + 4);
+  });
+
+  it('a round comes on its timer: a target is written before a slower one ends, not at the end of the run', async () => {
+    const port = await closedPort();
+    const { targets } = parseTargets([1, 2].map((i) => `127.0.0.${i},${port},smtp`).join('\n'));
+    let slowEnded = 0;
+    // The second address waits 400 ms for its slot, then is refused like the first.
+    const gate = {
+      acquire: async (address: string) => {
+        if (address === '127.0.0.2') await new Promise((resolve) => setTimeout(resolve, 400));
+        return false;
+      },
+      release: (address: string) => {
+        if (address === '127.0.0.2') slowEnded = Date.now();
+      },
+      pace: async () => {},
+    };
+    const written = new Map<string, number>();
+    await runBatch(targets, {
+      hostConcurrency: 2,
+      gate,
+      onDocument: (_line, target) => written.set(target.input, Date.now()),
+    });
+    expect(written.size).toBe(2);
+    expect(written.get(`127.0.0.1,${port},smtp`)).toBeLessThan(slowEnded);
+  });
+
   it('what a round throws (the document writer) rejects the run, as it did when a target was judged alone', async () => {
     const port = await closedPort();
     const { targets } = parseTargets([1, 2, 3].map((i) => `127.0.0.${i},${port},smtp`).join('\n'));

@@ -191,10 +191,13 @@ export async function runBatch(
   // them ended, or in the next check phase once `roundSize` are due: the judge's code and data then stay in the
   // CPU's caches from one target to the next. Cold, between two sockets' callbacks, a TLS port's judge and JSON
   // cost two to three times what they cost warm, and only about 4.5 TLS probes end in one turn of the event loop
-  // (issue 28; docs/bench-log.md, "judged in rounds"). At most `hostConcurrency` + `roundSize` results wait.
+  // (issue 28; docs/bench-log.md, "judged in rounds"). A slot that finds `roundSize` due waits for the round: so
+  // fewer than `roundSize` + `hostConcurrency` results wait, and probes that end without a turn of the event loop
+  // (ports backed off) still give it one.
   const due: { target: BatchTarget; result: HostResult }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
+  let roundEnded: { done: Promise<void>; end: () => void } | undefined;
   // A round runs from a timer: what it throws (onDocument's) ends the run, as it did inside `one`.
   let roundFailed: (error: unknown) => void = () => {};
   const roundFailure = new Promise<never>((_, reject) => {
@@ -238,12 +241,26 @@ export async function runBatch(
     clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
+    const ended = roundEnded;
+    roundEnded = undefined;
     try {
       for (const { target, result } of due.splice(0)) document(target, result);
     } catch (error) {
       roundError ??= { error };
       roundFailed(error);
+    } finally {
+      ended?.end();
     }
+  };
+  const nextRound = (): Promise<void> => {
+    if (!roundEnded) {
+      let end = () => {};
+      const done = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      roundEnded = { done, end };
+    }
+    return roundEnded.done;
   };
   const one = async (target: BatchTarget): Promise<void> => {
     if (options.signal?.aborted) {
@@ -256,8 +273,10 @@ export async function runBatch(
         Object.assign({}, shared, { ports: target.ports, concurrency: target.ports.length * 2 }),
       );
       due.push({ target, result });
-      if (due.length >= roundSize) immediate ??= setImmediate(judgeRound);
-      else timer ??= setTimeout(judgeRound, roundMs);
+      if (due.length >= roundSize) {
+        immediate ??= setImmediate(judgeRound);
+        await nextRound();
+      } else timer ??= setTimeout(judgeRound, roundMs);
     } catch (error) {
       // A host that does not resolve (3), a bad name (2), or a defect of ours (70): still one document.
       const exitCode = error instanceof ResolveError ? 3 : error instanceof UsageError ? 2 : 70;
