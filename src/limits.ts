@@ -154,3 +154,11 @@ export function echo(text: string, maxBytes = echoBytes): string {
   if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
   return `${head}… (${bytes} bytes in all, cut at ${maxBytes})`;
 }
+
+/**
+ * The most time from the goodbye sent to a silent server to its late greeting that is taken for a lost last ACK of
+ * the handshake (the goodbye's segment completed it): the goodbye resent about once (Linux's least retransmission
+ * timer is 200 ms; 1 s when the handshake's SYN was itself resent), and the greeting. Such a try is retried
+ * (probe/retry.ts), and `greeting-late` says that both causes fit (rules/greeting.ts).
+ */
+export const lostAckGreetingMs = 1000;

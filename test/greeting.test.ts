@@ -399,6 +399,10 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     const finding = verdict.findings[0];
     expect(finding?.severity).toBe('medium');
     expect(finding?.detail).toMatch(/the port is not silent/);
+    // Over a second after the goodbye: the server's own time, not a lost last ACK.
+    expect(finding?.detail).toMatch(/\d+ ms after mailprobe had sent its goodbye/);
+    expect(finding?.detail).toMatch(/Its greeting is slower than the deadline/);
+    expect(finding?.detail).not.toMatch(/last ACK/);
     expect(finding?.detail).toMatch(/--timeout 10000/);
     expect(finding?.evidence.join('\n')).toMatch(/S \(at \d+ ms\): 220 mail\.example ESMTP/);
     const text = renderHuman(verdict, { color: false });

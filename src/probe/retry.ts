@@ -2,6 +2,7 @@
  * One retry on a fresh connection after a timeout (issue 28, docs/reference.md "One retry after a timeout"): which
  * tries may be retried, and which of the two tries is the port's result.
  */
+import { lostAckGreetingMs } from '../limits.js';
 import type { Deadline } from '../net/deadline.js';
 import type { Session } from '../protocols/session.js';
 import type { ConnectWatch, LossyPeer, PortResult } from '../types/index.js';
@@ -38,19 +39,12 @@ export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyP
   if (result.status !== 'stalled') return false;
   if (result.failedPhase !== 'greeting') return true;
   // A greeting that began and paused is the server's own (a greet wait). An OK greeting (a refusal is `rejected`)
-  // whose first byte came only just after our goodbye is what a lost last ACK of the handshake looks like: the
+  // read only just after our goodbye, not one byte before it, is what a lost last ACK of the handshake looks like: the
   // server accepts the connection, and greets, only when a segment of ours completes the handshake. One that came
   // later is a server slower than the deadline (it greets on its own time, not on our segment's).
   const late = result.lateGreeting;
   return late !== undefined && late.afterGoodbyeMs <= lostAckGreetingMs;
 }
-
-/**
- * The most time from the goodbye to a late greeting that is taken for a lost last ACK: the goodbye's segment,
- * retransmitted once or twice (Linux's least RTO is 200 ms), and the greeting; a greeting retransmitted after the
- * server's SYN-ACK was (RFC 6298 §5.7: a 3 s timer) is left out, as is a slow server's chance greeting.
- */
-export const lostAckGreetingMs = 1000;
 
 /**
  * The retries' verdict (`second` is the last of `retries` retries) when the port worked on it: the first try is noted as the network's (`firstTry`). Otherwise

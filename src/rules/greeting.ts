@@ -3,6 +3,7 @@
  * its first bytes (greeting-delayed), or sent only after the deadline (greeting-late); and how a refusing greeting
  * sent only after the deadline is told (lateRefusal). Part of connectivity.
  */
+import { lostAckGreetingMs } from '../limits.js';
 import { type Hit, isRelay, type PortResult, type Rule, serverLines, statusEvidence } from './rule.js';
 
 /**
@@ -67,7 +68,7 @@ export const greetingRules: readonly Rule[] = [
   {
     id: 'greeting-late',
     severity: 'medium',
-    title: 'the greeting came only after its deadline: the server greets slower than mailprobe waited',
+    title: 'the greeting came only after its deadline, after mailprobe had sent its goodbye',
     reference:
       'RFC 5321 §4.5.3.2.1 (a client waits 5 minutes for the 220); RFC 9051 §7.1 and RFC 1939 §4 (the server greets first; no client timeout is set)',
     check: (port) => {
@@ -77,7 +78,11 @@ export const greetingRules: readonly Rule[] = [
       return {
         // As with a held-back greeting: sending servers wait up to 5 minutes on 25; mail clients give up sooner.
         severity: isRelay(port) ? 'low' : 'medium',
-        detail: `not one byte arrived in the ${inSeconds(waited)} mailprobe waited for the greeting; the server's greeting came at ${inSeconds(late.at)}, after mailprobe had sent its goodbye to see what answers: the port is not silent, its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets). The dialogue was not tested; to see the port, wait longer than the server: ${suggestedWait(late.at)}`,
+        detail: `not one byte arrived in the ${inSeconds(waited)} mailprobe waited for the greeting; the server's greeting came at ${inSeconds(late.at)}, ${Math.round(late.afterGoodbyeMs)} ms after mailprobe had sent its goodbye to see what answers: the port is not silent. ${
+          late.afterGoodbyeMs <= lostAckGreetingMs
+            ? `So soon after the goodbye, the greeting may have waited for it: a server that had not yet accepted the connection (the last ACK of the TCP handshake lost on the way) greets only when a segment of the client's arrives; or the greeting is slower than the deadline (a loaded server, or one that waits on a slow DNS lookup of the client), and came then by chance${port.retry ? `; the ${port.retry.retries ?? 1} ${(port.retry.retries ?? 1) > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ended ${port.retry.status})` : ''}`
+            : 'Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets)'
+        }. The dialogue was not tested; to see the port, wait longer than the server: ${suggestedWait(late.at)}`,
         evidence: [...statusEvidence(port), `S (at ${Math.round(late.at)} ms): ${late.line}`],
       };
     },
