@@ -516,6 +516,34 @@ describe('runBatch limits', () => {
     }
   });
 
+  it("a 421 met on a retry backs the address off too, though the port keeps its first try's status", async () => {
+    // The first connection silent (a lost greeting?); every later one, the cross-check's and the retry's, a 421.
+    let seen = 0;
+    const limited = await startRawServer((socket) => {
+      if (seen++ > 0) socket.end('421 4.7.0 Too many connections, slow down\r\n');
+    });
+    const untouched = await startFixture({ protocol: 'smtp', tls: 'starttls' });
+    try {
+      const { targets } = parseTargets(
+        [`127.0.0.1,${limited.port},smtp`, `127.0.0.1,${untouched.port},submission`].join('\n'),
+      );
+      const ports: (PortResult | undefined)[] = [];
+      await runBatch(targets, {
+        hostConcurrency: 1,
+        perAddress: 1,
+        limits: { greetingMs: 300, replyMs: 300, portMs: 3000 },
+        onDocument: (line) => ports.push((JSON.parse(line) as Doc).hosts[0]?.ports[0]),
+      });
+      expect(ports[0]?.status).toBe('silent');
+      expect(ports[0]?.retry?.status).toBe('rate-limited');
+      expect(ports[1]).toMatchObject({ status: 'rate-limited', backedOff: true });
+      expect(untouched.connections()).toBe(0);
+    } finally {
+      await limited.close();
+      await untouched.close();
+    }
+  });
+
   it('a 421 rate-limit reply backs the address off: its other targets are "not tested" and get no connection', async () => {
     const limited = await startRawServer((socket) =>
       socket.end('421 4.7.0 Too many connections, slow down\r\n'),

@@ -178,7 +178,8 @@ export async function runBatch(
           const port = await probe(
             Object.assign({}, portTarget, { beforeConnect: () => gate.pace(address) }),
           );
-          rateLimited = port.status === 'rate-limited';
+          // A rate-limit reply on any try, a retry's included (the port keeps its first try's status then).
+          rateLimited = port.status === 'rate-limited' || port.retry?.status === 'rate-limited';
           return port;
         } finally {
           gate.release(address, rateLimited);
