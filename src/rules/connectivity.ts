@@ -61,6 +61,14 @@ function refusalEnd(port: PortResult): string {
   return /^(421[ -]|\* BYE\b)/i.test(last) ? ', saying it is closing the connection' : '';
 }
 
+/** Why a first try that a fresh connection did not repeat failed, as far as the evidence goes. */
+function firstTryCause(first: NonNullable<PortResult['firstTry']>): string {
+  // A late greeting retried (probe/retry.ts): only a stalled greeting that came just after the goodbye is.
+  if (first.status === 'stalled' && first.failedPhase === 'greeting')
+    return "the first try's greeting came only just after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it; a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same";
+  return "a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words";
+}
+
 export const connectivityRules: readonly Rule[] = [
   {
     id: 'port-closed',
@@ -84,11 +92,7 @@ export const connectivityRules: readonly Rule[] = [
     check: (port) =>
       port.firstTry
         ? {
-            detail: `the first try ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, try ${(port.firstTry.retries ?? 1) + 1}` : 'a second try'}, on a fresh connection within the port's deadline, ended ${port.status}: ${
-              port.firstTry.status === 'stalled' && port.firstTry.failedPhase === 'greeting'
-                ? "the first try's greeting came only just after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it; a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same"
-                : "a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words"
-            }`,
+            detail: `the first try ended ${port.firstTry.status}${port.firstTry.failedPhase ? ` in ${port.firstTry.failedPhase}` : ''} on a timeout; ${(port.firstTry.retries ?? 1) > 1 ? `after ${(port.firstTry.retries ?? 1) - 1} more that timed out too, try ${(port.firstTry.retries ?? 1) + 1}` : 'a second try'}, on a fresh connection within the port's deadline, ended ${port.status}: ${firstTryCause(port.firstTry)}`,
             evidence: [
               `first try: ${port.firstTry.status}: ${port.firstTry.detail}`,
               ...statusEvidence(port).map((line) => `retry: ${line}`),

@@ -22,6 +22,17 @@ function suggestedWait(waitedMs: number): string {
   return `run again with --limit greetingMs=${next} --limit portMs=${next + 30_000} (RFC 5321 lets a client wait up to 300000 ms for the greeting)`;
 }
 
+/** What a late greeting says of its cause: one just after the goodbye fits a lost last ACK as well. */
+function lateGreetingCause(port: PortResult, afterGoodbyeMs: number): string {
+  if (afterGoodbyeMs > lostAckGreetingMs)
+    return 'Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets)';
+  const tries = port.retry?.retries ?? 1;
+  const since = port.retry
+    ? `; the ${tries} ${tries > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ended ${port.retry.status})`
+    : '';
+  return `So soon after the goodbye, the greeting may have waited for it: a server that had not yet accepted the connection (the last ACK of the TCP handshake lost on the way) greets only when a segment of the client's arrives; or the greeting is slower than the deadline (a loaded server, or one that waits on a slow DNS lookup of the client), and came then by chance${since}`;
+}
+
 /** ms as the findings say them: seconds to 0.1. */
 const inSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -78,11 +89,7 @@ export const greetingRules: readonly Rule[] = [
       return {
         // As with a held-back greeting: sending servers wait up to 5 minutes on 25; mail clients give up sooner.
         severity: isRelay(port) ? 'low' : 'medium',
-        detail: `not one byte arrived in the ${inSeconds(waited)} mailprobe waited for the greeting; the server's greeting came at ${inSeconds(late.at)}, ${Math.round(late.afterGoodbyeMs)} ms after mailprobe had sent its goodbye to see what answers: the port is not silent. ${
-          late.afterGoodbyeMs <= lostAckGreetingMs
-            ? `So soon after the goodbye, the greeting may have waited for it: a server that had not yet accepted the connection (the last ACK of the TCP handshake lost on the way) greets only when a segment of the client's arrives; or the greeting is slower than the deadline (a loaded server, or one that waits on a slow DNS lookup of the client), and came then by chance${port.retry ? `; the ${port.retry.retries ?? 1} ${(port.retry.retries ?? 1) > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ended ${port.retry.status})` : ''}`
-            : 'Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets)'
-        }. The dialogue was not tested; to see the port, wait longer than the server: ${suggestedWait(late.at)}`,
+        detail: `not one byte arrived in the ${inSeconds(waited)} mailprobe waited for the greeting; the server's greeting came at ${inSeconds(late.at)}, ${Math.round(late.afterGoodbyeMs)} ms after mailprobe had sent its goodbye to see what answers: the port is not silent. ${lateGreetingCause(port, late.afterGoodbyeMs)}. The dialogue was not tested; to see the port, wait longer than the server: ${suggestedWait(late.at)}`,
         evidence: [...statusEvidence(port), `S (at ${Math.round(late.at)} ms): ${late.line}`],
       };
     },
