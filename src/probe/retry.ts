@@ -2,7 +2,6 @@
  * One retry on a fresh connection after a timeout (issue 28, docs/reference.md "One retry after a timeout"): which
  * tries may be retried, and which of the two tries is the port's result.
  */
-import { lostAckGreetingMs } from '../limits.js';
 import type { Deadline } from '../net/deadline.js';
 import type { Session } from '../protocols/session.js';
 import type { ConnectWatch, LossyPeer, PortResult } from '../types/index.js';
@@ -25,7 +24,7 @@ export interface FirstStop {
  * `starttls-failed` (the handshake after the STARTTLS OK) on a
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
  * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline. A
- * greeting that came only just after the goodbye is retried: that is a lost last ACK of the handshake.
+ * greeting that came whole only after the goodbye is retried: that is what a lost last ACK of the handshake looks like.
  */
 export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyPeer): boolean {
   if (!stop.timedOut) return false;
@@ -39,11 +38,11 @@ export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyP
   if (result.status !== 'stalled') return false;
   if (result.failedPhase !== 'greeting') return true;
   // A greeting that began and paused is the server's own (a greet wait). An OK greeting (a refusal is `rejected`)
-  // read only just after our goodbye, not one byte before it, is what a lost last ACK of the handshake looks like: the
-  // server accepts the connection, and greets, only when a segment of ours completes the handshake. One that came
-  // later is a server slower than the deadline (it greets on its own time, not on our segment's).
-  const late = result.lateGreeting;
-  return late !== undefined && late.afterGoodbyeMs <= lostAckGreetingMs;
+  // read only after our goodbye, not one byte before it, is what a lost last ACK of the handshake looks like: the
+  // server accepts the connection, and greets, only when a segment of ours completes the handshake, and on a lossy
+  // path that segment or the greeting may be lost again for seconds. A server slower than the deadline looks the
+  // same; its retry waits the greeting again (as silence's does), and the findings give both causes.
+  return result.lateGreeting !== undefined;
 }
 
 /**

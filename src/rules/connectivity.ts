@@ -63,9 +63,9 @@ function refusalEnd(port: PortResult): string {
 
 /** Why a first try that a fresh connection did not repeat failed, as far as the evidence goes. */
 function firstTryCause(first: NonNullable<PortResult['firstTry']>): string {
-  // A late greeting retried (probe/retry.ts): only a stalled greeting that came just after the goodbye is.
+  // A late greeting retried (probe/retry.ts): only a stalled greeting that came whole after the goodbye is.
   if (first.status === 'stalled' && first.failedPhase === 'greeting')
-    return "the first try's greeting came only just after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it; a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same";
+    return "the first try's greeting came only after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it (on a lossy path that segment or the greeting may be lost again, for seconds); a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same";
   return "a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words";
 }
 

@@ -22,14 +22,17 @@ function suggestedWait(waitedMs: number): string {
   return `run again with --limit greetingMs=${next} --limit portMs=${next + 30_000} (RFC 5321 lets a client wait up to 300000 ms for the greeting)`;
 }
 
-/** What a late greeting says of its cause: one just after the goodbye fits a lost last ACK as well. */
+/**
+ * What a late greeting says of its cause: one just after the goodbye fits a lost last ACK first; a later one a slow
+ * server first, though a lossy path can delay the goodbye's segment or the greeting by seconds more.
+ */
 function lateGreetingCause(port: PortResult, afterGoodbyeMs: number): string {
-  if (afterGoodbyeMs > lostAckGreetingMs)
-    return 'Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets)';
   const tries = port.retry?.retries ?? 1;
   const since = port.retry
     ? `; the ${tries} ${tries > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ended ${port.retry.status})`
     : '';
+  if (afterGoodbyeMs > lostAckGreetingMs)
+    return `Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets); on a lossy path it may also have waited for a segment of the client's to complete the TCP handshake (the last ACK lost), with that segment or the greeting lost again${since}`;
   return `So soon after the goodbye, the greeting may have waited for it: a server that had not yet accepted the connection (the last ACK of the TCP handshake lost on the way) greets only when a segment of the client's arrives; or the greeting is slower than the deadline (a loaded server, or one that waits on a slow DNS lookup of the client), and came then by chance${since}`;
 }
 
