@@ -159,8 +159,9 @@ export function echo(text: string, maxBytes = echoBytes): string {
  * The most time from the goodbye sent to a silent server to its late greeting that `greeting-late` calls "so soon
  * after the goodbye" and puts a lost last ACK of the handshake first (the goodbye's segment completed it; the
  * goodbye resent about once: Linux's least retransmission timer is 200 ms, 1 s when the handshake's SYN was itself
- * resent); beyond it, a server slower than the deadline first (rules/greeting.ts). Every late greeting is retried
- * either way (probe/retry.ts): on a lossy path the goodbye or the greeting may be lost again (one came 2.3 s after
- * the goodbye in the loss benchmark at 30 %).
+ * resent); beyond it, a server slower than the deadline first (rules/greeting.ts). A late service greeting (`stalled`,
+ * never a refusal) is retried either way (probe/retry.ts), within the port deadline: on a lossy path the goodbye or
+ * the greeting may be lost again (one came 2.3 s after the goodbye in the loss benchmark at 30 %); one later
+ * than this is retried once only, and `first-try-lost` then names a slow server first (rules/connectivity.ts).
  */
 export const lostAckGreetingMs = 1000;

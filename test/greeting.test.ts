@@ -368,21 +368,21 @@ describe("a silent port's TLS cross-check gets its time: it comes before the ret
 describe('a greeting that comes only after its deadline (in answer to the goodbye)', () => {
   it('is stalled in the greeting with the late line as evidence, not silent; "silent for" is the greeting wait', async () => {
     const server = await recordingServer((socket) => {
-      // On the server's own time, over a second after the goodbye, on every connection: retried (a lost last ACK
-      // of the handshake looks the same: test/retry.test.ts), and late again on each retry.
-      later(socket, 1500, '220 mail.example ESMTP\r\n');
+      // On the server's own time, over a second after the goodbye, on every connection: retried once (a lost last
+      // ACK of the handshake looks the same: test/retry.test.ts), and late again.
+      later(socket, 2000, '220 mail.example ESMTP\r\n');
       socket.on(
         'data',
-        (chunk: Buffer) => /QUIT/i.test(chunk.toString()) && later(socket, 1150, '221 bye\r\n'),
+        (chunk: Buffer) => /QUIT/i.test(chunk.toString()) && later(socket, 1750, '221 bye\r\n'),
       );
     });
     const result = await probe(server.port, 'submission', {
-      limits: { greetingMs: 400, replyMs: 1500, silenceMs: 3000, portMs: 5000 },
+      limits: { greetingMs: 400, replyMs: 2500, silenceMs: 3000, portMs: 5000 },
     });
     await pause(100);
     expect(result).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
     expect(result.lateGreeting?.line).toBe('220 mail.example ESMTP');
-    expect(result.lateGreeting?.at).toBeGreaterThanOrEqual(1490);
+    expect(result.lateGreeting?.at).toBeGreaterThanOrEqual(1990);
     expect(result.lateGreeting?.afterGoodbyeMs).toBeGreaterThan(1000);
     expect(result.statusDetail).toMatch(
       /no greeting within its deadline of 400 ms; the greeting came at \d+ ms, \d+ ms after QUIT was sent/,
@@ -390,13 +390,11 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     // The greeting's timing is the wait for the greeting, not the goodbye's wait after it.
     expect(result.timings.greeting).toBeLessThan(550);
     expect(result.timings.quit).toBeGreaterThan(200);
-    // The server spoke (no TLS cross-check), but only after the goodbye: retried on fresh connections while the
-    // port deadline lasts, each late again; the first try's result stands, the retries noted.
+    // The server spoke (no TLS cross-check), but only after the goodbye: retried once on a fresh connection
+    // (over a second after the goodbye), late again; the first try's result stands, the retry noted.
     expect(result.firstTry ?? result.crossCheck).toBeUndefined();
-    // (the last retry, cut by the port deadline before its greeting came, ended silent).
-    expect(result.retry?.failedPhase).toBe('greeting');
-    expect(['silent', 'stalled']).toContain(result.retry?.status);
-    expect(server.seen.length).toBeGreaterThan(1);
+    expect(result.retry).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
+    expect(server.seen).toHaveLength(2);
 
     const verdict = judge(result);
     expect(verdict.findings.map((f) => f.id)).toEqual(['greeting-late']);
@@ -410,7 +408,7 @@ describe('a greeting that comes only after its deadline (in answer to the goodby
     );
     expect(finding?.detail).not.toMatch(/So soon after the goodbye/);
     expect(finding?.detail).toMatch(
-      /on a fresh connection since did not settle it \(the last ended (silent|stalled)\)/,
+      /on a fresh connection since did not settle it \(the last ended stalled\)/,
     );
     expect(finding?.detail).toMatch(/--timeout 10000/);
     expect(finding?.evidence.join('\n')).toMatch(/S \(at \d+ ms\): 220 mail\.example ESMTP/);

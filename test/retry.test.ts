@@ -10,10 +10,13 @@ import type { FixtureOptions } from '../src/demo/servers.js';
 import { lostAckGreetingMs } from '../src/limits.js';
 import { FastFiltered } from '../src/probe/fast-filtered.js';
 import { maxRetries, mayRetry } from '../src/probe/retry.js';
+import { renderJson } from '../src/render/json.js';
+import { judge as judgeHosts } from '../src/rules/judge.js';
 import type { PortResult } from '../src/types/index.js';
 import { fixtureServers } from './helpers/fixtures.js';
 import { Netns, netnsMissing, sweepStaleNamespaces } from './helpers/netns.js';
 import { findingIds, judge, probe } from './helpers/probe.js';
+import { validReport } from './helpers/schema.js';
 
 const { fixture, track } = fixtureServers();
 
@@ -28,7 +31,8 @@ type FirstConnection =
   | 'silent-always' // every connection silent
   | 'greet-when-spoken-to' // no greeting until the client sends a byte: a lost last ACK of the handshake
   | 'greet-1200-after-spoken-to' // the greeting 1.2 s after the client's first byte: the goodbye or greeting lost again
-  | 'greet-at-1700'; // the greeting at 1.7 s, on the server's own time (a slow reverse DNS lookup)
+  | 'greet-at-2000' // the greeting at 2 s, on the server's own time (a slow reverse DNS lookup)
+  | 'greet-at-2500';
 
 /** A TCP front for a fixture server whose first connection (or every one) misbehaves as asked. */
 async function front(backend: number, first: FirstConnection, times = 1) {
@@ -48,7 +52,8 @@ async function front(backend: number, first: FirstConnection, times = 1) {
       index === 0 &&
       (first === 'greet-when-spoken-to' ||
         first === 'greet-1200-after-spoken-to' ||
-        first === 'greet-at-1700')
+        first === 'greet-at-2000' ||
+        first === 'greet-at-2500')
     ) {
       // The server has not accepted the connection (its SYN-ACK's ACK was lost) until a segment of ours arrives;
       // or it greets when its own work is done, whatever the client sent meanwhile.
@@ -66,7 +71,7 @@ async function front(backend: number, first: FirstConnection, times = 1) {
         upstream.pipe(socket);
         socket.pipe(upstream);
       };
-      if (first === 'greet-at-1700') setTimeout(greet, 1700);
+      if (first === 'greet-at-2000' || first === 'greet-at-2500') setTimeout(greet, Number(first.slice(9)));
       else if (first === 'greet-1200-after-spoken-to') socket.once('data', () => setTimeout(greet, 1200));
       else socket.once('data', () => setImmediate(greet));
       return;
@@ -193,28 +198,53 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.firstTry?.detail).toMatch(
       /the greeting came at \d+ ms, (1[2-9]|2\d)\d\d ms after QUIT was sent/,
     );
+    expect(result.firstTry?.afterGoodbyeMs).toBeGreaterThan(lostAckGreetingMs);
     expect(connections()).toBe(2);
     const finding = judge(result).findings.find((f) => f.id === 'first-try-lost');
-    expect(finding?.detail).toMatch(/that segment or the greeting may be lost again, for seconds/);
-    expect(finding?.detail).toMatch(/a server slow on a first connection only/);
+    // Over a second after the goodbye: the slow first connection named first, then the lossy path.
+    expect(finding?.detail).toMatch(
+      /greeting came only 1\d{3} ms after mailprobe's goodbye: a server slow on a first connection only .* and so does a lossy path, where the last ACK of the TCP handshake was lost/,
+    );
+    expect(finding?.detail).toMatch(/mailprobe cannot tell them apart$/);
+    // The JSON report carries firstTry.afterGoodbyeMs, as the schema says.
+    const whole = judgeHosts([{ ...judge(result), ports: [result] }]);
+    const json = validReport<{ hosts: { ports: { firstTry?: object }[] }[] }>(
+      renderJson(whole.hosts, whole.outcome),
+    );
+    expect(json.hosts[0]?.ports[0]?.firstTry).toMatchObject({ afterGoodbyeMs: expect.any(Number) });
   });
 
-  it("a greeting on the server's own time on every try, over a second after the goodbye: retried, stalled", async () => {
-    const { port, connections } = await front(await fixture(smtpPlain), 'greet-at-1700', 10);
+  it("a greeting on the server's own time on every try, over a second after the goodbye: retried once, stalled", async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'greet-at-2000', 10);
     const result = await probe(port, 'smtp', { limits: { ...limits, replyMs: 2500 } });
     expect(result.status).toBe('stalled');
     expect(result.lateGreeting?.afterGoodbyeMs).toBeGreaterThan(lostAckGreetingMs);
     expect(result.firstTry).toBeUndefined();
-    // Each try takes about 1.7 s: the port deadline (6 s) holds the first and two retries, and ends the next one
-    // before its greeting (silent; stalled if the machine was too slow to start it).
-    expect(result.retry?.failedPhase).toBe('greeting');
-    expect(['silent', 'stalled']).toContain(result.retry?.status);
-    expect(connections()).toBeGreaterThanOrEqual(3);
+    // Each try takes about 2 s, and the port deadline (6 s) would hold two retries: a greeting that late fits a slow
+    // server better, so it is retried once only (each try sends QUIT before the greeting).
+    expect(result.retry).toMatchObject({ status: 'stalled', failedPhase: 'greeting' });
+    expect(result.retry?.retries).toBeUndefined();
+    expect(result.retry?.afterGoodbyeMs).toBeGreaterThan(lostAckGreetingMs);
+    expect(connections()).toBe(2);
     expect(findingIds(result)).toContain('greeting-late');
     expect(findingIds(result)).not.toContain('first-try-lost');
     const late = judge(result).findings.find((f) => f.id === 'greeting-late');
     expect(late?.detail).toMatch(/Its greeting is slower than the deadline/);
-    expect(late?.detail).toMatch(/since did not settle it \(the last ended (silent|stalled)\)/);
+    expect(late?.detail).toMatch(
+      /the 1 try on a fresh connection since did not settle it \(the last ended stalled\)/,
+    );
+  });
+
+  it('a retry the port deadline cuts short before its greeting was due: greeting-late says so', async () => {
+    const { port } = await front(await fixture(smtpPlain), 'greet-at-2500', 10);
+    // The first try ends at about 2.5 s; its retry has about 0.5 s of the port deadline, under greetingMs.
+    const result = await probe(port, 'smtp', {
+      limits: { ...limits, greetingMs: 1000, replyMs: 2500, portMs: 3000 },
+    });
+    expect(result.status).toBe('stalled');
+    expect(result.retry?.detail).toMatch(/^Port deadline ran out/);
+    const late = judge(result).findings.find((f) => f.id === 'greeting-late');
+    expect(late?.detail).toMatch(/did not settle it \(the last was cut short by the port deadline\)/);
   });
 
   it('a greeting that comes only after the goodbye on every try: stalled, the retries noted', async () => {
@@ -328,6 +358,30 @@ describe('a connect deadline (filtered) is retried only when the address is up a
     expect(mayRetry(filtered, { timedOut: false }, peer)).toBe(false);
     const early = { ...filtered, filteredEarly: {} } as unknown as PortResult;
     expect(mayRetry(early, { timedOut: true }, peer)).toBe(false);
+  });
+});
+
+describe('a greeting that came only after the goodbye is retried; a refusal never', () => {
+  const late = (afterGoodbyeMs: number, status = 'stalled') =>
+    ({
+      status,
+      failedPhase: 'greeting',
+      statusDetail: '',
+      lateGreeting: { line: '220 mail.test ESMTP', at: 30_100, afterGoodbyeMs },
+    }) as unknown as PortResult;
+
+  it('within 1 s of the goodbye: up to the last retry; later: the first retry only', () => {
+    expect(mayRetry(late(0.4), { timedOut: true })).toBe(true);
+    expect(mayRetry(late(lostAckGreetingMs), { timedOut: true }, undefined, maxRetries - 1)).toBe(true);
+    expect(mayRetry(late(2300), { timedOut: true })).toBe(true);
+    expect(mayRetry(late(4900), { timedOut: true })).toBe(true);
+    expect(mayRetry(late(2300), { timedOut: true }, undefined, 1)).toBe(false);
+  });
+
+  it('never a late refusal (rejected, rate-limited), nor a try the port deadline ended', () => {
+    expect(mayRetry(late(0.4, 'rejected'), { timedOut: true })).toBe(false);
+    expect(mayRetry(late(0.4, 'rate-limited'), { timedOut: true })).toBe(false);
+    expect(mayRetry(late(0.4), { timedOut: false })).toBe(false);
   });
 
   it('a lossy peer: another port of the same address answered only after a lost SYN', () => {

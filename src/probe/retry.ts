@@ -2,6 +2,7 @@
  * One retry on a fresh connection after a timeout (issue 28, docs/reference.md "One retry after a timeout"): which
  * tries may be retried, and which of the two tries is the port's result.
  */
+import { lostAckGreetingMs } from '../limits.js';
 import type { Deadline } from '../net/deadline.js';
 import type { Session } from '../protocols/session.js';
 import type { ConnectWatch, LossyPeer, PortResult } from '../types/index.js';
@@ -24,9 +25,16 @@ export interface FirstStop {
  * `starttls-failed` (the handshake after the STARTTLS OK) on a
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
  * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline. A
- * greeting that came whole only after the goodbye is retried: that is what a lost last ACK of the handshake looks like.
+ * greeting that came whole only after the goodbye is retried: that is what a lost last ACK of the handshake looks
+ * like; one more than lostAckGreetingMs after it only as the first retry (`retriesSoFar` 0), as a server slower than
+ * the deadline fits it better, and each retry costs such a server a connection it is spoken to early on.
  */
-export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyPeer): boolean {
+export function mayRetry(
+  result: PortResult,
+  stop: FirstStop,
+  lossyPeer?: LossyPeer,
+  retriesSoFar = 0,
+): boolean {
   if (!stop.timedOut) return false;
   // A connect deadline with no answer to any SYN is `filtered`, unless another port of the same address answered
   // only after a lost SYN: the host is up and the path loses packets, so a fresh connection may get through.
@@ -42,7 +50,8 @@ export function mayRetry(result: PortResult, stop: FirstStop, lossyPeer?: LossyP
   // server accepts the connection, and greets, only when a segment of ours completes the handshake, and on a lossy
   // path that segment or the greeting may be lost again for seconds. A server slower than the deadline looks the
   // same; its retry waits the greeting again (as silence's does), and the findings give both causes.
-  return result.lateGreeting !== undefined;
+  const late = result.lateGreeting;
+  return late !== undefined && (late.afterGoodbyeMs <= lostAckGreetingMs || retriesSoFar === 0);
 }
 
 /**
@@ -56,6 +65,7 @@ export function afterRetry(first: PortResult, second: PortResult, retries = 1): 
     detail: result.statusDetail,
     ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
     ...(retries > 1 ? { retries } : {}),
+    ...(result.lateGreeting ? { afterGoodbyeMs: result.lateGreeting.afterGoodbyeMs } : {}),
   });
   if (second.status !== 'open') return { ...first, retry: seen(second) };
   second.startedAt = first.startedAt;
@@ -90,7 +100,7 @@ export async function withRetries(
   let retries = 0;
   while (
     retries < maxRetries &&
-    mayRetry(last, stop, port.watch?.lossyPeer?.()) &&
+    mayRetry(last, stop, port.watch?.lossyPeer?.(), retries) &&
     port.deadline.remaining() > 0 &&
     !port.signal?.aborted
   ) {

@@ -1,4 +1,5 @@
 /** Connectivity: whether the port answers with its protocol, and how it fails when it does not. */
+import { lostAckGreetingMs } from '../limits.js';
 import type { HostResult, PortResult } from '../types/index.js';
 import { greetingPaused, greetingRules, lateRefusal } from './greeting.js';
 import { noPortWorks } from './no-port.js';
@@ -63,9 +64,14 @@ function refusalEnd(port: PortResult): string {
 
 /** Why a first try that a fresh connection did not repeat failed, as far as the evidence goes. */
 function firstTryCause(first: NonNullable<PortResult['firstTry']>): string {
-  // A late greeting retried (probe/retry.ts): only a stalled greeting that came whole after the goodbye is.
-  if (first.status === 'stalled' && first.failedPhase === 'greeting')
+  // A late greeting retried (probe/retry.ts): only a stalled greeting that came whole after the goodbye is. Within
+  // lostAckGreetingMs of the goodbye a lost last ACK fits first; later, a server slow on a first connection does.
+  if (first.status === 'stalled' && first.failedPhase === 'greeting') {
+    const gap = first.afterGoodbyeMs;
+    if (gap !== undefined && gap > lostAckGreetingMs)
+      return `the first try's greeting came only ${Math.round(gap)} ms after mailprobe's goodbye: a server slow on a first connection only (a reverse DNS lookup of the client not yet cached) looks so, and so does a lossy path, where the last ACK of the TCP handshake was lost (the server accepts the connection only when a later segment of the client's completes it) and that segment or the greeting was lost again; mailprobe cannot tell them apart`;
     return "the first try's greeting came only after mailprobe's goodbye, as when the last ACK of the TCP handshake is lost and the server accepts the connection only when a later segment of the client's completes it (on a lossy path that segment or the greeting may be lost again, for seconds); a server slow on a first connection only (a reverse DNS lookup not yet cached) looks the same";
+  }
   return "a timeout a fresh connection does not repeat points at the path (lost packets), not at the server's own words";
 }
 
@@ -86,8 +92,7 @@ export const connectivityRules: readonly Rule[] = [
   {
     id: 'first-try-lost',
     severity: 'info',
-    title:
-      'the first try timed out and a retry on a fresh connection got through: most likely the network lost it',
+    title: 'the first try timed out and a retry on a fresh connection got through',
     reference: 'RFC 9293 §3.8.1 (lost segments are retransmitted on a backed-off timer)',
     check: (port) =>
       port.firstTry

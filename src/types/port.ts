@@ -241,6 +241,8 @@ export interface TryOutcome {
   failedPhase?: Phase;
   /** How many retries ran, when more than one (each after a timeout; `maxRetries` at most). */
   retries?: number;
+  /** The try's greeting came only after mailprobe's goodbye, this many ms after it (its `lateGreeting`). */
+  afterGoodbyeMs?: number;
 }
 
 /** The observed facts for one host. */
