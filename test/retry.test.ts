@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { FixtureOptions } from '../src/demo/servers.js';
 import { lostAckGreetingMs } from '../src/limits.js';
 import { FastFiltered } from '../src/probe/fast-filtered.js';
-import { maxRetries, mayRetry } from '../src/probe/retry.js';
+import { maxRetries, mayRetry, retryMinMs, withRetries } from '../src/probe/retry.js';
 import { renderJson } from '../src/render/json.js';
 import { judge as judgeHosts } from '../src/rules/judge.js';
 import type { PortResult } from '../src/types/index.js';
@@ -293,6 +293,33 @@ describe('one retry on a fresh connection after a timeout', () => {
     expect(result.status).toBe('silent');
     expect(connections()).toBeLessThanOrEqual(3 + 1);
     expect(Date.now() - started).toBeLessThan(1200 + 750);
+  });
+
+  it(`no retry with less than ${retryMinMs} ms left of the port deadline: it could only connect and close`, async () => {
+    const silent = {
+      status: 'silent',
+      failedPhase: 'greeting',
+      statusDetail: 'Timeout',
+    } as unknown as PortResult;
+    const tries = async (remaining: number) => {
+      let sessions = 0;
+      const result = await withRetries(
+        silent,
+        { timedOut: true },
+        {
+          connectMs: 500,
+          deadline: { remaining: () => remaining } as never,
+          session: () => {
+            sessions++;
+            return {} as never;
+          },
+          once: async () => ({ ...silent, status: 'open' }) as PortResult,
+        },
+      );
+      return { sessions, status: result.status };
+    };
+    expect(await tries(retryMinMs - 1)).toEqual({ sessions: 0, status: 'silent' });
+    expect(await tries(retryMinMs)).toEqual({ sessions: 1, status: 'open' });
   });
 
   it('no retry when the port deadline has run out', async () => {

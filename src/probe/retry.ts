@@ -14,6 +14,12 @@ import type { ConnectWatch, LossyPeer, PortResult } from '../types/index.js';
  */
 export const maxRetries = 3;
 
+/**
+ * Least time left of the port deadline to start a retry: with less, a fresh connection could only connect and be
+ * closed (as the cross-check's crossCheckMinMs, evidence.ts), one more connection for nothing.
+ */
+export const retryMinMs = 50;
+
 /** How a try ended, beside its result: on a phase's own deadline (not the port's), and whether the server spoke. */
 export interface FirstStop {
   /** The try ended on its phase's own timeout, not the port deadline's, nor any error. */
@@ -88,7 +94,7 @@ export interface Retries {
 
 /**
  * Up to maxRetries more tries on fresh connections while each try ends on a timeout that may be retried
- * (mayRetry) and the port's deadline has time left; the port's result (afterRetry).
+ * (mayRetry) and the port's deadline has at least retryMinMs left; the port's result (afterRetry).
  */
 export async function withRetries(
   first: PortResult,
@@ -101,7 +107,7 @@ export async function withRetries(
   while (
     retries < maxRetries &&
     mayRetry(last, stop, port.watch?.lossyPeer?.(), retries) &&
-    port.deadline.remaining() > 0 &&
+    port.deadline.remaining() >= retryMinMs &&
     !port.signal?.aborted
   ) {
     const session = port.session();
