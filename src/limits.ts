@@ -162,6 +162,7 @@ export function echo(text: string, maxBytes = echoBytes): string {
  * resent); beyond it, a server slower than the deadline first (rules/greeting.ts). A late service greeting (`stalled`,
  * never a refusal) is retried either way (probe/retry.ts), within the port deadline: on a lossy path the goodbye or
  * the greeting may be lost again (one came 2.3 s after the goodbye in the loss benchmark at 30 %); one later
- * than this is retried once only, and `first-try-lost` then names a slow server first (rules/connectivity.ts).
+ * than this is retried once per port (whichever try it came on), and `first-try-lost` then names a slow server
+ * first (rules/connectivity.ts).
  */
 export const lostAckGreetingMs = 1000;

@@ -1,8 +1,9 @@
 /**
- * The retry rule (issue 28, docs/reference.md "One retry after a timeout"): a port whose first try ends `silent`,
- * `stalled` or `tls-failed` on a phase's own timeout gets one more try on a fresh connection, within the port's
- * deadline; a port that works on the retry works, and the report says the first try was lost. Never retried: a
- * refusal, a reset, a server's own words (a 554, a greeting that began and paused).
+ * The retry rule (issue 28, docs/reference.md "One retry after a timeout"): a port whose try ends `silent`,
+ * `stalled` or `tls-failed` on a phase's own timeout, or whose greeting came only after the goodbye, gets another
+ * try on a fresh connection (up to maxRetries), within the port's deadline; a port that works on a retry works,
+ * and the report says what the first try saw. Never retried: a refusal, a reset, a server's own words (a 554, a
+ * greeting that began and paused).
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +32,7 @@ type FirstConnection =
   | 'silent-always' // every connection silent
   | 'greet-when-spoken-to' // no greeting until the client sends a byte: a lost last ACK of the handshake
   | 'greet-1200-after-spoken-to' // the greeting 1.2 s after the client's first byte: the goodbye or greeting lost again
+  | 'spoken-to-then-1200' // the first connection greet-when-spoken-to, the second greet-1200-after-spoken-to
   | 'greet-at-2000' // the greeting at 2 s, on the server's own time (a slow reverse DNS lookup)
   | 'greet-at-2500';
 
@@ -48,12 +50,23 @@ async function front(backend: number, first: FirstConnection, times = 1) {
     if (index === 0 && first === 'reset') return socket.resetAndDestroy();
     if (index === 0 && first === 'refuse-554') return socket.end('554 5.7.1 no service for you\r\n');
     if (index === 0 && first === 'half-greeting') return void socket.write('220-mail.test ESMTP\r\n');
+    // The mixed case: its first connection as greet-when-spoken-to, its second as greet-1200-after-spoken-to.
+    const mode =
+      first === 'spoken-to-then-1200'
+        ? connections === 1
+          ? 'greet-when-spoken-to'
+          : connections === 2
+            ? 'greet-1200-after-spoken-to'
+            : undefined
+        : index === 0
+          ? first
+          : undefined;
     if (
-      index === 0 &&
-      (first === 'greet-when-spoken-to' ||
-        first === 'greet-1200-after-spoken-to' ||
-        first === 'greet-at-2000' ||
-        first === 'greet-at-2500')
+      mode !== undefined &&
+      (mode === 'greet-when-spoken-to' ||
+        mode === 'greet-1200-after-spoken-to' ||
+        mode === 'greet-at-2000' ||
+        mode === 'greet-at-2500')
     ) {
       // The server has not accepted the connection (its SYN-ACK's ACK was lost) until a segment of ours arrives;
       // or it greets when its own work is done, whatever the client sent meanwhile.
@@ -71,8 +84,8 @@ async function front(backend: number, first: FirstConnection, times = 1) {
         upstream.pipe(socket);
         socket.pipe(upstream);
       };
-      if (first === 'greet-at-2000' || first === 'greet-at-2500') setTimeout(greet, Number(first.slice(9)));
-      else if (first === 'greet-1200-after-spoken-to') socket.once('data', () => setTimeout(greet, 1200));
+      if (mode === 'greet-at-2000' || mode === 'greet-at-2500') setTimeout(greet, Number(mode.slice(9)));
+      else if (mode === 'greet-1200-after-spoken-to') socket.once('data', () => setTimeout(greet, 1200));
       else socket.once('data', () => setImmediate(greet));
       return;
     }
@@ -235,16 +248,25 @@ describe('one retry on a fresh connection after a timeout', () => {
     );
   });
 
+  it('a greeting just after the goodbye, then over a second after it on the retry: retried again, works', async () => {
+    const { port, connections } = await front(await fixture(smtpPlain), 'spoken-to-then-1200');
+    const result = await probe(port, 'smtp', { limits: { ...limits, replyMs: 2500 } });
+    expect(result.status).toBe('open');
+    expect(result.firstTry).toMatchObject({ status: 'stalled', failedPhase: 'greeting', retries: 2 });
+    expect(result.firstTry?.afterGoodbyeMs).toBeLessThanOrEqual(lostAckGreetingMs);
+    expect(connections()).toBe(3);
+  });
+
   it('a retry the port deadline cuts short before its greeting was due: greeting-late says so', async () => {
     const { port } = await front(await fixture(smtpPlain), 'greet-at-2500', 10);
-    // The first try ends at about 2.5 s; its retry has about 0.5 s of the port deadline, under greetingMs.
+    // The first try ends at about 2.5 s; its retry has about 0.7 s of the port deadline, under greetingMs.
     const result = await probe(port, 'smtp', {
-      limits: { ...limits, greetingMs: 1000, replyMs: 2500, portMs: 3000 },
+      limits: { ...limits, greetingMs: 1000, replyMs: 2500, portMs: 3200 },
     });
     expect(result.status).toBe('stalled');
-    expect(result.retry?.detail).toMatch(/^Port deadline ran out/);
+    expect(result.retry?.portDeadline).toBe(true);
     const late = judge(result).findings.find((f) => f.id === 'greeting-late');
-    expect(late?.detail).toMatch(/did not settle it \(the last was cut short by the port deadline\)/);
+    expect(late?.detail).toMatch(/did not settle it \(the last was cut short by the port deadline, silent\)/);
   });
 
   it('a greeting that comes only after the goodbye on every try: stalled, the retries noted', async () => {
@@ -386,30 +408,6 @@ describe('a connect deadline (filtered) is retried only when the address is up a
     const early = { ...filtered, filteredEarly: {} } as unknown as PortResult;
     expect(mayRetry(early, { timedOut: true }, peer)).toBe(false);
   });
-});
-
-describe('a greeting that came only after the goodbye is retried; a refusal never', () => {
-  const late = (afterGoodbyeMs: number, status = 'stalled') =>
-    ({
-      status,
-      failedPhase: 'greeting',
-      statusDetail: '',
-      lateGreeting: { line: '220 mail.test ESMTP', at: 30_100, afterGoodbyeMs },
-    }) as unknown as PortResult;
-
-  it('within 1 s of the goodbye: up to the last retry; later: the first retry only', () => {
-    expect(mayRetry(late(0.4), { timedOut: true })).toBe(true);
-    expect(mayRetry(late(lostAckGreetingMs), { timedOut: true }, undefined, maxRetries - 1)).toBe(true);
-    expect(mayRetry(late(2300), { timedOut: true })).toBe(true);
-    expect(mayRetry(late(4900), { timedOut: true })).toBe(true);
-    expect(mayRetry(late(2300), { timedOut: true }, undefined, 1)).toBe(false);
-  });
-
-  it('never a late refusal (rejected, rate-limited), nor a try the port deadline ended', () => {
-    expect(mayRetry(late(0.4, 'rejected'), { timedOut: true })).toBe(false);
-    expect(mayRetry(late(0.4, 'rate-limited'), { timedOut: true })).toBe(false);
-    expect(mayRetry(late(0.4), { timedOut: false })).toBe(false);
-  });
 
   it('a lossy peer: another port of the same address answered only after a lost SYN', () => {
     const host = new FastFiltered([
@@ -427,6 +425,31 @@ describe('a greeting that came only after the goodbye is retried; a refusal neve
     host.watch('192.0.2.1', 465).answered(1012);
     expect(watch587.lossyPeer?.()).toEqual({ port: 465, connectMs: 1012 });
     host.close();
+  });
+});
+
+describe('a greeting that came only after the goodbye is retried; a refusal never', () => {
+  const late = (afterGoodbyeMs: number, status = 'stalled') =>
+    ({
+      status,
+      failedPhase: 'greeting',
+      statusDetail: '',
+      lateGreeting: { line: '220 mail.test ESMTP', at: 30_100, afterGoodbyeMs },
+    }) as unknown as PortResult;
+
+  it('within 1 s of the goodbye: every time; later: once, whichever try it came on', () => {
+    expect(mayRetry(late(0.4), { timedOut: true })).toBe(true);
+    // Within the second, even after a later one was retried.
+    expect(mayRetry(late(lostAckGreetingMs), { timedOut: true }, undefined, true)).toBe(true);
+    expect(mayRetry(late(2300), { timedOut: true })).toBe(true);
+    expect(mayRetry(late(4900), { timedOut: true })).toBe(true);
+    expect(mayRetry(late(2300), { timedOut: true }, undefined, true)).toBe(false);
+  });
+
+  it('never a late refusal (rejected, rate-limited), nor a try the port deadline ended', () => {
+    expect(mayRetry(late(0.4, 'rejected'), { timedOut: true })).toBe(false);
+    expect(mayRetry(late(0.4, 'rate-limited'), { timedOut: true })).toBe(false);
+    expect(mayRetry(late(0.4), { timedOut: false })).toBe(false);
   });
 });
 

@@ -32,14 +32,15 @@ export interface FirstStop {
  * phase's own timeout, and no word of the server's says why: not a greeting that began and stopped (a
  * postscreen-like greet wait), nothing the server refused with, no reset, no refusal, no port deadline. A
  * greeting that came whole only after the goodbye is retried: that is what a lost last ACK of the handshake looks
- * like; one more than lostAckGreetingMs after it only as the first retry (`retriesSoFar` 0), as a server slower than
- * the deadline fits it better, and each retry costs such a server a connection it is spoken to early on.
+ * like; one more than lostAckGreetingMs after it only if no try before had such a greeting retried
+ * (`slowLateRetried`), as a server slower than the deadline fits it better, and each retry costs such a server a
+ * connection it is spoken to early on.
  */
 export function mayRetry(
   result: PortResult,
   stop: FirstStop,
   lossyPeer?: LossyPeer,
-  retriesSoFar = 0,
+  slowLateRetried = false,
 ): boolean {
   if (!stop.timedOut) return false;
   // A connect deadline with no answer to any SYN is `filtered`, unless another port of the same address answered
@@ -57,15 +58,21 @@ export function mayRetry(
   // path that segment or the greeting may be lost again for seconds. A server slower than the deadline looks the
   // same; its retry waits the greeting again (as silence's does), and the findings give both causes.
   const late = result.lateGreeting;
-  return late !== undefined && (late.afterGoodbyeMs <= lostAckGreetingMs || retriesSoFar === 0);
+  return late !== undefined && (late.afterGoodbyeMs <= lostAckGreetingMs || !slowLateRetried);
+}
+
+/** A greeting that came only after the goodbye, more than lostAckGreetingMs after it (retried once at most). */
+function slowLate(result: PortResult): boolean {
+  return result.lateGreeting !== undefined && result.lateGreeting.afterGoodbyeMs > lostAckGreetingMs;
 }
 
 /**
- * The retries' verdict (`second` is the last of `retries` retries) when the port worked on it: the first try is noted as the network's (`firstTry`). Otherwise
- * (it timed out too, or failed another way) the first try stands and the retry is noted (`retry`): only a port
- * that works on the retry changes its verdict.
+ * The retries' verdict (`second` is the last of `retries` retries) when the port worked on it: what the first try
+ * saw is noted (`firstTry`). Otherwise (it timed out too, or failed another way) the first try stands and the last
+ * retry is noted (`retry`, with `portDeadline` when the port's deadline ended it: `cut`): only a port that works
+ * on a retry changes its verdict.
  */
-export function afterRetry(first: PortResult, second: PortResult, retries = 1): PortResult {
+export function afterRetry(first: PortResult, second: PortResult, retries = 1, cut = false): PortResult {
   const seen = (result: PortResult) => ({
     status: result.status,
     detail: result.statusDetail,
@@ -73,7 +80,8 @@ export function afterRetry(first: PortResult, second: PortResult, retries = 1): 
     ...(retries > 1 ? { retries } : {}),
     ...(result.lateGreeting ? { afterGoodbyeMs: result.lateGreeting.afterGoodbyeMs } : {}),
   });
-  if (second.status !== 'open') return { ...first, retry: seen(second) };
+  if (second.status !== 'open')
+    return { ...first, retry: cut ? { ...seen(second), portDeadline: true } : seen(second) };
   second.startedAt = first.startedAt;
   second.firstTry = seen(first);
   if (first.crossCheck && !second.crossCheck) second.crossCheck = first.crossCheck;
@@ -104,9 +112,10 @@ export async function withRetries(
   let last = first;
   let stop = firstStop;
   let retries = 0;
+  let slowLateRetried = false;
   while (
     retries < maxRetries &&
-    mayRetry(last, stop, port.watch?.lossyPeer?.(), retries) &&
+    mayRetry(last, stop, port.watch?.lossyPeer?.(), slowLateRetried) &&
     port.deadline.remaining() >= retryMinMs &&
     !port.signal?.aborted
   ) {
@@ -116,10 +125,13 @@ export async function withRetries(
       session.note(
         `no answer to the SYNs within ${port.connectMs} ms, while port ${peer.port} of this address answered after ${peer.connectMs} ms and a lost SYN: one more try on a fresh connection`,
       );
+    if (slowLate(last)) slowLateRetried = true;
     stop = {};
     last = await port.once(session, stop);
     retries++;
     if (last.status === 'open') break;
   }
-  return retries > 0 ? afterRetry(first, last, retries) : first;
+  // A last try that ended with less than retryMinMs of the port deadline left was ended by it (a phase's own wait
+  // is cut to what the port has left), whatever its error says (the goodbye's wait swallows a deadline).
+  return retries > 0 ? afterRetry(first, last, retries, port.deadline.remaining() < retryMinMs) : first;
 }

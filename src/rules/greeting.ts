@@ -28,10 +28,9 @@ function suggestedWait(waitedMs: number): string {
  */
 function lateGreetingCause(port: PortResult, afterGoodbyeMs: number): string {
   const tries = port.retry?.retries ?? 1;
-  // A retry the port deadline cut (errors.ts, PhaseTimeoutError) ended before the greeting was due, not silent.
-  const cut = port.retry?.detail.startsWith('Port deadline ran out');
+  // A retry the port deadline ended may not have waited its greeting out: not said to have been silent.
   const since = port.retry
-    ? `; the ${tries} ${tries > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ${cut ? 'was cut short by the port deadline' : `ended ${port.retry.status}`})`
+    ? `; the ${tries} ${tries > 1 ? 'tries' : 'try'} on a fresh connection since did not settle it (the last ${port.retry.portDeadline ? `was cut short by the port deadline, ${port.retry.status}` : `ended ${port.retry.status}`})`
     : '';
   if (afterGoodbyeMs > lostAckGreetingMs)
     return `Its greeting is slower than the deadline (often a loaded server, or one that waits on a slow DNS lookup of the client before it greets); on a lossy path it may also have waited for a segment of the client's to complete the TCP handshake (the last ACK lost), with that segment or the greeting lost again${since}`;

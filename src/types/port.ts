@@ -243,6 +243,8 @@ export interface TryOutcome {
   retries?: number;
   /** The try's greeting came only after mailprobe's goodbye, this many ms after it (its `lateGreeting`). */
   afterGoodbyeMs?: number;
+  /** The port's deadline ended this try (`retry` only): it ran out, or left too little for anything more. */
+  portDeadline?: true;
 }
 
 /** The observed facts for one host. */
