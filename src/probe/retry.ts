@@ -6,6 +6,7 @@ import { lostAckGreetingMs } from '../limits.js';
 import type { Deadline } from '../net/deadline.js';
 import type { Session } from '../protocols/session.js';
 import type { ConnectWatch, LossyPeer, PortResult } from '../types/index.js';
+import { crossCheckMinMs } from './evidence.js';
 
 /**
  * Most retries after a timeout, each on a fresh connection and within the port's deadline: at 30 % loss a phase
@@ -16,9 +17,9 @@ export const maxRetries = 3;
 
 /**
  * Least time left of the port deadline to start a retry: with less, a fresh connection could only connect and be
- * closed (as the cross-check's crossCheckMinMs, evidence.ts), one more connection for nothing.
+ * closed, one more connection for nothing. The cross-check's own floor (evidence.ts), for the same reason.
  */
-export const retryMinMs = 50;
+export const retryMinMs = crossCheckMinMs;
 
 /** How a try ended, beside its result: on a phase's own deadline (not the port's), and whether the server spoke. */
 export interface FirstStop {
@@ -57,8 +58,7 @@ export function mayRetry(
   // server accepts the connection, and greets, only when a segment of ours completes the handshake, and on a lossy
   // path that segment or the greeting may be lost again for seconds. A server slower than the deadline looks the
   // same; its retry waits the greeting again (as silence's does), and the findings give both causes.
-  const late = result.lateGreeting;
-  return late !== undefined && (late.afterGoodbyeMs <= lostAckGreetingMs || !slowLateRetried);
+  return result.lateGreeting !== undefined && (!slowLate(result) || !slowLateRetried);
 }
 
 /** A greeting that came only after the goodbye, more than lostAckGreetingMs after it (retried once at most). */
